@@ -1,0 +1,171 @@
+/**
+ * The client protocol, served: validates each request against its schema in shared/, then calls
+ * the part of the peer that does the work. Every failure becomes a `GrapevineError` with a code.
+ */
+import { clientRequestSchemas, GrapevineError, type ClientMethod, type ClientResults } from '../../../shared/protocol.ts'
+import type { DocSyncStatus, DocumentSummary, MemberInfo, PeerInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import { deviceName, setDeviceName, type Device } from '../identity/device.ts'
+import { fingerprintText } from '../identity/words.ts'
+import { devicePublicKey } from '../identity/keys.ts'
+import type { PeerStore, DocumentRow } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import type { Joining } from '../workspace/join.ts'
+import type { Documents } from '../sync/documents.ts'
+import type { Connections } from '../net/connections.ts'
+import type { GrapevineNode } from '../net/node.ts'
+import { setText, setTitle } from '../sync/doc-content.ts'
+
+/** One connected client (a window, the CLI); it holds documents open and receives their changes. */
+export interface ClientSession { readonly openDocs: Set<string> }
+
+export interface ApiContext {
+  device: Device
+  store: PeerStore
+  node: GrapevineNode
+  workspaces: Workspaces
+  documents: Documents
+  joining: Joining
+  connections: Connections
+  /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
+  syncWorkspace: (workspaceId: string) => Promise<void>
+}
+
+type Handlers = { [M in ClientMethod]: (params: never, session: ClientSession) => Promise<ClientResults[M]> | ClientResults[M] }
+
+export function createApi(ctx: ApiContext) {
+  const { device, store, workspaces, documents, joining, connections } = ctx
+  const self = device.deviceId
+
+  const memberName = (ws: string, id: string | null): string | null =>
+    id === null ? null : workspaces.state(ws)?.members.get(id)?.name ?? null
+
+  const workspaceInfo = (id: string): WorkspaceInfo => {
+    const s = workspaces.state(id)
+    const role = workspaces.roleOf(id, self)
+    if (!s || role === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${id}.`)
+    return { id, name: s.name, role, ownerId: s.ownerId, createdAt: s.createdAt, memberCount: s.members.size }
+  }
+
+  const summary = (r: DocumentRow): DocumentSummary => ({
+    id: r.id, workspaceId: r.workspaceId, title: r.title, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt,
+    lastChangeBy: r.lastChangeBy, lastChangeByName: memberName(r.workspaceId, r.lastChangeBy), deleted: r.deleted,
+  })
+
+  const peerInfo = (peerId: string): PeerInfo => {
+    const row = store.getPeer(peerId)
+    const ws = workspaces.ids().find((w) => workspaces.state(w)?.members.has(peerId))
+    return {
+      peerId, name: ws ? memberName(ws, peerId) : null, member: ws !== undefined, online: connections.isConnected(peerId),
+      addresses: row?.addresses ?? [], lastSeen: row?.lastSeen ?? null, lastSyncAt: row?.lastSyncAt ?? null,
+    }
+  }
+
+  const syncStatus = (docId: string): DocSyncStatus => {
+    const row = documents.row(docId)
+    const heads = documents.heads(docId)
+    const others = [...(workspaces.state(row.workspaceId)?.members.keys() ?? [])].filter((m) => m !== self)
+    const known = new Map(store.listPeerDocHeads(docId).map((k) => [k.peerId, k.heads]))
+    const upToDate = others.filter((m) => {
+      const theirs = new Set(known.get(m) ?? [])
+      return heads.every((h) => theirs.has(h))
+    })
+    let waiting = 0
+    if (upToDate.length === 0 && others.length > 0) {
+      const counts = others.map((m) => documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self).length)
+      waiting = Math.min(...counts)
+    }
+    return { docId, heads, savedLocally: true, upToDate, otherMembers: others.length, waitingChanges: waiting }
+  }
+
+  const handlers: Handlers = {
+    'identity.get': () => ({ deviceId: self, name: deviceName(store), safetyWords: device.safetyWords }),
+    'identity.setName': async ({ name }: { name: string }) => {
+      await setDeviceName(store, name)
+      for (const ws of workspaces.ids()) {
+        if (workspaces.state(ws)?.members.get(self)?.name !== name) await workspaces.act(ws, { type: 'name', name })
+      }
+      return { deviceId: self, name, safetyWords: device.safetyWords }
+    },
+    'workspace.list': () => workspaces.ids().filter((id) => workspaces.roleOf(id, self) !== undefined).map(workspaceInfo),
+    'workspace.create': async ({ name }: { name: string }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
+    'workspace.members': ({ workspaceId }: { workspaceId: string }) => {
+      const s = workspaces.state(workspaceId)
+      if (!s || !s.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
+      return [...s.members.values()].map((m): MemberInfo => ({
+        deviceId: m.deviceId, name: m.name, role: m.role, safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
+        addedBy: m.addedBy, addedAt: m.addedAt, online: m.deviceId === self || connections.isConnected(m.deviceId),
+        lastSeen: m.deviceId === self ? Date.now() : store.getPeer(m.deviceId)?.lastSeen ?? null, self: m.deviceId === self,
+      }))
+    },
+    'workspace.invite': ({ workspaceId, ttlMs, role }: { workspaceId: string; ttlMs?: number; role?: 'admin' | 'editor' | 'viewer' }) =>
+      joining.createInvite(workspaceId, role ?? 'editor', ttlMs),
+    'workspace.join': async ({ code, name }: { code: string; name?: string }) => {
+      const ws = await joining.join(code, name ?? deviceName(store))
+      await ctx.syncWorkspace(ws)
+      return workspaceInfo(ws)
+    },
+    'doc.list': ({ workspaceId, includeDeleted }: { workspaceId: string; includeDeleted?: boolean }) => {
+      workspaceInfo(workspaceId)
+      return documents.list(workspaceId, includeDeleted).map(summary)
+    },
+    'doc.create': async ({ workspaceId, title, text }: { workspaceId: string; title: string; text?: string }) =>
+      summary(await documents.create(workspaceId, title, text ?? '')),
+    'doc.rename': async ({ docId, title }: { docId: string; title: string }) => {
+      await documents.edit(docId, (d) => setTitle(d, title))
+      return summary({ ...documents.row(docId), title })
+    },
+    'doc.delete': async ({ docId }: { docId: string }) => {
+      await documents.edit(docId, (d) => { d.deleted = true })
+      return summary({ ...documents.row(docId), deleted: true })
+    },
+    'doc.read': ({ docId }: { docId: string }) => {
+      documents.row(docId)
+      const c = documents.content(docId)
+      return { docId, title: c.title, text: c.text, heads: c.heads }
+    },
+    'doc.setText': async ({ docId, text }: { docId: string; text: string }) => ({ heads: await documents.edit(docId, (d) => setText(d, text)) }),
+    'doc.open': ({ docId }: { docId: string }, session) => {
+      documents.row(docId)
+      const held = documents.hold(docId)
+      if (session.openDocs.has(docId)) documents.release(docId)
+      session.openDocs.add(docId)
+      return { docId, ...held }
+    },
+    'doc.close': ({ docId }: { docId: string }, session) => {
+      const closed = session.openDocs.delete(docId)
+      if (closed) documents.release(docId)
+      return { closed }
+    },
+    'doc.applyChanges': async ({ docId, changes }: { docId: string; changes: Uint8Array[] }, session) =>
+      ({ heads: await documents.applyClientChanges(docId, changes, session) }),
+    'doc.syncStatus': ({ docId }: { docId: string }) => syncStatus(docId),
+    'peer.list': () => {
+      const ids = new Set([...store.listPeers().map((p) => p.peerId), ...workspaces.teammates(), ...connections.connectedPeers().map(String)])
+      ids.delete(self)
+      return [...ids].map(peerInfo)
+    },
+    'peer.dial': async ({ address }: { address: string }) => {
+      try {
+        return peerInfo(await connections.dialAddress(address))
+      } catch (err) {
+        throw new GrapevineError('unreachable', `Could not connect to ${address}: ${(err as Error).message}`)
+      }
+    },
+    'network.info': () => ({
+      peerId: self, listenAddresses: ctx.node.getMultiaddrs().map(String), connections: ctx.node.getConnections().length,
+    }),
+  }
+
+  /** Validates and serves one request. */
+  return async function handle(method: string, params: unknown, session: ClientSession): Promise<unknown> {
+    if (!Object.hasOwn(clientRequestSchemas, method)) throw new GrapevineError('bad-request', `Unknown method ${JSON.stringify(method).slice(0, 80)}.`)
+    const m = method as ClientMethod
+    const parsed = clientRequestSchemas[m].safeParse(params ?? {})
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new GrapevineError('bad-request', `${m}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`)
+    }
+    const handler = handlers[m] as (p: unknown, s: ClientSession) => unknown
+    return await handler(parsed.data, session)
+  }
+}

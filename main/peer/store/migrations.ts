@@ -1,0 +1,108 @@
+/**
+ * Numbered schema migrations. Append only: a released migration is never edited.
+ * `PRAGMA user_version` records how many have run.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    owner_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    joined_at INTEGER NOT NULL
+  );
+
+  -- Signed membership operations: the source of truth for who belongs to a workspace.
+  CREATE TABLE membership_ops (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    arrived_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, hash)
+  );
+
+  -- Members as derived from membership_ops; rewritten whenever they change.
+  CREATE TABLE members (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    device_id TEXT NOT NULL,
+    public_key BLOB NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, device_id)
+  );
+
+  CREATE TABLE documents (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    title TEXT NOT NULL DEFAULT '',
+    heads TEXT NOT NULL DEFAULT '[]',
+    created_at INTEGER NOT NULL,
+    last_change_at INTEGER NOT NULL,
+    last_change_by TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    change_count INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX documents_by_workspace ON documents (workspace_id, last_change_at DESC);
+
+  -- The change log: every Automerge change with its author's signature, as it arrived.
+  CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    author TEXT NOT NULL,
+    signature BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    arrived_at INTEGER NOT NULL,
+    UNIQUE (doc_id, hash)
+  );
+  CREATE INDEX changes_by_doc ON changes (doc_id, seq);
+
+  -- Automerge.save() of a document covering every change with seq <= up_to_seq.
+  CREATE TABLE snapshots (
+    doc_id TEXT PRIMARY KEY,
+    bytes BLOB NOT NULL,
+    heads TEXT NOT NULL,
+    up_to_seq INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE invites (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    secret_hash BLOB NOT NULL,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at INTEGER,
+    used_by TEXT
+  );
+
+  CREATE TABLE peers (
+    peer_id TEXT PRIMARY KEY,
+    last_seen INTEGER,
+    last_sync_at INTEGER
+  );
+  CREATE TABLE peer_addresses (
+    peer_id TEXT NOT NULL,
+    address TEXT NOT NULL,
+    last_seen INTEGER NOT NULL,
+    PRIMARY KEY (peer_id, address)
+  );
+
+  -- What each peer is known to hold of each document (from catch-up and head announcements).
+  CREATE TABLE peer_doc_heads (
+    peer_id TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    heads TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (peer_id, doc_id)
+  );
+  `,
+]

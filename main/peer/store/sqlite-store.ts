@@ -1,0 +1,328 @@
+/**
+ * The profile database: better-sqlite3, WAL, synchronous=FULL. Writes are grouped: every `write()`
+ * issued in the same turn of the event loop commits in one transaction (one fsync), and each resolves
+ * only after that commit returned, so an acknowledged write is durable.
+ */
+import Database from 'better-sqlite3'
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import type { Role } from '../../../shared/types.ts'
+import { StoreError } from './errors.ts'
+import { MIGRATIONS } from './migrations.ts'
+import type {
+  ChangeRow, DocumentRow, InviteRow, MemberRow, PeerRow, PeerStore, SignedRecord, SnapshotRow, WorkspaceRow,
+} from './types.ts'
+
+const SQLITE_HEADER = 'SQLite format 3\0'
+
+/** A row of our own schema; its columns are known from migrations.ts. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Row = Record<string, any>
+
+interface Pending { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+
+/** Refuses, without writing a byte, a file that is not a healthy SQLite database. */
+function checkFileBeforeOpen(path: string): void {
+  if (!existsSync(path)) return
+  const size = statSync(path).size
+  if (size === 0) return
+  const fd = openSync(path, 'r')
+  try {
+    const head = Buffer.alloc(16)
+    readSync(fd, head, 0, 16, 0)
+    if (head.toString('latin1') !== SQLITE_HEADER) {
+      throw new StoreError('corrupt', path, `${path} is not a Grapevine database (no SQLite header). It was left untouched.`)
+    }
+  } finally {
+    closeSync(fd)
+  }
+}
+
+export class SqliteStore implements PeerStore {
+  readonly path: string
+  private readonly db: Database.Database
+  private queue: Pending[] = []
+  private flushScheduled = false
+  private closed = false
+
+  constructor(path: string) {
+    this.path = path
+    checkFileBeforeOpen(path)
+    try {
+      this.db = new Database(path, { timeout: 0 })
+    } catch (err) {
+      throw new StoreError('unreadable', path, `Cannot open ${path}: ${(err as Error).message}`, err)
+    }
+    try {
+      const check = this.db.pragma('quick_check', { simple: true })
+      if (check !== 'ok') throw new Error(String(check))
+    } catch (err) {
+      this.db.close()
+      throw new StoreError('corrupt', path,
+        `${path} is damaged (${(err as Error).message}). It was left untouched; restore it from a backup or move it away to start fresh.`, err)
+    }
+    const version = this.db.pragma('user_version', { simple: true }) as number
+    if (version > MIGRATIONS.length) {
+      this.db.close()
+      throw new StoreError('too-new', path,
+        `${path} was written by a newer Grapevine (schema ${version}, this one knows ${MIGRATIONS.length}).`)
+    }
+    this.db.pragma('journal_mode = WAL')
+    this.db.pragma('synchronous = FULL')
+    this.db.pragma('foreign_keys = ON')
+    this.migrate(version)
+  }
+
+  private migrate(from: number): void {
+    for (let i = from; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]!)
+        this.db.pragma(`user_version = ${i + 1}`)
+      })()
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number
+  }
+
+  write<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`))
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+      if (!this.flushScheduled) {
+        this.flushScheduled = true
+        setImmediate(() => this.flush())
+      }
+    })
+  }
+
+  /** Commits every queued write in one transaction; each runs in its own savepoint. */
+  private flush(): void {
+    this.flushScheduled = false
+    const batch = this.queue
+    this.queue = []
+    if (batch.length === 0 || this.closed) {
+      for (const p of batch) p.reject(new Error(`store ${this.path} is closed`))
+      return
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = []
+    try {
+      this.db.transaction(() => {
+        for (const p of batch) {
+          try {
+            outcomes.push({ ok: true, value: this.db.transaction(p.fn)() })
+          } catch (err) {
+            outcomes.push({ ok: false, value: err })
+          }
+        }
+      })()
+    } catch (err) {
+      for (const p of batch) p.reject(err)
+      return
+    }
+    batch.forEach((p, i) => (outcomes[i]!.ok ? p.resolve(outcomes[i]!.value) : p.reject(outcomes[i]!.value)))
+  }
+
+  close(): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+
+  getMeta(key: string): Buffer | undefined {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer | string } | undefined
+    if (row === undefined) return undefined
+    return typeof row.value === 'string' ? Buffer.from(row.value, 'utf8') : row.value
+  }
+
+  setMeta(key: string, value: Uint8Array | string): void {
+    const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value)
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, v)
+  }
+
+  putWorkspace(row: WorkspaceRow): void {
+    this.db.prepare(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET name = excluded.name`).run(row.id, row.name, row.ownerId, row.createdAt, row.joinedAt)
+  }
+
+  getWorkspace(id: string): WorkspaceRow | undefined {
+    const r = this.db.prepare('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined
+    return r && workspaceFromRow(r)
+  }
+
+  listWorkspaces(): WorkspaceRow[] {
+    return (this.db.prepare('SELECT * FROM workspaces ORDER BY created_at').all() as Row[]).map(workspaceFromRow)
+  }
+
+  addMembershipOps(workspaceId: string, ops: SignedRecord[], arrivedAt: number): number {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO membership_ops (workspace_id, hash, author, signature, bytes, arrived_at)
+      VALUES (?, ?, ?, ?, ?, ?)`)
+    let added = 0
+    for (const op of ops) added += insert.run(workspaceId, op.hash, op.author, op.signature, op.bytes, arrivedAt).changes
+    return added
+  }
+
+  listMembershipOps(workspaceId: string): SignedRecord[] {
+    return (this.db.prepare('SELECT hash, author, signature, bytes FROM membership_ops WHERE workspace_id = ? ORDER BY arrived_at, hash')
+      .all(workspaceId) as SignedRecord[]).map((r) => ({ ...r }))
+  }
+
+  replaceMembers(workspaceId: string, members: MemberRow[]): void {
+    this.db.prepare('DELETE FROM members WHERE workspace_id = ?').run(workspaceId)
+    const insert = this.db.prepare(`INSERT INTO members (workspace_id, device_id, public_key, name, role, added_by, added_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    for (const m of members) insert.run(workspaceId, m.deviceId, m.publicKey, m.name, m.role, m.addedBy, m.addedAt)
+  }
+
+  listMembers(workspaceId: string): MemberRow[] {
+    return (this.db.prepare('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[])
+      .map((r) => ({
+        workspaceId: r['workspace_id'], deviceId: r['device_id'], publicKey: r['public_key'], name: r['name'],
+        role: r['role'] as Role, addedBy: r['added_by'], addedAt: r['added_at'],
+      }))
+  }
+
+  upsertDocument(row: DocumentRow): void {
+    this.db.prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count)
+      VALUES (@id, @workspaceId, @title, @heads, @createdAt, @lastChangeAt, @lastChangeBy, @deleted, @changeCount)
+      ON CONFLICT(id) DO UPDATE SET title = excluded.title, heads = excluded.heads, last_change_at = excluded.last_change_at,
+        last_change_by = excluded.last_change_by, deleted = excluded.deleted, change_count = excluded.change_count`)
+      .run({ ...row, heads: JSON.stringify(row.heads), deleted: row.deleted ? 1 : 0 })
+  }
+
+  getDocument(id: string): DocumentRow | undefined {
+    const r = this.db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined
+    return r && documentFromRow(r)
+  }
+
+  listDocuments(workspaceId: string): DocumentRow[] {
+    return (this.db.prepare('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id')
+      .all(workspaceId) as Row[]).map(documentFromRow)
+  }
+
+  appendChanges(docId: string, changes: SignedRecord[], arrivedAt: number): ChangeRow[] {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at)
+      VALUES (?, ?, ?, ?, ?, ?)`)
+    const added: ChangeRow[] = []
+    for (const c of changes) {
+      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt)
+      if (res.changes === 1) added.push({ ...c, seq: Number(res.lastInsertRowid), docId, arrivedAt })
+    }
+    return added
+  }
+
+  hasChange(docId: string, hash: string): boolean {
+    return this.db.prepare('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hash) !== undefined
+  }
+
+  getChanges(docId: string, hashes: string[]): ChangeRow[] {
+    const get = this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND hash = ?')
+    const out: ChangeRow[] = []
+    for (const h of hashes) {
+      const r = get.get(docId, h) as Row | undefined
+      if (r) out.push(changeFromRow(r))
+    }
+    return out
+  }
+
+  changesAfter(docId: string, seq: number): ChangeRow[] {
+    return (this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[])
+      .map(changeFromRow)
+  }
+
+  countChangesAfter(docId: string, seq: number): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
+  }
+
+  changeCounts(): Map<string, number> {
+    const rows = this.db.prepare('SELECT doc_id, count(*) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
+    return new Map(rows.map((r) => [r.doc_id, r.n]))
+  }
+
+  putSnapshot(row: SnapshotRow): void {
+    this.db.prepare(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, up_to_seq = excluded.up_to_seq,
+        created_at = excluded.created_at`).run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
+  }
+
+  getSnapshot(docId: string): SnapshotRow | undefined {
+    const r = this.db.prepare('SELECT * FROM snapshots WHERE doc_id = ?').get(docId) as Row | undefined
+    return r && { docId: r['doc_id'], bytes: r['bytes'], heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], createdAt: r['created_at'] }
+  }
+
+  putInvite(row: InviteRow): void {
+    this.db.prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(row.id, row.workspaceId, row.secretHash, row.role, row.createdAt, row.expiresAt,
+      row.usedAt, row.usedBy)
+  }
+
+  getInvite(id: string): InviteRow | undefined {
+    const r = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined
+    return r && {
+      id: r['id'], workspaceId: r['workspace_id'], secretHash: r['secret_hash'], role: r['role'] as Role,
+      createdAt: r['created_at'], expiresAt: r['expires_at'], usedAt: r['used_at'], usedBy: r['used_by'],
+    }
+  }
+
+  useInvite(id: string, usedBy: string, at: number): boolean {
+    return this.db.prepare('UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL').run(at, usedBy, id).changes === 1
+  }
+
+  notePeerSeen(peerId: string, addresses: string[], at: number): void {
+    this.db.prepare(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`).run(peerId, at)
+    const insert = this.db.prepare(`INSERT INTO peer_addresses (peer_id, address, last_seen) VALUES (?, ?, ?)
+      ON CONFLICT(peer_id, address) DO UPDATE SET last_seen = excluded.last_seen`)
+    for (const a of addresses) insert.run(peerId, a, at)
+  }
+
+  notePeerSynced(peerId: string, at: number): void {
+    this.db.prepare(`INSERT INTO peers (peer_id, last_seen, last_sync_at) VALUES (?, ?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at`).run(peerId, at, at)
+  }
+
+  getPeer(peerId: string): PeerRow | undefined {
+    const r = this.db.prepare('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as Row | undefined
+    return r && this.peerFromRow(r)
+  }
+
+  listPeers(): PeerRow[] {
+    return (this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC').all() as Row[]).map((r) => this.peerFromRow(r))
+  }
+
+  private peerFromRow(r: Row): PeerRow {
+    const addresses = (this.db.prepare('SELECT address FROM peer_addresses WHERE peer_id = ? ORDER BY last_seen DESC LIMIT 16')
+      .all(r['peer_id']) as { address: string }[]).map((a) => a.address)
+    return { peerId: r['peer_id'], lastSeen: r['last_seen'], lastSyncAt: r['last_sync_at'], addresses }
+  }
+
+  setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {
+    this.db.prepare(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at`)
+      .run(peerId, docId, JSON.stringify(heads), at)
+  }
+
+  listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[] {
+    return (this.db.prepare('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[])
+      .map((r) => ({ peerId: r['peer_id'], heads: JSON.parse(r['heads']), updatedAt: r['updated_at'] }))
+  }
+}
+
+function workspaceFromRow(r: Row): WorkspaceRow {
+  return { id: r['id'], name: r['name'], ownerId: r['owner_id'], createdAt: r['created_at'], joinedAt: r['joined_at'] }
+}
+
+function documentFromRow(r: Row): DocumentRow {
+  return {
+    id: r['id'], workspaceId: r['workspace_id'], title: r['title'], heads: JSON.parse(r['heads']), createdAt: r['created_at'],
+    lastChangeAt: r['last_change_at'], lastChangeBy: r['last_change_by'], deleted: r['deleted'] === 1, changeCount: r['change_count'],
+  }
+}
+
+function changeFromRow(r: Row): ChangeRow {
+  return {
+    seq: r['seq'], docId: r['doc_id'], hash: r['hash'], author: r['author'], signature: r['signature'], bytes: r['bytes'],
+    arrivedAt: r['arrived_at'],
+  }
+}

@@ -1,0 +1,70 @@
+/** What the peer keeps on disk. One implementation today: `SqliteStore`. */
+import type { Role } from '../../../shared/types.ts'
+
+export interface WorkspaceRow { id: string; name: string; ownerId: string; createdAt: number; joinedAt: number }
+export interface MemberRow {
+  workspaceId: string; deviceId: string; publicKey: Uint8Array; name: string; role: Role; addedBy: string; addedAt: number
+}
+export interface SignedRecord { hash: string; author: string; signature: Uint8Array; bytes: Uint8Array }
+export interface ChangeRow extends SignedRecord { seq: number; docId: string; arrivedAt: number }
+export interface DocumentRow {
+  id: string; workspaceId: string; title: string; heads: string[]; createdAt: number
+  lastChangeAt: number; lastChangeBy: string | null; deleted: boolean; changeCount: number
+}
+export interface SnapshotRow { docId: string; bytes: Uint8Array; heads: string[]; upToSeq: number; createdAt: number }
+export interface InviteRow {
+  id: string; workspaceId: string; secretHash: Uint8Array; role: Role; createdAt: number; expiresAt: number
+  usedAt: number | null; usedBy: string | null
+}
+export interface PeerRow { peerId: string; lastSeen: number | null; lastSyncAt: number | null; addresses: string[] }
+
+/** The device's own record; every write resolves only once it is durable. */
+export interface PeerStore {
+  /** The database file. */
+  readonly path: string
+  /** Runs `fn` inside the next group commit; resolves with its result once that commit is on disk. */
+  write<T>(fn: () => T): Promise<T>
+  close(): void
+
+  getMeta(key: string): Buffer | undefined
+  setMeta(key: string, value: Uint8Array | string): void
+
+  putWorkspace(row: WorkspaceRow): void
+  getWorkspace(id: string): WorkspaceRow | undefined
+  listWorkspaces(): WorkspaceRow[]
+
+  /** Inserts ops not yet known; returns how many were new. */
+  addMembershipOps(workspaceId: string, ops: SignedRecord[], arrivedAt: number): number
+  listMembershipOps(workspaceId: string): SignedRecord[]
+  replaceMembers(workspaceId: string, members: MemberRow[]): void
+  listMembers(workspaceId: string): MemberRow[]
+
+  upsertDocument(row: DocumentRow): void
+  getDocument(id: string): DocumentRow | undefined
+  listDocuments(workspaceId: string): DocumentRow[]
+
+  /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
+  appendChanges(docId: string, changes: SignedRecord[], arrivedAt: number): ChangeRow[]
+  hasChange(docId: string, hash: string): boolean
+  getChanges(docId: string, hashes: string[]): ChangeRow[]
+  changesAfter(docId: string, seq: number): ChangeRow[]
+  countChangesAfter(docId: string, seq: number): number
+  /** Number of logged changes of every document. */
+  changeCounts(): Map<string, number>
+
+  putSnapshot(row: SnapshotRow): void
+  getSnapshot(docId: string): SnapshotRow | undefined
+
+  putInvite(row: InviteRow): void
+  getInvite(id: string): InviteRow | undefined
+  /** Marks an unused invite used; false if it was used already. */
+  useInvite(id: string, usedBy: string, at: number): boolean
+
+  notePeerSeen(peerId: string, addresses: string[], at: number): void
+  notePeerSynced(peerId: string, at: number): void
+  getPeer(peerId: string): PeerRow | undefined
+  listPeers(): PeerRow[]
+
+  setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void
+  listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[]
+}

@@ -1,0 +1,212 @@
+/**
+ * Catch-up over a direct stream, for what gossip missed (offline, late joiners, lost messages).
+ *
+ *   dialer    → summary  (every membership op, and a 16-byte digest of each document's heads)
+ *   responder → want     (ops the dialer lacked; the responder's heads of every document that differs)
+ *   dialer    → changes* (what the responder lacks), heads (its own heads of those documents), end
+ *   responder → changes* (what the dialer lacks), end
+ *
+ * Equal workspaces cost one round trip of digests. Each change travels with its author's signature
+ * and passes the same validation as gossip.
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { MAX_STREAM_FRAME_BYTES } from '../../../shared/limits.ts'
+import type { PeerStore } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import type { GrapevineNode } from '../net/node.ts'
+import type { Log } from '../log.ts'
+import {
+  CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, type CatchupFrame, type SignedChange, type SignedOp,
+} from '../wire/peer-protocol.ts'
+import { sha256 } from '../identity/keys.ts'
+import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import type { Documents } from './documents.ts'
+
+const FRAME_ITEMS = 8192
+const FRAME_BYTES = 1024 * 1024
+const SESSION_TIMEOUT_MS = 5 * 60_000
+
+export interface CatchupStats { sessions: number; framesSent: number; bytesSent: number; changesSent: number; changesReceived: number; rejected: number }
+
+type Frame<T extends CatchupFrame['t']> = Extract<CatchupFrame, { t: T }>
+
+class FrameStream {
+  private readonly lp: LengthPrefixedStream<Stream>
+  private readonly stats: CatchupStats
+  constructor(stream: Stream, stats: CatchupStats) {
+    this.lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
+    this.stats = stats
+  }
+  async send(frame: CatchupFrame, signal: AbortSignal): Promise<void> {
+    const data = encodeMessage(frame)
+    this.stats.framesSent++
+    this.stats.bytesSent += data.byteLength
+    await this.lp.write(data, { signal })
+  }
+  async read(signal: AbortSignal): Promise<CatchupFrame> {
+    const data = await this.lp.read({ signal })
+    return decodeMessage(catchupFrame, data.subarray(), MAX_STREAM_FRAME_BYTES, 'catch-up frame')
+  }
+  async expect<T extends CatchupFrame['t']>(t: T, signal: AbortSignal): Promise<Frame<T>> {
+    const f = await this.read(signal)
+    if (f.t === 'refuse') throw new Error(`peer refused catch-up: ${f.reason}`)
+    if (f.t !== t) throw new Error(`catch-up: expected ${t}, got ${f.t}`)
+    return f as Frame<T>
+  }
+}
+
+const opHash = (op: SignedOp): string => sha256(op.b).toString('hex')
+const digestKey = (d: Uint8Array): string => Buffer.from(d).toString('hex')
+
+export class Catchup {
+  readonly stats: CatchupStats = { sessions: 0, framesSent: 0, bytesSent: 0, changesSent: 0, changesReceived: 0, rejected: 0 }
+  private readonly inflight = new Map<string, Promise<void>>()
+  private readonly node: GrapevineNode
+  private readonly workspaces: Workspaces
+  private readonly documents: Documents
+  private readonly store: PeerStore
+  private readonly log: Log
+
+  constructor(node: GrapevineNode, workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
+    this.node = node
+    this.workspaces = workspaces
+    this.documents = documents
+    this.store = store
+    this.log = log
+  }
+
+  async start(): Promise<void> {
+    await this.node.handle(CATCHUP_PROTOCOL, (stream, connection) => this.respond(stream, connection), { maxInboundStreams: 16 })
+  }
+
+  /** Runs catch-up of one workspace with a peer, unless one is already running. */
+  sync(peer: PeerId, workspaceId: string): Promise<void> {
+    const key = `${peer.toString()}/${workspaceId}`
+    const running = this.inflight.get(key)
+    if (running) return running
+    const p = this.dial(peer, workspaceId).finally(() => this.inflight.delete(key))
+    this.inflight.set(key, p)
+    return p
+  }
+
+  private async dial(peer: PeerId, ws: string): Promise<void> {
+    const signal = AbortSignal.timeout(SESSION_TIMEOUT_MS)
+    const stream = await this.node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
+    const io = new FrameStream(stream, this.stats)
+    const remote = peer.toString()
+    try {
+      const ops = this.workspaces.signedOps(ws)
+      await io.send({ t: 'summary', v: 1, ws, ops, docs: this.documents.digests(ws) }, signal)
+      const want = await io.expect('want', signal)
+      await this.workspaces.ingest(ws, want.ops)
+      for (const [docId, theirHeads] of want.docs) await this.sendMissing(io, ws, docId, theirHeads, signal)
+      const mine = want.docs.map(([docId]): [string, string[]] => [docId, this.has(ws, docId) ? this.documents.heads(docId) : []])
+      await io.send({ t: 'heads', docs: mine }, signal)
+      await io.send({ t: 'end' }, signal)
+      await this.receiveChanges(io, ws, remote, signal)
+      this.recordSynced(remote, want.docs.map(([d]) => d))
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async respond(stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(SESSION_TIMEOUT_MS)
+    const io = new FrameStream(stream, this.stats)
+    const remote = connection.remotePeer.toString()
+    try {
+      const summary = await io.expect('summary', signal)
+      const ws = summary.ws
+      // Ops first: they are signed by admins, and may be what makes the dialer a member.
+      if (this.workspaces.state(ws)) await this.workspaces.ingest(ws, summary.ops)
+      if (this.workspaces.roleOf(ws, remote) === undefined || this.workspaces.roleOf(ws, this.node.peerId.toString()) === undefined) {
+        this.log('warn', `catch-up refused: ${remote} is not a member of ${ws}`)
+        await io.send({ t: 'refuse', reason: 'not a member of this workspace' }, signal)
+        await stream.close({ signal })
+        return
+      }
+      this.stats.sessions++
+      const theirOps = new Set(summary.ops.map(opHash))
+      const theirDocs = new Map(summary.docs.map(([id, d]) => [id, digestKey(d)]))
+      const differing: [string, string[]][] = []
+      for (const [docId, digest] of this.documents.digests(ws)) {
+        if (theirDocs.get(docId) !== digestKey(digest)) differing.push([docId, this.documents.heads(docId)])
+        theirDocs.delete(docId)
+      }
+      for (const docId of theirDocs.keys()) differing.push([docId, []])
+      const ops = this.workspaces.signedOps(ws).filter((op) => !theirOps.has(opHash(op)))
+      await io.send({ t: 'want', ops, docs: differing }, signal)
+      const theirHeads = await this.receiveChanges(io, ws, remote, signal)
+      for (const [docId, heads] of theirHeads) await this.sendMissing(io, ws, docId, heads, signal)
+      await io.send({ t: 'end' }, signal)
+      this.recordSynced(remote, differing.map(([d]) => d))
+      await stream.close({ signal })
+    } catch (err) {
+      this.log('warn', `catch-up with ${remote} failed: ${(err as Error).message}`)
+      stream.abort(err as Error)
+    }
+  }
+
+  private has(ws: string, docId: string): boolean {
+    return this.store.getDocument(docId)?.workspaceId === ws
+  }
+
+  private async sendMissing(io: FrameStream, ws: string, docId: string, theirHeads: string[], signal: AbortSignal): Promise<void> {
+    if (!this.has(ws, docId)) return
+    const rows = this.documents.missingFor(docId, theirHeads)
+    let items: SignedChange[] = []
+    let size = 0
+    for (const r of rows) {
+      if (items.length >= FRAME_ITEMS || size + r.bytes.byteLength + 200 > FRAME_BYTES) {
+        await io.send({ t: 'changes', ws, doc: docId, items }, signal)
+        items = []
+        size = 0
+      }
+      items.push({ a: r.author, s: r.signature, c: r.bytes })
+      size += r.bytes.byteLength + 200
+    }
+    if (items.length) await io.send({ t: 'changes', ws, doc: docId, items }, signal)
+    this.stats.changesSent += rows.length
+  }
+
+  /** Reads change frames until `end`; returns the heads the other side reported on the way. */
+  private async receiveChanges(io: FrameStream, ws: string, remote: string, signal: AbortSignal): Promise<[string, string[]][]> {
+    const applied: Promise<void>[] = []
+    let heads: [string, string[]][] = []
+    for (;;) {
+      const f = await io.read(signal)
+      if (f.t === 'end') break
+      if (f.t === 'heads') {
+        heads = f.docs
+        continue
+      }
+      if (f.t === 'refuse') throw new Error(`peer refused catch-up: ${f.reason}`)
+      if (f.t !== 'changes' || f.ws !== ws) throw new Error(`catch-up: unexpected ${f.t} frame`)
+      const valid: ValidChange[] = []
+      for (const item of f.items) {
+        const v = validateChange(ws, f.doc, item, (d) => this.workspaces.roleOf(ws, d))
+        if (isRejection(v)) {
+          this.stats.rejected++
+          this.log('warn', `catch-up from ${remote}: change rejected (${v.reason}): ${v.detail}`)
+          continue
+        }
+        valid.push(v)
+      }
+      this.stats.changesReceived += valid.length
+      if (valid.length) applied.push(this.documents.ingest(ws, f.doc, valid))
+    }
+    await Promise.all(applied)
+    return heads
+  }
+
+  private recordSynced(remote: string, docIds: string[]): void {
+    const at = Date.now()
+    void this.store.write(() => {
+      this.store.notePeerSynced(remote, at)
+      for (const docId of docIds) if (this.store.getDocument(docId)) this.store.setPeerDocHeads(remote, docId, this.documents.heads(docId), at)
+    }).catch(() => {})
+  }
+}

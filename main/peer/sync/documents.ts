@@ -1,0 +1,341 @@
+/**
+ * Documents: the peer's own Automerge copies, loaded on demand from a snapshot plus the changes
+ * after it, and the one write path every change takes: commit to SQLite (durable), then apply,
+ * then tell clients and the network. Remote changes are buffered briefly and applied in batches,
+ * because applying one change per call gets slow as history grows.
+ */
+import * as A from '@automerge/automerge'
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { GrapevineError } from '../../../shared/protocol.ts'
+import { WRITER_ROLES } from '../../../shared/types.ts'
+import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
+import { newActorId, type Device } from '../identity/device.ts'
+import { sha256 } from '../identity/keys.ts'
+import type { ChangeRow, DocumentRow, PeerStore } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import type { SignedChange } from '../wire/peer-protocol.ts'
+import { maxOf, type Log } from '../log.ts'
+import { signChange, type ValidChange } from './change-validation.ts'
+import { headsKey, initContent, readContent, type DocContent, type GDoc } from './doc-content.ts'
+
+export interface DocumentEvents {
+  /** Changes newly applied to a document; `origin` is the client that sent them, if any. */
+  changes: [docId: string, changes: Uint8Array[], origin: unknown]
+  /** This device's own new changes, durable, to be published. */
+  local: [workspaceId: string, docId: string, items: SignedChange[]]
+  /** A document was created, renamed, deleted or changed: listings are stale. */
+  list: [workspaceId: string]
+  /** A document's heads moved. */
+  heads: [workspaceId: string, docId: string]
+}
+
+export interface DocumentsOptions {
+  /** How long remote changes wait to be applied together. */
+  batchMs: number
+  /** Snapshot a document after this many new changes. */
+  snapshotEvery: number
+  /** Documents kept in memory when no client holds them open. */
+  maxLoaded: number
+  log: Log
+}
+
+interface Loaded { doc: GDoc; ws: string; lastSeq: number; sinceSnapshot: number; lastSnapshotAt: number; lastUsed: number; holds: number }
+interface Pending { items: ValidChange[]; timer: NodeJS.Timeout | null; done: Promise<void>; fire: () => void }
+
+const BATCH_MAX = 1000
+
+export class Documents extends EventEmitter<DocumentEvents> {
+  private readonly loaded = new Map<string, Loaded>()
+  private readonly pending = new Map<string, Pending>()
+  private readonly inflight = new Set<Promise<unknown>>()
+  private readonly actor: string
+  private readonly store: PeerStore
+  private readonly device: Device
+  private readonly workspaces: Workspaces
+  private readonly opts: DocumentsOptions
+
+  constructor(store: PeerStore, device: Device, workspaces: Workspaces, opts: DocumentsOptions) {
+    super()
+    this.store = store
+    this.device = device
+    this.workspaces = workspaces
+    this.opts = opts
+    this.actor = newActorId(device)
+  }
+
+  /** The document's row, if this device may see it. */
+  row(docId: string): DocumentRow {
+    const row = this.store.getDocument(docId)
+    if (!row || this.workspaces.roleOf(row.workspaceId, this.device.deviceId) === undefined) {
+      throw new GrapevineError('not-found', `No document ${docId} here.`)
+    }
+    return row
+  }
+
+  list(workspaceId: string, includeDeleted = false): DocumentRow[] {
+    return this.store.listDocuments(workspaceId).filter((r) => includeDeleted || !r.deleted)
+  }
+
+  heads(docId: string): string[] {
+    const l = this.loaded.get(docId)
+    return l ? A.getHeads(l.doc) : this.store.getDocument(docId)?.heads ?? []
+  }
+
+  /** One digest per document of the workspace: equal digests mean equal heads. */
+  digests(workspaceId: string): [string, Uint8Array][] {
+    return this.store.listDocuments(workspaceId).map((r) => [r.id, sha256(headsKey(this.heads(r.id))).subarray(0, 16)])
+  }
+
+  content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
+    const l = this.load(docId)
+    return { ...readContent(l.doc), heads: A.getHeads(l.doc) }
+  }
+
+  /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
+  hold(docId: string): { bytes: Uint8Array; heads: string[] } {
+    const l = this.load(docId)
+    l.holds++
+    return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
+  }
+
+  release(docId: string): void {
+    const l = this.loaded.get(docId)
+    if (l && l.holds > 0) l.holds--
+  }
+
+  private assertWriter(workspaceId: string): void {
+    const role = this.workspaces.roleOf(workspaceId, this.device.deviceId)
+    if (role === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
+    if (!WRITER_ROLES.includes(role)) throw new GrapevineError('forbidden', `A ${role} cannot change documents.`)
+  }
+
+  async create(workspaceId: string, title: string, text: string): Promise<DocumentRow> {
+    this.assertWriter(workspaceId)
+    const docId = randomBytes(16).toString('hex')
+    const now = Date.now()
+    const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
+    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: now, lastUsed: now, holds: 0 })
+    const row: DocumentRow = {
+      id: docId, workspaceId, title, heads: A.getHeads(doc), createdAt: now, lastChangeAt: now,
+      lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0,
+    }
+    await this.store.write(() => this.store.upsertDocument(row))
+    await this.commitOwn(docId, this.loaded.get(docId)!, doc)
+    return this.row(docId)
+  }
+
+  /** An edit made by the peer itself (CLI, rename, delete, set text). Resolves with the heads once durable. */
+  async edit(docId: string, fn: (d: DocContent) => void): Promise<string[]> {
+    const row = this.row(docId)
+    this.assertWriter(row.workspaceId)
+    const l = this.load(docId)
+    const before = A.getHeads(l.doc)
+    const doc = A.change(l.doc, fn)
+    if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
+    await this.commitOwn(docId, l, doc)
+    return A.getHeads(this.loaded.get(docId)?.doc ?? doc)
+  }
+
+  private async commitOwn(docId: string, l: Loaded, doc: GDoc): Promise<void> {
+    l.doc = doc
+    const bytes = A.getLastLocalChange(doc)
+    if (!bytes) return
+    const item = signChange(this.device, l.ws, docId, bytes)
+    const hash = A.decodeChange(bytes).hash
+    await this.persist(l.ws, docId, [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000 }], true)
+    this.emit('local', l.ws, docId, [item])
+  }
+
+  /** Changes made by a client's replica of the document. Resolves with the heads once durable. */
+  async applyClientChanges(docId: string, changes: Uint8Array[], origin: unknown): Promise<string[]> {
+    const row = this.row(docId)
+    this.assertWriter(row.workspaceId)
+    const valid: ValidChange[] = []
+    const items: SignedChange[] = []
+    for (const bytes of changes) {
+      if (bytes.byteLength > MAX_CHANGE_BYTES) throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
+      let decoded: A.DecodedChange
+      try {
+        decoded = A.decodeChange(bytes)
+      } catch (err) {
+        throw new GrapevineError('bad-request', `Not an Automerge change: ${(err as Error).message}`)
+      }
+      if (decoded.actor.length !== 48 || !decoded.actor.startsWith(this.device.actorPrefix)) {
+        throw new GrapevineError('bad-request', `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`)
+      }
+      const item = signChange(this.device, row.workspaceId, docId, bytes)
+      items.push(item)
+      valid.push({ hash: decoded.hash, actor: decoded.actor, author: this.device.deviceId, signature: item.s, bytes, time: decoded.time })
+    }
+    const rows = await this.persist(row.workspaceId, docId, valid, false, origin)
+    const fresh = new Set(rows.map((r) => r.hash))
+    const toPublish = items.filter((_, i) => fresh.has(valid[i]!.hash))
+    if (toPublish.length) this.emit('local', row.workspaceId, docId, toPublish)
+    return this.heads(docId)
+  }
+
+  /** Validated changes from a peer: buffered per document, then committed and applied together. */
+  ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
+    const existing = this.store.getDocument(docId)
+    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve() // a doc id belongs to one workspace
+    let p = this.pending.get(docId)
+    if (!p) {
+      let resolve!: () => void
+      const pend: Pending = { items: [], timer: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
+      pend.fire = () => {
+        if (pend.timer) clearTimeout(pend.timer)
+        pend.timer = null
+        if (this.pending.get(docId) !== pend) return
+        this.pending.delete(docId)
+        this.track(this.persist(workspaceId, docId, pend.items, false))
+          .catch((err: Error) => this.opts.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
+          .finally(resolve)
+      }
+      pend.timer = setTimeout(pend.fire, this.opts.batchMs)
+      this.pending.set(docId, pend)
+      p = pend
+    }
+    p.items.push(...changes)
+    if (p.items.length >= BATCH_MAX) p.fire()
+    return p.done
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inflight.add(promise)
+    promise.then(() => this.inflight.delete(promise), () => this.inflight.delete(promise))
+    return promise
+  }
+
+  /** Waits until every buffered remote change has been committed and applied. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0 || this.inflight.size > 0) {
+      for (const p of [...this.pending.values()]) p.fire()
+      await Promise.allSettled([...this.inflight])
+    }
+  }
+
+  /**
+   * Commit then apply. `alreadyApplied` is true for the peer's own edits, which exist in memory first.
+   * Duplicates (same document and hash) are dropped by the store.
+   */
+  private async persist(workspaceId: string, docId: string, changes: ValidChange[], alreadyApplied: boolean, origin?: unknown): Promise<ChangeRow[]> {
+    const now = Date.now()
+    const rows = await this.store.write(() => {
+      if (!this.store.getDocument(docId)) {
+        this.store.upsertDocument({
+          id: docId, workspaceId, title: '', heads: [], createdAt: now, lastChangeAt: now, lastChangeBy: null, deleted: false, changeCount: 0,
+        })
+      }
+      return this.store.appendChanges(docId, changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes })), now)
+    })
+    if (rows.length === 0) return rows
+    const l = this.load(docId, rows)
+    if (!alreadyApplied) {
+      const [doc] = A.applyChanges(l.doc, rows.map((r) => r.bytes))
+      l.doc = doc
+    }
+    l.lastSeq = maxOf(rows.map((r) => r.seq), l.lastSeq)
+    l.sinceSnapshot += rows.length
+    const newest = changes.reduce((a, b) => (b.time > a.time ? b : a))
+    this.refreshRow(docId, l, { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }, rows.length)
+    this.maybeSnapshot(docId, l)
+    this.emit('changes', docId, rows.map((r) => r.bytes), origin)
+    this.emit('heads', workspaceId, docId)
+    return rows
+  }
+
+  /** Updates the listing cache of a document (title, heads, last change) in the next group commit. */
+  private refreshRow(docId: string, l: Loaded, last: { at: number; by: string } | null, added: number): void {
+    const c = readContent(l.doc)
+    const heads = A.getHeads(l.doc)
+    void this.store.write(() => {
+      const row = this.store.getDocument(docId)
+      if (!row) return
+      this.store.upsertDocument({
+        ...row, title: c.title, deleted: c.deleted, heads,
+        changeCount: last ? row.changeCount + added : this.store.countChangesAfter(docId, 0),
+        lastChangeAt: last ? Math.max(row.lastChangeAt, last.at) : row.lastChangeAt, lastChangeBy: last ? last.by : row.lastChangeBy,
+      })
+    }).then(() => this.emit('list', l.ws), (err: Error) => this.opts.log('warn', `listing cache of ${docId}: ${err.message}`))
+  }
+
+  private maybeSnapshot(docId: string, l: Loaded, force = false): void {
+    if (l.sinceSnapshot === 0) return
+    if (!force && (l.sinceSnapshot < this.opts.snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
+    if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
+    const upToSeq = l.lastSeq
+    const bytes = A.save(l.doc)
+    const heads = A.getHeads(l.doc)
+    l.sinceSnapshot = 0
+    l.lastSnapshotAt = Date.now()
+    void this.store.write(() => this.store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
+      .catch((err: Error) => this.opts.log('warn', `snapshot of ${docId}: ${err.message}`))
+  }
+
+  /** Loads a document: its snapshot, then every change after it, applied in one call. */
+  private load(docId: string, justWritten: ChangeRow[] = []): Loaded {
+    let l = this.loaded.get(docId)
+    if (l) {
+      l.lastUsed = Date.now()
+      return l
+    }
+    const row = this.store.getDocument(docId)
+    if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
+    const snap = this.store.getSnapshot(docId)
+    let doc = snap ? A.load<DocContent>(snap.bytes, { actor: this.actor }) : A.init<DocContent>({ actor: this.actor })
+    const skip = new Set(justWritten.map((r) => r.seq))
+    const rest = this.store.changesAfter(docId, snap?.upToSeq ?? 0).filter((r) => !skip.has(r.seq))
+    if (rest.length) [doc] = A.applyChanges(doc, rest.map((r) => r.bytes))
+    l = {
+      doc, ws: row.workspaceId, lastSeq: maxOf(rest.map((r) => r.seq), snap?.upToSeq ?? 0), sinceSnapshot: rest.length,
+      lastSnapshotAt: 0, lastUsed: Date.now(), holds: 0,
+    }
+    this.loaded.set(docId, l)
+    // The listing cache lags the change log after a crash; repair it from the document.
+    if (justWritten.length === 0 && headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.refreshRow(docId, l, null, 0)
+    this.evict()
+    return l
+  }
+
+  private evict(): void {
+    if (this.loaded.size <= this.opts.maxLoaded) return
+    const idle = [...this.loaded.entries()].filter(([id, l]) => l.holds === 0 && !this.pending.has(id)).sort((a, b) => a[1].lastUsed - b[1].lastUsed)
+    for (const [id, l] of idle.slice(0, this.loaded.size - this.opts.maxLoaded)) {
+      this.maybeSnapshot(id, l, true)
+      this.loaded.delete(id)
+    }
+  }
+
+  /** After a crash the listing cache may lag the change log: reload the documents where it does. */
+  repairListings(): number {
+    const counts = this.store.changeCounts()
+    let repaired = 0
+    for (const ws of this.workspaces.ids()) {
+      for (const row of this.store.listDocuments(ws)) {
+        if ((counts.get(row.id) ?? 0) !== row.changeCount) {
+          this.load(row.id)
+          this.refreshRow(row.id, this.loaded.get(row.id)!, null, 0)
+          repaired++
+        }
+      }
+    }
+    return repaired
+  }
+
+  /** Signed changes a peer holding `theirHeads` lacks. */
+  missingFor(docId: string, theirHeads: string[]): ChangeRow[] {
+    if (theirHeads.length === 0) return this.store.changesAfter(docId, 0)
+    const l = this.load(docId)
+    const known = theirHeads.filter((h) => A.hasHeads(l.doc, [h]))
+    const hashes = A.getChangesMetaSince(l.doc, known).map((m) => m.hash)
+    return this.store.getChanges(docId, hashes)
+  }
+
+  /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
+  async close(): Promise<void> {
+    await this.settle()
+    for (const [id, l] of this.loaded) this.maybeSnapshot(id, l, true)
+    await this.store.write(() => undefined)
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Gossip: each workspace is a gossipsub topic. Outbound, this device's new changes (bundled per
+ * document per tick), head announcements and membership ops. Inbound, the topic validator is the
+ * gate: size, CBOR, schema, origin membership and every change's signature are checked before the
+ * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score.
+ */
+import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import type { PeerStore } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import {
+  decodeMessage, encodeMessage, gossipMessage, workspaceTopic, WireError, type GossipMessage, type SignedChange,
+} from '../wire/peer-protocol.ts'
+import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
+import type { Log } from '../log.ts'
+import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import type { Documents } from './documents.ts'
+
+export interface GossipStats { published: number; accepted: number; rejected: Record<string, number> }
+
+const HEADS_DEBOUNCE_MS = 300
+
+export class Gossip {
+  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {} }
+  private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
+  private outboxScheduled = false
+  private readonly headsDue = new Map<string, Set<string>>()
+  private headsTimer: NodeJS.Timeout | null = null
+  private readonly pubsub: GossipSub
+  private readonly workspaces: Workspaces
+  private readonly documents: Documents
+  private readonly store: PeerStore
+  private readonly log: Log
+
+  constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
+    this.pubsub = pubsub
+    this.workspaces = workspaces
+    this.documents = documents
+    this.store = store
+    this.log = log
+    for (const ws of workspaces.ids()) this.join(ws)
+    workspaces.on('members', (ws) => this.join(ws))
+    workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: 1, ws, ops }))
+    documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
+    documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
+  }
+
+  /** Subscribes to a workspace's topic (idempotent). */
+  join(workspaceId: string): void {
+    const topic = workspaceTopic(workspaceId)
+    if (this.pubsub.topicValidators.has(topic)) return
+    this.pubsub.topicValidators.set(topic, (_source, msg) => this.validate(workspaceId, msg))
+    this.pubsub.subscribe(topic)
+  }
+
+  private reject(reason: string, detail: string): typeof VERDICT.reject {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
+    this.log('warn', `gossip rejected (${reason}): ${detail}`)
+    return VERDICT.reject
+  }
+
+  private async validate(workspaceId: string, msg: GossipsubMessage): Promise<typeof VERDICT.accept> {
+    if (msg.type !== 'signed') return this.reject('unsigned', 'message has no origin signature')
+    const origin = msg.from.toString()
+    let m: GossipMessage
+    try {
+      m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
+    } catch (err) {
+      return this.reject(err instanceof WireError && err.message.includes('limit') ? 'too-large' : 'malformed', (err as Error).message)
+    }
+    if (m.ws !== workspaceId) return this.reject('wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
+    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject('not-member', `origin ${origin} is not a member`)
+    switch (m.t) {
+      case 'changes': {
+        const valid: ValidChange[] = []
+        for (const item of m.items) {
+          const v = validateChange(workspaceId, m.doc, item, (d) => this.workspaces.roleOf(workspaceId, d))
+          if (isRejection(v)) return this.reject(v.reason, v.detail)
+          valid.push(v)
+        }
+        void this.documents.ingest(workspaceId, m.doc, valid)
+        break
+      }
+      case 'heads': {
+        const at = Date.now()
+        void this.store.write(() => {
+          for (const [docId, heads] of m.docs) {
+            if (this.store.getDocument(docId)?.workspaceId === workspaceId) this.store.setPeerDocHeads(origin, docId, heads, at)
+          }
+        }).catch(() => {})
+        break
+      }
+      case 'members':
+        await this.workspaces.ingest(workspaceId, m.ops)
+        break
+    }
+    this.stats.accepted++
+    return VERDICT.accept
+  }
+
+  private queueChanges(ws: string, docId: string, items: SignedChange[]): void {
+    const box = this.outbox.get(docId) ?? { ws, items: [] }
+    box.items.push(...items)
+    this.outbox.set(docId, box)
+    if (!this.outboxScheduled) {
+      this.outboxScheduled = true
+      setImmediate(() => this.flushOutbox())
+    }
+  }
+
+  private flushOutbox(): void {
+    this.outboxScheduled = false
+    for (const [docId, { ws, items }] of this.outbox) {
+      let batch: SignedChange[] = []
+      let size = 0
+      for (const item of items) {
+        if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + item.c.byteLength + 200 > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
+          this.send(ws, { t: 'changes', v: 1, ws, doc: docId, items: batch })
+          batch = []
+          size = 0
+        }
+        batch.push(item)
+        size += item.c.byteLength + 200
+      }
+      if (batch.length) this.send(ws, { t: 'changes', v: 1, ws, doc: docId, items: batch })
+    }
+    this.outbox.clear()
+  }
+
+  private queueHeads(ws: string, docId: string): void {
+    const set = this.headsDue.get(ws) ?? new Set()
+    set.add(docId)
+    this.headsDue.set(ws, set)
+    this.headsTimer ??= setTimeout(() => {
+      this.headsTimer = null
+      for (const [w, docs] of this.headsDue) {
+        this.send(w, { t: 'heads', v: 1, ws: w, docs: [...docs].slice(0, 1024).map((d) => [d, this.documents.heads(d)]) })
+      }
+      this.headsDue.clear()
+    }, HEADS_DEBOUNCE_MS)
+  }
+
+  private send(ws: string, m: GossipMessage): void {
+    const data = encodeMessage(m)
+    if (data.byteLength > MAX_GOSSIP_MESSAGE_BYTES) {
+      this.log('warn', `not gossiping a ${data.byteLength}-byte ${m.t} message; catch-up will carry it`)
+      return
+    }
+    this.stats.published++
+    this.pubsub.publish(workspaceTopic(ws), data).catch((err: Error) => this.log('debug', `publish ${m.t}: ${err.message}`))
+  }
+
+  /** Stops publishing; pending head announcements are dropped (catch-up covers them). */
+  stop(): void {
+    if (this.headsTimer) clearTimeout(this.headsTimer)
+    this.headsTimer = null
+    this.flushOutbox()
+  }
+}

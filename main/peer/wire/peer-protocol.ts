@@ -1,0 +1,100 @@
+/**
+ * The peer protocol: everything one peer sends another, as CBOR, one schema per message.
+ * Gossip messages travel on a workspace's topic; catch-up and join frames on direct streams.
+ * Every decoder caps size first, then decodes, then checks shape; any failure is a `WireError`.
+ */
+import { decode, encode } from 'cborg'
+import { z } from 'zod'
+import {
+  MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_HEADS, MAX_INVITE_CODE_CHARS, MAX_NAME_CHARS, MAX_SUMMARY_DOCS,
+} from '../../../shared/limits.ts'
+
+export const PEER_PROTOCOL_VERSION = 1
+export const CATCHUP_PROTOCOL = '/grapevine/catchup/1.0.0'
+export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
+export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
+
+export class WireError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'WireError'
+  }
+}
+
+const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/)
+const deviceId = z.string().min(10).max(128).regex(/^[A-Za-z0-9]+$/)
+const hash = z.string().regex(/^[0-9a-f]{64}$/)
+const heads = z.array(hash).max(MAX_HEADS)
+const bin = (max: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
+  .refine((b) => b.byteLength <= max, `over ${max} bytes`)
+
+/** One Automerge change with its author's signature. */
+export const signedChange = z.object({ a: deviceId, s: bin(64), c: bin(MAX_CHANGE_BYTES) })
+export type SignedChange = z.infer<typeof signedChange>
+/** One membership operation with its author's signature. */
+export const signedOp = z.object({ a: deviceId, s: bin(64), b: bin(4096) })
+export type SignedOp = z.infer<typeof signedOp>
+
+export const gossipMessage = z.discriminatedUnion('t', [
+  /** New changes to one document. */
+  z.object({ t: z.literal('changes'), v: z.literal(1), ws: id, doc: id, items: z.array(signedChange).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
+  /** What the sender holds now of some documents (for "on 3 of 4 teammates"). */
+  z.object({ t: z.literal('heads'), v: z.literal(1), ws: id, docs: z.array(z.tuple([id, heads])).max(1024) }),
+  /** Membership operations. */
+  z.object({ t: z.literal('members'), v: z.literal(1), ws: id, ops: z.array(signedOp).min(1).max(1024) }),
+])
+export type GossipMessage = z.infer<typeof gossipMessage>
+
+export const catchupFrame = z.discriminatedUnion('t', [
+  /** Dialer → responder: every document with a digest of its heads, and every membership op. */
+  z.object({ t: z.literal('summary'), v: z.literal(1), ws: id, ops: z.array(signedOp).max(4096),
+    docs: z.array(z.tuple([id, bin(16)])).max(MAX_SUMMARY_DOCS) }),
+  /** Responder → dialer: ops the dialer lacked, and the responder's heads of every document that differs. */
+  z.object({ t: z.literal('want'), ops: z.array(signedOp).max(4096), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
+  /** Either way: changes the other side lacks. */
+  z.object({ t: z.literal('changes'), ws: id, doc: id, items: z.array(signedChange).max(8192) }),
+  /** Dialer → responder after its changes: its heads of the documents that differ. */
+  z.object({ t: z.literal('heads'), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
+  /** End of one side's changes. */
+  z.object({ t: z.literal('end') }),
+  /** The other side refuses (not a member, bad frame). */
+  z.object({ t: z.literal('refuse'), reason: z.string().max(500) }),
+])
+export type CatchupFrame = z.infer<typeof catchupFrame>
+
+export const joinRequest = z.object({
+  t: z.literal('join'), v: z.literal(1), ws: id, invite: id, secret: bin(32), name: z.string().min(1).max(MAX_NAME_CHARS),
+})
+export type JoinRequest = z.infer<typeof joinRequest>
+export const joinResponse = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('welcome'), ws: id, name: z.string().max(MAX_NAME_CHARS), ops: z.array(signedOp).max(4096) }),
+  z.object({ t: z.literal('refuse'), code: z.enum(['invite-invalid', 'invite-expired', 'invite-used', 'forbidden']),
+    reason: z.string().max(500) }),
+])
+export type JoinResponse = z.infer<typeof joinResponse>
+
+/** Invite payload, carried in the code. */
+export const invitePayload = z.object({
+  v: z.literal(1), ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: bin(32),
+  exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(16),
+})
+export type InvitePayload = z.infer<typeof invitePayload>
+export const MAX_INVITE_PAYLOAD_BYTES = MAX_INVITE_CODE_CHARS
+
+export function encodeMessage(value: unknown): Uint8Array {
+  return encode(value)
+}
+
+/** Size cap, CBOR decode, schema check. */
+export function decodeMessage<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number, what: string): T {
+  if (data.byteLength > maxBytes) throw new WireError(`${what}: ${data.byteLength} bytes is over the ${maxBytes}-byte limit`)
+  let value: unknown
+  try {
+    value = decode(data, { rejectDuplicateMapKeys: true })
+  } catch (err) {
+    throw new WireError(`${what}: not valid CBOR (${(err as Error).message})`)
+  }
+  const parsed = schema.safeParse(value)
+  if (!parsed.success) throw new WireError(`${what}: malformed (${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''})`)
+  return parsed.data
+}

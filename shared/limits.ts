@@ -1,0 +1,32 @@
+/** Hard limits on everything that crosses a boundary. Sizes are checked before decoding. */
+
+/** One Automerge change as it arrives from a renderer or a peer. */
+export const MAX_CHANGE_BYTES = 256 * 1024
+/** Changes in one request or one gossip bundle. */
+export const MAX_CHANGES_PER_MESSAGE = 512
+/** One gossip message (envelope bundle). Gossipsub itself drops frames over 4 MiB silently. */
+export const MAX_GOSSIP_MESSAGE_BYTES = 1024 * 1024
+/** Gossipsub's inbound decoder limit; a little above our own cap so ours gives the clear error. */
+export const GOSSIPSUB_MAX_INBOUND_BYTES = 2 * 1024 * 1024
+/** One frame of the catch-up or join protocol. */
+export const MAX_STREAM_FRAME_BYTES = 4 * 1024 * 1024
+/** One request from a client (renderer, CLI over the control socket). */
+export const MAX_CLIENT_MESSAGE_BYTES = 8 * 1024 * 1024
+/** A document's title. */
+export const MAX_TITLE_CHARS = 200
+/** A document's text set in one call. */
+export const MAX_TEXT_CHARS = 4 * 1024 * 1024
+/** Display names of people, devices and workspaces. */
+export const MAX_NAME_CHARS = 64
+/** Documents listed in one catch-up summary frame. */
+export const MAX_SUMMARY_DOCS = 50_000
+/** Heads of one document (concurrent branches). */
+export const MAX_HEADS = 256
+/** An invite code as pasted by a person. */
+export const MAX_INVITE_CODE_CHARS = 4096
+/** Addresses carried by an invite. */
+export const MAX_INVITE_ADDRS = 16
+/** How long a new invite stays valid unless asked otherwise. */
+export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
+/** The longest an invite may live. */
+export const MAX_INVITE_TTL_MS = 30 * 24 * 60 * 60 * 1000
