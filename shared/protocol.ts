@@ -64,8 +64,11 @@ export interface ClientResults {
   'doc.delete': DocumentSummary
   'doc.read': { docId: string; title: string; text: string; heads: string[] }
   'doc.setText': { heads: string[] }
-  /** The document as `Automerge.save` bytes; live changes follow as `doc.changes` events. */
-  'doc.open': { docId: string; bytes: Uint8Array; heads: string[] }
+  /**
+   * The document as `Automerge.save` bytes; live changes follow as `doc.changes` events.
+   * `actor` is the Automerge actor id the client's replica must write with (it carries this device's prefix).
+   */
+  'doc.open': { docId: string; bytes: Uint8Array; heads: string[]; actor: string }
   'doc.close': { closed: boolean }
   /** Resolves once the changes are durable in this device's database. */
   'doc.applyChanges': { heads: string[] }

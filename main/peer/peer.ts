@@ -10,7 +10,8 @@ import { GrapevineError, type ClientEvent, type ClientMethod, type ClientParams,
 import { lockProfile } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type KeyProtector } from './identity/device.ts'
-import { createNode, type GrapevineNode } from './net/node.ts'
+import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
+import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
 import { Workspaces } from './workspace/workspaces.ts'
 import { Joining } from './workspace/join.ts'
@@ -74,9 +75,10 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     const host = config.host ?? '0.0.0.0'
     const remembered = Number(store.getMeta(PORT_META)?.toString() ?? '0')
     const port = config.port ?? remembered
+    const scoring = new PeerScoring(() => workspaces.teammates(), () => { if (node) setDirectPeers(node.services.pubsub, scoring.trusted()) })
     const make = (p: number) => createNode({
       privateKey: device.privateKey, listen: [`/ip4/${host}/tcp/${p}`], mdns: config.mdns ?? false,
-      appScore: (peerId) => (workspaces.teammates().has(peerId) ? 0 : -1000),
+      appScore: (peerId) => scoring.score(peerId),
     })
     try {
       node = await make(port)
@@ -87,7 +89,7 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     }
     const actualPort = Number(node.getMultiaddrs()[0]?.getComponents().find((c) => c.name === 'tcp')?.value ?? 0)
     if (actualPort && actualPort !== remembered) await store.write(() => store!.setMeta(PORT_META, String(actualPort)))
-    return await assemble(config, log, lock, store, device, workspaces, node)
+    return await assemble(config, log, lock, store, device, workspaces, node, scoring)
   } catch (err) {
     await Promise.resolve(node?.stop()).catch(() => {})
     store?.close()
@@ -97,13 +99,16 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
 }
 
 async function assemble(config: PeerConfig, log: Log, lock: { release(): void }, store: SqliteStore, device: Device,
-  workspaces: Workspaces, node: GrapevineNode): Promise<Peer> {
+  workspaces: Workspaces, node: GrapevineNode, scoring: PeerScoring): Promise<Peer> {
   const documents = new Documents(store, device, workspaces, {
     batchMs: config.batchMs ?? 16, snapshotEvery: config.snapshotEvery ?? 1000, maxLoaded: 64, log,
   })
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
-  const gossip = new Gossip(node.services.pubsub, workspaces, documents, store, log)
+  const gossip = new Gossip(node.services.pubsub, workspaces, documents, store, scoring, log)
+  const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
+  refreshDirect()
+  workspaces.on('members', refreshDirect)
   const catchup = new Catchup(node, workspaces, documents, store, log)
   const joining = new Joining(node, workspaces, store, log)
   const connections = new Connections(node, store, () => workspaces.teammates(), log)
@@ -126,6 +131,7 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
     for (const p of connections.connectedPeers()) if (workspaces.roleOf(ws, p.toString()) !== undefined) void Promise.all(syncWith(p, ws))
   })
   const ticker = setInterval(() => void syncAll(), config.catchupIntervalMs ?? 30_000)
+  const directTicker = setInterval(refreshDirect, 10_000)
   connections.start()
   for (const addr of config.bootstrap ?? []) {
     connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
@@ -178,6 +184,7 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
       if (stopped) return
       stopped = true
       clearInterval(ticker)
+      clearInterval(directTicker)
       connections.stop()
       gossip.stop()
       await documents.close()

@@ -4,7 +4,7 @@
  */
 import { clientRequestSchemas, GrapevineError, type ClientMethod, type ClientResults } from '../../../shared/protocol.ts'
 import type { DocSyncStatus, DocumentSummary, MemberInfo, PeerInfo, WorkspaceInfo } from '../../../shared/types.ts'
-import { deviceName, setDeviceName, type Device } from '../identity/device.ts'
+import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
 import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
 import type { PeerStore, DocumentRow } from '../store/types.ts'
@@ -129,7 +129,7 @@ export function createApi(ctx: ApiContext) {
       const held = documents.hold(docId)
       if (session.openDocs.has(docId)) documents.release(docId)
       session.openDocs.add(docId)
-      return { docId, ...held }
+      return { docId, ...held, actor: newActorId(device) }
     },
     'doc.close': ({ docId }: { docId: string }, session) => {
       const closed = session.openDocs.delete(docId)

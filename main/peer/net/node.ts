@@ -55,13 +55,11 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
           appSpecificScore: (peerId: string) => opts.appScore(peerId),
           appSpecificWeight: 1,
         },
-        // Strangers (score -1000) are below the gossip and publish thresholds, so they get nothing from
-        // us, but above the graylist threshold: their subscriptions are still recorded, so a stranger
-        // who joins a workspace is in the mesh as soon as its score turns 0.
+        // See scoring.ts for what these thresholds mean for strangers and teammates.
         scoreThresholds: {
           gossipThreshold: -10,
           publishThreshold: -50,
-          graylistThreshold: -1_000_000,
+          graylistThreshold: -5000,
           acceptPXThreshold: 10,
           opportunisticGraftThreshold: 20,
         },
@@ -72,4 +70,17 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
 
 export function peerIdString(p: PeerId | string): string {
   return typeof p === 'string' ? p : p.toString()
+}
+
+/**
+ * Makes exactly `ids` gossipsub's direct peers: they get every message we publish or forward,
+ * whatever the mesh, so a teammate who was a stranger a moment ago (and was pruned then, with a
+ * backoff) is not left to gossip's once-a-second repair. Gossipsub takes direct peers only at
+ * construction; its `direct` set is the live list, checked here so an upgrade that renames it fails loudly.
+ */
+export function setDirectPeers(pubsub: GossipSub, ids: Set<string>): void {
+  const direct = (pubsub as unknown as { direct?: unknown }).direct
+  if (!(direct instanceof Set)) throw new Error('this gossipsub has no direct-peer set; update setDirectPeers in net/node.ts')
+  for (const id of [...direct]) if (!ids.has(id)) direct.delete(id)
+  for (const id of ids) direct.add(id)
 }

@@ -106,6 +106,7 @@ export class SqliteStore implements PeerStore {
       return
     }
     const outcomes: { ok: boolean; value: unknown }[] = []
+    const t0 = performance.now()
     try {
       this.db.transaction(() => {
         for (const p of batch) {
@@ -120,6 +121,7 @@ export class SqliteStore implements PeerStore {
       for (const p of batch) p.reject(err)
       return
     }
+    if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50) console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
     batch.forEach((p, i) => (outcomes[i]!.ok ? p.resolve(outcomes[i]!.value) : p.reject(outcomes[i]!.value)))
   }
 

@@ -48,6 +48,9 @@ const BATCH_MAX = 1000
 export class Documents extends EventEmitter<DocumentEvents> {
   private readonly loaded = new Map<string, Loaded>()
   private readonly pending = new Map<string, Pending>()
+  private readonly lastFlush = new Map<string, number>()
+  /** Listing rows newer than the database's, until their write lands. */
+  private readonly fresh = new Map<string, DocumentRow>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly actor: string
   private readonly store: PeerStore
@@ -66,7 +69,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** The document's row, if this device may see it. */
   row(docId: string): DocumentRow {
-    const row = this.store.getDocument(docId)
+    const row = this.fresh.get(docId) ?? this.store.getDocument(docId)
     if (!row || this.workspaces.roleOf(row.workspaceId, this.device.deviceId) === undefined) {
       throw new GrapevineError('not-found', `No document ${docId} here.`)
     }
@@ -74,7 +77,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   list(workspaceId: string, includeDeleted = false): DocumentRow[] {
-    return this.store.listDocuments(workspaceId).filter((r) => includeDeleted || !r.deleted)
+    return this.store.listDocuments(workspaceId).map((r) => this.fresh.get(r.id) ?? r)
+      .filter((r) => includeDeleted || !r.deleted)
+      .sort((a, b) => b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1))
   }
 
   heads(docId: string): string[] {
@@ -188,11 +193,14 @@ export class Documents extends EventEmitter<DocumentEvents> {
         pend.timer = null
         if (this.pending.get(docId) !== pend) return
         this.pending.delete(docId)
+        this.lastFlush.set(docId, Date.now())
         this.track(this.persist(workspaceId, docId, pend.items, false))
           .catch((err: Error) => this.opts.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
           .finally(resolve)
       }
-      pend.timer = setTimeout(pend.fire, this.opts.batchMs)
+      // Leading edge: a change after a quiet spell is applied at once; a burst is gathered into one batch.
+      const quiet = Date.now() - (this.lastFlush.get(docId) ?? 0) > this.opts.batchMs
+      pend.timer = setTimeout(pend.fire, quiet ? 0 : this.opts.batchMs)
       this.pending.set(docId, pend)
       p = pend
     }
@@ -245,19 +253,24 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return rows
   }
 
-  /** Updates the listing cache of a document (title, heads, last change) in the next group commit. */
+  /**
+   * Updates the listing row of a document (title, heads, last change). The new row is visible at
+   * once through `fresh`, and reaches the database in the next group commit.
+   */
   private refreshRow(docId: string, l: Loaded, last: { at: number; by: string } | null, added: number): void {
+    const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
+    if (!base) return
     const c = readContent(l.doc)
-    const heads = A.getHeads(l.doc)
-    void this.store.write(() => {
-      const row = this.store.getDocument(docId)
-      if (!row) return
-      this.store.upsertDocument({
-        ...row, title: c.title, deleted: c.deleted, heads,
-        changeCount: last ? row.changeCount + added : this.store.countChangesAfter(docId, 0),
-        lastChangeAt: last ? Math.max(row.lastChangeAt, last.at) : row.lastChangeAt, lastChangeBy: last ? last.by : row.lastChangeBy,
-      })
-    }).then(() => this.emit('list', l.ws), (err: Error) => this.opts.log('warn', `listing cache of ${docId}: ${err.message}`))
+    const next: DocumentRow = {
+      ...base, title: c.title, deleted: c.deleted, heads: A.getHeads(l.doc),
+      changeCount: last ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
+      lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt, lastChangeBy: last ? last.by : base.lastChangeBy,
+    }
+    this.fresh.set(docId, next)
+    void this.store.write(() => this.store.upsertDocument(next)).then(
+      () => { if (this.fresh.get(docId) === next) this.fresh.delete(docId) },
+      (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`))
+    this.emit('list', l.ws)
   }
 
   private maybeSnapshot(docId: string, l: Loaded, force = false): void {

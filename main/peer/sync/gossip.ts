@@ -12,6 +12,7 @@ import {
 } from '../wire/peer-protocol.ts'
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
 import type { Log } from '../log.ts'
+import type { PeerScoring } from '../net/scoring.ts'
 import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
 
@@ -30,12 +31,14 @@ export class Gossip {
   private readonly documents: Documents
   private readonly store: PeerStore
   private readonly log: Log
+  private readonly scoring: PeerScoring
 
-  constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
+  constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, scoring: PeerScoring, log: Log) {
     this.pubsub = pubsub
     this.workspaces = workspaces
     this.documents = documents
     this.store = store
+    this.scoring = scoring
     this.log = log
     for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
@@ -48,33 +51,34 @@ export class Gossip {
   join(workspaceId: string): void {
     const topic = workspaceTopic(workspaceId)
     if (this.pubsub.topicValidators.has(topic)) return
-    this.pubsub.topicValidators.set(topic, (_source, msg) => this.validate(workspaceId, msg))
+    this.pubsub.topicValidators.set(topic, (source, msg) => this.validate(workspaceId, source.toString(), msg))
     this.pubsub.subscribe(topic)
   }
 
-  private reject(reason: string, detail: string): typeof VERDICT.reject {
+  private reject(source: string, reason: string, detail: string): typeof VERDICT.reject {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
-    this.log('warn', `gossip rejected (${reason}): ${detail}`)
+    this.scoring.strike(source)
+    this.log('warn', `gossip from ${source} rejected (${reason}): ${detail}`)
     return VERDICT.reject
   }
 
-  private async validate(workspaceId: string, msg: GossipsubMessage): Promise<typeof VERDICT.accept> {
-    if (msg.type !== 'signed') return this.reject('unsigned', 'message has no origin signature')
+  private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<typeof VERDICT.accept> {
+    if (msg.type !== 'signed') return this.reject(source, 'unsigned', 'message has no origin signature')
     const origin = msg.from.toString()
     let m: GossipMessage
     try {
       m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
     } catch (err) {
-      return this.reject(err instanceof WireError && err.message.includes('limit') ? 'too-large' : 'malformed', (err as Error).message)
+      return this.reject(source, err instanceof WireError && err.message.includes('limit') ? 'too-large' : 'malformed', (err as Error).message)
     }
-    if (m.ws !== workspaceId) return this.reject('wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
-    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject('not-member', `origin ${origin} is not a member`)
+    if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
+    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject(source, 'not-member', `origin ${origin} is not a member`)
     switch (m.t) {
       case 'changes': {
         const valid: ValidChange[] = []
         for (const item of m.items) {
           const v = validateChange(workspaceId, m.doc, item, (d) => this.workspaces.roleOf(workspaceId, d))
-          if (isRejection(v)) return this.reject(v.reason, v.detail)
+          if (isRejection(v)) return this.reject(source, v.reason, v.detail)
           valid.push(v)
         }
         void this.documents.ingest(workspaceId, m.doc, valid)

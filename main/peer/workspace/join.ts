@@ -51,7 +51,7 @@ export class Joining {
     const state = this.workspaces.state(workspaceId)
     const mine = this.workspaces.roleOf(workspaceId, this.node.peerId.toString())
     if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
-    if (!ADMIN_ROLES.includes(mine)) throw new GrapevineError('forbidden', `A ${mine} cannot invite; ask an admin.`)
+    if (!ADMIN_ROLES.includes(mine)) throw new GrapevineError('forbidden', `${mine === 'editor' ? 'An' : 'A'} ${mine} cannot invite; ask an admin.`)
     const secret = randomBytes(32)
     const id = randomBytes(8).toString('hex')
     const now = Date.now()

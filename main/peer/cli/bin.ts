@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+/**
+ * grapevine-peer: the headless peer. `run` keeps a peer online and serves the profile's control
+ * socket; every other command talks to that running peer, or, when none runs, opens the profile
+ * itself for the length of the command.
+ */
+import { parseArgs } from 'node:util'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
+import { createPeer, type Peer } from '../peer.ts'
+import { consoleLog, type LogLevel } from '../log.ts'
+import { StoreError } from '../store/errors.ts'
+import { profileOwner } from '../store/profile-lock.ts'
+import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
+import { COMMANDS, UsageError } from './commands.ts'
+
+const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5, store: 6, forbidden: 7 } as const
+
+function defaultProfile(): string {
+  if (process.env['GRAPEVINE_PROFILE']) return process.env['GRAPEVINE_PROFILE']
+  const base = process.platform === 'win32' ? process.env['APPDATA'] ?? join(homedir(), 'AppData', 'Roaming')
+    : process.platform === 'darwin' ? join(homedir(), 'Library', 'Application Support')
+      : process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config')
+  return join(base, 'Grapevine', 'peer')
+}
+
+const HELP = `grapevine-peer <command> [options]
+
+  run                            keep a peer online (logs what it does; Ctrl-C stops it)
+${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}
+
+Options:
+  --profile DIR      profile directory (default ${defaultProfile()}, or $GRAPEVINE_PROFILE)
+  --host ADDR        interface to listen on (default 0.0.0.0; 127.0.0.1 keeps it on this machine)
+  --port N           TCP port (default: the one this profile used last)
+  --no-mdns          do not look for teammates on the LAN
+  --connect ADDR     dial this peer at start (repeatable)
+  --workspace W      workspace id, id prefix or name (when there are several)
+  --name NAME        your display name (first run, and join)
+  --json             machine-readable output
+  --wait SECONDS     one-shot commands: time to reach teammates before exiting (default 3)
+  --log-level L      debug, info, warn, error (run: info; others: warn)
+Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invite refused, 5 unreachable, 6 profile locked or damaged, 7 forbidden.`
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return EXIT.usage
+  if (String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS')) return EXIT.usage
+  if (err instanceof StoreError) return EXIT.store
+  if (err instanceof GrapevineError) {
+    if (err.code === 'not-found') return EXIT.notFound
+    if (err.code.startsWith('invite-')) return EXIT.invite
+    if (err.code === 'unreachable') return EXIT.unreachable
+    if (err.code === 'forbidden') return EXIT.forbidden
+    if (err.code === 'bad-request' || err.code === 'too-large') return EXIT.usage
+  }
+  return EXIT.error
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true, strict: true,
+    options: {
+      profile: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, mdns: { type: 'boolean' },
+      'no-mdns': { type: 'boolean' }, connect: { type: 'string', multiple: true }, workspace: { type: 'string' },
+      name: { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string' }, ttl: { type: 'string' }, role: { type: 'string' },
+      all: { type: 'boolean' }, wait: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help || positionals.length === 0) {
+    console.log(HELP)
+    return values.help ? EXIT.ok : EXIT.usage
+  }
+  const profileDir = resolve(values.profile ?? defaultProfile())
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError(`--port takes 0–65535`)
+  const isRun = positionals[0] === 'run'
+  const level = (values['log-level'] ?? (isRun ? 'info' : 'warn')) as LogLevel
+  if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level is debug, info, warn or error')
+  const log = consoleLog(level)
+  const start = (): Promise<Peer> => createPeer({
+    profileDir, host: values.host ?? '0.0.0.0', port, mdns: values['no-mdns'] ? false : values.mdns ?? true,
+    bootstrap: values.connect ?? [], name: values.name, log,
+  })
+
+  if (isRun) {
+    const peer = await start()
+    const server = await serveControlSocket(peer, profileDir, log)
+    const me = await peer.connect().request('identity.get', {})
+    console.log(`Grapevine peer ${me.name} ${me.deviceId}`)
+    console.log(`safety words: ${me.safetyWords}`)
+    for (const a of peer.node.getMultiaddrs()) console.log(`listening on ${a}`)
+    await new Promise<void>((done) => {
+      const stop = (): void => {
+        process.off('SIGINT', stop)
+        process.off('SIGTERM', stop)
+        server.close()
+        peer.stop().then(done, done)
+      }
+      process.on('SIGINT', stop)
+      process.on('SIGTERM', stop)
+    })
+    return EXIT.ok
+  }
+
+  const two = `${positionals[0]} ${positionals[1] ?? ''}`
+  const name = COMMANDS[two] ? two : positionals[0]!
+  const command = COMMANDS[name]
+  if (!command) throw new UsageError(`unknown command "${positionals.join(' ')}" (see --help)`)
+  const args = positionals.slice(name.split(' ').length)
+  const opts = {
+    workspace: values.workspace, file: values.file, ttl: values.ttl, role: values.role, json: values.json ?? false,
+    name: values.name, all: values.all ?? false,
+  }
+  const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
+
+  if (profileOwner(profileDir) !== null) {
+    let client: PeerClient & { close(): void }
+    try {
+      client = await connectControlSocket(profileDir)
+    } catch (err) {
+      throw new StoreError('locked', profileDir,
+        `Profile ${profileDir} is held by a running peer (pid ${profileOwner(profileDir)}) whose control socket does not answer: ${(err as Error).message}`)
+    }
+    try {
+      await command.run({ client, args, opts, out })
+    } finally {
+      client.close()
+    }
+    return EXIT.ok
+  }
+
+  const peer = await start()
+  try {
+    // No peer is running on this profile: reach teammates first, so that reads see their latest
+    // work, then run the command, then give them what it changed.
+    const waitMs = Number(values.wait ?? 3) * 1000
+    if (!(waitMs >= 0)) throw new UsageError('--wait takes a number of seconds')
+    const syncBriefly = async (): Promise<void> => {
+      const deadline = Date.now() + waitMs
+      while (Date.now() < deadline && peer.node.getPeers().length === 0) await new Promise((r) => setTimeout(r, 100))
+      if (peer.node.getPeers().length > 0) await Promise.race([peer.syncNow(), new Promise((r) => setTimeout(r, Math.max(waitMs, 2000)))])
+    }
+    if (name !== 'join' && name !== 'workspace create') await syncBriefly()
+    await command.run({ client: peer.connect(), args, opts, out })
+    if (!['whoami', 'workspace list', 'doc list', 'doc print', 'doc status', 'peers', 'addresses', 'members'].includes(name)) await syncBriefly()
+  } finally {
+    await peer.stop()
+  }
+  return EXIT.ok
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const code = exitCodeFor(err)
+    process.stderr.write(`grapevine-peer: ${(err as Error).message ?? String(err)}\n`)
+    if (code === EXIT.error && process.env['GRAPEVINE_DEBUG']) console.error(err)
+    process.exit(code)
+  },
+)

@@ -1,0 +1,46 @@
+/**
+ * How much this peer trusts other peers on gossip. Strangers score -1000: below gossipsub's gossip
+ * and publish thresholds, so they receive nothing from us, yet above the graylist threshold, so
+ * their subscriptions are still recorded and a stranger who joins is in the mesh at once. Every
+ * rejected message costs its sender a strike (decaying by half each minute); enough strikes and
+ * even a teammate loses direct delivery, then gets graylisted.
+ */
+const STRANGER_SCORE = -1000
+const STRIKE_WEIGHT = -100
+const HALF_LIFE_MS = 60_000
+/** Strikes above which a teammate is no longer a direct peer. */
+const UNTRUSTED_STRIKES = 5
+
+export class PeerScoring {
+  private readonly strikes = new Map<string, { n: number; at: number }>()
+  private readonly teammates: () => Set<string>
+  private readonly onChange: () => void
+
+  constructor(teammates: () => Set<string>, onChange: () => void = () => {}) {
+    this.teammates = teammates
+    this.onChange = onChange
+  }
+
+  strike(peerId: string): void {
+    const n = this.penalty(peerId) + 1
+    this.strikes.set(peerId, { n, at: Date.now() })
+    if (n >= UNTRUSTED_STRIKES) this.onChange()
+  }
+
+  penalty(peerId: string): number {
+    const s = this.strikes.get(peerId)
+    if (!s) return 0
+    const n = s.n * 0.5 ** ((Date.now() - s.at) / HALF_LIFE_MS)
+    if (n < 0.01) this.strikes.delete(peerId)
+    return n
+  }
+
+  score(peerId: string): number {
+    return (this.teammates().has(peerId) ? 0 : STRANGER_SCORE) + STRIKE_WEIGHT * this.penalty(peerId)
+  }
+
+  /** Teammates in good standing: they get every message directly, mesh or not. */
+  trusted(): Set<string> {
+    return new Set([...this.teammates()].filter((id) => this.penalty(id) < UNTRUSTED_STRIKES))
+  }
+}

@@ -1,0 +1,189 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { tempDir } from '../test/helpers.ts'
+import { StoreError } from './errors.ts'
+import { MIGRATIONS } from './migrations.ts'
+import { SqliteStore } from './sqlite-store.ts'
+import { runPeerStoreContract } from './store-contract.ts'
+
+runPeerStoreContract('SqliteStore', (path) => new SqliteStore(path))
+
+const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex')
+
+/** Deterministic "random" bytes: a SHA-256 counter stream. */
+function garbage(length: number, seed: string): Buffer {
+  const blocks: Buffer[] = []
+  for (let i = 0; blocks.length * 32 < length; i++) blocks.push(createHash('sha256').update(`${seed}:${i}`).digest())
+  return Buffer.concat(blocks).subarray(0, length)
+}
+
+/** Runs `fn` with a temp folder that is removed afterwards. */
+async function inTemp(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = tempDir()
+  try {
+    await fn(dir.path)
+  } finally {
+    dir.remove()
+  }
+}
+
+/** Asserts that opening `path` throws a StoreError of `kind` naming the file, leaving it byte-for-byte as it was. */
+function assertRefused(path: string, kind: StoreError['kind']): StoreError {
+  const before = sha(path)
+  let caught: unknown
+  try {
+    new SqliteStore(path).close()
+  } catch (err) {
+    caught = err
+  }
+  assert.ok(caught instanceof StoreError, `expected a StoreError, got ${String(caught)}`)
+  assert.equal(caught.kind, kind)
+  assert.equal(caught.path, path)
+  assert.ok(caught.message.includes(path), `message names the file: ${caught.message}`)
+  assert.equal(sha(path), before, 'the file was not modified')
+  assert.equal(existsSync(`${path}-wal`), false, 'no -wal file left next to it')
+  assert.equal(existsSync(`${path}-shm`), false, 'no -shm file left next to it')
+  return caught
+}
+
+function assertFreshSchema(path: string): void {
+  const store = new SqliteStore(path)
+  try {
+    assert.equal(store.schemaVersion, MIGRATIONS.length)
+    // synchronous is per connection: ask the store's own connection.
+    const own = (store as unknown as { db: Database.Database }).db
+    assert.equal(own.pragma('synchronous', { simple: true }), 2, 'synchronous = FULL')
+    assert.equal(own.pragma('journal_mode', { simple: true }), 'wal')
+  } finally {
+    store.close()
+  }
+  // journal_mode=WAL and user_version are persistent: a second, read-only connection sees them.
+  const ro = new Database(path, { readonly: true, fileMustExist: true })
+  try {
+    assert.equal(ro.pragma('journal_mode', { simple: true }), 'wal')
+    assert.equal(ro.pragma('user_version', { simple: true }), MIGRATIONS.length)
+    const tables = (ro.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name)
+    for (const t of ['meta', 'workspaces', 'membership_ops', 'members', 'documents', 'changes', 'snapshots', 'invites', 'peers']) {
+      assert.ok(tables.includes(t), `table ${t} exists`)
+    }
+  } finally {
+    ro.close()
+  }
+}
+
+test('a missing file is created with the full schema, WAL and synchronous=FULL', () => inTemp((dir) => {
+  assertFreshSchema(join(dir, 'new.db'))
+}))
+
+test('an empty (0-byte) file is migrated to the full schema', () => inTemp((dir) => {
+  const path = join(dir, 'empty.db')
+  writeFileSync(path, '')
+  assertFreshSchema(path)
+}))
+
+test('reopening a current database runs no migration and keeps data', () => inTemp(async (dir) => {
+  const path = join(dir, 'again.db')
+  const a = new SqliteStore(path)
+  await a.write(() => a.setMeta('x', 'y'))
+  a.close()
+  const b = new SqliteStore(path)
+  try {
+    assert.equal(b.schemaVersion, MIGRATIONS.length)
+    assert.equal(b.getMeta('x')?.toString(), 'y')
+  } finally {
+    b.close()
+  }
+}))
+
+test('a file of random bytes is refused as corrupt and left untouched', () => inTemp((dir) => {
+  const path = join(dir, 'garbage.db')
+  writeFileSync(path, garbage(64 * 1024, 'random'))
+  assertRefused(path, 'corrupt')
+  assert.deepEqual(readdirSync(dir), ['garbage.db'])
+}))
+
+test('a short file that is not SQLite is refused as corrupt', () => inTemp((dir) => {
+  const path = join(dir, 'short.db')
+  writeFileSync(path, 'SQLite')
+  assertRefused(path, 'corrupt')
+}))
+
+test('a real database with a page in the middle overwritten by garbage is refused as corrupt, untouched', () => inTemp(async (dir) => {
+  const path = join(dir, 'damaged.db')
+  const store = new SqliteStore(path)
+  const changes = Array.from({ length: 3000 }, (_, i) => ({
+    hash: i.toString(16).padStart(64, '0'), author: 'dev', signature: new Uint8Array(64).fill(1), bytes: garbage(300, `c${i}`),
+  }))
+  await store.write(() => store.appendChanges('d1', changes, 1))
+  store.close()
+  const file = readFileSync(path)
+  const pageSize = file.readUInt16BE(16)
+  const pages = file.length / pageSize
+  assert.ok(pages > 100, `the database has many pages (${pages})`)
+  const fd = openSync(path, 'r+')
+  try {
+    writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
+  } finally {
+    closeSync(fd)
+  }
+  const err = assertRefused(path, 'corrupt')
+  assert.match(err.message, /damaged/)
+  assert.deepEqual(readdirSync(dir), ['damaged.db'])
+}))
+
+// Known bug (reported, not fixed here): the integrity check runs on a read-write connection, whose
+// close() checkpoints a leftover WAL into the damaged file and deletes the WAL.
+test('a damaged database with a WAL left by a crash: neither the file nor its WAL is changed', {
+  todo: 'SqliteStore checkpoints the WAL into a file it refuses as corrupt; check integrity on a readonly connection first',
+}, () => inTemp(async (dir) => {
+  const path = join(dir, 'good.db')
+  const store = new SqliteStore(path)
+  const changes = Array.from({ length: 3000 }, (_, i) => ({
+    hash: i.toString(16).padStart(64, '0'), author: 'dev', signature: new Uint8Array(64).fill(1), bytes: garbage(300, `c${i}`),
+  }))
+  await store.write(() => store.appendChanges('d1', changes, 1))
+  store.close()
+  // Simulate a crash: copy the database and its un-checkpointed WAL while a writer holds them open.
+  const writer = new Database(path)
+  const crashed = join(dir, 'crashed.db')
+  try {
+    writer.pragma('wal_autocheckpoint = 0')
+    writer.prepare("INSERT INTO meta (key, value) VALUES ('after', x'01')").run()
+    copyFileSync(path, crashed)
+    copyFileSync(`${path}-wal`, `${crashed}-wal`)
+  } finally {
+    writer.close()
+  }
+  const pageSize = readFileSync(crashed).readUInt16BE(16)
+  const pages = readFileSync(crashed).length / pageSize
+  const fd = openSync(crashed, 'r+')
+  try {
+    writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
+  } finally {
+    closeSync(fd)
+  }
+  const before = [sha(crashed), sha(`${crashed}-wal`)]
+  assert.throws(() => new SqliteStore(crashed), (err: unknown) => err instanceof StoreError && err.kind === 'corrupt')
+  assert.ok(existsSync(`${crashed}-wal`), 'the WAL is still there')
+  assert.deepEqual([sha(crashed), sha(`${crashed}-wal`)], before)
+}))
+
+test('a database from a newer schema is refused as too-new, untouched', () => inTemp((dir) => {
+  const path = join(dir, 'future.db')
+  const db = new Database(path)
+  db.exec('CREATE TABLE t (x)')
+  db.pragma(`user_version = ${MIGRATIONS.length + 1}`)
+  db.close()
+  const err = assertRefused(path, 'too-new')
+  assert.match(err.message, new RegExp(`schema ${MIGRATIONS.length + 1}`))
+}))
+
+test('a path in a folder that does not exist is reported as unreadable', () => inTemp((dir) => {
+  const path = join(dir, 'no', 'such', 'folder', 'x.db')
+  assert.throws(() => new SqliteStore(path), (err: unknown) =>
+    err instanceof StoreError && err.kind === 'unreadable' && err.message.includes(path))
+}))

@@ -1,0 +1,107 @@
+/**
+ * Three real peers on 127.0.0.1 with profiles in temp folders, joined by invites: concurrent edits
+ * converge; edit-to-arrival latency is measured; a stopped peer catches up on restart; a late
+ * joiner receives every document.
+ */
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import type { Peer } from '../peer.ts'
+import { formWorkspace, median, startPeer, tempDir, waitFor } from './helpers.ts'
+import { openReplica, type Replica } from './replica.ts'
+
+const dirs = [tempDir(), tempDir(), tempDir(), tempDir()]
+let peers: Peer[] = []
+let ws = ''
+let docId = ''
+
+before(async () => {
+  peers = await Promise.all(['ana', 'ben', 'cleo'].map((name, i) => startPeer(dirs[i]!.path, { name })))
+  ws = await formWorkspace(peers[0]!, peers.slice(1))
+  docId = (await peers[0]!.connect().request('doc.create', { workspaceId: ws, title: 'Plan', text: 'start\n' })).id
+  for (const p of peers) await waitFor('document everywhere', async () => (await p.connect().request('doc.list', { workspaceId: ws })).length === 1)
+})
+
+after(async () => {
+  await Promise.allSettled(peers.map((p) => p.stop()))
+  for (const d of dirs) d.remove()
+})
+
+async function sameEverywhere(ps: Peer[], id: string): Promise<{ text: string; heads: string[] }> {
+  return waitFor('identical text and heads on every peer', async () => {
+    const reads = await Promise.all(ps.map((p) => p.connect().request('doc.read', { docId: id })))
+    const key = (r: { text: string; heads: string[] }) => `${r.text}\u0000${[...r.heads].sort().join()}`
+    return reads.every((r) => key(r) === key(reads[0]!)) ? reads[0]! : null
+  }, 30_000)
+}
+
+test('concurrent edits on three peers converge to identical text and heads', async () => {
+  const replicas = await Promise.all(peers.map((p) => openReplica(p.connect(), docId)))
+  const perPeer = 40
+  await Promise.all(replicas.map(async (r, i) => {
+    for (let k = 0; k < perPeer; k++) {
+      // Insert between markers (never inside one), at a random boundary of the current text.
+      const t = r.text()
+      const bounds = [0, t.length, ...[...t.matchAll(/>/g)].map((m) => m.index + 1)]
+      await r.edit((d) => A.splice(d, ['text'], bounds[Math.floor(Math.random() * bounds.length)]!, 0, `<${i}:${k}>`))
+      await new Promise((res) => setTimeout(res, 5 + Math.random() * 20))
+    }
+  }))
+  const final = await sameEverywhere(peers, docId)
+  const missing: string[] = []
+  for (let i = 0; i < 3; i++) for (let k = 0; k < perPeer; k++) if (!final.text.includes(`<${i}:${k}>`)) missing.push(`<${i}:${k}>`)
+  assert.deepEqual(missing, [], 'every edit of every peer is in the converged text')
+  await Promise.all(replicas.map((r) => r.until((d) => String(d.text) === final.text)))
+  for (const r of replicas) r.close()
+})
+
+test('edit → arrival latency on the other peers (printed)', async () => {
+  // Let the gossipsub mesh settle first: this measures steady state, not start-up.
+  await new Promise((r) => setTimeout(r, 1500))
+  const replicas = await Promise.all(peers.map((p) => openReplica(p.connect(), docId)))
+  const latencies: number[] = []
+  for (let k = 0; k < 60; k++) {
+    const writer = k % 3
+    const mark = `[lat${k}]`
+    const t0 = performance.now()
+    const arrivals = replicas.filter((_, i) => i !== writer).map((r) => r.until((d) => String(d.text).includes(mark), 10_000))
+    await replicas[writer]!.edit((d) => A.splice(d, ['text'], 0, 0, mark))
+    for (const t of await Promise.all(arrivals)) latencies.push(t - t0)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+  const worst = Math.max(...latencies)
+  console.log(`edit→arrival over ${latencies.length} deliveries: median ${median(latencies).toFixed(1)} ms, worst ${worst.toFixed(1)} ms`)
+  assert.equal(latencies.length, 120)
+  for (const r of replicas) r.close()
+})
+
+test('a stopped peer catches up on restart from its own disk', async () => {
+  const cleoDir = dirs[2]!.path
+  await peers[2]!.stop()
+  const a = peers[0]!.connect()
+  const b = peers[1]!.connect()
+  await a.request('doc.setText', { docId, text: 'rewritten while cleo was away\n' })
+  await b.request('doc.rename', { docId, title: 'Plan v2' })
+  const extra = await b.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'made while cleo was away' })
+  await sameEverywhere(peers.slice(0, 2), docId)
+  peers[2] = await startPeer(cleoDir)
+  const c = peers[2].connect()
+  await waitFor('cleo sees the new document', async () => (await c.request('doc.list', { workspaceId: ws })).length === 2, 30_000)
+  const main = await sameEverywhere(peers, docId)
+  assert.equal(main.text, 'rewritten while cleo was away\n')
+  assert.equal((await sameEverywhere(peers, extra.id)).text, 'made while cleo was away')
+  assert.equal((await c.request('doc.list', { workspaceId: ws })).find((d) => d.id === docId)?.title, 'Plan v2')
+})
+
+test('a peer that joins late receives every document', async () => {
+  const late = await startPeer(dirs[3]!.path, { name: 'dev' })
+  peers.push(late)
+  const invite = await peers[0]!.connect().request('workspace.invite', { workspaceId: ws })
+  await late.connect().request('workspace.join', { code: invite.code })
+  const l = late.connect()
+  const theirs = await peers[0]!.connect().request('doc.list', { workspaceId: ws })
+  await waitFor('every document on the late joiner', async () => (await l.request('doc.list', { workspaceId: ws })).length === theirs.length, 30_000)
+  for (const d of theirs) await sameEverywhere([peers[0]!, late], d.id)
+  const members = await l.request('workspace.members', { workspaceId: ws })
+  assert.deepEqual(members.map((m) => m.name).sort(), ['ana', 'ben', 'cleo', 'dev'])
+})
