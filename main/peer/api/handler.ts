@@ -163,7 +163,7 @@ export function createApi(ctx: ApiContext) {
     const parsed = clientRequestSchemas[m].safeParse(params ?? {})
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
-      throw new GrapevineError('bad-request', `${m}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`)
+      throw new GrapevineError(issue?.message.includes('too large') ? 'too-large' : 'bad-request', `${m}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`)
     }
     const handler = handlers[m] as (p: unknown, s: ClientSession) => unknown
     return await handler(parsed.data, session)

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { startPeer, tempDir } from '../test/helpers.ts'
@@ -92,8 +92,12 @@ test('a stale lock left by a process that has exited is taken over', () => inTem
   }
 }))
 
-test('an unreadable (half-written) lock file is taken over', () => inTemp((dir) => {
-  writeFileSync(join(dir, LOCK_FILE), '{"pi')
+test('an unreadable lock file is held while fresh, and taken over once old', () => inTemp((dir) => {
+  const path = join(dir, LOCK_FILE)
+  writeFileSync(path, '{"pi')
+  assert.throws(() => lockProfile(dir), (err: unknown) => err instanceof StoreError && err.kind === 'locked')
+  const old = new Date(Date.now() - 60_000)
+  utimesSync(path, old, old)
   const lock = lockProfile(dir)
   lock.release()
 }))

@@ -2,7 +2,7 @@
  * One running peer per profile directory. The lock file holds the owner's pid; a lock whose
  * process is gone (a crash, kill -9) is stale and taken over.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs'
+import { linkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { StoreError } from './errors.ts'
 
@@ -21,35 +21,60 @@ function alive(pid: number): boolean {
 
 export function lockProfile(dir: string): ProfileLock {
   const path = join(dir, LOCK_FILE)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, 'wx')
-      writeSync(fd, JSON.stringify({ pid: process.pid, startedAt: Date.now() }))
-      closeSync(fd)
-      let released = false
-      return {
-        release() {
-          if (released) return
-          released = true
-          rmSync(path, { force: true })
-        },
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      let owner = 0
+  // The lock appears complete or not at all: written to a private file, then hard-linked into place.
+  const tmp = join(dir, `${LOCK_FILE}.${process.pid}.${Date.now()}`)
+  writeFileSync(tmp, JSON.stringify({ pid: process.pid, startedAt: Date.now() }))
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        owner = Number(JSON.parse(readFileSync(path, 'utf8')).pid) || 0
-      } catch {
-        owner = 0 // half-written by a process that died while taking the lock
+        linkSync(tmp, path)
+        let released = false
+        return {
+          release() {
+            if (released) return
+            released = true
+            rmSync(path, { force: true })
+          },
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+        const owner = readOwner(path)
+        const unreadableButOld = owner === null && Date.now() - mtimeOf(path) > 10_000
+        if ((owner === null && !unreadableButOld) || (owner !== null && alive(owner))) {
+          throw new StoreError('locked', path,
+            `Profile ${dir} is in use by another Grapevine peer (pid ${owner ?? 'unknown'}). Stop it, or talk to it with the CLI.`)
+        }
+        // Stale (its process is gone). Move it aside under a unique name: of two processes taking
+        // over at once, only one rename succeeds on this file.
+        try {
+          renameSync(path, `${path}.stale.${process.pid}.${attempt}`)
+          rmSync(`${path}.stale.${process.pid}.${attempt}`, { force: true })
+        } catch {
+          // someone else moved it first; try again
+        }
       }
-      if (owner !== 0 && alive(owner)) {
-        throw new StoreError('locked', path,
-          `Profile ${dir} is in use by another Grapevine peer (pid ${owner}). Stop it, or talk to it with the CLI.`)
-      }
-      rmSync(path, { force: true })
     }
+  } finally {
+    rmSync(tmp, { force: true })
   }
   throw new StoreError('locked', path, `Could not take the lock ${path}`)
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs
+  } catch {
+    return 0
+  }
+}
+
+/** The pid in a lock file; null when it cannot be read (held, unless it is old: then stale). */
+function readOwner(path: string): number | null {
+  try {
+    return Number(JSON.parse(readFileSync(path, 'utf8')).pid) || null
+  } catch {
+    return null
+  }
 }
 
 /** The pid of the peer holding the profile, if one is running. */

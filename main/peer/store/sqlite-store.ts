@@ -4,7 +4,7 @@
  * only after that commit returned, so an acknowledged write is durable.
  */
 import Database from 'better-sqlite3'
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
@@ -37,6 +37,31 @@ function checkFileBeforeOpen(path: string): void {
   }
 }
 
+/**
+ * Runs SQLite's quick_check on a read-only connection, so that a damaged file (and any WAL a crash
+ * left beside it) is refused without a byte written: a read-write close would checkpoint the WAL into it.
+ */
+function checkIntegrityReadOnly(path: string): void {
+  if (!existsSync(path) || statSync(path).size === 0) return
+  // A read-only connection to a WAL database creates empty -wal/-shm files if there are none; remove only those.
+  const created = ['-wal', '-shm'].map((s) => path + s).filter((p) => !existsSync(p))
+  let db: Database.Database | undefined
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: 0 })
+    const check = db.pragma('quick_check', { simple: true })
+    if (check !== 'ok') throw new Error(String(check))
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreError('locked', path, `${path} is in use by another program.`, err)
+    }
+    throw new StoreError('corrupt', path,
+      `${path} is damaged (${(err as Error).message}). It was left untouched; restore it from a backup or move it away to start fresh.`, err)
+  } finally {
+    db?.close()
+    for (const p of created) rmSync(p, { force: true })
+  }
+}
+
 export class SqliteStore implements PeerStore {
   readonly path: string
   private readonly db: Database.Database
@@ -47,18 +72,11 @@ export class SqliteStore implements PeerStore {
   constructor(path: string) {
     this.path = path
     checkFileBeforeOpen(path)
+    checkIntegrityReadOnly(path)
     try {
       this.db = new Database(path, { timeout: 0 })
     } catch (err) {
       throw new StoreError('unreadable', path, `Cannot open ${path}: ${(err as Error).message}`, err)
-    }
-    try {
-      const check = this.db.pragma('quick_check', { simple: true })
-      if (check !== 'ok') throw new Error(String(check))
-    } catch (err) {
-      this.db.close()
-      throw new StoreError('corrupt', path,
-        `${path} is damaged (${(err as Error).message}). It was left untouched; restore it from a backup or move it away to start fresh.`, err)
     }
     const version = this.db.pragma('user_version', { simple: true }) as number
     if (version > MIGRATIONS.length) {

@@ -242,7 +242,6 @@ describe('gossip and catch-up from bad peers', () => {
   })
 
   it('does not keep or pass on membership ops that a stranger signed', {
-    todo: 'Catchup.respond ingests summary.ops before checking membership, and Workspaces.ingest stores every validly signed op',
   }, async () => {
     const junk = makeOp(outsider!.device, ws, { type: 'name', name: 'junk' }).op
     const frames = await catchupInject(X(), V().node.peerId, ws, docId, [], [junk])
@@ -256,7 +255,6 @@ describe('gossip and catch-up from bad peers', () => {
   })
 
   it('costs a member who sent rejected messages gossipsub score', {
-    todo: 'node.ts sets no topic score params, so gossipsub counts no invalid deliveries and a rejection costs nothing',
   }, async () => {
     // By now the member has had a dozen messages rejected by the victim.
     // The GossipSub interface does not expose scores; the implementation does.
@@ -449,7 +447,6 @@ describe('invites that must not work', () => {
   })
 
   it('rejects a link with a broken percent-escape as invite-invalid', {
-    todo: 'decodeInvite calls decodeURIComponent unguarded, so a URIError escapes instead of invite-invalid',
   }, async () => {
     await rejectsWith(jc.request('workspace.join', { code: 'grapevine://join/GV1.%ZZ' }), ['invite-invalid'], 'bad escape')
     await assertJoinerOutside()
@@ -470,7 +467,6 @@ describe('invites that must not work', () => {
   })
 
   it('rejects an invite whose inviter id is not a device id as invite-invalid', {
-    todo: 'Joining.join calls peerIdFromString(invite.inviter) outside any try, so a bad id escapes as a plain Error',
   }, async () => {
     const invite = await oc.request('workspace.invite', { workspaceId: ws })
     await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { inviter: 'NotAPeerIdAtAll1234' }) }), ['invite-invalid'], 'bad inviter')

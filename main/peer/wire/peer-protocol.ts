@@ -25,14 +25,16 @@ const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/)
 const deviceId = z.string().min(10).max(128).regex(/^[A-Za-z0-9]+$/)
 const hash = z.string().regex(/^[0-9a-f]{64}$/)
 const heads = z.array(hash).max(MAX_HEADS)
+const binExact = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
+  .refine((b) => b.byteLength === n, `exactly ${n} bytes expected`)
 const bin = (max: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
   .refine((b) => b.byteLength <= max, `over ${max} bytes`)
 
 /** One Automerge change with its author's signature. */
-export const signedChange = z.object({ a: deviceId, s: bin(64), c: bin(MAX_CHANGE_BYTES) })
+export const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES) })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
-export const signedOp = z.object({ a: deviceId, s: bin(64), b: bin(4096) })
+export const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(4096) })
 export type SignedOp = z.infer<typeof signedOp>
 
 export const gossipMessage = z.discriminatedUnion('t', [
@@ -63,7 +65,7 @@ export const catchupFrame = z.discriminatedUnion('t', [
 export type CatchupFrame = z.infer<typeof catchupFrame>
 
 export const joinRequest = z.object({
-  t: z.literal('join'), v: z.literal(1), ws: id, invite: id, secret: bin(32), name: z.string().min(1).max(MAX_NAME_CHARS),
+  t: z.literal('join'), v: z.literal(1), ws: id, invite: id, secret: binExact(32), name: z.string().min(1).max(MAX_NAME_CHARS),
 })
 export type JoinRequest = z.infer<typeof joinRequest>
 export const joinResponse = z.discriminatedUnion('t', [
@@ -75,7 +77,7 @@ export type JoinResponse = z.infer<typeof joinResponse>
 
 /** Invite payload, carried in the code. */
 export const invitePayload = z.object({
-  v: z.literal(1), ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: bin(32),
+  v: z.literal(1), ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: binExact(32),
   exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(16),
 })
 export type InvitePayload = z.infer<typeof invitePayload>

@@ -15,6 +15,7 @@ const LINK_PREFIX = 'grapevine://join/'
 
 export function encodeInvite(p: InvitePayload): { code: string; link: string } {
   const code = PREFIX + Buffer.from(encodeMessage(p)).toString('base64url')
+  if (code.length > MAX_INVITE_CODE_CHARS) throw new GrapevineError('internal', `An invite of ${code.length} characters is over the limit; too many addresses?`)
   return { code, link: LINK_PREFIX + code }
 }
 
@@ -22,7 +23,13 @@ export function encodeInvite(p: InvitePayload): { code: string; link: string } {
 export function decodeInvite(input: string, now = Date.now()): InvitePayload {
   let text = input.trim()
   if (text.length > MAX_INVITE_CODE_CHARS) throw new GrapevineError('invite-invalid', 'That invite code is far too long to be one.')
-  if (text.startsWith(LINK_PREFIX)) text = decodeURIComponent(text.slice(LINK_PREFIX.length).replace(/\/$/, ''))
+  if (text.startsWith(LINK_PREFIX)) {
+    try {
+      text = decodeURIComponent(text.slice(LINK_PREFIX.length).replace(/\/$/, ''))
+    } catch {
+      throw new GrapevineError('invite-invalid', 'That invite link is damaged; ask for a new one.')
+    }
+  }
   if (!text.startsWith(PREFIX) || !/^[A-Za-z0-9_-]+$/.test(text.slice(PREFIX.length))) {
     throw new GrapevineError('invite-invalid', 'That is not a Grapevine invite code (it should start with GV1.).')
   }

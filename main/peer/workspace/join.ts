@@ -70,7 +70,11 @@ export class Joining {
   async join(code: string, name: string): Promise<string> {
     const invite = decodeInvite(code)
     if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) !== undefined) return invite.ws
-    const inviter = peerIdFromString(invite.inviter)
+    try {
+      peerIdFromString(invite.inviter)
+    } catch {
+      throw new GrapevineError('invite-invalid', 'That invite names an inviter that is not a Grapevine device id.')
+    }
     const addrs = invite.addrs.flatMap((a) => {
       try {
         const ma = multiaddr(a)

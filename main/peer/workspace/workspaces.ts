@@ -9,7 +9,7 @@ import type { Device } from '../identity/device.ts'
 import { devicePublicKey } from '../identity/keys.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
-import { createWorkspaceOp, makeOp, replay, verifyOp, type MembershipState, type VerifiedOp } from './membership.ts'
+import { createWorkspaceOp, heads, makeOp, replayOps, verifyOp, type MembershipState, type VerifiedOp } from './membership.ts'
 
 export interface WorkspaceEvents {
   /** Members (or this device's own membership) of a workspace changed. */
@@ -73,35 +73,43 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
 
   /** A new signed op by this device (add, remove, role, name); applied, stored, and announced. */
   async act(workspaceId: string, input: Parameters<typeof makeOp>[2]): Promise<void> {
-    const op = makeOp(this.device, workspaceId, input)
+    const op = makeOp(this.device, workspaceId, input, heads(this.verifiedOps(workspaceId)))
     await this.store.write(() => this.persist(workspaceId, [op]))
     this.recompute(workspaceId)
     this.emit('ops', workspaceId, [op.op])
   }
 
   /**
-   * Takes ops from a peer. Invalid ones are dropped; returns the ones that were new.
-   * `adopt` accepts a workspace not yet known here (joining); otherwise unknown workspaces are ignored.
+   * Takes ops from a peer. Only ops that take effect are kept: a stranger's or an ex-member's
+   * signed ops are dropped, and an op whose causal past has not arrived yet comes again with the
+   * next catch-up. Returns the ops that were new. `adopt` accepts a workspace not known here (joining).
    */
   async ingest(workspaceId: string, ops: SignedOp[], adopt = false): Promise<SignedOp[]> {
     if (!this.states.has(workspaceId) && !adopt) return []
-    const verified = ops.map((o) => verifyOp(workspaceId, o)).filter((v): v is VerifiedOp => v !== null)
-    const known = new Set(this.store.listMembershipOps(workspaceId).map((r) => r.hash))
-    const fresh = verified.filter((v) => !known.has(v.hash))
+    const known = this.verifiedOps(workspaceId)
+    const knownHashes = new Set(known.map((o) => o.hash))
+    const fresh = ops.map((o) => verifyOp(workspaceId, o))
+      .filter((v): v is VerifiedOp => v !== null && !knownHashes.has(v.hash))
     if (fresh.length === 0) return []
-    if (!this.states.has(workspaceId)) {
-      const all = [...fresh]
-      const state = replay(workspaceId, all)
-      if (!state) return []
-      await this.store.write(() => {
+    const result = replayOps(workspaceId, [...known, ...fresh])
+    if (!result) return []
+    const effective = fresh.filter((f) => result.applied.has(f.hash))
+    if (effective.length === 0) return []
+    const { state } = result
+    await this.store.write(() => {
+      if (!this.states.has(workspaceId)) {
         this.store.putWorkspace({ id: workspaceId, name: state.name, ownerId: state.ownerId, createdAt: state.createdAt, joinedAt: Date.now() })
-        this.persist(workspaceId, fresh)
-      })
-    } else {
-      await this.store.write(() => this.persist(workspaceId, fresh))
-    }
+      }
+      this.persist(workspaceId, effective)
+    })
     this.recompute(workspaceId)
-    return fresh.map((f) => f.op)
+    return effective.map((f) => f.op)
+  }
+
+  private verifiedOps(workspaceId: string): VerifiedOp[] {
+    return this.store.listMembershipOps(workspaceId)
+      .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
+      .filter((v): v is VerifiedOp => v !== null)
   }
 
   private persist(workspaceId: string, ops: VerifiedOp[]): void {
@@ -110,10 +118,7 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   }
 
   private recompute(workspaceId: string): void {
-    const ops = this.store.listMembershipOps(workspaceId)
-      .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
-      .filter((v): v is VerifiedOp => v !== null)
-    const state = replay(workspaceId, ops)
+    const state = replayOps(workspaceId, this.verifiedOps(workspaceId))?.state
     if (!state) return
     this.states.set(workspaceId, state)
     void this.store.write(() => {
