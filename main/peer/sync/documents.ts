@@ -120,7 +120,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
-    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: now, lastUsed: now, holds: 0 })
+    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0 })
     const row: DocumentRow = {
       id: docId, workspaceId, title, heads: A.getHeads(doc), createdAt: now, lastChangeAt: now,
       lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0,

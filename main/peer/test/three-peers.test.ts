@@ -84,6 +84,15 @@ test('a stopped peer catches up on restart from its own disk', async () => {
   await b.request('doc.rename', { docId, title: 'Plan v2' })
   const extra = await b.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'made while cleo was away' })
   await sameEverywhere(peers.slice(0, 2), docId)
+  const ben = peers[1]!.device.deviceId
+  const cleo = peers[2]!.device.deviceId
+  // Sync status tells the truth: on ben's copy, not on cleo's.
+  const away = await waitFor('ana to know ben has the rewrite', async () => {
+    const s = await a.request('doc.syncStatus', { docId })
+    return s.upToDate.includes(ben) ? s : null
+  })
+  assert.equal(away.otherMembers, 2)
+  assert.ok(!away.upToDate.includes(cleo))
   peers[2] = await startPeer(cleoDir)
   const c = peers[2].connect()
   await waitFor('cleo sees the new document', async () => (await c.request('doc.list', { workspaceId: ws })).length === 2, 30_000)
@@ -91,6 +100,7 @@ test('a stopped peer catches up on restart from its own disk', async () => {
   assert.equal(main.text, 'rewritten while cleo was away\n')
   assert.equal((await sameEverywhere(peers, extra.id)).text, 'made while cleo was away')
   assert.equal((await c.request('doc.list', { workspaceId: ws })).find((d) => d.id === docId)?.title, 'Plan v2')
+  await waitFor('ana to know cleo has caught up', async () => (await a.request('doc.syncStatus', { docId })).upToDate.length === 2)
 })
 
 test('a peer that joins late receives every document', async () => {
@@ -104,4 +114,20 @@ test('a peer that joins late receives every document', async () => {
   for (const d of theirs) await sameEverywhere([peers[0]!, late], d.id)
   const members = await l.request('workspace.members', { workspaceId: ws })
   assert.deepEqual(members.map((m) => m.name).sort(), ['ana', 'ben', 'cleo', 'dev'])
+})
+
+test('changes made while every teammate is away are counted as waiting, then delivered', async () => {
+  const a = peers[0]!.connect()
+  const others = peers.slice(1)
+  const dirsOf = [dirs[1]!, dirs[2]!, dirs[3]!]
+  await Promise.all(others.map((p) => p.stop()))
+  await a.request('doc.setText', { docId, text: 'written alone\n' })
+  await a.request('doc.rename', { docId, title: 'Alone' })
+  const s = await a.request('doc.syncStatus', { docId })
+  assert.deepEqual(s.upToDate, [])
+  assert.equal(s.waitingChanges, 2)
+  assert.equal(s.savedLocally, true)
+  peers = [peers[0]!, ...(await Promise.all(dirsOf.map((d) => startPeer(d.path))))]
+  await sameEverywhere(peers, docId)
+  await waitFor('nothing waiting any more', async () => (await a.request('doc.syncStatus', { docId })).waitingChanges === 0)
 })
