@@ -5,11 +5,11 @@
  */
 import { EventEmitter } from 'node:events'
 import { multiaddr } from '@multiformats/multiaddr'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '@libp2p/interface'
 import type { PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import type { GrapevineNode } from './node.ts'
+import { dialable } from './addresses.ts'
 
 const REDIAL_TICK_MS = 5_000
 const BACKOFF_MIN_MS = 2_000
@@ -101,17 +101,10 @@ export class Connections extends EventEmitter<ConnectionEvents> {
       const addrs = this.store.getPeer(id)?.addresses ?? []
       if (addrs.length === 0) continue
       this.backoff.set(id, { next: now + b.delay, delay: Math.min(b.delay * 2, BACKOFF_MAX_MS) })
-      const targets = addrs.flatMap((a) => {
-        try {
-          const ma = multiaddr(a)
-          return [ma.getComponents().some((c) => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${id}`)]
-        } catch {
-          return []
-        }
-      })
+      const targets = dialable(addrs, id)
       if (targets.length === 0) continue
       this.node.dial(targets, { signal: AbortSignal.timeout(10_000) })
-        .catch((err: Error) => this.log('debug', `redial ${id} (${peerIdFromString(id).type}): ${err.message}`))
+        .catch((err: Error) => this.log('debug', `redial ${id}: ${err.message}`))
     }
   }
 }

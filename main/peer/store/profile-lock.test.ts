@@ -5,7 +5,7 @@ import { once } from 'node:events'
 import { existsSync, readFileSync, utimesSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { startPeer, tempDir } from '../test/helpers.ts'
+import { startPeer, inTemp } from '../test/helpers.ts'
 import { StoreError } from './errors.ts'
 import { LOCK_FILE, lockProfile, profileOwner } from './profile-lock.ts'
 
@@ -13,16 +13,6 @@ const LOCK_MODULE = pathToFileURL(fileURLToPath(new URL('./profile-lock.ts', imp
 
 function isLocked(err: unknown, pid: number): boolean {
   return err instanceof StoreError && err.kind === 'locked' && err.message.includes(`pid ${pid}`)
-}
-
-/** Runs `fn` with a temp profile folder that is removed afterwards. */
-async function inTemp(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = tempDir()
-  try {
-    await fn(dir.path)
-  } finally {
-    dir.remove()
-  }
 }
 
 /** Resolves once `child` prints `marker` on stdout; rejects if it exits first or takes over 20 s. */

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { tempDir } from '../test/helpers.ts'
+import { inTemp } from '../test/helpers.ts'
 import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { SqliteStore } from './sqlite-store.ts'
@@ -19,16 +19,6 @@ function garbage(length: number, seed: string): Buffer {
   const blocks: Buffer[] = []
   for (let i = 0; blocks.length * 32 < length; i++) blocks.push(createHash('sha256').update(`${seed}:${i}`).digest())
   return Buffer.concat(blocks).subarray(0, length)
-}
-
-/** Runs `fn` with a temp folder that is removed afterwards. */
-async function inTemp(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = tempDir()
-  try {
-    await fn(dir.path)
-  } finally {
-    dir.remove()
-  }
 }
 
 /** Asserts that opening `path` throws a StoreError of `kind` naming the file, leaving it byte-for-byte as it was. */

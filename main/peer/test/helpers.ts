@@ -10,6 +10,16 @@ export function tempDir(prefix = 'grapevine-test-'): { path: string; remove(): v
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
 }
 
+/** Runs `fn` with a temp folder that is removed afterwards. */
+export async function inTemp(fn: (dir: string) => Promise<void> | void): Promise<void> {
+  const dir = tempDir()
+  try {
+    await fn(dir.path)
+  } finally {
+    dir.remove()
+  }
+}
+
 export const testLog = process.env['GRAPEVINE_TEST_LOG'] ? consoleLog('debug') : silentLog
 
 /** A peer on 127.0.0.1 (never all interfaces), mDNS off. */

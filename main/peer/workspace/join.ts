@@ -4,7 +4,6 @@
  * invite (known, unexpired, unused), marks it used, signs an `add` op for the joiner and answers
  * with every membership op. Documents follow by catch-up.
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -13,6 +12,7 @@ import { GrapevineError } from '../../../shared/protocol.ts'
 import { ADMIN_ROLES, type Role } from '../../../shared/types.ts'
 import { DEFAULT_INVITE_TTL_MS } from '../../../shared/limits.ts'
 import type { GrapevineNode } from '../net/node.ts'
+import { dialable } from '../net/addresses.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import {
@@ -75,14 +75,7 @@ export class Joining {
     } catch {
       throw new GrapevineError('invite-invalid', 'That invite names an inviter that is not a Grapevine device id.')
     }
-    const addrs = invite.addrs.flatMap((a) => {
-      try {
-        const ma = multiaddr(a)
-        return [ma.getComponents().some((c) => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${invite.inviter}`)]
-      } catch {
-        return []
-      }
-    })
+    const addrs = dialable(invite.addrs, invite.inviter)
     if (addrs.length === 0) throw new GrapevineError('invite-invalid', 'That invite carries no address to reach the inviter.')
     const signal = AbortSignal.timeout(JOIN_TIMEOUT_MS)
     let stream: Stream
