@@ -17,6 +17,8 @@ import {
   CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, type CatchupFrame, type SignedChange, type SignedOp,
 } from '../wire/peer-protocol.ts'
 import { tempDir, waitFor } from './helpers.ts'
+import assert from 'node:assert/strict'
+import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
 
 /** A bare libp2p node on 127.0.0.1 with its own key; it scores everyone 0, so it publishes to anyone subscribed. */
 export async function startAttackerNode(): Promise<GrapevineNode> {
@@ -89,4 +91,27 @@ export async function catchupInject(node: GrapevineNode, peer: PeerId, ws: strin
     throw err
   }
   return frames
+}
+
+export type Dir = ReturnType<typeof tempDir>
+
+/** Asserts that `p` rejects with a GrapevineError whose code is one of `codes`. */
+export async function rejectsWith(p: Promise<unknown>, codes: string[], what: string): Promise<GrapevineError> {
+  let caught: unknown
+  await assert.rejects(p, (err: unknown) => {
+    caught = err
+    return true
+  }, `${what}: expected a rejection`)
+  assert.ok(caught instanceof GrapevineError, `${what}: expected a GrapevineError, got ${String(caught)}`)
+  assert.ok(codes.includes(caught.code), `${what}: expected code ${codes.join(' or ')}, got ${caught.code} (${caught.message})`)
+  assert.ok(caught.message.length > 0, `${what}: the error should say what is wrong`)
+  return caught
+}
+
+/** A request with whatever method and params, bypassing the client's types. */
+export const rawRequest = (c: PeerClient, method: string, params: unknown): Promise<unknown> => c.request(method as never, params as never)
+
+export async function stopAll(peers: (Peer | undefined)[], dirs: Dir[]): Promise<void> {
+  await Promise.allSettled(peers.map((p) => p?.stop()))
+  for (const d of dirs) d.remove()
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import type { Peer } from '../peer.ts'
 import { formWorkspace, median, startPeer, tempDir, waitFor } from './helpers.ts'
-import { openReplica, type Replica } from './replica.ts'
+import { openReplica } from './replica.ts'
 
 const dirs = [tempDir(), tempDir(), tempDir(), tempDir()]
 let peers: Peer[] = []

@@ -1,0 +1,252 @@
+/**
+ * Hostile gossip and catch-up: from a stranger's raw libp2p node and from members misbehaving.
+ * Each case checks the rejection is counted by reason, the peer keeps serving, and the document and
+ * membership are exactly as before.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { type PeerClient } from '../../../shared/protocol.ts'
+import type { Peer } from '../peer.ts'
+import type { GrapevineNode } from '../net/node.ts'
+import { signChange } from '../sync/change-validation.ts'
+import { makeOp } from '../workspace/membership.ts'
+import { encodeMessage, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
+import type { Device } from '../identity/device.ts'
+import { startPeer, tempDir, waitFor } from './helpers.ts'
+import { catchupInject, changeOnTop, meshWith, startAttackerNode, throwawayDevice, rejectsWith, stopAll, type Dir } from './attacker.ts'
+
+describe('gossip and catch-up from bad peers', () => {
+  const dirs: Dir[] = []
+  let victim: Peer | undefined
+  let member: Peer | undefined // an editor who misbehaves on the wire
+  let viewer: Peer | undefined // a viewer who tries to write
+  let attacker: GrapevineNode | undefined // a stranger's bare libp2p node
+  let outsider: { device: Device; close(): void } | undefined // a stranger's device identity
+  let vc: PeerClient
+  let ws: string
+  let docId: string
+  let topic: string
+  let docBytes: Uint8Array
+  let baseline: { text: string; title: string; heads: string[] }
+
+  const V = () => victim!
+  const M = () => member!
+  const R = () => viewer!
+  const X = () => attacker!
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) dirs.push(tempDir())
+    victim = await startPeer(dirs[0]!.path, { name: 'Victim' })
+    member = await startPeer(dirs[1]!.path, { name: 'Mallory' })
+    viewer = await startPeer(dirs[2]!.path, { name: 'Vera' })
+    vc = victim.connect()
+    ws = (await vc.request('workspace.create', { name: 'Team' })).id
+    docId = (await vc.request('doc.create', { workspaceId: ws, title: 'Plan', text: 'hello world' })).id
+    const editorInvite = await vc.request('workspace.invite', { workspaceId: ws })
+    await member.connect().request('workspace.join', { code: editorInvite.code })
+    const viewerInvite = await vc.request('workspace.invite', { workspaceId: ws, role: 'viewer' })
+    await viewer.connect().request('workspace.join', { code: viewerInvite.code })
+    for (const p of [member, viewer]) {
+      const c = p.connect()
+      await waitFor('the document to reach the teammate', async () => (await c.request('doc.read', { docId })).text === 'hello world')
+    }
+    topic = workspaceTopic(ws)
+    attacker = await startAttackerNode()
+    outsider = await throwawayDevice()
+    await Promise.all([meshWith(attacker, victim, topic), meshWith(member.node, victim, topic), meshWith(viewer.node, victim, topic)])
+    const opened = await vc.request('doc.open', { docId })
+    docBytes = opened.bytes
+    await vc.request('doc.close', { docId })
+    const read = await vc.request('doc.read', { docId })
+    baseline = { text: read.text, title: read.title, heads: read.heads }
+    assert.deepEqual(opened.heads, read.heads)
+  })
+
+  after(async () => {
+    await Promise.allSettled([attacker?.stop()])
+    outsider?.close()
+    await stopAll([victim, member, viewer], dirs)
+  })
+
+  /** The victim still answers, and the document is exactly as before. */
+  async function assertUnchanged(): Promise<void> {
+    await V().settle()
+    const read = await vc.request('doc.read', { docId })
+    assert.equal(read.text, baseline.text)
+    assert.equal(read.title, baseline.title)
+    assert.deepEqual(read.heads, baseline.heads)
+    const docs = await vc.request('doc.list', { workspaceId: ws })
+    assert.deepEqual(docs.map((d) => d.id), [docId])
+    const members = await vc.request('workspace.members', { workspaceId: ws })
+    assert.equal(members.length, 3)
+  }
+
+  const rejected = (reason: string): number => V().stats().gossip.rejected[reason] ?? 0
+
+  /** Publishes each payload from `from` and waits until the victim has rejected all of them for `reason`. */
+  async function gossipRejected(from: GrapevineNode, reason: string, payloads: Uint8Array[]): Promise<void> {
+    const before = rejected(reason)
+    const accepted = V().stats().gossip.accepted
+    for (const data of payloads) {
+      const res = await from.services.pubsub.publish(topic, data)
+      assert.ok(res.recipients.some((p) => p.equals(V().node.peerId)), 'the victim should be among the recipients')
+    }
+    await waitFor(`the victim to reject ${payloads.length} message(s) as ${reason}`, () => rejected(reason) >= before + payloads.length, 15_000)
+    assert.equal(rejected(reason), before + payloads.length)
+    // Heads announcements from honest teammates may be accepted meanwhile; nothing else is.
+    assert.ok(V().stats().gossip.accepted - accepted <= 2, 'no bad message may be accepted')
+    await assertUnchanged()
+  }
+
+  /** A change on top of the victim's document, by `actor`, signed by `signer`, as one gossip/catch-up item. */
+  const item = (signer: Device, actor = signer.actorPrefix + '0123456789abcdef', text = 'EVIL '): SignedChange =>
+    signChange(signer, ws, docId, changeOnTop(docBytes, actor, text))
+  const changesMessage = (items: SignedChange[], w = ws): Uint8Array => encodeMessage({ t: 'changes', v: 1, ws: w, doc: docId, items })
+
+  it('rejects an oversized gossip message as too-large', async () => {
+    const big = new Uint8Array(MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024).fill(0xa5)
+    assert.ok(big.byteLength < GOSSIPSUB_MAX_INBOUND_BYTES - 64 * 1024, 'gossipsub itself must let it through')
+    await gossipRejected(X(), 'too-large', [big])
+  })
+
+  it('rejects truncated and garbage gossip messages as malformed', async () => {
+    const valid = changesMessage([item(outsider!.device)])
+    await gossipRejected(X(), 'malformed', [
+      valid.subarray(0, Math.floor(valid.byteLength / 2)), // truncated CBOR
+      new TextEncoder().encode('this is not CBOR, just some text'), // garbage
+      new Uint8Array([0xff, 0xff, 0xff, 0xff]), // invalid CBOR
+      new Uint8Array(0), // empty
+      encodeMessage({ t: 'changes', v: 2, ws, doc: docId, items: [] }), // CBOR of the wrong shape
+      encodeMessage({ t: 'changes', v: 1, ws, doc: docId, items: [{ a: 'x', s: 1, c: 'y' }] }),
+      encodeMessage(['changes', 1, ws]),
+    ])
+  })
+
+  it("rejects a validly signed change from a non-member's node as not-member", async () => {
+    const msg = changesMessage([item(outsider!.device)])
+    await gossipRejected(X(), 'not-member', [msg, encodeMessage({ t: 'heads', v: 1, ws, docs: [[docId, []]] })])
+  })
+
+  it("rejects a member's message carrying a non-member's signed change as not-member", async () => {
+    await gossipRejected(M().node, 'not-member', [changesMessage([item(outsider!.device)])])
+  })
+
+  it('rejects a message about another workspace on this topic as wrong-topic', async () => {
+    await gossipRejected(M().node, 'wrong-topic', [changesMessage([item(M().device)], 'f'.repeat(32))])
+  })
+
+  it("rejects a change whose actor is not the signer's as foreign-actor", async () => {
+    await gossipRejected(M().node, 'foreign-actor', [
+      changesMessage([item(M().device, 'ab'.repeat(24))]),
+      // The victim's own actor prefix, signed by the member: still not the member's.
+      changesMessage([item(M().device, V().device.actorPrefix + 'abcdefabcdefabcd')]),
+      // The right prefix but not the right length.
+      changesMessage([item(M().device, M().device.actorPrefix + 'ab')]),
+    ])
+  })
+
+  it('rejects a change with a corrupted signature as bad-signature', async () => {
+    const good = item(M().device)
+    const flipped = { ...good, s: Uint8Array.from(good.s, (b, i) => (i === 0 ? b ^ 0xff : b)) }
+    // A signature by the member over another document's payload does not verify for this one either.
+    const otherDoc = signChange(M().device, ws, 'someotherdoc', good.c)
+    await gossipRejected(M().node, 'bad-signature', [changesMessage([flipped]), changesMessage([{ ...good, s: otherDoc.s }])])
+  })
+
+  it('rejects signed bytes that are not an Automerge change as bad-change', async () => {
+    const garbage = new TextEncoder().encode('not an automerge change')
+    await gossipRejected(M().node, 'bad-change', [changesMessage([signChange(M().device, ws, docId, garbage)])])
+  })
+
+  it("rejects a viewer's change as read-only", async () => {
+    await gossipRejected(R().node, 'read-only', [changesMessage([item(R().device)])])
+  })
+
+  it('rejects a whole bundle when one of its changes is bad, applying none of it', async () => {
+    const good = item(M().device, undefined, 'GOOD ')
+    await gossipRejected(M().node, 'foreign-actor', [changesMessage([good, item(M().device, 'cd'.repeat(24))])])
+  })
+
+  it('rejects the same bad changes over catch-up', async () => {
+    const good = item(M().device)
+    const bad = [
+      item(outsider!.device), // not a member
+      item(R().device), // a viewer
+      item(M().device, 'ab'.repeat(24)), // foreign actor
+      { ...good, s: new Uint8Array(64) }, // bad signature
+      signChange(M().device, ws, docId, new TextEncoder().encode('garbage')), // not a change
+    ]
+    const before = V().stats().catchup.rejected
+    const frames = await catchupInject(M().node, V().node.peerId, ws, docId, bad)
+    assert.equal(frames[0]?.t, 'want')
+    assert.equal(frames.at(-1)?.t, 'end')
+    assert.equal(V().stats().catchup.rejected - before, bad.length)
+    await assertUnchanged()
+  })
+
+  it('refuses catch-up with a stranger, whatever it sends', async () => {
+    const before = V().stats().catchup.rejected
+    // Even with a membership op that claims to add the stranger: it is signed by nobody who may add members.
+    const claim = makeOp(outsider!.device, ws, { type: 'add', member: X().peerId.toString(), name: 'Eve', role: 'admin' }).op
+    const frames = await catchupInject(X(), V().node.peerId, ws, docId, [item(outsider!.device)], [claim])
+    assert.equal(frames.length, 1)
+    assert.equal(frames[0]?.t, 'refuse')
+    assert.equal(V().stats().catchup.rejected, before)
+    await assertUnchanged()
+    const members = await vc.request('workspace.members', { workspaceId: ws })
+    assert.ok(!members.some((m) => m.deviceId === X().peerId.toString() || m.deviceId === outsider!.device.deviceId))
+  })
+
+  it("a member's forged op adding a stranger does not make the stranger a member", async () => {
+    // An editor may not add members; the op is accepted as a well-formed message but has no effect.
+    const op = makeOp(M().device, ws, { type: 'add', member: X().peerId.toString(), name: 'Eve', role: 'admin' }).op
+    const accepted = V().stats().gossip.accepted
+    await M().node.services.pubsub.publish(topic, encodeMessage({ t: 'members', v: 1, ws, ops: [op] }))
+    await waitFor('the victim to take the members message', () => V().stats().gossip.accepted > accepted, 15_000)
+    const members = await vc.request('workspace.members', { workspaceId: ws })
+    assert.ok(!members.some((m) => m.deviceId === X().peerId.toString()))
+    // The stranger is still a stranger on the wire.
+    await gossipRejected(X(), 'not-member', [changesMessage([item(outsider!.device)])])
+  })
+
+  it('does not keep or pass on membership ops that a stranger signed', {
+  }, async () => {
+    const junk = makeOp(outsider!.device, ws, { type: 'name', name: 'junk' }).op
+    const frames = await catchupInject(X(), V().node.peerId, ws, docId, [], [junk])
+    assert.equal(frames[0]?.t, 'refuse')
+    // What the victim would hand a member who has no ops at all: every op it keeps for the workspace.
+    const fromMember = await catchupInject(M().node, V().node.peerId, ws, docId, [])
+    const want = fromMember[0]
+    assert.equal(want?.t, 'want')
+    const authors = want.t === 'want' ? want.ops.map((o) => o.a) : []
+    assert.ok(!authors.includes(outsider!.device.deviceId), 'an op signed by a stranger was stored and is being relayed to members')
+  })
+
+  it('costs a member who sent rejected messages gossipsub score', {
+  }, async () => {
+    // By now the member has had a dozen messages rejected by the victim.
+    // The GossipSub interface does not expose scores; the implementation does.
+    const scores = V().node.services.pubsub as unknown as { getScore(peerId: string): number }
+    assert.ok(scores.getScore(M().node.peerId.toString()) < 0, 'the member should be penalised')
+  })
+
+  it("a viewer's client cannot write either", async () => {
+    const rc = R().connect()
+    await rejectsWith(rc.request('doc.setText', { docId, text: 'viewer was here' }), ['forbidden'], 'viewer setText')
+    const change = changeOnTop(docBytes, R().device.actorPrefix + '0123456789abcdef')
+    await rejectsWith(rc.request('doc.applyChanges', { docId, changes: [change] }), ['forbidden'], 'viewer applyChanges')
+    await rejectsWith(rc.request('doc.create', { workspaceId: ws, title: 'x' }), ['forbidden'], 'viewer create')
+    await rejectsWith(rc.request('workspace.invite', { workspaceId: ws }), ['forbidden'], 'viewer invite')
+    await assertUnchanged()
+  })
+
+  it('still takes honest changes from members afterwards', async () => {
+    const mc = M().connect()
+    await mc.request('doc.setText', { docId, text: 'hello honest world' })
+    await waitFor('the honest edit to reach the victim', async () => (await vc.request('doc.read', { docId })).text === 'hello honest world')
+    const mine = await mc.request('doc.read', { docId })
+    const theirs = await vc.request('doc.read', { docId })
+    assert.deepEqual(theirs.heads, mine.heads)
+  })
+})
