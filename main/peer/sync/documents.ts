@@ -41,7 +41,7 @@ export interface DocumentsOptions {
 }
 
 interface Loaded { doc: GDoc; ws: string; lastSeq: number; sinceSnapshot: number; lastSnapshotAt: number; lastUsed: number; holds: number }
-interface Pending { items: ValidChange[]; timer: NodeJS.Timeout | null; done: Promise<void>; fire: () => void }
+interface Pending { ws: string; items: ValidChange[]; timer: NodeJS.Timeout | null; done: Promise<void>; fire: () => void }
 
 const BATCH_MAX = 1000
 
@@ -183,11 +183,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Validated changes from a peer: buffered per document, then committed and applied together. */
   ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
     const existing = this.store.getDocument(docId)
-    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve() // a doc id belongs to one workspace
+    // A document id belongs to one workspace: changes signed for another are never mixed in.
+    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve()
     let p = this.pending.get(docId)
+    if (p && p.ws !== workspaceId) return Promise.resolve()
     if (!p) {
       let resolve!: () => void
-      const pend: Pending = { items: [], timer: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
+      const pend: Pending = { ws: workspaceId, items: [], timer: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
       pend.fire = () => {
         if (pend.timer) clearTimeout(pend.timer)
         pend.timer = null
