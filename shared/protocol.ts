@@ -9,7 +9,8 @@ import {
 } from './limits.ts'
 import { ROLES } from './types.ts'
 import type {
-  DeviceInfo, DocSyncStatus, DocumentSummary, InviteInfo, MemberInfo, NetworkInfo, PeerInfo, WorkspaceInfo,
+  DeviceInfo, DocSyncStatus, DocumentSummary, InviteDetails, InviteInfo, JoinRequestInfo, MemberInfo, NetworkInfo, PeerInfo,
+  PresenceInfo, WorkspaceInfo,
 } from './types.ts'
 
 export const CLIENT_PROTOCOL_VERSION = 1
@@ -30,7 +31,11 @@ export const clientRequestSchemas = {
     workspaceId: id,
     ttlMs: z.number().int().min(1000).max(MAX_INVITE_TTL_MS).optional(),
     role: z.enum(ROLES).exclude(['owner']).optional(),
+    /** The join completes only when someone at the inviter's device accepts it (`join.decide`). */
+    approve: z.boolean().optional(),
   }),
+  'invite.inspect': z.object({ code: z.string().trim().min(1).max(MAX_INVITE_CODE_CHARS) }),
+  'join.decide': z.object({ requestId: id, accept: z.boolean() }),
   'workspace.join': z.object({ code: z.string().trim().min(1).max(MAX_INVITE_CODE_CHARS), name: name.optional() }),
   'doc.list': z.object({ workspaceId: id, includeDeleted: z.boolean().optional() }),
   'doc.create': z.object({ workspaceId: id, title, text: z.string().max(MAX_TEXT_CHARS).optional() }),
@@ -42,6 +47,15 @@ export const clientRequestSchemas = {
   'doc.close': z.object({ docId: id }),
   'doc.applyChanges': z.object({ docId: id, changes: z.array(bytes).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
   'doc.syncStatus': z.object({ docId: id }),
+  /** This device has seen the document as it is now (clears `unread`). */
+  'doc.markRead': z.object({ docId: id }),
+  /** Where this client is: the open document and the selection, as Automerge cursors. */
+  'presence.set': z.object({
+    workspaceId: id,
+    docId: id.nullable(),
+    cursor: z.object({ anchor: z.string().max(128), head: z.string().max(128) }).nullable(),
+  }),
+  'presence.list': z.object({ workspaceId: id }),
   'peer.list': z.object({}),
   'peer.dial': z.object({ address: z.string().min(1).max(512) }),
   'network.info': z.object({}),
@@ -73,6 +87,11 @@ export interface ClientResults {
   /** Resolves once the changes are durable in this device's database. */
   'doc.applyChanges': { heads: string[] }
   'doc.syncStatus': DocSyncStatus
+  'doc.markRead': { docId: string }
+  'presence.set': { ok: true }
+  'presence.list': PresenceInfo[]
+  'invite.inspect': InviteDetails
+  'join.decide': { requestId: string; accepted: boolean }
   'peer.list': PeerInfo[]
   'peer.dial': PeerInfo
   'network.info': NetworkInfo
@@ -98,6 +117,12 @@ export type ClientEvent =
   | { type: 'workspace.list' }
   | { type: 'workspace.members'; workspaceId: string }
   | { type: 'peer.list' }
+  /** A teammate's presence changed (or expired: then `docId` and `cursor` are null and `at` is old). */
+  | { type: 'presence'; presence: PresenceInfo }
+  /** Someone presents an invite that needs approval here; answer with `join.decide`. */
+  | { type: 'join.request'; request: JoinRequestInfo }
+  /** A teammate changed a document this device follows (has opened or written). */
+  | { type: 'doc.activity'; workspaceId: string; docId: string; title: string; by: string; byName: string | null }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
 
 /** An error with a code a client can act on; its message is for people. */

@@ -48,6 +48,8 @@ export interface DocumentSummary {
   lastChangeBy: string | null
   lastChangeByName: string | null
   deleted: boolean
+  /** Changed by a teammate since this device last had it open. */
+  unread: boolean
 }
 
 export interface PeerInfo {
@@ -87,4 +89,42 @@ export interface NetworkInfo {
   peerId: string
   listenAddresses: string[]
   connections: number
+}
+
+/** Where a teammate is and what they have selected; ephemeral, never stored. */
+export interface PresenceInfo {
+  workspaceId: string
+  deviceId: string
+  name: string
+  /** The document they have open, if any. */
+  docId: string | null
+  /** Their selection as Automerge cursors into the document's text (stable under concurrent edits). */
+  cursor: { anchor: string; head: string } | null
+  /** Their clock's offset from UTC in minutes (east positive), for "their local time". */
+  utcOffsetMinutes: number
+  /** When this was last heard. */
+  at: number
+}
+
+/** A device asking to join with an invite that needs the inviter's approval. */
+export interface JoinRequestInfo {
+  requestId: string
+  workspaceId: string
+  workspaceName: string
+  deviceId: string
+  name: string
+  /** The joiner's safety words: the inviter compares them with what the joiner's screen shows. */
+  safetyWords: string
+}
+
+/** What an invite code says, read without contacting anyone. */
+export interface InviteDetails {
+  workspaceId: string
+  workspaceName: string
+  inviterId: string
+  inviterSafetyWords: string
+  expiresAt: number
+  needsApproval: boolean
+  /** This device's own safety words, to read out to the inviter. */
+  mySafetyWords: string
 }

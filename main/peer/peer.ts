@@ -18,6 +18,7 @@ import { Joining } from './workspace/join.ts'
 import { Documents } from './sync/documents.ts'
 import { Gossip } from './sync/gossip.ts'
 import { Catchup } from './sync/catchup.ts'
+import { Presence } from './sync/presence.ts'
 import { createApi, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
 
@@ -137,7 +138,9 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
     connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
   }
 
-  const handle = createApi({ device, store, node, workspaces, documents, joining, connections, syncWorkspace: (ws) => syncAll(ws) })
+  const presence = new Presence(workspaces, (ws, state, utc) => gossip.publishPresence(ws, state, utc))
+  gossip.presence = presence
+  const handle = createApi({ device, store, node, workspaces, documents, joining, connections, presence, syncWorkspace: (ws) => syncAll(ws) })
   const sessions = new Set<{ session: ClientSession; listeners: Set<(e: ClientEvent) => void> }>()
   const broadcast = (event: ClientEvent, filter?: (s: ClientSession) => boolean): void => {
     for (const s of sessions) if (!filter || filter(s.session)) for (const l of s.listeners) l(event)
@@ -149,6 +152,19 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
   workspaces.on('members', (workspaceId) => {
     broadcast({ type: 'workspace.members', workspaceId })
     broadcast({ type: 'workspace.list' })
+  })
+  presence.on('change', (p) => broadcast({ type: 'presence', presence: p }))
+  joining.on('request', (request) => broadcast({ type: 'join.request', request }))
+  const activityDue = new Map<string, NodeJS.Timeout>()
+  documents.on('activity', (workspaceId, docId, by) => {
+    if (activityDue.has(docId) || !documents.follows(docId)) return
+    // One notice per document per few seconds, however fast a teammate types.
+    activityDue.set(docId, setTimeout(() => {
+      activityDue.delete(docId)
+      const title = store.getDocument(docId)?.title ?? ''
+      const byName = workspaces.state(workspaceId)?.members.get(by)?.name ?? null
+      broadcast({ type: 'doc.activity', workspaceId, docId, title, by, byName })
+    }, 3000))
   })
   connections.on('connect', () => broadcast({ type: 'peer.list' }))
   connections.on('disconnect', () => broadcast({ type: 'peer.list' }))
@@ -169,6 +185,7 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
         },
         onEvent(listener) {
           entry.listeners.add(listener)
+          for (const request of joining.waiting()) listener({ type: 'join.request', request })
           return () => entry.listeners.delete(listener)
         },
         close() {
@@ -185,6 +202,8 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
       stopped = true
       clearInterval(ticker)
       clearInterval(directTicker)
+      presence.stop()
+      for (const t of activityDue.values()) clearTimeout(t)
       connections.stop()
       gossip.stop()
       await documents.close()

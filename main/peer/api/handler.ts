@@ -14,6 +14,8 @@ import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { setText, setTitle } from '../sync/doc-content.ts'
+import type { Presence } from '../sync/presence.ts'
+import { decodeInvite } from '../workspace/invites.ts'
 
 /** One connected client (a window, the CLI); it holds documents open and receives their changes. */
 export interface ClientSession { readonly openDocs: Set<string> }
@@ -26,6 +28,7 @@ export interface ApiContext {
   documents: Documents
   joining: Joining
   connections: Connections
+  presence: Presence
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
   syncWorkspace: (workspaceId: string) => Promise<void>
 }
@@ -46,10 +49,15 @@ export function createApi(ctx: ApiContext) {
     return { id, name: s.name, role, ownerId: s.ownerId, createdAt: s.createdAt, memberCount: s.members.size }
   }
 
-  const summary = (r: DocumentRow): DocumentSummary => ({
-    id: r.id, workspaceId: r.workspaceId, title: r.title, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt,
-    lastChangeBy: r.lastChangeBy, lastChangeByName: memberName(r.workspaceId, r.lastChangeBy), deleted: r.deleted,
-  })
+  const summaries = (rows: DocumentRow[]): DocumentSummary[] => {
+    const unread = documents.unread(rows)
+    return rows.map((r) => ({
+      id: r.id, workspaceId: r.workspaceId, title: r.title, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt,
+      lastChangeBy: r.lastChangeBy, lastChangeByName: memberName(r.workspaceId, r.lastChangeBy), deleted: r.deleted,
+      unread: unread.has(r.id),
+    }))
+  }
+  const summary = (r: DocumentRow): DocumentSummary => summaries([r])[0]!
 
   const peerInfo = (peerId: string): PeerInfo => {
     const row = store.getPeer(peerId)
@@ -97,8 +105,21 @@ export function createApi(ctx: ApiContext) {
         lastSeen: m.deviceId === self ? Date.now() : store.getPeer(m.deviceId)?.lastSeen ?? null, self: m.deviceId === self,
       }))
     },
-    'workspace.invite': ({ workspaceId, ttlMs, role }: { workspaceId: string; ttlMs?: number; role?: 'admin' | 'editor' | 'viewer' }) =>
-      joining.createInvite(workspaceId, role ?? 'editor', ttlMs),
+    'workspace.invite': ({ workspaceId, ttlMs, role, approve }: {
+      workspaceId: string; ttlMs?: number; role?: 'admin' | 'editor' | 'viewer'; approve?: boolean
+    }) => joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
+    'invite.inspect': ({ code }: { code: string }) => {
+      const invite = decodeInvite(code)
+      return {
+        workspaceId: invite.ws, workspaceName: invite.name, inviterId: invite.inviter,
+        inviterSafetyWords: fingerprintText(devicePublicKey(invite.inviter)?.raw ?? new Uint8Array()),
+        expiresAt: invite.exp, needsApproval: invite.ap ?? false, mySafetyWords: device.safetyWords,
+      }
+    },
+    'join.decide': ({ requestId, accept }: { requestId: string; accept: boolean }) => {
+      if (!joining.decide(requestId, accept)) throw new GrapevineError('not-found', 'That join request is no longer waiting (it was answered or timed out).')
+      return { requestId, accepted: accept }
+    },
     'workspace.join': async ({ code, name }: { code: string; name?: string }) => {
       const ws = await joining.join(code, name ?? deviceName(store))
       await ctx.syncWorkspace(ws)
@@ -106,7 +127,7 @@ export function createApi(ctx: ApiContext) {
     },
     'doc.list': ({ workspaceId, includeDeleted }: { workspaceId: string; includeDeleted?: boolean }) => {
       workspaceInfo(workspaceId)
-      return documents.list(workspaceId, includeDeleted).map(summary)
+      return summaries(documents.list(workspaceId, includeDeleted))
     },
     'doc.create': async ({ workspaceId, title, text }: { workspaceId: string; title: string; text?: string }) =>
       summary(await documents.create(workspaceId, title, text ?? '')),
@@ -139,6 +160,20 @@ export function createApi(ctx: ApiContext) {
     'doc.applyChanges': async ({ docId, changes }: { docId: string; changes: Uint8Array[] }, session) =>
       ({ heads: await documents.applyClientChanges(docId, changes, session) }),
     'doc.syncStatus': ({ docId }: { docId: string }) => syncStatus(docId),
+    'doc.markRead': async ({ docId }: { docId: string }) => {
+      await documents.markRead(docId)
+      return { docId }
+    },
+    'presence.set': ({ workspaceId, docId, cursor }: { workspaceId: string; docId: string | null; cursor: { anchor: string; head: string } | null }) => {
+      workspaceInfo(workspaceId)
+      if (docId !== null && documents.row(docId).workspaceId !== workspaceId) throw new GrapevineError('bad-request', 'That document is not in that workspace.')
+      ctx.presence.set(workspaceId, { docId, cursor })
+      return { ok: true as const }
+    },
+    'presence.list': ({ workspaceId }: { workspaceId: string }) => {
+      workspaceInfo(workspaceId)
+      return ctx.presence.list(workspaceId)
+    },
     'peer.list': () => {
       const ids = new Set([...store.listPeers().map((p) => p.peerId), ...workspaces.teammates(), ...connections.connectedPeers().map(String)])
       ids.delete(self)

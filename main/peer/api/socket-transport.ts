@@ -1,19 +1,15 @@
 /**
- * The client protocol over a local stream socket (Unix socket, or a named pipe on Windows):
- * length-prefixed CBOR frames. The CLI uses it to talk to an always-on peer on the same profile.
+ * The client protocol over a local stream socket (Unix socket, or a named pipe on Windows),
+ * as length-prefixed frames. The CLI uses it to talk to an always-on peer on the same profile.
  * The socket lives in the profile directory, so only this OS user can reach it.
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { createHash } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { decode, encode } from 'cborg'
-import { z } from 'zod'
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
-import {
-  GrapevineError, type ClientEvent, type ClientMethod, type ClientParams, type ClientResponse, type ClientResults, type ErrorCode,
-  type PeerClient,
-} from '../../../shared/protocol.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import { createRpcClient, serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
 import type { Peer } from '../peer.ts'
 import type { Log } from '../log.ts'
 
@@ -24,34 +20,36 @@ export function controlSocketPath(profileDir: string): string {
   return join(profileDir, 'peer.sock')
 }
 
-const requestEnvelope = z.object({ id: z.number().int().nonnegative(), method: z.string().max(64), params: z.unknown() })
-const frameSchema = z.union([
-  z.object({ id: z.number(), ok: z.literal(true), result: z.unknown() }),
-  z.object({ id: z.number(), ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
-  z.object({ event: z.object({ type: z.string() }).passthrough() }),
-])
-
-/** Splits a byte stream into frames of at most `max` bytes; calls `fail` on an oversized one. */
-function framer(onFrame: (frame: Uint8Array) => void, fail: (err: Error) => void, max = MAX_CLIENT_MESSAGE_BYTES) {
+/** Frames over a byte stream: a 4-byte big-endian length, then the frame. Oversized frames close it. */
+function socketChannel(socket: Socket, onError: (err: Error) => void): FrameChannel {
   let buf: Buffer = Buffer.alloc(0)
-  return (chunk: Buffer): void => {
+  const listeners: ((f: Uint8Array) => void)[] = []
+  socket.on('data', (chunk: Buffer) => {
     buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
     while (buf.length >= 4) {
       const len = buf.readUInt32BE(0)
-      if (len > max) return fail(new Error(`frame of ${len} bytes is over the ${max}-byte limit`))
+      if (len > MAX_CLIENT_MESSAGE_BYTES) {
+        onError(new Error(`frame of ${len} bytes is over the ${MAX_CLIENT_MESSAGE_BYTES}-byte limit`))
+        socket.destroy()
+        return
+      }
       if (buf.length < 4 + len) return
       const frame = buf.subarray(4, 4 + len)
       buf = buf.subarray(4 + len)
-      onFrame(frame)
+      for (const l of listeners) l(frame)
     }
+  })
+  socket.on('error', (err) => onError(err))
+  return {
+    send(frame) {
+      const head = Buffer.alloc(4)
+      head.writeUInt32BE(frame.byteLength)
+      socket.write(Buffer.concat([head, frame]))
+    },
+    onFrame: (l) => void listeners.push(l),
+    onClose: (l) => void socket.on('close', l),
+    close: () => void socket.end(),
   }
-}
-
-function writeFrame(socket: Socket, value: unknown): void {
-  const body = encode(value)
-  const head = Buffer.alloc(4)
-  head.writeUInt32BE(body.byteLength)
-  socket.write(Buffer.concat([head, body]))
 }
 
 /** Serves the peer's client protocol on the profile's control socket. */
@@ -59,34 +57,8 @@ export async function serveControlSocket(peer: Peer, profileDir: string, log: Lo
   const path = controlSocketPath(profileDir)
   if (process.platform !== 'win32') rmSync(path, { force: true }) // left by a crashed peer; the profile lock is ours
   const server = createServer((socket) => {
-    const client = peer.connect()
-    const off = client.onEvent((event) => writeFrame(socket, { event }))
-    const fail = (err: Error): void => {
-      log('warn', `control socket: ${err.message}`)
-      socket.destroy()
-    }
-    socket.on('data', framer((frame) => {
-      let req: z.infer<typeof requestEnvelope>
-      try {
-        const parsed = requestEnvelope.safeParse(decode(frame))
-        if (!parsed.success) throw new Error('not a request')
-        req = parsed.data
-      } catch (err) {
-        return fail(new Error(`bad frame: ${(err as Error).message}`))
-      }
-      client.request(req.method as ClientMethod, req.params as never).then(
-        (result) => writeFrame(socket, { id: req.id, ok: true, result }),
-        (err: Error) => writeFrame(socket, {
-          id: req.id, ok: false,
-          error: { code: err instanceof GrapevineError ? err.code : 'internal', message: err.message },
-        }),
-      )
-    }, fail))
-    socket.on('close', () => {
-      off()
-      client.close()
-    })
-    socket.on('error', () => socket.destroy())
+    const channel = socketChannel(socket, (err) => log('warn', `control socket: ${err.message}`))
+    serveRpc(channel, peer.connect(), (why) => log('warn', `control socket: ${why}`))
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -99,48 +71,10 @@ export async function serveControlSocket(peer: Peer, profileDir: string, log: Lo
 export function connectControlSocket(profileDir: string): Promise<PeerClient & { close(): void }> {
   return new Promise((resolve, reject) => {
     const socket = createConnection(controlSocketPath(profileDir))
-    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
-    const listeners = new Set<(e: ClientEvent) => void>()
-    let next = 1
-    const failAll = (err: Error): void => {
-      for (const p of pending.values()) p.reject(err)
-      pending.clear()
-    }
-    socket.on('data', framer((frame) => {
-      const parsed = frameSchema.safeParse(decode(frame))
-      if (!parsed.success) return failAll(new Error('the peer sent a malformed frame'))
-      const f = parsed.data
-      if ('event' in f) {
-        for (const l of listeners) l(f.event as ClientEvent)
-        return
-      }
-      const p = pending.get(f.id)
-      pending.delete(f.id)
-      if (!p) return
-      if (f.ok) p.resolve((f as Extract<ClientResponse, { ok: true }>).result)
-      else p.reject(new GrapevineError(f.error.code as ErrorCode, f.error.message))
-    }, (err) => { failAll(err); socket.destroy() }))
     socket.once('error', reject)
-    socket.on('close', () => failAll(new GrapevineError('unreachable', 'The connection to the running peer closed.')))
     socket.once('connect', () => {
       socket.off('error', reject)
-      socket.on('error', (err) => failAll(err))
-      resolve({
-        request<M extends ClientMethod>(method: M, params: ClientParams<M>): Promise<ClientResults[M]> {
-          const id = next++
-          return new Promise((res, rej) => {
-            pending.set(id, { resolve: res as (v: unknown) => void, reject: rej })
-            writeFrame(socket, { id, method, params })
-          })
-        },
-        onEvent(listener) {
-          listeners.add(listener)
-          return () => listeners.delete(listener)
-        },
-        close() {
-          socket.end()
-        },
-      })
+      resolve(createRpcClient(socketChannel(socket, () => socket.destroy())))
     })
   })
 }

@@ -105,4 +105,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (peer_id, doc_id)
   );
   `,
+  // 2: invites that need the inviter's approval; what this device has read and follows.
+  `
+  ALTER TABLE invites ADD COLUMN require_approval INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE doc_reads (
+    doc_id TEXT PRIMARY KEY,
+    read_at INTEGER NOT NULL DEFAULT 0,
+    followed INTEGER NOT NULL DEFAULT 0
+  );
+  `,
 ]

@@ -9,7 +9,7 @@ import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
 import type {
-  ChangeRow, DocumentRow, InviteRow, MemberRow, PeerRow, PeerStore, SignedRecord, SnapshotRow, WorkspaceRow,
+  ChangeRow, DocumentRow, InviteRow, MemberRow, PeerRow, PeerStore, ReadRow, SignedRecord, SnapshotRow, WorkspaceRow,
 } from './types.ts'
 
 const SQLITE_HEADER = 'SQLite format 3\0'
@@ -272,9 +272,9 @@ export class SqliteStore implements PeerStore {
   }
 
   putInvite(row: InviteRow): void {
-    this.db.prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`).run(row.id, row.workspaceId, row.secretHash, row.role, row.createdAt, row.expiresAt,
-      row.usedAt, row.usedBy)
+    this.db.prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(row.id, row.workspaceId, row.secretHash, row.role, row.createdAt, row.expiresAt,
+      row.usedAt, row.usedBy, row.requireApproval ? 1 : 0)
   }
 
   getInvite(id: string): InviteRow | undefined {
@@ -282,7 +282,22 @@ export class SqliteStore implements PeerStore {
     return r && {
       id: r['id'], workspaceId: r['workspace_id'], secretHash: r['secret_hash'], role: r['role'] as Role,
       createdAt: r['created_at'], expiresAt: r['expires_at'], usedAt: r['used_at'], usedBy: r['used_by'],
+      requireApproval: r['require_approval'] === 1,
     }
+  }
+
+  markRead(docId: string, at: number): void {
+    this.db.prepare(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
+      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`).run(docId, at)
+  }
+
+  follow(docId: string): void {
+    this.db.prepare(`INSERT INTO doc_reads (doc_id, followed) VALUES (?, 1) ON CONFLICT(doc_id) DO UPDATE SET followed = 1`).run(docId)
+  }
+
+  listReads(): Map<string, ReadRow> {
+    const rows = this.db.prepare('SELECT * FROM doc_reads').all() as Row[]
+    return new Map(rows.map((r) => [r['doc_id'], { docId: r['doc_id'], readAt: r['read_at'], followed: r['followed'] === 1 }]))
   }
 
   useInvite(id: string, usedBy: string, at: number): boolean {

@@ -147,7 +147,7 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
     test('invites: put, get, useInvite succeeds only once', () => withStore(async (s) => {
       await s.write(() => s.putWorkspace(ws('w1', 1)))
       const row = { id: 'inv1', workspaceId: 'w1', secretHash: new Uint8Array(32).fill(5), role: 'viewer' as const,
-        createdAt: 10, expiresAt: 20, usedAt: null, usedBy: null }
+        createdAt: 10, expiresAt: 20, usedAt: null, usedBy: null, requireApproval: false }
       assert.equal(s.getInvite('inv1'), undefined)
       await s.write(() => s.putInvite(row))
       const got = s.getInvite('inv1')!
@@ -234,7 +234,7 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         s.upsertDocument(doc('d1', 'w1', 3))
         s.appendChanges('d1', [rec(4), rec(5)], 4)
         s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([9]), heads: [hex(5)], upToSeq: 2, createdAt: 5 })
-        s.putInvite({ id: 'i1', workspaceId: 'w1', secretHash: new Uint8Array(32), role: 'editor', createdAt: 1, expiresAt: 9, usedAt: null, usedBy: null })
+        s.putInvite({ id: 'i1', workspaceId: 'w1', secretHash: new Uint8Array(32), role: 'editor', createdAt: 1, expiresAt: 9, usedAt: null, usedBy: null, requireApproval: false })
         s.notePeerSeen('p1', ['/ip4/10.0.0.1/tcp/4001'], 6)
         s.notePeerSynced('p1', 7)
         s.setPeerDocHeads('p1', 'd1', [hex(5)], 8)

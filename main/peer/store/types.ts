@@ -14,8 +14,10 @@ export interface DocumentRow {
 export interface SnapshotRow { docId: string; bytes: Uint8Array; heads: string[]; upToSeq: number; createdAt: number }
 export interface InviteRow {
   id: string; workspaceId: string; secretHash: Uint8Array; role: Role; createdAt: number; expiresAt: number
-  usedAt: number | null; usedBy: string | null
+  usedAt: number | null; usedBy: string | null; requireApproval: boolean
 }
+/** This device's relation to a document: when it last saw it, and whether it follows it. */
+export interface ReadRow { docId: string; readAt: number; followed: boolean }
 export interface PeerRow { peerId: string; lastSeen: number | null; lastSyncAt: number | null; addresses: string[] }
 
 /** The device's own record; every write resolves only once it is durable. */
@@ -54,6 +56,11 @@ export interface PeerStore {
 
   putSnapshot(row: SnapshotRow): void
   getSnapshot(docId: string): SnapshotRow | undefined
+
+  /** Marks a document seen now (and followed). */
+  markRead(docId: string, at: number): void
+  follow(docId: string): void
+  listReads(): Map<string, ReadRow>
 
   putInvite(row: InviteRow): void
   getInvite(id: string): InviteRow | undefined

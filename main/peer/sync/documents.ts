@@ -28,6 +28,8 @@ export interface DocumentEvents {
   list: [workspaceId: string]
   /** A document's heads moved. */
   heads: [workspaceId: string, docId: string]
+  /** Someone other than this device changed a document. */
+  activity: [workspaceId: string, docId: string, by: string]
 }
 
 export interface DocumentsOptions {
@@ -104,6 +106,24 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
   }
 
+  /** This device has seen the document as it is now; it also follows it from now on. */
+  async markRead(docId: string): Promise<void> {
+    const row = this.row(docId)
+    await this.store.write(() => this.store.markRead(docId, Date.now()))
+    this.emit('list', row.workspaceId)
+  }
+
+  follows(docId: string): boolean {
+    return this.store.listReads().get(docId)?.followed ?? false
+  }
+
+  /** Documents changed by someone else since this device last saw them. */
+  unread(rows: DocumentRow[]): Set<string> {
+    const reads = this.store.listReads()
+    return new Set(rows.filter((r) => r.lastChangeBy !== null && r.lastChangeBy !== this.device.deviceId &&
+      r.lastChangeAt > (reads.get(r.id)?.readAt ?? 0)).map((r) => r.id))
+  }
+
   release(docId: string): void {
     const l = this.loaded.get(docId)
     if (l && l.holds > 0) l.holds--
@@ -125,7 +145,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
       id: docId, workspaceId, title, heads: A.getHeads(doc), createdAt: now, lastChangeAt: now,
       lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0,
     }
-    await this.store.write(() => this.store.upsertDocument(row))
+    await this.store.write(() => {
+      this.store.upsertDocument(row)
+      this.store.markRead(docId, now)
+    })
     await this.commitOwn(docId, this.loaded.get(docId)!, doc)
     return this.row(docId)
   }
@@ -173,6 +196,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       items.push(item)
       valid.push({ hash: decoded.hash, actor: decoded.actor, author: this.device.deviceId, signature: item.s, bytes, time: decoded.time })
     }
+    void this.store.write(() => this.store.follow(docId)).catch(() => {})
     const rows = await this.persist(row.workspaceId, docId, valid, false, origin)
     const fresh = new Set(rows.map((r) => r.hash))
     const toPublish = items.filter((_, i) => fresh.has(valid[i]!.hash))
@@ -252,6 +276,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.maybeSnapshot(docId, l)
     this.emit('changes', docId, rows.map((r) => r.bytes), origin)
     this.emit('heads', workspaceId, docId)
+    if (newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
     return rows
   }
 

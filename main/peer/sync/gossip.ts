@@ -15,6 +15,7 @@ import type { Log } from '../log.ts'
 import type { PeerScoring } from '../net/scoring.ts'
 import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
+import type { Presence, PresenceState } from './presence.ts'
 
 export interface GossipStats { published: number; accepted: number; rejected: Record<string, number> }
 
@@ -96,9 +97,19 @@ export class Gossip {
       case 'members':
         await this.workspaces.ingest(workspaceId, m.ops)
         break
+      case 'presence':
+        this.presence?.receive(workspaceId, origin, { docId: m.doc, cursor: m.cursor }, m.utc)
+        break
     }
     this.stats.accepted++
     return VERDICT.accept
+  }
+
+  /** Where presence messages go once validated; set by the composition root. */
+  presence: Presence | null = null
+
+  publishPresence(ws: string, state: PresenceState, utc: number): void {
+    this.send(ws, { t: 'presence', v: 1, ws, doc: state.docId, cursor: state.cursor, utc })
   }
 
   private queueChanges(ws: string, docId: string, items: SignedChange[]): void {

@@ -44,6 +44,12 @@ export const gossipMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('heads'), v: z.literal(1), ws: id, docs: z.array(z.tuple([id, heads])).max(1024) }),
   /** Membership operations. */
   z.object({ t: z.literal('members'), v: z.literal(1), ws: id, ops: z.array(signedOp).min(1).max(1024) }),
+  /** Where the sender is (ephemeral): the open document and the selection as Automerge cursors. */
+  z.object({
+    t: z.literal('presence'), v: z.literal(1), ws: id, doc: id.nullable(),
+    cursor: z.object({ anchor: z.string().max(128), head: z.string().max(128) }).nullable(),
+    utc: z.number().int().min(-16 * 60).max(16 * 60),
+  }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
 
@@ -79,6 +85,8 @@ export type JoinResponse = z.infer<typeof joinResponse>
 export const invitePayload = z.object({
   v: z.literal(1), ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: binExact(32),
   exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(16),
+  /** The inviter must accept the join (after comparing safety words). */
+  ap: z.boolean().optional(),
 })
 export type InvitePayload = z.infer<typeof invitePayload>
 export const MAX_INVITE_PAYLOAD_BYTES = MAX_INVITE_CODE_CHARS

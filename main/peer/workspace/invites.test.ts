@@ -114,7 +114,7 @@ test('checkInvite: unknown, wrong workspace, wrong secret, used, expired, valid'
     const s1 = secret('s1')
     await store.write(() => {
       store.putWorkspace({ id: WS, name: 'Team', ownerId: INVITER, createdAt: NOW, joinedAt: NOW })
-      store.putInvite({ id: 'inv1', workspaceId: WS, secretHash: secretHash(s1), role: 'editor', createdAt: NOW, expiresAt: NOW + 1000, usedAt: null, usedBy: null })
+      store.putInvite({ id: 'inv1', workspaceId: WS, secretHash: secretHash(s1), role: 'editor', createdAt: NOW, expiresAt: NOW + 1000, usedAt: null, usedBy: null, requireApproval: false })
     })
     const row = () => store.getInvite('inv1')
     const code = (r: ReturnType<typeof checkInvite>) => r?.code ?? null

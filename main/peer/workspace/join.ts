@@ -8,8 +8,11 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { randomBytes } from 'node:crypto'
+import { EventEmitter } from 'node:events'
+import { fingerprintText } from '../identity/words.ts'
+import { devicePublicKey } from '../identity/keys.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
-import { ADMIN_ROLES, type Role } from '../../../shared/types.ts'
+import { ADMIN_ROLES, type JoinRequestInfo, type Role } from '../../../shared/types.ts'
 import { DEFAULT_INVITE_TTL_MS } from '../../../shared/limits.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { dialable } from '../net/addresses.ts'
@@ -23,14 +26,24 @@ import type { Workspaces } from './workspaces.ts'
 
 const JOIN_FRAME_BYTES = 1024 * 1024
 const JOIN_TIMEOUT_MS = 20_000
+/** How long the inviter has to accept a join that needs approval. */
+const APPROVAL_TIMEOUT_MS = 3 * 60_000
 
-export class Joining {
+export interface JoiningEvents {
+  /** A join waits for someone at this device to accept or reject it. */
+  request: [JoinRequestInfo]
+}
+
+export class Joining extends EventEmitter<JoiningEvents> {
+  private readonly decisions = new Map<string, (accept: boolean) => void>()
+  private readonly waitingRequests = new Map<string, JoinRequestInfo>()
   private readonly node: GrapevineNode
   private readonly workspaces: Workspaces
   private readonly store: PeerStore
   private readonly log: Log
 
   constructor(node: GrapevineNode, workspaces: Workspaces, store: PeerStore, log: Log) {
+    super()
     this.node = node
     this.workspaces = workspaces
     this.store = store
@@ -47,7 +60,37 @@ export class Joining {
     return [...all.filter((a) => !a.includes('/127.0.0.1/')), ...all.filter((a) => a.includes('/127.0.0.1/'))].slice(0, 8)
   }
 
-  async createInvite(workspaceId: string, role: Exclude<Role, 'owner'>, ttlMs = DEFAULT_INVITE_TTL_MS) {
+  /** Accepts or rejects a waiting join request; false if there is no such request (any more). */
+  decide(requestId: string, accept: boolean): boolean {
+    const resolve = this.decisions.get(requestId)
+    if (!resolve) return false
+    this.decisions.delete(requestId)
+    resolve(accept)
+    return true
+  }
+
+  /** Joins waiting for a decision, for a client that connects while they wait. */
+  waiting(): JoinRequestInfo[] {
+    return [...this.waitingRequests.values()]
+  }
+
+  private async approval(info: JoinRequestInfo): Promise<boolean> {
+    this.waitingRequests.set(info.requestId, info)
+    try {
+      return await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => this.decide(info.requestId, false), APPROVAL_TIMEOUT_MS)
+        this.decisions.set(info.requestId, (accept) => {
+          clearTimeout(timer)
+          resolve(accept)
+        })
+        this.emit('request', info)
+      })
+    } finally {
+      this.waitingRequests.delete(info.requestId)
+    }
+  }
+
+  async createInvite(workspaceId: string, role: Exclude<Role, 'owner'>, ttlMs = DEFAULT_INVITE_TTL_MS, approve = false) {
     const state = this.workspaces.state(workspaceId)
     const mine = this.workspaces.roleOf(workspaceId, this.node.peerId.toString())
     if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
@@ -58,10 +101,11 @@ export class Joining {
     const expiresAt = now + ttlMs
     await this.store.write(() => this.store.putInvite({
       id, workspaceId, secretHash: secretHash(secret), role, createdAt: now, expiresAt, usedAt: null, usedBy: null,
+      requireApproval: approve,
     }))
     const { code, link } = encodeInvite({
       v: 1, ws: workspaceId, name: state.name, inviter: this.node.peerId.toString(), invite: id, secret, exp: expiresAt,
-      addrs: this.dialableAddresses(),
+      addrs: this.dialableAddresses(), ...(approve ? { ap: true } : {}),
     })
     return { workspaceId, code, link, expiresAt, role }
   }
@@ -77,7 +121,7 @@ export class Joining {
     }
     const addrs = dialable(invite.addrs, invite.inviter)
     if (addrs.length === 0) throw new GrapevineError('invite-invalid', 'That invite carries no address to reach the inviter.')
-    const signal = AbortSignal.timeout(JOIN_TIMEOUT_MS)
+    const signal = AbortSignal.timeout(invite.ap ? APPROVAL_TIMEOUT_MS + JOIN_TIMEOUT_MS : JOIN_TIMEOUT_MS)
     let stream: Stream
     try {
       const connection = await this.node.dial(addrs, { signal })
@@ -107,7 +151,7 @@ export class Joining {
   }
 
   private async answer(stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.timeout(JOIN_TIMEOUT_MS)
+    const signal = AbortSignal.timeout(APPROVAL_TIMEOUT_MS + JOIN_TIMEOUT_MS)
     const lp = lpStream(stream, { maxDataLength: JOIN_FRAME_BYTES })
     const joiner = connection.remotePeer.toString()
     const reply = async (r: JoinResponse): Promise<void> => {
@@ -127,7 +171,17 @@ export class Joining {
       if (mine === undefined || !ADMIN_ROLES.includes(mine)) {
         return await reply({ t: 'refuse', code: 'forbidden', reason: 'The inviter can no longer add members.' })
       }
-      const fresh = await this.store.write(() => this.store.useInvite(req.invite, joiner, now))
+      if (invite!.requireApproval) {
+        const accepted = await this.approval({
+          requestId: randomBytes(8).toString('hex'), workspaceId: req.ws, workspaceName: this.workspaces.state(req.ws)!.name,
+          deviceId: joiner, name: req.name, safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
+        })
+        if (!accepted) {
+          this.log('info', `join by ${req.name} (${joiner}) was not accepted`)
+          return await reply({ t: 'refuse', code: 'forbidden', reason: 'The inviter did not accept this join.' })
+        }
+      }
+      const fresh = await this.store.write(() => this.store.useInvite(req.invite, joiner, Date.now()))
       if (!fresh) return await reply({ t: 'refuse', code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' })
       if (this.workspaces.roleOf(req.ws, joiner) === undefined) {
         await this.workspaces.act(req.ws, { type: 'add', member: joiner, name: req.name, role: invite!.role })
