@@ -9,7 +9,7 @@ import type { PeerId } from '@libp2p/interface'
 import { GrapevineError, type ClientEvent, type ClientMethod, type ClientParams, type ClientResults, type PeerClient } from '../../shared/protocol.ts'
 import { lockProfile } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
-import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type KeyProtector } from './identity/device.ts'
+import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type DeviceKeyVault } from './identity/device.ts'
 import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
@@ -38,7 +38,8 @@ export interface PeerConfig {
   /** This device's display name, set on first run. */
   name?: string
   log?: Log
-  keyProtector?: KeyProtector
+  /** Where the device key lives instead of the database (the desktop app: the OS key store). */
+  keyVault?: DeviceKeyVault
   /** How often catch-up runs with every connected teammate. */
   catchupIntervalMs?: number
   /** How long remote changes wait to be applied together. */
@@ -70,7 +71,7 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
   let node: GrapevineNode | undefined
   try {
     store = new SqliteStore(join(config.profileDir, DB_FILE))
-    const device = await loadOrCreateDevice(store, config.keyProtector)
+    const device = await loadOrCreateDevice(store, config.keyVault)
     if (config.name && store.getMeta('device_name') === undefined) await setDeviceName(store, config.name)
     const workspaces = new Workspaces(store, device)
     const host = config.host ?? '0.0.0.0'

@@ -13,6 +13,7 @@ import { consoleLog, type LogLevel } from '../log.ts'
 import { StoreError } from '../store/errors.ts'
 import { profileOwner } from '../store/profile-lock.ts'
 import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
+import { startUiServer, type UiServer } from '../api/ui-server.ts'
 import { COMMANDS, UsageError } from './commands.ts'
 
 const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5, store: 6, forbidden: 7 } as const
@@ -27,7 +28,8 @@ function defaultProfile(): string {
 
 const HELP = `grapevine-peer <command> [options]
 
-  run                            keep a peer online (logs what it does; Ctrl-C stops it)
+  run [--ui] [--ui-port N]       keep a peer online (logs what it does; Ctrl-C stops it);
+                                 --ui also serves the app to a browser on 127.0.0.1 (prints the URL)
 ${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}
 
 Options:
@@ -65,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
       'no-mdns': { type: 'boolean' }, connect: { type: 'string', multiple: true }, workspace: { type: 'string' },
       name: { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string' }, ttl: { type: 'string' }, role: { type: 'string' },
       all: { type: 'boolean' }, wait: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ui: { type: 'boolean' }, 'ui-port': { type: 'string' },
     },
   })
   if (values.help || positionals.length === 0) {
@@ -89,13 +92,24 @@ async function main(argv: string[]): Promise<number> {
     const me = await peer.connect().request('identity.get', {})
     console.log(`Grapevine peer ${me.name} ${me.deviceId}`)
     console.log(`safety words: ${me.safetyWords}`)
+    let ui: UiServer | null = null
+    if (values.ui) {
+      try {
+        ui = await startUiServer(peer, log, { port: values['ui-port'] ? Number(values['ui-port']) : undefined })
+        console.log(`open ${ui.url}`)
+      } catch (err) {
+        server.close()
+        await peer.stop()
+        throw err
+      }
+    }
     for (const a of peer.node.getMultiaddrs()) console.log(`listening on ${a}`)
     await new Promise<void>((done) => {
       const stop = (): void => {
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         server.close()
-        peer.stop().then(done, done)
+        void Promise.resolve(ui?.close()).then(() => peer.stop()).then(done, done)
       }
       process.on('SIGINT', stop)
       process.on('SIGTERM', stop)

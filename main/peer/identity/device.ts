@@ -9,10 +9,15 @@ import type { PeerStore } from '../store/types.ts'
 import { actorPrefixFor, privateKeyObject } from './keys.ts'
 import { fingerprintText } from './words.ts'
 
-/** Seals the private key at rest (the Electron host passes one backed by safeStorage). */
-export interface KeyProtector {
-  seal(plain: Uint8Array): Uint8Array
-  unseal(sealed: Uint8Array): Uint8Array
+/**
+ * Keeps the private key outside the profile database. The desktop app passes one backed by the OS
+ * key store (Electron's safeStorage, in the main process): then the key is never written in plain.
+ */
+export interface DeviceKeyVault {
+  /** The key's protobuf bytes, if the vault holds one. */
+  load(): Uint8Array | undefined
+  /** Keeps a key: a new one, or one moved out of the database. */
+  save(protobuf: Uint8Array): void
 }
 
 export interface Device {
@@ -26,28 +31,29 @@ export interface Device {
 }
 
 const KEY_META = 'device_key'
-const SEALED_META = 'device_key_sealed'
 const NAME_META = 'device_name'
 
-export async function loadOrCreateDevice(store: PeerStore, protector?: KeyProtector): Promise<Device> {
-  let stored = store.getMeta(KEY_META)
-  let privateKey: Ed25519PrivateKey
-  if (stored === undefined) {
-    privateKey = await generateKeyPair('Ed25519')
-    const pb = privateKeyToProtobuf(privateKey)
-    await store.write(() => {
-      store.setMeta(KEY_META, protector ? protector.seal(pb) : pb)
-      store.setMeta(SEALED_META, protector ? '1' : '0')
-    })
+export async function loadOrCreateDevice(store: PeerStore, vault?: DeviceKeyVault): Promise<Device> {
+  const inStore = store.getMeta(KEY_META)
+  const inVault = vault?.load()
+  let pb: Uint8Array
+  if (inVault) {
+    pb = inVault
+  } else if (inStore && inStore.byteLength > 0) {
+    pb = inStore
+  } else if (inStore) {
+    // The key was moved to a vault that cannot give it now: never silently become another device.
+    throw new Error(`The device key of ${store.path} is kept in the desktop app's key store, which cannot provide it here.`)
   } else {
-    if (store.getMeta(SEALED_META)?.toString() === '1') {
-      if (!protector) throw new Error(`The device key in ${store.path} is sealed by the desktop app's key store; open it there.`)
-      stored = Buffer.from(protector.unseal(stored))
-    }
-    const key = privateKeyFromProtobuf(stored)
-    if (key.type !== 'Ed25519') throw new Error(`The device key in ${store.path} is not Ed25519`)
-    privateKey = key
+    pb = privateKeyToProtobuf(await generateKeyPair('Ed25519'))
   }
+  if (vault && !inVault) vault.save(pb)
+  // With a vault the database keeps an empty marker (no copy); without one, the database is where the key lives.
+  if (vault && (!inStore || inStore.byteLength > 0)) await store.write(() => store.setMeta(KEY_META, new Uint8Array()))
+  if (!vault && !inStore) await store.write(() => store.setMeta(KEY_META, pb))
+  const key = privateKeyFromProtobuf(pb)
+  if (key.type !== 'Ed25519') throw new Error(`The device key of ${store.path} is not Ed25519`)
+  const privateKey: Ed25519PrivateKey = key
   const peerId = peerIdFromPrivateKey(privateKey)
   const publicKey = privateKey.publicKey.raw
   return {

@@ -1,0 +1,101 @@
+/**
+ * Browser mode: the built renderer served on 127.0.0.1, and the client protocol over a WebSocket
+ * at /rpc guarded by a random token in the page's URL. For headless machines (an always-on peer on
+ * a spare computer) and for end-to-end tests in Chromium. Never listens beyond loopback.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { extname, join, normalize, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
+import type { Peer } from '../peer.ts'
+import type { Log } from '../log.ts'
+
+export const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json',
+  '.woff2': 'font/woff2', '.map': 'application/json',
+}
+const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+
+export interface UiServer { url: string; port: number; close(): Promise<void> }
+
+function wsChannel(socket: WebSocket): FrameChannel {
+  return {
+    send: (frame) => socket.send(frame),
+    onFrame: (l) => void socket.on('message', (data, isBinary) => {
+      if (!isBinary) return socket.close(1003, 'binary frames only')
+      l(data instanceof ArrayBuffer ? new Uint8Array(data) : Array.isArray(data) ? Buffer.concat(data) : data)
+    }),
+    onClose: (l) => void socket.on('close', l),
+    close: () => socket.close(),
+  }
+}
+
+export async function startUiServer(peer: Peer, log: Log, opts: { port?: number; dir?: string } = {}): Promise<UiServer> {
+  const dir = resolve(opts.dir ?? RENDERER_DIR)
+  if (!existsSync(join(dir, 'index.html'))) throw new Error(`The UI is not built (${dir}/index.html is missing): run \`npm run build:renderer\`.`)
+  const token = randomBytes(24).toString('base64url')
+  let origin = ''
+  const hostOk = (req: IncomingMessage): boolean => {
+    const host = req.headers.host ?? ''
+    // A page from another site must not reach us through DNS rebinding: only our own host names.
+    return host === origin.slice('http://'.length) || host === origin.slice('http://'.length).replace('127.0.0.1', 'localhost')
+  }
+  const serveFile = (req: IncomingMessage, res: ServerResponse): void => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end()
+    if (!hostOk(req)) return void res.writeHead(421).end('wrong host')
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
+    const file = normalize(join(dir, path === '/' ? 'index.html' : path))
+    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end('not found')
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache',
+    })
+    res.end(req.method === 'HEAD' ? undefined : readFileSync(file))
+  }
+  const server: Server = createServer((req, res) => {
+    try {
+      serveFile(req, res)
+    } catch {
+      res.writeHead(400).end()
+    }
+  })
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES })
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x')
+    const given = Buffer.from(url.searchParams.get('token') ?? '')
+    const good = url.pathname === '/rpc' && given.length === token.length && timingSafeEqual(given, Buffer.from(token)) &&
+      hostOk(req) && req.headers.origin === origin
+    if (!good) {
+      log('warn', `ui: refused a WebSocket from ${req.socket.remoteAddress} (bad token, host or origin)`)
+      socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      serveRpc(wsChannel(ws), peer.connect(), (why) => log('warn', `ui: ${why}`))
+    })
+  })
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail)
+    server.listen(opts.port ?? 0, '127.0.0.1', () => ok())
+  })
+  const port = (server.address() as { port: number }).port
+  origin = `http://127.0.0.1:${port}`
+  return {
+    url: `${origin}/?token=${token}`,
+    port,
+    close: () => new Promise<void>((done) => {
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+      server.close(() => done())
+      server.closeAllConnections()
+    }),
+  }
+}

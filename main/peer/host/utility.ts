@@ -1,0 +1,103 @@
+/**
+ * The peer's entry in the desktop app: runs in an Electron utilityProcess, spawned by main.
+ * It talks to main over `process.parentPort` (start, connect, stop; device-key, ready, log, fatal)
+ * and serves the client protocol on every MessagePort main hands it (one per window, one for main).
+ * It does not import 'electron': the few Electron shapes it needs are declared here.
+ */
+import { z } from 'zod'
+import { serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
+import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { createPeer, type Peer } from '../peer.ts'
+import type { LogLevel } from '../log.ts'
+
+/** Electron's MessagePortMain, as much of it as we use. */
+interface PortLike {
+  on(event: 'message', listener: (e: { data: unknown }) => void): void
+  on(event: 'close', listener: () => void): void
+  postMessage(message: unknown): void
+  start(): void
+  close(): void
+}
+interface ParentPort {
+  on(event: 'message', listener: (e: { data: unknown; ports: PortLike[] }) => void): void
+  postMessage(message: unknown): void
+}
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array)
+const fromMain = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('start'),
+    config: z.object({
+      profileDir: z.string().min(1).max(4096), name: z.string().max(64).optional(), deviceKey: bytes.optional(),
+      /** The app listens on every interface and uses mDNS, as a LAN app must; tests keep it on loopback. */
+      host: z.string().max(64).optional(), mdns: z.boolean().optional(),
+    }),
+  }),
+  z.object({ type: z.literal('connect') }),
+  z.object({ type: z.literal('stop') }),
+])
+
+export type FromMain = z.infer<typeof fromMain>
+export type ToMain =
+  | { type: 'ready'; deviceId: string }
+  | { type: 'device-key'; key: Uint8Array }
+  | { type: 'log'; level: LogLevel; message: string }
+  | { type: 'fatal'; message: string }
+
+function portChannel(port: PortLike): FrameChannel {
+  return {
+    send: (frame) => port.postMessage(frame),
+    onFrame: (l) => port.on('message', (e) => {
+      if (e.data instanceof Uint8Array && e.data.byteLength <= MAX_CLIENT_MESSAGE_BYTES) l(e.data)
+      else port.close() // a well-behaved client sends only frames
+    }),
+    onClose: (l) => port.on('close', l),
+    close: () => port.close(),
+  }
+}
+
+/** Runs the host on `parent`; exported so that a test can drive it with a fake parent port. */
+export function runHost(parent: ParentPort, exit: (code: number) => void): void {
+  const send = (m: ToMain): void => parent.postMessage(m)
+  const log = (level: LogLevel, message: string): void => send({ type: 'log', level, message })
+  let peer: Peer | null = null
+  let starting: Promise<Peer> | null = null
+  const waiting: PortLike[] = []
+  const serve = (p: Peer, port: PortLike): void => {
+    port.start()
+    serveRpc(portChannel(port), p.connect(), (why) => log('warn', `client port: ${why}`))
+  }
+  parent.on('message', (e) => {
+    const parsed = fromMain.safeParse(e.data)
+    if (!parsed.success) return log('warn', 'ignored a malformed message from main')
+    const m = parsed.data
+    if (m.type === 'start' && !starting) {
+      const { profileDir, name, deviceKey, host, mdns } = m.config
+      starting = createPeer({
+        profileDir, name, host: host ?? '0.0.0.0', mdns: mdns ?? true, log,
+        keyVault: { load: () => deviceKey, save: (key) => send({ type: 'device-key', key }) },
+      })
+      starting.then((p) => {
+        peer = p
+        send({ type: 'ready', deviceId: p.device.deviceId })
+        for (const port of waiting.splice(0)) serve(p, port)
+      }, (err: Error) => {
+        send({ type: 'fatal', message: err.message })
+        exit(1)
+      })
+    } else if (m.type === 'connect') {
+      for (const port of e.ports) peer ? serve(peer, port) : waiting.push(port)
+    } else if (m.type === 'stop') {
+      void Promise.resolve(peer?.stop()).finally(() => exit(0))
+    }
+  })
+}
+
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
+if (parentPort) {
+  process.on('uncaughtException', (err) => {
+    parentPort.postMessage({ type: 'fatal', message: err.stack ?? err.message } satisfies ToMain)
+    process.exit(1)
+  })
+  runHost(parentPort, (code) => process.exit(code))
+}
