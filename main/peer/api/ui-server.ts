@@ -79,6 +79,11 @@ export async function startUiServer(peer: Peer, log: Log, opts: { port?: number;
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // Oversized or broken frames surface as 'error' on the socket: close it, never crash the peer.
+      ws.on('error', (err) => {
+        log('warn', `ui: connection closed: ${err.message}`)
+        ws.terminate()
+      })
       serveRpc(wsChannel(ws), peer.connect(), (why) => log('warn', `ui: ${why}`))
     })
   })

@@ -108,6 +108,8 @@ export const MIGRATIONS: readonly string[] = [
   // 2: invites that need the inviter's approval; what this device has read and follows.
   `
   ALTER TABLE invites ADD COLUMN require_approval INTEGER NOT NULL DEFAULT 0;
+  -- When a change by someone else last arrived (for unread): arrival, not authoring, time.
+  ALTER TABLE documents ADD COLUMN last_remote_at INTEGER NOT NULL DEFAULT 0;
   CREATE TABLE doc_reads (
     doc_id TEXT PRIMARY KEY,
     read_at INTEGER NOT NULL DEFAULT 0,

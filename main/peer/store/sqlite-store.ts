@@ -204,10 +204,12 @@ export class SqliteStore implements PeerStore {
   }
 
   upsertDocument(row: DocumentRow): void {
-    this.db.prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count)
-      VALUES (@id, @workspaceId, @title, @heads, @createdAt, @lastChangeAt, @lastChangeBy, @deleted, @changeCount)
+    this.db.prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count,
+        last_remote_at)
+      VALUES (@id, @workspaceId, @title, @heads, @createdAt, @lastChangeAt, @lastChangeBy, @deleted, @changeCount, @lastRemoteAt)
       ON CONFLICT(id) DO UPDATE SET title = excluded.title, heads = excluded.heads, last_change_at = excluded.last_change_at,
-        last_change_by = excluded.last_change_by, deleted = excluded.deleted, change_count = excluded.change_count`)
+        last_change_by = excluded.last_change_by, deleted = excluded.deleted, change_count = excluded.change_count,
+        last_remote_at = excluded.last_remote_at`)
       .run({ ...row, heads: JSON.stringify(row.heads), deleted: row.deleted ? 1 : 0 })
   }
 
@@ -352,6 +354,7 @@ function documentFromRow(r: Row): DocumentRow {
   return {
     id: r['id'], workspaceId: r['workspace_id'], title: r['title'], heads: JSON.parse(r['heads']), createdAt: r['created_at'],
     lastChangeAt: r['last_change_at'], lastChangeBy: r['last_change_by'], deleted: r['deleted'] === 1, changeCount: r['change_count'],
+    lastRemoteAt: r['last_remote_at'],
   }
 }
 

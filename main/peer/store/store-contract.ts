@@ -15,7 +15,7 @@ const rec = (n: number, author = 'devA'): SignedRecord =>
 const ws = (id: string, createdAt: number): WorkspaceRow => ({ id, name: `ws ${id}`, ownerId: 'owner1', createdAt, joinedAt: createdAt + 1 })
 const doc = (id: string, workspaceId: string, lastChangeAt: number, extra: Partial<DocumentRow> = {}): DocumentRow => ({
   id, workspaceId, title: `title ${id}`, heads: [hex(lastChangeAt)], createdAt: 1, lastChangeAt, lastChangeBy: 'devA',
-  deleted: false, changeCount: 0, ...extra,
+  deleted: false, changeCount: 0, lastRemoteAt: 0, ...extra,
 })
 const member = (deviceId: string, addedAt: number, role: MemberRow['role'] = 'editor'): MemberRow =>
   ({ workspaceId: 'w1', deviceId, publicKey: new Uint8Array(32).fill(addedAt), name: `name ${deviceId}`, role, addedBy: 'owner1', addedAt })

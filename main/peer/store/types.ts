@@ -10,6 +10,8 @@ export interface ChangeRow extends SignedRecord { seq: number; docId: string; ar
 export interface DocumentRow {
   id: string; workspaceId: string; title: string; heads: string[]; createdAt: number
   lastChangeAt: number; lastChangeBy: string | null; deleted: boolean; changeCount: number
+  /** When a change by another device last arrived here. */
+  lastRemoteAt: number
 }
 export interface SnapshotRow { docId: string; bytes: Uint8Array; heads: string[]; upToSeq: number; createdAt: number }
 export interface InviteRow {

@@ -120,8 +120,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Documents changed by someone else since this device last saw them. */
   unread(rows: DocumentRow[]): Set<string> {
     const reads = this.store.listReads()
-    return new Set(rows.filter((r) => r.lastChangeBy !== null && r.lastChangeBy !== this.device.deviceId &&
-      r.lastChangeAt > (reads.get(r.id)?.readAt ?? 0)).map((r) => r.id))
+    return new Set(rows.filter((r) => r.lastRemoteAt > (reads.get(r.id)?.readAt ?? 0)).map((r) => r.id))
   }
 
   release(docId: string): void {
@@ -143,7 +142,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0 })
     const row: DocumentRow = {
       id: docId, workspaceId, title, heads: A.getHeads(doc), createdAt: now, lastChangeAt: now,
-      lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0,
+      lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0, lastRemoteAt: 0,
     }
     await this.store.write(() => {
       this.store.upsertDocument(row)
@@ -259,6 +258,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       if (!this.store.getDocument(docId)) {
         this.store.upsertDocument({
           id: docId, workspaceId, title: '', heads: [], createdAt: now, lastChangeAt: now, lastChangeBy: null, deleted: false, changeCount: 0,
+          lastRemoteAt: 0,
         })
       }
       return this.store.appendChanges(docId, changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes })), now)
@@ -292,6 +292,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       ...base, title: c.title, deleted: c.deleted, heads: A.getHeads(l.doc),
       changeCount: last ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
       lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt, lastChangeBy: last ? last.by : base.lastChangeBy,
+      lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,
     }
     this.fresh.set(docId, next)
     void this.store.write(() => this.store.upsertDocument(next)).then(
