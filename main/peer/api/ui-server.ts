@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -24,7 +24,7 @@ const TYPES: Record<string, string> = {
 const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
   "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
 
-export interface UiServer { url: string; port: number; close(): Promise<void> }
+export interface UiServer { url: string; port: number; token: string; close(): Promise<void> }
 
 function wsChannel(socket: WebSocket): FrameChannel {
   return {
@@ -38,10 +38,31 @@ function wsChannel(socket: WebSocket): FrameChannel {
   }
 }
 
-export async function startUiServer(peer: Peer, log: Log, opts: { port?: number; dir?: string } = {}): Promise<UiServer> {
+/**
+ * The token (and port) of a profile's UI, kept in the profile folder (readable by this OS user only),
+ * so that the URL stays the same across restarts: an open page reconnects by itself.
+ */
+export function profileUiSettings(profileDir: string): { token: string; port: number } {
+  const path = join(profileDir, 'ui.json')
+  try {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { token?: unknown; port?: unknown }
+    if (typeof saved.token === 'string' && /^[A-Za-z0-9_-]{32}$/.test(saved.token) && Number.isInteger(saved.port)) {
+      return { token: saved.token, port: saved.port as number }
+    }
+  } catch {
+    // first run, or unreadable: make new ones
+  }
+  return { token: randomBytes(24).toString('base64url'), port: 0 }
+}
+
+export function saveUiSettings(profileDir: string, settings: { token: string; port: number }): void {
+  writeFileSync(join(profileDir, 'ui.json'), JSON.stringify(settings), { mode: 0o600 })
+}
+
+export async function startUiServer(peer: Peer, log: Log, opts: { port?: number; dir?: string; token?: string } = {}): Promise<UiServer> {
   const dir = resolve(opts.dir ?? RENDERER_DIR)
   if (!existsSync(join(dir, 'index.html'))) throw new Error(`The UI is not built (${dir}/index.html is missing): run \`npm run build:renderer\`.`)
-  const token = randomBytes(24).toString('base64url')
+  const token = opts.token ?? randomBytes(24).toString('base64url')
   let origin = ''
   const hostOk = (req: IncomingMessage): boolean => {
     const host = req.headers.host ?? ''
@@ -96,6 +117,7 @@ export async function startUiServer(peer: Peer, log: Log, opts: { port?: number;
   return {
     url: `${origin}/?token=${token}`,
     port,
+    token,
     close: () => new Promise<void>((done) => {
       for (const c of wss.clients) c.terminate()
       wss.close()

@@ -13,7 +13,7 @@ import { consoleLog, type LogLevel } from '../log.ts'
 import { StoreError } from '../store/errors.ts'
 import { profileOwner } from '../store/profile-lock.ts'
 import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
-import { startUiServer, type UiServer } from '../api/ui-server.ts'
+import { profileUiSettings, saveUiSettings, startUiServer, type UiServer } from '../api/ui-server.ts'
 import { COMMANDS, UsageError } from './commands.ts'
 
 const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5, store: 6, forbidden: 7 } as const
@@ -95,7 +95,14 @@ async function main(argv: string[]): Promise<number> {
     let ui: UiServer | null = null
     if (values.ui) {
       try {
-        ui = await startUiServer(peer, log, { port: values['ui-port'] ? Number(values['ui-port']) : undefined })
+        const saved = profileUiSettings(profileDir)
+        const wanted = values['ui-port'] ? Number(values['ui-port']) : saved.port
+        ui = await startUiServer(peer, log, { port: wanted, token: saved.token }).catch((err: Error) => {
+          if (values['ui-port'] || wanted === 0) throw err
+          log('warn', `UI port ${wanted} is taken (${err.message}); using a new one`)
+          return startUiServer(peer, log, { port: 0, token: saved.token })
+        })
+        saveUiSettings(profileDir, { token: ui.token, port: ui.port })
         console.log(`open ${ui.url}`)
       } catch (err) {
         server.close()

@@ -1,0 +1,54 @@
+/**
+ * The preload: hands the page its MessagePort to the peer, and main's notices, with
+ * `window.postMessage` to the page's own origin. It exposes no API beyond the frozen platform name
+ * (for shortcut labels); the page's only power is the client protocol, which the peer validates.
+ * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
+ */
+import { contextBridge, ipcRenderer } from 'electron'
+import { APP_ORIGIN, HELLO_CHANNEL, NOTICE_CHANNEL, PORT_CHANNEL, PORT_MESSAGE, toNotice, type BridgeNotice } from './bridge.ts'
+
+const MAX_QUEUED_NOTICES = 32
+const ours = window.location.origin === APP_ORIGIN
+
+// Messages posted before the page's boot script has attached its listener would be lost, so hold
+// them until 'load' (Electron's documented pattern). Only the newest port is worth keeping: an
+// older one belongs to a peer process that has since been replaced.
+let loaded = false
+let heldPort: MessagePort | null = null
+const heldNotices: BridgeNotice[] = []
+
+function postPort(port: MessagePort): void {
+  window.postMessage(PORT_MESSAGE, APP_ORIGIN, [port])
+}
+
+function postNotice(notice: BridgeNotice): void {
+  window.postMessage(notice, APP_ORIGIN)
+}
+
+if (ours) {
+  ipcRenderer.on(PORT_CHANNEL, (event) => {
+    const port = event.ports[0]
+    if (!port) return
+    if (loaded) return postPort(port)
+    heldPort?.close()
+    heldPort = port
+  })
+
+  ipcRenderer.on(NOTICE_CHANNEL, (_event, raw: unknown) => {
+    const notice = toNotice(raw)
+    if (!notice) return
+    if (loaded) return postNotice(notice)
+    if (heldNotices.length < MAX_QUEUED_NOTICES) heldNotices.push(notice)
+  })
+
+  window.addEventListener('load', () => {
+    loaded = true
+    if (heldPort) postPort(heldPort)
+    heldPort = null
+    for (const notice of heldNotices.splice(0)) postNotice(notice)
+    // Now main may hand this page a port (main checks that we are one of its windows).
+    ipcRenderer.send(HELLO_CHANNEL)
+  }, { once: true })
+
+  contextBridge.exposeInMainWorld('grapevine', Object.freeze({ platform: process.platform }))
+}

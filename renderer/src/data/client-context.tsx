@@ -1,0 +1,21 @@
+/** The peer client and this device, for every component below the app root. */
+import { createContext, useContext } from 'react'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import type { DeviceInfo } from '../../../shared/types.ts'
+
+export interface Session {
+  client: PeerClient
+  self: DeviceInfo
+}
+
+export const SessionContext = createContext<Session | null>(null)
+
+export function useSession(): Session {
+  const s = useContext(SessionContext)
+  if (!s) throw new Error('useSession outside SessionContext')
+  return s
+}
+
+export function useClient(): PeerClient {
+  return useSession().client
+}

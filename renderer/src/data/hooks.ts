@@ -1,0 +1,124 @@
+/** Small hooks over the peer client: queries that refresh on events, event subscriptions, clocks. */
+import { useCallback, useEffect, useRef, useState } from 'react'
+import type { ClientEvent } from '../../../shared/protocol.ts'
+import { useClient } from './client-context.tsx'
+
+export interface Query<T> {
+  data: T | undefined
+  error: unknown
+  loading: boolean
+  reload: () => void
+}
+
+/**
+ * Loads with `load()` now, again whenever `deps` change, when an event matches `refreshOn`
+ * (several close together cause one reload), and every `everyMs` if given.
+ */
+export function usePeerQuery<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+  opts: { refreshOn?: (e: ClientEvent) => boolean; everyMs?: number; enabled?: boolean } = {},
+): Query<T> {
+  const client = useClient()
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true })
+  const loadRef = useRef(load)
+  const optsRef = useRef(opts)
+  loadRef.current = load
+  optsRef.current = opts
+  const generation = useRef(0)
+  const enabled = opts.enabled ?? true
+
+  const run = useCallback(() => {
+    const g = ++generation.current
+    setState((s) => ({ ...s, loading: true }))
+    loadRef.current().then(
+      (data) => { if (g === generation.current) setState({ data, error: null, loading: false }) },
+      (error: unknown) => { if (g === generation.current) setState((s) => ({ data: s.data, error, loading: false })) },
+    )
+  }, [])
+
+  useEffect(() => {
+    if (!enabled) return
+    setState({ data: undefined, error: null, loading: true })
+    run()
+    let timer: ReturnType<typeof setTimeout> | null = null
+    const soon = (): void => {
+      timer ??= setTimeout(() => {
+        timer = null
+        run()
+      }, 80)
+    }
+    const off = client.onEvent((e) => { if (optsRef.current.refreshOn?.(e)) soon() })
+    const every = optsRef.current.everyMs
+    const interval = every ? setInterval(run, every) : null
+    return () => {
+      generation.current++
+      off()
+      if (timer) clearTimeout(timer)
+      if (interval) clearInterval(interval)
+    }
+  }, [client, run, enabled, ...deps])
+
+  return { ...state, reload: run }
+}
+
+/** Calls `handler` for every event from the peer while mounted. */
+export function usePeerEvent(handler: (e: ClientEvent) => void): void {
+  const client = useClient()
+  const ref = useRef(handler)
+  ref.current = handler
+  useEffect(() => client.onEvent((e) => ref.current(e)), [client])
+}
+
+/** The current time, updated every `ms` (for "5 min ago" and teammates' clocks). */
+export function useNow(ms = 30_000): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms)
+    return () => clearInterval(t)
+  }, [ms])
+  return now
+}
+
+/** True once `flag` has been true for `ms`: a progress indicator only for what takes a moment. */
+export function useDelayed(flag: boolean, ms = 300): boolean {
+  const [shown, setShown] = useState(false)
+  useEffect(() => {
+    if (!flag) return setShown(false)
+    const t = setTimeout(() => setShown(true), ms)
+    return () => clearTimeout(t)
+  }, [flag, ms])
+  return flag && shown
+}
+
+/** Runs an async action, tracking whether it is busy and its error. */
+export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>): {
+  run: (...args: A) => Promise<R | undefined>
+  busy: boolean
+  error: unknown
+  clearError: () => void
+} {
+  const [busy, setBusy] = useState(false)
+  const [error, setError] = useState<unknown>(null)
+  const fnRef = useRef(fn)
+  fnRef.current = fn
+  const mounted = useRef(true)
+  useEffect(() => {
+    mounted.current = true
+    return () => { mounted.current = false }
+  }, [])
+  const run = useCallback(async (...args: A): Promise<R | undefined> => {
+    setBusy(true)
+    setError(null)
+    try {
+      return await fnRef.current(...args)
+    } catch (err) {
+      console.error(err)
+      if (mounted.current) setError(err)
+      return undefined
+    } finally {
+      if (mounted.current) setBusy(false)
+    }
+  }, [])
+  return { run, busy, error, clearError: useCallback(() => setError(null), []) }
+}

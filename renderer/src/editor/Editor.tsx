@@ -1,0 +1,88 @@
+/** The Markdown editor: CodeMirror 6 bound to the document's replica, with teammates' cursors. */
+import { useEffect, useRef } from 'react'
+import { EditorState } from '@codemirror/state'
+import { EditorView } from '@codemirror/view'
+import { automergeSyncPlugin } from '@automerge/automerge-codemirror'
+import { baseExtensions } from './extensions.ts'
+import { remoteCursors, setRemoteCursors, type RemoteCursor } from './remote-cursors.ts'
+import { fromCursors, type CursorPair, type Selection } from './cursors.ts'
+import { frameScheduler, type DocReplica } from './replica.ts'
+import { colourFor, selectionColourFor } from '../lib/colour.ts'
+
+/** A teammate whose selection is in this document. */
+export interface TeammateCursor { deviceId: string; name: string; cursor: CursorPair }
+
+export interface EditorProps {
+  replica: DocReplica
+  readOnly: boolean
+  teammates: readonly TeammateCursor[]
+  /** Called when the local selection moves or the text changes under it. */
+  onSelection: (sel: Selection) => void
+  autoFocus?: boolean
+}
+
+function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): RemoteCursor[] {
+  const out: RemoteCursor[] = []
+  for (const t of teammates) {
+    const at = fromCursors(replica.doc(), t.cursor)
+    if (!at) continue
+    out.push({ deviceId: t.deviceId, name: t.name, colour: colourFor(t.deviceId), selectionColour: selectionColourFor(t.deviceId), ...at })
+  }
+  return out
+}
+
+export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }: EditorProps) {
+  const host = useRef<HTMLDivElement>(null)
+  const view = useRef<EditorView | null>(null)
+  const teammatesRef = useRef(teammates)
+  const onSelectionRef = useRef(onSelection)
+  const refresh = useRef<() => void>(() => {})
+  teammatesRef.current = teammates
+  onSelectionRef.current = onSelection
+
+  useEffect(() => {
+    const v = new EditorView({
+      parent: host.current!,
+      state: EditorState.create({
+        doc: replica.text(),
+        extensions: [
+          baseExtensions({ readOnly, label: 'Document text' }),
+          automergeSyncPlugin({ handle: replica, path: ['text'] }),
+          remoteCursors(),
+          EditorView.updateListener.of((u) => {
+            if (u.selectionSet || u.docChanged) {
+              const { anchor, head } = u.state.selection.main
+              onSelectionRef.current({ anchor, head })
+            }
+          }),
+        ],
+      }),
+    })
+    view.current = v
+    // Cursors are resolved against the replica, which the sync plugin keeps equal to the editor's
+    // text; the refresh waits a frame so it never dispatches inside the editor's own update.
+    let scheduled = false
+    const push = (): void => {
+      scheduled = false
+      if (view.current !== v || replica.text().length !== v.state.doc.length) return
+      v.dispatch({ effects: setRemoteCursors.of(resolve(teammatesRef.current, replica)) })
+    }
+    refresh.current = () => {
+      if (scheduled) return
+      scheduled = true
+      frameScheduler(push)
+    }
+    const off = replica.listen('change', refresh.current)
+    push()
+    if (autoFocus) v.focus()
+    return () => {
+      off()
+      view.current = null
+      v.destroy()
+    }
+  }, [replica, readOnly, autoFocus])
+
+  useEffect(() => refresh.current(), [teammates])
+
+  return <div ref={host} className="editor" data-testid="editor" />
+}

@@ -1,0 +1,244 @@
+/**
+ * The renderer's own Automerge replica of one open document, and the small DocHandle face that
+ * `@automerge/automerge-codemirror` binds the editor to.
+ *
+ * Local edits change the replica at once (the keystroke paints in the same frame); their change
+ * bytes are batched per animation frame and sent with `doc.applyChanges`, one request in flight at
+ * a time so the peer sees them in causal order. Remote changes arrive as `doc.changes` events and
+ * are applied in batches too (Automerge applies many changes in one call far faster than one by one).
+ */
+import * as A from '@automerge/automerge'
+import type { DocHandle } from '@automerge/automerge-codemirror'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { errorCode } from '../lib/errors.ts'
+import { parseChangesEvent } from '../data/events.ts'
+import { Emitter } from '../lib/emitter.ts'
+
+/** The shape of a Grapevine document inside Automerge (the peer's `DocContent`). */
+export interface DocContent {
+  title: string
+  text: string
+  deleted?: boolean
+}
+
+/** Runs `fn` soon, at most once per call: the next animation frame in a page. */
+export type Scheduler = (fn: () => void) => void
+
+export interface ReplicaEvents {
+  /** The document changed (a local edit or remote changes). */
+  change: []
+  /** Remote changes were applied. */
+  remote: []
+  /** The number of local changes not yet durable at the peer changed. */
+  unsent: [number]
+  /** The peer refused local changes (they are not in its copy); the replica should be reopened. */
+  rejected: [Error]
+}
+
+type Client = Pick<PeerClient, 'request' | 'onEvent'>
+
+/** Local changes not yet acknowledged when a replica lost its peer, to resend from the next one. */
+const stranded = new Map<string, Uint8Array[]>()
+
+// Leave room in one request for the CBOR envelope around the changes.
+const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
+
+export class DocReplica implements DocHandle<DocContent> {
+  readonly docId: string
+  private current: A.Doc<DocContent>
+  private readonly client: Client
+  private readonly schedule: Scheduler
+  private readonly events = new Emitter<ReplicaEvents>()
+  private readonly queue: Uint8Array[] = []
+  private inFlight = 0
+  private flushScheduled = false
+  private readonly remoteQueue: Uint8Array[] = []
+  private remoteScheduled = false
+  private offEvents: () => void
+  private closed = false
+
+  private constructor(client: Client, docId: string, doc: A.Doc<DocContent>, schedule: Scheduler, offEvents: () => void) {
+    this.client = client
+    this.docId = docId
+    this.current = doc
+    this.schedule = schedule
+    this.offEvents = offEvents
+  }
+
+  /** Opens `docId` at the peer and loads it; remote changes that arrive meanwhile are kept. */
+  static async open(client: Client, docId: string, schedule: Scheduler): Promise<DocReplica> {
+    const early: Uint8Array[] = []
+    let replica: DocReplica | null = null
+    const off = client.onEvent((e) => {
+      const changes = parseChangesEvent(e, docId)
+      if (!changes) return
+      if (replica) replica.receive(changes)
+      else early.push(...changes)
+    })
+    try {
+      const opened = await client.request('doc.open', { docId })
+      const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
+      replica = new DocReplica(client, docId, doc, schedule, off)
+    } catch (err) {
+      off()
+      throw err
+    }
+    if (early.length) replica.receive(early)
+    const leftover = stranded.get(docId)
+    if (leftover) {
+      stranded.delete(docId)
+      replica.current = A.applyChanges(replica.current, leftover)[0]
+      replica.enqueue(leftover)
+    }
+    return replica
+  }
+
+  // --- the DocHandle face used by automerge-codemirror ---
+
+  isReady(): boolean {
+    return !this.closed
+  }
+
+  doc(): A.Doc<DocContent> {
+    return this.current
+  }
+
+  change(fn: (doc: A.Doc<DocContent>) => void): void {
+    if (this.closed) return
+    const before = A.getHeads(this.current)
+    this.current = A.change(this.current, fn)
+    // An empty change leaves the heads alone, and getLastLocalChange would return the previous one.
+    if (A.equals(before, A.getHeads(this.current))) return
+    const bytes = A.getLastLocalChange(this.current)
+    if (bytes) this.enqueue([bytes])
+    this.events.emit('change')
+  }
+
+  on(event: 'change', fn: () => void): void {
+    this.events.on(event, fn)
+  }
+
+  off(event: 'change', fn: () => void): void {
+    this.events.off(event, fn)
+  }
+
+  // --- the rest of the replica ---
+
+  /** Subscribes to any replica event; returns the unsubscribe function. */
+  listen<K extends keyof ReplicaEvents>(event: K, fn: (...args: ReplicaEvents[K]) => void): () => void {
+    this.events.on(event, fn)
+    return () => this.events.off(event, fn)
+  }
+
+  text(): string {
+    return typeof this.current.text === 'string' ? this.current.text : ''
+  }
+
+  title(): string {
+    return typeof this.current.title === 'string' ? this.current.title : ''
+  }
+
+  /** Local changes not yet durable at the peer. */
+  unsent(): number {
+    return this.queue.length + this.inFlight
+  }
+
+  /** Sends queued local changes now instead of at the next frame; resolves when all are durable. */
+  async flushNow(): Promise<void> {
+    while (this.unsent() > 0 && !this.closed) {
+      if (this.inFlight === 0) await this.flush()
+      else await new Promise<void>((r) => {
+        const off = this.listen('unsent', () => { off(); r() })
+      })
+    }
+  }
+
+  /** Stops listening and closes the document at the peer once queued changes are sent. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    try {
+      await this.flushNow()
+    } finally {
+      this.closed = true
+      this.offEvents()
+      await this.client.request('doc.close', { docId: this.docId }).catch(() => {})
+    }
+  }
+
+  private enqueue(changes: Uint8Array[]): void {
+    this.queue.push(...changes)
+    this.events.emit('unsent', this.unsent())
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    this.schedule(() => {
+      this.flushScheduled = false
+      void this.flush()
+    })
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight > 0 || this.queue.length === 0) return
+    let bytes = 0
+    let n = 0
+    while (n < this.queue.length && n < MAX_CHANGES_PER_MESSAGE && (n === 0 || bytes + this.queue[n]!.byteLength <= REQUEST_BUDGET_BYTES)) {
+      bytes += this.queue[n]!.byteLength
+      n++
+    }
+    const batch = this.queue.splice(0, n)
+    this.inFlight = batch.length
+    try {
+      await this.client.request('doc.applyChanges', { docId: this.docId, changes: batch })
+      this.inFlight = 0
+    } catch (err) {
+      this.inFlight = 0
+      if (errorCode(err) === 'unreachable') {
+        // The peer is gone (restarting, or the socket closed): keep them for the next replica.
+        stranded.set(this.docId, [...(stranded.get(this.docId) ?? []), ...batch, ...this.queue.splice(0)])
+        this.closed = true
+        this.offEvents()
+      } else {
+        this.queue.length = 0
+        this.events.emit('rejected', err instanceof Error ? err : new Error(String(err)))
+      }
+    }
+    this.events.emit('unsent', this.unsent())
+    if (this.queue.length > 0 && !this.closed) void this.flush()
+  }
+
+  private receive(changes: Uint8Array[]): void {
+    if (this.closed) return
+    this.remoteQueue.push(...changes)
+    if (this.remoteScheduled) return
+    this.remoteScheduled = true
+    this.schedule(() => {
+      this.remoteScheduled = false
+      this.applyRemote()
+    })
+  }
+
+  private applyRemote(): void {
+    if (this.closed || this.remoteQueue.length === 0) return
+    const batch = this.remoteQueue.splice(0)
+    try {
+      this.current = A.applyChanges(this.current, batch)[0]
+    } catch (err) {
+      this.events.emit('rejected', new Error(`The peer sent changes this window could not apply: ${(err as Error).message}`))
+      return
+    }
+    this.events.emit('change')
+    this.events.emit('remote')
+  }
+}
+
+/** The next animation frame, or a short timeout where frames are paused (a hidden window). */
+export const frameScheduler: Scheduler = (fn) => {
+  let done = false
+  const run = (): void => {
+    if (done) return
+    done = true
+    fn()
+  }
+  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run)
+  setTimeout(run, 50)
+}

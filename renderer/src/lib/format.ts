@@ -1,0 +1,63 @@
+/** Times and states in plain words. Pure: `now` is passed in so tests can pin it. */
+import type { DocSyncStatus } from '../../../shared/types.ts'
+
+const MINUTE = 60_000
+const HOUR = 60 * MINUTE
+const DAY = 24 * HOUR
+
+/** "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago", or a date. */
+export function ago(at: number | null, now: number): string {
+  if (at === null) return 'never'
+  const d = now - at
+  if (d < 45_000) return 'just now'
+  if (d < HOUR) return `${Math.round(d / MINUTE)} min ago`
+  if (d < DAY) return `${Math.round(d / HOUR)} h ago`
+  if (d < 2 * DAY) return 'yesterday'
+  if (d < 14 * DAY) return `${Math.floor(d / DAY)} days ago`
+  return new Date(at).toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })
+}
+
+/** "in 23 hours", "in 5 minutes", "expired". */
+export function expiresIn(at: number, now: number): string {
+  const d = at - now
+  if (d <= 0) return 'expired'
+  if (d < 90_000) return 'in about a minute'
+  if (d < 90 * MINUTE) return `in ${Math.round(d / MINUTE)} minutes`
+  if (d < 36 * HOUR) return `in ${Math.round(d / HOUR)} hours`
+  return `in ${Math.round(d / DAY)} days`
+}
+
+/** "UTC+5:30", "UTC−3", "UTC". */
+export function utcOffsetLabel(minutes: number): string {
+  if (minutes === 0) return 'UTC'
+  const sign = minutes > 0 ? '+' : '−'
+  const abs = Math.abs(minutes)
+  const h = Math.floor(abs / 60)
+  const m = abs % 60
+  return `UTC${sign}${h}${m ? `:${String(m).padStart(2, '0')}` : ''}`
+}
+
+/** The wall-clock time ("14:05") where a teammate is, given their offset from UTC. */
+export function theirLocalTime(utcOffsetMinutes: number, now: number): string {
+  const t = new Date(now + utcOffsetMinutes * MINUTE)
+  return `${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}`
+}
+
+export type SyncTone = 'saving' | 'local' | 'shared' | 'offline' | 'sending'
+
+/**
+ * The open document's sync state in plain words. It never claims more than the peer knows:
+ * "on N of M teammates" counts only members known to hold these exact heads or newer.
+ */
+export function syncStatusText(s: DocSyncStatus, opts: { unsent: number; teammatesOnline: number }): { text: string; tone: SyncTone } {
+  if (opts.unsent > 0 || !s.savedLocally) return { text: 'Saving…', tone: 'saving' }
+  const changes = (n: number): string => `${n} change${n === 1 ? '' : 's'}`
+  if (s.waitingChanges > 0 && opts.teammatesOnline === 0) return { text: `Offline — ${changes(s.waitingChanges)} waiting`, tone: 'offline' }
+  if (s.otherMembers === 0) return { text: 'Saved on this device', tone: 'local' }
+  if (s.upToDate.length > 0) {
+    const up = Math.min(s.upToDate.length, s.otherMembers)
+    return { text: `On ${up} of ${s.otherMembers} teammate${s.otherMembers === 1 ? '' : 's'}`, tone: 'shared' }
+  }
+  if (s.waitingChanges > 0) return { text: `Saved on this device — sending ${changes(s.waitingChanges)}`, tone: 'sending' }
+  return { text: 'Saved on this device', tone: 'local' }
+}

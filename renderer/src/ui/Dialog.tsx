@@ -1,0 +1,55 @@
+/**
+ * A modal dialog on the native <dialog> element: it traps focus, closes on Esc, and is announced
+ * with its title. Mount it to open it; `onClose` runs on Esc, the close button or the backdrop.
+ */
+import { useEffect, useId, useRef, type ReactNode } from 'react'
+
+export interface DialogProps {
+  title: string
+  onClose: () => void
+  children: ReactNode
+  testId?: string
+  className?: string
+  /** Hide the visible heading (it still names the dialog for assistive technology). */
+  hideTitle?: boolean
+}
+
+export function Dialog({ title, onClose, children, testId, className, hideTitle }: DialogProps) {
+  const ref = useRef<HTMLDialogElement>(null)
+  const titleId = useId()
+  const onCloseRef = useRef(onClose)
+  onCloseRef.current = onClose
+
+  useEffect(() => {
+    const d = ref.current!
+    const previous = document.activeElement as HTMLElement | null
+    if (!d.open) d.showModal()
+    const close = (): void => onCloseRef.current()
+    d.addEventListener('close', close)
+    return () => {
+      d.removeEventListener('close', close)
+      if (d.open) d.close()
+      previous?.focus?.()
+    }
+  }, [])
+
+  return (
+    <dialog
+      ref={ref}
+      className={`dialog ${className ?? ''}`}
+      aria-labelledby={titleId}
+      data-testid={testId}
+      onClick={(e) => { if (e.target === ref.current) onClose() }}
+    >
+      <div className="dialog-inner">
+        <header className="dialog-head">
+          <h2 id={titleId} className={hideTitle ? 'visually-hidden' : undefined}>{title}</h2>
+          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+            <span aria-hidden="true">×</span>
+          </button>
+        </header>
+        {children}
+      </div>
+    </dialog>
+  )
+}

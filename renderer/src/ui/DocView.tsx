@@ -1,0 +1,143 @@
+/**
+ * One open document: its replica (opened with `doc.open`, closed with `doc.close` when left), the
+ * title, the sync status and the editor with teammates' cursors. Marks the document read when it
+ * is shown and when teammates' changes arrive while it is shown.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import type { PresenceInfo } from '../../../shared/types.ts'
+import { useClient, useSession } from '../data/client-context.tsx'
+import { useAction } from '../data/hooks.ts'
+import { loadEditor } from '../editor/load.ts'
+import type { CursorPair, Selection } from '../editor/cursors.ts'
+import type { DocReplica } from '../editor/replica.ts'
+import { colourFor, initials } from '../lib/colour.ts'
+import { throttle } from '../lib/throttle.ts'
+import { ErrorText } from './ErrorText.tsx'
+import { Progress } from './Progress.tsx'
+import { SyncStatus } from './SyncStatus.tsx'
+import { TitleField } from './TitleField.tsx'
+
+type EditorModule = Awaited<ReturnType<typeof loadEditor>>
+
+export interface DocViewProps {
+  docId: string
+  canWrite: boolean
+  /** Teammates' presence in this workspace (this document's are picked out here). */
+  presence: readonly PresenceInfo[]
+  teammatesOnline: number
+  /** This device's selection here, as Automerge cursors (the caller throttles and sends it). */
+  onCursor: (docId: string, cursor: CursorPair | null) => void
+  onRead: (docId: string) => void
+  focusTitle: boolean
+}
+
+export function DocView(p: DocViewProps) {
+  const client = useClient()
+  const { self } = useSession()
+  const [mod, setMod] = useState<EditorModule | null>(null)
+  const [replica, setReplica] = useState<DocReplica | null>(null)
+  const [openError, setOpenError] = useState<unknown>(null)
+  const [notice, setNotice] = useState<unknown>(null)
+  const [attempt, setAttempt] = useState(0)
+  const [, setVersion] = useState(0)
+  const [unsent, setUnsent] = useState(0)
+  const { docId, onRead, onCursor } = p
+
+  // Load the editor bundle, then open the replica; reopen after the peer refused local changes.
+  useEffect(() => {
+    let cancelled = false
+    let opened: DocReplica | null = null
+    const offs: (() => void)[] = []
+    setReplica(null)
+    setOpenError(null)
+    const markRead = throttle(() => void client.request('doc.markRead', { docId }).then(() => onRead(docId), () => {}), 1000)
+    void (async () => {
+      try {
+        const m = await loadEditor()
+        if (cancelled) return
+        setMod(() => m)
+        const r = await m.DocReplica.open(client, docId, m.frameScheduler)
+        if (cancelled) return void r.close()
+        opened = r
+        offs.push(
+          r.listen('change', () => setVersion((v) => v + 1)),
+          r.listen('unsent', setUnsent),
+          r.listen('remote', () => markRead()),
+          r.listen('rejected', (err) => {
+            setNotice(err)
+            setAttempt((a) => a + 1)
+          }),
+        )
+        setReplica(r)
+        markRead()
+      } catch (err) {
+        if (!cancelled) setOpenError(err)
+      }
+    })()
+    return () => {
+      cancelled = true
+      markRead.flush()
+      for (const off of offs) off()
+      void opened?.close()
+    }
+  }, [client, docId, attempt, onRead])
+
+  const rename = useAction(async (title: string) => { await client.request('doc.rename', { docId, title }) })
+
+  const here = useMemo(
+    () => p.presence.filter((t) => t.docId === docId && t.deviceId !== self.deviceId),
+    [p.presence, docId, self.deviceId],
+  )
+  const cursors = useMemo(
+    () => here.flatMap((t) => (t.cursor ? [{ deviceId: t.deviceId, name: t.name, cursor: t.cursor }] : [])),
+    [here],
+  )
+  const onSelection = useCallback((sel: Selection) => {
+    if (replica && mod) onCursor(docId, mod.toCursors(replica.doc(), sel))
+  }, [replica, mod, docId, onCursor])
+
+  if (openError) {
+    return (
+      <main className="doc-view" data-testid="doc-view">
+        <ErrorText error={openError} />
+        <button type="button" onClick={() => setAttempt((a) => a + 1)}>Try again</button>
+      </main>
+    )
+  }
+  if (!replica || !mod) {
+    return (
+      <main className="doc-view" data-testid="doc-view" aria-busy="true">
+        <div className="doc-loading"><Progress label="Opening the document…" /></div>
+      </main>
+    )
+  }
+  const deleted = replica.doc().deleted === true
+  const readOnly = !p.canWrite || deleted
+  const { Editor } = mod
+  return (
+    <main className="doc-view" data-testid="doc-view" data-doc-id={docId}>
+      <header className="doc-head">
+        <TitleField
+          title={replica.title()} readOnly={readOnly} focusNow={p.focusTitle}
+          onRename={(t) => rename.run(t).then(() => {})}
+          onEnter={() => (document.querySelector('.cm-content') as HTMLElement | null)?.focus()}
+        />
+        <div className="doc-head-right">
+          <ul className="here" aria-label="Teammates in this document">
+            {here.map((t) => (
+              <li key={t.deviceId} className="avatar" style={{ backgroundColor: colourFor(t.deviceId) }} title={`${t.name} is here`}>
+                <span aria-hidden="true">{initials(t.name)}</span>
+                <span className="visually-hidden">{t.name}</span>
+              </li>
+            ))}
+          </ul>
+          <SyncStatus docId={docId} unsent={unsent} teammatesOnline={p.teammatesOnline} />
+        </div>
+      </header>
+      {deleted && <p className="notice" role="status">This document was deleted. You can still read it here.</p>}
+      {!p.canWrite && !deleted && <p className="notice" role="status">You can read this workspace but not change it (viewer).</p>}
+      <ErrorText error={rename.error ?? notice} onDismiss={() => { rename.clearError(); setNotice(null) }} />
+      <Editor replica={replica} readOnly={readOnly} teammates={cursors} onSelection={onSelection} autoFocus={!p.focusTitle} />
+    </main>
+  )
+}

@@ -1,0 +1,122 @@
+/** The workspace's documents: filter by title, open, new, rename, delete; unread ones marked. */
+import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
+import { MAX_TITLE_CHARS } from '../../../shared/limits.ts'
+import type { DocumentSummary } from '../../../shared/types.ts'
+import { useNow } from '../data/hooks.ts'
+import { ago } from '../lib/format.ts'
+import { fuzzyFilter } from '../lib/fuzzy.ts'
+import { Progress } from './Progress.tsx'
+
+export interface SidebarProps {
+  docs: DocumentSummary[] | undefined
+  loading: boolean
+  selectedId: string | null
+  canWrite: boolean
+  selfId: string
+  onOpen: (docId: string) => void
+  onNew: () => void
+  onRename: (docId: string, title: string) => Promise<void>
+  onDelete: (doc: DocumentSummary) => void
+  creating: boolean
+}
+
+export const displayTitle = (title: string): string => title.trim() || 'Untitled'
+
+export function Sidebar(p: SidebarProps) {
+  const now = useNow(30_000)
+  const [filter, setFilter] = useState('')
+  const [renaming, setRenaming] = useState<string | null>(null)
+  const sorted = [...(p.docs ?? [])].sort((a, b) => b.lastChangeAt - a.lastChangeAt)
+  const shown = fuzzyFilter(sorted, filter, (d) => displayTitle(d.title))
+
+  return (
+    <nav className="sidebar" aria-label="Documents" data-testid="sidebar">
+      <div className="sidebar-head">
+        <h2 className="sidebar-title">Documents</h2>
+        {p.canWrite && (
+          <button type="button" className="small" onClick={p.onNew} disabled={p.creating} data-testid="new-document" title="New document (Ctrl+N)">
+            + New
+          </button>
+        )}
+      </div>
+      <label className="filter">
+        <span className="visually-hidden">Filter documents by title</span>
+        <input
+          type="search" placeholder="Filter by title" value={filter} onChange={(e) => setFilter(e.target.value)}
+          data-testid="doc-filter"
+        />
+      </label>
+      {p.loading && !p.docs && <Progress label="Loading documents…" />}
+      <ul className="doc-list">
+        {shown.map((d) => (
+          <li key={d.id} className={`doc-item ${d.id === p.selectedId ? 'selected' : ''}`} data-testid="doc-item" data-doc-id={d.id}>
+            {renaming === d.id ? (
+              <RenameField
+                initial={d.title}
+                onDone={async (title) => {
+                  setRenaming(null)
+                  if (title !== null && title !== d.title) await p.onRename(d.id, title)
+                }}
+              />
+            ) : (
+              <button
+                type="button" className="doc-open" onClick={() => p.onOpen(d.id)}
+                aria-current={d.id === p.selectedId ? 'page' : undefined}
+              >
+                <span className="doc-title-row">
+                  {d.unread && <span className="unread-dot" data-testid="unread" aria-label="Unread changes" role="img" />}
+                  <span className="doc-title" data-testid="doc-title">{displayTitle(d.title)}</span>
+                </span>
+                <span className="doc-meta">
+                  {ago(d.lastChangeAt, now)}
+                  {d.lastChangeBy && ` · ${d.lastChangeBy === p.selfId ? 'you' : d.lastChangeByName ?? 'a teammate'}`}
+                </span>
+              </button>
+            )}
+            {p.canWrite && renaming !== d.id && (
+              <span className="doc-actions">
+                <button type="button" className="icon-button" aria-label={`Rename ${displayTitle(d.title)}`} title="Rename" onClick={() => setRenaming(d.id)}>
+                  <span aria-hidden="true">✎</span>
+                </button>
+                <button type="button" className="icon-button" aria-label={`Delete ${displayTitle(d.title)}`} title="Delete" onClick={() => p.onDelete(d)}>
+                  <span aria-hidden="true">🗑</span>
+                </button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      {p.docs && p.docs.length === 0 && <p className="empty muted">No documents yet.</p>}
+      {p.docs && p.docs.length > 0 && shown.length === 0 && <p className="empty muted">No title matches “{filter}”.</p>}
+    </nav>
+  )
+}
+
+function RenameField({ initial, onDone: done }: { initial: string; onDone: (title: string | null) => void }) {
+  const [value, setValue] = useState(initial)
+  const finished = useRef(false)
+  const onDone = (title: string | null): void => {
+    if (finished.current) return
+    finished.current = true
+    done(title)
+  }
+  const submit = (e: FormEvent): void => {
+    e.preventDefault()
+    onDone(value.trim())
+  }
+  const onKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Escape') {
+      e.preventDefault()
+      e.stopPropagation()
+      onDone(null)
+    }
+  }
+  return (
+    <form onSubmit={submit} className="rename-form">
+      <input
+        aria-label="New title" value={value} maxLength={MAX_TITLE_CHARS} autoFocus onFocus={(e) => e.target.select()}
+        onChange={(e) => setValue(e.target.value)} onKeyDown={onKey} onBlur={() => onDone(value.trim())} data-testid="rename-input"
+      />
+    </form>
+  )
+}
