@@ -1,12 +1,16 @@
 /**
- * The device's private key at rest, sealed with the OS key store through Electron's `safeStorage`
- * (Keychain, DPAPI, libsecret/kwallet). Main only stores and returns the opaque bytes the peer
- * gave it; they never reach a renderer. `safeStorage` and the file system are parameters for tests.
+ * The device's private key at rest, kept by main: sealed with the OS key store through Electron's
+ * `safeStorage` (Keychain, DPAPI, libsecret/kwallet) where there is one. The peer hands main a new
+ * key and gets it back at every start; its own database keeps only a marker. Main stores opaque
+ * bytes and never sends them to a renderer. `safeStorage` and the file system are parameters.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 
 export const SEALED_KEY_FILE = 'device-key.sealed'
-const MAX_SEALED_BYTES = 16 * 1024
+/** Where no key store exists (a Linux session without a secret service): plain, this user only. */
+export const UNSEALED_KEY_FILE = 'device-key.unsealed'
+const MAX_FILE_BYTES = 16 * 1024
 
 /** The parts of Electron's `safeStorage` used here. */
 export interface SafeStorageLike {
@@ -21,6 +25,7 @@ export interface KeyFileIo {
   read(file: string): Promise<Buffer | null>
   /** Replaces the file atomically, readable by this user only. */
   write(file: string, bytes: Buffer): Promise<void>
+  remove(file: string): Promise<void>
 }
 
 export const nodeKeyFileIo: KeyFileIo = {
@@ -37,43 +42,76 @@ export const nodeKeyFileIo: KeyFileIo = {
     await writeFile(tmp, bytes, { mode: 0o600 })
     await rename(tmp, file)
   },
+  remove: (file) => unlink(file),
 }
 
-/** A sealed key exists but cannot be opened: never start a new identity over it. */
+/** A stored key exists but cannot be opened: never start a new identity over it. */
 export class DeviceKeyError extends Error {
   override name = 'DeviceKeyError'
 }
 
-/** The device key to start the peer with, or undefined on first run (the peer makes one). */
-export async function loadDeviceKey(file: string, safe: SafeStorageLike, io: KeyFileIo = nodeKeyFileIo): Promise<Uint8Array | undefined> {
-  const sealed = await io.read(file)
-  if (sealed === null) return undefined
-  if (sealed.byteLength === 0 || sealed.byteLength > MAX_SEALED_BYTES) {
-    throw new DeviceKeyError(`${file} is damaged (${sealed.byteLength} bytes). It was left untouched.`)
-  }
-  if (!safe.isEncryptionAvailable()) {
-    throw new DeviceKeyError("This device's key is sealed by the system key store, which is not available now. Unlock it (log in to your desktop session) and start Grapevine again.")
-  }
-  let key: Buffer
-  try {
-    key = Buffer.from(safe.decryptString(sealed), 'base64')
-  } catch (err) {
-    throw new DeviceKeyError(`The system key store could not open ${file}: ${(err as Error).message}. It was left untouched.`)
-  }
-  if (key.byteLength === 0) throw new DeviceKeyError(`${file} holds no key. It was left untouched.`)
-  return new Uint8Array(key)
-}
+export type SealOutcome = 'sealed' | 'sealed-weakly' | 'unsealed'
 
-export type SealOutcome = 'sealed' | 'sealed-weakly' | 'unavailable'
+/** Where main keeps the key, in `dir` (userData). */
+export class DeviceKeyStore {
+  private readonly sealedFile: string
+  private readonly unsealedFile: string
+  private readonly safe: SafeStorageLike
+  private readonly io: KeyFileIo
 
-/**
- * Seals a new device key. Where the OS offers no key store the key stays in the peer's profile
- * (as with the CLI peer) and the caller logs a warning.
- */
-export async function sealDeviceKey(file: string, key: Uint8Array, safe: SafeStorageLike, io: KeyFileIo = nodeKeyFileIo): Promise<SealOutcome> {
-  if (!safe.isEncryptionAvailable()) return 'unavailable'
-  await io.write(file, safe.encryptString(Buffer.from(key).toString('base64')))
-  // On Linux without a secret service, Chromium falls back to a hard-coded password: the file is
-  // then obscured, not protected. Say so.
-  return safe.getSelectedStorageBackend?.() === 'basic_text' ? 'sealed-weakly' : 'sealed'
+  constructor(dir: string, safe: SafeStorageLike, io: KeyFileIo = nodeKeyFileIo) {
+    this.sealedFile = join(dir, SEALED_KEY_FILE)
+    this.unsealedFile = join(dir, UNSEALED_KEY_FILE)
+    this.safe = safe
+    this.io = io
+  }
+
+  /**
+   * The key to start the peer with, or undefined on first run (the peer makes one). A key kept
+   * unsealed is sealed as soon as a key store is available.
+   */
+  async load(): Promise<{ key: Uint8Array; upgraded: boolean } | undefined> {
+    const sealed = await this.read(this.sealedFile)
+    if (sealed) return { key: this.unseal(sealed), upgraded: false }
+    const plain = await this.read(this.unsealedFile)
+    if (!plain) return undefined
+    if (!this.safe.isEncryptionAvailable()) return { key: new Uint8Array(plain), upgraded: false }
+    await this.io.write(this.sealedFile, this.safe.encryptString(plain.toString('base64')))
+    await this.io.remove(this.unsealedFile)
+    return { key: new Uint8Array(plain), upgraded: true }
+  }
+
+  /** Keeps a new key: sealed where possible, else plain in a file only this user can read. */
+  async save(key: Uint8Array): Promise<SealOutcome> {
+    if (!this.safe.isEncryptionAvailable()) {
+      await this.io.write(this.unsealedFile, Buffer.from(key))
+      return 'unsealed'
+    }
+    await this.io.write(this.sealedFile, this.safe.encryptString(Buffer.from(key).toString('base64')))
+    // Chromium's fallback on Linux without a secret service is a hard-coded password: the file is
+    // then obscured, not protected. Say so.
+    return this.safe.getSelectedStorageBackend?.() === 'basic_text' ? 'sealed-weakly' : 'sealed'
+  }
+
+  private async read(file: string): Promise<Buffer | null> {
+    const bytes = await this.io.read(file)
+    if (bytes && (bytes.byteLength === 0 || bytes.byteLength > MAX_FILE_BYTES)) {
+      throw new DeviceKeyError(`${file} is damaged (${bytes.byteLength} bytes). It was left untouched.`)
+    }
+    return bytes
+  }
+
+  private unseal(sealed: Buffer): Uint8Array {
+    if (!this.safe.isEncryptionAvailable()) {
+      throw new DeviceKeyError("This device's key is sealed by the system key store, which is not available now. Unlock it (log in to your desktop session) and start Grapevine again.")
+    }
+    let key: Buffer
+    try {
+      key = Buffer.from(this.safe.decryptString(sealed), 'base64')
+    } catch (err) {
+      throw new DeviceKeyError(`The system key store could not open ${this.sealedFile}: ${(err as Error).message}. It was left untouched.`)
+    }
+    if (key.byteLength === 0) throw new DeviceKeyError(`${this.sealedFile} holds no key. It was left untouched.`)
+    return new Uint8Array(key)
+  }
 }

@@ -22,6 +22,8 @@ import { AppWindows } from './windows.ts'
 // out/main/index.js → out/; the build puts preload, peer and renderer beside it.
 const OUT_DIR = dirname(import.meta.dirname)
 const DEV = !app.isPackaged
+/** electron-builder.yml's appId. */
+const APP_ID = 'app.grapevine.desktop'
 
 let log: Logger
 let peerLog: (level: LogLevel, message: string) => void
@@ -33,6 +35,8 @@ let lastStatus: PeerStatus = 'starting'
 
 function setupPaths(): void {
   app.setName('Grapevine')
+  // Windows shows notifications only for the app id its Start-menu shortcut carries (the installer's).
+  if (process.platform === 'win32') app.setAppUserModelId(APP_ID)
   // Tests and second profiles run with their own data folder (and so their own instance lock).
   const custom = process.env['GRAPEVINE_USER_DATA']
   app.setPath('userData', custom ? resolve(custom) : join(app.getPath('appData'), 'Grapevine'))
@@ -56,6 +60,8 @@ function setupSingleInstance(): boolean {
 
 function setupSandboxAndScheme(): void {
   app.enableSandbox()
+  // standard: a real origin for CSP 'self'; secure: a secure context; supportFetchAPI: the
+  // renderer fetches Automerge's .wasm. corsEnabled stays off: it would let other origins read us.
   protocol.registerSchemesAsPrivileged([
     { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true, codeCache: true } },
   ])

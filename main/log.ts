@@ -5,6 +5,7 @@
  */
 import { renameSync } from 'node:fs'
 import { join, parse } from 'node:path'
+import { ipcMain } from 'electron'
 import log from 'electron-log/main'
 
 export type Logger = Pick<typeof log, 'debug' | 'info' | 'warn' | 'error'>
@@ -14,6 +15,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 const ARCHIVES = 3
 const MAX_FILE_BYTES = 5 * 1024 * 1024
 const LEVELS: readonly string[] = ['debug', 'info', 'warn', 'error']
+const ELECTRON_LOG_CHANNEL = '__ELECTRON_LOG__'
 
 export function setupLog(logsDir: string): { log: Logger; peerLog: (level: LogLevel, message: string) => void; file: string } {
   const file = join(logsDir, 'main.log')
@@ -26,9 +28,20 @@ export function setupLog(logsDir: string): { log: Logger; peerLog: (level: LogLe
   log.transports.file.sync = false
   // Titles and names of teammates' documents appear in the log: this user only.
   log.transports.file.writeOptions = { flag: 'a', mode: 0o600, encoding: 'utf8' }
-  log.transports.file.archiveLogFn = (current) => rotate(current.toString())
+  log.transports.file.archiveLogFn = (current) => {
+    try {
+      rotate(current.path)
+    } catch {
+      // Could not rename (another process holds the file): start it afresh rather than grow forever.
+      current.clear()
+    }
+  }
   log.transports.console.level = process.env['NODE_ENV'] === 'production' ? false : level
   log.errorHandler.startCatching({ showDialog: false })
+  // Importing electron-log/main registers an IPC channel for renderer logging that checks no
+  // sender. Our pages log nothing through main, so it goes: every IPC channel left is guarded.
+  ipcMain.removeAllListeners(ELECTRON_LOG_CHANNEL)
+  ipcMain.removeHandler(ELECTRON_LOG_CHANNEL)
   const peer = log.scope('peer')
   return {
     log,

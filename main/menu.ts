@@ -1,7 +1,7 @@
 /**
  * The application menu: the platform's standard roles (so Cut/Copy/Paste, Undo, Quit, Hide, full
- * screen and window commands behave natively, with their native shortcuts) plus our two commands,
- * which main forwards to the focused page as menu notices.
+ * screen and window commands behave natively, with their native shortcuts) plus our commands,
+ * which main forwards to the focused page as menu notices (the page's own shortcuts are the same).
  */
 import type { MenuItemConstructorOptions } from 'electron'
 import type { MenuCommand } from '../preload/bridge.ts'
@@ -18,8 +18,8 @@ export interface MenuOptions {
 /** The menu as Electron's `Menu.buildFromTemplate` input. */
 export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
   const mac = o.platform === 'darwin'
-  const command = (label: string, accelerator: string, cmd: MenuCommand): MenuItemConstructorOptions =>
-    ({ label, accelerator, click: () => o.send(cmd) })
+  const command = (label: string, accelerator: string | null, cmd: MenuCommand): MenuItemConstructorOptions =>
+    ({ label, ...(accelerator ? { accelerator } : {}), click: () => o.send(cmd) })
   const appMenu: MenuItemConstructorOptions[] = mac ? [{
     label: o.appName,
     submenu: [
@@ -33,6 +33,7 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
       label: '&File',
       submenu: [
         command('New Document', 'CmdOrCtrl+N', 'new-document'),
+        command('Invite Teammate…', 'CmdOrCtrl+Shift+I', 'invite'),
         { type: 'separator' },
         mac ? { role: 'close' } : { role: 'quit' },
       ],
@@ -43,15 +44,18 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
         { role: 'undo' }, { role: 'redo' }, { type: 'separator' },
         { role: 'cut' }, { role: 'copy' }, { role: 'paste' },
         ...(mac ? [{ role: 'pasteAndMatchStyle' } as const] : []),
-        { role: 'delete' }, { role: 'selectAll' },
+        { role: 'delete' }, { role: 'selectAll' }, { type: 'separator' },
+        command('Find…', 'CmdOrCtrl+F', 'find'),
       ],
     },
     {
       label: '&View',
       submenu: [
         command('Command Palette…', 'CmdOrCtrl+K', 'command-palette'),
+        command('Network…', null, 'network'),
         { type: 'separator' },
-        ...(o.dev ? [{ role: 'reload' } as const, { role: 'forceReload' } as const, { role: 'toggleDevTools' } as const, { type: 'separator' } as const] : []),
+        // Developer tools on F12: Ctrl+Shift+I, their usual key off macOS, is Invite Teammate here.
+        ...(o.dev ? [{ role: 'reload' } as const, { role: 'forceReload' } as const, { role: 'toggleDevTools', accelerator: 'F12' } as const, { type: 'separator' } as const] : []),
         { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' },
         { role: 'togglefullscreen' },
       ],

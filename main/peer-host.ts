@@ -6,7 +6,7 @@ import { MessageChannelMain, safeStorage, utilityProcess, type MessagePortMain }
 import { join } from 'node:path'
 import { createRpcClient } from '../shared/rpc.ts'
 import type { PeerClient } from '../shared/protocol.ts'
-import { loadDeviceKey, sealDeviceKey, SEALED_KEY_FILE } from './device-key.ts'
+import { DeviceKeyStore } from './device-key.ts'
 import { PeerSupervisor, type PeerState } from './peer-process.ts'
 import { PortBroker } from './peer-ports.ts'
 import { portChannel } from './port-channel.ts'
@@ -26,7 +26,7 @@ export interface PeerHostOptions {
 }
 
 export function createPeerHost(o: PeerHostOptions): { supervisor: PeerSupervisor; broker: PortBroker<MessagePortMain> } {
-  const keyFile = join(o.userData, SEALED_KEY_FILE)
+  const keys = new DeviceKeyStore(o.userData, safeStorage)
   const broker: PortBroker<MessagePortMain> = new PortBroker<MessagePortMain>({
     newChannel: () => {
       const { port1, port2 } = new MessageChannelMain()
@@ -39,15 +39,16 @@ export function createPeerHost(o: PeerHostOptions): { supervisor: PeerSupervisor
     // 'pipe': a crash's stack trace on stderr reaches our log file instead of vanishing.
     fork: () => utilityProcess.fork(o.entry, [], { serviceName: 'Grapevine Peer', stdio: 'pipe' }),
     startConfig: async () => {
-      const deviceKey = await loadDeviceKey(keyFile, safeStorage)
-      return { profileDir: join(o.userData, PROFILE_DIR), ...(deviceKey ? { deviceKey } : {}) }
+      const stored = await keys.load()
+      if (stored?.upgraded) o.log.info('device key moved into the system key store')
+      return { profileDir: join(o.userData, PROFILE_DIR), ...(stored ? { deviceKey: stored.key } : {}) }
     },
     onDeviceKey: (key) => {
-      sealDeviceKey(keyFile, key, safeStorage).then(
+      keys.save(key).then(
         (outcome) => {
           if (outcome === 'sealed') o.log.info('device key sealed with the system key store')
           if (outcome === 'sealed-weakly') o.log.warn('no system key store (secret service) found: the device key file is obscured, not encrypted')
-          if (outcome === 'unavailable') o.log.warn('no system key store available: the device key stays in the peer profile, unencrypted')
+          if (outcome === 'unsealed') o.log.warn('no system key store available: the device key is kept unencrypted, readable by this user only')
         },
         (err: Error) => o.log.error(`could not seal the device key: ${err.message}`),
       )

@@ -6,11 +6,23 @@
 
 export type PeerLogLevel = 'debug' | 'info' | 'warn' | 'error'
 
+export interface PeerStartConfig {
+  profileDir: string
+  name?: string
+  /** The key main keeps (device-key.ts); absent on first run, when the peer makes one. */
+  deviceKey?: Uint8Array
+  /** Defaults: every interface and mDNS, as a LAN app needs; tests keep the peer on loopback. */
+  host?: string
+  mdns?: boolean
+}
+
 /** What main sends. `connect` carries one MessagePortMain in the transfer list. */
 export type MainToPeer =
-  | { type: 'start'; config: { profileDir: string; name?: string; deviceKey?: Uint8Array } }
+  | { type: 'start'; config: PeerStartConfig }
   | { type: 'connect' }
   | { type: 'stop' }
+  /** The key from `device-key` is kept; the peer may drop its own copy. */
+  | { type: 'device-key-saved' }
 
 /** What the peer sends. */
 export type PeerToMain =

@@ -5,7 +5,7 @@
  * as `fork`, so the lifecycle is tested with a fake process.
  */
 import { decideRestart, pruneRestartTimes, DEFAULT_RESTART_POLICY, type RestartPolicy } from './restart-policy.ts'
-import { parsePeerMessage, type MainToPeer, type PeerLogLevel } from './peer-messages.ts'
+import { parsePeerMessage, type MainToPeer, type PeerLogLevel, type PeerStartConfig } from './peer-messages.ts'
 
 /** The parts of Electron's UtilityProcess used here. */
 export interface ChildProcessLike {
@@ -22,7 +22,7 @@ export type PeerState = 'idle' | 'starting' | 'ready' | 'restarting' | 'failed' 
 export interface PeerSupervisorDeps {
   fork(): ChildProcessLike
   /** The `start` config, read afresh for every start (the device key may have been sealed since). */
-  startConfig(): Promise<Extract<MainToPeer, { type: 'start' }>['config']>
+  startConfig(): Promise<PeerStartConfig>
   onDeviceKey(key: Uint8Array): void
   onLog(level: PeerLogLevel, message: string): void
   /** Every state change; `detail` says why for 'failed' and 'restarting'. */
@@ -30,6 +30,7 @@ export interface PeerSupervisorDeps {
   policy?: RestartPolicy
   now?: () => number
   setTimer?: (fn: () => void, ms: number) => unknown
+  clearTimer?: (timer: unknown) => void
   /** How long a peer that reported a fatal error gets to exit before it is killed. */
   fatalGraceMs?: number
 }
@@ -38,17 +39,22 @@ export class PeerSupervisor {
   private child: ChildProcessLike | null = null
   private current: PeerState = 'idle'
   private restartTimes: number[] = []
-  private fatal: string | null = null
+  /** A fatal error the peer reported before it was ready: its start cannot succeed as things are. */
+  private fatalAtStart: string | null = null
   private exited: (() => void) | null = null
   private stopping: Promise<void> | null = null
+  /** Kills a peer that does not exit when asked (stop, fatal); cleared when it exits. */
+  private killTimer: unknown = null
   private readonly deps: PeerSupervisorDeps
   private readonly now: () => number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
+  private readonly clearTimer: (timer: unknown) => void
 
   constructor(deps: PeerSupervisorDeps) {
     this.deps = deps
     this.now = deps.now ?? Date.now
     this.setTimer = deps.setTimer ?? ((fn, ms) => setTimeout(fn, ms))
+    this.clearTimer = deps.clearTimer ?? ((t) => clearTimeout(t as ReturnType<typeof setTimeout>))
   }
 
   get state(): PeerState {
@@ -81,9 +87,7 @@ export class PeerSupervisor {
     return (this.stopping = new Promise((resolve) => {
       this.exited = resolve
       child.postMessage({ type: 'stop' })
-      this.setTimer(() => {
-        if (this.child === child) child.kill()
-      }, timeoutMs)
+      this.killLater(child, timeoutMs)
     }))
   }
 
@@ -94,7 +98,7 @@ export class PeerSupervisor {
 
   private async spawn(): Promise<void> {
     this.setState('starting')
-    this.fatal = null
+    this.fatalAtStart = null
     let config
     try {
       config = await this.deps.startConfig()
@@ -122,31 +126,42 @@ export class PeerSupervisor {
       case 'log':
         return this.deps.onLog(msg.level, msg.message)
       case 'device-key':
-        return this.deps.onDeviceKey(msg.key)
+        // Acknowledge only once the key is kept: until then the peer keeps its own copy.
+        this.deps.onDeviceKey(msg.key)
+        child.postMessage({ type: 'device-key-saved' })
+        return
       case 'ready':
         this.deps.onLog('info', `peer ready as ${msg.deviceId}`)
         if (this.current === 'starting') this.setState('ready')
         return
       case 'fatal':
-        this.fatal = msg.message
+        if (this.current === 'starting') this.fatalAtStart = msg.message
         this.deps.onLog('error', `peer: ${msg.message}`)
-        this.setTimer(() => {
-          if (this.child === child) child.kill()
-        }, this.deps.fatalGraceMs ?? 5000)
+        this.killLater(child, this.deps.fatalGraceMs ?? 5000)
     }
+  }
+
+  private killLater(child: ChildProcessLike, ms: number): void {
+    if (this.killTimer !== null) return
+    this.killTimer = this.setTimer(() => {
+      this.killTimer = null
+      if (this.child === child) child.kill()
+    }, ms)
   }
 
   private onExit(code: number): void {
     this.child = null
+    if (this.killTimer !== null) this.clearTimer(this.killTimer)
+    this.killTimer = null
     if (this.current === 'stopping') {
       this.setState('stopped')
       this.exited?.()
       this.exited = null
       return
     }
-    // A peer that said why it cannot run (profile locked, database damaged) would fail the same
-    // way again: tell the person instead of restarting.
-    if (this.fatal !== null) return this.setState('failed', this.fatal)
+    // A peer that could not start (profile locked, database damaged) would fail the same way
+    // again: tell the person instead of restarting. A crash after a good start is restarted.
+    if (this.fatalAtStart !== null) return this.setState('failed', this.fatalAtStart)
     const now = this.now()
     const decision = decideRestart(this.restartTimes, now, this.deps.policy ?? DEFAULT_RESTART_POLICY)
     if (decision.action === 'give-up') {

@@ -23,7 +23,14 @@ test('main starts the peer, seals its new key, connects a window port, and stops
   const toMain: ToMain[] = []
   let toHost: ((e: { data: unknown; ports: ReturnType<typeof asPortMain>[] }) => void) | null = null
   let exited: number | null = null
-  runHost({ on: (_e, l) => void (toHost = l), postMessage: (m) => void toMain.push(m as ToMain) }, (code) => void (exited = code))
+  runHost({
+    on: (_e, l) => void (toHost = l),
+    postMessage: (m) => {
+      toMain.push(m as ToMain)
+      // Main keeps the new key (sealed) and says so.
+      if ((m as ToMain).type === 'device-key') setImmediate(() => toHost!({ data: { type: 'device-key-saved' }, ports: [] }))
+    },
+  }, (code) => void (exited = code))
   try {
     toHost!({ data: { type: 'hello?' }, ports: [] })
     assert.ok(toMain.some((m) => m.type === 'log' && m.message.includes('malformed')))

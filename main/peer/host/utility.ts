@@ -35,6 +35,7 @@ const fromMain = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('connect') }),
   z.object({ type: z.literal('stop') }),
+  z.object({ type: z.literal('device-key-saved') }),
 ])
 
 export type FromMain = z.infer<typeof fromMain>
@@ -63,6 +64,7 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
   let peer: Peer | null = null
   let starting: Promise<Peer> | null = null
   const waiting: PortLike[] = []
+  let keySaved = (): void => {}
   const serve = (p: Peer, port: PortLike): void => {
     port.start()
     serveRpc(portChannel(port), p.connect(), (why) => log('warn', `client port: ${why}`))
@@ -75,7 +77,17 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
       const { profileDir, name, deviceKey, host, mdns } = m.config
       starting = createPeer({
         profileDir, name, host: host ?? '0.0.0.0', mdns: mdns ?? true, log,
-        keyVault: { load: () => deviceKey, save: (key) => send({ type: 'device-key', key }) },
+        keyVault: {
+          load: () => deviceKey,
+          save: (key) => new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), 30_000)
+            keySaved = () => {
+              clearTimeout(timer)
+              resolve(true)
+            }
+            send({ type: 'device-key', key })
+          }),
+        },
       })
       starting.then((p) => {
         peer = p
@@ -87,6 +99,8 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
       })
     } else if (m.type === 'connect') {
       for (const port of e.ports) peer ? serve(peer, port) : waiting.push(port)
+    } else if (m.type === 'device-key-saved') {
+      keySaved()
     } else if (m.type === 'stop') {
       void Promise.resolve(peer?.stop()).finally(() => exit(0))
     }

@@ -6,7 +6,7 @@ import { inTemp } from '../test/helpers.ts'
 import { loadOrCreateDevice, type DeviceKeyVault } from './device.ts'
 
 const memoryVault = (): DeviceKeyVault & { held?: Uint8Array } => {
-  const v: DeviceKeyVault & { held?: Uint8Array } = { load: () => v.held, save: (pb) => void (v.held = pb) }
+  const v: DeviceKeyVault & { held?: Uint8Array } = { load: () => v.held, save: (pb) => { v.held = pb; return true } }
   return v
 }
 
@@ -49,4 +49,16 @@ test('a new profile with a vault keeps its new key only in the vault', () => inT
   await withStore(join(dir, 'g.db'), async (s) => assert.equal(s.getMeta('device_key')?.byteLength, 0, 'a marker, no key'))
   assert.equal((await withStore(join(dir, 'g.db'), (s) => loadOrCreateDevice(s, vault))).deviceId, d.deviceId)
   await withStore(join(dir, 'g.db'), (s) => assert.rejects(loadOrCreateDevice(s), /key store/, 'the CLI does not mint a new identity'))
+}))
+
+test('until the vault confirms it kept a new key, the database keeps its copy (no lost identity in a crash)', () => inTemp(async (dir) => {
+  const db = join(dir, 'g.db')
+  let held: Uint8Array | undefined
+  const forgetful: DeviceKeyVault = { load: () => undefined, save: (pb) => { held = pb; return false } }
+  const d = await withStore(db, (s) => loadOrCreateDevice(s, forgetful))
+  await withStore(db, async (s) => assert.ok((s.getMeta('device_key')?.byteLength ?? 0) > 0, 'plain copy kept'))
+  // Next start: the vault has it after all, so the plain copy goes.
+  const vault: DeviceKeyVault = { load: () => held, save: () => true }
+  assert.equal((await withStore(db, (s) => loadOrCreateDevice(s, vault))).deviceId, d.deviceId)
+  await withStore(db, async (s) => assert.equal(s.getMeta('device_key')?.byteLength, 0))
 }))

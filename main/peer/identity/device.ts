@@ -16,8 +16,8 @@ import { fingerprintText } from './words.ts'
 export interface DeviceKeyVault {
   /** The key's protobuf bytes, if the vault holds one. */
   load(): Uint8Array | undefined
-  /** Keeps a key: a new one, or one moved out of the database. */
-  save(protobuf: Uint8Array): void
+  /** Keeps a key (a new one, or one moved out of the database); resolves true once it is kept. */
+  save(protobuf: Uint8Array): Promise<boolean> | boolean
 }
 
 export interface Device {
@@ -47,10 +47,12 @@ export async function loadOrCreateDevice(store: PeerStore, vault?: DeviceKeyVaul
   } else {
     pb = privateKeyToProtobuf(await generateKeyPair('Ed25519'))
   }
-  if (vault && !inVault) vault.save(pb)
-  // With a vault the database keeps an empty marker (no copy); without one, the database is where the key lives.
-  if (vault && (!inStore || inStore.byteLength > 0)) await store.write(() => store.setMeta(KEY_META, new Uint8Array()))
-  if (!vault && !inStore) await store.write(() => store.setMeta(KEY_META, pb))
+  if (!inStore && !inVault) await store.write(() => store.setMeta(KEY_META, pb))
+  // With a vault the database keeps only an empty marker, once the vault confirms it holds the key:
+  // a crash before that leaves the plain copy, which the next start moves again.
+  if (vault && (inVault || await vault.save(pb)) && (inStore === undefined || inStore.byteLength > 0)) {
+    await store.write(() => store.setMeta(KEY_META, new Uint8Array()))
+  }
   const key = privateKeyFromProtobuf(pb)
   if (key.type !== 'Ed25519') throw new Error(`The device key of ${store.path} is not Ed25519`)
   const privateKey: Ed25519PrivateKey = key

@@ -1,0 +1,113 @@
+/**
+ * The shell in a real Electron, driven by Playwright: the page cannot reach Node, cannot open
+ * windows, navigate away or get permissions, and IPC from a window that is not ours is dropped.
+ * Runs only where Electron's binary is installed; elsewhere it is skipped with the reason.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { _electron, type ElectronApplication, type Page } from 'playwright-core'
+import { buildElectron, BUNDLES, ROOT } from '../scripts/build-electron.ts'
+import { appArgument, buildRenderer, electronBinary } from '../scripts/start.ts'
+
+const executablePath = electronBinary()
+const SKIP = 'Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD); skipping _electron tests'
+if (!executablePath) console.log(`# ${SKIP}`)
+
+describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP }, () => {
+  let app: ElectronApplication
+  let page: Page
+  let userData: string
+
+  before(async () => {
+    buildRenderer()
+    await buildElectron()
+    userData = mkdtempSync(join(tmpdir(), 'gv-electron-'))
+    const env: Record<string, string> = { ...process.env as Record<string, string>, GRAPEVINE_USER_DATA: userData }
+    delete env['ELECTRON_RUN_AS_NODE']
+    app = await _electron.launch({ executablePath: executablePath!, args: [appArgument()], cwd: ROOT, env, timeout: 60_000 })
+    page = await app.firstWindow()
+    await page.waitForLoadState('load')
+  })
+
+  after(async () => {
+    await app?.close()
+    if (userData) rmSync(userData, { recursive: true, force: true })
+  })
+
+  test('the window shows our page, from our own scheme', async () => {
+    assert.match(page.url(), /^app:\/\/grapevine\//)
+    assert.equal(await page.evaluate(() => window.location.origin), 'app://grapevine')
+  })
+
+  test('the page cannot reach Node; it sees only the frozen platform name', async () => {
+    const seen = await page.evaluate(() => ({
+      require: typeof (globalThis as { require?: unknown }).require,
+      process: typeof (globalThis as { process?: unknown }).process,
+      module: typeof (globalThis as { module?: unknown }).module,
+      bridge: JSON.stringify((globalThis as { grapevine?: unknown }).grapevine),
+    }))
+    assert.equal(seen.require, 'undefined')
+    assert.equal(seen.process, 'undefined')
+    assert.equal(seen.module, 'undefined')
+    assert.equal(seen.bridge, JSON.stringify({ platform: process.platform }))
+  })
+
+  test('window.open returns null and no window appears', async () => {
+    const results = await page.evaluate(() => [window.open('https://example.com/'), window.open('app://grapevine/index.html'), window.open('')].map((w) => w === null))
+    assert.deepEqual(results, [true, true, true])
+    assert.equal(app.windows().length, 1)
+  })
+
+  test('navigation to another origin is refused', async () => {
+    const before = page.url()
+    await page.evaluate(() => { window.location.href = 'https://example.com/' })
+    await page.waitForTimeout(1000)
+    assert.equal(page.url(), before)
+  })
+
+  test('permission requests are denied', async () => {
+    const notifications = await page.evaluate(() => Notification.requestPermission())
+    assert.equal(notifications, 'denied')
+    const geolocation = await page.evaluate(() => new Promise<number | string>((resolve) =>
+      navigator.geolocation.getCurrentPosition(() => resolve('granted'), (e) => resolve(e.code), { timeout: 5000 })))
+    assert.equal(geolocation, 1) // GeolocationPositionError.PERMISSION_DENIED
+  })
+
+  test('the CSP is in force: no inline script, no eval, no requests to other origins', async () => {
+    // Code that Playwright evaluates is exempt from the page's eval rule (CDP), so each probe makes
+    // the page itself compile or fetch, and the page's own violation reports are the evidence.
+    const result = await page.evaluate(async () => {
+      const violations: string[] = []
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective))
+      const script = document.createElement('script')
+      script.textContent = 'window.__inlineRan = true'
+      document.head.append(script)
+      setTimeout('window.__stringTimerRan = true', 0)
+      let fetched = 'ran'
+      try { await fetch('https://example.com/') } catch { fetched = 'blocked' }
+      await new Promise((r) => setTimeout(r, 300))
+      const w = window as { __inlineRan?: boolean; __stringTimerRan?: boolean }
+      return { inline: w.__inlineRan ?? false, stringTimer: w.__stringTimerRan ?? false, fetched, violations: [...new Set(violations)].sort() }
+    })
+    assert.deepEqual(result, { inline: false, stringTimer: false, fetched: 'blocked', violations: ['connect-src', 'script-src', 'script-src-elem'] })
+  })
+
+  test('IPC from a window that is not one of ours is dropped', async () => {
+    const logs = await app.evaluate(async ({ app: electronApp, BrowserWindow }, preload) => {
+      // Same page, same preload, but created outside the app's window list: its hello must be refused.
+      const stranger = new BrowserWindow({ show: false, webPreferences: { preload, sandbox: true, contextIsolation: true } })
+      await stranger.loadURL('app://grapevine/index.html')
+      return electronApp.getPath('logs')
+    }, join(ROOT, BUNDLES.preload))
+    const deadline = Date.now() + 10_000
+    let log = ''
+    while (Date.now() < deadline && !/dropped IPC "grapevine:hello": sender is not one of our windows/.test(log)) {
+      await new Promise((r) => setTimeout(r, 200))
+      try { log = readFileSync(join(logs, 'main.log'), 'utf8') } catch { /* not written yet */ }
+    }
+    assert.match(log, /dropped IPC "grapevine:hello": sender is not one of our windows/)
+  })
+})
