@@ -14,20 +14,20 @@ export default defineConfig({
   plugins: [react()],
   resolve: {
     alias: [
-      // Automerge's "browser" entry imports its .wasm as an ES module, which needs a bundler plugin
-      // and a fetch at run time (not possible from file:// in Electron). The base64 entry
-      // inlines the module and instantiates it synchronously: it works wherever the page loads.
-      // One exact-match alias, so automerge-codemirror shares the same Automerge instance.
-      { find: /^@automerge\/automerge$/, replacement: here('../node_modules/@automerge/automerge/dist/mjs/entrypoints/fullfat_base64.js') },
+      // Automerge's "browser" entry imports its .wasm as an ES module (that needs a bundler plugin),
+      // and its base64 entry puts 4.9 MB of base64 into the bundle. The slim entry has no WASM:
+      // src/editor/automerge-wasm.ts loads it. One exact-match alias, so that
+      // automerge-codemirror uses the same (initialised) Automerge.
+      { find: /^@automerge\/automerge$/, replacement: here('../node_modules/@automerge/automerge/dist/mjs/entrypoints/slim.js') },
     ],
   },
   build: {
     outDir: here('../out/renderer'),
     emptyOutDir: true,
     target: 'es2022',
-    // Automerge's inlined WASM makes the editor chunk ~2 MB by nature; it loads lazily, after the
-    // first paint (see src/editor/load.ts), and everything else stays small.
-    chunkSizeWarningLimit: 4096,
+    // The base64 fallback copy of Automerge's WASM is one big chunk by nature; it loads only
+    // where the .wasm file cannot be fetched (see src/editor/automerge-wasm.ts).
+    chunkSizeWarningLimit: 5000,
   },
   server: { fs: { allow: [here('..')] } },
 })

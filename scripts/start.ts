@@ -31,7 +31,7 @@ export function electronBinary(): string | null {
 export const NO_ELECTRON_MESSAGE = [
   "Electron's binary is not installed here (node_modules/electron has no dist/: it was installed with",
   'ELECTRON_SKIP_BINARY_DOWNLOAD or without network), so the desktop app cannot start.',
-  'Use Grapevine in your browser instead:  npm run peer -- run --ui   (it prints the address to open)',
+  'Use Grapevine in your browser instead:  npm run ui   (it prints the address to open)',
 ].join('\n')
 
 /** Runs Vite on renderer/vite.config.ts (out/renderer); skipped with a warning where it does not exist yet. */

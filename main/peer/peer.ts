@@ -149,7 +149,11 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
   documents.on('changes', (docId, changes, origin) =>
     broadcast({ type: 'doc.changes', docId, changes }, (s) => s !== origin && s.openDocs.has(docId)))
   documents.on('list', (workspaceId) => broadcast({ type: 'doc.list', workspaceId }))
-  documents.on('heads', (_ws, docId) => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId)))
+  const syncChanged = (docId: string): void => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId))
+  documents.on('heads', (_ws, docId) => syncChanged(docId))
+  // What a teammate holds changed: "on 3 of 4 teammates" is stale until the client asks again.
+  gossip.onPeerHeads = (docIds) => docIds.forEach(syncChanged)
+  catchup.onPeerHeads = (docIds) => docIds.forEach(syncChanged)
   workspaces.on('members', (workspaceId) => {
     broadcast({ type: 'workspace.members', workspaceId })
     broadcast({ type: 'workspace.list' })

@@ -7,8 +7,6 @@ import type { FrameChannel } from '../../shared/rpc.ts'
 
 /** What the preload posts, with the peer's port in `event.ports[0]`. */
 export const PORT_MESSAGE = 'grapevine:port'
-/** What the page posts once it listens, so a preload may (re)send the port then. */
-export const READY_MESSAGE = 'grapevine:ready'
 
 export type TransportChoice = { kind: 'browser'; url: string } | { kind: 'electron' }
 
@@ -61,7 +59,8 @@ export function portChannel(port: MessagePort): FrameChannel & { closeNow(): voi
 /** Frames over an open WebSocket (binaryType 'arraybuffer'); each message is one frame. */
 export function webSocketChannel(ws: WebSocket): FrameChannel {
   return {
-    send: (frame) => ws.send(frame),
+    // Frames are never backed by a SharedArrayBuffer (cborg allocates plain ones).
+    send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
     onFrame: (listener) => ws.addEventListener('message', (e: MessageEvent) => {
       const frame = asFrame(e.data)
       if (frame) listener(frame)
@@ -86,16 +85,15 @@ export function openWebSocket(url: string): Promise<FrameChannel> {
 }
 
 /**
- * Calls `onPort` with every port the preload posts (a new one after the peer restarts). Listens
- * before announcing readiness, so the port cannot arrive unheard.
+ * Calls `onPort` with every port the preload posts (a new one after the peer restarts). Call it at
+ * boot: the preload posts on 'load', which comes after the page's module scripts have run.
  */
 export function listenForPorts(win: Window, onPort: (port: MessagePort) => void): () => void {
   const onMessage = (e: MessageEvent): void => {
-    if (e.source !== win || e.data !== PORT_MESSAGE) return
+    if (e.source !== win || e.origin !== win.location.origin || e.data !== PORT_MESSAGE) return
     const port = e.ports[0]
     if (port) onPort(port)
   }
   win.addEventListener('message', onMessage)
-  win.postMessage(READY_MESSAGE, '*')
   return () => win.removeEventListener('message', onMessage)
 }

@@ -202,11 +202,14 @@ export class Catchup {
     return heads
   }
 
+  /** Told which documents a teammate's known heads changed for (sync status is then stale). */
+  onPeerHeads: (docIds: string[]) => void = () => {}
+
   private recordSynced(remote: string, docIds: string[]): void {
     const at = Date.now()
     void this.store.write(() => {
       this.store.notePeerSynced(remote, at)
       for (const docId of docIds) if (this.store.getDocument(docId)) this.store.setPeerDocHeads(remote, docId, this.documents.heads(docId), at)
-    }).catch(() => {})
+    }).then(() => this.onPeerHeads(docIds), () => {})
   }
 }

@@ -87,11 +87,10 @@ export class Gossip {
       }
       case 'heads': {
         const at = Date.now()
+        const docs = m.docs.filter(([docId]) => this.store.getDocument(docId)?.workspaceId === workspaceId)
         void this.store.write(() => {
-          for (const [docId, heads] of m.docs) {
-            if (this.store.getDocument(docId)?.workspaceId === workspaceId) this.store.setPeerDocHeads(origin, docId, heads, at)
-          }
-        }).catch(() => {})
+          for (const [docId, heads] of docs) this.store.setPeerDocHeads(origin, docId, heads, at)
+        }).then(() => this.onPeerHeads(docs.map(([d]) => d)), () => {})
         break
       }
       case 'members':
@@ -104,6 +103,9 @@ export class Gossip {
     this.stats.accepted++
     return VERDICT.accept
   }
+
+  /** Told which documents a teammate's known heads changed for (sync status is then stale). */
+  onPeerHeads: (docIds: string[]) => void = () => {}
 
   /** Where presence messages go once validated; set by the composition root. */
   presence: Presence | null = null

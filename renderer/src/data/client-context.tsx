@@ -16,6 +16,13 @@ export function useSession(): Session {
   return s
 }
 
+/** False while the connection to the peer is lost (the UI stays up; requests fail until it is back). */
+export const ConnectedContext = createContext(true)
+
+export function useConnected(): boolean {
+  return useContext(ConnectedContext)
+}
+
 export function useClient(): PeerClient {
   return useSession().client
 }

@@ -1,6 +1,7 @@
 /** Small hooks over the peer client: queries that refresh on events, event subscriptions, clocks. */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { ClientEvent } from '../../../shared/protocol.ts'
+import { errorCode } from '../lib/errors.ts'
 import { useClient } from './client-context.tsx'
 
 export interface Query<T> {
@@ -84,11 +85,11 @@ export function useNow(ms = 30_000): number {
 export function useDelayed(flag: boolean, ms = 300): boolean {
   const [shown, setShown] = useState(false)
   useEffect(() => {
-    if (!flag) return setShown(false)
+    if (!flag || ms <= 0) return setShown(false)
     const t = setTimeout(() => setShown(true), ms)
     return () => clearTimeout(t)
   }, [flag, ms])
-  return flag && shown
+  return flag && (shown || ms <= 0)
 }
 
 /** Runs an async action, tracking whether it is busy and its error. */
@@ -113,7 +114,9 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
     try {
       return await fnRef.current(...args)
     } catch (err) {
-      console.error(err)
+      // Errors from the peer are expected answers (shown in words); anything else is a bug.
+      if (errorCode(err)) console.info(String((err as Error).message))
+      else console.error(err)
       if (mounted.current) setError(err)
       return undefined
     } finally {

@@ -6,7 +6,8 @@ import { automergeSyncPlugin } from '@automerge/automerge-codemirror'
 import { baseExtensions } from './extensions.ts'
 import { remoteCursors, setRemoteCursors, type RemoteCursor } from './remote-cursors.ts'
 import { fromCursors, type CursorPair, type Selection } from './cursors.ts'
-import { frameScheduler, type DocReplica } from './replica.ts'
+import type { DocReplica } from './replica.ts'
+import { frameScheduler } from './scheduler.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
 
 /** A teammate whose selection is in this document. */
@@ -50,7 +51,8 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }:
           automergeSyncPlugin({ handle: replica, path: ['text'] }),
           remoteCursors(),
           EditorView.updateListener.of((u) => {
-            if (u.selectionSet || u.docChanged) {
+            // Also on focus, so teammates see where this caret is as soon as the editor is in use.
+            if (u.selectionSet || u.docChanged || (u.focusChanged && u.view.hasFocus)) {
               const { anchor, head } = u.state.selection.main
               onSelectionRef.current({ anchor, head })
             }

@@ -1,8 +1,9 @@
 /** The editor's look and behaviour, apart from the Automerge binding and teammates' cursors. */
 import { EditorState, type Extension } from '@codemirror/state'
-import { EditorView, drawSelection, highlightActiveLine, placeholder } from '@codemirror/view'
+import { EditorView, drawSelection, highlightActiveLine, keymap, placeholder, type Command } from '@codemirror/view'
 import { HighlightStyle, syntaxHighlighting, indentUnit } from '@codemirror/language'
 import { markdown } from '@codemirror/lang-markdown'
+import { defaultKeymap, history, historyKeymap } from '@codemirror/commands'
 import { tags as t } from '@lezer/highlight'
 
 /** Colours come from CSS variables, so the editor follows the light and dark themes. */
@@ -31,6 +32,16 @@ const theme = EditorView.theme({
   '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
   '.cm-placeholder': { color: 'var(--text-muted)' },
 })
+
+/**
+ * Enter inserts a line break (lang-markdown's keymap, which runs first, continues lists and quotes).
+ * Left to the browser, Enter in a contenteditable at the end of the text can insert two.
+ */
+const insertNewline: Command = (view) => {
+  if (view.state.readOnly) return false
+  view.dispatch(view.state.update(view.state.replaceSelection('\n'), { scrollIntoView: true, userEvent: 'input' }))
+  return true
+}
 
 /** Above this, a paste goes in as several changes so that none is over the peer's size limit. */
 export const PASTE_CHUNK_CHARS = 50_000
@@ -63,6 +74,9 @@ export function baseExtensions(opts: { readOnly: boolean; label: string }): Exte
     placeholder(opts.readOnly ? '' : 'Start writing…'),
     theme,
     chunkedPaste,
+    // Undo and redo of this person's own edits (teammates' changes are not undone), and the standard keys.
+    history(),
+    keymap.of([{ key: 'Enter', run: insertNewline }, ...historyKeymap, ...defaultKeymap]),
     EditorState.readOnly.of(opts.readOnly),
     EditorView.editable.of(!opts.readOnly),
     EditorView.contentAttributes.of({ 'aria-label': opts.label, 'aria-multiline': 'true', 'data-testid': 'editor-content' }),

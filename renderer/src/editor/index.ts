@@ -1,4 +1,6 @@
-/** The editor bundle, loaded lazily (it carries Automerge's WASM): see load.ts. */
+/** The editor bundle (CodeMirror, Automerge and the replica), loaded lazily: see load.ts. */
 export { Editor, type TeammateCursor } from './Editor.tsx'
-export { DocReplica, frameScheduler } from './replica.ts'
+export { DocReplica } from './replica.ts'
+export { frameScheduler } from './scheduler.ts'
 export { toCursors } from './cursors.ts'
+export { startAutomerge } from './automerge-wasm.ts'

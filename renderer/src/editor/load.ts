@@ -7,10 +7,15 @@ type EditorModule = typeof import('./index.ts')
 let loading: Promise<EditorModule> | null = null
 
 export function loadEditor(): Promise<EditorModule> {
-  loading ??= import('./index.ts').catch((err: unknown) => {
-    loading = null
-    throw err
-  })
+  loading ??= import('./index.ts')
+    .then(async (m) => {
+      await m.startAutomerge()
+      return m
+    })
+    .catch((err: unknown) => {
+      loading = null
+      throw err
+    })
   return loading
 }
 

@@ -14,6 +14,7 @@ import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shar
 import { errorCode } from '../lib/errors.ts'
 import { parseChangesEvent } from '../data/events.ts'
 import { Emitter } from '../lib/emitter.ts'
+import type { Scheduler } from './scheduler.ts'
 
 /** The shape of a Grapevine document inside Automerge (the peer's `DocContent`). */
 export interface DocContent {
@@ -22,8 +23,7 @@ export interface DocContent {
   deleted?: boolean
 }
 
-/** Runs `fn` soon, at most once per call: the next animation frame in a page. */
-export type Scheduler = (fn: () => void) => void
+export type { Scheduler } from './scheduler.ts'
 
 export interface ReplicaEvents {
   /** The document changed (a local edit or remote changes). */
@@ -57,6 +57,8 @@ export class DocReplica implements DocHandle<DocContent> {
   private remoteScheduled = false
   private offEvents: () => void
   private closed = false
+  /** The peer refused a local change: later ones would depend on it, so none are made. */
+  private refused = false
 
   private constructor(client: Client, docId: string, doc: A.Doc<DocContent>, schedule: Scheduler, offEvents: () => void) {
     this.client = client
@@ -66,8 +68,12 @@ export class DocReplica implements DocHandle<DocContent> {
     this.offEvents = offEvents
   }
 
-  /** Opens `docId` at the peer and loads it; remote changes that arrive meanwhile are kept. */
-  static async open(client: Client, docId: string, schedule: Scheduler): Promise<DocReplica> {
+  /**
+   * Opens `docId` at the peer and loads it; remote changes that arrive meanwhile are kept.
+   * `beforeLoad` runs before Automerge loads the bytes (which blocks the thread for a large
+   * document: about 0.5 s for 26k changes), so a view can paint a progress indicator first.
+   */
+  static async open(client: Client, docId: string, schedule: Scheduler, beforeLoad?: (bytes: number) => Promise<void>): Promise<DocReplica> {
     const early: Uint8Array[] = []
     let replica: DocReplica | null = null
     const off = client.onEvent((e) => {
@@ -78,6 +84,7 @@ export class DocReplica implements DocHandle<DocContent> {
     })
     try {
       const opened = await client.request('doc.open', { docId })
+      await beforeLoad?.(opened.bytes.byteLength)
       const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
       replica = new DocReplica(client, docId, doc, schedule, off)
     } catch (err) {
@@ -105,7 +112,7 @@ export class DocReplica implements DocHandle<DocContent> {
   }
 
   change(fn: (doc: A.Doc<DocContent>) => void): void {
-    if (this.closed) return
+    if (this.closed || this.refused) return
     const before = A.getHeads(this.current)
     this.current = A.change(this.current, fn)
     // An empty change leaves the heads alone, and getLastLocalChange would return the previous one.
@@ -139,14 +146,14 @@ export class DocReplica implements DocHandle<DocContent> {
     return typeof this.current.title === 'string' ? this.current.title : ''
   }
 
-  /** Local changes not yet durable at the peer. */
+  /** Local changes not yet durable at the peer (including those kept while it is unreachable). */
   unsent(): number {
-    return this.queue.length + this.inFlight
+    return this.queue.length + this.inFlight + (stranded.get(this.docId)?.length ?? 0)
   }
 
   /** Sends queued local changes now instead of at the next frame; resolves when all are durable. */
   async flushNow(): Promise<void> {
-    while (this.unsent() > 0 && !this.closed) {
+    while (this.queue.length + this.inFlight > 0 && !this.closed) {
       if (this.inFlight === 0) await this.flush()
       else await new Promise<void>((r) => {
         const off = this.listen('unsent', () => { off(); r() })
@@ -193,12 +200,12 @@ export class DocReplica implements DocHandle<DocContent> {
     } catch (err) {
       this.inFlight = 0
       if (errorCode(err) === 'unreachable') {
-        // The peer is gone (restarting, or the socket closed): keep them for the next replica.
+        // The peer is gone (restarting, or the socket closed). Keep them, and any typed until the
+        // window reconnects, for the replica that opens this document next: it sends them again.
         stranded.set(this.docId, [...(stranded.get(this.docId) ?? []), ...batch, ...this.queue.splice(0)])
-        this.closed = true
-        this.offEvents()
       } else {
         this.queue.length = 0
+        this.refused = true
         this.events.emit('rejected', err instanceof Error ? err : new Error(String(err)))
       }
     }
@@ -229,16 +236,4 @@ export class DocReplica implements DocHandle<DocContent> {
     this.events.emit('change')
     this.events.emit('remote')
   }
-}
-
-/** The next animation frame, or a short timeout where frames are paused (a hidden window). */
-export const frameScheduler: Scheduler = (fn) => {
-  let done = false
-  const run = (): void => {
-    if (done) return
-    done = true
-    fn()
-  }
-  if (typeof requestAnimationFrame === 'function') requestAnimationFrame(run)
-  setTimeout(run, 50)
 }

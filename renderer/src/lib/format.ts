@@ -49,9 +49,15 @@ export type SyncTone = 'saving' | 'local' | 'shared' | 'offline' | 'sending'
  * The open document's sync state in plain words. It never claims more than the peer knows:
  * "on N of M teammates" counts only members known to hold these exact heads or newer.
  */
-export function syncStatusText(s: DocSyncStatus, opts: { unsent: number; teammatesOnline: number }): { text: string; tone: SyncTone } {
-  if (opts.unsent > 0 || !s.savedLocally) return { text: 'Saving…', tone: 'saving' }
+export function syncStatusText(
+  s: DocSyncStatus,
+  opts: { unsent: number; teammatesOnline: number; connected?: boolean },
+): { text: string; tone: SyncTone } {
   const changes = (n: number): string => `${n} change${n === 1 ? '' : 's'}`
+  if (opts.connected === false && opts.unsent > 0) {
+    return { text: `Not saved yet — ${opts.unsent} edit${opts.unsent === 1 ? '' : 's'} waiting for the peer`, tone: 'offline' }
+  }
+  if (opts.unsent > 0 || !s.savedLocally) return { text: 'Saving…', tone: 'saving' }
   if (s.waitingChanges > 0 && opts.teammatesOnline === 0) return { text: `Offline — ${changes(s.waitingChanges)} waiting`, tone: 'offline' }
   if (s.otherMembers === 0) return { text: 'Saved on this device', tone: 'local' }
   if (s.upToDate.length > 0) {

@@ -3,7 +3,7 @@
  * title, the sync status and the editor with teammates' cursors. Marks the document read when it
  * is shown and when teammates' changes arrive while it is shown.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { PresenceInfo } from '../../../shared/types.ts'
 import { useClient, useSession } from '../data/client-context.tsx'
 import { useAction } from '../data/hooks.ts'
@@ -18,6 +18,18 @@ import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
 
 type EditorModule = Awaited<ReturnType<typeof loadEditor>>
+
+/** Above this many bytes, loading the replica takes long enough to show the text and a progress indicator first. */
+const HEAVY_BYTES = 64 * 1024
+
+/** Resolves after the browser has painted (two frames, or a timeout where frames are paused). */
+const nextPaint = (): Promise<void> => new Promise((resolve) => {
+  const done = setTimeout(resolve, 100)
+  requestAnimationFrame(() => requestAnimationFrame(() => {
+    clearTimeout(done)
+    resolve()
+  }))
+})
 
 export interface DocViewProps {
   docId: string
@@ -41,7 +53,10 @@ export function DocView(p: DocViewProps) {
   const [attempt, setAttempt] = useState(0)
   const [, setVersion] = useState(0)
   const [unsent, setUnsent] = useState(0)
-  const { docId, onRead, onCursor } = p
+  const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
+  const { docId, onCursor } = p
+  const onRead = useRef(p.onRead)
+  onRead.current = p.onRead
 
   // Load the editor bundle, then open the replica; reopen after the peer refused local changes.
   useEffect(() => {
@@ -50,13 +65,21 @@ export function DocView(p: DocViewProps) {
     const offs: (() => void)[] = []
     setReplica(null)
     setOpenError(null)
-    const markRead = throttle(() => void client.request('doc.markRead', { docId }).then(() => onRead(docId), () => {}), 1000)
+    setPreview(null)
+    // The peer's cached text shows at once while a large document loads into the replica.
+    client.request('doc.read', { docId }).then((d) => { if (!cancelled) setPreview((p) => p ?? { text: d.text, heavy: false }) }, () => {})
+    const beforeLoad = async (bytes: number): Promise<void> => {
+      if (bytes < HEAVY_BYTES || cancelled) return
+      setPreview((p) => ({ text: p?.text ?? '', heavy: true }))
+      await nextPaint()
+    }
+    const markRead = throttle(() => void client.request('doc.markRead', { docId }).then(() => onRead.current(docId), () => {}), 1000)
     void (async () => {
       try {
         const m = await loadEditor()
         if (cancelled) return
         setMod(() => m)
-        const r = await m.DocReplica.open(client, docId, m.frameScheduler)
+        const r = await m.DocReplica.open(client, docId, m.frameScheduler, beforeLoad)
         if (cancelled) return void r.close()
         opened = r
         offs.push(
@@ -80,7 +103,7 @@ export function DocView(p: DocViewProps) {
       for (const off of offs) off()
       void opened?.close()
     }
-  }, [client, docId, attempt, onRead])
+  }, [client, docId, attempt])
 
   const rename = useAction(async (title: string) => { await client.request('doc.rename', { docId, title }) })
 
@@ -107,7 +130,10 @@ export function DocView(p: DocViewProps) {
   if (!replica || !mod) {
     return (
       <main className="doc-view" data-testid="doc-view" aria-busy="true">
-        <div className="doc-loading"><Progress label="Opening the document…" /></div>
+        <div className="doc-loading">
+          <Progress label={preview?.heavy ? 'Opening a large document…' : 'Opening the document…'} delayMs={preview?.heavy ? 0 : 300} />
+        </div>
+        {preview?.heavy && <div className="doc-preview" aria-label="Document text (loading)">{preview.text}</div>}
       </main>
     )
   }

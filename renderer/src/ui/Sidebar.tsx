@@ -6,6 +6,7 @@ import { useNow } from '../data/hooks.ts'
 import { ago } from '../lib/format.ts'
 import { fuzzyFilter } from '../lib/fuzzy.ts'
 import { Progress } from './Progress.tsx'
+import { shortcutLabel } from '../lib/platform.ts'
 
 export interface SidebarProps {
   docs: DocumentSummary[] | undefined
@@ -34,7 +35,7 @@ export function Sidebar(p: SidebarProps) {
       <div className="sidebar-head">
         <h2 className="sidebar-title">Documents</h2>
         {p.canWrite && (
-          <button type="button" className="small" onClick={p.onNew} disabled={p.creating} data-testid="new-document" title="New document (Ctrl+N)">
+          <button type="button" className="small" onClick={p.onNew} disabled={p.creating} data-testid="new-document" title={`New document (${shortcutLabel('Mod+N')})`}>
             + New
           </button>
         )}
@@ -47,6 +48,8 @@ export function Sidebar(p: SidebarProps) {
         />
       </label>
       {p.loading && !p.docs && <Progress label="Loading documents…" />}
+      {p.docs && p.docs.length === 0 && <p className="empty muted">No documents yet.</p>}
+      {p.docs && p.docs.length > 0 && shown.length === 0 && <p className="empty muted">No title matches “{filter}”.</p>}
       <ul className="doc-list">
         {shown.map((d) => (
           <li key={d.id} className={`doc-item ${d.id === p.selectedId ? 'selected' : ''}`} data-testid="doc-item" data-doc-id={d.id}>
@@ -86,8 +89,6 @@ export function Sidebar(p: SidebarProps) {
           </li>
         ))}
       </ul>
-      {p.docs && p.docs.length === 0 && <p className="empty muted">No documents yet.</p>}
-      {p.docs && p.docs.length > 0 && shown.length === 0 && <p className="empty muted">No title matches “{filter}”.</p>}
     </nav>
   )
 }

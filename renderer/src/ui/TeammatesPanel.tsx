@@ -3,6 +3,7 @@ import type { DocumentSummary, MemberInfo, PresenceInfo } from '../../../shared/
 import { useNow } from '../data/hooks.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { ago, theirLocalTime, utcOffsetLabel } from '../lib/format.ts'
+import { knownOffset } from '../lib/offsets.ts'
 import { displayTitle } from './Sidebar.tsx'
 
 export interface TeammatesPanelProps {
@@ -24,6 +25,7 @@ export function TeammatesPanel({ members, presence, docs, onOpenDoc }: Teammates
         {sorted.map((m) => {
           const p = presence.get(m.deviceId)
           const docId = p?.docId ?? null
+          const offset = p?.utcOffsetMinutes ?? knownOffset(m.deviceId)
           return (
             <li key={m.deviceId} className="member" data-testid="teammate" data-device={m.deviceId} data-online={m.online}>
               <span className="avatar" style={{ backgroundColor: colourFor(m.deviceId) }} aria-hidden="true">{initials(m.name)}</span>
@@ -34,8 +36,8 @@ export function TeammatesPanel({ members, presence, docs, onOpenDoc }: Teammates
                 </div>
                 <div className="member-meta muted">
                   {m.self ? m.role : m.online ? 'Online now' : `Last seen ${ago(m.lastSeen, now)}`}
-                  {!m.self && p && m.online && (
-                    <> · {theirLocalTime(p.utcOffsetMinutes, now)} their time <span className="visually-hidden">({utcOffsetLabel(p.utcOffsetMinutes)})</span></>
+                  {!m.self && offset !== null && (
+                    <span title={utcOffsetLabel(offset)} data-testid="teammate-time"> · {theirLocalTime(offset, now)} their time</span>
                   )}
                 </div>
                 {!m.self && docId && m.online && (

@@ -1,0 +1,192 @@
+/** The replica and its DocHandle face, against real Automerge and a scripted peer. */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import { EditorState } from '@codemirror/state'
+import { GrapevineError, type ClientEvent, type ClientMethod, type PeerClient } from '../../../shared/protocol.ts'
+import { DocReplica, type DocContent, type Scheduler } from './replica.ts'
+
+/** A peer that serves one document: `doc.open`, `doc.applyChanges`, `doc.close`, and pushes events. */
+function scriptedPeer(initialText = 'hello') {
+  let doc = A.change(A.init<DocContent>(), (d) => {
+    d.title = 'Plan'
+    d.text = initialText
+  })
+  const listeners = new Set<(e: ClientEvent) => void>()
+  const applied: Uint8Array[][] = []
+  let fail: GrapevineError | null = null
+  let opened = 0
+  const client: Pick<PeerClient, 'request' | 'onEvent'> = {
+    async request(method: ClientMethod, params: unknown) {
+      const p = params as { docId: string; changes?: Uint8Array[] }
+      if (method === 'doc.open') {
+        opened++
+        return { docId: p.docId, bytes: A.save(doc), heads: A.getHeads(doc), actor: `${'ab'.repeat(8)}${String(opened).padStart(32, '0')}` } as never
+      }
+      if (method === 'doc.applyChanges') {
+        await new Promise((r) => setTimeout(r, 1))
+        if (fail) throw fail
+        applied.push(p.changes!)
+        ;[doc] = A.applyChanges(doc, p.changes!)
+        return { heads: A.getHeads(doc) } as never
+      }
+      if (method === 'doc.close') return { closed: true } as never
+      throw new Error(`unexpected ${method}`)
+    },
+    onEvent(l) {
+      listeners.add(l)
+      return () => listeners.delete(l)
+    },
+  }
+  return {
+    client,
+    applied,
+    get doc() { return doc },
+    failWith(e: GrapevineError | null) { fail = e },
+    /** A teammate's edit arriving as a `doc.changes` event. */
+    remoteEdit(fn: (d: DocContent) => void, docId = 'd1') {
+      const theirs = A.change(A.clone(doc, { actor: 'cd'.repeat(16) }), fn)
+      const changes = A.getChanges(doc, theirs)
+      ;[doc] = A.applyChanges(doc, changes)
+      for (const l of listeners) l({ type: 'doc.changes', docId, changes })
+    },
+  }
+}
+
+/** A scheduler the test runs by hand: a stand-in for animation frames. */
+function manualFrames(): { schedule: Scheduler; run(): void; pending(): number } {
+  const q: (() => void)[] = []
+  return { schedule: (fn) => void q.push(fn), run: () => { for (const fn of q.splice(0)) fn() }, pending: () => q.length }
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10))
+
+test('local edits change the replica at once and go to the peer batched per frame, in order', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  assert.equal(r.isReady(), true)
+  assert.equal(r.text(), 'hello')
+  let changes = 0
+  r.on('change', () => changes++)
+  for (const ch of [' ', 'w', 'o']) r.change((d) => A.splice(d, ['text'], r.text().length, 0, ch))
+  assert.equal(r.text(), 'hello wo')
+  assert.equal(changes, 3)
+  assert.equal(r.unsent(), 3)
+  assert.equal(peer.applied.length, 0, 'nothing is sent before the frame')
+  frames.run()
+  await settle()
+  assert.equal(peer.applied.length, 1, 'one request for the whole frame')
+  assert.equal(peer.applied[0]!.length, 3)
+  assert.equal(peer.doc.text, 'hello wo')
+  assert.equal(r.unsent(), 0)
+  await r.close()
+})
+
+test('an empty change sends nothing (getLastLocalChange would repeat the previous one)', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  r.change((d) => A.splice(d, ['text'], 0, 0, '>'))
+  r.change(() => {})
+  frames.run()
+  await r.flushNow()
+  assert.equal(peer.applied.flat().length, 1)
+  await r.close()
+})
+
+test('remote changes are applied in one batch per frame and announced', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  let remote = 0
+  r.listen('remote', () => remote++)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'A'))
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'B'))
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'x'), 'other-doc')
+  assert.equal(r.text(), 'hello', 'not before the frame')
+  frames.run()
+  assert.equal(r.text(), 'BAhello')
+  assert.equal(remote, 1)
+  await r.close()
+})
+
+test('changes that arrive while the document is opening are not lost', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const opening = DocReplica.open(peer.client, 'd1', frames.schedule)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 5, 0, '!'))
+  const r = await opening
+  frames.run()
+  assert.equal(r.text(), 'hello!')
+  await r.close()
+})
+
+test('a refused change is reported, and no change is made on top of it (the view reopens the replica)', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  const rejected: Error[] = []
+  r.listen('rejected', (e) => rejected.push(e))
+  peer.failWith(new GrapevineError('forbidden', 'Viewers cannot change documents.'))
+  r.change((d) => A.splice(d, ['text'], 0, 0, 'X'))
+  frames.run()
+  await settle()
+  assert.equal(rejected.length, 1)
+  assert.equal(r.unsent(), 0)
+  r.change((d) => A.splice(d, ['text'], 0, 0, 'Y'))
+  assert.equal(r.text(), 'Xhello', 'nothing more is written to a refused replica')
+  assert.equal(r.unsent(), 0)
+  await r.close()
+})
+
+test('edits made while the peer is unreachable are kept and sent by the next replica of the document', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  let rejected = 0
+  r.listen('rejected', () => rejected++)
+  peer.failWith(new GrapevineError('unreachable', 'The connection to the peer closed.'))
+  r.change((d) => A.splice(d, ['text'], r.text().length, 0, ' kept'))
+  frames.run()
+  await settle()
+  r.change((d) => A.splice(d, ['text'], r.text().length, 0, ' too'))
+  assert.equal(r.text(), 'hello kept too', 'typing goes on while the peer is away')
+  frames.run()
+  await settle()
+  assert.equal(r.unsent(), 2, 'both edits count as not saved')
+  await r.close()
+  assert.equal(rejected, 0, 'unreachable is not a refusal')
+
+  peer.failWith(null)
+  const next = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  assert.equal(next.text(), 'hello kept too', 'the kept edits are in the new replica')
+  frames.run()
+  await next.flushNow()
+  assert.equal(peer.doc.text, 'hello kept too', 'and they reach the peer')
+  await next.close()
+})
+
+test('the DocHandle face works with automerge-codemirror in both directions', async () => {
+  const { applyCmTransactionsToAmHandle } = await import('@automerge/automerge-codemirror/dist/codeMirrorToAm.js')
+  const { applyAmPatchesToCm } = await import('@automerge/automerge-codemirror/dist/amToCodemirror.js')
+  const peer = scriptedPeer('# Plan\n')
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  // The editor's side, without a DOM: an EditorState and a view-like dispatch.
+  const view = { state: EditorState.create({ doc: r.text() }), dispatch(spec: object) { this.state = this.state.update(spec).state } }
+  const typed = view.state.update({ changes: { from: 7, insert: 'Ship it' } })
+  view.state = typed.state
+  applyCmTransactionsToAmHandle(r, ['text'], [typed])
+  assert.equal(r.text(), '# Plan\nShip it')
+  frames.run()
+  await r.flushNow()
+  assert.equal(peer.doc.text, '# Plan\nShip it')
+
+  const before = A.getHeads(r.doc())
+  peer.remoteEdit((d) => A.splice(d, ['text'], 2, 0, 'Big '))
+  frames.run()
+  applyAmPatchesToCm(view as never, ['text'], A.diff(r.doc(), before, A.getHeads(r.doc())))
+  assert.equal(view.state.doc.toString(), '# Big Plan\nShip it')
+  await r.close()
+})

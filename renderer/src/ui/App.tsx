@@ -1,0 +1,154 @@
+/**
+ * One connected session: who this device is, its workspaces, where the user is (the URL hash),
+ * first-run onboarding, join requests, and the dialogs that are not about one workspace.
+ */
+import { useCallback, useEffect, useMemo, useState } from 'react'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import type { DeviceInfo, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import { SessionContext } from '../data/client-context.tsx'
+import type { CommandName } from '../lib/commands.ts'
+import { plainError } from '../lib/errors.ts'
+import { formatRoute, parseRoute, type Route } from '../lib/route.ts'
+import type { PaletteItem } from './CommandPalette.tsx'
+import { Dialog } from './Dialog.tsx'
+import { JoinFlow } from './JoinFlow.tsx'
+import { NameForm } from './NameForm.tsx'
+import { CreateWorkspaceForm, Onboarding } from './Onboarding.tsx'
+import { Progress } from './Progress.tsx'
+import { WorkspaceView } from './WorkspaceView.tsx'
+
+export interface AppProps {
+  client: PeerClient
+  command: { name: CommandName; seq: number } | null
+  /** An invite link opened from the OS (grapevine://join/…); `seq` changes each time. */
+  invite: { link: string; seq: number } | null
+  /** The invite has been taken in hand (so a reconnection does not open it again). */
+  onInviteTaken: () => void
+  /** A document to show (a notification about it was clicked). */
+  openDoc: { docId: string; seq: number } | null
+  onOpenDocTaken: () => void
+}
+
+type GlobalDialog = 'join' | 'new-workspace' | 'name' | null
+
+function useHashRoute(): [Route, (r: Route, replace?: boolean) => void] {
+  const [route, setRoute] = useState(() => parseRoute(location.hash))
+  useEffect(() => {
+    const on = (): void => setRoute(parseRoute(location.hash))
+    window.addEventListener('hashchange', on)
+    return () => window.removeEventListener('hashchange', on)
+  }, [])
+  const navigate = useCallback((r: Route, replace = false) => {
+    const hash = formatRoute(r)
+    if (hash !== location.hash) {
+      if (replace) history.replaceState(null, '', hash)
+      else history.pushState(null, '', hash)
+    }
+    setRoute(r)
+  }, [])
+  return [route, navigate]
+}
+
+export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDocTaken }: AppProps) {
+  const [self, setSelf] = useState<DeviceInfo | null>(null)
+  const [workspaces, setWorkspaces] = useState<WorkspaceInfo[] | null>(null)
+  const [bootError, setBootError] = useState<unknown>(null)
+  const [route, navigate] = useHashRoute()
+  const [dialog, setDialog] = useState<GlobalDialog>(null)
+  const [inviteLink, setInviteLink] = useState<string | null>(null)
+  const [requests, setRequests] = useState<JoinRequestInfo[]>([])
+
+  const loadWorkspaces = useCallback(async () => {
+    try {
+      setWorkspaces(await client.request('workspace.list', {}))
+    } catch (err) {
+      setBootError(err)
+    }
+  }, [client])
+
+  useEffect(() => {
+    client.request('identity.get', {}).then(setSelf, setBootError)
+    void loadWorkspaces()
+    return client.onEvent((e) => {
+      if (e.type === 'workspace.list' || e.type === 'workspace.members') void loadWorkspaces()
+      if (e.type === 'join.request') setRequests((rs) => (rs.some((r) => r.requestId === e.request.requestId) ? rs : [...rs, e.request]))
+    })
+  }, [client, loadWorkspaces])
+
+  // An invite link from the OS: in the join step of onboarding, or in the join dialog.
+  useEffect(() => {
+    if (!invite || workspaces === null) return
+    onInviteTaken()
+    setInviteLink(invite.link)
+    if (workspaces.length) setDialog('join')
+  }, [invite, workspaces, onInviteTaken])
+
+  // A document named from outside (a notification): find its workspace, then show it.
+  useEffect(() => {
+    if (!openDoc || workspaces === null) return
+    onOpenDocTaken()
+    void (async () => {
+      for (const w of workspaces) {
+        const docs = await client.request('doc.list', { workspaceId: w.id }).catch(() => [])
+        if (docs.some((d) => d.id === openDoc.docId)) return navigate({ workspaceId: w.id, docId: openDoc.docId })
+      }
+    })()
+  }, [openDoc, workspaces, client, navigate, onOpenDocTaken])
+
+  const answered = useCallback((id: string) => setRequests((rs) => rs.filter((r) => r.requestId !== id)), [])
+  const entered = useCallback((ws: WorkspaceInfo) => {
+    setDialog(null)
+    setInviteLink(null)
+    setWorkspaces((all) => (all?.some((w) => w.id === ws.id) ? all : [...(all ?? []), ws]))
+    navigate({ workspaceId: ws.id, docId: null })
+    void loadWorkspaces()
+  }, [navigate, loadWorkspaces])
+
+  const current = workspaces?.find((w) => w.id === route.workspaceId) ?? workspaces?.[0] ?? null
+  useEffect(() => {
+    if (current && current.id !== route.workspaceId) navigate({ workspaceId: current.id, docId: null }, true)
+  }, [current?.id, route.workspaceId])
+
+  const globalItems = useMemo((): PaletteItem[] => [
+    ...(workspaces ?? []).filter((w) => w.id !== current?.id).map((w): PaletteItem => ({
+      id: `ws:${w.id}`, group: 'Workspaces', label: `Switch to ${w.name}`, run: () => navigate({ workspaceId: w.id, docId: null }),
+    })),
+    { id: 'ws-new', group: 'Workspaces', label: 'Create a new workspace', run: () => setDialog('new-workspace') },
+    { id: 'ws-join', group: 'Workspaces', label: 'Join a workspace with an invite', run: () => setDialog('join') },
+    { id: 'name', group: 'Actions', label: 'Change your name', run: () => setDialog('name') },
+  ], [workspaces, current?.id, navigate])
+
+  if (bootError) {
+    return <main className="splash" role="alert" data-testid="boot-error"><p>{plainError(bootError)}</p></main>
+  }
+  if (!self || !workspaces) {
+    return <main className="splash" aria-busy="true"><Progress label="Starting Grapevine…" /></main>
+  }
+  return (
+    <SessionContext.Provider value={{ client, self }}>
+      {current ? (
+        <WorkspaceView
+          key={current.id} workspace={current} workspaces={workspaces} docId={route.docId}
+          navigate={navigate} command={command} joinRequests={requests} onAnswered={answered} globalItems={globalItems}
+        />
+      ) : (
+        <Onboarding invite={inviteLink} onNamed={setSelf} onReady={entered} />
+      )}
+      {dialog === 'join' && (
+        <Dialog title="Join a workspace" onClose={() => setDialog(null)} testId="join-dialog">
+          <JoinFlow initialCode={inviteLink ?? undefined} onJoined={entered} />
+        </Dialog>
+      )}
+      {dialog === 'new-workspace' && (
+        <Dialog title="New workspace" onClose={() => setDialog(null)} testId="new-workspace-dialog">
+          <CreateWorkspaceForm onCreated={entered} />
+        </Dialog>
+      )}
+      {dialog === 'name' && (
+        <Dialog title="Your name" onClose={() => setDialog(null)} testId="name-dialog">
+          <NameForm initial={self.name} submitLabel="Save" onDone={(me) => { setSelf(me); setDialog(null) }} />
+        </Dialog>
+      )}
+    </SessionContext.Provider>
+  )
+}

@@ -1,0 +1,184 @@
+/**
+ * A workspace: the top bar, the documents sidebar, the open document, the teammates panel, and
+ * the workspace's dialogs (command palette, invite, network, delete). Keeps this device's presence
+ * (open document and selection) up to date and listens to teammates'.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
+import { ADMIN_ROLES, WRITER_ROLES } from '../../../shared/types.ts'
+import type { DocumentSummary, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import { useClient, useSession } from '../data/client-context.tsx'
+import { useAction, usePeerQuery } from '../data/hooks.ts'
+import { usePresence, usePresenceSender } from '../data/presence.ts'
+import type { Route } from '../lib/route.ts'
+import type { CommandName } from '../lib/commands.ts'
+import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
+import { ConfirmDialog } from './ConfirmDialog.tsx'
+import { DocView } from './DocView.tsx'
+import { Dialog } from './Dialog.tsx'
+import { ErrorText } from './ErrorText.tsx'
+import { InviteDialog } from './InviteDialog.tsx'
+import { JoinRequests } from './JoinRequests.tsx'
+import { NetworkDialog } from './NetworkDialog.tsx'
+import { displayTitle, Sidebar } from './Sidebar.tsx'
+import { TeammatesPanel } from './TeammatesPanel.tsx'
+import { TopBar } from './TopBar.tsx'
+import { shortcutLabel } from '../lib/platform.ts'
+
+export interface WorkspaceViewProps {
+  workspace: WorkspaceInfo
+  workspaces: WorkspaceInfo[]
+  docId: string | null
+  navigate: (r: Route) => void
+  /** The latest command from a shortcut or the app menu; `seq` changes each time. */
+  command: { name: CommandName; seq: number } | null
+  joinRequests: JoinRequestInfo[]
+  onAnswered: (requestId: string) => void
+  /** Palette entries that are not about this workspace (switch, create, join, your name). */
+  globalItems: PaletteItem[]
+}
+
+type DialogName = 'palette' | 'invite' | 'network' | null
+
+export function WorkspaceView(p: WorkspaceViewProps) {
+  const client = useClient()
+  const { self } = useSession()
+  const ws = p.workspace
+  const wsId = ws.id
+  const canWrite = WRITER_ROLES.includes(ws.role)
+  const canInvite = ADMIN_ROLES.includes(ws.role)
+  const [dialog, setDialog] = useState<DialogName>(null)
+  const [deleting, setDeleting] = useState<DocumentSummary | null>(null)
+  const [showTeammates, setShowTeammates] = useState(true)
+  const [focusTitleOf, setFocusTitleOf] = useState<string | null>(null)
+  const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set())
+
+  const docs = usePeerQuery(() => client.request('doc.list', { workspaceId: wsId }), [wsId], {
+    refreshOn: (e) => (e.type === 'doc.list' || e.type === 'doc.activity') && e.workspaceId === wsId,
+  })
+  const members = usePeerQuery(() => client.request('workspace.members', { workspaceId: wsId }), [wsId], {
+    refreshOn: (e) => (e.type === 'workspace.members' && e.workspaceId === wsId) || e.type === 'peer.list',
+    everyMs: 15_000,
+  })
+  const presence = usePresence(wsId, self.deviceId)
+  const presenceList = useMemo(() => [...presence.values()], [presence])
+  const sendPresence = usePresenceSender(wsId, p.docId)
+  const teammatesOnline = (members.data ?? []).filter((m) => !m.self && m.online).length
+
+  const open = useCallback((docId: string | null) => p.navigate({ workspaceId: wsId, docId }), [p.navigate, wsId])
+  const create = useAction(async () => client.request('doc.create', { workspaceId: wsId, title: '' }))
+  const newDoc = useCallback(async () => {
+    if (!canWrite) return
+    const d = await create.run()
+    if (!d) return
+    setFocusTitleOf(d.id)
+    open(d.id)
+    docs.reload()
+  }, [canWrite, create.run, open, docs.reload])
+  const rename = useAction(async (docId: string, title: string) => {
+    await client.request('doc.rename', { docId, title })
+    docs.reload()
+  })
+  const onRead = useCallback((docId: string) => {
+    if (docs.data?.find((d) => d.id === docId)?.unread) docs.reload()
+  }, [docs.data, docs.reload])
+
+  // Commands from shortcuts and the app menu.
+  // Only commands issued while this view is mounted (not the one that was last before it).
+  const seenCommand = useRef(p.command?.seq)
+  useEffect(() => {
+    if (!p.command || p.command.seq === seenCommand.current) return
+    seenCommand.current = p.command.seq
+    switch (p.command.name) {
+      case 'new-document': void newDoc(); break
+      case 'command-palette': setDialog((d) => (d === 'palette' ? null : 'palette')); break
+      case 'invite': if (canInvite) setDialog('invite'); break
+      case 'network': setDialog('network'); break
+      case 'find': (document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus(); break
+    }
+  }, [p.command?.seq])
+
+  const current = docs.data?.find((d) => d.id === p.docId)
+  const items = useMemo((): PaletteItem[] => {
+    const actions: PaletteItem[] = []
+    if (canWrite) actions.push({ id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() })
+    if (canInvite) actions.push({ id: 'invite', group: 'Actions', label: 'Invite a teammate', hint: shortcutLabel('Mod+Shift+I'), run: () => setDialog('invite') })
+    actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
+    actions.push({ id: 'teammates', group: 'Actions', label: showTeammates ? 'Hide teammates panel' : 'Show teammates panel', run: () => setShowTeammates((s) => !s) })
+    actions.push({ id: 'filter', group: 'Actions', label: 'Filter documents by title', run: () => (document.querySelector('[data-testid="doc-filter"]') as HTMLElement | null)?.focus() })
+    if (current && canWrite) {
+      actions.push({ id: 'rename', group: 'Actions', label: `Rename “${displayTitle(current.title)}”`, run: () => (document.querySelector('[data-testid="doc-title-input"]') as HTMLInputElement | null)?.select() })
+      actions.push({ id: 'delete', group: 'Actions', label: `Delete “${displayTitle(current.title)}”`, run: () => setDeleting(current) })
+    }
+    const documents = [...(docs.data ?? [])]
+      .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
+      .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
+    return [...actions, ...documents, ...p.globalItems]
+  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open])
+
+  // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
+  // peer then lets them time out; the invite dialog still lists them).
+  const elsewhere = p.joinRequests.filter((r) => !dismissed.has(r.requestId) && (dialog !== 'invite' || r.workspaceId !== wsId))
+
+  return (
+    <div className={`workspace ${showTeammates ? 'with-teammates' : ''}`} data-testid="workspace" data-workspace-id={wsId}>
+      <TopBar
+        workspace={ws} workspaces={p.workspaces} self={self} canInvite={canInvite} showTeammates={showTeammates}
+        onSwitch={(id) => p.navigate({ workspaceId: id, docId: null })}
+        onPalette={() => setDialog('palette')} onInvite={() => setDialog('invite')} onNetwork={() => setDialog('network')}
+        onToggleTeammates={() => setShowTeammates((s) => !s)}
+      />
+      <Sidebar
+        docs={docs.data} loading={docs.loading} selectedId={p.docId} canWrite={canWrite} selfId={self.deviceId}
+        onOpen={open} onNew={() => void newDoc()} creating={create.busy}
+        onRename={async (id, title) => { await rename.run(id, title) }} onDelete={setDeleting}
+      />
+      {p.docId ? (
+        <DocView
+          key={p.docId} docId={p.docId} canWrite={canWrite} presence={presenceList} teammatesOnline={teammatesOnline}
+          onCursor={sendPresence} onRead={onRead} focusTitle={focusTitleOf === p.docId}
+        />
+      ) : (
+        <main className="doc-view empty-doc" data-testid="no-document">
+          <div className="empty-state">
+            <h1>{ws.name}</h1>
+            <p className="muted">{docs.data?.length ? 'Choose a document on the left, or start a new one.' : 'No documents yet.'}</p>
+            {canWrite && <button type="button" className="primary" onClick={() => void newDoc()}>New document</button>}
+            <p className="muted shortcuts">
+              <kbd>{shortcutLabel('Mod+K')}</kbd> commands · <kbd>{shortcutLabel('Mod+N')}</kbd> new document
+              {canInvite && <> · <kbd>{shortcutLabel('Mod+Shift+I')}</kbd> invite</>}
+            </p>
+          </div>
+        </main>
+      )}
+      {showTeammates && <TeammatesPanel members={members.data} presence={presence} docs={docs.data} onOpenDoc={open} />}
+      <div className="toasts">
+        <ErrorText error={docs.error ?? members.error} />
+        <ErrorText error={create.error} onDismiss={create.clearError} />
+        <ErrorText error={rename.error} onDismiss={rename.clearError} />
+      </div>
+
+      {dialog === 'palette' && <CommandPalette items={items} onClose={() => setDialog(null)} />}
+      {dialog === 'invite' && (
+        <InviteDialog workspace={ws} self={self} requests={p.joinRequests} onAnswered={p.onAnswered} onClose={() => setDialog(null)} />
+      )}
+      {dialog === 'network' && <NetworkDialog onClose={() => setDialog(null)} />}
+      {dialog === null && elsewhere.length > 0 && (
+        <Dialog title="Someone wants to join" onClose={() => setDismissed(new Set([...dismissed, ...elsewhere.map((r) => r.requestId)]))}>
+          <JoinRequests requests={elsewhere} onAnswered={p.onAnswered} />
+        </Dialog>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title="Delete document?" confirmLabel="Delete"
+          message={`“${displayTitle(deleting.title)}” will be deleted for everyone in ${ws.name}.`}
+          onConfirm={async () => {
+            await client.request('doc.delete', { docId: deleting.id })
+            if (p.docId === deleting.id) open(null)
+            docs.reload()
+          }}
+          onClose={() => setDeleting(null)}
+        />
+      )}
+    </div>
+  )
+}
