@@ -6,7 +6,7 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, Notification, protocol, session, shell, webContents, type WebContents } from 'electron'
 import { dirname, join, resolve } from 'node:path'
 import type { PeerClient } from '../shared/protocol.ts'
-import { HELLO_CHANNEL, type BridgeNotice, type PeerStatus } from '../preload/bridge.ts'
+import { HELLO_CHANNEL, type BridgeNotice, type PeerStatus } from '../shared/desktop-bridge.ts'
 import { ActivityNotifier } from './activity.ts'
 import { APP_SCHEME } from './app-url.ts'
 import { serveAppRequest } from './app-protocol.ts'

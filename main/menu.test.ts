@@ -3,8 +3,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { MenuItemConstructorOptions } from 'electron'
 import { menuTemplate } from './menu.ts'
-import { toNotice } from '../preload/bridge.ts'
-import { APP_ORIGIN as BRIDGE_ORIGIN } from '../preload/bridge.ts'
+import { toNotice } from '../shared/desktop-bridge.ts'
+import { APP_ORIGIN as BRIDGE_ORIGIN } from '../shared/desktop-bridge.ts'
 import { APP_ORIGIN } from './app-url.ts'
 
 const flatten = (items: MenuItemConstructorOptions[]): MenuItemConstructorOptions[] =>

@@ -4,7 +4,7 @@
  * which main forwards to the focused page as menu notices (the page's own shortcuts are the same).
  */
 import type { MenuItemConstructorOptions } from 'electron'
-import type { MenuCommand } from '../preload/bridge.ts'
+import type { MenuCommand } from '../shared/desktop-bridge.ts'
 
 export interface MenuOptions {
   platform: NodeJS.Platform

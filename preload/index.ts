@@ -5,7 +5,7 @@
  * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
  */
 import { contextBridge, ipcRenderer } from 'electron'
-import { APP_ORIGIN, HELLO_CHANNEL, NOTICE_CHANNEL, PORT_CHANNEL, PORT_MESSAGE, toNotice, type BridgeNotice } from './bridge.ts'
+import { APP_ORIGIN, HELLO_CHANNEL, NOTICE_CHANNEL, PORT_CHANNEL, PORT_MESSAGE, toNotice, type BridgeNotice } from '../shared/desktop-bridge.ts'
 
 const MAX_QUEUED_NOTICES = 32
 const ours = window.location.origin === APP_ORIGIN

@@ -4,12 +4,9 @@
  * an extension, a frame, or a typo — is ignored.
  */
 
-export const MENU_COMMANDS = ['new-document', 'command-palette', 'invite', 'network', 'find'] as const
-export type MenuCommand = (typeof MENU_COMMANDS)[number]
+import { toNotice, type MenuCommand, type PeerStatus } from '../../shared/desktop-bridge.ts'
 
-/** The peer's state as the shell reports it ('restarted' is an older name for 'ready'). */
-export const PEER_STATUSES = ['starting', 'ready', 'restarting', 'restarted', 'failed'] as const
-export type PeerStatus = (typeof PEER_STATUSES)[number]
+export { MENU_COMMANDS, PEER_STATUSES, type MenuCommand, type PeerStatus } from '../../shared/desktop-bridge.ts'
 
 export type ShellMessage =
   | { kind: 'menu'; command: MenuCommand }
@@ -18,25 +15,16 @@ export type ShellMessage =
   | { kind: 'open-document'; docId: string }
   | { kind: 'peer-status'; status: PeerStatus }
 
-const MAX_VALUE_CHARS = 4096
-const INVITE_LINK = /^grapevine:\/\/join\/[A-Za-z0-9._~%-]+\/?$/
-
-/** The message as a `ShellMessage`, or null when it is not a valid one. */
+/** The message as a `ShellMessage`, or null when it is not a valid one (the bridge's own check, shared with the preload). */
 export function parseShellMessage(data: unknown): ShellMessage | null {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null
-  const { grapevine: type, value } = data as { grapevine?: unknown; value?: unknown }
-  if (typeof value !== 'string' || value.length > MAX_VALUE_CHARS) return null
-  switch (type) {
-    case 'menu':
-      return (MENU_COMMANDS as readonly string[]).includes(value) ? { kind: 'menu', command: value as MenuCommand } : null
-    case 'open-invite':
-      return INVITE_LINK.test(value.trim()) ? { kind: 'open-invite', link: value.trim() } : null
-    case 'open-document':
-      return /^[A-Za-z0-9_-]{1,128}$/.test(value) ? { kind: 'open-document', docId: value } : null
-    case 'peer-status':
-      return (PEER_STATUSES as readonly string[]).includes(value) ? { kind: 'peer-status', status: value as PeerStatus } : null
-    default:
-      return null
+  if (Array.isArray(data)) return null
+  const n = toNotice(data)
+  if (!n) return null
+  switch (n.grapevine) {
+    case 'menu': return { kind: 'menu', command: n.value }
+    case 'open-invite': return { kind: 'open-invite', link: n.value.trim() }
+    case 'open-document': return { kind: 'open-document', docId: n.value }
+    case 'peer-status': return { kind: 'peer-status', status: n.value }
   }
 }
 

@@ -42,7 +42,7 @@ export function Root({ connection, shell }: RootProps) {
     if (m.kind === 'menu') issue(m.command)
     else if (m.kind === 'open-invite') setInvite({ link: m.link, seq: ++seq.current })
     else if (m.kind === 'open-document') setOpenDoc({ docId: m.docId, seq: ++seq.current })
-    else setPeerStatus(m.status === 'ready' || m.status === 'restarted' ? null : m.status)
+    else setPeerStatus(m.status === 'ready' ? null : m.status)
   }), [shell, issue])
 
   useEffect(() => {

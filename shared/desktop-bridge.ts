@@ -1,6 +1,7 @@
 /**
  * The bridge's contract: the IPC channels between main and the preload, and the messages the
- * preload posts to the page. Pure data and checks (no Electron, no DOM), imported by both sides.
+ * preload posts to the page. Pure data and checks (no Electron, no DOM), imported by main, the preload
+ * and the page.
  *
  * To the page (window 'message' events from its own window and origin):
  *   - `'grapevine:port'` with `ports[0]`: a MessagePort to the peer (client protocol, shared/rpc.ts).
@@ -38,6 +39,7 @@ export type BridgeNotice =
   | { grapevine: 'peer-status'; value: PeerStatus }
 
 const MAX_VALUE_CHARS = 4096
+const INVITE_LINK = /^grapevine:\/\/join\/[A-Za-z0-9._~%-]+\/?$/
 
 /** The notice, with only its two fields, or null if it is not a valid one. */
 export function toNotice(raw: unknown): BridgeNotice | null {
@@ -50,7 +52,7 @@ export function toNotice(raw: unknown): BridgeNotice | null {
     case 'peer-status':
       return (PEER_STATUSES as readonly string[]).includes(value) ? { grapevine: kind, value: value as PeerStatus } : null
     case 'open-invite':
-      return value.startsWith('grapevine://join/') ? { grapevine: kind, value } : null
+      return INVITE_LINK.test(value.trim()) ? { grapevine: kind, value: value.trim() } : null
     case 'open-document':
       return /^[A-Za-z0-9_-]{1,128}$/.test(value) ? { grapevine: kind, value } : null
     default:
