@@ -1,0 +1,145 @@
+/**
+ * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
+ * one Automerge change per keystroke, applied locally at once; change bytes sent with
+ * `doc.applyChanges` once per frame (emulated 60 Hz vsync), one request in flight, whatever queued
+ * meanwhile sent as soon as it is acknowledged. Remote changes (`doc.changes` events) are applied
+ * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
+ */
+import * as A from '@automerge/automerge'
+import type { PeerClient } from '../../shared/protocol.ts'
+import { MAX_CHANGES_PER_MESSAGE } from '../../shared/limits.ts'
+import { now } from './stats.ts'
+import type { TextPeer } from './text-peer.ts'
+
+interface DocContent { title: string; text: string; deleted?: boolean }
+
+const FRAME_MS = 1000 / 60
+
+export class GvReplica implements TextPeer {
+  doc: A.Doc<DocContent>
+  readonly docId: string
+  private readonly client: PeerClient
+  private readonly frameMs: number
+  private queue: Uint8Array[] = []
+  private inFlight: Promise<void> | null = null
+  private scheduled = false
+  private readonly listeners: (() => void)[] = []
+  private idleWaiters: (() => void)[] = []
+  private off: () => void
+  /** [keystrokes sent so far, time] per request: which keystroke left in which request. */
+  readonly sends: [number, number][] = []
+  private queuedTotal = 0
+  private sentTotal = 0
+  error: Error | null = null
+
+  private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
+    this.client = client
+    this.docId = docId
+    this.doc = doc
+    this.frameMs = frameMs
+    this.off = off
+  }
+
+  /** `frameMs` 0 sends every change at once (no frame batching). */
+  static async open(client: PeerClient, docId: string, frameMs = FRAME_MS): Promise<GvReplica> {
+    const early: Uint8Array[] = []
+    let r: GvReplica | null = null
+    const off = client.onEvent((e) => {
+      if (e.type !== 'doc.changes' || e.docId !== docId) return
+      if (r) r.receive(e.changes)
+      else early.push(...e.changes)
+    })
+    const opened = await client.request('doc.open', { docId })
+    r = new GvReplica(client, docId, A.load<DocContent>(opened.bytes, { actor: opened.actor }), frameMs, off)
+    if (early.length) r.receive(early)
+    return r
+  }
+
+  private receive(changes: Uint8Array[]): void {
+    ;[this.doc] = A.applyChanges(this.doc, changes)
+    for (const l of this.listeners) l()
+  }
+
+  splice(pos: number, del: number, text: string): void {
+    this.doc = A.change(this.doc, (d) => { A.splice(d, ['text'], pos, del, text) })
+    const bytes = A.getLastLocalChange(this.doc)
+    if (bytes) this.enqueue(bytes)
+  }
+
+  frame(fn: (splice: (pos: number, del: number, text: string) => void) => void): void {
+    this.doc = A.change(this.doc, (d) => fn((pos, del, text) => { A.splice(d, ['text'], pos, del, text) }))
+    const bytes = A.getLastLocalChange(this.doc)
+    if (bytes) this.enqueue(bytes)
+  }
+
+  length(): number {
+    return typeof this.doc.text === 'string' ? this.doc.text.length : 0
+  }
+
+  text(): string {
+    return typeof this.doc.text === 'string' ? this.doc.text : ''
+  }
+
+  onRemote(cb: () => void): void {
+    this.listeners.push(cb)
+  }
+
+  /** Local changes queued or in flight. */
+  unsent(): number {
+    return this.queuedTotal - this.sentTotal
+  }
+
+  private enqueue(bytes: Uint8Array): void {
+    this.queue.push(bytes)
+    this.queuedTotal++
+    if (this.scheduled || this.inFlight) return
+    this.scheduled = true
+    const wait = this.frameMs > 0 ? this.frameMs - (now() % this.frameMs) : 0
+    setTimeout(() => {
+      this.scheduled = false
+      this.flush()
+    }, wait)
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.queue.length === 0) return
+    const batch = this.queue.splice(0, MAX_CHANGES_PER_MESSAGE)
+    this.sends.push([this.sentTotal + batch.length, now()])
+    this.inFlight = this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
+      () => {
+        this.sentTotal += batch.length
+        this.inFlight = null
+        if (this.queue.length) this.flush()
+        else for (const w of this.idleWaiters.splice(0)) w()
+      },
+      (err: Error) => {
+        this.error = err
+        this.inFlight = null
+        for (const w of this.idleWaiters.splice(0)) w()
+      },
+    )
+  }
+
+  /** Resolves when every local change is acknowledged as durable by the peer. */
+  drain(): Promise<void> {
+    if (this.error) return Promise.reject(this.error)
+    if (this.queue.length === 0 && !this.inFlight && !this.scheduled) return Promise.resolve()
+    return new Promise((resolve, reject) => this.idleWaiters.push(() => (this.error ? reject(this.error) : resolve())))
+  }
+
+  close(): void {
+    this.off()
+  }
+}
+
+/** When each of the `keys` keystrokes made after `base` were sent left in a request. */
+export function sendTimesSince(r: GvReplica, base: number, keys: number): number[] {
+  const out: number[] = []
+  const sends = r.sends.filter(([upTo]) => upTo > base)
+  let i = 0
+  for (let k = 0; k < keys; k++) {
+    while (i < sends.length && sends[i]![0] - base <= k) i++
+    out.push(sends[i]?.[1] ?? NaN)
+  }
+  return out
+}

@@ -1,0 +1,143 @@
+/**
+ * One collaborator goes offline while another changes documents, then comes back: how long until
+ * it holds the same documents, and what crossed the network. Shared by W2 (catch-up after many
+ * keystrokes) and W5 (many documents, few changed). Two collaborators per system:
+ *  - Grapevine: peers A and B in one workspace; B stops (profile kept) and starts again; catch-up
+ *    traffic from both peers' `stats().catchup`.
+ *  - automerge-repo: clients A and B of one sync server; B's Repo shuts down (NodeFS kept) and a new
+ *    one opens on the same storage; traffic counted on B's WebSocket.
+ *  - Yjs: clients A and B of y-websocket, one room per document; B keeps each document's state
+ *    (as y-indexeddb would) and reconnects with it; traffic counted on B's WebSockets.
+ */
+import { tempDir, grapevinePeers, spawnAll, type SystemId } from './systems.ts'
+import { spawnWorker, stopAll, type Worker } from './workers.ts'
+import { sleep, until } from './serve.ts'
+
+export interface Scenario {
+  docs: number
+  /** Documents A changes while B is away (the first ones). */
+  changed: number
+  keysPerDoc: number
+  /** Keystrokes typed into the changed documents while both are online, before B leaves (shared history). */
+  sharedKeys?: number
+  /** Afterwards B leaves and comes back once more with nothing changed: what equal documents cost. */
+  thenEqual?: boolean
+  /** Grapevine: B starts the catch-up session itself as soon as it is connected (otherwise the lower peer id does). */
+  bInitiates?: boolean
+  timeoutMs: number
+}
+export interface OfflineResult {
+  /** Restart of the collaborator (peer start, storage load) until it is ready to sync. */
+  startMs: number
+  /** From ready until every document equals the other side's. */
+  convergeMs: number
+  totalMs: number
+  bytes: number
+  messages: number
+  roundTrips: number
+  sessions?: number
+  setupS: number
+  /** The second return, with every document already equal (when `thenEqual`). */
+  equal?: Omit<OfflineResult, 'equal' | 'setupS'>
+}
+
+type Heads = Record<string, string>
+const same = (a: Heads, b: Heads, ids: string[]): boolean => ids.every((id) => a[id] !== undefined && a[id] === b[id])
+
+async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
+  const g = await grapevinePeers(2, { doc: false })
+  const [a, b] = g.workers as [Worker, Worker]
+  try {
+    const ids = await a.call<string[]>('createDocs', { workspaceId: g.ids.workspaceId, count: sc.docs, inFlight: 32 }, sc.timeoutMs)
+    const aHeads = async (): Promise<Heads> => ({ ...await a.call<Heads>('heads'), ...await a.call<Heads>('loadedHeads', { ids: ids.slice(0, sc.changed) }, sc.timeoutMs) })
+    await until('B holds every document', async () => same(await b.call<Heads>('heads'), await a.call<Heads>('heads'), ids), sc.timeoutMs, 200)
+    if (sc.sharedKeys) {
+      await a.call('typeKeys', { ids: ids.slice(0, sc.changed), keysPerDoc: sc.sharedKeys }, sc.timeoutMs)
+      const h = await aHeads()
+      await until('B holds the shared history', async () => same(await b.call<Heads>('heads'), h, ids), sc.timeoutMs, 200)
+    }
+    await b.call('goOffline')
+    await a.call('typeKeys', { ids: ids.slice(0, sc.changed), keysPerDoc: sc.keysPerDoc, from: sc.sharedKeys ?? 0 }, sc.timeoutMs)
+    // A's listing rows reach its database a moment after the acknowledgement: take the changed documents' heads from A itself.
+    const all = await aHeads()
+    const expected = Object.fromEntries(ids.map((id) => [id, all[id]!]))
+    const setupS = (performance.now() - t0) / 1000
+    const back = async (): Promise<Omit<OfflineResult, 'setupS'>> => {
+      const before = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
+      const r = await b.call<{ startMs: number; convergeMs: number; totalMs: number; stats: { catchup: Record<string, number> } }>(
+        'comeBack', { expected, timeoutMs: sc.timeoutMs, initiate: sc.bInitiates ?? false }, sc.timeoutMs + 30_000)
+      await sleep(1500) // let both sides' sessions finish (the second side starts 1.5 s after connecting)
+      const after = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
+      const bs = (await b.call<{ catchup: Record<string, number> }>('stats')).catchup
+      const d = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0) + (bs[k] ?? 0)
+      const sessions = d('sessions')
+      return { startMs: r.startMs, convergeMs: r.convergeMs, totalMs: r.totalMs, bytes: d('bytesSent'), messages: d('framesSent'), roundTrips: 2 * sessions, sessions }
+    }
+    const first = await back()
+    if (!sc.thenEqual) return { ...first, setupS }
+    await b.call('goOffline')
+    return { ...first, setupS, equal: await back() }
+  } finally {
+    await stopAll(g.workers)
+  }
+}
+
+async function anchor(sys: 'am-ws' | 'yjs', sc: Scenario, t0: number): Promise<OfflineResult> {
+  const workers: Worker[] = []
+  try {
+    const server = await spawnWorker(sys === 'am-ws' ? 'am-server.ts' : 'y-server.ts', `${sys}-server`)
+    workers.push(server)
+    const port = await server.call<number>('start', sys === 'am-ws' ? { storageDir: tempDir('am-server') } : {})
+    const [a, b] = await spawnAll(2, (i) => spawnWorker(sys === 'am-ws' ? 'am-client.ts' : 'y-client.ts', `${sys}-${'ab'[i]}`))
+    workers.push(a!, b!)
+    const url = `ws://127.0.0.1:${port}`
+    await Promise.all([a!, b!].map((w, i) => w.call('start', sys === 'am-ws' ? { url, storageDir: tempDir(`am${i}`) } : { url })))
+    let ids: string[]
+    if (sys === 'am-ws') {
+      ids = await a!.call<string[]>('createDocs', { count: sc.docs })
+      await sleep(300)
+      await b!.call('findDocs', { urls: ids }, sc.timeoutMs)
+    } else {
+      ids = Array.from({ length: sc.docs }, (_, i) => `doc-${i}`)
+      await a!.call('openRooms', { names: ids }, sc.timeoutMs)
+      await b!.call('openRooms', { names: ids }, sc.timeoutMs)
+    }
+    const key = sys === 'am-ws' ? { urls: ids } : { names: ids }
+    await until('B holds every document', async () => same(await b!.call<Heads>('heads', key), await a!.call<Heads>('heads', key), ids), sc.timeoutMs, 200)
+    const changed = ids.slice(0, sc.changed)
+    const changedKey = sys === 'am-ws' ? { urls: changed } : { names: changed }
+    if (sc.sharedKeys) {
+      await a!.call('typeKeys', { ...changedKey, keysPerDoc: sc.sharedKeys }, sc.timeoutMs)
+      const h = await a!.call<Heads>('heads', key)
+      await until('B holds the shared history', async () => same(await b!.call<Heads>('heads', key), h, ids), sc.timeoutMs, 200)
+    }
+    await b!.call('goOffline', {}, sc.timeoutMs)
+    await a!.call('typeKeys', { ...changedKey, keysPerDoc: sc.keysPerDoc, from: sc.sharedKeys ?? 0 }, sc.timeoutMs)
+    const expected = await a!.call<Heads>('heads', key)
+    await until('the server holds every change', async () => same(await server.call<Heads>('heads', key), expected, ids), sc.timeoutMs, 100)
+    const setupS = (performance.now() - t0) / 1000
+    const back = async (): Promise<Omit<OfflineResult, 'setupS'>> => {
+      const r = await b!.call<{ startMs: number; convergeMs: number; totalMs: number; net: Record<string, number> }>(
+        'comeBack', { expected, timeoutMs: sc.timeoutMs }, sc.timeoutMs + 30_000)
+      await sleep(300) // traffic that follows convergence (acknowledgements, heads) counts too
+      const net = await b!.call<Record<string, number>>('netCount')
+      return {
+        startMs: r.startMs, convergeMs: r.convergeMs, totalMs: r.totalMs, bytes: net['bytesSent']! + net['bytesRecv']!,
+        messages: net['msgsSent']! + net['msgsRecv']!, roundTrips: net['roundTrips']!,
+      }
+    }
+    const first = await back()
+    if (!sc.thenEqual) return { ...first, setupS }
+    await b!.call('goOffline', {}, sc.timeoutMs)
+    return { ...first, setupS, equal: await back() }
+  } finally {
+    await stopAll(workers)
+  }
+}
+
+export function offlineRun(sys: SystemId, sc: Scenario): Promise<OfflineResult> {
+  const t0 = performance.now()
+  if (sys === 'grapevine') return grapevine(sc, t0)
+  if (sys === 'am-ws' || sys === 'yjs') return anchor(sys, sc, t0)
+  throw new Error(`${sys} has no offline scenario`)
+}

@@ -1,0 +1,33 @@
+/**
+ * The benchmarks' smoke run in the test suite: every workload at tiny sizes on Grapevine and its
+ * anchors, checking consistency only (texts equal, counts right). No timing is asserted.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+test('npm run bench -- --smoke completes and its results are consistent', { timeout: 180_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'gv-bench-smoke-'))
+  try {
+    const child = spawn(process.execPath, [join(here, 'run.ts'), '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let log = ''
+    child.stdout.on('data', (d: Buffer) => (log += d))
+    child.stderr.on('data', (d: Buffer) => (log += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 170_000)
+    const code = await new Promise<number | null>((r) => child.once('exit', r))
+    clearTimeout(timer)
+    assert.equal(code, 0, `the smoke run failed:\n${log.slice(-4000)}`)
+    const md = readFileSync(join(out, 'smoke.md'), 'utf8')
+    for (const w of ['W1', 'W6', 'W4', 'W2', 'W3', 'W5']) assert.match(md, new RegExp(`## ${w} —`), `${w} is in the results`)
+    assert.doesNotMatch(md, /Consistency failures/)
+    for (const svg of ['w1-latency.svg', 'w6-durable.svg']) assert.ok(existsSync(join(out, svg)), `${svg} was written`)
+  } finally {
+    rmSync(out, { recursive: true, force: true })
+  }
+})

@@ -1,0 +1,102 @@
+/**
+ * W6 worker: one system per process, edits one at a time (or a few in flight), each timed from the
+ * edit until the system says it is saved.
+ *  - grapevine: a peer and an in-process client; an Automerge change per keystroke sent with
+ *    `doc.applyChanges`, which resolves once the change is committed (WAL, synchronous=FULL, group commit).
+ *  - sqlite-full / sqlite-normal: raw better-sqlite3, WAL, one 120-byte row per transaction.
+ *  - am-nodefs: automerge-repo with NodeFS storage, `handle.change` then `await repo.flush()`.
+ */
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import * as A from '@automerge/automerge'
+import Database from 'better-sqlite3'
+import { Repo, type DocHandle } from '@automerge/automerge-repo'
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import { createPeer, type Peer } from '../../main/peer/peer.ts'
+import type { PeerClient } from '../../shared/protocol.ts'
+import { serve, sleep } from '../lib/serve.ts'
+import { now } from '../lib/stats.ts'
+
+interface DocContent { title: string; text: string }
+type Op = () => Promise<void>
+
+let dir = ''
+let op: Op | null = null
+let count: () => Promise<number> = async () => 0
+let close: () => Promise<void> = async () => {}
+
+async function startGrapevine(): Promise<void> {
+  const peer: Peer = await createPeer({ profileDir: join(dir, 'gv'), name: 'w6', host: '127.0.0.1', port: 0, mdns: false })
+  const client: PeerClient & { close(): void } = peer.connect()
+  const ws = await client.request('workspace.create', { name: 'W6' })
+  const docId = (await client.request('doc.create', { workspaceId: ws.id, title: 'W6', text: '' })).id
+  const opened = await client.request('doc.open', { docId })
+  let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
+  op = async () => {
+    doc = A.change(doc, (d) => { A.splice(d, ['text'], d.text.length, 0, 'x') })
+    await client.request('doc.applyChanges', { docId, changes: [A.getLastLocalChange(doc)!] })
+  }
+  count = async () => (await client.request('doc.read', { docId })).text.length
+  close = async () => {
+    client.close()
+    await peer.stop()
+  }
+}
+
+function startSqlite(sync: 'FULL' | 'NORMAL'): void {
+  const db = new Database(join(dir, 'raw.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma(`synchronous = ${sync}`)
+  db.exec('CREATE TABLE changes (seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, hash TEXT NOT NULL, bytes BLOB NOT NULL)')
+  const insert = db.prepare('INSERT INTO changes (doc_id, hash, bytes) VALUES (?, ?, ?)')
+  const payload = Buffer.alloc(120, 7)
+  let n = 0
+  op = async () => {
+    insert.run('doc', String(n++), payload)
+  }
+  count = async () => (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n
+  close = async () => { db.close() }
+}
+
+function startAutomergeRepo(): void {
+  const repo = new Repo({ network: [], storage: new NodeFSStorageAdapter(join(dir, 'am')) })
+  const handle: DocHandle<DocContent> = repo.create<DocContent>({ title: 'W6', text: '' })
+  op = async () => {
+    handle.change((d) => { A.splice(d, ['text'], d.text.length, 0, 'x') })
+    await repo.flush()
+  }
+  count = async () => handle.doc()!.text.length
+  close = async () => repo.shutdown()
+}
+
+serve({
+  async start({ system, storageDir }: { system: string; storageDir: string }) {
+    dir = storageDir
+    if (system === 'grapevine') await startGrapevine()
+    else if (system === 'sqlite-full') startSqlite('FULL')
+    else if (system === 'sqlite-normal') startSqlite('NORMAL')
+    else if (system === 'am-nodefs') startAutomergeRepo()
+    else throw new Error(`unknown system ${system}`)
+    for (let i = 0; i < 20; i++) await op!() // warm up
+    return null
+  },
+  /** `count` edits, `intervalMs` apart (0: each as soon as the previous is saved), `inFlight` at once; stops at `maxMs`. */
+  async run({ count: n, intervalMs, inFlight, maxMs }: { count: number; intervalMs: number; inFlight: number; maxMs: number }) {
+    const lat: number[] = []
+    const start = now()
+    const running = new Set<Promise<void>>()
+    for (let i = 0; i < n && now() - start < maxMs; i++) {
+      if (intervalMs > 0) await sleep(Math.max(0, start + i * intervalMs - now()))
+      const t0 = now()
+      const p: Promise<void> = op!().then(() => { lat.push(now() - t0) }).finally(() => running.delete(p))
+      running.add(p)
+      if (running.size >= inFlight) await Promise.race(running)
+    }
+    await Promise.all(running)
+    return { lat, seconds: (now() - start) / 1000 }
+  },
+  count: () => count(),
+}, async () => {
+  await close().catch(() => {})
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
