@@ -1,21 +1,32 @@
 /**
  * The benchmarks' smoke run in the test suite: every workload at tiny sizes on Grapevine and its
- * anchors, checking consistency only (texts equal, counts right). No timing is asserted.
+ * anchors, checking consistency only (texts equal, counts right). No timing is asserted. It replays a
+ * prefix of the project's trace saved under another name (`BENCH_TRACE`), so the tables must name
+ * the trace they actually replayed.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { loadTrace, textAfter } from './lib/trace.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
 test('npm run bench -- --smoke completes and its results are consistent', { timeout: 180_000 }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'gv-bench-smoke-'))
   try {
-    const child = spawn(process.execPath, [join(here, 'run.ts'), '--smoke', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const keys = 5000
+    const trace = join(out, 'paper-prefix.json.gz')
+    const txns = loadTrace().keys.slice(0, keys).map((patch) => ({ patches: [patch] }))
+    writeFileSync(trace, gzipSync(JSON.stringify({ startContent: '', endContent: textAfter(keys), txns })))
+    const child = spawn(process.execPath, [join(here, 'run.ts'), '--smoke', '--out', out], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_TRACE: trace },
+    })
     let log = ''
     child.stdout.on('data', (d: Buffer) => (log += d))
     child.stderr.on('data', (d: Buffer) => (log += d))
@@ -26,6 +37,8 @@ test('npm run bench -- --smoke completes and its results are consistent', { time
     const md = readFileSync(join(out, 'smoke.md'), 'utf8')
     for (const w of ['W1', 'W6', 'W4', 'W2', 'W3', 'W5']) assert.match(md, new RegExp(`## ${w} —`), `${w} is in the results`)
     assert.doesNotMatch(md, /Consistency failures/)
+    assert.match(md, /keystrokes of the paper-prefix trace typed by A/, 'the W4 table names the trace it replayed')
+    assert.doesNotMatch(md, /automerge-paper/, 'no table names a trace that was not replayed')
     for (const svg of ['w1-latency.svg', 'w6-durable.svg']) assert.ok(existsSync(join(out, svg)), `${svg} was written`)
   } finally {
     rmSync(out, { recursive: true, force: true })

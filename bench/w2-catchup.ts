@@ -8,6 +8,7 @@ import { SYSTEM_NAMES, type SystemId } from './lib/systems.ts'
 import { offlineRun, type OfflineResult } from './lib/offline.ts'
 import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
 import { axisBytes, lineChart } from './lib/svg.ts'
+import { TRACE_NAME } from './lib/trace.ts'
 
 export interface W2Config {
   ks: number[]
@@ -73,7 +74,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
     headers: ['K', 'layout', 'system', 'back → converged, ms', 'of which syncing, ms', 'bytes', 'messages', 'round trips', 'GV÷ time'],
     rows,
     notes: [
-      'Each keystroke is one change (Automerge change / Yjs transaction) of the automerge-paper trace; with 100 documents each gets K/100 keystrokes. "shared before": the document first gets that many keystrokes with both online, then K more while B is away; there Grapevine\'s B starts the catch-up session itself, as it does whenever its peer id sorts first.',
+      `Each keystroke is one change (Automerge change / Yjs transaction) of the ${TRACE_NAME} trace; with 100 documents each gets K/100 keystrokes. "shared before": the document first gets that many keystrokes with both online, then K more while B is away; there Grapevine's B starts the catch-up session itself, as it does whenever its peer id sorts first.`,
       '"back → converged": from B starting again (Grapevine: createPeer on its profile; automerge-repo: new Repo on its NodeFS folder; Yjs: new Y.Docs from kept state) until every document equals A\'s. "of which syncing": after B is started and its documents are loaded.',
       'Bytes and messages: Grapevine: catch-up frames sent by both peers (stats().catchup); anchors: every WebSocket message B sent or received (B\'s link to the server, which already holds A\'s changes).',
       'Round trips: Grapevine: 2 per catch-up session by its protocol (summary → want, changes → changes); anchors: times B\'s traffic turned from sending to receiving.',

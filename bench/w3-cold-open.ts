@@ -8,7 +8,7 @@ import type { Report } from './lib/report.ts'
 import { tempDir } from './lib/systems.ts'
 import { spawnWorker } from './lib/workers.ts'
 import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
-import { loadTrace, textAfter } from './lib/trace.ts'
+import { loadTrace, textAfter, TRACE_NAME } from './lib/trace.ts'
 import { du } from './lib/du.ts'
 
 export interface W3Config { docs: number; traceKeys: number; reps: number }
@@ -75,7 +75,7 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
     )
   }
   s.tables.push({
-    title: `W3 — cold open: ${cfg.docs.toLocaleString('en-US')} documents + the ${keys.toLocaleString('en-US')}-keystroke trace document (ms from process start of the system)`,
+    title: `W3 — cold open: ${cfg.docs.toLocaleString('en-US')} documents + the ${keys.toLocaleString('en-US')}-keystroke ${TRACE_NAME} trace document (ms from process start of the system)`,
     headers: ['system', 'started', 'listed', 'trace text available', 'editor replica loaded', 'peak RSS', 'on disk', 'GV÷ text'],
     rows,
     notes: [

@@ -9,7 +9,7 @@
 import type { Report } from './lib/report.ts'
 import { deploy, SYSTEM_NAMES, type Deployment, type SystemId } from './lib/systems.ts'
 import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
-import { loadTrace, textAfter } from './lib/trace.ts'
+import { loadTrace, textAfter, TRACE_NAME } from './lib/trace.ts'
 import { sleep } from './lib/serve.ts'
 
 export interface W4Config { limit: number; reps: number; frameMs: number; systems: SystemId[]; timeoutMs: number; settleMs?: number }
@@ -97,7 +97,7 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
     )
   }
   s.tables.push({
-    title: `W4 — ${limit.toLocaleString('en-US')} keystrokes of the automerge-paper trace typed by A, B and C connected`,
+    title: `W4 — ${limit.toLocaleString('en-US')} keystrokes of the ${TRACE_NAME} trace typed by A, B and C connected`,
     headers: ['system', 'A keystrokes/s', 'frames (changes)', 'A done, s', 'B and C identical, s', "B's storage", 'B reopen, ms', 'GV÷ converge', 'GV÷ keys/s'],
     rows,
     notes: [

@@ -3,12 +3,15 @@
  * mDNS off) and Debian's Chromium driven by playwright-core.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser } from 'playwright-core'
 
 const BIN = fileURLToPath(new URL('../main/peer/cli/bin.ts', import.meta.url))
-export const SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
+/** The README's screenshots: refreshed only by `npm run screenshots` (scripts/screenshots.ts), never by `npm test`. */
+export const README_SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
 /** Why the browser tests cannot run here, or null. In CI a missing browser is a failure, not a skip. */
@@ -73,7 +76,28 @@ export function launchChromium(): Promise<Browser> {
   })
 }
 
-export function screenshotPath(name: string): string {
-  mkdirSync(SCREENSHOTS, { recursive: true })
-  return `${SCREENSHOTS}${name}.png`
+/**
+ * Where this run's screenshots go: `$GRAPEVINE_SCREENSHOTS` when set (the screenshots command sets it to
+ * docs/screenshots), else a temp folder, so a test run leaves the work tree as it found it.
+ */
+export interface Screenshots {
+  dir: string
+  path(name: string): string
+  /** Removes a temp folder (kept when `keep`, e.g. after a failure, so its pictures can be looked at). */
+  done(keep: boolean): void
+}
+
+export function screenshots(): Screenshots {
+  const given = process.env['GRAPEVINE_SCREENSHOTS']
+  const dir = given ? resolve(given) : mkdtempSync(join(tmpdir(), 'gv-e2e-shots-'))
+  mkdirSync(dir, { recursive: true })
+  return {
+    dir,
+    path: (name) => join(dir, `${name}.png`),
+    done(keep) {
+      if (given) return
+      if (keep) console.log(`screenshots of this run are in ${dir}`)
+      else rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

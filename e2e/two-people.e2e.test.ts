@@ -2,19 +2,22 @@
  * The app as two people use it: two peers in separate processes in browser mode, two Chromium pages.
  * Create a workspace, invite, join (comparing safety words), type and see the text and the remote
  * cursor; stop one peer, edit on both sides, start it again, both converge; reload and all is there.
- * Screenshots of the main screens go to docs/screenshots/.
+ * Screenshots of the main screens go to a temp folder, or to docs/screenshots/ with `npm run screenshots`.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Browser, Page } from 'playwright-core'
 import { tempDir } from '../main/peer/test/helpers.ts'
-import { browserProblem, launchChromium, screenshotPath, startUiPeer, type UiPeer } from './harness.ts'
+import { browserProblem, launchChromium, screenshots, startUiPeer, type UiPeer } from './harness.ts'
 
 const problem = browserProblem()
 if (problem && process.env['CI']) throw new Error(`end-to-end tests cannot run: ${problem}`)
 if (problem) console.log(`end-to-end tests skipped: ${problem}`)
 
 const dirs = { ana: tempDir(), ben: tempDir() }
+const shots = screenshots()
+const screenshotPath = shots.path
+let failed = false
 let ana: UiPeer
 let ben: UiPeer
 let browser: Browser
@@ -35,6 +38,7 @@ after(async () => {
   await Promise.allSettled([ana?.stop(), ben?.stop()])
   dirs.ana.remove()
   dirs.ben.remove()
+  shots.done(failed)
 })
 
 const editor = (p: Page) => p.getByTestId('editor').locator('.cm-content')
@@ -67,6 +71,7 @@ test('two people: invite, join with safety words, live text and cursor, offline 
     await scenario()
   } catch (err) {
     // What each person saw when it failed, for the one reading the failure.
+    failed = true
     await Promise.allSettled([pa.screenshot({ path: screenshotPath('failure-ana') }), pb.screenshot({ path: screenshotPath('failure-ben') })])
     throw err
   }

@@ -1,14 +1,17 @@
 /**
- * The editing trace of the automerge-paper (259,778 keystrokes; see ../shared/data/editing-traces/README.md):
- * one keystroke per transaction, each [position, deleteCount, insertText] applied like Array.prototype.splice.
+ * An editing trace: by default the automerge-paper's (259,778 keystrokes, CC BY 4.0; see bench/data/README.md),
+ * carried by the project; `BENCH_TRACE` may point at another trace of the same format. One keystroke per
+ * transaction, each [position, deleteCount, insertText] applied like Array.prototype.splice.
  */
 import { readFileSync } from 'node:fs'
 import { gunzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
+import { basename } from 'node:path'
 
-export const TRACE_PATH = process.env['BENCH_TRACE'] ??
-  join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'data', 'editing-traces', 'automerge-paper.json.gz')
+export const TRACE_PATH = process.env['BENCH_TRACE'] ?? fileURLToPath(new URL('../data/automerge-paper.json.gz', import.meta.url))
+
+/** The trace's name as tables show it: its file name without `.json.gz` (e.g. `automerge-paper`). */
+export const TRACE_NAME = basename(TRACE_PATH).replace(/\.json(\.gz)?$/, '')
 
 export type Keystroke = [pos: number, del: number, ins: string]
 
