@@ -20,6 +20,8 @@ export const MAX_TEXT_CHARS = 4 * 1024 * 1024
 export const MAX_NAME_CHARS = 64
 /** Documents listed in one catch-up summary frame. */
 export const MAX_SUMMARY_DOCS = 50_000
+/** Documents in one gossiped heads announcement; catch-up carries the rest. */
+export const MAX_HEADS_ANNOUNCED_DOCS = 1024
 /** Heads of one document (concurrent branches). */
 export const MAX_HEADS = 256
 /** An invite code as pasted by a person. */

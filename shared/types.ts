@@ -1,4 +1,9 @@
-/** Domain types shared by the peer and its clients (renderer, CLI). Pure data: no Node, no DOM. */
+/**
+ * Domain types shared by the peer and its clients (renderer, CLI), as zod schemas: each shape is
+ * written once and its type comes from it. Pure data: no Node, no DOM.
+ */
+import { z } from 'zod'
+import { MAX_NAME_CHARS } from './limits.ts'
 
 export const ROLES = ['owner', 'admin', 'editor', 'viewer'] as const
 export type Role = (typeof ROLES)[number]
@@ -8,123 +13,159 @@ export const WRITER_ROLES: readonly Role[] = ['owner', 'admin', 'editor']
 /** Roles that may invite, add and remove members. */
 export const ADMIN_ROLES: readonly Role[] = ['owner', 'admin']
 
-/** This device as people see it. `deviceId` is the libp2p PeerId. */
-export interface DeviceInfo {
-  deviceId: string
-  name: string
+// --- primitives, used by the client protocol and the peer protocol alike ---
+
+/** Ids of workspaces, documents, invites and join requests: they end up in URLs, topics and file names. */
+export const idSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'not an id')
+/** A device id: its libp2p PeerId, base58. */
+export const deviceIdSchema = z.string().min(10).max(128).regex(/^[A-Za-z0-9]+$/, 'not a device id')
+/** One head of an Automerge document: a change hash, hex. */
+export const headSchema = z.string().regex(/^[0-9a-f]{64}$/, 'not a change hash')
+/** A selection as Automerge cursors into a document's text: stable under concurrent edits. */
+export const cursorSchema = z.object({ anchor: z.string().max(128), head: z.string().max(128) })
+export type Cursor = z.output<typeof cursorSchema>
+/** A clock's offset from UTC in minutes, east positive (UTC+2 is 120). */
+export const utcOffsetMinutesSchema = z.number().int().min(-16 * 60).max(16 * 60)
+
+const role = z.enum(ROLES)
+const time = z.number()
+const count = z.number().int().nonnegative()
+
+// --- what crosses the client protocol ---
+// Results come from this device's own peer inside a size-capped frame, so their text is not capped
+// again; shapes that also arrive as events (presence, join requests) are, as every event is. Their
+// names were checked at MAX_NAME_CHARS where a teammate signed them; the slack keeps a client from
+// dropping an event over a name a newer peer lets run a little longer.
+const eventName = z.string().max(MAX_NAME_CHARS * 4)
+const eventSafetyWords = z.string().max(400)
+
+/** This device as people see it. */
+export const deviceInfoSchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string(),
   /** Safety words derived from the public key, for people to compare. */
-  safetyWords: string
-}
+  safetyWords: z.string(),
+})
+export type DeviceInfo = z.output<typeof deviceInfoSchema>
 
-export interface WorkspaceInfo {
-  id: string
-  name: string
+export const workspaceInfoSchema = z.object({
+  id: idSchema,
+  name: z.string(),
   /** This device's role in it. */
-  role: Role
-  ownerId: string
-  createdAt: number
-  memberCount: number
-}
+  role,
+  ownerId: deviceIdSchema,
+  createdAt: time,
+  memberCount: count,
+})
+export type WorkspaceInfo = z.output<typeof workspaceInfoSchema>
 
-export interface MemberInfo {
-  deviceId: string
-  name: string
-  role: Role
-  safetyWords: string
-  addedBy: string
-  addedAt: number
-  online: boolean
-  lastSeen: number | null
+export const memberInfoSchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string(),
+  role,
+  safetyWords: z.string(),
+  addedBy: deviceIdSchema,
+  addedAt: time,
+  online: z.boolean(),
+  lastSeen: time.nullable(),
   /** True for this device. */
-  self: boolean
-}
+  self: z.boolean(),
+})
+export type MemberInfo = z.output<typeof memberInfoSchema>
 
-export interface DocumentSummary {
-  id: string
-  workspaceId: string
-  title: string
-  createdAt: number
-  lastChangeAt: number
-  lastChangeBy: string | null
-  lastChangeByName: string | null
-  deleted: boolean
+export const documentSummarySchema = z.object({
+  id: idSchema,
+  workspaceId: idSchema,
+  title: z.string(),
+  createdAt: time,
+  lastChangeAt: time,
+  lastChangeBy: deviceIdSchema.nullable(),
+  lastChangeByName: z.string().nullable(),
+  deleted: z.boolean(),
   /** Changed by a teammate since this device last had it open. */
-  unread: boolean
-}
+  unread: z.boolean(),
+})
+export type DocumentSummary = z.output<typeof documentSummarySchema>
 
-export interface PeerInfo {
-  peerId: string
+export const peerInfoSchema = z.object({
+  peerId: deviceIdSchema,
   /** The member's display name where the peer is a member of one of our workspaces. */
-  name: string | null
-  member: boolean
-  online: boolean
-  addresses: string[]
-  lastSeen: number | null
-  lastSyncAt: number | null
-}
+  name: z.string().nullable(),
+  member: z.boolean(),
+  online: z.boolean(),
+  addresses: z.array(z.string()),
+  lastSeen: time.nullable(),
+  lastSyncAt: time.nullable(),
+})
+export type PeerInfo = z.output<typeof peerInfoSchema>
 
 /** What is true of one document's copies, as far as this peer knows. */
-export interface DocSyncStatus {
-  docId: string
-  heads: string[]
+export const docSyncStatusSchema = z.object({
+  docId: idSchema,
+  heads: z.array(headSchema),
   /** Every acknowledged change is in the local database. */
-  savedLocally: boolean
+  savedLocally: z.boolean(),
   /** Members (other than this device) known to hold exactly these heads or newer. */
-  upToDate: string[]
+  upToDate: z.array(deviceIdSchema),
   /** Other members of the workspace. */
-  otherMembers: number
+  otherMembers: count,
   /** Local changes not yet seen by any other member. */
-  waitingChanges: number
-}
+  waitingChanges: count,
+})
+export type DocSyncStatus = z.output<typeof docSyncStatusSchema>
 
-export interface InviteInfo {
-  workspaceId: string
-  code: string
-  link: string
-  expiresAt: number
-  role: Role
-}
+export const inviteInfoSchema = z.object({
+  workspaceId: idSchema,
+  code: z.string(),
+  link: z.string(),
+  expiresAt: time,
+  role,
+})
+export type InviteInfo = z.output<typeof inviteInfoSchema>
 
-export interface NetworkInfo {
-  peerId: string
-  listenAddresses: string[]
-  connections: number
-}
+export const networkInfoSchema = z.object({
+  peerId: deviceIdSchema,
+  listenAddresses: z.array(z.string()),
+  connections: count,
+})
 
 /** Where a teammate is and what they have selected; ephemeral, never stored. */
-export interface PresenceInfo {
-  workspaceId: string
-  deviceId: string
-  name: string
+export const presenceInfoSchema = z.object({
+  workspaceId: idSchema,
+  deviceId: deviceIdSchema,
+  name: eventName,
   /** The document they have open, if any. */
-  docId: string | null
-  /** Their selection as Automerge cursors into the document's text (stable under concurrent edits). */
-  cursor: { anchor: string; head: string } | null
-  /** Their clock's offset from UTC in minutes (east positive), for "their local time". */
-  utcOffsetMinutes: number
+  docId: idSchema.nullable(),
+  /** Their selection, if they have a document open. */
+  cursor: cursorSchema.nullable(),
+  /** For "their local time". */
+  utcOffsetMinutes: utcOffsetMinutesSchema,
   /** When this was last heard. */
-  at: number
-}
+  at: time,
+})
+export type PresenceInfo = z.output<typeof presenceInfoSchema>
 
 /** A device asking to join with an invite that needs the inviter's approval. */
-export interface JoinRequestInfo {
-  requestId: string
-  workspaceId: string
-  workspaceName: string
-  deviceId: string
-  name: string
+export const joinRequestInfoSchema = z.object({
+  requestId: idSchema,
+  workspaceId: idSchema,
+  workspaceName: eventName,
+  deviceId: deviceIdSchema,
+  name: eventName,
   /** The joiner's safety words: the inviter compares them with what the joiner's screen shows. */
-  safetyWords: string
-}
+  safetyWords: eventSafetyWords,
+})
+export type JoinRequestInfo = z.output<typeof joinRequestInfoSchema>
 
 /** What an invite code says, read without contacting anyone. */
-export interface InviteDetails {
-  workspaceId: string
-  workspaceName: string
-  inviterId: string
-  inviterSafetyWords: string
-  expiresAt: number
-  needsApproval: boolean
+export const inviteDetailsSchema = z.object({
+  workspaceId: idSchema,
+  workspaceName: z.string(),
+  inviterId: deviceIdSchema,
+  inviterSafetyWords: z.string(),
+  expiresAt: time,
+  needsApproval: z.boolean(),
   /** This device's own safety words, to read out to the inviter. */
-  mySafetyWords: string
-}
+  mySafetyWords: z.string(),
+})
+export type InviteDetails = z.output<typeof inviteDetailsSchema>

@@ -6,12 +6,11 @@
  * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
+import type { DocContent } from '../../shared/doc-content.ts'
 import type { PeerClient } from '../../shared/protocol.ts'
 import { MAX_CHANGES_PER_MESSAGE } from '../../shared/limits.ts'
 import { now } from './stats.ts'
 import type { TextPeer } from './text-peer.ts'
-
-interface DocContent { title: string; text: string; deleted?: boolean }
 
 const FRAME_MS = 1000 / 60
 

@@ -2,7 +2,9 @@
  * The client protocol, served: validates each request against its schema in shared/, then calls
  * the part of the peer that does the work. Every failure becomes a `GrapevineError` with a code.
  */
-import { clientRequestSchemas, GrapevineError, type ClientMethod, type ClientResults } from '../../../shared/protocol.ts'
+import {
+  clientRequestSchemas, GrapevineError, isTooLarge, type ClientMethod, type ClientResults, type ValidClientParams,
+} from '../../../shared/protocol.ts'
 import type { DocSyncStatus, DocumentSummary, MemberInfo, PeerInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
 import { fingerprintText } from '../identity/words.ts'
@@ -20,7 +22,7 @@ import { decodeInvite } from '../workspace/invites.ts'
 /** One connected client (a window, the CLI); it holds documents open and receives their changes. */
 export interface ClientSession { readonly openDocs: Set<string> }
 
-export interface ApiContext {
+interface ApiContext {
   device: Device
   store: PeerStore
   node: GrapevineNode
@@ -33,7 +35,9 @@ export interface ApiContext {
   syncWorkspace: (workspaceId: string) => Promise<void>
 }
 
-type Handlers = { [M in ClientMethod]: (params: never, session: ClientSession) => Promise<ClientResults[M]> | ClientResults[M] }
+type Handlers = {
+  [M in ClientMethod]: (params: ValidClientParams<M>, session: ClientSession) => Promise<ClientResults[M]> | ClientResults[M]
+}
 
 export function createApi(ctx: ApiContext) {
   const { device, store, workspaces, documents, joining, connections } = ctx
@@ -87,7 +91,7 @@ export function createApi(ctx: ApiContext) {
 
   const handlers: Handlers = {
     'identity.get': () => ({ deviceId: self, name: deviceName(store), safetyWords: device.safetyWords }),
-    'identity.setName': async ({ name }: { name: string }) => {
+    'identity.setName': async ({ name }) => {
       await setDeviceName(store, name)
       for (const ws of workspaces.ids()) {
         if (workspaces.state(ws)?.members.get(self)?.name !== name) await workspaces.act(ws, { type: 'name', name })
@@ -95,8 +99,8 @@ export function createApi(ctx: ApiContext) {
       return { deviceId: self, name, safetyWords: device.safetyWords }
     },
     'workspace.list': () => workspaces.ids().filter((id) => workspaces.roleOf(id, self) !== undefined).map(workspaceInfo),
-    'workspace.create': async ({ name }: { name: string }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
-    'workspace.members': ({ workspaceId }: { workspaceId: string }) => {
+    'workspace.create': async ({ name }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
+    'workspace.members': ({ workspaceId }) => {
       const s = workspaces.state(workspaceId)
       if (!s || !s.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
       return [...s.members.values()].map((m): MemberInfo => ({
@@ -105,10 +109,8 @@ export function createApi(ctx: ApiContext) {
         lastSeen: m.deviceId === self ? Date.now() : store.getPeer(m.deviceId)?.lastSeen ?? null, self: m.deviceId === self,
       }))
     },
-    'workspace.invite': ({ workspaceId, ttlMs, role, approve }: {
-      workspaceId: string; ttlMs?: number; role?: 'admin' | 'editor' | 'viewer'; approve?: boolean
-    }) => joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
-    'invite.inspect': ({ code }: { code: string }) => {
+    'workspace.invite': ({ workspaceId, ttlMs, role, approve }) => joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
+    'invite.inspect': ({ code }) => {
       const invite = decodeInvite(code)
       return {
         workspaceId: invite.ws, workspaceName: invite.name, inviterId: invite.inviter,
@@ -116,61 +118,61 @@ export function createApi(ctx: ApiContext) {
         expiresAt: invite.exp, needsApproval: invite.ap ?? false, mySafetyWords: device.safetyWords,
       }
     },
-    'join.decide': ({ requestId, accept }: { requestId: string; accept: boolean }) => {
+    'join.decide': ({ requestId, accept }) => {
       if (!joining.decide(requestId, accept)) throw new GrapevineError('not-found', 'That join request is no longer waiting (it was answered or timed out).')
       return { requestId, accepted: accept }
     },
-    'workspace.join': async ({ code, name }: { code: string; name?: string }) => {
+    'workspace.join': async ({ code, name }) => {
       const ws = await joining.join(code, name ?? deviceName(store))
       await ctx.syncWorkspace(ws)
       return workspaceInfo(ws)
     },
-    'doc.list': ({ workspaceId, includeDeleted }: { workspaceId: string; includeDeleted?: boolean }) => {
+    'doc.list': ({ workspaceId, includeDeleted }) => {
       workspaceInfo(workspaceId)
       return summaries(documents.list(workspaceId, includeDeleted))
     },
-    'doc.create': async ({ workspaceId, title, text }: { workspaceId: string; title: string; text?: string }) =>
+    'doc.create': async ({ workspaceId, title, text }) =>
       summary(await documents.create(workspaceId, title, text ?? '')),
-    'doc.rename': async ({ docId, title }: { docId: string; title: string }) => {
+    'doc.rename': async ({ docId, title }) => {
       await documents.edit(docId, (d) => setTitle(d, title))
       return summary({ ...documents.row(docId), title })
     },
-    'doc.delete': async ({ docId }: { docId: string }) => {
+    'doc.delete': async ({ docId }) => {
       await documents.edit(docId, (d) => { d.deleted = true })
       return summary({ ...documents.row(docId), deleted: true })
     },
-    'doc.read': ({ docId }: { docId: string }) => {
+    'doc.read': ({ docId }) => {
       documents.row(docId)
       const c = documents.content(docId)
       return { docId, title: c.title, text: c.text, heads: c.heads }
     },
-    'doc.setText': async ({ docId, text }: { docId: string; text: string }) => ({ heads: await documents.edit(docId, (d) => setText(d, text)) }),
-    'doc.open': ({ docId }: { docId: string }, session) => {
+    'doc.setText': async ({ docId, text }) => ({ heads: await documents.edit(docId, (d) => setText(d, text)) }),
+    'doc.open': ({ docId }, session) => {
       documents.row(docId)
       const held = documents.hold(docId)
       if (session.openDocs.has(docId)) documents.release(docId)
       session.openDocs.add(docId)
       return { docId, ...held, actor: newActorId(device) }
     },
-    'doc.close': ({ docId }: { docId: string }, session) => {
+    'doc.close': ({ docId }, session) => {
       const closed = session.openDocs.delete(docId)
       if (closed) documents.release(docId)
       return { closed }
     },
-    'doc.applyChanges': async ({ docId, changes }: { docId: string; changes: Uint8Array[] }, session) =>
+    'doc.applyChanges': async ({ docId, changes }, session) =>
       ({ heads: await documents.applyClientChanges(docId, changes, session) }),
-    'doc.syncStatus': ({ docId }: { docId: string }) => syncStatus(docId),
-    'doc.markRead': async ({ docId }: { docId: string }) => {
+    'doc.syncStatus': ({ docId }) => syncStatus(docId),
+    'doc.markRead': async ({ docId }) => {
       await documents.markRead(docId)
       return { docId }
     },
-    'presence.set': ({ workspaceId, docId, cursor }: { workspaceId: string; docId: string | null; cursor: { anchor: string; head: string } | null }) => {
+    'presence.set': ({ workspaceId, docId, cursor }) => {
       workspaceInfo(workspaceId)
       if (docId !== null && documents.row(docId).workspaceId !== workspaceId) throw new GrapevineError('bad-request', 'That document is not in that workspace.')
       ctx.presence.set(workspaceId, { docId, cursor })
       return { ok: true as const }
     },
-    'presence.list': ({ workspaceId }: { workspaceId: string }) => {
+    'presence.list': ({ workspaceId }) => {
       workspaceInfo(workspaceId)
       return ctx.presence.list(workspaceId)
     },
@@ -179,7 +181,7 @@ export function createApi(ctx: ApiContext) {
       ids.delete(self)
       return [...ids].map(peerInfo)
     },
-    'peer.dial': async ({ address }: { address: string }) => {
+    'peer.dial': async ({ address }) => {
       try {
         return peerInfo(await connections.dialAddress(address))
       } catch (err) {
@@ -198,7 +200,8 @@ export function createApi(ctx: ApiContext) {
     const parsed = clientRequestSchemas[m].safeParse(params ?? {})
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
-      throw new GrapevineError(issue?.message.includes('too large') ? 'too-large' : 'bad-request', `${m}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`)
+      const code = issue && isTooLarge(issue) ? 'too-large' : 'bad-request'
+      throw new GrapevineError(code, `${m}: ${issue?.path.join('.') || 'params'}: ${issue?.message ?? 'invalid'}`)
     }
     const handler = handlers[m] as (p: unknown, s: ClientSession) => unknown
     return await handler(parsed.data, session)

@@ -3,10 +3,10 @@
  * in-process and against a running peer over its control socket.
  */
 import { readFileSync } from 'node:fs'
-import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
+import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
 import type { DocumentSummary } from '../../../shared/types.ts'
 
-export interface CommandContext {
+interface CommandContext {
   client: PeerClient
   args: string[]
   opts: { workspace?: string; file?: string; ttl?: string; role?: string; json: boolean; name?: string; all: boolean }
@@ -96,10 +96,10 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
   invite: {
     usage: 'invite [--ttl 24h] [--role editor|viewer|admin]   print a one-time invite code and link',
     async run(ctx) {
-      const role = ctx.opts.role
-      if (role !== undefined && !['admin', 'editor', 'viewer'].includes(role)) throw new UsageError(`--role is admin, editor or viewer`)
+      const role = clientRequestSchemas['workspace.invite'].shape.role.safeParse(ctx.opts.role)
+      if (!role.success) throw new UsageError(`--role is admin, editor or viewer`)
       const inv = await ctx.client.request('workspace.invite', {
-        workspaceId: await workspaceId(ctx), ttlMs: parseTtl(ctx.opts.ttl), role: role as 'editor' | undefined,
+        workspaceId: await workspaceId(ctx), ttlMs: parseTtl(ctx.opts.ttl), role: role.data,
       })
       print(ctx, inv, () => [inv.code, inv.link, `role ${inv.role}; expires ${when(inv.expiresAt)} UTC; works once`])
     },

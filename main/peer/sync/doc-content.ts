@@ -1,12 +1,6 @@
-/** The shape of a Grapevine document inside Automerge, and the edits the peer makes itself. */
+/** Reading a Grapevine document inside Automerge (its shape is shared/doc-content.ts), and the edits the peer makes itself. */
 import * as A from '@automerge/automerge'
-
-export interface DocContent {
-  title: string
-  /** Markdown, as Automerge text. */
-  text: string
-  deleted?: boolean
-}
+import type { DocContent } from '../../../shared/doc-content.ts'
 
 export type GDoc = A.Doc<DocContent>
 

@@ -17,7 +17,8 @@ import type { Workspaces } from '../workspace/workspaces.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import { maxOf, type Log } from '../log.ts'
 import { signChange, type ValidChange } from './change-validation.ts'
-import { headsKey, initContent, readContent, type DocContent, type GDoc } from './doc-content.ts'
+import type { DocContent } from '../../../shared/doc-content.ts'
+import { headsKey, initContent, readContent, type GDoc } from './doc-content.ts'
 
 export interface DocumentEvents {
   /** Changes newly applied to a document; `origin` is the client that sent them, if any. */

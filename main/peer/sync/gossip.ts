@@ -4,11 +4,12 @@
  * gate: size, CBOR, schema, origin membership and every change's signature are checked before the
  * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score.
  */
-import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import {
-  decodeMessage, encodeMessage, gossipMessage, workspaceTopic, WireError, type GossipMessage, type SignedChange,
+  decodeMessage, encodeMessage, gossipMessage, PEER_PROTOCOL_VERSION, workspaceTopic, WireError, type GossipMessage,
+  type SignedChange,
 } from '../wire/peer-protocol.ts'
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
 import type { Log } from '../log.ts'
@@ -17,7 +18,7 @@ import { isRejection, validateChange, type ValidChange } from './change-validati
 import type { Documents } from './documents.ts'
 import type { Presence, PresenceState } from './presence.ts'
 
-export interface GossipStats { published: number; accepted: number; rejected: Record<string, number> }
+interface GossipStats { published: number; accepted: number; rejected: Record<string, number> }
 
 const HEADS_DEBOUNCE_MS = 300
 
@@ -43,7 +44,7 @@ export class Gossip {
     this.log = log
     for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
-    workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: 1, ws, ops }))
+    workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
     documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
     documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
   }
@@ -70,7 +71,7 @@ export class Gossip {
     try {
       m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
     } catch (err) {
-      return this.reject(source, err instanceof WireError && err.message.includes('limit') ? 'too-large' : 'malformed', (err as Error).message)
+      return this.reject(source, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
     }
     if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
     if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject(source, 'not-member', `origin ${origin} is not a member`)
@@ -111,7 +112,7 @@ export class Gossip {
   presence: Presence | null = null
 
   publishPresence(ws: string, state: PresenceState, utc: number): void {
-    this.send(ws, { t: 'presence', v: 1, ws, doc: state.docId, cursor: state.cursor, utc })
+    this.send(ws, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, doc: state.docId, cursor: state.cursor, utc })
   }
 
   private queueChanges(ws: string, docId: string, items: SignedChange[]): void {
@@ -131,14 +132,14 @@ export class Gossip {
       let size = 0
       for (const item of items) {
         if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + item.c.byteLength + 200 > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
-          this.send(ws, { t: 'changes', v: 1, ws, doc: docId, items: batch })
+          this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
           batch = []
           size = 0
         }
         batch.push(item)
         size += item.c.byteLength + 200
       }
-      if (batch.length) this.send(ws, { t: 'changes', v: 1, ws, doc: docId, items: batch })
+      if (batch.length) this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
     }
     this.outbox.clear()
   }
@@ -150,7 +151,8 @@ export class Gossip {
     this.headsTimer ??= setTimeout(() => {
       this.headsTimer = null
       for (const [w, docs] of this.headsDue) {
-        this.send(w, { t: 'heads', v: 1, ws: w, docs: [...docs].slice(0, 1024).map((d) => [d, this.documents.heads(d)]) })
+        const announced = [...docs].slice(0, MAX_HEADS_ANNOUNCED_DOCS).map((d): [string, string[]] => [d, this.documents.heads(d)])
+        this.send(w, { t: 'heads', v: PEER_PROTOCOL_VERSION, ws: w, docs: announced })
       }
       this.headsDue.clear()
     }, HEADS_DEBOUNCE_MS)

@@ -7,8 +7,9 @@ import { EventEmitter } from 'node:events'
 import type { PresenceInfo } from '../../../shared/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 
-export interface PresenceState { docId: string | null; cursor: { anchor: string; head: string } | null }
-export interface PresenceEvents { change: [PresenceInfo] }
+/** What one device says of itself: the open document and the selection. */
+export type PresenceState = Pick<PresenceInfo, 'docId' | 'cursor'>
+interface PresenceEvents { change: [PresenceInfo] }
 
 const THROTTLE_MS = 80
 const REPEAT_MS = 10_000

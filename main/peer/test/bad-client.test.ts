@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
-import { MAX_CHANGE_BYTES, MAX_INVITE_CODE_CHARS } from '../../../shared/limits.ts'
+import { MAX_CHANGE_BYTES, MAX_INVITE_CODE_CHARS, MAX_TEXT_CHARS } from '../../../shared/limits.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import { startPeer, tempDir } from './helpers.ts'
@@ -81,9 +81,10 @@ describe('client protocol bad input', () => {
     await assertUnchanged()
   })
 
-  it('rejects an oversized change', async () => {
+  it('rejects an oversized change or text as too large', async () => {
     const big = new Uint8Array(MAX_CHANGE_BYTES + 1)
-    await rejectsWith(c.request('doc.applyChanges', { docId, changes: [big] }), ['bad-request', 'too-large'], 'oversized change')
+    await rejectsWith(c.request('doc.applyChanges', { docId, changes: [big] }), ['too-large'], 'oversized change')
+    await rejectsWith(c.request('doc.setText', { docId, text: 'x'.repeat(MAX_TEXT_CHARS + 1) }), ['too-large'], 'oversized text')
     await assertUnchanged()
   })
 

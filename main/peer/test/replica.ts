@@ -4,7 +4,7 @@
  */
 import * as A from '@automerge/automerge'
 import type { PeerClient } from '../../../shared/protocol.ts'
-import type { DocContent } from '../sync/doc-content.ts'
+import type { DocContent } from '../../../shared/doc-content.ts'
 
 export interface Replica {
   readonly doc: A.Doc<DocContent>

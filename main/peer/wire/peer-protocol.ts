@@ -6,56 +6,62 @@
 import { decode, encode } from 'cborg'
 import { z } from 'zod'
 import {
-  MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_HEADS, MAX_INVITE_CODE_CHARS, MAX_NAME_CHARS, MAX_SUMMARY_DOCS,
+  MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_HEADS, MAX_HEADS_ANNOUNCED_DOCS, MAX_INVITE_ADDRS, MAX_NAME_CHARS, MAX_SUMMARY_DOCS,
 } from '../../../shared/limits.ts'
+import { ERROR_CODES } from '../../../shared/protocol.ts'
+import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSchema } from '../../../shared/types.ts'
 
+/** The `v` of every versioned message; a peer refuses a version it does not know. */
 export const PEER_PROTOCOL_VERSION = 1
 export const CATCHUP_PROTOCOL = '/grapevine/catchup/1.0.0'
 export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
 
+/** Why a message was refused: over its size cap, or not what it claims to be (CBOR, shape). */
+type WireErrorKind = 'too-large' | 'malformed'
+
 export class WireError extends Error {
-  constructor(message: string) {
+  readonly kind: WireErrorKind
+  constructor(kind: WireErrorKind, message: string) {
     super(message)
     this.name = 'WireError'
+    this.kind = kind
   }
 }
 
-const id = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/)
-const deviceId = z.string().min(10).max(128).regex(/^[A-Za-z0-9]+$/)
-const hash = z.string().regex(/^[0-9a-f]{64}$/)
-const heads = z.array(hash).max(MAX_HEADS)
+const id = idSchema
+const deviceId = deviceIdSchema
+const heads = z.array(headSchema).max(MAX_HEADS)
+const version = z.literal(PEER_PROTOCOL_VERSION)
 const binExact = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
   .refine((b) => b.byteLength === n, `exactly ${n} bytes expected`)
 const bin = (max: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
   .refine((b) => b.byteLength <= max, `over ${max} bytes`)
 
 /** One Automerge change with its author's signature. */
-export const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES) })
+const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES) })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
-export const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(4096) })
+const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(4096) })
 export type SignedOp = z.infer<typeof signedOp>
 
 export const gossipMessage = z.discriminatedUnion('t', [
   /** New changes to one document. */
-  z.object({ t: z.literal('changes'), v: z.literal(1), ws: id, doc: id, items: z.array(signedChange).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
+  z.object({ t: z.literal('changes'), v: version, ws: id, doc: id, items: z.array(signedChange).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
   /** What the sender holds now of some documents (for "on 3 of 4 teammates"). */
-  z.object({ t: z.literal('heads'), v: z.literal(1), ws: id, docs: z.array(z.tuple([id, heads])).max(1024) }),
+  z.object({ t: z.literal('heads'), v: version, ws: id, docs: z.array(z.tuple([id, heads])).max(MAX_HEADS_ANNOUNCED_DOCS) }),
   /** Membership operations. */
-  z.object({ t: z.literal('members'), v: z.literal(1), ws: id, ops: z.array(signedOp).min(1).max(1024) }),
+  z.object({ t: z.literal('members'), v: version, ws: id, ops: z.array(signedOp).min(1).max(1024) }),
   /** Where the sender is (ephemeral): the open document and the selection as Automerge cursors. */
   z.object({
-    t: z.literal('presence'), v: z.literal(1), ws: id, doc: id.nullable(),
-    cursor: z.object({ anchor: z.string().max(128), head: z.string().max(128) }).nullable(),
-    utc: z.number().int().min(-16 * 60).max(16 * 60),
+    t: z.literal('presence'), v: version, ws: id, doc: id.nullable(), cursor: cursorSchema.nullable(), utc: utcOffsetMinutesSchema,
   }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
 
 export const catchupFrame = z.discriminatedUnion('t', [
   /** Dialer → responder: every document with a digest of its heads, and every membership op. */
-  z.object({ t: z.literal('summary'), v: z.literal(1), ws: id, ops: z.array(signedOp).max(4096),
+  z.object({ t: z.literal('summary'), v: version, ws: id, ops: z.array(signedOp).max(4096),
     docs: z.array(z.tuple([id, bin(16)])).max(MAX_SUMMARY_DOCS) }),
   /** Responder → dialer: ops the dialer lacked, and the responder's heads of every document that differs. */
   z.object({ t: z.literal('want'), ops: z.array(signedOp).max(4096), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
@@ -71,25 +77,24 @@ export const catchupFrame = z.discriminatedUnion('t', [
 export type CatchupFrame = z.infer<typeof catchupFrame>
 
 export const joinRequest = z.object({
-  t: z.literal('join'), v: z.literal(1), ws: id, invite: id, secret: binExact(32), name: z.string().min(1).max(MAX_NAME_CHARS),
+  t: z.literal('join'), v: version, ws: id, invite: id, secret: binExact(32), name: z.string().min(1).max(MAX_NAME_CHARS),
 })
-export type JoinRequest = z.infer<typeof joinRequest>
 export const joinResponse = z.discriminatedUnion('t', [
   z.object({ t: z.literal('welcome'), ws: id, name: z.string().max(MAX_NAME_CHARS), ops: z.array(signedOp).max(4096) }),
-  z.object({ t: z.literal('refuse'), code: z.enum(['invite-invalid', 'invite-expired', 'invite-used', 'forbidden']),
+  /** `code` is the error the joiner's client is given. */
+  z.object({ t: z.literal('refuse'), code: z.enum(ERROR_CODES).extract(['invite-invalid', 'invite-expired', 'invite-used', 'forbidden']),
     reason: z.string().max(500) }),
 ])
 export type JoinResponse = z.infer<typeof joinResponse>
 
 /** Invite payload, carried in the code. */
 export const invitePayload = z.object({
-  v: z.literal(1), ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: binExact(32),
-  exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(16),
+  v: version, ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: binExact(32),
+  exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(MAX_INVITE_ADDRS),
   /** The inviter must accept the join (after comparing safety words). */
   ap: z.boolean().optional(),
 })
 export type InvitePayload = z.infer<typeof invitePayload>
-export const MAX_INVITE_PAYLOAD_BYTES = MAX_INVITE_CODE_CHARS
 
 export function encodeMessage(value: unknown): Uint8Array {
   return encode(value)
@@ -97,14 +102,17 @@ export function encodeMessage(value: unknown): Uint8Array {
 
 /** Size cap, CBOR decode, schema check. */
 export function decodeMessage<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number, what: string): T {
-  if (data.byteLength > maxBytes) throw new WireError(`${what}: ${data.byteLength} bytes is over the ${maxBytes}-byte limit`)
+  if (data.byteLength > maxBytes) throw new WireError('too-large', `${what}: ${data.byteLength} bytes is over the ${maxBytes}-byte limit`)
   let value: unknown
   try {
     value = decode(data, { rejectDuplicateMapKeys: true })
   } catch (err) {
-    throw new WireError(`${what}: not valid CBOR (${(err as Error).message})`)
+    throw new WireError('malformed', `${what}: not valid CBOR (${(err as Error).message})`)
   }
   const parsed = schema.safeParse(value)
-  if (!parsed.success) throw new WireError(`${what}: malformed (${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''})`)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new WireError('malformed', `${what}: malformed (${issue?.path.join('.') ?? ''} ${issue?.message ?? ''})`)
+  }
   return parsed.data
 }

@@ -9,13 +9,13 @@
 import { decode, encode } from 'cborg'
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { ADMIN_ROLES, ROLES, type Role } from '../../../shared/types.ts'
+import { ADMIN_ROLES, deviceIdSchema, ROLES, type Role } from '../../../shared/types.ts'
 import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
 import type { Device } from '../identity/device.ts'
 import { sha256, signPayload, verifyPayload } from '../identity/keys.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
 
-const deviceId = z.string().min(10).max(128)
+const deviceId = deviceIdSchema
 const name = z.string().min(1).max(MAX_NAME_CHARS)
 const prev = z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(64)
 const opBody = z.discriminatedUnion('type', [

@@ -11,7 +11,7 @@ import type { PeerStore } from '../store/types.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
 import { createWorkspaceOp, heads, makeOp, replayOps, verifyOp, type MembershipState, type VerifiedOp } from './membership.ts'
 
-export interface WorkspaceEvents {
+interface WorkspaceEvents {
   /** Members (or this device's own membership) of a workspace changed. */
   members: [workspaceId: string]
   /** New ops to pass on to the other members. */

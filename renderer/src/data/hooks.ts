@@ -4,7 +4,7 @@ import type { ClientEvent } from '../../../shared/protocol.ts'
 import { errorCode } from '../lib/errors.ts'
 import { useClient } from './client-context.tsx'
 
-export interface Query<T> {
+interface Query<T> {
   data: T | undefined
   error: unknown
   loading: boolean
@@ -61,14 +61,6 @@ export function usePeerQuery<T>(
   }, [client, run, enabled, ...deps])
 
   return { ...state, reload: run }
-}
-
-/** Calls `handler` for every event from the peer while mounted. */
-export function usePeerEvent(handler: (e: ClientEvent) => void): void {
-  const client = useClient()
-  const ref = useRef(handler)
-  ref.current = handler
-  useEffect(() => client.onEvent((e) => ref.current(e)), [client])
 }
 
 /** The current time, updated every `ms` (for "5 min ago" and teammates' clocks). */

@@ -1,13 +1,12 @@
 /** Teammates' presence in a workspace, and this device's own, sent throttled. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import type { PresenceInfo } from '../../../shared/types.ts'
-import type { CursorPair } from '../editor/cursors.ts'
+import type { Cursor, PresenceInfo } from '../../../shared/types.ts'
 import { rememberOffset } from '../lib/offsets.ts'
 import { throttle } from '../lib/throttle.ts'
 import { useClient } from './client-context.tsx'
 
 /** Presence sends at most this often while the selection moves. */
-export const PRESENCE_THROTTLE_MS = 100
+const PRESENCE_THROTTLE_MS = 100
 
 /** Teammates' presence in `workspaceId`, by device id: `presence.list` first, then `presence` events. */
 export function usePresence(workspaceId: string, selfId: string): ReadonlyMap<string, PresenceInfo> {
@@ -40,11 +39,11 @@ export function usePresence(workspaceId: string, selfId: string): ReadonlyMap<st
  * Sends this device's presence: at once when the open document changes (null when none), and
  * throttled while the selection moves. Clears it when the workspace is left.
  */
-export function usePresenceSender(workspaceId: string, docId: string | null): (docId: string, cursor: CursorPair | null) => void {
+export function usePresenceSender(workspaceId: string, docId: string | null): (docId: string, cursor: Cursor | null) => void {
   const client = useClient()
   const docRef = useRef(docId)
   docRef.current = docId
-  const send = useMemo(() => throttle((d: string | null, cursor: CursorPair | null) => {
+  const send = useMemo(() => throttle((d: string | null, cursor: Cursor | null) => {
     void client.request('presence.set', { workspaceId, docId: d, cursor }).catch(() => {})
   }, PRESENCE_THROTTLE_MS), [client, workspaceId])
 
@@ -57,7 +56,7 @@ export function usePresenceSender(workspaceId: string, docId: string | null): (d
     void client.request('presence.set', { workspaceId, docId: null, cursor: null }).catch(() => {})
   }, [send, client, workspaceId])
 
-  return useCallback((d: string, cursor: CursorPair | null) => {
+  return useCallback((d: string, cursor: Cursor | null) => {
     if (d === docRef.current) send(d, cursor)
   }, [send])
 }

@@ -5,15 +5,16 @@ import { EditorView } from '@codemirror/view'
 import { automergeSyncPlugin } from '@automerge/automerge-codemirror'
 import { baseExtensions } from './extensions.ts'
 import { remoteCursors, setRemoteCursors, type RemoteCursor } from './remote-cursors.ts'
-import { fromCursors, type CursorPair, type Selection } from './cursors.ts'
+import type { Cursor } from '../../../shared/types.ts'
+import { fromCursors, type Selection } from './cursors.ts'
 import type { DocReplica } from './replica.ts'
 import { frameScheduler } from './scheduler.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
 
 /** A teammate whose selection is in this document. */
-export interface TeammateCursor { deviceId: string; name: string; cursor: CursorPair }
+export interface TeammateCursor { deviceId: string; name: string; cursor: Cursor }
 
-export interface EditorProps {
+interface EditorProps {
   replica: DocReplica
   readOnly: boolean
   teammates: readonly TeammateCursor[]

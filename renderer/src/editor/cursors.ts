@@ -3,14 +3,14 @@
  * the same character while others type before it. Pure functions over an Automerge document.
  */
 import * as A from '@automerge/automerge'
+import type { Cursor } from '../../../shared/types.ts'
 
-export interface CursorPair { anchor: string; head: string }
 export interface Selection { anchor: number; head: number }
 
 const TEXT: A.Prop[] = ['text']
 
 /** The Automerge cursors for a selection in the document's text (clamped to its length). */
-export function toCursors(doc: A.Doc<unknown>, sel: Selection): CursorPair | null {
+export function toCursors(doc: A.Doc<unknown>, sel: Selection): Cursor | null {
   const text = (doc as { text?: unknown }).text
   if (typeof text !== 'string') return null
   const clamp = (n: number): number => Math.max(0, Math.min(n, text.length))
@@ -25,7 +25,7 @@ export function toCursors(doc: A.Doc<unknown>, sel: Selection): CursorPair | nul
  * Where a teammate's cursors point in this replica, or null when they refer to characters this
  * replica has not received yet (their changes are still on the way).
  */
-export function fromCursors(doc: A.Doc<unknown>, c: CursorPair): Selection | null {
+export function fromCursors(doc: A.Doc<unknown>, c: Cursor): Selection | null {
   const text = (doc as { text?: unknown }).text
   if (typeof text !== 'string') return null
   try {

@@ -44,7 +44,7 @@ const insertNewline: Command = (view) => {
 }
 
 /** Above this, a paste goes in as several changes so that none is over the peer's size limit. */
-export const PASTE_CHUNK_CHARS = 50_000
+const PASTE_CHUNK_CHARS = 50_000
 
 /** Large pastes in pieces: one Automerge change per piece, each well under MAX_CHANGE_BYTES. */
 const chunkedPaste = EditorView.domEventHandlers({

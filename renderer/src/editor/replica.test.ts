@@ -3,8 +3,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { EditorState } from '@codemirror/state'
+import type { DocContent } from '../../../shared/doc-content.ts'
 import { GrapevineError, type ClientEvent, type ClientMethod, type PeerClient } from '../../../shared/protocol.ts'
-import { DocReplica, type DocContent, type Scheduler } from './replica.ts'
+import { DocReplica, type Scheduler } from './replica.ts'
 
 /** A peer that serves one document: `doc.open`, `doc.applyChanges`, `doc.close`, and pushes events. */
 function scriptedPeer(initialText = 'hello') {

@@ -9,23 +9,17 @@
  */
 import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-codemirror'
+import type { DocContent } from '../../../shared/doc-content.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
 import { errorCode } from '../lib/errors.ts'
-import { parseChangesEvent } from '../data/events.ts'
+import { parseChangesEvent } from '../../../shared/events.ts'
 import { Emitter } from '../lib/emitter.ts'
 import type { Scheduler } from './scheduler.ts'
 
-/** The shape of a Grapevine document inside Automerge (the peer's `DocContent`). */
-export interface DocContent {
-  title: string
-  text: string
-  deleted?: boolean
-}
-
 export type { Scheduler } from './scheduler.ts'
 
-export interface ReplicaEvents {
+interface ReplicaEvents {
   /** The document changed (a local edit or remote changes). */
   change: []
   /** Remote changes were applied. */

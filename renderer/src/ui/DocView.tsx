@@ -4,11 +4,11 @@
  * is shown and when teammates' changes arrive while it is shown.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import type { PresenceInfo } from '../../../shared/types.ts'
+import type { Cursor, PresenceInfo } from '../../../shared/types.ts'
 import { useClient, useSession } from '../data/client-context.tsx'
 import { useAction } from '../data/hooks.ts'
 import { loadEditor } from '../editor/load.ts'
-import type { CursorPair, Selection } from '../editor/cursors.ts'
+import type { Selection } from '../editor/cursors.ts'
 import type { DocReplica } from '../editor/replica.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { throttle } from '../lib/throttle.ts'
@@ -38,7 +38,7 @@ export interface DocViewProps {
   presence: readonly PresenceInfo[]
   teammatesOnline: number
   /** This device's selection here, as Automerge cursors (the caller throttles and sends it). */
-  onCursor: (docId: string, cursor: CursorPair | null) => void
+  onCursor: (docId: string, cursor: Cursor | null) => void
   onRead: (docId: string) => void
   focusTitle: boolean
 }

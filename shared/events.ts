@@ -1,0 +1,43 @@
+/**
+ * Events the peer pushes to its clients, one schema each. The RPC layer checks only the envelope
+ * (`{ type }`); a client checks the whole event with `parseEvent` before use, and drops a malformed
+ * one whole, never half-applied.
+ */
+import { z } from 'zod'
+import { MAX_CHANGE_BYTES, MAX_NAME_CHARS, MAX_TITLE_CHARS } from './limits.ts'
+import { deviceIdSchema, idSchema, joinRequestInfoSchema, presenceInfoSchema } from './types.ts'
+
+const change = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= MAX_CHANGE_BYTES, 'a change of at most MAX_CHANGE_BYTES')
+
+export const clientEventSchema = z.discriminatedUnion('type', [
+  /** Changes to a document this client has open (`doc.open`). */
+  z.object({ type: z.literal('doc.changes'), docId: idSchema, changes: z.array(change).max(10_000) }),
+  z.object({ type: z.literal('doc.list'), workspaceId: idSchema }),
+  z.object({ type: z.literal('doc.sync'), docId: idSchema }),
+  z.object({ type: z.literal('workspace.list') }),
+  z.object({ type: z.literal('workspace.members'), workspaceId: idSchema }),
+  z.object({ type: z.literal('peer.list') }),
+  /** A teammate's presence changed (or expired: then `docId` and `cursor` are null and `at` is old). */
+  z.object({ type: z.literal('presence'), presence: presenceInfoSchema }),
+  /** Someone presents an invite that needs approval here; answer with `join.decide`. */
+  z.object({ type: z.literal('join.request'), request: joinRequestInfoSchema }),
+  /** A teammate changed a document this device follows (has opened or written). */
+  z.object({
+    type: z.literal('doc.activity'), workspaceId: idSchema, docId: idSchema, title: z.string().max(MAX_TITLE_CHARS * 4), by: deviceIdSchema,
+    byName: z.string().max(MAX_NAME_CHARS * 4).nullable(),
+  }),
+  z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }),
+])
+export type ClientEvent = z.output<typeof clientEventSchema>
+
+/** The event when it is well-formed, else null. */
+export function parseEvent(e: unknown): ClientEvent | null {
+  const r = clientEventSchema.safeParse(e)
+  return r.success ? r.data : null
+}
+
+/** The changes of a well-formed `doc.changes` event for `docId`, else null. */
+export function parseChangesEvent(e: unknown, docId: string): Uint8Array[] | null {
+  const ev = parseEvent(e)
+  return ev?.type === 'doc.changes' && ev.docId === docId && ev.changes.length > 0 ? ev.changes : null
+}

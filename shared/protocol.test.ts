@@ -1,0 +1,261 @@
+/**
+ * The client protocol's schemas: every request, event and result accepts a well-formed sample and
+ * refuses the typical bad ones. The samples are typed by method and by event type, so a new one
+ * does not compile until it has a sample here.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { decode, encode } from 'cborg'
+import { clientEventSchema, parseChangesEvent, parseEvent, type ClientEvent } from './events.ts'
+import { MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_INVITE_CODE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './limits.ts'
+import {
+  clientRequestSchemas, clientResultSchemas, isTooLarge, type ClientMethod, type ClientParams, type ClientResults,
+} from './protocol.ts'
+import type { JoinRequestInfo, PresenceInfo } from './types.ts'
+
+const ws = 'f3a9c1d2e4b5a6978877665544332211'
+const docId = '0123456789abcdef0123456789abcdef'
+const device = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
+const other = '12D3KooWBmAwcd4PJNJvfV89HwE48nwkRmAgo8Vy3uQEyNNHBox2'
+const head = 'ab'.repeat(32)
+const cursor = { anchor: '3@aabbccdd', head: '9@aabbccdd' }
+const show = (v: unknown): string => JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? `bytes(${x.byteLength})` : x))?.slice(0, 120) ?? String(v)
+
+const requests: { [M in ClientMethod]: ClientParams<M> } = {
+  'identity.get': {},
+  'identity.setName': { name: 'Ana' },
+  'workspace.list': {},
+  'workspace.create': { name: 'Studio' },
+  'workspace.members': { workspaceId: ws },
+  'workspace.invite': { workspaceId: ws, ttlMs: 3_600_000, role: 'viewer', approve: true },
+  'invite.inspect': { code: 'GV1.abc' },
+  'join.decide': { requestId: 'a1b2c3d4e5f60708', accept: true },
+  'workspace.join': { code: 'grapevine://join/GV1.abc', name: 'Ben' },
+  'doc.list': { workspaceId: ws, includeDeleted: true },
+  'doc.create': { workspaceId: ws, title: 'Plan', text: '# Plan' },
+  'doc.rename': { docId, title: '' },
+  'doc.delete': { docId },
+  'doc.read': { docId },
+  'doc.setText': { docId, text: 'hello' },
+  'doc.open': { docId },
+  'doc.close': { docId },
+  'doc.applyChanges': { docId, changes: [new Uint8Array([1, 2, 3])] },
+  'doc.syncStatus': { docId },
+  'doc.markRead': { docId },
+  'presence.set': { workspaceId: ws, docId, cursor },
+  'presence.list': { workspaceId: ws },
+  'peer.list': {},
+  'peer.dial': { address: `/ip4/127.0.0.1/tcp/4001/p2p/${device}` },
+  'network.info': {},
+}
+
+const methods = Object.keys(clientRequestSchemas) as ClientMethod[]
+const parseRequest = (method: ClientMethod, params: unknown) => clientRequestSchemas[method].safeParse(params)
+
+describe('request schemas', () => {
+  it('accept a well-formed request of every method', () => {
+    for (const m of methods) assert.ok(parseRequest(m, requests[m]).success, m)
+  })
+
+  it('refuse params that are not an object', () => {
+    for (const m of methods) for (const bad of [null, undefined, 'x', 42, [requests[m]]]) assert.ok(!parseRequest(m, bad).success, `${m} ${show(bad)}`)
+  })
+
+  it('refuse a malformed or oversized id wherever one is expected', () => {
+    const badIds: unknown[] = ['', '../../etc/passwd', 'a b', 'a/b', 'é', 'x'.repeat(129), 42, null, undefined]
+    let checked = 0
+    for (const m of methods) {
+      for (const key of Object.keys(requests[m]).filter((k) => /Id$/.test(k))) {
+        for (const bad of badIds) {
+          // docId may be null in presence.set (no document open)
+          if (bad === null && m === 'presence.set' && key === 'docId') continue
+          assert.ok(!parseRequest(m, { ...requests[m], [key]: bad }).success, `${m}.${key} = ${show(bad)}`)
+          checked++
+        }
+      }
+    }
+    assert.ok(checked > 100)
+  })
+
+  it('refuse the typical bad values', () => {
+    const cases: [ClientMethod, Record<string, unknown>][] = [
+      ['identity.setName', { name: '' }],
+      ['identity.setName', { name: '   ' }],
+      ['identity.setName', { name: 'x'.repeat(MAX_NAME_CHARS + 1) }],
+      ['workspace.create', { name: 7 }],
+      ['workspace.invite', { workspaceId: ws, ttlMs: 10 }],
+      ['workspace.invite', { workspaceId: ws, ttlMs: 1.5e12 }],
+      ['workspace.invite', { workspaceId: ws, ttlMs: 60_000.5 }],
+      ['workspace.invite', { workspaceId: ws, role: 'owner' }],
+      ['workspace.invite', { workspaceId: ws, role: 'god' }],
+      ['workspace.invite', { workspaceId: ws, approve: 'yes' }],
+      ['invite.inspect', { code: '' }],
+      ['workspace.join', { code: 'x'.repeat(MAX_INVITE_CODE_CHARS + 1) }],
+      ['workspace.join', { code: 'GV1.abc', name: '' }],
+      ['join.decide', { requestId: 'r1' }],
+      ['doc.list', { workspaceId: ws, includeDeleted: 1 }],
+      ['doc.create', { workspaceId: ws }],
+      ['doc.create', { workspaceId: ws, title: 'x'.repeat(MAX_TITLE_CHARS + 1) }],
+      ['doc.setText', { docId }],
+      ['doc.setText', { docId, text: 5 }],
+      ['doc.applyChanges', { docId, changes: [] }],
+      ['doc.applyChanges', { docId, changes: ['not bytes'] }],
+      ['doc.applyChanges', { docId, changes: [[1, 2, 3]] }],
+      ['doc.applyChanges', { docId, changes: new Uint8Array(4) }],
+      ['doc.applyChanges', { docId, changes: Array.from({ length: MAX_CHANGES_PER_MESSAGE + 1 }, () => new Uint8Array(1)) }],
+      ['presence.set', { workspaceId: ws, docId }],
+      ['presence.set', { workspaceId: ws, docId, cursor: { anchor: 1, head: 'x' } }],
+      ['presence.set', { workspaceId: ws, docId, cursor: { anchor: 'x'.repeat(129), head: 'x' } }],
+      ['peer.dial', { address: '' }],
+      ['peer.dial', { address: 'x'.repeat(513) }],
+    ]
+    for (const [m, params] of cases) {
+      const r = parseRequest(m, params)
+      assert.ok(!r.success, `${m} ${show(params)}`)
+      assert.ok(!r.error.issues.some(isTooLarge), `${m} ${show(params)} is malformed, not too large`)
+    }
+  })
+
+  it('mark what a person sent too much of as too large', () => {
+    const cases: [ClientMethod, Record<string, unknown>][] = [
+      ['doc.setText', { docId, text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
+      ['doc.create', { workspaceId: ws, title: 'Big', text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
+      ['doc.applyChanges', { docId, changes: [new Uint8Array(1), new Uint8Array(MAX_CHANGE_BYTES + 1)] }],
+    ]
+    for (const [m, params] of cases) {
+      const r = parseRequest(m, params)
+      assert.ok(!r.success && isTooLarge(r.error.issues[0]!), `${m} ${show(params)}`)
+    }
+    assert.ok(parseRequest('doc.setText', { docId, text: 'x'.repeat(MAX_TEXT_CHARS) }).success, 'exactly at the cap')
+  })
+
+  it('trim names and invite codes', () => {
+    assert.deepEqual(clientRequestSchemas['workspace.create'].parse({ name: '  Studio ' }), { name: 'Studio' })
+    assert.deepEqual(clientRequestSchemas['invite.inspect'].parse({ code: ' GV1.abc\n' }), { code: 'GV1.abc' })
+  })
+})
+
+const presence: PresenceInfo = { workspaceId: ws, deviceId: other, name: 'Ben', docId, cursor, utcOffsetMinutes: 60, at: 1_700_000_000_000 }
+const joinRequest: JoinRequestInfo = {
+  requestId: 'a1b2c3d4e5f60708', workspaceId: ws, workspaceName: 'Studio', deviceId: other, name: 'Ben', safetyWords: 'apple brave cloud delta eagle forest',
+}
+const events: { [T in ClientEvent['type']]: Extract<ClientEvent, { type: T }> } = {
+  'doc.changes': { type: 'doc.changes', docId, changes: [new Uint8Array([1, 2])] },
+  'doc.list': { type: 'doc.list', workspaceId: ws },
+  'doc.sync': { type: 'doc.sync', docId },
+  'workspace.list': { type: 'workspace.list' },
+  'workspace.members': { type: 'workspace.members', workspaceId: ws },
+  'peer.list': { type: 'peer.list' },
+  'presence': { type: 'presence', presence },
+  'join.request': { type: 'join.request', request: joinRequest },
+  'doc.activity': { type: 'doc.activity', workspaceId: ws, docId, title: 'Plan', by: other, byName: null },
+  'log': { type: 'log', level: 'warn', message: 'catch-up with Ben failed' },
+}
+
+describe('event schemas', () => {
+  it('accept a well-formed event of every type, unchanged', () => {
+    for (const e of Object.values(events)) assert.deepEqual(parseEvent(e), e, e.type)
+    assert.equal(clientEventSchema.options.length, Object.keys(events).length)
+  })
+
+  it('accept a presence that has expired (no document, no cursor)', () => {
+    assert.ok(parseEvent({ type: 'presence', presence: { ...presence, docId: null, cursor: null } }))
+  })
+
+  it('drop malformed events whole', () => {
+    const bad: unknown[] = [
+      null, 'doc.list', {}, { type: 'nope' }, { type: 'doc.list' }, { type: 'doc.list', workspaceId: 7 },
+      { type: 'doc.list', workspaceId: '../x' },
+      { type: 'doc.sync', docId: 'x'.repeat(129) },
+      { type: 'doc.changes', docId, changes: ['not bytes'] },
+      { type: 'doc.changes', docId, changes: [new Uint8Array(MAX_CHANGE_BYTES + 1)] },
+      { type: 'doc.changes', docId, changes: Array.from({ length: 10_001 }, () => new Uint8Array(1)) },
+      { type: 'presence', presence: { ...presence, utcOffsetMinutes: 'x' } },
+      { type: 'presence', presence: { ...presence, utcOffsetMinutes: 17 * 60 } },
+      { type: 'presence', presence: { ...presence, cursor: { anchor: 1 } } },
+      { type: 'presence', presence: { ...presence, deviceId: 'not a device id' } },
+      { type: 'presence', presence: { ...presence, name: 'x'.repeat(MAX_NAME_CHARS * 4 + 1) } },
+      { type: 'join.request', request: { requestId: 'r' } },
+      { type: 'join.request', request: { ...joinRequest, safetyWords: 'w'.repeat(401) } },
+      { type: 'doc.activity', workspaceId: ws, docId, title: 'x'.repeat(MAX_TITLE_CHARS * 4 + 1), by: other, byName: null },
+      { type: 'doc.activity', workspaceId: ws, docId, title: 'Plan', by: other },
+      { type: 'log', level: 'fatal', message: 'x' },
+      { type: 'log', level: 'info', message: 'x'.repeat(10_001) },
+    ]
+    for (const e of bad) assert.equal(parseEvent(e), null, show(e))
+  })
+
+  it('pick out the changes of one document', () => {
+    assert.deepEqual(parseChangesEvent(events['doc.changes'], docId), [new Uint8Array([1, 2])])
+    assert.equal(parseChangesEvent(events['doc.changes'], 'someotherdoc'), null)
+    assert.equal(parseChangesEvent({ type: 'doc.changes', docId, changes: [] }, docId), null)
+    assert.equal(parseChangesEvent(events['doc.sync'], docId), null)
+  })
+})
+
+const workspace = { id: ws, name: 'Studio', role: 'owner', ownerId: device, createdAt: 1, memberCount: 2 } as const
+const summary = {
+  id: docId, workspaceId: ws, title: 'Plan', createdAt: 1, lastChangeAt: 2, lastChangeBy: other, lastChangeByName: 'Ben', deleted: false, unread: true,
+}
+const peerInfo = {
+  peerId: other, name: 'Ben', member: true, online: false, addresses: ['/ip4/10.0.0.2/tcp/4001'], lastSeen: 5, lastSyncAt: null,
+}
+const me = { deviceId: device, name: 'Ana', safetyWords: 'apple brave cloud delta eagle forest' }
+const results: { [M in ClientMethod]: ClientResults[M] } = {
+  'identity.get': me,
+  'identity.setName': me,
+  'workspace.list': [workspace],
+  'workspace.create': workspace,
+  'workspace.members': [{
+    deviceId: device, name: 'Ana', role: 'owner', safetyWords: 'a b c', addedBy: device, addedAt: 1, online: true, lastSeen: null, self: true,
+  }],
+  'workspace.invite': { workspaceId: ws, code: 'GV1.abc', link: 'grapevine://join/GV1.abc', expiresAt: 9, role: 'editor' },
+  'invite.inspect': {
+    workspaceId: ws, workspaceName: 'Studio', inviterId: device, inviterSafetyWords: 'a b', expiresAt: 9, needsApproval: false, mySafetyWords: 'c d',
+  },
+  'join.decide': { requestId: 'a1b2c3d4e5f60708', accepted: false },
+  'workspace.join': workspace,
+  'doc.list': [summary, { ...summary, lastChangeBy: null, lastChangeByName: null, deleted: true }],
+  'doc.create': summary,
+  'doc.rename': summary,
+  'doc.delete': summary,
+  'doc.read': { docId, title: 'Plan', text: '# Plan\n', heads: [head] },
+  'doc.setText': { heads: [head, 'cd'.repeat(32)] },
+  'doc.open': { docId, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83]), heads: [], actor: 'ab'.repeat(24) },
+  'doc.close': { closed: true },
+  'doc.applyChanges': { heads: [head] },
+  'doc.syncStatus': { docId, heads: [head], savedLocally: true, upToDate: [other], otherMembers: 1, waitingChanges: 0 },
+  'doc.markRead': { docId },
+  'presence.set': { ok: true },
+  'presence.list': [presence],
+  'peer.list': [peerInfo],
+  'peer.dial': peerInfo,
+  'network.info': { peerId: device, listenAddresses: ['/ip4/127.0.0.1/tcp/4001'], connections: 1 },
+}
+
+describe('result schemas', () => {
+  it('round-trip a result of every method through CBOR, unchanged', () => {
+    for (const m of methods) {
+      const wire = decode(encode(results[m]))
+      assert.deepEqual(clientResultSchemas[m].parse(wire), results[m], m)
+    }
+  })
+
+  it('refuse results of the wrong shape', () => {
+    const cases: [ClientMethod, unknown][] = [
+      ['identity.get', { ...me, deviceId: 'x' }],
+      ['workspace.list', workspace],
+      ['workspace.create', { ...workspace, role: 'god' }],
+      ['workspace.create', { ...workspace, memberCount: -1 }],
+      ['doc.list', [{ ...summary, unread: undefined }]],
+      ['doc.read', { docId, title: 'Plan', text: 'x', heads: ['not-a-hash'] }],
+      ['doc.open', { docId, bytes: [1, 2], heads: [], actor: 'ab' }],
+      ['doc.open', { docId, bytes: new Uint8Array(1), heads: [], actor: 'not hex' }],
+      ['presence.set', { ok: false }],
+      ['presence.list', [{ ...presence, cursor: { anchor: 'a' } }]],
+      ['peer.list', [{ ...peerInfo, addresses: 'x' }]],
+      ['network.info', { peerId: device, listenAddresses: [], connections: 1.5 }],
+    ]
+    for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
+  })
+})
