@@ -2,7 +2,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
-import { EditorState } from '@codemirror/state'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { GrapevineError, type ClientEvent, type ClientMethod, type PeerClient } from '../../../shared/protocol.ts'
 import { DocReplica, type Scheduler } from './replica.ts'
@@ -166,28 +165,4 @@ test('edits made while the peer is unreachable are kept and sent by the next rep
   await next.flushNow()
   assert.equal(peer.doc.text, 'hello kept too', 'and they reach the peer')
   await next.close()
-})
-
-test('the DocHandle face works with automerge-codemirror in both directions', async () => {
-  const { applyCmTransactionsToAmHandle } = await import('@automerge/automerge-codemirror/dist/codeMirrorToAm.js')
-  const { applyAmPatchesToCm } = await import('@automerge/automerge-codemirror/dist/amToCodemirror.js')
-  const peer = scriptedPeer('# Plan\n')
-  const frames = manualFrames()
-  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
-  // The editor's side, without a DOM: an EditorState and a view-like dispatch.
-  const view = { state: EditorState.create({ doc: r.text() }), dispatch(spec: object) { this.state = this.state.update(spec).state } }
-  const typed = view.state.update({ changes: { from: 7, insert: 'Ship it' } })
-  view.state = typed.state
-  applyCmTransactionsToAmHandle(r, ['text'], [typed])
-  assert.equal(r.text(), '# Plan\nShip it')
-  frames.run()
-  await r.flushNow()
-  assert.equal(peer.doc.text, '# Plan\nShip it')
-
-  const before = A.getHeads(r.doc())
-  peer.remoteEdit((d) => A.splice(d, ['text'], 2, 0, 'Big '))
-  frames.run()
-  applyAmPatchesToCm(view as never, ['text'], A.diff(r.doc(), before, A.getHeads(r.doc())))
-  assert.equal(view.state.doc.toString(), '# Big Plan\nShip it')
-  await r.close()
 })
