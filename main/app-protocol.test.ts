@@ -1,11 +1,14 @@
-/** app://grapevine serves the built renderer and nothing outside it, always with the CSP. */
+/**
+ * app://grapevine serves the built renderer and nothing outside it, always with the CSP. The rules
+ * are shared with browser mode (shared/static-files.test.ts); this is Electron's host of them.
+ */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { contentTypeFor, resolveAppPath, serveAppRequest } from './app-protocol.ts'
-import { CONTENT_SECURITY_POLICY } from './app-url.ts'
+import { CONTENT_SECURITY_POLICY } from '../shared/csp.ts'
+import { resolveAppPath, serveAppRequest } from './app-protocol.ts'
 
 const ROOT = '/app/out/renderer'
 
@@ -21,12 +24,6 @@ test('paths resolve inside the renderer folder only', () => {
     'app://grapevine/a%00.js', 'app://grapevine/%E0%A4%A', 'app://other/index.html', 'file:///etc/passwd']) {
     assert.equal(resolveAppPath(url, ROOT), null, url)
   }
-})
-
-test('types the browser insists on', () => {
-  assert.equal(contentTypeFor('x/automerge_wasm_bg.wasm'), 'application/wasm')
-  assert.equal(contentTypeFor('x/index.JS'), 'text/javascript; charset=utf-8')
-  assert.equal(contentTypeFor('x/unknown.bin'), 'application/octet-stream')
 })
 
 test('responses: files with type and CSP, 404 outside, 405 for writes, a hint when not built', async () => {

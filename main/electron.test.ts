@@ -12,6 +12,26 @@ import { _electron, type ElectronApplication, type Page } from 'playwright-core'
 import { buildElectron, BUNDLES, ROOT } from '../scripts/build-electron.ts'
 import { appArgument, buildRenderer, electronBinary } from '../scripts/start.ts'
 
+/**
+ * The browser globals the page-side callbacks use. Those callbacks run in Chromium, not here, and
+ * main's project has no DOM types: each one names its world as `globalThis as unknown as PageWorld`.
+ */
+interface PageWorld {
+  location: { origin: string; href: string }
+  open(url: string): unknown
+  Notification: { requestPermission(): Promise<string> }
+  navigator: { geolocation: { getCurrentPosition(ok: () => void, fail: (e: { code: number }) => void, opts: { timeout: number }): void } }
+  document: {
+    addEventListener(type: 'securitypolicyviolation', l: (e: { effectiveDirective: string }) => void): void
+    createElement(tag: 'script'): { textContent: string }
+    head: { append(node: unknown): void }
+  }
+  setTimeout(code: string | (() => void), ms: number): unknown
+  fetch(url: string): Promise<unknown>
+  __inlineRan?: boolean
+  __stringTimerRan?: boolean
+}
+
 const executablePath = electronBinary()
 const SKIP = 'Electron binary not installed (ELECTRON_SKIP_BINARY_DOWNLOAD); skipping _electron tests'
 if (!executablePath) console.log(`# ${SKIP}`)
@@ -20,6 +40,18 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
   let app: ElectronApplication
   let page: Page
   let userData: string
+
+  /** Polls main's log file until `pattern` shows (bounded): the shell's own word that it did something. */
+  async function waitForLog(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    const logs = await app.evaluate(({ app: electronApp }) => electronApp.getPath('logs'))
+    const deadline = Date.now() + timeoutMs
+    let log = ''
+    while (!pattern.test(log)) {
+      if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${pattern} in main.log`)
+      await new Promise((r) => setTimeout(r, 100))
+      try { log = readFileSync(join(logs, 'main.log'), 'utf8') } catch { /* not written yet */ }
+    }
+  }
 
   before(async () => {
     buildRenderer()
@@ -39,7 +71,7 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
 
   test('the window shows our page, from our own scheme', async () => {
     assert.match(page.url(), /^app:\/\/grapevine\//)
-    assert.equal(await page.evaluate(() => window.location.origin), 'app://grapevine')
+    assert.equal(await page.evaluate(() => (globalThis as unknown as PageWorld).location.origin), 'app://grapevine')
   })
 
   test('the page cannot reach Node; it sees only the frozen platform name', async () => {
@@ -56,23 +88,28 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
   })
 
   test('window.open returns null and no window appears', async () => {
-    const results = await page.evaluate(() => [window.open('https://example.com/'), window.open('app://grapevine/index.html'), window.open('')].map((w) => w === null))
+    const results = await page.evaluate(() => {
+      const w = globalThis as unknown as PageWorld
+      return [w.open('https://example.com/'), w.open('app://grapevine/index.html'), w.open('')].map((x) => x === null)
+    })
     assert.deepEqual(results, [true, true, true])
     assert.equal(app.windows().length, 1)
   })
 
   test('navigation to another origin is refused', async () => {
     const before = page.url()
-    await page.evaluate(() => { window.location.href = 'https://example.com/' })
-    await page.waitForTimeout(1000)
+    await page.evaluate(() => { (globalThis as unknown as PageWorld).location.href = 'https://example.com/' })
+    // The guard says when it refuses (security.ts): wait for that, not for a fixed time.
+    await waitForLog(/refused navigation to https:\/\/example\.com\//)
     assert.equal(page.url(), before)
+    assert.equal(await page.evaluate(() => (globalThis as unknown as PageWorld).location.origin), 'app://grapevine')
   })
 
   test('permission requests are denied', async () => {
-    const notifications = await page.evaluate(() => Notification.requestPermission())
+    const notifications = await page.evaluate(() => (globalThis as unknown as PageWorld).Notification.requestPermission())
     assert.equal(notifications, 'denied')
     const geolocation = await page.evaluate(() => new Promise<number | string>((resolve) =>
-      navigator.geolocation.getCurrentPosition(() => resolve('granted'), (e) => resolve(e.code), { timeout: 5000 })))
+      (globalThis as unknown as PageWorld).navigator.geolocation.getCurrentPosition(() => resolve('granted'), (e) => resolve(e.code), { timeout: 5000 })))
     assert.equal(geolocation, 1) // GeolocationPositionError.PERMISSION_DENIED
   })
 
@@ -80,34 +117,29 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
     // Code that Playwright evaluates is exempt from the page's eval rule (CDP), so each probe makes
     // the page itself compile or fetch, and the page's own violation reports are the evidence.
     const result = await page.evaluate(async () => {
-      const violations: string[] = []
-      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective))
-      const script = document.createElement('script')
+      const w = globalThis as unknown as PageWorld
+      const violations = new Set<string>()
+      w.document.addEventListener('securitypolicyviolation', (e) => violations.add(e.effectiveDirective))
+      const script = w.document.createElement('script')
       script.textContent = 'window.__inlineRan = true'
-      document.head.append(script)
-      setTimeout('window.__stringTimerRan = true', 0)
+      w.document.head.append(script)
+      w.setTimeout('window.__stringTimerRan = true', 0)
       let fetched = 'ran'
-      try { await fetch('https://example.com/') } catch { fetched = 'blocked' }
-      await new Promise((r) => setTimeout(r, 300))
-      const w = window as { __inlineRan?: boolean; __stringTimerRan?: boolean }
-      return { inline: w.__inlineRan ?? false, stringTimer: w.__stringTimerRan ?? false, fetched, violations: [...new Set(violations)].sort() }
+      try { await w.fetch('https://example.com/') } catch { fetched = 'blocked' }
+      // Each refusal is reported once it has happened: wait for the three reports (bounded), not a fixed time.
+      const deadline = Date.now() + 5000
+      while (violations.size < 3 && Date.now() < deadline) await new Promise((r) => w.setTimeout(() => r(null), 20))
+      return { inline: w.__inlineRan ?? false, stringTimer: w.__stringTimerRan ?? false, fetched, violations: [...violations].sort() }
     })
     assert.deepEqual(result, { inline: false, stringTimer: false, fetched: 'blocked', violations: ['connect-src', 'script-src', 'script-src-elem'] })
   })
 
   test('IPC from a window that is not one of ours is dropped', async () => {
-    const logs = await app.evaluate(async ({ app: electronApp, BrowserWindow }, preload) => {
+    await app.evaluate(async ({ BrowserWindow }, preload) => {
       // Same page, same preload, but created outside the app's window list: its hello must be refused.
       const stranger = new BrowserWindow({ show: false, webPreferences: { preload, sandbox: true, contextIsolation: true } })
       await stranger.loadURL('app://grapevine/index.html')
-      return electronApp.getPath('logs')
     }, join(ROOT, BUNDLES.preload))
-    const deadline = Date.now() + 10_000
-    let log = ''
-    while (Date.now() < deadline && !/dropped IPC "grapevine:hello": sender is not one of our windows/.test(log)) {
-      await new Promise((r) => setTimeout(r, 200))
-      try { log = readFileSync(join(logs, 'main.log'), 'utf8') } catch { /* not written yet */ }
-    }
-    assert.match(log, /dropped IPC "grapevine:hello": sender is not one of our windows/)
+    await waitForLog(/dropped IPC "grapevine:hello": sender is not one of our windows/)
   })
 })

@@ -1,7 +1,8 @@
 /** The window policy, with small fakes for the Electron objects it is handed. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { APP_ENTRY_URL, CONTENT_SECURITY_POLICY, isAppUrl } from './app-url.ts'
+import { CONTENT_SECURITY_POLICY } from '../shared/csp.ts'
+import { APP_ENTRY_URL, isAppUrl } from './app-url.ts'
 import {
   cspHeadersHandler, externalLinkTarget, hardenSession, hardenWebContents, navigationGuard, permissionCheckHandler,
   permissionRequestHandler, secureWebPreferences, windowOpenHandler,

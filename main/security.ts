@@ -3,10 +3,11 @@
  * Electron objects it acts on as parameters, so the policy is tested under plain Node with fakes.
  */
 import type { HandlerDetails, Session, Shell, WebContents, WindowOpenHandlerResponse } from 'electron'
-import { CONTENT_SECURITY_POLICY, isAppUrl } from './app-url.ts'
+import { PAGE_SECURITY_HEADERS } from '../shared/csp.ts'
+import { isAppUrl } from './app-url.ts'
 
 /** Longest link we hand to the OS browser; real links are far shorter, a huge one is an attack. */
-export const MAX_EXTERNAL_URL_CHARS = 2048
+const MAX_EXTERNAL_URL_CHARS = 2048
 
 /**
  * The one permission a page keeps: writing plain text to the clipboard ("copy invite link").
@@ -61,13 +62,9 @@ export function permissionCheckHandler() {
     ALLOWED_PERMISSIONS.has(permission) && isAppUrl(requestingOrigin)
 }
 
-/** Response headers for an app page: CSP plus the headers that stop sniffing and framing. */
+/** Response headers for an app page: the CSP plus the headers that stop sniffing and framing (shared/csp.ts). */
 export function securityHeaders(): Record<string, string> {
-  return {
-    'Content-Security-Policy': CONTENT_SECURITY_POLICY,
-    'X-Content-Type-Options': 'nosniff',
-    'Cross-Origin-Opener-Policy': 'same-origin',
-  }
+  return { ...PAGE_SECURITY_HEADERS }
 }
 
 type HeadersDetails = { url: string; responseHeaders?: Record<string, string | string[]> }
@@ -76,7 +73,10 @@ type HeadersResponse = { responseHeaders?: Record<string, string | string[]> }
 /** `webRequest.onHeadersReceived`: our pages always carry our CSP, whatever served them. */
 export function cspHeadersHandler() {
   return (details: HeadersDetails, callback: (response: HeadersResponse) => void): void => {
-    if (!isAppUrl(details.url)) return callback({})
+    if (!isAppUrl(details.url)) {
+      callback({})
+      return
+    }
     const headers: Record<string, string | string[]> = {}
     // Drop any CSP already present (any casing) so ours is the only one in force.
     for (const [k, v] of Object.entries(details.responseHeaders ?? {})) {

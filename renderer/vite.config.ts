@@ -3,15 +3,30 @@
  * paths (base './') so the same files load over http (browser mode) and inside Electron.
  */
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 import react from '@vitejs/plugin-react'
+import { serializeCsp } from '../shared/csp.ts'
 
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
+
+/**
+ * The page's CSP as a meta tag, from the one policy (shared/csp.ts) that both hosts also send as a
+ * header. The header is the one in force; the tag covers a page opened where no header is set
+ * (file://, a static server). First in <head>, so it governs every script and style after it.
+ */
+function cspMeta(): Plugin {
+  return {
+    name: 'grapevine-csp-meta',
+    transformIndexHtml: () => [
+      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: serializeCsp(undefined, { meta: true }) }, injectTo: 'head-prepend' },
+    ],
+  }
+}
 
 export default defineConfig({
   root: here('.'),
   base: './',
-  plugins: [react()],
+  plugins: [react(), cspMeta()],
   resolve: {
     alias: [
       // Automerge's "browser" entry imports its .wasm as an ES module (that needs a bundler plugin),

@@ -3,10 +3,10 @@
  * token-guarded WebSocket to the CLI peer that served this page (browser mode). Both carry whole
  * CBOR frames; `createRpcClient` (shared/rpc.ts) turns either into the same `PeerClient`.
  */
-import type { FrameChannel } from '../../shared/rpc.ts'
+import { PORT_MESSAGE } from '../../shared/desktop-bridge.ts'
+import type { FrameChannel } from '../../shared/frame-channel.ts'
+import { webSocketChannel } from '../../shared/websocket-channel.ts'
 
-/** What the preload posts, with the peer's port in `event.ports[0]`. */
-export const PORT_MESSAGE = 'grapevine:port'
 
 export type TransportChoice = { kind: 'browser'; url: string } | { kind: 'electron' }
 
@@ -20,55 +20,10 @@ export function chooseTransport(location: { protocol: string; host: string; sear
   return { kind: 'electron' }
 }
 
-/** A frame as it arrives from a port or socket, or null when it is not binary. */
-export function asFrame(data: unknown): Uint8Array | null {
-  if (data instanceof Uint8Array) return data
-  if (data instanceof ArrayBuffer) return new Uint8Array(data)
-  return null
-}
-
-/** Frames over a MessagePort. A non-binary message is dropped: the peer never sends one. */
-export function portChannel(port: MessagePort): FrameChannel & { closeNow(): void } {
-  const closeListeners = new Set<() => void>()
-  let closed = false
-  const closeNow = (): void => {
-    if (closed) return
-    closed = true
-    for (const l of closeListeners) l()
-  }
-  // Chromium fires 'close' on a MessagePort whose other end is gone (the peer restarted).
-  port.addEventListener('close', closeNow)
-  return {
-    send: (frame) => port.postMessage(frame),
-    onFrame(listener) {
-      port.addEventListener('message', (e: MessageEvent) => {
-        const frame = asFrame(e.data)
-        if (frame) listener(frame)
-      })
-      port.start()
-    },
-    onClose: (listener) => void closeListeners.add(listener),
-    close() {
-      port.close()
-      closeNow()
-    },
-    closeNow,
-  }
-}
-
-/** Frames over an open WebSocket (binaryType 'arraybuffer'); each message is one frame. */
-export function webSocketChannel(ws: WebSocket): FrameChannel {
-  return {
-    // Frames are never backed by a SharedArrayBuffer (cborg allocates plain ones).
-    send: (frame) => ws.send(frame as Uint8Array<ArrayBuffer>),
-    onFrame: (listener) => ws.addEventListener('message', (e: MessageEvent) => {
-      const frame = asFrame(e.data)
-      if (frame) listener(frame)
-    }),
-    onClose: (listener) => ws.addEventListener('close', () => listener()),
-    close: () => ws.close(),
-  }
-}
+/** The page's ports and sockets go through the same adapters as every other host's (shared/). */
+export { asFrame } from '../../shared/frame-channel.ts'
+export { portChannel } from '../../shared/port-channel.ts'
+export { webSocketChannel } from '../../shared/websocket-channel.ts'
 
 /** Opens the WebSocket at `url`; rejects if it cannot be opened. */
 export function openWebSocket(url: string): Promise<FrameChannel> {

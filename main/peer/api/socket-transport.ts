@@ -9,51 +9,56 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
-import { createRpcClient, serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
-import type { Peer } from '../peer.ts'
+import { createFrameChannel, type FrameChannel } from '../../../shared/frame-channel.ts'
+import { createRpcClient, serveRpc } from '../../../shared/rpc.ts'
 import type { Log } from '../log.ts'
 
-export function controlSocketPath(profileDir: string): string {
+function controlSocketPath(profileDir: string): string {
   if (process.platform === 'win32') {
     return `\\\\.\\pipe\\grapevine-${createHash('sha256').update(profileDir).digest('hex').slice(0, 16)}`
   }
   return join(profileDir, 'peer.sock')
 }
 
-/** Frames over a byte stream: a 4-byte big-endian length, then the frame. Oversized frames close it. */
-function socketChannel(socket: Socket, onError: (err: Error) => void): FrameChannel {
-  let buf: Buffer = Buffer.alloc(0)
-  const listeners: ((f: Uint8Array) => void)[] = []
-  socket.on('data', (chunk: Buffer) => {
-    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
-    while (buf.length >= 4) {
-      const len = buf.readUInt32BE(0)
-      if (len > MAX_CLIENT_MESSAGE_BYTES) {
-        onError(new Error(`frame of ${len} bytes is over the ${MAX_CLIENT_MESSAGE_BYTES}-byte limit`))
-        socket.destroy()
-        return
-      }
-      if (buf.length < 4 + len) return
-      const frame = buf.subarray(4, 4 + len)
-      buf = buf.subarray(4 + len)
-      for (const l of listeners) l(frame)
-    }
-  })
-  socket.on('error', (err) => onError(err))
-  return {
+/** Frames over a byte stream: a 4-byte big-endian length, then the frame. An oversized frame closes it. */
+export function socketChannel(socket: Socket, onError: (err: Error) => void): FrameChannel {
+  const { channel, receive, closed } = createFrameChannel({
     send(frame) {
       const head = Buffer.alloc(4)
       head.writeUInt32BE(frame.byteLength)
       socket.write(Buffer.concat([head, frame]))
     },
-    onFrame: (l) => void listeners.push(l),
-    onClose: (l) => void socket.on('close', l),
     close: () => void socket.end(),
-  }
+  })
+  let buf: Buffer = Buffer.alloc(0)
+  socket.on('data', (chunk: Buffer) => {
+    buf = buf.length ? Buffer.concat([buf, chunk]) : chunk
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0)
+      // Checked before buffering the frame: a length is all it takes to ask for gigabytes.
+      if (len > MAX_CLIENT_MESSAGE_BYTES) {
+        onError(new Error(`frame of ${len} bytes is over the ${MAX_CLIENT_MESSAGE_BYTES}-byte limit`))
+        socket.destroy()
+        return closed()
+      }
+      if (buf.length < 4 + len) return
+      const frame = buf.subarray(4, 4 + len)
+      buf = buf.subarray(4 + len)
+      receive(frame)
+    }
+  })
+  socket.on('error', (err) => onError(err))
+  socket.on('close', closed)
+  return channel
+}
+
+/** What the transports need of the peer: a new client session per connection. */
+export interface SessionSource {
+  connect(): PeerClient & { close(): void }
 }
 
 /** Serves the peer's client protocol on the profile's control socket. */
-export async function serveControlSocket(peer: Peer, profileDir: string, log: Log): Promise<Server> {
+export async function serveControlSocket(peer: SessionSource, profileDir: string, log: Log): Promise<Server> {
   const path = controlSocketPath(profileDir)
   if (process.platform !== 'win32') rmSync(path, { force: true }) // left by a crashed peer; the profile lock is ours
   const server = createServer((socket) => {

@@ -5,38 +5,21 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { extname, join, normalize, resolve, sep } from 'node:path'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
-import { serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
-import type { Peer } from '../peer.ts'
+import { serveRpc } from '../../../shared/rpc.ts'
+import { serveStaticFile } from '../../../shared/static-files.ts'
+import { webSocketChannel } from '../../../shared/websocket-channel.ts'
+import type { SessionSource } from './socket-transport.ts'
 import type { Log } from '../log.ts'
 
-export const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
-  '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.json': 'application/json',
-  '.woff2': 'font/woff2', '.map': 'application/json',
-}
-const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
 
 export interface UiServer { url: string; port: number; token: string; close(): Promise<void> }
-
-function wsChannel(socket: WebSocket): FrameChannel {
-  return {
-    send: (frame) => socket.send(frame),
-    onFrame: (l) => void socket.on('message', (data, isBinary) => {
-      if (!isBinary) return socket.close(1003, 'binary frames only')
-      l(data instanceof ArrayBuffer ? new Uint8Array(data) : Array.isArray(data) ? Buffer.concat(data) : data)
-    }),
-    onClose: (l) => void socket.on('close', l),
-    close: () => socket.close(),
-  }
-}
 
 /**
  * The token (and port) of a profile's UI, kept in the profile folder (readable by this OS user only),
@@ -59,7 +42,7 @@ export function saveUiSettings(profileDir: string, settings: { token: string; po
   writeFileSync(join(profileDir, 'ui.json'), JSON.stringify(settings), { mode: 0o600 })
 }
 
-export async function startUiServer(peer: Peer, log: Log, opts: { port?: number; dir?: string; token?: string } = {}): Promise<UiServer> {
+export async function startUiServer(peer: SessionSource, log: Log, opts: { port?: number; dir?: string; token?: string } = {}): Promise<UiServer> {
   const dir = resolve(opts.dir ?? RENDERER_DIR)
   if (!existsSync(join(dir, 'index.html'))) throw new Error(`The UI is not built (${dir}/index.html is missing): run \`npm run build:renderer\`.`)
   const token = opts.token ?? randomBytes(24).toString('base64url')
@@ -69,24 +52,22 @@ export async function startUiServer(peer: Peer, log: Log, opts: { port?: number;
     // A page from another site must not reach us through DNS rebinding: only our own host names.
     return host === origin.slice('http://'.length) || host === origin.slice('http://'.length).replace('127.0.0.1', 'localhost')
   }
-  const serveFile = (req: IncomingMessage, res: ServerResponse): void => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return void res.writeHead(405).end()
+  // The same static file rules as Electron's app:// (shared/static-files.ts); only the reading is ours.
+  const read = async (path: string): Promise<Uint8Array | null> => {
+    const file = resolve(dir, path)
+    return file.startsWith(dir + sep) ? readFile(file).catch(() => null) : null
+  }
+  const serveFile = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostOk(req)) return void res.writeHead(421).end('wrong host')
-    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
-    const file = normalize(join(dir, path === '/' ? 'index.html' : path))
-    if (!file.startsWith(dir + sep) || !existsSync(file) || !statSync(file).isFile()) return void res.writeHead(404).end('not found')
-    res.writeHead(200, {
-      'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': CSP,
-      'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-cache',
-    })
-    res.end(req.method === 'HEAD' ? undefined : readFileSync(file))
+    const answer = await serveStaticFile({ method: req.method ?? '', pathname: new URL(req.url ?? '/', 'http://x').pathname }, read)
+    res.writeHead(answer.status, { ...answer.headers, 'Cache-Control': 'no-cache' })
+    res.end(answer.body ?? undefined)
   }
   const server: Server = createServer((req, res) => {
-    try {
-      serveFile(req, res)
-    } catch {
-      res.writeHead(400).end()
-    }
+    serveFile(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(400)
+      res.end()
+    })
   })
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES })
   server.on('upgrade', (req, socket, head) => {
@@ -100,12 +81,9 @@ export async function startUiServer(peer: Peer, log: Log, opts: { port?: number;
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      // Oversized or broken frames surface as 'error' on the socket: close it, never crash the peer.
-      ws.on('error', (err) => {
-        log('warn', `ui: connection closed: ${err.message}`)
-        ws.terminate()
-      })
-      serveRpc(wsChannel(ws), peer.connect(), (why) => log('warn', `ui: ${why}`))
+      // An oversized frame surfaces as 'error' (ws then closes with 1009 by itself): log it, never crash the peer.
+      ws.on('error', (err) => log('warn', `ui: connection closed: ${err.message}`))
+      serveRpc(webSocketChannel(ws, { nonFrames: 'close' }), peer.connect(), (why) => log('warn', `ui: ${why}`))
     })
   })
   await new Promise<void>((ok, fail) => {

@@ -5,6 +5,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import { runFrameChannelTests } from '../../../shared/frame-channel-contract.ts'
+import { portChannel } from '../../../shared/port-channel.ts'
 import { createRpcClient } from '../../../shared/rpc.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
 import { runHost, type ToMain } from './utility.ts'
@@ -18,19 +20,34 @@ const asPortMain = (p: MessagePort) => ({
   close: () => p.close(),
 })
 
+// The host serves each port through the shared adapter, refusing anything but frames: the contract
+// holds for it over Electron-shaped ports (`on`, `{ data }`) as the host receives them.
+runFrameChannelTests('host portChannel over MessagePortMain-shaped ports', async () => {
+  const { port1, port2 } = new MessageChannel()
+  return {
+    near: portChannel(asPortMain(port1)),
+    far: portChannel(asPortMain(port2), { nonFrames: 'close' }),
+    breakFar: () => port2.close(),
+  }
+}, test)
+
 test('main starts the peer, seals its new key, connects a window port, and stops it', async () => {
   const dir = tempDir()
   const toMain: ToMain[] = []
   let toHost: ((e: { data: unknown; ports: ReturnType<typeof asPortMain>[] }) => void) | null = null
   let exited: number | null = null
   runHost({
-    on: (_e, l) => void (toHost = l),
+    on: (_e, l) => {
+      toHost = l
+    },
     postMessage: (m) => {
       toMain.push(m as ToMain)
       // Main keeps the new key (sealed) and says so.
       if ((m as ToMain).type === 'device-key') setImmediate(() => toHost!({ data: { type: 'device-key-saved' }, ports: [] }))
     },
-  }, (code) => void (exited = code))
+  }, (code) => {
+    exited = code
+  })
   try {
     toHost!({ data: { type: 'hello?' }, ports: [] })
     assert.ok(toMain.some((m) => m.type === 'log' && m.message.includes('malformed')))
@@ -41,16 +58,20 @@ test('main starts the peer, seals its new key, connects a window port, and stops
     const ready = await waitFor('ready', () => toMain.find((m) => m.type === 'ready'))
     const sealed = toMain.find((m) => m.type === 'device-key')
     assert.ok(sealed && sealed.type === 'device-key' && sealed.key.byteLength > 0, 'the new key went to main to be sealed')
-    port2.start()
-    const client = createRpcClient({
-      send: (f) => port2.postMessage(f),
-      onFrame: (l) => void port2.on('message', (d: Uint8Array) => l(d)),
-      onClose: (l) => void port2.on('close', l),
-      close: () => port2.close(),
-    })
+    const client = createRpcClient(portChannel(port2))
     const me = await client.request('identity.get', {})
     assert.equal(ready.type === 'ready' && ready.deviceId, me.deviceId)
     assert.equal(me.name, 'Desk')
+    // A window that sends anything but a frame loses its port; the others keep theirs.
+    const rogue = new MessageChannel()
+    toHost!({ data: { type: 'connect' }, ports: [asPortMain(rogue.port1)] })
+    let rogueClosed = false
+    rogue.port2.once('close', () => {
+      rogueClosed = true
+    })
+    rogue.port2.postMessage('not a frame')
+    await waitFor('the host to close the rogue port', () => rogueClosed, 5000)
+    assert.equal((await client.request('identity.get', {})).deviceId, me.deviceId)
     client.close()
     toHost!({ data: { type: 'stop' }, ports: [] })
     await waitFor('the host to exit', () => exited !== null)

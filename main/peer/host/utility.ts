@@ -5,21 +5,14 @@
  * It does not import 'electron': the few Electron shapes it needs are declared here.
  */
 import { z } from 'zod'
-import { serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
-import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { serveRpc } from '../../../shared/rpc.ts'
+import { portChannel, type EmitterPort } from '../../../shared/port-channel.ts'
 import { createPeer, type Peer } from '../peer.ts'
 import type { LogLevel } from '../log.ts'
 
-/** Electron's MessagePortMain, as much of it as we use. */
-interface PortLike {
-  on(event: 'message', listener: (e: { data: unknown }) => void): void
-  on(event: 'close', listener: () => void): void
-  postMessage(message: unknown): void
-  start(): void
-  close(): void
-}
 interface ParentPort {
-  on(event: 'message', listener: (e: { data: unknown; ports: PortLike[] }) => void): void
+  /** The ports are Electron's MessagePortMain. */
+  on(event: 'message', listener: (e: { data: unknown; ports: EmitterPort[] }) => void): void
   postMessage(message: unknown): void
 }
 
@@ -45,29 +38,17 @@ export type ToMain =
   | { type: 'log'; level: LogLevel; message: string }
   | { type: 'fatal'; message: string }
 
-function portChannel(port: PortLike): FrameChannel {
-  return {
-    send: (frame) => port.postMessage(frame),
-    onFrame: (l) => port.on('message', (e) => {
-      if (e.data instanceof Uint8Array && e.data.byteLength <= MAX_CLIENT_MESSAGE_BYTES) l(e.data)
-      else port.close() // a well-behaved client sends only frames
-    }),
-    onClose: (l) => port.on('close', l),
-    close: () => port.close(),
-  }
-}
-
 /** Runs the host on `parent`; exported so that a test can drive it with a fake parent port. */
 export function runHost(parent: ParentPort, exit: (code: number) => void): void {
   const send = (m: ToMain): void => parent.postMessage(m)
   const log = (level: LogLevel, message: string): void => send({ type: 'log', level, message })
   let peer: Peer | null = null
   let starting: Promise<Peer> | null = null
-  const waiting: PortLike[] = []
+  const waiting: EmitterPort[] = []
   let keySaved = (): void => {}
-  const serve = (p: Peer, port: PortLike): void => {
-    port.start()
-    serveRpc(portChannel(port), p.connect(), (why) => log('warn', `client port: ${why}`))
+  const serve = (p: Peer, port: EmitterPort): void => {
+    // A window that sends anything but frames is broken or hostile: its port is closed.
+    serveRpc(portChannel(port, { nonFrames: 'close' }), p.connect(), (why) => log('warn', `client port: ${why}`))
   }
   parent.on('message', (e) => {
     const parsed = fromMain.safeParse(e.data)

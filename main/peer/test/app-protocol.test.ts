@@ -45,7 +45,9 @@ test('a join that needs approval waits for the inviter, who sees the joiner\'s s
   assert.ok(req.type === 'join.request')
   assert.equal(req.request.name, 'Ben')
   assert.equal(req.request.safetyWords, benWords, 'the inviter sees the same words the joiner sees')
-  await new Promise((r) => setTimeout(r, 300))
+  // The request has reached the inviter, so the join has gone as far as it can without a decision:
+  // it is still pending, and Ben is in no workspace (state checked now, not after a pause).
+  assert.deepEqual(await ben.connect().request('workspace.list', {}), [], 'the joiner is outside until the decision')
   assert.equal(joined, false, 'nothing completes before the inviter decides')
   assert.deepEqual(await a.request('join.decide', { requestId: req.request.requestId, accept: true }), { requestId: req.request.requestId, accepted: true })
   assert.equal((await joining).id, ws)
@@ -92,8 +94,11 @@ test('a teammate\'s change makes a followed document unread and raises one activ
   const b = ben.connect()
   for (const text of ['hello ben', 'hello ben!', 'hello ben!!']) await b.request('doc.setText', { docId: doc.id, text })
   await waitFor('unread at ana', async () => (await a.request('doc.list', { workspaceId: ws }))[0]!.unread)
+  // All three edits are applied at Ana before the first notice goes out (it waits 3 s after the first
+  // edit): then they all fold into that one notice, and no edit is left to raise a second.
+  await waitFor('the three edits at ana', async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello ben!!')
+  assert.equal(anaEvents.filter((e) => e.type === 'doc.activity').length, 0, 'the edits arrived within the notice window')
   await waitFor('an activity notice', () => anaEvents.some((e) => e.type === 'doc.activity'), 10_000)
-  await new Promise((r) => setTimeout(r, 1000))
   const activity = anaEvents.filter((e) => e.type === 'doc.activity')
   assert.equal(activity.length, 1, 'three quick edits, one notice')
   const notice = activity[0]!
