@@ -70,11 +70,11 @@ test("main's own client speaks the client protocol over a MessagePortMain", asyn
   serveRpc(peerChannel, session)
   const client = createRpcClient(portChannel(mainSide))
   const seen: ClientEvent[] = []
-  client.onEvent((e) => seen.push(e))
+  const arrived = new Promise<void>((resolve) => client.onEvent((e) => { seen.push(e); resolve() }))
   assert.deepEqual(await client.request('workspace.list', {}), [{ id: 'ws1' }])
   await assert.rejects(client.request('doc.list', { workspaceId: 'x' }), /unexpected doc.list/)
   for (const l of events) l({ type: 'workspace.list' })
-  await new Promise((r) => setTimeout(r, 10))
+  await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error('the event did not arrive in 5 s')), 5000).unref())])
   assert.deepEqual(seen, [{ type: 'workspace.list' }])
   // A message that is not a binary frame never reaches the protocol (it would fail the request).
   const answered = client.request('workspace.list', {})

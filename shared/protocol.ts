@@ -126,7 +126,7 @@ export type ClientResults = { [M in ClientMethod]: z.output<(typeof clientResult
 /** Error codes a client can act on. */
 export const ERROR_CODES = [
   'bad-request', 'not-found', 'forbidden', 'invite-invalid', 'invite-expired', 'invite-used',
-  'unreachable', 'conflict', 'too-large', 'internal',
+  'unreachable', 'conflict', 'too-large', 'version-mismatch', 'internal',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

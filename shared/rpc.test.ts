@@ -68,7 +68,7 @@ test('the client says hello first, with CLIENT_PROTOCOL_VERSION; the server answ
   client.close()
 })
 
-test('a client of another version: every request is refused with bad-request naming both versions, and no events flow', async () => {
+test('a client of another version: every request is refused with version-mismatch naming both versions, and no events flow', async () => {
   const { near, far } = memoryChannelPair()
   const s = session()
   serveRpc(far, s)
@@ -82,7 +82,7 @@ test('a client of another version: every request is refused with bad-request nam
     const answer = f as { id: number; ok: boolean; error: { code: string; message: string } }
     assert.equal(answer.id, i + 1)
     assert.equal(answer.ok, false)
-    assert.equal(answer.error.code, 'bad-request')
+    assert.equal(answer.error.code, 'version-mismatch')
     assert.match(answer.error.message, new RegExp(`version ${CLIENT_PROTOCOL_VERSION + 1} .*version ${CLIENT_PROTOCOL_VERSION}: update`))
   }
   assert.equal(s.listeners.size, 0, 'the session is not subscribed to events')
@@ -103,7 +103,7 @@ test('a request before the hello is refused with bad-request', async () => {
   near.close()
 })
 
-test('a peer of another version: the client fails pending and later requests with bad-request', async () => {
+test('a peer of another version: the client fails pending and later requests with version-mismatch', async () => {
   const { near, far } = memoryChannelPair()
   const atFar = raw(far)
   const client = createRpcClient(near)
@@ -111,12 +111,12 @@ test('a peer of another version: the client fails pending and later requests wit
   await waitUntil('the hello at the server', () => atFar.frames.length >= 1)
   far.send(encode({ hello: { version: CLIENT_PROTOCOL_VERSION + 1 } }))
   const err = await pending
-  assert.equal(err.code, 'bad-request')
+  assert.equal(err.code, 'version-mismatch')
   assert.match(
     err.message,
     new RegExp(`client speaks version ${CLIENT_PROTOCOL_VERSION} .*peer speaks version ${CLIENT_PROTOCOL_VERSION + 1}`),
   )
-  assert.equal((await rejection(client.request('workspace.list', {}))).code, 'bad-request')
+  assert.equal((await rejection(client.request('workspace.list', {}))).code, 'version-mismatch')
   client.close()
 })
 

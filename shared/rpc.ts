@@ -4,8 +4,9 @@
  * Both ends cap a frame's size, then decode it, then validate its envelope.
  *
  * A session opens with a hello each way carrying `CLIENT_PROTOCOL_VERSION`: the client's first frame,
- * the server's answer. Until versions match, the server answers every request with 'bad-request' and
- * sends no events; a client that hears another version fails every request the same way.
+ * the server's answer. Until versions match, the server answers every request with 'version-mismatch'
+ * (or 'bad-request' before any hello) and sends no events; a client that hears another version fails
+ * every request with 'version-mismatch'.
  */
 import { decode, encode } from 'cborg'
 import { z } from 'zod'
@@ -50,7 +51,7 @@ function decodeFrame<T>(schema: z.ZodType<T>, frame: Uint8Array): T {
 
 const versionMismatch = (client: number, peer: number): GrapevineError =>
   new GrapevineError(
-    'bad-request',
+    'version-mismatch',
     `This client speaks version ${client} of Grapevine's client protocol and the peer speaks version ${peer}: update the older one.`,
   )
 

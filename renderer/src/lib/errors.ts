@@ -11,6 +11,7 @@ const LEAD: Record<ErrorCode, string> = {
   'unreachable': 'Could not reach the other device',
   'conflict': 'That clashes with a change made elsewhere',
   'too-large': 'That is too large',
+  'version-mismatch': 'This window and the Grapevine peer are different versions',
   'internal': 'Something went wrong in Grapevine',
 }
 
