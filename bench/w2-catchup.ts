@@ -33,40 +33,36 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
     ...cfg.shared.map(({ k, shared }) => ({ k, docs: 1, shared })),
   ]
   for (const { k, docs, shared } of cells) {
-    {
-      for (const sys of cfg.systems) {
-        const tag = `${SYSTEM_NAMES[sys]}, K=${k}, ${docs} doc${docs > 1 ? 's' : ''}${shared ? ` after ${shared} shared` : ''}`
-        for (let rep = 0; rep < cfg.reps; rep++) {
-          console.log(`W2: ${tag}…`)
-          try {
-            const r = await offlineRun(sys, { docs, changed: docs, keysPerDoc: Math.ceil(k / docs), sharedKeys: shared, bInitiates: shared > 0, timeoutMs: cfg.timeoutMs })
-            res.set(key(sys, k, docs, shared), [...(res.get(key(sys, k, docs, shared)) ?? []), r])
-          } catch (err) {
-            report.check(false, `W2 ${tag} failed: ${(err as Error).message.split('\n')[0]}`)
-            if (process.env['BENCH_VERBOSE']) console.error(err)
-          }
+    for (const sys of cfg.systems) {
+      const tag = `${SYSTEM_NAMES[sys]}, K=${k}, ${docs} doc${docs > 1 ? 's' : ''}${shared ? ` after ${shared} shared` : ''}`
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        console.log(`W2: ${tag}…`)
+        try {
+          const r = await offlineRun(sys, { docs, changed: docs, keysPerDoc: Math.ceil(k / docs), sharedKeys: shared, bInitiates: shared > 0, timeoutMs: cfg.timeoutMs })
+          res.set(key(sys, k, docs, shared), [...(res.get(key(sys, k, docs, shared)) ?? []), r])
+        } catch (err) {
+          report.check(false, `W2 ${tag} failed: ${(err as Error).message.split('\n')[0]}`)
+          if (process.env['BENCH_VERBOSE']) console.error(err)
         }
       }
     }
   }
   const rows: string[][] = []
   for (const { k, docs, shared } of cells) {
-    {
-      const gv = res.get(key('grapevine', k, docs, shared))
-      for (const sys of cfg.systems) {
-        const r = res.get(key(sys, k, docs, shared))
-        const layout = shared ? `1 doc, ${shared.toLocaleString('en-US')} shared before` : docs === 1 ? '1 doc' : `${docs} docs`
-        const label = [`${k.toLocaleString('en-US')}`, layout, SYSTEM_NAMES[sys]]
-        if (!r) {
-          rows.push([...label, 'failed', '', '', '', '', ''])
-          continue
-        }
-        rows.push([
-          ...label, fmtRep(repeated(r.map((x) => x.totalMs))), fmtRep(repeated(r.map((x) => x.convergeMs))),
-          bytes(median(r.map((x) => x.bytes))), fmt(median(r.map((x) => x.messages))), fmt(median(r.map((x) => x.roundTrips))),
-          sys === 'grapevine' || !gv ? '' : ratio(median(gv.map((x) => x.totalMs)), median(r.map((x) => x.totalMs))),
-        ])
+    const gv = res.get(key('grapevine', k, docs, shared))
+    for (const sys of cfg.systems) {
+      const r = res.get(key(sys, k, docs, shared))
+      const layout = shared ? `1 doc, ${shared.toLocaleString('en-US')} shared before` : docs === 1 ? '1 doc' : `${docs} docs`
+      const label = [`${k.toLocaleString('en-US')}`, layout, SYSTEM_NAMES[sys]]
+      if (!r) {
+        rows.push([...label, 'failed', '', '', '', '', ''])
+        continue
       }
+      rows.push([
+        ...label, fmtRep(repeated(r.map((x) => x.totalMs))), fmtRep(repeated(r.map((x) => x.convergeMs))),
+        bytes(median(r.map((x) => x.bytes))), fmt(median(r.map((x) => x.messages))), fmt(median(r.map((x) => x.roundTrips))),
+        sys === 'grapevine' || !gv ? '' : ratio(median(gv.map((x) => x.totalMs)), median(r.map((x) => x.totalMs))),
+      ])
     }
   }
   s.tables.push({
@@ -83,7 +79,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
   })
   const big = Math.max(...cfg.ks)
   const t = (sys: SystemId): string => { const r = res.get(key(sys, big, 1)); return r ? `${fmt(median(r.map((x) => x.totalMs)))} ms, ${bytes(median(r.map((x) => x.bytes)))}` : '–' }
-  report.headlines.push(`W2 catch-up after ${big.toLocaleString('en-US')} keystrokes in one document: ` + cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${t(sys)}`).join('; ') + '.')
+  report.headlines.push(`W2 catch-up after ${big.toLocaleString('en-US')} keystrokes in one document: ${cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${t(sys)}`).join('; ')}.`)
   const worst = cells.map(({ k, docs, shared }) => {
     const gv = res.get(key('grapevine', k, docs, shared))
     const am = res.get(key('am-ws', k, docs, shared))

@@ -62,8 +62,8 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
     fmtRep(repeated(o.map((x) => x.editorMs))), bytes(median(o.map((x) => x.peak))), bytes(size),
     i === 0 || !gv.length ? '' : ratio(median(gv.map((x) => x.textMs)), median(o.map((x) => x.textMs))),
   ])
-  report.headlines.push(`W3 cold open, ${cfg.docs.toLocaleString('en-US')} documents + the trace: ` + results.map(([name, o]) =>
-    `${name}: listed ${fmt(median(o.map((x) => x.listMs)))} ms, trace text ${fmt(median(o.map((x) => x.textMs)))} ms, peak ${bytes(median(o.map((x) => x.peak)))}`).join('; ') + '.')
+  report.headlines.push(`W3 cold open, ${cfg.docs.toLocaleString('en-US')} documents + the trace: ${results.map(([name, o]) =>
+    `${name}: listed ${fmt(median(o.map((x) => x.listMs)))} ms, trace text ${fmt(median(o.map((x) => x.textMs)))} ms, peak ${bytes(median(o.map((x) => x.peak)))}`).join('; ')}.`)
   const am = results[1]
   if (am && results[0] && results[0][2] > am[2]) {
     s.findings.push(

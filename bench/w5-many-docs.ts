@@ -59,10 +59,10 @@ export async function runW5(report: Report, cfg: W5Config): Promise<void> {
       'automerge-repo and Yjs run at 1,000 documents only: at 10,000 their per-document setup (10,000 Repo handles synced one by one; 10,000 y-websocket connections, one per room) does not fit the 15-minute budget.',
     ],
   })
-  report.headlines.push('W5 B back after 1% of the documents changed: ' + cfg.sizes.flatMap(([docs, systems]) => systems.map((sys) => {
+  report.headlines.push(`W5 B back after 1% of the documents changed: ${cfg.sizes.flatMap(([docs, systems]) => systems.map((sys) => {
     const r = res.get(`${sys}/${docs}`)
     return `${SYSTEM_NAMES[sys]} at ${docs.toLocaleString('en-US')}: ${r ? `${fmt(r.totalMs)} ms, ${bytes(r.bytes)}; all equal ${r.equal ? bytes(r.equal.bytes) : '–'}` : 'failed'}`
-  })).join('; ') + '.')
+  })).join('; ')}.`)
   const gv1k = res.get('grapevine/1000')
   if (gv1k?.equal) {
     const per = gv1k.equal.bytes / 1000

@@ -29,7 +29,7 @@ test('a huge argument is refused before any parsing', () => {
 test('the link is found in a second instance argv among Chromium switches', () => {
   const link = `grapevine://join/${CODE}`
   assert.equal(inviteLinkFromArgv(['/opt/Grapevine/grapevine', '--no-sandbox', '--original-process-start-time=1', link]), link)
-  assert.equal(inviteLinkFromArgv(['C:\\Grapevine.exe', '--allow-file-access-from-files', 'GRAPEVINE://join/' + CODE]), link)
+  assert.equal(inviteLinkFromArgv(['C:\\Grapevine.exe', '--allow-file-access-from-files', `GRAPEVINE://join/${CODE}`]), link)
   assert.equal(inviteLinkFromArgv(['/app', 'grapevine://evil/x', link]), null, 'only the first link counts')
   assert.equal(inviteLinkFromArgv(['/app', '--inspect=9229']), null)
   assert.equal(inviteLinkFromArgv('grapevine://join/abc'), null)
@@ -41,7 +41,11 @@ test('the link is found in a second instance argv among Chromium switches', () =
 test('an invite waits until a window can show it, and only the latest is kept', () => {
   const shown: string[] = []
   let ready = false
-  const router = new InviteRouter((link) => (ready ? (shown.push(link), true) : false))
+  const router = new InviteRouter((link) => {
+    if (!ready) return false
+    shown.push(link)
+    return true
+  })
   assert.equal(router.offer('grapevine://join/first'), 'grapevine://join/first')
   assert.equal(router.offer('grapevine://join/second'), 'grapevine://join/second')
   assert.equal(router.offer('javascript:alert(1)'), null)

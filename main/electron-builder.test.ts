@@ -23,6 +23,7 @@ const schema = JSON.parse(readFileSync(join(builderLib, 'scheme.json'), 'utf8'))
 // app-builder-lib/out/util/config/schemaValidator.js compiles the schema with exactly these options.
 const validate = new Ajv({ allErrors: true, verbose: true, coerceTypes: true, strict: false }).compile(schema)
 
+// biome-ignore lint/suspicious/noExplicitAny: the YAML is checked against electron-builder's schema first; the tests then read its fields
 type Config = Record<string, any>
 const config = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Config
 const targetNames = (t: unknown): string[] => (Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? x : (x as { target: string }).target))

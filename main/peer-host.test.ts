@@ -62,7 +62,11 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
     dir = mkdtempSync(join(tmpdir(), 'gv-host-'))
     const keys = new DeviceKeyStore(dir, fakeKeyStore)
     sup = new PeerSupervisor({
-      fork: () => { forks++; return (current = forkWorker(join(ROOT, BUNDLES.peer))) },
+      fork: () => {
+        forks++
+        current = forkWorker(join(ROOT, BUNDLES.peer))
+        return current
+      },
       startConfig: async () => {
         const stored = await keys.load()
         return { profileDir: join(dir, 'profile'), host: '127.0.0.1', mdns: false, ...(stored ? { deviceKey: stored.key } : {}) }

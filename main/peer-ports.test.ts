@@ -11,7 +11,11 @@ function brokerHarness(peerUp: { value: boolean }) {
   const toPeer: FakePort[] = []
   const broker = new PortBroker<FakePort>({
     newChannel: () => { const [peerSide, pageSide] = FakePort.pair(); return { peerSide, pageSide } },
-    connectPeer: (port) => (peerUp.value ? (toPeer.push(port), true) : false),
+    connectPeer: (port) => {
+      if (!peerUp.value) return false
+      toPeer.push(port)
+      return true
+    },
     close: (port) => port.close(),
   })
   const win = (id: number): PortWindow<FakePort> & { ports: FakePort[]; destroyed: boolean } => {

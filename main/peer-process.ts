@@ -82,13 +82,15 @@ export class PeerSupervisor {
     this.setState('stopping')
     if (!child) {
       this.setState('stopped')
-      return (this.stopping = Promise.resolve())
+      this.stopping = Promise.resolve()
+      return this.stopping
     }
-    return (this.stopping = new Promise((resolve) => {
+    this.stopping = new Promise((resolve) => {
       this.exited = resolve
       child.postMessage({ type: 'stop' })
       this.killLater(child, timeoutMs)
-    }))
+    })
+    return this.stopping
   }
 
   private setState(state: PeerState, detail?: string): void {
@@ -99,11 +101,12 @@ export class PeerSupervisor {
   private async spawn(): Promise<void> {
     this.setState('starting')
     this.fatalAtStart = null
-    let config
+    let config: Awaited<ReturnType<typeof this.deps.startConfig>>
     try {
       config = await this.deps.startConfig()
     } catch (err) {
-      return this.setState('failed', `Could not prepare the peer's start: ${(err as Error).message}`)
+      this.setState('failed', `Could not prepare the peer's start: ${(err as Error).message}`)
+      return
     }
     if (this.current !== 'starting') return // stopped while reading the config
     const child = this.deps.fork()
@@ -121,10 +124,14 @@ export class PeerSupervisor {
 
   private onMessage(child: ChildProcessLike, raw: unknown): void {
     const msg = parsePeerMessage(raw)
-    if (!msg) return this.deps.onLog('warn', `peer sent an unknown message: ${describe(raw)}`)
+    if (!msg) {
+      this.deps.onLog('warn', `peer sent an unknown message: ${describe(raw)}`)
+      return
+    }
     switch (msg.type) {
       case 'log':
-        return this.deps.onLog(msg.level, msg.message)
+        this.deps.onLog(msg.level, msg.message)
+        return
       case 'device-key':
         // Acknowledge only once the key is kept: until then the peer keeps its own copy.
         this.deps.onDeviceKey(msg.key)
@@ -161,11 +168,15 @@ export class PeerSupervisor {
     }
     // A peer that could not start (profile locked, database damaged) would fail the same way
     // again: tell the person instead of restarting. A crash after a good start is restarted.
-    if (this.fatalAtStart !== null) return this.setState('failed', this.fatalAtStart)
+    if (this.fatalAtStart !== null) {
+      this.setState('failed', this.fatalAtStart)
+      return
+    }
     const now = this.now()
     const decision = decideRestart(this.restartTimes, now, this.deps.policy ?? DEFAULT_RESTART_POLICY)
     if (decision.action === 'give-up') {
-      return this.setState('failed', `The peer stopped unexpectedly ${decision.restartsInWindow + 1} times in a minute (last exit code ${code}).`)
+      this.setState('failed', `The peer stopped unexpectedly ${decision.restartsInWindow + 1} times in a minute (last exit code ${code}).`)
+      return
     }
     this.restartTimes = [...pruneRestartTimes(this.restartTimes, now, this.deps.policy), now]
     this.setState('restarting', `The peer stopped unexpectedly (exit code ${code}); restarting (attempt ${decision.attempt}).`)

@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 export function du(path: string): number {
-  let st
+  let st: ReturnType<typeof statSync>
   try {
     st = statSync(path)
   } catch {

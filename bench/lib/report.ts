@@ -80,6 +80,6 @@ export function writeResults(report: Report, dir: string, header: string, file =
   }
   if (report.failures.length) parts.push('## Consistency failures', ...report.failures.map((f) => `- ${f}`))
   const path = join(dir, file)
-  writeFileSync(path, parts.join('\n\n') + '\n')
+  writeFileSync(path, `${parts.join('\n\n')}\n`)
   return path
 }

@@ -5,7 +5,7 @@
  * on the machine-wide monotonic clock, so that times from different processes compare directly.
  */
 import { now } from './stats.ts'
-import { sleep, until } from './serve.ts'
+import { sleep, until, type Handlers } from './serve.ts'
 import { loadTrace } from './trace.ts'
 
 export interface TextPeer {
@@ -27,7 +27,7 @@ export interface Phase { keys: number; intervalMs: number }
 /** The character of the k-th keystroke of a run: letters with a space every 8. */
 export const keyChar = (k: number): string => (k % 8 === 7 ? ' ' : String.fromCharCode(97 + (k % 26)))
 
-export function textPeerHandlers(get: () => TextPeer): Record<string, (args: any) => unknown> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function textPeerHandlers(get: () => TextPeer): Handlers {
   let base = 0
   let seen = 0
   let arrivals: number[] = []

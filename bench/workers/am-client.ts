@@ -67,7 +67,7 @@ serve({
   /** Finds every document (waits until each is ready here). */
   async findDocs({ urls }: { urls: string[] }) {
     const found = await Promise.all(urls.map((u) => repo!.find<AmDoc>(u as never)))
-    found.forEach((h, i) => handles.set(urls[i]!, h))
+    for (const [i, h] of found.entries()) handles.set(urls[i]!, h)
     return null
   },
   /** The first `keysPerDoc` keystrokes of the trace into each document, one `handle.change` per keystroke. */
@@ -98,7 +98,7 @@ serve({
     repo = new Repo({ network: [new BrowserWebSocketClientAdapter(serverUrl)], storage: new NodeFSStorageAdapter(dir) })
     const urls = Object.keys(expected)
     const found = await Promise.all(urls.map((u) => repo!.find<AmDoc>(u as never)))
-    found.forEach((h, i) => handles.set(urls[i]!, h))
+    for (const [i, h] of found.entries()) handles.set(urls[i]!, h)
     const started = now()
     await until('documents caught up', () => urls.every((u) => headsKey(handles.get(u)!) === expected[u]), timeoutMs, 10)
     const t1 = now()

@@ -102,7 +102,7 @@ export function createApi(ctx: ApiContext) {
     'workspace.create': async ({ name }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
     'workspace.members': ({ workspaceId }) => {
       const s = workspaces.state(workspaceId)
-      if (!s || !s.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
+      if (!s?.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
       return [...s.members.values()].map((m): MemberInfo => ({
         deviceId: m.deviceId, name: m.name, role: m.role, safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
         addedBy: m.addedBy, addedAt: m.addedAt, online: m.deviceId === self || connections.isConnected(m.deviceId),

@@ -49,7 +49,7 @@ async function findDoc(ctx: CommandContext, ref: string): Promise<DocumentSummar
   throw new UsageError(`"${ref}" matches ${hits.length} documents; use more of the id`)
 }
 
-function readInput(ctx: CommandContext, path: string): string {
+function readInput(path: string): string {
   try {
     return readFileSync(path === '-' ? 0 : path, 'utf8')
   } catch (err) {
@@ -129,7 +129,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
   'doc create': {
     usage: 'doc create <title> [--file F]  new document, optionally with a file\'s text',
     async run(ctx) {
-      const text = ctx.opts.file ? readInput(ctx, ctx.opts.file) : ''
+      const text = ctx.opts.file ? readInput(ctx.opts.file) : ''
       const d = await ctx.client.request('doc.create', { workspaceId: await workspaceId(ctx), title: arg(ctx, 0, 'title'), text })
       print(ctx, d, () => [`created ${d.id}  ${d.title}`])
     },
@@ -152,7 +152,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     usage: 'doc write <doc> <file|->       replace a document\'s text with a file (or stdin)',
     async run(ctx) {
       const doc = await findDoc(ctx, arg(ctx, 0, 'document'))
-      const r = await ctx.client.request('doc.setText', { docId: doc.id, text: readInput(ctx, arg(ctx, 1, 'file')) })
+      const r = await ctx.client.request('doc.setText', { docId: doc.id, text: readInput(arg(ctx, 1, 'file')) })
       print(ctx, r, () => [`saved ${doc.id} (heads ${r.heads.map((h) => h.slice(0, 8)).join(',')})`])
     },
   },

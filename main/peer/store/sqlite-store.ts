@@ -15,7 +15,7 @@ import type {
 const SQLITE_HEADER = 'SQLite format 3\0'
 
 /** A row of our own schema; its columns are known from migrations.ts. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: rows of our own schema; each reader names the columns it maps
 type Row = Record<string, any>
 
 interface Pending { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -140,7 +140,11 @@ export class SqliteStore implements PeerStore {
       return
     }
     if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50) console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
-    batch.forEach((p, i) => (outcomes[i]!.ok ? p.resolve(outcomes[i]!.value) : p.reject(outcomes[i]!.value)))
+    for (const [i, p] of batch.entries()) {
+      const outcome = outcomes[i]!
+      if (outcome.ok) p.resolve(outcome.value)
+      else p.reject(outcome.value)
+    }
   }
 
   close(): void {

@@ -86,7 +86,7 @@ test('remote changes are applied once however often they arrive, and out-of-orde
     const d = docs()
     const row = await d.create(ws, 'T', '')
     // Changes by this same device, made elsewhere (another session's actor), arriving as if from the network.
-    let doc = A.load<{ text: string }>(A.save(A.init()), { actor: device.actorPrefix + '00112233aabbccdd' })
+    let doc = A.load<{ text: string }>(A.save(A.init()), { actor: `${device.actorPrefix}00112233aabbccdd` })
     ;[doc] = A.applyChanges(doc, store.changesAfter(row.id, 0).map((r) => r.bytes))
     const changes: Uint8Array[] = []
     for (const word of ['a', 'b', 'c', 'd']) {

@@ -89,7 +89,7 @@ describe('client protocol bad input', () => {
   })
 
   it('rejects bytes that are not an Automerge change', async () => {
-    const valid = changeOnTop(docBytes, peer!.device.actorPrefix + '0123456789abcdef')
+    const valid = changeOnTop(docBytes, `${peer!.device.actorPrefix}0123456789abcdef`)
     for (const bytes of [new TextEncoder().encode('garbage'), new Uint8Array(0), valid.subarray(0, valid.byteLength >> 1)]) {
       await rejectsWith(c.request('doc.applyChanges', { docId, changes: [bytes] }), ['bad-request'], 'garbage change')
     }
@@ -97,7 +97,7 @@ describe('client protocol bad input', () => {
   })
 
   it("rejects a change whose actor lacks this device's prefix", async () => {
-    for (const actor of ['ab'.repeat(24), peer!.device.actorPrefix + 'ab', 'ab'.repeat(8) + peer!.device.actorPrefix]) {
+    for (const actor of ['ab'.repeat(24), `${peer!.device.actorPrefix}ab`, 'ab'.repeat(8) + peer!.device.actorPrefix]) {
       const change = changeOnTop(docBytes, actor)
       assert.equal(A.decodeChange(change).actor, actor)
       await rejectsWith(c.request('doc.applyChanges', { docId, changes: [change] }), ['bad-request'], `actor ${actor}`)
@@ -106,7 +106,7 @@ describe('client protocol bad input', () => {
   })
 
   it('applies none of a batch in which one change is bad', async () => {
-    const good = changeOnTop(docBytes, peer!.device.actorPrefix + '0123456789abcdef', 'GOOD ')
+    const good = changeOnTop(docBytes, `${peer!.device.actorPrefix}0123456789abcdef`, 'GOOD ')
     const foreign = changeOnTop(docBytes, 'ab'.repeat(24))
     await rejectsWith(c.request('doc.applyChanges', { docId, changes: [good, foreign] }), ['bad-request'], 'mixed batch')
     await rejectsWith(c.request('doc.applyChanges', { docId, changes: [good, new Uint8Array([1, 2, 3])] }), ['bad-request'], 'mixed batch')
@@ -122,7 +122,7 @@ describe('client protocol bad input', () => {
   })
 
   it('still takes a good change afterwards', async () => {
-    const good = changeOnTop(docBytes, peer!.device.actorPrefix + '0123456789abcdef', 'GOOD ')
+    const good = changeOnTop(docBytes, `${peer!.device.actorPrefix}0123456789abcdef`, 'GOOD ')
     const { heads } = await c.request('doc.applyChanges', { docId, changes: [good] })
     const read = await c.request('doc.read', { docId })
     assert.equal(read.text, 'GOOD hello')

@@ -89,7 +89,7 @@ export function replay(workspaceId: string, ops: VerifiedOp[]): MembershipState 
 /** The membership, and which ops took effect (ops waiting for an unseen `prev` do not). */
 export function replayOps(workspaceId: string, ops: VerifiedOp[]): { state: MembershipState; applied: Set<string> } | null {
   const create = ops.find((o) => o.body.type === 'create')
-  if (!create || create.body.type !== 'create') return null
+  if (create?.body.type !== 'create') return null
   const byHash = new Map(ops.map((o) => [o.hash, o]))
   // Ancestors of each op whose whole causal past is here; ops missing any ancestor are left out.
   const ancestors = new Map<string, Set<string> | null>()
