@@ -6,7 +6,7 @@
 
 import { toNotice, type MenuCommand, type PeerStatus } from '../../shared/desktop-bridge.ts'
 
-export { MENU_COMMANDS, PEER_STATUSES, type MenuCommand, type PeerStatus } from '../../shared/desktop-bridge.ts'
+export type { MenuCommand, PeerStatus } from '../../shared/desktop-bridge.ts'
 
 export type ShellMessage =
   | { kind: 'menu'; command: MenuCommand }

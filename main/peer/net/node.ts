@@ -9,7 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import { gossipsub, type GossipSub, type Message, type TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
+import type { Ed25519PrivateKey } from '@libp2p/interface'
 import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
 
 export type { GossipSub, Message as GossipsubMessage }
@@ -66,10 +66,6 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
       }),
     },
   })
-}
-
-export function peerIdString(p: PeerId | string): string {
-  return typeof p === 'string' ? p : p.toString()
 }
 
 /**
