@@ -39,8 +39,14 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }:
   const teammatesRef = useRef(teammates)
   const onSelectionRef = useRef(onSelection)
   const refresh = useRef<() => void>(() => {})
-  teammatesRef.current = teammates
   onSelectionRef.current = onSelection
+
+  // Teammates' cursors changed: keep them for the next push and ask for one. Declared before the
+  // view's effect, so a view created in the same commit already pushes these.
+  useEffect(() => {
+    teammatesRef.current = teammates
+    refresh.current()
+  }, [teammates])
 
   useEffect(() => {
     const v = new EditorView({
@@ -84,8 +90,6 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }:
       v.destroy()
     }
   }, [replica, readOnly, autoFocus])
-
-  useEffect(() => refresh.current(), [teammates])
 
   return <div ref={host} className="editor" data-testid="editor" />
 }

@@ -21,6 +21,6 @@ test('out-of-range selections are clamped; unknown cursors resolve to nothing', 
   const doc = A.from({ text: 'abc' })
   const c = toCursors(doc, { anchor: -5, head: 99 })!
   assert.deepEqual(fromCursors(doc, c), { anchor: 0, head: 3 })
-  assert.equal(fromCursors(doc, { anchor: '9@' + 'cc'.repeat(16), head: 'e' }), null)
+  assert.equal(fromCursors(doc, { anchor: `9@${'cc'.repeat(16)}`, head: 'e' }), null)
   assert.equal(toCursors(A.from({ title: 'no text' }), { anchor: 0, head: 0 }), null)
 })

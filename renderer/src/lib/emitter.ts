@@ -6,7 +6,10 @@ export class Emitter<Events extends { [K in keyof Events]: unknown[] }> {
 
   on<K extends keyof Events>(event: K, fn: (...args: Events[K]) => void): void {
     let set = this.listeners.get(event)
-    if (!set) this.listeners.set(event, (set = new Set()))
+    if (!set) {
+      set = new Set()
+      this.listeners.set(event, set)
+    }
     set.add(fn as unknown as Listener)
   }
 

@@ -105,9 +105,10 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
   }, [navigate, loadWorkspaces])
 
   const current = workspaces?.find((w) => w.id === route.workspaceId) ?? workspaces?.[0] ?? null
+  const currentId = current?.id
   useEffect(() => {
-    if (current && current.id !== route.workspaceId) navigate({ workspaceId: current.id, docId: null }, true)
-  }, [current?.id, route.workspaceId])
+    if (currentId && currentId !== route.workspaceId) navigate({ workspaceId: currentId, docId: null }, true)
+  }, [currentId, route.workspaceId, navigate])
 
   const globalItems = useMemo((): PaletteItem[] => [
     ...(workspaces ?? []).filter((w) => w.id !== current?.id).map((w): PaletteItem => ({

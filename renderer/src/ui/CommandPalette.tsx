@@ -1,5 +1,5 @@
 /** Ctrl/Cmd+K: every action and every document, filtered fuzzily as you type. */
-import { useEffect, useId, useRef, useState, type KeyboardEvent } from 'react'
+import { useEffect, useId, useState, type KeyboardEvent } from 'react'
 import { fuzzyFilter } from '../lib/fuzzy.ts'
 import { Dialog } from './Dialog.tsx'
 
@@ -16,14 +16,15 @@ export function CommandPalette({ items, onClose }: { items: PaletteItem[]; onClo
   const [query, setQuery] = useState('')
   const [active, setActive] = useState(0)
   const listId = useId()
-  const list = useRef<HTMLUListElement>(null)
   const shown = fuzzyFilter(items, query, (i) => `${i.label} ${i.group === 'Documents' ? '' : i.group}`).slice(0, 60)
   const current = Math.min(active, Math.max(0, shown.length - 1))
+  const optionId = (i: number): string => `${listId}-opt-${i}`
+  const activeId = shown.length ? optionId(current) : undefined
 
-  useEffect(() => setActive(0), [query])
+  // Keep the active option in view as the arrow keys move it.
   useEffect(() => {
-    list.current?.querySelector('[aria-selected="true"]')?.scrollIntoView({ block: 'nearest' })
-  }, [current])
+    if (activeId) document.getElementById(activeId)?.scrollIntoView({ block: 'nearest' })
+  }, [activeId])
 
   const choose = (item: PaletteItem | undefined): void => {
     if (!item) return
@@ -45,28 +46,31 @@ export function CommandPalette({ items, onClose }: { items: PaletteItem[]; onClo
       choose(shown[current])
     }
   }
-  const optionId = (i: number): string => `${listId}-opt-${i}`
   return (
     <Dialog title="Command palette" hideTitle onClose={onClose} testId="command-palette" className="palette">
       <input
         className="palette-input" data-autofocus role="combobox" aria-expanded="true" aria-controls={listId} aria-autocomplete="list"
-        aria-activedescendant={shown.length ? optionId(current) : undefined} aria-label="Type a command or a document title"
-        placeholder="Type a command or a document title…" value={query} onChange={(e) => setQuery(e.target.value)} onKeyDown={onKey}
-        data-testid="palette-input"
+        aria-activedescendant={activeId} aria-label="Type a command or a document title"
+        placeholder="Type a command or a document title…" value={query} onKeyDown={onKey} data-testid="palette-input"
+        onChange={(e) => {
+          setQuery(e.target.value)
+          setActive(0)
+        }}
       />
-      <ul id={listId} ref={list} role="listbox" aria-label="Matches" className="palette-list">
+      <div id={listId} role="listbox" aria-label="Matches" className="palette-list">
         {shown.map((item, i) => (
-          <li
+          // biome-ignore lint/a11y/useKeyWithClickEvents lint/a11y/useFocusableInteractive: aria-activedescendant combobox: focus stays in the input, whose onKey moves (arrows) and chooses (Enter) the active option
+          <div
             key={item.id} id={optionId(i)} role="option" aria-selected={i === current} className="palette-item"
-            onMouseMove={() => setActive(i)} onClick={() => choose(item)} data-testid="palette-item"
+            onMouseMove={() => setActive(i)} onMouseDown={(e) => e.preventDefault()} onClick={() => choose(item)} data-testid="palette-item"
           >
             <span className="palette-group">{item.group === 'Documents' ? 'Open' : item.group === 'Workspaces' ? 'Workspace' : ''}</span>
             <span className="palette-label">{item.label}</span>
             {item.hint && <kbd className="palette-hint">{item.hint}</kbd>}
-          </li>
+          </div>
         ))}
-        {shown.length === 0 && <li className="palette-empty muted" role="presentation">Nothing matches “{query}”.</li>}
-      </ul>
+      </div>
+      {shown.length === 0 && <p className="palette-empty muted">Nothing matches “{query}”.</p>}
     </Dialog>
   )
 }

@@ -1,8 +1,9 @@
 /** A read-only value with a Copy button (invite codes and links, addresses). */
-import { useState } from 'react'
+import { useId, useState } from 'react'
 
 export function CopyField({ label, value, testId, multiline }: { label: string; value: string; testId?: string; multiline?: boolean }) {
   const [copied, setCopied] = useState(false)
+  const id = useId()
   const copy = async (): Promise<void> => {
     try {
       await navigator.clipboard.writeText(value)
@@ -14,12 +15,12 @@ export function CopyField({ label, value, testId, multiline }: { label: string; 
   }
   return (
     <div className="copy-field">
-      <label className="field">
+      <label className="field" htmlFor={id}>
         <span>{label}</span>
         {multiline ? (
-          <textarea readOnly value={value} rows={3} data-testid={testId} onFocus={(e) => e.target.select()} spellCheck={false} />
+          <textarea id={id} readOnly value={value} rows={3} data-testid={testId} onFocus={(e) => e.target.select()} spellCheck={false} />
         ) : (
-          <input readOnly value={value} data-testid={testId} onFocus={(e) => e.target.select()} spellCheck={false} />
+          <input id={id} readOnly value={value} data-testid={testId} onFocus={(e) => e.target.select()} spellCheck={false} />
         )}
       </label>
       <button type="button" className="small" onClick={() => void copy()} aria-label={`Copy ${label.toLowerCase()}`}>

@@ -39,6 +39,7 @@ export function Dialog({ title, onClose, children, testId, className, hideTitle 
   }, [])
 
   return (
+    // biome-ignore lint/a11y/useKeyWithClickEvents: a click on the backdrop is the mouse's Escape; keyboard users have Escape (the native dialog's cancel, then 'close' above) and the Close button
     <dialog
       ref={ref}
       className={`dialog ${className ?? ''}`}

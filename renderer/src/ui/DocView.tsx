@@ -59,6 +59,7 @@ export function DocView(p: DocViewProps) {
   onRead.current = p.onRead
 
   // Load the editor bundle, then open the replica; reopen after the peer refused local changes.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: attempt is the retry trigger, not read here: bumping it (Try again, or the peer refused a change) closes this replica and opens a new one
   useEffect(() => {
     let cancelled = false
     let opened: DocReplica | null = null
@@ -133,7 +134,7 @@ export function DocView(p: DocViewProps) {
         <div className="doc-loading">
           <Progress label={preview?.heavy ? 'Opening a large document…' : 'Opening the document…'} delayMs={preview?.heavy ? 0 : 300} />
         </div>
-        {preview?.heavy && <div className="doc-preview" aria-label="Document text (loading)">{preview.text}</div>}
+        {preview?.heavy && <section className="doc-preview" aria-label="Document text (loading)">{preview.text}</section>}
       </main>
     )
   }

@@ -27,18 +27,21 @@ export function InviteDialog({ workspace, self, requests, onAnswered, onClose }:
   const now = useNow(15_000)
   const [invite, setInvite] = useState<InviteInfo | null>(null)
   const [qr, setQr] = useState<string | null>(null)
-  const create = useAction(async () => client.request('workspace.invite', { workspaceId: workspace.id, approve: true }))
+  const create = useAction(async (workspaceId: string) => client.request('workspace.invite', { workspaceId, approve: true }))
 
+  // One invite per workspace shown (create.run is stable: useAction's useCallback has no deps).
   useEffect(() => {
-    void create.run().then((inv) => {
-      if (!inv) return
+    let cancelled = false
+    void create.run(workspace.id).then((inv) => {
+      if (!inv || cancelled) return
       setInvite(inv)
       // The QR encoder loads only when an invite is shown.
       import('qrcode')
         .then((QRCode) => QRCode.toDataURL(inv.link, { errorCorrectionLevel: 'M', margin: 1, width: 220 }))
-        .then(setQr, () => setQr(null))
+        .then((url) => { if (!cancelled) setQr(url) }, () => { if (!cancelled) setQr(null) })
     })
-  }, [workspace.id])
+    return () => { cancelled = true }
+  }, [workspace.id, create.run])
 
   const mine = requests.filter((r) => r.workspaceId === workspace.id)
   return (

@@ -3,7 +3,7 @@
  * until when, and both devices' safety words to compare by voice), then `workspace.join`, which
  * waits for the inviter to accept when the invite asks for approval.
  */
-import { useEffect, useState, type FormEvent } from 'react'
+import { useCallback, useEffect, useState, type FormEvent } from 'react'
 import { MAX_INVITE_CODE_CHARS } from '../../../shared/limits.ts'
 import type { InviteDetails, WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient } from '../data/client-context.tsx'
@@ -20,17 +20,18 @@ export function JoinFlow({ initialCode, onJoined }: { initialCode?: string; onJo
   const inspect = useAction(async (c: string) => client.request('invite.inspect', { code: c }))
   const join = useAction(async (c: string) => client.request('workspace.join', { code: c }))
 
-  const check = async (c: string): Promise<void> => {
+  // Stable (inspect.run is), so the effect below runs only when initialCode changes.
+  const check = useCallback(async (c: string): Promise<void> => {
     setDetails(null)
     const d = await inspect.run(c.trim())
     if (d) setDetails(d)
-  }
+  }, [inspect.run])
   useEffect(() => {
     if (initialCode) {
       setCode(initialCode)
       void check(initialCode)
     }
-  }, [initialCode])
+  }, [initialCode, check])
 
   const submitCode = (e: FormEvent): void => {
     e.preventDefault()

@@ -36,7 +36,7 @@ function JoinRequestCard({ request, onAnswered }: { request: JoinRequestInfo; on
     }
   }
   return (
-    <div className="join-request" role="group" aria-label={`${request.name} asks to join`} data-testid="join-request">
+    <fieldset className="join-request" aria-label={`${request.name} asks to join`} data-testid="join-request">
       <p><strong data-testid="join-request-name">{request.name}</strong> asks to join <strong>{request.workspaceName}</strong>.</p>
       <p>Ask them to read out the words on their screen. Accept only if they are exactly:</p>
       <p className="words" data-testid="join-request-words">{request.safetyWords}</p>
@@ -49,6 +49,6 @@ function JoinRequestCard({ request, onAnswered }: { request: JoinRequestInfo; on
         </button>
       </div>
       <ErrorText error={error} />
-    </div>
+    </fieldset>
   )
 }

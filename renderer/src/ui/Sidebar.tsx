@@ -115,7 +115,9 @@ function RenameField({ initial, onDone: done }: { initial: string; onDone: (titl
   return (
     <form onSubmit={submit} className="rename-form">
       <input
-        aria-label="New title" value={value} maxLength={MAX_TITLE_CHARS} autoFocus onFocus={(e) => e.target.select()}
+        aria-label="New title" value={value} maxLength={MAX_TITLE_CHARS} onFocus={(e) => e.target.select()}
+        // biome-ignore lint/a11y/noAutofocus: the field appears because the user chose Rename; focus must move into it (old title selected), else it is lost with the removed Rename button
+        autoFocus
         onChange={(e) => setValue(e.target.value)} onKeyDown={onKey} onBlur={() => onDone(value.trim())} data-testid="rename-input"
       />
     </form>

@@ -84,18 +84,20 @@ export function WorkspaceView(p: WorkspaceViewProps) {
 
   // Commands from shortcuts and the app menu.
   // Only commands issued while this view is mounted (not the one that was last before it).
-  const seenCommand = useRef(p.command?.seq)
+  // Each runs once: the effect also re-runs when newDoc or canInvite change, and skips a seq it has seen.
+  const command = p.command
+  const seenCommand = useRef(command?.seq)
   useEffect(() => {
-    if (!p.command || p.command.seq === seenCommand.current) return
-    seenCommand.current = p.command.seq
-    switch (p.command.name) {
+    if (!command || command.seq === seenCommand.current) return
+    seenCommand.current = command.seq
+    switch (command.name) {
       case 'new-document': void newDoc(); break
       case 'command-palette': setDialog((d) => (d === 'palette' ? null : 'palette')); break
       case 'invite': if (canInvite) setDialog('invite'); break
       case 'network': setDialog('network'); break
       case 'find': (document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus(); break
     }
-  }, [p.command?.seq])
+  }, [command, newDoc, canInvite])
 
   const current = docs.data?.find((d) => d.id === p.docId)
   const items = useMemo((): PaletteItem[] => {
