@@ -15,6 +15,7 @@ import { MAX_STREAM_FRAME_BYTES } from '../../../shared/limits.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { GrapevineNode } from '../net/node.ts'
+import { describeFailure } from '../net/failure.ts'
 import type { Log } from '../log.ts'
 import {
   CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, type CatchupFrame, type SignedChange, type SignedOp,
@@ -56,6 +57,23 @@ class FrameStream {
   }
 }
 
+/** A catch-up session this peer dialled failed: at which step, and why. */
+export class CatchupError extends Error {
+  readonly step: string
+  readonly reason: string
+  constructor(step: string, reason: string, cause: unknown) {
+    super(`catch-up failed while ${step}: ${reason}`, { cause })
+    this.name = 'CatchupError'
+    this.step = step
+    this.reason = reason
+  }
+}
+
+/** The Error to abort a stream with, and to hand on, for whatever was thrown. */
+function asError(err: unknown, message: string): Error {
+  return err instanceof Error ? err : new Error(message)
+}
+
 const opHash = (op: SignedOp): string => sha256(op.b).toString('hex')
 const digestKey = (d: Uint8Array): string => Buffer.from(d).toString('hex')
 
@@ -90,33 +108,49 @@ export class Catchup {
     return p
   }
 
+  /** Rejects with a CatchupError that says at which step the session failed and why. */
   private async dial(peer: PeerId, ws: string): Promise<void> {
     const signal = AbortSignal.timeout(SESSION_TIMEOUT_MS)
-    const stream = await this.node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
-    const io = new FrameStream(stream, this.stats)
     const remote = peer.toString()
+    let step = 'opening a stream'
+    let stream: Stream | undefined
     try {
+      stream = await this.node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
+      const io = new FrameStream(stream, this.stats)
+      step = 'sending the summary'
       const ops = this.workspaces.signedOps(ws)
       await io.send({ t: 'summary', v: 1, ws, ops, docs: this.documents.digests(ws) }, signal)
+      step = 'waiting for the want list'
       const want = await io.expect('want', signal)
       await this.workspaces.ingest(ws, want.ops)
+      step = 'sending changes'
       for (const [docId, theirHeads] of want.docs) await this.sendMissing(io, ws, docId, theirHeads, signal)
       const mine = want.docs.map(([docId]): [string, string[]] => [docId, this.has(ws, docId) ? this.documents.heads(docId) : []])
       await io.send({ t: 'heads', docs: mine }, signal)
       await io.send({ t: 'end' }, signal)
+      step = 'receiving changes'
       await this.receiveChanges(io, ws, remote, signal)
       this.recordSynced(remote, want.docs.map(([d]) => d))
+      step = 'closing the stream'
       await stream.close({ signal })
     } catch (err) {
-      stream.abort(err as Error)
-      throw err
+      const cause = this.cause(err, signal)
+      stream?.abort(asError(err, cause))
+      throw new CatchupError(step, cause, err)
     }
+  }
+
+  /** The cause of a failed session; our own deadline first, since a timed-out wait may reject with anything. */
+  private cause(err: unknown, signal: AbortSignal): string {
+    if (signal.aborted) return `timed out after ${SESSION_TIMEOUT_MS / 1000} s (${describeFailure(err)})`
+    return describeFailure(err)
   }
 
   private async respond(stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(SESSION_TIMEOUT_MS)
     const io = new FrameStream(stream, this.stats)
     const remote = connection.remotePeer.toString()
+    let step = 'waiting for the summary'
     try {
       const summary = await io.expect('summary', signal)
       const ws = summary.ws
@@ -124,6 +158,7 @@ export class Catchup {
       if (this.workspaces.state(ws)) await this.workspaces.ingest(ws, summary.ops)
       if (this.workspaces.roleOf(ws, remote) === undefined || this.workspaces.roleOf(ws, this.node.peerId.toString()) === undefined) {
         this.log('warn', `catch-up refused: ${remote} is not a member of ${ws}`)
+        step = 'refusing'
         await io.send({ t: 'refuse', reason: 'not a member of this workspace' }, signal)
         await stream.close({ signal })
         return
@@ -138,15 +173,20 @@ export class Catchup {
       }
       for (const docId of theirDocs.keys()) differing.push([docId, []])
       const ops = this.workspaces.signedOps(ws).filter((op) => !theirOps.has(opHash(op)))
+      step = 'sending the want list'
       await io.send({ t: 'want', ops, docs: differing }, signal)
+      step = 'receiving changes'
       const theirHeads = await this.receiveChanges(io, ws, remote, signal)
+      step = 'sending changes'
       for (const [docId, heads] of theirHeads) await this.sendMissing(io, ws, docId, heads, signal)
       await io.send({ t: 'end' }, signal)
       this.recordSynced(remote, differing.map(([d]) => d))
+      step = 'closing the stream'
       await stream.close({ signal })
     } catch (err) {
-      this.log('warn', `catch-up with ${remote} failed: ${(err as Error).message}`)
-      stream.abort(err as Error)
+      const cause = this.cause(err, signal)
+      this.log('warn', `catch-up with ${remote} failed while ${step}: ${cause}`)
+      stream.abort(asError(err, cause))
     }
   }
 

@@ -1,18 +1,31 @@
 /**
  * kill -9 during a burst of acknowledged edits: after every restart each acknowledged edit is there,
  * in order, and the database opens cleanly. The writer is a separate OS process.
- * GRAPEVINE_CRASH_CYCLES sets the number of cycles (default 20).
+ * GRAPEVINE_CRASH_CYCLES sets the number of cycles (default 20; at least 1, or the test fails).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { startPeer, tempDir } from './helpers.ts'
+import { seededRandom } from './random.ts'
 
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
-const CYCLES = Number(process.env['GRAPEVINE_CRASH_CYCLES'] ?? 20)
+const CYCLES_SETTING = process.env['GRAPEVINE_CRASH_CYCLES'] || '20'
+/** How long one burst may take to reach its number of acknowledgements (a peer's start included). */
+const BURST_LIMIT_MS = 30_000
 
-/** Runs the writer until it has acknowledged `acks` lines (or 15 s pass), then SIGKILLs it. */
+/** The number of cycles; zero or a typo would make the test pass having crashed nothing, so it fails instead. */
+function cycles(): number {
+  const n = Number(CYCLES_SETTING)
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`GRAPEVINE_CRASH_CYCLES must be a whole number of at least 1 (got '${CYCLES_SETTING}'): `
+      + 'with no cycle nothing is tested')
+  }
+  return n
+}
+
+/** Runs the writer until it has acknowledged `acks` lines (or BURST_LIMIT_MS pass), then SIGKILLs it. */
 async function burstThenKill(profile: string, docId: string, first: number, acks: number): Promise<number[]> {
   const child = spawn(process.execPath, [WRITER, profile, docId, String(first)], { stdio: ['ignore', 'pipe', 'inherit'] })
   const acked: number[] = []
@@ -24,7 +37,7 @@ async function burstThenKill(profile: string, docId: string, first: number, acks
     killed = true
     child.kill('SIGKILL')
   }
-  const timer = setTimeout(kill, 15_000)
+  const timer = setTimeout(kill, BURST_LIMIT_MS)
   child.stdout.on('data', (chunk: Buffer) => {
     buffered += chunk.toString()
     const lines = buffered.split('\n')
@@ -38,7 +51,9 @@ async function burstThenKill(profile: string, docId: string, first: number, acks
   return acked
 }
 
-test(`kill -9 during bursts of acknowledged edits loses none of them (${CYCLES} cycles)`, async () => {
+test(`kill -9 during bursts of acknowledged edits loses none of them (${CYCLES_SETTING} cycles)`, async () => {
+  const CYCLES = cycles()
+  const rnd = seededRandom('crash')
   const dir = tempDir()
   try {
     const setup = await startPeer(dir.path)
@@ -50,14 +65,19 @@ test(`kill -9 during bursts of acknowledged edits loses none of them (${CYCLES} 
     let next = 0
     let totalAcked = 0
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const acked = await burstThenKill(dir.path, docId, next, 5 + Math.floor(Math.random() * 120))
+      // Killed right after the writer's `target`-th acknowledgement, with more edits in flight.
+      const target = rnd.between(5, 124)
+      const acked = await burstThenKill(dir.path, docId, next, target)
+      // Each cycle must crash a burst that was acknowledging edits, or it tests nothing.
+      assert.ok(acked.length >= target,
+        `cycle ${cycle}: the writer acknowledged ${acked.length} of ${target} edits in ${BURST_LIMIT_MS / 1000} s before it was killed`)
       totalAcked += acked.length
       const peer = await startPeer(dir.path) // takes over the stale lock; the store checks integrity on open
       try {
         const { text } = await peer.connect().request('doc.read', { docId })
         const lines = text.split('\n').filter((l) => l !== '')
         // The text is exactly line 0, line 1, … : nothing lost in the middle, nothing garbled.
-        lines.forEach((l, i) => assert.equal(l, `line ${i}`, `cycle ${cycle}: line ${i}`))
+        for (const [i, l] of lines.entries()) assert.equal(l, `line ${i}`, `cycle ${cycle}: line ${i}`)
         const have = lines.length
         for (const n of acked) assert.ok(n < have, `cycle ${cycle}: acknowledged line ${n} is missing (text has ${have} lines)`)
         next = have

@@ -3,27 +3,45 @@
  * converge; edit-to-arrival latency is measured; a stopped peer catches up on restart; a late
  * joiner receives every document.
  */
-import { after, before, test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import type { Peer } from '../peer.ts'
 import { formWorkspace, median, startPeer, tempDir, waitFor } from './helpers.ts'
 import { openReplica } from './replica.ts'
+import { seededRandom } from './random.ts'
 
-const dirs = [tempDir(), tempDir(), tempDir(), tempDir()]
-let peers: Peer[] = []
-let ws = ''
-let docId = ''
+// Every random choice below comes from here; GRAPEVINE_SEED=<n> replays a run's choices.
+const rnd = seededRandom('three-peers')
 
-before(async () => {
-  peers = await Promise.all(['ana', 'ben', 'cleo'].map((name, i) => startPeer(dirs[i]!.path, { name })))
-  ws = await formWorkspace(peers[0]!, peers.slice(1))
-  docId = (await peers[0]!.connect().request('doc.create', { workspaceId: ws, title: 'Plan', text: 'start\n' })).id
-  for (const p of peers) await waitFor('document everywhere', async () => (await p.connect().request('doc.list', { workspaceId: ws })).length === 1)
-})
+/** ana, ben and cleo in one workspace with one document; `peers[i]` runs from `dirs[i]` (dirs[3] is for a late joiner). */
+interface Team { dirs: ReturnType<typeof tempDir>[]; peers: Peer[]; ws: string; docId: string }
+
+let built: Promise<Team> | undefined
+const dirs: ReturnType<typeof tempDir>[] = []
+
+/**
+ * The team, built by whichever test needs it first, so that each test can also run alone
+ * (--test-name-pattern). A test that stops peers starts them again before it ends.
+ */
+function team(): Promise<Team> {
+  built ??= (async () => {
+    dirs.push(tempDir(), tempDir(), tempDir(), tempDir())
+    const peers = await Promise.all(['ana', 'ben', 'cleo'].map((name, i) => startPeer(dirs[i]!.path, { name })))
+    const t: Team = { dirs, peers, ws: '', docId: '' }
+    t.ws = await formWorkspace(peers[0]!, peers.slice(1))
+    t.docId = (await peers[0]!.connect().request('doc.create', { workspaceId: t.ws, title: 'Plan', text: 'start\n' })).id
+    for (const p of peers) {
+      await waitFor('document everywhere', async () => (await p.connect().request('doc.list', { workspaceId: t.ws })).length === 1)
+    }
+    return t
+  })()
+  return built
+}
 
 after(async () => {
-  await Promise.allSettled(peers.map((p) => p.stop()))
+  const t = await built?.catch(() => undefined)
+  await Promise.allSettled((t?.peers ?? []).map((p) => p.stop()))
   for (const d of dirs) d.remove()
 })
 
@@ -36,15 +54,19 @@ async function sameEverywhere(ps: Peer[], id: string): Promise<{ text: string; h
 }
 
 test('concurrent edits on three peers converge to identical text and heads', async () => {
+  const { peers, docId } = await team()
   const replicas = await Promise.all(peers.map((p) => openReplica(p.connect(), docId)))
   const perPeer = 40
+  // One source per peer, so that each peer's choices do not depend on how the three interleave.
+  const sources = replicas.map(() => rnd.fork())
   await Promise.all(replicas.map(async (r, i) => {
+    const own = sources[i]!
     for (let k = 0; k < perPeer; k++) {
       // Insert between markers (never inside one), at a random boundary of the current text.
       const t = r.text()
       const bounds = [0, t.length, ...[...t.matchAll(/>/g)].map((m) => m.index + 1)]
-      await r.edit((d) => A.splice(d, ['text'], bounds[Math.floor(Math.random() * bounds.length)]!, 0, `<${i}:${k}>`))
-      await new Promise((res) => setTimeout(res, 5 + Math.random() * 20))
+      await r.edit((d) => A.splice(d, ['text'], own.pick(bounds), 0, `<${i}:${k}>`))
+      await new Promise((res) => setTimeout(res, own.between(5, 25)))
     }
   }))
   const final = await sameEverywhere(peers, docId)
@@ -56,6 +78,7 @@ test('concurrent edits on three peers converge to identical text and heads', asy
 })
 
 test('edit → arrival latency on the other peers (printed)', async () => {
+  const { peers, docId } = await team()
   // Let the gossipsub mesh settle first: this measures steady state, not start-up.
   await new Promise((r) => setTimeout(r, 1500))
   const replicas = await Promise.all(peers.map((p) => openReplica(p.connect(), docId)))
@@ -76,6 +99,7 @@ test('edit → arrival latency on the other peers (printed)', async () => {
 })
 
 test('a stopped peer catches up on restart from its own disk', async () => {
+  const { peers, dirs, ws, docId } = await team()
   const cleoDir = dirs[2]!.path
   await peers[2]!.stop()
   const a = peers[0]!.connect()
@@ -104,6 +128,7 @@ test('a stopped peer catches up on restart from its own disk', async () => {
 })
 
 test('a peer that joins late receives every document', async () => {
+  const { peers, dirs, ws } = await team()
   const late = await startPeer(dirs[3]!.path, { name: 'dev' })
   peers.push(late)
   const invite = await peers[0]!.connect().request('workspace.invite', { workspaceId: ws })
@@ -117,9 +142,14 @@ test('a peer that joins late receives every document', async () => {
 })
 
 test('changes made while every teammate is away are counted as waiting, then delivered', async () => {
-  const a = peers[0]!.connect()
-  const others = peers.slice(1)
-  const dirsOf = [dirs[1]!, dirs[2]!, dirs[3]!]
+  const t = await team()
+  const { dirs, docId } = t
+  const a = t.peers[0]!.connect()
+  // Whoever is in the team by now (ben and cleo, and dev if the late joiner ran): each restarts from its own folder.
+  const others = t.peers.slice(1)
+  // Start from a document every teammate is known to hold, so that only what follows waits.
+  await waitFor('ana to know every teammate holds the document', async () =>
+    (await a.request('doc.syncStatus', { docId })).upToDate.length === others.length)
   await Promise.all(others.map((p) => p.stop()))
   await a.request('doc.setText', { docId, text: 'written alone\n' })
   await a.request('doc.rename', { docId, title: 'Alone' })
@@ -127,7 +157,7 @@ test('changes made while every teammate is away are counted as waiting, then del
   assert.deepEqual(s.upToDate, [])
   assert.equal(s.waitingChanges, 2)
   assert.equal(s.savedLocally, true)
-  peers = [peers[0]!, ...(await Promise.all(dirsOf.map((d) => startPeer(d.path))))]
-  await sameEverywhere(peers, docId)
+  t.peers.splice(1, others.length, ...(await Promise.all(others.map((_, i) => startPeer(dirs[i + 1]!.path)))))
+  await sameEverywhere(t.peers, docId)
   await waitFor('nothing waiting any more', async () => (await a.request('doc.syncStatus', { docId })).waitingChanges === 0)
 })

@@ -3,9 +3,15 @@
  * over a direct stream; Noise has already proven the joiner's device id. The inviter checks the
  * invite (known, unexpired, unused), marks it used, signs an `add` op for the joiner and answers
  * with every membership op. Documents follow by catch-up.
+ *
+ * A busy inviter may drop a connection mid-handshake, or not listen yet: the joiner tries again with
+ * exponential backoff and jitter, within the invite's expiry and a bounded time. Asking again is
+ * safe: the inviter answers a joiner that its invite already admitted with the same welcome, and
+ * admits no one else with it.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
@@ -19,8 +25,10 @@ import { dialable } from '../net/addresses.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import {
-  JOIN_PROTOCOL, decodeMessage, encodeMessage, joinRequest, joinResponse, type JoinResponse,
+  JOIN_PROTOCOL, decodeMessage, encodeMessage, joinRequest, joinResponse, type InvitePayload, type JoinResponse,
 } from '../wire/peer-protocol.ts'
+import { describeFailure } from '../net/failure.ts'
+import type { z } from 'zod'
 import { checkInvite, decodeInvite, encodeInvite, secretHash } from './invites.ts'
 import type { Workspaces } from './workspaces.ts'
 
@@ -28,6 +36,38 @@ const JOIN_FRAME_BYTES = 1024 * 1024
 const JOIN_TIMEOUT_MS = 20_000
 /** How long the inviter has to accept a join that needs approval. */
 const APPROVAL_TIMEOUT_MS = 3 * 60_000
+/** How long a join keeps trying to reach the inviter before it gives up (less if the invite expires first). */
+const JOIN_RETRY_BUDGET_MS = 15_000
+/** One attempt's dial, or its exchange, may take this long (a loaded inviter handshakes slowly). */
+const ATTEMPT_TIMEOUT_MS = 8_000
+/** Each step gets at least this long, even when the budget is nearly spent. */
+const MIN_STEP_MS = 1_000
+/** Backoff between attempts: 250 ms doubling up to 4 s, each delay drawn from its upper half. */
+const RETRY_BASE_MS = 250
+const RETRY_MAX_MS = 4_000
+
+/** Where one attempt to reach the inviter failed; the joiner's error names it. */
+export type JoinStep = 'dial' | 'encryption handshake' | 'protocol exchange'
+
+interface AttemptFailure { step: JoinStep; cause: string; retry: boolean }
+
+type JoinRequest = z.infer<typeof joinRequest>
+
+/** libp2p's errors for a connection that opened but did not become an encrypted, multiplexed one with the inviter. */
+const HANDSHAKE_ERRORS = new Set(['EncryptionFailedError', 'InvalidCryptoExchangeError', 'UnexpectedPeerError', 'MuxerUnavailableError'])
+
+function dialStep(err: unknown): JoinStep {
+  const all = err instanceof AggregateError ? err.errors : [err]
+  return all.some((e) => e instanceof Error && HANDSHAKE_ERRORS.has(e.name)) ? 'encryption handshake' : 'dial'
+}
+
+function backoffMs(failedAttempts: number): number {
+  const ceiling = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (failedAttempts - 1))
+  // Jitter, so that joiners who failed together (a burst at a busy inviter) do not come back together.
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
 export interface JoiningEvents {
   /** A join waits for someone at this device to accept or reject it. */
@@ -37,6 +77,8 @@ export interface JoiningEvents {
 export class Joining extends EventEmitter<JoiningEvents> {
   private readonly decisions = new Map<string, (accept: boolean) => void>()
   private readonly waitingRequests = new Map<string, JoinRequestInfo>()
+  /** The join request being answered per invite id (see `oneAtATime`). */
+  private readonly running = new Map<string, Promise<unknown>>()
   private readonly node: GrapevineNode
   private readonly workspaces: Workspaces
   private readonly store: PeerStore
@@ -121,76 +163,146 @@ export class Joining extends EventEmitter<JoiningEvents> {
     }
     const addrs = dialable(invite.addrs, invite.inviter)
     if (addrs.length === 0) throw new GrapevineError('invite-invalid', 'That invite carries no address to reach the inviter.')
-    const signal = AbortSignal.timeout(invite.ap ? APPROVAL_TIMEOUT_MS + JOIN_TIMEOUT_MS : JOIN_TIMEOUT_MS)
-    let stream: Stream
-    try {
-      const connection = await this.node.dial(addrs, { signal })
-      stream = await connection.newStream(JOIN_PROTOCOL, { signal })
-    } catch (err) {
-      throw new GrapevineError('unreachable',
-        `Could not reach the inviter at ${invite.addrs.join(', ')} (${(err as Error).message}). Are they online and on this network?`)
+    const started = Date.now()
+    const deadline = Math.min(started + JOIN_RETRY_BUDGET_MS, invite.exp)
+    let answer: JoinResponse | undefined
+    let failure: AttemptFailure | undefined
+    let attempts = 0
+    for (;;) {
+      attempts++
+      const result = await this.attempt(invite, addrs, name, deadline)
+      if ('t' in result) {
+        answer = result
+        break
+      }
+      failure = result
+      const left = deadline - Date.now()
+      if (!result.retry || left < MIN_STEP_MS) break
+      // The last wait is cut short so that one more attempt still fits before the deadline.
+      const delay = Math.min(backoffMs(attempts), left - MIN_STEP_MS)
+      this.log('info', `join attempt ${attempts} failed at the ${result.step} (${result.cause}); trying again in ${delay} ms`)
+      await new Promise((r) => setTimeout(r, delay))
     }
-    const lp = lpStream(stream, { maxDataLength: JOIN_FRAME_BYTES })
-    let answer: JoinResponse
-    try {
-      await lp.write(encodeMessage({ t: 'join', v: 1, ws: invite.ws, invite: invite.invite, secret: invite.secret, name }), { signal })
-      answer = decodeMessage(joinResponse, (await lp.read({ signal })).subarray(), JOIN_FRAME_BYTES, 'join answer')
-      await stream.close({ signal }).catch(() => {})
-    } catch (err) {
-      stream.abort(err as Error)
-      throw new GrapevineError('unreachable', `The inviter did not answer the join request: ${(err as Error).message}`)
-    }
+    if (!answer) throw this.unreachable(invite, failure!, attempts, Date.now() - started, deadline === invite.exp)
+    // Refused: the inviter's own reason (used, expired, unknown, not accepted) is what the person reads.
     if (answer.t === 'refuse') throw new GrapevineError(answer.code, answer.reason)
     await this.workspaces.ingest(invite.ws, answer.ops, true)
     if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) === undefined) {
       throw new GrapevineError('invite-invalid', 'The inviter answered, but its membership record does not include this device.')
     }
     await this.store.write(() => this.store.notePeerSeen(invite.inviter, invite.addrs, Date.now()))
-    this.log('info', `joined workspace "${answer.name}" (${invite.ws}) through ${invite.inviter}`)
+    const retried = attempts > 1 ? ` on attempt ${attempts}` : ''
+    this.log('info', `joined workspace "${answer.name}" (${invite.ws}) through ${invite.inviter}${retried}`)
     return invite.ws
+  }
+
+  /** One attempt: dial (with its encryption handshake), open the join stream, ask, read the answer. */
+  private async attempt(invite: InvitePayload, addrs: Multiaddr[], name: string, deadline: number): Promise<JoinResponse | AttemptFailure> {
+    const stepSignal = (): AbortSignal => AbortSignal.timeout(Math.min(ATTEMPT_TIMEOUT_MS, Math.max(MIN_STEP_MS, deadline - Date.now())))
+    let connection: Connection
+    try {
+      connection = await this.node.dial(addrs, { signal: stepSignal() })
+    } catch (err) {
+      return { step: dialStep(err), cause: describeFailure(err), retry: true }
+    }
+    // A join that needs approval waits for a person at the inviter; a request once sent is not sent again,
+    // so that they are not asked twice.
+    const signal = invite.ap ? AbortSignal.timeout(APPROVAL_TIMEOUT_MS + JOIN_TIMEOUT_MS) : stepSignal()
+    let stream: Stream | undefined
+    let sent = false
+    try {
+      stream = await connection.newStream(JOIN_PROTOCOL, { signal })
+      const lp = lpStream(stream, { maxDataLength: JOIN_FRAME_BYTES })
+      await lp.write(encodeMessage({ t: 'join', v: 1, ws: invite.ws, invite: invite.invite, secret: invite.secret, name }), { signal })
+      sent = true
+      const answer = decodeMessage(joinResponse, (await lp.read({ signal })).subarray(), JOIN_FRAME_BYTES, 'join answer')
+      await stream.close({ signal }).catch(() => {})
+      return answer
+    } catch (err) {
+      const cause = describeFailure(err)
+      stream?.abort(err instanceof Error ? err : new Error(cause))
+      // An answer that does not decode will not decode next time either.
+      const retry = !(err instanceof Error && err.name === 'WireError') && !(invite.ap && sent)
+      return { step: 'protocol exchange', cause, retry }
+    }
+  }
+
+  private unreachable(invite: InvitePayload, failure: AttemptFailure, attempts: number, elapsedMs: number,
+    untilExpiry: boolean): GrapevineError {
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'} in ${seconds(elapsedMs)}`
+    const expired = untilExpiry ? '; the invite ran out of time, ask for a new one' : ''
+    if (failure.step === 'protocol exchange') {
+      return new GrapevineError('unreachable',
+        `The inviter did not answer the join request (protocol exchange failed: ${failure.cause}; ${tries})${expired}.`)
+    }
+    return new GrapevineError('unreachable', `Could not reach the inviter at ${invite.addrs.join(', ')} `
+      + `(${failure.step} failed: ${failure.cause}; ${tries})${expired}. Are they online and on this network?`)
   }
 
   private async answer(stream: Stream, connection: Connection): Promise<void> {
     const signal = AbortSignal.timeout(APPROVAL_TIMEOUT_MS + JOIN_TIMEOUT_MS)
     const lp = lpStream(stream, { maxDataLength: JOIN_FRAME_BYTES })
     const joiner = connection.remotePeer.toString()
-    const reply = async (r: JoinResponse): Promise<void> => {
-      await lp.write(encodeMessage(r), { signal })
-      await stream.close({ signal }).catch(() => {})
-    }
     try {
       const req = decodeMessage(joinRequest, (await lp.read({ signal })).subarray(), JOIN_FRAME_BYTES, 'join request')
-      const now = Date.now()
-      const invite = this.store.getInvite(req.invite)
-      const problem = checkInvite(invite, req.ws, req.secret, now)
-      if (problem) {
-        this.log('warn', `join by ${joiner} refused: ${problem.reason}`)
-        return await reply({ t: 'refuse', ...problem })
-      }
-      const mine = this.workspaces.roleOf(req.ws, this.node.peerId.toString())
-      if (mine === undefined || !ADMIN_ROLES.includes(mine)) {
-        return await reply({ t: 'refuse', code: 'forbidden', reason: 'The inviter can no longer add members.' })
-      }
-      if (invite!.requireApproval) {
-        const accepted = await this.approval({
-          requestId: randomBytes(8).toString('hex'), workspaceId: req.ws, workspaceName: this.workspaces.state(req.ws)!.name,
-          deviceId: joiner, name: req.name, safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
-        })
-        if (!accepted) {
-          this.log('info', `join by ${req.name} (${joiner}) was not accepted`)
-          return await reply({ t: 'refuse', code: 'forbidden', reason: 'The inviter did not accept this join.' })
-        }
-      }
-      const fresh = await this.store.write(() => this.store.useInvite(req.invite, joiner, Date.now()))
-      if (!fresh) return await reply({ t: 'refuse', code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' })
-      if (this.workspaces.roleOf(req.ws, joiner) === undefined) {
-        await this.workspaces.act(req.ws, { type: 'add', member: joiner, name: req.name, role: invite!.role })
-      }
-      this.log('info', `${req.name} (${joiner}) joined ${req.ws} with invite ${req.invite}`)
-      await reply({ t: 'welcome', ws: req.ws, name: this.workspaces.state(req.ws)!.name, ops: this.workspaces.signedOps(req.ws) })
+      // One request per invite at a time: a joiner's second attempt waits for its first to finish, and then
+      // finds itself admitted instead of finding the invite used.
+      const response = await this.oneAtATime(req.invite, () => this.admit(req, joiner))
+      await lp.write(encodeMessage(response), { signal })
+      await stream.close({ signal }).catch(() => {})
     } catch (err) {
-      this.log('warn', `join request from ${joiner} failed: ${(err as Error).message}`)
-      stream.abort(err as Error)
+      this.log('warn', `join request from ${joiner} failed: ${describeFailure(err)}`)
+      stream.abort(err instanceof Error ? err : new Error(describeFailure(err)))
+    }
+  }
+
+  /** Checks a join request and admits the joiner; the answer to send. */
+  private async admit(req: JoinRequest, joiner: string): Promise<JoinResponse> {
+    const welcome = (): JoinResponse =>
+      ({ t: 'welcome', ws: req.ws, name: this.workspaces.state(req.ws)!.name, ops: this.workspaces.signedOps(req.ws) })
+    const invite = this.store.getInvite(req.invite)
+    const problem = checkInvite(invite, req.ws, req.secret, Date.now())
+    if (problem) {
+      // The secret matched and this invite admitted this very device: an earlier answer was lost on the way
+      // (the joiner asks again). Answer again; admit no one. A member removed since gets no welcome.
+      if (problem.code === 'invite-used' && invite?.usedBy === joiner && this.workspaces.roleOf(req.ws, joiner) !== undefined) {
+        this.log('info', `${req.name} (${joiner}) asked again with invite ${req.invite}, which admitted it already`)
+        return welcome()
+      }
+      this.log('warn', `join by ${joiner} refused: ${problem.reason}`)
+      return { t: 'refuse', ...problem }
+    }
+    const mine = this.workspaces.roleOf(req.ws, this.node.peerId.toString())
+    if (mine === undefined || !ADMIN_ROLES.includes(mine)) {
+      return { t: 'refuse', code: 'forbidden', reason: 'The inviter can no longer add members.' }
+    }
+    if (invite!.requireApproval) {
+      const accepted = await this.approval({
+        requestId: randomBytes(8).toString('hex'), workspaceId: req.ws, workspaceName: this.workspaces.state(req.ws)!.name,
+        deviceId: joiner, name: req.name, safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
+      })
+      if (!accepted) {
+        this.log('info', `join by ${req.name} (${joiner}) was not accepted`)
+        return { t: 'refuse', code: 'forbidden', reason: 'The inviter did not accept this join.' }
+      }
+    }
+    const fresh = await this.store.write(() => this.store.useInvite(req.invite, joiner, Date.now()))
+    if (!fresh) return { t: 'refuse', code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' }
+    if (this.workspaces.roleOf(req.ws, joiner) === undefined) {
+      await this.workspaces.act(req.ws, { type: 'add', member: joiner, name: req.name, role: invite!.role })
+    }
+    this.log('info', `${req.name} (${joiner}) joined ${req.ws} with invite ${req.invite}`)
+    return welcome()
+  }
+
+  /** Runs `fn` after every earlier call for the same key has settled. */
+  private async oneAtATime<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.running.get(key) ?? Promise.resolve()).catch(() => {}).then(fn)
+    this.running.set(key, run)
+    try {
+      return await run
+    } finally {
+      if (this.running.get(key) === run) this.running.delete(key)
     }
   }
 }
