@@ -1,8 +1,10 @@
 /**
  * Gossip: each workspace is a gossipsub topic. Outbound, this device's new changes (bundled per
  * document per tick), head announcements and membership ops. Inbound, the topic validator is the
- * gate: size, CBOR, schema, origin membership and every change's signature are checked before the
- * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score.
+ * gate: the origin's and the forwarder's membership (from gossipsub's signed envelope, before a byte of
+ * the payload is decoded), then size, CBOR, schema and every change's signature are checked before the
+ * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score
+ * and is counted in the log (a summary per kind and source, never a line per junk message).
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { PeerStore } from '../store/types.ts'
@@ -12,7 +14,7 @@ import {
   type SignedChange,
 } from '../wire/peer-protocol.ts'
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
-import type { Log } from '../log.ts'
+import { tallyLog, type Log, type Tally } from '../log.ts'
 import type { PeerScoring } from '../net/scoring.ts'
 import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
@@ -34,6 +36,7 @@ export class Gossip {
   private readonly store: PeerStore
   private readonly log: Log
   private readonly scoring: PeerScoring
+  private readonly refusals: Tally
 
   constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, scoring: PeerScoring, log: Log) {
     this.pubsub = pubsub
@@ -42,6 +45,7 @@ export class Gossip {
     this.store = store
     this.scoring = scoring
     this.log = log
+    this.refusals = tallyLog(log, 'gossip rejected')
     for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
@@ -60,13 +64,17 @@ export class Gossip {
   private reject(source: string, reason: string, detail: string): typeof VERDICT.reject {
     this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1
     this.scoring.strike(source)
-    this.log('warn', `gossip from ${source} rejected (${reason}): ${detail}`)
+    this.refusals.note(reason, source, detail)
     return VERDICT.reject
   }
 
   private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<typeof VERDICT.accept> {
     if (msg.type !== 'signed') return this.reject(source, 'unsigned', 'message has no origin signature')
     const origin = msg.from.toString()
+    // Membership first: a stranger's payload is never decoded. The forwarder must be a member too,
+    // so a teammate of another workspace cannot relay into this one.
+    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject(source, 'not-member', `origin ${origin} is not a member`)
+    if (this.workspaces.roleOf(workspaceId, source) === undefined) return this.reject(source, 'not-member', `forwarder ${source} is not a member`)
     let m: GossipMessage
     try {
       m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
@@ -74,7 +82,6 @@ export class Gossip {
       return this.reject(source, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
     }
     if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
-    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject(source, 'not-member', `origin ${origin} is not a member`)
     switch (m.t) {
       case 'changes': {
         const valid: ValidChange[] = []
@@ -173,5 +180,6 @@ export class Gossip {
     if (this.headsTimer) clearTimeout(this.headsTimer)
     this.headsTimer = null
     this.flushOutbox()
+    this.refusals.stop()
   }
 }

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
-import { type PeerClient } from '../../../shared/protocol.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { signChange } from '../sync/change-validation.ts'
@@ -100,19 +100,20 @@ describe('gossip and catch-up from bad peers', () => {
   }
 
   /** A change on top of the victim's document, by `actor`, signed by `signer`, as one gossip/catch-up item. */
-  const item = (signer: Device, actor = signer.actorPrefix + '0123456789abcdef', text = 'EVIL '): SignedChange =>
+  const item = (signer: Device, actor = `${signer.actorPrefix}0123456789abcdef`, text = 'EVIL '): SignedChange =>
     signChange(signer, ws, docId, changeOnTop(docBytes, actor, text))
   const changesMessage = (items: SignedChange[], w = ws): Uint8Array => encodeMessage({ t: 'changes', v: 1, ws: w, doc: docId, items })
 
-  it('rejects an oversized gossip message as too-large', async () => {
+  // Size and shape are checked only for members' messages: a stranger's payload is never decoded.
+  it("rejects a member's oversized gossip message as too-large", async () => {
     const big = new Uint8Array(MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024).fill(0xa5)
     assert.ok(big.byteLength < GOSSIPSUB_MAX_INBOUND_BYTES - 64 * 1024, 'gossipsub itself must let it through')
-    await gossipRejected(X(), 'too-large', [big])
+    await gossipRejected(R().node, 'too-large', [big])
   })
 
-  it('rejects truncated and garbage gossip messages as malformed', async () => {
+  it("rejects a member's truncated and garbage gossip messages as malformed", async () => {
     const valid = changesMessage([item(outsider!.device)])
-    await gossipRejected(X(), 'malformed', [
+    await gossipRejected(R().node, 'malformed', [
       valid.subarray(0, Math.floor(valid.byteLength / 2)), // truncated CBOR
       new TextEncoder().encode('this is not CBOR, just some text'), // garbage
       new Uint8Array([0xff, 0xff, 0xff, 0xff]), // invalid CBOR
@@ -121,6 +122,18 @@ describe('gossip and catch-up from bad peers', () => {
       encodeMessage({ t: 'changes', v: 1, ws, doc: docId, items: [{ a: 'x', s: 1, c: 'y' }] }),
       encodeMessage(['changes', 1, ws]),
     ])
+  })
+
+  it("refuses a stranger's oversized or garbage gossip as not-member, before decoding any of it", async () => {
+    const malformed = rejected('malformed')
+    const tooLarge = rejected('too-large')
+    await gossipRejected(X(), 'not-member', [
+      new Uint8Array(MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024).fill(0xa5),
+      new TextEncoder().encode('this is not CBOR, just some text'),
+      new Uint8Array(0),
+    ])
+    assert.equal(rejected('malformed'), malformed, 'nothing of it was decoded')
+    assert.equal(rejected('too-large'), tooLarge, 'not even its size was judged')
   })
 
   it("rejects a validly signed change from a non-member's node as not-member", async () => {
@@ -140,9 +153,9 @@ describe('gossip and catch-up from bad peers', () => {
     await gossipRejected(M().node, 'foreign-actor', [
       changesMessage([item(M().device, 'ab'.repeat(24))]),
       // The victim's own actor prefix, signed by the member: still not the member's.
-      changesMessage([item(M().device, V().device.actorPrefix + 'abcdefabcdefabcd')]),
+      changesMessage([item(M().device, `${V().device.actorPrefix}abcdefabcdefabcd`)]),
       // The right prefix but not the right length.
-      changesMessage([item(M().device, M().device.actorPrefix + 'ab')]),
+      changesMessage([item(M().device, `${M().device.actorPrefix}ab`)]),
     ])
   })
 
@@ -210,8 +223,7 @@ describe('gossip and catch-up from bad peers', () => {
     await gossipRejected(X(), 'not-member', [changesMessage([item(outsider!.device)])])
   })
 
-  it('does not keep or pass on membership ops that a stranger signed', {
-  }, async () => {
+  it('does not keep or pass on membership ops that a stranger signed', async () => {
     const junk = makeOp(outsider!.device, ws, { type: 'name', name: 'junk' }).op
     const frames = await catchupInject(X(), V().node.peerId, ws, docId, [], [junk])
     assert.equal(frames[0]?.t, 'refuse')
@@ -223,18 +235,23 @@ describe('gossip and catch-up from bad peers', () => {
     assert.ok(!authors.includes(outsider!.device.deviceId), 'an op signed by a stranger was stored and is being relayed to members')
   })
 
-  it('costs a member who sent rejected messages gossipsub score', {
-  }, async () => {
-    // By now the member has had a dozen messages rejected by the victim.
+  it('costs a member who sent rejected messages gossipsub score', async () => {
     // The GossipSub interface does not expose scores; the implementation does.
     const scores = V().node.services.pubsub as unknown as { getScore(peerId: string): number }
-    assert.ok(scores.getScore(M().node.peerId.toString()) < 0, 'the member should be penalised')
+    const score = (): number => scores.getScore(M().node.peerId.toString())
+    const before = score()
+    // Whatever ran before (or not), this test makes the member send a message the victim rejects.
+    const garbage = new TextEncoder().encode('not an automerge change')
+    await gossipRejected(M().node, 'bad-change', [changesMessage([signChange(M().device, ws, docId, garbage)])])
+    // A strike costs 100 and halves each minute; the score is cached for a second.
+    await waitFor(`the member's score to drop from ${before}`, () => score() <= before - 50, 5_000)
+    assert.ok(score() < 0, 'the member should be penalised')
   })
 
   it("a viewer's client cannot write either", async () => {
     const rc = R().connect()
     await rejectsWith(rc.request('doc.setText', { docId, text: 'viewer was here' }), ['forbidden'], 'viewer setText')
-    const change = changeOnTop(docBytes, R().device.actorPrefix + '0123456789abcdef')
+    const change = changeOnTop(docBytes, `${R().device.actorPrefix}0123456789abcdef`)
     await rejectsWith(rc.request('doc.applyChanges', { docId, changes: [change] }), ['forbidden'], 'viewer applyChanges')
     await rejectsWith(rc.request('doc.create', { workspaceId: ws, title: 'x' }), ['forbidden'], 'viewer create')
     await rejectsWith(rc.request('workspace.invite', { workspaceId: ws }), ['forbidden'], 'viewer invite')
