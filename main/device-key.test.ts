@@ -61,3 +61,12 @@ test('a sealed key that cannot be opened is an error, and the file is left untou
   writeFileSync(file, Buffer.alloc(100_000))
   await assert.rejects(store.load(), /damaged/)
 }))
+
+test('the key file is written whole and private even over a looser leftover temp file', { skip: process.platform === 'win32' }, () => inTemp(async (dir) => {
+  const file = join(dir, SEALED_KEY_FILE)
+  writeFileSync(`${file}.tmp`, 'left by a crash', { mode: 0o644 })
+  assert.equal(await new DeviceKeyStore(dir, keyStore()).save(KEY), 'sealed')
+  assert.equal(statSync(file).mode & 0o777, 0o600)
+  assert.equal(existsSync(`${file}.tmp`), false)
+  assert.deepEqual(await new DeviceKeyStore(dir, keyStore()).load(), { key: KEY, upgraded: false })
+}))

@@ -4,8 +4,8 @@
  * key and gets it back at every start; its own database keeps only a marker. Main stores opaque
  * bytes and never sends them to a renderer. `safeStorage` and the file system are parameters.
  */
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 
 export const SEALED_KEY_FILE = 'device-key.sealed'
 /** Where no key store exists (a Linux session without a secret service): plain, this user only. */
@@ -37,10 +37,29 @@ export const nodeKeyFileIo: KeyFileIo = {
       throw err
     }
   },
+  // Durable before it resolves: main tells the peer the key is kept only after this, and the peer
+  // then uses the key and its database stops knowing it, so a power cut must not lose the file.
   async write(file, bytes) {
     const tmp = `${file}.tmp`
-    await writeFile(tmp, bytes, { mode: 0o600 })
+    const handle = await open(tmp, 'w', 0o600)
+    try {
+      // The mode above applies only to a new file; a leftover temp file is made this user's first.
+      if (process.platform !== 'win32') await handle.chmod(0o600)
+      await handle.writeFile(bytes)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(tmp, file)
+    if (process.platform !== 'win32') {
+      // The rename is durable once the folder is synced (Windows cannot open a folder for this).
+      const dir = await open(dirname(file), 'r')
+      try {
+        await dir.sync()
+      } finally {
+        await dir.close()
+      }
+    }
   },
   remove: (file) => unlink(file),
 }

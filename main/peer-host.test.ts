@@ -6,19 +6,30 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
+import Database from 'better-sqlite3'
 import { createRpcClient } from '../shared/rpc.ts'
 import { buildElectron, BUNDLES, ROOT } from '../scripts/build-electron.ts'
-import { DeviceKeyStore } from './device-key.ts'
+import { DeviceKeyStore, nodeKeyFileIo } from './device-key.ts'
 import { PeerSupervisor, type ChildProcessLike, type PeerState } from './peer-process.ts'
 import { PortBroker } from './peer-ports.ts'
 import { portChannel } from './port-channel.ts'
 import { asPortMain } from './electron/utility-worker.ts'
 
 const SHIM = resolve(import.meta.dirname, 'electron', 'utility-worker.ts')
+const DB = 'grapevine.db'
+
+/** The profile's raw database files that hold the key's protobuf or its 32-byte seed (bytes 4..36 of it). */
+function filesHoldingKey(profile: string, pb: Uint8Array): string[] {
+  const seed = pb.subarray(4, 36)
+  return [DB, `${DB}-wal`, `${DB}-shm`].filter((f) => {
+    const path = join(profile, f)
+    return existsSync(path) && (readFileSync(path).includes(Buffer.from(pb)) || readFileSync(path).includes(Buffer.from(seed)))
+  })
+}
 
 /** A worker thread dressed as Electron's UtilityProcess. */
 function forkWorker(entry: string): ChildProcessLike & { terminate(): void } {
@@ -71,7 +82,8 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
         const stored = await keys.load()
         return { profileDir: join(dir, 'profile'), host: '127.0.0.1', mdns: false, ...(stored ? { deviceKey: stored.key } : {}) }
       },
-      onDeviceKey: (key) => void keys.save(key),
+      // As peer-host.ts: the peer hears back only once the key is sealed and written.
+      onDeviceKey: async (key) => void await keys.save(key),
       onLog: (level, m) => logs.push(`${level} ${m}`),
       onState: (s) => states.push(s),
       // Time for the test to clear the dead worker's lock before the restart (see below).
@@ -100,6 +112,18 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
     await until('the sealed key', () => existsSync(join(dir, 'device-key.sealed')))
   })
 
+  test('the key is kept only sealed by main: no byte of it in the profile database, WAL or shm; the profile is private', async () => {
+    const kept = await new DeviceKeyStore(dir, fakeKeyStore).load()
+    assert.ok(kept && kept.key.byteLength === 68, 'an Ed25519 key protobuf')
+    const profile = join(dir, 'profile')
+    assert.ok(existsSync(join(profile, `${DB}-wal`)), 'the running peer has its WAL')
+    assert.deepEqual(filesHoldingKey(profile, kept.key), [])
+    if (process.platform !== 'win32') {
+      const mode = (f: string) => (statSync(join(profile, f)).mode & 0o777).toString(8)
+      assert.deepEqual(['.', DB, `${DB}-wal`, `${DB}-shm`, 'peer.lock'].map(mode), ['700', '600', '600', '600', '600'])
+    }
+  })
+
   test('after a crash it is restarted as the same device, with its data', async () => {
     current.terminate()
     // A worker shares this test's pid, so the dead peer's profile lock would look alive; a real
@@ -119,5 +143,44 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
     assert.deepEqual(states.slice(-2), ['stopping', 'stopped'])
     await new Promise((r) => setTimeout(r, 500))
     assert.equal(forks, before)
+  })
+})
+
+describe('the peer process, when main cannot keep the key (real peer bundle in a worker)', () => {
+  test('the start fails with a clear reason; the profile holds no key and no marker', async () => {
+    await buildElectron()
+    const dir = mkdtempSync(join(tmpdir(), 'gv-host-'))
+    const states: Array<[PeerState, string | undefined]> = []
+    let key: Uint8Array | undefined
+    const keys = new DeviceKeyStore(dir, { isEncryptionAvailable: () => true, encryptString: (s) => Buffer.from(s), decryptString: (b) => b.toString() }, {
+      ...nodeKeyFileIo,
+      write: async () => { throw new Error('EROFS: read-only file system') },
+    })
+    const sup = new PeerSupervisor({
+      fork: () => forkWorker(join(ROOT, BUNDLES.peer)),
+      startConfig: async () => ({ profileDir: join(dir, 'profile'), host: '127.0.0.1', mdns: false }),
+      onDeviceKey: async (k) => {
+        key = k
+        await keys.save(k)
+      },
+      onLog: () => {},
+      onState: (s, d) => void states.push([s, d]),
+    })
+    try {
+      sup.start()
+      const end = Date.now() + 30_000
+      while (sup.state !== 'failed' && Date.now() < end) await new Promise((r) => setTimeout(r, 20))
+      assert.equal(sup.state, 'failed')
+      assert.ok(!states.some(([s]) => s === 'ready'), 'never ready')
+      assert.match(states.at(-1)?.[1] ?? '', /could not be kept in the system key store: EROFS: read-only file system/)
+      assert.ok(key)
+      assert.deepEqual(filesHoldingKey(join(dir, 'profile'), key), [])
+      const ro = new Database(join(dir, 'profile', DB), { readonly: true })
+      assert.deepEqual(ro.prepare('SELECT key FROM meta').all(), [])
+      ro.close()
+    } finally {
+      await sup.stop(5000)
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -43,15 +43,16 @@ export function createPeerHost(o: PeerHostOptions): { supervisor: PeerSupervisor
       if (stored?.upgraded) o.log.info('device key moved into the system key store')
       return { profileDir: join(o.userData, PROFILE_DIR), ...(stored ? { deviceKey: stored.key } : {}) }
     },
-    onDeviceKey: (key) => {
-      keys.save(key).then(
-        (outcome) => {
-          if (outcome === 'sealed') o.log.info('device key sealed with the system key store')
-          if (outcome === 'sealed-weakly') o.log.warn('no system key store (secret service) found: the device key file is obscured, not encrypted')
-          if (outcome === 'unsealed') o.log.warn('no system key store available: the device key is kept unencrypted, readable by this user only')
-        },
-        (err: Error) => o.log.error(`could not seal the device key: ${err.message}`),
-      )
+    // Main confirms the key hand-over only after sealing and writing succeeded (the supervisor
+    // answers the peer when this resolves, or tells it the failure when it rejects).
+    onDeviceKey: async (key) => {
+      const outcome = await keys.save(key).catch((err: Error) => {
+        o.log.error(`could not seal the device key: ${err.message}`)
+        throw err
+      })
+      if (outcome === 'sealed') o.log.info('device key sealed with the system key store')
+      if (outcome === 'sealed-weakly') o.log.warn('no system key store (secret service) found: the device key file is obscured, not encrypted')
+      if (outcome === 'unsealed') o.log.warn('no system key store available: the device key is kept unencrypted, readable by this user only')
     },
     onLog: o.peerLog,
     onState: (state, detail) => {

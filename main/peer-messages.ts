@@ -21,8 +21,10 @@ export type MainToPeer =
   | { type: 'start'; config: PeerStartConfig }
   | { type: 'connect' }
   | { type: 'stop' }
-  /** The key from `device-key` is kept; the peer may drop its own copy. */
+  /** The key from `device-key` is sealed and written: the peer may use it (it keeps no copy). */
   | { type: 'device-key-saved' }
+  /** The key from `device-key` could not be kept: the peer must not start with it. */
+  | { type: 'device-key-failed'; message: string }
 
 /** What the peer sends. */
 export type PeerToMain =

@@ -43,7 +43,7 @@ class FakeChild extends EventEmitter implements ChildProcessLike {
   }
 }
 
-function harness(config: { deviceKey?: Uint8Array } = {}) {
+function harness(config: { deviceKey?: Uint8Array } = {}, keep: (key: Uint8Array) => Promise<void> = async () => {}) {
   const children: FakeChild[] = []
   const states: Array<[PeerState, string | undefined]> = []
   const logs: string[] = []
@@ -53,7 +53,10 @@ function harness(config: { deviceKey?: Uint8Array } = {}) {
   const sup = new PeerSupervisor({
     fork: () => { const c = new FakeChild(); children.push(c); return c },
     startConfig: async () => ({ profileDir: '/tmp/profile', ...config }),
-    onDeviceKey: (k) => keys.push(k),
+    onDeviceKey: (k) => {
+      keys.push(k)
+      return keep(k)
+    },
     onLog: (level, m) => logs.push(`${level} ${m}`),
     onState: (s, d) => states.push([s, d]),
     now: () => now,
@@ -199,4 +202,43 @@ test('messages from a replaced process are ignored', async () => {
   old.emit('exit', 1)
   assert.equal(h.sup.state, 'starting')
   assert.equal(h.children.length, 2)
+})
+
+test('the key hand-over is confirmed only after main kept the key, and its failure is passed on', async () => {
+  let done = (): void => {}
+  const h = harness({}, () => new Promise<void>((resolve) => { done = resolve }))
+  h.sup.start()
+  await tick()
+  const child = h.children[0]!
+  child.emit('message', { type: 'device-key', key: new Uint8Array([1, 2, 3]) })
+  await tick()
+  assert.equal(h.keys.length, 1, 'main is keeping it')
+  assert.equal(child.sent.length, 1, 'no confirmation while sealing and writing are under way')
+  done()
+  await tick()
+  assert.deepEqual(child.sent[1], { message: { type: 'device-key-saved' } })
+
+  const failing = harness({}, async () => { throw new Error('EACCES: permission denied') })
+  failing.sup.start()
+  await tick()
+  const other = failing.children[0]!
+  other.emit('message', { type: 'device-key', key: new Uint8Array([4]) })
+  await tick()
+  await tick()
+  assert.deepEqual(other.sent[1], { message: { type: 'device-key-failed', message: 'EACCES: permission denied' } })
+  assert.ok(failing.logs.includes('error could not keep the device key: EACCES: permission denied'))
+})
+
+test('a peer hands over one key, while it starts: a second, or one after ready, is ignored', async () => {
+  const h = harness()
+  h.sup.start()
+  await tick()
+  const child = h.children[0]!
+  child.emit('message', { type: 'device-key', key: new Uint8Array([1]) })
+  child.emit('message', { type: 'device-key', key: new Uint8Array([2]) })
+  child.emit('message', { type: 'ready', deviceId: 'p' })
+  child.emit('message', { type: 'device-key', key: new Uint8Array([3]) })
+  await tick()
+  assert.deepEqual(h.keys, [new Uint8Array([1])], 'the kept key cannot be overwritten by a confused peer')
+  assert.equal(h.logs.filter((l) => l.includes('device key outside its start')).length, 2)
 })

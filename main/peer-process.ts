@@ -23,7 +23,11 @@ export interface PeerSupervisorDeps {
   fork(): ChildProcessLike
   /** The `start` config, read afresh for every start (the device key may have been sealed since). */
   startConfig(): Promise<PeerStartConfig>
-  onDeviceKey(key: Uint8Array): void
+  /**
+   * Keeps the peer's device key (seals it and writes the sealed copy); resolves once that succeeded,
+   * rejects if it did not. The peer is told so, and uses the key only after a success.
+   */
+  onDeviceKey(key: Uint8Array): Promise<void>
   onLog(level: PeerLogLevel, message: string): void
   /** Every state change; `detail` says why for 'failed' and 'restarting'. */
   onState(state: PeerState, detail?: string): void
@@ -45,6 +49,8 @@ export class PeerSupervisor {
   private stopping: Promise<void> | null = null
   /** Kills a peer that does not exit when asked (stop, fatal); cleared when it exits. */
   private killTimer: unknown = null
+  /** The process that has handed over its key: one key per start, and only while starting. */
+  private keyFrom: ChildProcessLike | null = null
   private readonly deps: PeerSupervisorDeps
   private readonly now: () => number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
@@ -133,9 +139,7 @@ export class PeerSupervisor {
         this.deps.onLog(msg.level, msg.message)
         return
       case 'device-key':
-        // Acknowledge only once the key is kept: until then the peer keeps its own copy.
-        this.deps.onDeviceKey(msg.key)
-        child.postMessage({ type: 'device-key-saved' })
+        this.onDeviceKey(child, msg.key)
         return
       case 'ready':
         this.deps.onLog('info', `peer ready as ${msg.deviceId}`)
@@ -146,6 +150,30 @@ export class PeerSupervisor {
         this.deps.onLog('error', `peer: ${msg.message}`)
         this.killLater(child, this.deps.fatalGraceMs ?? 5000)
     }
+  }
+
+  /**
+   * The peer hands its key over once, while it starts (a new key, or one moved out of its database).
+   * Any other key message would overwrite the kept key, losing the identity: a confused peer must
+   * not be able to do that. The answer comes only after the key is sealed and written: until then
+   * the peer neither uses the key nor keeps it anywhere, so a failure or crash loses no identity.
+   */
+  private onDeviceKey(child: ChildProcessLike, key: Uint8Array): void {
+    if (this.current !== 'starting' || this.keyFrom === child) {
+      this.deps.onLog('warn', 'peer sent a device key outside its start, or a second one: ignored')
+      return
+    }
+    this.keyFrom = child
+    Promise.resolve().then(() => this.deps.onDeviceKey(key)).then(
+      () => {
+        if (this.child === child) child.postMessage({ type: 'device-key-saved' })
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err)
+        this.deps.onLog('error', `could not keep the device key: ${message}`)
+        if (this.child === child) child.postMessage({ type: 'device-key-failed', message })
+      },
+    )
   }
 
   private killLater(child: ChildProcessLike, ms: number): void {

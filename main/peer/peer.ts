@@ -3,11 +3,10 @@
  * utilityProcess. Opens (and locks) the profile, loads the device identity, starts the libp2p node,
  * and wires the store, workspaces, documents, gossip, catch-up, joining and the client API.
  */
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import { GrapevineError, type ClientEvent, type ClientMethod, type ClientParams, type ClientResults, type PeerClient } from '../../shared/protocol.ts'
-import { lockProfile } from './store/profile-lock.ts'
+import { lockProfile, prepareProfileDir } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type DeviceKeyVault } from './identity/device.ts'
 import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
@@ -17,7 +16,8 @@ import { Workspaces } from './workspace/workspaces.ts'
 import { Joining } from './workspace/join.ts'
 import { Documents } from './sync/documents.ts'
 import { Gossip } from './sync/gossip.ts'
-import { Catchup } from './sync/catchup.ts'
+import { Catchup, CatchupError } from './sync/catchup.ts'
+import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
 import { createApi, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
@@ -65,7 +65,8 @@ const PORT_META = 'listen_port'
 
 export async function createPeer(config: PeerConfig): Promise<Peer> {
   const log = config.log ?? silentLog
-  mkdirSync(config.profileDir, { recursive: true })
+  // 0700, and anything in it 0600 (an older or loosely made profile is tightened): see prepareProfileDir.
+  prepareProfileDir(config.profileDir)
   const lock = lockProfile(config.profileDir)
   let store: SqliteStore | undefined
   let node: GrapevineNode | undefined
@@ -118,9 +119,18 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
   await joining.start()
 
   const selfId = device.deviceId
+  // Callers that join a running session share its failure: log it once.
+  const loggedFailures = new WeakSet<object>()
   const syncWith = (peer: PeerId, only?: string): Promise<void>[] =>
     workspaces.shared(peer.toString()).filter((ws) => only === undefined || ws === only).map((ws) =>
-      catchup.sync(peer, ws).catch((err: Error) => log('warn', `catch-up of ${ws} with ${peer} failed: ${err.message}`)))
+      catchup.sync(peer, ws).catch((err: unknown) => {
+        if (typeof err === 'object' && err !== null) {
+          if (loggedFailures.has(err)) return
+          loggedFailures.add(err)
+        }
+        const why = err instanceof CatchupError ? ` while ${err.step}: ${err.reason}` : `: ${describeFailure(err)}`
+        log('warn', `catch-up of ${ws} with ${peer} failed${why}`)
+      }))
   const syncAll = async (only?: string): Promise<void> => {
     await Promise.all(connections.connectedPeers().flatMap((p) => syncWith(p, only)))
   }

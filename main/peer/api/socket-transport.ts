@@ -5,7 +5,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { createHash } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { chmodSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
@@ -69,6 +69,10 @@ export async function serveControlSocket(peer: SessionSource, profileDir: string
     server.once('error', reject)
     server.listen(path, () => resolve())
   })
+  // The socket is made 0777 less the umask; only this user may connect (on Linux connecting needs
+  // write permission). Until this chmod the 0700 profile folder already keeps others out. A named
+  // pipe on Windows has no mode: it gets the default ACL of this user's session.
+  if (process.platform !== 'win32') chmodSync(path, 0o600)
   return server
 }
 

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { randomBytes, timingSafeEqual } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, fchmodSync, openSync, readFileSync, writeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -39,7 +39,15 @@ export function profileUiSettings(profileDir: string): { token: string; port: nu
 }
 
 export function saveUiSettings(profileDir: string, settings: { token: string; port: number }): void {
-  writeFileSync(join(profileDir, 'ui.json'), JSON.stringify(settings), { mode: 0o600 })
+  // The mode given to open applies only to a new file: an existing one (an older, looser profile) is
+  // made 0600 before the token is written into it. (Windows: the user's profile ACLs protect it.)
+  const fd = openSync(join(profileDir, 'ui.json'), 'w', 0o600)
+  try {
+    if (process.platform !== 'win32') fchmodSync(fd, 0o600)
+    writeSync(fd, JSON.stringify(settings))
+  } finally {
+    closeSync(fd)
+  }
 }
 
 export async function startUiServer(peer: SessionSource, log: Log, opts: { port?: number; dir?: string; token?: string } = {}): Promise<UiServer> {

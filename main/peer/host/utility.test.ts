@@ -4,10 +4,15 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { MessageChannel, type MessagePort } from 'node:worker_threads'
+import Database from 'better-sqlite3'
+import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { runFrameChannelTests } from '../../../shared/frame-channel-contract.ts'
 import { portChannel } from '../../../shared/port-channel.ts'
 import { createRpcClient } from '../../../shared/rpc.ts'
+import { DB_FILE } from '../peer.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
 import { runHost, type ToMain } from './utility.ts'
 
@@ -76,6 +81,84 @@ test('main starts the peer, seals its new key, connects a window port, and stops
     toHost!({ data: { type: 'stop' }, ports: [] })
     await waitFor('the host to exit', () => exited !== null)
     assert.equal(exited, 0)
+  } finally {
+    dir.remove()
+  }
+})
+
+/** A parent port as main's: it records what the host sends, and lets the test answer. */
+function fakeMain() {
+  const toMain: ToMain[] = []
+  let toHost: ((e: { data: unknown; ports: [] }) => void) | null = null
+  let exited: number | null = null
+  runHost({ on: (_e, l) => { toHost = l }, postMessage: (m) => void toMain.push(m as ToMain) }, (code) => { exited = code })
+  return {
+    toMain,
+    send: (data: unknown) => toHost!({ data, ports: [] }),
+    exited: () => exited,
+    key: () => waitFor('the key hand-over', () => {
+      const m = toMain.find((x) => x.type === 'device-key')
+      return m?.type === 'device-key' ? m.key : undefined
+    }),
+  }
+}
+
+/** The raw profile files (database, WAL, shm) holding the key's protobuf or its 32-byte seed. */
+function filesHoldingKey(dir: string, pb: Uint8Array): string[] {
+  const seed = privateKeyFromProtobuf(pb).raw.subarray(0, 32)
+  return [DB_FILE, `${DB_FILE}-wal`, `${DB_FILE}-shm`].filter((f) => {
+    const path = join(dir, f)
+    return existsSync(path) && (readFileSync(path).includes(Buffer.from(pb)) || readFileSync(path).includes(Buffer.from(seed)))
+  })
+}
+
+const metaKeys = (dir: string): string[] => {
+  const ro = new Database(join(dir, DB_FILE), { readonly: true })
+  try {
+    return (ro.prepare('SELECT key FROM meta ORDER BY key').all() as { key: string }[]).map((r) => r.key)
+  } finally {
+    ro.close()
+  }
+}
+
+test('the peer neither uses its new key nor reports ready before main confirms it kept it; the database never holds it', async () => {
+  const dir = tempDir()
+  const main = fakeMain()
+  try {
+    main.send({ type: 'start', config: { profileDir: dir.path, host: '127.0.0.1', mdns: false } })
+    const key = await main.key()
+    await new Promise((r) => setTimeout(r, 500))
+    assert.equal(main.toMain.find((m) => m.type === 'ready'), undefined, 'not ready')
+    // The node has not started: it would have remembered its port (listen_port) in the database.
+    assert.deepEqual(metaKeys(dir.path), [], 'no key, no marker, no port')
+    assert.deepEqual(filesHoldingKey(dir.path, key), [])
+    main.send({ type: 'device-key-saved' })
+    await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
+    assert.deepEqual(metaKeys(dir.path), ['device_key', 'device_key_scrubbed', 'listen_port'])
+    assert.deepEqual(filesHoldingKey(dir.path, key), [], 'while running: not in the database, its WAL or its shm')
+    main.send({ type: 'stop' })
+    await waitFor('the host to exit', () => main.exited() !== null)
+    assert.deepEqual(filesHoldingKey(dir.path, key), [], 'after stop')
+  } finally {
+    dir.remove()
+  }
+})
+
+test('main failing to keep the new key: a clear fatal error, exit 1, and no key in the database', async () => {
+  const dir = tempDir()
+  const main = fakeMain()
+  try {
+    main.send({ type: 'start', config: { profileDir: dir.path, host: '127.0.0.1', mdns: false } })
+    const key = await main.key()
+    main.send({ type: 'device-key-failed', message: 'ENOSPC: no space left on device' })
+    await waitFor('the host to exit', () => main.exited() !== null)
+    assert.equal(main.exited(), 1)
+    const fatal = main.toMain.find((m) => m.type === 'fatal')
+    assert.ok(fatal?.type === 'fatal')
+    assert.match(fatal.message, /could not be kept in the system key store: ENOSPC: no space left on device\..*did not start/)
+    assert.equal(main.toMain.find((m) => m.type === 'ready'), undefined)
+    assert.deepEqual(metaKeys(dir.path), [])
+    assert.deepEqual(filesHoldingKey(dir.path, key), [])
   } finally {
     dir.remove()
   }

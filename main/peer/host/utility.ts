@@ -29,7 +29,11 @@ const fromMain = z.discriminatedUnion('type', [
   z.object({ type: z.literal('connect') }),
   z.object({ type: z.literal('stop') }),
   z.object({ type: z.literal('device-key-saved') }),
+  z.object({ type: z.literal('device-key-failed'), message: z.string().max(8192) }),
 ])
+
+/** How long the peer waits for main to seal and write its key before it gives up starting. */
+const KEY_HAND_OVER_TIMEOUT_MS = 30_000
 
 export type FromMain = z.infer<typeof fromMain>
 export type ToMain =
@@ -45,7 +49,8 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
   let peer: Peer | null = null
   let starting: Promise<Peer> | null = null
   const waiting: EmitterPort[] = []
-  let keySaved = (): void => {}
+  /** Settles the pending key hand-over: main's answer, once it sealed and wrote the key (or could not). */
+  let keyAnswer = (_failure?: string): void => {}
   const serve = (p: Peer, port: EmitterPort): void => {
     // A window that sends anything but frames is broken or hostile: its port is closed.
     serveRpc(portChannel(port, { nonFrames: 'close' }), p.connect(), (why) => log('warn', `client port: ${why}`))
@@ -58,13 +63,20 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
       const { profileDir, name, deviceKey, host, mdns } = m.config
       starting = createPeer({
         profileDir, name, host: host ?? '0.0.0.0', mdns: mdns ?? true, log,
+        // The key is main's to keep: the peer goes on (and uses the key) only once main said it is
+        // sealed and on disk. Without that answer the start fails, and nothing kept the key here.
         keyVault: {
           load: () => deviceKey,
-          save: (key) => new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), 30_000)
-            keySaved = () => {
+          save: (key) => new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              keyAnswer = () => {}
+              reject(new Error(`main did not confirm it kept the key within ${KEY_HAND_OVER_TIMEOUT_MS / 1000} s`))
+            }, KEY_HAND_OVER_TIMEOUT_MS)
+            keyAnswer = (failure) => {
+              keyAnswer = () => {}
               clearTimeout(timer)
-              resolve(true)
+              if (failure === undefined) resolve()
+              else reject(new Error(failure))
             }
             send({ type: 'device-key', key })
           }),
@@ -81,7 +93,9 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
     } else if (m.type === 'connect') {
       for (const port of e.ports) peer ? serve(peer, port) : waiting.push(port)
     } else if (m.type === 'device-key-saved') {
-      keySaved()
+      keyAnswer()
+    } else if (m.type === 'device-key-failed') {
+      keyAnswer(m.message)
     } else if (m.type === 'stop') {
       void Promise.resolve(peer?.stop()).finally(() => exit(0))
     }

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { closeSync, copyFileSync, existsSync, openSync, readFileSync, readdirSync, writeFileSync, writeSync } from 'node:fs'
+import { chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { inTemp } from '../test/helpers.ts'
@@ -175,4 +175,83 @@ test('a path in a folder that does not exist is reported as unreadable', () => i
   const path = join(dir, 'no', 'such', 'folder', 'x.db')
   assert.throws(() => new SqliteStore(path), (err: unknown) =>
     err instanceof StoreError && err.kind === 'unreadable' && err.message.includes(path))
+}))
+
+const modeOf = (path: string): number => statSync(path).mode & 0o777
+const unix = { skip: process.platform === 'win32' ? 'file modes mean nothing on Windows (the profile ACLs protect it)' : false }
+
+test('SQLite gives a new -wal and -shm the mode of the database file, whatever the umask', unix, () => inTemp((dir) => {
+  // What the store relies on (unixOpen/findCreateFileMode, unixOpenSharedMemory), checked on this SQLite.
+  for (const mode of [0o600, 0o640]) {
+    const path = join(dir, `raw-${mode.toString(8)}.db`)
+    closeSync(openSync(path, 'w', mode))
+    chmodSync(path, mode)
+    const db = new Database(path)
+    try {
+      db.pragma('journal_mode = WAL')
+      db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)')
+      assert.deepEqual([modeOf(`${path}-wal`), modeOf(`${path}-shm`)], [mode, mode], `db ${mode.toString(8)}`)
+    } finally {
+      db.close()
+    }
+  }
+}))
+
+test('the store creates its database 0600, so SQLite makes its -wal and -shm 0600 too', unix, () => inTemp(async (dir) => {
+  const path = join(dir, 'g.db')
+  const store = new SqliteStore(path)
+  try {
+    await store.write(() => store.setMeta('k', 'v'))
+    assert.deepEqual([path, `${path}-wal`, `${path}-shm`].map(modeOf), [0o600, 0o600, 0o600])
+  } finally {
+    store.close()
+  }
+}))
+
+test('a looser database, -wal and -shm (an older profile) are made 0600 when the store opens them', unix, () => inTemp(async (dir) => {
+  const path = join(dir, 'g.db')
+  new SqliteStore(path).close()
+  // A connection of someone else keeps the WAL and shm in place (a crash would too), all 0644.
+  const other = new Database(path)
+  try {
+    other.pragma('wal_autocheckpoint = 0')
+    other.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('left', Buffer.from('in the WAL'))
+    for (const p of [path, `${path}-wal`, `${path}-shm`]) chmodSync(p, 0o644)
+    const store = new SqliteStore(path)
+    try {
+      assert.equal(store.getMeta('left')?.toString(), 'in the WAL')
+      assert.deepEqual([path, `${path}-wal`, `${path}-shm`].map(modeOf), [0o600, 0o600, 0o600])
+    } finally {
+      store.close()
+    }
+  } finally {
+    other.close()
+  }
+}))
+
+test('eraseSecretly leaves no byte of the secret in the database file, its WAL or its shm', () => inTemp(async (dir) => {
+  const path = join(dir, 'g.db')
+  const secret = garbage(68, 'secret')
+  const holding = (): string[] => ['', '-wal', '-shm'].filter((s) => existsSync(path + s) && readFileSync(path + s).includes(secret))
+  const store = new SqliteStore(path)
+  try {
+    await store.write(() => store.setMeta('secret', secret))
+    // The secret reaches the main file (a checkpoint), and later pages stay in the WAL beside it.
+    ;(store as unknown as { db: Database.Database }).db.pragma('wal_checkpoint(PASSIVE)')
+    for (let i = 0; i < 30; i++) await store.write(() => store.setMeta(`filler${i}`, garbage(500, `f${i}`)))
+    assert.ok(holding().includes(''), 'the test starts with the secret in the main file')
+    // An ordinary overwrite is not enough: the old page image stays in the file until a checkpoint.
+    await store.write(() => store.setMeta('secret', 'gone'))
+    assert.ok(holding().length > 0, 'still there after a plain overwrite')
+    store.eraseSecretly(() => store.setMeta('secret', 'gone'))
+    assert.deepEqual(holding(), [], 'nowhere after eraseSecretly')
+    await store.write(() => store.setMeta('after', 'works'))
+    assert.equal(store.getMeta('filler29')?.byteLength, 500, 'the other rows are intact')
+  } finally {
+    store.close()
+  }
+  assert.deepEqual(holding(), [])
+  const again = new SqliteStore(path)
+  assert.equal(again.getMeta('after')?.toString(), 'works')
+  again.close()
 }))

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'nod
 import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
+import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
   ChangeRow, DocumentRow, InviteRow, MemberRow, PeerRow, PeerStore, ReadRow, SignedRecord, SnapshotRow, WorkspaceRow,
 } from './types.ts'
@@ -62,6 +63,18 @@ function checkIntegrityReadOnly(path: string): void {
   }
 }
 
+/**
+ * Makes the database and its side files private (0600) before SQLite opens them. SQLite creates the
+ * main file 0644 (less the umask), but gives a new -wal, -journal and -shm the main file's own mode
+ * (unixOpen/findCreateFileMode, unixOpenSharedMemory): so the main file is created 0600 here, and
+ * whatever exists is tightened. Setting the process umask instead is not an option: the peer may
+ * run in a worker thread (tests), where process.umask(mask) throws, and the umask is process-wide.
+ */
+function makePrivate(path: string): void {
+  if (!existsSync(path)) closeSync(openSync(path, 'a', PRIVATE_FILE_MODE))
+  for (const suffix of ['', '-wal', '-shm', '-journal']) tighten(path + suffix, PRIVATE_FILE_MODE)
+}
+
 export class SqliteStore implements PeerStore {
   readonly path: string
   private readonly db: Database.Database
@@ -74,6 +87,7 @@ export class SqliteStore implements PeerStore {
     checkFileBeforeOpen(path)
     checkIntegrityReadOnly(path)
     try {
+      makePrivate(path)
       this.db = new Database(path, { timeout: 0 })
     } catch (err) {
       throw new StoreError('unreadable', path, `Cannot open ${path}: ${(err as Error).message}`, err)
@@ -152,6 +166,31 @@ export class SqliteStore implements PeerStore {
     this.flush()
     this.closed = true
     this.db.close()
+  }
+
+  /**
+   * Runs `fn` (which deletes or overwrites a secret) so that the old bytes are gone from the files
+   * too, not only from the rows: secure_delete zeroes the space it frees, VACUUM then rebuilds every
+   * page from the live rows (older copies in free pages or fragments are overwritten), and a TRUNCATE
+   * checkpoint writes it all into the main file and empties the WAL, which held older page images.
+   * The -shm holds only the WAL's index, never page content. Not for the hot path: VACUUM rewrites
+   * the whole file. (Copies the file system or an SSD keep in blocks it has freed are out of reach.)
+   */
+  eraseSecretly(fn: () => void): void {
+    if (this.closed) throw new Error(`store ${this.path} is closed`)
+    this.flush() // writes queued before this one commit first, in their own transaction
+    this.db.pragma('secure_delete = ON')
+    try {
+      this.db.transaction(fn)()
+      this.db.exec('VACUUM')
+    } finally {
+      this.db.pragma('secure_delete = OFF')
+    }
+    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    const wal = `${this.path}-wal`
+    if (result?.busy !== 0 || (existsSync(wal) && statSync(wal).size > 0)) {
+      throw new Error(`${this.path}: its WAL could not be emptied (another connection reads it); it may still hold erased bytes`)
+    }
   }
 
   getMeta(key: string): Buffer | undefined {
