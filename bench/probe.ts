@@ -27,12 +27,20 @@ try {
   type Ev = [string, number, number]
   const writerPeer = (await dep.workers[1]!.call<Ev[]>('probe')).filter(([, t]) => t >= times[0]! - 1)
   const receiverPeer = (await dep.workers[0]!.call<Ev[]>('probe')).filter(([, t]) => t >= times[0]! - 1)
-  console.log('per keystroke, ms after it was typed: send = editor sent it; commitN = group commit lasting N/10 ms; pubN/inN = gossip of N bytes; ev = doc.changes event')
+  console.log(
+    'per keystroke, ms after it was typed: send = editor sent it; commitN = group commit lasting N/10 ms; pubN/inN = gossip of N bytes; ev = doc.changes event',
+  )
   for (let k = 0; k < keys; k++) {
     const t = times[k]!
     const next = times[k + 1] ?? Infinity
-    const line = (xs: Ev[]): string => xs.filter(([, x]) => x >= t && x < next).map(([n, x, b]) => `${n}${b}@${(x - t).toFixed(1)}`).join(' ')
-    console.log(`key ${k}: send@${(sends[k]! - t).toFixed(1)} visible@${(arrivals[k]! - t).toFixed(1)} | writer's peer: ${line(writerPeer)} | receiver's peer: ${line(receiverPeer)}`)
+    const line = (xs: Ev[]): string =>
+      xs
+        .filter(([, x]) => x >= t && x < next)
+        .map(([n, x, b]) => `${n}${b}@${(x - t).toFixed(1)}`)
+        .join(' ')
+    console.log(
+      `key ${k}: send@${(sends[k]! - t).toFixed(1)} visible@${(arrivals[k]! - t).toFixed(1)} | writer's peer: ${line(writerPeer)} | receiver's peer: ${line(receiverPeer)}`,
+    )
   }
 } finally {
   await dep.stop()

@@ -29,7 +29,12 @@ const { values } = parseArgs({
   options: { smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
 })
 const smoke = values.smoke!
-const only = new Set((values.only ?? 'w1,w6,w4,w2,w3,w5').toLowerCase().split(',').map((s) => s.trim()))
+const only = new Set(
+  (values.only ?? 'w1,w6,w4,w2,w3,w5')
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim()),
+)
 
 const WORKLOADS: [string, (r: Report) => Promise<void>][] = [
   ['w1', (r) => runW1(r, smoke ? W1_SMOKE : W1_FULL)],
@@ -69,12 +74,14 @@ const header = [
   `# Grapevine benchmarks — ${smoke ? 'smoke run (tiny sizes; numbers mean nothing)' : 'latest results'}`,
   'Produced by `npm run bench` (`node bench/run.ts`); see [bench/README.md](../README.md) for what each workload does and how to reproduce it.',
   machine.lines.join('\n'),
-  `- Workloads run: ${timings.join(', ')}; total ${total.toFixed(0)} s; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+  `- Workloads run: ${timings.join(', ')}; total ${total.toFixed(0)} s; load average at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
   [
     '**Scope and caveats.** Every process runs on this one 2-core machine, shared with other work: absolute numbers move between runs, ratios less.',
     'W1 has 3 rounds per N, W6 3 repetitions per mode, W3 3 fresh processes per system (median with min–max); W2, W4 and W5 run once per cell to fit',
     'the 15-minute budget, so they show no spread. Yjs has no row in W3 and W6 (y-websocket keeps no storage in Node); automerge-repo and Yjs run',
-    'W5 at 1,000 documents only. The Grapevine editor reaches its peer over the peer\'s Unix control socket, not Electron\'s MessagePort.',
+    "W5 at 1,000 documents only. The Grapevine editor reaches its peer over the peer's Unix control socket, not Electron's MessagePort.",
   ].join('\n'),
 ].join('\n\n')
 if (outDir) console.log(`\nResults: ${writeResults(report, outDir, header, smoke ? 'smoke.md' : 'latest.md')} (${total.toFixed(0)} s)`)

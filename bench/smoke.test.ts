@@ -21,7 +21,9 @@ test('npm run bench -- --smoke completes and its results are consistent', { time
   try {
     const keys = 5000
     const trace = join(out, 'paper-prefix.json.gz')
-    const txns = loadTrace().keys.slice(0, keys).map((patch) => ({ patches: [patch] }))
+    const txns = loadTrace()
+      .keys.slice(0, keys)
+      .map((patch) => ({ patches: [patch] }))
     writeFileSync(trace, gzipSync(JSON.stringify({ startContent: '', endContent: textAfter(keys), txns })))
     const child = spawn(process.execPath, [join(here, 'run.ts'), '--smoke', '--out', out], {
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,9 +12,21 @@ import { fmt, fmtRep, median, percentile, ratio, repeated, summarize } from './l
 import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
 
-export interface W1Config { ns: number[]; rounds: number; steadyKeys: number; burstKeys: number; systems: SystemId[] }
+export interface W1Config {
+  ns: number[]
+  rounds: number
+  steadyKeys: number
+  burstKeys: number
+  systems: SystemId[]
+}
 
-export const W1_FULL: W1Config = { ns: [2, 4, 8], rounds: 3, steadyKeys: 30, burstKeys: 100, systems: ['grapevine', 'am-ws', 'am-mc', 'yjs'] }
+export const W1_FULL: W1Config = {
+  ns: [2, 4, 8],
+  rounds: 3,
+  steadyKeys: 30,
+  burstKeys: 100,
+  systems: ['grapevine', 'am-ws', 'am-mc', 'yjs'],
+}
 export const W1_SMOKE: W1Config = { ns: [2], rounds: 1, steadyKeys: 4, burstKeys: 20, systems: ['grapevine', 'am-mc', 'yjs'] }
 
 interface Measured {
@@ -36,12 +48,24 @@ async function measure(dep: Deployment, cfg: W1Config, report: Report, tag: stri
   await Promise.all(dep.receivers.map((r) => r.call('waitLength', { length: warm, timeoutMs: 60_000 }, 70_000)))
   await sleep(300)
   const bases = await Promise.all(all.map((c) => c.call<number>('watch')))
-  report.check(bases.every((b) => b === bases[0]), `W1 ${tag}: every collaborator holds the warm-up text (${bases.join(', ')})`)
+  report.check(
+    bases.every((b) => b === bases[0]),
+    `W1 ${tag}: every collaborator holds the warm-up text (${bases.join(', ')})`,
+  )
   const keyTimes: number[] = []
   const phaseOf: ('typing' | 'burst')[] = []
   const roundOf: number[] = []
   for (let r = 0; r < cfg.rounds; r++) {
-    const times = await dep.writer.call<number[]>('type', { phases: [{ keys: cfg.steadyKeys, intervalMs: 100 }, { keys: cfg.burstKeys, intervalMs: 0 }] }, 120_000)
+    const times = await dep.writer.call<number[]>(
+      'type',
+      {
+        phases: [
+          { keys: cfg.steadyKeys, intervalMs: 100 },
+          { keys: cfg.burstKeys, intervalMs: 0 },
+        ],
+      },
+      120_000,
+    )
     times.forEach((t, i) => {
       keyTimes.push(t)
       phaseOf.push(i < cfg.steadyKeys ? 'typing' : 'burst')
@@ -54,8 +78,14 @@ async function measure(dep: Deployment, cfg: W1Config, report: Report, tag: stri
   const arrivals = await Promise.all(dep.receivers.map((c) => c.call<number[]>('arrivals')))
   const sendTimes = dep.system === 'grapevine' ? await dep.writer.call<number[]>('sendTimes', { keys: keyTimes.length }) : []
   const texts = await Promise.all(all.map((c) => c.call<string>('text')))
-  report.check(texts.every((t) => t === texts[0]), `W1 ${tag}: all ${all.length} texts are equal`)
-  report.check(texts[0]!.length === bases[0]! + keyTimes.length, `W1 ${tag}: text length ${texts[0]!.length} = ${bases[0]} + ${keyTimes.length} keystrokes`)
+  report.check(
+    texts.every((t) => t === texts[0]),
+    `W1 ${tag}: all ${all.length} texts are equal`,
+  )
+  report.check(
+    texts[0]!.length === bases[0]! + keyTimes.length,
+    `W1 ${tag}: text length ${texts[0]!.length} = ${bases[0]} + ${keyTimes.length} keystrokes`,
+  )
   const m: Measured = { typing: [], burst: [], typingP50: [], burstP50: [], burstDone: [], afterSend: [] }
   for (let r = 0; r < cfg.rounds; r++) {
     const t: number[] = []
@@ -78,7 +108,10 @@ async function measure(dep: Deployment, cfg: W1Config, report: Report, tag: stri
     m.burstP50.push(median(b))
     m.burstDone.push(done)
   }
-  report.check(m.typing.concat(m.burst).every((x) => Number.isFinite(x) && x >= 0), `W1 ${tag}: every keystroke arrived at every receiver`)
+  report.check(
+    m.typing.concat(m.burst).every((x) => Number.isFinite(x) && x >= 0),
+    `W1 ${tag}: every keystroke arrived at every receiver`,
+  )
   return m
 }
 
@@ -128,7 +161,14 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       const b = summarize(m.burst)
       const isGv = sys === 'grapevine'
       rows.push([
-        `N=${n}`, SYSTEM_NAMES[sys], fmtRep(repeated(m.typingP50)), fmt(t.p99), fmt(t.max), fmtRep(repeated(m.burstP50)), fmt(b.p99), fmt(b.max),
+        `N=${n}`,
+        SYSTEM_NAMES[sys],
+        fmtRep(repeated(m.typingP50)),
+        fmt(t.p99),
+        fmt(t.max),
+        fmtRep(repeated(m.burstP50)),
+        fmt(b.p99),
+        fmt(b.max),
         fmtRep(repeated(m.burstDone)),
         isGv || !gv ? '' : ratio(median(gv.typingP50), median(m.typingP50)),
         isGv || !gv ? '' : ratio(median(gv.burstDone), median(m.burstDone)),
@@ -141,7 +181,19 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   rows.push(['floor', 'bare Automerge, 1 process (change + apply)', fmt(ba.p50), fmt(ba.p99), fmt(ba.max), '', '', '', '', '', ''])
   s.tables.push({
     title: 'W1 — keystroke → visible on every other collaborator (ms)',
-    headers: ['N', 'system', 'typing p50', 'typing p99', 'typing max', 'burst p50', 'burst p99', 'burst max', 'burst visible everywhere', 'GV÷ typing p50', 'GV÷ burst'],
+    headers: [
+      'N',
+      'system',
+      'typing p50',
+      'typing p99',
+      'typing max',
+      'burst p50',
+      'burst p99',
+      'burst max',
+      'burst visible everywhere',
+      'GV÷ typing p50',
+      'GV÷ burst',
+    ],
     rows,
     notes: [
       `Typing: ${cfg.steadyKeys} keys at 10 keys/s, then a burst of ${cfg.burstKeys} keys back to back; ${cfg.rounds} rounds per N; every keystroke timed at every receiver (N−1 receivers: ${cfg.rounds * cfg.steadyKeys}×(N−1) typing samples).`,
@@ -151,38 +203,46 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   })
   const gvAfter = cfg.ns.map((n) => [n, results.get(key('grapevine', n))?.afterSend ?? []] as const).filter(([, v]) => v.length)
   if (gvAfter.length) {
-    s.tables.at(-1)!.notes!.push(`Grapevine's writer batches changes per 60 Hz frame as the renderer does; counted from the moment the batch was sent, typing p50 is ${gvAfter.map(([n, v]) => `${fmt(percentile(v, 50))} ms (N=${n})`).join(', ')}.`)
+    s.tables
+      .at(-1)!
+      .notes!.push(
+        `Grapevine's writer batches changes per 60 Hz frame as the renderer does; counted from the moment the batch was sent, typing p50 is ${gvAfter.map(([n, v]) => `${fmt(percentile(v, 50))} ms (N=${n})`).join(', ')}.`,
+      )
   }
   const slower = cfg.ns.flatMap((n) => {
     const gv = results.get(key('grapevine', n))
     if (!gv) return []
-    return cfg.systems.filter((sys) => sys !== 'grapevine').flatMap((sys) => {
-      const m = results.get(key(sys, n))
-      return m && median(gv.typingP50) > median(m.typingP50) ? [`${SYSTEM_NAMES[sys]} at N=${n} (${fmt(median(gv.typingP50))} vs ${fmt(median(m.typingP50))} ms)`] : []
-    })
+    return cfg.systems
+      .filter((sys) => sys !== 'grapevine')
+      .flatMap((sys) => {
+        const m = results.get(key(sys, n))
+        return m && median(gv.typingP50) > median(m.typingP50)
+          ? [`${SYSTEM_NAMES[sys]} at N=${n} (${fmt(median(gv.typingP50))} vs ${fmt(median(m.typingP50))} ms)`]
+          : []
+      })
   })
   if (slower.length) {
     s.findings.push(
       `**Where Grapevine is slower, and why.** Typing p50 is higher than ${slower.join('; ')}. ` +
-      'The path of one keystroke (run `BENCH_PROBE=1 node bench/probe.ts` for a stage-by-stage timeline) has five costs the anchors do not pay:',
+        'The path of one keystroke (run `BENCH_PROBE=1 node bench/probe.ts` for a stage-by-stage timeline) has five costs the anchors do not pay:',
       '1. *Frame batching in the editor* (as the renderer does): on average half a frame, ~8 ms; the table note gives the latency counted from the send. ' +
-      'Fix: send at once when no request is in flight (leading edge), batch only while one is.',
+        'Fix: send at once when no request is in flight (leading edge), batch only while one is.',
       '2. *The listing-row commit runs before the gossip publish.* After the change is committed, `Documents.persist` → `refreshRow` ' +
-      '(main/peer/sync/documents.ts:298) queues the listing-row write, and only then is `local` emitted, whose gossip flush is also a ' +
-      '`setImmediate` (main/peer/sync/gossip.ts:123): the store\'s group commit — a second fsync, 1–7 ms on this disk — runs first and ' +
-      'blocks the event loop before the publish. Fix: publish from the `local` handler without waiting a turn, and write listing rows lazily ' +
-      '(they are a cache that `repairListings` already rebuilds after a crash), e.g. folded into the next durable commit or with synchronous=NORMAL.',
+        '(main/peer/sync/documents.ts:298) queues the listing-row write, and only then is `local` emitted, whose gossip flush is also a ' +
+        "`setImmediate` (main/peer/sync/gossip.ts:123): the store's group commit — a second fsync, 1–7 ms on this disk — runs first and " +
+        'blocks the event loop before the publish. Fix: publish from the `local` handler without waiting a turn, and write listing rows lazily ' +
+        '(they are a cache that `repairListings` already rebuilds after a crash), e.g. folded into the next durable commit or with synchronous=NORMAL.',
       '3. *The receiving peer commits (fsync) before it applies and tells its clients* (documents.ts:257–277, commit-then-apply also for ' +
-      'remote changes). Durability of a teammate\'s change before it is shown protects nothing: after a crash catch-up fetches it again. ' +
-      'Fix: for remote changes apply and emit first, commit in the same tick.',
+        "remote changes). Durability of a teammate's change before it is shown protects nothing: after a crash catch-up fetches it again. " +
+        'Fix: for remote changes apply and emit first, commit in the same tick.',
       '4. *Every commit blocks the event loop* (better-sqlite3 is synchronous; one fsync is 1–8 ms here) and each keystroke costs every peer ' +
-      'two or three of them: the change, its listing row, and the heads bookkeeping of every teammate\'s heads announcement ' +
-      '(gossip.ts:92, one announcement per peer per 300 ms, so at N=8 seven extra fsync\'d commits per window on every peer). This is why ' +
-      'p99 and the burst numbers grow with N. Fix: keep peer heads in memory and persist them lazily (debounced, not fsync\'d); run SQLite ' +
-      'commits on a worker thread so an fsync never stalls gossip.',
+        "two or three of them: the change, its listing row, and the heads bookkeeping of every teammate's heads announcement " +
+        "(gossip.ts:92, one announcement per peer per 300 ms, so at N=8 seven extra fsync'd commits per window on every peer). This is why " +
+        "p99 and the burst numbers grow with N. Fix: keep peer heads in memory and persist them lazily (debounced, not fsync'd); run SQLite " +
+        'commits on a worker thread so an fsync never stalls gossip.',
       '5. *Two signatures per message*: gossipsub signs and verifies every message (StrictSign) on top of the per-change Ed25519 signature ' +
-      '(sign 37 µs, verify 83 µs here); STACK-NOTES measured unsigned gossip at about twice the throughput. Fix: StrictNoSign with a ' +
-      'content-hash message id for change bundles, whose changes are signed anyway.',
+        '(sign 37 µs, verify 83 µs here); STACK-NOTES measured unsigned gossip at about twice the throughput. Fix: StrictNoSign with a ' +
+        'content-hash message id for change bundles, whose changes are signed anyway.',
     )
   }
   const fasterThanAmWs = cfg.ns.filter((n) => {
@@ -191,15 +251,22 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
     return gv && am && median(gv.typingP50) < median(am.typingP50)
   })
   if (fasterThanAmWs.length) {
-    s.findings.push(`Against automerge-repo over WebSocket Grapevine is faster while typing at N = ${fasterThanAmWs.join(', ')}: automerge-repo ` +
-      'throttles sync to one message per 100 ms per document and relays through its server. Yjs sends every update at once through its ' +
-      'server, with no storage and no verification in the path.')
+    s.findings.push(
+      `Against automerge-repo over WebSocket Grapevine is faster while typing at N = ${fasterThanAmWs.join(', ')}: automerge-repo ` +
+        'throttles sync to one message per 100 ms per document and relays through its server. Yjs sends every update at once through its ' +
+        'server, with no storage and no verification in the path.',
+    )
   }
   const head = cfg.ns.map((n) => {
-    const v = (sys: SystemId): string => { const m = results.get(key(sys, n)); return m ? fmt(median(m.typingP50)) : '–' }
+    const v = (sys: SystemId): string => {
+      const m = results.get(key(sys, n))
+      return m ? fmt(median(m.typingP50)) : '–'
+    }
     return `N=${n}: ${v('grapevine')} / ${v('am-ws')} / ${v('am-mc')} / ${v('yjs')}`
   })
-  report.headlines.push(`W1 keystroke → visible, typing p50 in ms (Grapevine / automerge-repo WS / automerge-repo MessageChannel / Yjs): ${head.join('; ')}; loopback TCP round trip ${fmt(tr.p50)}.`)
+  report.headlines.push(
+    `W1 keystroke → visible, typing p50 in ms (Grapevine / automerge-repo WS / automerge-repo MessageChannel / Yjs): ${head.join('; ')}; loopback TCP round trip ${fmt(tr.p50)}.`,
+  )
   s.charts.push({
     file: 'w1-latency.svg',
     caption: 'W1: distribution of keystroke → visible latency while typing at 10 keys/s (empirical CDF, log time axis), one panel per N',
@@ -208,7 +275,11 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       xLabel: 'latency (ms, log scale)',
       panels: cfg.ns.map((n) => ({
         title: `N = ${n}`,
-        series: cfg.systems.flatMap((sys) => { const m = results.get(key(sys, n)); return m ? [{ name: SYSTEM_NAMES[sys], values: m.typing }] : [] })
+        series: cfg.systems
+          .flatMap((sys) => {
+            const m = results.get(key(sys, n))
+            return m ? [{ name: SYSTEM_NAMES[sys], values: m.typing }] : []
+          })
           .concat(n === cfg.ns[0] ? [{ name: 'loopback TCP round trip', values: rtt }] : []),
       })),
     }),
@@ -221,7 +292,10 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       xLabel: 'latency (ms, log scale)',
       panels: cfg.ns.map((n) => ({
         title: `N = ${n}`,
-        series: cfg.systems.flatMap((sys) => { const m = results.get(key(sys, n)); return m ? [{ name: SYSTEM_NAMES[sys], values: m.burst }] : [] }),
+        series: cfg.systems.flatMap((sys) => {
+          const m = results.get(key(sys, n))
+          return m ? [{ name: SYSTEM_NAMES[sys], values: m.burst }] : []
+        }),
       })),
     }),
   })

@@ -20,7 +20,12 @@ export interface W2Config {
   timeoutMs: number
 }
 export const W2_FULL: W2Config = {
-  ks: [1_000, 10_000, 100_000], layouts: [1, 100], shared: [{ k: 100, shared: 10_000 }], reps: 1, systems: ['grapevine', 'am-ws', 'yjs'], timeoutMs: 240_000,
+  ks: [1_000, 10_000, 100_000],
+  layouts: [1, 100],
+  shared: [{ k: 100, shared: 10_000 }],
+  reps: 1,
+  systems: ['grapevine', 'am-ws', 'yjs'],
+  timeoutMs: 240_000,
 }
 export const W2_SMOKE: W2Config = { ks: [100], layouts: [10], shared: [], reps: 1, systems: ['grapevine', 'yjs'], timeoutMs: 30_000 }
 
@@ -38,7 +43,14 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       for (let rep = 0; rep < cfg.reps; rep++) {
         console.log(`W2: ${tag}…`)
         try {
-          const r = await offlineRun(sys, { docs, changed: docs, keysPerDoc: Math.ceil(k / docs), sharedKeys: shared, bInitiates: shared > 0, timeoutMs: cfg.timeoutMs })
+          const r = await offlineRun(sys, {
+            docs,
+            changed: docs,
+            keysPerDoc: Math.ceil(k / docs),
+            sharedKeys: shared,
+            bInitiates: shared > 0,
+            timeoutMs: cfg.timeoutMs,
+          })
           res.set(key(sys, k, docs, shared), [...(res.get(key(sys, k, docs, shared)) ?? []), r])
         } catch (err) {
           report.check(false, `W2 ${tag} failed: ${(err as Error).message.split('\n')[0]}`)
@@ -59,8 +71,12 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         continue
       }
       rows.push([
-        ...label, fmtRep(repeated(r.map((x) => x.totalMs))), fmtRep(repeated(r.map((x) => x.convergeMs))),
-        bytes(median(r.map((x) => x.bytes))), fmt(median(r.map((x) => x.messages))), fmt(median(r.map((x) => x.roundTrips))),
+        ...label,
+        fmtRep(repeated(r.map((x) => x.totalMs))),
+        fmtRep(repeated(r.map((x) => x.convergeMs))),
+        bytes(median(r.map((x) => x.bytes))),
+        fmt(median(r.map((x) => x.messages))),
+        fmt(median(r.map((x) => x.roundTrips))),
         sys === 'grapevine' || !gv ? '' : ratio(median(gv.map((x) => x.totalMs)), median(r.map((x) => x.totalMs))),
       ])
     }
@@ -72,54 +88,68 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
     notes: [
       `Each keystroke is one change (Automerge change / Yjs transaction) of the ${TRACE_NAME} trace; with 100 documents each gets K/100 keystrokes. "shared before": the document first gets that many keystrokes with both online, then K more while B is away; there Grapevine's B starts the catch-up session itself, as it does whenever its peer id sorts first.`,
       '"back → converged": from B starting again (Grapevine: createPeer on its profile; automerge-repo: new Repo on its NodeFS folder; Yjs: new Y.Docs from kept state) until every document equals A\'s. "of which syncing": after B is started and its documents are loaded.',
-      'Bytes and messages: Grapevine: catch-up frames sent by both peers (stats().catchup); anchors: every WebSocket message B sent or received (B\'s link to the server, which already holds A\'s changes).',
-      'Round trips: Grapevine: 2 per catch-up session by its protocol (summary → want, changes → changes); anchors: times B\'s traffic turned from sending to receiving.',
+      "Bytes and messages: Grapevine: catch-up frames sent by both peers (stats().catchup); anchors: every WebSocket message B sent or received (B's link to the server, which already holds A's changes).",
+      "Round trips: Grapevine: 2 per catch-up session by its protocol (summary → want, changes → changes); anchors: times B's traffic turned from sending to receiving.",
       `${cfg.reps} repetition(s) per cell; time cells: median (min–max).`,
     ],
   })
   const big = Math.max(...cfg.ks)
-  const t = (sys: SystemId): string => { const r = res.get(key(sys, big, 1)); return r ? `${fmt(median(r.map((x) => x.totalMs)))} ms, ${bytes(median(r.map((x) => x.bytes)))}` : '–' }
-  report.headlines.push(`W2 catch-up after ${big.toLocaleString('en-US')} keystrokes in one document: ${cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${t(sys)}`).join('; ')}.`)
-  const worst = cells.map(({ k, docs, shared }) => {
-    const gv = res.get(key('grapevine', k, docs, shared))
-    const am = res.get(key('am-ws', k, docs, shared))
-    return gv && am ? median(gv.map((x) => x.totalMs)) / median(am.map((x) => x.totalMs)) : NaN
-  }).filter(Number.isFinite)
+  const t = (sys: SystemId): string => {
+    const r = res.get(key(sys, big, 1))
+    return r ? `${fmt(median(r.map((x) => x.totalMs)))} ms, ${bytes(median(r.map((x) => x.bytes)))}` : '–'
+  }
+  report.headlines.push(
+    `W2 catch-up after ${big.toLocaleString('en-US')} keystrokes in one document: ${cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${t(sys)}`).join('; ')}.`,
+  )
+  const worst = cells
+    .map(({ k, docs, shared }) => {
+      const gv = res.get(key('grapevine', k, docs, shared))
+      const am = res.get(key('am-ws', k, docs, shared))
+      return gv && am ? median(gv.map((x) => x.totalMs)) / median(am.map((x) => x.totalMs)) : NaN
+    })
+    .filter(Number.isFinite)
   if (worst.some((r) => r > 1)) {
     s.findings.push(
       `**Where Grapevine is slower, and why.** Catch-up is up to ${fmt(Math.max(...worst))}× slower than automerge-repo and sends far more ` +
-      'bytes; the gap grows with K. Causes, in order of weight:',
+        'bytes; the gap grows with K. Causes, in order of weight:',
       '1. *One change at a time, each with its own signature.* Every keystroke crosses as a separate Automerge change with a 64-byte ' +
-      'signature and a 52-character author id in CBOR (about 260 bytes per keystroke), and the receiver verifies (83 µs) and decodes ' +
-      '(`A.decodeChange`, 43 µs) each one before committing it: 100,000 keystrokes are ~13 s of CPU on B alone. Automerge\'s sync protocol ' +
-      'ships the same history as compressed columnar chunks (~2 bytes per keystroke here). Fix: in catch-up, send runs of changes as one ' +
-      'Automerge chunk (`saveSince`-style) with one signature per author and run — Automerge hashes chain through `deps`, so a signature ' +
-      'over the run\'s last change hash authenticates every ancestor in the run — and parse actor and hash from the change header instead ' +
-      'of a full decode.',
+        'signature and a 52-character author id in CBOR (about 260 bytes per keystroke), and the receiver verifies (83 µs) and decodes ' +
+        "(`A.decodeChange`, 43 µs) each one before committing it: 100,000 keystrokes are ~13 s of CPU on B alone. Automerge's sync protocol " +
+        'ships the same history as compressed columnar chunks (~2 bytes per keystroke here). Fix: in catch-up, send runs of changes as one ' +
+        'Automerge chunk (`saveSince`-style) with one signature per author and run — Automerge hashes chain through `deps`, so a signature ' +
+        "over the run's last change hash authenticates every ancestor in the run — and parse actor and hash from the change header instead " +
+        'of a full decode.',
       '2. *Both peers run a session for the same workspace.* On connect both start catch-up, the higher id 1.5 s later (main/peer/peer.ts:129); ' +
-      '`Catchup.sync` only de-duplicates sessions this peer dialled (main/peer/sync/catchup.ts:90). When the first session takes longer ' +
-      'than 1.5 s the second finds the digests still different and sends the missing changes again (the "round trips" column counts 2 per ' +
-      'session: 8 means four sessions). Fix: one lock per (peer, workspace) that also covers sessions this peer answers, or only the lower ' +
-      'id starts on connect.',
+        '`Catchup.sync` only de-duplicates sessions this peer dialled (main/peer/sync/catchup.ts:90). When the first session takes longer ' +
+        'than 1.5 s the second finds the digests still different and sends the missing changes again (the "round trips" column counts 2 per ' +
+        'session: 8 means four sessions). Fix: one lock per (peer, workspace) that also covers sessions this peer answers, or only the lower ' +
+        'id starts on connect.',
       '3. *The side that is behind sends its whole history of each differing document.* `Documents.missingFor` (main/peer/sync/documents.ts:368) ' +
-      'computes "what they lack" as the changes since the other side\'s heads that it knows; when it knows none of them (it is behind), ' +
-      'that is every change of the document, which the other side then drops as duplicates. The "shared before" row shows it: B re-sends ' +
-      'the shared history. Fix: compute the common ancestors first (exchange heads, then only changes that are not ancestors of the other ' +
-      'side\'s heads; or a Bloom filter of the changes after the last shared heads, as Automerge\'s sync protocol does), or let the side ' +
-      'that knows the other\'s heads send first and the behind side send only what remains.',
+        'computes "what they lack" as the changes since the other side\'s heads that it knows; when it knows none of them (it is behind), ' +
+        'that is every change of the document, which the other side then drops as duplicates. The "shared before" row shows it: B re-sends ' +
+        'the shared history. Fix: compute the common ancestors first (exchange heads, then only changes that are not ancestors of the other ' +
+        "side's heads; or a Bloom filter of the changes after the last shared heads, as Automerge's sync protocol does), or let the side " +
+        "that knows the other's heads send first and the behind side send only what remains.",
       '4. *Remote changes are committed in batches of at most 1,000 (`BATCH_MAX`) with an fsync each*, and applied to the loaded document ' +
-      'as they arrive; fine, but it adds up at 100k.',
+        'as they arrive; fine, but it adds up at 100k.',
     )
   }
   s.charts.push({
     file: 'w2-bytes.svg',
     caption: 'W2: bytes exchanged until B converges against the keystrokes it missed (one document), log–log',
     svg: lineChart({
-      title: 'W2 bytes to catch up, one document', xLabel: 'keystrokes made while B was offline', yLabel: 'bytes exchanged',
-      logX: true, logY: true, yFormat: axisBytes,
+      title: 'W2 bytes to catch up, one document',
+      xLabel: 'keystrokes made while B was offline',
+      yLabel: 'bytes exchanged',
+      logX: true,
+      logY: true,
+      yFormat: axisBytes,
       series: cfg.systems.map((sys) => ({
         name: SYSTEM_NAMES[sys],
-        points: cfg.ks.flatMap((k) => { const r = res.get(key(sys, k, 1)); return r ? [[k, median(r.map((x) => x.bytes))] as [number, number]] : [] }),
+        points: cfg.ks.flatMap((k) => {
+          const r = res.get(key(sys, k, 1))
+          return r ? [[k, median(r.map((x) => x.bytes))] as [number, number]] : []
+        }),
       })),
     }),
   })
@@ -129,10 +159,16 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       caption: `W2: time until B converges against the keystrokes it missed (${docs === 1 ? 'one document' : `${docs} documents`}), log–log`,
       svg: lineChart({
         title: `W2 catch-up, ${docs === 1 ? 'one document' : `${docs} documents`}`,
-        xLabel: 'keystrokes made while B was offline', yLabel: 'back → converged (ms)', logX: true, logY: true,
+        xLabel: 'keystrokes made while B was offline',
+        yLabel: 'back → converged (ms)',
+        logX: true,
+        logY: true,
         series: cfg.systems.map((sys) => ({
           name: SYSTEM_NAMES[sys],
-          points: cfg.ks.flatMap((k) => { const r = res.get(key(sys, k, docs)); return r ? [[k, median(r.map((x) => x.totalMs))] as [number, number]] : [] }),
+          points: cfg.ks.flatMap((k) => {
+            const r = res.get(key(sys, k, docs))
+            return r ? [[k, median(r.map((x) => x.totalMs))] as [number, number]] : []
+          }),
         })),
       }),
     })

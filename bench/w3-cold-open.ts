@@ -11,11 +11,23 @@ import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
 import { loadTrace, textAfter, TRACE_NAME } from './lib/trace.ts'
 import { du } from './lib/du.ts'
 
-export interface W3Config { docs: number; traceKeys: number; reps: number }
+export interface W3Config {
+  docs: number
+  traceKeys: number
+  reps: number
+}
 export const W3_FULL: W3Config = { docs: 1000, traceKeys: Infinity, reps: 3 }
 export const W3_SMOKE: W3Config = { docs: 20, traceKeys: 1000, reps: 1 }
 
-interface Open { startMs: number; listMs: number; textMs: number; editorMs: number; listed: number; length: number; peak: number }
+interface Open {
+  startMs: number
+  listMs: number
+  textMs: number
+  editorMs: number
+  listed: number
+  length: number
+  peak: number
+}
 
 export async function runW3(report: Report, cfg: W3Config): Promise<void> {
   const s = report.section('w3', 'W3 — cold open of a profile')
@@ -33,18 +45,28 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
     const builder = await spawnWorker('cold-open.ts', 'w3-build')
     let built: Record<string, unknown>
     try {
-      built = await builder.call<Record<string, unknown>>(sys.build, { profileDir: dir, dir, docs: cfg.docs, traceKeys: keys, frameMs: 16 }, 300_000)
+      built = await builder.call<Record<string, unknown>>(
+        sys.build,
+        { profileDir: dir, dir, docs: cfg.docs, traceKeys: keys, frameMs: 16 },
+        300_000,
+      )
     } finally {
       await builder.stop()
     }
-    report.check(built['length'] === expectedLength, `W3 ${sys.name}: the built trace document has ${built['length']} of ${expectedLength} characters`)
+    report.check(
+      built['length'] === expectedLength,
+      `W3 ${sys.name}: the built trace document has ${built['length']} of ${expectedLength} characters`,
+    )
     const opens: Open[] = []
     for (let r = 0; r < cfg.reps; r++) {
       const w = await spawnWorker('cold-open.ts', 'w3-open')
       try {
         const o = await w.call<Open>(sys.open, { profileDir: dir, dir, ...built }, 120_000)
         report.check(o.listed === cfg.docs + 1, `W3 ${sys.name}: listed ${o.listed} of ${cfg.docs + 1} documents`)
-        report.check(o.length === expectedLength, `W3 ${sys.name}: opened the trace document with ${o.length} of ${expectedLength} characters`)
+        report.check(
+          o.length === expectedLength,
+          `W3 ${sys.name}: opened the trace document with ${o.length} of ${expectedLength} characters`,
+        )
         opens.push(o)
       } catch (err) {
         report.check(false, `W3 ${sys.name} open failed: ${(err as Error).message.split('\n')[0]}`)
@@ -58,20 +80,31 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
   baseline = await idle.call<number>('baseline').finally(() => idle.stop())
   const gv = results[0]?.[1] ?? []
   const rows = results.map(([name, o, size], i) => [
-    name, fmtRep(repeated(o.map((x) => x.startMs))), fmtRep(repeated(o.map((x) => x.listMs))), fmtRep(repeated(o.map((x) => x.textMs))),
-    fmtRep(repeated(o.map((x) => x.editorMs))), bytes(median(o.map((x) => x.peak))), bytes(size),
+    name,
+    fmtRep(repeated(o.map((x) => x.startMs))),
+    fmtRep(repeated(o.map((x) => x.listMs))),
+    fmtRep(repeated(o.map((x) => x.textMs))),
+    fmtRep(repeated(o.map((x) => x.editorMs))),
+    bytes(median(o.map((x) => x.peak))),
+    bytes(size),
     i === 0 || !gv.length ? '' : ratio(median(gv.map((x) => x.textMs)), median(o.map((x) => x.textMs))),
   ])
-  report.headlines.push(`W3 cold open, ${cfg.docs.toLocaleString('en-US')} documents + the trace: ${results.map(([name, o]) =>
-    `${name}: listed ${fmt(median(o.map((x) => x.listMs)))} ms, trace text ${fmt(median(o.map((x) => x.textMs)))} ms, peak ${bytes(median(o.map((x) => x.peak)))}`).join('; ')}.`)
+  report.headlines.push(
+    `W3 cold open, ${cfg.docs.toLocaleString('en-US')} documents + the trace: ${results
+      .map(
+        ([name, o]) =>
+          `${name}: listed ${fmt(median(o.map((x) => x.listMs)))} ms, trace text ${fmt(median(o.map((x) => x.textMs)))} ms, peak ${bytes(median(o.map((x) => x.peak)))}`,
+      )
+      .join('; ')}.`,
+  )
   const am = results[1]
   if (am && results[0] && results[0][2] > am[2]) {
     s.findings.push(
       `**Where Grapevine is behind.** Opening is faster than automerge-repo (the listing is one SQL query over cached rows; the ` +
-      `trace document loads from its snapshot), but the profile takes ${fmt(results[0][2] / am[2])}× the disk: every change is kept with ` +
-      'its signature, author id and hex hash besides the snapshots, and the WAL is not checkpointed on close. Fix: compaction of the ' +
-      'change log behind snapshots (listed under "Not yet" in main/peer/README.md), compact columns, `wal_checkpoint(TRUNCATE)` on stop. ' +
-      'Peak memory is taken once the peer has loaded the document and handed out its text, before the editor loads its own replica (in the app, in the renderer).',
+        `trace document loads from its snapshot), but the profile takes ${fmt(results[0][2] / am[2])}× the disk: every change is kept with ` +
+        'its signature, author id and hex hash besides the snapshots, and the WAL is not checkpointed on close. Fix: compaction of the ' +
+        'change log behind snapshots (listed under "Not yet" in main/peer/README.md), compact columns, `wal_checkpoint(TRUNCATE)` on stop. ' +
+        'Peak memory is taken once the peer has loaded the document and handed out its text, before the editor loads its own replica (in the app, in the renderer).',
     )
   }
   s.tables.push({

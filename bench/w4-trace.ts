@@ -12,11 +12,27 @@ import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
 import { loadTrace, textAfter, TRACE_NAME } from './lib/trace.ts'
 import { sleep } from './lib/serve.ts'
 
-export interface W4Config { limit: number; reps: number; frameMs: number; systems: SystemId[]; timeoutMs: number; settleMs?: number }
+export interface W4Config {
+  limit: number
+  reps: number
+  frameMs: number
+  systems: SystemId[]
+  timeoutMs: number
+  settleMs?: number
+}
 export const W4_FULL: W4Config = { limit: Infinity, reps: 1, frameMs: 16, systems: ['grapevine', 'am-ws', 'yjs'], timeoutMs: 240_000 }
 export const W4_SMOKE: W4Config = { limit: 1000, reps: 1, frameMs: 16, systems: ['grapevine', 'yjs'], timeoutMs: 30_000, settleMs: 300 }
 
-interface Run { keys: number; frames: number; typedS: number; drainedS: number; convergedS: number; dbBytes: number; startMs: number; openMs: number }
+interface Run {
+  keys: number
+  frames: number
+  typedS: number
+  drainedS: number
+  convergedS: number
+  dbBytes: number
+  startMs: number
+  openMs: number
+}
 
 async function once(dep: Deployment, cfg: W4Config, expected: string, report: Report, tag: string): Promise<Run> {
   await sleep(cfg.settleMs ?? 1000) // meshes and first syncs settle
@@ -24,16 +40,28 @@ async function once(dep: Deployment, cfg: W4Config, expected: string, report: Re
   await Promise.all([b, c].map((r) => r.call('watchFinal', { text: expected })))
   const limit = Number.isFinite(cfg.limit) ? cfg.limit : loadTrace().keys.length
   const r = await dep.writer.call<{ keys: number; frames: number; start: number; typedAt: number; drainedAt: number }>(
-    'replay', { limit, frameMs: cfg.frameMs }, cfg.timeoutMs)
+    'replay',
+    { limit, frameMs: cfg.frameMs },
+    cfg.timeoutMs,
+  )
   const finals = await Promise.all([b, c].map((x) => x.call<number>('finalAt', { timeoutMs: cfg.timeoutMs }, cfg.timeoutMs + 10_000)))
   const texts = await Promise.all([dep.writer, b, c].map((x) => x.call<string>('text')))
-  report.check(texts.every((t) => t === expected), `W4 ${tag}: A, B and C hold the expected final text (${texts.map((t) => t.length).join(', ')} vs ${expected.length} chars)`)
+  report.check(
+    texts.every((t) => t === expected),
+    `W4 ${tag}: A, B and C hold the expected final text (${texts.map((t) => t.length).join(', ')} vs ${expected.length} chars)`,
+  )
   report.check(r.keys === limit, `W4 ${tag}: ${r.keys} of ${limit} keystrokes typed`)
   const reopened = await b.call<{ dbBytes: number; startMs: number; openMs: number; length: number }>('reopen', {}, 120_000)
   report.check(reopened.length === expected.length, `W4 ${tag}: B reopened with ${reopened.length} of ${expected.length} characters`)
   return {
-    keys: r.keys, frames: r.frames, typedS: (r.typedAt - r.start) / 1000, drainedS: (r.drainedAt - r.start) / 1000,
-    convergedS: (Math.max(...finals) - r.start) / 1000, dbBytes: reopened.dbBytes, startMs: reopened.startMs, openMs: reopened.openMs,
+    keys: r.keys,
+    frames: r.frames,
+    typedS: (r.typedAt - r.start) / 1000,
+    drainedS: (r.drainedAt - r.start) / 1000,
+    convergedS: (Math.max(...finals) - r.start) / 1000,
+    dbBytes: reopened.dbBytes,
+    startMs: reopened.startMs,
+    openMs: reopened.openMs,
   }
 }
 
@@ -41,7 +69,8 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
   const s = report.section('w4', 'W4 — trace replay through the whole stack')
   const limit = Number.isFinite(cfg.limit) ? cfg.limit : loadTrace().keys.length
   const expected = textAfter(limit)
-  if (limit === loadTrace().keys.length) report.check(expected === loadTrace().endContent, 'W4: replaying the trace as string splices gives its endContent')
+  if (limit === loadTrace().keys.length)
+    report.check(expected === loadTrace().endContent, 'W4: replaying the trace as string splices gives its endContent')
   const runs = new Map<SystemId, Run[]>()
   for (let rep = 0; rep < cfg.reps; rep++) {
     for (const sys of cfg.systems) {
@@ -68,37 +97,60 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
     const conv = r.map((x) => x.convergedS)
     const isGv = sys === 'grapevine'
     return [
-      SYSTEM_NAMES[sys], fmtRep(repeated(rate)), fmt(median(r.map((x) => x.frames))), fmtRep(repeated(r.map((x) => x.drainedS))), fmtRep(repeated(conv)),
-      bytes(median(r.map((x) => x.dbBytes))), fmtRep(repeated(r.map((x) => x.startMs + x.openMs))),
+      SYSTEM_NAMES[sys],
+      fmtRep(repeated(rate)),
+      fmt(median(r.map((x) => x.frames))),
+      fmtRep(repeated(r.map((x) => x.drainedS))),
+      fmtRep(repeated(conv)),
+      bytes(median(r.map((x) => x.dbBytes))),
+      fmtRep(repeated(r.map((x) => x.startMs + x.openMs))),
       isGv || !gv ? '' : ratio(median(gv.map((x) => x.convergedS)), median(conv)),
       isGv || !gv ? '' : ratio(median(gv.map((x) => x.keys / x.typedS)), median(rate)),
     ]
   })
-  const conv = (sys: SystemId): string => { const r = runs.get(sys); return r ? fmt(median(r.map((x) => x.convergedS))) : '–' }
-  report.headlines.push(`W4 ${limit.toLocaleString('en-US')}-keystroke trace typed by A until B and C hold the final text, s: ` +
-    cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${conv(sys)}`).join(', ') + '.')
-  const anchorsFaster = cfg.systems.filter((sys) => sys !== 'grapevine' && gv && runs.get(sys) &&
-    median(runs.get(sys)!.map((x) => x.convergedS)) < median(gv.map((x) => x.convergedS)))
+  const conv = (sys: SystemId): string => {
+    const r = runs.get(sys)
+    return r ? fmt(median(r.map((x) => x.convergedS))) : '–'
+  }
+  report.headlines.push(
+    `W4 ${limit.toLocaleString('en-US')}-keystroke trace typed by A until B and C hold the final text, s: ` +
+      cfg.systems.map((sys) => `${SYSTEM_NAMES[sys]} ${conv(sys)}`).join(', ') +
+      '.',
+  )
+  const anchorsFaster = cfg.systems.filter(
+    (sys) =>
+      sys !== 'grapevine' && gv && runs.get(sys) && median(runs.get(sys)!.map((x) => x.convergedS)) < median(gv.map((x) => x.convergedS)),
+  )
   if (anchorsFaster.length) {
     s.findings.push(
       `**Where Grapevine is slower, and why.** ${anchorsFaster.map((x) => SYSTEM_NAMES[x]).join(' and ')} converge sooner. ` +
-      'A\'s editor makes the same Automerge changes as automerge-repo\'s client, yet types fewer keystrokes per second: on this 2-core ' +
-      'machine it competes for CPU with three peers that each validate, sign or verify, commit (fsync) and apply every change, and whose ' +
-      'commits block their event loops (see W1, W6). Per frame-sized change the peers do little, so the gap is the per-change pipeline: ' +
-      '`A.decodeChange` of every change on every peer (documents.ts:187, change-validation.ts:32), Ed25519 sign and verify, a SQLite commit with fsync ' +
-      'on each of three peers, a listing-row commit after each (documents.ts:298), heads announcements every 300 ms per peer with an fsync\'d ' +
-      'bookkeeping write on every receiver (gossip.ts:92), and six Automerge copies (three peers, three replicas) instead of four.',
+        "A's editor makes the same Automerge changes as automerge-repo's client, yet types fewer keystrokes per second: on this 2-core " +
+        'machine it competes for CPU with three peers that each validate, sign or verify, commit (fsync) and apply every change, and whose ' +
+        'commits block their event loops (see W1, W6). Per frame-sized change the peers do little, so the gap is the per-change pipeline: ' +
+        '`A.decodeChange` of every change on every peer (documents.ts:187, change-validation.ts:32), Ed25519 sign and verify, a SQLite commit with fsync ' +
+        "on each of three peers, a listing-row commit after each (documents.ts:298), heads announcements every 300 ms per peer with an fsync'd " +
+        'bookkeeping write on every receiver (gossip.ts:92), and six Automerge copies (three peers, three replicas) instead of four.',
       'Storage: Grapevine keeps every change with its signature (64 B), author id (52-character string), hex hash (64 characters) and ' +
-      'arrival time, plus a snapshot; automerge-repo compacts into one Automerge save. Fix: compaction of the change log (listed under ' +
-      '"Not yet" in main/peer/README.md): keep the signed changes since the last snapshot only, or store runs of changes as one compressed ' +
-      'Automerge chunk with one signature; store hashes and author ids as blobs/integer keys; checkpoint the WAL on close.',
-      'Yjs is an order of magnitude faster everywhere here: a Yjs transaction of a frame\'s keystrokes is a few microseconds of work, its ' +
-      'updates are tiny, and y-websocket neither stores nor verifies anything.',
+        'arrival time, plus a snapshot; automerge-repo compacts into one Automerge save. Fix: compaction of the change log (listed under ' +
+        '"Not yet" in main/peer/README.md): keep the signed changes since the last snapshot only, or store runs of changes as one compressed ' +
+        'Automerge chunk with one signature; store hashes and author ids as blobs/integer keys; checkpoint the WAL on close.',
+      "Yjs is an order of magnitude faster everywhere here: a Yjs transaction of a frame's keystrokes is a few microseconds of work, its " +
+        'updates are tiny, and y-websocket neither stores nor verifies anything.',
     )
   }
   s.tables.push({
     title: `W4 — ${limit.toLocaleString('en-US')} keystrokes of the ${TRACE_NAME} trace typed by A, B and C connected`,
-    headers: ['system', 'A keystrokes/s', 'frames (changes)', 'A done, s', 'B and C identical, s', "B's storage", 'B reopen, ms', 'GV÷ converge', 'GV÷ keys/s'],
+    headers: [
+      'system',
+      'A keystrokes/s',
+      'frames (changes)',
+      'A done, s',
+      'B and C identical, s',
+      "B's storage",
+      'B reopen, ms',
+      'GV÷ converge',
+      'GV÷ keys/s',
+    ],
     rows,
     notes: [
       `Frames: the typist puts every keystroke typed within ${cfg.frameMs} ms into one change (Automerge change, Yjs transaction), then yields so the system can send; same rule for all. ${cfg.reps} repetition(s): median (min–max).`,

@@ -10,9 +10,18 @@ import { offlineRun, type OfflineResult } from './lib/offline.ts'
 import { bytes, fmt, ratio } from './lib/stats.ts'
 import { axisBytes, lineChart } from './lib/svg.ts'
 
-export interface W5Config { sizes: [docs: number, systems: SystemId[]][]; keysPerDoc: number; timeoutMs: number }
+export interface W5Config {
+  sizes: [docs: number, systems: SystemId[]][]
+  keysPerDoc: number
+  timeoutMs: number
+}
 export const W5_FULL: W5Config = {
-  sizes: [[1000, ['grapevine', 'am-ws', 'yjs']], [10_000, ['grapevine']]], keysPerDoc: 20, timeoutMs: 240_000,
+  sizes: [
+    [1000, ['grapevine', 'am-ws', 'yjs']],
+    [10_000, ['grapevine']],
+  ],
+  keysPerDoc: 20,
+  timeoutMs: 240_000,
 }
 export const W5_SMOKE: W5Config = { sizes: [[20, ['grapevine']]], keysPerDoc: 5, timeoutMs: 30_000 }
 
@@ -24,7 +33,16 @@ export async function runW5(report: Report, cfg: W5Config): Promise<void> {
       const tag = `${SYSTEM_NAMES[sys]}, ${docs} documents`
       console.log(`W5: ${tag}…`)
       try {
-        res.set(`${sys}/${docs}`, await offlineRun(sys, { docs, changed: Math.max(1, Math.round(docs / 100)), keysPerDoc: cfg.keysPerDoc, thenEqual: true, timeoutMs: cfg.timeoutMs }))
+        res.set(
+          `${sys}/${docs}`,
+          await offlineRun(sys, {
+            docs,
+            changed: Math.max(1, Math.round(docs / 100)),
+            keysPerDoc: cfg.keysPerDoc,
+            thenEqual: true,
+            timeoutMs: cfg.timeoutMs,
+          }),
+        )
       } catch (err) {
         report.check(false, `W5 ${tag} failed: ${(err as Error).message.split('\n')[0]}`)
         if (process.env['BENCH_VERBOSE']) console.error(err)
@@ -43,15 +61,32 @@ export async function runW5(report: Report, cfg: W5Config): Promise<void> {
       }
       const e = r.equal
       rows.push([
-        ...label, fmt(r.totalMs), bytes(r.bytes), fmt(r.messages), fmt(r.roundTrips),
-        e ? bytes(e.bytes) : '–', e ? fmt(e.messages) : '–', e ? fmt(e.roundTrips) : '–',
+        ...label,
+        fmt(r.totalMs),
+        bytes(r.bytes),
+        fmt(r.messages),
+        fmt(r.roundTrips),
+        e ? bytes(e.bytes) : '–',
+        e ? fmt(e.messages) : '–',
+        e ? fmt(e.roundTrips) : '–',
         sys === 'grapevine' || !gv ? '' : ratio(gv.totalMs, r.totalMs),
       ])
     }
   }
   s.tables.push({
     title: `W5 — B comes back after A changed 1% of the documents (${cfg.keysPerDoc} keystrokes each); then again with nothing changed`,
-    headers: ['documents', 'system', '1% changed: back → converged, ms', 'bytes', 'messages', 'round trips', 'all equal: bytes', 'messages', 'round trips', 'GV÷ time'],
+    headers: [
+      'documents',
+      'system',
+      '1% changed: back → converged, ms',
+      'bytes',
+      'messages',
+      'round trips',
+      'all equal: bytes',
+      'messages',
+      'round trips',
+      'GV÷ time',
+    ],
     rows,
     notes: [
       'Same machinery as W2 (see there for what is counted). Each system once per size; documents are created by A with B online and synced before B leaves.',
@@ -59,31 +94,45 @@ export async function runW5(report: Report, cfg: W5Config): Promise<void> {
       'automerge-repo and Yjs run at 1,000 documents only: at 10,000 their per-document setup (10,000 Repo handles synced one by one; 10,000 y-websocket connections, one per room) does not fit the 15-minute budget.',
     ],
   })
-  report.headlines.push(`W5 B back after 1% of the documents changed: ${cfg.sizes.flatMap(([docs, systems]) => systems.map((sys) => {
-    const r = res.get(`${sys}/${docs}`)
-    return `${SYSTEM_NAMES[sys]} at ${docs.toLocaleString('en-US')}: ${r ? `${fmt(r.totalMs)} ms, ${bytes(r.bytes)}; all equal ${r.equal ? bytes(r.equal.bytes) : '–'}` : 'failed'}`
-  })).join('; ')}.`)
+  report.headlines.push(
+    `W5 B back after 1% of the documents changed: ${cfg.sizes
+      .flatMap(([docs, systems]) =>
+        systems.map((sys) => {
+          const r = res.get(`${sys}/${docs}`)
+          return `${SYSTEM_NAMES[sys]} at ${docs.toLocaleString('en-US')}: ${r ? `${fmt(r.totalMs)} ms, ${bytes(r.bytes)}; all equal ${r.equal ? bytes(r.equal.bytes) : '–'}` : 'failed'}`
+        }),
+      )
+      .join('; ')}.`,
+  )
   const gv1k = res.get('grapevine/1000')
   if (gv1k?.equal) {
     const per = gv1k.equal.bytes / 1000
     s.findings.push(
       `**Equal documents are not free yet.** With every document equal Grapevine still exchanges about ${fmt(per)} bytes per document ` +
-      `(${bytes(gv1k.equal.bytes)} for 1,000): the catch-up summary lists every document id (32 hex characters) with its 16-byte heads ` +
-      'digest, and both peers run a session on reconnect (main/peer/peer.ts:129), so the list crosses twice. It is still one round trip ' +
-      'per session, and far less than automerge-repo, which syncs every document one by one. Fix: send one digest of the whole workspace ' +
-      'first (a hash over the sorted id–digest pairs; equal workspaces then cost one 32-byte frame), and for unequal ones a range-based ' +
-      'set reconciliation (split the sorted id space and compare range digests, Negentropy-style) so that the cost grows with the ' +
-      'differences rather than with the number of documents; ids as 16 binary bytes; one session per reconnect.',
+        `(${bytes(gv1k.equal.bytes)} for 1,000): the catch-up summary lists every document id (32 hex characters) with its 16-byte heads ` +
+        'digest, and both peers run a session on reconnect (main/peer/peer.ts:129), so the list crosses twice. It is still one round trip ' +
+        'per session, and far less than automerge-repo, which syncs every document one by one. Fix: send one digest of the whole workspace ' +
+        'first (a hash over the sorted id–digest pairs; equal workspaces then cost one 32-byte frame), and for unequal ones a range-based ' +
+        'set reconciliation (split the sorted id space and compare range digests, Negentropy-style) so that the cost grows with the ' +
+        'differences rather than with the number of documents; ids as 16 binary bytes; one session per reconnect.',
     )
   }
   const points = (sys: SystemId, pick: (r: OfflineResult) => number): [number, number][] =>
-    cfg.sizes.flatMap(([docs]) => { const r = res.get(`${sys}/${docs}`); return r ? [[docs, pick(r)] as [number, number]] : [] })
+    cfg.sizes.flatMap(([docs]) => {
+      const r = res.get(`${sys}/${docs}`)
+      return r ? [[docs, pick(r)] as [number, number]] : []
+    })
   const allSystems = [...new Set(cfg.sizes.flatMap(([, x]) => x))]
   s.charts.push({
     file: 'w5-many-docs.svg',
     caption: 'W5: bytes exchanged until B converges, against the number of shared documents (1% changed, and all equal), log–log',
     svg: lineChart({
-      title: 'W5 bytes to converge vs shared documents', xLabel: 'documents shared', yLabel: 'bytes exchanged', logX: true, logY: true, yFormat: axisBytes,
+      title: 'W5 bytes to converge vs shared documents',
+      xLabel: 'documents shared',
+      yLabel: 'bytes exchanged',
+      logX: true,
+      logY: true,
+      yFormat: axisBytes,
       series: allSystems.flatMap((sys) => [
         { name: `${SYSTEM_NAMES[sys]}, 1% changed`, points: points(sys, (r) => r.bytes) },
         { name: `${SYSTEM_NAMES[sys]}, all equal`, points: points(sys, (r) => r.equal?.bytes ?? NaN) },

@@ -9,7 +9,12 @@ import { spawnWorker } from './lib/workers.ts'
 import { fmt, fmtRep, median, ratio, repeated, summarize } from './lib/stats.ts'
 import { cdfChart } from './lib/svg.ts'
 
-export interface W6Config { reps: number; typingKeys: number; fullEdits: number; maxMs: number }
+export interface W6Config {
+  reps: number
+  typingKeys: number
+  fullEdits: number
+  maxMs: number
+}
 export const W6_FULL: W6Config = { reps: 3, typingKeys: 20, fullEdits: 1000, maxMs: 15_000 }
 export const W6_SMOKE: W6Config = { reps: 1, typingKeys: 2, fullEdits: 30, maxMs: 5_000 }
 
@@ -20,14 +25,24 @@ const SYSTEMS = [
   ['sqlite-normal', 'floor: better-sqlite3 WAL, synchronous=NORMAL'],
 ] as const
 
-interface Mode { id: string; label: string; intervalMs: number; inFlight: number; edits: (c: W6Config) => number; only?: string[] }
+interface Mode {
+  id: string
+  label: string
+  intervalMs: number
+  inFlight: number
+  edits: (c: W6Config) => number
+  only?: string[]
+}
 const MODES: Mode[] = [
   { id: 'typing', label: 'typing (10 keys/s)', intervalMs: 100, inFlight: 1, edits: (c) => c.typingKeys },
   { id: 'full', label: 'full speed (1 in flight)', intervalMs: 0, inFlight: 1, edits: (c) => c.fullEdits },
   { id: 'full8', label: 'full speed (8 in flight)', intervalMs: 0, inFlight: 8, edits: (c) => c.fullEdits, only: ['grapevine'] },
 ]
 
-interface Run { lat: number[]; seconds: number }
+interface Run {
+  lat: number[]
+  seconds: number
+}
 
 export async function runW6(report: Report, cfg: W6Config): Promise<void> {
   const s = report.section('w6', 'W6 — edit → durable acknowledgement')
@@ -41,7 +56,11 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
       for (let r = 0; r < cfg.reps; r++) {
         for (const m of MODES) {
           if (m.only && !m.only.includes(sys)) continue
-          const run = await w.call<Run>('run', { count: m.edits(cfg), intervalMs: m.intervalMs, inFlight: m.inFlight, maxMs: cfg.maxMs }, cfg.maxMs + 60_000)
+          const run = await w.call<Run>(
+            'run',
+            { count: m.edits(cfg), intervalMs: m.intervalMs, inFlight: m.inFlight, maxMs: cfg.maxMs },
+            cfg.maxMs + 60_000,
+          )
           expected += run.lat.length
           res.set(`${sys}/${m.id}`, [...(res.get(`${sys}/${m.id}`) ?? []), run])
         }
@@ -65,7 +84,13 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
       const p50s = runs.map((r) => median(r.lat))
       const rate = runs.map((r) => r.lat.length / r.seconds)
       rows.push([
-        m.label, name, fmtRep(repeated(p50s)), fmt(sm.p99), fmt(sm.max), m.id === 'typing' ? '' : fmtRep(repeated(rate)), String(sm.n),
+        m.label,
+        name,
+        fmtRep(repeated(p50s)),
+        fmt(sm.p99),
+        fmt(sm.max),
+        m.id === 'typing' ? '' : fmtRep(repeated(rate)),
+        String(sm.n),
         sys === 'grapevine' || !gv ? '' : ratio(median(gv.map((r) => median(r.lat))), median(p50s)),
       ])
     }
@@ -80,28 +105,33 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
       'automerge-repo\'s NodeFS adapter writes files with fs.writeFile and never fsyncs: its "saved" survives a process crash but not a power cut, so it is not a durability anchor of equal strength. synchronous=NORMAL in WAL mode does not fsync on commit either.',
     ],
   })
-  const p50 = (id: string): string => { const r = res.get(id); return r ? fmt(median(r.map((x) => median(x.lat)))) : '–' }
-  report.headlines.push(`W6 edit → durable ack p50 in ms, typing / full speed: Grapevine ${p50('grapevine/typing')} / ${p50('grapevine/full')}; ` +
-    `automerge-repo + NodeFS (no fsync) ${p50('am-nodefs/typing')} / ${p50('am-nodefs/full')}; SQLite FULL floor ${p50('sqlite-full/typing')} / ${p50('sqlite-full/full')}.`)
+  const p50 = (id: string): string => {
+    const r = res.get(id)
+    return r ? fmt(median(r.map((x) => median(x.lat)))) : '–'
+  }
+  report.headlines.push(
+    `W6 edit → durable ack p50 in ms, typing / full speed: Grapevine ${p50('grapevine/typing')} / ${p50('grapevine/full')}; ` +
+      `automerge-repo + NodeFS (no fsync) ${p50('am-nodefs/typing')} / ${p50('am-nodefs/full')}; SQLite FULL floor ${p50('sqlite-full/typing')} / ${p50('sqlite-full/full')}.`,
+  )
   const gvFull = res.get('grapevine/full')
   const amFull = res.get('am-nodefs/full')
   if (gvFull && amFull && median(gvFull.map((r) => median(r.lat))) > median(amFull.map((r) => median(r.lat)))) {
     s.findings.push(
-      '**Where Grapevine is slower, and why.** Its acknowledgement is slower than automerge-repo\'s flush and several times the ' +
-      'synchronous=FULL floor. automerge-repo\'s NodeFS "durable" is a `writeFile` without fsync (not durable against power loss), so ' +
-      'the fair comparison is the FULL floor. Per edit, Grapevine pays (measured with an in-process probe at typing rate: A.change 0.9 ms in the ' +
-      'client, 0.8 ms of request handling before the commit, a 1.7 ms commit, 0.8 ms after it):',
-      '1. *Two fsync\'d commits per edit at full speed*: the change commit, then the listing-row upsert (main/peer/sync/documents.ts:298) in the ' +
-      'next group commit, which lands between this edit\'s ack and the next edit\'s commit. Fix: write listing rows lazily (they are a cache ' +
-      'repaired at start), or in the same transaction as the change (apply to the loaded document first, then commit both).',
-      '2. *A bigger commit than the floor\'s one-row insert*: the change row with two indexes (`UNIQUE(doc_id, hash)` on a random hash, and ' +
-      '`changes_by_doc`), plus a `doc_reads` upsert on every request (`follow`, documents.ts:198). Fix: follow once per open document; store ' +
-      'the hash as a 32-byte blob and the author as an integer key.',
-      '3. *Request CPU*: zod validation, `A.decodeChange` (43 µs), Ed25519 signing (37 µs), `A.applyChanges` on the peer\'s own copy, ' +
-      'listing-row recomputation and events, all on the thread that then fsyncs. The snapshot every 1,000 changes (`A.save` + a large blob ' +
-      'write) gives the p99/max spikes.',
+      "**Where Grapevine is slower, and why.** Its acknowledgement is slower than automerge-repo's flush and several times the " +
+        'synchronous=FULL floor. automerge-repo\'s NodeFS "durable" is a `writeFile` without fsync (not durable against power loss), so ' +
+        'the fair comparison is the FULL floor. Per edit, Grapevine pays (measured with an in-process probe at typing rate: A.change 0.9 ms in the ' +
+        'client, 0.8 ms of request handling before the commit, a 1.7 ms commit, 0.8 ms after it):',
+      "1. *Two fsync'd commits per edit at full speed*: the change commit, then the listing-row upsert (main/peer/sync/documents.ts:298) in the " +
+        "next group commit, which lands between this edit's ack and the next edit's commit. Fix: write listing rows lazily (they are a cache " +
+        'repaired at start), or in the same transaction as the change (apply to the loaded document first, then commit both).',
+      "2. *A bigger commit than the floor's one-row insert*: the change row with two indexes (`UNIQUE(doc_id, hash)` on a random hash, and " +
+        '`changes_by_doc`), plus a `doc_reads` upsert on every request (`follow`, documents.ts:198). Fix: follow once per open document; store ' +
+        'the hash as a 32-byte blob and the author as an integer key.',
+      "3. *Request CPU*: zod validation, `A.decodeChange` (43 µs), Ed25519 signing (37 µs), `A.applyChanges` on the peer's own copy, " +
+        'listing-row recomputation and events, all on the thread that then fsyncs. The snapshot every 1,000 changes (`A.save` + a large blob ' +
+        'write) gives the p99/max spikes.',
       'With 8 edits in flight the group commit shares fsyncs, but each request still costs its own CPU and listing-row write, so ' +
-      'throughput rises less than the floor would suggest.',
+        'throughput rises less than the floor would suggest.',
     )
   }
   s.charts.push({
@@ -112,7 +142,10 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
       xLabel: 'latency (ms, log scale)',
       panels: MODES.map((m) => ({
         title: m.label,
-        series: SYSTEMS.flatMap(([sys, name]) => { const r = res.get(`${sys}/${m.id}`); return r ? [{ name, values: r.flatMap((x) => x.lat) }] : [] }),
+        series: SYSTEMS.flatMap(([sys, name]) => {
+          const r = res.get(`${sys}/${m.id}`)
+          return r ? [{ name, values: r.flatMap((x) => x.lat) }] : []
+        }),
       })),
     }),
   })

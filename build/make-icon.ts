@@ -12,10 +12,17 @@ type RGB = readonly [number, number, number]
 /** Coverage of a pixel (0..1) by a shape, given the signed distance of its centre to the edge. */
 const cover = (signedDistance: number): number => Math.min(1, Math.max(0, 0.5 - signedDistance))
 
-interface Shape { color: RGB; alpha?: number; distance(x: number, y: number): number }
+interface Shape {
+  color: RGB
+  alpha?: number
+  distance(x: number, y: number): number
+}
 
-const circle = (cx: number, cy: number, r: number, color: RGB, alpha = 1): Shape =>
-  ({ color, alpha, distance: (x, y) => Math.hypot(x - cx, y - cy) - r })
+const circle = (cx: number, cy: number, r: number, color: RGB, alpha = 1): Shape => ({
+  color,
+  alpha,
+  distance: (x, y) => Math.hypot(x - cx, y - cy) - r,
+})
 
 /** A thick line segment with round ends (the stem). */
 const capsule = (ax: number, ay: number, bx: number, by: number, r: number, color: RGB): Shape => ({
@@ -94,7 +101,9 @@ header.writeUInt32BE(SIZE, 4)
 header.set([8, 6, 0, 0, 0], 8) // 8-bit RGBA, no interlace
 const png = Buffer.concat([
   Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-  chunk('IHDR', header), chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0)),
+  chunk('IHDR', header),
+  chunk('IDAT', deflateSync(raw, { level: 9 })),
+  chunk('IEND', Buffer.alloc(0)),
 ])
 const file = join(import.meta.dirname, 'icon.png')
 writeFileSync(file, png)

@@ -17,7 +17,8 @@ export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 /** Why the browser tests cannot run here, or null. In CI a missing browser is a failure, not a skip. */
 export function browserProblem(): string | null {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`
-  if (!existsSync(fileURLToPath(new URL('../out/renderer/index.html', import.meta.url)))) return 'the UI is not built (npm run build:renderer)'
+  if (!existsSync(fileURLToPath(new URL('../out/renderer/index.html', import.meta.url))))
+    return 'the UI is not built (npm run build:renderer)'
   return null
 }
 
@@ -56,23 +57,32 @@ export async function startUiPeer(profile: string, name: string): Promise<UiPeer
     url,
     proc,
     log: () => out,
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) return resolve(proc.exitCode)
-      const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000)
-      proc.once('exit', (code) => {
-        clearTimeout(kill)
-        resolve(code)
-      })
-      proc.kill('SIGTERM')
-    }),
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode)
+        const kill = setTimeout(() => proc.kill('SIGKILL'), 15_000)
+        proc.once('exit', (code) => {
+          clearTimeout(kill)
+          resolve(code)
+        })
+        proc.kill('SIGTERM')
+      }),
   }
 }
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--no-first-run', '--disable-sync', '--disable-quic'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-quic',
+    ],
   })
 }
 

@@ -43,11 +43,16 @@ after(async () => {
 
 const editor = (p: Page) => p.getByTestId('editor').locator('.cm-content')
 /** The document's text as the editor shows it, without teammates' cursor widgets. */
-const editorText = (p: Page): Promise<string> => editor(p).evaluate((el) => [...el.querySelectorAll('.cm-line')].map((line) => {
-  const copy = line.cloneNode(true) as typeof line
-  for (const w of copy.querySelectorAll('.cm-remote-caret, .cm-remote-label, .cm-widgetBuffer')) w.remove()
-  return copy.textContent ?? ''
-}).join('\n'))
+const editorText = (p: Page): Promise<string> =>
+  editor(p).evaluate((el) =>
+    [...el.querySelectorAll('.cm-line')]
+      .map((line) => {
+        const copy = line.cloneNode(true) as typeof line
+        for (const w of copy.querySelectorAll('.cm-remote-caret, .cm-remote-label, .cm-widgetBuffer')) w.remove()
+        return copy.textContent ?? ''
+      })
+      .join('\n'),
+  )
 
 async function waitText(p: Page, check: (text: string) => boolean, what: string, timeout = 20_000): Promise<string> {
   const deadline = Date.now() + timeout
@@ -66,13 +71,19 @@ async function onboard(p: Page, url: string, name: string): Promise<void> {
   await p.getByTestId('name-input').press('Enter')
 }
 
-test('two people: invite, join with safety words, live text and cursor, offline edits, reload', { skip: problem ?? false, timeout: 240_000 }, async () => {
+test('two people: invite, join with safety words, live text and cursor, offline edits, reload', {
+  skip: problem ?? false,
+  timeout: 240_000,
+}, async () => {
   try {
     await scenario()
   } catch (err) {
     // What each person saw when it failed, for the one reading the failure.
     failed = true
-    await Promise.allSettled([pa.screenshot({ path: screenshotPath('failure-ana') }), pb.screenshot({ path: screenshotPath('failure-ben') })])
+    await Promise.allSettled([
+      pa.screenshot({ path: screenshotPath('failure-ana') }),
+      pb.screenshot({ path: screenshotPath('failure-ben') }),
+    ])
     throw err
   }
 })
@@ -114,7 +125,7 @@ async function scenario(): Promise<void> {
   await editor(pa).click()
   await pa.keyboard.type('# Plan\n\nShip the peer first.', { delay: 15 })
   await pb.getByTestId('doc-item').first().click()
-  await waitText(pb, (t) => t.includes('Ship the peer first.'), 'Ana\'s text on Ben\'s screen')
+  await waitText(pb, (t) => t.includes('Ship the peer first.'), "Ana's text on Ben's screen")
   const cursor = pb.locator('[data-testid="remote-cursor"]')
   await cursor.first().waitFor({ timeout: 20_000 })
   assert.match(await pb.locator('.cm-remote-label').first().innerText(), /Ana/)
@@ -123,7 +134,7 @@ async function scenario(): Promise<void> {
   await editor(pb).click()
   await pb.keyboard.press('Control+End')
   await pb.keyboard.type('\nBen was here.', { delay: 15 })
-  await waitText(pa, (t) => t.includes('Ben was here.'), 'Ben\'s text on Ana\'s screen')
+  await waitText(pa, (t) => t.includes('Ben was here.'), "Ben's text on Ana's screen")
   await pa.getByTestId('sync-status').waitFor()
   await pa.screenshot({ path: screenshotPath('06-document') })
 
@@ -138,8 +149,8 @@ async function scenario(): Promise<void> {
   await pb.screenshot({ path: screenshotPath('07-peer-stopped') })
   ben = await startUiPeer(dirs.ben.path, 'ben-desktop')
   const both = (t: string): boolean => t.includes('Written by Ana while Ben was away.') && t.includes('Offline note from Ben.')
-  const finalA = await waitText(pa, both, 'both offline edits on Ana\'s screen', 45_000)
-  const finalB = await waitText(pb, both, 'both offline edits on Ben\'s screen', 45_000)
+  const finalA = await waitText(pa, both, "both offline edits on Ana's screen", 45_000)
+  const finalB = await waitText(pb, both, "both offline edits on Ben's screen", 45_000)
   assert.equal(finalA, finalB)
 
   // A reload loses nothing.

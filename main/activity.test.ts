@@ -12,14 +12,25 @@ function fakeClient(docs: Record<string, Array<{ unread: boolean; deleted?: bool
       if (method === 'doc.list') return docs[params.workspaceId!]!.map((d) => ({ deleted: false, ...d }))
       throw new Error(method)
     }) as PeerClient['request'],
-    onEvent: (l: (e: ClientEvent) => void) => { listeners.add(l); return () => listeners.delete(l) },
-    emit: (e: ClientEvent) => { for (const l of listeners) l(e) },
+    onEvent: (l: (e: ClientEvent) => void) => {
+      listeners.add(l)
+      return () => listeners.delete(l)
+    },
+    emit: (e: ClientEvent) => {
+      for (const l of listeners) l(e)
+    },
     listeners,
   }
   return client
 }
-const activity = (docId: string, byName: string | null = 'Ana'): ClientEvent =>
-  ({ type: 'doc.activity', workspaceId: 'w', docId, title: 'Plan', by: 'peer-a', byName })
+const activity = (docId: string, byName: string | null = 'Ana'): ClientEvent => ({
+  type: 'doc.activity',
+  workspaceId: 'w',
+  docId,
+  title: 'Plan',
+  by: 'peer-a',
+  byName,
+})
 
 function harness(focused: { value: boolean }) {
   const shown: Array<{ title: string; body: string; docId: string }> = []
@@ -34,7 +45,18 @@ function harness(focused: { value: boolean }) {
     now: () => now,
     setTimer: (fn) => timers.push(fn),
   })
-  return { notifier, shown, badges, flush: async () => { for (const t of timers.splice(0)) t(); await new Promise((r) => setImmediate(r)) }, advance: (ms: number) => { now += ms } }
+  return {
+    notifier,
+    shown,
+    badges,
+    flush: async () => {
+      for (const t of timers.splice(0)) t()
+      await new Promise((r) => setImmediate(r))
+    },
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
 }
 
 test('a teammate edit notifies only while no window has focus, once per document per minute', () => {
@@ -58,7 +80,14 @@ test('a teammate edit notifies only while no window has focus, once per document
 })
 
 test("teammates' names and titles are cleaned before they reach the OS", () => {
-  const t = notificationText({ type: 'doc.activity', workspaceId: 'w', docId: 'd', title: `\u202eevil\u0007${'x'.repeat(500)}`, by: 'p', byName: 'Bob\nRoot' })
+  const t = notificationText({
+    type: 'doc.activity',
+    workspaceId: 'w',
+    docId: 'd',
+    title: `\u202eevil\u0007${'x'.repeat(500)}`,
+    by: 'p',
+    byName: 'Bob\nRoot',
+  })
   assert.equal(t.title.length, 200)
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for a control character that must be gone
   assert.doesNotMatch(t.title, /[\u202e\u0007]/)

@@ -21,8 +21,12 @@ export interface ActivityDeps {
 type ActivityEvent = Extract<ClientEvent, { type: 'doc.activity' }>
 
 // Names and titles come from teammates: plain text, bounded, no control characters.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are removed
-const clean = (s: string, max: number): string => s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ').trim().slice(0, max)
+const clean = (s: string, max: number): string =>
+  s
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point: they are removed
+    .replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, ' ')
+    .trim()
+    .slice(0, max)
 
 /** The notification's text for one activity event. */
 export function notificationText(event: ActivityEvent): { title: string; body: string } {

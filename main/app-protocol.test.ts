@@ -20,8 +20,15 @@ test('paths resolve inside the renderer folder only', () => {
   assert.equal(resolveAppPath('app://grapevine/../../etc/passwd', ROOT), `${ROOT}/etc/passwd`)
   assert.equal(resolveAppPath('app://grapevine/%2e%2e/%2e%2e/etc/passwd', ROOT), `${ROOT}/etc/passwd`)
   // Encoded separators survive the parser and would climb out after decoding: refused.
-  for (const url of ['app://grapevine/..%2f..%2fsecret', 'app://grapevine/a/..%2f..%2f..%2fsecret', 'app://grapevine/a%5c..%5c..%5cx',
-    'app://grapevine/a%00.js', 'app://grapevine/%E0%A4%A', 'app://other/index.html', 'file:///etc/passwd']) {
+  for (const url of [
+    'app://grapevine/..%2f..%2fsecret',
+    'app://grapevine/a/..%2f..%2f..%2fsecret',
+    'app://grapevine/a%5c..%5c..%5cx',
+    'app://grapevine/a%00.js',
+    'app://grapevine/%E0%A4%A',
+    'app://other/index.html',
+    'file:///etc/passwd',
+  ]) {
     assert.equal(resolveAppPath(url, ROOT), null, url)
   }
 })

@@ -24,13 +24,18 @@ function inside(root: string, path: string): string | null {
 }
 
 /** The response for one request from a page (`protocol.handle` handler body). */
-export async function serveAppRequest(request: { url: string; method: string }, root: string, read: (file: string) => Promise<Uint8Array> = readFile): Promise<Response> {
+export async function serveAppRequest(
+  request: { url: string; method: string },
+  root: string,
+  read: (file: string) => Promise<Uint8Array> = readFile,
+): Promise<Response> {
   if (!isAppUrl(request.url)) return new Response('Not found', { status: 404, headers: securityHeaders() })
   const answer = await serveStaticFile({ method: request.method, pathname: new URL(request.url).pathname }, async (path) => {
     const file = inside(root, path)
     return file === null ? null : read(file).catch(() => null)
   })
   return new Response(answer.body === null ? null : typeof answer.body === 'string' ? answer.body : new Uint8Array(answer.body), {
-    status: answer.status, headers: answer.headers,
+    status: answer.status,
+    headers: answer.headers,
   })
 }

@@ -41,7 +41,12 @@ describe('main process boot (fake Electron)', () => {
     dir = mkdtempSync(join(tmpdir(), 'gv-boot-'))
     const outfile = join(dir, 'out', 'main', 'index.js')
     await build({
-      entryPoints: [resolve(import.meta.dirname, 'index.ts')], outfile, bundle: true, platform: 'node', format: 'esm', logLevel: 'error',
+      entryPoints: [resolve(import.meta.dirname, 'index.ts')],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      logLevel: 'error',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
       plugins: [{ name: 'fake-electron', setup: (b) => b.onResolve({ filter: /^electron$/ }, () => ({ path: FAKE })) }],
     })
@@ -61,7 +66,10 @@ describe('main process boot (fake Electron)', () => {
   test('before ready: single-instance lock with the link, sandbox for all, the app scheme', () => {
     assert.deepEqual(fake.app.lockData, { inviteLink: COLD_LINK })
     assert.equal(fake.app.sandboxed, true)
-    assert.deepEqual(fake.registered.schemes.map((s) => (s as { scheme: string }).scheme), ['app'])
+    assert.deepEqual(
+      fake.registered.schemes.map((s) => (s as { scheme: string }).scheme),
+      ['app'],
+    )
     assert.equal(fake.app.getPath('userData'), join(dir, 'userData'))
   })
 
@@ -70,7 +78,10 @@ describe('main process boot (fake Electron)', () => {
     await until('a window', () => fake.BrowserWindow.all.length === 1)
     win = fake.BrowserWindow.all[0]!
     const prefs = win.options['webPreferences'] as Record<string, unknown>
-    assert.deepEqual([prefs['sandbox'], prefs['contextIsolation'], prefs['nodeIntegration'], prefs['webSecurity']], [true, true, false, true])
+    assert.deepEqual(
+      [prefs['sandbox'], prefs['contextIsolation'], prefs['nodeIntegration'], prefs['webSecurity']],
+      [true, true, false, true],
+    )
     assert.equal(prefs['preload'], join(dir, 'out', 'preload', 'index.cjs'))
     assert.equal(win.webContents.url, 'app://grapevine/index.html')
     assert.ok(win.webContents.openHandler, 'window.open handler installed')
@@ -82,7 +93,7 @@ describe('main process boot (fake Electron)', () => {
     assert.deepEqual(fake.forks[0]!.received[0], { type: 'start', config: { profileDir: join(dir, 'userData', 'profile') } })
   })
 
-  test("the new device key is sealed in userData, and never sent to a window", async () => {
+  test('the new device key is sealed in userData, and never sent to a window', async () => {
     const sealed = join(dir, 'userData', 'device-key.sealed')
     await until('the sealed key', () => existsSync(sealed))
     assert.equal(readFileSync(sealed, 'utf8'), `sealed:${Buffer.from([8, 1, 18, 64, 7, 7]).toString('base64')}`)
@@ -91,7 +102,10 @@ describe('main process boot (fake Electron)', () => {
   test("a page's hello gets the peer status, a port to the peer, and the pending invite", async () => {
     hello(win)
     await until('a port', () => ports(win).length === 1)
-    assert.deepEqual(notices(win), [{ grapevine: 'peer-status', value: 'ready' }, { grapevine: 'open-invite', value: COLD_LINK }])
+    assert.deepEqual(notices(win), [
+      { grapevine: 'peer-status', value: 'ready' },
+      { grapevine: 'open-invite', value: COLD_LINK },
+    ])
     const client = createRpcClient(portChannel(ports(win)[0]!))
     assert.deepEqual(await client.request('workspace.list', {}), [{ id: 'w1' }])
     client.close()
@@ -109,7 +123,12 @@ describe('main process boot (fake Electron)', () => {
 
   test('navigation away from the app is refused on every web contents', () => {
     let prevented = false
-    win.webContents.emit('will-navigate', { url: 'https://evil.example/', preventDefault: () => { prevented = true } })
+    win.webContents.emit('will-navigate', {
+      url: 'https://evil.example/',
+      preventDefault: () => {
+        prevented = true
+      },
+    })
     assert.ok(prevented)
     assert.deepEqual(win.webContents.openHandler!({ url: 'https://evil.example/' }), { action: 'deny' })
   })

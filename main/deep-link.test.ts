@@ -14,12 +14,32 @@ test('an invite link passes, normalised', () => {
 
 test('anything else is refused', () => {
   for (const raw of [
-    '', 'grapevine://join/', 'grapevine://join', 'grapevine://invite/abc', 'grapevine://join/a b', 'grapevine://join/abc?x=1',
-    'grapevine://join/abc#frag', 'grapevine://join/abc/def', 'grapevine://join/<script>', "grapevine://join/a'b", 'grapevine://join/a"b',
-    'grapevine://user@join/abc', 'grapevinex://join/abc', 'https://join/abc', 'grapevine:join/abc', 'grapevine://join/abc\u0000',
-    'grapevine://join/abc\u202e', `grapevine://join/${'A'.repeat(MAX_INVITE_CODE_CHARS)}`, 'file:///etc/passwd',
-    42, null, undefined, {}, ['grapevine://join/abc'],
-  ]) assert.equal(parseInviteLink(raw), null, JSON.stringify(raw))
+    '',
+    'grapevine://join/',
+    'grapevine://join',
+    'grapevine://invite/abc',
+    'grapevine://join/a b',
+    'grapevine://join/abc?x=1',
+    'grapevine://join/abc#frag',
+    'grapevine://join/abc/def',
+    'grapevine://join/<script>',
+    "grapevine://join/a'b",
+    'grapevine://join/a"b',
+    'grapevine://user@join/abc',
+    'grapevinex://join/abc',
+    'https://join/abc',
+    'grapevine:join/abc',
+    'grapevine://join/abc\u0000',
+    'grapevine://join/abc\u202e',
+    `grapevine://join/${'A'.repeat(MAX_INVITE_CODE_CHARS)}`,
+    'file:///etc/passwd',
+    42,
+    null,
+    undefined,
+    {},
+    ['grapevine://join/abc'],
+  ])
+    assert.equal(parseInviteLink(raw), null, JSON.stringify(raw))
 })
 
 test('a huge argument is refused before any parsing', () => {

@@ -122,7 +122,9 @@ export class DeviceKeyStore {
 
   private unseal(sealed: Buffer): Uint8Array {
     if (!this.safe.isEncryptionAvailable()) {
-      throw new DeviceKeyError("This device's key is sealed by the system key store, which is not available now. Unlock it (log in to your desktop session) and start Grapevine again.")
+      throw new DeviceKeyError(
+        "This device's key is sealed by the system key store, which is not available now. Unlock it (log in to your desktop session) and start Grapevine again.",
+      )
     }
     let key: Buffer
     try {

@@ -26,11 +26,19 @@ const validate = new Ajv({ allErrors: true, verbose: true, coerceTypes: true, st
 // biome-ignore lint/suspicious/noExplicitAny: the YAML is checked against electron-builder's schema first; the tests then read its fields
 type Config = Record<string, any>
 const config = yaml.load(readFileSync(join(ROOT, 'electron-builder.yml'), 'utf8')) as Config
-const targetNames = (t: unknown): string[] => (Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? x : (x as { target: string }).target))
+const targetNames = (t: unknown): string[] =>
+  (Array.isArray(t) ? t : [t]).map((x) => (typeof x === 'string' ? x : (x as { target: string }).target))
 
 test("electron-builder.yml matches electron-builder's own schema", () => {
   const ok = validate(structuredClone(config))
-  assert.ok(ok, `invalid: ${JSON.stringify(validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`), null, 2)}`)
+  assert.ok(
+    ok,
+    `invalid: ${JSON.stringify(
+      validate.errors?.map((e) => `${e.instancePath} ${e.message} ${JSON.stringify(e.params)}`),
+      null,
+      2,
+    )}`,
+  )
 })
 
 test('the schema check has teeth: an unknown key or a wrong type is refused', () => {

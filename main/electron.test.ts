@@ -49,7 +49,11 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
     while (!pattern.test(log)) {
       if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${pattern} in main.log`)
       await new Promise((r) => setTimeout(r, 100))
-      try { log = readFileSync(join(logs, 'main.log'), 'utf8') } catch { /* not written yet */ }
+      try {
+        log = readFileSync(join(logs, 'main.log'), 'utf8')
+      } catch {
+        /* not written yet */
+      }
     }
   }
 
@@ -57,7 +61,7 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
     buildRenderer()
     await buildElectron()
     userData = mkdtempSync(join(tmpdir(), 'gv-electron-'))
-    const env: Record<string, string> = { ...process.env as Record<string, string>, GRAPEVINE_USER_DATA: userData }
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), GRAPEVINE_USER_DATA: userData }
     delete env['ELECTRON_RUN_AS_NODE']
     app = await _electron.launch({ executablePath: executablePath!, args: [appArgument()], cwd: ROOT, env, timeout: 60_000 })
     page = await app.firstWindow()
@@ -98,7 +102,9 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
 
   test('navigation to another origin is refused', async () => {
     const before = page.url()
-    await page.evaluate(() => { (globalThis as unknown as PageWorld).location.href = 'https://example.com/' })
+    await page.evaluate(() => {
+      ;(globalThis as unknown as PageWorld).location.href = 'https://example.com/'
+    })
     // The guard says when it refuses (security.ts): wait for that, not for a fixed time.
     await waitForLog(/refused navigation to https:\/\/example\.com\//)
     assert.equal(page.url(), before)
@@ -108,8 +114,16 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
   test('permission requests are denied', async () => {
     const notifications = await page.evaluate(() => (globalThis as unknown as PageWorld).Notification.requestPermission())
     assert.equal(notifications, 'denied')
-    const geolocation = await page.evaluate(() => new Promise<number | string>((resolve) =>
-      (globalThis as unknown as PageWorld).navigator.geolocation.getCurrentPosition(() => resolve('granted'), (e) => resolve(e.code), { timeout: 5000 })))
+    const geolocation = await page.evaluate(
+      () =>
+        new Promise<number | string>((resolve) =>
+          (globalThis as unknown as PageWorld).navigator.geolocation.getCurrentPosition(
+            () => resolve('granted'),
+            (e) => resolve(e.code),
+            { timeout: 5000 },
+          ),
+        ),
+    )
     assert.equal(geolocation, 1) // GeolocationPositionError.PERMISSION_DENIED
   })
 
@@ -125,21 +139,33 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
       w.document.head.append(script)
       w.setTimeout('window.__stringTimerRan = true', 0)
       let fetched = 'ran'
-      try { await w.fetch('https://example.com/') } catch { fetched = 'blocked' }
+      try {
+        await w.fetch('https://example.com/')
+      } catch {
+        fetched = 'blocked'
+      }
       // Each refusal is reported once it has happened: wait for the three reports (bounded), not a fixed time.
       const deadline = Date.now() + 5000
       while (violations.size < 3 && Date.now() < deadline) await new Promise((r) => w.setTimeout(() => r(null), 20))
       return { inline: w.__inlineRan ?? false, stringTimer: w.__stringTimerRan ?? false, fetched, violations: [...violations].sort() }
     })
-    assert.deepEqual(result, { inline: false, stringTimer: false, fetched: 'blocked', violations: ['connect-src', 'script-src', 'script-src-elem'] })
+    assert.deepEqual(result, {
+      inline: false,
+      stringTimer: false,
+      fetched: 'blocked',
+      violations: ['connect-src', 'script-src', 'script-src-elem'],
+    })
   })
 
   test('IPC from a window that is not one of ours is dropped', async () => {
-    await app.evaluate(async ({ BrowserWindow }, preload) => {
-      // Same page, same preload, but created outside the app's window list: its hello must be refused.
-      const stranger = new BrowserWindow({ show: false, webPreferences: { preload, sandbox: true, contextIsolation: true } })
-      await stranger.loadURL('app://grapevine/index.html')
-    }, join(ROOT, BUNDLES.preload))
+    await app.evaluate(
+      async ({ BrowserWindow }, preload) => {
+        // Same page, same preload, but created outside the app's window list: its hello must be refused.
+        const stranger = new BrowserWindow({ show: false, webPreferences: { preload, sandbox: true, contextIsolation: true } })
+        await stranger.loadURL('app://grapevine/index.html')
+      },
+      join(ROOT, BUNDLES.preload),
+    )
     await waitForLog(/dropped IPC "grapevine:hello": sender is not one of our windows/)
   })
 })

@@ -111,21 +111,33 @@ function setupIpc(): void {
     isOwnWindow: (win: object) => windows.isOwn(win),
   }
   // The only message a page can send: "loaded, give me a port".
-  ipcMain.on(HELLO_CHANNEL, guardIpc(HELLO_CHANNEL, check, (m) => log.warn(m), (event: Electron.IpcMainEvent) => {
-    AppWindows.sendNotice(event.sender, { grapevine: 'peer-status', value: lastStatus })
-    host.broker.hello(windows.portWindow(event.sender))
-    invites.flush()
-  }))
+  ipcMain.on(
+    HELLO_CHANNEL,
+    guardIpc(
+      HELLO_CHANNEL,
+      check,
+      (m) => log.warn(m),
+      (event: Electron.IpcMainEvent) => {
+        AppWindows.sendNotice(event.sender, { grapevine: 'peer-status', value: lastStatus })
+        host.broker.hello(windows.portWindow(event.sender))
+        invites.flush()
+      },
+    ),
+  )
 }
 
 function setupMenu(): void {
-  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({
-    platform: process.platform,
-    appName: app.name,
-    dev: DEV,
-    send: (command) => sendToOne({ grapevine: 'menu', value: command }),
-    showLogs: () => shell.showItemInFolder(logFile),
-  })))
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate(
+      menuTemplate({
+        platform: process.platform,
+        appName: app.name,
+        dev: DEV,
+        send: (command) => sendToOne({ grapevine: 'menu', value: command }),
+        showLogs: () => shell.showItemInFolder(logFile),
+      }),
+    ),
+  )
 }
 
 function setupPeer(): void {
@@ -162,13 +174,18 @@ function onPeerState(state: PeerState, detail?: string): void {
     if (contents) AppWindows.sendNotice(contents, { grapevine: 'peer-status', value: state })
   }
   if (state === 'failed') {
-    void dialog.showMessageBox({
-      type: 'error', title: 'Grapevine', message: 'Grapevine cannot sync right now.',
-      detail: `${detail ?? 'The peer stopped.'}\n\nYour documents are safe on this device.`, buttons: ['Try Again', 'Show Log', 'Close'],
-    }).then(({ response }) => {
-      if (response === 0) host.supervisor.start()
-      if (response === 1) shell.showItemInFolder(logFile)
-    })
+    void dialog
+      .showMessageBox({
+        type: 'error',
+        title: 'Grapevine',
+        message: 'Grapevine cannot sync right now.',
+        detail: `${detail ?? 'The peer stopped.'}\n\nYour documents are safe on this device.`,
+        buttons: ['Try Again', 'Show Log', 'Close'],
+      })
+      .then(({ response }) => {
+        if (response === 0) host.supervisor.start()
+        if (response === 1) shell.showItemInFolder(logFile)
+      })
   }
 }
 

@@ -11,7 +11,10 @@ const check = {
   windowOf: (sender: object) => (sender === ourContents ? ourWindow : sender === strangerContents ? strangerWindow : null),
   isOwnWindow: (w: object) => w === ourWindow,
 }
-const event = (sender: object, url: string | null, parent: unknown = null) => ({ sender, senderFrame: url === null ? null : { url, parent } })
+const event = (sender: object, url: string | null, parent: unknown = null) => ({
+  sender,
+  senderFrame: url === null ? null : { url, parent },
+})
 
 test('our main frame on our page is accepted', () => {
   assert.equal(refuseSender(event(ourContents, 'app://grapevine/index.html'), check), null)
@@ -29,7 +32,12 @@ test('every other sender is refused, with the reason', () => {
 test('a guarded handler runs only for accepted senders; refusals are logged', () => {
   const handled: unknown[] = []
   const logged: string[] = []
-  const on = guardIpc('grapevine:hello', check, (m) => logged.push(m), (_e, arg: unknown) => handled.push(arg))
+  const on = guardIpc(
+    'grapevine:hello',
+    check,
+    (m) => logged.push(m),
+    (_e, arg: unknown) => handled.push(arg),
+  )
   on(event(ourContents, 'app://grapevine/index.html'), 1)
   on(event(strangerContents, 'app://grapevine/index.html'), 2)
   on(event(ourContents, 'https://evil.example/'), 3)

@@ -31,7 +31,10 @@ export function refuseSender(event: IpcEventLike, check: SenderCheck): string | 
 
 /** Wraps an `ipcMain.on` listener so that only our own windows reach it. */
 export function guardIpc<E extends IpcEventLike, A extends unknown[]>(
-  channel: string, check: SenderCheck, log: (message: string) => void, handler: (event: E, ...args: A) => void,
+  channel: string,
+  check: SenderCheck,
+  log: (message: string) => void,
+  handler: (event: E, ...args: A) => void,
 ): (event: E, ...args: A) => void {
   return (event, ...args) => {
     const why = refuseSender(event, check)

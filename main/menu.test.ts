@@ -41,11 +41,21 @@ test('standard roles on every platform, the app menu on macOS, developer items o
 
 test('the bridge passes only well-formed notices', () => {
   assert.deepEqual(toNotice({ grapevine: 'menu', value: 'new-document', extra: 1 }), { grapevine: 'menu', value: 'new-document' })
-  assert.deepEqual(toNotice({ grapevine: 'open-invite', value: 'grapevine://join/GV1.x' }), { grapevine: 'open-invite', value: 'grapevine://join/GV1.x' })
+  assert.deepEqual(toNotice({ grapevine: 'open-invite', value: 'grapevine://join/GV1.x' }), {
+    grapevine: 'open-invite',
+    value: 'grapevine://join/GV1.x',
+  })
   assert.deepEqual(toNotice({ grapevine: 'peer-status', value: 'restarting' }), { grapevine: 'peer-status', value: 'restarting' })
-  for (const bad of [null, 'menu', { grapevine: 'menu', value: 'rm -rf' }, { grapevine: 'open-invite', value: 'https://evil' },
-    { grapevine: 'peer-status', value: 'pwned' }, { grapevine: 'open-document', value: '../x' }, { grapevine: 'eval', value: 'x' },
-    { grapevine: 'open-invite', value: `grapevine://join/${'a'.repeat(5000)}` }]) {
+  for (const bad of [
+    null,
+    'menu',
+    { grapevine: 'menu', value: 'rm -rf' },
+    { grapevine: 'open-invite', value: 'https://evil' },
+    { grapevine: 'peer-status', value: 'pwned' },
+    { grapevine: 'open-document', value: '../x' },
+    { grapevine: 'eval', value: 'x' },
+    { grapevine: 'open-invite', value: `grapevine://join/${'a'.repeat(5000)}` },
+  ]) {
     assert.equal(toNotice(bad), null, JSON.stringify(bad).slice(0, 80))
   }
   assert.equal(BRIDGE_ORIGIN, APP_ORIGIN, 'the preload and main agree on the pages origin')

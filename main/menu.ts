@@ -18,15 +18,29 @@ export interface MenuOptions {
 /** The menu as Electron's `Menu.buildFromTemplate` input. */
 export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
   const mac = o.platform === 'darwin'
-  const command = (label: string, accelerator: string | null, cmd: MenuCommand): MenuItemConstructorOptions =>
-    ({ label, ...(accelerator ? { accelerator } : {}), click: () => o.send(cmd) })
-  const appMenu: MenuItemConstructorOptions[] = mac ? [{
-    label: o.appName,
-    submenu: [
-      { role: 'about' }, { type: 'separator' }, { role: 'services' }, { type: 'separator' },
-      { role: 'hide' }, { role: 'hideOthers' }, { role: 'unhide' }, { type: 'separator' }, { role: 'quit' },
-    ],
-  }] : []
+  const command = (label: string, accelerator: string | null, cmd: MenuCommand): MenuItemConstructorOptions => ({
+    label,
+    ...(accelerator ? { accelerator } : {}),
+    click: () => o.send(cmd),
+  })
+  const appMenu: MenuItemConstructorOptions[] = mac
+    ? [
+        {
+          label: o.appName,
+          submenu: [
+            { role: 'about' },
+            { type: 'separator' },
+            { role: 'services' },
+            { type: 'separator' },
+            { role: 'hide' },
+            { role: 'hideOthers' },
+            { role: 'unhide' },
+            { type: 'separator' },
+            { role: 'quit' },
+          ],
+        },
+      ]
+    : []
   return [
     ...appMenu,
     {
@@ -41,10 +55,16 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
     {
       label: '&Edit',
       submenu: [
-        { role: 'undo' }, { role: 'redo' }, { type: 'separator' },
-        { role: 'cut' }, { role: 'copy' }, { role: 'paste' },
+        { role: 'undo' },
+        { role: 'redo' },
+        { type: 'separator' },
+        { role: 'cut' },
+        { role: 'copy' },
+        { role: 'paste' },
         ...(mac ? [{ role: 'pasteAndMatchStyle' } as const] : []),
-        { role: 'delete' }, { role: 'selectAll' }, { type: 'separator' },
+        { role: 'delete' },
+        { role: 'selectAll' },
+        { type: 'separator' },
         command('Find…', 'CmdOrCtrl+F', 'find'),
       ],
     },
@@ -55,8 +75,18 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
         command('Network…', null, 'network'),
         { type: 'separator' },
         // Developer tools on F12: Ctrl+Shift+I, their usual key off macOS, is Invite Teammate here.
-        ...(o.dev ? [{ role: 'reload' } as const, { role: 'forceReload' } as const, { role: 'toggleDevTools', accelerator: 'F12' } as const, { type: 'separator' } as const] : []),
-        { role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' },
+        ...(o.dev
+          ? [
+              { role: 'reload' } as const,
+              { role: 'forceReload' } as const,
+              { role: 'toggleDevTools', accelerator: 'F12' } as const,
+              { type: 'separator' } as const,
+            ]
+          : []),
+        { role: 'resetZoom' },
+        { role: 'zoomIn' },
+        { role: 'zoomOut' },
+        { type: 'separator' },
         { role: 'togglefullscreen' },
       ],
     },

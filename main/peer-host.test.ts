@@ -41,7 +41,10 @@ function forkWorker(entry: string): ChildProcessLike & { terminate(): void } {
   return {
     on: (event: string, l: (...a: unknown[]) => void) => events.on(event, l),
     postMessage: (msg, transfer) => worker.postMessage({ msg, ports: transfer }, (transfer ?? []) as MessagePort[]),
-    kill: () => { void worker.terminate(); return true },
+    kill: () => {
+      void worker.terminate()
+      return true
+    },
     terminate: () => void worker.terminate(),
   } as ChildProcessLike & { terminate(): void }
 }
@@ -54,7 +57,11 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
   let broker: PortBroker<MessagePort>
   let current: ReturnType<typeof forkWorker>
   let forks = 0
-  const fakeKeyStore = { isEncryptionAvailable: () => true, encryptString: (s: string) => Buffer.from(`sealed:${s}`), decryptString: (b: Buffer) => b.toString().slice(7) }
+  const fakeKeyStore = {
+    isEncryptionAvailable: () => true,
+    encryptString: (s: string) => Buffer.from(`sealed:${s}`),
+    decryptString: (b: Buffer) => b.toString().slice(7),
+  }
   const until = async (what: string, cond: () => boolean, ms = 30_000) => {
     const end = Date.now() + ms
     while (!cond()) {
@@ -83,14 +90,17 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
         return { profileDir: join(dir, 'profile'), host: '127.0.0.1', mdns: false, ...(stored ? { deviceKey: stored.key } : {}) }
       },
       // As peer-host.ts: the peer hears back only once the key is sealed and written.
-      onDeviceKey: async (key) => void await keys.save(key),
+      onDeviceKey: async (key) => void (await keys.save(key)),
       onLog: (level, m) => logs.push(`${level} ${m}`),
       onState: (s) => states.push(s),
       // Time for the test to clear the dead worker's lock before the restart (see below).
       policy: { maxRestarts: 3, windowMs: 60_000, delaysMs: [1000] },
     })
     broker = new PortBroker<MessagePort>({
-      newChannel: () => { const { port1, port2 } = new MessageChannel(); return { peerSide: port1, pageSide: port2 } },
+      newChannel: () => {
+        const { port1, port2 } = new MessageChannel()
+        return { peerSide: port1, pageSide: port2 }
+      },
       connectPeer: (port) => sup.connect(port),
       close: (port) => port.close(),
     })
@@ -133,7 +143,10 @@ describe('the peer process, supervised (real peer bundle in a worker)', () => {
     await until('restart', () => states.at(-1) === 'ready' && states.includes('restarting'))
     const c = client()
     assert.equal((await c.request('identity.get', {})).deviceId, deviceId)
-    assert.deepEqual((await c.request('workspace.list', {})).map((w) => w.name), ['Studio'])
+    assert.deepEqual(
+      (await c.request('workspace.list', {})).map((w) => w.name),
+      ['Studio'],
+    )
     c.close()
   })
 
@@ -152,10 +165,16 @@ describe('the peer process, when main cannot keep the key (real peer bundle in a
     const dir = mkdtempSync(join(tmpdir(), 'gv-host-'))
     const states: Array<[PeerState, string | undefined]> = []
     let key: Uint8Array | undefined
-    const keys = new DeviceKeyStore(dir, { isEncryptionAvailable: () => true, encryptString: (s) => Buffer.from(s), decryptString: (b) => b.toString() }, {
-      ...nodeKeyFileIo,
-      write: async () => { throw new Error('EROFS: read-only file system') },
-    })
+    const keys = new DeviceKeyStore(
+      dir,
+      { isEncryptionAvailable: () => true, encryptString: (s) => Buffer.from(s), decryptString: (b) => b.toString() },
+      {
+        ...nodeKeyFileIo,
+        write: async () => {
+          throw new Error('EROFS: read-only file system')
+        },
+      },
+    )
     const sup = new PeerSupervisor({
       fork: () => forkWorker(join(ROOT, BUNDLES.peer)),
       startConfig: async () => ({ profileDir: join(dir, 'profile'), host: '127.0.0.1', mdns: false }),

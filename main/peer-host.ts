@@ -51,8 +51,10 @@ export function createPeerHost(o: PeerHostOptions): { supervisor: PeerSupervisor
         throw err
       })
       if (outcome === 'sealed') o.log.info('device key sealed with the system key store')
-      if (outcome === 'sealed-weakly') o.log.warn('no system key store (secret service) found: the device key file is obscured, not encrypted')
-      if (outcome === 'unsealed') o.log.warn('no system key store available: the device key is kept unencrypted, readable by this user only')
+      if (outcome === 'sealed-weakly')
+        o.log.warn('no system key store (secret service) found: the device key file is obscured, not encrypted')
+      if (outcome === 'unsealed')
+        o.log.warn('no system key store available: the device key is kept unencrypted, readable by this user only')
     },
     onLog: o.peerLog,
     onState: (state, detail) => {

@@ -57,7 +57,9 @@ export function parsePeerMessage(raw: unknown): PeerToMain | null {
     case 'log': {
       const message = text(m['message'])
       const level = m['level']
-      return message !== null && typeof level === 'string' && LEVELS.has(level) ? { type: 'log', level: level as PeerLogLevel, message } : null
+      return message !== null && typeof level === 'string' && LEVELS.has(level)
+        ? { type: 'log', level: level as PeerLogLevel, message }
+        : null
     }
     case 'fatal': {
       const message = text(m['message'])

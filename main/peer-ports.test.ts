@@ -10,7 +10,10 @@ import { FakePort } from './electron/fake-ports.ts'
 function brokerHarness(peerUp: { value: boolean }) {
   const toPeer: FakePort[] = []
   const broker = new PortBroker<FakePort>({
-    newChannel: () => { const [peerSide, pageSide] = FakePort.pair(); return { peerSide, pageSide } },
+    newChannel: () => {
+      const [peerSide, pageSide] = FakePort.pair()
+      return { peerSide, pageSide }
+    },
     connectPeer: (port) => {
       if (!peerUp.value) return false
       toPeer.push(port)
@@ -19,7 +22,15 @@ function brokerHarness(peerUp: { value: boolean }) {
     close: (port) => port.close(),
   })
   const win = (id: number): PortWindow<FakePort> & { ports: FakePort[]; destroyed: boolean } => {
-    const w = { id, ports: [] as FakePort[], destroyed: false, isDestroyed: () => w.destroyed, sendPort: (p: FakePort) => { w.ports.push(p) } }
+    const w = {
+      id,
+      ports: [] as FakePort[],
+      destroyed: false,
+      isDestroyed: () => w.destroyed,
+      sendPort: (p: FakePort) => {
+        w.ports.push(p)
+      },
+    }
     return w
   }
   return { broker, toPeer, win }
@@ -49,7 +60,10 @@ test('after a peer restart every loaded window gets a fresh port; closed or relo
   c.destroyed = true
   broker.peerReady()
   assert.deepEqual([a.ports.length, b.ports.length, c.ports.length], [2, 1, 1])
-  assert.deepEqual(broker.loadedWindows().map((w) => w.id), [1])
+  assert.deepEqual(
+    broker.loadedWindows().map((w) => w.id),
+    [1],
+  )
   assert.notEqual(a.ports[0], a.ports[1])
 })
 
@@ -67,18 +81,31 @@ test("main's own client speaks the client protocol over a MessagePortMain", asyn
       if (method === 'workspace.list') return [{ id: 'ws1' }]
       throw new Error(`unexpected ${method} ${JSON.stringify(params)}`)
     }) as PeerClient['request'],
-    onEvent: (l) => { events.add(l); return () => events.delete(l) },
-    close: () => { closed = true },
+    onEvent: (l) => {
+      events.add(l)
+      return () => events.delete(l)
+    },
+    close: () => {
+      closed = true
+    },
   }
   const peerChannel = portChannel(peerSide)
   serveRpc(peerChannel, session)
   const client = createRpcClient(portChannel(mainSide))
   const seen: ClientEvent[] = []
-  const arrived = new Promise<void>((resolve) => client.onEvent((e) => { seen.push(e); resolve() }))
+  const arrived = new Promise<void>((resolve) =>
+    client.onEvent((e) => {
+      seen.push(e)
+      resolve()
+    }),
+  )
   assert.deepEqual(await client.request('workspace.list', {}), [{ id: 'ws1' }])
   await assert.rejects(client.request('doc.list', { workspaceId: 'x' }), /unexpected doc.list/)
   for (const l of events) l({ type: 'workspace.list' })
-  await Promise.race([arrived, new Promise((_, reject) => setTimeout(() => reject(new Error('the event did not arrive in 5 s')), 5000).unref())])
+  await Promise.race([
+    arrived,
+    new Promise((_, reject) => setTimeout(() => reject(new Error('the event did not arrive in 5 s')), 5000).unref()),
+  ])
   assert.deepEqual(seen, [{ type: 'workspace.list' }])
   // A message that is not a binary frame never reaches the protocol (it would fail the request).
   const answered = client.request('workspace.list', {})

@@ -5,7 +5,10 @@
  */
 
 /** One channel: `peerSide` goes to the peer process, `pageSide` to the window or to main's client. */
-export interface PortPair<P> { peerSide: P; pageSide: P }
+export interface PortPair<P> {
+  peerSide: P
+  pageSide: P
+}
 
 /** A window as the broker sees it. */
 export interface PortWindow<P> {

@@ -22,8 +22,17 @@ test('peer messages are checked before they are believed', () => {
   assert.deepEqual(parsePeerMessage({ type: 'ready', deviceId: '12D3KooW' }), { type: 'ready', deviceId: '12D3KooW' })
   assert.deepEqual(parsePeerMessage({ type: 'log', level: 'warn', message: 'x' }), { type: 'log', level: 'warn', message: 'x' })
   assert.equal((parsePeerMessage({ type: 'log', level: 'info', message: 'y'.repeat(100_000) }) as { message: string }).message.length, 8192)
-  for (const bad of [null, 'ready', { type: 'ready' }, { type: 'log', level: 'trace', message: 'x' }, { type: 'device-key', key: 'abc' },
-    { type: 'device-key', key: new Uint8Array(0) }, { type: 'device-key', key: new Uint8Array(5000) }, { type: 'fatal' }, { type: 'other' }]) {
+  for (const bad of [
+    null,
+    'ready',
+    { type: 'ready' },
+    { type: 'log', level: 'trace', message: 'x' },
+    { type: 'device-key', key: 'abc' },
+    { type: 'device-key', key: new Uint8Array(0) },
+    { type: 'device-key', key: new Uint8Array(5000) },
+    { type: 'fatal' },
+    { type: 'other' },
+  ]) {
     assert.equal(parsePeerMessage(bad), null, JSON.stringify(bad))
   }
 })
@@ -51,7 +60,11 @@ function harness(config: { deviceKey?: Uint8Array } = {}, keep: (key: Uint8Array
   const timers: Array<{ fn: () => void; ms: number }> = []
   let now = 0
   const sup = new PeerSupervisor({
-    fork: () => { const c = new FakeChild(); children.push(c); return c },
+    fork: () => {
+      const c = new FakeChild()
+      children.push(c)
+      return c
+    },
     startConfig: async () => ({ profileDir: '/tmp/profile', ...config }),
     onDeviceKey: (k) => {
       keys.push(k)
@@ -60,11 +73,31 @@ function harness(config: { deviceKey?: Uint8Array } = {}, keep: (key: Uint8Array
     onLog: (level, m) => logs.push(`${level} ${m}`),
     onState: (s, d) => states.push([s, d]),
     now: () => now,
-    setTimer: (fn, ms) => { const t = { fn, ms }; timers.push(t); return t },
-    clearTimer: (t) => { const i = timers.indexOf(t as (typeof timers)[number]); if (i >= 0) timers.splice(i, 1) },
+    setTimer: (fn, ms) => {
+      const t = { fn, ms }
+      timers.push(t)
+      return t
+    },
+    clearTimer: (t) => {
+      const i = timers.indexOf(t as (typeof timers)[number])
+      if (i >= 0) timers.splice(i, 1)
+    },
   })
-  const runTimers = () => { for (const t of timers.splice(0)) t.fn() }
-  return { sup, children, states, logs, keys, timers, runTimers, advance: (ms: number) => { now += ms } }
+  const runTimers = () => {
+    for (const t of timers.splice(0)) t.fn()
+  }
+  return {
+    sup,
+    children,
+    states,
+    logs,
+    keys,
+    timers,
+    runTimers,
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
 }
 const tick = () => new Promise((r) => setImmediate(r))
 
@@ -83,7 +116,10 @@ test('starts the peer with its config, passes logs and the new device key on, an
   await tick()
   assert.deepEqual(h.keys, [new Uint8Array([1, 2, 3])])
   assert.deepEqual(child.sent[1], { message: { type: 'device-key-saved' } }, 'the key is acknowledged once kept')
-  assert.deepEqual(h.states.map(([s]) => s), ['starting', 'ready'])
+  assert.deepEqual(
+    h.states.map(([s]) => s),
+    ['starting', 'ready'],
+  )
   assert.ok(h.sup.connect('port-1'))
   assert.deepEqual(child.sent[2], { message: { type: 'connect' }, transfer: ['port-1'] })
   assert.ok(h.logs.includes('info listening'))
@@ -95,7 +131,10 @@ test('a sealed key is passed at start', async () => {
   const h = harness({ deviceKey: new Uint8Array([9]) })
   h.sup.start()
   await tick()
-  assert.deepEqual(h.children[0]!.sent[0]!.message, { type: 'start', config: { profileDir: '/tmp/profile', deviceKey: new Uint8Array([9]) } })
+  assert.deepEqual(h.children[0]!.sent[0]!.message, {
+    type: 'start',
+    config: { profileDir: '/tmp/profile', deviceKey: new Uint8Array([9]) },
+  })
 })
 
 test('an unexpected exit restarts the peer with backoff, and gives up after too many', async () => {
@@ -206,7 +245,13 @@ test('messages from a replaced process are ignored', async () => {
 
 test('the key hand-over is confirmed only after main kept the key, and its failure is passed on', async () => {
   let done = (): void => {}
-  const h = harness({}, () => new Promise<void>((resolve) => { done = resolve }))
+  const h = harness(
+    {},
+    () =>
+      new Promise<void>((resolve) => {
+        done = resolve
+      }),
+  )
   h.sup.start()
   await tick()
   const child = h.children[0]!
@@ -218,7 +263,9 @@ test('the key hand-over is confirmed only after main kept the key, and its failu
   await tick()
   assert.deepEqual(child.sent[1], { message: { type: 'device-key-saved' } })
 
-  const failing = harness({}, async () => { throw new Error('EACCES: permission denied') })
+  const failing = harness({}, async () => {
+    throw new Error('EACCES: permission denied')
+  })
   failing.sup.start()
   await tick()
   const other = failing.children[0]!

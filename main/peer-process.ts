@@ -164,16 +164,18 @@ export class PeerSupervisor {
       return
     }
     this.keyFrom = child
-    Promise.resolve().then(() => this.deps.onDeviceKey(key)).then(
-      () => {
-        if (this.child === child) child.postMessage({ type: 'device-key-saved' })
-      },
-      (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err)
-        this.deps.onLog('error', `could not keep the device key: ${message}`)
-        if (this.child === child) child.postMessage({ type: 'device-key-failed', message })
-      },
-    )
+    Promise.resolve()
+      .then(() => this.deps.onDeviceKey(key))
+      .then(
+        () => {
+          if (this.child === child) child.postMessage({ type: 'device-key-saved' })
+        },
+        (err: unknown) => {
+          const message = err instanceof Error ? err.message : String(err)
+          this.deps.onLog('error', `could not keep the device key: ${message}`)
+          if (this.child === child) child.postMessage({ type: 'device-key-failed', message })
+        },
+      )
   }
 
   private killLater(child: ChildProcessLike, ms: number): void {

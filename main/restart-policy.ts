@@ -18,12 +18,14 @@ export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   delaysMs: [250, 1_000, 2_000, 5_000, 10_000],
 }
 
-export type RestartDecision =
-  | { action: 'restart'; delayMs: number; attempt: number }
-  | { action: 'give-up'; restartsInWindow: number }
+export type RestartDecision = { action: 'restart'; delayMs: number; attempt: number } | { action: 'give-up'; restartsInWindow: number }
 
 /** What to do after an unexpected exit at `now`, given the times of earlier restarts. */
-export function decideRestart(restartTimes: readonly number[], now: number, policy: RestartPolicy = DEFAULT_RESTART_POLICY): RestartDecision {
+export function decideRestart(
+  restartTimes: readonly number[],
+  now: number,
+  policy: RestartPolicy = DEFAULT_RESTART_POLICY,
+): RestartDecision {
   const recent = restartTimes.filter((t) => now - t < policy.windowMs)
   if (recent.length >= policy.maxRestarts) return { action: 'give-up', restartsInWindow: recent.length }
   const delays = policy.delaysMs

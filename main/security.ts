@@ -48,7 +48,12 @@ export function navigationGuard(onRefused: (url: string) => void = () => {}) {
 
 /** `setPermissionRequestHandler`: deny everything but the allow-list, and that only for our pages. */
 export function permissionRequestHandler(onDenied: (permission: string, origin: string) => void = () => {}) {
-  return (contents: Pick<WebContents, 'getURL'> | null, permission: string, callback: (granted: boolean) => void, details?: { requestingUrl?: string }): void => {
+  return (
+    contents: Pick<WebContents, 'getURL'> | null,
+    permission: string,
+    callback: (granted: boolean) => void,
+    details?: { requestingUrl?: string },
+  ): void => {
     const url = details?.requestingUrl ?? contents?.getURL() ?? ''
     const granted = ALLOWED_PERMISSIONS.has(permission) && isAppUrl(url)
     if (!granted) onDenied(permission, url)
@@ -99,7 +104,10 @@ export function hardenSession(session: SessionLike, log: (message: string) => vo
 }
 
 type WebContentsLike = {
-  on(event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate', listener: (event: { url: string; preventDefault(): void }) => void): unknown
+  on(
+    event: 'will-navigate' | 'will-redirect' | 'will-frame-navigate',
+    listener: (event: { url: string; preventDefault(): void }) => void,
+  ): unknown
   on(event: 'will-attach-webview', listener: (event: { preventDefault(): void }) => void): unknown
   setWindowOpenHandler(handler: (details: HandlerDetails) => WindowOpenHandlerResponse): void
 }

@@ -5,21 +5,42 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  DEFAULT_WINDOW_STATE, loadWindowState, MIN_HEIGHT, MIN_WIDTH, saveWindowState, trackWindowState, validateWindowState, type Rect,
+  DEFAULT_WINDOW_STATE,
+  loadWindowState,
+  MIN_HEIGHT,
+  MIN_WIDTH,
+  saveWindowState,
+  trackWindowState,
+  validateWindowState,
+  type Rect,
 } from './window-state.ts'
 
 const laptop: Rect = { x: 0, y: 25, width: 1440, height: 875 }
 const external: Rect = { x: 1440, y: 0, width: 2560, height: 1440 }
 
 test('a good state on a present display is kept', () => {
-  assert.deepEqual(validateWindowState({ x: 100, y: 80, width: 1200, height: 800, maximized: true }, [laptop]),
-    { x: 100, y: 80, width: 1200, height: 800, maximized: true })
-  assert.deepEqual(validateWindowState({ x: 2000, y: 100, width: 1600, height: 1000 }, [laptop, external]),
-    { x: 2000, y: 100, width: 1600, height: 1000, maximized: false })
+  assert.deepEqual(validateWindowState({ x: 100, y: 80, width: 1200, height: 800, maximized: true }, [laptop]), {
+    x: 100,
+    y: 80,
+    width: 1200,
+    height: 800,
+    maximized: true,
+  })
+  assert.deepEqual(validateWindowState({ x: 2000, y: 100, width: 1600, height: 1000 }, [laptop, external]), {
+    x: 2000,
+    y: 100,
+    width: 1600,
+    height: 1000,
+    maximized: false,
+  })
 })
 
 test('a position on a display that is gone is dropped (the OS centres the window)', () => {
-  assert.deepEqual(validateWindowState({ x: 2000, y: 100, width: 1200, height: 800 }, [laptop]), { width: 1200, height: 800, maximized: false })
+  assert.deepEqual(validateWindowState({ x: 2000, y: 100, width: 1200, height: 800 }, [laptop]), {
+    width: 1200,
+    height: 800,
+    maximized: false,
+  })
   // Only a sliver visible, or the title bar above the top of the screen: not reachable.
   assert.equal(validateWindowState({ x: 1400, y: 100, width: 800, height: 600 }, [laptop]).x, undefined)
   assert.equal(validateWindowState({ x: 100, y: -300, width: 800, height: 600 }, [laptop]).x, undefined)
@@ -33,8 +54,17 @@ test('sizes are clamped to the minimum and to the largest display', () => {
 })
 
 test('garbage gives the default state', () => {
-  for (const raw of [null, 'x', 42, [], {}, { width: '1200', height: 800 }, { width: NaN, height: 800 }, { width: Infinity, height: 1 },
-    { width: 1e300, height: 800 }]) {
+  for (const raw of [
+    null,
+    'x',
+    42,
+    [],
+    {},
+    { width: '1200', height: 800 },
+    { width: NaN, height: 800 },
+    { width: Infinity, height: 1 },
+    { width: 1e300, height: 800 },
+  ]) {
     assert.deepEqual(validateWindowState(raw, [laptop]), DEFAULT_WINDOW_STATE, JSON.stringify(raw))
   }
   const noPos = validateWindowState({ x: '10', y: 20, width: 900, height: 700, maximized: 'yes' }, [laptop])
@@ -61,12 +91,16 @@ test('the tracker saves normal bounds after moves settle, and at close', async (
   const listeners = new Map<string, () => void>()
   const saved: unknown[] = []
   let maximized = false
-  trackWindowState({
-    on: (e, l) => listeners.set(e, l),
-    getNormalBounds: () => ({ x: 1, y: 2, width: 800, height: 600 }),
-    isMaximized: () => maximized,
-    isDestroyed: () => false,
-  }, (s) => saved.push(s), 10)
+  trackWindowState(
+    {
+      on: (e, l) => listeners.set(e, l),
+      getNormalBounds: () => ({ x: 1, y: 2, width: 800, height: 600 }),
+      isMaximized: () => maximized,
+      isDestroyed: () => false,
+    },
+    (s) => saved.push(s),
+    10,
+  )
   listeners.get('move')!()
   listeners.get('resize')!()
   listeners.get('move')!()

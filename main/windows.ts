@@ -34,7 +34,10 @@ export class AppWindows {
   }
 
   create(): BrowserWindow {
-    const { maximized, ...bounds } = loadWindowState(this.stateFile, screen.getAllDisplays().map((d) => d.workArea))
+    const { maximized, ...bounds } = loadWindowState(
+      this.stateFile,
+      screen.getAllDisplays().map((d) => d.workArea),
+    )
     const win = new BrowserWindow({
       ...bounds,
       minWidth: MIN_WIDTH,
@@ -49,7 +52,10 @@ export class AppWindows {
     const id = win.webContents.id
     if (maximized) win.maximize()
     win.once('ready-to-show', () => win.show())
-    trackWindowState(win, (s) => void saveWindowState(this.stateFile, s).catch((err: Error) => this.log.warn(`could not save window state: ${err.message}`)))
+    trackWindowState(
+      win,
+      (s) => void saveWindowState(this.stateFile, s).catch((err: Error) => this.log.warn(`could not save window state: ${err.message}`)),
+    )
     win.webContents.on('did-navigate', () => this.events.onUnloaded(id))
     win.webContents.on('render-process-gone', (_e, details) => {
       this.log.error(`window renderer gone: ${details.reason}`)

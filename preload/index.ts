@@ -5,7 +5,15 @@
  * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
  */
 import { contextBridge, ipcRenderer } from 'electron'
-import { APP_ORIGIN, HELLO_CHANNEL, NOTICE_CHANNEL, PORT_CHANNEL, PORT_MESSAGE, toNotice, type BridgeNotice } from '../shared/desktop-bridge.ts'
+import {
+  APP_ORIGIN,
+  HELLO_CHANNEL,
+  NOTICE_CHANNEL,
+  PORT_CHANNEL,
+  PORT_MESSAGE,
+  toNotice,
+  type BridgeNotice,
+} from '../shared/desktop-bridge.ts'
 
 const MAX_QUEUED_NOTICES = 32
 const ours = window.location.origin === APP_ORIGIN
@@ -41,14 +49,18 @@ if (ours) {
     if (heldNotices.length < MAX_QUEUED_NOTICES) heldNotices.push(notice)
   })
 
-  window.addEventListener('load', () => {
-    loaded = true
-    if (heldPort) postPort(heldPort)
-    heldPort = null
-    for (const notice of heldNotices.splice(0)) postNotice(notice)
-    // Now main may hand this page a port (main checks that we are one of its windows).
-    ipcRenderer.send(HELLO_CHANNEL)
-  }, { once: true })
+  window.addEventListener(
+    'load',
+    () => {
+      loaded = true
+      if (heldPort) postPort(heldPort)
+      heldPort = null
+      for (const notice of heldNotices.splice(0)) postNotice(notice)
+      // Now main may hand this page a port (main checks that we are one of its windows).
+      ipcRenderer.send(HELLO_CHANNEL)
+    },
+    { once: true },
+  )
 
   contextBridge.exposeInMainWorld('grapevine', Object.freeze({ platform: process.platform }))
 }

@@ -18,7 +18,11 @@ function cspMeta(): Plugin {
   return {
     name: 'grapevine-csp-meta',
     transformIndexHtml: () => [
-      { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: serializeCsp(undefined, { meta: true }) }, injectTo: 'head-prepend' },
+      {
+        tag: 'meta',
+        attrs: { 'http-equiv': 'Content-Security-Policy', content: serializeCsp(undefined, { meta: true }) },
+        injectTo: 'head-prepend',
+      },
     ],
   }
 }

@@ -11,7 +11,11 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { ROOT } from './build-electron.ts'
 
-interface Probe { file: string; source: string; banned: boolean }
+interface Probe {
+  file: string
+  source: string
+  banned: boolean
+}
 
 const probes: Probe[] = [
   { file: 'main/peer/sync/p1.ts', source: "import { app } from 'electron'", banned: true },
@@ -43,15 +47,24 @@ test('lint rules refuse imports across the folder boundaries, and only those', (
     for (const p of probes) {
       mkdirSync(dirname(join(dir, p.file)), { recursive: true })
       // The imported name is used, so that only the import itself can be what the linter objects to.
-      writeFileSync(join(dir, p.file), `${p.source.replace('import type', 'import')}\nexport const used = [${/\{ (\w+) \}/.exec(p.source)![1]}]\n`)
+      writeFileSync(
+        join(dir, p.file),
+        `${p.source.replace('import type', 'import')}\nexport const used = [${/\{ (\w+) \}/.exec(p.source)![1]}]\n`,
+      )
     }
     const biome = join(ROOT, 'node_modules', '@biomejs', 'biome', 'bin', 'biome')
-    const run = spawnSync(process.execPath, [biome, 'lint', '--reporter=json', '--max-diagnostics=none', '.'], { cwd: dir, encoding: 'utf8' })
+    const run = spawnSync(process.execPath, [biome, 'lint', '--reporter=json', '--max-diagnostics=none', '.'], {
+      cwd: dir,
+      encoding: 'utf8',
+    })
     const report = JSON.parse(run.stdout) as { diagnostics: { category: string; location: { path: string } }[] }
-    const flagged = new Set(report.diagnostics
-      .filter((d) => d.category === 'lint/style/noRestrictedImports' || d.category === 'lint/correctness/noNodejsModules')
-      .map((d) => d.location.path.replaceAll('\\', '/')))
-    for (const p of probes) assert.equal(flagged.has(p.file), p.banned, `${p.file}: ${p.source} should be ${p.banned ? 'refused' : 'allowed'}`)
+    const flagged = new Set(
+      report.diagnostics
+        .filter((d) => d.category === 'lint/style/noRestrictedImports' || d.category === 'lint/correctness/noNodejsModules')
+        .map((d) => d.location.path.replaceAll('\\', '/')),
+    )
+    for (const p of probes)
+      assert.equal(flagged.has(p.file), p.banned, `${p.file}: ${p.source} should be ${p.banned ? 'refused' : 'allowed'}`)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

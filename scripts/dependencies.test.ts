@@ -12,7 +12,8 @@ import { join } from 'node:path'
 import { NODE_EXTERNALS, ROOT } from './build-electron.ts'
 
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  dependencies: Record<string, string>; devDependencies: Record<string, string>
+  dependencies: Record<string, string>
+  devDependencies: Record<string, string>
 }
 
 test('production dependencies are exactly the packages the bundles leave to node_modules', () => {
@@ -28,12 +29,17 @@ test('packages nothing imports are not dependencies', () => {
 })
 
 test("no source imports a file from inside a package's dist/", () => {
-  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.tsx'], { cwd: ROOT, encoding: 'utf8' })
-    .split('\n').filter(Boolean)
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts', '*.tsx'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter(Boolean)
   const deep: string[] = []
   for (const file of files) {
     const text = readFileSync(join(ROOT, file), 'utf8')
-    for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'((?:@[\w.-]+\/)?[\w.-]+\/dist\/[^']*)'/g)) deep.push(`${file}: ${m[1]}`)
+    for (const m of text.matchAll(/(?:from\s+|import\(\s*|require\(\s*)'((?:@[\w.-]+\/)?[\w.-]+\/dist\/[^']*)'/g))
+      deep.push(`${file}: ${m[1]}`)
   }
   assert.deepEqual(deep, [], 'use the package entry points (its "exports"), not its build output')
 })

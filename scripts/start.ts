@@ -75,7 +75,9 @@ async function start(args: string[]): Promise<number> {
 
 if (import.meta.main) {
   start(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code },
+    (code) => {
+      process.exitCode = code
+    },
     (err: Error) => {
       console.error(`npm start failed: ${err.message}`)
       process.exitCode = 1

@@ -7,7 +7,10 @@ import { z } from 'zod'
 import { MAX_CHANGE_BYTES, MAX_NAME_CHARS, MAX_TITLE_CHARS } from './limits.ts'
 import { deviceIdSchema, idSchema, joinRequestInfoSchema, presenceInfoSchema } from './types.ts'
 
-const change = z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= MAX_CHANGE_BYTES, 'a change of at most MAX_CHANGE_BYTES')
+const change = z.custom<Uint8Array>(
+  (v) => v instanceof Uint8Array && v.byteLength <= MAX_CHANGE_BYTES,
+  'a change of at most MAX_CHANGE_BYTES',
+)
 
 export const clientEventSchema = z.discriminatedUnion('type', [
   /** Changes to a document this client has open (`doc.open`). */
@@ -23,8 +26,15 @@ export const clientEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('join.request'), request: joinRequestInfoSchema }),
   /** A teammate changed a document this device follows (has opened or written). */
   z.object({
-    type: z.literal('doc.activity'), workspaceId: idSchema, docId: idSchema, title: z.string().max(MAX_TITLE_CHARS * 4), by: deviceIdSchema,
-    byName: z.string().max(MAX_NAME_CHARS * 4).nullable(),
+    type: z.literal('doc.activity'),
+    workspaceId: idSchema,
+    docId: idSchema,
+    title: z.string().max(MAX_TITLE_CHARS * 4),
+    by: deviceIdSchema,
+    byName: z
+      .string()
+      .max(MAX_NAME_CHARS * 4)
+      .nullable(),
   }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string().max(10_000) }),
 ])

@@ -7,9 +7,21 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode, encode } from 'cborg'
 import { clientEventSchema, parseChangesEvent, parseEvent, type ClientEvent } from './events.ts'
-import { MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_INVITE_CODE_CHARS, MAX_NAME_CHARS, MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './limits.ts'
 import {
-  clientRequestSchemas, clientResultSchemas, isTooLarge, type ClientMethod, type ClientParams, type ClientResults,
+  MAX_CHANGE_BYTES,
+  MAX_CHANGES_PER_MESSAGE,
+  MAX_INVITE_CODE_CHARS,
+  MAX_NAME_CHARS,
+  MAX_TEXT_CHARS,
+  MAX_TITLE_CHARS,
+} from './limits.ts'
+import {
+  clientRequestSchemas,
+  clientResultSchemas,
+  isTooLarge,
+  type ClientMethod,
+  type ClientParams,
+  type ClientResults,
 } from './protocol.ts'
 import type { JoinRequestInfo, PresenceInfo } from './types.ts'
 
@@ -19,7 +31,8 @@ const device = '12D3KooWGzxzKZYveHXtpG6AsrUJBcWxHBFS2HsEoGTxrMLvKXtf'
 const other = '12D3KooWBmAwcd4PJNJvfV89HwE48nwkRmAgo8Vy3uQEyNNHBox2'
 const head = 'ab'.repeat(32)
 const cursor = { anchor: '3@aabbccdd', head: '9@aabbccdd' }
-const show = (v: unknown): string => JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? `bytes(${x.byteLength})` : x))?.slice(0, 120) ?? String(v)
+const show = (v: unknown): string =>
+  JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? `bytes(${x.byteLength})` : x))?.slice(0, 120) ?? String(v)
 
 const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'identity.get': {},
@@ -58,7 +71,8 @@ describe('request schemas', () => {
   })
 
   it('refuse params that are not an object', () => {
-    for (const m of methods) for (const bad of [null, undefined, 'x', 42, [requests[m]]]) assert.ok(!parseRequest(m, bad).success, `${m} ${show(bad)}`)
+    for (const m of methods)
+      for (const bad of [null, undefined, 'x', 42, [requests[m]]]) assert.ok(!parseRequest(m, bad).success, `${m} ${show(bad)}`)
   })
 
   it('refuse a malformed or oversized id wherever one is expected', () => {
@@ -137,7 +151,12 @@ describe('request schemas', () => {
 
 const presence: PresenceInfo = { workspaceId: ws, deviceId: other, name: 'Ben', docId, cursor, utcOffsetMinutes: 60, at: 1_700_000_000_000 }
 const joinRequest: JoinRequestInfo = {
-  requestId: 'a1b2c3d4e5f60708', workspaceId: ws, workspaceName: 'Studio', deviceId: other, name: 'Ben', safetyWords: 'apple brave cloud delta eagle forest',
+  requestId: 'a1b2c3d4e5f60708',
+  workspaceId: ws,
+  workspaceName: 'Studio',
+  deviceId: other,
+  name: 'Ben',
+  safetyWords: 'apple brave cloud delta eagle forest',
 }
 const events: { [T in ClientEvent['type']]: Extract<ClientEvent, { type: T }> } = {
   'doc.changes': { type: 'doc.changes', docId, changes: [new Uint8Array([1, 2])] },
@@ -146,10 +165,10 @@ const events: { [T in ClientEvent['type']]: Extract<ClientEvent, { type: T }> } 
   'workspace.list': { type: 'workspace.list' },
   'workspace.members': { type: 'workspace.members', workspaceId: ws },
   'peer.list': { type: 'peer.list' },
-  'presence': { type: 'presence', presence },
+  presence: { type: 'presence', presence },
   'join.request': { type: 'join.request', request: joinRequest },
   'doc.activity': { type: 'doc.activity', workspaceId: ws, docId, title: 'Plan', by: other, byName: null },
-  'log': { type: 'log', level: 'warn', message: 'catch-up with Ben failed' },
+  log: { type: 'log', level: 'warn', message: 'catch-up with Ben failed' },
 }
 
 describe('event schemas', () => {
@@ -164,7 +183,12 @@ describe('event schemas', () => {
 
   it('drop malformed events whole', () => {
     const bad: unknown[] = [
-      null, 'doc.list', {}, { type: 'nope' }, { type: 'doc.list' }, { type: 'doc.list', workspaceId: 7 },
+      null,
+      'doc.list',
+      {},
+      { type: 'nope' },
+      { type: 'doc.list' },
+      { type: 'doc.list', workspaceId: 7 },
       { type: 'doc.list', workspaceId: '../x' },
       { type: 'doc.sync', docId: 'x'.repeat(129) },
       { type: 'doc.changes', docId, changes: ['not bytes'] },
@@ -195,10 +219,24 @@ describe('event schemas', () => {
 
 const workspace = { id: ws, name: 'Studio', role: 'owner', ownerId: device, createdAt: 1, memberCount: 2 } as const
 const summary = {
-  id: docId, workspaceId: ws, title: 'Plan', createdAt: 1, lastChangeAt: 2, lastChangeBy: other, lastChangeByName: 'Ben', deleted: false, unread: true,
+  id: docId,
+  workspaceId: ws,
+  title: 'Plan',
+  createdAt: 1,
+  lastChangeAt: 2,
+  lastChangeBy: other,
+  lastChangeByName: 'Ben',
+  deleted: false,
+  unread: true,
 }
 const peerInfo = {
-  peerId: other, name: 'Ben', member: true, online: false, addresses: ['/ip4/10.0.0.2/tcp/4001'], lastSeen: 5, lastSyncAt: null,
+  peerId: other,
+  name: 'Ben',
+  member: true,
+  online: false,
+  addresses: ['/ip4/10.0.0.2/tcp/4001'],
+  lastSeen: 5,
+  lastSyncAt: null,
 }
 const me = { deviceId: device, name: 'Ana', safetyWords: 'apple brave cloud delta eagle forest' }
 const results: { [M in ClientMethod]: ClientResults[M] } = {
@@ -206,12 +244,28 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   'identity.setName': me,
   'workspace.list': [workspace],
   'workspace.create': workspace,
-  'workspace.members': [{
-    deviceId: device, name: 'Ana', role: 'owner', safetyWords: 'a b c', addedBy: device, addedAt: 1, online: true, lastSeen: null, self: true,
-  }],
+  'workspace.members': [
+    {
+      deviceId: device,
+      name: 'Ana',
+      role: 'owner',
+      safetyWords: 'a b c',
+      addedBy: device,
+      addedAt: 1,
+      online: true,
+      lastSeen: null,
+      self: true,
+    },
+  ],
   'workspace.invite': { workspaceId: ws, code: 'GV1.abc', link: 'grapevine://join/GV1.abc', expiresAt: 9, role: 'editor' },
   'invite.inspect': {
-    workspaceId: ws, workspaceName: 'Studio', inviterId: device, inviterSafetyWords: 'a b', expiresAt: 9, needsApproval: false, mySafetyWords: 'c d',
+    workspaceId: ws,
+    workspaceName: 'Studio',
+    inviterId: device,
+    inviterSafetyWords: 'a b',
+    expiresAt: 9,
+    needsApproval: false,
+    mySafetyWords: 'c d',
   },
   'join.decide': { requestId: 'a1b2c3d4e5f60708', accepted: false },
   'workspace.join': workspace,

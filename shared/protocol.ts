@@ -5,12 +5,29 @@
  */
 import { z } from 'zod'
 import {
-  MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_INVITE_CODE_CHARS, MAX_INVITE_TTL_MS, MAX_NAME_CHARS,
-  MAX_TEXT_CHARS, MAX_TITLE_CHARS,
+  MAX_CHANGE_BYTES,
+  MAX_CHANGES_PER_MESSAGE,
+  MAX_INVITE_CODE_CHARS,
+  MAX_INVITE_TTL_MS,
+  MAX_NAME_CHARS,
+  MAX_TEXT_CHARS,
+  MAX_TITLE_CHARS,
 } from './limits.ts'
 import {
-  cursorSchema, deviceInfoSchema, docSyncStatusSchema, documentSummarySchema, headSchema, idSchema, inviteDetailsSchema,
-  inviteInfoSchema, memberInfoSchema, networkInfoSchema, peerInfoSchema, presenceInfoSchema, ROLES, workspaceInfoSchema,
+  cursorSchema,
+  deviceInfoSchema,
+  docSyncStatusSchema,
+  documentSummarySchema,
+  headSchema,
+  idSchema,
+  inviteDetailsSchema,
+  inviteInfoSchema,
+  memberInfoSchema,
+  networkInfoSchema,
+  peerInfoSchema,
+  presenceInfoSchema,
+  ROLES,
+  workspaceInfoSchema,
 } from './types.ts'
 import type { ClientEvent } from './events.ts'
 
@@ -28,7 +45,8 @@ const tooLarge = (message: string) => ({ message, params: { tooLarge: true } })
 const name = z.string().trim().min(1).max(MAX_NAME_CHARS)
 const title = z.string().max(MAX_TITLE_CHARS)
 const text = z.string().refine((s) => s.length <= MAX_TEXT_CHARS, tooLarge(`over ${MAX_TEXT_CHARS} characters`))
-const change = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
+const change = z
+  .custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
   .refine((b) => b.byteLength <= MAX_CHANGE_BYTES, tooLarge(`change over ${MAX_CHANGE_BYTES} bytes`))
 const inviteCode = z.string().trim().min(1).max(MAX_INVITE_CODE_CHARS)
 
@@ -107,7 +125,10 @@ export const clientResultSchemas = {
     docId: idSchema,
     bytes: z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected'),
     heads,
-    actor: z.string().max(128).regex(/^[0-9a-f]+$/, 'not an actor id'),
+    actor: z
+      .string()
+      .max(128)
+      .regex(/^[0-9a-f]+$/, 'not an actor id'),
   }),
   'doc.close': z.object({ closed: z.boolean() }),
   /** Once the changes are durable in this device's database. */
@@ -125,8 +146,17 @@ export type ClientResults = { [M in ClientMethod]: z.output<(typeof clientResult
 
 /** Error codes a client can act on. */
 export const ERROR_CODES = [
-  'bad-request', 'not-found', 'forbidden', 'invite-invalid', 'invite-expired', 'invite-used',
-  'unreachable', 'conflict', 'too-large', 'version-mismatch', 'internal',
+  'bad-request',
+  'not-found',
+  'forbidden',
+  'invite-invalid',
+  'invite-expired',
+  'invite-used',
+  'unreachable',
+  'conflict',
+  'too-large',
+  'version-mismatch',
+  'internal',
 ] as const
 export type ErrorCode = (typeof ERROR_CODES)[number]
 

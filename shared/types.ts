@@ -16,16 +16,28 @@ export const ADMIN_ROLES: readonly Role[] = ['owner', 'admin']
 // --- primitives, used by the client protocol and the peer protocol alike ---
 
 /** Ids of workspaces, documents, invites and join requests: they end up in URLs, topics and file names. */
-export const idSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/, 'not an id')
+export const idSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_-]+$/, 'not an id')
 /** A device id: its libp2p PeerId, base58. */
-export const deviceIdSchema = z.string().min(10).max(128).regex(/^[A-Za-z0-9]+$/, 'not a device id')
+export const deviceIdSchema = z
+  .string()
+  .min(10)
+  .max(128)
+  .regex(/^[A-Za-z0-9]+$/, 'not a device id')
 /** One head of an Automerge document: a change hash, hex. */
 export const headSchema = z.string().regex(/^[0-9a-f]{64}$/, 'not a change hash')
 /** A selection as Automerge cursors into a document's text: stable under concurrent edits. */
 export const cursorSchema = z.object({ anchor: z.string().max(128), head: z.string().max(128) })
 export type Cursor = z.output<typeof cursorSchema>
 /** A clock's offset from UTC in minutes, east positive (UTC+2 is 120). */
-export const utcOffsetMinutesSchema = z.number().int().min(-16 * 60).max(16 * 60)
+export const utcOffsetMinutesSchema = z
+  .number()
+  .int()
+  .min(-16 * 60)
+  .max(16 * 60)
 
 const role = z.enum(ROLES)
 const time = z.number()

@@ -3,15 +3,23 @@ import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-repo'
 import type { TextPeer } from './text-peer.ts'
 
-export interface AmDoc { text: string }
+export interface AmDoc {
+  text: string
+}
 
 export function amTextPeer(handle: DocHandle<AmDoc>): TextPeer {
   return {
     splice(pos, del, text) {
-      handle.change((d) => { A.splice(d, ['text'], pos, del, text) })
+      handle.change((d) => {
+        A.splice(d, ['text'], pos, del, text)
+      })
     },
     frame(fn) {
-      handle.change((d) => fn((pos, del, text) => { A.splice(d, ['text'], pos, del, text) }))
+      handle.change((d) =>
+        fn((pos, del, text) => {
+          A.splice(d, ['text'], pos, del, text)
+        }),
+      )
     },
     length: () => handle.doc()?.text?.length ?? 0,
     text: () => handle.doc()?.text ?? '',

@@ -60,13 +60,19 @@ export class GvReplica implements TextPeer {
   }
 
   splice(pos: number, del: number, text: string): void {
-    this.doc = A.change(this.doc, (d) => { A.splice(d, ['text'], pos, del, text) })
+    this.doc = A.change(this.doc, (d) => {
+      A.splice(d, ['text'], pos, del, text)
+    })
     const bytes = A.getLastLocalChange(this.doc)
     if (bytes) this.enqueue(bytes)
   }
 
   frame(fn: (splice: (pos: number, del: number, text: string) => void) => void): void {
-    this.doc = A.change(this.doc, (d) => fn((pos, del, text) => { A.splice(d, ['text'], pos, del, text) }))
+    this.doc = A.change(this.doc, (d) =>
+      fn((pos, del, text) => {
+        A.splice(d, ['text'], pos, del, text)
+      }),
+    )
     const bytes = A.getLastLocalChange(this.doc)
     if (bytes) this.enqueue(bytes)
   }

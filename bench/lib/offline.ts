@@ -49,8 +49,16 @@ async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
   const [a, b] = g.workers as [Worker, Worker]
   try {
     const ids = await a.call<string[]>('createDocs', { workspaceId: g.ids.workspaceId, count: sc.docs, inFlight: 32 }, sc.timeoutMs)
-    const aHeads = async (): Promise<Heads> => ({ ...await a.call<Heads>('heads'), ...await a.call<Heads>('loadedHeads', { ids: ids.slice(0, sc.changed) }, sc.timeoutMs) })
-    await until('B holds every document', async () => same(await b.call<Heads>('heads'), await a.call<Heads>('heads'), ids), sc.timeoutMs, 200)
+    const aHeads = async (): Promise<Heads> => ({
+      ...(await a.call<Heads>('heads')),
+      ...(await a.call<Heads>('loadedHeads', { ids: ids.slice(0, sc.changed) }, sc.timeoutMs)),
+    })
+    await until(
+      'B holds every document',
+      async () => same(await b.call<Heads>('heads'), await a.call<Heads>('heads'), ids),
+      sc.timeoutMs,
+      200,
+    )
     if (sc.sharedKeys) {
       await a.call('typeKeys', { ids: ids.slice(0, sc.changed), keysPerDoc: sc.sharedKeys }, sc.timeoutMs)
       const h = await aHeads()
@@ -65,13 +73,24 @@ async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
     const back = async (): Promise<Omit<OfflineResult, 'setupS'>> => {
       const before = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
       const r = await b.call<{ startMs: number; convergeMs: number; totalMs: number; stats: { catchup: Record<string, number> } }>(
-        'comeBack', { expected, timeoutMs: sc.timeoutMs, initiate: sc.bInitiates ?? false }, sc.timeoutMs + 30_000)
+        'comeBack',
+        { expected, timeoutMs: sc.timeoutMs, initiate: sc.bInitiates ?? false },
+        sc.timeoutMs + 30_000,
+      )
       await sleep(1500) // let both sides' sessions finish (the second side starts 1.5 s after connecting)
       const after = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
       const bs = (await b.call<{ catchup: Record<string, number> }>('stats')).catchup
       const d = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0) + (bs[k] ?? 0)
       const sessions = d('sessions')
-      return { startMs: r.startMs, convergeMs: r.convergeMs, totalMs: r.totalMs, bytes: d('bytesSent'), messages: d('framesSent'), roundTrips: 2 * sessions, sessions }
+      return {
+        startMs: r.startMs,
+        convergeMs: r.convergeMs,
+        totalMs: r.totalMs,
+        bytes: d('bytesSent'),
+        messages: d('framesSent'),
+        roundTrips: 2 * sessions,
+        sessions,
+      }
     }
     const first = await back()
     if (!sc.thenEqual) return { ...first, setupS }
@@ -103,7 +122,12 @@ async function anchor(sys: 'am-ws' | 'yjs', sc: Scenario, t0: number): Promise<O
       await b!.call('openRooms', { names: ids }, sc.timeoutMs)
     }
     const key = sys === 'am-ws' ? { urls: ids } : { names: ids }
-    await until('B holds every document', async () => same(await b!.call<Heads>('heads', key), await a!.call<Heads>('heads', key), ids), sc.timeoutMs, 200)
+    await until(
+      'B holds every document',
+      async () => same(await b!.call<Heads>('heads', key), await a!.call<Heads>('heads', key), ids),
+      sc.timeoutMs,
+      200,
+    )
     const changed = ids.slice(0, sc.changed)
     const changedKey = sys === 'am-ws' ? { urls: changed } : { names: changed }
     if (sc.sharedKeys) {
@@ -118,12 +142,19 @@ async function anchor(sys: 'am-ws' | 'yjs', sc: Scenario, t0: number): Promise<O
     const setupS = (performance.now() - t0) / 1000
     const back = async (): Promise<Omit<OfflineResult, 'setupS'>> => {
       const r = await b!.call<{ startMs: number; convergeMs: number; totalMs: number; net: Record<string, number> }>(
-        'comeBack', { expected, timeoutMs: sc.timeoutMs }, sc.timeoutMs + 30_000)
+        'comeBack',
+        { expected, timeoutMs: sc.timeoutMs },
+        sc.timeoutMs + 30_000,
+      )
       await sleep(300) // traffic that follows convergence (acknowledgements, heads) counts too
       const net = await b!.call<Record<string, number>>('netCount')
       return {
-        startMs: r.startMs, convergeMs: r.convergeMs, totalMs: r.totalMs, bytes: net['bytesSent']! + net['bytesRecv']!,
-        messages: net['msgsSent']! + net['msgsRecv']!, roundTrips: net['roundTrips']!,
+        startMs: r.startMs,
+        convergeMs: r.convergeMs,
+        totalMs: r.totalMs,
+        bytes: net['bytesSent']! + net['bytesRecv']!,
+        messages: net['msgsSent']! + net['msgsRecv']!,
+        roundTrips: net['roundTrips']!,
       }
     }
     const first = await back()

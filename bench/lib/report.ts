@@ -50,7 +50,10 @@ const isNumeric = (s: string): boolean => /^[\d–]/.test(s)
 export function tableText(t: Table): string {
   const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]): string =>
-    cells.map((c, i) => (i > 0 && isNumeric(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd()
+    cells
+      .map((c, i) => (i > 0 && isNumeric(c) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
   const out = [`${t.title}`, line(t.headers), widths.map((w) => '-'.repeat(w)).join('  '), ...t.rows.map(line)]
   for (const n of t.notes ?? []) out.push(`  ${n}`)
   return out.join('\n')
@@ -58,7 +61,12 @@ export function tableText(t: Table): string {
 
 export function tableMarkdown(t: Table): string {
   const esc = (s: string): string => s.replace(/\|/g, '\\|')
-  const out = [`**${t.title}**`, '', `| ${t.headers.map(esc).join(' | ')} |`, `|${t.headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`]
+  const out = [
+    `**${t.title}**`,
+    '',
+    `| ${t.headers.map(esc).join(' | ')} |`,
+    `|${t.headers.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+  ]
   for (const r of t.rows) out.push(`| ${r.map(esc).join(' | ')} |`)
   if (t.notes?.length) out.push('', ...t.notes.map((n) => `${n}  `))
   return out.join('\n')

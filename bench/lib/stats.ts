@@ -19,14 +19,31 @@ export function median(xs: readonly number[]): number {
   return percentile(xs, 50)
 }
 
-export interface Summary { n: number; p50: number; p99: number; max: number; min: number }
+export interface Summary {
+  n: number
+  p50: number
+  p99: number
+  max: number
+  min: number
+}
 
 export function summarize(xs: readonly number[]): Summary {
-  return { n: xs.length, p50: percentile(xs, 50), p99: percentile(xs, 99), max: xs.length ? Math.max(...xs) : NaN, min: xs.length ? Math.min(...xs) : NaN }
+  return {
+    n: xs.length,
+    p50: percentile(xs, 50),
+    p99: percentile(xs, 99),
+    max: xs.length ? Math.max(...xs) : NaN,
+    min: xs.length ? Math.min(...xs) : NaN,
+  }
 }
 
 /** A value measured once per repetition: its median and the range over repetitions. */
-export interface Repeated { median: number; min: number; max: number; n: number }
+export interface Repeated {
+  median: number
+  min: number
+  max: number
+  n: number
+}
 
 export function repeated(xs: readonly number[]): Repeated {
   const ok = xs.filter((x) => Number.isFinite(x))

@@ -3,9 +3,18 @@
  * more panels, and lines of value against size. No dependencies; the output is a standalone file.
  */
 
-export interface Series { name: string; values: number[] }
-export interface Panel { title: string; series: Series[] }
-export interface LineSeries { name: string; points: [number, number][] }
+export interface Series {
+  name: string
+  values: number[]
+}
+export interface Panel {
+  title: string
+  series: Series[]
+}
+export interface LineSeries {
+  name: string
+  points: [number, number][]
+}
 
 const COLORS = ['#2e7d32', '#1565c0', '#6a1b9a', '#ef6c00', '#c62828', '#00838f', '#5d4037', '#757575']
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -40,9 +49,13 @@ const legendWidth = (names: string[]): number => 40 + Math.max(0, ...names.map((
 const label = (v: number): string => (v >= 1000 ? `${v / 1000}k` : v >= 1 ? String(v) : v.toPrecision(1))
 
 function legend(names: string[], x: number, y: number): string {
-  return names.map((n, i) =>
-    `<rect x="${x}" y="${y + i * 16 - 9}" width="12" height="3" fill="${COLORS[i % COLORS.length]}"/>` +
-    `<text x="${x + 18}" y="${y + i * 16 - 4}" font-size="11">${esc(n)}</text>`).join('')
+  return names
+    .map(
+      (n, i) =>
+        `<rect x="${x}" y="${y + i * 16 - 9}" width="12" height="3" fill="${COLORS[i % COLORS.length]}"/>` +
+        `<text x="${x + 18}" y="${y + i * 16 - 4}" font-size="11">${esc(n)}</text>`,
+    )
+    .join('')
 }
 
 /** Empirical CDFs of latencies (ms) on a log axis, one panel per group (e.g. per peer count). */
@@ -57,7 +70,7 @@ export function cdfChart(opts: { title: string; xLabel: string; panels: Panel[] 
   const all = opts.panels.flatMap((p) => p.series.flatMap((s) => s.values)).filter((v) => v > 0 && Number.isFinite(v))
   const lo = Math.max(0.01, Math.min(...all) * 0.8)
   const hi = Math.max(...all) * 1.2
-  const xs = (v: number): number => (Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * pw
+  const xs = (v: number): number => ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * pw
   const ys = (q: number): number => ph - q * ph
   const names = [...new Set(opts.panels.flatMap((p) => p.series.map((s) => s.name)))]
   let body = ''
@@ -68,7 +81,14 @@ export function cdfChart(opts: { title: string; xLabel: string; panels: Panel[] 
     for (const t of niceLogTicks(lo, hi)) {
       body += `<line x1="${xs(t)}" x2="${xs(t)}" y1="0" y2="${ph}" stroke="#eee"/><text x="${xs(t)}" y="${ph + 14}" font-size="10" text-anchor="middle">${label(t)}</text>`
     }
-    for (const [q, name] of [[0, '0'], [0.25, 'p25'], [0.5, 'p50'], [0.75, 'p75'], [0.9, 'p90'], [0.99, 'p99']] as const) {
+    for (const [q, name] of [
+      [0, '0'],
+      [0.25, 'p25'],
+      [0.5, 'p50'],
+      [0.75, 'p75'],
+      [0.9, 'p90'],
+      [0.99, 'p99'],
+    ] as const) {
       body += `<line x1="0" x2="${pw}" y1="${ys(q)}" y2="${ys(q)}" stroke="#eee"/>`
       if (pi === 0) body += `<text x="-4" y="${ys(q) + 3}" font-size="10" text-anchor="end">${name}</text>`
     }
@@ -86,13 +106,21 @@ export function cdfChart(opts: { title: string; xLabel: string; panels: Panel[] 
     body += `<text x="${pw / 2}" y="${ph + 32}" font-size="11" text-anchor="middle">${esc(opts.xLabel)}</text></g>`
   })
   body += legend(names, m.l + opts.panels.length * (pw + m.r + 20), m.t + 10)
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/><text x="${m.l}" y="20" font-size="14" font-weight="bold">${esc(opts.title)}</text>${body}</svg>\n`
+  )
 }
 
 /** Lines of y against x (both optionally log), e.g. time to converge against the number of keystrokes. */
 export function lineChart(opts: {
-  title: string; xLabel: string; yLabel: string; series: LineSeries[]; logX?: boolean; logY?: boolean; yFormat?: (v: number) => string
+  title: string
+  xLabel: string
+  yLabel: string
+  series: LineSeries[]
+  logX?: boolean
+  logY?: boolean
+  yFormat?: (v: number) => string
 }): string {
   const pw = 420
   const ph = 240
@@ -105,8 +133,10 @@ export function lineChart(opts: {
   const ysv = pts.map((p) => p[1])
   const [xlo, xhi] = opts.logX ? [Math.min(...xsv) * 0.8, Math.max(...xsv) * 1.25] : [0, Math.max(...xsv) * 1.05]
   const [ylo, yhi] = opts.logY ? [Math.max(1e-3, Math.min(...ysv) * 0.7), Math.max(...ysv) * 1.4] : [0, Math.max(...ysv) * 1.1 || 1]
-  const sx = (v: number): number => opts.logX ? (Math.log10(v) - Math.log10(xlo)) / (Math.log10(xhi) - Math.log10(xlo)) * pw : (v - xlo) / (xhi - xlo) * pw
-  const sy = (v: number): number => ph - (opts.logY ? (Math.log10(Math.max(v, ylo)) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo)) : (v - ylo) / (yhi - ylo)) * ph
+  const sx = (v: number): number =>
+    opts.logX ? ((Math.log10(v) - Math.log10(xlo)) / (Math.log10(xhi) - Math.log10(xlo))) * pw : ((v - xlo) / (xhi - xlo)) * pw
+  const sy = (v: number): number =>
+    ph - (opts.logY ? (Math.log10(Math.max(v, ylo)) - Math.log10(ylo)) / (Math.log10(yhi) - Math.log10(ylo)) : (v - ylo) / (yhi - ylo)) * ph
   let body = `<g transform="translate(${m.l},${m.t})"><rect width="${pw}" height="${ph}" fill="none" stroke="#999"/>`
   for (const t of opts.logX ? niceLogTicks(xlo, xhi) : niceLinTicks(xlo, xhi)) {
     body += `<line x1="${sx(t)}" x2="${sx(t)}" y1="0" y2="${ph}" stroke="#eee"/><text x="${sx(t)}" y="${ph + 14}" font-size="10" text-anchor="middle">${label(t)}</text>`
@@ -122,7 +152,13 @@ export function lineChart(opts: {
   })
   body += `<text x="${pw / 2}" y="${ph + 34}" font-size="11" text-anchor="middle">${esc(opts.xLabel)}</text>`
   body += `<text transform="translate(-50,${ph / 2}) rotate(-90)" font-size="11" text-anchor="middle">${esc(opts.yLabel)}</text></g>`
-  body += legend(opts.series.map((s) => s.name), m.l + pw + m.r + 10, m.t + 10)
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
+  body += legend(
+    opts.series.map((s) => s.name),
+    m.l + pw + m.r + 10,
+    m.t + 10,
+  )
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">` +
     `<rect width="100%" height="100%" fill="white"/><text x="${m.l}" y="22" font-size="14" font-weight="bold">${esc(opts.title)}</text>${body}</svg>\n`
+  )
 }

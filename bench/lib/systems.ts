@@ -34,10 +34,10 @@ export interface Deployment {
 export const SYSTEMS = ['grapevine', 'am-ws', 'am-mc', 'yjs'] as const
 export type SystemId = (typeof SYSTEMS)[number]
 export const SYSTEM_NAMES: Record<SystemId, string> = {
-  'grapevine': 'Grapevine',
+  grapevine: 'Grapevine',
   'am-ws': 'automerge-repo (WebSocket)',
   'am-mc': 'automerge-repo (MessageChannel, 1 process)',
-  'yjs': 'Yjs (y-websocket)',
+  yjs: 'Yjs (y-websocket)',
 }
 
 let root = ''
@@ -82,13 +82,20 @@ export async function spawnAll(n: number, make: (i: number) => Promise<Worker>):
 const asCollab = (w: Worker, label = w.name): Collab => ({ label, call: (cmd, args, t) => w.call(cmd, args, t) })
 
 /** Starts `n` Grapevine peers in a workspace with one shared document (text `initial`). */
-export async function grapevinePeers(n: number, opts: { initial?: string; frameMs?: number; mesh?: boolean; doc?: boolean } = {}): Promise<{
-  workers: Worker[]; ids: { workspaceId: string; docId: string }; infos: { id: string; addrs: string[] }[]
+export async function grapevinePeers(
+  n: number,
+  opts: { initial?: string; frameMs?: number; mesh?: boolean; doc?: boolean } = {},
+): Promise<{
+  workers: Worker[]
+  ids: { workspaceId: string; docId: string }
+  infos: { id: string; addrs: string[] }[]
 }> {
   const workers: Worker[] = []
   try {
-    workers.push(...await spawnAll(n, (i) => spawnWorker('gv-peer.ts', `gv${i}`)))
-    const infos = await Promise.all(workers.map((w, i) => w.call<{ id: string; addrs: string[] }>('start', { profileDir: tempDir(`gv${i}`), name: `peer${i}` })))
+    workers.push(...(await spawnAll(n, (i) => spawnWorker('gv-peer.ts', `gv${i}`))))
+    const infos = await Promise.all(
+      workers.map((w, i) => w.call<{ id: string; addrs: string[] }>('start', { profileDir: tempDir(`gv${i}`), name: `peer${i}` })),
+    )
     const owner = workers[0]!
     const workspaceId = await owner.call<string>('createWorkspace', { name: 'Bench' })
     for (const w of workers.slice(1)) {
@@ -131,7 +138,7 @@ export async function deploy(system: SystemId, n: number, opts: { frameMs?: numb
       const server = await spawnWorker('am-server.ts', 'am-server')
       workers.push(server)
       const port = await server.call<number>('start', { storageDir: tempDir('am-server') })
-      workers.push(...await spawnAll(n, (i) => spawnWorker('am-client.ts', `am${i}`)))
+      workers.push(...(await spawnAll(n, (i) => spawnWorker('am-client.ts', `am${i}`))))
       const clients = workers.slice(1)
       await Promise.all(clients.map((w, i) => w.call('start', { url: `ws://127.0.0.1:${port}`, storageDir: tempDir(`am${i}`) })))
       const url = await clients[0]!.call<string>('create', {})
@@ -144,13 +151,16 @@ export async function deploy(system: SystemId, n: number, opts: { frameMs?: numb
       const w = await spawnWorker('am-mc.ts', 'am-mc')
       workers.push(w)
       await w.call('start', { n })
-      const cs: Collab[] = Array.from({ length: n }, (_, i) => ({ label: `am-mc${i}`, call: (cmd, args, t) => w.call(cmd, { ...args, peer: i }, t) }))
+      const cs: Collab[] = Array.from({ length: n }, (_, i) => ({
+        label: `am-mc${i}`,
+        call: (cmd, args, t) => w.call(cmd, { ...args, peer: i }, t),
+      }))
       return { system, writer: cs[0]!, receivers: cs.slice(1), workers, stop }
     }
     const server = await spawnWorker('y-server.ts', 'y-server')
     workers.push(server)
     const port = await server.call<number>('start')
-    workers.push(...await spawnAll(n, (i) => spawnWorker('y-client.ts', `y${i}`)))
+    workers.push(...(await spawnAll(n, (i) => spawnWorker('y-client.ts', `y${i}`))))
     const clients = workers.slice(1)
     await Promise.all(clients.map((w) => w.call('start', { url: `ws://127.0.0.1:${port}`, room: 'bench' })))
     const cs = clients.map((w) => asCollab(w))

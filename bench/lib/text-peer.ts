@@ -22,7 +22,10 @@ export interface TextPeer {
 }
 
 /** One phase of typing: `keys` keystrokes `intervalMs` apart (0: back to back, yielding between keys). */
-export interface Phase { keys: number; intervalMs: number }
+export interface Phase {
+  keys: number
+  intervalMs: number
+}
 
 /** The character of the k-th keystroke of a run: letters with a space every 8. */
 export const keyChar = (k: number): string => (k % 8 === 7 ? ' ' : String.fromCharCode(97 + (k % 26)))

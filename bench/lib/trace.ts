@@ -15,14 +15,19 @@ export const TRACE_NAME = basename(TRACE_PATH).replace(/\.json(\.gz)?$/, '')
 
 export type Keystroke = [pos: number, del: number, ins: string]
 
-export interface Trace { keys: Keystroke[]; endContent: string }
+export interface Trace {
+  keys: Keystroke[]
+  endContent: string
+}
 
 let cached: Trace | null = null
 
 export function loadTrace(): Trace {
   if (cached) return cached
   const raw = JSON.parse(gunzipSync(readFileSync(TRACE_PATH)).toString('utf8')) as {
-    startContent: string; endContent: string; txns: { patches: Keystroke[] }[]
+    startContent: string
+    endContent: string
+    txns: { patches: Keystroke[] }[]
   }
   if (raw.startContent !== '') throw new Error('the trace is expected to start from an empty text')
   cached = { keys: raw.txns.flatMap((t) => t.patches), endContent: raw.endContent }

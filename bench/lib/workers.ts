@@ -62,10 +62,12 @@ export async function spawnWorker(script: string, name = script, opts: SpawnOpti
   }
   child.stdout!.on('data', keep)
   child.stderr!.on('data', keep)
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    live.delete(child)
-    resolve(code)
-  }))
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      live.delete(child)
+      resolve(code)
+    }),
+  )
   let seq = 0
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   child.on('message', (m: { id?: number; ok?: boolean; result?: unknown; error?: string }) => {
@@ -107,8 +109,14 @@ export async function spawnWorker(script: string, name = script, opts: SpawnOpti
           reject(new Error(`${name}: ${cmd} timed out after ${timeoutMs} ms\n${tail.join('\n')}`))
         }, timeoutMs)
         waiting.set(id, {
-          resolve: (v) => { clearTimeout(t); resolve(v as T) },
-          reject: (e) => { clearTimeout(t); reject(e) },
+          resolve: (v) => {
+            clearTimeout(t)
+            resolve(v as T)
+          },
+          reject: (e) => {
+            clearTimeout(t)
+            reject(e)
+          },
         })
         child.send({ id, cmd, args })
       })

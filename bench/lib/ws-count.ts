@@ -9,8 +9,15 @@ export const wsCount = { bytesSent: 0, bytesRecv: 0, msgsSent: 0, msgsRecv: 0, r
 let last: 'sent' | 'recv' | null = null
 
 const size = (d: unknown): number =>
-  typeof d === 'string' ? Buffer.byteLength(d) : d instanceof ArrayBuffer ? d.byteLength : ArrayBuffer.isView(d) ? d.byteLength
-    : Array.isArray(d) ? d.reduce((n: number, x) => n + size(x), 0) : 0
+  typeof d === 'string'
+    ? Buffer.byteLength(d)
+    : d instanceof ArrayBuffer
+      ? d.byteLength
+      : ArrayBuffer.isView(d)
+        ? d.byteLength
+        : Array.isArray(d)
+          ? d.reduce((n: number, x) => n + size(x), 0)
+          : 0
 
 const proto = WebSocket.prototype as unknown as { send: (...a: unknown[]) => unknown; emit: (ev: string, ...a: unknown[]) => boolean }
 const send = proto.send

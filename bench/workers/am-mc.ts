@@ -16,25 +16,36 @@ const handlers: ReturnType<typeof textPeerHandlers>[] = []
 
 const perPeer = (cmd: string) => (args: { peer: number }) => handlers[args.peer]![cmd]!(args)
 
-serve({
-  ...Object.fromEntries(['watch', 'type', 'arrivals', 'seen', 'length', 'text', 'waitLength'].map((c) => [c, perPeer(c)])),
-  async start({ n }: { n: number }) {
-    const hub = new Repo({ network: [] })
-    repos.push(hub)
-    for (let i = 1; i < n; i++) {
-      const { port1, port2 } = new MessageChannel()
-      hub.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port1 as never))
-      repos.push(new Repo({ network: [new MessageChannelNetworkAdapter(port2 as never)] }))
-    }
-    for (let i = 0; i < n; i++) {
-      peers.push(null)
-      handlers.push(textPeerHandlers(() => peers[i] ?? (() => { throw new Error(`repo ${i} has no document`) })()))
-    }
-    const h: DocHandle<AmDoc> = hub.create<AmDoc>({ text: '' })
-    peers[0] = amTextPeer(h)
-    for (let i = 1; i < n; i++) peers[i] = amTextPeer(await repos[i]!.find<AmDoc>(h.url))
-    return h.url
+serve(
+  {
+    ...Object.fromEntries(['watch', 'type', 'arrivals', 'seen', 'length', 'text', 'waitLength'].map((c) => [c, perPeer(c)])),
+    async start({ n }: { n: number }) {
+      const hub = new Repo({ network: [] })
+      repos.push(hub)
+      for (let i = 1; i < n; i++) {
+        const { port1, port2 } = new MessageChannel()
+        hub.networkSubsystem.addNetworkAdapter(new MessageChannelNetworkAdapter(port1 as never))
+        repos.push(new Repo({ network: [new MessageChannelNetworkAdapter(port2 as never)] }))
+      }
+      for (let i = 0; i < n; i++) {
+        peers.push(null)
+        handlers.push(
+          textPeerHandlers(
+            () =>
+              peers[i] ??
+              (() => {
+                throw new Error(`repo ${i} has no document`)
+              })(),
+          ),
+        )
+      }
+      const h: DocHandle<AmDoc> = hub.create<AmDoc>({ text: '' })
+      peers[0] = amTextPeer(h)
+      for (let i = 1; i < n; i++) peers[i] = amTextPeer(await repos[i]!.find<AmDoc>(h.url))
+      return h.url
+    },
   },
-}, async () => {
-  await Promise.all(repos.map((r) => r.shutdown().catch(() => {})))
-})
+  async () => {
+    await Promise.all(repos.map((r) => r.shutdown().catch(() => {})))
+  },
+)

@@ -31,15 +31,17 @@ serve({
     const c = peer.connect()
     const ws = await c.request('workspace.create', { name: 'W3' })
     let made = 0
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (made < docs) {
-        const i = made++
-        await c.request('doc.create', { workspaceId: ws.id, title: `Note ${i}`, text: body(i) })
-      }
-    }))
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (made < docs) {
+          const i = made++
+          await c.request('doc.create', { workspaceId: ws.id, title: `Note ${i}`, text: body(i) })
+        }
+      }),
+    )
     const traceDoc = (await c.request('doc.create', { workspaceId: ws.id, title: 'The paper', text: '' })).id
     const r = await GvReplica.open(c, traceDoc, 0)
-    const typed = await textPeerHandlers(() => r)['replay']!({ limit: traceKeys, frameMs }) as { keys: number }
+    const typed = (await textPeerHandlers(() => r)['replay']!({ limit: traceKeys, frameMs })) as { keys: number }
     const length = r.length()
     r.close()
     c.close()
@@ -79,7 +81,7 @@ serve({
     const trace: DocHandle<AmDoc> = repo.create<AmDoc>({ text: '' })
     entries.push({ url: trace.url, title: 'The paper' })
     const index = repo.create<{ docs: { url: string; title: string }[] }>({ docs: entries })
-    const typed = await textPeerHandlers(() => amTextPeer(trace))['replay']!({ limit: traceKeys, frameMs }) as { keys: number }
+    const typed = (await textPeerHandlers(() => amTextPeer(trace))['replay']!({ limit: traceKeys, frameMs })) as { keys: number }
     const length = trace.doc()!.text.length
     await repo.flush()
     await repo.shutdown()

@@ -17,7 +17,10 @@ import type { PeerClient } from '../../shared/protocol.ts'
 import { serve, sleep } from '../lib/serve.ts'
 import { now } from '../lib/stats.ts'
 
-interface DocContent { title: string; text: string }
+interface DocContent {
+  title: string
+  text: string
+}
 type Op = () => Promise<void>
 
 let dir = ''
@@ -33,7 +36,9 @@ async function startGrapevine(): Promise<void> {
   const opened = await client.request('doc.open', { docId })
   let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
   op = async () => {
-    doc = A.change(doc, (d) => { A.splice(d, ['text'], d.text.length, 0, 'x') })
+    doc = A.change(doc, (d) => {
+      A.splice(d, ['text'], d.text.length, 0, 'x')
+    })
     await client.request('doc.applyChanges', { docId, changes: [A.getLastLocalChange(doc)!] })
   }
   count = async () => (await client.request('doc.read', { docId })).text.length
@@ -55,48 +60,59 @@ function startSqlite(sync: 'FULL' | 'NORMAL'): void {
     insert.run('doc', String(n++), payload)
   }
   count = async () => (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n
-  close = async () => { db.close() }
+  close = async () => {
+    db.close()
+  }
 }
 
 function startAutomergeRepo(): void {
   const repo = new Repo({ network: [], storage: new NodeFSStorageAdapter(join(dir, 'am')) })
   const handle: DocHandle<DocContent> = repo.create<DocContent>({ title: 'W6', text: '' })
   op = async () => {
-    handle.change((d) => { A.splice(d, ['text'], d.text.length, 0, 'x') })
+    handle.change((d) => {
+      A.splice(d, ['text'], d.text.length, 0, 'x')
+    })
     await repo.flush()
   }
   count = async () => handle.doc()!.text.length
   close = async () => repo.shutdown()
 }
 
-serve({
-  async start({ system, storageDir }: { system: string; storageDir: string }) {
-    dir = storageDir
-    if (system === 'grapevine') await startGrapevine()
-    else if (system === 'sqlite-full') startSqlite('FULL')
-    else if (system === 'sqlite-normal') startSqlite('NORMAL')
-    else if (system === 'am-nodefs') startAutomergeRepo()
-    else throw new Error(`unknown system ${system}`)
-    for (let i = 0; i < 20; i++) await op!() // warm up
-    return null
+serve(
+  {
+    async start({ system, storageDir }: { system: string; storageDir: string }) {
+      dir = storageDir
+      if (system === 'grapevine') await startGrapevine()
+      else if (system === 'sqlite-full') startSqlite('FULL')
+      else if (system === 'sqlite-normal') startSqlite('NORMAL')
+      else if (system === 'am-nodefs') startAutomergeRepo()
+      else throw new Error(`unknown system ${system}`)
+      for (let i = 0; i < 20; i++) await op!() // warm up
+      return null
+    },
+    /** `count` edits, `intervalMs` apart (0: each as soon as the previous is saved), `inFlight` at once; stops at `maxMs`. */
+    async run({ count: n, intervalMs, inFlight, maxMs }: { count: number; intervalMs: number; inFlight: number; maxMs: number }) {
+      const lat: number[] = []
+      const start = now()
+      const running = new Set<Promise<void>>()
+      for (let i = 0; i < n && now() - start < maxMs; i++) {
+        if (intervalMs > 0) await sleep(Math.max(0, start + i * intervalMs - now()))
+        const t0 = now()
+        const p: Promise<void> = op!()
+          .then(() => {
+            lat.push(now() - t0)
+          })
+          .finally(() => running.delete(p))
+        running.add(p)
+        if (running.size >= inFlight) await Promise.race(running)
+      }
+      await Promise.all(running)
+      return { lat, seconds: (now() - start) / 1000 }
+    },
+    count: () => count(),
   },
-  /** `count` edits, `intervalMs` apart (0: each as soon as the previous is saved), `inFlight` at once; stops at `maxMs`. */
-  async run({ count: n, intervalMs, inFlight, maxMs }: { count: number; intervalMs: number; inFlight: number; maxMs: number }) {
-    const lat: number[] = []
-    const start = now()
-    const running = new Set<Promise<void>>()
-    for (let i = 0; i < n && now() - start < maxMs; i++) {
-      if (intervalMs > 0) await sleep(Math.max(0, start + i * intervalMs - now()))
-      const t0 = now()
-      const p: Promise<void> = op!().then(() => { lat.push(now() - t0) }).finally(() => running.delete(p))
-      running.add(p)
-      if (running.size >= inFlight) await Promise.race(running)
-    }
-    await Promise.all(running)
-    return { lat, seconds: (now() - start) / 1000 }
+  async () => {
+    await close().catch(() => {})
+    if (dir) rmSync(dir, { recursive: true, force: true })
   },
-  count: () => count(),
-}, async () => {
-  await close().catch(() => {})
-  if (dir) rmSync(dir, { recursive: true, force: true })
-})
+)

@@ -12,26 +12,35 @@ import { textPeerHandlers } from '../lib/text-peer.ts'
 let client: (PeerClient & { close(): void }) | null = null
 let replica: GvReplica | null = null
 let sendBase = 0
-const text = textPeerHandlers(() => replica ?? (() => { throw new Error('no replica open') })())
+const text = textPeerHandlers(
+  () =>
+    replica ??
+    (() => {
+      throw new Error('no replica open')
+    })(),
+)
 
-serve({
-  ...text,
-  watch() {
-    sendBase = replica?.sends.at(-1)?.[0] ?? 0
-    return text['watch']!(undefined)
+serve(
+  {
+    ...text,
+    watch() {
+      sendBase = replica?.sends.at(-1)?.[0] ?? 0
+      return text['watch']!(undefined)
+    },
+    async start({ profileDir }: { profileDir: string }) {
+      client = await connectControlSocket(profileDir)
+      return null
+    },
+    async open({ docId, frameMs }: { docId: string; frameMs?: number }) {
+      replica = await GvReplica.open(client!, docId, frameMs)
+      return replica.length()
+    },
+    sendTimes({ keys }: { keys: number }) {
+      return sendTimesSince(replica!, sendBase, keys)
+    },
   },
-  async start({ profileDir }: { profileDir: string }) {
-    client = await connectControlSocket(profileDir)
-    return null
+  () => {
+    replica?.close()
+    client?.close()
   },
-  async open({ docId, frameMs }: { docId: string; frameMs?: number }) {
-    replica = await GvReplica.open(client!, docId, frameMs)
-    return replica.length()
-  },
-  sendTimes({ keys }: { keys: number }) {
-    return sendTimesSince(replica!, sendBase, keys)
-  },
-}, () => {
-  replica?.close()
-  client?.close()
-})
+)

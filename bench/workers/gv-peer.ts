@@ -28,182 +28,235 @@ let startConfig: Parameters<typeof createPeer>[0] | null = null
 const probe: [string, number, number][] = []
 let socket: Server | null = null
 
-const c = (): PeerClient => client ?? (() => { throw new Error('peer not started') })()
-const text = textPeerHandlers(() => replica ?? (() => { throw new Error('no replica open') })())
+const c = (): PeerClient =>
+  client ??
+  (() => {
+    throw new Error('peer not started')
+  })()
+const text = textPeerHandlers(
+  () =>
+    replica ??
+    (() => {
+      throw new Error('no replica open')
+    })(),
+)
 
-serve({
-  ...text,
-  watch() {
-    sendBase = replica?.sends.at(-1)?.[0] ?? 0
-    return text['watch']!(undefined)
-  },
-  async start({ profileDir, name, batchMs }: { profileDir: string; name: string; batchMs?: number }) {
-    profile = profileDir
-    startConfig = {
-      profileDir, name, host: '127.0.0.1', port: 0, mdns: false, catchupIntervalMs: 60_000,
-      ...(batchMs !== undefined ? { batchMs } : {}),
-    }
-    peer = await createPeer(startConfig)
-    client = peer.connect()
-    if (process.env['BENCH_PROBE']) {
-      const proto = SqliteStore.prototype as unknown as { flush: () => void }
-      const f = proto.flush
-      proto.flush = function (this: unknown) { const t = now(); f.call(this); probe.push(['commit', t, Math.round((now() - t) * 10)]) }
-      const ps = peer.node.services.pubsub
-      const orig = ps.publish.bind(ps)
-      ps.publish = (topic: string, data?: Uint8Array) => { probe.push(['pub', now(), data?.byteLength ?? 0]); return orig(topic, data) }
-      ps.addEventListener('gossipsub:message', (e) => probe.push(['in', now(), e.detail.msg.data.byteLength]))
-      client.onEvent((e) => { if (e.type === 'doc.changes') probe.push(['ev', now(), e.changes.length]) })
-    }
-    return { id: peer.device.deviceId, addrs: peer.node.getMultiaddrs().map(String) }
-  },
-  async createWorkspace({ name }: { name: string }) {
-    return (await c().request('workspace.create', { name })).id
-  },
-  async invite({ workspaceId }: { workspaceId: string }) {
-    return (await c().request('workspace.invite', { workspaceId })).code
-  },
-  async join({ code }: { code: string }) {
-    return (await c().request('workspace.join', { code })).id
-  },
-  async dial({ addr }: { addr: string }) {
-    return c().request('peer.dial', { address: addr })
-  },
-  async createDoc({ workspaceId, title, text: body }: { workspaceId: string; title: string; text?: string }) {
-    return (await c().request('doc.create', { workspaceId, title, text: body ?? '' })).id
-  },
-  async waitMembers({ workspaceId, count }: { workspaceId: string; count: number }) {
-    await until(`${count} members`, async () => (await c().request('workspace.members', { workspaceId })).length >= count, 60_000, 20)
-  },
-  async waitDoc({ workspaceId, docId, timeoutMs }: { workspaceId: string; docId: string; timeoutMs?: number }) {
-    await until(`document ${docId}`, async () => (await c().request('doc.list', { workspaceId })).some((d) => d.id === docId), timeoutMs ?? 30_000, 20)
-  },
-  async open({ docId, frameMs }: { docId: string; frameMs?: number }) {
-    openDoc = docId
-    replica = await GvReplica.open(c(), docId, frameMs)
-    return replica.length()
-  },
-  /** When each keystroke typed since `watch` left in a request (frame batching splits latency). */
-  sendTimes({ keys }: { keys: number }) {
-    return sendTimesSince(replica!, sendBase, keys)
-  },
-  /** Serves the client protocol on the profile's control socket, for a client in another process. */
-  async serveSocket() {
-    socket = await serveControlSocket(peer!, profile, silentLog)
-    return profile
-  },
-  /** Creates `count` documents (`inFlight` requests at a time, so group commits are shared). */
-  async createDocs({ workspaceId, count, inFlight, text: body }: { workspaceId: string; count: number; inFlight?: number; text?: string }) {
-    const ids: string[] = []
-    let next = 0
-    await Promise.all(Array.from({ length: inFlight ?? 16 }, async () => {
-      while (next < count) {
-        next++
-        ids.push((await c().request('doc.create', { workspaceId, title: `doc ${ids.length}`, text: body ?? '' })).id)
+serve(
+  {
+    ...text,
+    watch() {
+      sendBase = replica?.sends.at(-1)?.[0] ?? 0
+      return text['watch']!(undefined)
+    },
+    async start({ profileDir, name, batchMs }: { profileDir: string; name: string; batchMs?: number }) {
+      profile = profileDir
+      startConfig = {
+        profileDir,
+        name,
+        host: '127.0.0.1',
+        port: 0,
+        mdns: false,
+        catchupIntervalMs: 60_000,
+        ...(batchMs !== undefined ? { batchMs } : {}),
       }
-    }))
-    return ids
-  },
-  /** Types the first `keysPerDoc` keystrokes of the trace into each document: one change per keystroke, sent in batches. */
-  async typeKeys({ ids, keysPerDoc, from }: { ids: string[]; keysPerDoc: number; from?: number }) {
-    const keys = loadTrace().keys.slice(from ?? 0, (from ?? 0) + keysPerDoc)
-    for (const id of ids) {
-      const r = await GvReplica.open(c(), id, 0)
-      for (let k = 0; k < keys.length; k++) {
-        const [pos, del, ins] = keys[k]!
-        r.splice(pos, del, ins)
-        if (r.unsent() >= 2048) await r.drain()
+      peer = await createPeer(startConfig)
+      client = peer.connect()
+      if (process.env['BENCH_PROBE']) {
+        const proto = SqliteStore.prototype as unknown as { flush: () => void }
+        const f = proto.flush
+        proto.flush = function (this: unknown) {
+          const t = now()
+          f.call(this)
+          probe.push(['commit', t, Math.round((now() - t) * 10)])
+        }
+        const ps = peer.node.services.pubsub
+        const orig = ps.publish.bind(ps)
+        ps.publish = (topic: string, data?: Uint8Array) => {
+          probe.push(['pub', now(), data?.byteLength ?? 0])
+          return orig(topic, data)
+        }
+        ps.addEventListener('gossipsub:message', (e) => probe.push(['in', now(), e.detail.msg.data.byteLength]))
+        client.onEvent((e) => {
+          if (e.type === 'doc.changes') probe.push(['ev', now(), e.changes.length])
+        })
       }
-      await r.drain()
-      r.close()
-      await c().request('doc.close', { docId: id })
-    }
-    return null
-  },
-  /** Each document's heads, from the listing rows of this peer's database (read-only, without loading documents). */
-  heads() {
-    return readHeads(peer?.dbPath ?? join(profile, DB_FILE))
-  },
-  /** Heads of the documents as loaded (slow: loads each one). */
-  async loadedHeads({ ids }: { ids: string[] }) {
-    const out: Record<string, string> = {}
-    for (const id of ids) out[id] = [...(await c().request('doc.read', { docId: id })).heads].sort().join(',')
-    return out
-  },
-  /** Stops the peer and keeps its profile: the device goes offline. */
-  async goOffline() {
-    replica?.close()
-    client?.close()
-    await peer!.stop()
-    peer = null
-    client = null
-    return null
-  },
-  /**
-   * Starts the peer again and waits until every document in `expected` has the expected heads.
-   * Catch-up statistics are this run's (the peer starts from zero).
-   */
-  async comeBack({ expected, timeoutMs, initiate }: { expected: Record<string, string>; timeoutMs: number; initiate?: boolean }) {
-    const t0 = now()
-    peer = await createPeer(startConfig!)
-    client = peer.connect()
-    const started = now()
-    if (initiate) {
-      // This peer starts the catch-up session itself (as it does on connect whenever its id sorts first).
-      const p = peer
-      void until('a connection', () => p.node.getConnections().length > 0, 10_000, 2).then(() => p.syncNow()).catch(() => {})
-    }
-    const want = Object.entries(expected)
-    try {
-      await until('documents caught up', () => {
+      return { id: peer.device.deviceId, addrs: peer.node.getMultiaddrs().map(String) }
+    },
+    async createWorkspace({ name }: { name: string }) {
+      return (await c().request('workspace.create', { name })).id
+    },
+    async invite({ workspaceId }: { workspaceId: string }) {
+      return (await c().request('workspace.invite', { workspaceId })).code
+    },
+    async join({ code }: { code: string }) {
+      return (await c().request('workspace.join', { code })).id
+    },
+    async dial({ addr }: { addr: string }) {
+      return c().request('peer.dial', { address: addr })
+    },
+    async createDoc({ workspaceId, title, text: body }: { workspaceId: string; title: string; text?: string }) {
+      return (await c().request('doc.create', { workspaceId, title, text: body ?? '' })).id
+    },
+    async waitMembers({ workspaceId, count }: { workspaceId: string; count: number }) {
+      await until(`${count} members`, async () => (await c().request('workspace.members', { workspaceId })).length >= count, 60_000, 20)
+    },
+    async waitDoc({ workspaceId, docId, timeoutMs }: { workspaceId: string; docId: string; timeoutMs?: number }) {
+      await until(
+        `document ${docId}`,
+        async () => (await c().request('doc.list', { workspaceId })).some((d) => d.id === docId),
+        timeoutMs ?? 30_000,
+        20,
+      )
+    },
+    async open({ docId, frameMs }: { docId: string; frameMs?: number }) {
+      openDoc = docId
+      replica = await GvReplica.open(c(), docId, frameMs)
+      return replica.length()
+    },
+    /** When each keystroke typed since `watch` left in a request (frame batching splits latency). */
+    sendTimes({ keys }: { keys: number }) {
+      return sendTimesSince(replica!, sendBase, keys)
+    },
+    /** Serves the client protocol on the profile's control socket, for a client in another process. */
+    async serveSocket() {
+      socket = await serveControlSocket(peer!, profile, silentLog)
+      return profile
+    },
+    /** Creates `count` documents (`inFlight` requests at a time, so group commits are shared). */
+    async createDocs({
+      workspaceId,
+      count,
+      inFlight,
+      text: body,
+    }: {
+      workspaceId: string
+      count: number
+      inFlight?: number
+      text?: string
+    }) {
+      const ids: string[] = []
+      let next = 0
+      await Promise.all(
+        Array.from({ length: inFlight ?? 16 }, async () => {
+          while (next < count) {
+            next++
+            ids.push((await c().request('doc.create', { workspaceId, title: `doc ${ids.length}`, text: body ?? '' })).id)
+          }
+        }),
+      )
+      return ids
+    },
+    /** Types the first `keysPerDoc` keystrokes of the trace into each document: one change per keystroke, sent in batches. */
+    async typeKeys({ ids, keysPerDoc, from }: { ids: string[]; keysPerDoc: number; from?: number }) {
+      const keys = loadTrace().keys.slice(from ?? 0, (from ?? 0) + keysPerDoc)
+      for (const id of ids) {
+        const r = await GvReplica.open(c(), id, 0)
+        for (let k = 0; k < keys.length; k++) {
+          const [pos, del, ins] = keys[k]!
+          r.splice(pos, del, ins)
+          if (r.unsent() >= 2048) await r.drain()
+        }
+        await r.drain()
+        r.close()
+        await c().request('doc.close', { docId: id })
+      }
+      return null
+    },
+    /** Each document's heads, from the listing rows of this peer's database (read-only, without loading documents). */
+    heads() {
+      return readHeads(peer?.dbPath ?? join(profile, DB_FILE))
+    },
+    /** Heads of the documents as loaded (slow: loads each one). */
+    async loadedHeads({ ids }: { ids: string[] }) {
+      const out: Record<string, string> = {}
+      for (const id of ids) out[id] = [...(await c().request('doc.read', { docId: id })).heads].sort().join(',')
+      return out
+    },
+    /** Stops the peer and keeps its profile: the device goes offline. */
+    async goOffline() {
+      replica?.close()
+      client?.close()
+      await peer!.stop()
+      peer = null
+      client = null
+      return null
+    },
+    /**
+     * Starts the peer again and waits until every document in `expected` has the expected heads.
+     * Catch-up statistics are this run's (the peer starts from zero).
+     */
+    async comeBack({ expected, timeoutMs, initiate }: { expected: Record<string, string>; timeoutMs: number; initiate?: boolean }) {
+      const t0 = now()
+      peer = await createPeer(startConfig!)
+      client = peer.connect()
+      const started = now()
+      if (initiate) {
+        // This peer starts the catch-up session itself (as it does on connect whenever its id sorts first).
+        const p = peer
+        void until('a connection', () => p.node.getConnections().length > 0, 10_000, 2)
+          .then(() => p.syncNow())
+          .catch(() => {})
+      }
+      const want = Object.entries(expected)
+      try {
+        await until(
+          'documents caught up',
+          () => {
+            const h = readHeads(peer!.dbPath)
+            return want.every(([id, k]) => h[id] === k)
+          },
+          timeoutMs,
+          10,
+        )
+      } catch (err) {
         const h = readHeads(peer!.dbPath)
-        return want.every(([id, k]) => h[id] === k)
-      }, timeoutMs, 10)
-    } catch (err) {
-      const h = readHeads(peer!.dbPath)
-      const behind = want.filter(([id, k]) => h[id] !== k).map(([id]) => id)
-      const first = behind[0]!
-      const read = await client.request('doc.read', { docId: first }).catch((e: Error) => ({ heads: [e.message], text: '' }))
-      throw new Error(`${(err as Error).message}: ${behind.length} of ${want.length} documents differ (${behind.slice(0, 3).join(', ')}…); ` +
-        `first: listing heads ${h[first]}, loaded heads ${[...read.heads].sort().join(',')}, expected ${expected[first]}; catch-up stats ${JSON.stringify(peer!.stats().catchup)}`)
-    }
-    const t1 = now()
-    return { startMs: started - t0, convergeMs: t1 - started, totalMs: t1 - t0 }
+        const behind = want.filter(([id, k]) => h[id] !== k).map(([id]) => id)
+        const first = behind[0]!
+        const read = await client.request('doc.read', { docId: first }).catch((e: Error) => ({ heads: [e.message], text: '' }))
+        throw new Error(
+          `${(err as Error).message}: ${behind.length} of ${want.length} documents differ (${behind.slice(0, 3).join(', ')}…); ` +
+            `first: listing heads ${h[first]}, loaded heads ${[...read.heads].sort().join(',')}, expected ${expected[first]}; catch-up stats ${JSON.stringify(peer!.stats().catchup)}`,
+        )
+      }
+      const t1 = now()
+      return { startMs: started - t0, convergeMs: t1 - started, totalMs: t1 - t0 }
+    },
+    /**
+     * Stops the peer (a clean stop: loaded documents are snapshotted), measures the profile on disk,
+     * starts it again and reopens the document: the time until its text is available.
+     */
+    async reopen() {
+      replica?.close()
+      client?.close()
+      socket?.close()
+      await peer!.stop()
+      const dbBytes = du(join(profile, DB_FILE)) + du(join(profile, `${DB_FILE}-wal`))
+      const t0 = now()
+      peer = await createPeer(startConfig!)
+      client = peer.connect()
+      const t1 = now()
+      replica = await GvReplica.open(client, openDoc)
+      const t2 = now()
+      return { dbBytes, startMs: t1 - t0, openMs: t2 - t1, length: replica.length() }
+    },
+    probe() {
+      return probe
+    },
+    stats() {
+      return peer!.stats()
+    },
+    connections() {
+      return peer!.node.getConnections().length
+    },
+    clock() {
+      return now()
+    },
   },
-  /**
-   * Stops the peer (a clean stop: loaded documents are snapshotted), measures the profile on disk,
-   * starts it again and reopens the document: the time until its text is available.
-   */
-  async reopen() {
+  async () => {
     replica?.close()
     client?.close()
     socket?.close()
-    await peer!.stop()
-    const dbBytes = du(join(profile, DB_FILE)) + du(join(profile, `${DB_FILE}-wal`))
-    const t0 = now()
-    peer = await createPeer(startConfig!)
-    client = peer.connect()
-    const t1 = now()
-    replica = await GvReplica.open(client, openDoc)
-    const t2 = now()
-    return { dbBytes, startMs: t1 - t0, openMs: t2 - t1, length: replica.length() }
+    await peer?.stop()
+    if (profile && process.env['BENCH_KEEP'] !== '1') rmSync(profile, { recursive: true, force: true })
   },
-  probe() {
-    return probe
-  },
-  stats() {
-    return peer!.stats()
-  },
-  connections() {
-    return peer!.node.getConnections().length
-  },
-  clock() {
-    return now()
-  },
-}, async () => {
-  replica?.close()
-  client?.close()
-  socket?.close()
-  await peer?.stop()
-  if (profile && process.env['BENCH_KEEP'] !== '1') rmSync(profile, { recursive: true, force: true })
-})
+)

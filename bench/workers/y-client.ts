@@ -35,90 +35,99 @@ const peer: TextPeer = {
     })
   },
   frame(fn) {
-    doc.transact(() => fn((pos, del, text) => {
-      if (del) ytext.delete(pos, del)
-      if (text) ytext.insert(pos, text)
-    }))
+    doc.transact(() =>
+      fn((pos, del, text) => {
+        if (del) ytext.delete(pos, del)
+        if (text) ytext.insert(pos, text)
+      }),
+    )
   },
   length: () => ytext.length,
   text: () => ytext.toString(),
   onRemote(cb) {
-    ytext.observe((_e, tr) => { if (!tr.local) cb() })
+    ytext.observe((_e, tr) => {
+      if (!tr.local) cb()
+    })
   },
 }
 
-serve({
-  ...textPeerHandlers(() => peer),
-  async start({ url, room }: { url: string; room?: string }) {
-    serverUrl = url
-    if (room === undefined) return 0
-    provider = new WebsocketProvider(url, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true })
-    provider.on('sync', (s: boolean) => { if (s) synced = true })
-    await until('y-websocket sync', () => synced, 30_000)
-    return ytext.length
-  },
-  /** y-websocket keeps no storage: the document's encoded state, and the time to load it into a new Y.Doc. */
-  reopen() {
-    const update = Y.encodeStateAsUpdate(doc)
-    const t0 = now()
-    const d2 = new Y.Doc()
-    Y.applyUpdate(d2, update)
-    const length = d2.getText('text').toString().length
-    return { dbBytes: update.byteLength, startMs: 0, openMs: now() - t0, length }
-  },
-  /** Joins each room (one Y.Doc and one WebsocketProvider per document, as y-websocket works). */
-  async openRooms({ names }: { names: string[] }) {
-    await Promise.all(names.map((n) => connectRoom(n, new Y.Doc())))
-    return null
-  },
-  /** The first `keysPerDoc` keystrokes of the trace into each room, one transaction per keystroke. */
-  async typeKeys({ names, keysPerDoc, from }: { names: string[]; keysPerDoc: number; from?: number }) {
-    const keys = loadTrace().keys.slice(from ?? 0, (from ?? 0) + keysPerDoc)
-    for (const n of names) {
-      const t = rooms.get(n)!.doc.getText('text')
-      for (const [pos, del, ins] of keys) {
-        t.doc!.transact(() => {
-          if (del) t.delete(pos, del)
-          if (ins) t.insert(pos, ins)
-        })
+serve(
+  {
+    ...textPeerHandlers(() => peer),
+    async start({ url, room }: { url: string; room?: string }) {
+      serverUrl = url
+      if (room === undefined) return 0
+      provider = new WebsocketProvider(url, room, doc, { WebSocketPolyfill: WebSocket as never, disableBc: true })
+      provider.on('sync', (s: boolean) => {
+        if (s) synced = true
+      })
+      await until('y-websocket sync', () => synced, 30_000)
+      return ytext.length
+    },
+    /** y-websocket keeps no storage: the document's encoded state, and the time to load it into a new Y.Doc. */
+    reopen() {
+      const update = Y.encodeStateAsUpdate(doc)
+      const t0 = now()
+      const d2 = new Y.Doc()
+      Y.applyUpdate(d2, update)
+      const length = d2.getText('text').toString().length
+      return { dbBytes: update.byteLength, startMs: 0, openMs: now() - t0, length }
+    },
+    /** Joins each room (one Y.Doc and one WebsocketProvider per document, as y-websocket works). */
+    async openRooms({ names }: { names: string[] }) {
+      await Promise.all(names.map((n) => connectRoom(n, new Y.Doc())))
+      return null
+    },
+    /** The first `keysPerDoc` keystrokes of the trace into each room, one transaction per keystroke. */
+    async typeKeys({ names, keysPerDoc, from }: { names: string[]; keysPerDoc: number; from?: number }) {
+      const keys = loadTrace().keys.slice(from ?? 0, (from ?? 0) + keysPerDoc)
+      for (const n of names) {
+        const t = rooms.get(n)!.doc.getText('text')
+        for (const [pos, del, ins] of keys) {
+          t.doc!.transact(() => {
+            if (del) t.delete(pos, del)
+            if (ins) t.insert(pos, ins)
+          })
+        }
+        await new Promise<void>((r) => setImmediate(r))
       }
-      await new Promise<void>((r) => setImmediate(r))
-    }
-    return null
+      return null
+    },
+    heads({ names }: { names: string[] }) {
+      return Object.fromEntries(names.map((n) => [n, textKey(rooms.get(n)!.doc)]))
+    },
+    /** Keeps each document's state (as y-indexeddb would on disk) and disconnects. */
+    goOffline() {
+      for (const [n, r] of rooms) {
+        saved.set(n, Y.encodeStateAsUpdate(r.doc))
+        r.provider.destroy()
+        r.doc.destroy()
+      }
+      rooms.clear()
+      return null
+    },
+    /** Loads each kept state into a new Y.Doc, reconnects, and waits until every text is the expected one. */
+    async comeBack({ expected, timeoutMs }: { expected: Record<string, string>; timeoutMs: number }) {
+      resetWsCount()
+      const t0 = now()
+      const names = Object.keys(expected)
+      const docs = names.map((n) => {
+        const d = new Y.Doc()
+        Y.applyUpdate(d, saved.get(n)!)
+        return d
+      })
+      const started = now()
+      await Promise.all(names.map((n, i) => connectRoom(n, docs[i]!)))
+      await until('rooms caught up', () => names.every((n) => textKey(rooms.get(n)!.doc) === expected[n]), timeoutMs, 10)
+      const t1 = now()
+      return { startMs: started - t0, convergeMs: t1 - started, totalMs: t1 - t0, net: { ...wsCount } }
+    },
+    netCount() {
+      return { ...wsCount }
+    },
   },
-  heads({ names }: { names: string[] }) {
-    return Object.fromEntries(names.map((n) => [n, textKey(rooms.get(n)!.doc)]))
+  () => {
+    for (const r of rooms.values()) r.provider.destroy()
+    provider?.destroy()
   },
-  /** Keeps each document's state (as y-indexeddb would on disk) and disconnects. */
-  goOffline() {
-    for (const [n, r] of rooms) {
-      saved.set(n, Y.encodeStateAsUpdate(r.doc))
-      r.provider.destroy()
-      r.doc.destroy()
-    }
-    rooms.clear()
-    return null
-  },
-  /** Loads each kept state into a new Y.Doc, reconnects, and waits until every text is the expected one. */
-  async comeBack({ expected, timeoutMs }: { expected: Record<string, string>; timeoutMs: number }) {
-    resetWsCount()
-    const t0 = now()
-    const names = Object.keys(expected)
-    const docs = names.map((n) => {
-      const d = new Y.Doc()
-      Y.applyUpdate(d, saved.get(n)!)
-      return d
-    })
-    const started = now()
-    await Promise.all(names.map((n, i) => connectRoom(n, docs[i]!)))
-    await until('rooms caught up', () => names.every((n) => textKey(rooms.get(n)!.doc) === expected[n]), timeoutMs, 10)
-    const t1 = now()
-    return { startMs: started - t0, convergeMs: t1 - started, totalMs: t1 - t0, net: { ...wsCount } }
-  },
-  netCount() {
-    return { ...wsCount }
-  },
-}, () => {
-  for (const r of rooms.values()) r.provider.destroy()
-  provider?.destroy()
-})
+)

@@ -16,19 +16,32 @@ const { setupWSConnection, docs } = require('y-websocket/bin/utils') as {
 
 let http: Server | null = null
 
-serve({
-  async start() {
-    http = createServer((_req, res) => { res.writeHead(404); res.end() })
-    const wss = new WebSocketServer({ server: http })
-    wss.on('connection', (ws, req) => setupWSConnection(ws, req))
-    await new Promise<void>((r) => http!.listen(0, '127.0.0.1', () => r()))
-    const addr = http.address()
-    return typeof addr === 'object' && addr ? addr.port : 0
+serve(
+  {
+    async start() {
+      http = createServer((_req, res) => {
+        res.writeHead(404)
+        res.end()
+      })
+      const wss = new WebSocketServer({ server: http })
+      wss.on('connection', (ws, req) => setupWSConnection(ws, req))
+      await new Promise<void>((r) => http!.listen(0, '127.0.0.1', () => r()))
+      const addr = http.address()
+      return typeof addr === 'object' && addr ? addr.port : 0
+    },
+    /** Each room's text digest as this server holds it. */
+    heads({ names }: { names: string[] }) {
+      return Object.fromEntries(
+        names.map((n) => [
+          n,
+          createHash('sha256')
+            .update(docs.get(n)?.getText('text').toString() ?? '')
+            .digest('hex'),
+        ]),
+      )
+    },
   },
-  /** Each room's text digest as this server holds it. */
-  heads({ names }: { names: string[] }) {
-    return Object.fromEntries(names.map((n) => [n, createHash('sha256').update(docs.get(n)?.getText('text').toString() ?? '').digest('hex')]))
+  () => {
+    http?.close()
   },
-}, () => {
-  http?.close()
-})
+)

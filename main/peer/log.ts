@@ -52,10 +52,16 @@ export function tallyLog(log: Log, what: string, opts: { intervalMs?: number; ma
       k.sources++
       byKind.set(c.kind, k)
     }
-    const top = repeated.sort((a, b) => b.n - a.n).slice(0, 3).map((c) => `${c.source} ${c.n - 1}× ${c.kind}`)
+    const top = repeated
+      .sort((a, b) => b.n - a.n)
+      .slice(0, 3)
+      .map((c) => `${c.source} ${c.n - 1}× ${c.kind}`)
     const kinds = [...byKind].map(([kind, k]) => `${k.n}× ${kind} from ${k.sources} source${k.sources === 1 ? '' : 's'}`)
     if (others > 0) kinds.push(`${others} more from sources not tracked`)
-    log('warn', `${what} in the last ${Math.round(intervalMs / 1000)} s, besides those logged: ${kinds.join(', ')}${top.length ? ` (most: ${top.join('; ')})` : ''}`)
+    log(
+      'warn',
+      `${what} in the last ${Math.round(intervalMs / 1000)} s, besides those logged: ${kinds.join(', ')}${top.length ? ` (most: ${top.join('; ')})` : ''}`,
+    )
     counts = new Map()
     others = 0
   }

@@ -5,7 +5,14 @@
  */
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
-import { GrapevineError, type ClientEvent, type ClientMethod, type ClientParams, type ClientResults, type PeerClient } from '../../shared/protocol.ts'
+import {
+  GrapevineError,
+  type ClientEvent,
+  type ClientMethod,
+  type ClientParams,
+  type ClientResults,
+  type PeerClient,
+} from '../../shared/protocol.ts'
 import { lockProfile, prepareProfileDir } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type DeviceKeyVault } from './identity/device.ts'
@@ -78,11 +85,19 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     const host = config.host ?? '0.0.0.0'
     const remembered = Number(store.getMeta(PORT_META)?.toString() ?? '0')
     const port = config.port ?? remembered
-    const scoring = new PeerScoring(() => workspaces.teammates(), () => { if (node) setDirectPeers(node.services.pubsub, scoring.trusted()) })
-    const make = (p: number) => createNode({
-      privateKey: device.privateKey, listen: [`/ip4/${host}/tcp/${p}`], mdns: config.mdns ?? false,
-      appScore: (peerId) => scoring.score(peerId),
-    })
+    const scoring = new PeerScoring(
+      () => workspaces.teammates(),
+      () => {
+        if (node) setDirectPeers(node.services.pubsub, scoring.trusted())
+      },
+    )
+    const make = (p: number) =>
+      createNode({
+        privateKey: device.privateKey,
+        listen: [`/ip4/${host}/tcp/${p}`],
+        mdns: config.mdns ?? false,
+        appScore: (peerId) => scoring.score(peerId),
+      })
     try {
       node = await make(port)
     } catch (err) {
@@ -90,7 +105,12 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
       log('warn', `port ${port} is taken (${(err as Error).message}); listening on a new one`)
       node = await make(0)
     }
-    const actualPort = Number(node.getMultiaddrs()[0]?.getComponents().find((c) => c.name === 'tcp')?.value ?? 0)
+    const actualPort = Number(
+      node
+        .getMultiaddrs()[0]
+        ?.getComponents()
+        .find((c) => c.name === 'tcp')?.value ?? 0,
+    )
     if (actualPort && actualPort !== remembered) await store.write(() => store!.setMeta(PORT_META, String(actualPort)))
     return await assemble(config, log, lock, store, device, workspaces, node, scoring)
   } catch (err) {
@@ -101,10 +121,21 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
   }
 }
 
-async function assemble(config: PeerConfig, log: Log, lock: { release(): void }, store: SqliteStore, device: Device,
-  workspaces: Workspaces, node: GrapevineNode, scoring: PeerScoring): Promise<Peer> {
+async function assemble(
+  config: PeerConfig,
+  log: Log,
+  lock: { release(): void },
+  store: SqliteStore,
+  device: Device,
+  workspaces: Workspaces,
+  node: GrapevineNode,
+  scoring: PeerScoring,
+): Promise<Peer> {
   const documents = new Documents(store, device, workspaces, {
-    batchMs: config.batchMs ?? 16, snapshotEvery: config.snapshotEvery ?? 1000, maxLoaded: 64, log,
+    batchMs: config.batchMs ?? 16,
+    snapshotEvery: config.snapshotEvery ?? 1000,
+    maxLoaded: 64,
+    log,
   })
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
@@ -122,22 +153,28 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
   // Callers that join a running session share its failure: log it once.
   const loggedFailures = new WeakSet<object>()
   const syncWith = (peer: PeerId, only?: string): Promise<void>[] =>
-    workspaces.shared(peer.toString()).filter((ws) => only === undefined || ws === only).map((ws) =>
-      catchup.sync(peer, ws).catch((err: unknown) => {
-        if (typeof err === 'object' && err !== null) {
-          if (loggedFailures.has(err)) return
-          loggedFailures.add(err)
-        }
-        const why = err instanceof CatchupError ? ` while ${err.step}: ${err.reason}` : `: ${describeFailure(err)}`
-        log('warn', `catch-up of ${ws} with ${peer} failed${why}`)
-      }))
+    workspaces
+      .shared(peer.toString())
+      .filter((ws) => only === undefined || ws === only)
+      .map((ws) =>
+        catchup.sync(peer, ws).catch((err: unknown) => {
+          if (typeof err === 'object' && err !== null) {
+            if (loggedFailures.has(err)) return
+            loggedFailures.add(err)
+          }
+          const why = err instanceof CatchupError ? ` while ${err.step}: ${err.reason}` : `: ${describeFailure(err)}`
+          log('warn', `catch-up of ${ws} with ${peer} failed${why}`)
+        }),
+      )
   const syncAll = async (only?: string): Promise<void> => {
     await Promise.all(connections.connectedPeers().flatMap((p) => syncWith(p, only)))
   }
   connections.on('connect', (peer) => {
     // Both sides start catch-up; the higher id waits a little so that usually one session does the work.
     const delay = selfId < peer.toString() ? 0 : 1500
-    setTimeout(() => { if (connections.isConnected(peer.toString())) void Promise.all(syncWith(peer)) }, delay).unref()
+    setTimeout(() => {
+      if (connections.isConnected(peer.toString())) void Promise.all(syncWith(peer))
+    }, delay).unref()
   })
   workspaces.on('members', (ws) => {
     for (const p of connections.connectedPeers()) if (workspaces.roleOf(ws, p.toString()) !== undefined) void Promise.all(syncWith(p, ws))
@@ -151,13 +188,24 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
 
   const presence = new Presence(workspaces, (ws, state, utc) => gossip.publishPresence(ws, state, utc))
   gossip.presence = presence
-  const handle = createApi({ device, store, node, workspaces, documents, joining, connections, presence, syncWorkspace: (ws) => syncAll(ws) })
+  const handle = createApi({
+    device,
+    store,
+    node,
+    workspaces,
+    documents,
+    joining,
+    connections,
+    presence,
+    syncWorkspace: (ws) => syncAll(ws),
+  })
   const sessions = new Set<{ session: ClientSession; listeners: Set<(e: ClientEvent) => void> }>()
   const broadcast = (event: ClientEvent, filter?: (s: ClientSession) => boolean): void => {
     for (const s of sessions) if (!filter || filter(s.session)) for (const l of s.listeners) l(event)
   }
   documents.on('changes', (docId, changes, origin) =>
-    broadcast({ type: 'doc.changes', docId, changes }, (s) => s !== origin && s.openDocs.has(docId)))
+    broadcast({ type: 'doc.changes', docId, changes }, (s) => s !== origin && s.openDocs.has(docId)),
+  )
   documents.on('list', (workspaceId) => broadcast({ type: 'doc.list', workspaceId }))
   const syncChanged = (docId: string): void => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId))
   documents.on('heads', (_ws, docId) => syncChanged(docId))
@@ -174,12 +222,15 @@ async function assemble(config: PeerConfig, log: Log, lock: { release(): void },
   documents.on('activity', (workspaceId, docId, by) => {
     if (activityDue.has(docId) || !documents.follows(docId)) return
     // One notice per document per few seconds, however fast a teammate types.
-    activityDue.set(docId, setTimeout(() => {
-      activityDue.delete(docId)
-      const title = store.getDocument(docId)?.title ?? ''
-      const byName = workspaces.state(workspaceId)?.members.get(by)?.name ?? null
-      broadcast({ type: 'doc.activity', workspaceId, docId, title, by, byName })
-    }, 3000))
+    activityDue.set(
+      docId,
+      setTimeout(() => {
+        activityDue.delete(docId)
+        const title = store.getDocument(docId)?.title ?? ''
+        const byName = workspaces.state(workspaceId)?.members.get(by)?.name ?? null
+        broadcast({ type: 'doc.activity', workspaceId, docId, title, by, byName })
+      }, 3000),
+    )
   })
   connections.on('connect', () => broadcast({ type: 'peer.list' }))
   connections.on('disconnect', () => broadcast({ type: 'peer.list' }))

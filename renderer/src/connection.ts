@@ -60,7 +60,11 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
       if (choice.kind === 'browser') reconnect()
       else onState({ status: 'lost', kind: 'electron', retryInMs: null })
     })
-    onState({ status: 'connected', client: checkedClient(rpc, (e) => console.warn('dropped a malformed event from the peer', e)), generation: gen })
+    onState({
+      status: 'connected',
+      client: checkedClient(rpc, (e) => console.warn('dropped a malformed event from the peer', e)),
+      generation: gen,
+    })
   }
 
   const reconnect = (): void => {
@@ -70,7 +74,12 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
   }
   const attempt = (): void => {
     if (stopped || choice.kind !== 'browser') return
-    openWebSocket(choice.url).then((ch) => (stopped ? ch.close() : up(ch)), () => { if (!stopped) reconnect() })
+    openWebSocket(choice.url).then(
+      (ch) => (stopped ? ch.close() : up(ch)),
+      () => {
+        if (!stopped) reconnect()
+      },
+    )
   }
 
   onState({ status: 'connecting', kind: choice.kind })

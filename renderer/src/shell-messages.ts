@@ -21,10 +21,14 @@ export function parseShellMessage(data: unknown): ShellMessage | null {
   const n = toNotice(data)
   if (!n) return null
   switch (n.grapevine) {
-    case 'menu': return { kind: 'menu', command: n.value }
-    case 'open-invite': return { kind: 'open-invite', link: n.value.trim() }
-    case 'open-document': return { kind: 'open-document', docId: n.value }
-    case 'peer-status': return { kind: 'peer-status', status: n.value }
+    case 'menu':
+      return { kind: 'menu', command: n.value }
+    case 'open-invite':
+      return { kind: 'open-invite', link: n.value.trim() }
+    case 'open-document':
+      return { kind: 'open-document', docId: n.value }
+    case 'peer-status':
+      return { kind: 'peer-status', status: n.value }
   }
 }
 

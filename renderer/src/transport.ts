@@ -7,7 +7,6 @@ import { PORT_MESSAGE } from '../../shared/desktop-bridge.ts'
 import type { FrameChannel } from '../../shared/frame-channel.ts'
 import { webSocketChannel } from '../../shared/websocket-channel.ts'
 
-
 export type TransportChoice = { kind: 'browser'; url: string } | { kind: 'electron' }
 
 /** Browser mode when the page was opened with `?token=…` over http(s); otherwise Electron. */
@@ -32,10 +31,14 @@ export function openWebSocket(url: string): Promise<FrameChannel> {
     ws.binaryType = 'arraybuffer'
     const fail = (): void => reject(new Error('The peer did not accept the connection.'))
     ws.addEventListener('error', fail, { once: true })
-    ws.addEventListener('open', () => {
-      ws.removeEventListener('error', fail)
-      resolve(webSocketChannel(ws))
-    }, { once: true })
+    ws.addEventListener(
+      'open',
+      () => {
+        ws.removeEventListener('error', fail)
+        resolve(webSocketChannel(ws))
+      },
+      { once: true },
+    )
   })
 }
 

@@ -3,7 +3,12 @@
  * the part of the peer that does the work. Every failure becomes a `GrapevineError` with a code.
  */
 import {
-  clientRequestSchemas, GrapevineError, isTooLarge, type ClientMethod, type ClientResults, type ValidClientParams,
+  clientRequestSchemas,
+  GrapevineError,
+  isTooLarge,
+  type ClientMethod,
+  type ClientResults,
+  type ValidClientParams,
 } from '../../../shared/protocol.ts'
 import type { DocSyncStatus, DocumentSummary, MemberInfo, PeerInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
@@ -20,7 +25,9 @@ import type { Presence } from '../sync/presence.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 
 /** One connected client (a window, the CLI); it holds documents open and receives their changes. */
-export interface ClientSession { readonly openDocs: Set<string> }
+export interface ClientSession {
+  readonly openDocs: Set<string>
+}
 
 interface ApiContext {
   device: Device
@@ -44,7 +51,7 @@ export function createApi(ctx: ApiContext) {
   const self = device.deviceId
 
   const memberName = (ws: string, id: string | null): string | null =>
-    id === null ? null : workspaces.state(ws)?.members.get(id)?.name ?? null
+    id === null ? null : (workspaces.state(ws)?.members.get(id)?.name ?? null)
 
   const workspaceInfo = (id: string): WorkspaceInfo => {
     const s = workspaces.state(id)
@@ -56,8 +63,14 @@ export function createApi(ctx: ApiContext) {
   const summaries = (rows: DocumentRow[]): DocumentSummary[] => {
     const unread = documents.unread(rows)
     return rows.map((r) => ({
-      id: r.id, workspaceId: r.workspaceId, title: r.title, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt,
-      lastChangeBy: r.lastChangeBy, lastChangeByName: memberName(r.workspaceId, r.lastChangeBy), deleted: r.deleted,
+      id: r.id,
+      workspaceId: r.workspaceId,
+      title: r.title,
+      createdAt: r.createdAt,
+      lastChangeAt: r.lastChangeAt,
+      lastChangeBy: r.lastChangeBy,
+      lastChangeByName: memberName(r.workspaceId, r.lastChangeBy),
+      deleted: r.deleted,
       unread: unread.has(r.id),
     }))
   }
@@ -67,8 +80,13 @@ export function createApi(ctx: ApiContext) {
     const row = store.getPeer(peerId)
     const ws = workspaces.ids().find((w) => workspaces.state(w)?.members.has(peerId))
     return {
-      peerId, name: ws ? memberName(ws, peerId) : null, member: ws !== undefined, online: connections.isConnected(peerId),
-      addresses: row?.addresses ?? [], lastSeen: row?.lastSeen ?? null, lastSyncAt: row?.lastSyncAt ?? null,
+      peerId,
+      name: ws ? memberName(ws, peerId) : null,
+      member: ws !== undefined,
+      online: connections.isConnected(peerId),
+      addresses: row?.addresses ?? [],
+      lastSeen: row?.lastSeen ?? null,
+      lastSyncAt: row?.lastSyncAt ?? null,
     }
   }
 
@@ -98,28 +116,46 @@ export function createApi(ctx: ApiContext) {
       }
       return { deviceId: self, name, safetyWords: device.safetyWords }
     },
-    'workspace.list': () => workspaces.ids().filter((id) => workspaces.roleOf(id, self) !== undefined).map(workspaceInfo),
+    'workspace.list': () =>
+      workspaces
+        .ids()
+        .filter((id) => workspaces.roleOf(id, self) !== undefined)
+        .map(workspaceInfo),
     'workspace.create': async ({ name }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
     'workspace.members': ({ workspaceId }) => {
       const s = workspaces.state(workspaceId)
       if (!s?.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
-      return [...s.members.values()].map((m): MemberInfo => ({
-        deviceId: m.deviceId, name: m.name, role: m.role, safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
-        addedBy: m.addedBy, addedAt: m.addedAt, online: m.deviceId === self || connections.isConnected(m.deviceId),
-        lastSeen: m.deviceId === self ? Date.now() : store.getPeer(m.deviceId)?.lastSeen ?? null, self: m.deviceId === self,
-      }))
+      return [...s.members.values()].map(
+        (m): MemberInfo => ({
+          deviceId: m.deviceId,
+          name: m.name,
+          role: m.role,
+          safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
+          addedBy: m.addedBy,
+          addedAt: m.addedAt,
+          online: m.deviceId === self || connections.isConnected(m.deviceId),
+          lastSeen: m.deviceId === self ? Date.now() : (store.getPeer(m.deviceId)?.lastSeen ?? null),
+          self: m.deviceId === self,
+        }),
+      )
     },
-    'workspace.invite': ({ workspaceId, ttlMs, role, approve }) => joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
+    'workspace.invite': ({ workspaceId, ttlMs, role, approve }) =>
+      joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
     'invite.inspect': ({ code }) => {
       const invite = decodeInvite(code)
       return {
-        workspaceId: invite.ws, workspaceName: invite.name, inviterId: invite.inviter,
+        workspaceId: invite.ws,
+        workspaceName: invite.name,
+        inviterId: invite.inviter,
         inviterSafetyWords: fingerprintText(devicePublicKey(invite.inviter)?.raw ?? new Uint8Array()),
-        expiresAt: invite.exp, needsApproval: invite.ap ?? false, mySafetyWords: device.safetyWords,
+        expiresAt: invite.exp,
+        needsApproval: invite.ap ?? false,
+        mySafetyWords: device.safetyWords,
       }
     },
     'join.decide': ({ requestId, accept }) => {
-      if (!joining.decide(requestId, accept)) throw new GrapevineError('not-found', 'That join request is no longer waiting (it was answered or timed out).')
+      if (!joining.decide(requestId, accept))
+        throw new GrapevineError('not-found', 'That join request is no longer waiting (it was answered or timed out).')
       return { requestId, accepted: accept }
     },
     'workspace.join': async ({ code, name }) => {
@@ -131,14 +167,15 @@ export function createApi(ctx: ApiContext) {
       workspaceInfo(workspaceId)
       return summaries(documents.list(workspaceId, includeDeleted))
     },
-    'doc.create': async ({ workspaceId, title, text }) =>
-      summary(await documents.create(workspaceId, title, text ?? '')),
+    'doc.create': async ({ workspaceId, title, text }) => summary(await documents.create(workspaceId, title, text ?? '')),
     'doc.rename': async ({ docId, title }) => {
       await documents.edit(docId, (d) => setTitle(d, title))
       return summary({ ...documents.row(docId), title })
     },
     'doc.delete': async ({ docId }) => {
-      await documents.edit(docId, (d) => { d.deleted = true })
+      await documents.edit(docId, (d) => {
+        d.deleted = true
+      })
       return summary({ ...documents.row(docId), deleted: true })
     },
     'doc.read': ({ docId }) => {
@@ -159,8 +196,7 @@ export function createApi(ctx: ApiContext) {
       if (closed) documents.release(docId)
       return { closed }
     },
-    'doc.applyChanges': async ({ docId, changes }, session) =>
-      ({ heads: await documents.applyClientChanges(docId, changes, session) }),
+    'doc.applyChanges': async ({ docId, changes }, session) => ({ heads: await documents.applyClientChanges(docId, changes, session) }),
     'doc.syncStatus': ({ docId }) => syncStatus(docId),
     'doc.markRead': async ({ docId }) => {
       await documents.markRead(docId)
@@ -168,7 +204,8 @@ export function createApi(ctx: ApiContext) {
     },
     'presence.set': ({ workspaceId, docId, cursor }) => {
       workspaceInfo(workspaceId)
-      if (docId !== null && documents.row(docId).workspaceId !== workspaceId) throw new GrapevineError('bad-request', 'That document is not in that workspace.')
+      if (docId !== null && documents.row(docId).workspaceId !== workspaceId)
+        throw new GrapevineError('bad-request', 'That document is not in that workspace.')
       ctx.presence.set(workspaceId, { docId, cursor })
       return { ok: true as const }
     },
@@ -177,7 +214,11 @@ export function createApi(ctx: ApiContext) {
       return ctx.presence.list(workspaceId)
     },
     'peer.list': () => {
-      const ids = new Set([...store.listPeers().map((p) => p.peerId), ...workspaces.teammates(), ...connections.connectedPeers().map(String)])
+      const ids = new Set([
+        ...store.listPeers().map((p) => p.peerId),
+        ...workspaces.teammates(),
+        ...connections.connectedPeers().map(String),
+      ])
       ids.delete(self)
       return [...ids].map(peerInfo)
     },
@@ -189,13 +230,16 @@ export function createApi(ctx: ApiContext) {
       }
     },
     'network.info': () => ({
-      peerId: self, listenAddresses: ctx.node.getMultiaddrs().map(String), connections: ctx.node.getConnections().length,
+      peerId: self,
+      listenAddresses: ctx.node.getMultiaddrs().map(String),
+      connections: ctx.node.getConnections().length,
     }),
   }
 
   /** Validates and serves one request. */
   return async function handle(method: string, params: unknown, session: ClientSession): Promise<unknown> {
-    if (!Object.hasOwn(clientRequestSchemas, method)) throw new GrapevineError('bad-request', `Unknown method ${JSON.stringify(method).slice(0, 80)}.`)
+    if (!Object.hasOwn(clientRequestSchemas, method))
+      throw new GrapevineError('bad-request', `Unknown method ${JSON.stringify(method).slice(0, 80)}.`)
     const m = method as ClientMethod
     const parsed = clientRequestSchemas[m].safeParse(params ?? {})
     if (!parsed.success) {

@@ -83,23 +83,28 @@ async function rpcClient(): Promise<PeerClient & { close(): void }> {
 
 // The adapter the UI server uses, over the library it uses, with its options (binary frames only,
 // the size cap): the FrameChannel contract. The server's own socket is tested end to end below.
-runFrameChannelTests('ui-server webSocketChannel over ws', async () => {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_CLIENT_MESSAGE_BYTES })
-  await new Promise((resolve) => server.once('listening', resolve))
-  const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve))
-  const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}/`)
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
-  const peerSide = await accepted
-  return {
-    near: webSocketChannel(ws),
-    far: webSocketChannel(peerSide, { nonFrames: 'close' }),
-    breakFar: () => peerSide.terminate(),
-    teardown: () => new Promise<void>((resolve) => {
-      for (const c of server.clients) c.terminate()
-      server.close(() => resolve())
-    }),
-  }
-}, test)
+runFrameChannelTests(
+  'ui-server webSocketChannel over ws',
+  async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: MAX_CLIENT_MESSAGE_BYTES })
+    await new Promise((resolve) => server.once('listening', resolve))
+    const accepted = new Promise<WebSocket>((resolve) => server.once('connection', resolve))
+    const ws = new WebSocket(`ws://127.0.0.1:${(server.address() as { port: number }).port}/`)
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+    const peerSide = await accepted
+    return {
+      near: webSocketChannel(ws),
+      far: webSocketChannel(peerSide, { nonFrames: 'close' }),
+      breakFar: () => peerSide.terminate(),
+      teardown: () =>
+        new Promise<void>((resolve) => {
+          for (const c of server.clients) c.terminate()
+          server.close(() => resolve())
+        }),
+    }
+  },
+  test,
+)
 
 test('serves the app with a strict CSP, and nothing outside its folder', async () => {
   assert.match(ui.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{32}$/)

@@ -19,7 +19,12 @@ import type { Log } from '../log.ts'
 
 const RENDERER_DIR = fileURLToPath(new URL('../../../out/renderer', import.meta.url))
 
-export interface UiServer { url: string; port: number; token: string; close(): Promise<void> }
+export interface UiServer {
+  url: string
+  port: number
+  token: string
+  close(): Promise<void>
+}
 
 /**
  * The token (and port) of a profile's UI, kept in the profile folder (readable by this OS user only),
@@ -50,9 +55,14 @@ export function saveUiSettings(profileDir: string, settings: { token: string; po
   }
 }
 
-export async function startUiServer(peer: SessionSource, log: Log, opts: { port?: number; dir?: string; token?: string } = {}): Promise<UiServer> {
+export async function startUiServer(
+  peer: SessionSource,
+  log: Log,
+  opts: { port?: number; dir?: string; token?: string } = {},
+): Promise<UiServer> {
   const dir = resolve(opts.dir ?? RENDERER_DIR)
-  if (!existsSync(join(dir, 'index.html'))) throw new Error(`The UI is not built (${dir}/index.html is missing): run \`npm run build:renderer\`.`)
+  if (!existsSync(join(dir, 'index.html')))
+    throw new Error(`The UI is not built (${dir}/index.html is missing): run \`npm run build:renderer\`.`)
   const token = opts.token ?? randomBytes(24).toString('base64url')
   let origin = ''
   const hostOk = (req: IncomingMessage): boolean => {
@@ -81,8 +91,12 @@ export async function startUiServer(peer: SessionSource, log: Log, opts: { port?
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://x')
     const given = Buffer.from(url.searchParams.get('token') ?? '')
-    const good = url.pathname === '/rpc' && given.length === token.length && timingSafeEqual(given, Buffer.from(token)) &&
-      hostOk(req) && req.headers.origin === origin
+    const good =
+      url.pathname === '/rpc' &&
+      given.length === token.length &&
+      timingSafeEqual(given, Buffer.from(token)) &&
+      hostOk(req) &&
+      req.headers.origin === origin
     if (!good) {
       log('warn', `ui: refused a WebSocket from ${req.socket.remoteAddress} (bad token, host or origin)`)
       socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
@@ -104,11 +118,12 @@ export async function startUiServer(peer: SessionSource, log: Log, opts: { port?
     url: `${origin}/?token=${token}`,
     port,
     token,
-    close: () => new Promise<void>((done) => {
-      for (const c of wss.clients) c.terminate()
-      wss.close()
-      server.close(() => done())
-      server.closeAllConnections()
-    }),
+    close: () =>
+      new Promise<void>((done) => {
+        for (const c of wss.clients) c.terminate()
+        wss.close()
+        server.close(() => done())
+        server.closeAllConnections()
+      }),
   }
 }

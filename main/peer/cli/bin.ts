@@ -20,9 +20,12 @@ const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5
 
 function defaultProfile(): string {
   if (process.env['GRAPEVINE_PROFILE']) return process.env['GRAPEVINE_PROFILE']
-  const base = process.platform === 'win32' ? process.env['APPDATA'] ?? join(homedir(), 'AppData', 'Roaming')
-    : process.platform === 'darwin' ? join(homedir(), 'Library', 'Application Support')
-      : process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config')
+  const base =
+    process.platform === 'win32'
+      ? (process.env['APPDATA'] ?? join(homedir(), 'AppData', 'Roaming'))
+      : process.platform === 'darwin'
+        ? join(homedir(), 'Library', 'Application Support')
+        : (process.env['XDG_CONFIG_HOME'] ?? join(homedir(), '.config'))
   return join(base, 'Grapevine', 'peer')
 }
 
@@ -30,7 +33,9 @@ const HELP = `grapevine-peer <command> [options]
 
   run [--ui] [--ui-port N]       keep a peer online (logs what it does; Ctrl-C stops it);
                                  --ui also serves the app to a browser on 127.0.0.1 (prints the URL)
-${Object.values(COMMANDS).map((c) => `  ${c.usage}`).join('\n')}
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}`)
+  .join('\n')}
 
 Options:
   --profile DIR      profile directory (default ${defaultProfile()}, or $GRAPEVINE_PROFILE)
@@ -61,13 +66,28 @@ function exitCodeFor(err: unknown): number {
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
+    args: argv,
+    allowPositionals: true,
+    strict: true,
     options: {
-      profile: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, mdns: { type: 'boolean' },
-      'no-mdns': { type: 'boolean' }, connect: { type: 'string', multiple: true }, workspace: { type: 'string' },
-      name: { type: 'string' }, json: { type: 'boolean' }, file: { type: 'string' }, ttl: { type: 'string' }, role: { type: 'string' },
-      all: { type: 'boolean' }, wait: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-      ui: { type: 'boolean' }, 'ui-port': { type: 'string' },
+      profile: { type: 'string' },
+      host: { type: 'string' },
+      port: { type: 'string' },
+      mdns: { type: 'boolean' },
+      'no-mdns': { type: 'boolean' },
+      connect: { type: 'string', multiple: true },
+      workspace: { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean' },
+      file: { type: 'string' },
+      ttl: { type: 'string' },
+      role: { type: 'string' },
+      all: { type: 'boolean' },
+      wait: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      ui: { type: 'boolean' },
+      'ui-port': { type: 'string' },
     },
   })
   if (values.help || positionals.length === 0) {
@@ -81,10 +101,16 @@ async function main(argv: string[]): Promise<number> {
   const level = (values['log-level'] ?? (isRun ? 'info' : 'warn')) as LogLevel
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level is debug, info, warn or error')
   const log = consoleLog(level)
-  const start = (): Promise<Peer> => createPeer({
-    profileDir, host: values.host ?? '0.0.0.0', port, mdns: values['no-mdns'] ? false : values.mdns ?? true,
-    bootstrap: values.connect ?? [], name: values.name, log,
-  })
+  const start = (): Promise<Peer> =>
+    createPeer({
+      profileDir,
+      host: values.host ?? '0.0.0.0',
+      port,
+      mdns: values['no-mdns'] ? false : (values.mdns ?? true),
+      bootstrap: values.connect ?? [],
+      name: values.name,
+      log,
+    })
 
   if (isRun) {
     const peer = await start()
@@ -116,7 +142,9 @@ async function main(argv: string[]): Promise<number> {
         process.off('SIGINT', stop)
         process.off('SIGTERM', stop)
         server.close()
-        void Promise.resolve(ui?.close()).then(() => peer.stop()).then(done, done)
+        void Promise.resolve(ui?.close())
+          .then(() => peer.stop())
+          .then(done, done)
       }
       process.on('SIGINT', stop)
       process.on('SIGTERM', stop)
@@ -130,8 +158,13 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new UsageError(`unknown command "${positionals.join(' ')}" (see --help)`)
   const args = positionals.slice(name.split(' ').length)
   const opts = {
-    workspace: values.workspace, file: values.file, ttl: values.ttl, role: values.role, json: values.json ?? false,
-    name: values.name, all: values.all ?? false,
+    workspace: values.workspace,
+    file: values.file,
+    ttl: values.ttl,
+    role: values.role,
+    json: values.json ?? false,
+    name: values.name,
+    all: values.all ?? false,
   }
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
 
@@ -140,8 +173,11 @@ async function main(argv: string[]): Promise<number> {
     try {
       client = await connectControlSocket(profileDir)
     } catch (err) {
-      throw new StoreError('locked', profileDir,
-        `Profile ${profileDir} is held by a running peer (pid ${profileOwner(profileDir)}) whose control socket does not answer: ${(err as Error).message}`)
+      throw new StoreError(
+        'locked',
+        profileDir,
+        `Profile ${profileDir} is held by a running peer (pid ${profileOwner(profileDir)}) whose control socket does not answer: ${(err as Error).message}`,
+      )
     }
     try {
       await command.run({ client, args, opts, out })
@@ -164,7 +200,8 @@ async function main(argv: string[]): Promise<number> {
     }
     if (name !== 'join' && name !== 'workspace create') await syncBriefly()
     await command.run({ client: peer.connect(), args, opts, out })
-    if (!['whoami', 'workspace list', 'doc list', 'doc print', 'doc status', 'peers', 'addresses', 'members'].includes(name)) await syncBriefly()
+    if (!['whoami', 'workspace list', 'doc list', 'doc print', 'doc status', 'peers', 'addresses', 'members'].includes(name))
+      await syncBriefly()
   } finally {
     await peer.stop()
   }

@@ -21,7 +21,11 @@ after(() => {
   for (const d of Object.values(dirs)) d.remove()
 })
 
-interface Result { code: number | null; out: string; err: string }
+interface Result {
+  code: number | null
+  out: string
+  err: string
+}
 
 function cli(profile: string, args: string[], input?: string): Promise<Result> {
   return new Promise((resolve) => {
@@ -71,11 +75,18 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
   assert.ok(docId, created)
   assert.equal(await ok(dirs.b.path, ['doc', 'print', 'Plan']), '# Plan\n\n- ship the peer')
   await ok(dirs.b.path, ['doc', 'write', docId.slice(0, 8), '-'], '# Plan\n\n- ship the peer\n- and the app\n')
-  await waitFor('Bob\'s edit on Ana\'s always-on peer', async () =>
-    (await cli(dirs.a.path, ['doc', 'print', 'Plan'])).out === '# Plan\n\n- ship the peer\n- and the app', 30_000, 200)
+  await waitFor(
+    "Bob's edit on Ana's always-on peer",
+    async () => (await cli(dirs.a.path, ['doc', 'print', 'Plan'])).out === '# Plan\n\n- ship the peer\n- and the app',
+    30_000,
+    200,
+  )
   await ok(dirs.a.path, ['doc', 'rename', 'Plan', 'Roadmap'])
   const list = JSON.parse(await ok(dirs.b.path, ['doc', 'list', '--json'])) as { title: string; lastChangeByName: string }[]
-  assert.deepEqual(list.map((d) => d.title), ['Roadmap'])
+  assert.deepEqual(
+    list.map((d) => d.title),
+    ['Roadmap'],
+  )
   const members = JSON.parse(await ok(dirs.a.path, ['members', '--json'])) as { name: string; role: string }[]
   assert.deepEqual(members.map((m) => `${m.name}:${m.role}`).sort(), ['Ana:owner', 'Bob:editor'])
   assert.match(await ok(dirs.a.path, ['doc', 'status', 'Roadmap']), /saved on this device/)

@@ -34,7 +34,8 @@ async function workspaceId(ctx: CommandContext): Promise<string> {
   const want = ctx.opts.workspace
   const found = want === undefined ? all : all.filter((w) => w.id === want || w.id.startsWith(want) || w.name === want)
   if (found.length === 1) return found[0]!.id
-  if (all.length === 0) throw new GrapevineError('not-found', 'This device is in no workspace yet: `workspace create <name>` or `join <code>`.')
+  if (all.length === 0)
+    throw new GrapevineError('not-found', 'This device is in no workspace yet: `workspace create <name>` or `join <code>`.')
   if (found.length === 0) throw new GrapevineError('not-found', `No workspace matches "${want}".`)
   throw new UsageError(`Several workspaces; choose one with --workspace (${all.map((w) => `${w.name} ${w.id.slice(0, 8)}`).join(', ')})`)
 }
@@ -73,7 +74,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   name: {
-    usage: 'name <display name>            set this device\'s name',
+    usage: "name <display name>            set this device's name",
     async run(ctx) {
       const me = await ctx.client.request('identity.setName', { name: arg(ctx, 0, 'name') })
       print(ctx, me, () => [`name set to ${me.name}`])
@@ -99,7 +100,9 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
       const role = clientRequestSchemas['workspace.invite'].shape.role.safeParse(ctx.opts.role)
       if (!role.success) throw new UsageError(`--role is admin, editor or viewer`)
       const inv = await ctx.client.request('workspace.invite', {
-        workspaceId: await workspaceId(ctx), ttlMs: parseTtl(ctx.opts.ttl), role: role.data,
+        workspaceId: await workspaceId(ctx),
+        ttlMs: parseTtl(ctx.opts.ttl),
+        role: role.data,
       })
       print(ctx, inv, () => [inv.code, inv.link, `role ${inv.role}; expires ${when(inv.expiresAt)} UTC; works once`])
     },
@@ -115,19 +118,30 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     usage: 'members                        members of the workspace, online or last seen',
     async run(ctx) {
       const ms = await ctx.client.request('workspace.members', { workspaceId: await workspaceId(ctx) })
-      print(ctx, ms, () => ms.map((m) => `${m.self ? '*' : ' '} ${m.name.padEnd(20)} ${m.role.padEnd(7)} ${m.online ? 'online ' : 'offline'} ${m.safetyWords}  ${m.deviceId}`))
+      print(ctx, ms, () =>
+        ms.map(
+          (m) =>
+            `${m.self ? '*' : ' '} ${m.name.padEnd(20)} ${m.role.padEnd(7)} ${m.online ? 'online ' : 'offline'} ${m.safetyWords}  ${m.deviceId}`,
+        ),
+      )
     },
   },
   'doc list': {
     usage: 'doc list [--all]               documents (--all: with deleted ones)',
     async run(ctx) {
       const docs = await ctx.client.request('doc.list', { workspaceId: await workspaceId(ctx), includeDeleted: ctx.opts.all })
-      print(ctx, docs, () => (docs.length ? docs.map((d) =>
-        `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.deleted ? '  [deleted]' : ''}`) : ['no documents']))
+      print(ctx, docs, () =>
+        docs.length
+          ? docs.map(
+              (d) =>
+                `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.deleted ? '  [deleted]' : ''}`,
+            )
+          : ['no documents'],
+      )
     },
   },
   'doc create': {
-    usage: 'doc create <title> [--file F]  new document, optionally with a file\'s text',
+    usage: "doc create <title> [--file F]  new document, optionally with a file's text",
     async run(ctx) {
       const text = ctx.opts.file ? readInput(ctx.opts.file) : ''
       const d = await ctx.client.request('doc.create', { workspaceId: await workspaceId(ctx), title: arg(ctx, 0, 'title'), text })
@@ -137,7 +151,10 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
   'doc rename': {
     usage: 'doc rename <doc> <title>',
     async run(ctx) {
-      const d = await ctx.client.request('doc.rename', { docId: (await findDoc(ctx, arg(ctx, 0, 'document'))).id, title: arg(ctx, 1, 'title') })
+      const d = await ctx.client.request('doc.rename', {
+        docId: (await findDoc(ctx, arg(ctx, 0, 'document'))).id,
+        title: arg(ctx, 1, 'title'),
+      })
       print(ctx, d, () => [`renamed ${d.id} to ${d.title}`])
     },
   },
@@ -149,7 +166,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   'doc write': {
-    usage: 'doc write <doc> <file|->       replace a document\'s text with a file (or stdin)',
+    usage: "doc write <doc> <file|->       replace a document's text with a file (or stdin)",
     async run(ctx) {
       const doc = await findDoc(ctx, arg(ctx, 0, 'document'))
       const r = await ctx.client.request('doc.setText', { docId: doc.id, text: readInput(arg(ctx, 1, 'file')) })
@@ -157,7 +174,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   'doc print': {
-    usage: 'doc print <doc>                print a document\'s text',
+    usage: "doc print <doc>                print a document's text",
     async run(ctx) {
       const r = await ctx.client.request('doc.read', { docId: (await findDoc(ctx, arg(ctx, 0, 'document'))).id })
       print(ctx, r, () => [r.text])
@@ -178,8 +195,14 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     usage: 'peers                          known peers: online, addresses, last seen and synced',
     async run(ctx) {
       const ps = await ctx.client.request('peer.list', {})
-      print(ctx, ps, () => (ps.length ? ps.map((p) =>
-        `${p.online ? 'online ' : 'offline'} ${(p.name ?? (p.member ? '' : '(not a member)')).padEnd(16)} ${p.peerId}  seen ${when(p.lastSeen)}  synced ${when(p.lastSyncAt)}  ${p.addresses.slice(0, 2).join(' ')}`) : ['no peers known']))
+      print(ctx, ps, () =>
+        ps.length
+          ? ps.map(
+              (p) =>
+                `${p.online ? 'online ' : 'offline'} ${(p.name ?? (p.member ? '' : '(not a member)')).padEnd(16)} ${p.peerId}  seen ${when(p.lastSeen)}  synced ${when(p.lastSyncAt)}  ${p.addresses.slice(0, 2).join(' ')}`,
+            )
+          : ['no peers known'],
+      )
     },
   },
   dial: {
@@ -190,7 +213,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   addresses: {
-    usage: 'addresses                      this peer\'s id and listen addresses',
+    usage: "addresses                      this peer's id and listen addresses",
     async run(ctx) {
       const n = await ctx.client.request('network.info', {})
       print(ctx, n, () => [n.peerId, ...n.listenAddresses, `${n.connections} connections`])

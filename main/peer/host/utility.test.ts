@@ -27,32 +27,39 @@ const asPortMain = (p: MessagePort) => ({
 
 // The host serves each port through the shared adapter, refusing anything but frames: the contract
 // holds for it over Electron-shaped ports (`on`, `{ data }`) as the host receives them.
-runFrameChannelTests('host portChannel over MessagePortMain-shaped ports', async () => {
-  const { port1, port2 } = new MessageChannel()
-  return {
-    near: portChannel(asPortMain(port1)),
-    far: portChannel(asPortMain(port2), { nonFrames: 'close' }),
-    breakFar: () => port2.close(),
-  }
-}, test)
+runFrameChannelTests(
+  'host portChannel over MessagePortMain-shaped ports',
+  async () => {
+    const { port1, port2 } = new MessageChannel()
+    return {
+      near: portChannel(asPortMain(port1)),
+      far: portChannel(asPortMain(port2), { nonFrames: 'close' }),
+      breakFar: () => port2.close(),
+    }
+  },
+  test,
+)
 
 test('main starts the peer, seals its new key, connects a window port, and stops it', async () => {
   const dir = tempDir()
   const toMain: ToMain[] = []
   let toHost: ((e: { data: unknown; ports: ReturnType<typeof asPortMain>[] }) => void) | null = null
   let exited: number | null = null
-  runHost({
-    on: (_e, l) => {
-      toHost = l
+  runHost(
+    {
+      on: (_e, l) => {
+        toHost = l
+      },
+      postMessage: (m) => {
+        toMain.push(m as ToMain)
+        // Main keeps the new key (sealed) and says so.
+        if ((m as ToMain).type === 'device-key') setImmediate(() => toHost!({ data: { type: 'device-key-saved' }, ports: [] }))
+      },
     },
-    postMessage: (m) => {
-      toMain.push(m as ToMain)
-      // Main keeps the new key (sealed) and says so.
-      if ((m as ToMain).type === 'device-key') setImmediate(() => toHost!({ data: { type: 'device-key-saved' }, ports: [] }))
+    (code) => {
+      exited = code
     },
-  }, (code) => {
-    exited = code
-  })
+  )
   try {
     toHost!({ data: { type: 'hello?' }, ports: [] })
     assert.ok(toMain.some((m) => m.type === 'log' && m.message.includes('malformed')))
@@ -91,15 +98,26 @@ function fakeMain() {
   const toMain: ToMain[] = []
   let toHost: ((e: { data: unknown; ports: [] }) => void) | null = null
   let exited: number | null = null
-  runHost({ on: (_e, l) => { toHost = l }, postMessage: (m) => void toMain.push(m as ToMain) }, (code) => { exited = code })
+  runHost(
+    {
+      on: (_e, l) => {
+        toHost = l
+      },
+      postMessage: (m) => void toMain.push(m as ToMain),
+    },
+    (code) => {
+      exited = code
+    },
+  )
   return {
     toMain,
     send: (data: unknown) => toHost!({ data, ports: [] }),
     exited: () => exited,
-    key: () => waitFor('the key hand-over', () => {
-      const m = toMain.find((x) => x.type === 'device-key')
-      return m?.type === 'device-key' ? m.key : undefined
-    }),
+    key: () =>
+      waitFor('the key hand-over', () => {
+        const m = toMain.find((x) => x.type === 'device-key')
+        return m?.type === 'device-key' ? m.key : undefined
+      }),
   }
 }
 
@@ -128,7 +146,11 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     main.send({ type: 'start', config: { profileDir: dir.path, host: '127.0.0.1', mdns: false } })
     const key = await main.key()
     await new Promise((r) => setTimeout(r, 500))
-    assert.equal(main.toMain.find((m) => m.type === 'ready'), undefined, 'not ready')
+    assert.equal(
+      main.toMain.find((m) => m.type === 'ready'),
+      undefined,
+      'not ready',
+    )
     // The node has not started: it would have remembered its port (listen_port) in the database.
     assert.deepEqual(metaKeys(dir.path), [], 'no key, no marker, no port')
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
@@ -156,7 +178,10 @@ test('main failing to keep the new key: a clear fatal error, exit 1, and no key 
     const fatal = main.toMain.find((m) => m.type === 'fatal')
     assert.ok(fatal?.type === 'fatal')
     assert.match(fatal.message, /could not be kept in the system key store: ENOSPC: no space left on device\..*did not start/)
-    assert.equal(main.toMain.find((m) => m.type === 'ready'), undefined)
+    assert.equal(
+      main.toMain.find((m) => m.type === 'ready'),
+      undefined,
+    )
     assert.deepEqual(metaKeys(dir.path), [])
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
   } finally {

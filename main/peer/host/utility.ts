@@ -21,9 +21,12 @@ const fromMain = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('start'),
     config: z.object({
-      profileDir: z.string().min(1).max(4096), name: z.string().max(64).optional(), deviceKey: bytes.optional(),
+      profileDir: z.string().min(1).max(4096),
+      name: z.string().max(64).optional(),
+      deviceKey: bytes.optional(),
       /** The app listens on every interface and uses mDNS, as a LAN app must; tests keep it on loopback. */
-      host: z.string().max(64).optional(), mdns: z.boolean().optional(),
+      host: z.string().max(64).optional(),
+      mdns: z.boolean().optional(),
     }),
   }),
   z.object({ type: z.literal('connect') }),
@@ -62,34 +65,42 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
     if (m.type === 'start' && !starting) {
       const { profileDir, name, deviceKey, host, mdns } = m.config
       starting = createPeer({
-        profileDir, name, host: host ?? '0.0.0.0', mdns: mdns ?? true, log,
+        profileDir,
+        name,
+        host: host ?? '0.0.0.0',
+        mdns: mdns ?? true,
+        log,
         // The key is main's to keep: the peer goes on (and uses the key) only once main said it is
         // sealed and on disk. Without that answer the start fails, and nothing kept the key here.
         keyVault: {
           load: () => deviceKey,
-          save: (key) => new Promise<void>((resolve, reject) => {
-            const timer = setTimeout(() => {
-              keyAnswer = () => {}
-              reject(new Error(`main did not confirm it kept the key within ${KEY_HAND_OVER_TIMEOUT_MS / 1000} s`))
-            }, KEY_HAND_OVER_TIMEOUT_MS)
-            keyAnswer = (failure) => {
-              keyAnswer = () => {}
-              clearTimeout(timer)
-              if (failure === undefined) resolve()
-              else reject(new Error(failure))
-            }
-            send({ type: 'device-key', key })
-          }),
+          save: (key) =>
+            new Promise<void>((resolve, reject) => {
+              const timer = setTimeout(() => {
+                keyAnswer = () => {}
+                reject(new Error(`main did not confirm it kept the key within ${KEY_HAND_OVER_TIMEOUT_MS / 1000} s`))
+              }, KEY_HAND_OVER_TIMEOUT_MS)
+              keyAnswer = (failure) => {
+                keyAnswer = () => {}
+                clearTimeout(timer)
+                if (failure === undefined) resolve()
+                else reject(new Error(failure))
+              }
+              send({ type: 'device-key', key })
+            }),
         },
       })
-      starting.then((p) => {
-        peer = p
-        send({ type: 'ready', deviceId: p.device.deviceId })
-        for (const port of waiting.splice(0)) serve(p, port)
-      }, (err: Error) => {
-        send({ type: 'fatal', message: err.message })
-        exit(1)
-      })
+      starting.then(
+        (p) => {
+          peer = p
+          send({ type: 'ready', deviceId: p.device.deviceId })
+          for (const port of waiting.splice(0)) serve(p, port)
+        },
+        (err: Error) => {
+          send({ type: 'fatal', message: err.message })
+          exit(1)
+        },
+      )
     } else if (m.type === 'connect') {
       for (const port of e.ports) peer ? serve(peer, port) : waiting.push(port)
     } else if (m.type === 'device-key-saved') {

@@ -71,12 +71,18 @@ export async function loadOrCreateDevice(store: IdentityStore, vault?: DeviceKey
     const inVault = vault.load()
     if (inVault && !Buffer.from(inVault).equals(inStore)) {
       // Only a moved or copied profile folder gets here. Either key may be one teammates know.
-      throw new Error(`The database ${store.path} holds the key of device ${deviceIdOf(inStore)}, but the desktop app's key ` +
-        `store holds the key of device ${deviceIdOf(inVault)}. Nothing was changed; move the profile folder or the key file away.`)
+      throw new Error(
+        `The database ${store.path} holds the key of device ${deviceIdOf(inStore)}, but the desktop app's key ` +
+          `store holds the key of device ${deviceIdOf(inVault)}. Nothing was changed; move the profile folder or the key file away.`,
+      )
     }
     if (!inVault) {
-      await keep(vault, pb, `The device key of ${store.path} could not be moved into the system key store`,
-        'It stays in the database for now, and the peer did not start; start Grapevine again to retry.')
+      await keep(
+        vault,
+        pb,
+        `The device key of ${store.path} could not be moved into the system key store`,
+        'It stays in the database for now, and the peer did not start; start Grapevine again to retry.',
+      )
     }
     await eraseKey(store)
   } else if (inStore) {
@@ -94,8 +100,12 @@ export async function loadOrCreateDevice(store: IdentityStore, vault?: DeviceKey
     pb = inVault ?? privateKeyToProtobuf(await generateKeyPair('Ed25519'))
     parseKey(pb, store.path) // before anything is written: a damaged key must not become the identity
     if (!inVault) {
-      await keep(vault, pb, 'A new device key could not be kept in the system key store',
-        'The peer did not start and kept the key nowhere, so no identity was lost; start Grapevine again to retry.')
+      await keep(
+        vault,
+        pb,
+        'A new device key could not be kept in the system key store',
+        'The peer did not start and kept the key nowhere, so no identity was lost; start Grapevine again to retry.',
+      )
     }
     await store.write(() => {
       store.setMeta(KEY_META, new Uint8Array())

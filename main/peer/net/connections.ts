@@ -103,7 +103,8 @@ export class Connections extends EventEmitter<ConnectionEvents> {
       this.backoff.set(id, { next: now + b.delay, delay: Math.min(b.delay * 2, BACKOFF_MAX_MS) })
       const targets = dialable(addrs, id)
       if (targets.length === 0) continue
-      this.node.dial(targets, { signal: AbortSignal.timeout(10_000) })
+      this.node
+        .dial(targets, { signal: AbortSignal.timeout(10_000) })
         .catch((err: Error) => this.log('debug', `redial ${id}: ${err.message}`))
     }
   }

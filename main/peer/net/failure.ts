@@ -11,14 +11,22 @@ export function describeFailure(err: unknown): string {
   if (err instanceof Error) {
     const text = err.message || err.name
     switch (err.name) {
-      case 'StreamResetError': return `the stream was reset by the other side (${text})`
-      case 'StreamAbortedError': return `the stream was aborted (${text})`
-      case 'UnexpectedEOFError': return `the other side closed the stream (${text})`
-      case 'ConnectionClosedError': case 'ConnectionClosingError': case 'MuxerClosedError':
+      case 'StreamResetError':
+        return `the stream was reset by the other side (${text})`
+      case 'StreamAbortedError':
+        return `the stream was aborted (${text})`
+      case 'UnexpectedEOFError':
+        return `the other side closed the stream (${text})`
+      case 'ConnectionClosedError':
+      case 'ConnectionClosingError':
+      case 'MuxerClosedError':
         return `the connection closed (${text})`
-      case 'TimeoutError': return `timed out (${text})`
-      case 'AbortError': return `aborted (${text})`
-      case 'WireError': return `undecodable message from the other side (${text})`
+      case 'TimeoutError':
+        return `timed out (${text})`
+      case 'AbortError':
+        return `aborted (${text})`
+      case 'WireError':
+        return `undecodable message from the other side (${text})`
     }
     return text
   }

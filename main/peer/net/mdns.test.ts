@@ -15,7 +15,8 @@ function namespaceProblem(): string | null {
   if (process.platform !== 'linux') return 'private network namespaces are Linux-only'
   const probe = spawnSync('unshare', ['-n', 'sh', '-c', NAMESPACE], { encoding: 'utf8' })
   if (probe.error) return `unshare is not available (${probe.error.message})`
-  if (probe.status !== 0) return `cannot make a private network namespace here (${probe.stderr.trim() || `exit ${probe.status}`}); run as root to include this test`
+  if (probe.status !== 0)
+    return `cannot make a private network namespace here (${probe.stderr.trim() || `exit ${probe.status}`}); run as root to include this test`
   return null
 }
 
@@ -24,7 +25,9 @@ if (problem) console.log(`mDNS test skipped: ${problem}`)
 
 test('peers that share a workspace find each other with mDNS, connect and sync', { skip: problem ?? false }, () => {
   const run = spawnSync('unshare', ['-n', 'sh', '-c', `${NAMESPACE} && exec "$GV_NODE" "$GV_PROBE"`], {
-    encoding: 'utf8', timeout: 90_000, env: { ...process.env, GV_NODE: process.execPath, GV_PROBE: PROBE },
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { ...process.env, GV_NODE: process.execPath, GV_PROBE: PROBE },
   })
   assert.equal(run.status, 0, run.stderr)
   const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { connectMs?: number; synced?: boolean; error?: string }

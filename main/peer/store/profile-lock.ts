@@ -48,7 +48,9 @@ export function tighten(path: string, max?: number): void {
   if ((st.mode & 0o777 & ~limit) !== 0) chmodSync(path, st.mode & limit)
 }
 
-export interface ProfileLock { release(): void }
+export interface ProfileLock {
+  release(): void
+}
 
 function alive(pid: number): boolean {
   try {
@@ -81,8 +83,11 @@ export function lockProfile(dir: string): ProfileLock {
         const owner = readOwner(path)
         const unreadableButOld = owner === null && Date.now() - mtimeOf(path) > 10_000
         if ((owner === null && !unreadableButOld) || (owner !== null && alive(owner))) {
-          throw new StoreError('locked', path,
-            `Profile ${dir} is in use by another Grapevine peer (pid ${owner ?? 'unknown'}). Stop it, or talk to it with the CLI.`)
+          throw new StoreError(
+            'locked',
+            path,
+            `Profile ${dir} is in use by another Grapevine peer (pid ${owner ?? 'unknown'}). Stop it, or talk to it with the CLI.`,
+          )
         }
         // Stale (its process is gone). Move it aside under a unique name: of two processes taking
         // over at once, only one rename succeeds on this file.

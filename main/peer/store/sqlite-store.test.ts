@@ -1,7 +1,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { chmodSync, closeSync, copyFileSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { inTemp } from '../test/helpers.ts'
@@ -65,193 +76,220 @@ function assertFreshSchema(path: string): void {
   }
 }
 
-test('a missing file is created with the full schema, WAL and synchronous=FULL', () => inTemp((dir) => {
-  assertFreshSchema(join(dir, 'new.db'))
-}))
-
-test('an empty (0-byte) file is migrated to the full schema', () => inTemp((dir) => {
-  const path = join(dir, 'empty.db')
-  writeFileSync(path, '')
-  assertFreshSchema(path)
-}))
-
-test('reopening a current database runs no migration and keeps data', () => inTemp(async (dir) => {
-  const path = join(dir, 'again.db')
-  const a = new SqliteStore(path)
-  await a.write(() => a.setMeta('x', 'y'))
-  a.close()
-  const b = new SqliteStore(path)
-  try {
-    assert.equal(b.schemaVersion, MIGRATIONS.length)
-    assert.equal(b.getMeta('x')?.toString(), 'y')
-  } finally {
-    b.close()
-  }
-}))
-
-test('a file of random bytes is refused as corrupt and left untouched', () => inTemp((dir) => {
-  const path = join(dir, 'garbage.db')
-  writeFileSync(path, garbage(64 * 1024, 'random'))
-  assertRefused(path, 'corrupt')
-  assert.deepEqual(readdirSync(dir), ['garbage.db'])
-}))
-
-test('a short file that is not SQLite is refused as corrupt', () => inTemp((dir) => {
-  const path = join(dir, 'short.db')
-  writeFileSync(path, 'SQLite')
-  assertRefused(path, 'corrupt')
-}))
-
-test('a real database with a page in the middle overwritten by garbage is refused as corrupt, untouched', () => inTemp(async (dir) => {
-  const path = join(dir, 'damaged.db')
-  const store = new SqliteStore(path)
-  const changes = Array.from({ length: 3000 }, (_, i) => ({
-    hash: i.toString(16).padStart(64, '0'), author: 'dev', signature: new Uint8Array(64).fill(1), bytes: garbage(300, `c${i}`),
+test('a missing file is created with the full schema, WAL and synchronous=FULL', () =>
+  inTemp((dir) => {
+    assertFreshSchema(join(dir, 'new.db'))
   }))
-  await store.write(() => store.appendChanges('d1', changes, 1))
-  store.close()
-  const file = readFileSync(path)
-  const pageSize = file.readUInt16BE(16)
-  const pages = file.length / pageSize
-  assert.ok(pages > 100, `the database has many pages (${pages})`)
-  const fd = openSync(path, 'r+')
-  try {
-    writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
-  } finally {
-    closeSync(fd)
-  }
-  const err = assertRefused(path, 'corrupt')
-  assert.match(err.message, /damaged/)
-  assert.deepEqual(readdirSync(dir), ['damaged.db'])
-}))
+
+test('an empty (0-byte) file is migrated to the full schema', () =>
+  inTemp((dir) => {
+    const path = join(dir, 'empty.db')
+    writeFileSync(path, '')
+    assertFreshSchema(path)
+  }))
+
+test('reopening a current database runs no migration and keeps data', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'again.db')
+    const a = new SqliteStore(path)
+    await a.write(() => a.setMeta('x', 'y'))
+    a.close()
+    const b = new SqliteStore(path)
+    try {
+      assert.equal(b.schemaVersion, MIGRATIONS.length)
+      assert.equal(b.getMeta('x')?.toString(), 'y')
+    } finally {
+      b.close()
+    }
+  }))
+
+test('a file of random bytes is refused as corrupt and left untouched', () =>
+  inTemp((dir) => {
+    const path = join(dir, 'garbage.db')
+    writeFileSync(path, garbage(64 * 1024, 'random'))
+    assertRefused(path, 'corrupt')
+    assert.deepEqual(readdirSync(dir), ['garbage.db'])
+  }))
+
+test('a short file that is not SQLite is refused as corrupt', () =>
+  inTemp((dir) => {
+    const path = join(dir, 'short.db')
+    writeFileSync(path, 'SQLite')
+    assertRefused(path, 'corrupt')
+  }))
+
+test('a real database with a page in the middle overwritten by garbage is refused as corrupt, untouched', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'damaged.db')
+    const store = new SqliteStore(path)
+    const changes = Array.from({ length: 3000 }, (_, i) => ({
+      hash: i.toString(16).padStart(64, '0'),
+      author: 'dev',
+      signature: new Uint8Array(64).fill(1),
+      bytes: garbage(300, `c${i}`),
+    }))
+    await store.write(() => store.appendChanges('d1', changes, 1))
+    store.close()
+    const file = readFileSync(path)
+    const pageSize = file.readUInt16BE(16)
+    const pages = file.length / pageSize
+    assert.ok(pages > 100, `the database has many pages (${pages})`)
+    const fd = openSync(path, 'r+')
+    try {
+      writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
+    } finally {
+      closeSync(fd)
+    }
+    const err = assertRefused(path, 'corrupt')
+    assert.match(err.message, /damaged/)
+    assert.deepEqual(readdirSync(dir), ['damaged.db'])
+  }))
 
 // Known bug (reported, not fixed here): the integrity check runs on a read-write connection, whose
 // close() checkpoints a leftover WAL into the damaged file and deletes the WAL.
-test('a damaged database with a WAL left by a crash: neither the file nor its WAL is changed', {
-}, () => inTemp(async (dir) => {
-  const path = join(dir, 'good.db')
-  const store = new SqliteStore(path)
-  const changes = Array.from({ length: 3000 }, (_, i) => ({
-    hash: i.toString(16).padStart(64, '0'), author: 'dev', signature: new Uint8Array(64).fill(1), bytes: garbage(300, `c${i}`),
+test('a damaged database with a WAL left by a crash: neither the file nor its WAL is changed', {}, () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'good.db')
+    const store = new SqliteStore(path)
+    const changes = Array.from({ length: 3000 }, (_, i) => ({
+      hash: i.toString(16).padStart(64, '0'),
+      author: 'dev',
+      signature: new Uint8Array(64).fill(1),
+      bytes: garbage(300, `c${i}`),
+    }))
+    await store.write(() => store.appendChanges('d1', changes, 1))
+    store.close()
+    // Simulate a crash: copy the database and its un-checkpointed WAL while a writer holds them open.
+    const writer = new Database(path)
+    const crashed = join(dir, 'crashed.db')
+    try {
+      writer.pragma('wal_autocheckpoint = 0')
+      writer.prepare("INSERT INTO meta (key, value) VALUES ('after', x'01')").run()
+      copyFileSync(path, crashed)
+      copyFileSync(`${path}-wal`, `${crashed}-wal`)
+    } finally {
+      writer.close()
+    }
+    const pageSize = readFileSync(crashed).readUInt16BE(16)
+    const pages = readFileSync(crashed).length / pageSize
+    const fd = openSync(crashed, 'r+')
+    try {
+      writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
+    } finally {
+      closeSync(fd)
+    }
+    const before = [sha(crashed), sha(`${crashed}-wal`)]
+    assert.throws(
+      () => new SqliteStore(crashed),
+      (err: unknown) => err instanceof StoreError && err.kind === 'corrupt',
+    )
+    assert.ok(existsSync(`${crashed}-wal`), 'the WAL is still there')
+    assert.deepEqual([sha(crashed), sha(`${crashed}-wal`)], before)
+  }),
+)
+
+test('a database from a newer schema is refused as too-new, untouched', () =>
+  inTemp((dir) => {
+    const path = join(dir, 'future.db')
+    const db = new Database(path)
+    db.exec('CREATE TABLE t (x)')
+    db.pragma(`user_version = ${MIGRATIONS.length + 1}`)
+    db.close()
+    const err = assertRefused(path, 'too-new')
+    assert.match(err.message, new RegExp(`schema ${MIGRATIONS.length + 1}`))
   }))
-  await store.write(() => store.appendChanges('d1', changes, 1))
-  store.close()
-  // Simulate a crash: copy the database and its un-checkpointed WAL while a writer holds them open.
-  const writer = new Database(path)
-  const crashed = join(dir, 'crashed.db')
-  try {
-    writer.pragma('wal_autocheckpoint = 0')
-    writer.prepare("INSERT INTO meta (key, value) VALUES ('after', x'01')").run()
-    copyFileSync(path, crashed)
-    copyFileSync(`${path}-wal`, `${crashed}-wal`)
-  } finally {
-    writer.close()
-  }
-  const pageSize = readFileSync(crashed).readUInt16BE(16)
-  const pages = readFileSync(crashed).length / pageSize
-  const fd = openSync(crashed, 'r+')
-  try {
-    writeSync(fd, garbage(pageSize, 'page'), 0, pageSize, Math.floor(pages / 2) * pageSize)
-  } finally {
-    closeSync(fd)
-  }
-  const before = [sha(crashed), sha(`${crashed}-wal`)]
-  assert.throws(() => new SqliteStore(crashed), (err: unknown) => err instanceof StoreError && err.kind === 'corrupt')
-  assert.ok(existsSync(`${crashed}-wal`), 'the WAL is still there')
-  assert.deepEqual([sha(crashed), sha(`${crashed}-wal`)], before)
-}))
 
-test('a database from a newer schema is refused as too-new, untouched', () => inTemp((dir) => {
-  const path = join(dir, 'future.db')
-  const db = new Database(path)
-  db.exec('CREATE TABLE t (x)')
-  db.pragma(`user_version = ${MIGRATIONS.length + 1}`)
-  db.close()
-  const err = assertRefused(path, 'too-new')
-  assert.match(err.message, new RegExp(`schema ${MIGRATIONS.length + 1}`))
-}))
-
-test('a path in a folder that does not exist is reported as unreadable', () => inTemp((dir) => {
-  const path = join(dir, 'no', 'such', 'folder', 'x.db')
-  assert.throws(() => new SqliteStore(path), (err: unknown) =>
-    err instanceof StoreError && err.kind === 'unreadable' && err.message.includes(path))
-}))
+test('a path in a folder that does not exist is reported as unreadable', () =>
+  inTemp((dir) => {
+    const path = join(dir, 'no', 'such', 'folder', 'x.db')
+    assert.throws(
+      () => new SqliteStore(path),
+      (err: unknown) => err instanceof StoreError && err.kind === 'unreadable' && err.message.includes(path),
+    )
+  }))
 
 const modeOf = (path: string): number => statSync(path).mode & 0o777
 const unix = { skip: process.platform === 'win32' ? 'file modes mean nothing on Windows (the profile ACLs protect it)' : false }
 
-test('SQLite gives a new -wal and -shm the mode of the database file, whatever the umask', unix, () => inTemp((dir) => {
-  // What the store relies on (unixOpen/findCreateFileMode, unixOpenSharedMemory), checked on this SQLite.
-  for (const mode of [0o600, 0o640]) {
-    const path = join(dir, `raw-${mode.toString(8)}.db`)
-    closeSync(openSync(path, 'w', mode))
-    chmodSync(path, mode)
-    const db = new Database(path)
-    try {
-      db.pragma('journal_mode = WAL')
-      db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)')
-      assert.deepEqual([modeOf(`${path}-wal`), modeOf(`${path}-shm`)], [mode, mode], `db ${mode.toString(8)}`)
-    } finally {
-      db.close()
+test('SQLite gives a new -wal and -shm the mode of the database file, whatever the umask', unix, () =>
+  inTemp((dir) => {
+    // What the store relies on (unixOpen/findCreateFileMode, unixOpenSharedMemory), checked on this SQLite.
+    for (const mode of [0o600, 0o640]) {
+      const path = join(dir, `raw-${mode.toString(8)}.db`)
+      closeSync(openSync(path, 'w', mode))
+      chmodSync(path, mode)
+      const db = new Database(path)
+      try {
+        db.pragma('journal_mode = WAL')
+        db.exec('CREATE TABLE t (x); INSERT INTO t VALUES (1)')
+        assert.deepEqual([modeOf(`${path}-wal`), modeOf(`${path}-shm`)], [mode, mode], `db ${mode.toString(8)}`)
+      } finally {
+        db.close()
+      }
     }
-  }
-}))
+  }),
+)
 
-test('the store creates its database 0600, so SQLite makes its -wal and -shm 0600 too', unix, () => inTemp(async (dir) => {
-  const path = join(dir, 'g.db')
-  const store = new SqliteStore(path)
-  try {
-    await store.write(() => store.setMeta('k', 'v'))
-    assert.deepEqual([path, `${path}-wal`, `${path}-shm`].map(modeOf), [0o600, 0o600, 0o600])
-  } finally {
-    store.close()
-  }
-}))
-
-test('a looser database, -wal and -shm (an older profile) are made 0600 when the store opens them', unix, () => inTemp(async (dir) => {
-  const path = join(dir, 'g.db')
-  new SqliteStore(path).close()
-  // A connection of someone else keeps the WAL and shm in place (a crash would too), all 0644.
-  const other = new Database(path)
-  try {
-    other.pragma('wal_autocheckpoint = 0')
-    other.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('left', Buffer.from('in the WAL'))
-    for (const p of [path, `${path}-wal`, `${path}-shm`]) chmodSync(p, 0o644)
+test('the store creates its database 0600, so SQLite makes its -wal and -shm 0600 too', unix, () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'g.db')
     const store = new SqliteStore(path)
     try {
-      assert.equal(store.getMeta('left')?.toString(), 'in the WAL')
+      await store.write(() => store.setMeta('k', 'v'))
       assert.deepEqual([path, `${path}-wal`, `${path}-shm`].map(modeOf), [0o600, 0o600, 0o600])
     } finally {
       store.close()
     }
-  } finally {
-    other.close()
-  }
-}))
+  }),
+)
 
-test('eraseSecretly leaves no byte of the secret in the database file, its WAL or its shm', () => inTemp(async (dir) => {
-  const path = join(dir, 'g.db')
-  const secret = garbage(68, 'secret')
-  const holding = (): string[] => ['', '-wal', '-shm'].filter((s) => existsSync(path + s) && readFileSync(path + s).includes(secret))
-  const store = new SqliteStore(path)
-  try {
-    await store.write(() => store.setMeta('secret', secret))
-    // The secret reaches the main file (a checkpoint), and later pages stay in the WAL beside it.
-    ;(store as unknown as { db: Database.Database }).db.pragma('wal_checkpoint(PASSIVE)')
-    for (let i = 0; i < 30; i++) await store.write(() => store.setMeta(`filler${i}`, garbage(500, `f${i}`)))
-    assert.ok(holding().includes(''), 'the test starts with the secret in the main file')
-    // An ordinary overwrite is not enough: the old page image stays in the file until a checkpoint.
-    await store.write(() => store.setMeta('secret', 'gone'))
-    assert.ok(holding().length > 0, 'still there after a plain overwrite')
-    store.eraseSecretly(() => store.setMeta('secret', 'gone'))
-    assert.deepEqual(holding(), [], 'nowhere after eraseSecretly')
-    await store.write(() => store.setMeta('after', 'works'))
-    assert.equal(store.getMeta('filler29')?.byteLength, 500, 'the other rows are intact')
-  } finally {
-    store.close()
-  }
-  assert.deepEqual(holding(), [])
-  const again = new SqliteStore(path)
-  assert.equal(again.getMeta('after')?.toString(), 'works')
-  again.close()
-}))
+test('a looser database, -wal and -shm (an older profile) are made 0600 when the store opens them', unix, () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'g.db')
+    new SqliteStore(path).close()
+    // A connection of someone else keeps the WAL and shm in place (a crash would too), all 0644.
+    const other = new Database(path)
+    try {
+      other.pragma('wal_autocheckpoint = 0')
+      other.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run('left', Buffer.from('in the WAL'))
+      for (const p of [path, `${path}-wal`, `${path}-shm`]) chmodSync(p, 0o644)
+      const store = new SqliteStore(path)
+      try {
+        assert.equal(store.getMeta('left')?.toString(), 'in the WAL')
+        assert.deepEqual([path, `${path}-wal`, `${path}-shm`].map(modeOf), [0o600, 0o600, 0o600])
+      } finally {
+        store.close()
+      }
+    } finally {
+      other.close()
+    }
+  }),
+)
+
+test('eraseSecretly leaves no byte of the secret in the database file, its WAL or its shm', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'g.db')
+    const secret = garbage(68, 'secret')
+    const holding = (): string[] => ['', '-wal', '-shm'].filter((s) => existsSync(path + s) && readFileSync(path + s).includes(secret))
+    const store = new SqliteStore(path)
+    try {
+      await store.write(() => store.setMeta('secret', secret))
+      // The secret reaches the main file (a checkpoint), and later pages stay in the WAL beside it.
+      ;(store as unknown as { db: Database.Database }).db.pragma('wal_checkpoint(PASSIVE)')
+      for (let i = 0; i < 30; i++) await store.write(() => store.setMeta(`filler${i}`, garbage(500, `f${i}`)))
+      assert.ok(holding().includes(''), 'the test starts with the secret in the main file')
+      // An ordinary overwrite is not enough: the old page image stays in the file until a checkpoint.
+      await store.write(() => store.setMeta('secret', 'gone'))
+      assert.ok(holding().length > 0, 'still there after a plain overwrite')
+      store.eraseSecretly(() => store.setMeta('secret', 'gone'))
+      assert.deepEqual(holding(), [], 'nowhere after eraseSecretly')
+      await store.write(() => store.setMeta('after', 'works'))
+      assert.equal(store.getMeta('filler29')?.byteLength, 500, 'the other rows are intact')
+    } finally {
+      store.close()
+    }
+    assert.deepEqual(holding(), [])
+    const again = new SqliteStore(path)
+    assert.equal(again.getMeta('after')?.toString(), 'works')
+    again.close()
+  }))

@@ -10,7 +10,16 @@ import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
-  ChangeRow, DocumentRow, InviteRow, MemberRow, PeerRow, PeerStore, ReadRow, SignedRecord, SnapshotRow, WorkspaceRow,
+  ChangeRow,
+  DocumentRow,
+  InviteRow,
+  MemberRow,
+  PeerRow,
+  PeerStore,
+  ReadRow,
+  SignedRecord,
+  SnapshotRow,
+  WorkspaceRow,
 } from './types.ts'
 
 const SQLITE_HEADER = 'SQLite format 3\0'
@@ -19,7 +28,11 @@ const SQLITE_HEADER = 'SQLite format 3\0'
 // biome-ignore lint/suspicious/noExplicitAny: rows of our own schema; each reader names the columns it maps
 type Row = Record<string, any>
 
-interface Pending { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+interface Pending {
+  fn: () => unknown
+  resolve: (v: unknown) => void
+  reject: (e: unknown) => void
+}
 
 /** Refuses, without writing a byte, a file that is not a healthy SQLite database. */
 function checkFileBeforeOpen(path: string): void {
@@ -55,8 +68,12 @@ function checkIntegrityReadOnly(path: string): void {
     if ((err as { code?: string }).code === 'SQLITE_BUSY') {
       throw new StoreError('locked', path, `${path} is in use by another program.`, err)
     }
-    throw new StoreError('corrupt', path,
-      `${path} is damaged (${(err as Error).message}). It was left untouched; restore it from a backup or move it away to start fresh.`, err)
+    throw new StoreError(
+      'corrupt',
+      path,
+      `${path} is damaged (${(err as Error).message}). It was left untouched; restore it from a backup or move it away to start fresh.`,
+      err,
+    )
   } finally {
     db?.close()
     for (const p of created) rmSync(p, { force: true })
@@ -95,8 +112,11 @@ export class SqliteStore implements PeerStore {
     const version = this.db.pragma('user_version', { simple: true }) as number
     if (version > MIGRATIONS.length) {
       this.db.close()
-      throw new StoreError('too-new', path,
-        `${path} was written by a newer Grapevine (schema ${version}, this one knows ${MIGRATIONS.length}).`)
+      throw new StoreError(
+        'too-new',
+        path,
+        `${path} was written by a newer Grapevine (schema ${version}, this one knows ${MIGRATIONS.length}).`,
+      )
     }
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
@@ -153,7 +173,8 @@ export class SqliteStore implements PeerStore {
       for (const p of batch) p.reject(err)
       return
     }
-    if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50) console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
+    if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50)
+      console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
     for (const [i, p] of batch.entries()) {
       const outcome = outcomes[i]!
       if (outcome.ok) p.resolve(outcome.value)
@@ -205,8 +226,10 @@ export class SqliteStore implements PeerStore {
   }
 
   putWorkspace(row: WorkspaceRow): void {
-    this.db.prepare(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET name = excluded.name`).run(row.id, row.name, row.ownerId, row.createdAt, row.joinedAt)
+    this.db
+      .prepare(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET name = excluded.name`)
+      .run(row.id, row.name, row.ownerId, row.createdAt, row.joinedAt)
   }
 
   getWorkspace(id: string): WorkspaceRow | undefined {
@@ -227,8 +250,11 @@ export class SqliteStore implements PeerStore {
   }
 
   listMembershipOps(workspaceId: string): SignedRecord[] {
-    return (this.db.prepare('SELECT hash, author, signature, bytes FROM membership_ops WHERE workspace_id = ? ORDER BY arrived_at, hash')
-      .all(workspaceId) as SignedRecord[]).map((r) => ({ ...r }))
+    return (
+      this.db
+        .prepare('SELECT hash, author, signature, bytes FROM membership_ops WHERE workspace_id = ? ORDER BY arrived_at, hash')
+        .all(workspaceId) as SignedRecord[]
+    ).map((r) => ({ ...r }))
   }
 
   replaceMembers(workspaceId: string, members: MemberRow[]): void {
@@ -239,15 +265,22 @@ export class SqliteStore implements PeerStore {
   }
 
   listMembers(workspaceId: string): MemberRow[] {
-    return (this.db.prepare('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[])
-      .map((r) => ({
-        workspaceId: r['workspace_id'], deviceId: r['device_id'], publicKey: r['public_key'], name: r['name'],
-        role: r['role'] as Role, addedBy: r['added_by'], addedAt: r['added_at'],
-      }))
+    return (this.db.prepare('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[]).map(
+      (r) => ({
+        workspaceId: r['workspace_id'],
+        deviceId: r['device_id'],
+        publicKey: r['public_key'],
+        name: r['name'],
+        role: r['role'] as Role,
+        addedBy: r['added_by'],
+        addedAt: r['added_at'],
+      }),
+    )
   }
 
   upsertDocument(row: DocumentRow): void {
-    this.db.prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count,
+    this.db
+      .prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count,
         last_remote_at)
       VALUES (@id, @workspaceId, @title, @heads, @createdAt, @lastChangeAt, @lastChangeBy, @deleted, @changeCount, @lastRemoteAt)
       ON CONFLICT(id) DO UPDATE SET title = excluded.title, heads = excluded.heads, last_change_at = excluded.last_change_at,
@@ -262,8 +295,9 @@ export class SqliteStore implements PeerStore {
   }
 
   listDocuments(workspaceId: string): DocumentRow[] {
-    return (this.db.prepare('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id')
-      .all(workspaceId) as Row[]).map(documentFromRow)
+    return (
+      this.db.prepare('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id').all(workspaceId) as Row[]
+    ).map(documentFromRow)
   }
 
   appendChanges(docId: string, changes: SignedRecord[], arrivedAt: number): ChangeRow[] {
@@ -292,8 +326,7 @@ export class SqliteStore implements PeerStore {
   }
 
   changesAfter(docId: string, seq: number): ChangeRow[] {
-    return (this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[])
-      .map(changeFromRow)
+    return (this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[]).map(changeFromRow)
   }
 
   countChangesAfter(docId: string, seq: number): number {
@@ -306,34 +339,59 @@ export class SqliteStore implements PeerStore {
   }
 
   putSnapshot(row: SnapshotRow): void {
-    this.db.prepare(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
+    this.db
+      .prepare(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, up_to_seq = excluded.up_to_seq,
-        created_at = excluded.created_at`).run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
+        created_at = excluded.created_at`)
+      .run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
   }
 
   getSnapshot(docId: string): SnapshotRow | undefined {
     const r = this.db.prepare('SELECT * FROM snapshots WHERE doc_id = ?').get(docId) as Row | undefined
-    return r && { docId: r['doc_id'], bytes: r['bytes'], heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], createdAt: r['created_at'] }
+    return (
+      r && { docId: r['doc_id'], bytes: r['bytes'], heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], createdAt: r['created_at'] }
+    )
   }
 
   putInvite(row: InviteRow): void {
-    this.db.prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(row.id, row.workspaceId, row.secretHash, row.role, row.createdAt, row.expiresAt,
-      row.usedAt, row.usedBy, row.requireApproval ? 1 : 0)
+    this.db
+      .prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(
+        row.id,
+        row.workspaceId,
+        row.secretHash,
+        row.role,
+        row.createdAt,
+        row.expiresAt,
+        row.usedAt,
+        row.usedBy,
+        row.requireApproval ? 1 : 0,
+      )
   }
 
   getInvite(id: string): InviteRow | undefined {
     const r = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined
-    return r && {
-      id: r['id'], workspaceId: r['workspace_id'], secretHash: r['secret_hash'], role: r['role'] as Role,
-      createdAt: r['created_at'], expiresAt: r['expires_at'], usedAt: r['used_at'], usedBy: r['used_by'],
-      requireApproval: r['require_approval'] === 1,
-    }
+    return (
+      r && {
+        id: r['id'],
+        workspaceId: r['workspace_id'],
+        secretHash: r['secret_hash'],
+        role: r['role'] as Role,
+        createdAt: r['created_at'],
+        expiresAt: r['expires_at'],
+        usedAt: r['used_at'],
+        usedBy: r['used_by'],
+        requireApproval: r['require_approval'] === 1,
+      }
+    )
   }
 
   markRead(docId: string, at: number): void {
-    this.db.prepare(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
-      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`).run(docId, at)
+    this.db
+      .prepare(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
+      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`)
+      .run(docId, at)
   }
 
   follow(docId: string): void {
@@ -350,16 +408,20 @@ export class SqliteStore implements PeerStore {
   }
 
   notePeerSeen(peerId: string, addresses: string[], at: number): void {
-    this.db.prepare(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
-      ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`).run(peerId, at)
+    this.db
+      .prepare(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`)
+      .run(peerId, at)
     const insert = this.db.prepare(`INSERT INTO peer_addresses (peer_id, address, last_seen) VALUES (?, ?, ?)
       ON CONFLICT(peer_id, address) DO UPDATE SET last_seen = excluded.last_seen`)
     for (const a of addresses) insert.run(peerId, a, at)
   }
 
   notePeerSynced(peerId: string, at: number): void {
-    this.db.prepare(`INSERT INTO peers (peer_id, last_seen, last_sync_at) VALUES (?, ?, ?)
-      ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at`).run(peerId, at, at)
+    this.db
+      .prepare(`INSERT INTO peers (peer_id, last_seen, last_sync_at) VALUES (?, ?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at`)
+      .run(peerId, at, at)
   }
 
   getPeer(peerId: string): PeerRow | undefined {
@@ -372,20 +434,27 @@ export class SqliteStore implements PeerStore {
   }
 
   private peerFromRow(r: Row): PeerRow {
-    const addresses = (this.db.prepare('SELECT address FROM peer_addresses WHERE peer_id = ? ORDER BY last_seen DESC LIMIT 16')
-      .all(r['peer_id']) as { address: string }[]).map((a) => a.address)
+    const addresses = (
+      this.db.prepare('SELECT address FROM peer_addresses WHERE peer_id = ? ORDER BY last_seen DESC LIMIT 16').all(r['peer_id']) as {
+        address: string
+      }[]
+    ).map((a) => a.address)
     return { peerId: r['peer_id'], lastSeen: r['last_seen'], lastSyncAt: r['last_sync_at'], addresses }
   }
 
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {
-    this.db.prepare(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
+    this.db
+      .prepare(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at`)
       .run(peerId, docId, JSON.stringify(heads), at)
   }
 
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[] {
-    return (this.db.prepare('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[])
-      .map((r) => ({ peerId: r['peer_id'], heads: JSON.parse(r['heads']), updatedAt: r['updated_at'] }))
+    return (this.db.prepare('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[]).map((r) => ({
+      peerId: r['peer_id'],
+      heads: JSON.parse(r['heads']),
+      updatedAt: r['updated_at'],
+    }))
   }
 }
 
@@ -395,15 +464,27 @@ function workspaceFromRow(r: Row): WorkspaceRow {
 
 function documentFromRow(r: Row): DocumentRow {
   return {
-    id: r['id'], workspaceId: r['workspace_id'], title: r['title'], heads: JSON.parse(r['heads']), createdAt: r['created_at'],
-    lastChangeAt: r['last_change_at'], lastChangeBy: r['last_change_by'], deleted: r['deleted'] === 1, changeCount: r['change_count'],
+    id: r['id'],
+    workspaceId: r['workspace_id'],
+    title: r['title'],
+    heads: JSON.parse(r['heads']),
+    createdAt: r['created_at'],
+    lastChangeAt: r['last_change_at'],
+    lastChangeBy: r['last_change_by'],
+    deleted: r['deleted'] === 1,
+    changeCount: r['change_count'],
     lastRemoteAt: r['last_remote_at'],
   }
 }
 
 function changeFromRow(r: Row): ChangeRow {
   return {
-    seq: r['seq'], docId: r['doc_id'], hash: r['hash'], author: r['author'], signature: r['signature'], bytes: r['bytes'],
+    seq: r['seq'],
+    docId: r['doc_id'],
+    hash: r['hash'],
+    author: r['author'],
+    signature: r['signature'],
+    bytes: r['bytes'],
     arrivedAt: r['arrived_at'],
   }
 }

@@ -10,15 +10,41 @@ import { tempDir } from '../test/helpers.ts'
 import type { DocumentRow, MemberRow, PeerStore, SignedRecord, WorkspaceRow } from './types.ts'
 
 const hex = (n: number): string => n.toString(16).padStart(64, '0')
-const rec = (n: number, author = 'devA'): SignedRecord =>
-  ({ hash: hex(n), author, signature: new Uint8Array(64).fill(n & 0xff), bytes: Uint8Array.from([n & 0xff, 1, 2, 3]) })
-const ws = (id: string, createdAt: number): WorkspaceRow => ({ id, name: `ws ${id}`, ownerId: 'owner1', createdAt, joinedAt: createdAt + 1 })
-const doc = (id: string, workspaceId: string, lastChangeAt: number, extra: Partial<DocumentRow> = {}): DocumentRow => ({
-  id, workspaceId, title: `title ${id}`, heads: [hex(lastChangeAt)], createdAt: 1, lastChangeAt, lastChangeBy: 'devA',
-  deleted: false, changeCount: 0, lastRemoteAt: 0, ...extra,
+const rec = (n: number, author = 'devA'): SignedRecord => ({
+  hash: hex(n),
+  author,
+  signature: new Uint8Array(64).fill(n & 0xff),
+  bytes: Uint8Array.from([n & 0xff, 1, 2, 3]),
 })
-const member = (deviceId: string, addedAt: number, role: MemberRow['role'] = 'editor'): MemberRow =>
-  ({ workspaceId: 'w1', deviceId, publicKey: new Uint8Array(32).fill(addedAt), name: `name ${deviceId}`, role, addedBy: 'owner1', addedAt })
+const ws = (id: string, createdAt: number): WorkspaceRow => ({
+  id,
+  name: `ws ${id}`,
+  ownerId: 'owner1',
+  createdAt,
+  joinedAt: createdAt + 1,
+})
+const doc = (id: string, workspaceId: string, lastChangeAt: number, extra: Partial<DocumentRow> = {}): DocumentRow => ({
+  id,
+  workspaceId,
+  title: `title ${id}`,
+  heads: [hex(lastChangeAt)],
+  createdAt: 1,
+  lastChangeAt,
+  lastChangeBy: 'devA',
+  deleted: false,
+  changeCount: 0,
+  lastRemoteAt: 0,
+  ...extra,
+})
+const member = (deviceId: string, addedAt: number, role: MemberRow['role'] = 'editor'): MemberRow => ({
+  workspaceId: 'w1',
+  deviceId,
+  publicKey: new Uint8Array(32).fill(addedAt),
+  name: `name ${deviceId}`,
+  role,
+  addedBy: 'owner1',
+  addedAt,
+})
 /** Byte-equal regardless of Buffer vs Uint8Array. */
 const bytes = (b: Uint8Array): number[] => [...b]
 const plain = (r: SignedRecord) => ({ hash: r.hash, author: r.author, signature: bytes(r.signature), bytes: bytes(r.bytes) })
@@ -42,216 +68,366 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
   }
 
   describe(`PeerStore contract: ${name}`, () => {
-    test('meta: missing key, string and bytes round trip, overwrite', () => withStore(async (s) => {
-      assert.equal(s.getMeta('nope'), undefined)
-      await s.write(() => { s.setMeta('text', 'héllo'); s.setMeta('bin', Uint8Array.from([0, 255, 7])) })
-      assert.equal(s.getMeta('text')?.toString('utf8'), 'héllo')
-      assert.deepEqual(bytes(s.getMeta('bin')!), [0, 255, 7])
-      await s.write(() => s.setMeta('text', 'second'))
-      assert.equal(s.getMeta('text')?.toString('utf8'), 'second')
-    }))
+    test('meta: missing key, string and bytes round trip, overwrite', () =>
+      withStore(async (s) => {
+        assert.equal(s.getMeta('nope'), undefined)
+        await s.write(() => {
+          s.setMeta('text', 'héllo')
+          s.setMeta('bin', Uint8Array.from([0, 255, 7]))
+        })
+        assert.equal(s.getMeta('text')?.toString('utf8'), 'héllo')
+        assert.deepEqual(bytes(s.getMeta('bin')!), [0, 255, 7])
+        await s.write(() => s.setMeta('text', 'second'))
+        assert.equal(s.getMeta('text')?.toString('utf8'), 'second')
+      }))
 
-    test('workspaces: put, get, list by creation time; a re-put renames but keeps joinedAt', () => withStore(async (s) => {
-      assert.equal(s.getWorkspace('w1'), undefined)
-      await s.write(() => { s.putWorkspace(ws('w2', 200)); s.putWorkspace(ws('w1', 100)) })
-      assert.deepEqual(s.getWorkspace('w1'), ws('w1', 100))
-      assert.deepEqual(s.listWorkspaces().map((w) => w.id), ['w1', 'w2'])
-      await s.write(() => s.putWorkspace({ ...ws('w1', 100), name: 'Renamed', joinedAt: 999 }))
-      assert.deepEqual(s.getWorkspace('w1'), { ...ws('w1', 100), name: 'Renamed' })
-    }))
+    test('workspaces: put, get, list by creation time; a re-put renames but keeps joinedAt', () =>
+      withStore(async (s) => {
+        assert.equal(s.getWorkspace('w1'), undefined)
+        await s.write(() => {
+          s.putWorkspace(ws('w2', 200))
+          s.putWorkspace(ws('w1', 100))
+        })
+        assert.deepEqual(s.getWorkspace('w1'), ws('w1', 100))
+        assert.deepEqual(
+          s.listWorkspaces().map((w) => w.id),
+          ['w1', 'w2'],
+        )
+        await s.write(() => s.putWorkspace({ ...ws('w1', 100), name: 'Renamed', joinedAt: 999 }))
+        assert.deepEqual(s.getWorkspace('w1'), { ...ws('w1', 100), name: 'Renamed' })
+      }))
 
-    test('membership ops: insert counts only new ones, per workspace', () => withStore(async (s) => {
-      await s.write(() => { s.putWorkspace(ws('w1', 1)); s.putWorkspace(ws('w2', 2)) })
-      assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(1), rec(2)], 10)), 2)
-      assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(2), rec(3), rec(3)], 11)), 1)
-      assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(1)], 12)), 0)
-      assert.equal(await s.write(() => s.addMembershipOps('w2', [rec(1)], 13)), 1)
-      assert.deepEqual(s.listMembershipOps('w1').map(plain), [rec(1), rec(2), rec(3)].map(plain))
-      assert.deepEqual(s.listMembershipOps('w2').map(plain), [plain(rec(1))])
-      assert.deepEqual(s.listMembershipOps('unknown'), [])
-    }))
+    test('membership ops: insert counts only new ones, per workspace', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          s.putWorkspace(ws('w2', 2))
+        })
+        assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(1), rec(2)], 10)), 2)
+        assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(2), rec(3), rec(3)], 11)), 1)
+        assert.equal(await s.write(() => s.addMembershipOps('w1', [rec(1)], 12)), 0)
+        assert.equal(await s.write(() => s.addMembershipOps('w2', [rec(1)], 13)), 1)
+        assert.deepEqual(s.listMembershipOps('w1').map(plain), [rec(1), rec(2), rec(3)].map(plain))
+        assert.deepEqual(s.listMembershipOps('w2').map(plain), [plain(rec(1))])
+        assert.deepEqual(s.listMembershipOps('unknown'), [])
+      }))
 
-    test('members: replace swaps the whole set; list by addedAt', () => withStore(async (s) => {
-      await s.write(() => { s.putWorkspace(ws('w1', 1)); s.putWorkspace({ ...ws('w2', 2) }) })
-      await s.write(() => s.replaceMembers('w1', [member('b', 2), member('a', 1, 'owner'), member('c', 3, 'viewer')]))
-      await s.write(() => s.replaceMembers('w2', [{ ...member('z', 1), workspaceId: 'w2' }]))
-      const listed = s.listMembers('w1')
-      assert.deepEqual(listed.map((m) => [m.deviceId, m.role]), [['a', 'owner'], ['b', 'editor'], ['c', 'viewer']])
-      assert.deepEqual({ ...listed[1]!, publicKey: bytes(listed[1]!.publicKey) }, { ...member('b', 2), publicKey: bytes(member('b', 2).publicKey) })
-      await s.write(() => s.replaceMembers('w1', [member('a', 1, 'owner')]))
-      assert.deepEqual(s.listMembers('w1').map((m) => m.deviceId), ['a'])
-      assert.deepEqual(s.listMembers('w2').map((m) => m.deviceId), ['z'])
-    }))
+    test('members: replace swaps the whole set; list by addedAt', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          s.putWorkspace({ ...ws('w2', 2) })
+        })
+        await s.write(() => s.replaceMembers('w1', [member('b', 2), member('a', 1, 'owner'), member('c', 3, 'viewer')]))
+        await s.write(() => s.replaceMembers('w2', [{ ...member('z', 1), workspaceId: 'w2' }]))
+        const listed = s.listMembers('w1')
+        assert.deepEqual(
+          listed.map((m) => [m.deviceId, m.role]),
+          [
+            ['a', 'owner'],
+            ['b', 'editor'],
+            ['c', 'viewer'],
+          ],
+        )
+        assert.deepEqual(
+          { ...listed[1]!, publicKey: bytes(listed[1]!.publicKey) },
+          { ...member('b', 2), publicKey: bytes(member('b', 2).publicKey) },
+        )
+        await s.write(() => s.replaceMembers('w1', [member('a', 1, 'owner')]))
+        assert.deepEqual(
+          s.listMembers('w1').map((m) => m.deviceId),
+          ['a'],
+        )
+        assert.deepEqual(
+          s.listMembers('w2').map((m) => m.deviceId),
+          ['z'],
+        )
+      }))
 
-    test('documents: upsert, get, newest first, deleted flag, update in place', () => withStore(async (s) => {
-      await s.write(() => { s.putWorkspace(ws('w1', 1)); s.putWorkspace(ws('w2', 2)) })
-      assert.equal(s.getDocument('d1'), undefined)
-      await s.write(() => {
-        s.upsertDocument(doc('d1', 'w1', 100))
-        s.upsertDocument(doc('d2', 'w1', 300, { deleted: true, lastChangeBy: null, heads: [] }))
-        s.upsertDocument(doc('d3', 'w1', 200, { heads: [hex(1), hex(2)] }))
-        s.upsertDocument(doc('d4', 'w2', 500))
-      })
-      assert.deepEqual(s.getDocument('d1'), doc('d1', 'w1', 100))
-      assert.deepEqual(s.getDocument('d2'), doc('d2', 'w1', 300, { deleted: true, lastChangeBy: null, heads: [] }))
-      assert.deepEqual(s.getDocument('d3')?.heads, [hex(1), hex(2)])
-      assert.deepEqual(s.listDocuments('w1').map((d) => d.id), ['d2', 'd3', 'd1'])
-      await s.write(() => s.upsertDocument(doc('d1', 'w1', 400, { title: 'New', changeCount: 7, deleted: true })))
-      assert.deepEqual(s.getDocument('d1'), doc('d1', 'w1', 400, { title: 'New', changeCount: 7, deleted: true }))
-      assert.deepEqual(s.listDocuments('w1').map((d) => d.id), ['d1', 'd2', 'd3'])
-      assert.deepEqual(s.listDocuments('w2').map((d) => d.id), ['d4'])
-    }))
+    test('documents: upsert, get, newest first, deleted flag, update in place', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          s.putWorkspace(ws('w2', 2))
+        })
+        assert.equal(s.getDocument('d1'), undefined)
+        await s.write(() => {
+          s.upsertDocument(doc('d1', 'w1', 100))
+          s.upsertDocument(doc('d2', 'w1', 300, { deleted: true, lastChangeBy: null, heads: [] }))
+          s.upsertDocument(doc('d3', 'w1', 200, { heads: [hex(1), hex(2)] }))
+          s.upsertDocument(doc('d4', 'w2', 500))
+        })
+        assert.deepEqual(s.getDocument('d1'), doc('d1', 'w1', 100))
+        assert.deepEqual(s.getDocument('d2'), doc('d2', 'w1', 300, { deleted: true, lastChangeBy: null, heads: [] }))
+        assert.deepEqual(s.getDocument('d3')?.heads, [hex(1), hex(2)])
+        assert.deepEqual(
+          s.listDocuments('w1').map((d) => d.id),
+          ['d2', 'd3', 'd1'],
+        )
+        await s.write(() => s.upsertDocument(doc('d1', 'w1', 400, { title: 'New', changeCount: 7, deleted: true })))
+        assert.deepEqual(s.getDocument('d1'), doc('d1', 'w1', 400, { title: 'New', changeCount: 7, deleted: true }))
+        assert.deepEqual(
+          s.listDocuments('w1').map((d) => d.id),
+          ['d1', 'd2', 'd3'],
+        )
+        assert.deepEqual(
+          s.listDocuments('w2').map((d) => d.id),
+          ['d4'],
+        )
+      }))
 
-    test('appendChanges: dedupe by (doc, hash), returns only new rows with increasing seq', () => withStore(async (s) => {
-      const first = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(2)], 50))
-      assert.deepEqual(first.map((c) => [c.hash, c.docId, c.arrivedAt]), [[hex(1), 'd1', 50], [hex(2), 'd1', 50]])
-      assert.deepEqual(plain(first[0]!), plain(rec(1)))
-      const second = await s.write(() => s.appendChanges('d1', [rec(2), rec(3), rec(1)], 60))
-      assert.deepEqual(second.map((c) => c.hash), [hex(3)])
-      const other = await s.write(() => s.appendChanges('d2', [rec(1)], 70))
-      assert.equal(other.length, 1, 'the same hash in another document is a different change')
-      const seqs = [...first, ...second, ...other].map((c) => c.seq)
-      for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `seq increases: ${seqs}`)
-      assert.deepEqual(await s.write(() => s.appendChanges('d1', [], 80)), [])
-    }))
+    test('appendChanges: dedupe by (doc, hash), returns only new rows with increasing seq', () =>
+      withStore(async (s) => {
+        const first = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(2)], 50))
+        assert.deepEqual(
+          first.map((c) => [c.hash, c.docId, c.arrivedAt]),
+          [
+            [hex(1), 'd1', 50],
+            [hex(2), 'd1', 50],
+          ],
+        )
+        assert.deepEqual(plain(first[0]!), plain(rec(1)))
+        const second = await s.write(() => s.appendChanges('d1', [rec(2), rec(3), rec(1)], 60))
+        assert.deepEqual(
+          second.map((c) => c.hash),
+          [hex(3)],
+        )
+        const other = await s.write(() => s.appendChanges('d2', [rec(1)], 70))
+        assert.equal(other.length, 1, 'the same hash in another document is a different change')
+        const seqs = [...first, ...second, ...other].map((c) => c.seq)
+        for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i]! > seqs[i - 1]!, `seq increases: ${seqs}`)
+        assert.deepEqual(await s.write(() => s.appendChanges('d1', [], 80)), [])
+      }))
 
-    test('hasChange, getChanges, changesAfter, countChangesAfter, changeCounts', () => withStore(async (s) => {
-      const rows = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(3)], 5))
-      await s.write(() => s.appendChanges('d2', [rec(9, 'devB')], 6))
-      assert.equal(s.hasChange('d1', hex(2)), true)
-      assert.equal(s.hasChange('d2', hex(2)), false)
-      assert.equal(s.hasChange('d3', hex(1)), false)
-      const got = s.getChanges('d1', [hex(3), hex(7), hex(1)])
-      assert.deepEqual(got.map((c) => c.hash), [hex(3), hex(1)])
-      assert.deepEqual([got[0]!.seq, got[0]!.docId, got[0]!.arrivedAt], [rows[2]!.seq, 'd1', 5])
-      assert.deepEqual(plain(got[0]!), plain(rec(3)))
-      assert.deepEqual(s.changesAfter('d1', 0).map((c) => c.hash), [hex(1), hex(2), hex(3)])
-      assert.deepEqual(s.changesAfter('d1', rows[0]!.seq).map((c) => c.seq), [rows[1]!.seq, rows[2]!.seq])
-      assert.deepEqual(s.changesAfter('d1', rows[2]!.seq), [])
-      assert.equal(s.countChangesAfter('d1', 0), 3)
-      assert.equal(s.countChangesAfter('d1', rows[1]!.seq), 1)
-      assert.equal(s.countChangesAfter('nope', 0), 0)
-      assert.deepEqual(s.changeCounts(), new Map([['d1', 3], ['d2', 1]]))
-    }))
+    test('hasChange, getChanges, changesAfter, countChangesAfter, changeCounts', () =>
+      withStore(async (s) => {
+        const rows = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(3)], 5))
+        await s.write(() => s.appendChanges('d2', [rec(9, 'devB')], 6))
+        assert.equal(s.hasChange('d1', hex(2)), true)
+        assert.equal(s.hasChange('d2', hex(2)), false)
+        assert.equal(s.hasChange('d3', hex(1)), false)
+        const got = s.getChanges('d1', [hex(3), hex(7), hex(1)])
+        assert.deepEqual(
+          got.map((c) => c.hash),
+          [hex(3), hex(1)],
+        )
+        assert.deepEqual([got[0]!.seq, got[0]!.docId, got[0]!.arrivedAt], [rows[2]!.seq, 'd1', 5])
+        assert.deepEqual(plain(got[0]!), plain(rec(3)))
+        assert.deepEqual(
+          s.changesAfter('d1', 0).map((c) => c.hash),
+          [hex(1), hex(2), hex(3)],
+        )
+        assert.deepEqual(
+          s.changesAfter('d1', rows[0]!.seq).map((c) => c.seq),
+          [rows[1]!.seq, rows[2]!.seq],
+        )
+        assert.deepEqual(s.changesAfter('d1', rows[2]!.seq), [])
+        assert.equal(s.countChangesAfter('d1', 0), 3)
+        assert.equal(s.countChangesAfter('d1', rows[1]!.seq), 1)
+        assert.equal(s.countChangesAfter('nope', 0), 0)
+        assert.deepEqual(
+          s.changeCounts(),
+          new Map([
+            ['d1', 3],
+            ['d2', 1],
+          ]),
+        )
+      }))
 
-    test('snapshots: put, get, replace', () => withStore(async (s) => {
-      assert.equal(s.getSnapshot('d1'), undefined)
-      await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([1, 2]), heads: [hex(1)], upToSeq: 4, createdAt: 10 }))
-      const a = s.getSnapshot('d1')!
-      assert.deepEqual({ ...a, bytes: bytes(a.bytes) }, { docId: 'd1', bytes: [1, 2], heads: [hex(1)], upToSeq: 4, createdAt: 10 })
-      await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([3]), heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 }))
-      const b = s.getSnapshot('d1')!
-      assert.deepEqual({ ...b, bytes: bytes(b.bytes) }, { docId: 'd1', bytes: [3], heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 })
-    }))
+    test('snapshots: put, get, replace', () =>
+      withStore(async (s) => {
+        assert.equal(s.getSnapshot('d1'), undefined)
+        await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([1, 2]), heads: [hex(1)], upToSeq: 4, createdAt: 10 }))
+        const a = s.getSnapshot('d1')!
+        assert.deepEqual({ ...a, bytes: bytes(a.bytes) }, { docId: 'd1', bytes: [1, 2], heads: [hex(1)], upToSeq: 4, createdAt: 10 })
+        await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([3]), heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 }))
+        const b = s.getSnapshot('d1')!
+        assert.deepEqual({ ...b, bytes: bytes(b.bytes) }, { docId: 'd1', bytes: [3], heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 })
+      }))
 
-    test('invites: put, get, useInvite succeeds only once', () => withStore(async (s) => {
-      await s.write(() => s.putWorkspace(ws('w1', 1)))
-      const row = { id: 'inv1', workspaceId: 'w1', secretHash: new Uint8Array(32).fill(5), role: 'viewer' as const,
-        createdAt: 10, expiresAt: 20, usedAt: null, usedBy: null, requireApproval: false }
-      assert.equal(s.getInvite('inv1'), undefined)
-      await s.write(() => s.putInvite(row))
-      const got = s.getInvite('inv1')!
-      assert.deepEqual({ ...got, secretHash: bytes(got.secretHash) }, { ...row, secretHash: bytes(row.secretHash) })
-      const uses = await Promise.all([s.write(() => s.useInvite('inv1', 'joinerA', 15)), s.write(() => s.useInvite('inv1', 'joinerB', 16))])
-      assert.deepEqual(uses, [true, false])
-      assert.equal(await s.write(() => s.useInvite('inv1', 'joinerC', 17)), false)
-      assert.deepEqual([s.getInvite('inv1')?.usedAt, s.getInvite('inv1')?.usedBy], [15, 'joinerA'])
-      assert.equal(await s.write(() => s.useInvite('unknown', 'joinerA', 18)), false)
-    }))
+    test('invites: put, get, useInvite succeeds only once', () =>
+      withStore(async (s) => {
+        await s.write(() => s.putWorkspace(ws('w1', 1)))
+        const row = {
+          id: 'inv1',
+          workspaceId: 'w1',
+          secretHash: new Uint8Array(32).fill(5),
+          role: 'viewer' as const,
+          createdAt: 10,
+          expiresAt: 20,
+          usedAt: null,
+          usedBy: null,
+          requireApproval: false,
+        }
+        assert.equal(s.getInvite('inv1'), undefined)
+        await s.write(() => s.putInvite(row))
+        const got = s.getInvite('inv1')!
+        assert.deepEqual({ ...got, secretHash: bytes(got.secretHash) }, { ...row, secretHash: bytes(row.secretHash) })
+        const uses = await Promise.all([
+          s.write(() => s.useInvite('inv1', 'joinerA', 15)),
+          s.write(() => s.useInvite('inv1', 'joinerB', 16)),
+        ])
+        assert.deepEqual(uses, [true, false])
+        assert.equal(await s.write(() => s.useInvite('inv1', 'joinerC', 17)), false)
+        assert.deepEqual([s.getInvite('inv1')?.usedAt, s.getInvite('inv1')?.usedBy], [15, 'joinerA'])
+        assert.equal(await s.write(() => s.useInvite('unknown', 'joinerA', 18)), false)
+      }))
 
-    test('peers: seen addresses accumulate, synced time, list', () => withStore(async (s) => {
-      assert.equal(s.getPeer('p1'), undefined)
-      await s.write(() => s.notePeerSeen('p1', ['/ip4/127.0.0.1/tcp/1'], 100))
-      await s.write(() => s.notePeerSeen('p1', ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/1'], 200))
-      const p1 = s.getPeer('p1')!
-      assert.deepEqual({ ...p1, addresses: [...p1.addresses].sort() },
-        { peerId: 'p1', lastSeen: 200, lastSyncAt: null, addresses: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'] })
-      await s.write(() => s.notePeerSynced('p1', 250))
-      assert.deepEqual([s.getPeer('p1')?.lastSeen, s.getPeer('p1')?.lastSyncAt], [200, 250])
-      await s.write(() => s.notePeerSynced('p2', 300))
-      assert.equal(s.getPeer('p2')?.lastSyncAt, 300)
-      assert.deepEqual(s.getPeer('p2')?.addresses, [])
-      assert.deepEqual(s.listPeers().map((p) => p.peerId).sort(), ['p1', 'p2'])
-    }))
+    test('peers: seen addresses accumulate, synced time, list', () =>
+      withStore(async (s) => {
+        assert.equal(s.getPeer('p1'), undefined)
+        await s.write(() => s.notePeerSeen('p1', ['/ip4/127.0.0.1/tcp/1'], 100))
+        await s.write(() => s.notePeerSeen('p1', ['/ip4/127.0.0.1/tcp/2', '/ip4/127.0.0.1/tcp/1'], 200))
+        const p1 = s.getPeer('p1')!
+        assert.deepEqual(
+          { ...p1, addresses: [...p1.addresses].sort() },
+          { peerId: 'p1', lastSeen: 200, lastSyncAt: null, addresses: ['/ip4/127.0.0.1/tcp/1', '/ip4/127.0.0.1/tcp/2'] },
+        )
+        await s.write(() => s.notePeerSynced('p1', 250))
+        assert.deepEqual([s.getPeer('p1')?.lastSeen, s.getPeer('p1')?.lastSyncAt], [200, 250])
+        await s.write(() => s.notePeerSynced('p2', 300))
+        assert.equal(s.getPeer('p2')?.lastSyncAt, 300)
+        assert.deepEqual(s.getPeer('p2')?.addresses, [])
+        assert.deepEqual(
+          s
+            .listPeers()
+            .map((p) => p.peerId)
+            .sort(),
+          ['p1', 'p2'],
+        )
+      }))
 
-    test('peer doc heads: set, replace, per document', () => withStore(async (s) => {
-      assert.deepEqual(s.listPeerDocHeads('d1'), [])
-      await s.write(() => { s.setPeerDocHeads('p1', 'd1', [hex(1)], 10); s.setPeerDocHeads('p2', 'd1', [], 11); s.setPeerDocHeads('p1', 'd2', [hex(5)], 12) })
-      await s.write(() => s.setPeerDocHeads('p1', 'd1', [hex(2), hex(3)], 20))
-      const sorted = s.listPeerDocHeads('d1').sort((a, b) => a.peerId.localeCompare(b.peerId))
-      assert.deepEqual(sorted, [{ peerId: 'p1', heads: [hex(2), hex(3)], updatedAt: 20 }, { peerId: 'p2', heads: [], updatedAt: 11 }])
-      assert.deepEqual(s.listPeerDocHeads('d2'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 12 }])
-    }))
+    test('peer doc heads: set, replace, per document', () =>
+      withStore(async (s) => {
+        assert.deepEqual(s.listPeerDocHeads('d1'), [])
+        await s.write(() => {
+          s.setPeerDocHeads('p1', 'd1', [hex(1)], 10)
+          s.setPeerDocHeads('p2', 'd1', [], 11)
+          s.setPeerDocHeads('p1', 'd2', [hex(5)], 12)
+        })
+        await s.write(() => s.setPeerDocHeads('p1', 'd1', [hex(2), hex(3)], 20))
+        const sorted = s.listPeerDocHeads('d1').sort((a, b) => a.peerId.localeCompare(b.peerId))
+        assert.deepEqual(sorted, [
+          { peerId: 'p1', heads: [hex(2), hex(3)], updatedAt: 20 },
+          { peerId: 'p2', heads: [], updatedAt: 11 },
+        ])
+        assert.deepEqual(s.listPeerDocHeads('d2'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 12 }])
+      }))
 
-    test('write(): many writes in one tick all resolve with their results and commit', () => withStore(async (s, reopen) => {
-      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => s.write(() => {
-        s.setMeta(`k${i}`, String(i))
-        return i * 2
-      })))
-      assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => i * 2))
-      const again = reopen()
-      for (let i = 0; i < 200; i += 37) assert.equal(again.getMeta(`k${i}`)?.toString(), String(i))
-    }))
+    test('write(): many writes in one tick all resolve with their results and commit', () =>
+      withStore(async (s, reopen) => {
+        const results = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            s.write(() => {
+              s.setMeta(`k${i}`, String(i))
+              return i * 2
+            }),
+          ),
+        )
+        assert.deepEqual(
+          results,
+          Array.from({ length: 200 }, (_, i) => i * 2),
+        )
+        const again = reopen()
+        for (let i = 0; i < 200; i += 37) assert.equal(again.getMeta(`k${i}`)?.toString(), String(i))
+      }))
 
-    test('write(): a throwing write rejects only itself; the rest of its batch commits', () => withStore(async (s, reopen) => {
-      const boom = new Error('boom')
-      const outcomes = await Promise.allSettled([
-        s.write(() => s.setMeta('before', '1')),
-        s.write(() => { s.setMeta('doomed', 'x'); s.appendChanges('d1', [rec(1)], 1); throw boom }),
-        s.write(() => { s.appendChanges('d1', [rec(2)], 2); return 'ok' }),
-      ])
-      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'fulfilled'])
-      assert.equal((outcomes[1] as PromiseRejectedResult).reason, boom)
-      assert.equal((outcomes[2] as PromiseFulfilledResult<string>).value, 'ok')
-      const check = (st: PeerStore): void => {
-        assert.equal(st.getMeta('before')?.toString(), '1')
-        assert.equal(st.getMeta('doomed'), undefined, 'the failed write left nothing behind')
-        assert.deepEqual(st.changesAfter('d1', 0).map((c) => c.hash), [hex(2)])
-      }
-      assert.equal(await s.write(() => 'later'), 'later', 'the store still takes writes after a failed one')
-      check(s)
-      check(reopen())
-    }))
+    test('write(): a throwing write rejects only itself; the rest of its batch commits', () =>
+      withStore(async (s, reopen) => {
+        const boom = new Error('boom')
+        const outcomes = await Promise.allSettled([
+          s.write(() => s.setMeta('before', '1')),
+          s.write(() => {
+            s.setMeta('doomed', 'x')
+            s.appendChanges('d1', [rec(1)], 1)
+            throw boom
+          }),
+          s.write(() => {
+            s.appendChanges('d1', [rec(2)], 2)
+            return 'ok'
+          }),
+        ])
+        assert.deepEqual(
+          outcomes.map((o) => o.status),
+          ['fulfilled', 'rejected', 'fulfilled'],
+        )
+        assert.equal((outcomes[1] as PromiseRejectedResult).reason, boom)
+        assert.equal((outcomes[2] as PromiseFulfilledResult<string>).value, 'ok')
+        const check = (st: PeerStore): void => {
+          assert.equal(st.getMeta('before')?.toString(), '1')
+          assert.equal(st.getMeta('doomed'), undefined, 'the failed write left nothing behind')
+          assert.deepEqual(
+            st.changesAfter('d1', 0).map((c) => c.hash),
+            [hex(2)],
+          )
+        }
+        assert.equal(await s.write(() => 'later'), 'later', 'the store still takes writes after a failed one')
+        check(s)
+        check(reopen())
+      }))
 
-    test('close() commits writes still queued', () => withStore(async (s, reopen) => {
-      const pending = s.write(() => s.setMeta('queued', 'yes'))
-      const again = reopen()
-      await pending
-      assert.equal(again.getMeta('queued')?.toString(), 'yes')
-    }))
+    test('close() commits writes still queued', () =>
+      withStore(async (s, reopen) => {
+        const pending = s.write(() => s.setMeta('queued', 'yes'))
+        const again = reopen()
+        await pending
+        assert.equal(again.getMeta('queued')?.toString(), 'yes')
+      }))
 
-    test('a write after close() rejects instead of hanging', () => withStore(async (s) => {
-      s.close()
-      await assert.rejects(s.write(() => 1))
-    }))
+    test('a write after close() rejects instead of hanging', () =>
+      withStore(async (s) => {
+        s.close()
+        await assert.rejects(s.write(() => 1))
+      }))
 
-    test('everything survives close and reopen', () => withStore(async (s, reopen) => {
-      await s.write(() => {
-        s.setMeta('m', 'v')
-        s.putWorkspace(ws('w1', 1))
-        s.addMembershipOps('w1', [rec(1)], 2)
-        s.replaceMembers('w1', [member('a', 1, 'owner')])
-        s.upsertDocument(doc('d1', 'w1', 3))
-        s.appendChanges('d1', [rec(4), rec(5)], 4)
-        s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([9]), heads: [hex(5)], upToSeq: 2, createdAt: 5 })
-        s.putInvite({ id: 'i1', workspaceId: 'w1', secretHash: new Uint8Array(32), role: 'editor', createdAt: 1, expiresAt: 9, usedAt: null, usedBy: null, requireApproval: false })
-        s.notePeerSeen('p1', ['/ip4/10.0.0.1/tcp/4001'], 6)
-        s.notePeerSynced('p1', 7)
-        s.setPeerDocHeads('p1', 'd1', [hex(5)], 8)
-      })
-      const r = reopen()
-      assert.equal(r.getMeta('m')?.toString(), 'v')
-      assert.deepEqual(r.getWorkspace('w1'), ws('w1', 1))
-      assert.deepEqual(r.listMembershipOps('w1').map(plain), [plain(rec(1))])
-      assert.deepEqual(r.listMembers('w1').map((m) => m.deviceId), ['a'])
-      assert.deepEqual(r.getDocument('d1'), doc('d1', 'w1', 3))
-      assert.deepEqual(r.changesAfter('d1', 0).map((c) => c.hash), [hex(4), hex(5)])
-      assert.equal(r.getSnapshot('d1')?.upToSeq, 2)
-      assert.equal(r.getInvite('i1')?.role, 'editor')
-      assert.deepEqual(r.getPeer('p1'), { peerId: 'p1', lastSeen: 6, lastSyncAt: 7, addresses: ['/ip4/10.0.0.1/tcp/4001'] })
-      assert.deepEqual(r.listPeerDocHeads('d1'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 8 }])
-      const more = await r.write(() => r.appendChanges('d1', [rec(5), rec(6)], 9))
-      assert.deepEqual(more.map((c) => c.hash), [hex(6)], 'dedupe holds across reopen')
-    }))
+    test('everything survives close and reopen', () =>
+      withStore(async (s, reopen) => {
+        await s.write(() => {
+          s.setMeta('m', 'v')
+          s.putWorkspace(ws('w1', 1))
+          s.addMembershipOps('w1', [rec(1)], 2)
+          s.replaceMembers('w1', [member('a', 1, 'owner')])
+          s.upsertDocument(doc('d1', 'w1', 3))
+          s.appendChanges('d1', [rec(4), rec(5)], 4)
+          s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([9]), heads: [hex(5)], upToSeq: 2, createdAt: 5 })
+          s.putInvite({
+            id: 'i1',
+            workspaceId: 'w1',
+            secretHash: new Uint8Array(32),
+            role: 'editor',
+            createdAt: 1,
+            expiresAt: 9,
+            usedAt: null,
+            usedBy: null,
+            requireApproval: false,
+          })
+          s.notePeerSeen('p1', ['/ip4/10.0.0.1/tcp/4001'], 6)
+          s.notePeerSynced('p1', 7)
+          s.setPeerDocHeads('p1', 'd1', [hex(5)], 8)
+        })
+        const r = reopen()
+        assert.equal(r.getMeta('m')?.toString(), 'v')
+        assert.deepEqual(r.getWorkspace('w1'), ws('w1', 1))
+        assert.deepEqual(r.listMembershipOps('w1').map(plain), [plain(rec(1))])
+        assert.deepEqual(
+          r.listMembers('w1').map((m) => m.deviceId),
+          ['a'],
+        )
+        assert.deepEqual(r.getDocument('d1'), doc('d1', 'w1', 3))
+        assert.deepEqual(
+          r.changesAfter('d1', 0).map((c) => c.hash),
+          [hex(4), hex(5)],
+        )
+        assert.equal(r.getSnapshot('d1')?.upToSeq, 2)
+        assert.equal(r.getInvite('i1')?.role, 'editor')
+        assert.deepEqual(r.getPeer('p1'), { peerId: 'p1', lastSeen: 6, lastSyncAt: 7, addresses: ['/ip4/10.0.0.1/tcp/4001'] })
+        assert.deepEqual(r.listPeerDocHeads('d1'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 8 }])
+        const more = await r.write(() => r.appendChanges('d1', [rec(5), rec(6)], 9))
+        assert.deepEqual(
+          more.map((c) => c.hash),
+          [hex(6)],
+          'dedupe holds across reopen',
+        )
+      }))
   })
 }

@@ -1,26 +1,76 @@
 /** What the peer keeps on disk. One implementation today: `SqliteStore`. */
 import type { Role } from '../../../shared/types.ts'
 
-export interface WorkspaceRow { id: string; name: string; ownerId: string; createdAt: number; joinedAt: number }
-export interface MemberRow {
-  workspaceId: string; deviceId: string; publicKey: Uint8Array; name: string; role: Role; addedBy: string; addedAt: number
+export interface WorkspaceRow {
+  id: string
+  name: string
+  ownerId: string
+  createdAt: number
+  joinedAt: number
 }
-export interface SignedRecord { hash: string; author: string; signature: Uint8Array; bytes: Uint8Array }
-export interface ChangeRow extends SignedRecord { seq: number; docId: string; arrivedAt: number }
+export interface MemberRow {
+  workspaceId: string
+  deviceId: string
+  publicKey: Uint8Array
+  name: string
+  role: Role
+  addedBy: string
+  addedAt: number
+}
+export interface SignedRecord {
+  hash: string
+  author: string
+  signature: Uint8Array
+  bytes: Uint8Array
+}
+export interface ChangeRow extends SignedRecord {
+  seq: number
+  docId: string
+  arrivedAt: number
+}
 export interface DocumentRow {
-  id: string; workspaceId: string; title: string; heads: string[]; createdAt: number
-  lastChangeAt: number; lastChangeBy: string | null; deleted: boolean; changeCount: number
+  id: string
+  workspaceId: string
+  title: string
+  heads: string[]
+  createdAt: number
+  lastChangeAt: number
+  lastChangeBy: string | null
+  deleted: boolean
+  changeCount: number
   /** When a change by another device last arrived here. */
   lastRemoteAt: number
 }
-export interface SnapshotRow { docId: string; bytes: Uint8Array; heads: string[]; upToSeq: number; createdAt: number }
+export interface SnapshotRow {
+  docId: string
+  bytes: Uint8Array
+  heads: string[]
+  upToSeq: number
+  createdAt: number
+}
 export interface InviteRow {
-  id: string; workspaceId: string; secretHash: Uint8Array; role: Role; createdAt: number; expiresAt: number
-  usedAt: number | null; usedBy: string | null; requireApproval: boolean
+  id: string
+  workspaceId: string
+  secretHash: Uint8Array
+  role: Role
+  createdAt: number
+  expiresAt: number
+  usedAt: number | null
+  usedBy: string | null
+  requireApproval: boolean
 }
 /** This device's relation to a document: when it last saw it, and whether it follows it. */
-export interface ReadRow { docId: string; readAt: number; followed: boolean }
-export interface PeerRow { peerId: string; lastSeen: number | null; lastSyncAt: number | null; addresses: string[] }
+export interface ReadRow {
+  docId: string
+  readAt: number
+  followed: boolean
+}
+export interface PeerRow {
+  peerId: string
+  lastSeen: number | null
+  lastSyncAt: number | null
+  addresses: string[]
+}
 
 /** The device's own record; every write resolves only once it is durable. */
 export interface PeerStore {

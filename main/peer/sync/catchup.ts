@@ -18,7 +18,13 @@ import type { GrapevineNode } from '../net/node.ts'
 import { describeFailure } from '../net/failure.ts'
 import type { Log } from '../log.ts'
 import {
-  CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, type CatchupFrame, type SignedChange, type SignedOp,
+  CATCHUP_PROTOCOL,
+  catchupFrame,
+  decodeMessage,
+  encodeMessage,
+  type CatchupFrame,
+  type SignedChange,
+  type SignedOp,
 } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
 import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
@@ -28,7 +34,14 @@ const FRAME_ITEMS = 8192
 const FRAME_BYTES = 1024 * 1024
 const SESSION_TIMEOUT_MS = 5 * 60_000
 
-export interface CatchupStats { sessions: number; framesSent: number; bytesSent: number; changesSent: number; changesReceived: number; rejected: number }
+export interface CatchupStats {
+  sessions: number
+  framesSent: number
+  bytesSent: number
+  changesSent: number
+  changesReceived: number
+  rejected: number
+}
 
 type Frame<T extends CatchupFrame['t']> = Extract<CatchupFrame, { t: T }>
 
@@ -130,7 +143,10 @@ export class Catchup {
       await io.send({ t: 'end' }, signal)
       step = 'receiving changes'
       await this.receiveChanges(io, ws, remote, signal)
-      this.recordSynced(remote, want.docs.map(([d]) => d))
+      this.recordSynced(
+        remote,
+        want.docs.map(([d]) => d),
+      )
       step = 'closing the stream'
       await stream.close({ signal })
     } catch (err) {
@@ -180,7 +196,10 @@ export class Catchup {
       step = 'sending changes'
       for (const [docId, heads] of theirHeads) await this.sendMissing(io, ws, docId, heads, signal)
       await io.send({ t: 'end' }, signal)
-      this.recordSynced(remote, differing.map(([d]) => d))
+      this.recordSynced(
+        remote,
+        differing.map(([d]) => d),
+      )
       step = 'closing the stream'
       await stream.close({ signal })
     } catch (err) {
@@ -247,9 +266,15 @@ export class Catchup {
 
   private recordSynced(remote: string, docIds: string[]): void {
     const at = Date.now()
-    void this.store.write(() => {
-      this.store.notePeerSynced(remote, at)
-      for (const docId of docIds) if (this.store.getDocument(docId)) this.store.setPeerDocHeads(remote, docId, this.documents.heads(docId), at)
-    }).then(() => this.onPeerHeads(docIds), () => {})
+    void this.store
+      .write(() => {
+        this.store.notePeerSynced(remote, at)
+        for (const docId of docIds)
+          if (this.store.getDocument(docId)) this.store.setPeerDocHeads(remote, docId, this.documents.heads(docId), at)
+      })
+      .then(
+        () => this.onPeerHeads(docIds),
+        () => {},
+      )
   }
 }

@@ -9,8 +9,18 @@ import { actorBelongsTo, sha256, signPayload, verifyPayload } from '../identity/
 import type { Device } from '../identity/device.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 
-export interface ValidChange { hash: string; actor: string; author: string; signature: Uint8Array; bytes: Uint8Array; time: number }
-export type Rejection = { reason: 'not-member' | 'read-only' | 'bad-signature' | 'bad-change' | 'foreign-actor' | 'too-large'; detail: string }
+export interface ValidChange {
+  hash: string
+  actor: string
+  author: string
+  signature: Uint8Array
+  bytes: Uint8Array
+  time: number
+}
+export type Rejection = {
+  reason: 'not-member' | 'read-only' | 'bad-signature' | 'bad-change' | 'foreign-actor' | 'too-large'
+  detail: string
+}
 
 const payload = (ws: string, doc: string, bytes: Uint8Array): Buffer =>
   Buffer.concat([Buffer.from(`grapevine/change/1\n${ws}\n${doc}\n`), sha256(bytes)])
@@ -20,13 +30,18 @@ export function signChange(device: Device, ws: string, doc: string, bytes: Uint8
 }
 
 /** Cheap checks first (size, role, signature), then the Automerge decode (actor, hash). */
-export function validateChange(ws: string, doc: string, item: SignedChange, roleOf: (deviceId: string) => Role | undefined):
-  ValidChange | Rejection {
+export function validateChange(
+  ws: string,
+  doc: string,
+  item: SignedChange,
+  roleOf: (deviceId: string) => Role | undefined,
+): ValidChange | Rejection {
   if (item.c.byteLength > MAX_CHANGE_BYTES) return { reason: 'too-large', detail: `change of ${item.c.byteLength} bytes` }
   const role = roleOf(item.a)
   if (role === undefined) return { reason: 'not-member', detail: `${item.a} is not a member of workspace ${ws}` }
   if (!WRITER_ROLES.includes(role)) return { reason: 'read-only', detail: `${item.a} is a ${role} and may not write` }
-  if (!verifyPayload(item.a, payload(ws, doc, item.c), item.s)) return { reason: 'bad-signature', detail: `signature by ${item.a} does not verify` }
+  if (!verifyPayload(item.a, payload(ws, doc, item.c), item.s))
+    return { reason: 'bad-signature', detail: `signature by ${item.a} does not verify` }
   let decoded: A.DecodedChange
   try {
     decoded = A.decodeChange(item.c)

@@ -61,7 +61,9 @@ test('a listing left behind by a crash is repaired from the change log at start-
     const ws = await workspaces.create('W', 'me')
     const d = docs()
     const row = await d.create(ws, 'Before', 'x')
-    await d.edit(row.id, (c) => { c.title = 'After' })
+    await d.edit(row.id, (c) => {
+      c.title = 'After'
+    })
     await d.close()
     // Simulate a crash between the change commit and the listing update.
     await store.write(() => store.upsertDocument({ ...store.getDocument(row.id)!, title: 'Before', heads: [], changeCount: 1 }))
@@ -87,10 +89,15 @@ test('remote changes are applied once however often they arrive, and out-of-orde
     const row = await d.create(ws, 'T', '')
     // Changes by this same device, made elsewhere (another session's actor), arriving as if from the network.
     let doc = A.load<{ text: string }>(A.save(A.init()), { actor: `${device.actorPrefix}00112233aabbccdd` })
-    ;[doc] = A.applyChanges(doc, store.changesAfter(row.id, 0).map((r) => r.bytes))
+    ;[doc] = A.applyChanges(
+      doc,
+      store.changesAfter(row.id, 0).map((r) => r.bytes),
+    )
     const changes: Uint8Array[] = []
     for (const word of ['a', 'b', 'c', 'd']) {
-      doc = A.change(doc, (x) => { A.splice(x, ['text'], x.text.length, 0, word) })
+      doc = A.change(doc, (x) => {
+        A.splice(x, ['text'], x.text.length, 0, word)
+      })
       changes.push(A.getLastLocalChange(doc)!)
     }
     const valid = (bytes: Uint8Array): ValidChange => {

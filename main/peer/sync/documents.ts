@@ -43,8 +43,22 @@ export interface DocumentsOptions {
   log: Log
 }
 
-interface Loaded { doc: GDoc; ws: string; lastSeq: number; sinceSnapshot: number; lastSnapshotAt: number; lastUsed: number; holds: number }
-interface Pending { ws: string; items: ValidChange[]; timer: NodeJS.Timeout | null; done: Promise<void>; fire: () => void }
+interface Loaded {
+  doc: GDoc
+  ws: string
+  lastSeq: number
+  sinceSnapshot: number
+  lastSnapshotAt: number
+  lastUsed: number
+  holds: number
+}
+interface Pending {
+  ws: string
+  items: ValidChange[]
+  timer: NodeJS.Timeout | null
+  done: Promise<void>
+  fire: () => void
+}
 
 const BATCH_MAX = 1000
 
@@ -80,14 +94,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   list(workspaceId: string, includeDeleted = false): DocumentRow[] {
-    return this.store.listDocuments(workspaceId).map((r) => this.fresh.get(r.id) ?? r)
+    return this.store
+      .listDocuments(workspaceId)
+      .map((r) => this.fresh.get(r.id) ?? r)
       .filter((r) => includeDeleted || !r.deleted)
       .sort((a, b) => b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1))
   }
 
   heads(docId: string): string[] {
     const l = this.loaded.get(docId)
-    return l ? A.getHeads(l.doc) : this.store.getDocument(docId)?.heads ?? []
+    return l ? A.getHeads(l.doc) : (this.store.getDocument(docId)?.heads ?? [])
   }
 
   /** One digest per document of the workspace: equal digests mean equal heads. */
@@ -142,8 +158,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
     this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0 })
     const row: DocumentRow = {
-      id: docId, workspaceId, title, heads: A.getHeads(doc), createdAt: now, lastChangeAt: now,
-      lastChangeBy: this.device.deviceId, deleted: false, changeCount: 0, lastRemoteAt: 0,
+      id: docId,
+      workspaceId,
+      title,
+      heads: A.getHeads(doc),
+      createdAt: now,
+      lastChangeAt: now,
+      lastChangeBy: this.device.deviceId,
+      deleted: false,
+      changeCount: 0,
+      lastRemoteAt: 0,
     }
     await this.store.write(() => {
       this.store.upsertDocument(row)
@@ -171,7 +195,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
     if (!bytes) return
     const item = signChange(this.device, l.ws, docId, bytes)
     const hash = A.decodeChange(bytes).hash
-    await this.persist(l.ws, docId, [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000 }], true)
+    await this.persist(
+      l.ws,
+      docId,
+      [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000 }],
+      true,
+    )
     this.emit('local', l.ws, docId, [item])
   }
 
@@ -182,7 +211,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const valid: ValidChange[] = []
     const items: SignedChange[] = []
     for (const bytes of changes) {
-      if (bytes.byteLength > MAX_CHANGE_BYTES) throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
+      if (bytes.byteLength > MAX_CHANGE_BYTES)
+        throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
       let decoded: A.DecodedChange
       try {
         decoded = A.decodeChange(bytes)
@@ -190,7 +220,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
         throw new GrapevineError('bad-request', `Not an Automerge change: ${(err as Error).message}`)
       }
       if (decoded.actor.length !== 48 || !decoded.actor.startsWith(this.device.actorPrefix)) {
-        throw new GrapevineError('bad-request', `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`)
+        throw new GrapevineError(
+          'bad-request',
+          `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
+        )
       }
       const item = signChange(this.device, row.workspaceId, docId, bytes)
       items.push(item)
@@ -237,7 +270,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   private track<T>(promise: Promise<T>): Promise<T> {
     this.inflight.add(promise)
-    promise.then(() => this.inflight.delete(promise), () => this.inflight.delete(promise))
+    promise.then(
+      () => this.inflight.delete(promise),
+      () => this.inflight.delete(promise),
+    )
     return promise
   }
 
@@ -253,29 +289,58 @@ export class Documents extends EventEmitter<DocumentEvents> {
    * Commit then apply. `alreadyApplied` is true for the peer's own edits, which exist in memory first.
    * Duplicates (same document and hash) are dropped by the store.
    */
-  private async persist(workspaceId: string, docId: string, changes: ValidChange[], alreadyApplied: boolean, origin?: unknown): Promise<ChangeRow[]> {
+  private async persist(
+    workspaceId: string,
+    docId: string,
+    changes: ValidChange[],
+    alreadyApplied: boolean,
+    origin?: unknown,
+  ): Promise<ChangeRow[]> {
     const now = Date.now()
     const rows = await this.store.write(() => {
       if (!this.store.getDocument(docId)) {
         this.store.upsertDocument({
-          id: docId, workspaceId, title: '', heads: [], createdAt: now, lastChangeAt: now, lastChangeBy: null, deleted: false, changeCount: 0,
+          id: docId,
+          workspaceId,
+          title: '',
+          heads: [],
+          createdAt: now,
+          lastChangeAt: now,
+          lastChangeBy: null,
+          deleted: false,
+          changeCount: 0,
           lastRemoteAt: 0,
         })
       }
-      return this.store.appendChanges(docId, changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes })), now)
+      return this.store.appendChanges(
+        docId,
+        changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes })),
+        now,
+      )
     })
     if (rows.length === 0) return rows
     const l = this.load(docId, rows)
     if (!alreadyApplied) {
-      const [doc] = A.applyChanges(l.doc, rows.map((r) => r.bytes))
+      const [doc] = A.applyChanges(
+        l.doc,
+        rows.map((r) => r.bytes),
+      )
       l.doc = doc
     }
-    l.lastSeq = maxOf(rows.map((r) => r.seq), l.lastSeq)
+    l.lastSeq = maxOf(
+      rows.map((r) => r.seq),
+      l.lastSeq,
+    )
     l.sinceSnapshot += rows.length
     const newest = changes.reduce((a, b) => (b.time > a.time ? b : a))
     this.refreshRow(docId, l, { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }, rows.length)
     this.maybeSnapshot(docId, l)
-    this.emit('changes', docId, rows.map((r) => r.bytes), origin)
+    this.emit(
+      'changes',
+      docId,
+      rows.map((r) => r.bytes),
+      origin,
+    )
     this.emit('heads', workspaceId, docId)
     if (newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
     return rows
@@ -290,15 +355,24 @@ export class Documents extends EventEmitter<DocumentEvents> {
     if (!base) return
     const c = readContent(l.doc)
     const next: DocumentRow = {
-      ...base, title: c.title, deleted: c.deleted, heads: A.getHeads(l.doc),
+      ...base,
+      title: c.title,
+      deleted: c.deleted,
+      heads: A.getHeads(l.doc),
       changeCount: last ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
-      lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt, lastChangeBy: last ? last.by : base.lastChangeBy,
+      lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt,
+      lastChangeBy: last ? last.by : base.lastChangeBy,
       lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,
     }
     this.fresh.set(docId, next)
-    void this.store.write(() => this.store.upsertDocument(next)).then(
-      () => { if (this.fresh.get(docId) === next) this.fresh.delete(docId) },
-      (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`))
+    void this.store
+      .write(() => this.store.upsertDocument(next))
+      .then(
+        () => {
+          if (this.fresh.get(docId) === next) this.fresh.delete(docId)
+        },
+        (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`),
+      )
     this.emit('list', l.ws)
   }
 
@@ -311,7 +385,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const heads = A.getHeads(l.doc)
     l.sinceSnapshot = 0
     l.lastSnapshotAt = Date.now()
-    void this.store.write(() => this.store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
+    void this.store
+      .write(() => this.store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
       .catch((err: Error) => this.opts.log('warn', `snapshot of ${docId}: ${err.message}`))
   }
 
@@ -328,10 +403,22 @@ export class Documents extends EventEmitter<DocumentEvents> {
     let doc = snap ? A.load<DocContent>(snap.bytes, { actor: this.actor }) : A.init<DocContent>({ actor: this.actor })
     const skip = new Set(justWritten.map((r) => r.seq))
     const rest = this.store.changesAfter(docId, snap?.upToSeq ?? 0).filter((r) => !skip.has(r.seq))
-    if (rest.length) [doc] = A.applyChanges(doc, rest.map((r) => r.bytes))
+    if (rest.length)
+      [doc] = A.applyChanges(
+        doc,
+        rest.map((r) => r.bytes),
+      )
     l = {
-      doc, ws: row.workspaceId, lastSeq: maxOf(rest.map((r) => r.seq), snap?.upToSeq ?? 0), sinceSnapshot: rest.length,
-      lastSnapshotAt: 0, lastUsed: Date.now(), holds: 0,
+      doc,
+      ws: row.workspaceId,
+      lastSeq: maxOf(
+        rest.map((r) => r.seq),
+        snap?.upToSeq ?? 0,
+      ),
+      sinceSnapshot: rest.length,
+      lastSnapshotAt: 0,
+      lastUsed: Date.now(),
+      holds: 0,
     }
     this.loaded.set(docId, l)
     // The listing cache lags the change log after a crash; repair it from the document.
@@ -342,7 +429,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   private evict(): void {
     if (this.loaded.size <= this.opts.maxLoaded) return
-    const idle = [...this.loaded.entries()].filter(([id, l]) => l.holds === 0 && !this.pending.has(id)).sort((a, b) => a[1].lastUsed - b[1].lastUsed)
+    const idle = [...this.loaded.entries()]
+      .filter(([id, l]) => l.holds === 0 && !this.pending.has(id))
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed)
     for (const [id, l] of idle.slice(0, this.loaded.size - this.opts.maxLoaded)) {
       this.maybeSnapshot(id, l, true)
       this.loaded.delete(id)

@@ -10,7 +10,13 @@ import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_
 import type { PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import {
-  decodeMessage, encodeMessage, gossipMessage, PEER_PROTOCOL_VERSION, workspaceTopic, WireError, type GossipMessage,
+  decodeMessage,
+  encodeMessage,
+  gossipMessage,
+  PEER_PROTOCOL_VERSION,
+  workspaceTopic,
+  WireError,
+  type GossipMessage,
   type SignedChange,
 } from '../wire/peer-protocol.ts'
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
@@ -20,7 +26,11 @@ import { isRejection, validateChange, type ValidChange } from './change-validati
 import type { Documents } from './documents.ts'
 import type { Presence, PresenceState } from './presence.ts'
 
-interface GossipStats { published: number; accepted: number; rejected: Record<string, number> }
+interface GossipStats {
+  published: number
+  accepted: number
+  rejected: Record<string, number>
+}
 
 const HEADS_DEBOUNCE_MS = 300
 
@@ -73,8 +83,10 @@ export class Gossip {
     const origin = msg.from.toString()
     // Membership first: a stranger's payload is never decoded. The forwarder must be a member too,
     // so a teammate of another workspace cannot relay into this one.
-    if (this.workspaces.roleOf(workspaceId, origin) === undefined) return this.reject(source, 'not-member', `origin ${origin} is not a member`)
-    if (this.workspaces.roleOf(workspaceId, source) === undefined) return this.reject(source, 'not-member', `forwarder ${source} is not a member`)
+    if (this.workspaces.roleOf(workspaceId, origin) === undefined)
+      return this.reject(source, 'not-member', `origin ${origin} is not a member`)
+    if (this.workspaces.roleOf(workspaceId, source) === undefined)
+      return this.reject(source, 'not-member', `forwarder ${source} is not a member`)
     let m: GossipMessage
     try {
       m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
@@ -96,9 +108,14 @@ export class Gossip {
       case 'heads': {
         const at = Date.now()
         const docs = m.docs.filter(([docId]) => this.store.getDocument(docId)?.workspaceId === workspaceId)
-        void this.store.write(() => {
-          for (const [docId, heads] of docs) this.store.setPeerDocHeads(origin, docId, heads, at)
-        }).then(() => this.onPeerHeads(docs.map(([d]) => d)), () => {})
+        void this.store
+          .write(() => {
+            for (const [docId, heads] of docs) this.store.setPeerDocHeads(origin, docId, heads, at)
+          })
+          .then(
+            () => this.onPeerHeads(docs.map(([d]) => d)),
+            () => {},
+          )
         break
       }
       case 'members':
@@ -138,7 +155,10 @@ export class Gossip {
       let batch: SignedChange[] = []
       let size = 0
       for (const item of items) {
-        if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + item.c.byteLength + 200 > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
+        if (
+          batch.length > 0 &&
+          (batch.length >= MAX_CHANGES_PER_MESSAGE || size + item.c.byteLength + 200 > MAX_GOSSIP_MESSAGE_BYTES / 2)
+        ) {
           this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
           batch = []
           size = 0

@@ -9,7 +9,9 @@ import type { Workspaces } from '../workspace/workspaces.ts'
 
 /** What one device says of itself: the open document and the selection. */
 export type PresenceState = Pick<PresenceInfo, 'docId' | 'cursor'>
-interface PresenceEvents { change: [PresenceInfo] }
+interface PresenceEvents {
+  change: [PresenceInfo]
+}
 
 const THROTTLE_MS = 80
 const REPEAT_MS = 10_000

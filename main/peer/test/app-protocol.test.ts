@@ -28,7 +28,7 @@ function events(peer: Peer): ClientEvent[] {
   return seen
 }
 
-test('a join that needs approval waits for the inviter, who sees the joiner\'s safety words', async () => {
+test("a join that needs approval waits for the inviter, who sees the joiner's safety words", async () => {
   const a = ana.connect()
   const anaEvents = events(ana)
   const invite = await a.request('workspace.invite', { workspaceId: ws, approve: true })
@@ -40,7 +40,13 @@ test('a join that needs approval waits for the inviter, who sees the joiner\'s s
   assert.equal(details.mySafetyWords, benWords)
 
   let joined = false
-  const joining = ben.connect().request('workspace.join', { code: invite.code }).then((w) => { joined = true; return w })
+  const joining = ben
+    .connect()
+    .request('workspace.join', { code: invite.code })
+    .then((w) => {
+      joined = true
+      return w
+    })
   const req = await waitFor('the join request at the inviter', () => anaEvents.find((e) => e.type === 'join.request'))
   assert.ok(req.type === 'join.request')
   assert.equal(req.request.name, 'Ben')
@@ -49,7 +55,10 @@ test('a join that needs approval waits for the inviter, who sees the joiner\'s s
   // it is still pending, and Ben is in no workspace (state checked now, not after a pause).
   assert.deepEqual(await ben.connect().request('workspace.list', {}), [], 'the joiner is outside until the decision')
   assert.equal(joined, false, 'nothing completes before the inviter decides')
-  assert.deepEqual(await a.request('join.decide', { requestId: req.request.requestId, accept: true }), { requestId: req.request.requestId, accepted: true })
+  assert.deepEqual(await a.request('join.decide', { requestId: req.request.requestId, accept: true }), {
+    requestId: req.request.requestId,
+    accepted: true,
+  })
   assert.equal((await joining).id, ws)
   await assert.rejects(a.request('join.decide', { requestId: req.request.requestId, accept: true }), { code: 'not-found' })
 })
@@ -73,18 +82,21 @@ test('presence: where a teammate is and what they have selected', async () => {
   const anaEvents = events(ana)
   const cursor = { anchor: '2@aa', head: '4@aa' }
   await ben.connect().request('presence.set', { workspaceId: ws, docId, cursor })
-  const seen = await waitFor('ben\'s presence at ana', () =>
-    anaEvents.find((e) => e.type === 'presence' && e.presence.deviceId === ben.device.deviceId && e.presence.docId === docId))
+  const seen = await waitFor("ben's presence at ana", () =>
+    anaEvents.find((e) => e.type === 'presence' && e.presence.deviceId === ben.device.deviceId && e.presence.docId === docId),
+  )
   assert.ok(seen.type === 'presence')
   assert.equal(seen.presence.name, 'Ben')
   assert.deepEqual(seen.presence.cursor, cursor)
   assert.equal(typeof seen.presence.utcOffsetMinutes, 'number')
   const list = await ana.connect().request('presence.list', { workspaceId: ws })
   assert.equal(list.find((p) => p.deviceId === ben.device.deviceId)?.docId, docId)
-  await assert.rejects(ben.connect().request('presence.set', { workspaceId: ws, docId: 'f'.repeat(32), cursor: null }), { code: 'not-found' })
+  await assert.rejects(ben.connect().request('presence.set', { workspaceId: ws, docId: 'f'.repeat(32), cursor: null }), {
+    code: 'not-found',
+  })
 })
 
-test('a teammate\'s change makes a followed document unread and raises one activity notice', async () => {
+test("a teammate's change makes a followed document unread and raises one activity notice", async () => {
   const a = ana.connect()
   const [doc] = await a.request('doc.list', { workspaceId: ws })
   assert.ok(doc)

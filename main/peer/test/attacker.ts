@@ -14,7 +14,13 @@ import type { Peer } from '../peer.ts'
 import { loadOrCreateDevice, type Device } from '../identity/device.ts'
 import { SqliteStore } from '../store/sqlite-store.ts'
 import {
-  CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, type CatchupFrame, type SignedChange, type SignedOp,
+  CATCHUP_PROTOCOL,
+  catchupFrame,
+  decodeMessage,
+  encodeMessage,
+  type CatchupFrame,
+  type SignedChange,
+  type SignedOp,
 } from '../wire/peer-protocol.ts'
 import { tempDir, waitFor } from './helpers.ts'
 import assert from 'node:assert/strict'
@@ -35,8 +41,11 @@ export async function meshWith(node: GrapevineNode, victim: Peer, topic: string)
   if (!node.getConnections(victimId).some((c) => c.status === 'open')) await node.dial(victim.node.getMultiaddrs())
   if (!node.services.pubsub.getTopics().includes(topic)) node.services.pubsub.subscribe(topic)
   await waitFor('the victim in the topic', () => node.services.pubsub.getSubscribers(topic).some((p) => p.equals(victimId)), 15_000)
-  await waitFor('the victim to see our subscription',
-    () => victim.node.services.pubsub.getSubscribers(topic).some((p) => p.equals(node.peerId)), 15_000)
+  await waitFor(
+    'the victim to see our subscription',
+    () => victim.node.services.pubsub.getSubscribers(topic).some((p) => p.equals(node.peerId)),
+    15_000,
+  )
   await new Promise((r) => setTimeout(r, 1_500))
 }
 
@@ -45,7 +54,13 @@ export async function throwawayDevice(): Promise<{ device: Device; close(): void
   const dir = tempDir('grapevine-attacker-')
   const store = new SqliteStore(join(dir.path, 'attacker.db'))
   const device = await loadOrCreateDevice(store)
-  return { device, close: () => { store.close(); dir.remove() } }
+  return {
+    device,
+    close: () => {
+      store.close()
+      dir.remove()
+    },
+  }
 }
 
 /** One Automerge change on top of a document saved as `docBytes`, written by `actor` (48 hex chars). */
@@ -61,8 +76,14 @@ export function changeOnTop(docBytes: Uint8Array, actor: string, insert = 'EVIL 
  * Runs the dialer side of catch-up by hand against `peer`, offering `items` for `docId` whatever
  * they are, and returns every frame the peer sent back (ending with `end` or `refuse`).
  */
-export async function catchupInject(node: GrapevineNode, peer: PeerId, ws: string, docId: string, items: SignedChange[],
-  ops: SignedOp[] = []): Promise<CatchupFrame[]> {
+export async function catchupInject(
+  node: GrapevineNode,
+  peer: PeerId,
+  ws: string,
+  docId: string,
+  items: SignedChange[],
+  ops: SignedOp[] = [],
+): Promise<CatchupFrame[]> {
   const signal = AbortSignal.timeout(15_000)
   const stream = await node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
   const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
@@ -98,10 +119,14 @@ export type Dir = ReturnType<typeof tempDir>
 /** Asserts that `p` rejects with a GrapevineError whose code is one of `codes`. */
 export async function rejectsWith(p: Promise<unknown>, codes: string[], what: string): Promise<GrapevineError> {
   let caught: unknown
-  await assert.rejects(p, (err: unknown) => {
-    caught = err
-    return true
-  }, `${what}: expected a rejection`)
+  await assert.rejects(
+    p,
+    (err: unknown) => {
+      caught = err
+      return true
+    },
+    `${what}: expected a rejection`,
+  )
   assert.ok(caught instanceof GrapevineError, `${what}: expected a GrapevineError, got ${String(caught)}`)
   assert.ok(codes.includes(caught.code), `${what}: expected code ${codes.join(' or ')}, got ${caught.code} (${caught.message})`)
   assert.ok(caught.message.length > 0, `${what}: the error should say what is wrong`)

@@ -77,7 +77,10 @@ describe('gossip and catch-up from bad peers', () => {
     assert.equal(read.title, baseline.title)
     assert.deepEqual(read.heads, baseline.heads)
     const docs = await vc.request('doc.list', { workspaceId: ws })
-    assert.deepEqual(docs.map((d) => d.id), [docId])
+    assert.deepEqual(
+      docs.map((d) => d.id),
+      [docId],
+    )
     const members = await vc.request('workspace.members', { workspaceId: ws })
     assert.equal(members.length, 3)
   }
@@ -90,9 +93,16 @@ describe('gossip and catch-up from bad peers', () => {
     const accepted = V().stats().gossip.accepted
     for (const data of payloads) {
       const res = await from.services.pubsub.publish(topic, data)
-      assert.ok(res.recipients.some((p) => p.equals(V().node.peerId)), 'the victim should be among the recipients')
+      assert.ok(
+        res.recipients.some((p) => p.equals(V().node.peerId)),
+        'the victim should be among the recipients',
+      )
     }
-    await waitFor(`the victim to reject ${payloads.length} message(s) as ${reason}`, () => rejected(reason) >= before + payloads.length, 15_000)
+    await waitFor(
+      `the victim to reject ${payloads.length} message(s) as ${reason}`,
+      () => rejected(reason) >= before + payloads.length,
+      15_000,
+    )
     assert.equal(rejected(reason), before + payloads.length)
     // Heads announcements from honest teammates may be accepted meanwhile; nothing else is.
     assert.ok(V().stats().gossip.accepted - accepted <= 2, 'no bad message may be accepted')
@@ -261,7 +271,10 @@ describe('gossip and catch-up from bad peers', () => {
   it('still takes honest changes from members afterwards', async () => {
     const mc = M().connect()
     await mc.request('doc.setText', { docId, text: 'hello honest world' })
-    await waitFor('the honest edit to reach the victim', async () => (await vc.request('doc.read', { docId })).text === 'hello honest world')
+    await waitFor(
+      'the honest edit to reach the victim',
+      async () => (await vc.request('doc.read', { docId })).text === 'hello honest world',
+    )
     const mine = await mc.request('doc.read', { docId })
     const theirs = await vc.request('doc.read', { docId })
     assert.deepEqual(theirs.heads, mine.heads)

@@ -54,8 +54,15 @@ describe('invites that must not work', () => {
   it('rejects garbage codes as invite-invalid', async () => {
     const b64 = (v: unknown) => Buffer.from(encodeMessage(v)).toString('base64url')
     const codes = [
-      'hello', 'GV1.', 'GV1.!!!!', 'GV2.AAAA', `GV1.${Buffer.from('garbage').toString('base64url')}`,
-      'grapevine://join/nonsense', 'grapevine://join/', `GV1.${b64({ v: 1 })}`, `GV1.${b64({ v: 1, ws: 'x', secret: 'y' })}`,
+      'hello',
+      'GV1.',
+      'GV1.!!!!',
+      'GV2.AAAA',
+      `GV1.${Buffer.from('garbage').toString('base64url')}`,
+      'grapevine://join/nonsense',
+      'grapevine://join/',
+      `GV1.${b64({ v: 1 })}`,
+      `GV1.${b64({ v: 1, ws: 'x', secret: 'y' })}`,
     ]
     for (const code of codes) await rejectsWith(jc.request('workspace.join', { code }), ['invite-invalid'], `code ${code}`)
     await assertJoinerOutside()
@@ -70,9 +77,21 @@ describe('invites that must not work', () => {
     const invite = await oc.request('workspace.invite', { workspaceId: ws })
     const secret = new Uint8Array(32).fill(7)
     await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { secret }) }), ['invite-invalid'], 'wrong secret')
-    await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { invite: 'deadbeefdeadbeef' }) }), ['invite-invalid'], 'unknown invite id')
-    await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { ws: 'f'.repeat(32) }) }), ['invite-invalid'], 'other workspace')
-    await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { addrs: ['not a multiaddr'] }) }), ['invite-invalid'], 'no address')
+    await rejectsWith(
+      jc.request('workspace.join', { code: recode(invite.code, { invite: 'deadbeefdeadbeef' }) }),
+      ['invite-invalid'],
+      'unknown invite id',
+    )
+    await rejectsWith(
+      jc.request('workspace.join', { code: recode(invite.code, { ws: 'f'.repeat(32) }) }),
+      ['invite-invalid'],
+      'other workspace',
+    )
+    await rejectsWith(
+      jc.request('workspace.join', { code: recode(invite.code, { addrs: ['not a multiaddr'] }) }),
+      ['invite-invalid'],
+      'no address',
+    )
     await assertJoinerOutside()
     // The genuine invite still works for someone else afterwards: the wrong guesses did not burn it.
     const dir = tempDir()
@@ -89,7 +108,11 @@ describe('invites that must not work', () => {
 
   it('rejects an invite whose inviter id is not a device id as invite-invalid', async () => {
     const invite = await oc.request('workspace.invite', { workspaceId: ws })
-    await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { inviter: 'NotAPeerIdAtAll1234' }) }), ['invite-invalid'], 'bad inviter')
+    await rejectsWith(
+      jc.request('workspace.join', { code: recode(invite.code, { inviter: 'NotAPeerIdAtAll1234' }) }),
+      ['invite-invalid'],
+      'bad inviter',
+    )
     await assertJoinerOutside()
   })
 

@@ -22,8 +22,10 @@ describe('describeFailure', () => {
   it('names a cause for whatever a failed stream operation rejects with', () => {
     const cases: [unknown, RegExp][] = [
       [Object.assign(new Event('close'), { error: undefined }), /closed while data was waiting to be sent/],
-      [Object.assign(new Event('close'), { error: Object.assign(new Error('The stream has been reset'), { name: 'StreamResetError' }) }),
-        /reset by the other side/],
+      [
+        Object.assign(new Event('close'), { error: Object.assign(new Error('The stream has been reset'), { name: 'StreamResetError' }) }),
+        /reset by the other side/,
+      ],
       [Object.assign(new Error(''), { name: 'UnexpectedEOFError' }), /closed the stream \(UnexpectedEOFError\)/],
       [Object.assign(new Error('catch-up frame: not CBOR'), { name: 'WireError' }), /undecodable .*not CBOR/],
       [new DOMException('The operation was aborted due to timeout', 'TimeoutError'), /timed out/],
@@ -32,8 +34,10 @@ describe('describeFailure', () => {
       [null, /empty rejection/],
       [{ code: 42 }, /non-error rejection: \{"code":42\}/],
       [42n, /non-error rejection: 42/],
-      [new AggregateError([new Error('connect ECONNREFUSED'), new Error('connect ECONNREFUSED')], 'All dials failed'),
-        /^All dials failed: connect ECONNREFUSED$/],
+      [
+        new AggregateError([new Error('connect ECONNREFUSED'), new Error('connect ECONNREFUSED')], 'All dials failed'),
+        /^All dials failed: connect ECONNREFUSED$/,
+      ],
     ]
     for (const [err, expected] of cases) {
       const text = describeFailure(err)
@@ -68,7 +72,9 @@ describe('a catch-up cut short by a dead teammate', () => {
     const replica = await openReplica(victim.connect(), docId)
     for (let i = 0; i < 15; i++) {
       const blob = Uint8Array.from({ length: 240_000 }, () => rnd.int(256))
-      await replica.edit((d) => { (d as unknown as Record<string, Uint8Array>)[`blob${i}`] = blob })
+      await replica.edit((d) => {
+        ;(d as unknown as Record<string, Uint8Array>)[`blob${i}`] = blob
+      })
     }
     replica.close()
     const headsOf = async (p: Peer): Promise<string> => (await p.connect().request('doc.read', { docId })).heads.join()
@@ -85,37 +91,58 @@ describe('a catch-up cut short by a dead teammate', () => {
   async function killMidSession(role: 'dialer' | 'responder', pattern: RegExp): Promise<string[]> {
     const v = victim!
     const from = lines.length
-    const child = spawn(process.execPath, [CHILD, dirs[1]!.path, v.node.getMultiaddrs()[0]!.toString(), ws, role],
-      { stdio: ['ignore', 'pipe', 'inherit'] })
+    const child = spawn(process.execPath, [CHILD, dirs[1]!.path, v.node.getMultiaddrs()[0]!.toString(), ws, role], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     let out = ''
-    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+    })
     try {
       if (role === 'responder') {
         await waitFor('the child to connect', () => out.includes('READY'), 20_000)
         // The victim dials the child; ask again until the child's handler got the session (a connect-time one may be first).
-        await waitFor('the child to stall a session the victim dialled', () => {
-          if (!out.includes('WAITING')) void v.syncNow()
-          return out.includes('WAITING')
-        }, 20_000, 1_000)
+        await waitFor(
+          'the child to stall a session the victim dialled',
+          () => {
+            if (!out.includes('WAITING')) void v.syncNow()
+            return out.includes('WAITING')
+          },
+          20_000,
+          1_000,
+        )
       } else {
         await waitFor('the child to stall its session', () => out.includes('WAITING'), 20_000)
       }
       // The victim is stuck once it stops sending frames.
       let last = -1
-      await waitFor('the victim to stop sending', () => {
-        const sent = v.stats().catchup.framesSent
-        const stuck = sent === last
-        last = sent
-        return stuck
-      }, 20_000, 500)
-      assert.deepEqual(lines.slice(from).filter((l) => pattern.test(l)), [], 'nothing failed before the kill')
+      await waitFor(
+        'the victim to stop sending',
+        () => {
+          const sent = v.stats().catchup.framesSent
+          const stuck = sent === last
+          last = sent
+          return stuck
+        },
+        20_000,
+        500,
+      )
+      assert.deepEqual(
+        lines.slice(from).filter((l) => pattern.test(l)),
+        [],
+        'nothing failed before the kill',
+      )
       child.kill('SIGKILL')
       await exited
-      return await waitFor('the victim to log the failure', () => {
-        const failed = lines.slice(from).filter((l) => pattern.test(l))
-        return failed.length > 0 ? failed : null
-      }, 20_000)
+      return await waitFor(
+        'the victim to log the failure',
+        () => {
+          const failed = lines.slice(from).filter((l) => pattern.test(l))
+          return failed.length > 0 ? failed : null
+        },
+        20_000,
+      )
     } finally {
       child.kill('SIGKILL')
       await exited
@@ -149,10 +176,14 @@ describe('a catch-up cut short by a dead teammate', () => {
       // By address: the stranger has never met the victim.
       const stream = await stranger.dialProtocol(v.node.getMultiaddrs(), CATCHUP_PROTOCOL)
       await lpStream(stream).write(new TextEncoder().encode('not CBOR at all'))
-      const failed = await waitFor('the victim to log the failure', () => {
-        const found = lines.slice(from).filter((l) => l.includes(`catch-up with ${stranger.peerId.toString()} failed`))
-        return found.length > 0 ? found : null
-      }, 15_000)
+      const failed = await waitFor(
+        'the victim to log the failure',
+        () => {
+          const found = lines.slice(from).filter((l) => l.includes(`catch-up with ${stranger.peerId.toString()} failed`))
+          return found.length > 0 ? found : null
+        },
+        15_000,
+      )
       console.log(failed.join('\n'))
       assert.match(failed[0]!, /failed while waiting for the summary: undecodable message from the other side \(catch-up frame: .+\)/)
       stream.abort(new Error('done'))

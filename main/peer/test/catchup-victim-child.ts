@@ -36,14 +36,18 @@ if (role === 'dialer') {
   process.stdout.write('WAITING\n')
 } else {
   // The victim dials us: we answer its summary asking for every document in full, and stop reading.
-  await peer.node.handle(CATCHUP_PROTOCOL, async (stream) => {
-    const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
-    const summary = await readFrame(lp)
-    if (summary.t !== 'summary') throw new Error(`expected summary, got ${summary.t}`)
-    stream.pause() // as above
-    await lp.write(encodeMessage({ t: 'want', ops: [], docs: summary.docs.map(([d]) => [d, []]) }))
-    process.stdout.write('WAITING\n')
-  }, { force: true })
+  await peer.node.handle(
+    CATCHUP_PROTOCOL,
+    async (stream) => {
+      const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
+      const summary = await readFrame(lp)
+      if (summary.t !== 'summary') throw new Error(`expected summary, got ${summary.t}`)
+      stream.pause() // as above
+      await lp.write(encodeMessage({ t: 'want', ops: [], docs: summary.docs.map(([d]) => [d, []]) }))
+      process.stdout.write('WAITING\n')
+    },
+    { force: true },
+  )
   await peer.node.dial(multiaddr(victimAddr))
   process.stdout.write('READY\n')
 }

@@ -77,18 +77,20 @@ test('every result and every event fits the shared schemas', async () => {
   await waitFor('the document at Ben', async () => (await b.request('doc.list', { workspaceId: ws.id })).some((d) => d.id === doc.id))
   await b.request('doc.open', { docId: doc.id })
   await b.request('doc.setText', { docId: doc.id, text: 'hello from Ben' })
-  await waitFor('Ben\'s change at Ana', async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello from Ben')
+  await waitFor("Ben's change at Ana", async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello from Ben')
   await a.request('doc.syncStatus', { docId: doc.id })
   await a.request('doc.markRead', { docId: doc.id })
 
   // Presence both ways.
   const cursor = { anchor: '2@aa', head: '4@aa' }
   await a.request('presence.set', { workspaceId: ws.id, docId: doc.id, cursor })
-  await waitFor('Ana\'s presence at Ben', async () => (await b.request('presence.list', { workspaceId: ws.id })).length > 0)
+  await waitFor("Ana's presence at Ben", async () => (await b.request('presence.list', { workspaceId: ws.id })).length > 0)
 
   // Peers.
   await b.request('peer.list', {})
-  await b.request('peer.dial', { address: net.listenAddresses.find((x) => x.includes('/p2p/')) ?? `${net.listenAddresses[0]}/p2p/${me.deviceId}` })
+  await b.request('peer.dial', {
+    address: net.listenAddresses.find((x) => x.includes('/p2p/')) ?? `${net.listenAddresses[0]}/p2p/${me.deviceId}`,
+  })
 
   await a.request('doc.close', { docId: doc.id })
   await a.request('doc.delete', { docId: doc.id })
@@ -99,6 +101,9 @@ test('every result and every event fits the shared schemas', async () => {
   assert.deepEqual(missing, [], 'every method is called')
   assert.deepEqual(malformed, [], 'no event the shared schema refuses')
   for (const type of ['join.request', 'doc.list', 'doc.changes', 'doc.activity', 'workspace.members', 'presence'] as const) {
-    assert.ok(events.some((e) => e.type === type), `a ${type} event was seen`)
+    assert.ok(
+      events.some((e) => e.type === type),
+      `a ${type} event was seen`,
+    )
   }
 })

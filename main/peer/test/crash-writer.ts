@@ -19,7 +19,8 @@ let n = Number(first)
 const inFlight = new Set<Promise<void>>()
 while (Date.now() < deadline) {
   const line = n++
-  const p = replica.edit((d) => A.splice(d, ['text'], String(d.text).length, 0, `line ${line}\n`))
+  const p = replica
+    .edit((d) => A.splice(d, ['text'], String(d.text).length, 0, `line ${line}\n`))
     .then(() => void process.stdout.write(`ACK ${line}\n`))
   inFlight.add(p)
   void p.finally(() => inFlight.delete(p))

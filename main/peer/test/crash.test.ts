@@ -19,8 +19,9 @@ const BURST_LIMIT_MS = 30_000
 function cycles(): number {
   const n = Number(CYCLES_SETTING)
   if (!Number.isInteger(n) || n < 1) {
-    throw new Error(`GRAPEVINE_CRASH_CYCLES must be a whole number of at least 1 (got '${CYCLES_SETTING}'): `
-      + 'with no cycle nothing is tested')
+    throw new Error(
+      `GRAPEVINE_CRASH_CYCLES must be a whole number of at least 1 (got '${CYCLES_SETTING}'): with no cycle nothing is tested`,
+    )
   }
   return n
 }
@@ -69,8 +70,10 @@ test(`kill -9 during bursts of acknowledged edits loses none of them (${CYCLES_S
       const target = rnd.between(5, 124)
       const acked = await burstThenKill(dir.path, docId, next, target)
       // Each cycle must crash a burst that was acknowledging edits, or it tests nothing.
-      assert.ok(acked.length >= target,
-        `cycle ${cycle}: the writer acknowledged ${acked.length} of ${target} edits in ${BURST_LIMIT_MS / 1000} s before it was killed`)
+      assert.ok(
+        acked.length >= target,
+        `cycle ${cycle}: the writer acknowledged ${acked.length} of ${target} edits in ${BURST_LIMIT_MS / 1000} s before it was killed`,
+      )
       totalAcked += acked.length
       const peer = await startPeer(dir.path) // takes over the stale lock; the store checks integrity on open
       try {

@@ -24,7 +24,7 @@ export const testLog = process.env['GRAPEVINE_TEST_LOG'] ? consoleLog('debug') :
 
 /** A peer on 127.0.0.1 (never all interfaces), mDNS off. */
 export function startPeer(profileDir: string, extra: Partial<PeerConfig> = {}): Promise<Peer> {
-  return createPeer({ profileDir, host: '127.0.0.1', port: 0, mdns: false, log: testLog, catchupIntervalMs: 3_000, ...extra, })
+  return createPeer({ profileDir, host: '127.0.0.1', port: 0, mdns: false, log: testLog, catchupIntervalMs: 3_000, ...extra })
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
@@ -38,7 +38,8 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     } catch (err) {
       last = err
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }

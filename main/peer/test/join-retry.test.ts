@@ -27,7 +27,13 @@ async function loggedPeer(dir: string, name: string): Promise<{ peer: Peer; line
 }
 
 /** The TCP port a peer listens on. */
-const portOf = (p: Peer): number => Number(p.node.getMultiaddrs()[0]!.getComponents().find((c) => c.name === 'tcp')!.value)
+const portOf = (p: Peer): number =>
+  Number(
+    p.node
+      .getMultiaddrs()[0]!
+      .getComponents()
+      .find((c) => c.name === 'tcp')!.value,
+  )
 
 /** An inviter with a workspace and an invite, then stopped: its address is free until something listens there again. */
 async function inviteThenStop(dir: string, ttlMs?: number): Promise<{ code: string; port: number; expiresAt: number }> {
@@ -57,10 +63,11 @@ async function dropEveryConnection(port: number): Promise<{ accepted(): number; 
   })
   return {
     accepted: () => accepted,
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy()
-      server.close(() => resolve())
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy()
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -83,7 +90,10 @@ describe('joining an inviter that is hard to reach', () => {
       assert.equal(result.id, decodeInvite(code).ws)
       assert.ok(elapsed >= 1_500, 'the join waited for the inviter')
       const firstFailed = /join attempt 1 failed at the dial \(.*ECONNREFUSED.*\); trying again in \d+ ms/
-      assert.ok(lines.some((l) => firstFailed.test(l)), lines.join('\n'))
+      assert.ok(
+        lines.some((l) => firstFailed.test(l)),
+        lines.join('\n'),
+      )
       assert.ok(lines.some((l) => /joined workspace .* on attempt \d+$/.test(l)))
       const members = await inviter.connect().request('workspace.members', { workspaceId: result.id })
       assert.ok(members.some((m) => m.deviceId === joiner.device.deviceId))
@@ -113,7 +123,10 @@ describe('joining an inviter that is hard to reach', () => {
       inviter = await startPeer(a.path, { port })
       const result = await joined
       console.log(lines.filter((l) => l.includes('join attempt')).join('\n'))
-      assert.ok(lines.some((l) => /join attempt 1 failed at the encryption handshake \(.+\)/.test(l)), lines.join('\n'))
+      assert.ok(
+        lines.some((l) => /join attempt 1 failed at the encryption handshake \(.+\)/.test(l)),
+        lines.join('\n'),
+      )
       const members = await inviter.connect().request('workspace.members', { workspaceId: result.id })
       assert.ok(members.some((m) => m.deviceId === joiner.device.deviceId))
     } finally {
@@ -136,15 +149,22 @@ describe('joining an inviter that is hard to reach', () => {
         .components.registrar
       const real = registrar.getHandler(JOIN_PROTOCOL).handler
       let cut = 0
-      await inviter.node.handle(JOIN_PROTOCOL, async (stream: Stream, connection) => {
-        if (cut > 0) return real(stream, connection)
-        cut++
-        await lpStream(stream).read()
-        stream.abort(new Error('test: the inviter went away mid-exchange'))
-      }, { force: true, maxInboundStreams: 4 })
+      await inviter.node.handle(
+        JOIN_PROTOCOL,
+        async (stream: Stream, connection) => {
+          if (cut > 0) return real(stream, connection)
+          cut++
+          await lpStream(stream).read()
+          stream.abort(new Error('test: the inviter went away mid-exchange'))
+        },
+        { force: true, maxInboundStreams: 4 },
+      )
       await joiner.connect().request('workspace.join', { code })
       assert.equal(cut, 1)
-      assert.ok(lines.some((l) => /join attempt 1 failed at the protocol exchange \(.*reset.*\)/.test(l)), lines.join('\n'))
+      assert.ok(
+        lines.some((l) => /join attempt 1 failed at the protocol exchange \(.*reset.*\)/.test(l)),
+        lines.join('\n'),
+      )
       const members = await oc.request('workspace.members', { workspaceId: ws })
       assert.equal(members.filter((m) => m.deviceId === joiner.device.deviceId).length, 1)
     } finally {

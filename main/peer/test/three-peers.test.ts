@@ -15,7 +15,12 @@ import { seededRandom } from './random.ts'
 const rnd = seededRandom('three-peers')
 
 /** ana, ben and cleo in one workspace with one document; `peers[i]` runs from `dirs[i]` (dirs[3] is for a late joiner). */
-interface Team { dirs: ReturnType<typeof tempDir>[]; peers: Peer[]; ws: string; docId: string }
+interface Team {
+  dirs: ReturnType<typeof tempDir>[]
+  peers: Peer[]
+  ws: string
+  docId: string
+}
 
 let built: Promise<Team> | undefined
 const dirs: ReturnType<typeof tempDir>[] = []
@@ -46,11 +51,15 @@ after(async () => {
 })
 
 async function sameEverywhere(ps: Peer[], id: string): Promise<{ text: string; heads: string[] }> {
-  return waitFor('identical text and heads on every peer', async () => {
-    const reads = await Promise.all(ps.map((p) => p.connect().request('doc.read', { docId: id })))
-    const key = (r: { text: string; heads: string[] }) => `${r.text}\u0000${[...r.heads].sort().join()}`
-    return reads.every((r) => key(r) === key(reads[0]!)) ? reads[0]! : null
-  }, 30_000)
+  return waitFor(
+    'identical text and heads on every peer',
+    async () => {
+      const reads = await Promise.all(ps.map((p) => p.connect().request('doc.read', { docId: id })))
+      const key = (r: { text: string; heads: string[] }) => `${r.text}\u0000${[...r.heads].sort().join()}`
+      return reads.every((r) => key(r) === key(reads[0]!)) ? reads[0]! : null
+    },
+    30_000,
+  )
 }
 
 test('concurrent edits on three peers converge to identical text and heads', async () => {
@@ -59,16 +68,18 @@ test('concurrent edits on three peers converge to identical text and heads', asy
   const perPeer = 40
   // One source per peer, so that each peer's choices do not depend on how the three interleave.
   const sources = replicas.map(() => rnd.fork())
-  await Promise.all(replicas.map(async (r, i) => {
-    const own = sources[i]!
-    for (let k = 0; k < perPeer; k++) {
-      // Insert between markers (never inside one), at a random boundary of the current text.
-      const t = r.text()
-      const bounds = [0, t.length, ...[...t.matchAll(/>/g)].map((m) => m.index + 1)]
-      await r.edit((d) => A.splice(d, ['text'], own.pick(bounds), 0, `<${i}:${k}>`))
-      await new Promise((res) => setTimeout(res, own.between(5, 25)))
-    }
-  }))
+  await Promise.all(
+    replicas.map(async (r, i) => {
+      const own = sources[i]!
+      for (let k = 0; k < perPeer; k++) {
+        // Insert between markers (never inside one), at a random boundary of the current text.
+        const t = r.text()
+        const bounds = [0, t.length, ...[...t.matchAll(/>/g)].map((m) => m.index + 1)]
+        await r.edit((d) => A.splice(d, ['text'], own.pick(bounds), 0, `<${i}:${k}>`))
+        await new Promise((res) => setTimeout(res, own.between(5, 25)))
+      }
+    }),
+  )
   const final = await sameEverywhere(peers, docId)
   const missing: string[] = []
   for (let i = 0; i < 3; i++) for (let k = 0; k < perPeer; k++) if (!final.text.includes(`<${i}:${k}>`)) missing.push(`<${i}:${k}>`)
@@ -135,7 +146,11 @@ test('a peer that joins late receives every document', async () => {
   await late.connect().request('workspace.join', { code: invite.code })
   const l = late.connect()
   const theirs = await peers[0]!.connect().request('doc.list', { workspaceId: ws })
-  await waitFor('every document on the late joiner', async () => (await l.request('doc.list', { workspaceId: ws })).length === theirs.length, 30_000)
+  await waitFor(
+    'every document on the late joiner',
+    async () => (await l.request('doc.list', { workspaceId: ws })).length === theirs.length,
+    30_000,
+  )
   for (const d of theirs) await sameEverywhere([peers[0]!, late], d.id)
   const members = await l.request('workspace.members', { workspaceId: ws })
   assert.deepEqual(members.map((m) => m.name).sort(), ['ana', 'ben', 'cleo', 'dev'])
@@ -148,8 +163,10 @@ test('changes made while every teammate is away are counted as waiting, then del
   // Whoever is in the team by now (ben and cleo, and dev if the late joiner ran): each restarts from its own folder.
   const others = t.peers.slice(1)
   // Start from a document every teammate is known to hold, so that only what follows waits.
-  await waitFor('ana to know every teammate holds the document', async () =>
-    (await a.request('doc.syncStatus', { docId })).upToDate.length === others.length)
+  await waitFor(
+    'ana to know every teammate holds the document',
+    async () => (await a.request('doc.syncStatus', { docId })).upToDate.length === others.length,
+  )
   await Promise.all(others.map((p) => p.stop()))
   await a.request('doc.setText', { docId, text: 'written alone\n' })
   await a.request('doc.rename', { docId, title: 'Alone' })

@@ -6,7 +6,13 @@
 import { decode, encode } from 'cborg'
 import { z } from 'zod'
 import {
-  MAX_CHANGE_BYTES, MAX_CHANGES_PER_MESSAGE, MAX_HEADS, MAX_HEADS_ANNOUNCED_DOCS, MAX_INVITE_ADDRS, MAX_NAME_CHARS, MAX_SUMMARY_DOCS,
+  MAX_CHANGE_BYTES,
+  MAX_CHANGES_PER_MESSAGE,
+  MAX_HEADS,
+  MAX_HEADS_ANNOUNCED_DOCS,
+  MAX_INVITE_ADDRS,
+  MAX_NAME_CHARS,
+  MAX_SUMMARY_DOCS,
 } from '../../../shared/limits.ts'
 import { ERROR_CODES } from '../../../shared/protocol.ts'
 import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSchema } from '../../../shared/types.ts'
@@ -33,10 +39,10 @@ const id = idSchema
 const deviceId = deviceIdSchema
 const heads = z.array(headSchema).max(MAX_HEADS)
 const version = z.literal(PEER_PROTOCOL_VERSION)
-const binExact = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
-  .refine((b) => b.byteLength === n, `exactly ${n} bytes expected`)
-const bin = (max: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
-  .refine((b) => b.byteLength <= max, `over ${max} bytes`)
+const binExact = (n: number) =>
+  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected').refine((b) => b.byteLength === n, `exactly ${n} bytes expected`)
+const bin = (max: number) =>
+  z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected').refine((b) => b.byteLength <= max, `over ${max} bytes`)
 
 /** One Automerge change with its author's signature. */
 const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES) })
@@ -54,15 +60,25 @@ export const gossipMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('members'), v: version, ws: id, ops: z.array(signedOp).min(1).max(1024) }),
   /** Where the sender is (ephemeral): the open document and the selection as Automerge cursors. */
   z.object({
-    t: z.literal('presence'), v: version, ws: id, doc: id.nullable(), cursor: cursorSchema.nullable(), utc: utcOffsetMinutesSchema,
+    t: z.literal('presence'),
+    v: version,
+    ws: id,
+    doc: id.nullable(),
+    cursor: cursorSchema.nullable(),
+    utc: utcOffsetMinutesSchema,
   }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
 
 export const catchupFrame = z.discriminatedUnion('t', [
   /** Dialer → responder: every document with a digest of its heads, and every membership op. */
-  z.object({ t: z.literal('summary'), v: version, ws: id, ops: z.array(signedOp).max(4096),
-    docs: z.array(z.tuple([id, bin(16)])).max(MAX_SUMMARY_DOCS) }),
+  z.object({
+    t: z.literal('summary'),
+    v: version,
+    ws: id,
+    ops: z.array(signedOp).max(4096),
+    docs: z.array(z.tuple([id, bin(16)])).max(MAX_SUMMARY_DOCS),
+  }),
   /** Responder → dialer: ops the dialer lacked, and the responder's heads of every document that differs. */
   z.object({ t: z.literal('want'), ops: z.array(signedOp).max(4096), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
   /** Either way: changes the other side lacks. */
@@ -77,20 +93,34 @@ export const catchupFrame = z.discriminatedUnion('t', [
 export type CatchupFrame = z.infer<typeof catchupFrame>
 
 export const joinRequest = z.object({
-  t: z.literal('join'), v: version, ws: id, invite: id, secret: binExact(32), name: z.string().min(1).max(MAX_NAME_CHARS),
+  t: z.literal('join'),
+  v: version,
+  ws: id,
+  invite: id,
+  secret: binExact(32),
+  name: z.string().min(1).max(MAX_NAME_CHARS),
 })
 export const joinResponse = z.discriminatedUnion('t', [
   z.object({ t: z.literal('welcome'), ws: id, name: z.string().max(MAX_NAME_CHARS), ops: z.array(signedOp).max(4096) }),
   /** `code` is the error the joiner's client is given. */
-  z.object({ t: z.literal('refuse'), code: z.enum(ERROR_CODES).extract(['invite-invalid', 'invite-expired', 'invite-used', 'forbidden']),
-    reason: z.string().max(500) }),
+  z.object({
+    t: z.literal('refuse'),
+    code: z.enum(ERROR_CODES).extract(['invite-invalid', 'invite-expired', 'invite-used', 'forbidden']),
+    reason: z.string().max(500),
+  }),
 ])
 export type JoinResponse = z.infer<typeof joinResponse>
 
 /** Invite payload, carried in the code. */
 export const invitePayload = z.object({
-  v: version, ws: id, name: z.string().max(MAX_NAME_CHARS), inviter: deviceId, invite: id, secret: binExact(32),
-  exp: z.number().int().positive(), addrs: z.array(z.string().max(256)).max(MAX_INVITE_ADDRS),
+  v: version,
+  ws: id,
+  name: z.string().max(MAX_NAME_CHARS),
+  inviter: deviceId,
+  invite: id,
+  secret: binExact(32),
+  exp: z.number().int().positive(),
+  addrs: z.array(z.string().max(256)).max(MAX_INVITE_ADDRS),
   /** The inviter must accept the join (after comparing safety words). */
   ap: z.boolean().optional(),
 })

@@ -19,20 +19,30 @@ const secret = (seed: string): Uint8Array => new Uint8Array(createHash('sha256')
 
 function payload(extra: Partial<InvitePayload> = {}): InvitePayload {
   return {
-    v: 1, ws: WS, name: 'Team', inviter: INVITER, invite: '0123456789abcdef', secret: secret('s1'), exp: NOW + 60_000,
-    addrs: ['/ip4/192.168.1.5/tcp/4001', `/ip4/127.0.0.1/tcp/4001/p2p/${INVITER}`], ...extra,
+    v: 1,
+    ws: WS,
+    name: 'Team',
+    inviter: INVITER,
+    invite: '0123456789abcdef',
+    secret: secret('s1'),
+    exp: NOW + 60_000,
+    addrs: ['/ip4/192.168.1.5/tcp/4001', `/ip4/127.0.0.1/tcp/4001/p2p/${INVITER}`],
+    ...extra,
   }
 }
 
 const plain = (p: InvitePayload) => ({ ...p, secret: [...p.secret] })
 
 function invalid(input: string, code: 'invite-invalid' | 'invite-expired' = 'invite-invalid'): void {
-  assert.throws(() => decodeInvite(input, NOW), (err: unknown) => {
-    assert.ok(err instanceof GrapevineError, `a GrapevineError for ${JSON.stringify(input.slice(0, 60))}, got ${String(err)}`)
-    assert.equal(err.code, code, `${err.message} for ${JSON.stringify(input.slice(0, 60))}`)
-    assert.ok(err.message.length > 10)
-    return true
-  })
+  assert.throws(
+    () => decodeInvite(input, NOW),
+    (err: unknown) => {
+      assert.ok(err instanceof GrapevineError, `a GrapevineError for ${JSON.stringify(input.slice(0, 60))}, got ${String(err)}`)
+      assert.equal(err.code, code, `${err.message} for ${JSON.stringify(input.slice(0, 60))}`)
+      assert.ok(err.message.length > 10)
+      return true
+    },
+  )
 }
 
 test('an invite round-trips as a code and as a grapevine:// link', () => {
@@ -61,13 +71,22 @@ test('a real device id works as the inviter', async () => {
 })
 
 test('garbage is invite-invalid', () => {
-  for (const input of ['', '   ', 'hello', 'GV1.', 'GV1.!!!!', 'GV1.abc def', 'grapevine://join/', 'grapevine://join/hello',
+  for (const input of [
+    '',
+    '   ',
+    'hello',
+    'GV1.',
+    'GV1.!!!!',
+    'GV1.abc def',
+    'grapevine://join/',
+    'grapevine://join/hello',
     `GV1.${Buffer.from('not cbor at all').toString('base64url')}`,
     `GV1.${Buffer.from(encode({ hello: 'world' })).toString('base64url')}`,
     `GV1.${Buffer.from(encode([1, 2, 3])).toString('base64url')}`,
     `GV1.${Buffer.from(encode({ ...payload(), v: 2 })).toString('base64url')}`,
     `GV1.${Buffer.from(encode({ ...payload(), inviter: 'has spaces in it' })).toString('base64url')}`,
-  ]) invalid(input)
+  ])
+    invalid(input)
 })
 
 test('a truncated code is invite-invalid', () => {
@@ -88,16 +107,15 @@ test('an oversized code is invite-invalid before it is decoded', () => {
 test('a wrong prefix is invite-invalid', () => {
   const { code } = encodeInvite(payload())
   const body = code.slice('GV1.'.length)
-  for (const input of [`GV2.${body}`, `gv1.${body}`, body, `GV1${body}`, `https://join/${code}`, `grapevine://invite/${code}`]) invalid(input)
+  for (const input of [`GV2.${body}`, `gv1.${body}`, body, `GV1${body}`, `https://join/${code}`, `grapevine://invite/${code}`])
+    invalid(input)
 })
 
-test('a link with a malformed %-escape is invite-invalid', {
-}, () => {
+test('a link with a malformed %-escape is invite-invalid', {}, () => {
   invalid('grapevine://join/GV1.%E0%A4%A')
 })
 
-test('an invite whose secret is not exactly 32 bytes is invite-invalid', {
-}, () => {
+test('an invite whose secret is not exactly 32 bytes is invite-invalid', {}, () => {
   for (const n of [0, 31]) invalid(`GV1.${Buffer.from(encode({ ...payload(), secret: new Uint8Array(n) })).toString('base64url')}`)
 })
 
@@ -114,7 +132,17 @@ test('checkInvite: unknown, wrong workspace, wrong secret, used, expired, valid'
     const s1 = secret('s1')
     await store.write(() => {
       store.putWorkspace({ id: WS, name: 'Team', ownerId: INVITER, createdAt: NOW, joinedAt: NOW })
-      store.putInvite({ id: 'inv1', workspaceId: WS, secretHash: secretHash(s1), role: 'editor', createdAt: NOW, expiresAt: NOW + 1000, usedAt: null, usedBy: null, requireApproval: false })
+      store.putInvite({
+        id: 'inv1',
+        workspaceId: WS,
+        secretHash: secretHash(s1),
+        role: 'editor',
+        createdAt: NOW,
+        expiresAt: NOW + 1000,
+        usedAt: null,
+        usedBy: null,
+        requireApproval: false,
+      })
     })
     const row = () => store.getInvite('inv1')
     const code = (r: ReturnType<typeof checkInvite>) => r?.code ?? null

@@ -15,7 +15,8 @@ const LINK_PREFIX = 'grapevine://join/'
 
 export function encodeInvite(p: InvitePayload): { code: string; link: string } {
   const code = PREFIX + Buffer.from(encodeMessage(p)).toString('base64url')
-  if (code.length > MAX_INVITE_CODE_CHARS) throw new GrapevineError('internal', `An invite of ${code.length} characters is over the limit; too many addresses?`)
+  if (code.length > MAX_INVITE_CODE_CHARS)
+    throw new GrapevineError('internal', `An invite of ${code.length} characters is over the limit; too many addresses?`)
   return { code, link: LINK_PREFIX + code }
 }
 
@@ -37,7 +38,8 @@ export function decodeInvite(input: string, now = Date.now()): InvitePayload {
   try {
     payload = decodeMessage(invitePayload, Buffer.from(text.slice(PREFIX.length), 'base64url'), MAX_INVITE_CODE_CHARS, 'invite')
   } catch (err) {
-    if (err instanceof WireError) throw new GrapevineError('invite-invalid', 'That invite code is damaged or incomplete; ask for a new one.')
+    if (err instanceof WireError)
+      throw new GrapevineError('invite-invalid', 'That invite code is damaged or incomplete; ask for a new one.')
     throw err
   }
   if (payload.exp <= now) {
@@ -51,8 +53,12 @@ export function secretHash(secret: Uint8Array): Buffer {
 }
 
 /** Why an invite presented over the join protocol is refused, or null when it may be used. */
-export function checkInvite(row: InviteRow | undefined, workspaceId: string, secret: Uint8Array, now: number):
-  null | { code: 'invite-invalid' | 'invite-expired' | 'invite-used'; reason: string } {
+export function checkInvite(
+  row: InviteRow | undefined,
+  workspaceId: string,
+  secret: Uint8Array,
+  now: number,
+): null | { code: 'invite-invalid' | 'invite-expired' | 'invite-used'; reason: string } {
   if (!row || row.workspaceId !== workspaceId || !timingSafeEqual(Buffer.from(row.secretHash), secretHash(secret))) {
     return { code: 'invite-invalid', reason: 'This invite is not known to the inviter.' }
   }

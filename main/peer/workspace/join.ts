@@ -25,7 +25,13 @@ import { dialable } from '../net/addresses.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import {
-  JOIN_PROTOCOL, decodeMessage, encodeMessage, joinRequest, joinResponse, type InvitePayload, type JoinResponse,
+  JOIN_PROTOCOL,
+  decodeMessage,
+  encodeMessage,
+  joinRequest,
+  joinResponse,
+  type InvitePayload,
+  type JoinResponse,
 } from '../wire/peer-protocol.ts'
 import { describeFailure } from '../net/failure.ts'
 import type { z } from 'zod'
@@ -49,7 +55,11 @@ const RETRY_MAX_MS = 4_000
 /** Where one attempt to reach the inviter failed; the joiner's error names it. */
 export type JoinStep = 'dial' | 'encryption handshake' | 'protocol exchange'
 
-interface AttemptFailure { step: JoinStep; cause: string; retry: boolean }
+interface AttemptFailure {
+  step: JoinStep
+  cause: string
+  retry: boolean
+}
 
 type JoinRequest = z.infer<typeof joinRequest>
 
@@ -136,18 +146,35 @@ export class Joining extends EventEmitter<JoiningEvents> {
     const state = this.workspaces.state(workspaceId)
     const mine = this.workspaces.roleOf(workspaceId, this.node.peerId.toString())
     if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
-    if (!ADMIN_ROLES.includes(mine)) throw new GrapevineError('forbidden', `${mine === 'editor' ? 'An' : 'A'} ${mine} cannot invite; ask an admin.`)
+    if (!ADMIN_ROLES.includes(mine))
+      throw new GrapevineError('forbidden', `${mine === 'editor' ? 'An' : 'A'} ${mine} cannot invite; ask an admin.`)
     const secret = randomBytes(32)
     const id = randomBytes(8).toString('hex')
     const now = Date.now()
     const expiresAt = now + ttlMs
-    await this.store.write(() => this.store.putInvite({
-      id, workspaceId, secretHash: secretHash(secret), role, createdAt: now, expiresAt, usedAt: null, usedBy: null,
-      requireApproval: approve,
-    }))
+    await this.store.write(() =>
+      this.store.putInvite({
+        id,
+        workspaceId,
+        secretHash: secretHash(secret),
+        role,
+        createdAt: now,
+        expiresAt,
+        usedAt: null,
+        usedBy: null,
+        requireApproval: approve,
+      }),
+    )
     const { code, link } = encodeInvite({
-      v: 1, ws: workspaceId, name: state.name, inviter: this.node.peerId.toString(), invite: id, secret, exp: expiresAt,
-      addrs: this.dialableAddresses(), ...(approve ? { ap: true } : {}),
+      v: 1,
+      ws: workspaceId,
+      name: state.name,
+      inviter: this.node.peerId.toString(),
+      invite: id,
+      secret,
+      exp: expiresAt,
+      addrs: this.dialableAddresses(),
+      ...(approve ? { ap: true } : {}),
     })
     return { workspaceId, code, link, expiresAt, role }
   }
@@ -227,16 +254,26 @@ export class Joining extends EventEmitter<JoiningEvents> {
     }
   }
 
-  private unreachable(invite: InvitePayload, failure: AttemptFailure, attempts: number, elapsedMs: number,
-    untilExpiry: boolean): GrapevineError {
+  private unreachable(
+    invite: InvitePayload,
+    failure: AttemptFailure,
+    attempts: number,
+    elapsedMs: number,
+    untilExpiry: boolean,
+  ): GrapevineError {
     const tries = `${attempts} attempt${attempts === 1 ? '' : 's'} in ${seconds(elapsedMs)}`
     const expired = untilExpiry ? '; the invite ran out of time, ask for a new one' : ''
     if (failure.step === 'protocol exchange') {
-      return new GrapevineError('unreachable',
-        `The inviter did not answer the join request (protocol exchange failed: ${failure.cause}; ${tries})${expired}.`)
+      return new GrapevineError(
+        'unreachable',
+        `The inviter did not answer the join request (protocol exchange failed: ${failure.cause}; ${tries})${expired}.`,
+      )
     }
-    return new GrapevineError('unreachable', `Could not reach the inviter at ${invite.addrs.join(', ')} `
-      + `(${failure.step} failed: ${failure.cause}; ${tries})${expired}. Are they online and on this network?`)
+    return new GrapevineError(
+      'unreachable',
+      `Could not reach the inviter at ${invite.addrs.join(', ')} ` +
+        `(${failure.step} failed: ${failure.cause}; ${tries})${expired}. Are they online and on this network?`,
+    )
   }
 
   private async answer(stream: Stream, connection: Connection): Promise<void> {
@@ -258,8 +295,12 @@ export class Joining extends EventEmitter<JoiningEvents> {
 
   /** Checks a join request and admits the joiner; the answer to send. */
   private async admit(req: JoinRequest, joiner: string): Promise<JoinResponse> {
-    const welcome = (): JoinResponse =>
-      ({ t: 'welcome', ws: req.ws, name: this.workspaces.state(req.ws)!.name, ops: this.workspaces.signedOps(req.ws) })
+    const welcome = (): JoinResponse => ({
+      t: 'welcome',
+      ws: req.ws,
+      name: this.workspaces.state(req.ws)!.name,
+      ops: this.workspaces.signedOps(req.ws),
+    })
     const invite = this.store.getInvite(req.invite)
     const problem = checkInvite(invite, req.ws, req.secret, Date.now())
     if (problem) {
@@ -278,8 +319,12 @@ export class Joining extends EventEmitter<JoiningEvents> {
     }
     if (invite!.requireApproval) {
       const accepted = await this.approval({
-        requestId: randomBytes(8).toString('hex'), workspaceId: req.ws, workspaceName: this.workspaces.state(req.ws)!.name,
-        deviceId: joiner, name: req.name, safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
+        requestId: randomBytes(8).toString('hex'),
+        workspaceId: req.ws,
+        workspaceName: this.workspaces.state(req.ws)!.name,
+        deviceId: joiner,
+        name: req.name,
+        safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
       })
       if (!accepted) {
         this.log('info', `join by ${req.name} (${joiner}) was not accepted`)

@@ -40,9 +40,12 @@ function team(t: TestContext): { ws: string; ops: VerifiedOp[]; at: (ms: number)
   const at = clock(t)
   const { workspaceId: ws, op } = createWorkspaceOp(owner, 'Team', 'Olive')
   const ops = [op]
-  at(1); ops.push(makeOp(owner, ws, { type: 'add', member: admin.deviceId, name: 'Ada', role: 'admin' }))
-  at(2); ops.push(makeOp(owner, ws, { type: 'add', member: editor.deviceId, name: 'Ed', role: 'editor' }))
-  at(3); ops.push(makeOp(admin, ws, { type: 'add', member: viewer.deviceId, name: 'Vi', role: 'viewer' }))
+  at(1)
+  ops.push(makeOp(owner, ws, { type: 'add', member: admin.deviceId, name: 'Ada', role: 'admin' }))
+  at(2)
+  ops.push(makeOp(owner, ws, { type: 'add', member: editor.deviceId, name: 'Ed', role: 'editor' }))
+  at(3)
+  ops.push(makeOp(admin, ws, { type: 'add', member: viewer.deviceId, name: 'Vi', role: 'viewer' }))
   return { ws, ops, at }
 }
 
@@ -71,7 +74,11 @@ test('the workspace id derives from the create op, which verifies only for that 
   assert.equal(state?.name, 'Team')
   assert.equal(state?.ownerId, owner.deviceId)
   assert.deepEqual(state?.members.get(owner.deviceId), {
-    deviceId: owner.deviceId, name: 'Olive', role: 'owner', addedBy: owner.deviceId, addedAt: state?.createdAt,
+    deviceId: owner.deviceId,
+    name: 'Olive',
+    role: 'owner',
+    addedBy: owner.deviceId,
+    addedAt: state?.createdAt,
   })
   assert.equal(replay(workspaceId, []), null)
   const { ws, ops } = team(t)
@@ -98,7 +105,17 @@ test('valid ops verify; tampered bytes, signature or author do not', (t) => {
 
 test('an op signed by one device in the name of another (author ≠ by) is rejected', (t) => {
   const { ws } = team(t)
-  const body = { type: 'add', v: 1, ws, by: owner.deviceId, at: Date.now(), prev: [], member: outsider.deviceId, name: 'Mallory', role: 'admin' }
+  const body = {
+    type: 'add',
+    v: 1,
+    ws,
+    by: owner.deviceId,
+    at: Date.now(),
+    prev: [],
+    member: outsider.deviceId,
+    name: 'Mallory',
+    role: 'admin',
+  }
   assert.equal(verifyOp(ws, forge(outsider, ws, body)), null)
   assert.ok(verifyOp(ws, forge(owner, ws, body)), 'the same body signed by its real author is fine')
 })
@@ -115,20 +132,47 @@ test('an op made for one workspace does not verify in another', (t) => {
 test('roles from replay: owner, admin-added members, viewer role', (t) => {
   const { ws, ops } = team(t)
   assert.deepEqual(roles(ws, ops), {
-    [owner.deviceId]: 'owner', [admin.deviceId]: 'admin', [editor.deviceId]: 'editor', [viewer.deviceId]: 'viewer',
+    [owner.deviceId]: 'owner',
+    [admin.deviceId]: 'admin',
+    [editor.deviceId]: 'editor',
+    [viewer.deviceId]: 'viewer',
   })
   const state = replay(ws, ops)!
-  assert.deepEqual(state.members.get(viewer.deviceId), { deviceId: viewer.deviceId, name: 'Vi', role: 'viewer', addedBy: admin.deviceId, addedAt: Date.now() })
+  assert.deepEqual(state.members.get(viewer.deviceId), {
+    deviceId: viewer.deviceId,
+    name: 'Vi',
+    role: 'viewer',
+    addedBy: admin.deviceId,
+    addedAt: Date.now(),
+  })
   assert.deepEqual(roles(ws, [...ops].reverse()), roles(ws, ops), 'replay does not depend on arrival order')
 })
 
 test('adds by non-admins, and adds as owner, are ignored', (t) => {
   const { ws, ops, at } = team(t)
-  at(10); const byEditor = makeOp(editor, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'editor' })
-  at(11); const byViewer = makeOp(viewer, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'viewer' })
-  at(12); const byOutsider = verifyOp(ws, forge(outsider, ws, { type: 'add', v: 1, ws, by: outsider.deviceId, at: Date.now(), prev: [], member: outsider.deviceId, name: 'X', role: 'admin' }))!
-  at(13); const asOwner = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'owner' })
-  at(14); const promote = makeOp(editor, ws, { type: 'role', member: editor.deviceId, role: 'admin' })
+  at(10)
+  const byEditor = makeOp(editor, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'editor' })
+  at(11)
+  const byViewer = makeOp(viewer, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'viewer' })
+  at(12)
+  const byOutsider = verifyOp(
+    ws,
+    forge(outsider, ws, {
+      type: 'add',
+      v: 1,
+      ws,
+      by: outsider.deviceId,
+      at: Date.now(),
+      prev: [],
+      member: outsider.deviceId,
+      name: 'X',
+      role: 'admin',
+    }),
+  )!
+  at(13)
+  const asOwner = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'owner' })
+  at(14)
+  const promote = makeOp(editor, ws, { type: 'role', member: editor.deviceId, role: 'admin' })
   const after = roles(ws, [...ops, byEditor, byViewer, byOutsider, asOwner, promote])
   assert.equal(after[outsider.deviceId], undefined)
   assert.equal(after[editor.deviceId], 'editor')
@@ -136,9 +180,12 @@ test('adds by non-admins, and adds as owner, are ignored', (t) => {
 
 test('the owner cannot be removed, demoted, or doubled', (t) => {
   const { ws, ops, at } = team(t)
-  at(10); const remove = makeOp(admin, ws, { type: 'remove', member: owner.deviceId })
-  at(11); const demote = makeOp(admin, ws, { type: 'role', member: owner.deviceId, role: 'viewer' })
-  at(12); const crown = makeOp(admin, ws, { type: 'role', member: editor.deviceId, role: 'owner' })
+  at(10)
+  const remove = makeOp(admin, ws, { type: 'remove', member: owner.deviceId })
+  at(11)
+  const demote = makeOp(admin, ws, { type: 'role', member: owner.deviceId, role: 'viewer' })
+  at(12)
+  const crown = makeOp(admin, ws, { type: 'role', member: editor.deviceId, role: 'owner' })
   const after = replay(ws, [...ops, remove, demote, crown])!
   assert.equal(after.members.get(owner.deviceId)?.role, 'owner')
   assert.equal(after.members.get(editor.deviceId)?.role, 'editor')
@@ -147,10 +194,14 @@ test('the owner cannot be removed, demoted, or doubled', (t) => {
 
 test('a removed member can no longer act', (t) => {
   const { ws, ops, at } = team(t)
-  at(10); const removeAdmin = makeOp(owner, ws, { type: 'remove', member: admin.deviceId })
-  at(11); const addByRemoved = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'editor' })
-  at(12); const removeByRemoved = makeOp(admin, ws, { type: 'remove', member: editor.deviceId })
-  at(13); const renameByRemoved = makeOp(admin, ws, { type: 'name', name: 'Ghost' })
+  at(10)
+  const removeAdmin = makeOp(owner, ws, { type: 'remove', member: admin.deviceId })
+  at(11)
+  const addByRemoved = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'editor' })
+  at(12)
+  const removeByRemoved = makeOp(admin, ws, { type: 'remove', member: editor.deviceId })
+  at(13)
+  const renameByRemoved = makeOp(admin, ws, { type: 'name', name: 'Ghost' })
   const after = roles(ws, [...ops, removeAdmin, addByRemoved, removeByRemoved, renameByRemoved])
   assert.equal(after[admin.deviceId], undefined)
   assert.equal(after[outsider.deviceId], undefined)
@@ -159,19 +210,23 @@ test('a removed member can no longer act', (t) => {
   assert.equal(roles(ws, [...ops, addByRemoved])[outsider.deviceId], 'editor')
 })
 
-test('a removed admin cannot backdate an op to before its removal', {
-}, (t) => {
+test('a removed admin cannot backdate an op to before its removal', {}, (t) => {
   const { ws, ops, at } = team(t)
-  at(10); const removeAdmin = makeOp(owner, ws, { type: 'remove', member: admin.deviceId })
-  at(5); const backdated = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'admin' })
+  at(10)
+  const removeAdmin = makeOp(owner, ws, { type: 'remove', member: admin.deviceId })
+  at(5)
+  const backdated = makeOp(admin, ws, { type: 'add', member: outsider.deviceId, name: 'X', role: 'admin' })
   assert.equal(roles(ws, [...ops, removeAdmin, backdated])[outsider.deviceId], undefined)
 })
 
 test('a name op renames only its author; a role op by an admin changes a role', (t) => {
   const { ws, ops, at } = team(t)
-  at(10); const rename = makeOp(editor, ws, { type: 'name', name: 'Edwina' })
-  at(11); const viewerRename = makeOp(viewer, ws, { type: 'name', name: 'Violet' })
-  at(12); const promote = makeOp(admin, ws, { type: 'role', member: viewer.deviceId, role: 'editor' })
+  at(10)
+  const rename = makeOp(editor, ws, { type: 'name', name: 'Edwina' })
+  at(11)
+  const viewerRename = makeOp(viewer, ws, { type: 'name', name: 'Violet' })
+  at(12)
+  const promote = makeOp(admin, ws, { type: 'role', member: viewer.deviceId, role: 'editor' })
   const state = replay(ws, [...ops, rename, viewerRename, promote])!
   const names = Object.fromEntries([...state.members.values()].map((m) => [m.deviceId, m.name]))
   assert.deepEqual(names, { [owner.deviceId]: 'Olive', [admin.deviceId]: 'Ada', [editor.deviceId]: 'Edwina', [viewer.deviceId]: 'Violet' })

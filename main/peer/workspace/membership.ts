@@ -19,23 +19,66 @@ const deviceId = deviceIdSchema
 const name = z.string().min(1).max(MAX_NAME_CHARS)
 const prev = z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(64)
 const opBody = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('create'), v: z.literal(1), by: deviceId, at: z.number(), name, memberName: name, nonce: z.custom<Uint8Array>((v) => v instanceof Uint8Array) }),
-  z.object({ type: z.literal('add'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, member: deviceId, name, role: z.enum(ROLES) }),
+  z.object({
+    type: z.literal('create'),
+    v: z.literal(1),
+    by: deviceId,
+    at: z.number(),
+    name,
+    memberName: name,
+    nonce: z.custom<Uint8Array>((v) => v instanceof Uint8Array),
+  }),
+  z.object({
+    type: z.literal('add'),
+    v: z.literal(1),
+    ws: z.string(),
+    by: deviceId,
+    at: z.number(),
+    prev,
+    member: deviceId,
+    name,
+    role: z.enum(ROLES),
+  }),
   z.object({ type: z.literal('remove'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, member: deviceId }),
-  z.object({ type: z.literal('role'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, member: deviceId, role: z.enum(ROLES) }),
+  z.object({
+    type: z.literal('role'),
+    v: z.literal(1),
+    ws: z.string(),
+    by: deviceId,
+    at: z.number(),
+    prev,
+    member: deviceId,
+    role: z.enum(ROLES),
+  }),
   z.object({ type: z.literal('name'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, name }),
 ])
 export type OpBody = z.infer<typeof opBody>
 type OpInput = OpBody extends infer B ? (B extends { type: 'create' } ? never : Omit<B, 'v' | 'ws' | 'by' | 'at' | 'prev'>) : never
 
-export interface Member { deviceId: string; name: string; role: Role; addedBy: string; addedAt: number }
-export interface MembershipState { workspaceId: string; name: string; ownerId: string; createdAt: number; members: Map<string, Member> }
+export interface Member {
+  deviceId: string
+  name: string
+  role: Role
+  addedBy: string
+  addedAt: number
+}
+export interface MembershipState {
+  workspaceId: string
+  name: string
+  ownerId: string
+  createdAt: number
+  members: Map<string, Member>
+}
 
 const payload = (ws: string, hash: string): Buffer => Buffer.from(`grapevine/member/1\n${ws}\n${hash}`)
 const hashOf = (bytes: Uint8Array): string => sha256(bytes).toString('hex')
 const workspaceIdOf = (createHash: string): string => createHash.slice(0, 32)
 
-export interface VerifiedOp { hash: string; body: OpBody; op: SignedOp }
+export interface VerifiedOp {
+  hash: string
+  body: OpBody
+  op: SignedOp
+}
 
 /** Checks an op's shape, signature and workspace; null when it is not valid for this workspace. */
 export function verifyOp(workspaceId: string, op: SignedOp): VerifiedOp | null {
@@ -63,7 +106,13 @@ function signOp(device: Device, workspaceId: string, body: OpBody): VerifiedOp {
 
 export function createWorkspaceOp(device: Device, workspaceName: string, memberName: string): { workspaceId: string; op: VerifiedOp } {
   const op = signOp(device, '', {
-    type: 'create', v: 1, by: device.deviceId, at: Date.now(), name: workspaceName, memberName, nonce: randomBytes(16),
+    type: 'create',
+    v: 1,
+    by: device.deviceId,
+    at: Date.now(),
+    name: workspaceName,
+    memberName,
+    nonce: randomBytes(16),
   })
   return { workspaceId: workspaceIdOf(op.hash), op }
 }
@@ -78,7 +127,11 @@ const prevOf = (o: VerifiedOp): string[] => (o.body.type === 'create' ? [] : o.b
 /** The ops no other op names as seen: what a new op should name as `prev`. */
 export function heads(ops: VerifiedOp[]): string[] {
   const seen = new Set(ops.flatMap(prevOf))
-  return ops.filter((o) => o.body.type !== 'create' && !seen.has(o.hash)).map((o) => o.hash).sort().slice(0, 64)
+  return ops
+    .filter((o) => o.body.type !== 'create' && !seen.has(o.hash))
+    .map((o) => o.hash)
+    .sort()
+    .slice(0, 64)
 }
 
 /** Replays verified ops into the membership; null when the `create` op is missing. */
@@ -99,23 +152,38 @@ export function replayOps(workspaceId: string, ops: VerifiedOp[]): { state: Memb
     let result: Set<string> | null = op && depth < 4096 ? new Set() : null
     for (const p of op ? prevOf(op) : []) {
       const pp = past(p, depth + 1)
-      if (!pp || !result) { result = null; break }
+      if (!pp || !result) {
+        result = null
+        break
+      }
       result.add(p)
       for (const a of pp) result.add(a)
     }
     ancestors.set(hash, result)
     return result
   }
-  const order = ops.filter((o) => o.body.type !== 'create' && past(o.hash) !== null)
+  const order = ops
+    .filter((o) => o.body.type !== 'create' && past(o.hash) !== null)
     .sort((x, y) => past(x.hash)!.size - past(y.hash)!.size || x.body.at - y.body.at || (x.hash < y.hash ? -1 : x.hash > y.hash ? 1 : 0))
   // Sorting by the size of the causal past is a topological order: an op's past strictly contains its parents'.
   const run = (skip: (o: VerifiedOp) => boolean) => {
     const state: MembershipState = {
-      workspaceId, name: create.body.type === 'create' ? create.body.name : '', ownerId: create.body.by, createdAt: create.body.at,
-      members: new Map([[create.body.by, {
-        deviceId: create.body.by, name: create.body.type === 'create' ? create.body.memberName : '', role: 'owner' as Role,
-        addedBy: create.body.by, addedAt: create.body.at,
-      }]]),
+      workspaceId,
+      name: create.body.type === 'create' ? create.body.name : '',
+      ownerId: create.body.by,
+      createdAt: create.body.at,
+      members: new Map([
+        [
+          create.body.by,
+          {
+            deviceId: create.body.by,
+            name: create.body.type === 'create' ? create.body.memberName : '',
+            role: 'owner' as Role,
+            addedBy: create.body.by,
+            addedAt: create.body.at,
+          },
+        ],
+      ]),
     }
     const applied = new Set([create.hash])
     for (const o of order) if (!skip(o) && applyOp(state, o.body)) applied.add(o.hash)
@@ -123,7 +191,8 @@ export function replayOps(workspaceId: string, ops: VerifiedOp[]): { state: Memb
   }
   const first = run(() => false)
   const removals = order.filter((o) => o.body.type === 'remove' && first.applied.has(o.hash))
-  const concurrent = (a: VerifiedOp, b: VerifiedOp): boolean => !past(a.hash)!.has(b.hash) && !past(b.hash)!.has(a.hash) && a.hash !== b.hash
+  const concurrent = (a: VerifiedOp, b: VerifiedOp): boolean =>
+    !past(a.hash)!.has(b.hash) && !past(b.hash)!.has(a.hash) && a.hash !== b.hash
   return run((o) => removals.some((r) => r.body.type === 'remove' && r.body.member === o.body.by && concurrent(o, r)))
 }
 

@@ -88,8 +88,7 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     if (!this.states.has(workspaceId) && !adopt) return []
     const known = this.verifiedOps(workspaceId)
     const knownHashes = new Set(known.map((o) => o.hash))
-    const fresh = ops.map((o) => verifyOp(workspaceId, o))
-      .filter((v): v is VerifiedOp => v !== null && !knownHashes.has(v.hash))
+    const fresh = ops.map((o) => verifyOp(workspaceId, o)).filter((v): v is VerifiedOp => v !== null && !knownHashes.has(v.hash))
     if (fresh.length === 0) return []
     const result = replayOps(workspaceId, [...known, ...fresh])
     if (!result) return []
@@ -98,7 +97,13 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     const { state } = result
     await this.store.write(() => {
       if (!this.states.has(workspaceId)) {
-        this.store.putWorkspace({ id: workspaceId, name: state.name, ownerId: state.ownerId, createdAt: state.createdAt, joinedAt: Date.now() })
+        this.store.putWorkspace({
+          id: workspaceId,
+          name: state.name,
+          ownerId: state.ownerId,
+          createdAt: state.createdAt,
+          joinedAt: Date.now(),
+        })
       }
       this.persist(workspaceId, effective)
     })
@@ -107,27 +112,49 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   }
 
   private verifiedOps(workspaceId: string): VerifiedOp[] {
-    return this.store.listMembershipOps(workspaceId)
+    return this.store
+      .listMembershipOps(workspaceId)
       .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
       .filter((v): v is VerifiedOp => v !== null)
   }
 
   private persist(workspaceId: string, ops: VerifiedOp[]): void {
-    this.store.addMembershipOps(workspaceId,
-      ops.map((o) => ({ hash: o.hash, author: o.op.a, signature: o.op.s, bytes: o.op.b })), Date.now())
+    this.store.addMembershipOps(
+      workspaceId,
+      ops.map((o) => ({ hash: o.hash, author: o.op.a, signature: o.op.s, bytes: o.op.b })),
+      Date.now(),
+    )
   }
 
   private recompute(workspaceId: string): void {
     const state = replayOps(workspaceId, this.verifiedOps(workspaceId))?.state
     if (!state) return
     this.states.set(workspaceId, state)
-    void this.store.write(() => {
-      this.store.putWorkspace({ id: workspaceId, name: state.name, ownerId: state.ownerId, createdAt: state.createdAt, joinedAt: Date.now() })
-      this.store.replaceMembers(workspaceId, [...state.members.values()].map((m) => ({
-        workspaceId, deviceId: m.deviceId, publicKey: devicePublicKey(m.deviceId)?.raw ?? new Uint8Array(), name: m.name,
-        role: m.role, addedBy: m.addedBy, addedAt: m.addedAt,
-      })))
-    }).catch(() => { /* the members table is a cache of the ops; it is rebuilt on the next start */ })
+    void this.store
+      .write(() => {
+        this.store.putWorkspace({
+          id: workspaceId,
+          name: state.name,
+          ownerId: state.ownerId,
+          createdAt: state.createdAt,
+          joinedAt: Date.now(),
+        })
+        this.store.replaceMembers(
+          workspaceId,
+          [...state.members.values()].map((m) => ({
+            workspaceId,
+            deviceId: m.deviceId,
+            publicKey: devicePublicKey(m.deviceId)?.raw ?? new Uint8Array(),
+            name: m.name,
+            role: m.role,
+            addedBy: m.addedBy,
+            addedAt: m.addedAt,
+          })),
+        )
+      })
+      .catch(() => {
+        /* the members table is a cache of the ops; it is rebuilt on the next start */
+      })
     this.emit('members', workspaceId)
   }
 }

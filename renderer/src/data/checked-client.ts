@@ -6,7 +6,12 @@
 import type { z } from 'zod'
 import { parseEvent } from '../../../shared/events.ts'
 import {
-  clientResultSchemas, GrapevineError, type ClientEvent, type ClientMethod, type ClientResults, type PeerClient,
+  clientResultSchemas,
+  GrapevineError,
+  type ClientEvent,
+  type ClientMethod,
+  type ClientResults,
+  type PeerClient,
 } from '../../../shared/protocol.ts'
 
 // Typed per method, so that a generic method still finds its own schema.
@@ -32,7 +37,10 @@ export function checkedClient(inner: PeerClient, onDropped: (e: unknown) => void
       if (checked.success) return checked.data
       const issue = checked.error.issues[0]
       console.error(`malformed ${method} result from the peer`, checked.error.issues, result)
-      throw new GrapevineError('internal', `The peer's answer to ${method} was malformed (${issue?.path.join('.') || 'result'}: ${issue?.message ?? 'invalid'}).`)
+      throw new GrapevineError(
+        'internal',
+        `The peer's answer to ${method} was malformed (${issue?.path.join('.') || 'result'}: ${issue?.message ?? 'invalid'}).`,
+      )
     },
     onEvent(listener) {
       listeners.add(listener)

@@ -21,7 +21,11 @@ export function usePeerQuery<T>(
   opts: { refreshOn?: (e: ClientEvent) => boolean; everyMs?: number; enabled?: boolean } = {},
 ): Query<T> {
   const client = useClient()
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: null, loading: true })
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: null,
+    loading: true,
+  })
   const loadRef = useRef(load)
   const optsRef = useRef(opts)
   loadRef.current = load
@@ -33,8 +37,12 @@ export function usePeerQuery<T>(
     const g = ++generation.current
     setState((s) => ({ ...s, loading: true }))
     loadRef.current().then(
-      (data) => { if (g === generation.current) setState({ data, error: null, loading: false }) },
-      (error: unknown) => { if (g === generation.current) setState((s) => ({ data: s.data, error, loading: false })) },
+      (data) => {
+        if (g === generation.current) setState({ data, error: null, loading: false })
+      },
+      (error: unknown) => {
+        if (g === generation.current) setState((s) => ({ data: s.data, error, loading: false }))
+      },
     )
   }, [])
 
@@ -49,7 +57,9 @@ export function usePeerQuery<T>(
         run()
       }, 80)
     }
-    const off = client.onEvent((e) => { if (optsRef.current.refreshOn?.(e)) soon() })
+    const off = client.onEvent((e) => {
+      if (optsRef.current.refreshOn?.(e)) soon()
+    })
     const every = optsRef.current.everyMs
     const interval = every ? setInterval(run, every) : null
     return () => {
@@ -85,7 +95,9 @@ export function useDelayed(flag: boolean, ms = 300): boolean {
 }
 
 /** Runs an async action, tracking whether it is busy and its error. */
-export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>): {
+export function useAction<A extends unknown[], R>(
+  fn: (...args: A) => Promise<R>,
+): {
   run: (...args: A) => Promise<R | undefined>
   busy: boolean
   error: unknown
@@ -98,7 +110,9 @@ export function useAction<A extends unknown[], R>(fn: (...args: A) => Promise<R>
   const mounted = useRef(true)
   useEffect(() => {
     mounted.current = true
-    return () => { mounted.current = false }
+    return () => {
+      mounted.current = false
+    }
   }, [])
   const run = useCallback(async (...args: A): Promise<R | undefined> => {
     setBusy(true)

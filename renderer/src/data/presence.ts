@@ -25,8 +25,15 @@ export function usePresence(workspaceId: string, selfId: string): ReadonlyMap<st
         return next
       })
     }
-    const off = client.onEvent((e) => { if (e.type === 'presence') put([e.presence]) })
-    client.request('presence.list', { workspaceId }).then((list) => { if (!cancelled) put(list) }, () => {})
+    const off = client.onEvent((e) => {
+      if (e.type === 'presence') put([e.presence])
+    })
+    client.request('presence.list', { workspaceId }).then(
+      (list) => {
+        if (!cancelled) put(list)
+      },
+      () => {},
+    )
     return () => {
       cancelled = true
       off()
@@ -43,20 +50,30 @@ export function usePresenceSender(workspaceId: string, docId: string | null): (d
   const client = useClient()
   const docRef = useRef(docId)
   docRef.current = docId
-  const send = useMemo(() => throttle((d: string | null, cursor: Cursor | null) => {
-    void client.request('presence.set', { workspaceId, docId: d, cursor }).catch(() => {})
-  }, PRESENCE_THROTTLE_MS), [client, workspaceId])
+  const send = useMemo(
+    () =>
+      throttle((d: string | null, cursor: Cursor | null) => {
+        void client.request('presence.set', { workspaceId, docId: d, cursor }).catch(() => {})
+      }, PRESENCE_THROTTLE_MS),
+    [client, workspaceId],
+  )
 
   useEffect(() => {
     send(docId, null)
     send.flush()
   }, [send, docId])
-  useEffect(() => () => {
-    send.cancel()
-    void client.request('presence.set', { workspaceId, docId: null, cursor: null }).catch(() => {})
-  }, [send, client, workspaceId])
+  useEffect(
+    () => () => {
+      send.cancel()
+      void client.request('presence.set', { workspaceId, docId: null, cursor: null }).catch(() => {})
+    },
+    [send, client, workspaceId],
+  )
 
-  return useCallback((d: string, cursor: Cursor | null) => {
-    if (d === docRef.current) send(d, cursor)
-  }, [send])
+  return useCallback(
+    (d: string, cursor: Cursor | null) => {
+      if (d === docRef.current) send(d, cursor)
+    },
+    [send],
+  )
 }

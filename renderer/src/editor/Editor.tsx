@@ -12,7 +12,11 @@ import { frameScheduler } from './scheduler.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
 
 /** A teammate whose selection is in this document. */
-export interface TeammateCursor { deviceId: string; name: string; cursor: Cursor }
+export interface TeammateCursor {
+  deviceId: string
+  name: string
+  cursor: Cursor
+}
 
 interface EditorProps {
   replica: DocReplica

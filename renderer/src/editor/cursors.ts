@@ -5,7 +5,10 @@
 import * as A from '@automerge/automerge'
 import type { Cursor } from '../../../shared/types.ts'
 
-export interface Selection { anchor: number; head: number }
+export interface Selection {
+  anchor: number
+  head: number
+}
 
 const TEXT: A.Prop[] = ['text']
 

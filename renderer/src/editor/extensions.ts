@@ -56,7 +56,11 @@ const chunkedPaste = EditorView.domEventHandlers({
     let at = from
     for (let i = 0; i < text.length; i += PASTE_CHUNK_CHARS) {
       const piece = text.slice(i, i + PASTE_CHUNK_CHARS)
-      view.dispatch({ changes: { from: at, to: i === 0 ? to : at, insert: piece }, selection: { anchor: at + piece.length }, userEvent: 'input.paste' })
+      view.dispatch({
+        changes: { from: at, to: i === 0 ? to : at, insert: piece },
+        selection: { anchor: at + piece.length },
+        userEvent: 'input.paste',
+      })
       at += piece.length
     }
     return true

@@ -54,10 +54,12 @@ function build(cursors: readonly RemoteCursor[], length: number): DecorationSet 
     const anchor = Math.min(Math.max(c.anchor, 0), length)
     const head = Math.min(Math.max(c.head, 0), length)
     if (anchor !== head) {
-      ranges.push(Decoration.mark({
-        class: 'cm-remote-selection',
-        attributes: { style: `background-color: ${c.selectionColour}` },
-      }).range(Math.min(anchor, head), Math.max(anchor, head)))
+      ranges.push(
+        Decoration.mark({
+          class: 'cm-remote-selection',
+          attributes: { style: `background-color: ${c.selectionColour}` },
+        }).range(Math.min(anchor, head), Math.max(anchor, head)),
+      )
     }
     ranges.push(Decoration.widget({ widget: new CaretWidget(c), side: 1 }).range(head))
   }

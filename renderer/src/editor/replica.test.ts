@@ -21,7 +21,12 @@ function scriptedPeer(initialText = 'hello') {
       const p = params as { docId: string; changes?: Uint8Array[] }
       if (method === 'doc.open') {
         opened++
-        return { docId: p.docId, bytes: A.save(doc), heads: A.getHeads(doc), actor: `${'ab'.repeat(8)}${String(opened).padStart(32, '0')}` } as never
+        return {
+          docId: p.docId,
+          bytes: A.save(doc),
+          heads: A.getHeads(doc),
+          actor: `${'ab'.repeat(8)}${String(opened).padStart(32, '0')}`,
+        } as never
       }
       if (method === 'doc.applyChanges') {
         await new Promise((r) => setTimeout(r, 1))
@@ -41,8 +46,12 @@ function scriptedPeer(initialText = 'hello') {
   return {
     client,
     applied,
-    get doc() { return doc },
-    failWith(e: GrapevineError | null) { fail = e },
+    get doc() {
+      return doc
+    },
+    failWith(e: GrapevineError | null) {
+      fail = e
+    },
     /** A teammate's edit arriving as a `doc.changes` event. */
     remoteEdit(fn: (d: DocContent) => void, docId = 'd1') {
       const theirs = A.change(A.clone(doc, { actor: 'cd'.repeat(16) }), fn)
@@ -56,7 +65,13 @@ function scriptedPeer(initialText = 'hello') {
 /** A scheduler the test runs by hand: a stand-in for animation frames. */
 function manualFrames(): { schedule: Scheduler; run(): void; pending(): number } {
   const q: (() => void)[] = []
-  return { schedule: (fn) => void q.push(fn), run: () => { for (const fn of q.splice(0)) fn() }, pending: () => q.length }
+  return {
+    schedule: (fn) => void q.push(fn),
+    run: () => {
+      for (const fn of q.splice(0)) fn()
+    },
+    pending: () => q.length,
+  }
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10))

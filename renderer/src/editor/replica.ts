@@ -67,7 +67,12 @@ export class DocReplica implements DocHandle<DocContent> {
    * `beforeLoad` runs before Automerge loads the bytes (which blocks the thread for a large
    * document: about 0.5 s for 26k changes), so a view can paint a progress indicator first.
    */
-  static async open(client: Client, docId: string, schedule: Scheduler, beforeLoad?: (bytes: number) => Promise<void>): Promise<DocReplica> {
+  static async open(
+    client: Client,
+    docId: string,
+    schedule: Scheduler,
+    beforeLoad?: (bytes: number) => Promise<void>,
+  ): Promise<DocReplica> {
     const early: Uint8Array[] = []
     let replica: DocReplica | null = null
     const off = client.onEvent((e) => {
@@ -149,9 +154,13 @@ export class DocReplica implements DocHandle<DocContent> {
   async flushNow(): Promise<void> {
     while (this.queue.length + this.inFlight > 0 && !this.closed) {
       if (this.inFlight === 0) await this.flush()
-      else await new Promise<void>((r) => {
-        const off = this.listen('unsent', () => { off(); r() })
-      })
+      else
+        await new Promise<void>((r) => {
+          const off = this.listen('unsent', () => {
+            off()
+            r()
+          })
+        })
     }
   }
 

@@ -3,7 +3,13 @@ import type { MenuCommand } from '../shell-messages.ts'
 
 export type CommandName = MenuCommand
 
-export interface KeyLike { key: string; ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }
+export interface KeyLike {
+  key: string
+  ctrlKey: boolean
+  metaKey: boolean
+  shiftKey: boolean
+  altKey: boolean
+}
 
 /** Ctrl on Windows and Linux, Cmd on macOS (either is accepted everywhere). */
 export function shortcutFor(e: KeyLike): CommandName | null {

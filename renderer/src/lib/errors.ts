@@ -4,15 +4,15 @@ import { ERROR_CODES, type ErrorCode } from '../../../shared/protocol.ts'
 const LEAD: Record<ErrorCode, string> = {
   'bad-request': 'That did not work',
   'not-found': 'Not found',
-  'forbidden': 'You are not allowed to do that',
+  forbidden: 'You are not allowed to do that',
   'invite-invalid': 'That invite does not work',
   'invite-expired': 'That invite has expired',
   'invite-used': 'That invite was already used',
-  'unreachable': 'Could not reach the other device',
-  'conflict': 'That clashes with a change made elsewhere',
+  unreachable: 'Could not reach the other device',
+  conflict: 'That clashes with a change made elsewhere',
   'too-large': 'That is too large',
   'version-mismatch': 'This window and the Grapevine peer are different versions',
-  'internal': 'Something went wrong in Grapevine',
+  internal: 'Something went wrong in Grapevine',
 }
 
 /** The error's code when it is one the peer sent (a `GrapevineError`), else null. */

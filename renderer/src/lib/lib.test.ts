@@ -10,8 +10,15 @@ import { fuzzyFilter, fuzzyScore } from './fuzzy.ts'
 import { formatRoute, parseRoute } from './route.ts'
 import { throttle } from './throttle.ts'
 
-const status = (s: Partial<DocSyncStatus>): DocSyncStatus =>
-  ({ docId: 'd', heads: [], savedLocally: true, upToDate: [], otherMembers: 0, waitingChanges: 0, ...s })
+const status = (s: Partial<DocSyncStatus>): DocSyncStatus => ({
+  docId: 'd',
+  heads: [],
+  savedLocally: true,
+  upToDate: [],
+  otherMembers: 0,
+  waitingChanges: 0,
+  ...s,
+})
 
 test('sync status says what is true', () => {
   const t = (s: Partial<DocSyncStatus>, unsent = 0, online = 0) => syncStatusText(status(s), { unsent, teammatesOnline: online }).text
@@ -24,7 +31,8 @@ test('sync status says what is true', () => {
   assert.equal(t({ otherMembers: 3, waitingChanges: 1 }, 0, 0), 'Offline — 1 change waiting')
   assert.equal(t({ otherMembers: 3, waitingChanges: 5 }, 0, 2), 'Saved on this device — sending 5 changes')
   assert.equal(t({ otherMembers: 3 }, 0, 1), 'Saved on this device')
-  const down = (unsent: number) => syncStatusText(status({ otherMembers: 2, upToDate: ['a'] }), { unsent, teammatesOnline: 1, connected: false }).text
+  const down = (unsent: number) =>
+    syncStatusText(status({ otherMembers: 2, upToDate: ['a'] }), { unsent, teammatesOnline: 1, connected: false }).text
   assert.equal(down(3), 'Not saved yet — 3 edits waiting for the peer')
   assert.equal(down(0), 'On 1 of 2 teammates', 'what was saved stays true while the peer is away')
 })
@@ -63,15 +71,24 @@ test('a teammate has the same colour everywhere, and teammates differ', () => {
 
 test('fuzzy filter: substrings first, then characters in order; no match, no entry', () => {
   const items = ['Roadmap 2027', 'Release notes', 'Meeting notes', 'Random']
-  assert.deepEqual(fuzzyFilter(items, 'notes', (x) => x), ['Release notes', 'Meeting notes'])
+  assert.deepEqual(
+    fuzzyFilter(items, 'notes', (x) => x),
+    ['Release notes', 'Meeting notes'],
+  )
   assert.deepEqual(fuzzyFilter(items, 'rn', (x) => x)[0], 'Release notes')
-  assert.deepEqual(fuzzyFilter(items, '', (x) => x), items)
+  assert.deepEqual(
+    fuzzyFilter(items, '', (x) => x),
+    items,
+  )
   assert.equal(fuzzyScore('zzz', 'Roadmap'), null)
   assert.ok(fuzzyScore('road', 'Roadmap')! > fuzzyScore('rdmp', 'Roadmap')!)
 })
 
 test('errors in plain words, never a stack', () => {
-  assert.equal(plainError(new GrapevineError('invite-expired', 'This invite expired at 14:00.')), 'That invite has expired: This invite expired at 14:00.')
+  assert.equal(
+    plainError(new GrapevineError('invite-expired', 'This invite expired at 14:00.')),
+    'That invite has expired: This invite expired at 14:00.',
+  )
   assert.equal(plainError(new GrapevineError('forbidden', '')), 'You are not allowed to do that.')
   assert.equal(plainError({ code: 'unreachable', message: 'x\n    at foo (a.js:1:1)' }), 'Could not reach the other device: x')
   const te = new TypeError('Cannot read properties of undefined')
@@ -80,7 +97,11 @@ test('errors in plain words, never a stack', () => {
 })
 
 test('routes round-trip, and junk routes select nothing', () => {
-  for (const r of [{ workspaceId: null, docId: null }, { workspaceId: 'w1', docId: null }, { workspaceId: 'w_1-x', docId: 'd9' }]) {
+  for (const r of [
+    { workspaceId: null, docId: null },
+    { workspaceId: 'w1', docId: null },
+    { workspaceId: 'w_1-x', docId: 'd9' },
+  ]) {
     assert.deepEqual(parseRoute(formatRoute(r)), r)
   }
   assert.deepEqual(parseRoute('#/w/../d/x'), { workspaceId: null, docId: null })

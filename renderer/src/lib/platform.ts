@@ -16,5 +16,10 @@ export function shortcutLabel(spec: string, mac = MAC): string {
   if (!mac) return [...parts.map((p) => (p === 'Mod' ? 'Ctrl' : p)), key].join('+')
   const sym: Record<string, string> = { Shift: '⇧', Alt: '⌥', Mod: '⌘', Ctrl: '⌃' }
   const order = ['Ctrl', 'Alt', 'Shift', 'Mod']
-  return [...parts].sort((a, b) => order.indexOf(a) - order.indexOf(b)).map((p) => sym[p] ?? p).join('') + key
+  return (
+    [...parts]
+      .sort((a, b) => order.indexOf(a) - order.indexOf(b))
+      .map((p) => sym[p] ?? p)
+      .join('') + key
+  )
 }

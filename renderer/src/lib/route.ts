@@ -1,6 +1,9 @@
 /** Where the user is, kept in the URL's hash so a reload comes back to the same place. */
 
-export interface Route { workspaceId: string | null; docId: string | null }
+export interface Route {
+  workspaceId: string | null
+  docId: string | null
+}
 
 const ID = /^[A-Za-z0-9_-]{1,128}$/
 

@@ -96,13 +96,16 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
   }, [openDoc, workspaces, client, navigate, onOpenDocTaken])
 
   const answered = useCallback((id: string) => setRequests((rs) => rs.filter((r) => r.requestId !== id)), [])
-  const entered = useCallback((ws: WorkspaceInfo) => {
-    setDialog(null)
-    setInviteLink(null)
-    setWorkspaces((all) => (all?.some((w) => w.id === ws.id) ? all : [...(all ?? []), ws]))
-    navigate({ workspaceId: ws.id, docId: null })
-    void loadWorkspaces()
-  }, [navigate, loadWorkspaces])
+  const entered = useCallback(
+    (ws: WorkspaceInfo) => {
+      setDialog(null)
+      setInviteLink(null)
+      setWorkspaces((all) => (all?.some((w) => w.id === ws.id) ? all : [...(all ?? []), ws]))
+      navigate({ workspaceId: ws.id, docId: null })
+      void loadWorkspaces()
+    },
+    [navigate, loadWorkspaces],
+  )
 
   const current = workspaces?.find((w) => w.id === route.workspaceId) ?? workspaces?.[0] ?? null
   const currentId = current?.id
@@ -110,27 +113,52 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
     if (currentId && currentId !== route.workspaceId) navigate({ workspaceId: currentId, docId: null }, true)
   }, [currentId, route.workspaceId, navigate])
 
-  const globalItems = useMemo((): PaletteItem[] => [
-    ...(workspaces ?? []).filter((w) => w.id !== current?.id).map((w): PaletteItem => ({
-      id: `ws:${w.id}`, group: 'Workspaces', label: `Switch to ${w.name}`, run: () => navigate({ workspaceId: w.id, docId: null }),
-    })),
-    { id: 'ws-new', group: 'Workspaces', label: 'Create a new workspace', run: () => setDialog('new-workspace') },
-    { id: 'ws-join', group: 'Workspaces', label: 'Join a workspace with an invite', run: () => setDialog('join') },
-    { id: 'name', group: 'Actions', label: 'Change your name', run: () => setDialog('name') },
-  ], [workspaces, current?.id, navigate])
+  const globalItems = useMemo(
+    (): PaletteItem[] => [
+      ...(workspaces ?? [])
+        .filter((w) => w.id !== current?.id)
+        .map(
+          (w): PaletteItem => ({
+            id: `ws:${w.id}`,
+            group: 'Workspaces',
+            label: `Switch to ${w.name}`,
+            run: () => navigate({ workspaceId: w.id, docId: null }),
+          }),
+        ),
+      { id: 'ws-new', group: 'Workspaces', label: 'Create a new workspace', run: () => setDialog('new-workspace') },
+      { id: 'ws-join', group: 'Workspaces', label: 'Join a workspace with an invite', run: () => setDialog('join') },
+      { id: 'name', group: 'Actions', label: 'Change your name', run: () => setDialog('name') },
+    ],
+    [workspaces, current?.id, navigate],
+  )
 
   if (bootError) {
-    return <main className="splash" role="alert" data-testid="boot-error"><p>{plainError(bootError)}</p></main>
+    return (
+      <main className="splash" role="alert" data-testid="boot-error">
+        <p>{plainError(bootError)}</p>
+      </main>
+    )
   }
   if (!self || !workspaces) {
-    return <main className="splash" aria-busy="true"><Progress label="Starting Grapevine…" /></main>
+    return (
+      <main className="splash" aria-busy="true">
+        <Progress label="Starting Grapevine…" />
+      </main>
+    )
   }
   return (
     <SessionContext.Provider value={{ client, self }}>
       {current ? (
         <WorkspaceView
-          key={current.id} workspace={current} workspaces={workspaces} docId={route.docId}
-          navigate={navigate} command={command} joinRequests={requests} onAnswered={answered} globalItems={globalItems}
+          key={current.id}
+          workspace={current}
+          workspaces={workspaces}
+          docId={route.docId}
+          navigate={navigate}
+          command={command}
+          joinRequests={requests}
+          onAnswered={answered}
+          globalItems={globalItems}
         />
       ) : (
         <Onboarding invite={inviteLink} onNamed={setSelf} onReady={entered} />
@@ -147,7 +175,14 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
       )}
       {dialog === 'name' && (
         <Dialog title="Your name" onClose={() => setDialog(null)} testId="name-dialog">
-          <NameForm initial={self.name} submitLabel="Save" onDone={(me) => { setSelf(me); setDialog(null) }} />
+          <NameForm
+            initial={self.name}
+            submitLabel="Save"
+            onDone={(me) => {
+              setSelf(me)
+              setDialog(null)
+            }}
+          />
         </Dialog>
       )}
     </SessionContext.Provider>

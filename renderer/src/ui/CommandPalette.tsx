@@ -49,9 +49,18 @@ export function CommandPalette({ items, onClose }: { items: PaletteItem[]; onClo
   return (
     <Dialog title="Command palette" hideTitle onClose={onClose} testId="command-palette" className="palette">
       <input
-        className="palette-input" data-autofocus role="combobox" aria-expanded="true" aria-controls={listId} aria-autocomplete="list"
-        aria-activedescendant={activeId} aria-label="Type a command or a document title"
-        placeholder="Type a command or a document title…" value={query} onKeyDown={onKey} data-testid="palette-input"
+        className="palette-input"
+        data-autofocus
+        role="combobox"
+        aria-expanded="true"
+        aria-controls={listId}
+        aria-autocomplete="list"
+        aria-activedescendant={activeId}
+        aria-label="Type a command or a document title"
+        placeholder="Type a command or a document title…"
+        value={query}
+        onKeyDown={onKey}
+        data-testid="palette-input"
         onChange={(e) => {
           setQuery(e.target.value)
           setActive(0)
@@ -61,8 +70,15 @@ export function CommandPalette({ items, onClose }: { items: PaletteItem[]; onClo
         {shown.map((item, i) => (
           // biome-ignore lint/a11y/useKeyWithClickEvents lint/a11y/useFocusableInteractive: aria-activedescendant combobox: focus stays in the input, whose onKey moves (arrows) and chooses (Enter) the active option
           <div
-            key={item.id} id={optionId(i)} role="option" aria-selected={i === current} className="palette-item"
-            onMouseMove={() => setActive(i)} onMouseDown={(e) => e.preventDefault()} onClick={() => choose(item)} data-testid="palette-item"
+            key={item.id}
+            id={optionId(i)}
+            role="option"
+            aria-selected={i === current}
+            className="palette-item"
+            onMouseMove={() => setActive(i)}
+            onMouseDown={(e) => e.preventDefault()}
+            onClick={() => choose(item)}
+            data-testid="palette-item"
           >
             <span className="palette-group">{item.group === 'Documents' ? 'Open' : item.group === 'Workspaces' ? 'Workspace' : ''}</span>
             <span className="palette-label">{item.label}</span>

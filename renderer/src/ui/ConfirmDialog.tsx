@@ -21,10 +21,19 @@ export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose
     <Dialog title={title} onClose={onClose} testId="confirm-dialog">
       <p>{message}</p>
       <div className="row end">
-        <button type="button" onClick={onClose} data-autofocus>Cancel</button>
+        <button type="button" onClick={onClose} data-autofocus>
+          Cancel
+        </button>
         <button
-          type="button" className="danger" disabled={action.busy} data-testid="confirm-button"
-          onClick={() => void action.run().then((done) => { if (done) onClose() })}
+          type="button"
+          className="danger"
+          disabled={action.busy}
+          data-testid="confirm-button"
+          onClick={() =>
+            void action.run().then((done) => {
+              if (done) onClose()
+            })
+          }
         >
           {confirmLabel}
         </button>

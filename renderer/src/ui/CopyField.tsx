@@ -26,7 +26,9 @@ export function CopyField({ label, value, testId, multiline }: { label: string; 
       <button type="button" className="small" onClick={() => void copy()} aria-label={`Copy ${label.toLowerCase()}`}>
         {copied ? 'Copied' : 'Copy'}
       </button>
-      <span className="visually-hidden" role="status">{copied ? `${label} copied` : ''}</span>
+      <span className="visually-hidden" role="status">
+        {copied ? `${label} copied` : ''}
+      </span>
     </div>
   )
 }

@@ -45,11 +45,15 @@ export function Dialog({ title, onClose, children, testId, className, hideTitle 
       className={`dialog ${className ?? ''}`}
       aria-labelledby={titleId}
       data-testid={testId}
-      onClick={(e) => { if (e.target === ref.current) onClose() }}
+      onClick={(e) => {
+        if (e.target === ref.current) onClose()
+      }}
     >
       <div className="dialog-inner">
         <div className="dialog-head">
-          <h2 id={titleId} className={hideTitle ? 'visually-hidden' : undefined}>{title}</h2>
+          <h2 id={titleId} className={hideTitle ? 'visually-hidden' : undefined}>
+            {title}
+          </h2>
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
             <span aria-hidden="true">×</span>
           </button>

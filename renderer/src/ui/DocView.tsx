@@ -23,13 +23,16 @@ type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 const HEAVY_BYTES = 64 * 1024
 
 /** Resolves after the browser has painted (two frames, or a timeout where frames are paused). */
-const nextPaint = (): Promise<void> => new Promise((resolve) => {
-  const done = setTimeout(resolve, 100)
-  requestAnimationFrame(() => requestAnimationFrame(() => {
-    clearTimeout(done)
-    resolve()
-  }))
-})
+const nextPaint = (): Promise<void> =>
+  new Promise((resolve) => {
+    const done = setTimeout(resolve, 100)
+    requestAnimationFrame(() =>
+      requestAnimationFrame(() => {
+        clearTimeout(done)
+        resolve()
+      }),
+    )
+  })
 
 export interface DocViewProps {
   docId: string
@@ -68,13 +71,25 @@ export function DocView(p: DocViewProps) {
     setOpenError(null)
     setPreview(null)
     // The peer's cached text shows at once while a large document loads into the replica.
-    client.request('doc.read', { docId }).then((d) => { if (!cancelled) setPreview((p) => p ?? { text: d.text, heavy: false }) }, () => {})
+    client.request('doc.read', { docId }).then(
+      (d) => {
+        if (!cancelled) setPreview((p) => p ?? { text: d.text, heavy: false })
+      },
+      () => {},
+    )
     const beforeLoad = async (bytes: number): Promise<void> => {
       if (bytes < HEAVY_BYTES || cancelled) return
       setPreview((p) => ({ text: p?.text ?? '', heavy: true }))
       await nextPaint()
     }
-    const markRead = throttle(() => void client.request('doc.markRead', { docId }).then(() => onRead.current(docId), () => {}), 1000)
+    const markRead = throttle(
+      () =>
+        void client.request('doc.markRead', { docId }).then(
+          () => onRead.current(docId),
+          () => {},
+        ),
+      1000,
+    )
     void (async () => {
       try {
         const m = await loadEditor()
@@ -106,25 +121,29 @@ export function DocView(p: DocViewProps) {
     }
   }, [client, docId, attempt])
 
-  const rename = useAction(async (title: string) => { await client.request('doc.rename', { docId, title }) })
+  const rename = useAction(async (title: string) => {
+    await client.request('doc.rename', { docId, title })
+  })
 
   const here = useMemo(
     () => p.presence.filter((t) => t.docId === docId && t.deviceId !== self.deviceId),
     [p.presence, docId, self.deviceId],
   )
-  const cursors = useMemo(
-    () => here.flatMap((t) => (t.cursor ? [{ deviceId: t.deviceId, name: t.name, cursor: t.cursor }] : [])),
-    [here],
+  const cursors = useMemo(() => here.flatMap((t) => (t.cursor ? [{ deviceId: t.deviceId, name: t.name, cursor: t.cursor }] : [])), [here])
+  const onSelection = useCallback(
+    (sel: Selection) => {
+      if (replica && mod) onCursor(docId, mod.toCursors(replica.doc(), sel))
+    },
+    [replica, mod, docId, onCursor],
   )
-  const onSelection = useCallback((sel: Selection) => {
-    if (replica && mod) onCursor(docId, mod.toCursors(replica.doc(), sel))
-  }, [replica, mod, docId, onCursor])
 
   if (openError) {
     return (
       <main className="doc-view" data-testid="doc-view">
         <ErrorText error={openError} />
-        <button type="button" onClick={() => setAttempt((a) => a + 1)}>Try again</button>
+        <button type="button" onClick={() => setAttempt((a) => a + 1)}>
+          Try again
+        </button>
       </main>
     )
   }
@@ -134,7 +153,11 @@ export function DocView(p: DocViewProps) {
         <div className="doc-loading">
           <Progress label={preview?.heavy ? 'Opening a large document…' : 'Opening the document…'} delayMs={preview?.heavy ? 0 : 300} />
         </div>
-        {preview?.heavy && <section className="doc-preview" aria-label="Document text (loading)">{preview.text}</section>}
+        {preview?.heavy && (
+          <section className="doc-preview" aria-label="Document text (loading)">
+            {preview.text}
+          </section>
+        )}
       </main>
     )
   }
@@ -145,7 +168,9 @@ export function DocView(p: DocViewProps) {
     <main className="doc-view" data-testid="doc-view" data-doc-id={docId}>
       <header className="doc-head">
         <TitleField
-          title={replica.title()} readOnly={readOnly} focusNow={p.focusTitle}
+          title={replica.title()}
+          readOnly={readOnly}
+          focusNow={p.focusTitle}
           onRename={(t) => rename.run(t).then(() => {})}
           onEnter={() => (document.querySelector('.cm-content') as HTMLElement | null)?.focus()}
         />
@@ -161,9 +186,23 @@ export function DocView(p: DocViewProps) {
           <SyncStatus docId={docId} unsent={unsent} teammatesOnline={p.teammatesOnline} />
         </div>
       </header>
-      {deleted && <p className="notice" role="status">This document was deleted. You can still read it here.</p>}
-      {!p.canWrite && !deleted && <p className="notice" role="status">You can read this workspace but not change it (viewer).</p>}
-      <ErrorText error={rename.error ?? notice} onDismiss={() => { rename.clearError(); setNotice(null) }} />
+      {deleted && (
+        <p className="notice" role="status">
+          This document was deleted. You can still read it here.
+        </p>
+      )}
+      {!p.canWrite && !deleted && (
+        <p className="notice" role="status">
+          You can read this workspace but not change it (viewer).
+        </p>
+      )}
+      <ErrorText
+        error={rename.error ?? notice}
+        onDismiss={() => {
+          rename.clearError()
+          setNotice(null)
+        }}
+      />
       <Editor replica={replica} readOnly={readOnly} teammates={cursors} onSelection={onSelection} autoFocus={!p.focusTitle} />
     </main>
   )

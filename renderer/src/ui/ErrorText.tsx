@@ -7,7 +7,9 @@ export function ErrorText({ error, onDismiss }: { error: unknown; onDismiss?: ()
     <div className="error-text" role="alert" data-testid="error">
       <span>{plainError(error)}</span>
       {onDismiss && (
-        <button type="button" className="link-button" onClick={onDismiss}>Dismiss</button>
+        <button type="button" className="link-button" onClick={onDismiss}>
+          Dismiss
+        </button>
       )}
     </div>
   )

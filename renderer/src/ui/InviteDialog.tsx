@@ -38,9 +38,18 @@ export function InviteDialog({ workspace, self, requests, onAnswered, onClose }:
       // The QR encoder loads only when an invite is shown.
       import('qrcode')
         .then((QRCode) => QRCode.toDataURL(inv.link, { errorCorrectionLevel: 'M', margin: 1, width: 220 }))
-        .then((url) => { if (!cancelled) setQr(url) }, () => { if (!cancelled) setQr(null) })
+        .then(
+          (url) => {
+            if (!cancelled) setQr(url)
+          },
+          () => {
+            if (!cancelled) setQr(null)
+          },
+        )
     })
-    return () => { cancelled = true }
+    return () => {
+      cancelled = true
+    }
   }, [workspace.id, create.run])
 
   const mine = requests.filter((r) => r.workspaceId === workspace.id)
@@ -51,24 +60,43 @@ export function InviteDialog({ workspace, self, requests, onAnswered, onClose }:
       {invite && (
         <div className="invite-body">
           <div className="invite-codes">
-            <p>Send this code or link to the person you invite, over a channel you trust. It works once, and expires {expiresIn(invite.expiresAt, now)}.</p>
+            <p>
+              Send this code or link to the person you invite, over a channel you trust. It works once, and expires{' '}
+              {expiresIn(invite.expiresAt, now)}.
+            </p>
             <CopyField label="Invite code" value={invite.code} testId="invite-code" multiline />
             <CopyField label="Invite link" value={invite.link} testId="invite-link" />
             <p className="muted" data-testid="invite-expiry">
-              Expires {new Date(invite.expiresAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} · joins as {invite.role}
+              Expires {new Date(invite.expiresAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} · joins as{' '}
+              {invite.role}
             </p>
           </div>
-          {qr && <img className="qr" src={qr} width={220} height={220} alt={`QR code of the invite link to ${workspace.name}`} data-testid="invite-qr" />}
+          {qr && (
+            <img
+              className="qr"
+              src={qr}
+              width={220}
+              height={220}
+              alt={`QR code of the invite link to ${workspace.name}`}
+              data-testid="invite-qr"
+            />
+          )}
         </div>
       )}
       <section className="safety" aria-label="Your safety words">
         <p>When they join, read them your device’s words; they should see the same ones:</p>
-        <p className="words" data-testid="my-safety-words">{self.safetyWords}</p>
+        <p className="words" data-testid="my-safety-words">
+          {self.safetyWords}
+        </p>
       </section>
       {mine.length > 0 ? (
         <JoinRequests requests={mine} onAnswered={onAnswered} />
       ) : (
-        invite && <p className="muted waiting"><span className="spinner small" aria-hidden="true" /> Waiting for someone to use the invite…</p>
+        invite && (
+          <p className="muted waiting">
+            <span className="spinner small" aria-hidden="true" /> Waiting for someone to use the invite…
+          </p>
+        )
       )}
     </Dialog>
   )

@@ -21,11 +21,14 @@ export function JoinFlow({ initialCode, onJoined }: { initialCode?: string; onJo
   const join = useAction(async (c: string) => client.request('workspace.join', { code: c }))
 
   // Stable (inspect.run is), so the effect below runs only when initialCode changes.
-  const check = useCallback(async (c: string): Promise<void> => {
-    setDetails(null)
-    const d = await inspect.run(c.trim())
-    if (d) setDetails(d)
-  }, [inspect.run])
+  const check = useCallback(
+    async (c: string): Promise<void> => {
+      setDetails(null)
+      const d = await inspect.run(c.trim())
+      if (d) setDetails(d)
+    },
+    [inspect.run],
+  )
   useEffect(() => {
     if (initialCode) {
       setCode(initialCode)
@@ -48,12 +51,20 @@ export function JoinFlow({ initialCode, onJoined }: { initialCode?: string; onJo
         <label className="field">
           <span>Invite code or link</span>
           <textarea
-            value={code} rows={3} maxLength={MAX_INVITE_CODE_CHARS} required spellCheck={false}
-            placeholder="GV1.… or grapevine://join/…" onChange={(e) => setCode(e.target.value)} data-testid="join-code-input"
+            value={code}
+            rows={3}
+            maxLength={MAX_INVITE_CODE_CHARS}
+            required
+            spellCheck={false}
+            placeholder="GV1.… or grapevine://join/…"
+            onChange={(e) => setCode(e.target.value)}
+            data-testid="join-code-input"
           />
         </label>
         <div className="row">
-          <button type="submit" className="primary" disabled={!code.trim() || inspect.busy}>Check invite</button>
+          <button type="submit" className="primary" disabled={!code.trim() || inspect.busy}>
+            Check invite
+          </button>
           <Progress label="Reading the invite…" busy={inspect.busy} />
         </div>
         <ErrorText error={inspect.error} />
@@ -72,9 +83,13 @@ export function JoinFlow({ initialCode, onJoined }: { initialCode?: string; onJo
         <p>Before you join, compare these words with the person who invited you, by voice or in person. If they differ, do not join.</p>
         <dl>
           <dt>Their device</dt>
-          <dd className="words" data-testid="inviter-safety-words">{details.inviterSafetyWords}</dd>
+          <dd className="words" data-testid="inviter-safety-words">
+            {details.inviterSafetyWords}
+          </dd>
           <dt>Your device (read these out)</dt>
-          <dd className="words" data-testid="my-safety-words">{details.mySafetyWords}</dd>
+          <dd className="words" data-testid="my-safety-words">
+            {details.mySafetyWords}
+          </dd>
         </dl>
         {details.needsApproval && <p className="muted">The inviter will be asked to accept you, after checking your words.</p>}
       </div>
@@ -82,10 +97,13 @@ export function JoinFlow({ initialCode, onJoined }: { initialCode?: string; onJo
         <button type="button" className="primary" onClick={() => void doJoin()} disabled={join.busy || expired} data-testid="join-button">
           Join {details.workspaceName}
         </button>
-        <button type="button" onClick={() => setDetails(null)} disabled={join.busy}>Back</button>
+        <button type="button" onClick={() => setDetails(null)} disabled={join.busy}>
+          Back
+        </button>
         <Progress
           label={details.needsApproval ? 'Joining — waiting for the inviter to accept…' : 'Joining and fetching documents…'}
-          busy={join.busy} delayMs={0}
+          busy={join.busy}
+          delayMs={0}
         />
       </div>
       <ErrorText error={join.error} />

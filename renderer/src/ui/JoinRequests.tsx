@@ -12,7 +12,9 @@ export function JoinRequests({ requests, onAnswered }: { requests: JoinRequestIn
   if (requests.length === 0) return null
   return (
     <section className="join-requests" aria-label="Join requests">
-      {requests.map((r) => <JoinRequestCard key={r.requestId} request={r} onAnswered={onAnswered} />)}
+      {requests.map((r) => (
+        <JoinRequestCard key={r.requestId} request={r} onAnswered={onAnswered} />
+      ))}
     </section>
   )
 }
@@ -37,9 +39,13 @@ function JoinRequestCard({ request, onAnswered }: { request: JoinRequestInfo; on
   }
   return (
     <fieldset className="join-request" aria-label={`${request.name} asks to join`} data-testid="join-request">
-      <p><strong data-testid="join-request-name">{request.name}</strong> asks to join <strong>{request.workspaceName}</strong>.</p>
+      <p>
+        <strong data-testid="join-request-name">{request.name}</strong> asks to join <strong>{request.workspaceName}</strong>.
+      </p>
       <p>Ask them to read out the words on their screen. Accept only if they are exactly:</p>
-      <p className="words" data-testid="join-request-words">{request.safetyWords}</p>
+      <p className="words" data-testid="join-request-words">
+        {request.safetyWords}
+      </p>
       <div className="row">
         <button type="button" className="primary" disabled={busy} onClick={() => void decide(true)} data-testid="join-accept">
           Accept {request.name}

@@ -21,14 +21,21 @@ export function NameForm({ initial, submitLabel, onDone }: { initial: string; su
       <label className="field">
         <span>Your name, as teammates will see it</span>
         <input
-          name="name" value={name} maxLength={MAX_NAME_CHARS} required autoComplete="name"
+          name="name"
+          value={name}
+          maxLength={MAX_NAME_CHARS}
+          required
+          autoComplete="name"
           // biome-ignore lint/a11y/noAutofocus: the first-run step and the name dialog exist only to type this name; keyboard users start typing at once
           autoFocus
-          onChange={(e) => setName(e.target.value)} data-testid="name-input"
+          onChange={(e) => setName(e.target.value)}
+          data-testid="name-input"
         />
       </label>
       <div className="row">
-        <button type="submit" className="primary" disabled={!name.trim() || save.busy}>{submitLabel}</button>
+        <button type="submit" className="primary" disabled={!name.trim() || save.busy}>
+          {submitLabel}
+        </button>
         <Progress label="Saving…" busy={save.busy} />
       </div>
       <ErrorText error={save.error} />

@@ -30,31 +30,61 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
         {info.data ? (
           <>
             <CopyField label="Peer id" value={info.data.peerId} testId="network-peer-id" />
-            <p className="muted">{info.data.connections} open connection{info.data.connections === 1 ? '' : 's'}. Listening on:</p>
+            <p className="muted">
+              {info.data.connections} open connection{info.data.connections === 1 ? '' : 's'}. Listening on:
+            </p>
             <ul className="addresses" data-testid="listen-addresses">
-              {info.data.listenAddresses.map((a) => <li key={a}><code>{a}</code></li>)}
+              {info.data.listenAddresses.map((a) => (
+                <li key={a}>
+                  <code>{a}</code>
+                </li>
+              ))}
             </ul>
           </>
-        ) : <Progress label="Loading…" busy={info.loading} />}
+        ) : (
+          <Progress label="Loading…" busy={info.loading} />
+        )}
         <ErrorText error={info.error} />
       </section>
       <section aria-labelledby="net-peers">
         <h3 id="net-peers">Peers</h3>
-        {peers.data && list.length === 0 && <p className="muted">No peers known yet. Teammates on your network appear here when they are online.</p>}
+        {peers.data && list.length === 0 && (
+          <p className="muted">No peers known yet. Teammates on your network appear here when they are online.</p>
+        )}
         {list.length > 0 && (
           <table className="peers" data-testid="peer-table">
             <thead>
-              <tr><th scope="col">Peer</th><th scope="col">State</th><th scope="col">Addresses</th><th scope="col">Last seen</th><th scope="col">Last synced</th></tr>
+              <tr>
+                <th scope="col">Peer</th>
+                <th scope="col">State</th>
+                <th scope="col">Addresses</th>
+                <th scope="col">Last seen</th>
+                <th scope="col">Last synced</th>
+              </tr>
             </thead>
             <tbody>
               {list.map((p) => (
                 <tr key={p.peerId} data-testid="peer-row" data-online={p.online}>
                   <td>
                     <div>{p.name ?? (p.member ? 'Teammate' : 'Not a teammate')}</div>
-                    <code className="muted" title={p.peerId}>…{p.peerId.slice(-10)}</code>
+                    <code className="muted" title={p.peerId}>
+                      …{p.peerId.slice(-10)}
+                    </code>
                   </td>
-                  <td><span className={`presence-dot ${p.online ? 'on' : 'off'}`} aria-hidden="true" /> {p.online ? 'Connected' : 'Offline'}</td>
-                  <td>{p.addresses.length ? p.addresses.map((a) => <div key={a}><code>{a}</code></div>) : <span className="muted">none known</span>}</td>
+                  <td>
+                    <span className={`presence-dot ${p.online ? 'on' : 'off'}`} aria-hidden="true" /> {p.online ? 'Connected' : 'Offline'}
+                  </td>
+                  <td>
+                    {p.addresses.length ? (
+                      p.addresses.map((a) => (
+                        <div key={a}>
+                          <code>{a}</code>
+                        </div>
+                      ))
+                    ) : (
+                      <span className="muted">none known</span>
+                    )}
+                  </td>
                   <td>{ago(p.lastSeen, now)}</td>
                   <td>{ago(p.lastSyncAt, now)}</td>
                 </tr>
@@ -67,9 +97,16 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
       <form className="row" onSubmit={connect}>
         <label className="field grow">
           <span>Connect to an address</span>
-          <input value={address} onChange={(e) => setAddress(e.target.value)} placeholder="/ip4/192.168.1.20/tcp/4001/p2p/12D3Koo…" spellCheck={false} />
+          <input
+            value={address}
+            onChange={(e) => setAddress(e.target.value)}
+            placeholder="/ip4/192.168.1.20/tcp/4001/p2p/12D3Koo…"
+            spellCheck={false}
+          />
         </label>
-        <button type="submit" disabled={!address.trim() || dial.busy}>Connect</button>
+        <button type="submit" disabled={!address.trim() || dial.busy}>
+          Connect
+        </button>
         <Progress label="Connecting…" busy={dial.busy} />
       </form>
       <ErrorText error={dial.error} />

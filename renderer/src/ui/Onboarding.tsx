@@ -26,7 +26,14 @@ export function Onboarding({ invite, onNamed, onReady }: OnboardingProps) {
         {step === 'name' ? (
           <section aria-labelledby="step-name">
             <h2 id="step-name">What should teammates call you?</h2>
-            <NameForm initial={self.name} submitLabel="Continue" onDone={(me) => { onNamed(me); setStep('start') }} />
+            <NameForm
+              initial={self.name}
+              submitLabel="Continue"
+              onDone={(me) => {
+                onNamed(me)
+                setStep('start')
+              }}
+            />
           </section>
         ) : (
           <div className="choices">
@@ -59,12 +66,18 @@ export function CreateWorkspaceForm({ onCreated }: { onCreated: (ws: WorkspaceIn
       <label className="field">
         <span>Workspace name</span>
         <input
-          value={name} maxLength={MAX_NAME_CHARS} required placeholder="e.g. Studio"
-          onChange={(e) => setName(e.target.value)} data-testid="workspace-name-input"
+          value={name}
+          maxLength={MAX_NAME_CHARS}
+          required
+          placeholder="e.g. Studio"
+          onChange={(e) => setName(e.target.value)}
+          data-testid="workspace-name-input"
         />
       </label>
       <div className="row">
-        <button type="submit" className="primary" disabled={!name.trim() || create.busy}>Create workspace</button>
+        <button type="submit" className="primary" disabled={!name.trim() || create.busy}>
+          Create workspace
+        </button>
         <Progress label="Creating…" busy={create.busy} />
       </div>
       <ErrorText error={create.error} />

@@ -30,20 +30,28 @@ export function Root({ connection, shell }: RootProps) {
   const openDocTaken = useCallback(() => setOpenDoc(null), [])
   const issue = useCallback((name: CommandName) => setCommand({ name, seq: ++seq.current }), [])
 
-  useEffect(() => connection.subscribe((s) => {
-    setConn(s)
-    if (s.status === 'connected') {
-      setLive({ client: s.client, generation: s.generation })
-      setPeerStatus((st) => (st === 'failed' ? st : null))
-    }
-  }), [connection])
+  useEffect(
+    () =>
+      connection.subscribe((s) => {
+        setConn(s)
+        if (s.status === 'connected') {
+          setLive({ client: s.client, generation: s.generation })
+          setPeerStatus((st) => (st === 'failed' ? st : null))
+        }
+      }),
+    [connection],
+  )
 
-  useEffect(() => shell.subscribe((m) => {
-    if (m.kind === 'menu') issue(m.command)
-    else if (m.kind === 'open-invite') setInvite({ link: m.link, seq: ++seq.current })
-    else if (m.kind === 'open-document') setOpenDoc({ docId: m.docId, seq: ++seq.current })
-    else setPeerStatus(m.status === 'ready' ? null : m.status)
-  }), [shell, issue])
+  useEffect(
+    () =>
+      shell.subscribe((m) => {
+        if (m.kind === 'menu') issue(m.command)
+        else if (m.kind === 'open-invite') setInvite({ link: m.link, seq: ++seq.current })
+        else if (m.kind === 'open-document') setOpenDoc({ docId: m.docId, seq: ++seq.current })
+        else setPeerStatus(m.status === 'ready' ? null : m.status)
+      }),
+    [shell, issue],
+  )
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
@@ -63,16 +71,21 @@ export function Root({ connection, shell }: RootProps) {
     return () => clearTimeout(t)
   }, [live])
 
-  const banner = peerStatus === 'restarting'
-    ? <Banner tone="warn">The Grapevine peer stopped unexpectedly and is restarting. Your edits are kept and will be saved when it is back.</Banner>
-    : peerStatus === 'failed'
-      ? <Banner tone="warn">The Grapevine peer could not start. Quit and reopen Grapevine; if it happens again, the log file says why.</Banner>
-      : conn.status === 'lost'
-      ? <Banner tone="warn">
-          Lost the connection to the Grapevine peer.{' '}
-          {conn.retryInMs !== null ? 'Reconnecting…' : 'Waiting for it to come back…'} Your edits are kept and will be saved when it is back.
-        </Banner>
-      : null
+  const banner =
+    peerStatus === 'restarting' ? (
+      <Banner tone="warn">
+        The Grapevine peer stopped unexpectedly and is restarting. Your edits are kept and will be saved when it is back.
+      </Banner>
+    ) : peerStatus === 'failed' ? (
+      <Banner tone="warn">
+        The Grapevine peer could not start. Quit and reopen Grapevine; if it happens again, the log file says why.
+      </Banner>
+    ) : conn.status === 'lost' ? (
+      <Banner tone="warn">
+        Lost the connection to the Grapevine peer. {conn.retryInMs !== null ? 'Reconnecting…' : 'Waiting for it to come back…'} Your edits
+        are kept and will be saved when it is back.
+      </Banner>
+    ) : null
 
   return (
     <>
@@ -80,17 +93,25 @@ export function Root({ connection, shell }: RootProps) {
       {live ? (
         <ConnectedContext.Provider value={conn.status === 'connected'}>
           <App
-            key={live.generation} client={live.client} command={command} invite={invite} openDoc={openDoc}
-            onInviteTaken={inviteTaken} onOpenDocTaken={openDocTaken}
+            key={live.generation}
+            client={live.client}
+            command={command}
+            invite={invite}
+            openDoc={openDoc}
+            onInviteTaken={inviteTaken}
+            onOpenDocTaken={openDocTaken}
           />
         </ConnectedContext.Provider>
       ) : (
         <main className="splash" aria-busy="true">
-          <Progress label={peerStatus === 'starting' ? 'Starting the Grapevine peer…' : 'Connecting to the Grapevine peer…'} delayMs={200} />
+          <Progress
+            label={peerStatus === 'starting' ? 'Starting the Grapevine peer…' : 'Connecting to the Grapevine peer…'}
+            delayMs={200}
+          />
           {slow && conn.status === 'connecting' && conn.kind === 'electron' && (
             <p className="muted">
-              No peer has answered. If you opened this page in a browser, use the full address the peer printed
-              (it ends in <code>?token=…</code>).
+              No peer has answered. If you opened this page in a browser, use the full address the peer printed (it ends in{' '}
+              <code>?token=…</code>).
             </p>
           )}
         </main>

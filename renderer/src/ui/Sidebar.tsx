@@ -35,7 +35,14 @@ export function Sidebar(p: SidebarProps) {
       <div className="sidebar-head">
         <h2 className="sidebar-title">Documents</h2>
         {p.canWrite && (
-          <button type="button" className="small" onClick={p.onNew} disabled={p.creating} data-testid="new-document" title={`New document (${shortcutLabel('Mod+N')})`}>
+          <button
+            type="button"
+            className="small"
+            onClick={p.onNew}
+            disabled={p.creating}
+            data-testid="new-document"
+            title={`New document (${shortcutLabel('Mod+N')})`}
+          >
             + New
           </button>
         )}
@@ -43,7 +50,10 @@ export function Sidebar(p: SidebarProps) {
       <label className="filter">
         <span className="visually-hidden">Filter documents by title</span>
         <input
-          type="search" placeholder="Filter by title" value={filter} onChange={(e) => setFilter(e.target.value)}
+          type="search"
+          placeholder="Filter by title"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
           data-testid="doc-filter"
         />
       </label>
@@ -63,25 +73,41 @@ export function Sidebar(p: SidebarProps) {
               />
             ) : (
               <button
-                type="button" className="doc-open" onClick={() => p.onOpen(d.id)}
+                type="button"
+                className="doc-open"
+                onClick={() => p.onOpen(d.id)}
                 aria-current={d.id === p.selectedId ? 'page' : undefined}
               >
                 <span className="doc-title-row">
                   {d.unread && <span className="unread-dot" data-testid="unread" aria-label="Unread changes" role="img" />}
-                  <span className="doc-title" data-testid="doc-title">{displayTitle(d.title)}</span>
+                  <span className="doc-title" data-testid="doc-title">
+                    {displayTitle(d.title)}
+                  </span>
                 </span>
                 <span className="doc-meta">
                   {ago(d.lastChangeAt, now)}
-                  {d.lastChangeBy && ` · ${d.lastChangeBy === p.selfId ? 'you' : d.lastChangeByName ?? 'a teammate'}`}
+                  {d.lastChangeBy && ` · ${d.lastChangeBy === p.selfId ? 'you' : (d.lastChangeByName ?? 'a teammate')}`}
                 </span>
               </button>
             )}
             {p.canWrite && renaming !== d.id && (
               <span className="doc-actions">
-                <button type="button" className="icon-button" aria-label={`Rename ${displayTitle(d.title)}`} title="Rename" onClick={() => setRenaming(d.id)}>
+                <button
+                  type="button"
+                  className="icon-button"
+                  aria-label={`Rename ${displayTitle(d.title)}`}
+                  title="Rename"
+                  onClick={() => setRenaming(d.id)}
+                >
                   <span aria-hidden="true">✎</span>
                 </button>
-                <button type="button" className="icon-button" aria-label={`Delete ${displayTitle(d.title)}`} title="Delete" onClick={() => p.onDelete(d)}>
+                <button
+                  type="button"
+                  className="icon-button"
+                  aria-label={`Delete ${displayTitle(d.title)}`}
+                  title="Delete"
+                  onClick={() => p.onDelete(d)}
+                >
                   <span aria-hidden="true">🗑</span>
                 </button>
               </span>
@@ -115,10 +141,16 @@ function RenameField({ initial, onDone: done }: { initial: string; onDone: (titl
   return (
     <form onSubmit={submit} className="rename-form">
       <input
-        aria-label="New title" value={value} maxLength={MAX_TITLE_CHARS} onFocus={(e) => e.target.select()}
+        aria-label="New title"
+        value={value}
+        maxLength={MAX_TITLE_CHARS}
+        onFocus={(e) => e.target.select()}
         // biome-ignore lint/a11y/noAutofocus: the field appears because the user chose Rename; focus must move into it (old title selected), else it is lost with the removed Rename button
         autoFocus
-        onChange={(e) => setValue(e.target.value)} onKeyDown={onKey} onBlur={() => onDone(value.trim())} data-testid="rename-input"
+        onChange={(e) => setValue(e.target.value)}
+        onKeyDown={onKey}
+        onBlur={() => onDone(value.trim())}
+        data-testid="rename-input"
       />
     </form>
   )

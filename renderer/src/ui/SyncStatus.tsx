@@ -17,12 +17,17 @@ export function SyncStatus({ docId, unsent, teammatesOnline }: { docId: string; 
   }, [unsent, reload])
 
   if (!status.data) {
-    return <span className="sync-status" data-testid="sync-status" data-tone="unknown" role="status">{unsent > 0 ? 'Saving…' : 'Checking…'}</span>
+    return (
+      <span className="sync-status" data-testid="sync-status" data-tone="unknown" role="status">
+        {unsent > 0 ? 'Saving…' : 'Checking…'}
+      </span>
+    )
   }
   const { text, tone } = syncStatusText(status.data, { unsent, teammatesOnline, connected })
-  const detail = status.data.otherMembers > 0
-    ? `${status.data.upToDate.length} of ${status.data.otherMembers} teammates have every change; ${status.data.waitingChanges} of your changes are waiting to reach anyone.`
-    : 'You are the only member of this workspace.'
+  const detail =
+    status.data.otherMembers > 0
+      ? `${status.data.upToDate.length} of ${status.data.otherMembers} teammates have every change; ${status.data.waitingChanges} of your changes are waiting to reach anyone.`
+      : 'You are the only member of this workspace.'
   return (
     <span className="sync-status" data-testid="sync-status" data-tone={tone} role="status" title={detail}>
       <span className="sync-dot" aria-hidden="true" />

@@ -55,7 +55,9 @@ export function TitleField({ title, readOnly, onRename, focusNow, onEnter }: Tit
       value={value}
       maxLength={MAX_TITLE_CHARS}
       readOnly={readOnly}
-      onFocus={() => { editing.current = true }}
+      onFocus={() => {
+        editing.current = true
+      }}
       onChange={(e) => setValue(e.target.value)}
       onBlur={() => void commit()}
       onKeyDown={onKey}

@@ -21,7 +21,14 @@ function Logo() {
   return (
     <svg className="brand" width="22" height="22" viewBox="0 0 24 24" aria-hidden="true">
       <path d="M12 2c1 1.5 1.2 3 .6 4.5" stroke="var(--ok)" strokeWidth="1.6" fill="none" strokeLinecap="round" />
-      {[[8, 9], [12, 9], [16, 9], [10, 13], [14, 13], [12, 17]].map(([x, y]) => (
+      {[
+        [8, 9],
+        [12, 9],
+        [16, 9],
+        [10, 13],
+        [14, 13],
+        [12, 17],
+      ].map(([x, y]) => (
         <circle key={`${x},${y}`} cx={x} cy={y} r="2.6" fill="var(--accent)" />
       ))}
     </svg>
@@ -36,23 +43,37 @@ export function TopBar(p: TopBarProps) {
         <label className="ws-switch">
           <span className="visually-hidden">Workspace</span>
           <select value={p.workspace.id} onChange={(e) => p.onSwitch(e.target.value)} data-testid="workspace-switch">
-            {p.workspaces.map((w) => <option key={w.id} value={w.id}>{w.name}</option>)}
+            {p.workspaces.map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.name}
+              </option>
+            ))}
           </select>
         </label>
       ) : (
-        <span className="ws-name" data-testid="workspace-name">{p.workspace.name}</span>
+        <span className="ws-name" data-testid="workspace-name">
+          {p.workspace.name}
+        </span>
       )}
       <button type="button" className="search" onClick={p.onPalette} aria-keyshortcuts="Control+K Meta+K" data-testid="open-palette">
         <span aria-hidden="true">⌕</span> Search and commands <kbd>{shortcutLabel('Mod+K')}</kbd>
       </button>
       <span className="grow" />
       {p.canInvite && (
-        <button type="button" onClick={p.onInvite} aria-keyshortcuts="Control+Shift+I Meta+Shift+I" data-testid="invite-button">Invite</button>
+        <button type="button" onClick={p.onInvite} aria-keyshortcuts="Control+Shift+I Meta+Shift+I" data-testid="invite-button">
+          Invite
+        </button>
       )}
-      <button type="button" onClick={p.onNetwork} data-testid="network-button">Network</button>
-      <button type="button" aria-pressed={p.showTeammates} onClick={p.onToggleTeammates} data-testid="teammates-toggle">Teammates</button>
+      <button type="button" onClick={p.onNetwork} data-testid="network-button">
+        Network
+      </button>
+      <button type="button" aria-pressed={p.showTeammates} onClick={p.onToggleTeammates} data-testid="teammates-toggle">
+        Teammates
+      </button>
       <span className="me" title={`You: ${p.self.name}`}>
-        <span className="avatar" style={{ backgroundColor: colourFor(p.self.deviceId) }} aria-hidden="true">{initials(p.self.name)}</span>
+        <span className="avatar" style={{ backgroundColor: colourFor(p.self.deviceId) }} aria-hidden="true">
+          {initials(p.self.name)}
+        </span>
         <span className="visually-hidden">Signed in on this device as {p.self.name}</span>
       </span>
     </header>

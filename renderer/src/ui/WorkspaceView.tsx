@@ -78,9 +78,12 @@ export function WorkspaceView(p: WorkspaceViewProps) {
     await client.request('doc.rename', { docId, title })
     docs.reload()
   })
-  const onRead = useCallback((docId: string) => {
-    if (docs.data?.find((d) => d.id === docId)?.unread) docs.reload()
-  }, [docs.data, docs.reload])
+  const onRead = useCallback(
+    (docId: string) => {
+      if (docs.data?.find((d) => d.id === docId)?.unread) docs.reload()
+    },
+    [docs.data, docs.reload],
+  )
 
   // Commands from shortcuts and the app menu.
   // Only commands issued while this view is mounted (not the one that was last before it).
@@ -91,24 +94,57 @@ export function WorkspaceView(p: WorkspaceViewProps) {
     if (!command || command.seq === seenCommand.current) return
     seenCommand.current = command.seq
     switch (command.name) {
-      case 'new-document': void newDoc(); break
-      case 'command-palette': setDialog((d) => (d === 'palette' ? null : 'palette')); break
-      case 'invite': if (canInvite) setDialog('invite'); break
-      case 'network': setDialog('network'); break
-      case 'find': (document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus(); break
+      case 'new-document':
+        void newDoc()
+        break
+      case 'command-palette':
+        setDialog((d) => (d === 'palette' ? null : 'palette'))
+        break
+      case 'invite':
+        if (canInvite) setDialog('invite')
+        break
+      case 'network':
+        setDialog('network')
+        break
+      case 'find':
+        ;(document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus()
+        break
     }
   }, [command, newDoc, canInvite])
 
   const current = docs.data?.find((d) => d.id === p.docId)
   const items = useMemo((): PaletteItem[] => {
     const actions: PaletteItem[] = []
-    if (canWrite) actions.push({ id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() })
-    if (canInvite) actions.push({ id: 'invite', group: 'Actions', label: 'Invite a teammate', hint: shortcutLabel('Mod+Shift+I'), run: () => setDialog('invite') })
+    if (canWrite)
+      actions.push({ id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() })
+    if (canInvite)
+      actions.push({
+        id: 'invite',
+        group: 'Actions',
+        label: 'Invite a teammate',
+        hint: shortcutLabel('Mod+Shift+I'),
+        run: () => setDialog('invite'),
+      })
     actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
-    actions.push({ id: 'teammates', group: 'Actions', label: showTeammates ? 'Hide teammates panel' : 'Show teammates panel', run: () => setShowTeammates((s) => !s) })
-    actions.push({ id: 'filter', group: 'Actions', label: 'Filter documents by title', run: () => (document.querySelector('[data-testid="doc-filter"]') as HTMLElement | null)?.focus() })
+    actions.push({
+      id: 'teammates',
+      group: 'Actions',
+      label: showTeammates ? 'Hide teammates panel' : 'Show teammates panel',
+      run: () => setShowTeammates((s) => !s),
+    })
+    actions.push({
+      id: 'filter',
+      group: 'Actions',
+      label: 'Filter documents by title',
+      run: () => (document.querySelector('[data-testid="doc-filter"]') as HTMLElement | null)?.focus(),
+    })
     if (current && canWrite) {
-      actions.push({ id: 'rename', group: 'Actions', label: `Rename “${displayTitle(current.title)}”`, run: () => (document.querySelector('[data-testid="doc-title-input"]') as HTMLInputElement | null)?.select() })
+      actions.push({
+        id: 'rename',
+        group: 'Actions',
+        label: `Rename “${displayTitle(current.title)}”`,
+        run: () => (document.querySelector('[data-testid="doc-title-input"]') as HTMLInputElement | null)?.select(),
+      })
       actions.push({ id: 'delete', group: 'Actions', label: `Delete “${displayTitle(current.title)}”`, run: () => setDeleting(current) })
     }
     const documents = [...(docs.data ?? [])]
@@ -124,30 +160,60 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   return (
     <div className={`workspace ${showTeammates ? 'with-teammates' : ''}`} data-testid="workspace" data-workspace-id={wsId}>
       <TopBar
-        workspace={ws} workspaces={p.workspaces} self={self} canInvite={canInvite} showTeammates={showTeammates}
+        workspace={ws}
+        workspaces={p.workspaces}
+        self={self}
+        canInvite={canInvite}
+        showTeammates={showTeammates}
         onSwitch={(id) => p.navigate({ workspaceId: id, docId: null })}
-        onPalette={() => setDialog('palette')} onInvite={() => setDialog('invite')} onNetwork={() => setDialog('network')}
+        onPalette={() => setDialog('palette')}
+        onInvite={() => setDialog('invite')}
+        onNetwork={() => setDialog('network')}
         onToggleTeammates={() => setShowTeammates((s) => !s)}
       />
       <Sidebar
-        docs={docs.data} loading={docs.loading} selectedId={p.docId} canWrite={canWrite} selfId={self.deviceId}
-        onOpen={open} onNew={() => void newDoc()} creating={create.busy}
-        onRename={async (id, title) => { await rename.run(id, title) }} onDelete={setDeleting}
+        docs={docs.data}
+        loading={docs.loading}
+        selectedId={p.docId}
+        canWrite={canWrite}
+        selfId={self.deviceId}
+        onOpen={open}
+        onNew={() => void newDoc()}
+        creating={create.busy}
+        onRename={async (id, title) => {
+          await rename.run(id, title)
+        }}
+        onDelete={setDeleting}
       />
       {p.docId ? (
         <DocView
-          key={p.docId} docId={p.docId} canWrite={canWrite} presence={presenceList} teammatesOnline={teammatesOnline}
-          onCursor={sendPresence} onRead={onRead} focusTitle={focusTitleOf === p.docId}
+          key={p.docId}
+          docId={p.docId}
+          canWrite={canWrite}
+          presence={presenceList}
+          teammatesOnline={teammatesOnline}
+          onCursor={sendPresence}
+          onRead={onRead}
+          focusTitle={focusTitleOf === p.docId}
         />
       ) : (
         <main className="doc-view empty-doc" data-testid="no-document">
           <div className="empty-state">
             <h1>{ws.name}</h1>
             <p className="muted">{docs.data?.length ? 'Choose a document on the left, or start a new one.' : 'No documents yet.'}</p>
-            {canWrite && <button type="button" className="primary" onClick={() => void newDoc()}>New document</button>}
+            {canWrite && (
+              <button type="button" className="primary" onClick={() => void newDoc()}>
+                New document
+              </button>
+            )}
             <p className="muted shortcuts">
               <kbd>{shortcutLabel('Mod+K')}</kbd> commands · <kbd>{shortcutLabel('Mod+N')}</kbd> new document
-              {canInvite && <> · <kbd>{shortcutLabel('Mod+Shift+I')}</kbd> invite</>}
+              {canInvite && (
+                <>
+                  {' '}
+                  · <kbd>{shortcutLabel('Mod+Shift+I')}</kbd> invite
+                </>
+              )}
             </p>
           </div>
         </main>
@@ -171,7 +237,8 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       )}
       {deleting && (
         <ConfirmDialog
-          title="Delete document?" confirmLabel="Delete"
+          title="Delete document?"
+          confirmLabel="Delete"
           message={`“${displayTitle(deleting.title)}” will be deleted for everyone in ${ws.name}.`}
           onConfirm={async () => {
             await client.request('doc.delete', { docId: deleting.id })
