@@ -279,4 +279,28 @@ describe('gossip and catch-up from bad peers', () => {
     const theirs = await vc.request('doc.read', { docId })
     assert.deepEqual(theirs.heads, mine.heads)
   })
+
+  it("a stranger subscribed to the workspace's topic receives none of its gossip", async () => {
+    // X is subscribed and connected to the victim (meshWith); members' edits are published and forwarded.
+    let received = 0
+    const onMessage = (e: CustomEvent<{ topic: string }>): void => {
+      if (e.detail.topic === topic) received++
+    }
+    X().services.pubsub.addEventListener('message', onMessage as never)
+    try {
+      const mc = M().connect()
+      for (const text of ['a stranger must not read this', 'nor this']) {
+        await mc.request('doc.setText', { docId, text })
+        await waitFor('the edit to reach the victim', async () => (await vc.request('doc.read', { docId })).text === text)
+      }
+      await vc.request('doc.setText', { docId, text: 'nor what the victim writes' })
+      await waitFor(
+        'the edit to reach the member',
+        async () => (await mc.request('doc.read', { docId })).text === 'nor what the victim writes',
+      )
+      assert.equal(received, 0, 'the stranger received workspace gossip')
+    } finally {
+      X().services.pubsub.removeEventListener('message', onMessage as never)
+    }
+  })
 })
