@@ -7,9 +7,11 @@ const LEAD: Record<ErrorCode, string> = {
   forbidden: 'You are not allowed to do that',
   'invite-invalid': 'That invite does not work',
   'invite-expired': 'That invite has expired',
-  'invite-used': 'That invite was already used',
+  // Also a revoked invite, or one whose join was declined: the reason that follows says which.
+  'invite-used': 'That invite cannot be used any more',
   unreachable: 'Could not reach the other device',
-  conflict: 'That clashes with a change made elsewhere',
+  // The request is well-formed but the state refuses it (removing the owner, revoking a used invite).
+  conflict: 'That cannot be done as things stand',
   'too-large': 'That is too large',
   'version-mismatch': 'This window and the Grapevine peer are different versions',
   internal: 'Something went wrong in Grapevine',

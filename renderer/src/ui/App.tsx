@@ -2,13 +2,15 @@
  * One connected session: who this device is, its workspaces, where the user is (the URL hash),
  * first-run onboarding, join requests, and the dialogs that are not about one workspace.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { DeviceInfo, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { SessionContext } from '../data/client-context.tsx'
 import type { CommandName } from '../lib/commands.ts'
 import { plainError } from '../lib/errors.ts'
+import { leftMessage, removedFrom, removedMessage } from '../lib/membership.ts'
 import { formatRoute, parseRoute, type Route } from '../lib/route.ts'
+import { Banner } from './Banner.tsx'
 import type { PaletteItem } from './CommandPalette.tsx'
 import { Dialog } from './Dialog.tsx'
 import { JoinFlow } from './JoinFlow.tsx'
@@ -57,10 +59,23 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
   const [dialog, setDialog] = useState<GlobalDialog>(null)
   const [inviteLink, setInviteLink] = useState<string | null>(null)
   const [requests, setRequests] = useState<JoinRequestInfo[]>([])
+  /** What just happened to a workspace (left, removed), until dismissed. */
+  const [notice, setNotice] = useState<string | null>(null)
+  // Workspaces this device is leaving or left, so that their going is not taken for a removal.
+  const left = useRef(new Set<string>())
+  const shown = useRef<WorkspaceInfo[] | null>(null)
 
   const loadWorkspaces = useCallback(async () => {
     try {
-      setWorkspaces(await client.request('workspace.list', {}))
+      const all = await client.request('workspace.list', {})
+      const before = shown.current
+      const gone = before ? removedFrom(before, all, left.current) : []
+      for (const w of all) left.current.delete(w.id)
+      shown.current = all
+      // A notice about leaving or removal stays until dismissed, or until this device joins a workspace.
+      if (gone.length) setNotice(removedMessage(gone.map((w) => w.name)))
+      else if (before && all.some((w) => !before.some((b) => b.id === w.id))) setNotice(null)
+      setWorkspaces(all)
     } catch (err) {
       setBootError(err)
     }
@@ -69,9 +84,14 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
   useEffect(() => {
     client.request('identity.get', {}).then(setSelf, setBootError)
     void loadWorkspaces()
+    const add = (more: JoinRequestInfo[]): void =>
+      setRequests((rs) => [...rs, ...more.filter((r) => !rs.some((x) => x.requestId === r.requestId))])
+    // Requests that were waiting before this window connected (after a reload, say).
+    client.request('join.requests', {}).then(add, () => {})
     return client.onEvent((e) => {
       if (e.type === 'workspace.list' || e.type === 'workspace.members') void loadWorkspaces()
-      if (e.type === 'join.request') setRequests((rs) => (rs.some((r) => r.requestId === e.request.requestId) ? rs : [...rs, e.request]))
+      if (e.type === 'join.request') add([e.request])
+      if (e.type === 'join.settled') setRequests((rs) => rs.filter((r) => r.requestId !== e.requestId))
     })
   }, [client, loadWorkspaces])
 
@@ -100,11 +120,28 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
     (ws: WorkspaceInfo) => {
       setDialog(null)
       setInviteLink(null)
+      setNotice(null)
       setWorkspaces((all) => (all?.some((w) => w.id === ws.id) ? all : [...(all ?? []), ws]))
       navigate({ workspaceId: ws.id, docId: null })
       void loadWorkspaces()
     },
     [navigate, loadWorkspaces],
+  )
+
+  const leave = useCallback(
+    async (ws: WorkspaceInfo) => {
+      left.current.add(ws.id)
+      try {
+        const r = await client.request('workspace.leave', { workspaceId: ws.id })
+        setNotice(leftMessage(ws.name, r))
+      } catch (err) {
+        left.current.delete(ws.id)
+        throw err
+      }
+      navigate({ workspaceId: null, docId: null }, true)
+      await loadWorkspaces()
+    },
+    [client, navigate, loadWorkspaces],
   )
 
   const current = workspaces?.find((w) => w.id === route.workspaceId) ?? workspaces?.[0] ?? null
@@ -148,6 +185,14 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
   }
   return (
     <SessionContext.Provider value={{ client, self }}>
+      {notice && (
+        <Banner tone="info">
+          <span data-testid="app-notice">{notice}</span>{' '}
+          <button type="button" className="link-button" onClick={() => setNotice(null)}>
+            Dismiss
+          </button>
+        </Banner>
+      )}
       {current ? (
         <WorkspaceView
           key={current.id}
@@ -159,6 +204,7 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
           joinRequests={requests}
           onAnswered={answered}
           globalItems={globalItems}
+          onLeave={leave}
         />
       ) : (
         <Onboarding invite={inviteLink} onNamed={setSelf} onReady={entered} />

@@ -7,19 +7,22 @@ import { Progress } from './Progress.tsx'
 export interface ConfirmDialogProps {
   title: string
   message: string
+  /** A second, quieter paragraph. */
+  note?: string
   confirmLabel: string
   onConfirm: () => Promise<void>
   onClose: () => void
 }
 
-export function ConfirmDialog({ title, message, confirmLabel, onConfirm, onClose }: ConfirmDialogProps) {
+export function ConfirmDialog({ title, message, note, confirmLabel, onConfirm, onClose }: ConfirmDialogProps) {
   const action = useAction(async () => {
     await onConfirm()
     return true
   })
   return (
     <Dialog title={title} onClose={onClose} testId="confirm-dialog">
-      <p>{message}</p>
+      <p data-testid="confirm-message">{message}</p>
+      {note && <p className="muted">{note}</p>}
       <div className="row end">
         <button type="button" onClick={onClose} data-autofocus>
           Cancel

@@ -1,24 +1,40 @@
-/** Who is in the workspace: online now, which document they are in, last seen, their local time. */
-import type { DocumentSummary, MemberInfo, PresenceInfo } from '../../../shared/types.ts'
-import { useNow } from '../data/hooks.ts'
+/**
+ * Who is in the workspace: their role, online now, which document they are in, last seen, their
+ * local time. Admins can change another member's role or remove them (never the owner), after a
+ * confirmation that says what removal does and does not do.
+ */
+import { useState } from 'react'
+import type { DocumentSummary, MemberInfo, PresenceInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import { useClient } from '../data/client-context.tsx'
+import { useAction, useNow } from '../data/hooks.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { ago, theirLocalTime, utcOffsetLabel } from '../lib/format.ts'
+import { canManage, type GivenRole, ROLE_HINT, ROLE_LABEL, removalQuestion, roleChoices } from '../lib/membership.ts'
 import { knownOffset } from '../lib/offsets.ts'
+import { ConfirmDialog } from './ConfirmDialog.tsx'
+import { ErrorText } from './ErrorText.tsx'
 import { displayTitle } from './Sidebar.tsx'
 
 export interface TeammatesPanelProps {
+  workspace: WorkspaceInfo
   members: MemberInfo[] | undefined
   presence: ReadonlyMap<string, PresenceInfo>
   docs: DocumentSummary[] | undefined
   onOpenDoc: (docId: string) => void
+  /** A member's role changed or a member was removed here: load the members again. */
+  onChanged: () => void
 }
 
-export function TeammatesPanel({ members, presence, docs, onOpenDoc }: TeammatesPanelProps) {
+export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, onChanged }: TeammatesPanelProps) {
+  const client = useClient()
   const now = useNow(20_000)
+  const [managing, setManaging] = useState<string | null>(null)
+  const [removing, setRemoving] = useState<MemberInfo | null>(null)
   const titles = new Map((docs ?? []).map((d) => [d.id, displayTitle(d.title)]))
   const sorted = [...(members ?? [])].sort(
     (a, b) => Number(b.self) - Number(a.self) || Number(b.online) - Number(a.online) || a.name.localeCompare(b.name),
   )
+  const question = removing ? removalQuestion(removing.name, workspace.name) : null
   return (
     <aside className="teammates" aria-labelledby="teammates-title" data-testid="teammates">
       <h2 id="teammates-title" className="panel-title">
@@ -29,19 +45,49 @@ export function TeammatesPanel({ members, presence, docs, onOpenDoc }: Teammates
           const p = presence.get(m.deviceId)
           const docId = p?.docId ?? null
           const offset = p?.utcOffsetMinutes ?? knownOffset(m.deviceId)
+          const manageable = canManage(workspace.role, m)
+          const open = manageable && managing === m.deviceId
+          const actionsId = `member-actions-${m.deviceId}`
           return (
-            <li key={m.deviceId} className="member" data-testid="teammate" data-device={m.deviceId} data-online={m.online}>
+            <li
+              key={m.deviceId}
+              className={`member ${open ? 'managing' : ''}`}
+              data-testid="teammate"
+              data-device={m.deviceId}
+              data-online={m.online}
+              data-role={m.role}
+            >
               <span className="avatar" style={{ backgroundColor: colourFor(m.deviceId) }} aria-hidden="true">
                 {initials(m.name)}
               </span>
               <div className="member-body">
                 <div className="member-name">
-                  {m.name}
+                  <span className="member-name-text" data-testid="teammate-name">
+                    {m.name}
+                  </span>
                   {m.self && <span className="muted"> (you)</span>}
                   <span className={`presence-dot ${m.online ? 'on' : 'off'}`} role="img" aria-label={m.online ? 'online' : 'offline'} />
+                  {manageable && (
+                    <button
+                      type="button"
+                      id={`manage-${m.deviceId}`}
+                      className="icon-button member-menu"
+                      aria-label={`Manage ${m.name}`}
+                      title={`Change ${m.name}’s role or remove them`}
+                      aria-expanded={open}
+                      aria-controls={open ? actionsId : undefined}
+                      onClick={() => setManaging(open ? null : m.deviceId)}
+                      data-testid="teammate-manage"
+                    >
+                      <span aria-hidden="true">⋯</span>
+                    </button>
+                  )}
                 </div>
                 <div className="member-meta muted">
-                  {m.self ? m.role : m.online ? 'Online now' : `Last seen ${ago(m.lastSeen, now)}`}
+                  <span className={`role-badge role-${m.role}`} title={ROLE_HINT[m.role]} data-testid="teammate-role">
+                    {ROLE_LABEL[m.role]}
+                  </span>
+                  {!m.self && <> · {m.online ? 'Online now' : `Last seen ${ago(m.lastSeen, now)}`}</>}
                   {!m.self && offset !== null && (
                     <span title={utcOffsetLabel(offset)} data-testid="teammate-time">
                       {' '}
@@ -49,6 +95,19 @@ export function TeammatesPanel({ members, presence, docs, onOpenDoc }: Teammates
                     </span>
                   )}
                 </div>
+                {open && (
+                  <MemberActions
+                    id={actionsId}
+                    workspace={workspace}
+                    member={m}
+                    onChanged={onChanged}
+                    onRemove={() => setRemoving(m)}
+                    onDone={() => {
+                      setManaging(null)
+                      document.getElementById(`manage-${m.deviceId}`)?.focus()
+                    }}
+                  />
+                )}
                 {!m.self && docId && m.online && (
                   <button type="button" className="link-button member-doc" onClick={() => onOpenDoc(docId)} data-testid="teammate-doc">
                     In “{titles.get(docId) ?? 'a document'}”
@@ -59,6 +118,79 @@ export function TeammatesPanel({ members, presence, docs, onOpenDoc }: Teammates
           )
         })}
       </ul>
+      {removing && question && (
+        <ConfirmDialog
+          title={question.title}
+          message={question.message}
+          note={question.note}
+          confirmLabel={`Remove ${removing.name}`}
+          onConfirm={async () => {
+            await client.request('member.remove', { workspaceId: workspace.id, deviceId: removing.deviceId })
+            setManaging(null)
+            onChanged()
+          }}
+          onClose={() => setRemoving(null)}
+        />
+      )}
     </aside>
+  )
+}
+
+interface MemberActionsProps {
+  id: string
+  workspace: WorkspaceInfo
+  member: MemberInfo
+  onChanged: () => void
+  onRemove: () => void
+  onDone: () => void
+}
+
+/** A member's role (one button per role that may be given) and Remove. Escape closes it. */
+function MemberActions({ id, workspace, member, onChanged, onRemove, onDone }: MemberActionsProps) {
+  const client = useClient()
+  const setRole = useAction(async (role: GivenRole) => {
+    await client.request('member.setRole', { workspaceId: workspace.id, deviceId: member.deviceId, role })
+    onChanged()
+  })
+  const choices = roleChoices(workspace.role, member)
+  return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: Escape here closes this group of buttons; its controls are the buttons inside
+    <div
+      id={id}
+      className="member-actions"
+      data-testid="teammate-actions"
+      onKeyDown={(e) => {
+        if (e.key !== 'Escape') return
+        e.stopPropagation()
+        onDone()
+      }}
+    >
+      <fieldset className="segmented">
+        <legend className="visually-hidden">{member.name}’s role</legend>
+        {choices.map((c) => (
+          <button
+            key={c.role}
+            type="button"
+            className="small"
+            aria-pressed={c.current}
+            disabled={setRole.busy || !c.allowed}
+            title={c.reason ?? `${ROLE_LABEL[c.role]}: ${ROLE_HINT[c.role]}`}
+            onClick={() => {
+              if (!c.current) void setRole.run(c.role)
+            }}
+            data-testid={`set-role-${c.role}`}
+          >
+            {ROLE_LABEL[c.role]}
+          </button>
+        ))}
+      </fieldset>
+      <p className="muted member-role-hint">
+        {ROLE_LABEL[member.role]}: {ROLE_HINT[member.role]}.
+      </p>
+      <button type="button" className="small danger" onClick={onRemove} data-testid="teammate-remove">
+        Remove from {workspace.name}…
+      </button>
+      <ErrorText error={setRole.error} onDismiss={setRole.clearError} />
+    </div>
   )
 }

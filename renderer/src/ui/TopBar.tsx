@@ -1,4 +1,4 @@
-/** The bar across the top: workspace switcher, commands, invite, network, teammates, you. */
+/** The bar across the top: workspace switcher and settings, commands, invite, network, teammates, you. */
 import type { DeviceInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { shortcutLabel } from '../lib/platform.ts'
@@ -13,6 +13,8 @@ export interface TopBarProps {
   onPalette: () => void
   onInvite: () => void
   onNetwork: () => void
+  /** The workspace's own dialog: its facts, and leaving it. */
+  onWorkspace: () => void
   onToggleTeammates: () => void
 }
 
@@ -55,6 +57,16 @@ export function TopBar(p: TopBarProps) {
           {p.workspace.name}
         </span>
       )}
+      <button
+        type="button"
+        className="icon-button ws-settings"
+        aria-label={`${p.workspace.name} settings`}
+        title={`${p.workspace.name}: your role, the owner, leaving`}
+        onClick={p.onWorkspace}
+        data-testid="workspace-settings"
+      >
+        <span aria-hidden="true">⚙</span>
+      </button>
       <button type="button" className="search" onClick={p.onPalette} aria-keyshortcuts="Control+K Meta+K" data-testid="open-palette">
         <span aria-hidden="true">⌕</span> Search and commands <kbd>{shortcutLabel('Mod+K')}</kbd>
       </button>

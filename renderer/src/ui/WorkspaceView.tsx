@@ -5,12 +5,13 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ADMIN_ROLES, WRITER_ROLES } from '../../../shared/types.ts'
-import type { DocumentSummary, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import type { DocumentSummary, InviteInfo, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient, useSession } from '../data/client-context.tsx'
 import { useAction, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
 import type { CommandName } from '../lib/commands.ts'
+import { cannotLeave, leaveQuestion } from '../lib/membership.ts'
 import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { DocView } from './DocView.tsx'
@@ -22,6 +23,7 @@ import { NetworkDialog } from './NetworkDialog.tsx'
 import { displayTitle, Sidebar } from './Sidebar.tsx'
 import { TeammatesPanel } from './TeammatesPanel.tsx'
 import { TopBar } from './TopBar.tsx'
+import { WorkspaceDialog } from './WorkspaceDialog.tsx'
 import { shortcutLabel } from '../lib/platform.ts'
 
 export interface WorkspaceViewProps {
@@ -35,9 +37,11 @@ export interface WorkspaceViewProps {
   onAnswered: (requestId: string) => void
   /** Palette entries that are not about this workspace (switch, create, join, your name). */
   globalItems: PaletteItem[]
+  /** This device leaves the workspace (after the user confirmed); rejects with the peer's error. */
+  onLeave: (workspace: WorkspaceInfo) => Promise<void>
 }
 
-type DialogName = 'palette' | 'invite' | 'network' | null
+type DialogName = 'palette' | 'invite' | 'network' | 'workspace' | 'leave' | null
 
 export function WorkspaceView(p: WorkspaceViewProps) {
   const client = useClient()
@@ -51,6 +55,9 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const [showTeammates, setShowTeammates] = useState(true)
   const [focusTitleOf, setFocusTitleOf] = useState<string | null>(null)
   const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set())
+  // The invite shown last (its code lives only here, in memory): shown again while it is open.
+  const lastInvite = useRef<InviteInfo | null>(null)
+  const mayLeave = cannotLeave(ws.role) === null
 
   const docs = usePeerQuery(() => client.request('doc.list', { workspaceId: wsId }), [wsId], {
     refreshOn: (e) => (e.type === 'doc.list' || e.type === 'doc.activity') && e.workspaceId === wsId,
@@ -127,6 +134,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       })
     actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
     actions.push({
+      id: 'workspace',
+      group: 'Actions',
+      label: `About ${ws.name}: your role, the owner${mayLeave ? ', leaving' : ''}`,
+      run: () => setDialog('workspace'),
+    })
+    // The owner cannot leave; the workspace dialog says why.
+    if (mayLeave) actions.push({ id: 'leave', group: 'Actions', label: `Leave ${ws.name}…`, run: () => setDialog('leave') })
+    actions.push({
       id: 'teammates',
       group: 'Actions',
       label: showTeammates ? 'Hide teammates panel' : 'Show teammates panel',
@@ -151,7 +166,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
       .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
     return [...actions, ...documents, ...p.globalItems]
-  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open])
+  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, mayLeave])
 
   // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
   // peer then lets them time out; the invite dialog still lists them).
@@ -169,6 +184,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         onPalette={() => setDialog('palette')}
         onInvite={() => setDialog('invite')}
         onNetwork={() => setDialog('network')}
+        onWorkspace={() => setDialog('workspace')}
         onToggleTeammates={() => setShowTeammates((s) => !s)}
       />
       <Sidebar
@@ -218,7 +234,16 @@ export function WorkspaceView(p: WorkspaceViewProps) {
           </div>
         </main>
       )}
-      {showTeammates && <TeammatesPanel members={members.data} presence={presence} docs={docs.data} onOpenDoc={open} />}
+      {showTeammates && (
+        <TeammatesPanel
+          workspace={ws}
+          members={members.data}
+          presence={presence}
+          docs={docs.data}
+          onOpenDoc={open}
+          onChanged={members.reload}
+        />
+      )}
       <div className="toasts">
         <ErrorText error={docs.error ?? members.error} />
         <ErrorText error={create.error} onDismiss={create.clearError} />
@@ -227,9 +252,30 @@ export function WorkspaceView(p: WorkspaceViewProps) {
 
       {dialog === 'palette' && <CommandPalette items={items} onClose={() => setDialog(null)} />}
       {dialog === 'invite' && (
-        <InviteDialog workspace={ws} self={self} requests={p.joinRequests} onAnswered={p.onAnswered} onClose={() => setDialog(null)} />
+        <InviteDialog
+          workspace={ws}
+          self={self}
+          requests={p.joinRequests}
+          onAnswered={p.onAnswered}
+          onClose={() => setDialog(null)}
+          last={lastInvite.current}
+          onCreated={(inv) => {
+            lastInvite.current = inv
+          }}
+        />
       )}
       {dialog === 'network' && <NetworkDialog onClose={() => setDialog(null)} />}
+      {dialog === 'workspace' && (
+        <WorkspaceDialog workspace={ws} members={members.data} onLeave={() => setDialog('leave')} onClose={() => setDialog(null)} />
+      )}
+      {dialog === 'leave' && mayLeave && (
+        <ConfirmDialog
+          {...leaveQuestion(ws.name)}
+          confirmLabel={`Leave ${ws.name}`}
+          onConfirm={() => p.onLeave(ws)}
+          onClose={() => setDialog(null)}
+        />
+      )}
       {dialog === null && elsewhere.length > 0 && (
         <Dialog title="Someone wants to join" onClose={() => setDismissed(new Set([...dismissed, ...elsewhere.map((r) => r.requestId)]))}>
           <JoinRequests requests={elsewhere} onAnswered={p.onAnswered} />
