@@ -1,10 +1,12 @@
 /**
- * Who we are connected to, and keeping it that way: dial what mDNS finds (discovery is not trust:
- * a connection grants nothing, membership does), dial addresses people give us, and redial known
- * teammates with exponential backoff.
+ * Who we are connected to, and keeping it that way: dial teammates that mDNS finds (discovery is not
+ * trust: a connection grants nothing, membership does), dial addresses people give us, and redial known
+ * teammates with exponential backoff. Only teammates are remembered on disk: a stranger (a peer that
+ * shares no workspace with us) leaves no row in the store, and one that mDNS finds is kept in a small
+ * bounded memory in case it becomes a teammate.
  */
 import { EventEmitter } from 'node:events'
-import { multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
 import type { PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
@@ -14,6 +16,9 @@ import { dialable } from './addresses.ts'
 const REDIAL_TICK_MS = 5_000
 const BACKOFF_MIN_MS = 2_000
 const BACKOFF_MAX_MS = 5 * 60_000
+/** Strangers found on the LAN, remembered (in memory, oldest forgotten first) in case they become teammates. */
+const MAX_FOUND = 64
+const FOUND_TTL_MS = 10 * 60_000
 
 export interface ConnectionEvents {
   connect: [peer: PeerId]
@@ -22,6 +27,8 @@ export interface ConnectionEvents {
 
 export class Connections extends EventEmitter<ConnectionEvents> {
   private readonly backoff = new Map<string, { next: number; delay: number }>()
+  private readonly found = new Map<string, { addrs: Multiaddr[]; at: number }>()
+  private known = new Set<string>()
   private timer: NodeJS.Timeout | null = null
   private readonly node: GrapevineNode
   private readonly store: PeerStore
@@ -34,34 +41,44 @@ export class Connections extends EventEmitter<ConnectionEvents> {
     this.store = store
     this.teammates = teammates
     this.log = log
+    this.known = teammates()
   }
 
   start(): void {
     this.node.addEventListener('peer:discovery', (evt) => {
       const { id, multiaddrs } = evt.detail
-      if (id.equals(this.node.peerId) || this.isConnected(id.toString())) return
-      this.log('debug', `discovered ${id} on the LAN; dialling`)
+      const peer = id.toString()
+      if (id.equals(this.node.peerId) || this.isConnected(peer)) return
+      if (!this.known.has(peer)) {
+        this.remember(peer, multiaddrs)
+        return
+      }
+      this.log('debug', `discovered teammate ${id} on the LAN; dialling`)
       this.node.dial(multiaddrs.length ? multiaddrs : id).catch((err: Error) => this.log('debug', `dial ${id}: ${err.message}`))
     })
     this.node.addEventListener('connection:open', (evt) => {
       const conn = evt.detail
       const id = conn.remotePeer.toString()
       this.backoff.delete(id)
+      if (!this.known.has(id)) return
       // An inbound connection's address is the remote's ephemeral port; identify tells its listen addresses.
       const addrs = conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : []
-      void this.store.write(() => this.store.notePeerSeen(id, addrs, Date.now())).catch(() => {})
+      this.noteSeen(id, addrs)
     })
     this.node.addEventListener('peer:identify', (evt) => {
-      const addrs = evt.detail.listenAddrs.map((a) => a.toString()).filter((a) => !a.includes('/tcp/0'))
-      void this.store.write(() => this.store.notePeerSeen(evt.detail.peerId.toString(), addrs, Date.now())).catch(() => {})
+      const id = evt.detail.peerId.toString()
+      if (this.known.has(id)) this.noteSeen(id, listenAddrs(evt.detail.listenAddrs))
     })
+    // A line per stranger's connection would let anyone write our log; they are debug.
     this.node.addEventListener('peer:connect', (evt) => {
-      this.log('info', `connected to ${evt.detail}`)
+      this.log(this.known.has(evt.detail.toString()) ? 'info' : 'debug', `connected to ${evt.detail}`)
       this.emit('connect', evt.detail)
     })
     this.node.addEventListener('peer:disconnect', (evt) => {
-      this.log('info', `disconnected from ${evt.detail}`)
-      void this.store.write(() => this.store.notePeerSeen(evt.detail.toString(), [], Date.now())).catch(() => {})
+      const id = evt.detail.toString()
+      const teammate = this.known.has(id)
+      this.log(teammate ? 'info' : 'debug', `disconnected from ${evt.detail}`)
+      if (teammate) this.noteSeen(id, [])
       this.emit('disconnect', evt.detail)
     })
     this.timer = setInterval(() => this.redial(), REDIAL_TICK_MS)
@@ -91,6 +108,47 @@ export class Connections extends EventEmitter<ConnectionEvents> {
     return conn.remotePeer.toString()
   }
 
+  /**
+   * Membership changed: a new teammate we are connected to is remembered now (its connection opened,
+   * and identify ran, while it was a stranger), and one that mDNS found earlier is dialled.
+   */
+  membersChanged(): void {
+    const before = this.known
+    this.known = this.teammates()
+    for (const id of this.known) {
+      if (before.has(id)) continue
+      const conn = this.node.getConnections().find((c) => c.remotePeer.toString() === id && c.status === 'open')
+      if (conn) {
+        const outbound = conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : []
+        void this.node.peerStore
+          .get(conn.remotePeer)
+          .then(
+            (p) => p.addresses.map((a) => a.multiaddr),
+            () => [],
+          )
+          .then((addrs) => this.noteSeen(id, [...outbound, ...listenAddrs(addrs)]))
+        continue
+      }
+      const found = this.found.get(id)
+      this.found.delete(id)
+      if (found && Date.now() - found.at < FOUND_TTL_MS) {
+        this.node
+          .dial(found.addrs, { signal: AbortSignal.timeout(10_000) })
+          .catch((err: Error) => this.log('debug', `dial ${id}: ${err.message}`))
+      }
+    }
+  }
+
+  private remember(peer: string, addrs: Multiaddr[]): void {
+    this.found.delete(peer)
+    if (this.found.size >= MAX_FOUND) this.found.delete(this.found.keys().next().value!)
+    this.found.set(peer, { addrs: addrs.slice(0, 8), at: Date.now() })
+  }
+
+  private noteSeen(id: string, addrs: string[]): void {
+    void this.store.write(() => this.store.notePeerSeen(id, addrs, Date.now())).catch(() => {})
+  }
+
   /** Dials every teammate we know an address for and are not connected to, each on its own backoff. */
   private redial(): void {
     const now = Date.now()
@@ -108,4 +166,9 @@ export class Connections extends EventEmitter<ConnectionEvents> {
         .catch((err: Error) => this.log('debug', `redial ${id}: ${err.message}`))
     }
   }
+}
+
+/** Listen addresses worth dialling later (not a wildcard port). */
+function listenAddrs(addrs: Multiaddr[]): string[] {
+  return addrs.map((a) => a.toString()).filter((a) => !a.includes('/tcp/0'))
 }

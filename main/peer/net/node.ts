@@ -9,8 +9,9 @@ import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import { gossipsub, type GossipSub, type Message, type TopicValidatorResult } from '@libp2p/gossipsub'
-import type { Ed25519PrivateKey } from '@libp2p/interface'
+import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
 import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
+import { CONNECTION_MANAGER_LIMITS } from './limits.ts'
 
 export type { GossipSub, Message as GossipsubMessage }
 export type GrapevineNode = Libp2p<{ identify: Identify; pubsub: GossipSub }>
@@ -29,17 +30,26 @@ export interface NodeOptions {
   mdns: boolean
   /** Score given by the app to a peer: members 0, strangers far below the graylist threshold. */
   appScore: (peerId: string) => number
+  /** Admits or refuses connections once the remote's PeerId is proven (limits.ts: strangers within caps). */
+  gater?: ConnectionGater
+  /**
+   * Runs after the node is built and before it starts listening, so that guards (the topic gate,
+   * stream limits) are in place before the first peer can say anything.
+   */
+  beforeStart?: (node: GrapevineNode) => void
 }
 
 export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
-  return createLibp2p({
+  const node = await createLibp2p({
+    start: false,
     privateKey: opts.privateKey,
     addresses: { listen: opts.listen },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [mdns({ interval: 10_000 })] : [],
-    connectionManager: { maxConnections: 200 },
+    connectionManager: CONNECTION_MANAGER_LIMITS,
+    ...(opts.gater ? { connectionGater: opts.gater } : {}),
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -54,6 +64,10 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
         scoreParams: {
           appSpecificScore: (peerId: string) => opts.appScore(peerId),
           appSpecificWeight: 1,
+          // Gossipsub keeps a disconnected peer's negative score (every stranger's) for an hour by default: with
+          // a fresh PeerId per connection that is a table growing with each one. Our own strikes (scoring.ts)
+          // outlive a reconnect anyway, and a stranger is -1000 whenever it comes back.
+          retainScore: 5 * 60_000,
         },
         // See scoring.ts for what these thresholds mean for strangers and teammates.
         scoreThresholds: {
@@ -66,6 +80,14 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
       }),
     },
   })
+  try {
+    opts.beforeStart?.(node)
+    await node.start()
+  } catch (err) {
+    await Promise.resolve(node.stop()).catch(() => {})
+    throw err
+  }
+  return node
 }
 
 /**

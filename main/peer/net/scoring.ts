@@ -10,6 +10,8 @@ const STRIKE_WEIGHT = -100
 const HALF_LIFE_MS = 60_000
 /** Strikes above which a teammate is no longer a direct peer. */
 const UNTRUSTED_STRIKES = 5
+/** Peers whose strikes are remembered; a flood of fresh PeerIds forgets the faded ones, then the oldest. */
+const MAX_TRACKED = 4096
 
 export class PeerScoring {
   private readonly strikes = new Map<string, { n: number; at: number }>()
@@ -23,6 +25,9 @@ export class PeerScoring {
 
   strike(peerId: string): void {
     const n = this.penalty(peerId) + 1
+    this.strikes.delete(peerId)
+    if (this.strikes.size >= MAX_TRACKED) this.evict()
+    // Re-inserted, so the map's order is oldest strike first.
     this.strikes.set(peerId, { n, at: Date.now() })
     if (n >= UNTRUSTED_STRIKES) this.onChange()
   }
@@ -33,6 +38,12 @@ export class PeerScoring {
     const n = s.n * 0.5 ** ((Date.now() - s.at) / HALF_LIFE_MS)
     if (n < 0.01) this.strikes.delete(peerId)
     return n
+  }
+
+  /** Forgets faded strikes, then the oldest tenth, so that a flood pays for one scan per many strikes. */
+  private evict(): void {
+    for (const id of [...this.strikes.keys()]) this.penalty(id)
+    while (this.strikes.size >= MAX_TRACKED * 0.9) this.strikes.delete(this.strikes.keys().next().value!)
   }
 
   score(peerId: string): number {

@@ -16,6 +16,8 @@ interface PresenceEvents {
 const THROTTLE_MS = 80
 const REPEAT_MS = 10_000
 const EXPIRE_MS = 35_000
+/** Teammates' presences kept at once (members only reach here, but the map must not grow without bound). */
+const MAX_REMOTE = 1024
 
 export class Presence extends EventEmitter<PresenceEvents> {
   private readonly remote = new Map<string, PresenceInfo>()
@@ -51,6 +53,7 @@ export class Presence extends EventEmitter<PresenceEvents> {
     const name = this.workspaces.state(workspaceId)?.members.get(deviceId)?.name ?? deviceId.slice(-8)
     const info: PresenceInfo = { workspaceId, deviceId, name, ...state, utcOffsetMinutes, at: Date.now() }
     const before = this.remote.get(`${workspaceId}/${deviceId}`)
+    if (!before && this.remote.size >= MAX_REMOTE) return
     this.remote.set(`${workspaceId}/${deviceId}`, info)
     if (!before || before.docId !== info.docId || JSON.stringify(before.cursor) !== JSON.stringify(info.cursor)) this.emit('change', info)
   }
