@@ -24,6 +24,18 @@ export const clientEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('presence'), presence: presenceInfoSchema }),
   /** Someone presents an invite that needs approval here; answer with `join.decide`. */
   z.object({ type: z.literal('join.request'), request: joinRequestInfoSchema }),
+  /**
+   * A join request is no longer waiting: answered here or by another client, timed out (the invite
+   * stays open), or its invite was revoked. A client drops its prompt.
+   */
+  z.object({
+    type: z.literal('join.settled'),
+    requestId: idSchema,
+    workspaceId: idSchema,
+    outcome: z.enum(['accepted', 'declined', 'timed-out', 'revoked']),
+  }),
+  /** An invite this device made was created, used, declined or revoked (see `invite.list`). */
+  z.object({ type: z.literal('invite.list'), workspaceId: idSchema }),
   /** A teammate changed a document this device follows (has opened or written). */
   z.object({
     type: z.literal('doc.activity'),

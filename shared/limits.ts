@@ -30,5 +30,7 @@ export const MAX_INVITE_CODE_CHARS = 4096
 export const MAX_INVITE_ADDRS = 16
 /** How long a new invite stays valid unless asked otherwise. */
 export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
-/** The longest an invite may live. */
-export const MAX_INVITE_TTL_MS = 30 * 24 * 60 * 60 * 1000
+/** The longest an invite may live: a leaked code stops working within a week. */
+export const MAX_INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
+/** Invites one `invite.list` answers with (the newest). */
+export const MAX_LISTED_INVITES = 200

@@ -15,6 +15,7 @@ import {
 } from './limits.ts'
 import {
   cursorSchema,
+  deviceIdSchema,
   deviceInfoSchema,
   docSyncStatusSchema,
   documentSummarySchema,
@@ -22,6 +23,8 @@ import {
   idSchema,
   inviteDetailsSchema,
   inviteInfoSchema,
+  inviteSummarySchema,
+  joinRequestInfoSchema,
   memberInfoSchema,
   networkInfoSchema,
   peerInfoSchema,
@@ -60,13 +63,34 @@ export const clientRequestSchemas = {
   'workspace.invite': z.object({
     workspaceId: idSchema,
     ttlMs: z.number().int().min(1000).max(MAX_INVITE_TTL_MS).optional(),
+    /** Default editor. Only the owner may invite an admin. */
     role: z.enum(ROLES).exclude(['owner']).optional(),
-    /** The join completes only when someone at the inviter's device accepts it (`join.decide`). */
+    /**
+     * The join completes only when someone at the inviter's device accepts it (`join.decide`), after
+     * comparing the joiner's safety words. Default true: false makes the code a bearer token (scripts).
+     */
     approve: z.boolean().optional(),
   }),
+  /** Invites this device made for the workspace, newest first; open ones only unless `includeClosed`. */
+  'invite.list': z.object({ workspaceId: idSchema, includeClosed: z.boolean().optional() }),
+  /** Stops an open invite from admitting anyone; a join waiting for approval with it is refused. */
+  'invite.revoke': z.object({ inviteId: idSchema }),
   'invite.inspect': z.object({ code: inviteCode }),
+  /** Joins waiting for a decision at this device (each also came as a `join.request` event). */
+  'join.requests': z.object({}),
+  /** Declining uses up the invite: its holder cannot ask again with it. */
   'join.decide': z.object({ requestId: idSchema, accept: z.boolean() }),
   'workspace.join': z.object({ code: inviteCode, name: name.optional() }),
+  /**
+   * This device leaves the workspace (a signed op). The workspace is no longer listed or served;
+   * its documents stay in this device's database, unreadable through the protocol, until a new
+   * invite brings this device back. The owner cannot leave.
+   */
+  'workspace.leave': z.object({ workspaceId: idSchema }),
+  /** Admins only; the owner cannot be removed. To leave, use `workspace.leave`. */
+  'member.remove': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema }),
+  /** Admins only; only the owner makes admins; the owner's role never changes (no ownership transfer). */
+  'member.setRole': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema, role: z.enum(ROLES).exclude(['owner']) }),
   'doc.list': z.object({ workspaceId: idSchema, includeDeleted: z.boolean().optional() }),
   'doc.create': z.object({ workspaceId: idSchema, title, text: text.optional() }),
   'doc.rename': z.object({ docId: idSchema, title }),
@@ -108,9 +132,22 @@ export const clientResultSchemas = {
   'workspace.create': workspaceInfoSchema,
   'workspace.members': z.array(memberInfoSchema),
   'workspace.invite': inviteInfoSchema,
+  'invite.list': z.array(inviteSummarySchema),
+  /** The invite as it is now: `revoked`; `expired` if it had expired (nothing changes); `used` if a join took it first. */
+  'invite.revoke': inviteSummarySchema,
   'invite.inspect': inviteDetailsSchema,
+  'join.requests': z.array(joinRequestInfoSchema),
   'join.decide': z.object({ requestId: idSchema, accepted: z.boolean() }),
   'workspace.join': workspaceInfoSchema,
+  /**
+   * `teammates`: the other members when this device left; `told`: how many of them were reached and
+   * handed the leave now. The rest learn it when they next connect to this device.
+   */
+  'workspace.leave': z.object({ workspaceId: idSchema, teammates: z.number().int().nonnegative(), told: z.number().int().nonnegative() }),
+  /** Done here; the others learn by gossip and catch-up, the removed device too if it is online now. */
+  'member.remove': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema }),
+  /** The member as it is now. */
+  'member.setRole': memberInfoSchema,
   'doc.list': z.array(documentSummarySchema),
   'doc.create': documentSummarySchema,
   'doc.rename': documentSummarySchema,
@@ -153,6 +190,7 @@ export const ERROR_CODES = [
   'invite-expired',
   'invite-used',
   'unreachable',
+  /** Well-formed, but the state refuses it: removing the owner, the owner leaving, revoking a used invite. */
   'conflict',
   'too-large',
   'version-mismatch',

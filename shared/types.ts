@@ -127,13 +127,42 @@ export const docSyncStatusSchema = z.object({
 export type DocSyncStatus = z.output<typeof docSyncStatusSchema>
 
 export const inviteInfoSchema = z.object({
+  /** For `invite.revoke`; the code itself is shown once and never kept. */
+  id: idSchema,
   workspaceId: idSchema,
   code: z.string(),
   link: z.string(),
   expiresAt: time,
   role,
+  /** A join with it waits for someone at this device to accept it (`join.decide`). */
+  needsApproval: z.boolean(),
 })
 export type InviteInfo = z.output<typeof inviteInfoSchema>
+
+/**
+ * Where an invite stands: `open` until it is used, declined (a join with it was turned down: it
+ * cannot raise another request), revoked, or expired. The first of these that happened wins.
+ */
+export const INVITE_STATES = ['open', 'used', 'declined', 'revoked', 'expired'] as const
+export type InviteState = (typeof INVITE_STATES)[number]
+
+/** An invite this device made, as `invite.list` shows it (never its secret or code). */
+export const inviteSummarySchema = z.object({
+  id: idSchema,
+  workspaceId: idSchema,
+  role,
+  createdAt: time,
+  expiresAt: time,
+  needsApproval: z.boolean(),
+  state: z.enum(INVITE_STATES),
+  /** When it stopped being open (used, declined or revoked); null while open or merely expired. */
+  closedAt: time.nullable(),
+  /** The device that used it, or whose join was declined. */
+  by: deviceIdSchema.nullable(),
+  /** That device's name, if it is a member. */
+  byName: z.string().nullable(),
+})
+export type InviteSummary = z.output<typeof inviteSummarySchema>
 
 export const networkInfoSchema = z.object({
   peerId: deviceIdSchema,
@@ -160,6 +189,8 @@ export type PresenceInfo = z.output<typeof presenceInfoSchema>
 /** A device asking to join with an invite that needs the inviter's approval. */
 export const joinRequestInfoSchema = z.object({
   requestId: idSchema,
+  /** The invite presented (see `invite.list`). */
+  inviteId: idSchema,
   workspaceId: idSchema,
   workspaceName: eventName,
   deviceId: deviceIdSchema,

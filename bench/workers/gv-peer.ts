@@ -86,7 +86,7 @@ serve(
       return (await c().request('workspace.create', { name })).id
     },
     async invite({ workspaceId }: { workspaceId: string }) {
-      return (await c().request('workspace.invite', { workspaceId })).code
+      return (await c().request('workspace.invite', { workspaceId, approve: false })).code
     },
     async join({ code }: { code: string }) {
       return (await c().request('workspace.join', { code })).id

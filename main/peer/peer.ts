@@ -19,6 +19,9 @@ import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type Device
 import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
+import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
+import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
+import { JOIN_PROTOCOL } from './wire/peer-protocol.ts'
 import { Workspaces } from './workspace/workspaces.ts'
 import { Joining } from './workspace/join.ts'
 import { Documents } from './sync/documents.ts'
@@ -26,7 +29,7 @@ import { Gossip } from './sync/gossip.ts'
 import { Catchup, CatchupError } from './sync/catchup.ts'
 import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
-import { createApi, type ClientSession } from './api/handler.ts'
+import { createApi, leftMetaKey, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
 
 export const DB_FILE = 'grapevine.db'
@@ -52,6 +55,8 @@ export interface PeerConfig {
   /** How long remote changes wait to be applied together. */
   batchMs?: number
   snapshotEvery?: number
+  /** Limits for strangers' connections and streams (net/limits.ts); tests shorten them. */
+  limits?: Partial<PeerLimitsOptions>
 }
 
 export interface Peer {
@@ -64,11 +69,13 @@ export interface Peer {
   syncNow(): Promise<void>
   /** Waits until every buffered remote change is committed and applied. */
   settle(): Promise<void>
-  stats(): { gossip: Gossip['stats']; catchup: Catchup['stats'] }
+  stats(): { gossip: Gossip['stats']; catchup: Catchup['stats']; limits: PeerLimits['stats']; gate: TopicGate['stats'] }
   stop(): Promise<void>
 }
 
 const PORT_META = 'listen_port'
+/** How long a leave or removal waits for the devices it is handed to directly. */
+const ANNOUNCE_TIMEOUT_MS = 5_000
 
 export async function createPeer(config: PeerConfig): Promise<Peer> {
   const log = config.log ?? silentLog
@@ -77,6 +84,7 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
   const lock = lockProfile(config.profileDir)
   let store: SqliteStore | undefined
   let node: GrapevineNode | undefined
+  let limits: PeerLimits | undefined
   try {
     store = new SqliteStore(join(config.profileDir, DB_FILE))
     const device = await loadOrCreateDevice(store, config.keyVault)
@@ -91,12 +99,26 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
         if (node) setDirectPeers(node.services.pubsub, scoring.trusted())
       },
     )
+    // Strangers' connections and streams within limits; workspace topics for that workspace's members only.
+    const peerLimits = new PeerLimits(() => workspaces.teammates(), log, config.limits)
+    limits = peerLimits
+    const entitlement = workspaceEntitlement(workspaces, device.deviceId)
+    let gate: TopicGate | undefined
     const make = (p: number) =>
       createNode({
         privateKey: device.privateKey,
         listen: [`/ip4/${host}/tcp/${p}`],
         mdns: config.mdns ?? false,
         appScore: (peerId) => scoring.score(peerId),
+        gater: peerLimits.gater,
+        beforeStart: (n) => {
+          peerLimits.attach(n)
+          gate = installTopicGate(n.services.pubsub, {
+            entitled: entitlement.entitled,
+            onRefused: (kind, peer, topic) =>
+              peerLimits.note(`gossip ${kind}`, peer, `for ${topic}, whose workspace it is not a member of`),
+          })
+        },
       })
     try {
       node = await make(port)
@@ -112,8 +134,9 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
         .find((c) => c.name === 'tcp')?.value ?? 0,
     )
     if (actualPort && actualPort !== remembered) await store.write(() => store!.setMeta(PORT_META, String(actualPort)))
-    return await assemble(config, log, lock, store, device, workspaces, node, scoring)
+    return await assemble(config, log, lock, store, device, workspaces, node, scoring, { limits: peerLimits, gate: gate!, entitlement })
   } catch (err) {
+    limits?.stop()
     await Promise.resolve(node?.stop()).catch(() => {})
     store?.close()
     lock.release()
@@ -130,7 +153,15 @@ async function assemble(
   workspaces: Workspaces,
   node: GrapevineNode,
   scoring: PeerScoring,
+  net: { limits: PeerLimits; gate: TopicGate; entitlement: ReturnType<typeof workspaceEntitlement> },
 ): Promise<Peer> {
+  // First of the membership listeners: who may have which topic, and who is a stranger, is settled
+  // before gossip, catch-up and the others react to a change.
+  workspaces.on('members', () => {
+    net.entitlement.update()
+    net.limits.refresh()
+    net.gate.refresh()
+  })
   const documents = new Documents(store, device, workspaces, {
     batchMs: config.batchMs ?? 16,
     snapshotEvery: config.snapshotEvery ?? 1000,
@@ -146,6 +177,10 @@ async function assemble(
   const catchup = new Catchup(node, workspaces, documents, store, log)
   const joining = new Joining(node, workspaces, store, log)
   const connections = new Connections(node, store, () => workspaces.teammates(), log)
+  workspaces.on('members', () => connections.membersChanged())
+  connections.on('disconnect', (peer) => net.gate.forget(peer.toString()))
+  // A stranger's join stream and connection may outlive their deadlines while a person decides.
+  net.limits.lingerWhile(JOIN_PROTOCOL, (peer) => joining.waiting().some((r) => r.deviceId === peer))
   await catchup.start()
   await joining.start()
 
@@ -186,6 +221,41 @@ async function assemble(
     connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
   }
 
+  // A catch-up session hands over this device's membership ops first: its responder takes them before it
+  // checks who asks. So a leave reaches teammates, and a removal the removed device, that gossip no longer does.
+  const announce = async (ws: string, deviceIds: string[]): Promise<number> => {
+    const wanted = new Set(deviceIds)
+    const told = await Promise.all(
+      connections
+        .connectedPeers()
+        .filter((p) => wanted.has(p.toString()))
+        .map((p) =>
+          Promise.race([
+            // A session already running with that peer (the periodic one) is joined by `sync`, and its
+            // summary may predate the op: a second session after it carries the op for sure.
+            catchup
+              .sync(p, ws)
+              .catch(() => {})
+              .then(() => catchup.sync(p, ws))
+              .then(
+                () => true,
+                (err: unknown) => err instanceof CatchupError && err.reason.startsWith('peer refused'),
+              ),
+            new Promise<boolean>((resolve) => setTimeout(() => resolve(false), ANNOUNCE_TIMEOUT_MS).unref()),
+          ]),
+        ),
+    )
+    return told.filter(Boolean).length
+  }
+  // A teammate who was offline when this device left learns it when it next connects.
+  connections.on('connect', (peer) => {
+    const id = peer.toString()
+    for (const ws of workspaces.ids()) {
+      if (workspaces.roleOf(ws, selfId) === undefined && workspaces.roleOf(ws, id) !== undefined && store.getMeta(leftMetaKey(ws)))
+        void announce(ws, [id])
+    }
+  })
+
   const presence = new Presence(workspaces, (ws, state, utc) => gossip.publishPresence(ws, state, utc))
   gossip.presence = presence
   const handle = createApi({
@@ -198,6 +268,7 @@ async function assemble(
     connections,
     presence,
     syncWorkspace: (ws) => syncAll(ws),
+    announce,
   })
   const sessions = new Set<{ session: ClientSession; listeners: Set<(e: ClientEvent) => void> }>()
   const broadcast = (event: ClientEvent, filter?: (s: ClientSession) => boolean): void => {
@@ -218,6 +289,8 @@ async function assemble(
   })
   presence.on('change', (p) => broadcast({ type: 'presence', presence: p }))
   joining.on('request', (request) => broadcast({ type: 'join.request', request }))
+  joining.on('settled', (s) => broadcast({ type: 'join.settled', ...s }))
+  joining.on('invites', (workspaceId) => broadcast({ type: 'invite.list', workspaceId }))
   const activityDue = new Map<string, NodeJS.Timeout>()
   documents.on('activity', (workspaceId, docId, by) => {
     if (activityDue.has(docId) || !documents.follows(docId)) return
@@ -262,7 +335,7 @@ async function assemble(
     },
     syncNow: () => syncAll(),
     settle: () => documents.settle(),
-    stats: () => ({ gossip: gossip.stats, catchup: catchup.stats }),
+    stats: () => ({ gossip: gossip.stats, catchup: catchup.stats, limits: net.limits.stats, gate: net.gate.stats }),
     async stop() {
       if (stopped) return
       stopped = true
@@ -271,6 +344,7 @@ async function assemble(
       presence.stop()
       for (const t of activityDue.values()) clearTimeout(t)
       connections.stop()
+      net.limits.stop()
       gossip.stop()
       await documents.close()
       await node.stop()

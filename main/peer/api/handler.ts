@@ -10,7 +10,14 @@ import {
   type ClientResults,
   type ValidClientParams,
 } from '../../../shared/protocol.ts'
-import type { DocSyncStatus, DocumentSummary, MemberInfo, PeerInfo, WorkspaceInfo } from '../../../shared/types.ts'
+import {
+  ADMIN_ROLES,
+  type DocSyncStatus,
+  type DocumentSummary,
+  type MemberInfo,
+  type PeerInfo,
+  type WorkspaceInfo,
+} from '../../../shared/types.ts'
 import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
 import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
@@ -23,6 +30,13 @@ import type { GrapevineNode } from '../net/node.ts'
 import { setText, setTitle } from '../sync/doc-content.ts'
 import type { Presence } from '../sync/presence.ts'
 import { decodeInvite } from '../workspace/invites.ts'
+import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
+
+/** What this device signs to change a workspace's membership. */
+type MembershipChange = Parameters<typeof makeOp>[2]
+
+/** Meta key marking a workspace this device left: its leave is handed to former teammates as they connect. */
+export const leftMetaKey = (workspaceId: string): string => `left:${workspaceId}`
 
 /** One connected client (a window, the CLI); it holds documents open and receives their changes. */
 export interface ClientSession {
@@ -40,6 +54,12 @@ interface ApiContext {
   presence: Presence
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
   syncWorkspace: (workspaceId: string) => Promise<void>
+  /**
+   * Hands this device's membership ops of the workspace to those of `deviceIds` connected now, also
+   * to one that is no longer a member (a removed device learns it was removed); resolves within
+   * seconds with how many took them.
+   */
+  announce: (workspaceId: string, deviceIds: string[]) => Promise<number>
 }
 
 type Handlers = {
@@ -52,6 +72,59 @@ export function createApi(ctx: ApiContext) {
 
   const memberName = (ws: string, id: string | null): string | null =>
     id === null ? null : (workspaces.state(ws)?.members.get(id)?.name ?? null)
+
+  /** The workspace and this device's role in it; not-found unless this device is a member. */
+  const membership = (id: string): { state: MembershipState; mine: Member['role'] } => {
+    const state = workspaces.state(id)
+    const mine = workspaces.roleOf(id, self)
+    if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${id}.`)
+    return { state, mine }
+  }
+
+  const memberInfo = (m: Member): MemberInfo => ({
+    deviceId: m.deviceId,
+    name: m.name,
+    role: m.role,
+    safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
+    addedBy: m.addedBy,
+    addedAt: m.addedAt,
+    online: m.deviceId === self || connections.isConnected(m.deviceId),
+    lastSeen: m.deviceId === self ? Date.now() : (store.getPeer(m.deviceId)?.lastSeen ?? null),
+    self: m.deviceId === self,
+  })
+
+  /** The member `deviceId` of a workspace, for an admin to act on; the errors say who may do what. */
+  const targetOf = (
+    workspaceId: string,
+    deviceId: string,
+    doing: string,
+  ): { state: MembershipState; mine: Member['role']; target: Member } => {
+    const { state, mine } = membership(workspaceId)
+    if (!ADMIN_ROLES.includes(mine))
+      throw new GrapevineError('forbidden', `${mine === 'editor' ? 'An' : 'A'} ${mine} cannot ${doing}; ask an admin.`)
+    const target = state.members.get(deviceId)
+    if (!target) throw new GrapevineError('not-found', `${deviceId} is not a member of this workspace.`)
+    return { state, mine, target }
+  }
+
+  /**
+   * Whether an op by this device would take effect now. `act` keeps an op whether or not it does, and
+   * a kept op that took no effect could take effect under a later version's rules (a refused leave
+   * would then happen after all), so nothing is signed that would not apply.
+   */
+  const takesEffect = (workspaceId: string, input: MembershipChange): boolean => {
+    const ops = store
+      .listMembershipOps(workspaceId)
+      .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
+      .filter((v): v is VerifiedOp => v !== null)
+    const op = makeOp(device, workspaceId, input, heads(ops))
+    return replayOps(workspaceId, [...ops, op])?.applied.has(op.hash) ?? false
+  }
+
+  const changeMembership = async (workspaceId: string, input: MembershipChange, refusal: string): Promise<void> => {
+    if (!takesEffect(workspaceId, input)) throw new GrapevineError('conflict', refusal)
+    await workspaces.act(workspaceId, input)
+  }
 
   const workspaceInfo = (id: string): WorkspaceInfo => {
     const s = workspaces.state(id)
@@ -122,25 +195,53 @@ export function createApi(ctx: ApiContext) {
         .filter((id) => workspaces.roleOf(id, self) !== undefined)
         .map(workspaceInfo),
     'workspace.create': async ({ name }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
-    'workspace.members': ({ workspaceId }) => {
-      const s = workspaces.state(workspaceId)
-      if (!s?.members.has(self)) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
-      return [...s.members.values()].map(
-        (m): MemberInfo => ({
-          deviceId: m.deviceId,
-          name: m.name,
-          role: m.role,
-          safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
-          addedBy: m.addedBy,
-          addedAt: m.addedAt,
-          online: m.deviceId === self || connections.isConnected(m.deviceId),
-          lastSeen: m.deviceId === self ? Date.now() : (store.getPeer(m.deviceId)?.lastSeen ?? null),
-          self: m.deviceId === self,
-        }),
-      )
-    },
+    'workspace.members': ({ workspaceId }) => [...membership(workspaceId).state.members.values()].map(memberInfo),
+    // Approval by default: a code that leaks (a chat log, a screenshot) admits no one by itself.
     'workspace.invite': ({ workspaceId, ttlMs, role, approve }) =>
-      joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? false),
+      joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? true),
+    'invite.list': ({ workspaceId, includeClosed }) => joining.listInvites(workspaceId, includeClosed ?? false),
+    'invite.revoke': ({ inviteId }) => joining.revoke(inviteId),
+    'join.requests': () => joining.waiting(),
+    'workspace.leave': async ({ workspaceId }) => {
+      const { state } = membership(workspaceId)
+      if (state.ownerId === self)
+        throw new GrapevineError('conflict', 'The owner cannot leave the workspace: ownership transfer is not supported.')
+      const teammates = [...state.members.keys()].filter((id) => id !== self)
+      await changeMembership(
+        workspaceId,
+        { type: 'remove', member: self },
+        'This version of Grapevine cannot record leaving this workspace yet; ask an admin to remove this device.',
+      )
+      // The documents stay in the database (a rejoin continues from them); the workspace is no longer
+      // listed or served. The mark keeps handing the leave to teammates who were offline.
+      await store.write(() => store.setMeta(leftMetaKey(workspaceId), String(Date.now())))
+      return { workspaceId, teammates: teammates.length, told: await ctx.announce(workspaceId, teammates) }
+    },
+    'member.remove': async ({ workspaceId, deviceId }) => {
+      const { state } = targetOf(workspaceId, deviceId, 'remove members')
+      if (deviceId === state.ownerId) throw new GrapevineError('conflict', 'The owner cannot be removed.')
+      if (deviceId === self) throw new GrapevineError('bad-request', 'To remove this device, leave the workspace (workspace.leave).')
+      await changeMembership(workspaceId, { type: 'remove', member: deviceId }, 'That removal would not take effect; reload the members.')
+      // Gossip no longer reaches the removed device, so it is told directly if it is online now.
+      await ctx.announce(workspaceId, [deviceId])
+      return { workspaceId, deviceId }
+    },
+    'member.setRole': async ({ workspaceId, deviceId, role }) => {
+      const { state, mine, target } = targetOf(workspaceId, deviceId, 'change roles')
+      if (deviceId === state.ownerId)
+        throw new GrapevineError('conflict', "The owner's role cannot change: ownership transfer is not supported.")
+      if (target.role === role) return memberInfo(target)
+      // Admins can add and remove anyone but the owner; who else holds that power is the owner's choice.
+      if (role === 'admin' && mine !== 'owner') throw new GrapevineError('forbidden', 'Only the owner can make someone an admin.')
+      await changeMembership(
+        workspaceId,
+        { type: 'role', member: deviceId, role },
+        'That role change would not take effect; reload the members.',
+      )
+      const now = workspaces.state(workspaceId)?.members.get(deviceId)
+      if (!now) throw new GrapevineError('conflict', `${deviceId} was removed meanwhile.`)
+      return memberInfo(now)
+    },
     'invite.inspect': ({ code }) => {
       const invite = decodeInvite(code)
       return {

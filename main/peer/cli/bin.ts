@@ -45,10 +45,12 @@ Options:
   --connect ADDR     dial this peer at start (repeatable)
   --workspace W      workspace id, id prefix or name (when there are several)
   --name NAME        your display name (first run, and join)
+  --no-approval      invite: the code alone admits (scripts); by default a join waits for \`accept\`
+  --all              doc list, invite list: also deleted documents, closed invites
   --json             machine-readable output
   --wait SECONDS     one-shot commands: time to reach teammates before exiting (default 3)
   --log-level L      debug, info, warn, error (run: info; others: warn)
-Exit codes: 0 ok, 1 error, 2 usage, 3 not found, 4 invite refused, 5 unreachable, 6 profile locked or damaged, 7 forbidden.`
+Exit codes: 0 ok, 1 error (also a conflict, such as removing the owner), 2 usage, 3 not found, 4 invite refused, 5 unreachable, 6 profile locked or damaged, 7 forbidden.`
 
 function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError) return EXIT.usage
@@ -75,6 +77,7 @@ async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       mdns: { type: 'boolean' },
       'no-mdns': { type: 'boolean' },
+      'no-approval': { type: 'boolean' },
       connect: { type: 'string', multiple: true },
       workspace: { type: 'string' },
       name: { type: 'string' },
@@ -115,9 +118,18 @@ async function main(argv: string[]): Promise<number> {
   if (isRun) {
     const peer = await start()
     const server = await serveControlSocket(peer, profileDir, log)
-    const me = await peer.connect().request('identity.get', {})
+    const own = peer.connect()
+    const me = await own.request('identity.get', {})
     console.log(`Grapevine peer ${me.name} ${me.deviceId}`)
     console.log(`safety words: ${me.safetyWords}`)
+    // Joins wait for a person here: say who asks, with the words to compare, and how to answer.
+    own.onEvent((e) => {
+      if (e.type !== 'join.request') return
+      const r = e.request
+      console.log(`join request ${r.requestId}: ${r.name} asks to join "${r.workspaceName}" (device ${r.deviceId})`)
+      console.log(`  their safety words: ${r.safetyWords}`)
+      console.log(`  compare them with what ${r.name} reads out, then: grapevine-peer accept ${r.requestId} (or decline)`)
+    })
     let ui: UiServer | null = null
     if (values.ui) {
       try {
@@ -165,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
     json: values.json ?? false,
     name: values.name,
     all: values.all ?? false,
+    approve: !values['no-approval'],
   }
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
 
@@ -200,8 +213,19 @@ async function main(argv: string[]): Promise<number> {
     }
     if (name !== 'join' && name !== 'workspace create') await syncBriefly()
     await command.run({ client: peer.connect(), args, opts, out })
-    if (!['whoami', 'workspace list', 'doc list', 'doc print', 'doc status', 'peers', 'addresses', 'members'].includes(name))
-      await syncBriefly()
+    const readOnly = [
+      'whoami',
+      'workspace list',
+      'doc list',
+      'doc print',
+      'doc status',
+      'peers',
+      'addresses',
+      'members',
+      'invite list',
+      'requests',
+    ]
+    if (!readOnly.includes(name)) await syncBriefly()
   } finally {
     await peer.stop()
   }

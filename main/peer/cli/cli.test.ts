@@ -13,7 +13,7 @@ import { tempDir, waitFor } from '../test/helpers.ts'
 
 const BIN = fileURLToPath(new URL('./bin.ts', import.meta.url))
 const LOCAL = ['--host', '127.0.0.1', '--no-mdns']
-const dirs = { a: tempDir(), b: tempDir(), c: tempDir(), files: tempDir() }
+const dirs = { a: tempDir(), b: tempDir(), c: tempDir(), files: tempDir(), ana: tempDir(), bob: tempDir(), cat: tempDir(), dan: tempDir() }
 const running: ChildProcess[] = []
 
 after(() => {
@@ -49,6 +49,13 @@ async function ok(profile: string, args: string[], input?: string): Promise<stri
   return r.out
 }
 
+/** Fails with the command's output unless it exits with `code`; the output otherwise. */
+async function exits(code: number, profile: string, args: string[], input?: string): Promise<Result> {
+  const r = await cli(profile, args, input)
+  assert.equal(r.code, code, `${args.join(' ')}: expected exit ${code}, got ${r.code}: ${r.out} ${r.err}`)
+  return r
+}
+
 function startRun(profile: string, name: string): Promise<{ proc: ChildProcess; log: () => string }> {
   const proc = spawn(process.execPath, [BIN, 'run', '--profile', profile, '--name', name, ...LOCAL], { stdio: ['ignore', 'pipe', 'pipe'] })
   running.push(proc)
@@ -63,7 +70,7 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
 
   // One-shot commands against the running peer go through its control socket.
   assert.match(await ok(dirs.a.path, ['workspace', 'create', 'Studio']), /created workspace "Studio"/)
-  const code = (await ok(dirs.a.path, ['invite', '--ttl', '1h'])).split('\n')[0]!
+  const code = (await ok(dirs.a.path, ['invite', '--ttl', '1h', '--no-approval'])).split('\n')[0]!
   assert.match(code, /^GV1\./)
 
   // Bob has no running peer: his commands open his profile for their duration.
@@ -127,4 +134,111 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
   const gone = await cli(dirs.c.path, ['join', lastInvite])
   assert.equal(gone.code, 5, gone.err)
   assert.match(gone.err, /Could not reach the inviter/)
+})
+
+test('members and invites from the command line: approval, requests, list, revoke, decline, roles, removal', async () => {
+  const { ana, bob, cat, dan } = { ana: dirs.ana.path, bob: dirs.bob.path, cat: dirs.cat.path, dan: dirs.dan.path }
+  const a = await startRun(ana, 'Ana')
+  await ok(ana, ['workspace', 'create', 'Studio'])
+  const requestsSeen = (): number =>
+    a
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('join request ')).length
+
+  // A script's invite: the code alone admits.
+  const bearer = await ok(ana, ['invite', '--no-approval'])
+  assert.match(bearer, /anyone holding this code can join/)
+  assert.match(await ok(bob, ['join', bearer.split('\n')[0]!, '--name', 'Bob']), /joined "Studio" .* as editor/)
+
+  // By default a join waits: the running peer prints the request with the words; `requests` lists it; `accept` lets Cat in.
+  const approved = await ok(ana, ['invite'])
+  assert.match(approved, /a join waits for you/)
+  const catJoin = cli(cat, ['join', approved.split('\n')[0]!, '--name', 'Cat'])
+  await waitFor('the join request on the running peer', () => requestsSeen() === 1, 30_000, 100)
+  assert.match(a.log(), /join request [0-9a-f]{16}: Cat asks to join "Studio"[^\n]*\n {2}their safety words: \S+/)
+  const waiting = await ok(ana, ['requests'])
+  const catWords = /their safety words: (.+)/.exec(waiting)?.[1]
+  assert.ok(catWords, waiting)
+  assert.match(await ok(ana, ['accept', 'Cat']), /accepted Cat into "Studio"/)
+  const joined = await catJoin
+  assert.equal(joined.code, 0, joined.err)
+  assert.match(joined.out, new RegExp(`read them your safety words: ${catWords}`), 'Cat read out the words Ana compared')
+  assert.match(joined.out, /joined "Studio" .* as editor/)
+  assert.equal(await ok(ana, ['requests']), 'no join requests waiting')
+
+  // invite list / revoke: a revoked invite is refused with its reason.
+  assert.equal(await ok(ana, ['invite', 'list']), 'no open invites')
+  const spare = await ok(ana, ['invite', '--ttl', '2h', '--role', 'viewer'])
+  const spareId = /invite ([0-9a-f]{16})/.exec(spare)?.[1]
+  assert.ok(spareId, spare)
+  assert.match(await ok(ana, ['invite', 'list']), new RegExp(`^${spareId}  open +viewer approval`))
+  assert.equal((await ok(ana, ['invite', 'list', '--all'])).split('\n').length, 3)
+  assert.match(await ok(ana, ['invite', 'revoke', spareId.slice(0, 6)]), new RegExp(`revoked invite ${spareId}`))
+  const revoked = await exits(4, dan, ['join', spare.split('\n')[0]!])
+  assert.match(revoked.err, /revoked/)
+  await exits(3, ana, ['invite', 'revoke', 'ffffffffffffffff'])
+
+  // A declined join uses the invite up.
+  const declinable = (await ok(ana, ['invite'])).split('\n')[0]!
+  const danJoin = cli(dan, ['join', declinable, '--name', 'Dan'])
+  await waitFor("Dan's join request", () => requestsSeen() === 2, 30_000, 100)
+  assert.match(await ok(ana, ['decline', 'Dan']), /declined Dan/)
+  const declined = await danJoin
+  assert.equal(declined.code, 7, declined.err)
+  const again = await exits(4, dan, ['join', declinable])
+  assert.match(again.err, /declined/)
+  await exits(3, ana, ['accept', 'Dan'])
+
+  // TTL cap, admin invites (owner only), and an editor cannot invite.
+  await exits(2, ana, ['invite', '--ttl', '8d'])
+  assert.match(await ok(ana, ['invite', '--role', 'admin']), /role admin/)
+  await exits(7, bob, ['invite', '--no-approval'])
+
+  // Roles and removal.
+  assert.match(await ok(ana, ['member', 'role', 'Bob', 'viewer']), /Bob is now viewer/)
+  const members = await ok(ana, ['members'])
+  assert.match(members, /^\* Ana +owner +online /m)
+  assert.match(members, /^ {2}Bob +viewer +(online|offline) /m)
+  const owner = await exits(2, ana, ['member', 'role', 'Bob', 'owner'])
+  assert.match(owner.err, /ownership transfer is not supported/)
+  await exits(2, ana, ['member', 'role', 'Bob', 'god'])
+  await exits(3, ana, ['member', 'role', 'Nobody', 'editor'])
+  await exits(7, bob, ['member', 'remove', 'Cat'])
+  await exits(7, bob, ['member', 'role', 'Cat', 'viewer'])
+  assert.match((await exits(1, ana, ['member', 'remove', 'Ana'])).err, /owner cannot be removed/)
+  assert.match((await exits(1, ana, ['leave'])).err, /owner cannot leave/)
+  assert.match(await ok(ana, ['member', 'remove', 'Cat']), /removed Cat/)
+  const after = JSON.parse(await ok(ana, ['members', '--json'])) as { name: string; role: string }[]
+  assert.deepEqual(after.map((m) => `${m.name}:${m.role}`).sort(), ['Ana:owner', 'Bob:viewer'])
+  await exits(3, ana, ['member', 'remove', 'Cat'])
+  assert.match(await ok(ana, ['--help']), /member remove <name\|id>[\s\S]*member role <name\|id>[\s\S]*--no-approval/)
+})
+
+test('leave from the command line', async () => {
+  const [ana, bob] = [tempDir(), tempDir()]
+  let a: Awaited<ReturnType<typeof startRun>> | undefined
+  try {
+    a = await startRun(ana.path, 'Ana')
+    await ok(ana.path, ['workspace', 'create', 'Crew'])
+    const code = (await ok(ana.path, ['invite', '--no-approval'])).split('\n')[0]!
+    await ok(bob.path, ['join', code, '--name', 'Bob'])
+    const left = await ok(bob.path, ['leave'])
+    assert.match(left, /left "Crew"/)
+    assert.match(left, /1 of 1 teammates told now/)
+    assert.equal(await ok(bob.path, ['workspace', 'list']), 'no workspaces')
+    const members = JSON.parse(await ok(ana.path, ['members', '--json'])) as { name: string }[]
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ['Ana'],
+    )
+  } finally {
+    if (a && a.proc.exitCode === null) {
+      const exited = new Promise((r) => a!.proc.once('exit', r))
+      a.proc.kill('SIGTERM')
+      await exited
+    }
+    ana.remove()
+    bob.remove()
+  }
 })

@@ -4,12 +4,22 @@
  */
 import { readFileSync } from 'node:fs'
 import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
-import type { DocumentSummary } from '../../../shared/types.ts'
+import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
 interface CommandContext {
   client: PeerClient
   args: string[]
-  opts: { workspace?: string; file?: string; ttl?: string; role?: string; json: boolean; name?: string; all: boolean }
+  opts: {
+    workspace?: string
+    file?: string
+    ttl?: string
+    role?: string
+    json: boolean
+    name?: string
+    all: boolean
+    /** false with --no-approval: the invite code alone admits (for scripts). */
+    approve: boolean
+  }
   out: (line: string) => void
 }
 
@@ -49,6 +59,37 @@ async function findDoc(ctx: CommandContext, ref: string): Promise<DocumentSummar
   if (hits.length === 0) throw new GrapevineError('not-found', `No document "${ref}" in this workspace (see \`doc list\`).`)
   throw new UsageError(`"${ref}" matches ${hits.length} documents; use more of the id`)
 }
+
+/** A member by device id, id prefix (6+ characters) or name (exact, else ignoring case). */
+async function findMember(ctx: CommandContext, workspaceId: string, ref: string): Promise<MemberInfo> {
+  const members = await ctx.client.request('workspace.members', { workspaceId })
+  const byId = members.filter((m) => m.deviceId === ref || (ref.length >= 6 && m.deviceId.startsWith(ref)))
+  const byName = members.filter((m) => m.name === ref)
+  const hits = byId.length ? byId : byName.length ? byName : members.filter((m) => m.name.toLowerCase() === ref.toLowerCase())
+  if (hits.length === 1) return hits[0]!
+  if (hits.length === 0) throw new GrapevineError('not-found', `No member "${ref}" in this workspace (see \`members\`).`)
+  throw new UsageError(`"${ref}" matches ${hits.length} members; use their device id (${hits.map((m) => m.deviceId).join(', ')})`)
+}
+
+/** A join request waiting here, by id, id prefix (4+ characters) or the joiner's name. */
+async function findRequest(ctx: CommandContext, ref: string): Promise<JoinRequestInfo> {
+  const waiting = await ctx.client.request('join.requests', {})
+  const hits = waiting.filter((r) => r.requestId === ref || (ref.length >= 4 && r.requestId.startsWith(ref)) || r.name === ref)
+  if (hits.length === 1) return hits[0]!
+  if (hits.length === 0)
+    throw new GrapevineError('not-found', `No join request "${ref}" is waiting here (see \`requests\`; they wait on the running peer).`)
+  throw new UsageError(`"${ref}" matches ${hits.length} requests; use the request id`)
+}
+
+const inviteLine = (i: InviteSummary): string =>
+  `${i.id}  ${i.state.padEnd(8)} ${i.role.padEnd(6)} ${i.needsApproval ? 'approval   ' : 'no approval'}  made ${when(i.createdAt)}  ` +
+  `expires ${when(i.expiresAt)}${i.by ? `  by ${i.byName ?? i.by}` : ''}`
+
+const requestLines = (r: JoinRequestInfo): string[] => [
+  `${r.requestId}  ${r.name} asks to join "${r.workspaceName}" (invite ${r.inviteId}, device ${r.deviceId})`,
+  `  their safety words: ${r.safetyWords}`,
+  `  compare them with what ${r.name} reads out, then \`accept ${r.requestId}\` or \`decline ${r.requestId}\``,
+]
 
 function readInput(path: string): string {
   try {
@@ -95,7 +136,10 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   invite: {
-    usage: 'invite [--ttl 24h] [--role editor|viewer|admin]   print a one-time invite code and link',
+    usage:
+      'invite [--ttl 24h] [--role editor|viewer|admin] [--no-approval]\n' +
+      '                                 print a one-time invite code and link (at most 7d); a join with it waits\n' +
+      '                                 for `accept` on the running peer, unless --no-approval (scripts); admin: owner only',
     async run(ctx) {
       const role = clientRequestSchemas['workspace.invite'].shape.role.safeParse(ctx.opts.role)
       if (!role.success) throw new UsageError(`--role is admin, editor or viewer`)
@@ -103,15 +147,113 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
         workspaceId: await workspaceId(ctx),
         ttlMs: parseTtl(ctx.opts.ttl),
         role: role.data,
+        approve: ctx.opts.approve,
       })
-      print(ctx, inv, () => [inv.code, inv.link, `role ${inv.role}; expires ${when(inv.expiresAt)} UTC; works once`])
+      print(ctx, inv, () => [
+        inv.code,
+        inv.link,
+        `role ${inv.role}; expires ${when(inv.expiresAt)} UTC; works once; invite ${inv.id}`,
+        inv.needsApproval
+          ? "a join waits for you: compare the joiner's safety words (see `requests`), then `accept` or `decline`"
+          : 'anyone holding this code can join with it (no approval)',
+      ])
+    },
+  },
+  'invite list': {
+    usage: 'invite list [--all]            your open invites (--all: also used, declined, revoked, expired)',
+    async run(ctx) {
+      const all = await ctx.client.request('invite.list', { workspaceId: await workspaceId(ctx), includeClosed: ctx.opts.all })
+      print(ctx, all, () => (all.length ? all.map(inviteLine) : [ctx.opts.all ? 'no invites' : 'no open invites']))
+    },
+  },
+  'invite revoke': {
+    usage: 'invite revoke <id>             an invite admits no one any more (a join waiting with it is refused)',
+    async run(ctx) {
+      const ref = arg(ctx, 0, 'invite id')
+      let id = ref
+      if (!/^[0-9a-f]{16}$/.test(ref)) {
+        const all = await ctx.client.request('invite.list', { workspaceId: await workspaceId(ctx), includeClosed: true })
+        const hits = all.filter((i) => ref.length >= 4 && i.id.startsWith(ref))
+        if (hits.length === 0) throw new GrapevineError('not-found', `No invite "${ref}" (see \`invite list --all\`).`)
+        if (hits.length > 1) throw new UsageError(`"${ref}" matches ${hits.length} invites; use more of the id`)
+        id = hits[0]!.id
+      }
+      const inv = await ctx.client.request('invite.revoke', { inviteId: id })
+      print(ctx, inv, () => [inv.state === 'revoked' ? `revoked invite ${inv.id}` : `invite ${inv.id} had ${inv.state}; nothing to revoke`])
+    },
+  },
+  requests: {
+    usage: 'requests                       joins waiting for your approval, with the safety words to compare',
+    async run(ctx) {
+      const waiting = await ctx.client.request('join.requests', {})
+      print(ctx, waiting, () => (waiting.length ? waiting.flatMap(requestLines) : ['no join requests waiting']))
+    },
+  },
+  accept: {
+    usage: 'accept <request>               let a waiting joiner in (after comparing their safety words)',
+    async run(ctx) {
+      const r = await findRequest(ctx, arg(ctx, 0, 'request id'))
+      const d = await ctx.client.request('join.decide', { requestId: r.requestId, accept: true })
+      print(ctx, d, () => [`accepted ${r.name} into "${r.workspaceName}"`])
+    },
+  },
+  decline: {
+    usage: 'decline <request>              turn a waiting joiner away; their invite is used up',
+    async run(ctx) {
+      const r = await findRequest(ctx, arg(ctx, 0, 'request id'))
+      const d = await ctx.client.request('join.decide', { requestId: r.requestId, accept: false })
+      print(ctx, d, () => [`declined ${r.name}; invite ${r.inviteId} admits no one now`])
     },
   },
   join: {
     usage: 'join <code or grapevine:// link> [--name me]   join a workspace',
     async run(ctx) {
-      const ws = await ctx.client.request('workspace.join', { code: arg(ctx, 0, 'invite code'), name: ctx.opts.name })
+      const code = arg(ctx, 0, 'invite code')
+      const details = await ctx.client.request('invite.inspect', { code })
+      if (details.needsApproval && !ctx.opts.json) {
+        // The inviter compares these words before accepting; the joiner checks the inviter's in return.
+        ctx.out(`asking to join "${details.workspaceName}"; the inviter must accept (up to 3 minutes)`)
+        ctx.out(`  read them your safety words: ${details.mySafetyWords}`)
+        ctx.out(`  the inviter's safety words: ${details.inviterSafetyWords}`)
+      }
+      const ws = await ctx.client.request('workspace.join', { code, name: ctx.opts.name })
       print(ctx, ws, () => [`joined "${ws.name}" ${ws.id} as ${ws.role}`])
+    },
+  },
+  leave: {
+    usage: 'leave                          this device leaves the workspace (its documents stay in this profile, unlisted)',
+    async run(ctx) {
+      const id = await workspaceId(ctx)
+      const name = (await ctx.client.request('workspace.list', {})).find((w) => w.id === id)?.name ?? id
+      const r = await ctx.client.request('workspace.leave', { workspaceId: id })
+      print(ctx, r, () => [
+        `left "${name}" ${id}`,
+        `${r.told} of ${r.teammates} teammates told now; the others when they next reach this device`,
+        'its documents stay in this profile, unlisted; a new invite brings this device back',
+      ])
+    },
+  },
+  'member remove': {
+    usage: 'member remove <name|id>        take a member out of the workspace (admins; not the owner)',
+    async run(ctx) {
+      const ws = await workspaceId(ctx)
+      const m = await findMember(ctx, ws, arg(ctx, 0, 'member'))
+      const r = await ctx.client.request('member.remove', { workspaceId: ws, deviceId: m.deviceId })
+      print(ctx, r, () => [`removed ${m.name} (${m.deviceId})`, 'they keep what they already had; their changes from now on are refused'])
+    },
+  },
+  'member role': {
+    usage: "member role <name|id> <admin|editor|viewer>   change a member's role (admins; making an admin: the owner)",
+    async run(ctx) {
+      const ref = arg(ctx, 0, 'member')
+      const wanted = arg(ctx, 1, 'role')
+      if (wanted === 'owner') throw new UsageError('ownership transfer is not supported: a workspace keeps the owner who created it')
+      const role = clientRequestSchemas['member.setRole'].shape.role.safeParse(wanted)
+      if (!role.success) throw new UsageError(`a role is ${ROLES.filter((r) => r !== 'owner').join(', ')}, not "${wanted}"`)
+      const ws = await workspaceId(ctx)
+      const m = await findMember(ctx, ws, ref)
+      const now = await ctx.client.request('member.setRole', { workspaceId: ws, deviceId: m.deviceId, role: role.data })
+      print(ctx, now, () => [`${now.name} is ${now.role === m.role ? 'still' : 'now'} ${now.role}`])
     },
   },
   members: {

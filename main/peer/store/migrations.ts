@@ -116,4 +116,16 @@ export const MIGRATIONS: readonly string[] = [
     followed INTEGER NOT NULL DEFAULT 0
   );
   `,
+  // 3: invites can be revoked, and a declined join uses its invite up (its holder cannot ask again).
+  `
+  ALTER TABLE invites ADD COLUMN revoked_at INTEGER;
+  ALTER TABLE invites ADD COLUMN declined_at INTEGER;
+  ALTER TABLE invites ADD COLUMN declined_by TEXT;
+  CREATE INDEX invites_by_workspace ON invites (workspace_id, created_at);
+  `,
+  // 4: the membership heads each change was signed under (concatenated 32-byte op hashes); NULL for
+  // changes stored before, which were signed without them and are judged by the author's current role.
+  `
+  ALTER TABLE changes ADD COLUMN membership_heads BLOB;
+  `,
 ]

@@ -103,6 +103,31 @@ test('reopening a current database runs no migration and keeps data', () =>
     }
   }))
 
+test('invites made before revocation existed (schema 2) are open after the upgrade, and can be revoked', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'v2.db')
+    const old = new Database(path)
+    old.exec(MIGRATIONS[0]!)
+    old.exec(MIGRATIONS[1]!)
+    old.pragma('user_version = 2')
+    old.prepare(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES ('w1', 'W', 'o', 1, 1)`).run()
+    old
+      .prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, require_approval)
+        VALUES ('i1', 'w1', x'00', 'editor', 5, 9, 1)`)
+      .run()
+    old.close()
+    const s = new SqliteStore(path)
+    try {
+      assert.equal(s.schemaVersion, MIGRATIONS.length)
+      const row = s.getInvite('i1')!
+      assert.deepEqual([row.usedAt, row.declinedAt, row.declinedBy, row.revokedAt, row.requireApproval], [null, null, null, null, true])
+      assert.equal(await s.write(() => s.revokeInvite('i1', 10)), true)
+      assert.equal(s.listInvites('w1', 5)[0]?.revokedAt, 10)
+    } finally {
+      s.close()
+    }
+  }))
+
 test('a file of random bytes is refused as corrupt and left untouched', () =>
   inTemp((dir) => {
     const path = join(dir, 'garbage.db')

@@ -10,6 +10,7 @@ import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
 import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
+  ChangeRecord,
   ChangeRow,
   DocumentRow,
   InviteRow,
@@ -23,6 +24,8 @@ import type {
 } from './types.ts'
 
 const SQLITE_HEADER = 'SQLite format 3\0'
+/** An invite nothing has closed yet (expiry aside: that is checked against the clock). */
+const OPEN_INVITE = 'used_at IS NULL AND declined_at IS NULL AND revoked_at IS NULL'
 
 /** A row of our own schema; its columns are known from migrations.ts. */
 // biome-ignore lint/suspicious/noExplicitAny: rows of our own schema; each reader names the columns it maps
@@ -300,13 +303,24 @@ export class SqliteStore implements PeerStore {
     ).map(documentFromRow)
   }
 
-  appendChanges(docId: string, changes: SignedRecord[], arrivedAt: number): ChangeRow[] {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at)
-      VALUES (?, ?, ?, ?, ?, ?)`)
+  appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     for (const c of changes) {
-      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt)
-      if (res.changes === 1) added.push({ ...c, seq: Number(res.lastInsertRowid), docId, arrivedAt })
+      const m = c.m ?? null
+      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, m && Buffer.from(m.join(''), 'hex'))
+      if (res.changes === 1)
+        added.push({
+          hash: c.hash,
+          author: c.author,
+          signature: c.signature,
+          bytes: c.bytes,
+          m,
+          seq: Number(res.lastInsertRowid),
+          docId,
+          arrivedAt,
+        })
     }
     return added
   }
@@ -338,6 +352,15 @@ export class SqliteStore implements PeerStore {
     return new Map(rows.map((r) => [r.doc_id, r.n]))
   }
 
+  docsWrittenBy(workspaceId: string, authors: string[]): string[] {
+    if (authors.length === 0) return []
+    const rows = this.db
+      .prepare(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id
+        WHERE d.workspace_id = ? AND c.author IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`)
+      .all(workspaceId, ...authors) as { id: string }[]
+    return rows.map((r) => r.id)
+  }
+
   putSnapshot(row: SnapshotRow): void {
     this.db
       .prepare(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
@@ -355,8 +378,9 @@ export class SqliteStore implements PeerStore {
 
   putInvite(row: InviteRow): void {
     this.db
-      .prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval,
+        revoked_at, declined_at, declined_by)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(
         row.id,
         row.workspaceId,
@@ -367,24 +391,22 @@ export class SqliteStore implements PeerStore {
         row.usedAt,
         row.usedBy,
         row.requireApproval ? 1 : 0,
+        row.revokedAt,
+        row.declinedAt,
+        row.declinedBy,
       )
   }
 
   getInvite(id: string): InviteRow | undefined {
     const r = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined
-    return (
-      r && {
-        id: r['id'],
-        workspaceId: r['workspace_id'],
-        secretHash: r['secret_hash'],
-        role: r['role'] as Role,
-        createdAt: r['created_at'],
-        expiresAt: r['expires_at'],
-        usedAt: r['used_at'],
-        usedBy: r['used_by'],
-        requireApproval: r['require_approval'] === 1,
-      }
-    )
+    return r && inviteFromRow(r)
+  }
+
+  listInvites(workspaceId: string, limit: number): InviteRow[] {
+    const rows = this.db
+      .prepare('SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at DESC, id LIMIT ?')
+      .all(workspaceId, limit) as Row[]
+    return rows.map(inviteFromRow)
   }
 
   markRead(docId: string, at: number): void {
@@ -403,8 +425,19 @@ export class SqliteStore implements PeerStore {
     return new Map(rows.map((r) => [r['doc_id'], { docId: r['doc_id'], readAt: r['read_at'], followed: r['followed'] === 1 }]))
   }
 
+  // Each closes only an open invite, so that exactly one of used, declined and revoked ever happens to it.
   useInvite(id: string, usedBy: string, at: number): boolean {
-    return this.db.prepare('UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? AND used_at IS NULL').run(at, usedBy, id).changes === 1
+    return this.db.prepare(`UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, usedBy, id).changes === 1
+  }
+
+  declineInvite(id: string, by: string, at: number): boolean {
+    return (
+      this.db.prepare(`UPDATE invites SET declined_at = ?, declined_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, by, id).changes === 1
+    )
+  }
+
+  revokeInvite(id: string, at: number): boolean {
+    return this.db.prepare(`UPDATE invites SET revoked_at = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, id).changes === 1
   }
 
   notePeerSeen(peerId: string, addresses: string[], at: number): void {
@@ -485,6 +518,33 @@ function changeFromRow(r: Row): ChangeRow {
     author: r['author'],
     signature: r['signature'],
     bytes: r['bytes'],
+    m: headsFromBlob(r['membership_heads']),
     arrivedAt: r['arrived_at'],
+  }
+}
+
+/** 32-byte op hashes, concatenated, back to hex; NULL (an older version's change) to null. */
+function headsFromBlob(blob: Uint8Array | null): string[] | null {
+  if (blob === null) return null
+  const hex = Buffer.from(blob).toString('hex')
+  const out: string[] = []
+  for (let i = 0; i < hex.length; i += 64) out.push(hex.slice(i, i + 64))
+  return out
+}
+
+function inviteFromRow(r: Row): InviteRow {
+  return {
+    id: r['id'],
+    workspaceId: r['workspace_id'],
+    secretHash: r['secret_hash'],
+    role: r['role'] as Role,
+    createdAt: r['created_at'],
+    expiresAt: r['expires_at'],
+    usedAt: r['used_at'],
+    usedBy: r['used_by'],
+    requireApproval: r['require_approval'] === 1,
+    revokedAt: r['revoked_at'],
+    declinedAt: r['declined_at'],
+    declinedBy: r['declined_by'],
   }
 }

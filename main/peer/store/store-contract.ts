@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { tempDir } from '../test/helpers.ts'
-import type { DocumentRow, MemberRow, PeerStore, SignedRecord, WorkspaceRow } from './types.ts'
+import type { DocumentRow, InviteRow, MemberRow, PeerStore, SignedRecord, WorkspaceRow } from './types.ts'
 
 const hex = (n: number): string => n.toString(16).padStart(64, '0')
 const rec = (n: number, author = 'devA'): SignedRecord => ({
@@ -44,6 +44,28 @@ const member = (deviceId: string, addedAt: number, role: MemberRow['role'] = 'ed
   role,
   addedBy: 'owner1',
   addedAt,
+})
+const invite = (id: string, workspaceId: string, createdAt: number): InviteRow => ({
+  id,
+  workspaceId,
+  secretHash: new Uint8Array(32).fill(5),
+  role: 'editor',
+  createdAt,
+  expiresAt: createdAt + 100,
+  usedAt: null,
+  usedBy: null,
+  requireApproval: true,
+  revokedAt: null,
+  declinedAt: null,
+  declinedBy: null,
+})
+/** What has happened to an invite. */
+const pick = (r: InviteRow) => ({
+  usedAt: r.usedAt,
+  usedBy: r.usedBy,
+  declinedAt: r.declinedAt,
+  declinedBy: r.declinedBy,
+  revokedAt: r.revokedAt,
 })
 /** Byte-equal regardless of Buffer vs Uint8Array. */
 const bytes = (b: Uint8Array): number[] => [...b]
@@ -258,6 +280,9 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
           usedAt: null,
           usedBy: null,
           requireApproval: false,
+          revokedAt: null,
+          declinedAt: null,
+          declinedBy: null,
         }
         assert.equal(s.getInvite('inv1'), undefined)
         await s.write(() => s.putInvite(row))
@@ -271,6 +296,62 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.equal(await s.write(() => s.useInvite('inv1', 'joinerC', 17)), false)
         assert.deepEqual([s.getInvite('inv1')?.usedAt, s.getInvite('inv1')?.usedBy], [15, 'joinerA'])
         assert.equal(await s.write(() => s.useInvite('unknown', 'joinerA', 18)), false)
+        // A used invite cannot be declined or revoked afterwards.
+        assert.equal(await s.write(() => s.declineInvite('inv1', 'joinerB', 19)), false)
+        assert.equal(await s.write(() => s.revokeInvite('inv1', 20)), false)
+        assert.deepEqual([s.getInvite('inv1')?.declinedAt, s.getInvite('inv1')?.revokedAt], [null, null])
+      }))
+
+    test('invites: declined or revoked closes an open invite once, and nothing else happens to it after', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          for (const id of ['d', 'r']) s.putInvite(invite(id, 'w1', 10))
+        })
+        const declines = await Promise.all([
+          s.write(() => s.declineInvite('d', 'joinerA', 11)),
+          s.write(() => s.declineInvite('d', 'joinerB', 12)),
+        ])
+        assert.deepEqual(declines, [true, false])
+        assert.equal(await s.write(() => s.useInvite('d', 'joinerA', 13)), false, 'a declined invite admits no one')
+        assert.equal(await s.write(() => s.revokeInvite('d', 14)), false)
+        assert.deepEqual(pick(s.getInvite('d')!), { usedAt: null, usedBy: null, declinedAt: 11, declinedBy: 'joinerA', revokedAt: null })
+        assert.equal(await s.write(() => s.revokeInvite('r', 15)), true)
+        assert.equal(await s.write(() => s.revokeInvite('r', 16)), false)
+        assert.equal(await s.write(() => s.useInvite('r', 'joinerA', 17)), false, 'a revoked invite admits no one')
+        assert.equal(await s.write(() => s.declineInvite('r', 'joinerA', 18)), false)
+        assert.deepEqual(pick(s.getInvite('r')!), { usedAt: null, usedBy: null, declinedAt: null, declinedBy: null, revokedAt: 15 })
+        assert.equal(await s.write(() => s.revokeInvite('unknown', 19)), false)
+      }))
+
+    test('invites: listed per workspace, newest first, at most the limit', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          s.putWorkspace(ws('w2', 1))
+          s.putInvite(invite('a', 'w1', 30))
+          s.putInvite(invite('b', 'w1', 10))
+          s.putInvite(invite('c', 'w2', 20))
+          s.putInvite(invite('d', 'w1', 20))
+        })
+        assert.deepEqual(
+          s.listInvites('w1', 10).map((i) => i.id),
+          ['a', 'd', 'b'],
+        )
+        assert.deepEqual(
+          s.listInvites('w1', 2).map((i) => i.id),
+          ['a', 'd'],
+        )
+        assert.deepEqual(
+          s.listInvites('w2', 10).map((i) => i.id),
+          ['c'],
+        )
+        assert.deepEqual(s.listInvites('w3', 10), [])
+        const listed = s.listInvites('w1', 10)[0]!
+        assert.deepEqual(
+          { ...listed, secretHash: bytes(listed.secretHash) },
+          { ...invite('a', 'w1', 30), secretHash: bytes(new Uint8Array(32).fill(5)) },
+        )
       }))
 
     test('peers: seen addresses accumulate, synced time, list', () =>
@@ -400,6 +481,9 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
             usedAt: null,
             usedBy: null,
             requireApproval: false,
+            revokedAt: null,
+            declinedAt: 3,
+            declinedBy: 'p1',
           })
           s.notePeerSeen('p1', ['/ip4/10.0.0.1/tcp/4001'], 6)
           s.notePeerSynced('p1', 7)
@@ -420,6 +504,7 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         )
         assert.equal(r.getSnapshot('d1')?.upToSeq, 2)
         assert.equal(r.getInvite('i1')?.role, 'editor')
+        assert.deepEqual([r.getInvite('i1')?.declinedAt, r.getInvite('i1')?.declinedBy], [3, 'p1'])
         assert.deepEqual(r.getPeer('p1'), { peerId: 'p1', lastSeen: 6, lastSyncAt: 7, addresses: ['/ip4/10.0.0.1/tcp/4001'] })
         assert.deepEqual(r.listPeerDocHeads('d1'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 8 }])
         const more = await r.write(() => r.appendChanges('d1', [rec(5), rec(6)], 9))

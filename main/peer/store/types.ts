@@ -23,7 +23,14 @@ export interface SignedRecord {
   signature: Uint8Array
   bytes: Uint8Array
 }
+/** A change as stored: its signed record and the membership heads it was signed under. */
+export interface ChangeRecord extends SignedRecord {
+  /** Hex op hashes; null or absent: signed by an older version (no heads). */
+  m?: string[] | null
+}
 export interface ChangeRow extends SignedRecord {
+  /** The membership heads it was signed under (hex); null: signed by an older version. */
+  m: string[] | null
   seq: number
   docId: string
   arrivedAt: number
@@ -58,6 +65,10 @@ export interface InviteRow {
   usedAt: number | null
   usedBy: string | null
   requireApproval: boolean
+  revokedAt: number | null
+  /** A join with it was turned down: it admits no one afterwards. */
+  declinedAt: number | null
+  declinedBy: string | null
 }
 /** This device's relation to a document: when it last saw it, and whether it follows it. */
 export interface ReadRow {
@@ -98,13 +109,15 @@ export interface PeerStore {
   listDocuments(workspaceId: string): DocumentRow[]
 
   /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
-  appendChanges(docId: string, changes: SignedRecord[], arrivedAt: number): ChangeRow[]
+  appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[]
   hasChange(docId: string, hash: string): boolean
   getChanges(docId: string, hashes: string[]): ChangeRow[]
   changesAfter(docId: string, seq: number): ChangeRow[]
   countChangesAfter(docId: string, seq: number): number
   /** Number of logged changes of every document. */
   changeCounts(): Map<string, number>
+  /** Documents of the workspace with a change by any of `authors` (a revocation is rare: a scan is fine). */
+  docsWrittenBy(workspaceId: string, authors: string[]): string[]
 
   putSnapshot(row: SnapshotRow): void
   getSnapshot(docId: string): SnapshotRow | undefined
@@ -116,8 +129,14 @@ export interface PeerStore {
 
   putInvite(row: InviteRow): void
   getInvite(id: string): InviteRow | undefined
-  /** Marks an unused invite used; false if it was used already. */
+  /** The workspace's invites, newest first, at most `limit`. */
+  listInvites(workspaceId: string, limit: number): InviteRow[]
+  /** Marks an open invite used; false if it was used, declined or revoked already. */
   useInvite(id: string, usedBy: string, at: number): boolean
+  /** Marks an open invite declined (for `by`'s join); false if it was used, declined or revoked already. */
+  declineInvite(id: string, by: string, at: number): boolean
+  /** Marks an open invite revoked; false if it was used, declined or revoked already. */
+  revokeInvite(id: string, at: number): boolean
 
   notePeerSeen(peerId: string, addresses: string[], at: number): void
   notePeerSynced(peerId: string, at: number): void

@@ -16,12 +16,14 @@ import type { PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { describeFailure } from '../net/failure.ts'
+import { guardStreams, peerLimitsOf } from '../net/limits.ts'
 import type { Log } from '../log.ts'
 import {
   CATCHUP_PROTOCOL,
   catchupFrame,
   decodeMessage,
   encodeMessage,
+  PEER_PROTOCOL_VERSION,
   type CatchupFrame,
   type SignedChange,
   type SignedOp,
@@ -29,10 +31,13 @@ import {
 import { sha256 } from '../identity/keys.ts'
 import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
+import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 
 const FRAME_ITEMS = 8192
 const FRAME_BYTES = 1024 * 1024
 const SESSION_TIMEOUT_MS = 5 * 60_000
+/** A non-member gets this long to take its refusal. */
+const REFUSE_TIMEOUT_MS = 2_000
 
 export interface CatchupStats {
   sessions: number
@@ -98,6 +103,7 @@ export class Catchup {
   private readonly documents: Documents
   private readonly store: PeerStore
   private readonly log: Log
+  private readonly held: HeldChanges
 
   constructor(node: GrapevineNode, workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
     this.node = node
@@ -105,10 +111,13 @@ export class Catchup {
     this.documents = documents
     this.store = store
     this.log = log
+    this.held = heldChangesOf(workspaces, documents, store, log)
   }
 
   async start(): Promise<void> {
-    await this.node.handle(CATCHUP_PROTOCOL, (stream, connection) => this.respond(stream, connection), { maxInboundStreams: 16 })
+    // Per-peer and strangers' rate limits (net/limits.ts) before a session starts.
+    const respond = guardStreams(this.node, CATCHUP_PROTOCOL, (stream, connection) => this.respond(stream, connection))
+    await this.node.handle(CATCHUP_PROTOCOL, respond, { maxInboundStreams: 16 })
   }
 
   /** Runs catch-up of one workspace with a peer, unless one is already running. */
@@ -132,7 +141,7 @@ export class Catchup {
       const io = new FrameStream(stream, this.stats)
       step = 'sending the summary'
       const ops = this.workspaces.signedOps(ws)
-      await io.send({ t: 'summary', v: 1, ws, ops, docs: this.documents.digests(ws) }, signal)
+      await io.send({ t: 'summary', v: PEER_PROTOCOL_VERSION, ws, ops, docs: this.documents.digests(ws) }, signal)
       step = 'waiting for the want list'
       const want = await io.expect('want', signal)
       await this.workspaces.ingest(ws, want.ops)
@@ -167,18 +176,19 @@ export class Catchup {
     const io = new FrameStream(stream, this.stats)
     const remote = connection.remotePeer.toString()
     let step = 'waiting for the summary'
+    // A peer that shares no workspace with us is refused before a byte of it is read.
+    if (this.workspaces.shared(remote).length === 0) return this.refuse(io, stream, remote, 'not a member of any workspace here')
     try {
       const summary = await io.expect('summary', signal)
       const ws = summary.ws
-      // Ops first: they are signed by admins, and may be what makes the dialer a member.
-      if (this.workspaces.state(ws)) await this.workspaces.ingest(ws, summary.ops)
-      if (this.workspaces.roleOf(ws, remote) === undefined || this.workspaces.roleOf(ws, this.node.peerId.toString()) === undefined) {
-        this.log('warn', `catch-up refused: ${remote} is not a member of ${ws}`)
-        step = 'refusing'
-        await io.send({ t: 'refuse', reason: 'not a member of this workspace' }, signal)
-        await stream.close({ signal })
-        return
-      }
+      // Membership first, from what we already hold: nothing a non-member sends is ingested. A new
+      // member whose `add` has not reached us yet is refused until gossip or another catch-up brings it.
+      const members = (): boolean =>
+        this.workspaces.roleOf(ws, remote) !== undefined && this.workspaces.roleOf(ws, this.node.peerId.toString()) !== undefined
+      if (!members()) return this.refuse(io, stream, remote, `not a member of ${ws}`)
+      await this.workspaces.ingest(ws, summary.ops)
+      // A member's ops may say it left or was removed (that is how a leave reaches us): then it gets nothing.
+      if (!members()) return this.refuse(io, stream, remote, `no longer a member of ${ws}`)
       this.stats.sessions++
       const theirOps = new Set(summary.ops.map(opHash))
       const theirDocs = new Map(summary.docs.map(([id, d]) => [id, digestKey(d)]))
@@ -209,6 +219,18 @@ export class Catchup {
     }
   }
 
+  /** Refuses a session, counted per source in the log (never a line each); a refusal that cannot be delivered is dropped. */
+  private async refuse(io: FrameStream, stream: Stream, remote: string, why: string): Promise<void> {
+    peerLimitsOf(this.node)?.note('catch-up not-member', remote, why)
+    const signal = AbortSignal.timeout(REFUSE_TIMEOUT_MS)
+    try {
+      await io.send({ t: 'refuse', reason: 'not a member of this workspace' }, signal)
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(asError(err, 'refused'))
+    }
+  }
+
   private has(ws: string, docId: string): boolean {
     return this.store.getDocument(docId)?.workspaceId === ws
   }
@@ -219,13 +241,20 @@ export class Catchup {
     let items: SignedChange[] = []
     let size = 0
     for (const r of rows) {
-      if (items.length >= FRAME_ITEMS || size + r.bytes.byteLength + 200 > FRAME_BYTES) {
+      // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
+      const cost = r.bytes.byteLength + 200 + (r.m?.length ?? 0) * 34
+      if (items.length >= FRAME_ITEMS || size + cost > FRAME_BYTES) {
         await io.send({ t: 'changes', ws, doc: docId, items }, signal)
         items = []
         size = 0
       }
-      items.push({ a: r.author, s: r.signature, c: r.bytes })
-      size += r.bytes.byteLength + 200
+      // Served as signed: with the membership heads of its v2 signature, or without (an older version's).
+      items.push(
+        r.m
+          ? { a: r.author, s: r.signature, c: r.bytes, m: r.m.map((h) => Buffer.from(h, 'hex')) }
+          : { a: r.author, s: r.signature, c: r.bytes },
+      )
+      size += cost
     }
     if (items.length) await io.send({ t: 'changes', ws, doc: docId, items }, signal)
     this.stats.changesSent += rows.length
@@ -245,15 +274,28 @@ export class Catchup {
       if (f.t === 'refuse') throw new Error(`peer refused catch-up: ${f.reason}`)
       if (f.t !== 'changes' || f.ws !== ws) throw new Error(`catch-up: unexpected ${f.t} frame`)
       const valid: ValidChange[] = []
+      const judge = this.workspaces.judge(ws)
+      let aside = 0
+      let example = ''
       for (const item of f.items) {
-        const v = validateChange(ws, f.doc, item, (d) => this.workspaces.roleOf(ws, d))
-        if (isRejection(v)) {
-          this.stats.rejected++
-          this.log('warn', `catch-up from ${remote}: change rejected (${v.reason}): ${v.detail}`)
+        const v = validateChange(ws, f.doc, item, judge)
+        if (!isRejection(v)) {
+          valid.push(v)
           continue
         }
-        valid.push(v)
+        // Authentic, but not allowed (yet): kept aside until its ops arrive or a member's change builds on it.
+        const kept = this.held.hold(ws, f.doc, v)
+        if (v.reason === 'unknown-membership') continue
+        this.stats.rejected++
+        if (!v.held) this.log('warn', `catch-up from ${remote}: change rejected (${v.reason}): ${v.detail}`)
+        else if (kept) {
+          // Logged once: the other side offers it again each round while it stays aside.
+          aside++
+          example ||= `${v.reason}: ${v.detail}`
+        }
       }
+      // One line per frame: a late joiner gets a removed member's whole history this way before its endorsement.
+      if (aside) this.log('info', `catch-up from ${remote}: ${aside} changes to ${f.doc} kept aside until endorsed (${example})`)
       this.stats.changesReceived += valid.length
       if (valid.length) applied.push(this.documents.ingest(ws, f.doc, valid))
     }

@@ -101,7 +101,7 @@ test('remote changes are applied once however often they arrive, and out-of-orde
       changes.push(A.getLastLocalChange(doc)!)
     }
     const valid = (bytes: Uint8Array): ValidChange => {
-      const v = validateChange(ws, row.id, signChange(device, ws, row.id, bytes), (id) => workspaces.roleOf(ws, id))
+      const v = validateChange(ws, row.id, signChange(device, ws, row.id, bytes), workspaces.judge(ws))
       assert.ok(!isRejection(v))
       return v
     }

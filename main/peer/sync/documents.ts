@@ -82,6 +82,54 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.workspaces = workspaces
     this.opts = opts
     this.actor = newActorId(device)
+    // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
+    workspaces.on('members', (ws) => void this.endorse(ws))
+    for (const ws of workspaces.ids()) void this.endorse(ws)
+  }
+
+  /** One endorsement pass at a time per workspace. */
+  private readonly endorsing = new Map<string, Promise<void>>()
+
+  /**
+   * For every revocation of a write right (a removal, a leave, a demotion to viewer) that takes
+   * effect here, signs an empty change on every document of the workspace the revoked device wrote
+   * in: its deps are this device's heads, so it vouches for every change of theirs this device had
+   * accepted, which then stays valid on every peer, for a late joiner too (change-validation.ts:
+   * removal wins only over what no member held). Revocations already endorsed are recorded after
+   * each pass, so one learned just before a crash is endorsed on restart, and, the first time a
+   * profile of an older version runs, the history of everyone revoked before.
+   */
+  private endorse(workspaceId: string): Promise<void> {
+    const next = (this.endorsing.get(workspaceId) ?? Promise.resolve())
+      .then(() => this.endorseNow(workspaceId))
+      .catch((err: Error) => this.opts.log('warn', `endorsing history in ${workspaceId}: ${err.message}`))
+    this.endorsing.set(workspaceId, next)
+    return this.track(next)
+  }
+
+  private async endorseNow(workspaceId: string): Promise<void> {
+    const key = `endorsed-revocations:${workspaceId}`
+    const revocations = this.workspaces.writeRevocations(workspaceId)
+    const now = JSON.stringify(revocations.map((r) => r.op).sort())
+    const recorded = this.store.getMeta(key)?.toString()
+    if (recorded === now) return
+    const done = new Set(recorded ? (JSON.parse(recorded) as string[]) : [])
+    const revoked = [...new Set(revocations.filter((r) => !done.has(r.op)).map((r) => r.device))]
+    const role = this.workspaces.roleOf(workspaceId, this.device.deviceId)
+    if (revoked.length && role !== undefined && WRITER_ROLES.includes(role)) {
+      // Changes accepted before the revocation but still buffered are endorsed too: apply them first.
+      const buffered = [...this.pending.values()].filter((p) => p.ws === workspaceId)
+      for (const p of buffered) p.fire()
+      await Promise.all(buffered.map((p) => p.done))
+      const docs = this.store.docsWrittenBy(workspaceId, revoked)
+      for (const docId of docs) {
+        const l = this.load(docId)
+        await this.commitOwn(docId, l, A.emptyChange(l.doc))
+      }
+      if (docs.length)
+        this.opts.log('info', `endorsed ${docs.length} documents written by ${revoked.length} revoked writers of ${workspaceId}`)
+    }
+    await this.store.write(() => this.store.setMeta(key, now))
   }
 
   /** The document's row, if this device may see it. */
@@ -193,12 +241,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
     l.doc = doc
     const bytes = A.getLastLocalChange(doc)
     if (!bytes) return
-    const item = signChange(this.device, l.ws, docId, bytes)
+    const m = this.workspaces.heads(l.ws)
+    const item = signChange(this.device, l.ws, docId, bytes, m)
     const hash = A.decodeChange(bytes).hash
     await this.persist(
       l.ws,
       docId,
-      [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000 }],
+      [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000, m }],
       true,
     )
     this.emit('local', l.ws, docId, [item])
@@ -210,6 +259,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.assertWriter(row.workspaceId)
     const valid: ValidChange[] = []
     const items: SignedChange[] = []
+    // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
+    const m = this.workspaces.heads(row.workspaceId)
     for (const bytes of changes) {
       if (bytes.byteLength > MAX_CHANGE_BYTES)
         throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
@@ -225,9 +276,17 @@ export class Documents extends EventEmitter<DocumentEvents> {
           `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
         )
       }
-      const item = signChange(this.device, row.workspaceId, docId, bytes)
+      const item = signChange(this.device, row.workspaceId, docId, bytes, m)
       items.push(item)
-      valid.push({ hash: decoded.hash, actor: decoded.actor, author: this.device.deviceId, signature: item.s, bytes, time: decoded.time })
+      valid.push({
+        hash: decoded.hash,
+        actor: decoded.actor,
+        author: this.device.deviceId,
+        signature: item.s,
+        bytes,
+        time: decoded.time,
+        m,
+      })
     }
     void this.store.write(() => this.store.follow(docId)).catch(() => {})
     const rows = await this.persist(row.workspaceId, docId, valid, false, origin)
@@ -314,7 +373,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       }
       return this.store.appendChanges(
         docId,
-        changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes })),
+        changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes, m: c.m })),
         now,
       )
     })
@@ -452,6 +511,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
       }
     }
     return repaired
+  }
+
+  /** Changes that changes held here name as deps but that are not here: changes someone built on. */
+  missingDeps(docId: string): string[] {
+    if (!this.store.getDocument(docId)) return []
+    return A.getMissingDeps(this.load(docId).doc, [])
   }
 
   /** Signed changes a peer holding `theirHeads` lacks. */

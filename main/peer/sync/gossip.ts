@@ -22,8 +22,9 @@ import {
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
 import { tallyLog, type Log, type Tally } from '../log.ts'
 import type { PeerScoring } from '../net/scoring.ts'
-import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import { isRejection, validateChange, type Rejection, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
+import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 import type { Presence, PresenceState } from './presence.ts'
 
 interface GossipStats {
@@ -47,6 +48,7 @@ export class Gossip {
   private readonly log: Log
   private readonly scoring: PeerScoring
   private readonly refusals: Tally
+  private readonly held: HeldChanges
 
   constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, scoring: PeerScoring, log: Log) {
     this.pubsub = pubsub
@@ -56,6 +58,7 @@ export class Gossip {
     this.scoring = scoring
     this.log = log
     this.refusals = tallyLog(log, 'gossip rejected')
+    this.held = heldChangesOf(workspaces, documents, store, log)
     for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
@@ -97,12 +100,21 @@ export class Gossip {
     switch (m.t) {
       case 'changes': {
         const valid: ValidChange[] = []
+        const waiting: Rejection[] = []
+        const judge = this.workspaces.judge(workspaceId)
         for (const item of m.items) {
-          const v = validateChange(workspaceId, m.doc, item, (d) => this.workspaces.roleOf(workspaceId, d))
-          if (isRejection(v)) return this.reject(source, v.reason, v.detail)
-          valid.push(v)
+          const v = validateChange(workspaceId, m.doc, item, judge)
+          if (!isRejection(v)) valid.push(v)
+          // Its membership heads name ops not here yet (the `members` message may still be on its way).
+          else if (v.reason === 'unknown-membership') waiting.push(v)
+          else return this.reject(source, v.reason, v.detail)
         }
-        void this.documents.ingest(workspaceId, m.doc, valid)
+        if (valid.length) void this.documents.ingest(workspaceId, m.doc, valid)
+        if (waiting.length) {
+          // Kept until the ops arrive; not forwarded meanwhile, and no fault of the sender's.
+          for (const w of waiting) this.held.hold(workspaceId, m.doc, w)
+          return VERDICT.ignore
+        }
         break
       }
       case 'heads': {
@@ -155,16 +167,15 @@ export class Gossip {
       let batch: SignedChange[] = []
       let size = 0
       for (const item of items) {
-        if (
-          batch.length > 0 &&
-          (batch.length >= MAX_CHANGES_PER_MESSAGE || size + item.c.byteLength + 200 > MAX_GOSSIP_MESSAGE_BYTES / 2)
-        ) {
+        // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
+        const cost = item.c.byteLength + 200 + (item.m?.length ?? 0) * 34
+        if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + cost > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
           this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
           batch = []
           size = 0
         }
         batch.push(item)
-        size += item.c.byteLength + 200
+        size += cost
       }
       if (batch.length) this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
     }

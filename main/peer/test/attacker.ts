@@ -18,6 +18,7 @@ import {
   catchupFrame,
   decodeMessage,
   encodeMessage,
+  PEER_PROTOCOL_VERSION,
   type CatchupFrame,
   type SignedChange,
   type SignedOp,
@@ -34,16 +35,18 @@ export async function startAttackerNode(): Promise<GrapevineNode> {
 
 /**
  * Makes `node` a gossipsub neighbour of `victim` on `topic`: dials it (if not connected), subscribes,
- * waits until each side sees the other subscribed, then gives the mesh a moment to settle.
+ * waits until each side sees the other subscribed (or, for a non-member, until the victim's topic gate
+ * has held its subscription back), then gives the mesh a moment to settle.
  */
 export async function meshWith(node: GrapevineNode, victim: Peer, topic: string): Promise<void> {
   const victimId = victim.node.peerId
+  const withheld = victim.stats().gate.withheld
   if (!node.getConnections(victimId).some((c) => c.status === 'open')) await node.dial(victim.node.getMultiaddrs())
   if (!node.services.pubsub.getTopics().includes(topic)) node.services.pubsub.subscribe(topic)
   await waitFor('the victim in the topic', () => node.services.pubsub.getSubscribers(topic).some((p) => p.equals(victimId)), 15_000)
   await waitFor(
-    'the victim to see our subscription',
-    () => victim.node.services.pubsub.getSubscribers(topic).some((p) => p.equals(node.peerId)),
+    'the victim to see our subscription (or hold it back)',
+    () => victim.node.services.pubsub.getSubscribers(topic).some((p) => p.equals(node.peerId)) || victim.stats().gate.withheld > withheld,
     15_000,
   )
   await new Promise((r) => setTimeout(r, 1_500))
@@ -92,7 +95,7 @@ export async function catchupInject(
   const frames: CatchupFrame[] = []
   try {
     // A digest that matches nothing, so the peer lists the document as differing.
-    await lp.write(encodeMessage({ t: 'summary', v: 1, ws, ops, docs: [[docId, new Uint8Array(16)]] }), { signal })
+    await lp.write(encodeMessage({ t: 'summary', v: PEER_PROTOCOL_VERSION, ws, ops, docs: [[docId, new Uint8Array(16)]] }), { signal })
     const first = await read()
     frames.push(first)
     if (first.t !== 'want') return frames

@@ -11,7 +11,7 @@ import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { signChange } from '../sync/change-validation.ts'
 import { makeOp } from '../workspace/membership.ts'
-import { encodeMessage, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
+import { encodeMessage, PEER_PROTOCOL_VERSION, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
 import { catchupInject, changeOnTop, meshWith, startAttackerNode, throwawayDevice, rejectsWith, stopAll, type Dir } from './attacker.ts'
@@ -43,9 +43,9 @@ describe('gossip and catch-up from bad peers', () => {
     vc = victim.connect()
     ws = (await vc.request('workspace.create', { name: 'Team' })).id
     docId = (await vc.request('doc.create', { workspaceId: ws, title: 'Plan', text: 'hello world' })).id
-    const editorInvite = await vc.request('workspace.invite', { workspaceId: ws })
+    const editorInvite = await vc.request('workspace.invite', { workspaceId: ws, approve: false })
     await member.connect().request('workspace.join', { code: editorInvite.code })
-    const viewerInvite = await vc.request('workspace.invite', { workspaceId: ws, role: 'viewer' })
+    const viewerInvite = await vc.request('workspace.invite', { workspaceId: ws, approve: false, role: 'viewer' })
     await viewer.connect().request('workspace.join', { code: viewerInvite.code })
     for (const p of [member, viewer]) {
       const c = p.connect()
@@ -112,7 +112,8 @@ describe('gossip and catch-up from bad peers', () => {
   /** A change on top of the victim's document, by `actor`, signed by `signer`, as one gossip/catch-up item. */
   const item = (signer: Device, actor = `${signer.actorPrefix}0123456789abcdef`, text = 'EVIL '): SignedChange =>
     signChange(signer, ws, docId, changeOnTop(docBytes, actor, text))
-  const changesMessage = (items: SignedChange[], w = ws): Uint8Array => encodeMessage({ t: 'changes', v: 1, ws: w, doc: docId, items })
+  const changesMessage = (items: SignedChange[], w = ws): Uint8Array =>
+    encodeMessage({ t: 'changes', v: PEER_PROTOCOL_VERSION, ws: w, doc: docId, items })
 
   // Size and shape are checked only for members' messages: a stranger's payload is never decoded.
   it("rejects a member's oversized gossip message as too-large", async () => {
@@ -129,7 +130,7 @@ describe('gossip and catch-up from bad peers', () => {
       new Uint8Array([0xff, 0xff, 0xff, 0xff]), // invalid CBOR
       new Uint8Array(0), // empty
       encodeMessage({ t: 'changes', v: 2, ws, doc: docId, items: [] }), // CBOR of the wrong shape
-      encodeMessage({ t: 'changes', v: 1, ws, doc: docId, items: [{ a: 'x', s: 1, c: 'y' }] }),
+      encodeMessage({ t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: [{ a: 'x', s: 1, c: 'y' }] }),
       encodeMessage(['changes', 1, ws]),
     ])
   })
@@ -148,7 +149,7 @@ describe('gossip and catch-up from bad peers', () => {
 
   it("rejects a validly signed change from a non-member's node as not-member", async () => {
     const msg = changesMessage([item(outsider!.device)])
-    await gossipRejected(X(), 'not-member', [msg, encodeMessage({ t: 'heads', v: 1, ws, docs: [[docId, []]] })])
+    await gossipRejected(X(), 'not-member', [msg, encodeMessage({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws, docs: [[docId, []]] })])
   })
 
   it("rejects a member's message carrying a non-member's signed change as not-member", async () => {
@@ -225,7 +226,7 @@ describe('gossip and catch-up from bad peers', () => {
     // An editor may not add members; the op is accepted as a well-formed message but has no effect.
     const op = makeOp(M().device, ws, { type: 'add', member: X().peerId.toString(), name: 'Eve', role: 'admin' }).op
     const accepted = V().stats().gossip.accepted
-    await M().node.services.pubsub.publish(topic, encodeMessage({ t: 'members', v: 1, ws, ops: [op] }))
+    await M().node.services.pubsub.publish(topic, encodeMessage({ t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops: [op] }))
     await waitFor('the victim to take the members message', () => V().stats().gossip.accepted > accepted, 15_000)
     const members = await vc.request('workspace.members', { workspaceId: ws })
     assert.ok(!members.some((m) => m.deviceId === X().peerId.toString()))

@@ -36,7 +36,7 @@ describe('invites that must not work', () => {
   async function otherIsEditor(): Promise<void> {
     const members = await oc.request('workspace.members', { workspaceId: ws })
     if (members.some((m) => m.deviceId === other!.device.deviceId)) return
-    const invite = await oc.request('workspace.invite', { workspaceId: ws })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
     const joined = await other!.connect().request('workspace.join', { code: invite.code })
     assert.equal(joined.role, 'editor')
   }
@@ -74,7 +74,7 @@ describe('invites that must not work', () => {
   })
 
   it('rejects a well-formed invite the inviter never issued, or with the wrong secret', async () => {
-    const invite = await oc.request('workspace.invite', { workspaceId: ws })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
     const secret = new Uint8Array(32).fill(7)
     await rejectsWith(jc.request('workspace.join', { code: recode(invite.code, { secret }) }), ['invite-invalid'], 'wrong secret')
     await rejectsWith(
@@ -107,7 +107,7 @@ describe('invites that must not work', () => {
   })
 
   it('rejects an invite whose inviter id is not a device id as invite-invalid', async () => {
-    const invite = await oc.request('workspace.invite', { workspaceId: ws })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
     await rejectsWith(
       jc.request('workspace.join', { code: recode(invite.code, { inviter: 'NotAPeerIdAtAll1234' }) }),
       ['invite-invalid'],
@@ -117,7 +117,7 @@ describe('invites that must not work', () => {
   })
 
   it('rejects an expired invite as invite-expired, also when its expiry was tampered with', async () => {
-    const invite = await oc.request('workspace.invite', { workspaceId: ws, ttlMs: 1000 })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false, ttlMs: 1000 })
     await waitFor('the invite to expire', () => Date.now() > invite.expiresAt + 50, 5_000)
     await rejectsWith(jc.request('workspace.join', { code: invite.code }), ['invite-expired'], 'expired invite')
     // Pushing the expiry in the code forward does not help: the inviter keeps its own.
@@ -127,7 +127,7 @@ describe('invites that must not work', () => {
   })
 
   it('rejects an invite someone else already used as invite-used', async () => {
-    const invite = await oc.request('workspace.invite', { workspaceId: ws, role: 'viewer' })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false, role: 'viewer' })
     const third = tempDir()
     const first = await startPeer(third.path, { name: 'First' })
     try {
@@ -153,7 +153,7 @@ describe('invites that must not work', () => {
     const gone = await startPeer(dir.path, { name: 'Gone' })
     try {
       const ws2 = (await gone.connect().request('workspace.create', { name: 'Elsewhere' })).id
-      const invite = await gone.connect().request('workspace.invite', { workspaceId: ws2 })
+      const invite = await gone.connect().request('workspace.invite', { workspaceId: ws2, approve: false })
       await gone.stop()
       const started = Date.now()
       // The joiner tries again for a bounded time (15 s), then says which step failed and how often it tried.
@@ -170,7 +170,7 @@ describe('invites that must not work', () => {
   })
 
   it('the owner still serves and invites after all of that', async () => {
-    const invite = await oc.request('workspace.invite', { workspaceId: ws })
+    const invite = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
     const joined = await jc.request('workspace.join', { code: invite.code })
     assert.equal(joined.id, ws)
     assert.equal(joined.role, 'editor')

@@ -8,7 +8,7 @@ import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_STREAM_FRAME_BYTES } from '../../../shared/limits.ts'
-import { CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage } from '../wire/peer-protocol.ts'
+import { CATCHUP_PROTOCOL, catchupFrame, decodeMessage, encodeMessage, PEER_PROTOCOL_VERSION } from '../wire/peer-protocol.ts'
 import { startPeer } from './helpers.ts'
 
 const [profileDir, victimAddr, ws, role] = process.argv.slice(2)
@@ -25,7 +25,7 @@ if (role === 'dialer') {
   // We dial the victim with an empty summary (so every document differs) and claim to hold none of them.
   const stream = await peer.node.dialProtocol(multiaddr(victimAddr), CATCHUP_PROTOCOL)
   const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
-  await lp.write(encodeMessage({ t: 'summary', v: 1, ws, ops: [], docs: [] }))
+  await lp.write(encodeMessage({ t: 'summary', v: PEER_PROTOCOL_VERSION, ws, ops: [], docs: [] }))
   const want = await readFrame(lp)
   if (want.t !== 'want') throw new Error(`expected want, got ${want.t}`)
   // Stop reading before the message that makes the victim send: its sends fill the stream's window (yamux grants

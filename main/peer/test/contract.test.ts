@@ -96,11 +96,34 @@ test('every result and every event fits the shared schemas', async () => {
   await a.request('doc.delete', { docId: doc.id })
   await a.request('doc.list', { workspaceId: ws.id, includeDeleted: true })
 
+  // Invites: the list, a revocation, the requests waiting (none now).
+  const spare = await a.request('workspace.invite', { workspaceId: ws.id, approve: false })
+  await a.request('invite.revoke', { inviteId: spare.id })
+  await a.request('invite.list', { workspaceId: ws.id, includeClosed: true })
+  await a.request('join.requests', {})
+
+  // Membership: a role change; Ben leaves a second workspace; then Ana removes him from the first.
+  await a.request('member.setRole', { workspaceId: ws.id, deviceId: ben.device.deviceId, role: 'viewer' })
+  const side = await a.request('workspace.create', { name: 'Side' })
+  await b.request('workspace.join', { code: (await a.request('workspace.invite', { workspaceId: side.id, approve: false })).code })
+  await b.request('workspace.leave', { workspaceId: side.id })
+  await a.request('member.remove', { workspaceId: ws.id, deviceId: ben.device.deviceId })
+
   await waitFor('the activity notice at Ana', () => events.some((e) => e.type === 'doc.activity'))
   const missing = (Object.keys(clientRequestSchemas) as ClientMethod[]).filter((m) => !called.has(m))
   assert.deepEqual(missing, [], 'every method is called')
   assert.deepEqual(malformed, [], 'no event the shared schema refuses')
-  for (const type of ['join.request', 'doc.list', 'doc.changes', 'doc.activity', 'workspace.members', 'presence'] as const) {
+  const types = [
+    'join.request',
+    'join.settled',
+    'invite.list',
+    'doc.list',
+    'doc.changes',
+    'doc.activity',
+    'workspace.members',
+    'presence',
+  ] as const
+  for (const type of types) {
     assert.ok(
       events.some((e) => e.type === type),
       `a ${type} event was seen`,

@@ -49,7 +49,7 @@ export async function formWorkspace(owner: Peer, others: Peer[], name = 'Team'):
   const o = owner.connect()
   const ws = await o.request('workspace.create', { name })
   for (const p of others) {
-    const invite = await o.request('workspace.invite', { workspaceId: ws.id })
+    const invite = await o.request('workspace.invite', { workspaceId: ws.id, approve: false })
     await p.connect().request('workspace.join', { code: invite.code })
   }
   return ws.id

@@ -41,7 +41,7 @@ async function inviteThenStop(dir: string, ttlMs?: number): Promise<{ code: stri
   try {
     const c = inviter.connect()
     const ws = await c.request('workspace.create', { name: 'Team' })
-    const invite = await c.request('workspace.invite', { workspaceId: ws.id, ...(ttlMs ? { ttlMs } : {}) })
+    const invite = await c.request('workspace.invite', { workspaceId: ws.id, approve: false, ...(ttlMs ? { ttlMs } : {}) })
     return { code: invite.code, port: portOf(inviter), expiresAt: invite.expiresAt }
   } finally {
     await inviter.stop()
@@ -143,7 +143,7 @@ describe('joining an inviter that is hard to reach', () => {
     try {
       const oc = inviter.connect()
       const ws = (await oc.request('workspace.create', { name: 'Team' })).id
-      const { code } = await oc.request('workspace.invite', { workspaceId: ws })
+      const { code } = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
       // Test-only hook: the inviter's first join stream reads the request and is reset; later ones get the real handler.
       const registrar = (inviter.node as unknown as { components: { registrar: { getHandler(p: string): { handler: StreamHandler } } } })
         .components.registrar
@@ -182,7 +182,7 @@ describe('joining an inviter that is hard to reach', () => {
     try {
       const oc = inviter.connect()
       const ws = (await oc.request('workspace.create', { name: 'Team' })).id
-      const { code } = await oc.request('workspace.invite', { workspaceId: ws })
+      const { code } = await oc.request('workspace.invite', { workspaceId: ws, approve: false })
       await joiner.connect().request('workspace.join', { code })
       // The joiner's first answer was lost on the way (as far as the inviter knows): it asks again, by hand.
       const invite = decodeInvite(code)

@@ -142,7 +142,7 @@ test('a peer that joins late receives every document', async () => {
   const { peers, dirs, ws } = await team()
   const late = await startPeer(dirs[3]!.path, { name: 'dev' })
   peers.push(late)
-  const invite = await peers[0]!.connect().request('workspace.invite', { workspaceId: ws })
+  const invite = await peers[0]!.connect().request('workspace.invite', { workspaceId: ws, approve: false })
   await late.connect().request('workspace.join', { code: invite.code })
   const l = late.connect()
   const theirs = await peers[0]!.connect().request('doc.list', { workspaceId: ws })

@@ -17,8 +17,13 @@ import {
 import { ERROR_CODES } from '../../../shared/protocol.ts'
 import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSchema } from '../../../shared/types.ts'
 
-/** The `v` of every versioned message; a peer refuses a version it does not know. */
-export const PEER_PROTOCOL_VERSION = 1
+/**
+ * The `v` of gossip and catch-up messages; a peer refuses a version it does not know. 2: a change
+ * carries the membership heads it was signed under (`m`), in a v2 signature.
+ */
+export const PEER_PROTOCOL_VERSION = 2
+/** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
+const JOIN_VERSION = 1
 export const CATCHUP_PROTOCOL = '/grapevine/catchup/1.0.0'
 export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
@@ -44,8 +49,12 @@ const binExact = (n: number) =>
 const bin = (max: number) =>
   z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected').refine((b) => b.byteLength <= max, `over ${max} bytes`)
 
-/** One Automerge change with its author's signature. */
-const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES) })
+/**
+ * One Automerge change with its author's signature, and `m`: the heads of the membership op graph
+ * its author had when signing (op hashes, at most 64), bound by the signature. A change without `m`
+ * was signed by an older version (a v1 signature) and is judged by its author's current role.
+ */
+const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES), m: z.array(binExact(32)).max(64).optional() })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
 const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(4096) })
@@ -94,7 +103,7 @@ export type CatchupFrame = z.infer<typeof catchupFrame>
 
 export const joinRequest = z.object({
   t: z.literal('join'),
-  v: version,
+  v: z.literal(JOIN_VERSION),
   ws: id,
   invite: id,
   secret: binExact(32),
@@ -113,7 +122,7 @@ export type JoinResponse = z.infer<typeof joinResponse>
 
 /** Invite payload, carried in the code. */
 export const invitePayload = z.object({
-  v: version,
+  v: z.literal(JOIN_VERSION),
   ws: id,
   name: z.string().max(MAX_NAME_CHARS),
   inviter: deviceId,

@@ -10,9 +10,11 @@ import { tempDir } from '../test/helpers.ts'
 import { SqliteStore } from '../store/sqlite-store.ts'
 import { loadOrCreateDevice } from '../identity/device.ts'
 import type { InvitePayload } from '../wire/peer-protocol.ts'
-import { checkInvite, decodeInvite, encodeInvite, secretHash } from './invites.ts'
+import type { InviteRow } from '../store/types.ts'
+import { checkInvite, decodeInvite, encodeInvite, inviteExpiry, inviteState, secretHash } from './invites.ts'
 
 const NOW = 1_750_000_000_000
+const DAY = 24 * 60 * 60 * 1000
 const WS = 'a1b2c3d4e5f60718293a4b5c6d7e8f90'
 const INVITER = '12D3KooWGRYZ2YZQRGz6jKJNJ6LvLcSf6YwBLFLmPMjSbrK5q5tH'
 const secret = (seed: string): Uint8Array => new Uint8Array(createHash('sha256').update(seed).digest())
@@ -142,6 +144,9 @@ test('checkInvite: unknown, wrong workspace, wrong secret, used, expired, valid'
         usedAt: null,
         usedBy: null,
         requireApproval: false,
+        revokedAt: null,
+        declinedAt: null,
+        declinedBy: null,
       })
     })
     const row = () => store.getInvite('inv1')
@@ -162,4 +167,40 @@ test('checkInvite: unknown, wrong workspace, wrong secret, used, expired, valid'
     store.close()
     dir.remove()
   }
+})
+
+test('checkInvite: declined and revoked invites are refused with their own reason; nobody lives past 7 days', () => {
+  const s1 = secret('s1')
+  const base: InviteRow = {
+    id: 'inv1',
+    workspaceId: WS,
+    secretHash: secretHash(s1),
+    role: 'editor',
+    createdAt: NOW,
+    expiresAt: NOW + 1000,
+    usedAt: null,
+    usedBy: null,
+    requireApproval: true,
+    revokedAt: null,
+    declinedAt: null,
+    declinedBy: null,
+  }
+  const declined = checkInvite({ ...base, declinedAt: NOW + 1, declinedBy: 'joiner' }, WS, s1, NOW + 2)
+  assert.equal(declined?.code, 'invite-used')
+  assert.match(declined?.reason ?? '', /declined/)
+  const revoked = checkInvite({ ...base, revokedAt: NOW + 1 }, WS, s1, NOW + 2)
+  assert.equal(revoked?.code, 'invite-used')
+  assert.match(revoked?.reason ?? '', /revoked/)
+  assert.equal(
+    checkInvite({ ...base, revokedAt: NOW + 1 }, WS, secret('s2'), NOW + 2)?.code,
+    'invite-invalid',
+    'no state without the secret',
+  )
+  assert.equal(inviteState({ ...base, revokedAt: NOW + 1 }, NOW + 5000), 'revoked', 'revoked stays revoked after its expiry')
+  // A 30-day invite from before the cap stops after 7 days.
+  const old = { ...base, expiresAt: NOW + 30 * DAY }
+  assert.equal(inviteExpiry(old), NOW + 7 * DAY)
+  assert.equal(checkInvite(old, WS, s1, NOW + 7 * DAY - 1), null)
+  assert.equal(checkInvite(old, WS, s1, NOW + 7 * DAY)?.code, 'invite-expired')
+  assert.equal(inviteState(old, NOW + 7 * DAY), 'expired')
 })

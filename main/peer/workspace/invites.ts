@@ -1,11 +1,13 @@
 /**
  * Invite codes: `GV1.` + base64url(CBOR payload), or the same inside `grapevine://join/<code>`.
  * The code carries the workspace id, the inviter's addresses and a one-time 32-byte secret; the
- * inviter keeps only the secret's hash, an expiry and whether it has been used.
+ * inviter keeps only the secret's hash, an expiry, whether it needs approval, and whether it has been
+ * used, declined or revoked.
  */
 import { timingSafeEqual } from 'node:crypto'
 import { GrapevineError } from '../../../shared/protocol.ts'
-import { MAX_INVITE_CODE_CHARS } from '../../../shared/limits.ts'
+import { MAX_INVITE_CODE_CHARS, MAX_INVITE_TTL_MS } from '../../../shared/limits.ts'
+import type { InviteState } from '../../../shared/types.ts'
 import { sha256 } from '../identity/keys.ts'
 import type { InviteRow } from '../store/types.ts'
 import { decodeMessage, encodeMessage, invitePayload, WireError, type InvitePayload } from '../wire/peer-protocol.ts'
@@ -52,7 +54,27 @@ export function secretHash(secret: Uint8Array): Buffer {
   return sha256(secret)
 }
 
-/** Why an invite presented over the join protocol is refused, or null when it may be used. */
+/**
+ * When an invite stops working: its own expiry, and never later than MAX_INVITE_TTL_MS after it was
+ * made (an invite made when longer ones were allowed is held to today's cap).
+ */
+export function inviteExpiry(row: InviteRow): number {
+  return Math.min(row.expiresAt, row.createdAt + MAX_INVITE_TTL_MS)
+}
+
+/** Where an invite stands; what closed it first wins (the store lets only one of used, declined, revoked happen). */
+export function inviteState(row: InviteRow, now: number): InviteState {
+  if (row.usedAt !== null) return 'used'
+  if (row.declinedAt !== null) return 'declined'
+  if (row.revokedAt !== null) return 'revoked'
+  return inviteExpiry(row) <= now ? 'expired' : 'open'
+}
+
+/**
+ * Why an invite presented over the join protocol is refused, or null when it may be used. Nothing
+ * about its state is said to someone without its secret. A declined or revoked invite is refused as
+ * `invite-used` (the codes the join protocol carries), with its own reason.
+ */
 export function checkInvite(
   row: InviteRow | undefined,
   workspaceId: string,
@@ -62,7 +84,16 @@ export function checkInvite(
   if (!row || row.workspaceId !== workspaceId || !timingSafeEqual(Buffer.from(row.secretHash), secretHash(secret))) {
     return { code: 'invite-invalid', reason: 'This invite is not known to the inviter.' }
   }
-  if (row.usedAt !== null) return { code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' }
-  if (row.expiresAt <= now) return { code: 'invite-expired', reason: 'This invite has expired; ask for a new one.' }
-  return null
+  switch (inviteState(row, now)) {
+    case 'used':
+      return { code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' }
+    case 'declined':
+      return { code: 'invite-used', reason: 'A join with this invite was declined, so it works no more; ask for a new one.' }
+    case 'revoked':
+      return { code: 'invite-used', reason: 'This invite was revoked by the inviter; ask for a new one.' }
+    case 'expired':
+      return { code: 'invite-expired', reason: 'This invite has expired; ask for a new one.' }
+    case 'open':
+      return null
+  }
 }

@@ -1,8 +1,10 @@
 /**
  * Joining with an invite. The joiner dials the inviter and presents the invite's one-time secret
  * over a direct stream; Noise has already proven the joiner's device id. The inviter checks the
- * invite (known, unexpired, unused), marks it used, signs an `add` op for the joiner and answers
- * with every membership op. Documents follow by catch-up.
+ * invite (known, unexpired, open), asks someone at this device to accept the joiner after comparing
+ * safety words (unless the invite was made without approval), marks it used, signs an `add` op for
+ * the joiner and answers with every membership op. Documents follow by catch-up. A declined join
+ * uses the invite up, so that its holder cannot keep raising requests; a revoked invite admits no one.
  *
  * A busy inviter may drop a connection mid-handshake, or not listen yet: the joiner tries again with
  * exponential backoff and jitter, within the invite's expiry and a bounded time. Asking again is
@@ -18,11 +20,12 @@ import { EventEmitter } from 'node:events'
 import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
-import { ADMIN_ROLES, type JoinRequestInfo, type Role } from '../../../shared/types.ts'
-import { DEFAULT_INVITE_TTL_MS } from '../../../shared/limits.ts'
+import { ADMIN_ROLES, type InviteInfo, type InviteSummary, type JoinRequestInfo, type Role } from '../../../shared/types.ts'
+import { DEFAULT_INVITE_TTL_MS, MAX_LISTED_INVITES } from '../../../shared/limits.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { dialable } from '../net/addresses.ts'
-import type { PeerStore } from '../store/types.ts'
+import { guardStreams } from '../net/limits.ts'
+import type { InviteRow, PeerStore } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import {
   JOIN_PROTOCOL,
@@ -35,7 +38,7 @@ import {
 } from '../wire/peer-protocol.ts'
 import { describeFailure } from '../net/failure.ts'
 import type { z } from 'zod'
-import { checkInvite, decodeInvite, encodeInvite, secretHash } from './invites.ts'
+import { checkInvite, decodeInvite, encodeInvite, inviteExpiry, inviteState, secretHash } from './invites.ts'
 import type { Workspaces } from './workspaces.ts'
 
 const JOIN_FRAME_BYTES = 1024 * 1024
@@ -79,13 +82,20 @@ function backoffMs(failedAttempts: number): number {
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 
+/** How a join request that waited for a decision ended. */
+export type JoinOutcome = 'accepted' | 'declined' | 'timed-out' | 'revoked'
+
 export interface JoiningEvents {
   /** A join waits for someone at this device to accept or reject it. */
   request: [JoinRequestInfo]
+  /** A join request no longer waits. */
+  settled: [{ requestId: string; workspaceId: string; outcome: JoinOutcome }]
+  /** An invite of this workspace was made, used, declined or revoked. */
+  invites: [workspaceId: string]
 }
 
 export class Joining extends EventEmitter<JoiningEvents> {
-  private readonly decisions = new Map<string, (accept: boolean) => void>()
+  private readonly decisions = new Map<string, (outcome: JoinOutcome) => void>()
   private readonly waitingRequests = new Map<string, JoinRequestInfo>()
   /** The join request being answered per invite id (see `oneAtATime`). */
   private readonly running = new Map<string, Promise<unknown>>()
@@ -103,7 +113,7 @@ export class Joining extends EventEmitter<JoiningEvents> {
   }
 
   async start(): Promise<void> {
-    await this.node.handle(JOIN_PROTOCOL, (stream, connection) => this.answer(stream, connection), { maxInboundStreams: 4 })
+    await this.node.handle(JOIN_PROTOCOL, guardStreams(this.node, JOIN_PROTOCOL, this.answer.bind(this)), { maxInboundStreams: 4 })
   }
 
   /** Addresses a teammate can dial, loopback last unless it is all there is. */
@@ -114,10 +124,14 @@ export class Joining extends EventEmitter<JoiningEvents> {
 
   /** Accepts or rejects a waiting join request; false if there is no such request (any more). */
   decide(requestId: string, accept: boolean): boolean {
+    return this.settle(requestId, accept ? 'accepted' : 'declined')
+  }
+
+  private settle(requestId: string, outcome: JoinOutcome): boolean {
     const resolve = this.decisions.get(requestId)
     if (!resolve) return false
     this.decisions.delete(requestId)
-    resolve(accept)
+    resolve(outcome)
     return true
   }
 
@@ -126,28 +140,38 @@ export class Joining extends EventEmitter<JoiningEvents> {
     return [...this.waitingRequests.values()]
   }
 
-  private async approval(info: JoinRequestInfo): Promise<boolean> {
+  private async approval(info: JoinRequestInfo): Promise<JoinOutcome> {
     this.waitingRequests.set(info.requestId, info)
+    let outcome: JoinOutcome = 'timed-out'
     try {
-      return await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => this.decide(info.requestId, false), APPROVAL_TIMEOUT_MS)
-        this.decisions.set(info.requestId, (accept) => {
+      outcome = await new Promise<JoinOutcome>((resolve) => {
+        const timer = setTimeout(() => this.settle(info.requestId, 'timed-out'), APPROVAL_TIMEOUT_MS)
+        this.decisions.set(info.requestId, (o) => {
           clearTimeout(timer)
-          resolve(accept)
+          resolve(o)
         })
         this.emit('request', info)
       })
+      return outcome
     } finally {
       this.waitingRequests.delete(info.requestId)
+      this.emit('settled', { requestId: info.requestId, workspaceId: info.workspaceId, outcome })
     }
   }
 
-  async createInvite(workspaceId: string, role: Exclude<Role, 'owner'>, ttlMs = DEFAULT_INVITE_TTL_MS, approve = false) {
+  async createInvite(
+    workspaceId: string,
+    role: Exclude<Role, 'owner'>,
+    ttlMs = DEFAULT_INVITE_TTL_MS,
+    approve = true,
+  ): Promise<InviteInfo> {
     const state = this.workspaces.state(workspaceId)
     const mine = this.workspaces.roleOf(workspaceId, this.node.peerId.toString())
     if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
     if (!ADMIN_ROLES.includes(mine))
       throw new GrapevineError('forbidden', `${mine === 'editor' ? 'An' : 'A'} ${mine} cannot invite; ask an admin.`)
+    // Admins can add and remove anyone but the owner; who else holds that power is the owner's choice.
+    if (role === 'admin' && mine !== 'owner') throw new GrapevineError('forbidden', 'Only the owner can invite an admin.')
     const secret = randomBytes(32)
     const id = randomBytes(8).toString('hex')
     const now = Date.now()
@@ -163,8 +187,12 @@ export class Joining extends EventEmitter<JoiningEvents> {
         usedAt: null,
         usedBy: null,
         requireApproval: approve,
+        revokedAt: null,
+        declinedAt: null,
+        declinedBy: null,
       }),
     )
+    this.emit('invites', workspaceId)
     const { code, link } = encodeInvite({
       v: 1,
       ws: workspaceId,
@@ -176,7 +204,60 @@ export class Joining extends EventEmitter<JoiningEvents> {
       addrs: this.dialableAddresses(),
       ...(approve ? { ap: true } : {}),
     })
-    return { workspaceId, code, link, expiresAt, role }
+    return { id, workspaceId, code, link, expiresAt, role, needsApproval: approve }
+  }
+
+  /** Invites this device made for a workspace it is in, newest first; open ones unless `includeClosed`. */
+  listInvites(workspaceId: string, includeClosed = false): InviteSummary[] {
+    if (this.workspaces.roleOf(workspaceId, this.node.peerId.toString()) === undefined)
+      throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
+    const now = Date.now()
+    return this.store
+      .listInvites(workspaceId, MAX_LISTED_INVITES)
+      .map((row) => this.summary(row, now))
+      .filter((i) => includeClosed || i.state === 'open')
+  }
+
+  /**
+   * Stops an invite from admitting anyone; a join waiting for approval with it is refused. Revoking a
+   * revoked or expired invite changes nothing; a used or declined one is a conflict (it admits no one
+   * already: remove the member instead).
+   */
+  async revoke(inviteId: string): Promise<InviteSummary> {
+    const row = this.store.getInvite(inviteId)
+    if (!row) throw new GrapevineError('not-found', `No invite ${inviteId} made on this device.`)
+    const state = inviteState(row, Date.now())
+    if (state === 'used' || state === 'declined') {
+      const what = state === 'used' ? 'was used already' : 'was declined and admits no one'
+      throw new GrapevineError('conflict', `Invite ${inviteId} ${what}; to take someone out, remove them from the workspace.`)
+    }
+    if (state !== 'open') return this.summary(row, Date.now())
+    const now = Date.now()
+    // False only if a join used it meanwhile; then it is that join's, and the answer says so.
+    await this.store.write(() => this.store.revokeInvite(inviteId, now))
+    for (const r of this.waitingRequests.values()) if (r.inviteId === inviteId) this.settle(r.requestId, 'revoked')
+    this.emit('invites', row.workspaceId)
+    this.log('info', `invite ${inviteId} revoked`)
+    const after = this.store.getInvite(inviteId) ?? row
+    return this.summary(after, now)
+  }
+
+  private summary(row: InviteRow, now: number): InviteSummary {
+    const state = inviteState(row, now)
+    const by = row.usedBy ?? row.declinedBy
+    const closedAt = state === 'used' ? row.usedAt : state === 'declined' ? row.declinedAt : state === 'revoked' ? row.revokedAt : null
+    return {
+      id: row.id,
+      workspaceId: row.workspaceId,
+      role: row.role,
+      createdAt: row.createdAt,
+      expiresAt: inviteExpiry(row),
+      needsApproval: row.requireApproval,
+      state,
+      closedAt,
+      by,
+      byName: by === null ? null : (this.workspaces.state(row.workspaceId)?.members.get(by)?.name ?? null),
+    }
   }
 
   /** Joins with a pasted code or link; resolves with the workspace id once this device is a member. */
@@ -214,6 +295,9 @@ export class Joining extends EventEmitter<JoiningEvents> {
     // Refused: the inviter's own reason (used, expired, unknown, not accepted) is what the person reads.
     if (answer.t === 'refuse') throw new GrapevineError(answer.code, answer.reason)
     await this.workspaces.ingest(invite.ws, answer.ops, true)
+    // The same `add` may have come by gossip a moment before the answer, and be on its way into the
+    // store: it takes effect once that write is done (one group commit).
+    if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) === undefined) await this.store.write(() => undefined)
     if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) === undefined) {
       throw new GrapevineError('invite-invalid', 'The inviter answered, but its membership record does not include this device.')
     }
@@ -313,31 +397,63 @@ export class Joining extends EventEmitter<JoiningEvents> {
       this.log('warn', `join by ${joiner} refused: ${problem.reason}`)
       return { t: 'refuse', ...problem }
     }
-    const mine = this.workspaces.roleOf(req.ws, this.node.peerId.toString())
-    if (mine === undefined || !ADMIN_ROLES.includes(mine)) {
-      return { t: 'refuse', code: 'forbidden', reason: 'The inviter can no longer add members.' }
-    }
+    const cannotAdd = this.cannotAdd(req.ws, invite!.role)
+    if (cannotAdd) return cannotAdd
     if (invite!.requireApproval) {
-      const accepted = await this.approval({
+      const outcome = await this.approval({
         requestId: randomBytes(8).toString('hex'),
+        inviteId: req.invite,
         workspaceId: req.ws,
         workspaceName: this.workspaces.state(req.ws)!.name,
         deviceId: joiner,
         name: req.name,
         safetyWords: fingerprintText(devicePublicKey(joiner)?.raw ?? new Uint8Array()),
       })
-      if (!accepted) {
-        this.log('info', `join by ${req.name} (${joiner}) was not accepted`)
-        return { t: 'refuse', code: 'forbidden', reason: 'The inviter did not accept this join.' }
+      if (outcome !== 'accepted') {
+        this.log('info', `join by ${req.name} (${joiner}) was not accepted (${outcome})`)
+        return await this.notAccepted(req, joiner, outcome)
       }
+      // Minutes may have passed: this device may have lost the right to add, or the invite been revoked.
+      const cannotAddNow = this.cannotAdd(req.ws, invite!.role)
+      if (cannotAddNow) return cannotAddNow
     }
     const fresh = await this.store.write(() => this.store.useInvite(req.invite, joiner, Date.now()))
-    if (!fresh) return { t: 'refuse', code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' }
+    if (!fresh) {
+      const why = checkInvite(this.store.getInvite(req.invite), req.ws, req.secret, Date.now())
+      return { t: 'refuse', ...(why ?? { code: 'invite-used', reason: 'This invite has been used already; ask for a new one.' }) }
+    }
+    this.emit('invites', req.ws)
     if (this.workspaces.roleOf(req.ws, joiner) === undefined) {
       await this.workspaces.act(req.ws, { type: 'add', member: joiner, name: req.name, role: invite!.role })
     }
     this.log('info', `${req.name} (${joiner}) joined ${req.ws} with invite ${req.invite}`)
     return welcome()
+  }
+
+  /** The refusal when this device may not (any longer) add a member with `role`, else null. */
+  private cannotAdd(ws: string, role: Role): JoinResponse | null {
+    const mine = this.workspaces.roleOf(ws, this.node.peerId.toString())
+    if (mine === undefined || !ADMIN_ROLES.includes(mine)) {
+      return { t: 'refuse', code: 'forbidden', reason: 'The inviter can no longer add members.' }
+    }
+    // Also an admin invite an admin made before only the owner could.
+    if (role === 'admin' && mine !== 'owner') return { t: 'refuse', code: 'forbidden', reason: 'Only the owner can admit an admin.' }
+    return null
+  }
+
+  /** The answer to a join that was not accepted; a declined one uses the invite up. */
+  private async notAccepted(req: JoinRequest, joiner: string, outcome: Exclude<JoinOutcome, 'accepted'>): Promise<JoinResponse> {
+    if (outcome === 'revoked')
+      return { t: 'refuse', code: 'invite-used', reason: 'This invite was revoked by the inviter; ask for a new one.' }
+    if (outcome === 'timed-out') {
+      return {
+        t: 'refuse',
+        code: 'forbidden',
+        reason: 'Nobody at the inviter answered in time; the invite still works, so try again when they are there.',
+      }
+    }
+    if (await this.store.write(() => this.store.declineInvite(req.invite, joiner, Date.now()))) this.emit('invites', req.ws)
+    return { t: 'refuse', code: 'forbidden', reason: 'The inviter did not accept this join; the invite works no more.' }
   }
 
   /** Runs `fn` after every earlier call for the same key has settled. */

@@ -1,15 +1,16 @@
 /**
  * Membership of a workspace as a set of signed operations. The workspace id is the hash of its
  * `create` op, so nobody can forge another genesis for the same id. Each op names the ops its
- * author had seen (`prev`), so the ops form a causal graph. State is the replay of the ops in a
- * topological order (ties by time, then hash), each taking effect only if its author held the
- * right role at that point; an op concurrent with its author's removal never takes effect
- * ("removal wins"), so a removed admin cannot act by back-dating or by pretending not to know.
+ * author had seen (`prev`), so the ops form a causal graph. An op is judged in the state of its own
+ * causal past, and "removal wins": an op concurrent with a revocation of its author's right never
+ * takes effect, so a removed admin cannot act by back-dating or by pretending not to know (the full
+ * rules are on `resolve`). Changes to documents are judged the same way (`Resolution.judge`): in the
+ * membership state their author signed them under, so removal or demotion never invalidates history.
  */
 import { decode, encode } from 'cborg'
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { ADMIN_ROLES, deviceIdSchema, ROLES, type Role } from '../../../shared/types.ts'
+import { ADMIN_ROLES, deviceIdSchema, ROLES, WRITER_ROLES, type Role } from '../../../shared/types.ts'
 import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
 import type { Device } from '../identity/device.ts'
 import { sha256, signPayload, verifyPayload } from '../identity/keys.ts'
@@ -124,101 +125,548 @@ export function makeOp(device: Device, workspaceId: string, input: OpInput, prev
 
 const prevOf = (o: VerifiedOp): string[] => (o.body.type === 'create' ? [] : o.body.prev)
 
-/** The ops no other op names as seen: what a new op should name as `prev`. */
-export function heads(ops: VerifiedOp[]): string[] {
-  const seen = new Set(ops.flatMap(prevOf))
-  return ops
+/** The ops no other op names as seen: what a new op should name as `prev`, and a change as `m`. */
+export function heads(ops: Iterable<VerifiedOp>): string[] {
+  const all = [...ops]
+  const seen = new Set(all.flatMap(prevOf))
+  return all
     .filter((o) => o.body.type !== 'create' && !seen.has(o.hash))
     .map((o) => o.hash)
     .sort()
-    .slice(0, 64)
+    .slice(0, MAX_MEMBERSHIP_HEADS)
+}
+
+/** At most this many heads are named in a `prev` or a change's `m`. */
+export const MAX_MEMBERSHIP_HEADS = 64
+
+/** What an op needs of its author, and what a revocation takes away. */
+type Right = 'admin' | 'write' | 'member'
+
+/** How a change's author stands in the membership state its change names (see `Resolution.judge`). */
+export type Judgement =
+  | { ok: true }
+  /** `m` names ops this peer does not hold yet: the change waits for them. */
+  | { ok: false; wait: string[] }
+  /** Not allowed at `m` (or, for a change without `m`, now): valid only if a valid change by someone else builds on it. */
+  | { ok: false; reason: 'not-member' | 'read-only' | 'revoked'; detail: string }
+
+/** The membership that a set of ops resolves to, and the judge of changes made under any part of it. */
+export interface Resolution {
+  readonly workspaceId: string
+  readonly state: MembershipState
+  /** The ops that took effect. */
+  readonly applied: ReadonlySet<string>
+  /**
+   * Whether `author` could write in the state named by `m` (the op heads it signed with), with every
+   * op in that state counted as this peer now resolves it, and no revocation of its write right that
+   * `m` does not include has taken effect ("removal wins"). `m` null: a change of an older version,
+   * judged by the author's current role.
+   */
+  judge(author: string, m: readonly string[] | null): Judgement
+  /** The revocations of a write right that took effect: op hash and the device whose right it took. */
+  writeRevocations(): { op: string; device: string }[]
 }
 
 /** Replays verified ops into the membership; null when the `create` op is missing. */
 export function replay(workspaceId: string, ops: VerifiedOp[]): MembershipState | null {
-  return replayOps(workspaceId, ops)?.state ?? null
+  return resolve(workspaceId, ops)?.state ?? null
 }
 
 /** The membership, and which ops took effect (ops waiting for an unseen `prev` do not). */
-export function replayOps(workspaceId: string, ops: VerifiedOp[]): { state: MembershipState; applied: Set<string> } | null {
-  const create = ops.find((o) => o.body.type === 'create')
-  if (create?.body.type !== 'create') return null
-  const byHash = new Map(ops.map((o) => [o.hash, o]))
-  // Ancestors of each op whose whole causal past is here; ops missing any ancestor are left out.
-  const ancestors = new Map<string, Set<string> | null>()
-  const past = (hash: string, depth = 0): Set<string> | null => {
-    if (ancestors.has(hash)) return ancestors.get(hash)!
-    const op = byHash.get(hash)
-    let result: Set<string> | null = op && depth < 4096 ? new Set() : null
-    for (const p of op ? prevOf(op) : []) {
-      const pp = past(p, depth + 1)
-      if (!pp || !result) {
-        result = null
-        break
-      }
-      result.add(p)
-      for (const a of pp) result.add(a)
-    }
-    ancestors.set(hash, result)
-    return result
+export function replayOps(workspaceId: string, ops: VerifiedOp[]): { state: MembershipState; applied: ReadonlySet<string> } | null {
+  return resolve(workspaceId, ops)
+}
+
+// --- bit sets over op positions (T order) ---
+
+type Bits = Uint32Array
+const bitsOf = (n: number): Bits => new Uint32Array((n + 31) >>> 5)
+const hasBit = (b: Bits, i: number): boolean => (b[i >>> 5]! & (1 << (i & 31))) !== 0
+const setBit = (b: Bits, i: number): void => {
+  b[i >>> 5]! |= 1 << (i & 31)
+}
+const orInto = (into: Bits, from: Bits): void => {
+  for (let w = 0; w < from.length; w++) into[w]! |= from[w]!
+}
+function popcount(b: Bits): number {
+  let n = 0
+  for (let w = 0; w < b.length; w++) {
+    let x = b[w]!
+    x -= (x >>> 1) & 0x55555555
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
+    n += (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24
   }
-  const order = ops
-    .filter((o) => o.body.type !== 'create' && past(o.hash) !== null)
-    .sort((x, y) => past(x.hash)!.size - past(y.hash)!.size || x.body.at - y.body.at || (x.hash < y.hash ? -1 : x.hash > y.hash ? 1 : 0))
-  // Sorting by the size of the causal past is a topological order: an op's past strictly contains its parents'.
-  const run = (skip: (o: VerifiedOp) => boolean) => {
+  return n
+}
+
+/**
+ * Resolves ops into a membership. Only ops whose whole causal past is among `ops` count (an op
+ * waiting for its `prev` is left out). The rules, in full:
+ *
+ * 1. Judged where it was made: an op takes effect only if its author held the right it needs (admin
+ *    to add, remove others or change roles; membership to rename itself or leave) in the state of
+ *    the op's causal past, each op of which counted as resolved here (so authority that came from a
+ *    voided op is void too).
+ * 2. Removal wins: an op is void if a revocation of the right it needs (a removal, a leave, a role
+ *    change that drops admin or write) that took effect is concurrent with it: neither had seen the
+ *    other. What the remover had seen stays; what its target did without knowing is void.
+ * 3. Revocations that void each other (two admins removing or demoting each other concurrently)
+ *    both take effect: both lose the role. Rule 2 then voids each one's other concurrent ops. No
+ *    tie-break by time or hash, which an author chooses: a removed admin that back-dates a removal of
+ *    the admin who removed it takes that admin down with it, but cannot undo its own removal.
+ *    Other cycles (an op whose authority and whose voiding depend on each other) are broken the same
+ *    way: revocations first, otherwise the first op in the order below is voided.
+ * 4. The state is then the ops that took effect applied in one order: by size of causal past (a
+ *    topological order), then `at`, then hash. Where ops conflict without revoking (two role changes
+ *    of one member, two adds of one device) the later in that order wins or the second is a no-op.
+ * 5. The owner (the `create` op's author) cannot be removed, demoted, replaced or leave.
+ *
+ * Deterministic: the result depends only on the set of ops, never on the order they arrived in.
+ */
+function resolve(workspaceId: string, input: VerifiedOp[]): Resolved | null {
+  const create = input.find((o) => o.body.type === 'create')
+  if (create?.body.type !== 'create') return null
+  const byHash = new Map<string, VerifiedOp>()
+  for (const o of input) if (o.body.type !== 'create') byHash.set(o.hash, o)
+  // Kahn: an op counts once every op it names does; the create op is every op's root.
+  const complete: VerifiedOp[] = [create]
+  const kIndex = new Map<string, number>([[create.hash, 0]])
+  const waitingOn = new Map<string, VerifiedOp[]>()
+  const missing = new Map<string, number>()
+  const ready: VerifiedOp[] = []
+  for (const o of byHash.values()) {
+    const need = new Set(prevOf(o).filter((p) => p !== create.hash))
+    missing.set(o.hash, need.size)
+    if (need.size === 0) ready.push(o)
+    for (const p of need) waitingOn.set(p, [...(waitingOn.get(p) ?? []), o])
+  }
+  while (ready.length > 0) {
+    const o = ready.pop()!
+    kIndex.set(o.hash, complete.length)
+    complete.push(o)
+    for (const w of waitingOn.get(o.hash) ?? []) {
+      const left = missing.get(w.hash)! - 1
+      missing.set(w.hash, left)
+      if (left === 0) ready.push(w)
+    }
+  }
+  // Causal pasts (ancestors, the create op included) in Kahn positions, to order by their size.
+  const n = complete.length
+  const kPast: Bits[] = []
+  for (let k = 0; k < n; k++) {
+    const b = bitsOf(n)
+    if (k > 0) {
+      setBit(b, 0)
+      for (const p of prevOf(complete[k]!)) {
+        const pk = kIndex.get(p)!
+        orInto(b, kPast[pk]!)
+        setBit(b, pk)
+      }
+    }
+    kPast.push(b)
+  }
+  const size = kPast.map(popcount)
+  const rest = [...Array(n - 1).keys()].map((k) => k + 1)
+  rest.sort((x, y) => {
+    const a = complete[x]!
+    const b = complete[y]!
+    return size[x]! - size[y]! || a.body.at - b.body.at || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
+  })
+  const order = [create, ...rest.map((k) => complete[k]!)]
+  return new Resolved(workspaceId, order)
+}
+
+/** Who is a member with which role, without names: what authority and revocations are judged on. */
+type Roles = Map<string, Role>
+
+class Resolved implements Resolution {
+  readonly workspaceId: string
+  readonly state: MembershipState
+  readonly applied: Set<string>
+  private readonly order: VerifiedOp[]
+  private readonly index = new Map<string, number>()
+  private readonly past: Bits[] = []
+  private readonly effective: boolean[]
+  /** Revocations that took effect, by the device they revoke a right of. */
+  private readonly revocations = new Map<string, { at: number; rights: Right[] }[]>()
+  private readonly ownerId: string
+  private readonly cache = new Map<string, { closure: Bits; roles: Roles }>()
+
+  constructor(workspaceId: string, order: VerifiedOp[]) {
+    this.workspaceId = workspaceId
+    this.order = order
+    const n = order.length
+    const create = order[0]!
+    this.ownerId = create.body.by
+    for (const [i, o] of order.entries()) this.index.set(o.hash, i)
+    const parents: number[][] = order.map((o) => prevOf(o).map((p) => this.index.get(p)!))
+    for (let i = 0; i < n; i++) {
+      const b = bitsOf(n)
+      if (i > 0) setBit(b, 0)
+      for (const p of parents[i]!) {
+        orInto(b, this.past[p]!)
+        setBit(b, p)
+      }
+      this.past.push(b)
+    }
+    const { effective, before } = this.label(parents)
+    this.effective = effective
+    const { state, applied } = this.fold(null, create)
+    this.state = state
+    this.applied = applied
+    for (let j = 1; j < n; j++) {
+      const b = this.order[j]!.body
+      if (!effective[j] || (b.type !== 'remove' && b.type !== 'role')) continue
+      const rights = this.revokes(j, before[j]!)
+      if (rights.length) this.revocations.set(b.member, [...(this.revocations.get(b.member) ?? []), { at: j, rights }])
+    }
+  }
+
+  private concurrent(i: number, j: number): boolean {
+    return i !== j && !hasBit(this.past[i]!, j) && !hasBit(this.past[j]!, i)
+  }
+
+  private need(i: number): Right {
+    const b = this.order[i]!.body
+    if (b.type === 'name') return 'member'
+    if (b.type === 'remove' && b.member === b.by) return 'member'
+    return 'admin'
+  }
+
+  /** Whether op `i`'s author had the right it needs in `before`, the state of its causal past. */
+  private authorized(i: number, before: Roles): boolean {
+    const b = this.order[i]!.body
+    const role = before.get(b.by)
+    if (role === undefined) return false
+    if (this.need(i) === 'member') return !(b.type === 'remove' && b.by === this.ownerId)
+    return ADMIN_ROLES.includes(role)
+  }
+
+  /** The rights op `j` takes from its target, judged in `before` (empty: not a revocation). */
+  private revokes(j: number, before: Roles): Right[] {
+    const b = this.order[j]!.body
+    if (b.type !== 'remove' && b.type !== 'role') return []
+    const prior = before.get(b.member)
+    if (prior === undefined || b.member === this.ownerId) return []
+    if (b.type === 'remove') return ['admin', 'write', 'member']
+    if (b.role === 'owner') return []
+    const out: Right[] = []
+    if (ADMIN_ROLES.includes(prior) && !ADMIN_ROLES.includes(b.role)) out.push('admin')
+    if (WRITER_ROLES.includes(prior) && !WRITER_ROLES.includes(b.role)) out.push('write')
+    return out
+  }
+
+  /** Applies op `i` to `roles` (a copy when it changes), if its target allows; null when it does not. */
+  private step(roles: Roles, i: number): Roles | null {
+    const b = this.order[i]!.body
+    switch (b.type) {
+      case 'add':
+        if (b.role === 'owner' || roles.has(b.member)) return null
+        return new Map(roles).set(b.member, b.role)
+      case 'remove': {
+        if (b.member === this.ownerId || !roles.has(b.member)) return null
+        const next = new Map(roles)
+        next.delete(b.member)
+        return next
+      }
+      case 'role':
+        if (b.member === this.ownerId || b.role === 'owner' || !roles.has(b.member)) return null
+        return new Map(roles).set(b.member, b.role)
+      case 'name':
+        return roles.has(b.by) ? roles : null
+      case 'create':
+        return null
+    }
+  }
+
+  /** The roles after the effective ops among `within` (a causal past: closed under `prev`), in order. */
+  private foldRoles(within: Bits, effective: (i: number) => boolean): Roles {
+    let roles: Roles = new Map([[this.ownerId, 'owner']])
+    for (let i = 1; i < this.order.length; i++) {
+      if (!hasBit(within, i) || !effective(i)) continue
+      roles = this.step(roles, i) ?? roles
+    }
+    return roles
+  }
+
+  /**
+   * Labels every op in or out (rules 1–3): an op is decided once its causal past is, so that its
+   * authority can be judged; it is out if unauthorized or a decided-in revocation attacks it, in if
+   * every possible attacker is out. When nothing more can be decided, the revocations that are ready
+   * go in together (rule 3), else the first ready op goes out.
+   */
+  private label(parents: number[][]): { effective: boolean[]; before: Roles[] } {
+    const n = this.order.length
+    const label: (boolean | undefined)[] = new Array(n).fill(undefined)
+    label[0] = true
+    const before: (Roles | undefined)[] = new Array(n).fill(undefined)
+    const after: (Roles | undefined)[] = new Array(n).fill(undefined)
+    before[0] = new Map()
+    after[0] = new Map([[this.ownerId, 'owner']])
+    const byTarget = new Map<string, number[]>()
+    for (let j = 1; j < n; j++) {
+      const b = this.order[j]!.body
+      if (b.type === 'remove' || b.type === 'role') byTarget.set(b.member, [...(byTarget.get(b.member) ?? []), j])
+    }
+    const isReady = (i: number): boolean => parents[i]!.every((p) => label[p] !== undefined)
+    const beforeOf = (i: number): Roles => {
+      const known = before[i]
+      if (known) return known
+      const ps = parents[i]!
+      let roles: Roles
+      if (ps.length === 0) roles = after[0]!
+      else if (ps.length === 1) roles = afterOf(ps[0]!)
+      else roles = this.foldRoles(this.past[i]!, (k) => label[k] === true)
+      before[i] = roles
+      return roles
+    }
+    const afterOf = (p: number): Roles => {
+      const known = after[p]
+      if (known) return known
+      const roles = label[p] ? (this.step(beforeOf(p), p) ?? beforeOf(p)) : beforeOf(p)
+      after[p] = roles
+      return roles
+    }
+    /** in, out, or undefined: not decidable yet. */
+    const decide = (i: number): boolean | undefined => {
+      if (!this.authorized(i, beforeOf(i))) return false
+      const need = this.need(i)
+      let open = false
+      for (const j of byTarget.get(this.order[i]!.body.by) ?? []) {
+        if (label[j] === false || !this.concurrent(i, j)) continue
+        if (!isReady(j)) {
+          open = true
+          continue
+        }
+        if (!this.authorized(j, beforeOf(j)) || !this.revokes(j, beforeOf(j)).includes(need)) continue
+        if (label[j] === true) return false
+        open = true
+      }
+      return open ? undefined : true
+    }
+    let left = n - 1
+    while (left > 0) {
+      let progress = false
+      for (let i = 1; i < n; i++) {
+        if (label[i] !== undefined || !isReady(i)) continue
+        const d = decide(i)
+        if (d === undefined) continue
+        label[i] = d
+        left--
+        progress = true
+      }
+      if (progress) continue
+      const ready = [...Array(n).keys()].filter((i) => label[i] === undefined && isReady(i))
+      const revocations = ready.filter((i) => this.authorized(i, beforeOf(i)) && this.revokes(i, beforeOf(i)).length > 0)
+      for (const i of revocations.length ? revocations : ready.slice(0, 1)) {
+        label[i] = revocations.length > 0
+        left--
+      }
+    }
+    return { effective: label.map((l) => l === true), before: before.map((r, i) => r ?? beforeOf(i)) }
+  }
+
+  /** The full state (names, who added whom) after the effective ops within `within` (all: null). */
+  private fold(within: Bits | null, create: VerifiedOp): { state: MembershipState; applied: Set<string> } {
+    const c = create.body.type === 'create' ? create.body : null
     const state: MembershipState = {
-      workspaceId,
-      name: create.body.type === 'create' ? create.body.name : '',
-      ownerId: create.body.by,
+      workspaceId: this.workspaceId,
+      name: c?.name ?? '',
+      ownerId: this.ownerId,
       createdAt: create.body.at,
       members: new Map([
         [
-          create.body.by,
-          {
-            deviceId: create.body.by,
-            name: create.body.type === 'create' ? create.body.memberName : '',
-            role: 'owner' as Role,
-            addedBy: create.body.by,
-            addedAt: create.body.at,
-          },
+          this.ownerId,
+          { deviceId: this.ownerId, name: c?.memberName ?? '', role: 'owner', addedBy: this.ownerId, addedAt: create.body.at },
         ],
       ]),
     }
     const applied = new Set([create.hash])
-    for (const o of order) if (!skip(o) && applyOp(state, o.body)) applied.add(o.hash)
+    for (let i = 1; i < this.order.length; i++) {
+      if (!this.effective[i] || (within && !hasBit(within, i))) continue
+      if (applyOp(state, this.order[i]!.body)) applied.add(this.order[i]!.hash)
+    }
     return { state, applied }
   }
-  const first = run(() => false)
-  const removals = order.filter((o) => o.body.type === 'remove' && first.applied.has(o.hash))
-  const concurrent = (a: VerifiedOp, b: VerifiedOp): boolean =>
-    !past(a.hash)!.has(b.hash) && !past(b.hash)!.has(a.hash) && a.hash !== b.hash
-  return run((o) => removals.some((r) => r.body.type === 'remove' && r.body.member === o.body.by && concurrent(o, r)))
+
+  writeRevocations(): { op: string; device: string }[] {
+    return [...this.revocations.entries()].flatMap(([device, rs]) =>
+      rs.filter((r) => r.rights.includes('write')).map((r) => ({ op: this.order[r.at]!.hash, device })),
+    )
+  }
+
+  judge(author: string, m: readonly string[] | null): Judgement {
+    if (m === null) {
+      const role = this.state.members.get(author)?.role
+      if (role === undefined)
+        return { ok: false, reason: 'not-member', detail: `${author} is not a member of workspace ${this.workspaceId}` }
+      if (!WRITER_ROLES.includes(role)) return { ok: false, reason: 'read-only', detail: `${author} is a ${role} and may not write` }
+      return { ok: true }
+    }
+    const at: number[] = []
+    const unknown: string[] = []
+    for (const h of m) {
+      const i = this.index.get(h)
+      if (i === undefined) unknown.push(h)
+      else at.push(i)
+    }
+    if (unknown.length) return { ok: false, wait: unknown }
+    const key = at.sort((a, b) => a - b).join(',')
+    let entry = this.cache.get(key)
+    if (!entry) {
+      const closure = bitsOf(this.order.length)
+      setBit(closure, 0)
+      for (const i of at) {
+        orInto(closure, this.past[i]!)
+        setBit(closure, i)
+      }
+      entry = { closure, roles: this.foldRoles(closure, (i) => this.effective[i]!) }
+      // A few distinct `m` are live at a time (one per membership change); the bound is for junk.
+      if (this.cache.size >= 256) this.cache.clear()
+      this.cache.set(key, entry)
+    }
+    const role = entry.roles.get(author)
+    if (role === undefined)
+      return { ok: false, reason: 'not-member', detail: `${author} is not a member in the membership state its change names` }
+    if (!WRITER_ROLES.includes(role))
+      return { ok: false, reason: 'read-only', detail: `${author} is a ${role} in the membership state its change names` }
+    for (const r of this.revocations.get(author) ?? []) {
+      if (r.rights.includes('write') && !hasBit(entry.closure, r.at)) {
+        return {
+          ok: false,
+          reason: 'revoked',
+          detail: `${author} lost its write right by op ${this.order[r.at]!.hash.slice(0, 12)}, which its change does not know of`,
+        }
+      }
+    }
+    return { ok: true }
+  }
 }
 
+/** Applies an op's effect to the state if its target allows; whether it did. Authority is judged before. */
 function applyOp(state: MembershipState, body: OpBody): boolean {
-  const author = state.members.get(body.by)
-  if (!author) return false
-  const isAdmin = ADMIN_ROLES.includes(author.role)
   switch (body.type) {
     case 'add':
-      if (!isAdmin || body.role === 'owner' || state.members.has(body.member)) return false
+      if (body.role === 'owner' || state.members.has(body.member)) return false
       state.members.set(body.member, { deviceId: body.member, name: body.name, role: body.role, addedBy: body.by, addedAt: body.at })
       return true
     case 'remove':
-      if (!isAdmin || body.member === state.ownerId || !state.members.has(body.member)) return false
+      if (body.member === state.ownerId || !state.members.has(body.member)) return false
       state.members.delete(body.member)
       return true
     case 'role': {
       const target = state.members.get(body.member)
-      if (!isAdmin || !target || body.member === state.ownerId || body.role === 'owner') return false
-      target.role = body.role
+      if (!target || body.member === state.ownerId || body.role === 'owner') return false
+      state.members.set(body.member, { ...target, role: body.role })
       return true
     }
-    case 'name':
-      author.name = body.name
+    case 'name': {
+      const author = state.members.get(body.by)
+      if (!author) return false
+      state.members.set(body.by, { ...author, name: body.name })
       return true
+    }
     case 'create':
       return false
+  }
+}
+
+/**
+ * The ops of one workspace this peer keeps, and those waiting for an op they name (`prev`). An op is
+ * kept once its whole causal past is, if its author is the owner or was added by an op in that past:
+ * a rule that depends on nothing but the op's own past, so every peer keeps the same ops, whatever
+ * order they arrive in. Whether a kept op takes effect is `resolution()`'s business. Strangers' ops
+ * are never kept. A removed member's back-dated ops are kept (they never take effect): dropping them
+ * would make peers keep different sets, and ops that honest members built on would wait forever.
+ */
+export class OpGraph {
+  readonly workspaceId: string
+  private readonly kept = new Map<string, VerifiedOp>()
+  private readonly waiting = new Map<string, VerifiedOp>()
+  /** Devices added in an op's causal past and by the op itself (who may author ops after it). */
+  private readonly known = new Map<string, ReadonlySet<string>>()
+  private readonly maxWaiting: number
+  private create: VerifiedOp | undefined
+  private resolved: Resolved | null | undefined
+  private headsCache: string[] | undefined
+
+  constructor(workspaceId: string, maxWaiting = 4096) {
+    this.workspaceId = workspaceId
+    this.maxWaiting = maxWaiting
+  }
+
+  has(hash: string): boolean {
+    return this.kept.has(hash)
+  }
+
+  ops(): VerifiedOp[] {
+    return [...this.kept.values()]
+  }
+
+  /** Ops waiting for an op they name. */
+  get waitingCount(): number {
+    return this.waiting.size
+  }
+
+  heads(): string[] {
+    this.headsCache ??= heads(this.kept.values())
+    return this.headsCache
+  }
+
+  /** The membership these ops resolve to (cached until ops are added); null before the `create` op. */
+  resolution(): Resolution | null {
+    if (this.resolved === undefined) this.resolved = resolve(this.workspaceId, this.ops())
+    return this.resolved
+  }
+
+  /**
+   * Takes verified ops of this workspace; returns those kept now, in causal order (an op after those
+   * it names). Ops whose `prev` is not all here wait (at most `maxWaiting`, oldest dropped: catch-up
+   * brings them again). `trusted`: ops this peer kept before, which are kept without the author rule.
+   */
+  add(ops: VerifiedOp[], trusted = false): VerifiedOp[] {
+    for (const o of ops) if (!this.kept.has(o.hash)) this.waiting.set(o.hash, o)
+    const out: VerifiedOp[] = []
+    let progress = true
+    while (progress) {
+      progress = false
+      for (const o of this.waiting.values()) {
+        const verdict = this.admissible(o, trusted)
+        if (verdict === undefined) continue
+        this.waiting.delete(o.hash)
+        progress = true
+        if (!verdict) continue
+        this.keep(o)
+        out.push(o)
+      }
+    }
+    for (const h of [...this.waiting.keys()].slice(0, Math.max(0, this.waiting.size - this.maxWaiting))) this.waiting.delete(h)
+    if (out.length) {
+      this.resolved = undefined
+      this.headsCache = undefined
+    }
+    return out
+  }
+
+  /** true: keep; false: never (its past is fixed); undefined: an op it names is not here yet. */
+  private admissible(o: VerifiedOp, trusted: boolean): boolean | undefined {
+    if (o.body.type === 'create') return this.create === undefined
+    if (!this.create) return undefined
+    const prev = prevOf(o).filter((p) => p !== this.create!.hash)
+    if (!prev.every((p) => this.kept.has(p))) return undefined
+    return trusted || o.body.by === this.create.body.by || prev.some((p) => this.known.get(p)!.has(o.body.by))
+  }
+
+  private keep(o: VerifiedOp): void {
+    this.kept.set(o.hash, o)
+    if (o.body.type === 'create') {
+      this.create = o
+      this.known.set(o.hash, new Set())
+      return
+    }
+    const prev = prevOf(o).filter((p) => p !== this.create!.hash)
+    let known: ReadonlySet<string> = prev.length === 1 ? this.known.get(prev[0]!)! : new Set(prev.flatMap((p) => [...this.known.get(p)!]))
+    if (o.body.type === 'add' && !known.has(o.body.member)) known = new Set([...known, o.body.member])
+    this.known.set(o.hash, known)
   }
 }

@@ -9,7 +9,11 @@ import type { Device } from '../identity/device.ts'
 import { devicePublicKey } from '../identity/keys.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
-import { createWorkspaceOp, heads, makeOp, replayOps, verifyOp, type MembershipState, type VerifiedOp } from './membership.ts'
+import { sha256 } from '../identity/keys.ts'
+import { createWorkspaceOp, makeOp, OpGraph, verifyOp, type Judgement, type MembershipState, type VerifiedOp } from './membership.ts'
+
+/** Answers "could this author write in the membership state its change names?" (see `Resolution.judge`). */
+export type ChangeJudge = (author: string, m: readonly string[] | null) => Judgement
 
 interface WorkspaceEvents {
   /** Members (or this device's own membership) of a workspace changed. */
@@ -20,6 +24,8 @@ interface WorkspaceEvents {
 
 export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly states = new Map<string, MembershipState>()
+  /** Each workspace's ops, verified once when loaded or received. */
+  private readonly graphs = new Map<string, OpGraph>()
   private readonly store: PeerStore
   private readonly device: Device
 
@@ -61,8 +67,29 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     return this.store.listMembershipOps(workspaceId).map((r) => ({ a: r.author, s: r.signature, b: r.bytes }))
   }
 
+  /** The heads of the workspace's op graph: what this device's changes name as `m` when it signs them. */
+  heads(workspaceId: string): string[] {
+    return this.graph(workspaceId).heads()
+  }
+
+  /** Revocations of a write right that took effect (removals, leaves, demotions to viewer). */
+  writeRevocations(workspaceId: string): { op: string; device: string }[] {
+    return this.graph(workspaceId).resolution()?.writeRevocations() ?? []
+  }
+
+  /** Judges changes of the workspace by the membership state each names; cheap per change (cached per state). */
+  judge(workspaceId: string): ChangeJudge {
+    return (author, m) => {
+      const r = this.graph(workspaceId).resolution()
+      return r ? r.judge(author, m) : { ok: false, reason: 'not-member', detail: `workspace ${workspaceId} is not known here` }
+    }
+  }
+
   async create(name: string, memberName: string): Promise<string> {
     const { workspaceId, op } = createWorkspaceOp(this.device, name, memberName)
+    const graph = new OpGraph(workspaceId)
+    graph.add([op])
+    this.graphs.set(workspaceId, graph)
     await this.store.write(() => {
       this.store.putWorkspace({ id: workspaceId, name, ownerId: this.device.deviceId, createdAt: op.body.at, joinedAt: op.body.at })
       this.persist(workspaceId, [op])
@@ -71,30 +98,38 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     return workspaceId
   }
 
-  /** A new signed op by this device (add, remove, role, name); applied, stored, and announced. */
+  /**
+   * A new signed op by this device (add, remove, role, name; a remove of itself is leaving), naming
+   * every op it has as seen; kept (whether or not it takes effect), stored, and announced.
+   */
   async act(workspaceId: string, input: Parameters<typeof makeOp>[2]): Promise<void> {
-    const op = makeOp(this.device, workspaceId, input, heads(this.verifiedOps(workspaceId)))
+    const graph = this.graph(workspaceId)
+    const op = makeOp(this.device, workspaceId, input, graph.heads())
+    graph.add([op])
     await this.store.write(() => this.persist(workspaceId, [op]))
     this.recompute(workspaceId)
     this.emit('ops', workspaceId, [op.op])
   }
 
   /**
-   * Takes ops from a peer. Only ops that take effect are kept: a stranger's or an ex-member's
-   * signed ops are dropped, and an op whose causal past has not arrived yet comes again with the
-   * next catch-up. Returns the ops that were new. `adopt` accepts a workspace not known here (joining).
+   * Takes ops from a peer and keeps those `OpGraph` keeps: an op whose whole causal past is here and
+   * whose author the owner or an op in that past added; a stranger's ops never. An op whose `prev`
+   * has not arrived yet waits in memory and is kept when it does (catch-up brings it again if it
+   * was dropped). Kept ops may or may not take effect (see `resolve`). Returns the ops kept now.
+   * `adopt` accepts a workspace not known here (joining).
    */
   async ingest(workspaceId: string, ops: SignedOp[], adopt = false): Promise<SignedOp[]> {
     if (!this.states.has(workspaceId) && !adopt) return []
-    const known = this.verifiedOps(workspaceId)
-    const knownHashes = new Set(known.map((o) => o.hash))
-    const fresh = ops.map((o) => verifyOp(workspaceId, o)).filter((v): v is VerifiedOp => v !== null && !knownHashes.has(v.hash))
+    const graph = this.graph(workspaceId)
+    // Hashing is cheap, verifying is not: ops kept already (most of a catch-up summary) are skipped.
+    const fresh = ops
+      .filter((o) => !graph.has(sha256(o.b).toString('hex')))
+      .map((o) => verifyOp(workspaceId, o))
+      .filter((v): v is VerifiedOp => v !== null)
     if (fresh.length === 0) return []
-    const result = replayOps(workspaceId, [...known, ...fresh])
-    if (!result) return []
-    const effective = fresh.filter((f) => result.applied.has(f.hash))
-    if (effective.length === 0) return []
-    const { state } = result
+    const kept = graph.add(fresh)
+    const state = graph.resolution()?.state
+    if (kept.length === 0 || !state) return []
     await this.store.write(() => {
       if (!this.states.has(workspaceId)) {
         this.store.putWorkspace({
@@ -105,17 +140,26 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
           joinedAt: Date.now(),
         })
       }
-      this.persist(workspaceId, effective)
+      this.persist(workspaceId, kept)
     })
     this.recompute(workspaceId)
-    return effective.map((f) => f.op)
+    return kept.map((f) => f.op)
   }
 
-  private verifiedOps(workspaceId: string): VerifiedOp[] {
-    return this.store
-      .listMembershipOps(workspaceId)
-      .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
-      .filter((v): v is VerifiedOp => v !== null)
+  /** The workspace's op graph, loaded from the store (and verified) once. */
+  private graph(workspaceId: string): OpGraph {
+    let graph = this.graphs.get(workspaceId)
+    if (!graph) {
+      graph = new OpGraph(workspaceId)
+      const stored = this.store
+        .listMembershipOps(workspaceId)
+        .map((r) => verifyOp(workspaceId, { a: r.author, s: r.signature, b: r.bytes }))
+        .filter((v): v is VerifiedOp => v !== null)
+      // Kept before, by this or an older version (which kept only ops that took effect then).
+      graph.add(stored, true)
+      this.graphs.set(workspaceId, graph)
+    }
+    return graph
   }
 
   private persist(workspaceId: string, ops: VerifiedOp[]): void {
@@ -127,7 +171,7 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   }
 
   private recompute(workspaceId: string): void {
-    const state = replayOps(workspaceId, this.verifiedOps(workspaceId))?.state
+    const state = this.graph(workspaceId).resolution()?.state
     if (!state) return
     this.states.set(workspaceId, state)
     void this.store

@@ -1,0 +1,297 @@
+/**
+ * Membership fuzz (issue 8): seeded random concurrent adds, removals, role changes, leaves, renames
+ * and invite-like adds (the invitee gets the inviter's ops at once and acts on them), by honest peers
+ * and by modified clients that back-date (sign with an old `prev`, also after their removal), plus
+ * strangers' ops, across 4–8 simulated peers. Each peer is an `OpGraph` (the code the peer runs) with
+ * a real device key; ops are really signed, with real `prev` chains. The network delivers in random
+ * order, duplicates, partitions and heals, and runs catch-up (one peer hands another every op it
+ * keeps). At the end, after every message and a full catch-up, every peer keeps the same ops, and
+ * resolves them to the same applied ops, members and roles.
+ *
+ * 1,000 cases in `npm test`; GRAPEVINE_FUZZ_CASES=<n> runs n. The run's seed is printed (`seed=…`) and
+ * GRAPEVINE_SEED=<seed> replays the whole run; each case's seed derives from it, a failure prints it,
+ * and GRAPEVINE_FUZZ_CASE=<case seed> replays that case alone.
+ */
+import { before, test, type TestContext } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { encode } from 'cborg'
+import { tempDir } from '../test/helpers.ts'
+import { seededRandom, type Random } from '../test/random.ts'
+import { SqliteStore } from '../store/sqlite-store.ts'
+import { loadOrCreateDevice, type Device } from '../identity/device.ts'
+import { sha256, signPayload } from '../identity/keys.ts'
+import type { Role } from '../../../shared/types.ts'
+import { makeOp, OpGraph, verifyOp, type OpBody, type VerifiedOp } from './membership.ts'
+
+const POOL = 10
+const pool: Device[] = []
+
+before(async () => {
+  const dir = tempDir()
+  try {
+    for (let i = 0; i < POOL; i++) {
+      const store = new SqliteStore(join(dir.path, `${i}.db`))
+      try {
+        pool.push(await loadOrCreateDevice(store))
+      } finally {
+        store.close()
+      }
+    }
+  } finally {
+    dir.remove()
+  }
+})
+
+/** Signs any body as `device`, as the peer does (for the create op with a seeded nonce, and strangers' junk). */
+function forge(device: Device, ws: string, body: unknown): { a: string; s: Uint8Array; b: Uint8Array } {
+  const b = encode(body)
+  const hash = sha256(b).toString('hex')
+  return { a: device.deviceId, s: signPayload(device.signingKey, Buffer.from(`grapevine/member/1\n${ws}\n${hash}`)), b }
+}
+
+interface SimPeer {
+  device: Device
+  graph: OpGraph
+  /** Heads it once had: what a modified client back-dates to. */
+  past: string[][]
+  /** Signs with old `prev`s on purpose, also after its removal. */
+  modified: boolean
+}
+
+/** What a case did, summed over the run so that the output shows the fuzz is not vacuous. */
+interface Outcome {
+  peers: number
+  kept: number
+  applied: number
+  /** Kept ops that took no effect (unauthorized, void by removal wins, no-ops). */
+  void: number
+  removals: number
+  leaves: number
+  backdated: number
+  partitions: number
+  members: number
+}
+
+const ROLE_CHOICES: Role[] = ['admin', 'editor', 'viewer']
+
+/** One case: returns what it did; throws when peers disagree. */
+function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
+  const n = rnd.between(4, 8)
+  const strangers = pool.slice(8)
+  let now = 0
+  const tick = (): void => {
+    now += rnd.between(0, 3) // equal times happen: ties go to the hash
+    setTime(now)
+  }
+  const nonce = Uint8Array.from({ length: 16 }, () => rnd.int(256))
+  const ownerDevice = pool[0]!
+  const body = { type: 'create', v: 1, by: ownerDevice.deviceId, at: now, name: 'Fuzz', memberName: 'P0', nonce }
+  const createBytes = encode(body)
+  const ws = sha256(createBytes).toString('hex').slice(0, 32)
+  const create = verifyOp(ws, forge(ownerDevice, ws, body))
+  assert.ok(create, 'the create op verifies')
+  const peers: SimPeer[] = pool.slice(0, n).map((device) => ({ device, graph: new OpGraph(ws), past: [], modified: rnd.next() < 0.3 }))
+  peers[0]!.graph.add([create])
+  let made = 1
+  let backdated = 0
+  let partitions = 0
+  const maxOps = rnd.between(20, 60)
+  const all: VerifiedOp[] = [create]
+  /** Messages in flight: `op` from peer `from` to peer `to`. */
+  const inFlight: { from: number; to: number; op: VerifiedOp }[] = []
+  let group: number[] | null = null // partition: each peer's side, or none
+  const reachable = (a: number, b: number): boolean => group === null || group[a] === group[b]
+
+  const remember = (p: SimPeer): void => {
+    p.past.push(p.graph.heads())
+    if (p.past.length > 12) p.past.splice(rnd.int(p.past.length - 1), 1)
+  }
+  const receive = (to: number, ops: VerifiedOp[]): void => {
+    if (peers[to]!.graph.add(ops).length) remember(peers[to]!)
+  }
+  const broadcast = (from: number, op: VerifiedOp): void => {
+    for (let q = 0; q < n; q++) {
+      if (q === from) continue
+      inFlight.push({ from, to: q, op })
+      if (rnd.next() < 0.2) inFlight.push({ from, to: q, op }) // a duplicate
+    }
+  }
+
+  /** Peer `i` signs an op it believes in (or, modified, one it back-dates) and sends it out. */
+  const act = (i: number): void => {
+    const p = peers[i]!
+    const view = p.graph.resolution()
+    if (!view) return
+    const me = p.device.deviceId
+    const mine = view.state.members.get(me)?.role
+    const backdate = p.modified && p.past.length > 0 && (mine === undefined || rnd.next() < 0.4)
+    if (mine === undefined && !backdate) return
+    const role = mine ?? rnd.pick(ROLE_CHOICES) // a removed modified client acts as what it once was
+    const members = [...view.state.members.keys()]
+    const others = members.filter((d) => d !== me && d !== view.state.ownerId)
+    const outsiders = peers.map((q) => q.device.deviceId).filter((d) => !view.state.members.has(d))
+    const choices: (() => Parameters<typeof makeOp>[2] | null)[] = [() => ({ type: 'name', name: `P${i}.${made}` })]
+    if (me !== view.state.ownerId) choices.push(() => (rnd.next() < 0.2 ? { type: 'remove', member: me } : null))
+    if (role === 'owner' || role === 'admin') {
+      const add = (): Parameters<typeof makeOp>[2] | null =>
+        outsiders.length ? { type: 'add', member: rnd.pick(outsiders), name: `N${made}`, role: rnd.pick(ROLE_CHOICES) } : null
+      choices.push(add, add, add, () => (others.length ? { type: 'remove', member: rnd.pick(others) } : null))
+      choices.push(() => (others.length ? { type: 'role', member: rnd.pick(others), role: rnd.pick(ROLE_CHOICES) } : null))
+    }
+    const input = rnd.pick(choices)()
+    if (!input) return
+    tick()
+    const prev = backdate ? rnd.pick(p.past) : p.graph.heads()
+    const op = makeOp(p.device, ws, input, prev)
+    made++
+    if (backdate) backdated++
+    all.push(op)
+    // An author's own op is kept by its own graph unless it back-dated to before it was added.
+    if (p.graph.add([op]).length === 0) return
+    remember(p)
+    broadcast(i, op)
+    // Invite-like: the added device is handed the inviter's ops at once (the welcome) and may act on them.
+    if (input.type === 'add') {
+      const j = peers.findIndex((q) => q.device.deviceId === input.member)
+      if (j >= 0 && reachable(i, j)) {
+        receive(j, p.graph.ops())
+        if (rnd.next() < 0.5) act(j)
+      }
+    }
+  }
+
+  const steps = rnd.between(100, 250)
+  for (let s = 0; s < steps; s++) {
+    const r = rnd.next()
+    if (r < 0.4) {
+      if (made < maxOps) act(rnd.int(n))
+    } else if (r < 0.8) {
+      if (inFlight.length === 0) continue
+      const k = rnd.int(inFlight.length)
+      const m = inFlight[k]!
+      // Across a partition a message waits (it is delivered after the heal).
+      if (!reachable(m.from, m.to)) continue
+      inFlight.splice(k, 1)
+      receive(m.to, [m.op])
+    } else if (r < 0.88) {
+      const a = rnd.int(n)
+      const b = rnd.int(n)
+      if (a !== b && reachable(a, b)) receive(b, rnd.next() < 0.5 ? peers[a]!.graph.ops() : [...peers[a]!.graph.ops()].reverse())
+    } else if (r < 0.95) {
+      group = group === null ? peers.map(() => rnd.int(2)) : null
+      if (group) partitions++
+    } else {
+      // A stranger's op, naming real heads: nobody may keep it.
+      const stranger = rnd.pick(strangers)
+      const q = rnd.int(n)
+      tick()
+      const junk = verifyOp(
+        ws,
+        forge(stranger, ws, {
+          type: 'add',
+          v: 1,
+          ws,
+          by: stranger.deviceId,
+          at: now,
+          prev: peers[q]!.graph.heads(),
+          member: stranger.deviceId,
+          name: 'Eve',
+          role: 'admin',
+        } satisfies OpBody),
+      )!
+      receive(q, [junk])
+    }
+  }
+  // Heal, deliver everything, then catch-up between every pair until nothing changes.
+  group = null
+  for (const m of inFlight.splice(0)) receive(m.to, [m.op])
+  for (let round = 0, changed = true; changed; round++) {
+    assert.ok(round < 5, 'catch-up settles')
+    changed = false
+    for (let a = 0; a < n; a++) {
+      for (let b = 0; b < n; b++) {
+        if (a !== b && peers[b]!.graph.add(peers[a]!.graph.ops()).length) changed = true
+      }
+    }
+  }
+  const summary = (p: SimPeer) => {
+    const r = p.graph.resolution()!
+    return {
+      kept: p.graph
+        .ops()
+        .map((o) => o.hash)
+        .sort(),
+      applied: [...r.applied].sort(),
+      members: [...r.state.members.values()].map((m) => `${m.deviceId}:${m.role}:${m.name}`).sort(),
+    }
+  }
+  const first = summary(peers[0]!)
+  for (let i = 1; i < n; i++) assert.deepEqual(summary(peers[i]!), first, `peer ${i} agrees with peer 0`)
+  const state = peers[0]!.graph.resolution()!.state
+  assert.equal(state.members.get(ownerDevice.deviceId)?.role, 'owner', 'the owner stays the owner')
+  for (const s of strangers) assert.ok(!state.members.has(s.deviceId), 'no stranger is a member')
+  assert.ok(
+    first.kept.every((h) => all.some((o) => o.hash === h)),
+    "nobody keeps an op no member signed (strangers' ops are never kept)",
+  )
+  const resolved = peers[0]!.graph.resolution()!
+  const kept = peers[0]!.graph.ops()
+  const applied = kept.filter((o) => resolved.applied.has(o.hash))
+  return {
+    peers: n,
+    kept: kept.length,
+    applied: applied.length,
+    void: kept.length - applied.length,
+    removals: applied.filter((o) => o.body.type === 'remove' && o.body.member !== o.body.by).length,
+    leaves: applied.filter((o) => o.body.type === 'remove' && o.body.member === o.body.by).length,
+    backdated,
+    partitions,
+    members: state.members.size,
+  }
+}
+
+function caseCount(): number {
+  const v = process.env['GRAPEVINE_FUZZ_CASES']
+  if (v === undefined || v === '') return 1000
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`GRAPEVINE_FUZZ_CASES must be a positive integer, got '${v}'`)
+  return n
+}
+
+test('membership fuzz: every peer ends with the same ops, applied ops, members and roles', (t: TestContext) => {
+  t.mock.timers.enable({ apis: ['Date'], now: 0 })
+  const setTime = (ms: number): void => t.mock.timers.setTime(1_700_000_000_000 + ms)
+  const only = process.env['GRAPEVINE_FUZZ_CASE']
+  const cases: Random[] = []
+  if (only !== undefined && only !== '') cases.push(seededRandom('membership fuzz, one case', Number(only)))
+  else {
+    // Each case its own source (its seed derives from the run's), so one can be replayed alone.
+    const run = seededRandom('membership fuzz')
+    for (let i = caseCount(); i > 0; i--) cases.push(run.fork())
+  }
+  const started = performance.now()
+  const total: Record<string, number> = {}
+  const sizes = new Map<number, number>()
+  for (const [i, rnd] of cases.entries()) {
+    const seed = rnd.seed
+    try {
+      const out = runCase(rnd, setTime)
+      for (const [k, v] of Object.entries(out)) if (k !== 'peers') total[k] = (total[k] ?? 0) + v
+      sizes.set(out.peers, (sizes.get(out.peers) ?? 0) + 1)
+    } catch (err) {
+      const message = `membership fuzz case ${i} failed: seed=${seed} (replay it alone: GRAPEVINE_FUZZ_CASE=${seed})`
+      console.log(message)
+      throw new Error(`${message}: ${(err as Error).message}`, { cause: err })
+    }
+  }
+  const ms = performance.now() - started
+  const peers = [...sizes.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k} peers: ${v}`)
+    .join(', ')
+  const counts = Object.entries(total)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ')
+  console.log(`membership fuzz: ${cases.length} cases in ${(ms / 1000).toFixed(1)} s (${peers}); in all: ${counts}`)
+})
