@@ -74,7 +74,13 @@ test('every result and every event fits the shared schemas', async () => {
   const replica = A.change(A.load<{ text: string }>(opened.bytes, { actor: opened.actor }), (d) => A.splice(d, ['text'], 0, 0, '> '))
   await a.request('doc.applyChanges', { docId: doc.id, changes: [A.getLastLocalChange(replica)!] })
   await a.request('doc.read', { docId: doc.id })
-  await waitFor('the document at Ben', async () => (await b.request('doc.list', { workspaceId: ws.id })).some((d) => d.id === doc.id))
+  // Ben edits on top of all of Ana's text: setText diffs against what Ben holds, so a partial copy would merge.
+  const anaHeads = (await a.request('doc.read', { docId: doc.id })).heads
+  await waitFor('all of the document at Ben', async () => {
+    if (!(await b.request('doc.list', { workspaceId: ws.id })).some((d) => d.id === doc.id)) return false
+    const theirs = await b.request('doc.read', { docId: doc.id })
+    return theirs.text === '> hello world' && anaHeads.every((h) => theirs.heads.includes(h))
+  })
   await b.request('doc.open', { docId: doc.id })
   await b.request('doc.setText', { docId: doc.id, text: 'hello from Ben' })
   await waitFor("Ben's change at Ana", async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello from Ben')
