@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { chromium, type Browser } from 'playwright-core'
+import { after, before } from 'node:test'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { tempDir } from '../main/peer/test/helpers.ts'
 
 const BIN = fileURLToPath(new URL('../main/peer/cli/bin.ts', import.meta.url))
 /** The README's screenshots: refreshed only by `npm run screenshots` (scripts/screenshots.ts), never by `npm test`. */
@@ -110,4 +112,61 @@ export function screenshots(): Screenshots {
       else rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+/** Ana and Ben as a browser test has them: each a browser-mode peer in its own process and a page. */
+export interface TwoPeople {
+  ana: UiPeer
+  /** Reassign after restarting Ben's peer, so that the teardown stops the running one. */
+  ben: UiPeer
+  pa: Page
+  pb: Page
+  dirs: { ana: { path: string }; ben: { path: string } }
+  shots: Screenshots
+  /** Runs a test's scenario; when it fails, each page's screen is kept beside the run's screenshots. */
+  run(scenario: () => Promise<void>): Promise<void>
+}
+
+/** Sets up Ana and Ben before the file's tests (unless `problem`) and tears everything down after. */
+export function twoPeople(problem: string | null): TwoPeople {
+  const dirs = { ana: tempDir(), ben: tempDir() }
+  const shots = screenshots()
+  let browser: Browser | undefined
+  let failed = false
+  const people = { dirs, shots } as unknown as TwoPeople
+  people.run = async (scenario) => {
+    try {
+      await scenario()
+    } catch (err) {
+      failed = true
+      await Promise.allSettled([
+        people.pa.screenshot({ path: shots.path('failure-ana') }),
+        people.pb.screenshot({ path: shots.path('failure-ben') }),
+      ])
+      throw err
+    }
+  }
+  before(async () => {
+    if (problem) return
+    ;[people.ana, people.ben] = await Promise.all([startUiPeer(dirs.ana.path, 'ana-laptop'), startUiPeer(dirs.ben.path, 'ben-desktop')])
+    browser = await launchChromium()
+    const page = async (): Promise<Page> => (await browser!.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
+    ;[people.pa, people.pb] = await Promise.all([page(), page()])
+    for (const p of [people.pa, people.pb]) p.on('pageerror', (err) => console.log(`page error: ${err.message}`))
+  })
+  after(async () => {
+    await browser?.close()
+    await Promise.allSettled([people.ana?.stop(), people.ben?.stop()])
+    dirs.ana.remove()
+    dirs.ben.remove()
+    shots.done(failed)
+  })
+  return people
+}
+
+/** A first run: the page asks for a name. */
+export async function onboard(p: Page, url: string, name: string): Promise<void> {
+  await p.goto(url)
+  await p.getByTestId('name-input').fill(name)
+  await p.getByTestId('name-input').press('Enter')
 }
