@@ -295,9 +295,6 @@ export class Joining extends EventEmitter<JoiningEvents> {
     // Refused: the inviter's own reason (used, expired, unknown, not accepted) is what the person reads.
     if (answer.t === 'refuse') throw new GrapevineError(answer.code, answer.reason)
     await this.workspaces.ingest(invite.ws, answer.ops, true)
-    // The same `add` may have come by gossip a moment before the answer, and be on its way into the
-    // store: it takes effect once that write is done (one group commit).
-    if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) === undefined) await this.store.write(() => undefined)
     if (this.workspaces.roleOf(invite.ws, this.node.peerId.toString()) === undefined) {
       throw new GrapevineError('invite-invalid', 'The inviter answered, but its membership record does not include this device.')
     }

@@ -26,6 +26,8 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly states = new Map<string, MembershipState>()
   /** Each workspace's ops, verified once when loaded or received. */
   private readonly graphs = new Map<string, OpGraph>()
+  /** Ops already in a graph whose store write (and state) is still on its way, per workspace. */
+  private readonly settling = new Map<string, Promise<void>>()
   private readonly store: PeerStore
   private readonly device: Device
 
@@ -126,11 +128,16 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
       .filter((o) => !graph.has(sha256(o.b).toString('hex')))
       .map((o) => verifyOp(workspaceId, o))
       .filter((v): v is VerifiedOp => v !== null)
-    if (fresh.length === 0) return []
+    if (fresh.length === 0) {
+      // The same ops may be in the graph already, from a concurrent ingest still writing them: the
+      // caller must see the state they make once this returns.
+      await this.settling.get(workspaceId)
+      return []
+    }
     const kept = graph.add(fresh)
     const state = graph.resolution()?.state
     if (kept.length === 0 || !state) return []
-    await this.store.write(() => {
+    const write = this.store.write(() => {
       if (!this.states.has(workspaceId)) {
         this.store.putWorkspace({
           id: workspaceId,
@@ -142,7 +149,14 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
       }
       this.persist(workspaceId, kept)
     })
-    this.recompute(workspaceId)
+    const settled = write.then(() => this.recompute(workspaceId))
+    const marker = settled.catch(() => {})
+    this.settling.set(workspaceId, marker)
+    try {
+      await settled
+    } finally {
+      if (this.settling.get(workspaceId) === marker) this.settling.delete(workspaceId)
+    }
     return kept.map((f) => f.op)
   }
 
