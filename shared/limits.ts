@@ -18,6 +18,10 @@ export const MAX_TITLE_CHARS = 200
 export const MAX_TEXT_CHARS = 4 * 1024 * 1024
 /** Display names of people, devices and workspaces. */
 export const MAX_NAME_CHARS = 64
+/** One signed membership op; an epoch op carries a lockbox (about 140 bytes) per reading device. */
+export const MAX_OP_BYTES = 32 * 1024
+/** Devices an epoch or grant op seals the workspace key to. */
+export const MAX_LOCKBOXES_PER_OP = 200
 /** Documents listed in one catch-up summary frame. */
 export const MAX_SUMMARY_DOCS = 50_000
 /** Documents in one gossiped heads announcement; catch-up carries the rest. */

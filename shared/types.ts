@@ -5,13 +5,19 @@
 import { z } from 'zod'
 import { MAX_NAME_CHARS } from './limits.ts'
 
-export const ROLES = ['owner', 'admin', 'editor', 'viewer'] as const
+/**
+ * `keeper`: an always-on member device that stores and forwards the workspace's sealed data for the
+ * others and is never given a content key: it can tell who wrote what, never what was written.
+ */
+export const ROLES = ['owner', 'admin', 'editor', 'viewer', 'keeper'] as const
 export type Role = (typeof ROLES)[number]
 
 /** Roles that may change documents. */
 export const WRITER_ROLES: readonly Role[] = ['owner', 'admin', 'editor']
 /** Roles that may invite, add and remove members. */
 export const ADMIN_ROLES: readonly Role[] = ['owner', 'admin']
+/** Roles that hold the workspace's content keys (everyone but a keeper). */
+export const READER_ROLES: readonly Role[] = ['owner', 'admin', 'editor', 'viewer']
 
 // --- primitives, used by the client protocol and the peer protocol alike ---
 

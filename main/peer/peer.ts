@@ -23,6 +23,7 @@ import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
 import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
 import { JOIN_PROTOCOL } from './wire/peer-protocol.ts'
 import { Workspaces } from './workspace/workspaces.ts'
+import { EpochKeys } from './workspace/epoch-keys.ts'
 import { Joining } from './workspace/join.ts'
 import { Documents } from './sync/documents.ts'
 import { Gossip } from './sync/gossip.ts'
@@ -63,6 +64,8 @@ export interface Peer {
   readonly device: Device
   readonly node: GrapevineNode
   readonly dbPath: string
+  /** The content keys this device holds (tests look at them; nothing else outside should). */
+  readonly keys: EpochKeys
   /** A new client session, in-process; the CLI and tests use it, transports wrap it. */
   connect(): PeerClient & { close(): void }
   /** Runs catch-up now with every connected teammate and waits for it. */
@@ -162,7 +165,10 @@ async function assemble(
     net.limits.refresh()
     net.gate.refresh()
   })
-  const documents = new Documents(store, device, workspaces, {
+  // Keys next: they are opened from the ops before any document is loaded, and kept as ops arrive.
+  const keys = new EpochKeys(device, workspaces, log)
+  await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
+  const documents = new Documents(store, device, workspaces, keys, {
     batchMs: config.batchMs ?? 16,
     snapshotEvery: config.snapshotEvery ?? 1000,
     maxLoaded: 64,
@@ -170,12 +176,12 @@ async function assemble(
   })
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
-  const gossip = new Gossip(node.services.pubsub, workspaces, documents, store, scoring, log)
+  const gossip = new Gossip(node.services.pubsub, workspaces, keys, documents, store, scoring, log)
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
   refreshDirect()
   workspaces.on('members', refreshDirect)
-  const catchup = new Catchup(node, workspaces, documents, store, log)
-  const joining = new Joining(node, workspaces, store, log)
+  const catchup = new Catchup(node, workspaces, keys, documents, store, log)
+  const joining = new Joining(node, workspaces, store, log, (ws) => keys.settled(ws))
   const connections = new Connections(node, store, () => workspaces.teammates(), log)
   workspaces.on('members', () => connections.membersChanged())
   connections.on('disconnect', (peer) => net.gate.forget(peer.toString()))
@@ -314,6 +320,7 @@ async function assemble(
     device,
     node,
     dbPath: store.path,
+    keys,
     connect() {
       const entry = { session: { openDocs: new Set<string>() }, listeners: new Set<(e: ClientEvent) => void>() }
       sessions.add(entry)
@@ -334,7 +341,10 @@ async function assemble(
       }
     },
     syncNow: () => syncAll(),
-    settle: () => documents.settle(),
+    settle: async () => {
+      await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
+      await documents.settle()
+    },
     stats: () => ({ gossip: gossip.stats, catchup: catchup.stats, limits: net.limits.stats, gate: net.gate.stats }),
     async stop() {
       if (stopped) return
@@ -346,6 +356,8 @@ async function assemble(
       connections.stop()
       net.limits.stop()
       gossip.stop()
+      keys.stop()
+      await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
       await documents.close()
       await node.stop()
       store.close()

@@ -128,4 +128,11 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE changes ADD COLUMN membership_heads BLOB;
   `,
+  // 5: sealed changes. `bytes` holds what the author signed: sealed under the key of `epoch` (hex),
+  // with the change's Automerge deps in clear (concatenated 32-byte hashes) so that a peer that cannot
+  // open it (a keeper) still knows where it sits. NULL for the clear changes of older versions.
+  `
+  ALTER TABLE changes ADD COLUMN epoch TEXT;
+  ALTER TABLE changes ADD COLUMN deps BLOB;
+  `,
 ]

@@ -304,12 +304,15 @@ export class SqliteStore implements PeerStore {
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     for (const c of changes) {
       const m = c.m ?? null
-      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, m && Buffer.from(m.join(''), 'hex'))
+      const epoch = c.epoch ?? null
+      const deps = epoch === null ? null : (c.deps ?? [])
+      const blob = (hashes: string[] | null): Buffer | null => hashes && Buffer.from(hashes.join(''), 'hex')
+      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, blob(m), epoch, blob(deps))
       if (res.changes === 1)
         added.push({
           hash: c.hash,
@@ -317,6 +320,8 @@ export class SqliteStore implements PeerStore {
           signature: c.signature,
           bytes: c.bytes,
           m,
+          epoch,
+          deps,
           seq: Number(res.lastInsertRowid),
           docId,
           arrivedAt,
@@ -519,11 +524,13 @@ function changeFromRow(r: Row): ChangeRow {
     signature: r['signature'],
     bytes: r['bytes'],
     m: headsFromBlob(r['membership_heads']),
+    epoch: r['epoch'],
+    deps: headsFromBlob(r['deps']),
     arrivedAt: r['arrived_at'],
   }
 }
 
-/** 32-byte op hashes, concatenated, back to hex; NULL (an older version's change) to null. */
+/** 32-byte hashes (membership ops, change deps), concatenated, back to hex; NULL (an older version's change) to null. */
 function headsFromBlob(blob: Uint8Array | null): string[] | null {
   if (blob === null) return null
   const hex = Buffer.from(blob).toString('hex')

@@ -27,10 +27,18 @@ export interface SignedRecord {
 export interface ChangeRecord extends SignedRecord {
   /** Hex op hashes; null or absent: signed by an older version (no heads). */
   m?: string[] | null
+  /** The epoch `bytes` is sealed under (hex); null or absent: an older version's change, in clear. */
+  epoch?: string | null
+  /** Its Automerge deps (hex), kept with a sealed change. */
+  deps?: string[] | null
 }
 export interface ChangeRow extends SignedRecord {
   /** The membership heads it was signed under (hex); null: signed by an older version. */
   m: string[] | null
+  /** The epoch `bytes` is sealed under (hex); null: an older version's change, in clear. */
+  epoch: string | null
+  /** Its Automerge deps (hex) when sealed; null for an older version's change. */
+  deps: string[] | null
   seq: number
   docId: string
   arrivedAt: number

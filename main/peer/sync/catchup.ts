@@ -29,7 +29,8 @@ import {
   type SignedOp,
 } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
-import { isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import { envelopeOf, isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Documents } from './documents.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 
@@ -104,14 +105,16 @@ export class Catchup {
   private readonly store: PeerStore
   private readonly log: Log
   private readonly held: HeldChanges
+  private readonly keys: EpochKeys
 
-  constructor(node: GrapevineNode, workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
+  constructor(node: GrapevineNode, workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log) {
     this.node = node
     this.workspaces = workspaces
+    this.keys = keys
     this.documents = documents
     this.store = store
     this.log = log
-    this.held = heldChangesOf(workspaces, documents, store, log)
+    this.held = heldChangesOf(workspaces, keys, documents, store, log)
   }
 
   async start(): Promise<void> {
@@ -145,6 +148,8 @@ export class Catchup {
       step = 'waiting for the want list'
       const want = await io.expect('want', signal)
       await this.workspaces.ingest(ws, want.ops)
+      // Lockboxes for this device may have come with them: open them before the changes sealed under them.
+      await this.keys.settled(ws)
       step = 'sending changes'
       for (const [docId, theirHeads] of want.docs) await this.sendMissing(io, ws, docId, theirHeads, signal)
       const mine = want.docs.map(([docId]): [string, string[]] => [docId, this.has(ws, docId) ? this.documents.heads(docId) : []])
@@ -187,6 +192,7 @@ export class Catchup {
         this.workspaces.roleOf(ws, remote) !== undefined && this.workspaces.roleOf(ws, this.node.peerId.toString()) !== undefined
       if (!members()) return this.refuse(io, stream, remote, `not a member of ${ws}`)
       await this.workspaces.ingest(ws, summary.ops)
+      await this.keys.settled(ws)
       // A member's ops may say it left or was removed (that is how a leave reaches us): then it gets nothing.
       if (!members()) return this.refuse(io, stream, remote, `no longer a member of ${ws}`)
       this.stats.sessions++
@@ -248,12 +254,8 @@ export class Catchup {
         items = []
         size = 0
       }
-      // Served as signed: with the membership heads of its v2 signature, or without (an older version's).
-      items.push(
-        r.m
-          ? { a: r.author, s: r.signature, c: r.bytes, m: r.m.map((h) => Buffer.from(h, 'hex')) }
-          : { a: r.author, s: r.signature, c: r.bytes },
-      )
+      // Served as signed: sealed, or an older version's clear change with or without its membership heads.
+      items.push(envelopeOf({ ...r, deps: r.deps ?? [] }))
       size += cost
     }
     if (items.length) await io.send({ t: 'changes', ws, doc: docId, items }, signal)
@@ -275,17 +277,18 @@ export class Catchup {
       if (f.t !== 'changes' || f.ws !== ws) throw new Error(`catch-up: unexpected ${f.t} frame`)
       const valid: ValidChange[] = []
       const judge = this.workspaces.judge(ws)
+      const keyOf = this.keys.lookup(ws)
       let aside = 0
       let example = ''
       for (const item of f.items) {
-        const v = validateChange(ws, f.doc, item, judge)
+        const v = validateChange(ws, f.doc, item, judge, keyOf)
         if (!isRejection(v)) {
           valid.push(v)
           continue
         }
         // Authentic, but not allowed (yet): kept aside until its ops arrive or a member's change builds on it.
         const kept = this.held.hold(ws, f.doc, v)
-        if (v.reason === 'unknown-membership') continue
+        if (v.reason === 'unknown-membership' || v.reason === 'no-key') continue
         this.stats.rejected++
         if (!v.held) this.log('warn', `catch-up from ${remote}: change rejected (${v.reason}): ${v.detail}`)
         else if (kept) {

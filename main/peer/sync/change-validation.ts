@@ -28,36 +28,66 @@
  *
  * Changes of an older version (no `m`, the v1 signature) are judged by the author's current role,
  * as before, and like a revoked author's otherwise.
+ *
+ * Sealed changes (v3): the signature covers the sealed bytes and the metadata in clear beside them
+ * (epoch, Automerge hash, deps, `m`), so size, membership and signature are checked before anything
+ * is decrypted, by a keeper too. Then the change is opened with the epoch's key (bound to workspace,
+ * document, kind and author), decoded, and its hash, deps and actor must be what the envelope says.
  */
 import * as A from '@automerge/automerge'
 import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
 import { actorBelongsTo, sha256, signPayload, verifyPayload } from '../identity/keys.ts'
 import type { Device } from '../identity/device.ts'
+import type { EpochKey } from '../crypto/epoch.ts'
+import { CryptoError } from '../crypto/errors.ts'
+import { openContent, sealContent } from '../crypto/seal.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 
 export interface ValidChange {
   hash: string
+  /** The Automerge actor; '' while the change is sealed and unopened (a keeper's). */
   actor: string
   author: string
   signature: Uint8Array
+  /** What the signature covers, stored and passed on as is: sealed (when `epoch` is set) or an older version's clear change. */
   bytes: Uint8Array
+  /** The Automerge change; null while it is sealed and unopened (a keeper never opens it). */
+  plain: Uint8Array | null
+  /** The epoch it is sealed under (hex); null: an older version's change, in clear. */
+  epoch: string | null
+  /** Its Automerge deps (hex). */
+  deps: string[]
+  /** Seconds, as Automerge has it; 0 while unopened. */
   time: number
   /** The membership heads its author signed it under (hex); null: an older version's change. */
   m: string[] | null
 }
 export type Rejection = {
-  reason: 'not-member' | 'read-only' | 'revoked' | 'unknown-membership' | 'bad-signature' | 'bad-change' | 'foreign-actor' | 'too-large'
+  reason:
+    | 'not-member'
+    | 'read-only'
+    | 'revoked'
+    | 'unknown-membership'
+    | 'no-key'
+    | 'bad-signature'
+    | 'bad-change'
+    | 'foreign-actor'
+    | 'too-large'
   detail: string
   /**
    * Set when the change is authentic (signature, actor) and only the membership check failed
    * ('not-member', 'read-only', 'revoked': valid if endorsed) or could not be made yet
-   * ('unknown-membership': its `m` names ops not here).
+   * ('unknown-membership': its `m` names ops not here; 'no-key': its epoch's key is not here yet).
    */
   held?: { change: ValidChange; deps: string[] }
 }
 
+/** The key of an epoch (hex id) of the workspace, if this device holds it. */
+export type KeyLookup = (epochId: string) => EpochKey | null
+
 const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+const bytesOf = (hex: string): Buffer => Buffer.from(hex, 'hex')
 
 /** v1 (no `m`): what older versions signed; v2 binds the membership heads too. */
 function payload(ws: string, doc: string, bytes: Uint8Array, m: Uint8Array[] | undefined): Buffer {
@@ -65,56 +95,180 @@ function payload(ws: string, doc: string, bytes: Uint8Array, m: Uint8Array[] | u
   return Buffer.concat([Buffer.from(`grapevine/change/2\n${ws}\n${doc}\n`), Buffer.from([m.length]), ...m, sha256(bytes)])
 }
 
+/** v3: the sealed bytes and every field in clear beside them. Counts are prefixed, hashes fixed-size. */
+function sealedPayload(ws: string, doc: string, item: Required<Pick<SignedChange, 'e' | 'h' | 'd' | 'm' | 'c'>>): Buffer {
+  const count = Buffer.alloc(2)
+  count.writeUInt16BE(item.d.length)
+  return Buffer.concat([
+    Buffer.from(`grapevine/change/3\n${ws}\n${doc}\n`),
+    item.e,
+    item.h,
+    count,
+    ...item.d,
+    Buffer.from([item.m.length]),
+    ...item.m,
+    sha256(item.c),
+  ])
+}
+
 /**
- * Signs a change under the membership heads `m` (hex, as `Workspaces.heads` gives them). Without `m`
- * it makes an older version's (v1) envelope, which is judged by the author's current role: tests use it.
+ * Signs an older version's envelope (clear bytes; without `m` the v1 signature, judged by the
+ * author's current role). This version never sends one: tests use it to stand for old history.
  */
 export function signChange(device: Device, ws: string, doc: string, bytes: Uint8Array, m?: readonly string[]): SignedChange {
-  const heads = m?.map((h) => Buffer.from(h, 'hex'))
+  const heads = m?.map((h) => bytesOf(h))
   const item: SignedChange = { a: device.deviceId, s: signPayload(device.signingKey, payload(ws, doc, bytes, heads)), c: bytes }
   if (heads) item.m = heads
   return item
 }
 
-/** Cheap checks first (size, membership), then the signature, then the Automerge decode (actor, hash). */
-export function validateChange(ws: string, doc: string, item: SignedChange, judge: ChangeJudge): ValidChange | Rejection {
-  if (item.c.byteLength > MAX_CHANGE_BYTES) return { reason: 'too-large', detail: `change of ${item.c.byteLength} bytes` }
+/**
+ * Seals and signs one of this device's changes under `epoch`, with the membership heads `m` it is
+ * judged by. Returns the envelope and the change as it is stored (sealed) and applied (plain).
+ */
+export function sealChange(
+  device: Device,
+  epoch: EpochKey,
+  ws: string,
+  doc: string,
+  plain: Uint8Array,
+  m: readonly string[],
+  decoded: A.DecodedChange = A.decodeChange(plain),
+): { item: SignedChange; change: ValidChange } {
+  const c = sealContent(epoch, plain, { kind: 'change', subject: doc, author: device.deviceId })
+  const fields = { e: bytesOf(epoch.epochId), h: bytesOf(decoded.hash), d: decoded.deps.map(bytesOf), m: m.map(bytesOf), c }
+  const item: SignedChange = { a: device.deviceId, s: signPayload(device.signingKey, sealedPayload(ws, doc, fields)), ...fields }
+  const change: ValidChange = {
+    hash: decoded.hash,
+    actor: decoded.actor,
+    author: device.deviceId,
+    signature: item.s,
+    bytes: c,
+    plain,
+    epoch: epoch.epochId,
+    deps: decoded.deps,
+    time: decoded.time,
+    m: [...m],
+  }
+  return { item, change }
+}
+
+/** The envelope of a change as stored, to send on: sealed (epoch set) or an older version's. */
+export function envelopeOf(c: Pick<ValidChange, 'author' | 'signature' | 'bytes' | 'epoch' | 'hash' | 'deps' | 'm'>): SignedChange {
+  const item: SignedChange = { a: c.author, s: c.signature, c: c.bytes }
+  if (c.m) item.m = c.m.map(bytesOf)
+  if (c.epoch !== null) {
+    item.e = bytesOf(c.epoch)
+    item.h = bytesOf(c.hash)
+    item.d = c.deps.map(bytesOf)
+  }
+  return item
+}
+
+/**
+ * Cheap checks first (size, membership), then the signature, then (sealed) opening with the epoch's
+ * key, then the Automerge decode (actor, hash, deps). `keyOf` null: this device never reads content
+ * (a keeper), so a sealed change is taken unopened once signature and membership hold.
+ */
+export function validateChange(ws: string, doc: string, item: SignedChange, judge: ChangeJudge, keyOf: KeyLookup | null): ValidChange | Rejection {
+  if (item.c.byteLength > MAX_CHANGE_BYTES + 64) return { reason: 'too-large', detail: `change of ${item.c.byteLength} bytes` }
   const m = item.m?.map(hexOf) ?? null
   const verdict = judge(item.a, m)
-  if (!verifyPayload(item.a, payload(ws, doc, item.c, item.m), item.s)) {
+  const sealed = item.e !== undefined && item.h !== undefined && item.d !== undefined && item.m !== undefined
+  const signed = sealed
+    ? verifyPayload(item.a, sealedPayload(ws, doc, { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c }), item.s)
+    : verifyPayload(item.a, payload(ws, doc, item.c, item.m), item.s)
+  if (!signed) {
     // A non-member's junk is refused as such, as it always was; either way nothing of it is kept.
     if (!verdict.ok && 'reason' in verdict) return { reason: verdict.reason, detail: verdict.detail }
     return { reason: 'bad-signature', detail: `signature by ${item.a} does not verify` }
   }
-  let decoded: A.DecodedChange
-  try {
-    decoded = A.decodeChange(item.c)
-  } catch (err) {
-    return { reason: 'bad-change', detail: `not an Automerge change (${(err as Error).message})` }
-  }
-  if (!actorBelongsTo(decoded.actor, item.a)) {
-    return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${item.a}` }
-  }
-  const change: ValidChange = {
-    hash: decoded.hash,
-    actor: decoded.actor,
-    author: item.a,
-    signature: item.s,
-    bytes: item.c,
-    time: decoded.time,
-    m,
+  let change: ValidChange
+  if (sealed) {
+    const unopened: ValidChange = {
+      hash: hexOf(item.h!),
+      actor: '',
+      author: item.a,
+      signature: item.s,
+      bytes: item.c,
+      plain: null,
+      epoch: hexOf(item.e!),
+      deps: item.d!.map(hexOf),
+      time: 0,
+      m,
+    }
+    if (keyOf === null) change = unopened
+    else {
+      const key = keyOf(unopened.epoch!)
+      if (!key) {
+        const held = { change: unopened, deps: unopened.deps }
+        return { reason: 'no-key', detail: `sealed under epoch ${unopened.epoch!.slice(0, 12)}, whose key is not here yet`, held }
+      }
+      const opened = openChange(ws, doc, unopened, key)
+      if (isRejection(opened)) return opened
+      change = opened
+    }
+  } else {
+    const decoded = decode(item.c)
+    if (isRejection(decoded)) return decoded
+    if (!actorBelongsTo(decoded.actor, item.a)) {
+      return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${item.a}` }
+    }
+    change = {
+      hash: decoded.hash,
+      actor: decoded.actor,
+      author: item.a,
+      signature: item.s,
+      bytes: item.c,
+      plain: item.c,
+      epoch: null,
+      deps: decoded.deps,
+      time: decoded.time,
+      m,
+    }
   }
   if (verdict.ok) return change
   if ('wait' in verdict) {
     return {
       reason: 'unknown-membership',
       detail: `names membership ops not here yet (${verdict.wait.map((h) => h.slice(0, 12)).join(', ')})`,
-      held: { change, deps: decoded.deps },
+      held: { change, deps: change.deps },
     }
   }
-  return { reason: verdict.reason, detail: verdict.detail, held: { change, deps: decoded.deps } }
+  return { reason: verdict.reason, detail: verdict.detail, held: { change, deps: change.deps } }
 }
 
-export function isRejection(v: ValidChange | Rejection): v is Rejection {
+function decode(bytes: Uint8Array): A.DecodedChange | Rejection {
+  try {
+    return A.decodeChange(bytes)
+  } catch (err) {
+    return { reason: 'bad-change', detail: `not an Automerge change (${(err as Error).message})` }
+  }
+}
+
+/**
+ * Opens a sealed change whose signature was checked: with the key of its epoch, for its document and
+ * author; then its hash, deps and actor must be what its envelope said.
+ */
+export function openChange(ws: string, doc: string, change: ValidChange, key: EpochKey): ValidChange | Rejection {
+  if (key.workspaceId !== ws || key.epochId !== change.epoch) return { reason: 'no-key', detail: `not the key of epoch ${change.epoch}` }
+  let plain: Uint8Array
+  try {
+    plain = openContent(key, change.bytes, { kind: 'change', subject: doc, author: change.author })
+  } catch (err) {
+    if (err instanceof CryptoError) return { reason: 'bad-change', detail: `does not open under its epoch's key (${err.message})` }
+    throw err
+  }
+  const decoded = decode(plain)
+  if (isRejection(decoded)) return decoded
+  if (decoded.hash !== change.hash) return { reason: 'bad-change', detail: `its hash is ${decoded.hash}, not ${change.hash} as signed` }
+  if (decoded.deps.length !== change.deps.length || decoded.deps.some((d, i) => d !== change.deps[i]))
+    return { reason: 'bad-change', detail: 'its deps are not those it was signed with' }
+  if (!actorBelongsTo(decoded.actor, change.author))
+    return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
+  return { ...change, plain, actor: decoded.actor, time: decoded.time }
+}
+
+export function isRejection(v: object): v is Rejection {
   return 'reason' in v
 }

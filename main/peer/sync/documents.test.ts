@@ -12,15 +12,17 @@ import { Workspaces } from '../workspace/workspaces.ts'
 import { silentLog } from '../log.ts'
 import { tempDir } from '../test/helpers.ts'
 import { Documents } from './documents.ts'
-import { signChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
+import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
+import { EpochKeys } from '../workspace/epoch-keys.ts'
 import { setText } from './doc-content.ts'
 
 async function setup(dir: string, snapshotEvery = 100) {
   const store = new SqliteStore(join(dir, 'g.db'))
   const device = await loadOrCreateDevice(store)
   const workspaces = new Workspaces(store, device)
-  const docs = () => new Documents(store, device, workspaces, { batchMs: 5, snapshotEvery, maxLoaded: 8, log: silentLog })
-  return { store, device, workspaces, docs }
+  const keys = new EpochKeys(device, workspaces, silentLog)
+  const docs = () => new Documents(store, device, workspaces, keys, { batchMs: 5, snapshotEvery, maxLoaded: 8, log: silentLog })
+  return { store, device, workspaces, keys, docs }
 }
 
 test('a document reopens from its snapshot plus the changes after it, after an unclean stop', async () => {
@@ -83,16 +85,13 @@ test('a listing left behind by a crash is repaired from the change log at start-
 test('remote changes are applied once however often they arrive, and out-of-order ones wait for their deps', async () => {
   const dir = tempDir()
   try {
-    const { store, device, workspaces, docs } = await setup(dir.path)
+    const { store, device, workspaces, keys, docs } = await setup(dir.path)
     const ws = await workspaces.create('W', 'me')
     const d = docs()
     const row = await d.create(ws, 'T', '')
     // Changes by this same device, made elsewhere (another session's actor), arriving as if from the network.
-    let doc = A.load<{ text: string }>(A.save(A.init()), { actor: `${device.actorPrefix}00112233aabbccdd` })
-    ;[doc] = A.applyChanges(
-      doc,
-      store.changesAfter(row.id, 0).map((r) => r.bytes),
-    )
+    let doc = A.load<{ text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    d.release(row.id)
     const changes: Uint8Array[] = []
     for (const word of ['a', 'b', 'c', 'd']) {
       doc = A.change(doc, (x) => {
@@ -101,7 +100,8 @@ test('remote changes are applied once however often they arrive, and out-of-orde
       changes.push(A.getLastLocalChange(doc)!)
     }
     const valid = (bytes: Uint8Array): ValidChange => {
-      const v = validateChange(ws, row.id, signChange(device, ws, row.id, bytes), workspaces.judge(ws))
+      const { item } = sealChange(device, keys.current(ws)!, ws, row.id, bytes, workspaces.heads(ws))
+      const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
       assert.ok(!isRejection(v))
       return v
     }

@@ -15,8 +15,12 @@ import { sha256 } from '../identity/keys.ts'
 import type { ChangeRow, DocumentRow, PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
+import type { EpochKey } from '../crypto/epoch.ts'
+import { CryptoError } from '../crypto/errors.ts'
+import { openContent } from '../crypto/seal.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
-import { signChange, type ValidChange } from './change-validation.ts'
+import { sealChange, type ValidChange } from './change-validation.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, readContent, type GDoc } from './doc-content.ts'
 
@@ -73,13 +77,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly store: PeerStore
   private readonly device: Device
   private readonly workspaces: Workspaces
+  private readonly keys: EpochKeys
   private readonly opts: DocumentsOptions
 
-  constructor(store: PeerStore, device: Device, workspaces: Workspaces, opts: DocumentsOptions) {
+  constructor(store: PeerStore, device: Device, workspaces: Workspaces, keys: EpochKeys, opts: DocumentsOptions) {
     super()
     this.store = store
     this.device = device
     this.workspaces = workspaces
+    this.keys = keys
     this.opts = opts
     this.actor = newActorId(device)
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
@@ -122,9 +128,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
       for (const p of buffered) p.fire()
       await Promise.all(buffered.map((p) => p.done))
       const docs = this.store.docsWrittenBy(workspaceId, revoked)
+      const key = docs.length ? await this.keys.sealing(workspaceId) : null
       for (const docId of docs) {
         const l = this.load(docId)
-        await this.commitOwn(docId, l, A.emptyChange(l.doc))
+        await this.commitOwn(docId, l, A.emptyChange(l.doc), key!)
       }
       if (docs.length)
         this.opts.log('info', `endorsed ${docs.length} documents written by ${revoked.length} revoked writers of ${workspaceId}`)
@@ -201,6 +208,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   async create(workspaceId: string, title: string, text: string): Promise<DocumentRow> {
     this.assertWriter(workspaceId)
+    const key = await this.keys.sealing(workspaceId)
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
@@ -221,7 +229,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       this.store.upsertDocument(row)
       this.store.markRead(docId, now)
     })
-    await this.commitOwn(docId, this.loaded.get(docId)!, doc)
+    await this.commitOwn(docId, this.loaded.get(docId)!, doc, key)
     return this.row(docId)
   }
 
@@ -229,27 +237,22 @@ export class Documents extends EventEmitter<DocumentEvents> {
   async edit(docId: string, fn: (d: DocContent) => void): Promise<string[]> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
+    const key = await this.keys.sealing(row.workspaceId)
     const l = this.load(docId)
     const before = A.getHeads(l.doc)
     const doc = A.change(l.doc, fn)
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
-    await this.commitOwn(docId, l, doc)
+    await this.commitOwn(docId, l, doc, key)
     return A.getHeads(this.loaded.get(docId)?.doc ?? doc)
   }
 
-  private async commitOwn(docId: string, l: Loaded, doc: GDoc): Promise<void> {
+  /** Seals, signs, commits and announces the change that made `doc`. `key`: the epoch key to seal with. */
+  private async commitOwn(docId: string, l: Loaded, doc: GDoc, key: EpochKey): Promise<void> {
     l.doc = doc
     const bytes = A.getLastLocalChange(doc)
     if (!bytes) return
-    const m = this.workspaces.heads(l.ws)
-    const item = signChange(this.device, l.ws, docId, bytes, m)
-    const hash = A.decodeChange(bytes).hash
-    await this.persist(
-      l.ws,
-      docId,
-      [{ hash, actor: this.actor, author: this.device.deviceId, signature: item.s, bytes, time: Date.now() / 1000, m }],
-      true,
-    )
+    const { item, change } = sealChange(this.device, key, l.ws, docId, bytes, this.workspaces.heads(l.ws))
+    await this.persist(l.ws, docId, [change], true)
     this.emit('local', l.ws, docId, [item])
   }
 
@@ -257,6 +260,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   async applyClientChanges(docId: string, changes: Uint8Array[], origin: unknown): Promise<string[]> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
+    const key = await this.keys.sealing(row.workspaceId)
     const valid: ValidChange[] = []
     const items: SignedChange[] = []
     // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
@@ -276,17 +280,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
           `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
         )
       }
-      const item = signChange(this.device, row.workspaceId, docId, bytes, m)
+      const { item, change } = sealChange(this.device, key, row.workspaceId, docId, bytes, m, decoded)
       items.push(item)
-      valid.push({
-        hash: decoded.hash,
-        actor: decoded.actor,
-        author: this.device.deviceId,
-        signature: item.s,
-        bytes,
-        time: decoded.time,
-        m,
-      })
+      valid.push(change)
     }
     void this.store.write(() => this.store.follow(docId)).catch(() => {})
     const rows = await this.persist(row.workspaceId, docId, valid, false, origin)
@@ -373,17 +369,24 @@ export class Documents extends EventEmitter<DocumentEvents> {
       }
       return this.store.appendChanges(
         docId,
-        changes.map((c) => ({ hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes, m: c.m })),
+        changes.map((c) => ({
+          hash: c.hash,
+          author: c.author,
+          signature: c.signature,
+          bytes: c.bytes,
+          m: c.m,
+          epoch: c.epoch,
+          deps: c.deps,
+        })),
         now,
       )
     })
     if (rows.length === 0) return rows
+    const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
+    const plain = rows.map((r) => plainByHash.get(r.hash) ?? this.plainOf(workspaceId, r))
     const l = this.load(docId, rows)
     if (!alreadyApplied) {
-      const [doc] = A.applyChanges(
-        l.doc,
-        rows.map((r) => r.bytes),
-      )
+      const [doc] = A.applyChanges(l.doc, plain)
       l.doc = doc
     }
     l.lastSeq = maxOf(
@@ -394,12 +397,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const newest = changes.reduce((a, b) => (b.time > a.time ? b : a))
     this.refreshRow(docId, l, { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }, rows.length)
     this.maybeSnapshot(docId, l)
-    this.emit(
-      'changes',
-      docId,
-      rows.map((r) => r.bytes),
-      origin,
-    )
+    this.emit('changes', docId, plain, origin)
     this.emit('heads', workspaceId, docId)
     if (newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
     return rows
@@ -465,7 +463,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     if (rest.length)
       [doc] = A.applyChanges(
         doc,
-        rest.map((r) => r.bytes),
+        rest.map((r) => this.plainOf(row.workspaceId, r)),
       )
     l = {
       doc,
@@ -484,6 +482,19 @@ export class Documents extends EventEmitter<DocumentEvents> {
     if (justWritten.length === 0 && headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.refreshRow(docId, l, null, 0)
     this.evict()
     return l
+  }
+
+  /** The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was signed). */
+  private plainOf(ws: string, r: ChangeRow): Uint8Array {
+    if (r.epoch === null) return r.bytes
+    const key = this.keys.key(ws, r.epoch)
+    if (!key) throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
+    try {
+      return openContent(key, r.bytes, { kind: 'change', subject: r.docId, author: r.author })
+    } catch (err) {
+      if (err instanceof CryptoError) throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
+      throw err
+    }
   }
 
   private evict(): void {

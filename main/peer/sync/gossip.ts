@@ -14,11 +14,15 @@ import {
   encodeMessage,
   gossipMessage,
   PEER_PROTOCOL_VERSION,
+  presencePlain,
   workspaceTopic,
   WireError,
   type GossipMessage,
   type SignedChange,
 } from '../wire/peer-protocol.ts'
+import { CryptoError } from '../crypto/errors.ts'
+import { openContent, sealContent } from '../crypto/seal.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { VERDICT, type GossipSub, type GossipsubMessage } from '../net/node.ts'
 import { tallyLog, type Log, type Tally } from '../log.ts'
 import type { PeerScoring } from '../net/scoring.ts'
@@ -49,16 +53,26 @@ export class Gossip {
   private readonly scoring: PeerScoring
   private readonly refusals: Tally
   private readonly held: HeldChanges
+  private readonly keys: EpochKeys
 
-  constructor(pubsub: GossipSub, workspaces: Workspaces, documents: Documents, store: PeerStore, scoring: PeerScoring, log: Log) {
+  constructor(
+    pubsub: GossipSub,
+    workspaces: Workspaces,
+    keys: EpochKeys,
+    documents: Documents,
+    store: PeerStore,
+    scoring: PeerScoring,
+    log: Log,
+  ) {
     this.pubsub = pubsub
     this.workspaces = workspaces
+    this.keys = keys
     this.documents = documents
     this.store = store
     this.scoring = scoring
     this.log = log
     this.refusals = tallyLog(log, 'gossip rejected')
-    this.held = heldChangesOf(workspaces, documents, store, log)
+    this.held = heldChangesOf(workspaces, keys, documents, store, log)
     for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
@@ -102,16 +116,18 @@ export class Gossip {
         const valid: ValidChange[] = []
         const waiting: Rejection[] = []
         const judge = this.workspaces.judge(workspaceId)
+        const keyOf = this.keys.lookup(workspaceId)
         for (const item of m.items) {
-          const v = validateChange(workspaceId, m.doc, item, judge)
+          const v = validateChange(workspaceId, m.doc, item, judge, keyOf)
           if (!isRejection(v)) valid.push(v)
-          // Its membership heads name ops not here yet (the `members` message may still be on its way).
-          else if (v.reason === 'unknown-membership') waiting.push(v)
+          // Its membership heads name ops not here yet (the `members` message may still be on its
+          // way), or its epoch's key is not here yet (the op with this device's lockbox may be).
+          else if (v.reason === 'unknown-membership' || v.reason === 'no-key') waiting.push(v)
           else return this.reject(source, v.reason, v.detail)
         }
         if (valid.length) void this.documents.ingest(workspaceId, m.doc, valid)
         if (waiting.length) {
-          // Kept until the ops arrive; not forwarded meanwhile, and no fault of the sender's.
+          // Kept until the ops or keys arrive; not forwarded meanwhile, and no fault of the sender's.
           for (const w of waiting) this.held.hold(workspaceId, m.doc, w)
           return VERDICT.ignore
         }
@@ -133,9 +149,22 @@ export class Gossip {
       case 'members':
         await this.workspaces.ingest(workspaceId, m.ops)
         break
-      case 'presence':
-        this.presence?.receive(workspaceId, origin, { docId: m.doc, cursor: m.cursor }, m.utc)
+      case 'presence': {
+        const epoch = Buffer.from(m.e).toString('hex')
+        const key = this.keys.key(workspaceId, epoch)
+        // A keeper, or a key still on its way: nothing to show, and no fault of the sender's.
+        if (!key) return VERDICT.ignore
+        let p
+        try {
+          const plain = openContent(key, m.p, { kind: 'presence', subject: workspaceId, author: origin })
+          p = decodeMessage(presencePlain, plain, 4096, 'presence')
+        } catch (err) {
+          if (err instanceof CryptoError || err instanceof WireError) return this.reject(source, 'bad-presence', err.message)
+          throw err
+        }
+        this.presence?.receive(workspaceId, origin, { docId: p.doc, cursor: p.cursor }, p.utc)
         break
+      }
     }
     this.stats.accepted++
     return VERDICT.accept
@@ -147,8 +176,13 @@ export class Gossip {
   /** Where presence messages go once validated; set by the composition root. */
   presence: Presence | null = null
 
+  /** Sealed under the current epoch's key; not sent at all without one (a keeper, or a key on its way). */
   publishPresence(ws: string, state: PresenceState, utc: number): void {
-    this.send(ws, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, doc: state.docId, cursor: state.cursor, utc })
+    const key = this.keys.current(ws)
+    if (!key) return
+    const plain = encodeMessage({ doc: state.docId, cursor: state.cursor, utc, at: Date.now() })
+    const p = sealContent(key, plain, { kind: 'presence', subject: ws, author: this.keys.deviceId })
+    this.send(ws, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, e: Buffer.from(key.epochId, 'hex'), p })
   }
 
   private queueChanges(ws: string, docId: string, items: SignedChange[]): void {

@@ -1,6 +1,7 @@
 /**
  * Changes kept aside instead of applied, never silently dropped (change-validation.ts has the rules):
  * - waiting: their membership heads (`m`) name ops not here yet; judged again whenever ops arrive;
+ * - sealed under an epoch whose key is not here yet: opened (and judged) when keys arrive;
  * - not allowed (the author could not write at `m`, or lost the right by a revocation `m` does not
  *   include): applied once a change that is here names them as deps (someone built on them: an
  *   endorsement), or once the ops resolve so that they are allowed at their `m` after all.
@@ -10,7 +11,8 @@
 import type { Log } from '../log.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
-import type { Rejection, ValidChange } from './change-validation.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
+import { isRejection, openChange, type Rejection, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
 
 const MAX_HELD = 20_000
@@ -34,16 +36,19 @@ export class HeldChanges {
   private dropped = 0
   private droppedLoggedAt = 0
   private readonly workspaces: Workspaces
+  private readonly keys: EpochKeys
   private readonly documents: Documents
   private readonly store: PeerStore
   private readonly log: Log
 
-  constructor(workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log) {
+  constructor(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log) {
     this.workspaces = workspaces
+    this.keys = keys
     this.documents = documents
     this.store = store
     this.log = log
     workspaces.on('members', (ws) => this.rejudge(ws))
+    keys.on('keys', (ws) => this.unseal(ws))
     // After every apply: a change that just arrived may name held ones as deps.
     documents.on('heads', (_ws, docId) => this.endorsed(docId))
   }
@@ -98,8 +103,34 @@ export class HeldChanges {
   private rejudge(ws: string): void {
     if (this.held.size === 0) return
     const judge = this.workspaces.judge(ws)
-    const ready = [...this.held.entries()].filter(([, h]) => h.ws === ws && h.change.m !== null && judge(h.change.author, h.change.m).ok)
+    const ready = [...this.held.entries()].filter(
+      ([, h]) => h.ws === ws && this.readable(h) && h.change.m !== null && judge(h.change.author, h.change.m).ok,
+    )
     this.release(ready.map(([key]) => key))
+  }
+
+  /** Opened, or never to be opened here (a keeper): it may be applied once allowed. */
+  private readable(h: Held): boolean {
+    return h.change.plain !== null || this.keys.lookup(h.ws) === null
+  }
+
+  /** New keys of `ws`: held changes sealed under them are opened; those allowed are applied, junk dropped. */
+  private unseal(ws: string): void {
+    const lookup = this.keys.lookup(ws)
+    if (!lookup || this.held.size === 0) return
+    for (const [key, h] of [...this.held.entries()]) {
+      if (h.ws !== ws || h.change.plain !== null || h.change.epoch === null) continue
+      const epochKey = lookup(h.change.epoch)
+      if (!epochKey) continue
+      const opened = openChange(ws, h.doc, h.change, epochKey)
+      if (isRejection(opened)) {
+        this.remove(key)
+        this.log('warn', `a change by ${h.change.author} kept until its key came is refused: ${opened.detail}`)
+        continue
+      }
+      h.change = opened
+    }
+    this.rejudge(ws)
   }
 
   /** Held changes of `docId` that a change here names as deps, and the held ones those name: endorsed. */
@@ -111,7 +142,7 @@ export class HeldChanges {
     while (wanted.length) {
       const key = keyOf(docId, wanted.pop()!)
       const h = this.held.get(key)
-      if (!h || release.has(key)) continue
+      if (!h || release.has(key) || !this.readable(h)) continue
       release.add(key)
       for (const d of h.deps) if (keys.has(keyOf(docId, d))) wanted.push(d)
     }
@@ -137,8 +168,8 @@ export class HeldChanges {
 const shared = new WeakMap<Documents, HeldChanges>()
 
 /** The one set of held changes of `documents`, made on first use. */
-export function heldChangesOf(workspaces: Workspaces, documents: Documents, store: PeerStore, log: Log): HeldChanges {
-  const held = shared.get(documents) ?? new HeldChanges(workspaces, documents, store, log)
+export function heldChangesOf(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log): HeldChanges {
+  const held = shared.get(documents) ?? new HeldChanges(workspaces, keys, documents, store, log)
   shared.set(documents, held)
   return held
 }

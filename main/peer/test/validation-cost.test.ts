@@ -70,7 +70,7 @@ test('validating 1,000 keystroke-sized changes: by current role (before) and by 
       before.push(signChange(editor, ws, doc, bytes))
     }
     const judge = workspaces.judge(ws)
-    for (const item of now) assert.ok(!isRejection(validateChange(ws, doc, item, judge)))
+    for (const item of now) assert.ok(!isRejection(validateChange(ws, doc, item, judge, null)))
     for (const item of before) assert.ok(validateByCurrentRole(ws, doc, item, workspaces.roleOf(ws, item.a)))
     // Every result is used, so that no call can be optimised away.
     let ok = 0
@@ -84,7 +84,7 @@ test('validating 1,000 keystroke-sized changes: by current role (before) and by 
       {
         items: now.length,
         run: () => {
-          for (const i of now) ok += isRejection(validateChange(ws, doc, i, judge)) ? 0 : 1
+          for (const i of now) ok += isRejection(validateChange(ws, doc, i, judge, null)) ? 0 : 1
         },
       },
       {

@@ -7,6 +7,7 @@ import { decode, encode } from 'cborg'
 import { z } from 'zod'
 import {
   MAX_CHANGE_BYTES,
+  MAX_OP_BYTES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_HEADS,
   MAX_HEADS_ANNOUNCED_DOCS,
@@ -19,9 +20,10 @@ import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSch
 
 /**
  * The `v` of gossip and catch-up messages; a peer refuses a version it does not know. 2: a change
- * carries the membership heads it was signed under (`m`), in a v2 signature.
+ * carries the membership heads it was signed under (`m`), in a v2 signature. 3: content is sealed
+ * with the workspace's epoch key (changes carry `e`, `h`, `d`; presence is one sealed value).
  */
-export const PEER_PROTOCOL_VERSION = 2
+export const PEER_PROTOCOL_VERSION = 3
 /** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
 const JOIN_VERSION = 1
 export const CATCHUP_PROTOCOL = '/grapevine/catchup/1.0.0'
@@ -51,13 +53,30 @@ const bin = (max: number) =>
 
 /**
  * One Automerge change with its author's signature, and `m`: the heads of the membership op graph
- * its author had when signing (op hashes, at most 64), bound by the signature. A change without `m`
- * was signed by an older version (a v1 signature) and is judged by its author's current role.
+ * its author had when signing (op hashes, at most 64), bound by the signature.
+ *
+ * Sealed (v3, what this version writes): `c` is the change sealed under the key of epoch `e`; `h` is
+ * its Automerge hash and `d` its deps, in clear and signed with the rest, so that any member, a keeper
+ * too, can check who wrote it and where it sits in the document's history without reading it.
+ * Without `e`: a change an older version wrote, in clear (`m` absent: a v1 signature, judged by its
+ * author's current role). Such history is still accepted and passed on; nothing new is written so.
  */
-const signedChange = z.object({ a: deviceId, s: binExact(64), c: bin(MAX_CHANGE_BYTES), m: z.array(binExact(32)).max(64).optional() })
+const signedChange = z
+  .object({
+    a: deviceId,
+    s: binExact(64),
+    c: bin(MAX_CHANGE_BYTES + 64),
+    m: z.array(binExact(32)).max(64).optional(),
+    e: binExact(16).optional(),
+    h: binExact(32).optional(),
+    d: z.array(binExact(32)).max(MAX_HEADS).optional(),
+  })
+  .refine((c) => (c.e === undefined ? c.h === undefined && c.d === undefined : c.h !== undefined && c.d !== undefined && c.m !== undefined), {
+    message: 'a sealed change carries e, h, d and m together',
+  })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
-const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(4096) })
+const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(MAX_OP_BYTES) })
 export type SignedOp = z.infer<typeof signedOp>
 
 export const gossipMessage = z.discriminatedUnion('t', [
@@ -67,17 +86,20 @@ export const gossipMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('heads'), v: version, ws: id, docs: z.array(z.tuple([id, heads])).max(MAX_HEADS_ANNOUNCED_DOCS) }),
   /** Membership operations. */
   z.object({ t: z.literal('members'), v: version, ws: id, ops: z.array(signedOp).min(1).max(1024) }),
-  /** Where the sender is (ephemeral): the open document and the selection as Automerge cursors. */
-  z.object({
-    t: z.literal('presence'),
-    v: version,
-    ws: id,
-    doc: id.nullable(),
-    cursor: cursorSchema.nullable(),
-    utc: utcOffsetMinutesSchema,
-  }),
+  /** Where the sender is (ephemeral): a `presencePlain` sealed under the key of epoch `e`. */
+  z.object({ t: z.literal('presence'), v: version, ws: id, e: binExact(16), p: bin(4096) }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
+
+/** What a presence message holds once opened: the open document, the selection (Automerge cursors), the clock. */
+export const presencePlain = z.object({
+  doc: id.nullable(),
+  cursor: cursorSchema.nullable(),
+  utc: utcOffsetMinutesSchema,
+  /** When it was sent (ms): a replayed presence is older than the one held. */
+  at: z.number().int().nonnegative(),
+})
+export type PresencePlain = z.infer<typeof presencePlain>
 
 export const catchupFrame = z.discriminatedUnion('t', [
   /** Dialer → responder: every document with a digest of its heads, and every membership op. */

@@ -104,10 +104,20 @@ export class Joining extends EventEmitter<JoiningEvents> {
   private readonly store: PeerStore
   private readonly log: Log
 
-  constructor(node: GrapevineNode, workspaces: Workspaces, store: PeerStore, log: Log) {
+  /** Waits for the keys pass under way in a workspace (the grant of the key to a new member). */
+  private readonly keysSettled: (workspaceId: string) => Promise<void>
+
+  constructor(
+    node: GrapevineNode,
+    workspaces: Workspaces,
+    store: PeerStore,
+    log: Log,
+    keysSettled: (workspaceId: string) => Promise<void> = async () => {},
+  ) {
     super()
     this.node = node
     this.workspaces = workspaces
+    this.keysSettled = keysSettled
     this.store = store
     this.log = log
   }
@@ -423,6 +433,8 @@ export class Joining extends EventEmitter<JoiningEvents> {
     if (this.workspaces.roleOf(req.ws, joiner) === undefined) {
       await this.workspaces.act(req.ws, { type: 'add', member: joiner, name: req.name, role: invite!.role })
     }
+    // The add makes this admin's peer seal the workspace key to the new device (a grant): in the welcome.
+    await this.keysSettled(req.ws)
     this.log('info', `${req.name} (${joiner}) joined ${req.ws} with invite ${req.invite}`)
     return welcome()
   }

@@ -10,8 +10,10 @@
 import { decode, encode } from 'cborg'
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
-import { ADMIN_ROLES, deviceIdSchema, ROLES, WRITER_ROLES, type Role } from '../../../shared/types.ts'
-import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
+import { ADMIN_ROLES, deviceIdSchema, READER_ROLES, ROLES, WRITER_ROLES, type Role } from '../../../shared/types.ts'
+import { MAX_LOCKBOXES_PER_OP, MAX_NAME_CHARS } from '../../../shared/limits.ts'
+import { CHAIN_BOX_BYTES } from '../crypto/epoch.ts'
+import { LOCKBOX_BYTES } from '../crypto/lockbox.ts'
 import type { Device } from '../identity/device.ts'
 import { sha256, signPayload, verifyPayload } from '../identity/keys.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
@@ -19,6 +21,14 @@ import type { SignedOp } from '../wire/peer-protocol.ts'
 const deviceId = deviceIdSchema
 const name = z.string().min(1).max(MAX_NAME_CHARS)
 const prev = z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(64)
+/** An epoch id: 16 random bytes, hex, chosen before the lockboxes that bind it are sealed. */
+const epochId = z.string().regex(/^[0-9a-f]{32}$/)
+const bytesOf = (n: number) => z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength === n, `${n} bytes expected`)
+/** The epoch key sealed to each device (HPKE lockboxes), one entry per device. */
+const boxes = z
+  .array(z.tuple([deviceId, bytesOf(LOCKBOX_BYTES)]))
+  .max(MAX_LOCKBOXES_PER_OP)
+  .refine((b) => new Set(b.map(([d]) => d)).size === b.length, 'one lockbox per device')
 const opBody = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('create'),
@@ -52,6 +62,24 @@ const opBody = z.discriminatedUnion('type', [
     role: z.enum(ROLES),
   }),
   z.object({ type: z.literal('name'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, name }),
+  /**
+   * A new epoch key (a rotation, or the first): sealed to each reading device, and every older key
+   * its author holds that no other epoch in its past links, sealed under the new one (chain links),
+   * so whoever holds the newest key reads all history.
+   */
+  z.object({
+    type: z.literal('epoch'),
+    v: z.literal(1),
+    ws: z.string(),
+    by: deviceId,
+    at: z.number(),
+    prev,
+    epoch: epochId,
+    boxes,
+    links: z.array(z.tuple([epochId, bytesOf(CHAIN_BOX_BYTES)])).max(64),
+  }),
+  /** An existing epoch key sealed to devices that lack it (a member added since, or concurrently). */
+  z.object({ type: z.literal('grant'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, epoch: epochId, boxes }),
 ])
 export type OpBody = z.infer<typeof opBody>
 type OpInput = OpBody extends infer B ? (B extends { type: 'create' } ? never : Omit<B, 'v' | 'ws' | 'by' | 'at' | 'prev'>) : never
@@ -63,12 +91,24 @@ export interface Member {
   addedBy: string
   addedAt: number
 }
+/** The epoch whose key new content is sealed with: the last epoch op that took effect, in `resolve`'s order. */
+export interface CurrentEpoch {
+  id: string
+  /** The op that made it. */
+  op: string
+  by: string
+  at: number
+  /** Devices it was sealed to, by the epoch op or a grant since. */
+  holders: Set<string>
+}
 export interface MembershipState {
   workspaceId: string
   name: string
   ownerId: string
   createdAt: number
   members: Map<string, Member>
+  /** null: no epoch yet (a workspace made before content encryption, or its first moments). */
+  epoch: CurrentEpoch | null
 }
 
 const payload = (ws: string, hash: string): Buffer => Buffer.from(`grapevine/member/1\n${ws}\n${hash}`)
@@ -140,7 +180,7 @@ export function heads(ops: Iterable<VerifiedOp>): string[] {
 export const MAX_MEMBERSHIP_HEADS = 64
 
 /** What an op needs of its author, and what a revocation takes away. */
-type Right = 'admin' | 'write' | 'member'
+type Right = 'admin' | 'write' | 'read' | 'member'
 
 /** How a change's author stands in the membership state its change names (see `Resolution.judge`). */
 export type Judgement =
@@ -165,6 +205,12 @@ export interface Resolution {
   judge(author: string, m: readonly string[] | null): Judgement
   /** The revocations of a write right that took effect: op hash and the device whose right it took. */
   writeRevocations(): { op: string; device: string }[]
+  /**
+   * Epoch and grant ops whose author was an admin in the op's own causal past: the only ops whose
+   * lockboxes are opened. A key op voided later (its author removed concurrently) still opens what
+   * was sealed under it; only the current epoch (`state.epoch`) is ever sealed to.
+   */
+  keyOps(): VerifiedOp[]
 }
 
 /** Replays verified ops into the membership; null when the `create` op is missing. */
@@ -291,6 +337,7 @@ class Resolved implements Resolution {
   private readonly revocations = new Map<string, { at: number; rights: Right[] }[]>()
   private readonly ownerId: string
   private readonly cache = new Map<string, { closure: Bits; roles: Roles }>()
+  private readonly keyOpList: VerifiedOp[] = []
 
   constructor(workspaceId: string, order: VerifiedOp[]) {
     this.workspaceId = workspaceId
@@ -311,6 +358,10 @@ class Resolved implements Resolution {
     }
     const { effective, before } = this.label(parents)
     this.effective = effective
+    for (let j = 1; j < n; j++) {
+      const t = this.order[j]!.body.type
+      if ((t === 'epoch' || t === 'grant') && this.authorized(j, before[j]!)) this.keyOpList.push(this.order[j]!)
+    }
     const { state, applied } = this.fold(null, create)
     this.state = state
     this.applied = applied
@@ -330,7 +381,7 @@ class Resolved implements Resolution {
     const b = this.order[i]!.body
     if (b.type === 'name') return 'member'
     if (b.type === 'remove' && b.member === b.by) return 'member'
-    return 'admin'
+    return 'admin' // add, remove, role, epoch, grant
   }
 
   /** Whether op `i`'s author had the right it needs in `before`, the state of its causal past. */
@@ -348,11 +399,13 @@ class Resolved implements Resolution {
     if (b.type !== 'remove' && b.type !== 'role') return []
     const prior = before.get(b.member)
     if (prior === undefined || b.member === this.ownerId) return []
-    if (b.type === 'remove') return ['admin', 'write', 'member']
+    if (b.type === 'remove') return ['admin', 'write', 'read', 'member']
     if (b.role === 'owner') return []
     const out: Right[] = []
     if (ADMIN_ROLES.includes(prior) && !ADMIN_ROLES.includes(b.role)) out.push('admin')
     if (WRITER_ROLES.includes(prior) && !WRITER_ROLES.includes(b.role)) out.push('write')
+    // Nothing needs 'read' (no op is voided for it): a demotion to keeper is a revocation all the same.
+    if (READER_ROLES.includes(prior) && !READER_ROLES.includes(b.role)) out.push('read')
     return out
   }
 
@@ -374,6 +427,9 @@ class Resolved implements Resolution {
         return new Map(roles).set(b.member, b.role)
       case 'name':
         return roles.has(b.by) ? roles : null
+      case 'epoch':
+      case 'grant':
+        return roles
       case 'create':
         return null
     }
@@ -480,13 +536,18 @@ class Resolved implements Resolution {
           { deviceId: this.ownerId, name: c?.memberName ?? '', role: 'owner', addedBy: this.ownerId, addedAt: create.body.at },
         ],
       ]),
+      epoch: null,
     }
     const applied = new Set([create.hash])
     for (let i = 1; i < this.order.length; i++) {
       if (!this.effective[i] || (within && !hasBit(within, i))) continue
-      if (applyOp(state, this.order[i]!.body)) applied.add(this.order[i]!.hash)
+      if (applyOp(state, this.order[i]!.body, this.order[i]!.hash)) applied.add(this.order[i]!.hash)
     }
     return { state, applied }
+  }
+
+  keyOps(): VerifiedOp[] {
+    return this.keyOpList
   }
 
   writeRevocations(): { op: string; device: string }[] {
@@ -544,7 +605,7 @@ class Resolved implements Resolution {
 }
 
 /** Applies an op's effect to the state if its target allows; whether it did. Authority is judged before. */
-function applyOp(state: MembershipState, body: OpBody): boolean {
+function applyOp(state: MembershipState, body: OpBody, hash: string): boolean {
   switch (body.type) {
     case 'add':
       if (body.role === 'owner' || state.members.has(body.member)) return false
@@ -566,6 +627,14 @@ function applyOp(state: MembershipState, body: OpBody): boolean {
       state.members.set(body.by, { ...author, name: body.name })
       return true
     }
+    case 'epoch':
+      state.epoch = { id: body.epoch, op: hash, by: body.by, at: body.at, holders: new Set(body.boxes.map(([d]) => d)) }
+      return true
+    case 'grant':
+      // A grant of an epoch that is no longer current changes nothing anyone seals with.
+      if (state.epoch?.id !== body.epoch) return false
+      for (const [d] of body.boxes) state.epoch.holders.add(d)
+      return true
     case 'create':
       return false
   }

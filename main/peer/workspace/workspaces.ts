@@ -79,6 +79,11 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     return this.graph(workspaceId).resolution()?.writeRevocations() ?? []
   }
 
+  /** Epoch and grant ops by an admin of their causal past: the only ops whose lockboxes are opened. */
+  keyOps(workspaceId: string): VerifiedOp[] {
+    return this.graph(workspaceId).resolution()?.keyOps() ?? []
+  }
+
   /** Judges changes of the workspace by the membership state each names; cheap per change (cached per state). */
   judge(workspaceId: string): ChangeJudge {
     return (author, m) => {
