@@ -40,6 +40,7 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'workspace.list': {},
   'workspace.create': { name: 'Studio' },
   'workspace.members': { workspaceId: ws },
+  'workspace.keys': { workspaceId: ws },
   'workspace.invite': { workspaceId: ws, ttlMs: 3_600_000, role: 'viewer', approve: true },
   'invite.list': { workspaceId: ws, includeClosed: true },
   'invite.revoke': { inviteId: '0123456789abcdef' },
@@ -158,6 +159,11 @@ describe('request schemas', () => {
     assert.ok(parseRequest('doc.setText', { docId, text: 'x'.repeat(MAX_TEXT_CHARS) }).success, 'exactly at the cap')
   })
 
+  it('accept keeper as a role to invite with or give', () => {
+    assert.ok(parseRequest('workspace.invite', { workspaceId: ws, role: 'keeper' }).success)
+    assert.ok(parseRequest('member.setRole', { workspaceId: ws, deviceId: other, role: 'keeper' }).success)
+  })
+
   it('trim names and invite codes', () => {
     assert.deepEqual(clientRequestSchemas['workspace.create'].parse({ name: '  Studio ' }), { name: 'Studio' })
     assert.deepEqual(clientRequestSchemas['invite.inspect'].parse({ code: ' GV1.abc\n' }), { code: 'GV1.abc' })
@@ -271,6 +277,26 @@ const invite = {
   by: null,
   byName: null,
 } as const
+const keeperMember = {
+  deviceId: other,
+  name: 'Shelf',
+  role: 'keeper',
+  safetyWords: 'd e f',
+  addedBy: device,
+  addedAt: 2,
+  online: true,
+  lastSeen: 4,
+  self: false,
+  key: 'never',
+} as const
+const keyStatus = {
+  epochId: 'e2',
+  since: 7,
+  dropped: [{ deviceId: other, name: 'Ben' }],
+  readers: 2,
+  confirmed: 1,
+  waiting: [{ deviceId: other, name: 'Cat', online: false, lastSeen: 6 }],
+}
 const results: { [M in ClientMethod]: ClientResults[M] } = {
   'identity.get': me,
   'identity.setName': me,
@@ -287,8 +313,11 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
       online: true,
       lastSeen: null,
       self: true,
+      key: 'current',
     },
+    { ...keeperMember },
   ],
+  'workspace.keys': keyStatus,
   'workspace.invite': {
     id: '0123456789abcdef',
     workspaceId: ws,
@@ -302,7 +331,7 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   'invite.revoke': { ...invite, state: 'revoked', closedAt: 5 },
   'join.requests': [joinRequest],
   'workspace.leave': { workspaceId: ws, teammates: 2, told: 1 },
-  'member.remove': { workspaceId: ws, deviceId: other },
+  'member.remove': { workspaceId: ws, deviceId: other, keys: keyStatus },
   'member.setRole': {
     deviceId: other,
     name: 'Ben',
@@ -313,6 +342,7 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
     online: false,
     lastSeen: 3,
     self: false,
+    key: 'waiting',
   },
   'invite.inspect': {
     workspaceId: ws,
@@ -369,6 +399,12 @@ describe('result schemas', () => {
       ['invite.revoke', { ...invite, by: 'not a device' }],
       ['workspace.leave', { workspaceId: ws, teammates: 1, told: -1 }],
       ['member.setRole', { ...me, role: 'viewer' }],
+      ['workspace.members', [{ ...keeperMember, key: 'maybe' }]],
+      ['workspace.members', [{ ...keeperMember, key: undefined }]],
+      ['workspace.keys', { ...keyStatus, readers: -1 }],
+      ['workspace.keys', { ...keyStatus, epochId: undefined }],
+      ['workspace.keys', { ...keyStatus, waiting: [{ deviceId: other, name: 'Cat', online: false }] }],
+      ['member.remove', { workspaceId: ws, deviceId: other }],
     ]
     for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
   })

@@ -25,6 +25,7 @@ import {
   inviteInfoSchema,
   inviteSummarySchema,
   joinRequestInfoSchema,
+  keyStatusSchema,
   memberInfoSchema,
   networkInfoSchema,
   peerInfoSchema,
@@ -60,6 +61,7 @@ export const clientRequestSchemas = {
   'workspace.list': z.object({}),
   'workspace.create': z.object({ name }),
   'workspace.members': z.object({ workspaceId: idSchema }),
+  'workspace.keys': z.object({ workspaceId: idSchema }),
   'workspace.invite': z.object({
     workspaceId: idSchema,
     ttlMs: z.number().int().min(1000).max(MAX_INVITE_TTL_MS).optional(),
@@ -131,6 +133,7 @@ export const clientResultSchemas = {
   'workspace.list': z.array(workspaceInfoSchema),
   'workspace.create': workspaceInfoSchema,
   'workspace.members': z.array(memberInfoSchema),
+  'workspace.keys': keyStatusSchema,
   'workspace.invite': inviteInfoSchema,
   'invite.list': z.array(inviteSummarySchema),
   /** The invite as it is now: `revoked`; `expired` if it had expired (nothing changes); `used` if a join took it first. */
@@ -144,8 +147,11 @@ export const clientResultSchemas = {
    * handed the leave now. The rest learn it when they next connect to this device.
    */
   'workspace.leave': z.object({ workspaceId: idSchema, teammates: z.number().int().nonnegative(), told: z.number().int().nonnegative() }),
-  /** Done here; the others learn by gossip and catch-up, the removed device too if it is online now. */
-  'member.remove': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema }),
+  /**
+   * Done here; the others learn by gossip and catch-up, the removed device too if it is online now.
+   * `keys`: who has the new content key made for the removal (see `keyStatusSchema`).
+   */
+  'member.remove': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema, keys: keyStatusSchema }),
   /** The member as it is now. */
   'member.setRole': memberInfoSchema,
   'doc.list': z.array(documentSummarySchema),

@@ -88,8 +88,35 @@ export const memberInfoSchema = z.object({
   lastSeen: time.nullable(),
   /** True for this device. */
   self: z.boolean(),
+  /**
+   * The workspace's current content key on that device: `current` (it has shown it holds it: it
+   * made it, or sealed or synced with it since), `waiting` (sealed to it, not confirmed yet), `never`
+   * (a keeper, which stores the workspace sealed and is never given a key).
+   */
+  key: z.enum(['current', 'waiting', 'never']),
 })
 export type MemberInfo = z.output<typeof memberInfoSchema>
+
+/**
+ * Who has the workspace's current content key. After a removal (or a leave, or a demotion to keeper)
+ * the key changes; until every remaining reader has the new one, `waiting` says who may still seal
+ * with the old one, which the removed device can read.
+ */
+export const keyStatusSchema = z.object({
+  /** The current epoch; null before the workspace's first key. */
+  epochId: z.string().nullable(),
+  /** When the current key was made. */
+  since: time.nullable(),
+  /** Devices that held the previous key and no longer read (removed, left, made keepers). */
+  dropped: z.array(z.object({ deviceId: deviceIdSchema, name: z.string() })),
+  /** Devices that should hold the key (every member but keepers), this one included. */
+  readers: count,
+  /** Of those, how many have shown they hold it. */
+  confirmed: count,
+  /** The readers not confirmed yet. */
+  waiting: z.array(z.object({ deviceId: deviceIdSchema, name: z.string(), online: z.boolean(), lastSeen: time.nullable() })),
+})
+export type KeyStatus = z.output<typeof keyStatusSchema>
 
 export const documentSummarySchema = z.object({
   id: idSchema,

@@ -269,6 +269,7 @@ async function assemble(
     store,
     node,
     workspaces,
+    keys,
     documents,
     joining,
     connections,

@@ -12,8 +12,10 @@ import {
 } from '../../../shared/protocol.ts'
 import {
   ADMIN_ROLES,
+  READER_ROLES,
   type DocSyncStatus,
   type DocumentSummary,
+  type KeyStatus,
   type MemberInfo,
   type PeerInfo,
   type WorkspaceInfo,
@@ -23,6 +25,7 @@ import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
 import type { PeerStore, DocumentRow } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Joining } from '../workspace/join.ts'
 import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
@@ -48,6 +51,7 @@ interface ApiContext {
   store: PeerStore
   node: GrapevineNode
   workspaces: Workspaces
+  keys: EpochKeys
   documents: Documents
   joining: Joining
   connections: Connections
@@ -67,8 +71,29 @@ type Handlers = {
 }
 
 export function createApi(ctx: ApiContext) {
-  const { device, store, workspaces, documents, joining, connections } = ctx
+  const { device, store, workspaces, keys, documents, joining, connections } = ctx
   const self = device.deviceId
+
+  const online = (id: string): boolean => id === self || connections.isConnected(id)
+  const lastSeen = (id: string): number | null => (id === self ? Date.now() : (store.getPeer(id)?.lastSeen ?? null))
+
+  /** Who has the current content key of `ws` (see `keyStatusSchema`). */
+  const keyStatus = (ws: string): KeyStatus => {
+    const state = workspaces.state(ws)
+    const epoch = state?.epoch ?? null
+    const readers = state ? [...state.members.values()].filter((m) => READER_ROLES.includes(m.role)) : []
+    const confirmed = keys.confirmedReaders(ws)
+    return {
+      epochId: epoch?.id ?? null,
+      since: epoch?.at ?? null,
+      dropped: keys.dropped(ws).map((d) => ({ deviceId: d, name: workspaces.nameEver(ws, d) })),
+      readers: readers.length,
+      confirmed: readers.filter((m) => confirmed.has(m.deviceId)).length,
+      waiting: readers
+        .filter((m) => !confirmed.has(m.deviceId))
+        .map((m) => ({ deviceId: m.deviceId, name: m.name, online: online(m.deviceId), lastSeen: lastSeen(m.deviceId) })),
+    }
+  }
 
   const memberName = (ws: string, id: string | null): string | null =>
     id === null ? null : (workspaces.state(ws)?.members.get(id)?.name ?? null)
@@ -81,16 +106,17 @@ export function createApi(ctx: ApiContext) {
     return { state, mine }
   }
 
-  const memberInfo = (m: Member): MemberInfo => ({
+  const memberInfo = (ws: string, m: Member, confirmed = keys.confirmedReaders(ws)): MemberInfo => ({
     deviceId: m.deviceId,
     name: m.name,
     role: m.role,
     safetyWords: fingerprintText(devicePublicKey(m.deviceId)?.raw ?? new Uint8Array()),
     addedBy: m.addedBy,
     addedAt: m.addedAt,
-    online: m.deviceId === self || connections.isConnected(m.deviceId),
-    lastSeen: m.deviceId === self ? Date.now() : (store.getPeer(m.deviceId)?.lastSeen ?? null),
+    online: online(m.deviceId),
+    lastSeen: lastSeen(m.deviceId),
     self: m.deviceId === self,
+    key: !READER_ROLES.includes(m.role) ? 'never' : confirmed.has(m.deviceId) ? 'current' : 'waiting',
   })
 
   /** The member `deviceId` of a workspace, for an admin to act on; the errors say who may do what. */
@@ -195,7 +221,14 @@ export function createApi(ctx: ApiContext) {
         .filter((id) => workspaces.roleOf(id, self) !== undefined)
         .map(workspaceInfo),
     'workspace.create': async ({ name }) => workspaceInfo(await workspaces.create(name, deviceName(store))),
-    'workspace.members': ({ workspaceId }) => [...membership(workspaceId).state.members.values()].map(memberInfo),
+    'workspace.keys': ({ workspaceId }) => {
+      membership(workspaceId)
+      return keyStatus(workspaceId)
+    },
+    'workspace.members': ({ workspaceId }) => {
+      const confirmed = keys.confirmedReaders(workspaceId)
+      return [...membership(workspaceId).state.members.values()].map((m) => memberInfo(workspaceId, m, confirmed))
+    },
     // Approval by default: a code that leaks (a chat log, a screenshot) admits no one by itself.
     'workspace.invite': ({ workspaceId, ttlMs, role, approve }) =>
       joining.createInvite(workspaceId, role ?? 'editor', ttlMs, approve ?? true),
@@ -224,13 +257,15 @@ export function createApi(ctx: ApiContext) {
       await changeMembership(workspaceId, { type: 'remove', member: deviceId }, 'That removal would not take effect; reload the members.')
       // Gossip no longer reaches the removed device, so it is told directly if it is online now.
       await ctx.announce(workspaceId, [deviceId])
-      return { workspaceId, deviceId }
+      // The removal makes this admin's peer seal a new key to the rest: wait for it, then say who has it.
+      await keys.settled(workspaceId)
+      return { workspaceId, deviceId, keys: keyStatus(workspaceId) }
     },
     'member.setRole': async ({ workspaceId, deviceId, role }) => {
       const { state, mine, target } = targetOf(workspaceId, deviceId, 'change roles')
       if (deviceId === state.ownerId)
         throw new GrapevineError('conflict', "The owner's role cannot change: ownership transfer is not supported.")
-      if (target.role === role) return memberInfo(target)
+      if (target.role === role) return memberInfo(workspaceId, target)
       // Admins can add and remove anyone but the owner; who else holds that power is the owner's choice.
       if (role === 'admin' && mine !== 'owner') throw new GrapevineError('forbidden', 'Only the owner can make someone an admin.')
       await changeMembership(
@@ -240,7 +275,8 @@ export function createApi(ctx: ApiContext) {
       )
       const now = workspaces.state(workspaceId)?.members.get(deviceId)
       if (!now) throw new GrapevineError('conflict', `${deviceId} was removed meanwhile.`)
-      return memberInfo(now)
+      await keys.settled(workspaceId)
+      return memberInfo(workspaceId, now)
     },
     'invite.inspect': ({ code }) => {
       const invite = decodeInvite(code)

@@ -157,6 +157,7 @@ export class Catchup {
       await io.send({ t: 'end' }, signal)
       step = 'receiving changes'
       await this.receiveChanges(io, ws, remote, signal)
+      this.keys.synced(ws, remote)
       this.recordSynced(
         remote,
         want.docs.map(([d]) => d),
@@ -212,6 +213,7 @@ export class Catchup {
       step = 'sending changes'
       for (const [docId, heads] of theirHeads) await this.sendMissing(io, ws, docId, heads, signal)
       await io.send({ t: 'end' }, signal)
+      this.keys.synced(ws, remote)
       this.recordSynced(
         remote,
         differing.map(([d]) => d),

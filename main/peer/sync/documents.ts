@@ -21,6 +21,7 @@ import { openContent } from '../crypto/seal.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
+import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, readContent, type GDoc } from './doc-content.ts'
 
@@ -79,6 +80,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
   private readonly opts: DocumentsOptions
+  /** A keeper's view of the documents it stores sealed: hashes and deps only. */
+  private readonly sealed: SealedLog
 
   constructor(store: PeerStore, device: Device, workspaces: Workspaces, keys: EpochKeys, opts: DocumentsOptions) {
     super()
@@ -87,6 +90,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.workspaces = workspaces
     this.keys = keys
     this.opts = opts
+    this.sealed = new SealedLog(store)
     this.actor = newActorId(device)
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
     workspaces.on('members', (ws) => void this.endorse(ws))
@@ -158,7 +162,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   heads(docId: string): string[] {
     const l = this.loaded.get(docId)
-    return l ? A.getHeads(l.doc) : (this.store.getDocument(docId)?.heads ?? [])
+    return l ? A.getHeads(l.doc) : ((this.fresh.get(docId) ?? this.store.getDocument(docId))?.heads ?? [])
+  }
+
+  /** Whether this device keeps `ws` sealed without reading it (a keeper). */
+  private keeps(ws: string): boolean {
+    return this.workspaces.roleOf(ws, this.device.deviceId) === 'keeper'
   }
 
   /** One digest per document of the workspace: equal digests mean equal heads. */
@@ -382,6 +391,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
       )
     })
     if (rows.length === 0) return rows
+    if (changes.some((c) => c.plain === null)) return this.keepSealed(workspaceId, docId, rows, changes)
+    // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
+    for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
     const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
     const plain = rows.map((r) => plainByHash.get(r.hash) ?? this.plainOf(workspaceId, r))
     const l = this.load(docId, rows)
@@ -400,6 +412,39 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.emit('changes', docId, plain, origin)
     this.emit('heads', workspaceId, docId)
     if (newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
+    return rows
+  }
+
+  /**
+   * A keeper's store-and-forward: the rows are stored as signed; the listing gets their heads from
+   * the hashes and deps signed in clear, and no title (it cannot read one). Announced like any change.
+   */
+  private keepSealed(workspaceId: string, docId: string, rows: ChangeRow[], changes: ValidChange[]): ChangeRow[] {
+    this.loaded.delete(docId)
+    this.sealed.add(docId, rows)
+    const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
+    if (base) {
+      const by = changes.at(-1)!.author
+      const next: DocumentRow = {
+        ...base,
+        heads: this.sealed.heads(docId),
+        changeCount: base.changeCount + rows.length,
+        lastChangeAt: Date.now(),
+        lastChangeBy: by,
+        lastRemoteAt: Date.now(),
+      }
+      this.fresh.set(docId, next)
+      void this.store
+        .write(() => this.store.upsertDocument(next))
+        .then(
+          () => {
+            if (this.fresh.get(docId) === next) this.fresh.delete(docId)
+          },
+          (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`),
+        )
+      this.emit('list', workspaceId)
+    }
+    this.emit('heads', workspaceId, docId)
     return rows
   }
 
@@ -456,6 +501,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
     const row = this.store.getDocument(docId)
     if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
+    if (this.keeps(row.workspaceId))
+      throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it stores it sealed and cannot open its documents.')
     const snap = this.store.getSnapshot(docId)
     let doc = snap ? A.load<DocContent>(snap.bytes, { actor: this.actor }) : A.init<DocContent>({ actor: this.actor })
     const skip = new Set(justWritten.map((r) => r.seq))
@@ -513,6 +560,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const counts = this.store.changeCounts()
     let repaired = 0
     for (const ws of this.workspaces.ids()) {
+      if (this.keeps(ws)) continue
       for (const row of this.store.listDocuments(ws)) {
         if ((counts.get(row.id) ?? 0) !== row.changeCount) {
           this.load(row.id)
@@ -526,13 +574,17 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** Changes that changes held here name as deps but that are not here: changes someone built on. */
   missingDeps(docId: string): string[] {
-    if (!this.store.getDocument(docId)) return []
+    const row = this.store.getDocument(docId)
+    if (!row) return []
+    if (this.keeps(row.workspaceId)) return this.sealed.missingDeps(docId)
     return A.getMissingDeps(this.load(docId).doc, [])
   }
 
   /** Signed changes a peer holding `theirHeads` lacks. */
   missingFor(docId: string, theirHeads: string[]): ChangeRow[] {
     if (theirHeads.length === 0) return this.store.changesAfter(docId, 0)
+    const row = this.store.getDocument(docId)
+    if (row && this.keeps(row.workspaceId)) return this.sealed.missingFor(docId, theirHeads)
     const l = this.load(docId)
     const known = theirHeads.filter((h) => A.hasHeads(l.doc, [h]))
     const hashes = A.getChangesMetaSince(l.doc, known).map((m) => m.hash)

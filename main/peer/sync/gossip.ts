@@ -162,6 +162,7 @@ export class Gossip {
           if (err instanceof CryptoError || err instanceof WireError) return this.reject(source, 'bad-presence', err.message)
           throw err
         }
+        this.keys.confirm(workspaceId, origin, epoch)
         this.presence?.receive(workspaceId, origin, { docId: p.doc, cursor: p.cursor }, p.utc)
         break
       }

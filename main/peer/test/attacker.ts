@@ -86,6 +86,8 @@ export async function catchupInject(
   docId: string,
   items: SignedChange[],
   ops: SignedOp[] = [],
+  /** 'none': claim to hold nothing of the document, so the peer sends every change it has. */
+  claim: 'its-heads' | 'none' = 'its-heads',
 ): Promise<CatchupFrame[]> {
   const signal = AbortSignal.timeout(15_000)
   const stream = await node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
@@ -100,7 +102,7 @@ export async function catchupInject(
     frames.push(first)
     if (first.t !== 'want') return frames
     // Report the peer's own heads back, so it has nothing to send us but `end`.
-    const theirHeads = first.docs.find(([d]) => d === docId)?.[1] ?? []
+    const theirHeads = claim === 'none' ? [] : (first.docs.find(([d]) => d === docId)?.[1] ?? [])
     if (items.length) await lp.write(encodeMessage({ t: 'changes', ws, doc: docId, items }), { signal })
     await lp.write(encodeMessage({ t: 'heads', docs: [[docId, theirHeads]] }), { signal })
     await lp.write(encodeMessage({ t: 'end' }), { signal })

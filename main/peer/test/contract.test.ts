@@ -65,6 +65,7 @@ test('every result and every event fits the shared schemas', async () => {
   await a.request('join.decide', { requestId: asked.request.requestId, accept: true })
   await joined
   await a.request('workspace.members', { workspaceId: ws.id })
+  await a.request('workspace.keys', { workspaceId: ws.id })
 
   // Documents, from both sides.
   const doc = await a.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'hello' })

@@ -3,6 +3,7 @@
  * removal, role changes and leaving, who may do them, and what the others then refuse. Each test
  * forms its own team, so each can run alone.
  */
+import { describeKeyStatus } from '../../../shared/key-status.ts'
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
@@ -86,7 +87,15 @@ describe('membership lifecycle between three peers', () => {
       const [ana, ben, cat] = t.peers
       const [a, b, c] = t.clients
       const catId = cat.device.deviceId
-      assert.deepEqual(await a.request('member.remove', { workspaceId: t.ws, deviceId: catId }), { workspaceId: t.ws, deviceId: catId })
+      const before = await a.request('workspace.keys', { workspaceId: t.ws })
+      const removed = await a.request('member.remove', { workspaceId: t.ws, deviceId: catId })
+      assert.deepEqual([removed.workspaceId, removed.deviceId], [t.ws, catId])
+      // The removal made a new key, sealed to Ana and Ben only; Cat held the one it replaced.
+      assert.ok(removed.keys.epochId !== null && removed.keys.epochId !== before.epochId, 'a new epoch')
+      assert.deepEqual(removed.keys.dropped, [{ deviceId: catId, name: 'Cat' }])
+      assert.equal(removed.keys.readers, 2)
+      assert.match(describeKeyStatus(removed.keys, () => '09:12'), /^(1 of 2 teammates have the new key; Ben .* may still be using the old one|all 2 teammates have the current key)$/)
+      await waitFor('Ben to confirm the new key', async () => (await a.request('workspace.keys', { workspaceId: t.ws })).confirmed === 2, 20_000)
       await membersEverywhere([a, b], t.ws, 'Ana:owner Ben:editor')
       // Gossip no longer reaches Cat; the peer told it directly, so its own list is right too.
       await waitFor('Cat to see it was removed', async () => (await c.request('workspace.list', {})).length === 0, 20_000)

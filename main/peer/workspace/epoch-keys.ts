@@ -34,6 +34,8 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
   private readonly device: Device
   private readonly workspaces: Workspaces
   private readonly log: Log
+  /** Epochs each device has shown it holds (it sealed with one, or synced our ops), per workspace; a few per device. */
+  private readonly confirmations = new Map<string, Map<string, string[]>>()
   private readonly onMembers = (ws: string): void => void this.refresh(ws)
   private stopped = false
 
@@ -84,6 +86,62 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
   current(ws: string): EpochKey | null {
     const epoch = this.workspaces.state(ws)?.epoch
     return epoch ? this.key(ws, epoch.id) : null
+  }
+
+  /** `device` has shown it holds the key of `epochId` in `ws`: it sealed something with it. */
+  confirm(ws: string, device: string, epochId: string): void {
+    let byDevice = this.confirmations.get(ws)
+    if (!byDevice) {
+      byDevice = new Map()
+      this.confirmations.set(ws, byDevice)
+    }
+    const held = byDevice.get(device) ?? []
+    if (held.includes(epochId)) return
+    // Only members reach here (gossip and catch-up check first); a few epochs each is plenty.
+    byDevice.set(device, [...held.slice(-7), epochId])
+  }
+
+  /**
+   * `device` took every op this device holds in `ws` (a catch-up finished): it has the current epoch's
+   * op, and so its key if it was sealed to it.
+   */
+  synced(ws: string, device: string): void {
+    const epoch = this.workspaces.state(ws)?.epoch
+    if (epoch?.holders.has(device)) this.confirm(ws, device, epoch.id)
+  }
+
+  /** The readers that have shown they hold the current key (its maker and this device, if it holds it, count). */
+  confirmedReaders(ws: string): Set<string> {
+    const state = this.workspaces.state(ws)
+    const out = new Set<string>()
+    const epoch = state?.epoch
+    if (!state || !epoch) return out
+    for (const m of state.members.values()) {
+      if (!READER_ROLES.includes(m.role)) continue
+      const mine = m.deviceId === this.device.deviceId && this.key(ws, epoch.id) !== null
+      if (mine || m.deviceId === epoch.by || this.confirmations.get(ws)?.get(m.deviceId)?.includes(epoch.id)) out.add(m.deviceId)
+    }
+    return out
+  }
+
+  /** Devices that were sealed the key the current epoch replaced and read no more (removed, left, keepers now). */
+  dropped(ws: string): string[] {
+    const state = this.workspaces.state(ws)
+    const epoch = state?.epoch
+    if (!state || !epoch) return []
+    const ops = this.workspaces.keyOps(ws)
+    const current = ops.find((o) => o.hash === epoch.op)
+    if (current?.body.type !== 'epoch') return []
+    const older = new Set(current.body.links.map(([id]) => id))
+    const holders = new Set<string>()
+    for (const o of ops) {
+      const b = o.body
+      if ((b.type === 'epoch' || b.type === 'grant') && older.has(b.epoch)) for (const [d] of b.boxes) holders.add(d)
+    }
+    return [...holders].filter((d) => {
+      const role = state.members.get(d)?.role
+      return role === undefined || !READER_ROLES.includes(role)
+    })
   }
 
   /** Waits for the passes under way (keys being opened, an epoch being made). */

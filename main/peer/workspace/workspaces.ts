@@ -79,6 +79,21 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     return this.graph(workspaceId).resolution()?.writeRevocations() ?? []
   }
 
+  /** A device's name as the ops last gave it, a removed member's too; its id's tail if it never had one. */
+  nameEver(workspaceId: string, deviceId: string): string {
+    let name: string | undefined
+    let at = -1
+    for (const o of this.graph(workspaceId).ops()) {
+      const b = o.body
+      const given = b.type === 'add' && b.member === deviceId ? b.name : b.type === 'name' && b.by === deviceId ? b.name : undefined
+      if (given !== undefined && b.at > at) {
+        name = given
+        at = b.at
+      }
+    }
+    return name ?? this.states.get(workspaceId)?.members.get(deviceId)?.name ?? deviceId.slice(-8)
+  }
+
   /** Epoch and grant ops by an admin of their causal past: the only ops whose lockboxes are opened. */
   keyOps(workspaceId: string): VerifiedOp[] {
     return this.graph(workspaceId).resolution()?.keyOps() ?? []

@@ -1,0 +1,74 @@
+/**
+ * What a keeper knows of a document it cannot open: each sealed change's Automerge hash and deps,
+ * signed in clear beside the ciphertext. Enough to answer what Automerge answers for a reader (heads,
+ * what a teammate lacks, which deps are missing) without a byte of content. Built from the store on
+ * first use and kept up to date as changes are stored.
+ */
+import type { ChangeRow, PeerStore } from '../store/types.ts'
+
+interface Dag {
+  deps: Map<string, readonly string[]>
+  /** Hashes some change here names as a dep. */
+  named: Set<string>
+}
+
+export class SealedLog {
+  private readonly dags = new Map<string, Dag>()
+  private readonly store: PeerStore
+
+  constructor(store: PeerStore) {
+    this.store = store
+  }
+
+  private dag(docId: string): Dag {
+    let dag = this.dags.get(docId)
+    if (!dag) {
+      dag = { deps: new Map(), named: new Set() }
+      this.dags.set(docId, dag)
+      this.add(docId, this.store.changesAfter(docId, 0))
+    }
+    return dag
+  }
+
+  /** Rows just stored; those of an older version (no deps kept) count as roots. */
+  add(docId: string, rows: Pick<ChangeRow, 'hash' | 'deps'>[]): void {
+    const dag = this.dags.get(docId)
+    if (!dag) return void this.dag(docId)
+    for (const r of rows) {
+      if (dag.deps.has(r.hash)) continue
+      const deps = r.deps ?? []
+      dag.deps.set(r.hash, deps)
+      for (const d of deps) dag.named.add(d)
+    }
+  }
+
+  /** The changes no change here builds on, sorted (Automerge's heads, once nothing is missing). */
+  heads(docId: string): string[] {
+    const dag = this.dag(docId)
+    return [...dag.deps.keys()].filter((h) => !dag.named.has(h)).sort()
+  }
+
+  /** Deps named here that are not here. */
+  missingDeps(docId: string): string[] {
+    const dag = this.dag(docId)
+    return [...dag.named].filter((h) => !dag.deps.has(h))
+  }
+
+  /** The stored changes a peer holding `theirHeads` lacks: all but the causal past of the heads known here. */
+  missingFor(docId: string, theirHeads: string[]): ChangeRow[] {
+    const dag = this.dag(docId)
+    const theirs = new Set<string>()
+    const stack = theirHeads.filter((h) => dag.deps.has(h))
+    while (stack.length) {
+      const h = stack.pop()!
+      if (theirs.has(h)) continue
+      theirs.add(h)
+      for (const d of dag.deps.get(h) ?? []) if (!theirs.has(d)) stack.push(d)
+    }
+    return this.store.changesAfter(docId, 0).filter((r) => !theirs.has(r.hash))
+  }
+
+  forget(docId: string): void {
+    this.dags.delete(docId)
+  }
+}
