@@ -89,7 +89,8 @@ async function scenario(): Promise<void> {
   assert.equal(await manage.evaluate((el) => el.matches(':focus')), true)
   await people.pa.keyboard.press('Enter')
   await actions.waitFor()
-  for (const r of ['admin', 'editor', 'viewer']) assert.equal(await actions.getByTestId(`set-role-${r}`).count(), 1, `owner offers ${r}`)
+  for (const r of ['admin', 'editor', 'viewer', 'keeper'])
+    assert.equal(await actions.getByTestId(`set-role-${r}`).count(), 1, `owner offers ${r}`)
   assert.equal(await actions.getByTestId('set-role-editor').getAttribute('aria-pressed'), 'true')
   await people.pa.screenshot({ path: people.shots.path('09-teammate-actions') })
 
@@ -119,6 +120,9 @@ async function scenario(): Promise<void> {
   await confirm.waitFor({ state: 'detached' })
   await people.pa.locator(`[data-testid="teammate"][data-device="${benId}"]`).waitFor({ state: 'detached', ...LONG })
   assert.equal(await people.pa.getByTestId('teammate').count(), 1)
+  // The removal made a new content key: the panel says who has it (Ana alone is left to read).
+  await people.pa.getByTestId('key-status').filter({ hasText: 'teammate has the new key' }).waitFor(LONG)
+  assert.match(await people.pa.getByTestId('key-status').innerText(), /^1 teammate has the new key\.$/)
   // Ben's window says what happened.
   await people.pb.getByTestId('app-notice').waitFor(LONG)
   assert.match(
@@ -147,6 +151,11 @@ async function scenario(): Promise<void> {
   const rows = people.pa.getByTestId('invite-row')
   await rows.first().waitFor()
   assert.equal(await rows.count(), 1)
+  assert.deepEqual(
+    await people.pa.getByTestId('invite-role').locator('option').allInnerTexts(),
+    ['Viewer', 'Editor', 'Admin', 'Keeper'],
+    'the owner invites any role but owner',
+  )
   await people.pa.getByTestId('invite-role').selectOption('viewer')
   await people.pa.getByTestId('invite-ttl').selectOption({ label: '1 hour' })
   await people.pa.getByTestId('invite-no-approval').check()

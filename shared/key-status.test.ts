@@ -56,8 +56,9 @@ test('several waiting, one never seen; one confirmed', () => {
 
 test('everyone confirmed', () => {
   const after = status({ dropped: [{ deviceId: bob, name: 'Bob' }], readers: 3, confirmed: 3 })
-  assert.equal(describeKeyStatus(after, clock), 'all 3 teammates have the current key')
+  assert.equal(describeKeyStatus(after, clock), 'all 3 teammates have the new key')
   assert.equal(keyStatusRisk(after), null, 'nobody left to use the old key')
+  assert.equal(describeKeyStatus(status({ readers: 4, confirmed: 4 }), clock), 'all 4 teammates have the current key')
   assert.equal(describeKeyStatus(status({ readers: 1, confirmed: 1 }), clock), '1 teammate has the current key')
 })
 

@@ -10,17 +10,16 @@ import type { KeyStatus } from './types.ts'
  */
 export function describeKeyStatus(s: KeyStatus, clock: (at: number) => string): string {
   if (s.epochId === null) return 'no content key yet: an admin’s peer makes one when it is next online'
-  if (s.waiting.length === 0) {
-    return s.readers === 1 ? '1 teammate has the current key' : `all ${s.readers} teammates have the current key`
-  }
+  // After a removal (a leave, a demotion to keeper) the key is new, and whoever has not got it yet
+  // may seal with the old one, which the dropped device holds; otherwise someone is just behind.
+  const renewed = s.dropped.length > 0
+  const key = `the ${renewed ? 'new' : 'current'} key`
+  if (s.waiting.length === 0) return s.readers === 1 ? `1 teammate has ${key}` : `all ${s.readers} teammates have ${key}`
   const who = s.waiting.map((w) => {
     if (w.online) return `${w.name} (online, not synced yet)`
     return w.lastSeen === null ? `${w.name} (never seen)` : `${w.name} (offline since ${clock(w.lastSeen)})`
   })
-  // After a removal (a leave, a demotion to keeper) the key is new, and whoever has not got it yet
-  // may seal with the old one, which the dropped device holds; otherwise someone is just behind.
-  const renewed = s.dropped.length > 0
-  const has = `${s.confirmed} of ${s.readers} teammates ${s.confirmed === 1 ? 'has' : 'have'} the ${renewed ? 'new' : 'current'} key`
+  const has = `${s.confirmed} of ${s.readers} teammates ${s.confirmed === 1 ? 'has' : 'have'} ${key}`
   const tail = renewed
     ? 'may still be using the old one'
     : s.waiting.every((w) => !w.online)

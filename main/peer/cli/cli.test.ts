@@ -193,13 +193,21 @@ test('members and invites from the command line: approval, requests, list, revok
   // TTL cap, admin invites (owner only), and an editor cannot invite.
   await exits(2, ana, ['invite', '--ttl', '8d'])
   assert.match(await ok(ana, ['invite', '--role', 'admin']), /role admin/)
+  assert.match(await ok(ana, ['invite', '--role', 'keeper']), /role keeper/)
+  assert.match((await exits(2, ana, ['invite', '--role', 'god'])).err, /--role is admin, editor, viewer, keeper/)
   await exits(7, bob, ['invite', '--no-approval'])
 
-  // Roles and removal.
+  // Roles and removal. A keeper holds no key: making Bob one changes the key, and the list says so.
+  const keeper = await ok(ana, ['member', 'role', 'Bob', 'keeper'])
+  assert.match(keeper, /^Bob is now keeper\n(all \d+ teammates have|\d+ of \d+ teammates ha(s|ve)) the new key/)
+  assert.match(await ok(ana, ['members']), /^ {2}Bob +keeper +(online|offline) +key: never +\S/m)
   assert.match(await ok(ana, ['member', 'role', 'Bob', 'viewer']), /Bob is now viewer/)
   const members = await ok(ana, ['members'])
-  assert.match(members, /^\* Ana +owner +online /m)
-  assert.match(members, /^ {2}Bob +viewer +(online|offline) /m)
+  assert.match(members, /^\* Ana +owner +online +key: current /m)
+  assert.match(members, /^ {2}Bob +viewer +(online|offline) +key: (current|waiting) /m)
+  assert.match(members, /^ {2}Cat +editor +(online|offline) +key: (current|waiting) /m)
+  // After the list, one line on who has the key (shared/key-status.ts words it).
+  assert.match(members.split('\n').at(-1)!, /^(all 3 teammates have the (current|new) key|\d of 3 teammates ha(s|ve) the (current|new) key; .+)$/)
   const owner = await exits(2, ana, ['member', 'role', 'Bob', 'owner'])
   assert.match(owner.err, /ownership transfer is not supported/)
   await exits(2, ana, ['member', 'role', 'Bob', 'god'])
@@ -208,7 +216,9 @@ test('members and invites from the command line: approval, requests, list, revok
   await exits(7, bob, ['member', 'role', 'Cat', 'viewer'])
   assert.match((await exits(1, ana, ['member', 'remove', 'Ana'])).err, /owner cannot be removed/)
   assert.match((await exits(1, ana, ['leave'])).err, /owner cannot leave/)
-  assert.match(await ok(ana, ['member', 'remove', 'Cat']), /removed Cat/)
+  const removed = await ok(ana, ['member', 'remove', 'Cat'])
+  assert.match(removed, /^removed Cat; (\d+ of \d+ teammates ha(s|ve)|all \d+ teammates have) the new key/)
+  assert.match(removed, /Cat's device \(\w+\) keeps what it already had/)
   const after = JSON.parse(await ok(ana, ['members', '--json'])) as { name: string; role: string }[]
   assert.deepEqual(after.map((m) => `${m.name}:${m.role}`).sort(), ['Ana:owner', 'Bob:viewer'])
   await exits(3, ana, ['member', 'remove', 'Cat'])

@@ -3,6 +3,7 @@
  * in-process and against a running peer over its control socket.
  */
 import { readFileSync } from 'node:fs'
+import { describeKeyStatus, keyStatusRisk } from '../../../shared/key-status.ts'
 import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
@@ -31,6 +32,13 @@ const print = (ctx: CommandContext, value: unknown, human: () => string[]): void
 }
 
 const when = (ms: number | null): string => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
+/** A time to the minute, as `when` writes it: "09:12 UTC" today, "2025-03-04 09:12 UTC" before. */
+const clock = (ms: number): string => {
+  const at = when(ms)
+  return `${at.slice(0, 10) === when(Date.now()).slice(0, 10) ? at.slice(11, 16) : at.slice(0, 16)} UTC`
+}
+/** The roles that can be given (the owner's never is), for usage lines and errors. */
+const GIVEN_ROLES = ROLES.filter((r) => r !== 'owner')
 
 function arg(ctx: CommandContext, i: number, what: string): string {
   const v = ctx.args[i]
@@ -137,12 +145,13 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
   },
   invite: {
     usage:
-      'invite [--ttl 24h] [--role editor|viewer|admin] [--no-approval]\n' +
+      'invite [--ttl 24h] [--role editor|viewer|admin|keeper] [--no-approval]\n' +
       '                                 print a one-time invite code and link (at most 7d); a join with it waits\n' +
-      '                                 for `accept` on the running peer, unless --no-approval (scripts); admin: owner only',
+      '                                 for `accept` on the running peer, unless --no-approval (scripts); admin: owner only;\n' +
+      "                                 keeper: an always-on device that stores and relays the workspace, encrypted, and can't read it",
     async run(ctx) {
       const role = clientRequestSchemas['workspace.invite'].shape.role.safeParse(ctx.opts.role)
-      if (!role.success) throw new UsageError(`--role is admin, editor or viewer`)
+      if (!role.success) throw new UsageError(`--role is ${GIVEN_ROLES.join(', ')}, not "${ctx.opts.role}"`)
       const inv = await ctx.client.request('workspace.invite', {
         workspaceId: await workspaceId(ctx),
         ttlMs: parseTtl(ctx.opts.ttl),
@@ -239,33 +248,48 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
       const ws = await workspaceId(ctx)
       const m = await findMember(ctx, ws, arg(ctx, 0, 'member'))
       const r = await ctx.client.request('member.remove', { workspaceId: ws, deviceId: m.deviceId })
-      print(ctx, r, () => [`removed ${m.name} (${m.deviceId})`, 'they keep what they already had; their changes from now on are refused'])
+      const risk = keyStatusRisk(r.keys)
+      print(ctx, r, () => [
+        `removed ${m.name}; ${describeKeyStatus(r.keys, clock)}`,
+        ...(risk ? [risk] : []),
+        `${m.name}'s device (${m.deviceId}) keeps what it already had; its changes from now on are refused`,
+      ])
     },
   },
   'member role': {
-    usage: "member role <name|id> <admin|editor|viewer>   change a member's role (admins; making an admin: the owner)",
+    usage: "member role <name|id> <admin|editor|viewer|keeper>   change a member's role (admins; making an admin: the owner)",
     async run(ctx) {
       const ref = arg(ctx, 0, 'member')
       const wanted = arg(ctx, 1, 'role')
       if (wanted === 'owner') throw new UsageError('ownership transfer is not supported: a workspace keeps the owner who created it')
       const role = clientRequestSchemas['member.setRole'].shape.role.safeParse(wanted)
-      if (!role.success) throw new UsageError(`a role is ${ROLES.filter((r) => r !== 'owner').join(', ')}, not "${wanted}"`)
+      if (!role.success) throw new UsageError(`a role is ${GIVEN_ROLES.join(', ')}, not "${wanted}"`)
       const ws = await workspaceId(ctx)
       const m = await findMember(ctx, ws, ref)
       const now = await ctx.client.request('member.setRole', { workspaceId: ws, deviceId: m.deviceId, role: role.data })
-      print(ctx, now, () => [`${now.name} is ${now.role === m.role ? 'still' : 'now'} ${now.role}`])
+      // Into or out of keeper, the key changes hands: say who has it now.
+      const keyed = now.role !== m.role && (now.role === 'keeper' || m.role === 'keeper')
+      const keys = keyed && !ctx.opts.json ? await ctx.client.request('workspace.keys', { workspaceId: ws }) : null
+      print(ctx, now, () => [
+        `${now.name} is ${now.role === m.role ? 'still' : 'now'} ${now.role}`,
+        ...(keys ? [describeKeyStatus(keys, clock)] : []),
+      ])
     },
   },
   members: {
-    usage: 'members                        members of the workspace, online or last seen',
+    usage: 'members                        members of the workspace: role, online, whether they have the current key',
     async run(ctx) {
-      const ms = await ctx.client.request('workspace.members', { workspaceId: await workspaceId(ctx) })
-      print(ctx, ms, () =>
-        ms.map(
+      const ws = await workspaceId(ctx)
+      const ms = await ctx.client.request('workspace.members', { workspaceId: ws })
+      const keys = ctx.opts.json ? null : await ctx.client.request('workspace.keys', { workspaceId: ws })
+      print(ctx, ms, () => [
+        ...ms.map(
           (m) =>
-            `${m.self ? '*' : ' '} ${m.name.padEnd(20)} ${m.role.padEnd(7)} ${m.online ? 'online ' : 'offline'} ${m.safetyWords}  ${m.deviceId}`,
+            `${m.self ? '*' : ' '} ${m.name.padEnd(20)} ${m.role.padEnd(7)} ${m.online ? 'online ' : 'offline'} ` +
+            `key: ${m.key.padEnd(7)} ${m.safetyWords}  ${m.deviceId}`,
         ),
-      )
+        ...(keys ? [describeKeyStatus(keys, clock)] : []),
+      ])
     },
   },
   'doc list': {

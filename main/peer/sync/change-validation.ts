@@ -96,7 +96,7 @@ function payload(ws: string, doc: string, bytes: Uint8Array, m: Uint8Array[] | u
 }
 
 /** v3: the sealed bytes and every field in clear beside them. Counts are prefixed, hashes fixed-size. */
-function sealedPayload(ws: string, doc: string, item: Required<Pick<SignedChange, 'e' | 'h' | 'd' | 'm' | 'c'>>): Buffer {
+function sealedPayload(ws: string, doc: string, item: SealedFields): Buffer {
   const count = Buffer.alloc(2)
   count.writeUInt16BE(item.d.length)
   return Buffer.concat([
@@ -122,6 +122,13 @@ export function signChange(device: Device, ws: string, doc: string, bytes: Uint8
   return item
 }
 
+type SealedFields = Required<Pick<SignedChange, 'e' | 'h' | 'd' | 'm' | 'c'>>
+
+/** Signs a sealed envelope's fields as they are (tests use it to make envelopes that lie). */
+export function signSealed(device: Device, ws: string, doc: string, fields: SealedFields): SignedChange {
+  return { a: device.deviceId, s: signPayload(device.signingKey, sealedPayload(ws, doc, fields)), ...fields }
+}
+
 /**
  * Seals and signs one of this device's changes under `epoch`, with the membership heads `m` it is
  * judged by. Returns the envelope and the change as it is stored (sealed) and applied (plain).
@@ -136,8 +143,7 @@ export function sealChange(
   decoded: A.DecodedChange = A.decodeChange(plain),
 ): { item: SignedChange; change: ValidChange } {
   const c = sealContent(epoch, plain, { kind: 'change', subject: doc, author: device.deviceId })
-  const fields = { e: bytesOf(epoch.epochId), h: bytesOf(decoded.hash), d: decoded.deps.map(bytesOf), m: m.map(bytesOf), c }
-  const item: SignedChange = { a: device.deviceId, s: signPayload(device.signingKey, sealedPayload(ws, doc, fields)), ...fields }
+  const item = signSealed(device, ws, doc, { e: bytesOf(epoch.epochId), h: bytesOf(decoded.hash), d: decoded.deps.map(bytesOf), m: m.map(bytesOf), c })
   const change: ValidChange = {
     hash: decoded.hash,
     actor: decoded.actor,

@@ -1,12 +1,15 @@
 /**
- * Membership fuzz (issue 8): seeded random concurrent adds, removals, role changes, leaves, renames
- * and invite-like adds (the invitee gets the inviter's ops at once and acts on them), by honest peers
+ * Membership fuzz (issue 8): seeded random concurrent adds, removals, role changes (to and from
+ * keeper too), leaves, renames, epoch rotations and grants (by any member: a non-admin's take no
+ * effect; an admin rotates after some removals and grants the epoch to whom it invites) and
+ * invite-like adds (the invitee gets the inviter's ops at once and acts on them), by honest peers
  * and by modified clients that back-date (sign with an old `prev`, also after their removal), plus
  * strangers' ops, across 4–8 simulated peers. Each peer is an `OpGraph` (the code the peer runs) with
  * a real device key; ops are really signed, with real `prev` chains. The network delivers in random
  * order, duplicates, partitions and heals, and runs catch-up (one peer hands another every op it
  * keeps). At the end, after every message and a full catch-up, every peer keeps the same ops, and
- * resolves them to the same applied ops, members and roles.
+ * resolves them to the same applied ops, members and roles, key ops, and current epoch (id, op and
+ * holders); the current epoch is the last applied epoch op, and no non-admin's key op counts.
  *
  * 1,000 cases in `npm test`; GRAPEVINE_FUZZ_CASES=<n> runs n. The run's seed is printed (`seed=…`) and
  * GRAPEVINE_SEED=<seed> replays the whole run; each case's seed derives from it, a failure prints it,
@@ -21,8 +24,10 @@ import { seededRandom, type Random } from '../test/random.ts'
 import { SqliteStore } from '../store/sqlite-store.ts'
 import { loadOrCreateDevice, type Device } from '../identity/device.ts'
 import { sha256, signPayload } from '../identity/keys.ts'
-import type { Role } from '../../../shared/types.ts'
-import { makeOp, OpGraph, verifyOp, type OpBody, type VerifiedOp } from './membership.ts'
+import { READER_ROLES, type Role } from '../../../shared/types.ts'
+import { CHAIN_BOX_BYTES } from '../crypto/epoch.ts'
+import { LOCKBOX_BYTES } from '../crypto/lockbox.ts'
+import { makeOp, OpGraph, verifyOp, type OpBody, type Resolution, type VerifiedOp } from './membership.ts'
 
 const POOL = 10
 const pool: Device[] = []
@@ -71,9 +76,40 @@ interface Outcome {
   backdated: number
   partitions: number
   members: number
+  keepers: number
+  /** Epoch and grant ops that took effect (a grant of an epoch no longer current does not). */
+  rotations: number
+  grants: number
+  /** Key ops by an author that was an admin in their past that did not take effect (void by removal wins, stale grants). */
+  keyVoid: number
+  /** Epoch and grant ops kept whose author was no admin in their past (never opened). */
+  keyRefused: number
+  /** Cases that end with a current epoch. */
+  epochs: number
 }
 
-const ROLE_CHOICES: Role[] = ['admin', 'editor', 'viewer']
+const ROLE_CHOICES: Role[] = ['admin', 'editor', 'viewer', 'keeper']
+// Lockboxes and chain boxes of the right size: resolve reads only who they are for.
+const LOCKBOX = new Uint8Array(LOCKBOX_BYTES).fill(1)
+const CHAIN_BOX = new Uint8Array(CHAIN_BOX_BYTES).fill(2)
+
+/**
+ * The current epoch as `resolve`'s applied ops (in its order) make it, written apart from
+ * `applyOp`: the last applied epoch op, plus the devices of every grant of it applied after.
+ */
+function expectedEpoch(r: Resolution, byHash: Map<string, VerifiedOp>): string | null {
+  let epoch = null as { id: string; op: string; holders: Set<string> } | null
+  for (const h of r.applied) {
+    const b = byHash.get(h)?.body
+    if (b?.type === 'epoch') epoch = { id: b.epoch, op: h, holders: new Set(b.boxes.map(([d]) => d)) }
+    else if (b?.type === 'grant') {
+      assert.equal(b.epoch, epoch?.id, 'an applied grant grants the epoch current then')
+      for (const [d] of b.boxes) epoch!.holders.add(d)
+    }
+  }
+  return epoch && epochKey(epoch)
+}
+const epochKey = (e: { id: string; op: string; holders: ReadonlySet<string> }): string => `${e.id}:${e.op}:${[...e.holders].sort().join(',')}`
 
 /** One case: returns what it did; throws when peers disagree. */
 function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
@@ -96,6 +132,14 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
   let made = 1
   let backdated = 0
   let partitions = 0
+  /** Every epoch id an op named, for grants of an epoch that is no longer current. */
+  const epochIds: string[] = []
+  const newEpochId = (): string => {
+    let id = ''
+    for (let k = 0; k < 4; k++) id += rnd.int(2 ** 32).toString(16).padStart(8, '0')
+    epochIds.push(id)
+    return id
+  }
   const maxOps = rnd.between(20, 60)
   const all: VerifiedOp[] = [create]
   /** Messages in flight: `op` from peer `from` to peer `to`. */
@@ -118,8 +162,11 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
     }
   }
 
-  /** Peer `i` signs an op it believes in (or, modified, one it back-dates) and sends it out. */
-  const act = (i: number): void => {
+  /**
+   * Peer `i` signs an op it believes in (or, modified, one it back-dates) and sends it out; `key`:
+   * a rotation or grant, as an admin's client makes one after a removal or an invite.
+   */
+  const act = (i: number, key?: 'epoch' | 'grant', to?: string): void => {
     const p = peers[i]!
     const view = p.graph.resolution()
     if (!view) return
@@ -131,15 +178,34 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
     const members = [...view.state.members.keys()]
     const others = members.filter((d) => d !== me && d !== view.state.ownerId)
     const outsiders = peers.map((q) => q.device.deviceId).filter((d) => !view.state.members.has(d))
-    const choices: (() => Parameters<typeof makeOp>[2] | null)[] = [() => ({ type: 'name', name: `P${i}.${made}` })]
+    const readers = [...view.state.members.values()].filter((m) => READER_ROLES.includes(m.role)).map((m) => m.deviceId)
+    const current = view.state.epoch
+    // Anyone may try (a non-admin's take no effect): sealed to the readers, linking the current epoch.
+    const rotate = (): Parameters<typeof makeOp>[2] => ({
+      type: 'epoch',
+      epoch: newEpochId(),
+      boxes: readers.map((d) => [d, LOCKBOX]),
+      links: current ? [[current.id, CHAIN_BOX]] : [],
+    })
+    // Mostly the current epoch to readers lacking it; sometimes an older one, or to anyone.
+    const grant = (): Parameters<typeof makeOp>[2] | null => {
+      const epoch = current && rnd.next() < 0.8 ? current.id : epochIds.length ? rnd.pick(epochIds) : null
+      if (!epoch) return null
+      const lacking = to ? [to] : readers.filter((d) => !current?.holders.has(d))
+      return { type: 'grant', epoch, boxes: (lacking.length ? lacking : [rnd.pick(members)]).map((d) => [d, LOCKBOX]) }
+    }
+    const admin = role === 'owner' || role === 'admin'
+    // One choice among the others (a non-admin's, which never count, less often).
+    const keyOp = (): Parameters<typeof makeOp>[2] | null => (admin || rnd.next() < 0.3 ? (rnd.next() < 0.5 ? rotate() : grant()) : null)
+    const choices: (() => Parameters<typeof makeOp>[2] | null)[] = [() => ({ type: 'name', name: `P${i}.${made}` }), keyOp]
     if (me !== view.state.ownerId) choices.push(() => (rnd.next() < 0.2 ? { type: 'remove', member: me } : null))
-    if (role === 'owner' || role === 'admin') {
+    if (admin) {
       const add = (): Parameters<typeof makeOp>[2] | null =>
         outsiders.length ? { type: 'add', member: rnd.pick(outsiders), name: `N${made}`, role: rnd.pick(ROLE_CHOICES) } : null
       choices.push(add, add, add, () => (others.length ? { type: 'remove', member: rnd.pick(others) } : null))
       choices.push(() => (others.length ? { type: 'role', member: rnd.pick(others), role: rnd.pick(ROLE_CHOICES) } : null))
     }
-    const input = rnd.pick(choices)()
+    const input = key === 'epoch' ? rotate() : key === 'grant' ? grant() : rnd.pick(choices)()
     if (!input) return
     tick()
     const prev = backdate ? rnd.pick(p.past) : p.graph.heads()
@@ -153,12 +219,17 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
     broadcast(i, op)
     // Invite-like: the added device is handed the inviter's ops at once (the welcome) and may act on them.
     if (input.type === 'add') {
+      // The inviter grants it the current epoch (a reader), as the peer does.
+      if (READER_ROLES.includes(input.role) && rnd.next() < 0.5 && made < maxOps) act(i, 'grant', input.member)
       const j = peers.findIndex((q) => q.device.deviceId === input.member)
       if (j >= 0 && reachable(i, j)) {
         receive(j, p.graph.ops())
         if (rnd.next() < 0.5) act(j)
       }
     }
+    // A removal or a demotion to keeper takes reading away: the remover rotates, often at once.
+    const unread = input.type === 'remove' || (input.type === 'role' && input.role === 'keeper')
+    if (unread && rnd.next() < 0.6 && made < maxOps) act(i, 'epoch')
   }
 
   const steps = rnd.between(100, 250)
@@ -182,23 +253,20 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
       group = group === null ? peers.map(() => rnd.int(2)) : null
       if (group) partitions++
     } else {
-      // A stranger's op, naming real heads: nobody may keep it.
+      // A stranger's op (an add of itself or a rotation), naming real heads: nobody may keep it.
       const stranger = rnd.pick(strangers)
       const q = rnd.int(n)
       tick()
+      const common = { v: 1, ws, by: stranger.deviceId, at: now, prev: peers[q]!.graph.heads() } as const
       const junk = verifyOp(
         ws,
-        forge(stranger, ws, {
-          type: 'add',
-          v: 1,
+        forge(
+          stranger,
           ws,
-          by: stranger.deviceId,
-          at: now,
-          prev: peers[q]!.graph.heads(),
-          member: stranger.deviceId,
-          name: 'Eve',
-          role: 'admin',
-        } satisfies OpBody),
+          rnd.next() < 0.5
+            ? ({ ...common, type: 'add', member: stranger.deviceId, name: 'Eve', role: 'admin' } satisfies OpBody)
+            : ({ ...common, type: 'epoch', epoch: newEpochId(), boxes: [[stranger.deviceId, LOCKBOX]], links: [] } satisfies OpBody),
+        ),
       )!
       receive(q, [junk])
     }
@@ -224,6 +292,9 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
         .sort(),
       applied: [...r.applied].sort(),
       members: [...r.state.members.values()].map((m) => `${m.deviceId}:${m.role}:${m.name}`).sort(),
+      // In resolve's order, which depends only on the ops.
+      keyOps: r.keyOps().map((o) => o.hash),
+      epoch: r.state.epoch && epochKey(r.state.epoch),
     }
   }
   const first = summary(peers[0]!)
@@ -238,6 +309,15 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
   const resolved = peers[0]!.graph.resolution()!
   const kept = peers[0]!.graph.ops()
   const applied = kept.filter((o) => resolved.applied.has(o.hash))
+  const byHash = new Map(kept.map((o) => [o.hash, o]))
+  assert.equal(first.epoch, expectedEpoch(resolved, byHash), 'the current epoch is the last applied epoch op, with its grants')
+  const keyOps = new Set(first.keyOps)
+  const keyKept = kept.filter((o) => o.body.type === 'epoch' || o.body.type === 'grant')
+  for (const o of applied) if (o.body.type === 'epoch' || o.body.type === 'grant') assert.ok(keyOps.has(o.hash), 'an applied key op is a key op')
+  for (const h of keyOps) assert.ok(byHash.has(h), 'key ops are kept ops')
+  for (const m of state.members.values()) {
+    if (m.role === 'keeper') assert.equal((resolved.judge(m.deviceId, null) as { reason?: string }).reason, 'read-only', 'a keeper cannot write')
+  }
   return {
     peers: n,
     kept: kept.length,
@@ -248,6 +328,12 @@ function runCase(rnd: Random, setTime: (ms: number) => void): Outcome {
     backdated,
     partitions,
     members: state.members.size,
+    keepers: [...state.members.values()].filter((m) => m.role === 'keeper').length,
+    rotations: applied.filter((o) => o.body.type === 'epoch').length,
+    grants: applied.filter((o) => o.body.type === 'grant').length,
+    keyVoid: keyKept.filter((o) => keyOps.has(o.hash) && !resolved.applied.has(o.hash)).length,
+    keyRefused: keyKept.filter((o) => !keyOps.has(o.hash)).length,
+    epochs: state.epoch ? 1 : 0,
   }
 }
 
@@ -259,7 +345,7 @@ function caseCount(): number {
   return n
 }
 
-test('membership fuzz: every peer ends with the same ops, applied ops, members and roles', (t: TestContext) => {
+test('membership fuzz: every peer ends with the same ops, applied ops, members and roles, key ops and current epoch', (t: TestContext) => {
   t.mock.timers.enable({ apis: ['Date'], now: 0 })
   const setTime = (ms: number): void => t.mock.timers.setTime(1_700_000_000_000 + ms)
   const only = process.env['GRAPEVINE_FUZZ_CASE']

@@ -67,3 +67,16 @@ export function syncStatusText(
   if (s.waitingChanges > 0) return { text: `Saved on this device — sending ${changes(s.waitingChanges)}`, tone: 'sending' }
   return { text: 'Saved on this device', tone: 'local' }
 }
+
+/** A time on this device's clock: "09:12" today, "4 Mar 09:12" another day (in the user's locale). */
+export function clockTime(at: number, now: number): string {
+  const d = new Date(at)
+  const time = d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+  if (d.toDateString() === new Date(now).toDateString()) return time
+  return `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${time}`
+}
+
+/** The sentence `text` begins, with a capital letter (wording shared with the CLI starts in lower case). */
+export function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1)
+}

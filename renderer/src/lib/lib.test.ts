@@ -5,7 +5,7 @@ import type { DocSyncStatus } from '../../../shared/types.ts'
 import { colourFor, hueFor, initials, selectionColourFor } from './colour.ts'
 import { shortcutFor } from './commands.ts'
 import { plainError } from './errors.ts'
-import { ago, expiresIn, syncStatusText, theirLocalTime, utcOffsetLabel } from './format.ts'
+import { ago, clockTime, expiresIn, sentence, syncStatusText, theirLocalTime, utcOffsetLabel } from './format.ts'
 import { fuzzyFilter, fuzzyScore } from './fuzzy.ts'
 import { formatRoute, parseRoute } from './route.ts'
 import { throttle } from './throttle.ts'
@@ -55,6 +55,14 @@ test('times in words', () => {
   assert.equal(utcOffsetLabel(0), 'UTC')
   assert.equal(utcOffsetLabel(330), 'UTC+5:30')
   assert.equal(utcOffsetLabel(-180), 'UTC−3')
+  // On this machine's clock and locale: the time alone today, with the date another day.
+  const today = new Date(2026, 10, 20, 9, 12).getTime()
+  const time = new Date(today).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+  assert.equal(clockTime(today, new Date(2026, 10, 20, 18, 0).getTime()), time)
+  assert.notEqual(clockTime(today, new Date(2026, 10, 23, 9, 0).getTime()), time)
+  assert.ok(clockTime(today, new Date(2026, 10, 23, 9, 0).getTime()).endsWith(time))
+  assert.equal(sentence('all 3 teammates have the current key'), 'All 3 teammates have the current key')
+  assert.equal(sentence(''), '')
 })
 
 test('a teammate has the same colour everywhere, and teammates differ', () => {

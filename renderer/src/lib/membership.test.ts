@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { InviteSummary, Role } from '../../../shared/types.ts'
+import { type InviteSummary, type Role, ROLES } from '../../../shared/types.ts'
 import {
   cannotLeave,
   canManage,
@@ -13,11 +13,18 @@ import {
   removalQuestion,
   removedFrom,
   removedMessage,
+  ROLE_HINT,
+  ROLE_LABEL,
   roleChoices,
 } from './membership.ts'
 
 const member = (role: Role, self = false) => ({ role, self })
 const offered = (mine: Role, theirs: Role) => roleChoices(mine, member(theirs)).map((c) => c.role)
+
+test('every role has a label and a hint; a keeper cannot read', () => {
+  for (const r of ROLES) assert.ok(ROLE_LABEL[r] && ROLE_HINT[r], r)
+  assert.equal(`${ROLE_LABEL.keeper} — ${ROLE_HINT.keeper}`, 'Keeper — stores and relays the workspace, encrypted; can’t read it')
+})
 
 test('only owners and admins manage members, never themselves or the owner', () => {
   assert.equal(canManage('owner', member('editor')), true)
@@ -28,13 +35,17 @@ test('only owners and admins manage members, never themselves or the owner', () 
   assert.equal(canManage('admin', member('admin', true)), false)
   assert.equal(canManage('editor', member('viewer')), false)
   assert.equal(canManage('viewer', member('editor')), false)
+  assert.equal(canManage('admin', member('keeper')), true)
+  assert.equal(canManage('keeper', member('viewer')), false)
 })
 
-test('the owner offers admin, editor and viewer; an admin offers editor and viewer', () => {
-  assert.deepEqual(offered('owner', 'editor'), ['admin', 'editor', 'viewer'])
-  assert.deepEqual(offered('owner', 'admin'), ['admin', 'editor', 'viewer'])
-  assert.deepEqual(offered('admin', 'editor'), ['editor', 'viewer'])
-  assert.deepEqual(offered('admin', 'viewer'), ['editor', 'viewer'])
+test('the owner offers admin, editor, viewer and keeper; an admin offers editor, viewer and keeper', () => {
+  assert.deepEqual(offered('owner', 'editor'), ['admin', 'editor', 'viewer', 'keeper'])
+  assert.deepEqual(offered('owner', 'admin'), ['admin', 'editor', 'viewer', 'keeper'])
+  assert.deepEqual(offered('admin', 'editor'), ['editor', 'viewer', 'keeper'])
+  assert.deepEqual(offered('admin', 'viewer'), ['editor', 'viewer', 'keeper'])
+  assert.deepEqual(offered('admin', 'keeper'), ['editor', 'viewer', 'keeper'])
+  assert.deepEqual(offered('keeper', 'viewer'), [], 'a keeper manages no one')
   // Another admin shows as admin (its current role) beside what this admin may give.
   const forAdmin = roleChoices('admin', member('admin'))
   assert.deepEqual(
@@ -43,6 +54,7 @@ test('the owner offers admin, editor and viewer; an admin offers editor and view
       ['admin', true, false],
       ['editor', false, true],
       ['viewer', false, true],
+      ['keeper', false, true],
     ],
   )
   assert.match(forAdmin[0]!.reason ?? '', /Only the owner/)
@@ -54,9 +66,9 @@ test('the owner offers admin, editor and viewer; an admin offers editor and view
   assert.deepEqual(offered('owner', 'owner'), [])
 })
 
-test('invites: admin role only from the owner; expiry choices within 7 days', () => {
-  assert.deepEqual(inviteRoles('owner'), ['viewer', 'editor', 'admin'])
-  assert.deepEqual(inviteRoles('admin'), ['viewer', 'editor'])
+test('invites: admin role only from the owner; keepers from admins too; expiry choices within 7 days', () => {
+  assert.deepEqual(inviteRoles('owner'), ['viewer', 'editor', 'admin', 'keeper'])
+  assert.deepEqual(inviteRoles('admin'), ['viewer', 'editor', 'keeper'])
   assert.deepEqual(
     INVITE_TTLS.map((t) => t.label),
     ['1 hour', '1 day', '7 days'],

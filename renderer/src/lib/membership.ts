@@ -8,7 +8,7 @@ import { expiresIn } from './format.ts'
 /** A role that can be given (the owner's role is never given or taken). */
 export type GivenRole = Exclude<Role, 'owner'>
 
-export const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', admin: 'Admin', editor: 'Editor', viewer: 'Viewer' }
+export const ROLE_LABEL: Record<Role, string> = { owner: 'Owner', admin: 'Admin', editor: 'Editor', viewer: 'Viewer', keeper: 'Keeper' }
 
 /** What a role may do, in a few words. */
 export const ROLE_HINT: Record<Role, string> = {
@@ -16,6 +16,7 @@ export const ROLE_HINT: Record<Role, string> = {
   admin: 'can write, invite, change roles and remove members',
   editor: 'can write',
   viewer: 'can read, not change',
+  keeper: 'stores and relays the workspace, encrypted; can’t read it',
 }
 
 /** Whether this device (with `myRole`) may change the role of, or remove, `member`. */
@@ -33,12 +34,14 @@ export interface RoleChoice {
 }
 
 /**
- * The roles to offer for `member`: the owner gives admin, editor or viewer; an admin gives editor
- * or viewer (an admin member shows as admin, not offered). Empty where nothing may be changed.
+ * The roles to offer for `member`: the owner gives admin, editor, viewer or keeper; an admin gives
+ * editor, viewer or keeper (an admin member shows as admin, not offered). Empty where nothing may
+ * be changed.
  */
 export function roleChoices(myRole: Role, member: { role: Role; self: boolean }): RoleChoice[] {
   if (!canManage(myRole, member)) return []
-  const roles: GivenRole[] = myRole === 'owner' || member.role === 'admin' ? ['admin', 'editor', 'viewer'] : ['editor', 'viewer']
+  const given: GivenRole[] = ['editor', 'viewer', 'keeper']
+  const roles: GivenRole[] = myRole === 'owner' || member.role === 'admin' ? ['admin', ...given] : given
   return roles.map((role) => {
     const allowed = role !== 'admin' || myRole === 'owner'
     return {
@@ -50,9 +53,9 @@ export function roleChoices(myRole: Role, member: { role: Role; self: boolean })
   })
 }
 
-/** The roles an invite may carry: viewer or editor; admin only when the owner invites. */
+/** The roles an invite may carry: viewer, editor or keeper; admin only when the owner invites. */
 export function inviteRoles(myRole: Role): GivenRole[] {
-  return myRole === 'owner' ? ['viewer', 'editor', 'admin'] : ['viewer', 'editor']
+  return myRole === 'owner' ? ['viewer', 'editor', 'admin', 'keeper'] : ['viewer', 'editor', 'keeper']
 }
 
 /** How long a new invite may stay valid (the peer allows at most 7 days). */

@@ -1,7 +1,8 @@
 /**
  * Who is in the workspace: their role, online now, which document they are in, last seen, their
- * local time. Admins can change another member's role or remove them (never the owner), after a
- * confirmation that says what removal does and does not do.
+ * local time, and who has the workspace's content key (who is still waiting for it). Admins can
+ * change another member's role or remove them (never the owner), after a confirmation that says what
+ * removal does and does not do; the removal's new key and who has it yet show at the top.
  */
 import { useState } from 'react'
 import type { DocumentSummary, MemberInfo, PresenceInfo, WorkspaceInfo } from '../../../shared/types.ts'
@@ -13,6 +14,7 @@ import { canManage, type GivenRole, ROLE_HINT, ROLE_LABEL, removalQuestion, role
 import { knownOffset } from '../lib/offsets.ts'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
+import { KeyStatusLine, useKeyStatus } from './KeyStatusLine.tsx'
 import { displayTitle } from './Sidebar.tsx'
 
 export interface TeammatesPanelProps {
@@ -30,6 +32,7 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
   const now = useNow(20_000)
   const [managing, setManaging] = useState<string | null>(null)
   const [removing, setRemoving] = useState<MemberInfo | null>(null)
+  const keys = useKeyStatus(workspace.id, members)
   const titles = new Map((docs ?? []).map((d) => [d.id, displayTitle(d.title)]))
   const sorted = [...(members ?? [])].sort(
     (a, b) => Number(b.self) - Number(a.self) || Number(b.online) - Number(a.online) || a.name.localeCompare(b.name),
@@ -40,6 +43,7 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
       <h2 id="teammates-title" className="panel-title">
         Teammates
       </h2>
+      <KeyStatusLine status={keys.status} />
       <ul className="member-list">
         {sorted.map((m) => {
           const p = presence.get(m.deviceId)
@@ -56,6 +60,7 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
               data-device={m.deviceId}
               data-online={m.online}
               data-role={m.role}
+              data-key={m.key}
             >
               <span className="avatar" style={{ backgroundColor: colourFor(m.deviceId) }} aria-hidden="true">
                 {initials(m.name)}
@@ -87,6 +92,18 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
                   <span className={`role-badge role-${m.role}`} title={ROLE_HINT[m.role]} data-testid="teammate-role">
                     {ROLE_LABEL[m.role]}
                   </span>
+                  {m.key === 'waiting' && (
+                    <>
+                      {' · '}
+                      <span
+                        className="key-badge"
+                        title={`${m.self ? 'This device has' : `${m.name} has`} not shown yet that it holds the workspace’s current key`}
+                        data-testid="teammate-key"
+                      >
+                        waiting for key
+                      </span>
+                    </>
+                  )}
                   {!m.self && <> · {m.online ? 'Online now' : `Last seen ${ago(m.lastSeen, now)}`}</>}
                   {!m.self && offset !== null && (
                     <span title={utcOffsetLabel(offset)} data-testid="teammate-time">
@@ -125,7 +142,8 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
           note={question.note}
           confirmLabel={`Remove ${removing.name}`}
           onConfirm={async () => {
-            await client.request('member.remove', { workspaceId: workspace.id, deviceId: removing.deviceId })
+            const removed = await client.request('member.remove', { workspaceId: workspace.id, deviceId: removing.deviceId })
+            keys.set(removed.keys)
             setManaging(null)
             onChanged()
           }}

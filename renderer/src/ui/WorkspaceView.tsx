@@ -11,7 +11,7 @@ import { useAction, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
 import type { CommandName } from '../lib/commands.ts'
-import { cannotLeave, leaveQuestion } from '../lib/membership.ts'
+import { cannotLeave, leaveQuestion, ROLE_HINT, ROLE_LABEL } from '../lib/membership.ts'
 import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { DocView } from './DocView.tsx'
@@ -201,7 +201,17 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         }}
         onDelete={setDeleting}
       />
-      {p.docId ? (
+      {ws.role === 'keeper' ? (
+        <main className="doc-view empty-doc" data-testid="keeper-view">
+          <div className="empty-state">
+            <h1>{ws.name}</h1>
+            <p>
+              This device is a {ROLE_LABEL.keeper.toLowerCase()} ({ROLE_HINT.keeper}).
+            </p>
+            <p className="muted">Keep it online: teammates get each other’s work through it when they are not online together.</p>
+          </div>
+        </main>
+      ) : p.docId ? (
         <DocView
           key={p.docId}
           docId={p.docId}
