@@ -304,7 +304,8 @@ export class SqliteStore implements PeerStore {
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
+    const insert =
+      this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     for (const c of changes) {

@@ -98,12 +98,25 @@ test('every altered sealed envelope is refused with its reason, before or after 
     assert.equal(reasonOf(validateChange(ws, doc, sealChange(ben, key, ws, doc, plain, m).item, member, keyOf)), 'foreign-actor')
     // Ana signs, as herself, envelopes that lie about what they hold: refused once opened.
     const sealed = (content: Uint8Array, k = key) => sealContent(k, content, { kind: 'change', subject: doc, author: ana.deviceId })
-    const lie = (fields: Partial<SignedChange>) => signSealed(ana, ws, doc, { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c, ...fields })
+    const lie = (fields: Partial<SignedChange>) =>
+      signSealed(ana, ws, doc, { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c, ...fields })
     assert.equal(reasonOf(validateChange(ws, doc, lie({}), member, keyOf)), 'accepted', 'the honest fields')
-    assert.equal(reasonOf(validateChange(ws, doc, lie({ c: sealed(change(ana, 'other')) }), member, keyOf)), 'bad-change', 'another hash inside')
+    assert.equal(
+      reasonOf(validateChange(ws, doc, lie({ c: sealed(change(ana, 'other')) }), member, keyOf)),
+      'bad-change',
+      'another hash inside',
+    )
     assert.equal(reasonOf(validateChange(ws, doc, lie({ d: [] }), member, keyOf)), 'bad-change', 'deps other than signed')
-    assert.equal(reasonOf(validateChange(ws, doc, lie({ c: sealed(new TextEncoder().encode('junk')) }), member, keyOf)), 'bad-change', 'not a change')
-    assert.equal(reasonOf(validateChange(ws, doc, lie({ c: sealed(plain, other) }), member, keyOf)), 'bad-change', 'sealed under another key than named')
+    assert.equal(
+      reasonOf(validateChange(ws, doc, lie({ c: sealed(new TextEncoder().encode('junk')) }), member, keyOf)),
+      'bad-change',
+      'not a change',
+    )
+    assert.equal(
+      reasonOf(validateChange(ws, doc, lie({ c: sealed(plain, other) }), member, keyOf)),
+      'bad-change',
+      'sealed under another key than named',
+    )
     // A non-member's envelope is refused as such, signature or not.
     const stranger: ChangeJudge = () => ({ ok: false, reason: 'not-member', detail: 'not a member' })
     assert.equal(reasonOf(validateChange(ws, doc, { ...item, c: flip(item.c) }, stranger, keyOf)), 'not-member')
@@ -111,4 +124,3 @@ test('every altered sealed envelope is refused with its reason, before or after 
     close()
   }
 })
-

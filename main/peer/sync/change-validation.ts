@@ -143,7 +143,13 @@ export function sealChange(
   decoded: A.DecodedChange = A.decodeChange(plain),
 ): { item: SignedChange; change: ValidChange } {
   const c = sealContent(epoch, plain, { kind: 'change', subject: doc, author: device.deviceId })
-  const item = signSealed(device, ws, doc, { e: bytesOf(epoch.epochId), h: bytesOf(decoded.hash), d: decoded.deps.map(bytesOf), m: m.map(bytesOf), c })
+  const item = signSealed(device, ws, doc, {
+    e: bytesOf(epoch.epochId),
+    h: bytesOf(decoded.hash),
+    d: decoded.deps.map(bytesOf),
+    m: m.map(bytesOf),
+    c,
+  })
   const change: ValidChange = {
     hash: decoded.hash,
     actor: decoded.actor,
@@ -176,7 +182,13 @@ export function envelopeOf(c: Pick<ValidChange, 'author' | 'signature' | 'bytes'
  * key, then the Automerge decode (actor, hash, deps). `keyOf` null: this device never reads content
  * (a keeper), so a sealed change is taken unopened once signature and membership hold.
  */
-export function validateChange(ws: string, doc: string, item: SignedChange, judge: ChangeJudge, keyOf: KeyLookup | null): ValidChange | Rejection {
+export function validateChange(
+  ws: string,
+  doc: string,
+  item: SignedChange,
+  judge: ChangeJudge,
+  keyOf: KeyLookup | null,
+): ValidChange | Rejection {
   if (item.c.byteLength > MAX_CHANGE_BYTES + 64) return { reason: 'too-large', detail: `change of ${item.c.byteLength} bytes` }
   const m = item.m?.map(hexOf) ?? null
   const verdict = judge(item.a, m)

@@ -391,7 +391,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       )
     })
     if (rows.length === 0) return rows
-    if (changes.some((c) => c.plain === null)) return this.keepSealed(workspaceId, docId, rows, changes)
+    if (changes.some((c) => c.plain === null) || this.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
     for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
     const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
@@ -424,25 +424,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.sealed.add(docId, rows)
     const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
     if (base) {
-      const by = changes.at(-1)!.author
-      const next: DocumentRow = {
+      const now = Date.now()
+      this.putRow(workspaceId, {
         ...base,
         heads: this.sealed.heads(docId),
         changeCount: base.changeCount + rows.length,
-        lastChangeAt: Date.now(),
-        lastChangeBy: by,
-        lastRemoteAt: Date.now(),
-      }
-      this.fresh.set(docId, next)
-      void this.store
-        .write(() => this.store.upsertDocument(next))
-        .then(
-          () => {
-            if (this.fresh.get(docId) === next) this.fresh.delete(docId)
-          },
-          (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`),
-        )
-      this.emit('list', workspaceId)
+        lastChangeAt: now,
+        lastChangeBy: changes.at(-1)!.author,
+        lastRemoteAt: now,
+      })
     }
     this.emit('heads', workspaceId, docId)
     return rows
@@ -466,6 +456,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
       lastChangeBy: last ? last.by : base.lastChangeBy,
       lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,
     }
+    this.putRow(l.ws, next)
+  }
+
+  /** A new listing row: visible at once through `fresh`, in the database after the next group commit. */
+  private putRow(workspaceId: string, next: DocumentRow): void {
+    const docId = next.id
     this.fresh.set(docId, next)
     void this.store
       .write(() => this.store.upsertDocument(next))
@@ -475,7 +471,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         },
         (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`),
       )
-    this.emit('list', l.ws)
+    this.emit('list', workspaceId)
   }
 
   private maybeSnapshot(docId: string, l: Loaded, force = false): void {
@@ -535,11 +531,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private plainOf(ws: string, r: ChangeRow): Uint8Array {
     if (r.epoch === null) return r.bytes
     const key = this.keys.key(ws, r.epoch)
-    if (!key) throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
+    if (!key)
+      throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
     try {
       return openContent(key, r.bytes, { kind: 'change', subject: r.docId, author: r.author })
     } catch (err) {
-      if (err instanceof CryptoError) throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
+      if (err instanceof CryptoError)
+        throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
       throw err
     }
   }

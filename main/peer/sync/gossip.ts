@@ -18,6 +18,7 @@ import {
   workspaceTopic,
   WireError,
   type GossipMessage,
+  type PresencePlain,
   type SignedChange,
 } from '../wire/peer-protocol.ts'
 import { CryptoError } from '../crypto/errors.ts'
@@ -154,7 +155,7 @@ export class Gossip {
         const key = this.keys.key(workspaceId, epoch)
         // A keeper, or a key still on its way: nothing to show, and no fault of the sender's.
         if (!key) return VERDICT.ignore
-        let p
+        let p: PresencePlain
         try {
           const plain = openContent(key, m.p, { kind: 'presence', subject: workspaceId, author: origin })
           p = decodeMessage(presencePlain, plain, 4096, 'presence')

@@ -25,10 +25,22 @@ function diskBytes(dbPath: string): Buffer {
 /** Whether `marker` (or its first 12 characters, as a change may split a typed word) occurs in `bytes`. */
 const holds = (bytes: Uint8Array, marker: string): boolean => Buffer.from(bytes).includes(marker.slice(0, 12))
 
-const capture = (lines: string[]): Log => (level, message) => {
-  lines.push(`${level} ${message}`)
-  testLog(level, message)
+/** How many changes by `author` a peer's database holds (read from the file, as another process would). */
+function storedBy(peer: Peer, author: string): number {
+  const db = new Database(peer.dbPath, { readonly: true })
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM changes WHERE author = ?').get(author) as { n: number }).n
+  } finally {
+    db.close()
+  }
 }
+
+const capture =
+  (lines: string[]): Log =>
+  (level, message) => {
+    lines.push(`${level} ${message}`)
+    testLog(level, message)
+  }
 
 describe('end-to-end encryption', () => {
   it('gossip, catch-up and the change log carry only sealed content; presence is sealed too', async () => {
@@ -49,7 +61,9 @@ describe('end-to-end encryption', () => {
       await a.request('presence.set', { workspaceId: ws, docId: doc.id, cursor: null })
       const b = ben.connect()
       await waitFor('the text at Ben', async () => (await b.request('doc.read', { docId: doc.id })).text.includes(marker))
-      await waitFor("Ana's presence at Ben", async () => (await b.request('presence.list', { workspaceId: ws })).some((p) => p.docId === doc.id))
+      await waitFor("Ana's presence at Ben", async () =>
+        (await b.request('presence.list', { workspaceId: ws })).some((p) => p.docId === doc.id),
+      )
       assert.ok(heard.length >= 2, `Ben heard ${heard.length} messages`)
       for (const m of heard) assert.ok(!holds(m, marker), 'no gossiped message holds the text or title in clear')
       // Catch-up serves the change log as stored: every row is sealed, on both sides.
@@ -107,7 +121,11 @@ describe('end-to-end encryption', () => {
       await waitFor('the new text at Ben', async () => (await b.request('doc.read', { docId: doc.id })).text.includes(marker))
       // Cat's catch-up is refused; whatever reached it by gossip holds no byte of the new text.
       const asked = await catchupInject(cat.node, ana.node.peerId, ws, doc.id, []).catch((err: Error) => err)
-      if (!(asked instanceof Error)) assert.deepEqual(asked.map((f) => f.t), ['refuse'])
+      if (!(asked instanceof Error))
+        assert.deepEqual(
+          asked.map((f) => f.t),
+          ['refuse'],
+        )
       for (const m of heard) assert.ok(!holds(m, marker), 'nothing Cat heard holds the new text in clear')
       await cat.settle()
       assert.ok(!holds(diskBytes(cat.dbPath), marker), "Cat's database holds no byte of the new text")
@@ -168,15 +186,7 @@ describe('end-to-end encryption', () => {
       const first = `FIRST-${randomBytes(6).toString('hex')}`
       const doc = await a.request('doc.create', { workspaceId: ws, title: 'Notes', text: `${first}\n` })
       const k = kim
-      await waitFor('the change at the keeper', () => k.connect().request('doc.list', { workspaceId: ws }).then((l) => l.length === 1))
-      await waitFor('every change at the keeper', async () => {
-        const db = new Database(k.dbPath, { readonly: true })
-        try {
-          return (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n >= 1
-        } finally {
-          db.close()
-        }
-      })
+      await waitFor('the change at the keeper', () => storedBy(k, ana!.device.deviceId) >= 1)
       await k.settle()
       await ana.stop()
       stopped.push(ana)
@@ -192,14 +202,7 @@ describe('end-to-end encryption', () => {
       })
       const second = `SECOND-${randomBytes(6).toString('hex')}`
       await b.request('doc.setText', { docId: doc.id, text: `${first}\n${second}\n` })
-      await waitFor('Ben’s change at the keeper', async () => {
-        const db = new Database(k.dbPath, { readonly: true })
-        try {
-          return (db.prepare('SELECT count(*) AS n FROM changes WHERE author = ?').get(bb.device.deviceId) as { n: number }).n >= 1
-        } finally {
-          db.close()
-        }
-      })
+      await waitFor('Ben’s change at the keeper', () => storedBy(k, bb.device.deviceId) >= 1)
       await k.settle()
       await ben.stop()
       ben = undefined

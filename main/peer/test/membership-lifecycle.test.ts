@@ -94,8 +94,15 @@ describe('membership lifecycle between three peers', () => {
       assert.ok(removed.keys.epochId !== null && removed.keys.epochId !== before.epochId, 'a new epoch')
       assert.deepEqual(removed.keys.dropped, [{ deviceId: catId, name: 'Cat' }])
       assert.equal(removed.keys.readers, 2)
-      assert.match(describeKeyStatus(removed.keys, () => '09:12'), /^(1 of 2 teammates (has|have) the new key; Ben .* may still be using the old one|all 2 teammates have the current key)$/)
-      await waitFor('Ben to confirm the new key', async () => (await a.request('workspace.keys', { workspaceId: t.ws })).confirmed === 2, 20_000)
+      assert.match(
+        describeKeyStatus(removed.keys, () => '09:12'),
+        /^(1 of 2 teammates (has|have) the new key; Ben .* may still be using the old one|all 2 teammates have the current key)$/,
+      )
+      await waitFor(
+        'Ben to confirm the new key',
+        async () => (await a.request('workspace.keys', { workspaceId: t.ws })).confirmed === 2,
+        20_000,
+      )
       await membersEverywhere([a, b], t.ws, 'Ana:owner Ben:editor')
       // Gossip no longer reaches Cat; the peer told it directly, so its own list is right too.
       await waitFor('Cat to see it was removed', async () => (await c.request('workspace.list', {})).length === 0, 20_000)

@@ -71,9 +71,12 @@ const signedChange = z
     h: binExact(32).optional(),
     d: z.array(binExact(32)).max(MAX_HEADS).optional(),
   })
-  .refine((c) => (c.e === undefined ? c.h === undefined && c.d === undefined : c.h !== undefined && c.d !== undefined && c.m !== undefined), {
-    message: 'a sealed change carries e, h, d and m together',
-  })
+  .refine(
+    (c) => (c.e === undefined ? c.h === undefined && c.d === undefined : c.h !== undefined && c.d !== undefined && c.m !== undefined),
+    {
+      message: 'a sealed change carries e, h, d and m together',
+    },
+  )
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
 const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(MAX_OP_BYTES) })

@@ -174,9 +174,7 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
   /** Looks for new lockboxes and links, then does the admin's duty. Serialized per workspace. */
   refresh(ws: string): Promise<void> {
     const prev = this.chains.get(ws) ?? Promise.resolve()
-    const next = prev
-      .then(() => this.pass(ws))
-      .catch((err: Error) => this.log('warn', `workspace keys of ${ws}: ${err.message}`))
+    const next = prev.then(() => this.pass(ws)).catch((err: Error) => this.log('warn', `workspace keys of ${ws}: ${err.message}`))
     this.chains.set(ws, next)
     void next.finally(() => {
       if (this.chains.get(ws) === next) this.chains.delete(ws)
@@ -242,7 +240,8 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
       // Held before the op is announced, so this device's next change can be sealed with it at once.
       ring.add(key)
       await this.workspaces.act(ws, { type: 'epoch', epoch: key.epochId, boxes, links })
-      const why = epoch === null ? 'first' : `after ${[...epoch.holders].filter((d) => !readers.includes(d)).length} devices stopped reading`
+      const why =
+        epoch === null ? 'first' : `after ${[...epoch.holders].filter((d) => !readers.includes(d)).length} devices stopped reading`
       this.log('info', `new epoch ${key.epochId.slice(0, 12)} of ${ws} (${why}), sealed to ${boxes.length} devices`)
       return
     }
