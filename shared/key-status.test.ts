@@ -71,7 +71,10 @@ test('online but not synced yet', () => {
   )
   // No removal: Cat is only behind (a new member, say), nothing is at risk.
   const behind = status({ readers: 2, confirmed: 1, waiting: [online] })
-  assert.equal(describeKeyStatus(behind, clock), '1 of 2 teammates has the current key; Cat (online, not synced yet) should get it on the next sync')
+  assert.equal(
+    describeKeyStatus(behind, clock),
+    '1 of 2 teammates has the current key; Cat (online, not synced yet) should get it on the next sync',
+  )
   assert.equal(keyStatusRisk(behind), null)
   const offline = status({ readers: 2, confirmed: 1, waiting: [{ ...online, online: false }] })
   assert.equal(

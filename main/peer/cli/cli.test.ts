@@ -207,7 +207,10 @@ test('members and invites from the command line: approval, requests, list, revok
   assert.match(members, /^ {2}Bob +viewer +(online|offline) +key: (current|waiting) /m)
   assert.match(members, /^ {2}Cat +editor +(online|offline) +key: (current|waiting) /m)
   // After the list, one line on who has the key (shared/key-status.ts words it).
-  assert.match(members.split('\n').at(-1)!, /^(all 3 teammates have the (current|new) key|\d of 3 teammates ha(s|ve) the (current|new) key; .+)$/)
+  assert.match(
+    members.split('\n').at(-1)!,
+    /^(all 3 teammates have the (current|new) key|\d of 3 teammates ha(s|ve) the (current|new) key; .+)$/,
+  )
   const owner = await exits(2, ana, ['member', 'role', 'Bob', 'owner'])
   assert.match(owner.err, /ownership transfer is not supported/)
   await exits(2, ana, ['member', 'role', 'Bob', 'god'])

@@ -18,7 +18,7 @@ import { clockTime, sentence } from '../lib/format.ts'
 export function useKeyStatus(
   workspaceId: string,
   members: readonly MemberInfo[] | undefined,
-): { status: KeyStatus | undefined; error: unknown; set: (s: KeyStatus) => void } {
+): { status: KeyStatus | undefined; set: (s: KeyStatus) => void } {
   const client = useClient()
   const query = usePeerQuery(() => client.request('workspace.keys', { workspaceId }), [workspaceId])
   const { reload } = query
@@ -27,7 +27,7 @@ export function useKeyStatus(
   }, [members, reload])
   const [latest, setLatest] = useState<KeyStatus | undefined>(undefined)
   useEffect(() => setLatest(query.data), [query.data])
-  return { status: latest, error: query.error, set: setLatest }
+  return { status: latest, set: setLatest }
 }
 
 export function KeyStatusLine({ status }: { status: KeyStatus | undefined }) {
@@ -42,8 +42,7 @@ export function KeyStatusLine({ status }: { status: KeyStatus | undefined }) {
       data-testid="key-status"
       data-waiting={status.waiting.length}
     >
-      {sentence(describeKeyStatus(status, (at) => clockTime(at, now)))}.
-      {risk && <span className="muted"> {sentence(risk)}.</span>}
+      {sentence(describeKeyStatus(status, (at) => clockTime(at, now)))}.{risk && <span className="muted"> {sentence(risk)}.</span>}
     </p>
   )
 }
