@@ -60,12 +60,19 @@ describe('end-to-end encryption', () => {
       const doc = await a.request('doc.create', { workspaceId: ws, title: `Title ${marker}`, text: `text ${marker}` })
       await a.request('presence.set', { workspaceId: ws, docId: doc.id, cursor: null })
       const b = ben.connect()
+      // A new name travels in a membership op: sealed too, and readable by the teammate.
+      const newName = `Bea-${randomBytes(4).toString('hex')}`
+      await b.request('identity.setName', { name: newName })
+      await waitFor('the new name at Ana', async () =>
+        (await a.request('workspace.members', { workspaceId: ws })).some((m) => m.name === newName),
+      )
       await waitFor('the text at Ben', async () => (await b.request('doc.read', { docId: doc.id })).text.includes(marker))
       await waitFor("Ana's presence at Ben", async () =>
         (await b.request('presence.list', { workspaceId: ws })).some((p) => p.docId === doc.id),
       )
       assert.ok(heard.length >= 2, `Ben heard ${heard.length} messages`)
       for (const m of heard) assert.ok(!holds(m, marker), 'no gossiped message holds the text or title in clear')
+      for (const m of heard) assert.ok(!Buffer.from(m).includes(newName), 'no gossiped message holds a name in clear')
       // Catch-up serves the change log as stored: every row is sealed, on both sides.
       for (const p of peers) {
         const db = new Database(p.dbPath, { readonly: true })
@@ -159,7 +166,7 @@ describe('end-to-end encryption', () => {
     }
   })
 
-  it('a keeper carries a session between two members who are never online together, and holds no plaintext and no key', async () => {
+  it('a keeper carries a session between two members who are never online together, and holds no plaintext, no name and no key', async () => {
     const dirs = [tempDir(), tempDir(), tempDir()]
     const keeperLog: string[] = []
     let ana: Peer | undefined
@@ -167,18 +174,29 @@ describe('end-to-end encryption', () => {
     let kim: Peer | undefined
     const stopped: (Peer | undefined)[] = []
     try {
-      ana = await startPeer(dirs[0]!.path, { name: 'Ana' })
+      // Names that cannot occur by chance, to look for in the keeper's bytes.
+      const tag = randomBytes(4).toString('hex')
+      const [anaName, benName, wsName] = [`Ana-${tag}`, `Ben-${tag}`, `Relay-${tag}`]
+      ana = await startPeer(dirs[0]!.path, { name: anaName })
       kim = await startPeer(dirs[1]!.path, { name: 'Kim', log: capture(keeperLog) })
-      ben = await startPeer(dirs[2]!.path, { name: 'Ben' })
+      ben = await startPeer(dirs[2]!.path, { name: benName })
       const a = ana.connect()
-      const ws = (await a.request('workspace.create', { name: 'Relay' })).id
+      const ws = (await a.request('workspace.create', { name: wsName })).id
       const keeperInvite = await a.request('workspace.invite', { workspaceId: ws, role: 'keeper', approve: false })
       await kim.connect().request('workspace.join', { code: keeperInvite.code })
       const benInvite = await a.request('workspace.invite', { workspaceId: ws, role: 'editor', approve: false })
-      await ben.connect().request('workspace.join', { code: benInvite.code })
+      await ben.connect().request('workspace.join', { code: benInvite.code, name: benName })
       const members = await a.request('workspace.members', { workspaceId: ws })
       assert.deepEqual(members.find((m) => m.name === 'Kim')?.role, 'keeper')
       assert.deepEqual(members.find((m) => m.name === 'Kim')?.key, 'never')
+      // The keeper verifies who is who, but reads no name: the ops name people sealed.
+      const k0 = kim
+      await waitFor('Ben at the keeper', async () => (await k0.connect().request('workspace.members', { workspaceId: ws })).length === 3)
+      const seenByKeeper = await kim.connect().request('workspace.members', { workspaceId: ws })
+      assert.ok(!seenByKeeper.some((m) => m.name.includes(tag)), `the keeper sees no name: ${seenByKeeper.map((m) => m.name).join(', ')}`)
+      assert.ok(!(await kim.connect().request('workspace.list', {}))[0]!.name.includes(tag), 'the keeper sees no workspace name')
+      const seenByBen = await ben.connect().request('workspace.members', { workspaceId: ws })
+      assert.deepEqual(seenByBen.map((m) => m.name).sort(), [anaName, benName, 'Kim'].sort(), 'readers see every name')
       // Ben goes away before anything is written.
       const benDir = dirs[2]!.path
       await ben.stop()
@@ -220,7 +238,7 @@ describe('end-to-end encryption', () => {
       await rejectsWith(k.connect().request('doc.read', { docId: doc.id }), ['forbidden'], 'the keeper reads')
       await k.settle()
       const disk = diskBytes(k.dbPath)
-      for (const marker of [first, second]) {
+      for (const marker of [first, second, anaName, benName, wsName]) {
         assert.ok(!holds(disk, marker), `the keeper's database holds no byte of ${marker}`)
         assert.ok(!keeperLog.some((l) => l.includes(marker.slice(0, 12))), `the keeper's log holds no ${marker}`)
       }

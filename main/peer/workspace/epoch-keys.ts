@@ -18,14 +18,17 @@ import { openLockbox, sealTo } from '../crypto/lockbox.ts'
 import type { Device } from '../identity/device.ts'
 import type { Log } from '../log.ts'
 import type { KeyLookup } from '../sync/change-validation.ts'
-import type { Workspaces } from './workspaces.ts'
+import type { NameKind, Namer, Workspaces } from './workspaces.ts'
+import type { SealedName } from './membership.ts'
+import { openContent, sealContent } from '../crypto/seal.ts'
+import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
 
 interface EpochKeysEvents {
   /** New keys of a workspace are held: what waited for them can be opened. */
   keys: [workspaceId: string]
 }
 
-export class EpochKeys extends EventEmitter<EpochKeysEvents> {
+export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
   private readonly rings = new Map<string, EpochKeyring>()
   /** Key ops already looked at, per workspace. */
   private readonly seen = new Map<string, Set<string>>()
@@ -45,7 +48,32 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
     this.workspaces = workspaces
     this.log = log
     workspaces.on('members', this.onMembers)
+    // Names in membership ops are sealed from now on, and opened as keys arrive.
+    workspaces.useNamer(this)
+    this.on('keys', (ws) => workspaces.reopenNames(ws))
     for (const ws of workspaces.ids()) void this.refresh(ws)
+  }
+
+  seal(ws: string, kind: NameKind, subject: string, text: string): SealedName | null {
+    const key = this.current(ws)
+    if (!key) return null
+    return { e: key.epochId, c: sealContent(key, new TextEncoder().encode(text), { kind, subject, author: this.device.deviceId }) }
+  }
+
+  open(ws: string, sealed: SealedName & { by: string }, kind: NameKind, subject: string): string | null {
+    const key = this.key(ws, sealed.e)
+    if (!key) return null
+    try {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(openContent(key, sealed.c, { kind, subject, author: sealed.by }))
+      return text.length > 0 && text.length <= MAX_NAME_CHARS ? text : null
+    } catch (err) {
+      if (err instanceof CryptoError || err instanceof TypeError) return null
+      throw err
+    }
+  }
+
+  ready(ws: string): Promise<void> {
+    return this.settled(ws)
   }
 
   stop(): void {
@@ -184,13 +212,13 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> {
 
   private async pass(ws: string): Promise<void> {
     if (this.stopped) return
-    const added = await this.open(ws)
+    const added = await this.openBoxes(ws)
     if (added) this.emit('keys', ws)
     await this.maintain(ws)
   }
 
   /** Opens the lockboxes sealed to this device and every chain link it can; whether any key was added. */
-  private async open(ws: string): Promise<boolean> {
+  private async openBoxes(ws: string): Promise<boolean> {
     const ops = this.workspaces.keyOps(ws)
     const seen = this.seen.get(ws) ?? new Set<string>()
     this.seen.set(ws, seen)

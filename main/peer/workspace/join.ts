@@ -206,7 +206,8 @@ export class Joining extends EventEmitter<JoiningEvents> {
     const { code, link } = encodeInvite({
       v: 1,
       ws: workspaceId,
-      name: state.name,
+      // A keeper never reads the workspace, its name included: its invite and welcome carry none.
+      name: role === 'keeper' ? '' : state.name,
       inviter: this.node.peerId.toString(),
       invite: id,
       secret,
@@ -310,7 +311,8 @@ export class Joining extends EventEmitter<JoiningEvents> {
     }
     await this.store.write(() => this.store.notePeerSeen(invite.inviter, invite.addrs, Date.now()))
     const retried = attempts > 1 ? ` on attempt ${attempts}` : ''
-    this.log('info', `joined workspace "${answer.name}" (${invite.ws}) through ${invite.inviter}${retried}`)
+    const named = answer.name ? `"${answer.name}" ` : ''
+    this.log('info', `joined workspace ${named}(${invite.ws}) through ${invite.inviter}${retried}`)
     return invite.ws
   }
 
@@ -389,7 +391,7 @@ export class Joining extends EventEmitter<JoiningEvents> {
     const welcome = (): JoinResponse => ({
       t: 'welcome',
       ws: req.ws,
-      name: this.workspaces.state(req.ws)!.name,
+      name: this.workspaces.roleOf(req.ws, joiner) === 'keeper' ? '' : this.workspaces.state(req.ws)!.name,
       ops: this.workspaces.signedOps(req.ws),
     })
     const invite = this.store.getInvite(req.invite)

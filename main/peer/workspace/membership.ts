@@ -14,12 +14,14 @@ import { ADMIN_ROLES, deviceIdSchema, READER_ROLES, ROLES, WRITER_ROLES, type Ro
 import { MAX_LOCKBOXES_PER_OP, MAX_NAME_CHARS } from '../../../shared/limits.ts'
 import { CHAIN_BOX_BYTES } from '../crypto/epoch.ts'
 import { LOCKBOX_BYTES } from '../crypto/lockbox.ts'
+import { SEAL_OVERHEAD } from '../crypto/seal.ts'
 import type { Device } from '../identity/device.ts'
 import { sha256, signPayload, verifyPayload } from '../identity/keys.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
 
 const deviceId = deviceIdSchema
-const name = z.string().min(1).max(MAX_NAME_CHARS)
+/** A name in clear ('' when it travels sealed, in `sn`; see `verifyOp`). */
+const name = z.string().max(MAX_NAME_CHARS)
 const prev = z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(64)
 /** An epoch id: 16 random bytes, hex, chosen before the lockboxes that bind it are sealed. */
 const epochId = z.string().regex(/^[0-9a-f]{32}$/)
@@ -29,6 +31,16 @@ const boxes = z
   .array(z.tuple([deviceId, bytesOf(LOCKBOX_BYTES)]))
   .max(MAX_LOCKBOXES_PER_OP)
   .refine((b) => new Set(b.map(([d]) => d)).size === b.length, 'one lockbox per device')
+/**
+ * A name sealed under the key of epoch `e` (crypto/seal.ts; kind 'member' with the named device as
+ * subject, or 'title' with the workspace id), by the op's author: what members see of each other's
+ * names, and what a keeper never reads.
+ */
+const sealedName = z.object({
+  e: epochId,
+  c: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= MAX_NAME_CHARS * 4 + SEAL_OVERHEAD, 'a sealed name'),
+})
+export type SealedName = z.infer<typeof sealedName>
 const opBody = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('create'),
@@ -48,6 +60,7 @@ const opBody = z.discriminatedUnion('type', [
     prev,
     member: deviceId,
     name,
+    sn: sealedName.optional(),
     role: z.enum(ROLES),
   }),
   z.object({ type: z.literal('remove'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, member: deviceId }),
@@ -61,7 +74,27 @@ const opBody = z.discriminatedUnion('type', [
     member: deviceId,
     role: z.enum(ROLES),
   }),
-  z.object({ type: z.literal('name'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, name }),
+  z.object({
+    type: z.literal('name'),
+    v: z.literal(1),
+    ws: z.string(),
+    by: deviceId,
+    at: z.number(),
+    prev,
+    name,
+    sn: sealedName.optional(),
+  }),
+  /** The workspace's name (admins); sealed like members' names. A new workspace's `create` op names nothing. */
+  z.object({
+    type: z.literal('title'),
+    v: z.literal(1),
+    ws: z.string(),
+    by: deviceId,
+    at: z.number(),
+    prev,
+    name,
+    sn: sealedName.optional(),
+  }),
   /**
    * A new epoch key (a rotation, or the first): sealed to each reading device, and every older key
    * its author holds that no other epoch in its past links, sealed under the new one (chain links),
@@ -86,7 +119,10 @@ type OpInput = OpBody extends infer B ? (B extends { type: 'create' } ? never : 
 
 export interface Member {
   deviceId: string
+  /** In clear; '' when it is sealed (`sealedName`) and not opened (see `Workspaces`, which opens it). */
   name: string
+  /** The name as sealed, and by whom (the author the seal is bound to). */
+  sealedName?: SealedName & { by: string }
   role: Role
   addedBy: string
   addedAt: number
@@ -104,6 +140,8 @@ export interface CurrentEpoch {
 export interface MembershipState {
   workspaceId: string
   name: string
+  /** The workspace's name as sealed by a `title` op, and by whom. */
+  sealedName?: SealedName & { by: string }
   ownerId: string
   createdAt: number
   members: Map<string, Member>
@@ -133,6 +171,8 @@ export function verifyOp(workspaceId: string, op: SignedOp): VerifiedOp | null {
   }
   const hash = hashOf(op.b)
   if (body.by !== op.a) return null
+  // A name is given in clear or sealed, never neither (a new `create` op names nothing: `title` and `name` follow).
+  if ((body.type === 'add' || body.type === 'name' || body.type === 'title') && body.name === '' && !body.sn) return null
   if (body.type === 'create' ? workspaceIdOf(hash) !== workspaceId : body.ws !== workspaceId) return null
   if (!verifyPayload(op.a, payload(workspaceId, hash), op.s)) return null
   return { hash, body, op }
@@ -381,7 +421,7 @@ class Resolved implements Resolution {
     const b = this.order[i]!.body
     if (b.type === 'name') return 'member'
     if (b.type === 'remove' && b.member === b.by) return 'member'
-    return 'admin' // add, remove, role, epoch, grant
+    return 'admin' // add, remove, role, title, epoch, grant
   }
 
   /** Whether op `i`'s author had the right it needs in `before`, the state of its causal past. */
@@ -427,6 +467,7 @@ class Resolved implements Resolution {
         return new Map(roles).set(b.member, b.role)
       case 'name':
         return roles.has(b.by) ? roles : null
+      case 'title':
       case 'epoch':
       case 'grant':
         return roles
@@ -609,7 +650,14 @@ function applyOp(state: MembershipState, body: OpBody, hash: string): boolean {
   switch (body.type) {
     case 'add':
       if (body.role === 'owner' || state.members.has(body.member)) return false
-      state.members.set(body.member, { deviceId: body.member, name: body.name, role: body.role, addedBy: body.by, addedAt: body.at })
+      state.members.set(body.member, {
+        deviceId: body.member,
+        name: body.name,
+        ...(body.sn ? { sealedName: { ...body.sn, by: body.by } } : {}),
+        role: body.role,
+        addedBy: body.by,
+        addedAt: body.at,
+      })
       return true
     case 'remove':
       if (body.member === state.ownerId || !state.members.has(body.member)) return false
@@ -624,9 +672,15 @@ function applyOp(state: MembershipState, body: OpBody, hash: string): boolean {
     case 'name': {
       const author = state.members.get(body.by)
       if (!author) return false
-      state.members.set(body.by, { ...author, name: body.name })
+      const { sealedName: _, ...rest } = author
+      state.members.set(body.by, { ...rest, name: body.name, ...(body.sn ? { sealedName: { ...body.sn, by: body.by } } : {}) })
       return true
     }
+    case 'title':
+      state.name = body.name
+      if (body.sn) state.sealedName = { ...body.sn, by: body.by }
+      else delete state.sealedName
+      return true
     case 'epoch':
       state.epoch = { id: body.epoch, op: hash, by: body.by, at: body.at, holders: new Set(body.boxes.map(([d]) => d)) }
       return true

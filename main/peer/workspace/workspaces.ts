@@ -10,10 +10,39 @@ import { devicePublicKey } from '../identity/keys.ts'
 import type { PeerStore } from '../store/types.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
-import { createWorkspaceOp, makeOp, OpGraph, verifyOp, type Judgement, type MembershipState, type VerifiedOp } from './membership.ts'
+import {
+  createWorkspaceOp,
+  makeOp,
+  OpGraph,
+  verifyOp,
+  type Judgement,
+  type MembershipState,
+  type SealedName,
+  type VerifiedOp,
+} from './membership.ts'
 
 /** Answers "could this author write in the membership state its change names?" (see `Resolution.judge`). */
 export type ChangeJudge = (author: string, m: readonly string[] | null) => Judgement
+
+/** What a sealed name is: a member's (subject: its device id) or the workspace's (subject: its id). */
+export type NameKind = 'member' | 'title'
+
+/**
+ * Seals and opens names in membership ops with the workspace's epoch keys (`EpochKeys`). Without
+ * one (tests of membership alone) names travel in clear, as older versions sent them.
+ */
+export interface Namer {
+  /** Sealed under the current epoch's key by this device; null when it holds none (then in clear). */
+  seal(workspaceId: string, kind: NameKind, subject: string, text: string): SealedName | null
+  /** The name, if this device holds the key it was sealed under and it opens. */
+  open(workspaceId: string, sealed: SealedName & { by: string }, kind: NameKind, subject: string): string | null
+  /** Waits for key work under way in the workspace (its first epoch, after `create`). */
+  ready(workspaceId: string): Promise<void>
+}
+
+/** What is shown for a name this device cannot open (a keeper, or a key still on its way). */
+const unnamedMember = (deviceId: string): string => `member …${deviceId.slice(-6)}`
+const unnamedWorkspace = (workspaceId: string): string => `workspace ${workspaceId.slice(0, 8)}`
 
 interface WorkspaceEvents {
   /** Members (or this device's own membership) of a workspace changed. */
@@ -30,12 +59,24 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly settling = new Map<string, Promise<void>>()
   private readonly store: PeerStore
   private readonly device: Device
+  private namer: Namer | null = null
 
   constructor(store: PeerStore, device: Device) {
     super()
     this.store = store
     this.device = device
     for (const ws of store.listWorkspaces()) this.recompute(ws.id)
+  }
+
+  /** From now on names in new ops are sealed, and sealed names are opened where a key is held. */
+  useNamer(namer: Namer): void {
+    this.namer = namer
+    for (const ws of this.ids()) this.recompute(ws)
+  }
+
+  /** New keys may open names that could not be read before. */
+  reopenNames(workspaceId: string): void {
+    if (this.states.has(workspaceId)) this.recompute(workspaceId)
   }
 
   ids(): string[] {
@@ -85,13 +126,14 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     let at = -1
     for (const o of this.graph(workspaceId).ops()) {
       const b = o.body
-      const given = b.type === 'add' && b.member === deviceId ? b.name : b.type === 'name' && b.by === deviceId ? b.name : undefined
-      if (given !== undefined && b.at > at) {
+      if (!((b.type === 'add' && b.member === deviceId) || (b.type === 'name' && b.by === deviceId)) || b.at <= at) continue
+      const given = b.sn ? this.open(workspaceId, { ...b.sn, by: b.by }, 'member', deviceId) : b.name
+      if (given) {
         name = given
         at = b.at
       }
     }
-    return name ?? this.states.get(workspaceId)?.members.get(deviceId)?.name ?? deviceId.slice(-8)
+    return name ?? this.states.get(workspaceId)?.members.get(deviceId)?.name ?? unnamedMember(deviceId)
   }
 
   /** Epoch and grant ops by an admin of their causal past: the only ops whose lockboxes are opened. */
@@ -107,8 +149,13 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     }
   }
 
+  /**
+   * A new workspace owned by this device. With a namer its `create` op names nothing: once the first
+   * epoch is made, the workspace's and the owner's names follow in sealed `title` and `name` ops.
+   */
   async create(name: string, memberName: string): Promise<string> {
-    const { workspaceId, op } = createWorkspaceOp(this.device, name, memberName)
+    const sealed = this.namer !== null
+    const { workspaceId, op } = createWorkspaceOp(this.device, sealed ? '' : name, sealed ? '' : memberName)
     const graph = new OpGraph(workspaceId)
     graph.add([op])
     this.graphs.set(workspaceId, graph)
@@ -117,6 +164,11 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
       this.persist(workspaceId, [op])
     })
     this.recompute(workspaceId)
+    if (this.namer) {
+      await this.namer.ready(workspaceId)
+      await this.act(workspaceId, { type: 'title', name })
+      await this.act(workspaceId, { type: 'name', name: memberName })
+    }
     return workspaceId
   }
 
@@ -126,7 +178,7 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
    */
   async act(workspaceId: string, input: Parameters<typeof makeOp>[2]): Promise<void> {
     const graph = this.graph(workspaceId)
-    const op = makeOp(this.device, workspaceId, input, graph.heads())
+    const op = makeOp(this.device, workspaceId, this.sealName(workspaceId, input), graph.heads())
     graph.add([op])
     await this.store.write(() => this.persist(workspaceId, [op]))
     this.recompute(workspaceId)
@@ -180,6 +232,30 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     return kept.map((f) => f.op)
   }
 
+  /** An op's name sealed, if it names someone (or the workspace) and this device holds the current key. */
+  private sealName(workspaceId: string, input: Parameters<typeof makeOp>[2]): Parameters<typeof makeOp>[2] {
+    if (!this.namer || (input.type !== 'add' && input.type !== 'name' && input.type !== 'title') || input.name === '') return input
+    const subject = input.type === 'add' ? input.member : input.type === 'name' ? this.device.deviceId : workspaceId
+    const sn = this.namer.seal(workspaceId, input.type === 'title' ? 'title' : 'member', subject, input.name)
+    return sn ? { ...input, name: '', sn } : input
+  }
+
+  private open(workspaceId: string, sealed: SealedName & { by: string }, kind: NameKind, subject: string): string | null {
+    return this.namer?.open(workspaceId, sealed, kind, subject) ?? null
+  }
+
+  /** The state as shown: sealed names opened where this device can, a stand-in where it cannot. */
+  private present(workspaceId: string, state: MembershipState): MembershipState {
+    const members = new Map(
+      [...state.members].map(([id, m]) => {
+        if (!m.sealedName) return [id, m.name ? m : { ...m, name: unnamedMember(id) }]
+        return [id, { ...m, name: this.open(workspaceId, m.sealedName, 'member', id) ?? unnamedMember(id) }]
+      }),
+    )
+    const name = state.sealedName ? this.open(workspaceId, state.sealedName, 'title', workspaceId) : state.name
+    return { ...state, members, name: name || unnamedWorkspace(workspaceId) }
+  }
+
   /** The workspace's op graph, loaded from the store (and verified) once. */
   private graph(workspaceId: string): OpGraph {
     let graph = this.graphs.get(workspaceId)
@@ -205,8 +281,9 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   }
 
   private recompute(workspaceId: string): void {
-    const state = this.graph(workspaceId).resolution()?.state
-    if (!state) return
+    const resolved = this.graph(workspaceId).resolution()?.state
+    if (!resolved) return
+    const state = this.present(workspaceId, resolved)
     this.states.set(workspaceId, state)
     void this.store
       .write(() => {
