@@ -451,3 +451,25 @@ test('a change is judged in the membership state it names: removal and demotion 
   assert.deepEqual(judge.judge(owner.deviceId, null), { ok: true })
   assert.equal((judge.judge(editor.deviceId, null) as { reason: string }).reason, 'read-only')
 })
+
+test('only the owner makes an admin: an admin promoting or adding an admin takes no effect, on every peer', (t) => {
+  const { ws, at, chain } = team(t)
+  at(10)
+  chain.by(admin, { type: 'role', member: editor.deviceId, role: 'admin' })
+  at(11)
+  chain.by(admin, { type: 'add', member: outsider.deviceId, name: 'Oz', role: 'admin' })
+  // What an admin may do, it still does: an editor added by the admin.
+  at(12)
+  chain.by(admin, { type: 'role', member: viewer.deviceId, role: 'editor' })
+  const views = everyOrder(ws, chain.ops, 8)
+  for (const v of views) assert.deepEqual(v, views[0])
+  assert.deepEqual(views[0], {
+    [owner.deviceId]: 'owner',
+    [admin.deviceId]: 'admin',
+    [editor.deviceId]: 'editor',
+    [viewer.deviceId]: 'editor',
+  })
+  at(13)
+  chain.by(owner, { type: 'role', member: editor.deviceId, role: 'admin' })
+  assert.equal(roles(ws, chain.ops)[editor.deviceId], 'admin', 'the owner can')
+})

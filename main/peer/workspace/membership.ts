@@ -290,7 +290,8 @@ function popcount(b: Bits): number {
  * waiting for its `prev` is left out). The rules, in full:
  *
  * 1. Judged where it was made: an op takes effect only if its author held the right it needs (admin
- *    to add, remove others or change roles; membership to rename itself or leave) in the state of
+ *    to add, remove others, change roles, rename the workspace or make and grant keys; the owner to
+ *    make an admin; membership to rename itself or leave) in the state of
  *    the op's causal past, each op of which counted as resolved here (so authority that came from a
  *    voided op is void too).
  * 2. Removal wins: an op is void if a revocation of the right it needs (a removal, a leave, a role
@@ -430,6 +431,8 @@ class Resolved implements Resolution {
     const role = before.get(b.by)
     if (role === undefined) return false
     if (this.need(i) === 'member') return !(b.type === 'remove' && b.by === this.ownerId)
+    // Who else holds an admin's power is the owner's choice alone.
+    if ((b.type === 'add' || b.type === 'role') && b.role === 'admin') return role === 'owner'
     return ADMIN_ROLES.includes(role)
   }
 
