@@ -60,6 +60,8 @@ export interface ValidChange {
   deps: string[]
   /** Seconds, as Automerge has it; 0 while unopened. */
   time: number
+  /** No operations: an endorsement of history (documents.ts `endorse`), not an edit. False while unopened. */
+  empty: boolean
   /** The membership heads its author signed it under (hex); null: an older version's change. */
   m: string[] | null
 }
@@ -160,6 +162,7 @@ export function sealChange(
     epoch: epoch.epochId,
     deps: decoded.deps,
     time: decoded.time,
+    empty: decoded.ops.length === 0,
     m: [...m],
   }
   return { item, change }
@@ -213,6 +216,7 @@ export function validateChange(
       epoch: hexOf(item.e!),
       deps: item.d!.map(hexOf),
       time: 0,
+      empty: false,
       m,
     }
     if (keyOf === null) change = unopened
@@ -242,6 +246,7 @@ export function validateChange(
       epoch: null,
       deps: decoded.deps,
       time: decoded.time,
+      empty: decoded.ops.length === 0,
       m,
     }
   }
@@ -284,7 +289,7 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
     return { reason: 'bad-change', detail: 'its deps are not those it was signed with' }
   if (!actorBelongsTo(decoded.actor, change.author))
     return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
-  return { ...change, plain, actor: decoded.actor, time: decoded.time }
+  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0 }
 }
 
 export function isRejection(v: object): v is Rejection {

@@ -406,12 +406,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
       l.lastSeq,
     )
     l.sinceSnapshot += rows.length
-    const newest = changes.reduce((a, b) => (b.time > a.time ? b : a))
-    this.refreshRow(docId, l, { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }, rows.length)
+    // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
+    const edits = changes.filter((c) => !c.empty)
+    const newest = edits.length ? edits.reduce((a, b) => (b.time > a.time ? b : a)) : null
+    const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
+    this.refreshRow(docId, l, last, rows.length)
     this.maybeSnapshot(docId, l)
     this.emit('changes', docId, plain, origin)
     this.emit('heads', workspaceId, docId)
-    if (newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
+    if (newest && newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
     return rows
   }
 
@@ -451,7 +454,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       title: c.title,
       deleted: c.deleted,
       heads: A.getHeads(l.doc),
-      changeCount: last ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
+      changeCount: added > 0 ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
       lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt,
       lastChangeBy: last ? last.by : base.lastChangeBy,
       lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,

@@ -212,9 +212,23 @@ describe('membership lifecycle between three peers', () => {
       const [ana, ben, cat] = t.peers
       const [a, b, c] = t.clients
       const benId = ben.device.deviceId
+      // Ben writes while an editor; the listing names him as the last to change the document.
+      await b.request('doc.setText', { docId: t.docId, text: `${t.text}by Ben\n` })
+      await waitFor("Ben's edit at Ana", async () => (await a.request('doc.read', { docId: t.docId })).text.endsWith('by Ben\n'))
+      const listed = async () => (await a.request('doc.list', { workspaceId: t.ws })).find((d) => d.id === t.docId)!
+      const lastBefore = await listed()
+      assert.equal(lastBefore.lastChangeBy, benId)
+      const db = new Database(ana.dbPath, { readonly: true })
+      const count = (): number => (db.prepare('SELECT count(*) AS n FROM changes WHERE doc_id = ?').get(t.docId) as { n: number }).n
+      const changesBefore = count()
       const changed = await a.request('member.setRole', { workspaceId: t.ws, deviceId: benId, role: 'viewer' })
       assert.deepEqual([changed.deviceId, changed.name, changed.role, changed.self], [benId, 'Ben', 'viewer', false])
       await membersEverywhere([a, b, c], t.ws, 'Ana:owner Ben:viewer Cat:editor')
+      // Ana's peer endorses what Ben wrote with an empty change: no edit, so the listing still names Ben.
+      await waitFor("Ana's endorsement", () => count() > changesBefore)
+      db.close()
+      const lastAfter = await listed()
+      assert.deepEqual([lastAfter.lastChangeBy, lastAfter.lastChangeAt], [benId, lastBefore.lastChangeAt], 'an endorsement is not an edit')
       await rejectsWith(b.request('doc.setText', { docId: t.docId, text: 'viewer edit' }), ['forbidden'], "Ben's own peer")
       // A change Ben's key signs anyway: Ana and Cat take the catch-up session (Ben is a member) but not the change.
       const forged = await forgedChange(t, ben, 'BEN ')
@@ -226,8 +240,8 @@ describe('membership lifecycle between three peers', () => {
         assert.equal(victim.stats().catchup.rejected - before, 1, 'the change is rejected')
         await victim.settle()
       }
-      assert.equal((await a.request('doc.read', { docId: t.docId })).text, t.text)
-      assert.equal((await c.request('doc.read', { docId: t.docId })).text, t.text)
+      assert.equal((await a.request('doc.read', { docId: t.docId })).text, `${t.text}by Ben\n`)
+      assert.equal((await c.request('doc.read', { docId: t.docId })).text, `${t.text}by Ben\n`)
       // Back to editor: writes flow again.
       await a.request('member.setRole', { workspaceId: t.ws, deviceId: benId, role: 'editor' })
       await waitFor('Ben an editor again', async () => (await names(b, t.ws)).includes('Ben:editor'))
