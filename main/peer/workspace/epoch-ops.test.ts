@@ -421,7 +421,7 @@ test('a keeper added by an add op is a member that cannot write, rotate or grant
   assert.equal(graph.resolution()!.state.members.has(keeper.deviceId), false)
 })
 
-test("a viewer demoted to keeper loses reading only: no write revocation, and none of its ops is voided", (t) => {
+test('a viewer demoted to keeper loses reading only: no write revocation, and none of its ops is voided', (t) => {
   const { ws, at, chain } = team(t)
   const base = [...chain.ops]
   at(10)
@@ -473,7 +473,10 @@ test('the op schema refuses wrong-size lockboxes and chain boxes, two boxes for 
   const id = newEpochId()
   const box = (n: number): Uint8Array => new Uint8Array(n).fill(7)
   const epoch = (input: Record<string, unknown>): VerifiedOp | null =>
-    verifyOp(ws, makeOp(owner, ws, { type: 'epoch', epoch: id, boxes: [[editor.deviceId, box(80)]], links: [], ...input } as Input, prev).op)
+    verifyOp(
+      ws,
+      makeOp(owner, ws, { type: 'epoch', epoch: id, boxes: [[editor.deviceId, box(80)]], links: [], ...input } as Input, prev).op,
+    )
   const grant = (input: Record<string, unknown>): VerifiedOp | null =>
     verifyOp(ws, makeOp(owner, ws, { type: 'grant', epoch: id, boxes: [[editor.deviceId, box(80)]], ...input } as Input, prev).op)
   // Well-formed: they verify, empty lists included.
@@ -500,7 +503,10 @@ test('the op schema refuses wrong-size lockboxes and chain boxes, two boxes for 
     assert.equal(epoch({ links: [[bad, box(72)]] }), null, `chain link from epoch id '${bad}'`)
   }
   assert.equal(epoch({ boxes: [['not a device id!', box(80)]] }), null, 'a lockbox for something not a device id')
-  const many = Array.from({ length: MAX_LOCKBOXES_PER_OP + 1 }, (_, k): [string, Uint8Array] => [`Device${String(k).padStart(6, '0')}`, box(80)])
+  const many = Array.from({ length: MAX_LOCKBOXES_PER_OP + 1 }, (_, k): [string, Uint8Array] => [
+    `Device${String(k).padStart(6, '0')}`,
+    box(80),
+  ])
   assert.ok(epoch({ boxes: many.slice(1) }), `${MAX_LOCKBOXES_PER_OP} lockboxes are fine`)
   assert.equal(epoch({ boxes: many }), null, `${MAX_LOCKBOXES_PER_OP + 1} are too many`)
   const noLinks = { type: 'epoch', epoch: id, boxes: [] } as unknown as Input
@@ -513,7 +519,9 @@ test('an epoch op with real lockboxes: each holder opens its own box, and nobody
   const id = newEpochId()
   const key = newEpochKey(ws, id)
   const to = [owner, editor, viewer]
-  const boxes: [string, Uint8Array][] = await Promise.all(to.map(async (d) => [d.deviceId, await sealTo(d.deviceId, key)] as [string, Uint8Array]))
+  const boxes: [string, Uint8Array][] = await Promise.all(
+    to.map(async (d) => [d.deviceId, await sealTo(d.deviceId, key)] as [string, Uint8Array]),
+  )
   const op = chain.by(admin, { type: 'epoch', epoch: id, boxes, links: [] })
   // Through the wire form and back (CBOR, signature): the verified op carries the same boxes.
   const verified = verifyOp(ws, op.op)?.body
@@ -536,3 +544,56 @@ test('an epoch op with real lockboxes: each holder opens its own box, and nobody
   // replayOps (what the peer's other callers use) resolves the same epoch.
   assert.equal(replayOps(ws, chain.ops)?.state.epoch?.id, id)
 })
+
+// --- cases an earlier Resolved.label got wrong (its stall step), as `resolve`'s doc promises ---
+
+test("two admins revoking each other: rule 2 still voids one's other revocations concurrent with its removal", (t) => {
+  const { ws, at, chain } = team(t)
+  const base = [...chain.ops]
+  at(10)
+  const a = chain.by(admin, { type: 'remove', member: admin2.deviceId }, base)
+  at(11)
+  const b = chain.by(admin2, { type: 'remove', member: admin.deviceId }, base)
+  // The admin also removes the viewer and demotes the editor to keeper, not knowing of its removal
+  // (or back-dating them, as a removed admin could, to take everyone down with it).
+  at(12)
+  const removeViewer = chain.by(admin, { type: 'remove', member: viewer.deviceId }, base)
+  at(13)
+  const demoteEditor = chain.by(admin, { type: 'role', member: editor.deviceId, role: 'keeper' }, base)
+  const r = resolution(ws, chain.ops)
+  assert.ok(r.applied.has(a.hash) && r.applied.has(b.hash), 'the revocations of each other both take effect (rule 3)')
+  assert.ok(!r.applied.has(removeViewer.hash), 'the removal of the viewer is concurrent with its author’s removal (rule 2)')
+  assert.ok(!r.applied.has(demoteEditor.hash), 'so is the demotion of the editor')
+  assert.equal(r.state.members.get(viewer.deviceId)?.role, 'viewer')
+  assert.equal(r.state.members.get(editor.deviceId)?.role, 'editor')
+})
+
+for (const seen of ['epoch', 'add'] as const) {
+  test(`a removal wins over its target's concurrent demotion of an admin, also when the remover had seen that admin's ${seen} op`, (t) => {
+    const { ws, at, chain } = team(t)
+    const base = [...chain.ops]
+    at(10)
+    const demote = chain.by(admin, { type: 'role', member: admin2.deviceId, role: 'editor' }, base)
+    // Concurrently admin2 rotates (or adds someone); the owner sees that, not the demotion, and removes the admin.
+    at(11)
+    const other = chain.by(
+      admin2,
+      seen === 'epoch' ? epochInput(newEpochId(), readers()) : { type: 'add', member: outsider.deviceId, name: 'Oz', role: 'viewer' },
+      base,
+    )
+    at(12)
+    const removal = chain.by(owner, { type: 'remove', member: admin.deviceId }, [...base, other])
+    const r = resolution(ws, chain.ops)
+    assert.ok(r.applied.has(removal.hash))
+    assert.ok(!r.applied.has(demote.hash), 'the demotion is concurrent with its author’s removal (rule 2)')
+    assert.ok(r.applied.has(other.hash), 'so admin2 stayed an admin, and its op stands')
+    assert.equal(r.state.members.get(admin2.deviceId)?.role, 'admin')
+    // As when the owner had not seen it.
+    const unseen = new Chain(ws, base[0]!)
+    unseen.ops.push(...base.slice(1), demote, other)
+    at(12)
+    const blind = unseen.by(owner, { type: 'remove', member: admin.deviceId }, base)
+    const u = resolution(ws, unseen.ops)
+    assert.ok(u.applied.has(blind.hash) && !u.applied.has(demote.hash) && u.applied.has(other.hash))
+  })
+}

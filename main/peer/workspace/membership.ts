@@ -387,17 +387,16 @@ class Resolved implements Resolution {
     const create = order[0]!
     this.ownerId = create.body.by
     for (const [i, o] of order.entries()) this.index.set(o.hash, i)
-    const parents: number[][] = order.map((o) => prevOf(o).map((p) => this.index.get(p)!))
     for (let i = 0; i < n; i++) {
       const b = bitsOf(n)
       if (i > 0) setBit(b, 0)
-      for (const p of parents[i]!) {
+      for (const p of prevOf(order[i]!).map((h) => this.index.get(h)!)) {
         orInto(b, this.past[p]!)
         setBit(b, p)
       }
       this.past.push(b)
     }
-    const { effective, before } = this.label(parents)
+    const { effective, before } = this.label()
     this.effective = effective
     for (let j = 1; j < n; j++) {
       const t = this.order[j]!.body.type
@@ -490,41 +489,61 @@ class Resolved implements Resolution {
   }
 
   /**
-   * Labels every op in or out (rules 1–3): an op is decided once its causal past is, so that its
-   * authority can be judged; it is out if unauthorized or a decided-in revocation attacks it, in if
-   * every possible attacker is out. When nothing more can be decided, the revocations that are ready
-   * go in together (rule 3), else the first ready op goes out.
+   * Labels every op in or out (rules 1–3): an op is decided once the ops in its causal past that
+   * change its author's or its target's role are, so that its authority and what it revokes can be
+   * judged (a device's role depends only on the ops naming it as `member`); it is out if unauthorized
+   * or a decided-in revocation attacks it, in if every possible attacker is out. When nothing more
+   * can be decided, some undecided ops wait on each other: of the cycles of waiting that wait on
+   * nothing else, the revocations go in together (rule 3), else the first op goes out.
    */
-  private label(parents: number[][]): { effective: boolean[]; before: Roles[] } {
+  private label(): { effective: boolean[]; before: Roles[] } {
     const n = this.order.length
     const label: (boolean | undefined)[] = new Array(n).fill(undefined)
     label[0] = true
     const before: (Roles | undefined)[] = new Array(n).fill(undefined)
-    const after: (Roles | undefined)[] = new Array(n).fill(undefined)
     before[0] = new Map()
-    after[0] = new Map([[this.ownerId, 'owner']])
     const byTarget = new Map<string, number[]>()
+    /** The ops that change a device's role (add, remove, role), by that device; `pending`: those undecided. */
+    const naming = new Map<string, Bits>()
+    const pending = bitsOf(n)
     for (let j = 1; j < n; j++) {
       const b = this.order[j]!.body
       if (b.type === 'remove' || b.type === 'role') byTarget.set(b.member, [...(byTarget.get(b.member) ?? []), j])
+      if (b.type !== 'add' && b.type !== 'remove' && b.type !== 'role') continue
+      let bits = naming.get(b.member)
+      if (!bits) naming.set(b.member, (bits = bitsOf(n)))
+      setBit(bits, j)
+      setBit(pending, j)
     }
-    const isReady = (i: number): boolean => parents[i]!.every((p) => label[p] !== undefined)
+    const settle = (i: number, value: boolean): void => {
+      label[i] = value
+      pending[i >>> 5]! &= ~(1 << (i & 31))
+    }
+    /** The ops in op i's past that its judgement depends on: those changing its author's or target's role. */
+    const scope: (Bits | undefined)[] = new Array(n).fill(undefined)
+    const scopeOf = (i: number): Bits => {
+      const known = scope[i]
+      if (known) return known
+      const b = this.order[i]!.body
+      const s = bitsOf(n)
+      for (const d of b.type === 'remove' || b.type === 'role' ? [b.by, b.member] : [b.by]) {
+        const bits = naming.get(d)
+        if (bits) for (let w = 0; w < s.length; w++) s[w]! |= this.past[i]![w]! & bits[w]!
+      }
+      scope[i] = s
+      return s
+    }
+    const isReady = (i: number): boolean => {
+      const s = scopeOf(i)
+      for (let w = 0; w < s.length; w++) if ((s[w]! & pending[w]!) !== 0) return false
+      return true
+    }
+    /** The roles (of op i's author and target: no other is counted) before op i; only once i is ready. */
     const beforeOf = (i: number): Roles => {
       const known = before[i]
       if (known) return known
-      const ps = parents[i]!
-      let roles: Roles
-      if (ps.length === 0) roles = after[0]!
-      else if (ps.length === 1) roles = afterOf(ps[0]!)
-      else roles = this.foldRoles(this.past[i]!, (k) => label[k] === true)
+      const roles = this.foldRoles(scopeOf(i), (k) => label[k] === true)
       before[i] = roles
-      return roles
-    }
-    const afterOf = (p: number): Roles => {
-      const known = after[p]
-      if (known) return known
-      const roles = label[p] ? (this.step(beforeOf(p), p) ?? beforeOf(p)) : beforeOf(p)
-      after[p] = roles
       return roles
     }
     /** in, out, or undefined: not decidable yet. */
@@ -551,15 +570,32 @@ class Resolved implements Resolution {
         if (label[i] !== undefined || !isReady(i)) continue
         const d = decide(i)
         if (d === undefined) continue
-        label[i] = d
+        settle(i, d)
         left--
         progress = true
       }
       if (progress) continue
-      const ready = [...Array(n).keys()].filter((i) => label[i] === undefined && isReady(i))
-      const revocations = ready.filter((i) => this.authorized(i, beforeOf(i)) && this.revokes(i, beforeOf(i)).length > 0)
-      for (const i of revocations.length ? revocations : ready.slice(0, 1)) {
-        label[i] = revocations.length > 0
+      // Stalled. An undecided op waits on the ops its judgement needs (not ready), or on its open
+      // attackers (ready). Only the cycles of waiting that wait on nothing else are broken here: an
+      // op that merely waits on one (its author's other ops, on a revocation of it in the cycle) is
+      // then decided by rules 1–2.
+      const undecided = [...Array(n).keys()].filter((i) => label[i] === undefined)
+      const waitsOn = (i: number): number[] => {
+        if (!isReady(i)) return undecided.filter((k) => hasBit(scopeOf(i), k))
+        const need = this.need(i)
+        return (byTarget.get(this.order[i]!.body.by) ?? []).filter(
+          (j) =>
+            label[j] === undefined &&
+            this.concurrent(i, j) &&
+            (!isReady(j) || (this.authorized(j, beforeOf(j)) && this.revokes(j, beforeOf(j)).includes(need))),
+        )
+      }
+      const core = terminalCycles(undecided, waitsOn)
+        .filter(isReady)
+        .sort((a, b) => a - b)
+      const revocations = core.filter((i) => this.authorized(i, beforeOf(i)) && this.revokes(i, beforeOf(i)).length > 0)
+      for (const i of revocations.length ? revocations : core.slice(0, 1)) {
+        settle(i, revocations.length > 0)
         left--
       }
     }
@@ -646,6 +682,58 @@ class Resolved implements Resolution {
     }
     return { ok: true }
   }
+}
+
+/**
+ * The nodes of the strongly connected components of a graph that no edge leaves and that hold a
+ * cycle: what waits only on itself (Tarjan's algorithm, iterative, since the graph may be deep).
+ */
+function terminalCycles(nodes: number[], edges: (v: number) => number[]): number[] {
+  const index = new Map<number, number>()
+  const low = new Map<number, number>()
+  const out = new Map<number, number[]>()
+  const component = new Map<number, number>()
+  const components: number[][] = []
+  const stack: number[] = []
+  const onStack = new Set<number>()
+  const visit = (v: number): void => {
+    index.set(v, index.size)
+    low.set(v, index.get(v)!)
+    out.set(v, edges(v))
+    stack.push(v)
+    onStack.add(v)
+  }
+  for (const root of nodes) {
+    if (index.has(root)) continue
+    visit(root)
+    const work: [number, number][] = [[root, 0]]
+    while (work.length) {
+      const top = work[work.length - 1]!
+      const v = top[0]
+      const w = out.get(v)![top[1]++]
+      if (w !== undefined) {
+        if (!index.has(w)) {
+          visit(w)
+          work.push([w, 0])
+        } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!))
+        continue
+      }
+      work.pop()
+      const parent = work[work.length - 1]?.[0]
+      if (parent !== undefined) low.set(parent, Math.min(low.get(parent)!, low.get(v)!))
+      if (low.get(v) !== index.get(v)) continue
+      const c: number[] = []
+      for (let x = -1; x !== v; ) {
+        x = stack.pop()!
+        onStack.delete(x)
+        component.set(x, components.length)
+        c.push(x)
+      }
+      components.push(c)
+    }
+  }
+  const closed = (c: number[]): boolean => c.every((v) => out.get(v)!.every((w) => component.get(w) === component.get(v)))
+  return components.filter((c) => (c.length > 1 || out.get(c[0]!)!.includes(c[0]!)) && closed(c)).flat()
 }
 
 /** Applies an op's effect to the state if its target allows; whether it did. Authority is judged before. */
