@@ -71,6 +71,11 @@ async function scenario(): Promise<void> {
   const benId = await benRow.getAttribute('data-device')
   assert.ok(benId)
   assert.equal(await benRow.getByTestId('teammate-role').innerText(), 'Editor')
+  // Ben wrote with the workspace's key: the panel shows him holding it without a reload.
+  await people.pa
+    .locator('[data-testid="teammate"][data-key="current"]', { has: people.pa.getByText('Ben', { exact: true }) })
+    .waitFor(LONG)
+  await people.pa.getByTestId('key-status').filter({ hasText: 'all 2 teammates have the current key' }).waitFor(LONG)
   const anaRow = people.pa.locator('[data-testid="teammate"][data-role="owner"]')
   assert.equal(await anaRow.getByTestId('teammate-role').innerText(), 'Owner')
   assert.equal(await anaRow.getByTestId('teammate-manage').count(), 0)

@@ -294,6 +294,8 @@ async function assemble(
     broadcast({ type: 'workspace.members', workspaceId })
     broadcast({ type: 'workspace.list' })
   })
+  // Who has the current key is shown with the members (`key`, `workspace.keys`): a confirmation refreshes them.
+  keys.on('confirmed', (workspaceId) => broadcast({ type: 'workspace.members', workspaceId }))
   presence.on('change', (p) => broadcast({ type: 'presence', presence: p }))
   joining.on('request', (request) => broadcast({ type: 'join.request', request }))
   joining.on('settled', (s) => broadcast({ type: 'join.settled', ...s }))

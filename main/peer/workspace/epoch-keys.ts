@@ -26,6 +26,8 @@ import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
 interface EpochKeysEvents {
   /** New keys of a workspace are held: what waited for them can be opened. */
   keys: [workspaceId: string]
+  /** A teammate showed it holds a key it had not shown before: who has the current key changed. */
+  confirmed: [workspaceId: string]
 }
 
 export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
@@ -127,6 +129,7 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
     if (held.includes(epochId)) return
     // Only members reach here (gossip and catch-up check first); a few epochs each is plenty.
     byDevice.set(device, [...held.slice(-7), epochId])
+    this.emit('confirmed', ws)
   }
 
   /**

@@ -510,8 +510,8 @@ class Resolved implements Resolution {
       const b = this.order[j]!.body
       if (b.type === 'remove' || b.type === 'role') byTarget.set(b.member, [...(byTarget.get(b.member) ?? []), j])
       if (b.type !== 'add' && b.type !== 'remove' && b.type !== 'role') continue
-      let bits = naming.get(b.member)
-      if (!bits) naming.set(b.member, (bits = bitsOf(n)))
+      const bits = naming.get(b.member) ?? bitsOf(n)
+      naming.set(b.member, bits)
       setBit(bits, j)
       setBit(pending, j)
     }

@@ -70,9 +70,10 @@ export function removalQuestion(name: string, workspace: string): { title: strin
   return {
     title: `Remove ${name} from ${workspace}?`,
     message:
-      `${name}’s device stops receiving anything new from ${workspace} and cannot change it any more. ` +
+      `${name}’s device stops receiving anything new from ${workspace} and cannot change it any more: ` +
+      `${workspace} gets a new key that ${name}’s device never receives. ` +
       `${name} keeps the copies of documents that are already on that device.`,
-    note: 'Teammates who are offline now learn of the removal when they next connect.',
+    note: 'Teammates who are offline now learn of the removal, and get the new key, when they next connect.',
   }
 }
 
