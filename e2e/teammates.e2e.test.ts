@@ -118,7 +118,11 @@ async function scenario(): Promise<void> {
   await confirm.waitFor()
   assert.match(await confirm.getByRole('heading').innerText(), /^Remove Ben from Studio\?$/)
   const message = await confirm.getByTestId('confirm-message').innerText()
-  assert.match(message, /Ben’s device stops receiving anything new from Studio and cannot change it any more\./, 'what it does')
+  assert.match(
+    message,
+    /Ben’s device stops receiving anything new from Studio and cannot change it any more: Studio gets a new key that Ben’s device never receives\./,
+    'what it does',
+  )
   assert.match(message, /Ben keeps the copies of documents that are already on that device\./, 'what it does not do')
   await people.pa.screenshot({ path: people.shots.path('10-remove-confirm') })
   await confirm.getByTestId('confirm-button').click()
