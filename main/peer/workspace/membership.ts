@@ -41,6 +41,8 @@ const sealedName = z.object({
   c: z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.byteLength <= MAX_NAME_CHARS * 4 + SEAL_OVERHEAD, 'a sealed name'),
 })
 export type SealedName = z.infer<typeof sealedName>
+/** What every op but `create` carries: its workspace, author, time and the ops its author had seen. */
+const afterCreate = { v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev }
 const opBody = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('create'),
@@ -53,45 +55,29 @@ const opBody = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('add'),
-    v: z.literal(1),
-    ws: z.string(),
-    by: deviceId,
-    at: z.number(),
-    prev,
+    ...afterCreate,
     member: deviceId,
     name,
     sn: sealedName.optional(),
     role: z.enum(ROLES),
   }),
-  z.object({ type: z.literal('remove'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, member: deviceId }),
+  z.object({ type: z.literal('remove'), ...afterCreate, member: deviceId }),
   z.object({
     type: z.literal('role'),
-    v: z.literal(1),
-    ws: z.string(),
-    by: deviceId,
-    at: z.number(),
-    prev,
+    ...afterCreate,
     member: deviceId,
     role: z.enum(ROLES),
   }),
   z.object({
     type: z.literal('name'),
-    v: z.literal(1),
-    ws: z.string(),
-    by: deviceId,
-    at: z.number(),
-    prev,
+    ...afterCreate,
     name,
     sn: sealedName.optional(),
   }),
   /** The workspace's name (admins); sealed like members' names. A new workspace's `create` op names nothing. */
   z.object({
     type: z.literal('title'),
-    v: z.literal(1),
-    ws: z.string(),
-    by: deviceId,
-    at: z.number(),
-    prev,
+    ...afterCreate,
     name,
     sn: sealedName.optional(),
   }),
@@ -102,17 +88,13 @@ const opBody = z.discriminatedUnion('type', [
    */
   z.object({
     type: z.literal('epoch'),
-    v: z.literal(1),
-    ws: z.string(),
-    by: deviceId,
-    at: z.number(),
-    prev,
+    ...afterCreate,
     epoch: epochId,
     boxes,
     links: z.array(z.tuple([epochId, bytesOf(CHAIN_BOX_BYTES)])).max(64),
   }),
   /** An existing epoch key sealed to devices that lack it (a member added since, or concurrently). */
-  z.object({ type: z.literal('grant'), v: z.literal(1), ws: z.string(), by: deviceId, at: z.number(), prev, epoch: epochId, boxes }),
+  z.object({ type: z.literal('grant'), ...afterCreate, epoch: epochId, boxes }),
 ])
 export type OpBody = z.infer<typeof opBody>
 type OpInput = OpBody extends infer B ? (B extends { type: 'create' } ? never : Omit<B, 'v' | 'ws' | 'by' | 'at' | 'prev'>) : never
