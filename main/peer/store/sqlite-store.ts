@@ -140,6 +140,9 @@ export class SqliteStore implements PeerStore {
     return this.db.pragma('user_version', { simple: true }) as number
   }
 
+  /** Group commits (transactions, each one fsync) made so far: what a write path costs. */
+  commits = 0
+
   write<T>(fn: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`))
     return new Promise<T>((resolve, reject) => {
@@ -176,6 +179,7 @@ export class SqliteStore implements PeerStore {
       for (const p of batch) p.reject(err)
       return
     }
+    this.commits++
     if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50)
       console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
     for (const [i, p] of batch.entries()) {

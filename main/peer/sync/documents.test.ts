@@ -10,7 +10,7 @@ import { SqliteStore } from '../store/sqlite-store.ts'
 import { loadOrCreateDevice } from '../identity/device.ts'
 import { Workspaces } from '../workspace/workspaces.ts'
 import { silentLog } from '../log.ts'
-import { tempDir } from '../test/helpers.ts'
+import { tempDir, waitFor } from '../test/helpers.ts'
 import { Documents } from './documents.ts'
 import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
 import { EpochKeys } from '../workspace/epoch-keys.ts'
@@ -71,9 +71,9 @@ test('a listing left behind by a crash is repaired from the change log at start-
     await store.write(() => store.upsertDocument({ ...store.getDocument(row.id)!, title: 'Before', heads: [], changeCount: 1 }))
     const fresh = docs()
     assert.equal(fresh.repairListings(), 1)
-    await fresh.settle()
-    await store.write(() => undefined)
-    assert.equal(fresh.row(row.id).title, 'After')
+    assert.equal(fresh.row(row.id).title, 'After', 'repaired at once for readers of the listing')
+    // The repaired row reaches the database with the next commit, or at the latest when documents close.
+    await fresh.close()
     assert.equal(store.getDocument(row.id)!.changeCount, 2)
     assert.deepEqual(store.getDocument(row.id)!.heads, fresh.heads(row.id))
     store.close()
@@ -113,6 +113,32 @@ test('remote changes are applied once however often they arrive, and out-of-orde
     await d.settle()
     assert.equal(d.content(row.id).text, 'abcd')
     assert.equal(store.countChangesAfter(row.id, 0), 5, 'one create + four, each stored once')
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('an edit costs one commit: its listing row rides with the next commit, or is written within a second', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path)
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const row = await d.create(ws, 'T', '')
+    await d.close()
+    const edits = 20
+    const before = store.commits
+    let text = ''
+    for (let i = 0; i < edits; i++) {
+      text += `${i} `
+      await d.edit(row.id, (c) => setText(c, text))
+    }
+    assert.equal(store.commits - before, edits, 'one commit per edit, none for the listing')
+    assert.equal(d.row(row.id).changeCount, 21, 'the listing is current at once')
+    // The last edit's row is not in the database yet; it is written on its own within a second.
+    await waitFor('the last listing row in the database', () => store.getDocument(row.id)!.changeCount === 21, 3_000)
+    assert.equal(store.commits - before, edits + 1)
     store.close()
   } finally {
     dir.remove()

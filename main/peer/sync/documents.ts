@@ -66,6 +66,7 @@ interface Pending {
 }
 
 const BATCH_MAX = 1000
+const ROW_FLUSH_MS = 1000
 
 export class Documents extends EventEmitter<DocumentEvents> {
   private readonly loaded = new Map<string, Loaded>()
@@ -80,6 +81,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
   private readonly opts: DocumentsOptions
+  /** Documents a client wrote in during this run (their follow mark is written once). */
+  private readonly followed = new Set<string>()
+  /**
+   * Listing rows not in the database yet: written inside the next commit, or after ROW_FLUSH_MS
+   * when none comes, so an edit costs one commit, not two. A crash loses at most these, and the
+   * listing is repaired from the change log at start (`repairListings`).
+   */
+  private readonly dirtyRows = new Map<string, DocumentRow>()
+  private rowTimer: NodeJS.Timeout | null = null
   /** A keeper's view of the documents it stores sealed: hashes and deps only. */
   private readonly sealed: SealedLog
 
@@ -261,8 +271,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const bytes = A.getLastLocalChange(doc)
     if (!bytes) return
     const { item, change } = sealChange(this.device, key, l.ws, docId, bytes, this.workspaces.heads(l.ws))
-    await this.persist(l.ws, docId, [change], true)
+    // Published before the commit: a teammate that has it keeps it if this peer crashes first, and
+    // catch-up brings it back here. The caller is answered after the commit.
     this.emit('local', l.ws, docId, [item])
+    await this.persist(l.ws, docId, [change], true)
   }
 
   /** Changes made by a client's replica of the document. Resolves with the heads once durable. */
@@ -293,11 +305,14 @@ export class Documents extends EventEmitter<DocumentEvents> {
       items.push(item)
       valid.push(change)
     }
-    void this.store.write(() => this.store.follow(docId)).catch(() => {})
-    const rows = await this.persist(row.workspaceId, docId, valid, false, origin)
-    const fresh = new Set(rows.map((r) => r.hash))
-    const toPublish = items.filter((_, i) => fresh.has(valid[i]!.hash))
+    if (!this.followed.has(docId)) {
+      this.followed.add(docId)
+      void this.store.write(() => this.store.follow(docId)).catch(() => this.followed.delete(docId))
+    }
+    // Published before the commit (see commitOwn); a replica that sends a change twice publishes it once.
+    const toPublish = items.filter((_, i) => !this.store.hasChange(docId, valid[i]!.hash))
     if (toPublish.length) this.emit('local', row.workspaceId, docId, toPublish)
+    await this.persist(row.workspaceId, docId, valid, false, origin)
     return this.heads(docId)
   }
 
@@ -361,7 +376,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
     origin?: unknown,
   ): Promise<ChangeRow[]> {
     const now = Date.now()
-    const rows = await this.store.write(() => {
+    let rowsWritten: DocumentRow[] = []
+    const write = this.store.write(() => {
+      rowsWritten = this.writeDirtyRows()
       if (!this.store.getDocument(docId)) {
         this.store.upsertDocument({
           id: docId,
@@ -390,6 +407,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
         now,
       )
     })
+    const rows = await write.catch((err: unknown) => {
+      // Rolled back with the changes: the listing rows it carried wait for the next commit again.
+      for (const r of rowsWritten) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
+      throw err
+    })
+    this.rowsDurable(rowsWritten)
     if (rows.length === 0) return rows
     if (changes.some((c) => c.plain === null) || this.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
@@ -462,19 +485,37 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.putRow(l.ws, next)
   }
 
-  /** A new listing row: visible at once through `fresh`, in the database after the next group commit. */
+  /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
   private putRow(workspaceId: string, next: DocumentRow): void {
-    const docId = next.id
-    this.fresh.set(docId, next)
-    void this.store
-      .write(() => this.store.upsertDocument(next))
-      .then(
-        () => {
-          if (this.fresh.get(docId) === next) this.fresh.delete(docId)
-        },
-        (err: Error) => this.opts.log('warn', `listing row of ${docId}: ${err.message}`),
-      )
+    this.fresh.set(next.id, next)
+    this.dirtyRows.set(next.id, next)
+    this.rowTimer ??= setTimeout(() => void this.flushRows(), ROW_FLUSH_MS)
     this.emit('list', workspaceId)
+  }
+
+  /** Inside a store write: upserts the listing rows waiting; returns them. */
+  private writeDirtyRows(): DocumentRow[] {
+    const rows = [...this.dirtyRows.values()]
+    this.dirtyRows.clear()
+    for (const r of rows) this.store.upsertDocument(r)
+    return rows
+  }
+
+  /** Rows now in the database: the store answers for them again, unless a newer row came meanwhile. */
+  private rowsDurable(rows: DocumentRow[]): void {
+    for (const r of rows) if (this.fresh.get(r.id) === r) this.fresh.delete(r.id)
+  }
+
+  /** Writes the listing rows waiting, when no change commit came to carry them. */
+  private async flushRows(): Promise<void> {
+    if (this.rowTimer) clearTimeout(this.rowTimer)
+    this.rowTimer = null
+    if (this.dirtyRows.size === 0) return
+    try {
+      this.rowsDurable(await this.store.write(() => this.writeDirtyRows()))
+    } catch (err) {
+      this.opts.log('warn', `listing rows: ${(err as Error).message}`)
+    }
   }
 
   private maybeSnapshot(docId: string, l: Loaded, force = false): void {
@@ -596,6 +637,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   async close(): Promise<void> {
     await this.settle()
     for (const [id, l] of this.loaded) this.maybeSnapshot(id, l, true)
+    await this.flushRows()
     await this.store.write(() => undefined)
   }
 }
