@@ -39,6 +39,12 @@ interface GossipStats {
 }
 
 const HEADS_DEBOUNCE_MS = 300
+/**
+ * Teammates' heads announcements are gathered this long and written in one commit: at N peers each
+ * announcing every 300 ms while typing, one commit (fsync) per announcement would be most of the
+ * disk work of a typing session.
+ */
+const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
   readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {} }
@@ -46,6 +52,9 @@ export class Gossip {
   private outboxScheduled = false
   private readonly headsDue = new Map<string, Set<string>>()
   private headsTimer: NodeJS.Timeout | null = null
+  /** Teammates' heads announced and not written yet, by "peer doc"; the newest announcement wins. */
+  private readonly peerHeads = new Map<string, { origin: string; docId: string; heads: string[]; at: number }>()
+  private peerHeadsTimer: NodeJS.Timeout | null = null
   private readonly pubsub: GossipSub
   private readonly workspaces: Workspaces
   private readonly documents: Documents
@@ -136,15 +145,11 @@ export class Gossip {
       }
       case 'heads': {
         const at = Date.now()
-        const docs = m.docs.filter(([docId]) => this.store.getDocument(docId)?.workspaceId === workspaceId)
-        void this.store
-          .write(() => {
-            for (const [docId, heads] of docs) this.store.setPeerDocHeads(origin, docId, heads, at)
-          })
-          .then(
-            () => this.onPeerHeads(docs.map(([d]) => d)),
-            () => {},
-          )
+        for (const [docId, heads] of m.docs) {
+          if (this.store.getDocument(docId)?.workspaceId === workspaceId)
+            this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
+        }
+        this.peerHeadsTimer ??= setTimeout(() => this.flushPeerHeads(), PEER_HEADS_WRITE_MS)
         break
       }
       case 'members':
@@ -170,6 +175,21 @@ export class Gossip {
     }
     this.stats.accepted++
     return VERDICT.accept
+  }
+
+  private flushPeerHeads(): void {
+    this.peerHeadsTimer = null
+    const due = [...this.peerHeads.values()]
+    this.peerHeads.clear()
+    if (due.length === 0) return
+    void this.store
+      .write(() => {
+        for (const h of due) this.store.setPeerDocHeads(h.origin, h.docId, h.heads, h.at)
+      })
+      .then(
+        () => this.onPeerHeads([...new Set(due.map((h) => h.docId))]),
+        () => {},
+      )
   }
 
   /** Told which documents a teammate's known heads changed for (sync status is then stale). */
@@ -246,6 +266,8 @@ export class Gossip {
   stop(): void {
     if (this.headsTimer) clearTimeout(this.headsTimer)
     this.headsTimer = null
+    if (this.peerHeadsTimer) clearTimeout(this.peerHeadsTimer)
+    this.flushPeerHeads()
     this.flushOutbox()
     this.refusals.stop()
   }
