@@ -1,8 +1,8 @@
 /**
  * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
  * one Automerge change per keystroke, applied locally at once; change bytes sent with
- * `doc.applyChanges` once per frame (emulated 60 Hz vsync), one request in flight, whatever queued
- * meanwhile sent as soon as it is acknowledged. Remote changes (`doc.changes` events) are applied
+ * `doc.applyChanges` at once when no request is in flight, one request in flight, whatever queued
+ * meanwhile sent as soon as it is acknowledged (`frameMs` > 0: the older policy, once per frame). Remote changes (`doc.changes` events) are applied
  * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
@@ -12,7 +12,8 @@ import { MAX_CHANGES_PER_MESSAGE } from '../../shared/limits.ts'
 import { now } from './stats.ts'
 import type { TextPeer } from './text-peer.ts'
 
-const FRAME_MS = 1000 / 60
+/** As the renderer sends: no frame wait (0). */
+const FRAME_MS = 0
 
 export class GvReplica implements TextPeer {
   doc: A.Doc<DocContent>
@@ -39,7 +40,7 @@ export class GvReplica implements TextPeer {
     this.off = off
   }
 
-  /** `frameMs` 0 sends every change at once (no frame batching). */
+  /** `frameMs` 0: a change leaves at once when nothing is in flight (the renderer's policy); > 0: at the next frame. */
   static async open(client: PeerClient, docId: string, frameMs = FRAME_MS): Promise<GvReplica> {
     const early: Uint8Array[] = []
     let r: GvReplica | null = null
@@ -99,11 +100,12 @@ export class GvReplica implements TextPeer {
     this.queuedTotal++
     if (this.scheduled || this.inFlight) return
     this.scheduled = true
-    const wait = this.frameMs > 0 ? this.frameMs - (now() % this.frameMs) : 0
-    setTimeout(() => {
+    const go = (): void => {
       this.scheduled = false
       this.flush()
-    }, wait)
+    }
+    if (this.frameMs > 0) setTimeout(go, this.frameMs - (now() % this.frameMs))
+    else queueMicrotask(go)
   }
 
   private flush(): void {

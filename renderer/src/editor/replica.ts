@@ -3,9 +3,11 @@
  * `@automerge/automerge-codemirror` binds the editor to.
  *
  * Local edits change the replica at once (the keystroke paints in the same frame); their change
- * bytes are batched per animation frame and sent with `doc.applyChanges`, one request in flight at
- * a time so the peer sees them in causal order. Remote changes arrive as `doc.changes` events and
- * are applied in batches too (Automerge applies many changes in one call far faster than one by one).
+ * bytes are sent with `doc.applyChanges`, one request in flight at a time so the peer sees them in
+ * causal order: a change made while nothing is in flight leaves at once (the changes of one event
+ * loop turn together), those made while a request is in flight leave together when it is answered.
+ * No keystroke waits for a frame. Remote changes arrive as `doc.changes` events and are applied once
+ * per frame (Automerge applies many changes in one call far faster than one by one).
  */
 import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-codemirror'
@@ -179,9 +181,10 @@ export class DocReplica implements DocHandle<DocContent> {
   private enqueue(changes: Uint8Array[]): void {
     this.queue.push(...changes)
     this.events.emit('unsent', this.unsent())
-    if (this.flushScheduled) return
+    // While a request is in flight its answer sends what queued meanwhile (`flush`).
+    if (this.flushScheduled || this.inFlight > 0) return
     this.flushScheduled = true
-    this.schedule(() => {
+    queueMicrotask(() => {
       this.flushScheduled = false
       void this.flush()
     })
