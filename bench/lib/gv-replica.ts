@@ -1,8 +1,8 @@
 /**
  * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
  * one Automerge change per keystroke, applied locally at once; change bytes sent with
- * `doc.applyChanges` at once when no request is in flight, one request in flight, whatever queued
- * meanwhile sent as soon as it is acknowledged (`frameMs` > 0: the older policy, once per frame). Remote changes (`doc.changes` events) are applied
+ * `doc.applyChanges` one request in flight at a time: after a quiet frame a change leaves at once,
+ * in a fast run of keys (or after an answer) at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events) are applied
  * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
@@ -12,8 +12,8 @@ import { MAX_CHANGES_PER_MESSAGE } from '../../shared/limits.ts'
 import { now } from './stats.ts'
 import type { TextPeer } from './text-peer.ts'
 
-/** As the renderer sends: no frame wait (0). */
-const FRAME_MS = 0
+/** As the renderer sends (renderer/src/editor/replica.ts `QUIET_MS`): a send at most once per frame, the first at once. */
+const FRAME_MS = 1000 / 60
 
 export class GvReplica implements TextPeer {
   doc: A.Doc<DocContent>
@@ -23,6 +23,7 @@ export class GvReplica implements TextPeer {
   private queue: Uint8Array[] = []
   private inFlight: Promise<void> | null = null
   private scheduled = false
+  private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly listeners: (() => void)[] = []
   private idleWaiters: (() => void)[] = []
   private off: () => void
@@ -40,7 +41,7 @@ export class GvReplica implements TextPeer {
     this.off = off
   }
 
-  /** `frameMs` 0: a change leaves at once when nothing is in flight (the renderer's policy); > 0: at the next frame. */
+  /** `frameMs` 0 sends every change at once (no frame batching); > 0: the renderer's policy with that frame. */
   static async open(client: PeerClient, docId: string, frameMs = FRAME_MS): Promise<GvReplica> {
     const early: Uint8Array[] = []
     let r: GvReplica | null = null
@@ -98,25 +99,31 @@ export class GvReplica implements TextPeer {
   private enqueue(bytes: Uint8Array): void {
     this.queue.push(bytes)
     this.queuedTotal++
-    if (this.scheduled || this.inFlight) return
+    this.kick()
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.inFlight || this.queue.length === 0) return
     this.scheduled = true
     const go = (): void => {
       this.scheduled = false
       this.flush()
     }
-    if (this.frameMs > 0) setTimeout(go, this.frameMs - (now() % this.frameMs))
-    else queueMicrotask(go)
+    const wait = this.lastSentAt + this.frameMs - now()
+    if (wait <= 0) queueMicrotask(go)
+    else setTimeout(go, wait)
   }
 
   private flush(): void {
     if (this.inFlight || this.queue.length === 0) return
     const batch = this.queue.splice(0, MAX_CHANGES_PER_MESSAGE)
+    this.lastSentAt = now()
     this.sends.push([this.sentTotal + batch.length, now()])
     this.inFlight = this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
       () => {
         this.sentTotal += batch.length
         this.inFlight = null
-        if (this.queue.length) this.flush()
+        if (this.queue.length) this.kick()
         else for (const w of this.idleWaiters.splice(0)) w()
       },
       (err: Error) => {

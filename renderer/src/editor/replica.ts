@@ -4,9 +4,9 @@
  *
  * Local edits change the replica at once (the keystroke paints in the same frame); their change
  * bytes are sent with `doc.applyChanges`, one request in flight at a time so the peer sees them in
- * causal order: a change made while nothing is in flight leaves at once (the changes of one event
- * loop turn together), those made while a request is in flight leave together when it is answered.
- * No keystroke waits for a frame. Remote changes arrive as `doc.changes` events and are applied once
+ * causal order. After a quiet frame a keystroke's change leaves at once (typing is never held for a
+ * frame); in a fast run of keys, or while a request is in flight, changes leave together at most
+ * once per frame, so a burst is a few requests (and gossip messages), not one per key. Remote changes arrive as `doc.changes` events and are applied once
  * per frame (Automerge applies many changes in one call far faster than one by one).
  */
 import * as A from '@automerge/automerge'
@@ -39,6 +39,8 @@ const stranded = new Map<string, Uint8Array[]>()
 
 // Leave room in one request for the CBOR envelope around the changes.
 const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
+/** A keystroke after this long without a send leaves at once; sooner ones wait for the next frame. */
+const QUIET_MS = 16
 
 export class DocReplica implements DocHandle<DocContent> {
   readonly docId: string
@@ -49,6 +51,8 @@ export class DocReplica implements DocHandle<DocContent> {
   private readonly queue: Uint8Array[] = []
   private inFlight = 0
   private flushScheduled = false
+  /** When the last request left (ms, performance.now()). */
+  private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
   private offEvents: () => void
@@ -181,13 +185,19 @@ export class DocReplica implements DocHandle<DocContent> {
   private enqueue(changes: Uint8Array[]): void {
     this.queue.push(...changes)
     this.events.emit('unsent', this.unsent())
-    // While a request is in flight its answer sends what queued meanwhile (`flush`).
-    if (this.flushScheduled || this.inFlight > 0) return
+    this.kick()
+  }
+
+  /** Sends what is queued: at once after a quiet frame, else at the next frame; never two requests at once. */
+  private kick(): void {
+    if (this.flushScheduled || this.inFlight > 0 || this.queue.length === 0 || this.closed) return
     this.flushScheduled = true
-    queueMicrotask(() => {
+    const run = (): void => {
       this.flushScheduled = false
       void this.flush()
-    })
+    }
+    if (performance.now() - this.lastSentAt >= QUIET_MS) queueMicrotask(run)
+    else this.schedule(run)
   }
 
   private async flush(): Promise<void> {
@@ -200,6 +210,7 @@ export class DocReplica implements DocHandle<DocContent> {
     }
     const batch = this.queue.splice(0, n)
     this.inFlight = batch.length
+    this.lastSentAt = performance.now()
     try {
       await this.client.request('doc.applyChanges', { docId: this.docId, changes: batch })
       this.inFlight = 0
@@ -216,7 +227,7 @@ export class DocReplica implements DocHandle<DocContent> {
       }
     }
     this.events.emit('unsent', this.unsent())
-    if (this.queue.length > 0 && !this.closed) void this.flush()
+    this.kick()
   }
 
   private receive(changes: Uint8Array[]): void {
