@@ -112,7 +112,11 @@ export async function loadOrCreateDevice(store: IdentityStore, vault?: DeviceKey
       store.setMeta(SCRUBBED_META, '1')
     })
   }
-  const privateKey = parseKey(pb, store.path)
+  return deviceFromKey(parseKey(pb, store.path))
+}
+
+/** The device a private key is: its PeerId, ids and the keys it signs with. */
+export function deviceFromKey(privateKey: Ed25519PrivateKey): Device {
   const peerId = peerIdFromPrivateKey(privateKey)
   const publicKey = privateKey.publicKey.raw
   return {

@@ -22,11 +22,9 @@ import { before, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { encode } from 'cborg'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { seededRandom, type Random } from '../test/random.ts'
-import type { Device } from '../identity/device.ts'
-import { actorPrefixFor, privateKeyObject, sha256, signPayload } from '../identity/keys.ts'
-import { fingerprintText } from '../identity/words.ts'
+import { deviceFromKey, type Device } from '../identity/device.ts'
+import { sha256, signPayload } from '../identity/keys.ts'
 import { READER_ROLES, type Role } from '../../../shared/types.ts'
 import { CHAIN_BOX_BYTES } from '../crypto/epoch.ts'
 import { LOCKBOX_BYTES } from '../crypto/lockbox.ts'
@@ -42,18 +40,7 @@ const pool: Device[] = []
  */
 before(async () => {
   for (let i = 0; i < POOL; i++) {
-    const privateKey = await generateKeyPairFromSeed('Ed25519', sha256(`grapevine membership fuzz device ${i}`))
-    const peerId = peerIdFromPrivateKey(privateKey)
-    const publicKey = privateKey.publicKey.raw
-    pool.push({
-      privateKey,
-      signingKey: privateKeyObject(privateKey.raw.subarray(0, 32)),
-      peerId,
-      deviceId: peerId.toString(),
-      publicKey,
-      safetyWords: fingerprintText(publicKey),
-      actorPrefix: actorPrefixFor(publicKey),
-    })
+    pool.push(deviceFromKey(await generateKeyPairFromSeed('Ed25519', sha256(`grapevine membership fuzz device ${i}`))))
   }
 })
 
