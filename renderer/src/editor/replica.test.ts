@@ -62,13 +62,22 @@ function scriptedPeer(initialText = 'hello') {
   }
 }
 
-/** A scheduler the test runs by hand: a stand-in for animation frames. */
-function manualFrames(): { schedule: Scheduler; run(): void; pending(): number } {
+/**
+ * A scheduler the test runs by hand: a stand-in for animation frames, with a clock that moves only
+ * when the test says (a frame is 17 ms), so a slow machine cannot change what the policy decides.
+ */
+function manualFrames(): { schedule: Scheduler; now(): number; run(): void; advance(ms: number): void; pending(): number } {
   const q: (() => void)[] = []
+  let t = 1000
   return {
     schedule: (fn) => void q.push(fn),
+    now: () => t,
     run: () => {
+      t += 17
       for (const fn of q.splice(0)) fn()
+    },
+    advance: (ms) => {
+      t += ms
     },
     pending: () => q.length,
   }
@@ -79,7 +88,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10))
 test('a keystroke after a quiet frame leaves at once; a fast run of keys leaves together at the next frame', async () => {
   const peer = scriptedPeer()
   const frames = manualFrames()
-  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
   assert.equal(r.isReady(), true)
   assert.equal(r.text(), 'hello')
   let changes = 0
@@ -104,7 +113,7 @@ test('a keystroke after a quiet frame leaves at once; a fast run of keys leaves 
     [1, 2],
   )
   // After a quiet frame, the next keystroke leaves at once again.
-  await new Promise((res) => setTimeout(res, 20))
+  frames.advance(20)
   r.change((d) => A.splice(d, ['text'], r.text().length, 0, 'r'))
   await settle()
   assert.deepEqual(

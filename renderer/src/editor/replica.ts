@@ -47,11 +47,13 @@ export class DocReplica implements DocHandle<DocContent> {
   private current: A.Doc<DocContent>
   private readonly client: Client
   private readonly schedule: Scheduler
+  /** Milliseconds, monotonic: `performance.now` in the window; a test may drive it by hand. */
+  private readonly now: () => number
   private readonly events = new Emitter<ReplicaEvents>()
   private readonly queue: Uint8Array[] = []
   private inFlight = 0
   private flushScheduled = false
-  /** When the last request left (ms, performance.now()). */
+  /** When the last request left (ms, by `now`). */
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
@@ -60,24 +62,34 @@ export class DocReplica implements DocHandle<DocContent> {
   /** The peer refused a local change: later ones would depend on it, so none are made. */
   private refused = false
 
-  private constructor(client: Client, docId: string, doc: A.Doc<DocContent>, schedule: Scheduler, offEvents: () => void) {
+  private constructor(
+    client: Client,
+    docId: string,
+    doc: A.Doc<DocContent>,
+    schedule: Scheduler,
+    offEvents: () => void,
+    now: () => number,
+  ) {
     this.client = client
     this.docId = docId
     this.current = doc
     this.schedule = schedule
     this.offEvents = offEvents
+    this.now = now
   }
 
   /**
    * Opens `docId` at the peer and loads it; remote changes that arrive meanwhile are kept.
    * `beforeLoad` runs before Automerge loads the bytes (which blocks the thread for a large
    * document: about 0.5 s for 26k changes), so a view can paint a progress indicator first.
+   * `now` is the clock the send policy reads (a test passes one it advances with its frames).
    */
   static async open(
     client: Client,
     docId: string,
     schedule: Scheduler,
     beforeLoad?: (bytes: number) => Promise<void>,
+    now: () => number = () => performance.now(),
   ): Promise<DocReplica> {
     const early: Uint8Array[] = []
     let replica: DocReplica | null = null
@@ -91,7 +103,7 @@ export class DocReplica implements DocHandle<DocContent> {
       const opened = await client.request('doc.open', { docId })
       await beforeLoad?.(opened.bytes.byteLength)
       const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
-      replica = new DocReplica(client, docId, doc, schedule, off)
+      replica = new DocReplica(client, docId, doc, schedule, off, now)
     } catch (err) {
       off()
       throw err
@@ -196,7 +208,7 @@ export class DocReplica implements DocHandle<DocContent> {
       this.flushScheduled = false
       void this.flush()
     }
-    if (performance.now() - this.lastSentAt >= QUIET_MS) queueMicrotask(run)
+    if (this.now() - this.lastSentAt >= QUIET_MS) queueMicrotask(run)
     else this.schedule(run)
   }
 
@@ -210,7 +222,7 @@ export class DocReplica implements DocHandle<DocContent> {
     }
     const batch = this.queue.splice(0, n)
     this.inFlight = batch.length
-    this.lastSentAt = performance.now()
+    this.lastSentAt = this.now()
     try {
       await this.client.request('doc.applyChanges', { docId: this.docId, changes: batch })
       this.inFlight = 0
