@@ -57,7 +57,9 @@ function assertFreshSchema(path: string): void {
     assert.equal(store.schemaVersion, MIGRATIONS.length)
     // synchronous is per connection: ask the store's own connection.
     const own = (store as unknown as { db: Database.Database }).db
-    assert.equal(own.pragma('synchronous', { simple: true }), 2, 'synchronous = FULL')
+    // Commits hand frames to the OS; the store syncs the WAL itself, off the thread (see the tests below).
+    assert.equal(own.pragma('synchronous', { simple: true }), 0, 'synchronous = OFF')
+    assert.equal(own.pragma('wal_autocheckpoint', { simple: true }), 0, 'no automatic checkpoint (it would run with OFF)')
     assert.equal(own.pragma('journal_mode', { simple: true }), 'wal')
   } finally {
     store.close()
@@ -76,7 +78,7 @@ function assertFreshSchema(path: string): void {
   }
 }
 
-test('a missing file is created with the full schema, WAL and synchronous=FULL', () =>
+test('a missing file is created with the full schema, in WAL mode, its commits synced by the store', () =>
   inTemp((dir) => {
     assertFreshSchema(join(dir, 'new.db'))
   }))
@@ -86,6 +88,57 @@ test('an empty (0-byte) file is migrated to the full schema', () =>
     const path = join(dir, 'empty.db')
     writeFileSync(path, '')
     assertFreshSchema(path)
+  }))
+
+test('a write resolves only after an fsync of the WAL that began after its commit, and the fsync does not hold the event loop', () =>
+  inTemp(async (dir) => {
+    const store = new SqliteStore(join(dir, 'sync.db'))
+    try {
+      for (let i = 0; i < 20; i++) {
+        const before = store.syncs
+        let laterImmediate = false
+        const w = store.write(() => store.setMeta(`k${i}`, 'v'))
+        // Scheduled after the commit's own setImmediate: with the fsync on the thread it would run
+        // only after the write resolved; with the fsync on the pool it runs before.
+        setImmediate(() => {
+          laterImmediate = true
+        })
+        await w
+        assert.ok(store.syncs > before, `write ${i} resolved after an fsync (${before} → ${store.syncs})`)
+        assert.equal(laterImmediate, true, `write ${i}: the event loop ran on while its fsync was pending`)
+      }
+    } finally {
+      store.close()
+    }
+  }))
+
+test('a grown WAL is checkpointed in a quiet moment; close checkpoints it and removes it', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'grow.db')
+    const store = new SqliteStore(path)
+    try {
+      const blob = Buffer.alloc(64 * 1024, 7)
+      // About 6 MiB of WAL, over the 4 MiB at which a checkpoint is due.
+      for (let i = 0; i < 96; i++) await store.write(() => store.setMeta(`blob${i}`, blob))
+      assert.equal(store.checkpoints, 0, 'not while commits keep coming')
+      const deadline = Date.now() + 5_000
+      while (store.checkpoints === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      assert.equal(store.checkpoints, 1, 'one checkpoint once writes paused')
+      assert.ok(statSync(path).size > 6 * 1024 * 1024, 'the pages are in the database file')
+      assert.equal(statSync(`${path}-wal`).size, 0, 'and the WAL is empty again')
+      await store.write(() => store.setMeta('after', 'x'))
+      await new Promise((r) => setTimeout(r, 400))
+      assert.equal(store.checkpoints, 1, 'a small WAL is not checkpointed again')
+    } finally {
+      store.close()
+    }
+    assert.equal(existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0, 0, 'no WAL left after close')
+    const again = new SqliteStore(path)
+    try {
+      assert.equal(again.getMeta('blob95')?.byteLength, 64 * 1024)
+    } finally {
+      again.close()
+    }
   }))
 
 test('reopening a current database runs no migration and keeps data', () =>

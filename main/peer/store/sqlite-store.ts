@@ -1,10 +1,19 @@
 /**
- * The profile database: better-sqlite3, WAL, synchronous=FULL. Writes are grouped: every `write()`
- * issued in the same turn of the event loop commits in one transaction (one fsync), and each resolves
- * only after that commit returned, so an acknowledged write is durable.
+ * The profile database: better-sqlite3, WAL. Writes are grouped: every `write()` issued in the same
+ * turn of the event loop commits in one transaction, and each resolves only once that commit is on
+ * disk, so an acknowledged write is durable.
+ *
+ * The fsync is not on the event loop (design: no fsync blocks gossip). Transactions commit with
+ * `synchronous=OFF`, which hands the WAL frames to the OS and returns (a fraction of a millisecond),
+ * and then the WAL file itself is fdatasync'ed on libuv's thread pool; writes resolve when that
+ * returns. That is what `synchronous=FULL` does in WAL mode (it syncs the WAL at each commit),
+ * moved off the thread. The one thing FULL does besides, syncing the database file during a
+ * checkpoint before the WAL may be reused, is kept by never checkpointing with OFF: automatic
+ * checkpoints are off, and this store checkpoints itself with `synchronous=FULL` when the WAL has
+ * grown (in a quiet moment), and with TRUNCATE on close.
  */
 import Database from 'better-sqlite3'
-import { closeSync, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs'
+import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
 import { MIGRATIONS } from './migrations.ts'
@@ -36,6 +45,20 @@ interface Pending {
   resolve: (v: unknown) => void
   reject: (e: unknown) => void
 }
+
+/** A committed write waiting for the WAL's fsync: its outcome is told when that returns. */
+interface Committed {
+  p: Pending
+  ok: boolean
+  value: unknown
+}
+
+/** The WAL is checkpointed (with synchronous=FULL) once it holds this much, after a quiet moment. */
+const CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
+/** The quiet moment: no commit for this long. */
+const CHECKPOINT_QUIET_MS = 200
+/** Past this the checkpoint runs at once, quiet or not. */
+const CHECKPOINT_FORCE_WAL_BYTES = 64 * 1024 * 1024
 
 /** Refuses, without writing a byte, a file that is not a healthy SQLite database. */
 function checkFileBeforeOpen(path: string): void {
@@ -95,6 +118,14 @@ function makePrivate(path: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal']) tighten(path + suffix, PRIVATE_FILE_MODE)
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
+}
+
 export class SqliteStore implements PeerStore {
   readonly path: string
   private readonly db: Database.Database
@@ -125,6 +156,9 @@ export class SqliteStore implements PeerStore {
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.migrate(version)
+    // From here commits hand their frames to the OS and the WAL is synced off the thread (see the top).
+    this.db.pragma('wal_autocheckpoint = 0')
+    this.db.pragma('synchronous = OFF')
   }
 
   private migrate(from: number): void {
@@ -140,11 +174,23 @@ export class SqliteStore implements PeerStore {
     return this.db.pragma('user_version', { simple: true }) as number
   }
 
+  private readonly statements = new Map<string, Database.Statement>()
+  /** A statement prepared once per text and kept: preparing is most of a point query's cost. */
+  private sql(text: string): Database.Statement {
+    let st = this.statements.get(text)
+    if (!st) {
+      st = this.db.prepare(text)
+      this.statements.set(text, st)
+    }
+    return st
+  }
+
   /** Group commits (transactions, each one fsync) made so far: what a write path costs. */
   commits = 0
 
   write<T>(fn: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`))
+    if (this.syncFailure) return Promise.reject(this.syncFailure)
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
       if (!this.flushScheduled) {
@@ -180,20 +226,121 @@ export class SqliteStore implements PeerStore {
       return
     }
     this.commits++
+    this.lastCommitAt = performance.now()
     if (process.env['GRAPEVINE_SLOW'] && performance.now() - t0 > 50)
       console.error(`SLOW COMMIT ${(performance.now() - t0).toFixed(0)} ms, ${batch.length} writes`)
-    for (const [i, p] of batch.entries()) {
-      const outcome = outcomes[i]!
-      if (outcome.ok) p.resolve(outcome.value)
-      else p.reject(outcome.value)
+    for (const [i, p] of batch.entries()) this.unsynced.push({ p, ok: outcomes[i]!.ok, value: outcomes[i]!.value })
+    this.sync()
+  }
+
+  /** Commits not on disk yet; they are told their outcome when the fsync that covers them returns. */
+  private unsynced: Committed[] = []
+  private syncing = false
+  /** The WAL file, opened for fdatasync after the first commit made sure it exists. */
+  private walFd: number | null = null
+  /** An fsync failed: nothing written since can be called durable, so every write fails from then on. */
+  private syncFailure: Error | null = null
+  private lastCommitAt = 0
+  private checkpointTimer: NodeJS.Timeout | null = null
+  /** fsyncs of the WAL made so far (tests look: a write resolves only after one). */
+  syncs = 0
+  /** Checkpoints made while running (not counting the one on close). */
+  checkpoints = 0
+
+  /** Starts an fdatasync of the WAL for the commits waiting, unless one runs (then the next covers them). */
+  private sync(): void {
+    if (this.syncing || this.unsynced.length === 0) return
+    const fd = this.wal()
+    const waiting = this.unsynced
+    this.unsynced = []
+    this.syncing = true
+    fdatasync(fd, (err) => {
+      this.syncing = false
+      if (this.closed && fd !== this.walFd) closeQuietly(fd) // close() left it open for this call
+      if (err && !this.syncFailure) this.syncFailure = new Error(`store ${this.path}: the WAL could not be synced to disk: ${err.message}`)
+      if (!err) this.syncs++
+      this.settle(waiting)
+      if (!this.closed) {
+        this.sync()
+        this.maybeCheckpoint()
+      }
+    })
+  }
+
+  private settle(waiting: Committed[]): void {
+    for (const c of waiting) {
+      if (this.syncFailure) c.p.reject(this.syncFailure)
+      else if (c.ok) c.p.resolve(c.value)
+      else c.p.reject(c.value)
     }
   }
 
+  private wal(): number {
+    if (this.walFd === null) this.walFd = openSync(`${this.path}-wal`, 'r+')
+    return this.walFd
+  }
+
+  /** Checkpoints a grown WAL once commits pause (or at once when it is very large). */
+  private maybeCheckpoint(): void {
+    if (this.checkpointTimer || this.walFd === null) return
+    const size = fstatSync(this.walFd).size
+    if (size < CHECKPOINT_WAL_BYTES) return
+    const wait = size >= CHECKPOINT_FORCE_WAL_BYTES ? 0 : CHECKPOINT_QUIET_MS
+    const run = (): void => {
+      this.checkpointTimer = null
+      if (this.closed) return
+      const quietFor = performance.now() - this.lastCommitAt
+      if (wait > 0 && quietFor < CHECKPOINT_QUIET_MS) {
+        this.checkpointTimer = setTimeout(run, CHECKPOINT_QUIET_MS - quietFor)
+        return
+      }
+      // TRUNCATE empties the WAL, so its size says again how much is not checkpointed.
+      this.checkpoint()
+      this.checkpoints++
+    }
+    this.checkpointTimer = setTimeout(run, wait)
+  }
+
+  /**
+   * Copies the WAL into the database with synchronous=FULL, so the database file is synced before
+   * SQLite may reuse the WAL; commits already queued go first.
+   */
+  private checkpoint(): void {
+    this.db.pragma('synchronous = FULL')
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)')
+    } finally {
+      this.db.pragma('synchronous = OFF')
+    }
+  }
+
+  /** Commits what is queued, makes it durable, checkpoints the WAL into the database and empties it, and closes. */
   close(): void {
     if (this.closed) return
     this.flush()
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer)
+    this.checkpointTimer = null
+    // What waits for an fsync is made durable here, on the thread: the process may be about to exit.
+    const waiting = this.unsynced
+    this.unsynced = []
+    if (waiting.length || this.syncing) {
+      try {
+        fdatasyncSync(this.wal())
+      } catch (err) {
+        this.syncFailure ??= new Error(`store ${this.path}: the WAL could not be synced to disk: ${(err as Error).message}`)
+      }
+    }
+    this.settle(waiting)
     this.closed = true
-    this.db.close()
+    try {
+      if (!this.syncFailure) this.checkpoint()
+    } finally {
+      // An fdatasync still running on the pool closes the descriptor when it returns (see sync).
+      const fd = this.walFd
+      this.walFd = null
+      if (fd !== null && !this.syncing) closeQuietly(fd)
+      this.db.close()
+    }
   }
 
   /**
@@ -207,6 +354,7 @@ export class SqliteStore implements PeerStore {
   eraseSecretly(fn: () => void): void {
     if (this.closed) throw new Error(`store ${this.path} is closed`)
     this.flush() // writes queued before this one commit first, in their own transaction
+    this.db.pragma('synchronous = FULL')
     this.db.pragma('secure_delete = ON')
     try {
       this.db.transaction(fn)()
@@ -214,7 +362,12 @@ export class SqliteStore implements PeerStore {
     } finally {
       this.db.pragma('secure_delete = OFF')
     }
-    const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    let result: { busy: number } | undefined
+    try {
+      ;[result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[]
+    } finally {
+      this.db.pragma('synchronous = OFF')
+    }
     const wal = `${this.path}-wal`
     if (result?.busy !== 0 || (existsSync(wal) && statSync(wal).size > 0)) {
       throw new Error(`${this.path}: its WAL could not be emptied (another connection reads it); it may still hold erased bytes`)
@@ -222,14 +375,14 @@ export class SqliteStore implements PeerStore {
   }
 
   getMeta(key: string): Buffer | undefined {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer | string } | undefined
+    const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer | string } | undefined
     if (row === undefined) return undefined
     return typeof row.value === 'string' ? Buffer.from(row.value, 'utf8') : row.value
   }
 
   setMeta(key: string, value: Uint8Array | string): void {
     const v = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value)
-    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, v)
+    this.sql('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, v)
   }
 
   putWorkspace(row: WorkspaceRow): void {
@@ -240,16 +393,16 @@ export class SqliteStore implements PeerStore {
   }
 
   getWorkspace(id: string): WorkspaceRow | undefined {
-    const r = this.db.prepare('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined
+    const r = this.sql('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined
     return r && workspaceFromRow(r)
   }
 
   listWorkspaces(): WorkspaceRow[] {
-    return (this.db.prepare('SELECT * FROM workspaces ORDER BY created_at').all() as Row[]).map(workspaceFromRow)
+    return (this.sql('SELECT * FROM workspaces ORDER BY created_at').all() as Row[]).map(workspaceFromRow)
   }
 
   addMembershipOps(workspaceId: string, ops: SignedRecord[], arrivedAt: number): number {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO membership_ops (workspace_id, hash, author, signature, bytes, arrived_at)
+    const insert = this.sql(`INSERT OR IGNORE INTO membership_ops (workspace_id, hash, author, signature, bytes, arrived_at)
       VALUES (?, ?, ?, ?, ?, ?)`)
     let added = 0
     for (const op of ops) added += insert.run(workspaceId, op.hash, op.author, op.signature, op.bytes, arrivedAt).changes
@@ -265,14 +418,14 @@ export class SqliteStore implements PeerStore {
   }
 
   replaceMembers(workspaceId: string, members: MemberRow[]): void {
-    this.db.prepare('DELETE FROM members WHERE workspace_id = ?').run(workspaceId)
-    const insert = this.db.prepare(`INSERT INTO members (workspace_id, device_id, public_key, name, role, added_by, added_at)
+    this.sql('DELETE FROM members WHERE workspace_id = ?').run(workspaceId)
+    const insert = this.sql(`INSERT INTO members (workspace_id, device_id, public_key, name, role, added_by, added_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)`)
     for (const m of members) insert.run(workspaceId, m.deviceId, m.publicKey, m.name, m.role, m.addedBy, m.addedAt)
   }
 
   listMembers(workspaceId: string): MemberRow[] {
-    return (this.db.prepare('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[]).map(
+    return (this.sql('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[]).map(
       (r) => ({
         workspaceId: r['workspace_id'],
         deviceId: r['device_id'],
@@ -297,19 +450,19 @@ export class SqliteStore implements PeerStore {
   }
 
   getDocument(id: string): DocumentRow | undefined {
-    const r = this.db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined
+    const r = this.sql('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined
     return r && documentFromRow(r)
   }
 
   listDocuments(workspaceId: string): DocumentRow[] {
     return (
-      this.db.prepare('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id').all(workspaceId) as Row[]
+      this.sql('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id').all(workspaceId) as Row[]
     ).map(documentFromRow)
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
     const insert =
-      this.db.prepare(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
+      this.sql(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     for (const c of changes) {
@@ -336,11 +489,11 @@ export class SqliteStore implements PeerStore {
   }
 
   hasChange(docId: string, hash: string): boolean {
-    return this.db.prepare('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hash) !== undefined
+    return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hash) !== undefined
   }
 
   getChanges(docId: string, hashes: string[]): ChangeRow[] {
-    const get = this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND hash = ?')
+    const get = this.sql('SELECT * FROM changes WHERE doc_id = ? AND hash = ?')
     const out: ChangeRow[] = []
     for (const h of hashes) {
       const r = get.get(docId, h) as Row | undefined
@@ -350,15 +503,15 @@ export class SqliteStore implements PeerStore {
   }
 
   changesAfter(docId: string, seq: number): ChangeRow[] {
-    return (this.db.prepare('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[]).map(changeFromRow)
+    return (this.sql('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[]).map(changeFromRow)
   }
 
   countChangesAfter(docId: string, seq: number): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
+    return (this.sql('SELECT count(*) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
   }
 
   changeCounts(): Map<string, number> {
-    const rows = this.db.prepare('SELECT doc_id, count(*) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
+    const rows = this.sql('SELECT doc_id, count(*) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
     return new Map(rows.map((r) => [r.doc_id, r.n]))
   }
 
@@ -380,7 +533,7 @@ export class SqliteStore implements PeerStore {
   }
 
   getSnapshot(docId: string): SnapshotRow | undefined {
-    const r = this.db.prepare('SELECT * FROM snapshots WHERE doc_id = ?').get(docId) as Row | undefined
+    const r = this.sql('SELECT * FROM snapshots WHERE doc_id = ?').get(docId) as Row | undefined
     return (
       r && { docId: r['doc_id'], bytes: r['bytes'], heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], createdAt: r['created_at'] }
     )
@@ -408,7 +561,7 @@ export class SqliteStore implements PeerStore {
   }
 
   getInvite(id: string): InviteRow | undefined {
-    const r = this.db.prepare('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined
+    const r = this.sql('SELECT * FROM invites WHERE id = ?').get(id) as Row | undefined
     return r && inviteFromRow(r)
   }
 
@@ -427,27 +580,27 @@ export class SqliteStore implements PeerStore {
   }
 
   follow(docId: string): void {
-    this.db.prepare(`INSERT INTO doc_reads (doc_id, followed) VALUES (?, 1) ON CONFLICT(doc_id) DO UPDATE SET followed = 1`).run(docId)
+    this.sql(`INSERT INTO doc_reads (doc_id, followed) VALUES (?, 1) ON CONFLICT(doc_id) DO UPDATE SET followed = 1`).run(docId)
   }
 
   listReads(): Map<string, ReadRow> {
-    const rows = this.db.prepare('SELECT * FROM doc_reads').all() as Row[]
+    const rows = this.sql('SELECT * FROM doc_reads').all() as Row[]
     return new Map(rows.map((r) => [r['doc_id'], { docId: r['doc_id'], readAt: r['read_at'], followed: r['followed'] === 1 }]))
   }
 
   // Each closes only an open invite, so that exactly one of used, declined and revoked ever happens to it.
   useInvite(id: string, usedBy: string, at: number): boolean {
-    return this.db.prepare(`UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, usedBy, id).changes === 1
+    return this.sql(`UPDATE invites SET used_at = ?, used_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, usedBy, id).changes === 1
   }
 
   declineInvite(id: string, by: string, at: number): boolean {
     return (
-      this.db.prepare(`UPDATE invites SET declined_at = ?, declined_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, by, id).changes === 1
+      this.sql(`UPDATE invites SET declined_at = ?, declined_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, by, id).changes === 1
     )
   }
 
   revokeInvite(id: string, at: number): boolean {
-    return this.db.prepare(`UPDATE invites SET revoked_at = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, id).changes === 1
+    return this.sql(`UPDATE invites SET revoked_at = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, id).changes === 1
   }
 
   notePeerSeen(peerId: string, addresses: string[], at: number): void {
@@ -455,7 +608,7 @@ export class SqliteStore implements PeerStore {
       .prepare(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
       ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`)
       .run(peerId, at)
-    const insert = this.db.prepare(`INSERT INTO peer_addresses (peer_id, address, last_seen) VALUES (?, ?, ?)
+    const insert = this.sql(`INSERT INTO peer_addresses (peer_id, address, last_seen) VALUES (?, ?, ?)
       ON CONFLICT(peer_id, address) DO UPDATE SET last_seen = excluded.last_seen`)
     for (const a of addresses) insert.run(peerId, a, at)
   }
@@ -468,17 +621,17 @@ export class SqliteStore implements PeerStore {
   }
 
   getPeer(peerId: string): PeerRow | undefined {
-    const r = this.db.prepare('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as Row | undefined
+    const r = this.sql('SELECT * FROM peers WHERE peer_id = ?').get(peerId) as Row | undefined
     return r && this.peerFromRow(r)
   }
 
   listPeers(): PeerRow[] {
-    return (this.db.prepare('SELECT * FROM peers ORDER BY last_seen DESC').all() as Row[]).map((r) => this.peerFromRow(r))
+    return (this.sql('SELECT * FROM peers ORDER BY last_seen DESC').all() as Row[]).map((r) => this.peerFromRow(r))
   }
 
   private peerFromRow(r: Row): PeerRow {
     const addresses = (
-      this.db.prepare('SELECT address FROM peer_addresses WHERE peer_id = ? ORDER BY last_seen DESC LIMIT 16').all(r['peer_id']) as {
+      this.sql('SELECT address FROM peer_addresses WHERE peer_id = ? ORDER BY last_seen DESC LIMIT 16').all(r['peer_id']) as {
         address: string
       }[]
     ).map((a) => a.address)
@@ -493,7 +646,7 @@ export class SqliteStore implements PeerStore {
   }
 
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[] {
-    return (this.db.prepare('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[]).map((r) => ({
+    return (this.sql('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[]).map((r) => ({
       peerId: r['peer_id'],
       heads: JSON.parse(r['heads']),
       updatedAt: r['updated_at'],
