@@ -1,8 +1,10 @@
 /**
  * Documents: the peer's own Automerge copies, loaded on demand from a snapshot plus the changes
- * after it, and the one write path every change takes: commit to SQLite (durable), then apply,
- * then tell clients and the network. Remote changes are buffered briefly and applied in batches,
- * because applying one change per call gets slow as history grows.
+ * after it, and the one write path every change takes. Own changes are made in memory, published,
+ * then committed (the client is answered after the commit). Teammates' changes are applied and
+ * shown to clients first, then committed in the same group commit: a teammate holds them, so if
+ * this peer stops before the commit, catch-up brings them back. Remote changes that arrive in a
+ * burst are applied in batches, because applying one change per call gets slow as history grows.
  */
 import * as A from '@automerge/automerge'
 import { EventEmitter } from 'node:events'
@@ -56,11 +58,14 @@ interface Loaded {
   lastSnapshotAt: number
   lastUsed: number
   holds: number
+  /** Batches applied here and not committed yet: such a document is not evicted. */
+  unsaved: number
 }
 interface Pending {
   ws: string
   items: ValidChange[]
-  timer: NodeJS.Timeout | null
+  /** Cancels the scheduled fire. */
+  cancel: (() => void) | null
   done: Promise<void>
   fire: () => void
 }
@@ -231,7 +236,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
-    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0 })
+    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
     const row: DocumentRow = {
       id: docId,
       workspaceId,
@@ -325,10 +330,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
     if (p && p.ws !== workspaceId) return Promise.resolve()
     if (!p) {
       let resolve!: () => void
-      const pend: Pending = { ws: workspaceId, items: [], timer: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
+      const pend: Pending = { ws: workspaceId, items: [], cancel: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
       pend.fire = () => {
-        if (pend.timer) clearTimeout(pend.timer)
-        pend.timer = null
+        pend.cancel?.()
+        pend.cancel = null
         if (this.pending.get(docId) !== pend) return
         this.pending.delete(docId)
         this.lastFlush.set(docId, Date.now())
@@ -336,9 +341,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
           .catch((err: Error) => this.opts.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
           .finally(resolve)
       }
-      // Leading edge: a change after a quiet spell is applied at once; a burst is gathered into one batch.
+      // Leading edge: a change after a quiet spell is applied as soon as the message that brought it
+      // has been checked (before gossip forwards it: showing it here comes first); a burst is
+      // gathered into one batch.
       const quiet = Date.now() - (this.lastFlush.get(docId) ?? 0) > this.opts.batchMs
-      pend.timer = setTimeout(pend.fire, quiet ? 0 : this.opts.batchMs)
+      if (quiet) queueMicrotask(pend.fire)
+      else {
+        const t = setTimeout(pend.fire, this.opts.batchMs)
+        pend.cancel = () => clearTimeout(t)
+      }
       this.pending.set(docId, pend)
       p = pend
     }
@@ -365,8 +376,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   /**
-   * Commit then apply. `alreadyApplied` is true for the peer's own edits, which exist in memory first.
-   * Duplicates (same document and hash) are dropped by the store.
+   * The write path. `alreadyApplied` is true for the peer's own edits, which exist in memory first.
+   * Teammates' changes a reader can open are applied and shown before the commit (see the top of
+   * this file); a keeper's, or clear changes of an older version, after it. Duplicates (same
+   * document and hash) are dropped by the store, and are not shown twice.
    */
   private async persist(
     workspaceId: string,
@@ -376,6 +389,25 @@ export class Documents extends EventEmitter<DocumentEvents> {
     origin?: unknown,
   ): Promise<ChangeRow[]> {
     const now = Date.now()
+    // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
+    const edits = changes.filter((c) => !c.empty)
+    const newest = edits.length ? edits.reduce((a, b) => (b.time > a.time ? b : a)) : null
+    const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
+    const early = !alreadyApplied && !this.keeps(workspaceId) && changes.every((c) => c.plain !== null)
+    const l = early ? this.loadOrStart(docId, workspaceId) : undefined
+    /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
+    let listed = false
+    if (l) {
+      l.unsaved++
+      const seen = new Set<string>()
+      const fresh = changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash]))
+      if (fresh.length) {
+        const plain = fresh.map((c) => c.plain!)
+        ;[l.doc] = A.applyChanges(l.doc, plain)
+        this.emit('changes', docId, plain, origin)
+        listed = this.refreshRow(docId, l, last, fresh.length)
+      }
+    }
     let rowsWritten: DocumentRow[] = []
     const write = this.store.write(() => {
       rowsWritten = this.writeDirtyRows()
@@ -407,38 +439,60 @@ export class Documents extends EventEmitter<DocumentEvents> {
         now,
       )
     })
-    const rows = await write.catch((err: unknown) => {
-      // Rolled back with the changes: the listing rows it carried wait for the next commit again.
-      for (const r of rowsWritten) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
-      throw err
-    })
+    const rows = await write
+      .catch((err: unknown) => {
+        // Rolled back with the changes: the listing rows it carried wait for the next commit again.
+        for (const r of rowsWritten) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
+        throw err
+      })
+      .finally(() => {
+        if (l) l.unsaved--
+      })
     this.rowsDurable(rowsWritten)
     if (rows.length === 0) return rows
-    if (changes.some((c) => c.plain === null) || this.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
+    if (!l && (changes.some((c) => c.plain === null) || this.keeps(workspaceId))) return this.keepSealed(workspaceId, docId, rows, changes)
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
     for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
-    const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
-    const plain = rows.map((r) => plainByHash.get(r.hash) ?? this.plainOf(workspaceId, r))
-    const l = this.load(docId, rows)
-    if (!alreadyApplied) {
-      const [doc] = A.applyChanges(l.doc, plain)
-      l.doc = doc
-    }
-    l.lastSeq = maxOf(
+    // Own edits are in memory already, and teammates' were applied above; the document may have been
+    // evicted meanwhile only if it was loaded again since, from the store, which now has them.
+    const doc = l ?? this.load(docId, rows)
+    doc.lastSeq = maxOf(
       rows.map((r) => r.seq),
-      l.lastSeq,
+      doc.lastSeq,
     )
-    l.sinceSnapshot += rows.length
-    // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
-    const edits = changes.filter((c) => !c.empty)
-    const newest = edits.length ? edits.reduce((a, b) => (b.time > a.time ? b : a)) : null
-    const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
-    this.refreshRow(docId, l, last, rows.length)
-    this.maybeSnapshot(docId, l)
-    this.emit('changes', docId, plain, origin)
+    doc.sinceSnapshot += rows.length
+    if (!listed) this.refreshRow(docId, doc, last, rows.length)
+    this.maybeSnapshot(docId, doc)
+    if (alreadyApplied) {
+      const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
+      this.emit(
+        'changes',
+        docId,
+        rows.map((r) => plainByHash.get(r.hash)!),
+        origin,
+      )
+    }
     this.emit('heads', workspaceId, docId)
     if (newest && newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
     return rows
+  }
+
+  /** The loaded document, or a new empty one for a document not stored here yet (its first changes are arriving). */
+  private loadOrStart(docId: string, ws: string): Loaded {
+    if (this.loaded.has(docId) || this.store.getDocument(docId)) return this.load(docId)
+    const l: Loaded = {
+      doc: A.init<DocContent>({ actor: this.actor }),
+      ws,
+      lastSeq: 0,
+      sinceSnapshot: 0,
+      lastSnapshotAt: 0,
+      lastUsed: Date.now(),
+      holds: 0,
+      unsaved: 0,
+    }
+    this.loaded.set(docId, l)
+    this.evict()
+    return l
   }
 
   /**
@@ -466,11 +520,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /**
    * Updates the listing row of a document (title, heads, last change). The new row is visible at
-   * once through `fresh`, and reaches the database in the next group commit.
+   * once through `fresh`, and reaches the database in the next group commit. False when the
+   * document has no row yet (its first changes are being committed).
    */
-  private refreshRow(docId: string, l: Loaded, last: { at: number; by: string } | null, added: number): void {
+  private refreshRow(docId: string, l: Loaded, last: { at: number; by: string } | null, added: number): boolean {
     const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
-    if (!base) return
+    if (!base) return false
     const c = readContent(l.doc)
     const next: DocumentRow = {
       ...base,
@@ -483,6 +538,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,
     }
     this.putRow(l.ws, next)
+    return true
   }
 
   /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
@@ -563,6 +619,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       lastSnapshotAt: 0,
       lastUsed: Date.now(),
       holds: 0,
+      unsaved: 0,
     }
     this.loaded.set(docId, l)
     // The listing cache lags the change log after a crash; repair it from the document.
@@ -589,7 +646,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private evict(): void {
     if (this.loaded.size <= this.opts.maxLoaded) return
     const idle = [...this.loaded.entries()]
-      .filter(([id, l]) => l.holds === 0 && !this.pending.has(id))
+      .filter(([id, l]) => l.holds === 0 && l.unsaved === 0 && !this.pending.has(id))
       .sort((a, b) => a[1].lastUsed - b[1].lastUsed)
     for (const [id, l] of idle.slice(0, this.loaded.size - this.opts.maxLoaded)) {
       this.maybeSnapshot(id, l, true)

@@ -207,35 +207,44 @@ export class Gossip {
     this.send(ws, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, e: Buffer.from(key.epochId, 'hex'), p })
   }
 
+  /**
+   * Leading edge: the first changes of a turn of the event loop are published at once (a keystroke
+   * is not held for a tick); those that follow in the same turn go together when it ends.
+   */
   private queueChanges(ws: string, docId: string, items: SignedChange[]): void {
-    const box = this.outbox.get(docId) ?? { ws, items: [] }
-    box.items.push(...items)
-    this.outbox.set(docId, box)
     if (!this.outboxScheduled) {
       this.outboxScheduled = true
       setImmediate(() => this.flushOutbox())
+      this.sendChanges(ws, docId, items)
+      return
     }
+    const box = this.outbox.get(docId) ?? { ws, items: [] }
+    box.items.push(...items)
+    this.outbox.set(docId, box)
   }
 
   private flushOutbox(): void {
     this.outboxScheduled = false
-    for (const [docId, { ws, items }] of this.outbox) {
-      let batch: SignedChange[] = []
-      let size = 0
-      for (const item of items) {
-        // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
-        const cost = item.c.byteLength + 200 + (item.m?.length ?? 0) * 34
-        if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + cost > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
-          this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
-          batch = []
-          size = 0
-        }
-        batch.push(item)
-        size += cost
-      }
-      if (batch.length) this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
-    }
+    for (const [docId, { ws, items }] of this.outbox) this.sendChanges(ws, docId, items)
     this.outbox.clear()
+  }
+
+  /** One message per document, split where it would grow past half the gossip limit. */
+  private sendChanges(ws: string, docId: string, items: SignedChange[]): void {
+    let batch: SignedChange[] = []
+    let size = 0
+    for (const item of items) {
+      // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
+      const cost = item.c.byteLength + 200 + (item.m?.length ?? 0) * 34
+      if (batch.length > 0 && (batch.length >= MAX_CHANGES_PER_MESSAGE || size + cost > MAX_GOSSIP_MESSAGE_BYTES / 2)) {
+        this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
+        batch = []
+        size = 0
+      }
+      batch.push(item)
+      size += cost
+    }
+    if (batch.length) this.send(ws, { t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: batch })
   }
 
   private queueHeads(ws: string, docId: string): void {
