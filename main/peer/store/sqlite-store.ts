@@ -425,17 +425,15 @@ export class SqliteStore implements PeerStore {
   }
 
   listMembers(workspaceId: string): MemberRow[] {
-    return (this.sql('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[]).map(
-      (r) => ({
-        workspaceId: r['workspace_id'],
-        deviceId: r['device_id'],
-        publicKey: r['public_key'],
-        name: r['name'],
-        role: r['role'] as Role,
-        addedBy: r['added_by'],
-        addedAt: r['added_at'],
-      }),
-    )
+    return (this.sql('SELECT * FROM members WHERE workspace_id = ? ORDER BY added_at, device_id').all(workspaceId) as Row[]).map((r) => ({
+      workspaceId: r['workspace_id'],
+      deviceId: r['device_id'],
+      publicKey: r['public_key'],
+      name: r['name'],
+      role: r['role'] as Role,
+      addedBy: r['added_by'],
+      addedAt: r['added_at'],
+    }))
   }
 
   upsertDocument(row: DocumentRow): void {
@@ -455,9 +453,9 @@ export class SqliteStore implements PeerStore {
   }
 
   listDocuments(workspaceId: string): DocumentRow[] {
-    return (
-      this.sql('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id').all(workspaceId) as Row[]
-    ).map(documentFromRow)
+    return (this.sql('SELECT * FROM documents WHERE workspace_id = ? ORDER BY last_change_at DESC, id').all(workspaceId) as Row[]).map(
+      documentFromRow,
+    )
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
@@ -594,9 +592,7 @@ export class SqliteStore implements PeerStore {
   }
 
   declineInvite(id: string, by: string, at: number): boolean {
-    return (
-      this.sql(`UPDATE invites SET declined_at = ?, declined_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, by, id).changes === 1
-    )
+    return this.sql(`UPDATE invites SET declined_at = ?, declined_by = ? WHERE id = ? AND ${OPEN_INVITE}`).run(at, by, id).changes === 1
   }
 
   revokeInvite(id: string, at: number): boolean {
