@@ -51,7 +51,7 @@ export class GvReplica implements TextPeer {
       else early.push(...e.changes)
     })
     const opened = await client.request('doc.open', { docId })
-    r = new GvReplica(client, docId, A.load<DocContent>(opened.bytes, { actor: opened.actor }), frameMs, off)
+    r = new GvReplica(client, docId, A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true }), frameMs, off)
     if (early.length) r.receive(early)
     return r
   }

@@ -60,7 +60,8 @@ serve({
     const peak = peakRss()
     // What the editor then does: open the document and load its own replica (in the app, in the renderer's process).
     const opened = await c.request('doc.open', { docId: traceDoc })
-    const doc = A.load<{ text: string }>(opened.bytes)
+    // As the editor loads it (renderer/src/editor/replica.ts): bytes from its own peer, unchecked.
+    const doc = A.load<{ text: string }>(opened.bytes, { unchecked: true })
     const t4 = now()
     if (doc.text !== read.text) throw new Error('the replica and the peer disagree on the text')
     c.close()

@@ -81,7 +81,7 @@ export class DocReplica implements DocHandle<DocContent> {
   /**
    * Opens `docId` at the peer and loads it; remote changes that arrive meanwhile are kept.
    * `beforeLoad` runs before Automerge loads the bytes (which blocks the thread for a large
-   * document: about 0.5 s for 26k changes), so a view can paint a progress indicator first.
+   * document: about 70 ms for 100k changes), so a view can paint a progress indicator first.
    * `now` is the clock the send policy reads (a test passes one it advances with its frames).
    */
   static async open(
@@ -102,7 +102,10 @@ export class DocReplica implements DocHandle<DocContent> {
     try {
       const opened = await client.request('doc.open', { docId })
       await beforeLoad?.(opened.bytes.byteLength)
-      const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
+      // `unchecked`: the bytes come from this device's own peer, which saved them from a document
+      // it had verified change by change; checking again recomputes every change's hash, about
+      // two thirds of the load (for 100k changes: 218 ms checked, 68 ms unchecked, measured here).
+      const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true })
       replica = new DocReplica(client, docId, doc, schedule, off, now)
     } catch (err) {
       off()
