@@ -386,10 +386,8 @@ export class SqliteStore implements PeerStore {
   }
 
   putWorkspace(row: WorkspaceRow): void {
-    this.db
-      .prepare(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT(id) DO UPDATE SET name = excluded.name`)
-      .run(row.id, row.name, row.ownerId, row.createdAt, row.joinedAt)
+    this.sql(`INSERT INTO workspaces (id, name, owner_id, created_at, joined_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT(id) DO UPDATE SET name = excluded.name`).run(row.id, row.name, row.ownerId, row.createdAt, row.joinedAt)
   }
 
   getWorkspace(id: string): WorkspaceRow | undefined {
@@ -411,9 +409,9 @@ export class SqliteStore implements PeerStore {
 
   listMembershipOps(workspaceId: string): SignedRecord[] {
     return (
-      this.db
-        .prepare('SELECT hash, author, signature, bytes FROM membership_ops WHERE workspace_id = ? ORDER BY arrived_at, hash')
-        .all(workspaceId) as SignedRecord[]
+      this.sql('SELECT hash, author, signature, bytes FROM membership_ops WHERE workspace_id = ? ORDER BY arrived_at, hash').all(
+        workspaceId,
+      ) as SignedRecord[]
     ).map((r) => ({ ...r }))
   }
 
@@ -437,14 +435,12 @@ export class SqliteStore implements PeerStore {
   }
 
   upsertDocument(row: DocumentRow): void {
-    this.db
-      .prepare(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count,
+    this.sql(`INSERT INTO documents (id, workspace_id, title, heads, created_at, last_change_at, last_change_by, deleted, change_count,
         last_remote_at)
       VALUES (@id, @workspaceId, @title, @heads, @createdAt, @lastChangeAt, @lastChangeBy, @deleted, @changeCount, @lastRemoteAt)
       ON CONFLICT(id) DO UPDATE SET title = excluded.title, heads = excluded.heads, last_change_at = excluded.last_change_at,
         last_change_by = excluded.last_change_by, deleted = excluded.deleted, change_count = excluded.change_count,
-        last_remote_at = excluded.last_remote_at`)
-      .run({ ...row, heads: JSON.stringify(row.heads), deleted: row.deleted ? 1 : 0 })
+        last_remote_at = excluded.last_remote_at`).run({ ...row, heads: JSON.stringify(row.heads), deleted: row.deleted ? 1 : 0 })
   }
 
   getDocument(id: string): DocumentRow | undefined {
@@ -515,19 +511,18 @@ export class SqliteStore implements PeerStore {
 
   docsWrittenBy(workspaceId: string, authors: string[]): string[] {
     if (authors.length === 0) return []
-    const rows = this.db
-      .prepare(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id
-        WHERE d.workspace_id = ? AND c.author IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`)
-      .all(workspaceId, ...authors) as { id: string }[]
+    const rows = this.sql(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id
+        WHERE d.workspace_id = ? AND c.author IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`).all(
+      workspaceId,
+      ...authors,
+    ) as { id: string }[]
     return rows.map((r) => r.id)
   }
 
   putSnapshot(row: SnapshotRow): void {
-    this.db
-      .prepare(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
+    this.sql(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT(doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, up_to_seq = excluded.up_to_seq,
-        created_at = excluded.created_at`)
-      .run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
+        created_at = excluded.created_at`).run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
   }
 
   getSnapshot(docId: string): SnapshotRow | undefined {
@@ -538,24 +533,22 @@ export class SqliteStore implements PeerStore {
   }
 
   putInvite(row: InviteRow): void {
-    this.db
-      .prepare(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval,
+    this.sql(`INSERT INTO invites (id, workspace_id, secret_hash, role, created_at, expires_at, used_at, used_by, require_approval,
         revoked_at, declined_at, declined_by)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(
-        row.id,
-        row.workspaceId,
-        row.secretHash,
-        row.role,
-        row.createdAt,
-        row.expiresAt,
-        row.usedAt,
-        row.usedBy,
-        row.requireApproval ? 1 : 0,
-        row.revokedAt,
-        row.declinedAt,
-        row.declinedBy,
-      )
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      row.id,
+      row.workspaceId,
+      row.secretHash,
+      row.role,
+      row.createdAt,
+      row.expiresAt,
+      row.usedAt,
+      row.usedBy,
+      row.requireApproval ? 1 : 0,
+      row.revokedAt,
+      row.declinedAt,
+      row.declinedBy,
+    )
   }
 
   getInvite(id: string): InviteRow | undefined {
@@ -564,17 +557,16 @@ export class SqliteStore implements PeerStore {
   }
 
   listInvites(workspaceId: string, limit: number): InviteRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at DESC, id LIMIT ?')
-      .all(workspaceId, limit) as Row[]
+    const rows = this.sql('SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at DESC, id LIMIT ?').all(
+      workspaceId,
+      limit,
+    ) as Row[]
     return rows.map(inviteFromRow)
   }
 
   markRead(docId: string, at: number): void {
-    this.db
-      .prepare(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
-      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`)
-      .run(docId, at)
+    this.sql(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
+      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`).run(docId, at)
   }
 
   follow(docId: string): void {
@@ -600,20 +592,16 @@ export class SqliteStore implements PeerStore {
   }
 
   notePeerSeen(peerId: string, addresses: string[], at: number): void {
-    this.db
-      .prepare(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
-      ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`)
-      .run(peerId, at)
+    this.sql(`INSERT INTO peers (peer_id, last_seen) VALUES (?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_seen = excluded.last_seen`).run(peerId, at)
     const insert = this.sql(`INSERT INTO peer_addresses (peer_id, address, last_seen) VALUES (?, ?, ?)
       ON CONFLICT(peer_id, address) DO UPDATE SET last_seen = excluded.last_seen`)
     for (const a of addresses) insert.run(peerId, a, at)
   }
 
   notePeerSynced(peerId: string, at: number): void {
-    this.db
-      .prepare(`INSERT INTO peers (peer_id, last_seen, last_sync_at) VALUES (?, ?, ?)
-      ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at`)
-      .run(peerId, at, at)
+    this.sql(`INSERT INTO peers (peer_id, last_seen, last_sync_at) VALUES (?, ?, ?)
+      ON CONFLICT(peer_id) DO UPDATE SET last_sync_at = excluded.last_sync_at`).run(peerId, at, at)
   }
 
   getPeer(peerId: string): PeerRow | undefined {
@@ -635,10 +623,13 @@ export class SqliteStore implements PeerStore {
   }
 
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {
-    this.db
-      .prepare(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
-      ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at`)
-      .run(peerId, docId, JSON.stringify(heads), at)
+    this.sql(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at`).run(
+      peerId,
+      docId,
+      JSON.stringify(heads),
+      at,
+    )
   }
 
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[] {
