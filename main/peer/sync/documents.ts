@@ -291,6 +291,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const items: SignedChange[] = []
     // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
     const m = this.workspaces.heads(row.workspaceId)
+    const doc = this.load(docId).doc
+    const batch = new Set<string>()
     for (const bytes of changes) {
       if (bytes.byteLength > MAX_CHANGE_BYTES)
         throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
@@ -306,6 +308,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
           `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
         )
       }
+      // Builds only on what this peer holds, or on a change earlier in the request: a client's
+      // changes leave in causal order, so one that does not is refused, never stored as an orphan
+      // (after a refused request, those the page sent behind it are refused the same way).
+      const missing = decoded.deps.filter((d) => !batch.has(d) && !A.hasHeads(doc, [d]))
+      if (missing.length)
+        throw new GrapevineError(
+          'bad-request',
+          `Change ${decoded.hash.slice(0, 12)} depends on changes this peer does not have (${missing.map((h) => h.slice(0, 12)).join(', ')}).`,
+        )
+      batch.add(decoded.hash)
       const { item, change } = sealChange(this.device, key, row.workspaceId, docId, bytes, m, decoded)
       items.push(item)
       valid.push(change)

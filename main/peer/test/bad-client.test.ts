@@ -128,4 +128,19 @@ describe('client protocol bad input', () => {
     assert.equal(read.text, 'GOOD hello')
     assert.deepEqual(read.heads, heads)
   })
+
+  it('rejects a change that builds on changes the peer does not have; takes it behind the one it builds on', async () => {
+    const opened = await c.request('doc.open', { docId })
+    const actor = `${peer!.device.actorPrefix}00112233445566ff`
+    const copy = A.load<{ text: string }>(opened.bytes, { actor })
+    const one = A.change(copy, (d) => A.splice(d, ['text'], 0, 0, 'one '))
+    const c1 = A.getLastLocalChange(one)! // before the next change: `one` is outdated after it
+    const c2 = A.getLastLocalChange(A.change(one, (d) => A.splice(d, ['text'], 0, 0, 'two ')))!
+    const was = await c.request('doc.read', { docId })
+    await rejectsWith(c.request('doc.applyChanges', { docId, changes: [c2] }), ['bad-request'], 'orphan change')
+    assert.deepEqual(await c.request('doc.read', { docId }), was, 'nothing of it is kept')
+    // In one request, in causal order, both are taken.
+    await c.request('doc.applyChanges', { docId, changes: [c1, c2] })
+    assert.equal((await c.request('doc.read', { docId })).text, `two one ${was.text}`)
+  })
 })

@@ -15,6 +15,9 @@ function scriptedPeer(initialText = 'hello') {
   const listeners = new Set<(e: ClientEvent) => void>()
   const applied: Uint8Array[][] = []
   let fail: GrapevineError | null = null
+  let delayMs = 1
+  let maxOutstanding = 0
+  let outstanding = 0
   let opened = 0
   const client: Pick<PeerClient, 'request' | 'onEvent'> = {
     async request(method: ClientMethod, params: unknown) {
@@ -29,8 +32,14 @@ function scriptedPeer(initialText = 'hello') {
         } as never
       }
       if (method === 'doc.applyChanges') {
-        await new Promise((r) => setTimeout(r, 1))
-        if (fail) throw fail
+        outstanding++
+        maxOutstanding = Math.max(maxOutstanding, outstanding)
+        try {
+          await new Promise((r) => setTimeout(r, delayMs))
+          if (fail) throw fail
+        } finally {
+          outstanding--
+        }
         applied.push(p.changes!)
         ;[doc] = A.applyChanges(doc, p.changes!)
         return { heads: A.getHeads(doc) } as never
@@ -51,6 +60,14 @@ function scriptedPeer(initialText = 'hello') {
     },
     failWith(e: GrapevineError | null) {
       fail = e
+    },
+    /** How long the peer takes to answer `doc.applyChanges`. */
+    answerAfter(ms: number) {
+      delayMs = ms
+    },
+    /** The most `doc.applyChanges` requests outstanding at once so far. */
+    get maxOutstanding() {
+      return maxOutstanding
     },
     /** A teammate's edit arriving as a `doc.changes` event. */
     remoteEdit(fn: (d: DocContent) => void, docId = 'd1') {
@@ -206,5 +223,53 @@ test('edits made while the peer is unreachable are kept and sent by the next rep
   frames.run()
   await next.flushNow()
   assert.equal(peer.doc.text, 'hello kept too', 'and they reach the peer')
+  await next.close()
+})
+
+test('the page does not wait for a reply to send: requests overlap (at most 4), in order, and every change arrives', async () => {
+  const peer = scriptedPeer()
+  peer.answerAfter(40)
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
+  const unsent: number[] = []
+  r.listen('unsent', (n) => unsent.push(n))
+  // Six frames of fast typing, two keys each, while the peer takes 40 ms per answer.
+  for (let f = 0; f < 6; f++) {
+    for (const ch of ['a', 'b']) r.change((d) => A.splice(d, ['text'], r.text().length, 0, ch))
+    frames.run()
+    await new Promise((res) => setTimeout(res, 2))
+  }
+  assert.equal(peer.maxOutstanding, 4, 'four requests out at once, no more')
+  await r.flushNow()
+  assert.equal(peer.doc.text, `hello${'ab'.repeat(6)}`, 'every change arrived, in causal order')
+  assert.equal(r.unsent(), 0)
+  assert.ok(
+    unsent.some((n) => n > 0 && n < 12),
+    'the count fell as acknowledgements came, not all at once at the end',
+  )
+  await r.close()
+})
+
+test('when the peer goes away with requests in flight, all of them and the queue are kept in order for the next replica', async () => {
+  const peer = scriptedPeer()
+  peer.answerAfter(30)
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
+  for (const ch of ['1', '2', '3']) {
+    r.change((d) => A.splice(d, ['text'], r.text().length, 0, ch))
+    frames.run()
+  }
+  peer.failWith(new GrapevineError('unreachable', 'The connection to the peer closed.'))
+  r.change((d) => A.splice(d, ['text'], r.text().length, 0, '4'))
+  await new Promise((res) => setTimeout(res, 80))
+  assert.equal(r.unsent(), 4)
+  await r.close()
+  peer.failWith(null)
+  peer.answerAfter(1)
+  const next = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  frames.run()
+  await next.flushNow()
+  assert.equal(peer.doc.text, 'hello1234')
+  assert.equal(next.unsent(), 0)
   await next.close()
 })

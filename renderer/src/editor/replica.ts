@@ -3,11 +3,13 @@
  * `@automerge/automerge-codemirror` binds the editor to.
  *
  * Local edits change the replica at once (the keystroke paints in the same frame); their change
- * bytes are sent with `doc.applyChanges`, one request in flight at a time so the peer sees them in
- * causal order. After a quiet frame a keystroke's change leaves at once (typing is never held for a
- * frame); in a fast run of keys, or while a request is in flight, changes leave together at most
- * once per frame, so a burst is a few requests (and gossip messages), not one per key. Remote changes arrive as `doc.changes` events and are applied once
- * per frame (Automerge applies many changes in one call far faster than one by one).
+ * bytes are sent with `doc.applyChanges`, in order over the one channel, so the peer takes them in
+ * causal order. The page never waits for a reply to send: up to MAX_IN_FLIGHT requests are
+ * outstanding, and the sync status follows the acknowledgements as they come. After a quiet frame a
+ * keystroke's change leaves at once (typing is never held for a frame); in a fast run of keys changes
+ * leave together at most once per frame, so a burst is a few requests (and gossip messages), not one
+ * per key. Remote changes arrive as `doc.changes` events and are applied once per frame (Automerge
+ * applies many changes in one call far faster than one by one).
  */
 import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-codemirror'
@@ -41,6 +43,8 @@ const stranded = new Map<string, Uint8Array[]>()
 const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
 /** A keystroke after this long without a send leaves at once; sooner ones wait for the next frame. */
 const QUIET_MS = 16
+/** Requests outstanding at once; past this, changes wait for an acknowledgement (a stalled peer). */
+const MAX_IN_FLIGHT = 4
 
 export class DocReplica implements DocHandle<DocContent> {
   readonly docId: string
@@ -51,6 +55,9 @@ export class DocReplica implements DocHandle<DocContent> {
   private readonly now: () => number
   private readonly events = new Emitter<ReplicaEvents>()
   private readonly queue: Uint8Array[] = []
+  /** Batches sent and not acknowledged, oldest first. */
+  private readonly sending: Uint8Array[][] = []
+  /** Changes in `sending`. */
   private inFlight = 0
   private flushScheduled = false
   /** When the last request left (ms, by `now`). */
@@ -174,14 +181,14 @@ export class DocReplica implements DocHandle<DocContent> {
   /** Sends queued local changes now instead of at the next frame; resolves when all are durable. */
   async flushNow(): Promise<void> {
     while (this.queue.length + this.inFlight > 0 && !this.closed) {
-      if (this.inFlight === 0) await this.flush()
-      else
-        await new Promise<void>((r) => {
-          const off = this.listen('unsent', () => {
-            off()
-            r()
-          })
+      while (this.queue.length > 0 && this.sending.length < MAX_IN_FLIGHT) void this.flush()
+      if (this.queue.length + this.inFlight === 0) break
+      await new Promise<void>((r) => {
+        const off = this.listen('unsent', () => {
+          off()
+          r()
         })
+      })
     }
   }
 
@@ -203,9 +210,9 @@ export class DocReplica implements DocHandle<DocContent> {
     this.kick()
   }
 
-  /** Sends what is queued: at once after a quiet frame, else at the next frame; never two requests at once. */
+  /** Sends what is queued: at once after a quiet frame, else at the next frame; at most MAX_IN_FLIGHT requests out. */
   private kick(): void {
-    if (this.flushScheduled || this.inFlight > 0 || this.queue.length === 0 || this.closed) return
+    if (this.flushScheduled || this.sending.length >= MAX_IN_FLIGHT || this.queue.length === 0 || this.closed) return
     this.flushScheduled = true
     const run = (): void => {
       this.flushScheduled = false
@@ -216,7 +223,7 @@ export class DocReplica implements DocHandle<DocContent> {
   }
 
   private async flush(): Promise<void> {
-    if (this.inFlight > 0 || this.queue.length === 0) return
+    if (this.sending.length >= MAX_IN_FLIGHT || this.queue.length === 0 || this.refused) return
     let bytes = 0
     let n = 0
     while (n < this.queue.length && n < MAX_CHANGES_PER_MESSAGE && (n === 0 || bytes + this.queue[n]!.byteLength <= REQUEST_BUDGET_BYTES)) {
@@ -224,18 +231,25 @@ export class DocReplica implements DocHandle<DocContent> {
       n++
     }
     const batch = this.queue.splice(0, n)
-    this.inFlight = batch.length
+    this.sending.push(batch)
+    this.inFlight += batch.length
     this.lastSentAt = this.now()
     try {
       await this.client.request('doc.applyChanges', { docId: this.docId, changes: batch })
-      this.inFlight = 0
+      this.settled(batch)
     } catch (err) {
-      this.inFlight = 0
+      // Once one fails, those sent after it (which build on it) fail too, or were left to fail.
+      if (!this.settled(batch)) return
       if (errorCode(err) === 'unreachable') {
-        // The peer is gone (restarting, or the socket closed). Keep them, and any typed until the
-        // window reconnects, for the replica that opens this document next: it sends them again.
-        stranded.set(this.docId, [...(stranded.get(this.docId) ?? []), ...batch, ...this.queue.splice(0)])
+        // The peer is gone (restarting, or the socket closed). Keep them, every batch sent after
+        // this one and any typed until the window reconnects, in order, for the replica that opens
+        // this document next: it sends them again.
+        const later = this.sending.splice(0).flat()
+        this.inFlight = 0
+        stranded.set(this.docId, [...(stranded.get(this.docId) ?? []), ...batch, ...later, ...this.queue.splice(0)])
       } else {
+        this.sending.length = 0
+        this.inFlight = 0
         this.queue.length = 0
         this.refused = true
         this.events.emit('rejected', err instanceof Error ? err : new Error(String(err)))
@@ -243,6 +257,15 @@ export class DocReplica implements DocHandle<DocContent> {
     }
     this.events.emit('unsent', this.unsent())
     this.kick()
+  }
+
+  /** Takes an answered batch off `sending`; false if it was not there (a failure before it took it). */
+  private settled(batch: Uint8Array[]): boolean {
+    const i = this.sending.indexOf(batch)
+    if (i < 0) return false
+    this.sending.splice(i, 1)
+    this.inFlight -= batch.length
+    return true
   }
 
   private receive(changes: Uint8Array[]): void {
