@@ -1,8 +1,8 @@
 /**
  * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
  * one Automerge change per keystroke, applied locally at once; change bytes sent with
- * `doc.applyChanges` one request in flight at a time: after a quiet frame a change leaves at once,
- * in a fast run of keys (or after an answer) at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events) are applied
+ * `doc.applyChanges`, up to 4 requests in flight (in order, not waiting for answers): after a quiet
+ * frame a change leaves at once, in a fast run of keys at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events) are applied
  * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
@@ -14,6 +14,8 @@ import type { TextPeer } from './text-peer.ts'
 
 /** As the renderer sends (renderer/src/editor/replica.ts `QUIET_MS`): a send at most once per frame, the first at once. */
 const FRAME_MS = 1000 / 60
+/** As the renderer (replica.ts `MAX_IN_FLIGHT`). */
+const MAX_IN_FLIGHT = 4
 
 export class GvReplica implements TextPeer {
   doc: A.Doc<DocContent>
@@ -21,7 +23,7 @@ export class GvReplica implements TextPeer {
   private readonly client: PeerClient
   private readonly frameMs: number
   private queue: Uint8Array[] = []
-  private inFlight: Promise<void> | null = null
+  private inFlight = 0
   private scheduled = false
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly listeners: (() => void)[] = []
@@ -31,6 +33,8 @@ export class GvReplica implements TextPeer {
   readonly sends: [number, number][] = []
   private queuedTotal = 0
   private sentTotal = 0
+  /** Changes in the requests in flight. */
+  private inFlightChanges = 0
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -103,7 +107,7 @@ export class GvReplica implements TextPeer {
   }
 
   private kick(): void {
-    if (this.scheduled || this.inFlight || this.queue.length === 0) return
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return
     this.scheduled = true
     const go = (): void => {
       this.scheduled = false
@@ -115,20 +119,24 @@ export class GvReplica implements TextPeer {
   }
 
   private flush(): void {
-    if (this.inFlight || this.queue.length === 0) return
+    if (this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return
     const batch = this.queue.splice(0, MAX_CHANGES_PER_MESSAGE)
     this.lastSentAt = now()
-    this.sends.push([this.sentTotal + batch.length, now()])
-    this.inFlight = this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
+    this.sends.push([this.sentTotal + this.inFlightChanges + batch.length, now()])
+    this.inFlight++
+    this.inFlightChanges += batch.length
+    this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
       () => {
         this.sentTotal += batch.length
-        this.inFlight = null
+        this.inFlight--
+        this.inFlightChanges -= batch.length
         if (this.queue.length) this.kick()
-        else for (const w of this.idleWaiters.splice(0)) w()
+        else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
       },
       (err: Error) => {
         this.error = err
-        this.inFlight = null
+        this.inFlight--
+        this.inFlightChanges -= batch.length
         for (const w of this.idleWaiters.splice(0)) w()
       },
     )
@@ -137,7 +145,7 @@ export class GvReplica implements TextPeer {
   /** Resolves when every local change is acknowledged as durable by the peer. */
   drain(): Promise<void> {
     if (this.error) return Promise.reject(this.error)
-    if (this.queue.length === 0 && !this.inFlight && !this.scheduled) return Promise.resolve()
+    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve()
     return new Promise((resolve, reject) => this.idleWaiters.push(() => (this.error ? reject(this.error) : resolve())))
   }
 
