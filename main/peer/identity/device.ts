@@ -5,7 +5,7 @@ import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
 import type { KeyObject } from 'node:crypto'
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import type { PeerStore } from '../store/types.ts'
+import type { Durable, MetaStore, PeerStore } from '../store/types.ts'
 import { actorPrefixFor, privateKeyObject } from './keys.ts'
 import { fingerprintText } from './words.ts'
 
@@ -159,11 +159,11 @@ async function eraseKey(store: IdentityStore): Promise<void> {
   await store.write(() => store.setMeta(SCRUBBED_META, '1'))
 }
 
-export function deviceName(store: PeerStore): string {
+export function deviceName(store: MetaStore): string {
   return store.getMeta(NAME_META)?.toString('utf8') ?? hostname().slice(0, 64) ?? 'Grapevine device'
 }
 
-export async function setDeviceName(store: PeerStore, name: string): Promise<void> {
+export async function setDeviceName(store: Durable & MetaStore, name: string): Promise<void> {
   await store.write(() => store.setMeta(NAME_META, name))
 }
 

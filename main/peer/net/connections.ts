@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { PeerId } from '@libp2p/interface'
-import type { PeerStore } from '../store/types.ts'
+import type { Durable, PeerBook } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import type { GrapevineNode } from './node.ts'
 import { dialable } from './addresses.ts'
@@ -31,11 +31,11 @@ export class Connections extends EventEmitter<ConnectionEvents> {
   private known = new Set<string>()
   private timer: NodeJS.Timeout | null = null
   private readonly node: GrapevineNode
-  private readonly store: PeerStore
+  private readonly store: Durable & PeerBook
   private readonly teammates: () => Set<string>
   private readonly log: Log
 
-  constructor(node: GrapevineNode, store: PeerStore, teammates: () => Set<string>, log: Log) {
+  constructor(node: GrapevineNode, store: Durable & PeerBook, teammates: () => Set<string>, log: Log) {
     super()
     this.node = node
     this.store = store

@@ -91,17 +91,23 @@ export interface PeerRow {
   addresses: string[]
 }
 
-/** The device's own record; every write resolves only once it is durable. */
-export interface PeerStore {
+/** Group commits: every write resolves only once it is durable. */
+export interface Durable {
   /** The database file. */
   readonly path: string
   /** Runs `fn` inside the next group commit; resolves with its result once that commit is on disk. */
   write<T>(fn: () => T): Promise<T>
   close(): void
+}
 
+/** Small settings and markers of this profile. */
+export interface MetaStore {
   getMeta(key: string): Buffer | undefined
   setMeta(key: string, value: Uint8Array | string): void
+}
 
+/** Workspaces, their signed membership ops, the members derived from them, and invites. */
+export interface MembershipStore {
   putWorkspace(row: WorkspaceRow): void
   getWorkspace(id: string): WorkspaceRow | undefined
   listWorkspaces(): WorkspaceRow[]
@@ -112,10 +118,32 @@ export interface PeerStore {
   replaceMembers(workspaceId: string, members: MemberRow[]): void
   listMembers(workspaceId: string): MemberRow[]
 
+  putInvite(row: InviteRow): void
+  getInvite(id: string): InviteRow | undefined
+  /** The workspace's invites, newest first, at most `limit`. */
+  listInvites(workspaceId: string, limit: number): InviteRow[]
+  /** Marks an open invite used; false if it was used, declined or revoked already. */
+  useInvite(id: string, usedBy: string, at: number): boolean
+  /** Marks an open invite declined (for `by`'s join); false if it was used, declined or revoked already. */
+  declineInvite(id: string, by: string, at: number): boolean
+  /** Marks an open invite revoked; false if it was used, declined or revoked already. */
+  revokeInvite(id: string, at: number): boolean
+}
+
+/** The listing of documents (cached title, heads, last change) and what this device has read. */
+export interface ListingStore {
   upsertDocument(row: DocumentRow): void
   getDocument(id: string): DocumentRow | undefined
   listDocuments(workspaceId: string): DocumentRow[]
 
+  /** Marks a document seen now (and followed). */
+  markRead(docId: string, at: number): void
+  follow(docId: string): void
+  listReads(): Map<string, ReadRow>
+}
+
+/** The change log, as signed, and the snapshots that spare replaying it. */
+export interface ChangeLog {
   /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[]
   hasChange(docId: string, hash: string): boolean
@@ -129,23 +157,10 @@ export interface PeerStore {
 
   putSnapshot(row: SnapshotRow): void
   getSnapshot(docId: string): SnapshotRow | undefined
+}
 
-  /** Marks a document seen now (and followed). */
-  markRead(docId: string, at: number): void
-  follow(docId: string): void
-  listReads(): Map<string, ReadRow>
-
-  putInvite(row: InviteRow): void
-  getInvite(id: string): InviteRow | undefined
-  /** The workspace's invites, newest first, at most `limit`. */
-  listInvites(workspaceId: string, limit: number): InviteRow[]
-  /** Marks an open invite used; false if it was used, declined or revoked already. */
-  useInvite(id: string, usedBy: string, at: number): boolean
-  /** Marks an open invite declined (for `by`'s join); false if it was used, declined or revoked already. */
-  declineInvite(id: string, by: string, at: number): boolean
-  /** Marks an open invite revoked; false if it was used, declined or revoked already. */
-  revokeInvite(id: string, at: number): boolean
-
+/** Teammates' devices: where they were seen, when they synced, and what they hold of each document. */
+export interface PeerBook {
   notePeerSeen(peerId: string, addresses: string[], at: number): void
   notePeerSynced(peerId: string, at: number): void
   getPeer(peerId: string): PeerRow | undefined
@@ -154,3 +169,9 @@ export interface PeerStore {
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[]
 }
+
+/**
+ * The device's own record, by role; one SQLite file implements them all. A component that needs
+ * one role can take just that (`Durable & ChangeLog`, say).
+ */
+export interface PeerStore extends Durable, MetaStore, MembershipStore, ListingStore, ChangeLog, PeerBook {}

@@ -14,7 +14,7 @@ import { WRITER_ROLES } from '../../../shared/types.ts'
 import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
 import { newActorId, type Device } from '../identity/device.ts'
 import { sha256 } from '../identity/keys.ts'
-import type { ChangeRow, DocumentRow, PeerStore } from '../store/types.ts'
+import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
@@ -81,7 +81,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly fresh = new Map<string, DocumentRow>()
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly actor: string
-  private readonly store: PeerStore
+  private readonly store: Durable & MetaStore & ListingStore & ChangeLog
   private readonly device: Device
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
@@ -98,7 +98,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** A keeper's view of the documents it stores sealed: hashes and deps only. */
   private readonly sealed: SealedLog
 
-  constructor(store: PeerStore, device: Device, workspaces: Workspaces, keys: EpochKeys, opts: DocumentsOptions) {
+  constructor(
+    store: Durable & MetaStore & ListingStore & ChangeLog,
+    device: Device,
+    workspaces: Workspaces,
+    keys: EpochKeys,
+    opts: DocumentsOptions,
+  ) {
     super()
     this.store = store
     this.device = device

@@ -7,7 +7,7 @@
  * and is counted in the log (a summary per kind and source, never a line per junk message).
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
-import type { PeerStore } from '../store/types.ts'
+import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import {
   decodeMessage,
@@ -58,7 +58,7 @@ export class Gossip {
   private readonly pubsub: GossipSub
   private readonly workspaces: Workspaces
   private readonly documents: Documents
-  private readonly store: PeerStore
+  private readonly store: Durable & ListingStore & PeerBook & ChangeLog
   private readonly log: Log
   private readonly scoring: PeerScoring
   private readonly refusals: Tally
@@ -70,7 +70,7 @@ export class Gossip {
     workspaces: Workspaces,
     keys: EpochKeys,
     documents: Documents,
-    store: PeerStore,
+    store: Durable & ListingStore & PeerBook & ChangeLog,
     scoring: PeerScoring,
     log: Log,
   ) {

@@ -9,7 +9,7 @@
  * out, which the log says; catch-up offers them again, since this peer's heads do not include them.
  */
 import type { Log } from '../log.ts'
-import type { PeerStore } from '../store/types.ts'
+import type { ChangeLog } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { isRejection, openChange, type Rejection, type ValidChange } from './change-validation.ts'
@@ -38,10 +38,10 @@ export class HeldChanges {
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
   private readonly documents: Documents
-  private readonly store: PeerStore
+  private readonly store: ChangeLog
   private readonly log: Log
 
-  constructor(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log) {
+  constructor(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: ChangeLog, log: Log) {
     this.workspaces = workspaces
     this.keys = keys
     this.documents = documents
@@ -168,7 +168,7 @@ export class HeldChanges {
 const shared = new WeakMap<Documents, HeldChanges>()
 
 /** The one set of held changes of `documents`, made on first use. */
-export function heldChangesOf(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log): HeldChanges {
+export function heldChangesOf(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: ChangeLog, log: Log): HeldChanges {
   const held = shared.get(documents) ?? new HeldChanges(workspaces, keys, documents, store, log)
   shared.set(documents, held)
   return held

@@ -4,7 +4,7 @@
  * what a teammate lacks, which deps are missing) without a byte of content. Built from the store on
  * first use and kept up to date as changes are stored.
  */
-import type { ChangeRow, PeerStore } from '../store/types.ts'
+import type { ChangeLog, ChangeRow } from '../store/types.ts'
 
 interface Dag {
   deps: Map<string, readonly string[]>
@@ -14,9 +14,9 @@ interface Dag {
 
 export class SealedLog {
   private readonly dags = new Map<string, Dag>()
-  private readonly store: PeerStore
+  private readonly store: ChangeLog
 
-  constructor(store: PeerStore) {
+  constructor(store: ChangeLog) {
     this.store = store
   }
 

@@ -25,7 +25,7 @@ import { DEFAULT_INVITE_TTL_MS, MAX_LISTED_INVITES } from '../../../shared/limit
 import type { GrapevineNode } from '../net/node.ts'
 import { dialable } from '../net/addresses.ts'
 import { guardStreams } from '../net/limits.ts'
-import type { InviteRow, PeerStore } from '../store/types.ts'
+import type { Durable, InviteRow, MembershipStore, PeerBook } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import {
   JOIN_PROTOCOL,
@@ -101,7 +101,7 @@ export class Joining extends EventEmitter<JoiningEvents> {
   private readonly running = new Map<string, Promise<unknown>>()
   private readonly node: GrapevineNode
   private readonly workspaces: Workspaces
-  private readonly store: PeerStore
+  private readonly store: Durable & MembershipStore & PeerBook
   private readonly log: Log
 
   /** Waits for the keys pass under way in a workspace (the grant of the key to a new member). */
@@ -110,7 +110,7 @@ export class Joining extends EventEmitter<JoiningEvents> {
   constructor(
     node: GrapevineNode,
     workspaces: Workspaces,
-    store: PeerStore,
+    store: Durable & MembershipStore & PeerBook,
     log: Log,
     keysSettled: (workspaceId: string) => Promise<void> = async () => {},
   ) {

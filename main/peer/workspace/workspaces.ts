@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import type { Role } from '../../../shared/types.ts'
 import type { Device } from '../identity/device.ts'
 import { devicePublicKey } from '../identity/keys.ts'
-import type { PeerStore } from '../store/types.ts'
+import type { Durable, MembershipStore } from '../store/types.ts'
 import type { SignedOp } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
 import {
@@ -57,11 +57,11 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly graphs = new Map<string, OpGraph>()
   /** Ops already in a graph whose store write (and state) is still on its way, per workspace. */
   private readonly settling = new Map<string, Promise<void>>()
-  private readonly store: PeerStore
+  private readonly store: Durable & MembershipStore
   private readonly device: Device
   private namer: Namer | null = null
 
-  constructor(store: PeerStore, device: Device) {
+  constructor(store: Durable & MembershipStore, device: Device) {
     super()
     this.store = store
     this.device = device
