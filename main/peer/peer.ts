@@ -32,6 +32,7 @@ import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
 import { createApi, leftMetaKey, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
+import { throttle, type Throttled } from '../../shared/throttle.ts'
 
 export const DB_FILE = 'grapevine.db'
 
@@ -77,6 +78,10 @@ export interface Peer {
 }
 
 const PORT_META = 'listen_port'
+/** Clients hear that a workspace's listing changed at most this often (the first change at once). */
+const LIST_EVENT_MS = 500
+/** Clients hear that a document's sync status changed at most this often (the first change at once). */
+const SYNC_EVENT_MS = 250
 /** How long a leave or removal waits for the devices it is handed to directly. */
 const ANNOUNCE_TIMEOUT_MS = 5_000
 
@@ -284,8 +289,20 @@ async function assemble(
   documents.on('changes', (docId, changes, origin) =>
     broadcast({ type: 'doc.changes', docId, changes }, (s) => s !== origin && s.openDocs.has(docId)),
   )
-  documents.on('list', (workspaceId) => broadcast({ type: 'doc.list', workspaceId }))
-  const syncChanged = (docId: string): void => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId))
+  // A listing or a sync status changes with every keystroke, and every window asks again when told:
+  // told at once after a quiet spell, then at most every LIST_EVENT_MS / SYNC_EVENT_MS per workspace or document.
+  const listEvents = new Map<string, Throttled<[]>>()
+  documents.on('list', (workspaceId) => {
+    let t = listEvents.get(workspaceId)
+    if (!t) listEvents.set(workspaceId, (t = throttle(() => broadcast({ type: 'doc.list', workspaceId }), LIST_EVENT_MS)))
+    t()
+  })
+  const syncEvents = new Map<string, Throttled<[]>>()
+  const syncChanged = (docId: string): void => {
+    let t = syncEvents.get(docId)
+    if (!t) syncEvents.set(docId, (t = throttle(() => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId)), SYNC_EVENT_MS)))
+    t()
+  }
   documents.on('heads', (_ws, docId) => syncChanged(docId))
   // What a teammate holds changed: "on 3 of 4 teammates" is stale until the client asks again.
   gossip.onPeerHeads = (docIds) => docIds.forEach(syncChanged)
@@ -300,9 +317,11 @@ async function assemble(
   joining.on('request', (request) => broadcast({ type: 'join.request', request }))
   joining.on('settled', (s) => broadcast({ type: 'join.settled', ...s }))
   joining.on('invites', (workspaceId) => broadcast({ type: 'invite.list', workspaceId }))
+  let stopped = false
   const activityDue = new Map<string, NodeJS.Timeout>()
   documents.on('activity', (workspaceId, docId, by) => {
-    if (activityDue.has(docId) || !documents.follows(docId)) return
+    // Changes still arrive while the peer stops: no notice is due after it (it would read a closed store).
+    if (stopped || activityDue.has(docId) || !documents.follows(docId)) return
     // One notice per document per few seconds, however fast a teammate types.
     activityDue.set(
       docId,
@@ -318,7 +337,6 @@ async function assemble(
   connections.on('disconnect', () => broadcast({ type: 'peer.list' }))
   log('info', `peer ${selfId} (${deviceName(store)}) listening on ${node.getMultiaddrs().join(', ')}`)
 
-  let stopped = false
   return {
     device,
     node,
@@ -361,8 +379,11 @@ async function assemble(
       gossip.stop()
       keys.stop()
       await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
-      await documents.close()
+      // The network first, so that nothing arrives for a store being closed; what did arrive is
+      // committed by documents.close().
       await node.stop()
+      await documents.close()
+      for (const t of [...listEvents.values(), ...syncEvents.values()]) t.cancel()
       store.close()
       lock.release()
       log('info', 'peer stopped')

@@ -255,11 +255,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
       changeCount: 0,
       lastRemoteAt: 0,
     }
-    await this.store.write(() => {
+    // The row and the first change in one commit; the change is made and published before any
+    // await, so an edit by another client meanwhile builds on it and is never put back.
+    const rowWritten = this.store.write(() => {
       this.store.upsertDocument(row)
       this.store.markRead(docId, now)
     })
-    await this.commitOwn(docId, this.loaded.get(docId)!, doc, key)
+    await Promise.all([rowWritten, this.commitOwn(docId, this.loaded.get(docId)!, doc, key)])
     return this.row(docId)
   }
 

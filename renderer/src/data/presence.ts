@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { Cursor, PresenceInfo } from '../../../shared/types.ts'
 import { rememberOffset } from '../lib/offsets.ts'
-import { throttle } from '../lib/throttle.ts'
+import { throttle } from '../../../shared/throttle.ts'
 import { useClient } from './client-context.tsx'
 
 /** Presence sends at most this often while the selection moves. */

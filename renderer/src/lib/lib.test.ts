@@ -8,7 +8,7 @@ import { plainError } from './errors.ts'
 import { ago, clockTime, expiresIn, sentence, syncStatusText, theirLocalTime, utcOffsetLabel } from './format.ts'
 import { fuzzyFilter, fuzzyScore } from './fuzzy.ts'
 import { formatRoute, parseRoute } from './route.ts'
-import { throttle } from './throttle.ts'
+import { throttle } from '../../../shared/throttle.ts'
 
 const status = (s: Partial<DocSyncStatus>): DocSyncStatus => ({
   docId: 'd',

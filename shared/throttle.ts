@@ -1,4 +1,12 @@
-/** Leading-and-trailing throttle: the first call goes at once, later ones at most every `ms`. */
+/**
+ * Leading-and-trailing throttle: the first call goes at once, later ones at most every `ms`. Used by
+ * the window (presence, typing) and by the peer (how often clients hear that a listing changed).
+ */
+
+// shared/ compiles without Node or DOM types; every process it runs in has these timers.
+type Timer = unknown
+const timers = globalThis as unknown as { setTimeout(fn: () => void, ms: number): Timer; clearTimeout(t: Timer): void }
+
 export interface Throttled<A extends unknown[]> {
   (...args: A): void
   /** Sends a pending trailing call now. */
@@ -9,7 +17,7 @@ export interface Throttled<A extends unknown[]> {
 export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: number, now: () => number = Date.now): Throttled<A> {
   let last = -Infinity
   let pending: A | null = null
-  let timer: ReturnType<typeof setTimeout> | null = null
+  let timer: Timer | null = null
   const fire = (): void => {
     timer = null
     if (!pending) return
@@ -22,14 +30,14 @@ export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: numb
     pending = args
     const wait = last + ms - now()
     if (wait <= 0 && !timer) fire()
-    else timer ??= setTimeout(fire, Math.max(0, wait))
+    else timer ??= timers.setTimeout(fire, Math.max(0, wait))
   }) as Throttled<A>
   throttled.flush = () => {
-    if (timer) clearTimeout(timer)
+    if (timer) timers.clearTimeout(timer)
     fire()
   }
   throttled.cancel = () => {
-    if (timer) clearTimeout(timer)
+    if (timer) timers.clearTimeout(timer)
     timer = null
     pending = null
   }
