@@ -291,18 +291,10 @@ async function assemble(
   )
   // A listing or a sync status changes with every keystroke, and every window asks again when told:
   // told at once after a quiet spell, then at most every LIST_EVENT_MS / SYNC_EVENT_MS per workspace or document.
-  const listEvents = new Map<string, Throttled<[]>>()
-  documents.on('list', (workspaceId) => {
-    let t = listEvents.get(workspaceId)
-    if (!t) listEvents.set(workspaceId, (t = throttle(() => broadcast({ type: 'doc.list', workspaceId }), LIST_EVENT_MS)))
-    t()
-  })
-  const syncEvents = new Map<string, Throttled<[]>>()
-  const syncChanged = (docId: string): void => {
-    let t = syncEvents.get(docId)
-    if (!t) syncEvents.set(docId, (t = throttle(() => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId)), SYNC_EVENT_MS)))
-    t()
-  }
+  const listEvents = paced(LIST_EVENT_MS, (workspaceId) => broadcast({ type: 'doc.list', workspaceId }))
+  documents.on('list', listEvents.note)
+  const syncEvents = paced(SYNC_EVENT_MS, (docId) => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId)))
+  const syncChanged = syncEvents.note
   documents.on('heads', (_ws, docId) => syncChanged(docId))
   // What a teammate holds changed: "on 3 of 4 teammates" is stale until the client asks again.
   gossip.onPeerHeads = (docIds) => docIds.forEach(syncChanged)
@@ -383,10 +375,29 @@ async function assemble(
       // committed by documents.close().
       await node.stop()
       await documents.close()
-      for (const t of [...listEvents.values(), ...syncEvents.values()]) t.cancel()
+      listEvents.cancel()
+      syncEvents.cancel()
       store.close()
       lock.release()
       log('info', 'peer stopped')
+    },
+  }
+}
+
+/** One leading-and-trailing throttle per key (a workspace, a document), made when the key is first noted. */
+function paced(ms: number, fire: (key: string) => void): { note: (key: string) => void; cancel: () => void } {
+  const byKey = new Map<string, Throttled<[]>>()
+  return {
+    note: (key) => {
+      let t = byKey.get(key)
+      if (!t) {
+        t = throttle(() => fire(key), ms)
+        byKey.set(key, t)
+      }
+      t()
+    },
+    cancel: () => {
+      for (const t of byKey.values()) t.cancel()
     },
   }
 }
