@@ -21,6 +21,8 @@ type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 
 /** Above this many bytes, loading the replica takes long enough to show the text and a progress indicator first. */
 const HEAVY_BYTES = 64 * 1024
+/** Local changes not yet saved are shown as "sending" only once they have waited this long. */
+const SHOW_SENDING_AFTER_MS = 250
 
 /** Resolves after the browser has painted (two frames, or a timeout where frames are paused). */
 const nextPaint = (): Promise<void> =>
@@ -54,7 +56,7 @@ export function DocView(p: DocViewProps) {
   const [openError, setOpenError] = useState<unknown>(null)
   const [notice, setNotice] = useState<unknown>(null)
   const [attempt, setAttempt] = useState(0)
-  const [, setVersion] = useState(0)
+  const [, setHead] = useState('')
   const [unsent, setUnsent] = useState(0)
   const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
   const { docId, onCursor } = p
@@ -98,9 +100,30 @@ export function DocView(p: DocViewProps) {
         const r = await m.DocReplica.open(client, docId, m.frameScheduler, beforeLoad)
         if (cancelled) return void r.close()
         opened = r
+        // The view shows the title and whether the document is deleted; the editor shows the text
+        // itself. So a keystroke or a teammate's edit re-renders the view only when those change.
+        const headOf = (): string => `${r.doc().deleted === true}\u0000${r.title()}`
+        // Not yet saved: "saved" at once, "sending" only once it lasts (an acknowledgement takes a
+        // few milliseconds; a status flickering with every keystroke helps no one).
+        let unsentTimer: ReturnType<typeof setTimeout> | null = null
+        let latestUnsent = 0
         offs.push(
-          r.listen('change', () => setVersion((v) => v + 1)),
-          r.listen('unsent', setUnsent),
+          () => {
+            if (unsentTimer) clearTimeout(unsentTimer)
+          },
+          r.listen('change', () => setHead(headOf())),
+          r.listen('unsent', (n) => {
+            latestUnsent = n
+            if (n === 0) {
+              if (unsentTimer) clearTimeout(unsentTimer)
+              unsentTimer = null
+              setUnsent(0)
+            } else
+              unsentTimer ??= setTimeout(() => {
+                unsentTimer = null
+                setUnsent(latestUnsent)
+              }, SHOW_SENDING_AFTER_MS)
+          }),
           r.listen('remote', () => markRead()),
           r.listen('rejected', (err) => {
             setNotice(err)
