@@ -2,9 +2,9 @@
  * `npm run bench`: every workload on Grapevine and on its anchors (automerge-repo, Yjs) and floors,
  * in one run; prints a table per workload and writes bench/results/latest.md with SVG charts.
  *
- *   node bench/run.ts                 full sizes (under 15 minutes on 2 cores)
- *   node bench/run.ts --smoke         tiny sizes, consistency checks only (under a minute)
- *   node bench/run.ts --only w1,w6    some workloads
+ *   node bench/run.ts                 full sizes (about 30 minutes on 2 cores: W7 alone types for 10)
+ *   node bench/run.ts --smoke         tiny sizes, consistency checks only (under two minutes)
+ *   node bench/run.ts --only w1,w6    some workloads (w1 w1b w6 w4 w2 w3 w5 w7)
  *   node bench/run.ts --out DIR       where results go (default bench/results; --smoke writes none unless given)
  *
  * Exits 1 when a consistency check fails (texts differ, counts wrong, a workload errors).
@@ -23,6 +23,8 @@ import { runW4, W4_FULL, W4_SMOKE } from './w4-trace.ts'
 import { runW2, W2_FULL, W2_SMOKE } from './w2-catchup.ts'
 import { runW3, W3_FULL, W3_SMOKE } from './w3-cold-open.ts'
 import { runW5, W5_FULL, W5_SMOKE } from './w5-many-docs.ts'
+import { runW1b, W1B_FULL, W1B_SMOKE } from './w1b-ui.ts'
+import { runW7, W7_FULL, W7_SMOKE } from './w7-long-day.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values } = parseArgs({
@@ -30,7 +32,7 @@ const { values } = parseArgs({
 })
 const smoke = values.smoke!
 const only = new Set(
-  (values.only ?? 'w1,w6,w4,w2,w3,w5')
+  (values.only ?? 'w1,w1b,w6,w4,w2,w3,w5,w7')
     .toLowerCase()
     .split(',')
     .map((s) => s.trim()),
@@ -38,11 +40,13 @@ const only = new Set(
 
 const WORKLOADS: [string, (r: Report) => Promise<void>][] = [
   ['w1', (r) => runW1(r, smoke ? W1_SMOKE : W1_FULL)],
+  ['w1b', (r) => runW1b(r, smoke ? W1B_SMOKE : W1B_FULL)],
   ['w6', (r) => runW6(r, smoke ? W6_SMOKE : W6_FULL)],
   ['w4', (r) => runW4(r, smoke ? W4_SMOKE : W4_FULL)],
   ['w2', (r) => runW2(r, smoke ? W2_SMOKE : W2_FULL)],
   ['w3', (r) => runW3(r, smoke ? W3_SMOKE : W3_FULL)],
   ['w5', (r) => runW5(r, smoke ? W5_SMOKE : W5_FULL)],
+  ['w7', (r) => runW7(r, smoke ? W7_SMOKE : W7_FULL)],
 ]
 
 const report = new Report()
@@ -82,6 +86,7 @@ const header = [
     'W1 has 3 rounds per N, W6 3 repetitions per mode, W3 3 fresh processes per system (median with min–max); W2, W4 and W5 run once per cell to fit',
     'the 15-minute budget, so they show no spread. Yjs has no row in W3 and W6 (y-websocket keeps no storage in Node); automerge-repo and Yjs run',
     "W5 at 1,000 documents only. The Grapevine editor reaches its peer over the peer's Unix control socket, not Electron's MessagePort.",
+    'W1b (Grapevine through the UI, headless Chromium with software rendering) and W7 (a long day) measure Grapevine only and run once per cell.',
   ].join('\n'),
 ].join('\n\n')
 if (outDir) console.log(`\nResults: ${writeResults(report, outDir, header, smoke ? 'smoke.md' : 'latest.md')} (${total.toFixed(0)} s)`)

@@ -18,14 +18,17 @@ export interface W1Config {
   steadyKeys: number
   burstKeys: number
   systems: SystemId[]
+  /** From this N on, Grapevine alone (the anchors' deployments do not fit the machine). */
+  grapevineAloneFrom?: number
 }
 
 export const W1_FULL: W1Config = {
-  ns: [2, 4, 8],
+  ns: [2, 4, 8, 16],
   rounds: 3,
   steadyKeys: 30,
   burstKeys: 100,
   systems: ['grapevine', 'am-ws', 'am-mc', 'yjs'],
+  grapevineAloneFrom: 16,
 }
 export const W1_SMOKE: W1Config = { ns: [2], rounds: 1, steadyKeys: 4, burstKeys: 20, systems: ['grapevine', 'am-mc', 'yjs'] }
 
@@ -119,8 +122,10 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   const s = report.section('w1', 'W1 — edit → visible on the other peers')
   const results = new Map<string, Measured>()
   const key = (sys: SystemId, n: number): string => `${sys}/${n}`
+  const runs = (sys: SystemId, n: number): boolean => sys === 'grapevine' || n < (cfg.grapevineAloneFrom ?? Infinity)
   for (const n of cfg.ns) {
     for (const sys of cfg.systems) {
+      if (!runs(sys, n)) continue
       const tag = `${SYSTEM_NAMES[sys]}, N=${n}`
       console.log(`W1: ${tag}…`)
       let dep: Deployment | null = null
@@ -135,15 +140,28 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       }
     }
   }
-  // Floors: a loopback TCP round trip between two processes, and bare Automerge in one process.
+  // Floors: a loopback TCP round trip between two processes, bare Automerge in one process, and
+  // one gossipsub hop between two processes (libp2p's stack with no application code).
   const floors = [await spawnWorker('floors.ts', 'tcp-server'), await spawnWorker('floors.ts', 'tcp-client')]
   let rtt: number[] = []
   let bare: number[] = []
+  const hop: number[] = []
   try {
     const port = await floors[0]!.call<number>('listen')
     const pings = cfg.rounds * cfg.steadyKeys * 2
     rtt = await floors[1]!.call<number[]>('ping', { port, count: pings, intervalMs: 10 })
     bare = await floors[1]!.call<number[]>('automerge', { keys: cfg.rounds * (cfg.steadyKeys + cfg.burstKeys) })
+    const addr = await floors[0]!.call<string>('gossipListen')
+    await floors[1]!.call('gossipDial', { addr }, 20_000)
+    // The size of one keystroke's gossip message (bench/probe.ts prints it: 533 bytes).
+    const sent = await floors[1]!.call<number[]>('gossipSend', { count: pings, intervalMs: 20, bytes: 533 }, 60_000)
+    await sleep(200)
+    const arrived = await floors[0]!.call<(number | null)[]>('gossipArrivals')
+    sent.forEach((t, i) => {
+      const a = arrived[i]
+      if (typeof a === 'number') hop.push(a - t)
+    })
+    report.check(hop.length === sent.length, `W1 floor: ${hop.length} of ${sent.length} gossipsub messages arrived`)
   } finally {
     await stopAll(floors)
   }
@@ -152,6 +170,7 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   for (const n of cfg.ns) {
     const gv = results.get(key('grapevine', n))
     for (const sys of cfg.systems) {
+      if (!runs(sys, n)) continue
       const m = results.get(key(sys, n))
       if (!m) {
         rows.push([`N=${n}`, SYSTEM_NAMES[sys], 'failed', '', '', '', '', '', '', '', ''])
@@ -175,10 +194,21 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       ])
     }
   }
+  // Left for W1b and W7 in the same run: Grapevine's typing p50 (median over rounds) and pooled p99, per N.
+  for (const n of cfg.ns) {
+    const gv = results.get(key('grapevine', n))
+    if (!gv) continue
+    report.figures.set(`w1.grapevine.typingP50.n${n}`, median(gv.typingP50))
+    report.figures.set(`w1.grapevine.typingP99.n${n}`, percentile(gv.typing, 99))
+  }
   const tr = summarize(rtt)
   rows.push(['floor', 'loopback TCP round trip (2 processes)', fmt(tr.p50), fmt(tr.p99), fmt(tr.max), '', '', '', '', '', ''])
   const ba = summarize(bare)
   rows.push(['floor', 'bare Automerge, 1 process (change + apply)', fmt(ba.p50), fmt(ba.p99), fmt(ba.max), '', '', '', '', '', ''])
+  if (hop.length) {
+    const gh = summarize(hop)
+    rows.push(['floor', 'gossipsub, one hop (2 processes, no app code)', fmt(gh.p50), fmt(gh.p99), fmt(gh.max), '', '', '', '', '', ''])
+  }
   s.tables.push({
     title: 'W1 — keystroke → visible on every other collaborator (ms)',
     headers: [
@@ -198,7 +228,7 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
     notes: [
       `Typing: ${cfg.steadyKeys} keys at 10 keys/s, then a burst of ${cfg.burstKeys} keys back to back; ${cfg.rounds} rounds per N; every keystroke timed at every receiver (N−1 receivers: ${cfg.rounds * cfg.steadyKeys}×(N−1) typing samples).`,
       'p50 cells: median over rounds (min–max over rounds); p99 and max pool all deliveries. "burst visible everywhere": from the burst\'s first key until the last receiver holds its last key.',
-      'GV÷: Grapevine ÷ that system (below 1 = Grapevine faster). Floors: round trip of 64 bytes between two processes; CPU of one change made and applied in one process.',
+      'GV÷: Grapevine ÷ that system (below 1 = Grapevine faster). Floors: round trip of 64 bytes between two processes; CPU of one change made and applied in one process; one gossipsub message of one keystroke’s size (533 bytes) from one libp2p node to another (TCP, Noise, Yamux, gossipsub signing), send to arrival. At N = 16 Grapevine runs alone.',
     ],
   })
   const gvAfter = cfg.ns.map((n) => [n, results.get(key('grapevine', n))?.afterSend ?? []] as const).filter(([, v]) => v.length)

@@ -28,6 +28,8 @@ export class Report {
   readonly failures: string[] = []
   /** One line per workload for the top of the results: the number that matters most. */
   readonly headlines: string[] = []
+  /** Figures one workload leaves for a later one in the same run (e.g. W1's Grapevine p50 for W1b), by name. */
+  readonly figures = new Map<string, number>()
 
   section(id: string, title: string): Section {
     const s: Section = { id, title, tables: [], charts: [], findings: [] }
@@ -45,7 +47,7 @@ export class Report {
   }
 }
 
-const isNumeric = (s: string): boolean => /^[\d–]/.test(s)
+const isNumeric = (s: string): boolean => /^[-+−]?[\d–]/.test(s)
 
 export function tableText(t: Table): string {
   const widths = t.headers.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)))

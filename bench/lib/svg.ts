@@ -162,3 +162,21 @@ export function lineChart(opts: {
     `<rect width="100%" height="100%" fill="white"/><text x="${m.l}" y="22" font-size="14" font-weight="bold">${esc(opts.title)}</text>${body}</svg>\n`
   )
 }
+
+/** Several charts (as made above) one under the other in one standalone SVG file. */
+export function stackCharts(svgs: string[]): string {
+  const size = (svg: string): [number, number] => {
+    const m = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg)
+    return m ? [Number(m[1]), Number(m[2])] : [600, 300]
+  }
+  const sizes = svgs.map(size)
+  const W = Math.max(...sizes.map(([w]) => w))
+  let y = 0
+  let body = ''
+  svgs.forEach((svg, i) => {
+    // A nested <svg> placed at (0, y): its own width and height stay as they were.
+    body += svg.trim().replace(/^<svg /, `<svg x="0" y="${y}" `)
+    y += sizes[i]![1]
+  })
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`
+}

@@ -84,7 +84,7 @@ const asCollab = (w: Worker, label = w.name): Collab => ({ label, call: (cmd, ar
 /** Starts `n` Grapevine peers in a workspace with one shared document (text `initial`). */
 export async function grapevinePeers(
   n: number,
-  opts: { initial?: string; frameMs?: number; mesh?: boolean; doc?: boolean } = {},
+  opts: { initial?: string; frameMs?: number; mesh?: boolean; doc?: boolean; lifetimeMs?: number } = {},
 ): Promise<{
   workers: Worker[]
   ids: { workspaceId: string; docId: string }
@@ -92,7 +92,11 @@ export async function grapevinePeers(
 }> {
   const workers: Worker[] = []
   try {
-    workers.push(...(await spawnAll(n, (i) => spawnWorker('gv-peer.ts', `gv${i}`))))
+    workers.push(
+      ...(await spawnAll(n, (i) =>
+        spawnWorker('gv-peer.ts', `gv${i}`, opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
+      )),
+    )
     const infos = await Promise.all(
       workers.map((w, i) => w.call<{ id: string; addrs: string[] }>('start', { profileDir: tempDir(`gv${i}`), name: `peer${i}` })),
     )

@@ -48,7 +48,9 @@ export interface SpawnOptions {
 /** Starts `workers/<script>` and resolves once it said it is ready. */
 export async function spawnWorker(script: string, name = script, opts: SpawnOptions = {}): Promise<Worker> {
   hookExit()
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--no-warnings', join(WORKERS_DIR, script)], {
+  // BENCH_NODE_ARGS: extra Node flags for every worker, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof' (not allowed in NODE_OPTIONS).
+  const extra = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean)
+  const child = spawn(process.execPath, [...extra, ...(opts.nodeArgs ?? []), '--no-warnings', join(WORKERS_DIR, script)], {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     serialization: 'advanced',
     env: { ...process.env, BENCH_WORKER_LIFETIME_MS: String(opts.lifetimeMs ?? 10 * 60_000) },

@@ -1,13 +1,43 @@
 /**
  * Floors: a loopback TCP round trip between two processes (one runs `listen`, the other `ping`),
- * and bare Automerge in one process (make a one-keystroke change, apply it to a second copy).
+ * bare Automerge in one process (make a one-keystroke change, apply it to a second copy), and one
+ * gossipsub hop between two processes on libp2p's stack as Grapevine uses it (TCP, Noise, Yamux,
+ * gossipsub with its default signing), with no application code (one runs `gossipListen`, the
+ * other `gossipDial` and `gossipSend`; arrival minus send on the machine-wide clock).
  */
 import { createServer, connect, type Server } from 'node:net'
 import * as A from '@automerge/automerge'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@libp2p/noise'
+import { yamux } from '@libp2p/yamux'
+import { identify } from '@libp2p/identify'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { multiaddr } from '@multiformats/multiaddr'
 import { serve } from '../lib/serve.ts'
 import { now } from '../lib/stats.ts'
 
 let server: Server | null = null
+let node: Libp2p<{ pubsub: GossipSub }> | null = null
+/** Arrival time of each floor message, by its index. */
+const arrivals: number[] = []
+const TOPIC = 'floor'
+
+async function gossipNode(): Promise<Libp2p<{ pubsub: GossipSub }>> {
+  const n = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false }) },
+  })
+  n.services.pubsub.subscribe(TOPIC)
+  n.services.pubsub.addEventListener('message', (e) => {
+    const d = e.detail.data
+    arrivals[new DataView(d.buffer, d.byteOffset).getUint32(0)] = now()
+  })
+  return n
+}
 
 serve(
   {
@@ -47,6 +77,38 @@ serve(
       sock.destroy()
       return rtts
     },
+    /** A gossipsub node that records when each floor message arrives; returns its address. */
+    async gossipListen() {
+      node = await gossipNode()
+      return node.getMultiaddrs()[0]!.toString()
+    },
+    /** A second node, connected to `addr`, once each side knows the other is subscribed. */
+    async gossipDial({ addr }: { addr: string }) {
+      node = await gossipNode()
+      await node.dial(multiaddr(addr))
+      const deadline = now() + 10_000
+      while (node.services.pubsub.getSubscribers(TOPIC).length === 0) {
+        if (now() > deadline) throw new Error('the other gossipsub node never subscribed')
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await new Promise((r) => setTimeout(r, 1500)) // a heartbeat: the mesh forms
+      return true
+    },
+    /** Publishes `count` messages of `bytes` bytes (the size of one keystroke's message), `intervalMs` apart; returns the send times. */
+    async gossipSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
+      const sent: number[] = []
+      for (let i = 0; i < count; i++) {
+        const data = new Uint8Array(bytes)
+        new DataView(data.buffer).setUint32(0, i)
+        sent.push(now())
+        await node!.services.pubsub.publish(TOPIC, data)
+        await new Promise((r) => setTimeout(r, intervalMs))
+      }
+      return sent
+    },
+    gossipArrivals() {
+      return arrivals
+    },
     /** Per keystroke: change on one copy, take its bytes, apply them to another copy. */
     automerge({ keys }: { keys: number }) {
       let a = A.from<{ text: string }>({ text: '' })
@@ -64,7 +126,8 @@ serve(
       return times
     },
   },
-  () => {
+  async () => {
     server?.close()
+    await node?.stop()
   },
 )

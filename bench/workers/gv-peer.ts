@@ -12,6 +12,8 @@ import { SqliteStore } from '../../main/peer/store/sqlite-store.ts'
 import type { PeerClient } from '../../shared/protocol.ts'
 import type { Server } from 'node:net'
 import { serveControlSocket } from '../../main/peer/api/socket-transport.ts'
+import { startUiServer, type UiServer } from '../../main/peer/api/ui-server.ts'
+import * as A from '@automerge/automerge'
 import { silentLog } from '../../main/peer/log.ts'
 import { GvReplica, sendTimesSince } from '../lib/gv-replica.ts'
 import { serve, until } from '../lib/serve.ts'
@@ -27,6 +29,11 @@ let openDoc = ''
 let startConfig: Parameters<typeof createPeer>[0] | null = null
 const probe: [string, number, number][] = []
 let socket: Server | null = null
+let ui: UiServer | null = null
+let uiTraffic: { requests: Record<string, number>; events: Record<string, number> } = { requests: {}, events: {} }
+/** W7: a replica of every watched document, and when each change (actor:seq) became visible in it. */
+const watched = new Map<string, GvReplica>()
+let seenAt = new Map<string, number>()
 
 const c = (): PeerClient =>
   client ??
@@ -239,6 +246,68 @@ serve(
       const t2 = now()
       return { dbBytes, startMs: t1 - t0, openMs: t2 - t1, length: replica.length() }
     },
+    /** Browser mode: serves the renderer built in `dir` and the client protocol on 127.0.0.1 (as `run --ui`); the page's URL. */
+    async serveUi({ dir }: { dir: string }) {
+      // Counts what the pages ask and are told (`uiTraffic`), to see what one keystroke costs in the UI.
+      const source = {
+        connect: () => {
+          const inner = peer!.connect()
+          const counted: PeerClient & { close(): void } = {
+            request: (method, params) => {
+              uiTraffic.requests[method] = (uiTraffic.requests[method] ?? 0) + 1
+              return inner.request(method, params)
+            },
+            onEvent: (l) =>
+              inner.onEvent((e) => {
+                uiTraffic.events[e.type] = (uiTraffic.events[e.type] ?? 0) + 1
+                l(e)
+              }),
+            close: () => inner.close(),
+          }
+          return counted
+        },
+      }
+      ui = await startUiServer(source, silentLog, { port: 0, dir })
+      return ui.url
+    },
+    /** Requests (by method) and events (by type) between this peer and its pages since the last call. */
+    takeUiTraffic() {
+      const out = uiTraffic
+      uiTraffic = { requests: {}, events: {} }
+      return out
+    },
+    /**
+     * Opens a replica of each document (as a client would) and records, for every change applied to
+     * one, when it became visible there: `actor:seq` → time (the first time only).
+     */
+    async watchDocs({ ids }: { ids: string[] }) {
+      for (const id of ids) {
+        if (watched.has(id)) continue
+        const r = await GvReplica.open(c(), id, 0)
+        watched.set(id, r)
+      }
+      // After the replicas' own listeners (registered first), so a change is counted once applied.
+      c().onEvent((e) => {
+        if (e.type !== 'doc.changes' || !watched.has(e.docId)) return
+        const t = now()
+        for (const ch of e.changes) {
+          const d = A.decodeChange(ch)
+          const k = `${d.actor}:${d.seq}`
+          if (!seenAt.has(k)) seenAt.set(k, t)
+        }
+      })
+      return ids.length
+    },
+    /** The visibility times recorded since the last call (and forgets them). */
+    takeSeen() {
+      const out = [...seenAt]
+      seenAt = new Map()
+      return out
+    },
+    /** The text of each watched document. */
+    watchedTexts() {
+      return Object.fromEntries([...watched].map(([id, r]) => [id, r.text()]))
+    },
     probe() {
       return probe
     },
@@ -254,8 +323,10 @@ serve(
   },
   async () => {
     replica?.close()
+    for (const r of watched.values()) r.close()
     client?.close()
     socket?.close()
+    await ui?.close()
     await peer?.stop()
     if (profile && process.env['BENCH_KEEP'] !== '1') rmSync(profile, { recursive: true, force: true })
   },
