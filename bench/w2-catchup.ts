@@ -89,7 +89,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       `Each keystroke is one change (Automerge change / Yjs transaction) of the ${TRACE_NAME} trace; with 100 documents each gets K/100 keystrokes. "shared before": the document first gets that many keystrokes with both online, then K more while B is away; there Grapevine's B starts the catch-up session itself, as it does whenever its peer id sorts first.`,
       '"back → converged": from B starting again (Grapevine: createPeer on its profile; automerge-repo: new Repo on its NodeFS folder; Yjs: new Y.Docs from kept state) until every document equals A\'s. "of which syncing": after B is started and its documents are loaded.',
       "Bytes and messages: Grapevine: catch-up frames sent by both peers (stats().catchup); anchors: every WebSocket message B sent or received (B's link to the server, which already holds A's changes).",
-      "Round trips: Grapevine: 2 per catch-up session by its protocol (summary → want, changes → changes); anchors: times B's traffic turned from sending to receiving.",
+      "Round trips: Grapevine: times the dialling peer waited for an answer (stats().catchup.roundTrips: summary → reconciliation, changes → changes; one session per reconnect); anchors: times B's traffic turned from sending to receiving.",
       `${cfg.reps} repetition(s) per cell; time cells: median (min–max).`,
     ],
   })
@@ -119,18 +119,11 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         'Automerge chunk (`saveSince`-style) with one signature per author and run — Automerge hashes chain through `deps`, so a signature ' +
         "over the run's last change hash authenticates every ancestor in the run — and parse actor and hash from the change header instead " +
         'of a full decode.',
-      '2. *Both peers run a session for the same workspace.* On connect both start catch-up, the higher id 1.5 s later (main/peer/peer.ts:129); ' +
-        '`Catchup.sync` only de-duplicates sessions this peer dialled (main/peer/sync/catchup.ts:90). When the first session takes longer ' +
-        'than 1.5 s the second finds the digests still different and sends the missing changes again (the "round trips" column counts 2 per ' +
-        'session: 8 means four sessions). Fix: one lock per (peer, workspace) that also covers sessions this peer answers, or only the lower ' +
-        'id starts on connect.',
-      '3. *The side that is behind sends its whole history of each differing document.* `Documents.missingFor` (main/peer/sync/documents.ts:368) ' +
-        'computes "what they lack" as the changes since the other side\'s heads that it knows; when it knows none of them (it is behind), ' +
-        'that is every change of the document, which the other side then drops as duplicates. The "shared before" row shows it: B re-sends ' +
-        'the shared history. Fix: compute the common ancestors first (exchange heads, then only changes that are not ancestors of the other ' +
-        "side's heads; or a Bloom filter of the changes after the last shared heads, as Automerge's sync protocol does), or let the side " +
-        "that knows the other's heads send first and the behind side send only what remains.",
-      '4. *Remote changes are committed in batches of at most 1,000 (`BATCH_MAX`) with an fsync each*, and applied to the loaded document ' +
+      '2. *Fixed (catch-up 2):* both peers used to run a session for the same workspace on connect, and the side that was behind sent ' +
+        'its whole history of each differing document. Now one session runs per peer and workspace (a lock that covers answered sessions; ' +
+        "the lower id starts on connect), and the side that does not know the other's heads sends only its heads and a have-set, so it " +
+        'sends no change the other holds (main/peer/sync/catchup.ts, ancestry.ts).',
+      '3. *Remote changes are committed in batches of at most 1,000 (`BATCH_MAX`) with an fsync each*, and applied to the loaded document ' +
         'as they arrive; fine, but it adds up at 100k.',
     )
   }

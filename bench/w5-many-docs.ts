@@ -106,15 +106,12 @@ export async function runW5(report: Report, cfg: W5Config): Promise<void> {
   )
   const gv1k = res.get('grapevine/1000')
   if (gv1k?.equal) {
-    const per = gv1k.equal.bytes / 1000
     s.findings.push(
-      `**Equal documents are not free yet.** With every document equal Grapevine still exchanges about ${fmt(per)} bytes per document ` +
-        `(${bytes(gv1k.equal.bytes)} for 1,000): the catch-up summary lists every document id (32 hex characters) with its 16-byte heads ` +
-        'digest, and both peers run a session on reconnect (main/peer/peer.ts:129), so the list crosses twice. It is still one round trip ' +
-        'per session, and far less than automerge-repo, which syncs every document one by one. Fix: send one digest of the whole workspace ' +
-        'first (a hash over the sorted id–digest pairs; equal workspaces then cost one 32-byte frame), and for unequal ones a range-based ' +
-        'set reconciliation (split the sorted id space and compare range digests, Negentropy-style) so that the cost grows with the ' +
-        'differences rather than with the number of documents; ids as 16 binary bytes; one session per reconnect.',
+      `**Equal documents cost one short frame each way.** With every document equal Grapevine exchanges ${bytes(gv1k.equal.bytes)} ` +
+        `in ${fmt(gv1k.equal.messages)} frames at 1,000 documents, whatever their number: the catch-up summary is one 32-byte digest of the ` +
+        'workspace (documents and heads, membership ops), answered by `eq`, and one session runs per reconnect (the lower peer id starts ' +
+        'it; main/peer/sync/catchup.ts). With 1% changed, the documents are reconciled by ranges (main/peer/sync/reconcile.ts): about ' +
+        '1 KiB per changed document for the ranges, so the bytes follow the changed documents; the rest is their changes.',
     )
   }
   const points = (sys: SystemId, pick: (r: OfflineResult) => number): [number, number][] =>

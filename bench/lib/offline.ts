@@ -88,7 +88,8 @@ async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
         totalMs: r.totalMs,
         bytes: d('bytesSent'),
         messages: d('framesSent'),
-        roundTrips: 2 * sessions,
+        // Times the dialling side waited for an answer (summary → answer, reconciliation, changes → changes).
+        roundTrips: d('roundTrips'),
         sessions,
       }
     }

@@ -198,12 +198,12 @@ async function assemble(
   const selfId = device.deviceId
   // Callers that join a running session share its failure: log it once.
   const loggedFailures = new WeakSet<object>()
-  const syncWith = (peer: PeerId, only?: string): Promise<void>[] =>
+  const syncWith = (peer: PeerId, only?: string, unlessSyncedSince?: number): Promise<void>[] =>
     workspaces
       .shared(peer.toString())
       .filter((ws) => only === undefined || ws === only)
       .map((ws) =>
-        catchup.sync(peer, ws).catch((err: unknown) => {
+        catchup.sync(peer, ws, unlessSyncedSince).catch((err: unknown) => {
           if (typeof err === 'object' && err !== null) {
             if (loggedFailures.has(err)) return
             loggedFailures.add(err)
@@ -216,11 +216,17 @@ async function assemble(
     await Promise.all(connections.connectedPeers().flatMap((p) => syncWith(p, only)))
   }
   connections.on('connect', (peer) => {
-    // Both sides start catch-up; the higher id waits a little so that usually one session does the work.
-    const delay = selfId < peer.toString() ? 0 : 1500
-    setTimeout(() => {
-      if (connections.isConnected(peer.toString())) void Promise.all(syncWith(peer))
-    }, delay).unref()
+    // The lower id starts catch-up at once. The higher id waits, then starts only the sessions that did not
+    // run meanwhile (the other side may not know yet that this device is a member, or run an older version);
+    // a session it answers while waiting covers it (one session per peer and workspace: Catchup.sync).
+    const first = selfId < peer.toString()
+    const connectedAt = Date.now()
+    setTimeout(
+      () => {
+        if (connections.isConnected(peer.toString())) void Promise.all(syncWith(peer, undefined, first ? undefined : connectedAt))
+      },
+      first ? 0 : 1500,
+    ).unref()
   })
   workspaces.on('members', (ws) => {
     for (const p of connections.connectedPeers()) if (workspaces.roleOf(ws, p.toString()) !== undefined) void Promise.all(syncWith(p, ws))

@@ -632,6 +632,11 @@ export class SqliteStore implements PeerStore {
     )
   }
 
+  peerHeadsOf(peerId: string): Map<string, string[]> {
+    const rows = this.sql('SELECT doc_id, heads FROM peer_doc_heads WHERE peer_id = ?').all(peerId) as { doc_id: string; heads: string }[]
+    return new Map(rows.map((r) => [r.doc_id, JSON.parse(r.heads) as string[]]))
+  }
+
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[] {
     return (this.sql('SELECT * FROM peer_doc_heads WHERE doc_id = ?').all(docId) as Row[]).map((r) => ({
       peerId: r['peer_id'],

@@ -393,6 +393,15 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
           { peerId: 'p2', heads: [], updatedAt: 11 },
         ])
         assert.deepEqual(s.listPeerDocHeads('d2'), [{ peerId: 'p1', heads: [hex(5)], updatedAt: 12 }])
+        assert.deepEqual(
+          s.peerHeadsOf('p1'),
+          new Map([
+            ['d1', [hex(2), hex(3)]],
+            ['d2', [hex(5)]],
+          ]),
+        )
+        assert.deepEqual(s.peerHeadsOf('p2'), new Map([['d1', []]]))
+        assert.deepEqual(s.peerHeadsOf('p9'), new Map())
       }))
 
     test('write(): many writes in one tick all resolve with their results and commit', () =>

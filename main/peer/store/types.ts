@@ -168,6 +168,8 @@ export interface PeerBook {
 
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[]
+  /** What `peerId` is known to hold, by document (documents with no record are absent). */
+  peerHeadsOf(peerId: string): Map<string, string[]>
 }
 
 /**

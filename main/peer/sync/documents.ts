@@ -702,15 +702,45 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return A.getMissingDeps(this.load(docId).doc, [])
   }
 
-  /** Signed changes a peer holding `theirHeads` lacks. */
-  missingFor(docId: string, theirHeads: string[]): ChangeRow[] {
-    if (theirHeads.length === 0) return this.store.changesAfter(docId, 0)
+  /**
+   * Whether this device holds every change of `heads` with its whole history. A change stored before
+   * its deps arrived is not enough: catch-up must ask for what lies under it.
+   */
+  knows(docId: string, heads: string[]): boolean {
     const row = this.store.getDocument(docId)
-    if (row && this.keeps(row.workspaceId)) return this.sealed.missingFor(docId, theirHeads)
-    const l = this.load(docId)
-    const known = theirHeads.filter((h) => A.hasHeads(l.doc, [h]))
-    const hashes = A.getChangesMetaSince(l.doc, known).map((m) => m.hash)
-    return this.store.getChanges(docId, hashes)
+    if (!row) return heads.length === 0
+    if (this.keeps(row.workspaceId))
+      return heads.every((h) => this.store.hasChange(docId, h)) && this.sealed.missingDeps(docId).length === 0
+    return A.hasHeads(this.load(docId).doc, heads)
+  }
+
+  /**
+   * Signed changes a peer lacks, by what it said it holds: the causal past of `theirHeads`, and the
+   * changes its have-set names, if it sent one (sync/ancestry.ts). A head not known here means the
+   * peer holds changes this device lacks, so without a have-set it cannot tell which of its own the
+   * peer holds: it then sends nothing (the side that knows both heads sends first, catch-up asks
+   * again with a have-set), never the history the peer may already have.
+   */
+  missingFor(docId: string, theirHeads: string[], theyHave?: { has(hash: string): boolean }): ChangeRow[] {
+    const row = this.store.getDocument(docId)
+    if (!row) return []
+    let rows: ChangeRow[]
+    if (this.keeps(row.workspaceId)) {
+      if (!theyHave && !this.knows(docId, theirHeads)) return []
+      rows = theirHeads.length === 0 ? this.store.changesAfter(docId, 0) : this.sealed.missingFor(docId, theirHeads)
+    } else {
+      const l = this.load(docId)
+      const known = theirHeads.filter((h) => A.hasHeads(l.doc, [h]))
+      if (!theyHave && known.length < theirHeads.length) return []
+      rows =
+        known.length === 0
+          ? this.store.changesAfter(docId, 0)
+          : this.store.getChanges(
+              docId,
+              A.getChangesMetaSince(l.doc, known).map((m) => m.hash),
+            )
+    }
+    return theyHave ? rows.filter((r) => !theyHave.has(r.hash)) : rows
   }
 
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */

@@ -5,8 +5,9 @@
  */
 import * as A from '@automerge/automerge'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PeerId } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
+import type { PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { join } from 'node:path'
 import { MAX_STREAM_FRAME_BYTES } from '../../../shared/limits.ts'
 import { createNode, type GrapevineNode } from '../net/node.ts'
@@ -23,6 +24,9 @@ import {
   type SignedChange,
   type SignedOp,
 } from '../wire/peer-protocol.ts'
+import { packId, rangesFromWire, rangesToWire, Reconciler } from '../sync/reconcile.ts'
+import { headsKey } from '../sync/doc-content.ts'
+import { sha256 } from '../identity/keys.ts'
 import { tempDir, waitFor } from './helpers.ts'
 import assert from 'node:assert/strict'
 import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
@@ -75,9 +79,96 @@ export function changeOnTop(docBytes: Uint8Array, actor: string, insert = 'EVIL 
   return bytes
 }
 
+/** A catch-up session opened by hand as the dialer, its reconciliation done (`dialCatchup`). */
+export interface ManualCatchup {
+  stream: Stream
+  /** Every frame the peer sent so far. */
+  frames: CatchupFrame[]
+  /** The frame the peer answered the summary with (after its ops): `rc`, or `refuse` (then nothing else was done). */
+  first: CatchupFrame
+  /** What the reconciliation found: documents the peer holds that we do not (or differently), with its heads. */
+  theirs: Map<string, string[]>
+  read(): Promise<CatchupFrame>
+  write(frame: CatchupFrame): Promise<void>
+}
+
+/**
+ * Dials `peer`'s catch-up as a modified client would, claiming to hold `mine` (document ids and
+ * heads) of workspace `ws`, with a summary digest that matches nothing; runs the reconciliation
+ * (unless `reconcile` is false: then it returns once the first `rc` is in). A `busy` refusal (a
+ * session of the peer's with this node is running) is retried.
+ */
+export async function dialCatchup(
+  node: GrapevineNode,
+  peer: PeerId | Multiaddr,
+  ws: string,
+  mine: { id: string; heads: string[] }[],
+  signal: AbortSignal,
+  reconcile = true,
+): Promise<ManualCatchup & { lp: LengthPrefixedStream<Stream> }> {
+  for (let attempt = 0; ; attempt++) {
+    const stream = await node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
+    const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
+    const frames: CatchupFrame[] = []
+    const read = async (): Promise<CatchupFrame> => {
+      const f = decodeMessage(catchupFrame, (await lp.read({ signal })).subarray(), MAX_STREAM_FRAME_BYTES, 'catch-up frame')
+      frames.push(f)
+      return f
+    }
+    const write = async (frame: CatchupFrame): Promise<void> => {
+      await lp.write(encodeMessage(frame), { signal })
+    }
+    try {
+      await write({ t: 'hi', v: PEER_PROTOCOL_VERSION, w: packId(ws), d: new Uint8Array(32) })
+      let first = await read()
+      // Every op the peer keeps comes first when our ops differ (they do: our digest matches nothing).
+      while (first.t === 'ops') first = await read()
+      if (first.t === 'refuse' && first.code === 'busy' && attempt < 50) {
+        stream.abort(new Error('busy'))
+        await new Promise((r) => setTimeout(r, 200))
+        continue
+      }
+      const theirs = new Map<string, string[]>()
+      if (first.t === 'rc' && reconcile) {
+        const heads = new Map(mine.map((d) => [d.id, d.heads]))
+        const toBin = (h: string[]): Uint8Array[] => h.map((x) => Buffer.from(x, 'hex'))
+        const rec = new Reconciler<Uint8Array[]>(
+          mine.map((d) => ({ id: d.id, fp: headsDigest(toBin(d.heads)) })),
+          { initiator: true, valueOf: (id) => toBin(heads.get(id)!), fpOf: headsDigest },
+        )
+        let f: CatchupFrame = first
+        for (;;) {
+          if (f.t !== 'rc') throw new Error(`expected rc, got ${f.t}`)
+          const ask = rec.receive(rangesFromWire(f.r), f.m === true)
+          if (ask === null) {
+            f = await read()
+            continue
+          }
+          if (ask.length === 0) break
+          await write({ t: 'rc', r: rangesToWire(ask) })
+          f = await read()
+        }
+        for (const [id, h] of [...rec.theirs, ...rec.differ])
+          theirs.set(
+            id,
+            h.map((x) => Buffer.from(x).toString('hex')),
+          )
+      }
+      return { stream, lp, frames, first, theirs, read, write }
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+}
+
+const headsDigest = (heads: Uint8Array[]): Uint8Array => sha256(headsKey(heads.map((h) => Buffer.from(h).toString('hex')))).subarray(0, 16)
+
 /**
  * Runs the dialer side of catch-up by hand against `peer`, offering `items` for `docId` whatever
- * they are, and returns every frame the peer sent back (ending with `end` or `refuse`).
+ * they are (with `ops`, which also asks the peer for every op it keeps), and returns every frame the
+ * peer sent back: its ops and the reconciliation's (`rc`), then its turn (`changes`…) ending with
+ * `end`, or a `refuse`.
  */
 export async function catchupInject(
   node: GrapevineNode,
@@ -90,33 +181,30 @@ export async function catchupInject(
   claim: 'its-heads' | 'none' = 'its-heads',
 ): Promise<CatchupFrame[]> {
   const signal = AbortSignal.timeout(15_000)
-  const stream = await node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
-  const lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
-  const read = async (): Promise<CatchupFrame> =>
-    decodeMessage(catchupFrame, (await lp.read({ signal })).subarray(), MAX_STREAM_FRAME_BYTES, 'catch-up frame')
-  const frames: CatchupFrame[] = []
+  // We claim to hold the document with no heads, so the peer lists it as differing, with its heads.
+  const s = await dialCatchup(node, peer, ws, [{ id: docId, heads: [] }], signal)
+  if (s.first.t !== 'rc') {
+    await s.stream.close({ signal }).catch(() => {})
+    return s.frames
+  }
   try {
-    // A digest that matches nothing, so the peer lists the document as differing.
-    await lp.write(encodeMessage({ t: 'summary', v: PEER_PROTOCOL_VERSION, ws, ops, docs: [[docId, new Uint8Array(16)]] }), { signal })
-    const first = await read()
-    frames.push(first)
-    if (first.t !== 'want') return frames
+    await s.write({ t: 'ops', ops })
+    const doc = packId(docId)
+    if (items.length) await s.write({ t: 'changes', doc, items })
     // Report the peer's own heads back, so it has nothing to send us but `end`.
-    const theirHeads = claim === 'none' ? [] : (first.docs.find(([d]) => d === docId)?.[1] ?? [])
-    if (items.length) await lp.write(encodeMessage({ t: 'changes', ws, doc: docId, items }), { signal })
-    await lp.write(encodeMessage({ t: 'heads', docs: [[docId, theirHeads]] }), { signal })
-    await lp.write(encodeMessage({ t: 'end' }), { signal })
+    const theirHeads = claim === 'none' ? [] : (s.theirs.get(docId) ?? [])
+    await s.write({ t: 'heads', docs: [{ i: doc, h: theirHeads.map((h) => Buffer.from(h, 'hex')) }] })
+    await s.write({ t: 'end' })
     for (;;) {
-      const f = await read()
-      frames.push(f)
+      const f = await s.read()
       if (f.t === 'end' || f.t === 'refuse') break
     }
-    await stream.close({ signal }).catch(() => {})
+    await s.stream.close({ signal }).catch(() => {})
   } catch (err) {
-    stream.abort(err as Error)
+    s.stream.abort(err as Error)
     throw err
   }
-  return frames
+  return s.frames
 }
 
 export type Dir = ReturnType<typeof tempDir>

@@ -203,7 +203,7 @@ describe('gossip and catch-up from bad peers', () => {
     ]
     const before = V().stats().catchup.rejected
     const frames = await catchupInject(M().node, V().node.peerId, ws, docId, bad)
-    assert.equal(frames[0]?.t, 'want')
+    assert.ok(frames.some((f) => f.t === 'rc'))
     assert.equal(frames.at(-1)?.t, 'end')
     assert.equal(V().stats().catchup.rejected - before, bad.length)
     await assertUnchanged()
@@ -240,9 +240,9 @@ describe('gossip and catch-up from bad peers', () => {
     assert.equal(frames[0]?.t, 'refuse')
     // What the victim would hand a member who has no ops at all: every op it keeps for the workspace.
     const fromMember = await catchupInject(M().node, V().node.peerId, ws, docId, [])
-    const want = fromMember[0]
-    assert.equal(want?.t, 'want')
-    const authors = want.t === 'want' ? want.ops.map((o) => o.a) : []
+    assert.ok(fromMember.some((f) => f.t === 'rc'))
+    const authors = fromMember.flatMap((f) => (f.t === 'ops' ? f.ops.map((o) => o.a) : []))
+    assert.ok(authors.length > 0, 'the victim handed over the ops it keeps')
     assert.ok(!authors.includes(outsider!.device.deviceId), 'an op signed by a stranger was stored and is being relayed to members')
   })
 

@@ -65,12 +65,12 @@ describe('a catch-up cut short by a dead teammate', () => {
     const member = await startPeer(dirs[1]!.path, { name: 'Member', catchupIntervalMs: 600_000 })
     memberId = member.device.deviceId
     ws = await formWorkspace(victim, [member])
-    // 3.6 MB of changes that do not compress, several times what yamux and the stream's buffers take in while the
-    // other side does not read (about 1 MB here): the victim's writes must wait. Bytes, not text: text this long
-    // costs Automerge seconds to build.
+    // 7.2 MB of changes that do not compress, well over what yamux and the stream's buffers take in while the
+    // other side does not read (1 to 3.6 MB here, depending on how far yamux grew the window): the victim's writes
+    // must wait. Bytes, not text: text this long costs Automerge seconds to build.
     const docId = (await victim.connect().request('doc.create', { workspaceId: ws, title: 'Big', text: '' })).id
     const replica = await openReplica(victim.connect(), docId)
-    for (let i = 0; i < 15; i++) {
+    for (let i = 0; i < 30; i++) {
       const blob = Uint8Array.from({ length: 240_000 }, () => rnd.int(256))
       await replica.edit((d) => {
         ;(d as unknown as Record<string, Uint8Array>)[`blob${i}`] = blob

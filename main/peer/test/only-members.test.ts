@@ -173,7 +173,7 @@ describe('a member of one workspace asks a peer in two for the other one', () =>
       ['refuse'],
     )
     const fromA = await catchupInject(m, hubId, wsA, docA, [])
-    assert.equal(fromA[0]?.t, 'want')
+    assert.ok(fromA.some((f) => f.t === 'rc'))
   })
 })
 

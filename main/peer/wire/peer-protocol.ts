@@ -15,18 +15,29 @@ import {
   MAX_NAME_CHARS,
   MAX_SUMMARY_DOCS,
 } from '../../../shared/limits.ts'
+import { HAVE_DIGEST_BYTES, HAVE_SALT_BYTES, MAX_HAVE } from '../sync/ancestry.ts'
+import { FINGERPRINT_BYTES } from '../sync/reconcile.ts'
 import { ERROR_CODES } from '../../../shared/protocol.ts'
 import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSchema } from '../../../shared/types.ts'
 
 /**
- * The `v` of gossip and catch-up messages; a peer refuses a version it does not know. 2: a change
- * carries the membership heads it was signed under (`m`), in a v2 signature. 3: content is sealed
- * with the workspace's epoch key (changes carry `e`, `h`, `d`; presence is one sealed value).
+ * The `v` of gossip messages and of the catch-up summary (`hi`): the shape of changes, ops and
+ * presence; a peer refuses a version it does not know. 2: a change carries the membership heads it
+ * was signed under (`m`), in a v2 signature. 3: content is sealed with the workspace's epoch key
+ * (changes carry `e`, `h`, `d`; presence is one sealed value). The catch-up frames themselves are
+ * versioned by their protocol id (`CATCHUP_PROTOCOL`): gossip did not change with them.
  */
 export const PEER_PROTOCOL_VERSION = 3
 /** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
 const JOIN_VERSION = 1
-export const CATCHUP_PROTOCOL = '/grapevine/catchup/1.0.0'
+/**
+ * Catch-up 2: a digest of the whole workspace first, range-based reconciliation of the documents,
+ * then heads and have-sets before changes (sync/catchup.ts). Its frames share nothing with catch-up 1,
+ * so it has its own protocol id: a peer of an older version cannot negotiate it (the dialer says so),
+ * and its own dials of catch-up 1 are answered with a refusal that says why (`CATCHUP_1_PROTOCOL`).
+ */
+export const CATCHUP_PROTOCOL = '/grapevine/catchup/2.0.0'
+export const CATCHUP_1_PROTOCOL = '/grapevine/catchup/1.0.0'
 export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
 
@@ -104,25 +115,75 @@ export const presencePlain = z.object({
 })
 export type PresencePlain = z.infer<typeof presencePlain>
 
+/** An id in a catch-up frame: 16 bytes when it is 32 hex digits (sync/reconcile.ts `packId`), else the id. */
+const wireId = z.union([binExact(16), id])
+/** Heads in a catch-up frame: change hashes as 32 bytes each. */
+const binHeads = z.array(binExact(32)).max(MAX_HEADS)
+/** An exclusive upper bound of a reconciliation range (a prefix of an id), or null: to the end. */
+const bound = z.union([
+  z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_-]+$/, 'not an id prefix'),
+  z.null(),
+])
+/** Entries of one list or diff range; longer ones are cut into several ranges by the sender. */
+export const MAX_RANGE_ENTRIES = 1024
+/** Ranges in one `rc` frame; a longer message travels in parts (`m`). */
+export const MAX_RANGES_PER_FRAME = 16_384
+const listed = z.tuple([wireId, binHeads])
+/** One range of a reconciliation message, `[bound, mode, ...]`: skip, fingerprint, list, diff (sync/reconcile.ts). */
+const range = z.union([
+  z.tuple([bound, z.literal(0)]),
+  z.tuple([bound, z.literal(1), binExact(FINGERPRINT_BYTES)]),
+  z.tuple([bound, z.literal(2), z.array(listed).max(MAX_RANGE_ENTRIES)]),
+  z.tuple([bound, z.literal(3), z.array(listed).max(MAX_RANGE_ENTRIES), z.array(wireId).max(MAX_RANGE_ENTRIES)]),
+])
+/** A have-set (sync/ancestry.ts): a salt and the salted digests of the changes it names. */
+const have = z.object({
+  s: binExact(HAVE_SALT_BYTES),
+  d: bin(MAX_HAVE * HAVE_DIGEST_BYTES).refine(
+    (b) => b.byteLength % HAVE_DIGEST_BYTES === 0,
+    `a multiple of ${HAVE_DIGEST_BYTES} bytes expected`,
+  ),
+})
+/** "Send me what I lack of this document": the heads the sender holds, and its have-set when it does not know the other's heads. */
+const headsRequest = z.object({ i: wireId, h: binHeads, have: have.optional() })
+export type WireHeadsRequest = z.infer<typeof headsRequest>
+const refuseCodes = ['not-member', 'busy', 'version', 'bad-frame'] as const
+
+/**
+ * Catch-up 2 (CATCHUP_PROTOCOL), over one stream; D the dialer, R the responder:
+ *
+ *   D → R  hi       the workspace and a digest of its documents' heads (16 bytes) and its membership ops (16)
+ *   R → D  eq       the same digest: done (one short frame each way)
+ *     or   ops*     every op of R's, when the ops' half differs
+ *          rc       R's answer to the documents' half, which differed (empty if it did not): reconciliation
+ *                   of the documents, `rc` both ways until D (which learns the difference) has nothing to ask
+ *   D → R  ops?     the ops R lacked
+ *          changes* what R lacks of documents D knows R's heads of (or R lacks)
+ *          heads*   requests for the others (D's heads, and its have-set); end
+ *   R → D  changes* what D asked for, heads* requests for documents R still lacks changes of; end
+ *   D → R  changes* (only if R asked) what R asked for; end
+ */
 export const catchupFrame = z.discriminatedUnion('t', [
-  /** Dialer → responder: every document with a digest of its heads, and every membership op. */
-  z.object({
-    t: z.literal('summary'),
-    v: version,
-    ws: id,
-    ops: z.array(signedOp).max(4096),
-    docs: z.array(z.tuple([id, bin(16)])).max(MAX_SUMMARY_DOCS),
-  }),
-  /** Responder → dialer: ops the dialer lacked, and the responder's heads of every document that differs. */
-  z.object({ t: z.literal('want'), ops: z.array(signedOp).max(4096), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
-  /** Either way: changes the other side lacks. */
-  z.object({ t: z.literal('changes'), ws: id, doc: id, items: z.array(signedChange).max(8192) }),
-  /** Dialer → responder after its changes: its heads of the documents that differ. */
-  z.object({ t: z.literal('heads'), docs: z.array(z.tuple([id, heads])).max(MAX_SUMMARY_DOCS) }),
-  /** End of one side's changes. */
+  /** D → R: `v` is PEER_PROTOCOL_VERSION (the shape of changes); `w` the workspace; `d` the digest of its state here. */
+  z.object({ t: z.literal('hi'), v: z.number().int().nonnegative(), w: wireId, d: binExact(32) }),
+  /** R → D: the digest is R's too. */
+  z.object({ t: z.literal('eq') }),
+  /** Reconciliation, either way: `r` ranges; `m` more parts of this message follow. */
+  z.object({ t: z.literal('rc'), m: z.literal(true).optional(), r: z.array(range).max(MAX_RANGES_PER_FRAME) }),
+  /** Membership ops: R's all (their digests differed), then D's that R lacked. */
+  z.object({ t: z.literal('ops'), ops: z.array(signedOp).max(4096) }),
+  /** Either way: changes of one document the other side lacks. */
+  z.object({ t: z.literal('changes'), doc: wireId, items: z.array(signedChange).max(8192) }),
+  /** Either way: documents the sender lacks changes of, with its heads (and have-set). */
+  z.object({ t: z.literal('heads'), docs: z.array(headsRequest).max(MAX_SUMMARY_DOCS) }),
+  /** End of one side's turn. */
   z.object({ t: z.literal('end') }),
-  /** The other side refuses (not a member, bad frame). */
-  z.object({ t: z.literal('refuse'), reason: z.string().max(500) }),
+  /** The other side refuses, and why; `busy`: it runs a session with this peer for the workspace already. */
+  z.object({ t: z.literal('refuse'), code: z.enum(refuseCodes).optional(), reason: z.string().max(500) }),
 ])
 export type CatchupFrame = z.infer<typeof catchupFrame>
 
