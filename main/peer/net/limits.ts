@@ -104,6 +104,12 @@ export interface PeerLimitsOptions {
   /** How often strangers' connections are checked. */
   sweepEveryMs: number
   streams: Record<string, StreamLimit>
+  /**
+   * A test seam, never set by the app: peers for which it returns true are refused every connection,
+   * dialled or inbound, teammates too (the convergence simulation partitions the network with it; the
+   * test hangs up the connections already open).
+   */
+  deny?: (peerId: string) => boolean
 }
 
 /** Join: a joiner retries a few times with backoff; catch-up: a teammate runs one per shared workspace per connect and every 30 s. */
@@ -171,9 +177,11 @@ export class PeerLimits {
   private node: GrapevineNode | null = null
   private timer: NodeJS.Timeout | null = null
 
-  /** For `createNode`: admits teammates always, strangers within the caps. */
+  /** For `createNode`: admits teammates always, strangers within the caps (and no one `deny` names). */
   readonly gater: ConnectionGater = {
-    denyInboundEncryptedConnection: (peerId: PeerId) => this.denyStranger(peerId),
+    denyDialPeer: (peerId: PeerId) => this.denied(peerId),
+    denyInboundEncryptedConnection: (peerId: PeerId) => this.denied(peerId) || this.denyStranger(peerId),
+    denyOutboundEncryptedConnection: (peerId: PeerId) => this.denied(peerId),
   }
 
   constructor(teammates: () => Set<string>, log: Log, opts: Partial<PeerLimitsOptions> = {}) {
@@ -276,6 +284,10 @@ export class PeerLimits {
         clearTimeout(timer)
       }
     }
+  }
+
+  private denied(peerId: PeerId): boolean {
+    return this.opts.deny?.(peerId.toString()) ?? false
   }
 
   private denyStranger(peerId: PeerId): boolean {
