@@ -254,25 +254,20 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   if (slower.length) {
     s.findings.push(
       `**Where Grapevine is slower, and why.** Typing p50 is higher than ${slower.join('; ')}. ` +
-        'The path of one keystroke (run `BENCH_PROBE=1 node bench/probe.ts` for a stage-by-stage timeline) has five costs the anchors do not pay:',
-      '1. *Frame batching in the editor* (as the renderer does): on average half a frame, ~8 ms; the table note gives the latency counted from the send. ' +
-        'Fix: send at once when no request is in flight (leading edge), batch only while one is.',
-      '2. *The listing-row commit runs before the gossip publish.* After the change is committed, `Documents.persist` → `refreshRow` ' +
-        '(main/peer/sync/documents.ts:298) queues the listing-row write, and only then is `local` emitted, whose gossip flush is also a ' +
-        "`setImmediate` (main/peer/sync/gossip.ts:123): the store's group commit — a second fsync, 1–7 ms on this disk — runs first and " +
-        'blocks the event loop before the publish. Fix: publish from the `local` handler without waiting a turn, and write listing rows lazily ' +
-        '(they are a cache that `repairListings` already rebuilds after a crash), e.g. folded into the next durable commit or with synchronous=NORMAL.',
-      '3. *The receiving peer commits (fsync) before it applies and tells its clients* (documents.ts:257–277, commit-then-apply also for ' +
-        "remote changes). Durability of a teammate's change before it is shown protects nothing: after a crash catch-up fetches it again. " +
-        'Fix: for remote changes apply and emit first, commit in the same tick.',
-      '4. *Every commit blocks the event loop* (better-sqlite3 is synchronous; one fsync is 1–8 ms here) and each keystroke costs every peer ' +
-        "two or three of them: the change, its listing row, and the heads bookkeeping of every teammate's heads announcement " +
-        "(gossip.ts:92, one announcement per peer per 300 ms, so at N=8 seven extra fsync'd commits per window on every peer). This is why " +
-        "p99 and the burst numbers grow with N. Fix: keep peer heads in memory and persist them lazily (debounced, not fsync'd); run SQLite " +
-        'commits on a worker thread so an fsync never stalls gossip.',
-      '5. *Two signatures per message*: gossipsub signs and verifies every message (StrictSign) on top of the per-change Ed25519 signature ' +
-        '(sign 37 µs, verify 83 µs here); STACK-NOTES measured unsigned gossip at about twice the throughput. Fix: StrictNoSign with a ' +
-        'content-hash message id for change bundles, whose changes are signed anyway.',
+        'The path of one keystroke (run `BENCH_PROBE=1 node bench/probe.ts` for a stage-by-stage timeline):',
+      '1. *One gossipsub hop costs about what the anchors\' whole path does.* The floor row "gossipsub, one hop" is libp2p alone (TCP, Noise, ' +
+        'Yamux, gossipsub signing and verifying every message), no Grapevine code, in the same run. Grapevine adds the editor → peer request ' +
+        '(a local socket), sealing and signing the change, and at each receiver checking the signature, opening, applying and telling the ' +
+        'editor. Fix: edits to directly connected teammates over a stream of their own (no gossipsub envelope, no second signature), gossip ' +
+        'only for fan-out; or at least StrictNoSign with a content-hash id (every change is signed anyway): gossipsub\'s verify, with a key ' +
+        'object built per message, was an eighth of a peer\'s CPU in a profile of W7.',
+      '2. *Every peer does per-keystroke work, and N peers share 2 cores.* Each receiver verifies, opens, applies and forwards each change ' +
+        '(about 9 ms of CPU per keystroke per peer at N=4 in that profile, including the bench\'s own replicas); at N=8 and 16 the p99 and the ' +
+        'bursts measure the queue for the CPU more than the path. Yjs\'s relay forwards bytes without looking at them.',
+      '3. *A burst is many changes*: the editor sends at most once per frame, but each keystroke stays its own signed, sealed Automerge ' +
+        'change. Fix: runs of changes with one signature (the catch-up format the issue asks for) on the live path too.',
+      'Done already, no longer on the path: the receiver applies and shows before it commits; commits fsync on the thread pool, not the ' +
+        'event loop; the first changes of a turn are published at once; listing rows and teammates\' heads ride in the next commit.',
     )
   }
   const fasterThanAmWs = cfg.ns.filter((n) => {

@@ -101,7 +101,7 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
     rows,
     notes: [
       `${cfg.reps} repetitions per mode; p50 cell: median over repetitions (min–max); p99 and max pool every edit. Each system in its own fresh process.`,
-      'Grapevine: the edit is an Automerge change (one keystroke) sent by an in-process client; the ack means signed, committed (WAL, synchronous=FULL) and applied. The desktop app adds one MessagePort hop and up to one frame of batching.',
+      'Grapevine: the edit is an Automerge change (one keystroke) sent by an in-process client; the ack means sealed, signed, committed and on disk (WAL frames synced to disk before the ack) and applied. The desktop app adds one MessagePort hop and up to one frame of batching.',
       'automerge-repo\'s NodeFS adapter writes files with fs.writeFile and never fsyncs: its "saved" survives a process crash but not a power cut, so it is not a durability anchor of equal strength. synchronous=NORMAL in WAL mode does not fsync on commit either.',
     ],
   })
@@ -117,21 +117,16 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
   const amFull = res.get('am-nodefs/full')
   if (gvFull && amFull && median(gvFull.map((r) => median(r.lat))) > median(amFull.map((r) => median(r.lat)))) {
     s.findings.push(
-      "**Where Grapevine is slower, and why.** Its acknowledgement is slower than automerge-repo's flush and several times the " +
+      "**Where Grapevine is slower, and why.** Its acknowledgement is slower than automerge-repo's flush and than the " +
         'synchronous=FULL floor. automerge-repo\'s NodeFS "durable" is a `writeFile` without fsync (not durable against power loss), so ' +
-        'the fair comparison is the FULL floor. Per edit, Grapevine pays (measured with an in-process probe at typing rate: A.change 0.9 ms in the ' +
-        'client, 0.8 ms of request handling before the commit, a 1.7 ms commit, 0.8 ms after it):',
-      "1. *Two fsync'd commits per edit at full speed*: the change commit, then the listing-row upsert (main/peer/sync/documents.ts:298) in the " +
-        "next group commit, which lands between this edit's ack and the next edit's commit. Fix: write listing rows lazily (they are a cache " +
-        'repaired at start), or in the same transaction as the change (apply to the loaded document first, then commit both).',
-      "2. *A bigger commit than the floor's one-row insert*: the change row with two indexes (`UNIQUE(doc_id, hash)` on a random hash, and " +
-        '`changes_by_doc`), plus a `doc_reads` upsert on every request (`follow`, documents.ts:198). Fix: follow once per open document; store ' +
-        'the hash as a 32-byte blob and the author as an integer key.',
-      "3. *Request CPU*: zod validation, `A.decodeChange` (43 µs), Ed25519 signing (37 µs), `A.applyChanges` on the peer's own copy, " +
-        'listing-row recomputation and events, all on the thread that then fsyncs. The snapshot every 1,000 changes (`A.save` + a large blob ' +
-        'write) gives the p99/max spikes.',
-      'With 8 edits in flight the group commit shares fsyncs, but each request still costs its own CPU and listing-row write, so ' +
-        'throughput rises less than the floor would suggest.',
+        'the fair comparison is the FULL floor. The commit itself is now off the event loop (synchronous=OFF, then fdatasync of the WAL on ' +
+        "libuv's pool; writes resolve after it), so what remains on top of the floor's one fsync is:",
+      '1. *Request CPU before the commit*: the client frame (CBOR, zod), `A.decodeChange`, sealing (XChaCha20-Poly1305) and signing (Ed25519), ' +
+        'applying to the peer\'s own copy, the listing row and events.',
+      "2. *A bigger transaction than the floor's one-row insert*: the change row with its two indexes (`UNIQUE(doc_id, hash)` on a random " +
+        'hex hash, and `changes_by_doc`) and the listing row. Fix: compact columns (binary hashes, integer keys), a migration away.',
+      '3. *Two hops of the thread pool*: the fdatasync is queued on libuv\'s pool and its completion comes back through the event loop, ' +
+        'behind whatever else is queued there. The snapshot every 1,000 changes (`A.save` + a large blob) gives the p99/max spikes.',
     )
   }
   s.charts.push({
