@@ -63,8 +63,7 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }:
           remoteCursors(),
           EditorView.updateListener.of((u) => {
             // Also on focus, so teammates see where this caret is as soon as the editor is in use.
-            // Not when only the text changed (a teammate's edit): the cursor sent is anchored to the
-            // text, so it still stands; typing sets the selection anyway.
+            // A teammate's edit maps the selection too (selectionSet): the view sends only a cursor that moved.
             if (u.selectionSet || (u.focusChanged && u.view.hasFocus)) {
               const { anchor, head } = u.state.selection.main
               onSelectionRef.current({ anchor, head })

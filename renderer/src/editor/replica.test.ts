@@ -154,19 +154,29 @@ test('an empty change sends nothing (getLastLocalChange would repeat the previou
   await r.close()
 })
 
-test('remote changes are applied in one batch per frame and announced', async () => {
+test('a teammate’s change after a quiet frame is applied at once; a burst is applied in one batch per frame, and announced', async () => {
   const peer = scriptedPeer()
   const frames = manualFrames()
-  const r = await DocReplica.open(peer.client, 'd1', frames.schedule)
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
   let remote = 0
   r.listen('remote', () => remote++)
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'A'))
+  assert.equal(r.text(), 'Ahello', 'the first, after a quiet spell, without waiting for a frame')
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'B'))
-  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'x'), 'other-doc')
-  assert.equal(r.text(), 'hello', 'not before the frame')
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'C'))
+  assert.equal(r.text(), 'Ahello', 'those right behind it wait for the frame')
   frames.run()
-  assert.equal(r.text(), 'BAhello')
-  assert.equal(remote, 1)
+  assert.equal(r.text(), 'CBAhello')
+  assert.equal(remote, 2, 'two applications: the first change, then the rest together')
+  frames.advance(20)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'D'))
+  assert.equal(r.text(), 'DCBAhello', 'quiet again: at once')
+  // Changes of another document are not this replica's.
+  frames.advance(20)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'x'), 'other-doc')
+  frames.run()
+  assert.equal(r.text(), 'DCBAhello')
+  assert.equal(remote, 3)
   await r.close()
 })
 

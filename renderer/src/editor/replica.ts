@@ -8,8 +8,8 @@
  * outstanding, and the sync status follows the acknowledgements as they come. After a quiet frame a
  * keystroke's change leaves at once (typing is never held for a frame); in a fast run of keys changes
  * leave together at most once per frame, so a burst is a few requests (and gossip messages), not one
- * per key. Remote changes arrive as `doc.changes` events and are applied once per frame (Automerge
- * applies many changes in one call far faster than one by one).
+ * per key. Remote changes arrive as `doc.changes` events: after a quiet frame applied at once, in a
+ * burst once per frame (Automerge applies many changes in one call far faster than one by one).
  */
 import * as A from '@automerge/automerge'
 import type { DocHandle } from '@automerge/automerge-codemirror'
@@ -64,6 +64,8 @@ export class DocReplica implements DocHandle<DocContent> {
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
+  /** When teammates' changes were last applied (ms, by `now`). */
+  private lastRemoteAt = Number.NEGATIVE_INFINITY
   private offEvents: () => void
   private closed = false
   /** The peer refused a local change: later ones would depend on it, so none are made. */
@@ -268,10 +270,12 @@ export class DocReplica implements DocHandle<DocContent> {
     return true
   }
 
+  /** Teammates' changes: after a quiet frame applied at once (a keystroke shows without waiting for a frame), in a burst once per frame. */
   private receive(changes: Uint8Array[]): void {
     if (this.closed) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
+    if (this.now() - this.lastRemoteAt >= QUIET_MS) return this.applyRemote()
     this.remoteScheduled = true
     this.schedule(() => {
       this.remoteScheduled = false
@@ -281,6 +285,7 @@ export class DocReplica implements DocHandle<DocContent> {
 
   private applyRemote(): void {
     if (this.closed || this.remoteQueue.length === 0) return
+    this.lastRemoteAt = this.now()
     const batch = this.remoteQueue.splice(0)
     try {
       this.current = A.applyChanges(this.current, batch)[0]

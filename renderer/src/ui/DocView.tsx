@@ -153,9 +153,17 @@ export function DocView(p: DocViewProps) {
     [p.presence, docId, self.deviceId],
   )
   const cursors = useMemo(() => here.flatMap((t) => (t.cursor ? [{ deviceId: t.deviceId, name: t.name, cursor: t.cursor }] : [])), [here])
+  // The cursor is anchored to the text, so a teammate's edit (which the editor maps the selection
+  // through) leaves it as it was: only a cursor that really moved is sent.
+  const lastCursor = useRef('')
   const onSelection = useCallback(
     (sel: Selection) => {
-      if (replica && mod) onCursor(docId, mod.toCursors(replica.doc(), sel))
+      if (!replica || !mod) return
+      const cursor = mod.toCursors(replica.doc(), sel)
+      const key = `${docId} ${JSON.stringify(cursor)}`
+      if (key === lastCursor.current) return
+      lastCursor.current = key
+      onCursor(docId, cursor)
     },
     [replica, mod, docId, onCursor],
   )
