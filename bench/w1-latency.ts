@@ -259,15 +259,15 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
         'Yamux, gossipsub signing and verifying every message), no Grapevine code, in the same run. Grapevine adds the editor → peer request ' +
         '(a local socket), sealing and signing the change, and at each receiver checking the signature, opening, applying and telling the ' +
         'editor. Fix: edits to directly connected teammates over a stream of their own (no gossipsub envelope, no second signature), gossip ' +
-        'only for fan-out; or at least StrictNoSign with a content-hash id (every change is signed anyway): gossipsub\'s verify, with a key ' +
-        'object built per message, was an eighth of a peer\'s CPU in a profile of W7.',
+        "only for fan-out; or at least StrictNoSign with a content-hash id (every change is signed anyway): gossipsub's verify, with a key " +
+        "object built per message, was an eighth of a peer's CPU in a profile of W7.",
       '2. *Every peer does per-keystroke work, and N peers share 2 cores.* Each receiver verifies, opens, applies and forwards each change ' +
-        '(about 9 ms of CPU per keystroke per peer at N=4 in that profile, including the bench\'s own replicas); at N=8 and 16 the p99 and the ' +
-        'bursts measure the queue for the CPU more than the path. Yjs\'s relay forwards bytes without looking at them.',
+        "(about 9 ms of CPU per keystroke per peer at N=4 in that profile, including the bench's own replicas); at N=8 and 16 the p99 and the " +
+        "bursts measure the queue for the CPU more than the path. Yjs's relay forwards bytes without looking at them.",
       '3. *A burst is many changes*: the editor sends at most once per frame, but each keystroke stays its own signed, sealed Automerge ' +
         'change. Fix: runs of changes with one signature (the catch-up format the issue asks for) on the live path too.',
       'Done already, no longer on the path: the receiver applies and shows before it commits; commits fsync on the thread pool, not the ' +
-        'event loop; the first changes of a turn are published at once; listing rows and teammates\' heads ride in the next commit.',
+        "event loop; the first changes of a turn are published at once; listing rows and teammates' heads ride in the next commit.",
     )
   }
   const fasterThanAmWs = cfg.ns.filter((n) => {

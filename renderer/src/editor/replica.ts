@@ -275,7 +275,10 @@ export class DocReplica implements DocHandle<DocContent> {
     if (this.closed) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    if (this.now() - this.lastRemoteAt >= QUIET_MS) return this.applyRemote()
+    if (this.now() - this.lastRemoteAt >= QUIET_MS) {
+      this.applyRemote()
+      return
+    }
     this.remoteScheduled = true
     this.schedule(() => {
       this.remoteScheduled = false
