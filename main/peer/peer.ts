@@ -30,6 +30,7 @@ import { Gossip } from './sync/gossip.ts'
 import { Catchup, CatchupError } from './sync/catchup.ts'
 import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
+import { heldChangesOf } from './sync/held-changes.ts'
 import { createApi, leftMetaKey, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
 import { throttle, type Throttled } from '../../shared/throttle.ts'
@@ -73,7 +74,14 @@ export interface Peer {
   syncNow(): Promise<void>
   /** Waits until every buffered remote change is committed and applied. */
   settle(): Promise<void>
-  stats(): { gossip: Gossip['stats']; catchup: Catchup['stats']; limits: PeerLimits['stats']; gate: TopicGate['stats'] }
+  stats(): {
+    gossip: Gossip['stats']
+    catchup: Catchup['stats']
+    limits: PeerLimits['stats']
+    gate: TopicGate['stats']
+    /** Authentic changes kept aside until their membership ops or key arrive (sync/held-changes.ts). */
+    held: number
+  }
   stop(): Promise<void>
 }
 
@@ -364,7 +372,13 @@ async function assemble(
       await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
       await documents.settle()
     },
-    stats: () => ({ gossip: gossip.stats, catchup: catchup.stats, limits: net.limits.stats, gate: net.gate.stats }),
+    stats: () => ({
+      gossip: gossip.stats,
+      catchup: catchup.stats,
+      limits: net.limits.stats,
+      gate: net.gate.stats,
+      held: heldChangesOf(workspaces, keys, documents, store, log).size,
+    }),
     async stop() {
       if (stopped) return
       stopped = true

@@ -98,6 +98,11 @@ export async function checkConverged(
   }
   note(`converged after ${rounds} catch-up rounds`)
   const state = states[0]!
+  // Nothing stays pending: no change is kept aside waiting for membership ops or a key.
+  for (const s of peers) {
+    const held = s.peer!.stats().held
+    if (held !== 0) throw new Error(`${s.name} still keeps ${held} changes aside after convergence`)
+  }
 
   // Deleted documents are deleted everywhere: listed only with includeDeleted.
   const live = state
