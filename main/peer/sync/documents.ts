@@ -470,12 +470,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
       })
     this.rowsDurable(rowsWritten)
     if (rows.length === 0) return rows
-    if (!l && (changes.some((c) => c.plain === null) || this.keeps(workspaceId))) return this.keepSealed(workspaceId, docId, rows, changes)
+    if (changes.some((c) => c.plain === null) || this.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
     for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
-    // Own edits are in memory already, and teammates' were applied above; the document may have been
-    // evicted meanwhile only if it was loaded again since, from the store, which now has them.
-    const doc = l ?? this.load(docId, rows)
+    // Own edits are in memory already, and teammates' were applied above. An own document evicted
+    // meanwhile loads again from the store, which now has them.
+    const doc = l ?? this.load(docId)
     doc.lastSeq = maxOf(
       rows.map((r) => r.seq),
       doc.lastSeq,
@@ -609,7 +609,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   /** Loads a document: its snapshot, then every change after it, applied in one call. */
-  private load(docId: string, justWritten: ChangeRow[] = []): Loaded {
+  private load(docId: string): Loaded {
     let l = this.loaded.get(docId)
     if (l) {
       l.lastUsed = Date.now()
@@ -624,8 +624,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // verified; checking recomputes each change's hash, two thirds of a large load. The changes
     // after it are applied as usual.
     let doc = snap ? A.load<DocContent>(snap.bytes, { actor: this.actor, unchecked: true }) : A.init<DocContent>({ actor: this.actor })
-    const skip = new Set(justWritten.map((r) => r.seq))
-    const rest = this.store.changesAfter(docId, snap?.upToSeq ?? 0).filter((r) => !skip.has(r.seq))
+    const rest = this.store.changesAfter(docId, snap?.upToSeq ?? 0)
     if (rest.length)
       [doc] = A.applyChanges(
         doc,
@@ -646,7 +645,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
     this.loaded.set(docId, l)
     // The listing cache lags the change log after a crash; repair it from the document.
-    if (justWritten.length === 0 && headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.refreshRow(docId, l, null, 0)
+    if (headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.refreshRow(docId, l, null, 0)
     this.evict()
     return l
   }
