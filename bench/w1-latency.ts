@@ -140,30 +140,40 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       }
     }
   }
-  // Floors: a loopback TCP round trip between two processes, bare Automerge in one process, and
-  // one gossipsub hop between two processes (libp2p's stack with no application code).
+  // Floors: a loopback TCP round trip between two processes, and bare Automerge in one process.
   const floors = [await spawnWorker('floors.ts', 'tcp-server'), await spawnWorker('floors.ts', 'tcp-client')]
   let rtt: number[] = []
   let bare: number[] = []
-  const hop: number[] = []
+  const pings = cfg.rounds * cfg.steadyKeys * 2
   try {
     const port = await floors[0]!.call<number>('listen')
-    const pings = cfg.rounds * cfg.steadyKeys * 2
     rtt = await floors[1]!.call<number[]>('ping', { port, count: pings, intervalMs: 10 })
     bare = await floors[1]!.call<number[]>('automerge', { keys: cfg.rounds * (cfg.steadyKeys + cfg.burstKeys) })
-    const addr = await floors[0]!.call<string>('gossipListen')
-    await floors[1]!.call('gossipDial', { addr }, 20_000)
-    // The size of one keystroke's gossip message (bench/probe.ts prints it: 533 bytes).
-    const sent = await floors[1]!.call<number[]>('gossipSend', { count: pings, intervalMs: 20, bytes: 533 }, 60_000)
-    await sleep(200)
-    const arrived = await floors[0]!.call<(number | null)[]>('gossipArrivals')
-    sent.forEach((t, i) => {
-      const a = arrived[i]
-      if (typeof a === 'number') hop.push(a - t)
-    })
-    report.check(hop.length === sent.length, `W1 floor: ${hop.length} of ${sent.length} gossipsub messages arrived`)
   } finally {
     await stopAll(floors)
+  }
+  // One hop of libp2p between two processes: through gossipsub (signed, as Grapevine's gossip is), and
+  // on a stream of its own (as Grapevine's live path is). Each in fresh processes.
+  const hops = new Map<'signed' | 'stream', number[]>()
+  for (const mode of ['signed', 'stream'] as const) {
+    const pair = [await spawnWorker('floors.ts', `${mode}-receiver`), await spawnWorker('floors.ts', `${mode}-sender`)]
+    const hop: number[] = []
+    try {
+      const addr = await pair[0]!.call<string>('gossipListen', { mode })
+      await pair[1]!.call('gossipDial', { addr, mode }, 20_000)
+      // The size of one keystroke's gossip message (bench/probe.ts prints it: 533 bytes).
+      const sent = await pair[1]!.call<number[]>('gossipSend', { count: pings, intervalMs: 20, bytes: 533 }, 60_000)
+      await sleep(200)
+      const arrived = await pair[0]!.call<(number | null)[]>('gossipArrivals')
+      sent.forEach((t, i) => {
+        const a = arrived[i]
+        if (typeof a === 'number') hop.push(a - t)
+      })
+      report.check(hop.length === sent.length, `W1 floor (${mode}): ${hop.length} of ${sent.length} messages arrived`)
+    } finally {
+      await stopAll(pair)
+    }
+    hops.set(mode, hop)
   }
 
   const rows: string[][] = []
@@ -205,9 +215,11 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
   rows.push(['floor', 'loopback TCP round trip (2 processes)', fmt(tr.p50), fmt(tr.p99), fmt(tr.max), '', '', '', '', '', ''])
   const ba = summarize(bare)
   rows.push(['floor', 'bare Automerge, 1 process (change + apply)', fmt(ba.p50), fmt(ba.p99), fmt(ba.max), '', '', '', '', '', ''])
-  if (hop.length) {
+  const labels = { signed: 'gossipsub, one hop (2 processes, no app code)', stream: 'libp2p stream, one hop (2 processes, no app code)' }
+  for (const [mode, hop] of hops) {
+    if (!hop.length) continue
     const gh = summarize(hop)
-    rows.push(['floor', 'gossipsub, one hop (2 processes, no app code)', fmt(gh.p50), fmt(gh.p99), fmt(gh.max), '', '', '', '', '', ''])
+    rows.push(['floor', labels[mode], fmt(gh.p50), fmt(gh.p99), fmt(gh.max), '', '', '', '', '', ''])
   }
   s.tables.push({
     title: 'W1 — keystroke → visible on every other collaborator (ms)',
@@ -228,7 +240,7 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
     notes: [
       `Typing: ${cfg.steadyKeys} keys at 10 keys/s, then a burst of ${cfg.burstKeys} keys back to back; ${cfg.rounds} rounds per N; every keystroke timed at every receiver (N−1 receivers: ${cfg.rounds * cfg.steadyKeys}×(N−1) typing samples).`,
       'p50 cells: median over rounds (min–max over rounds); p99 and max pool all deliveries. "burst visible everywhere": from the burst\'s first key until the last receiver holds its last key.',
-      'GV÷: Grapevine ÷ that system (below 1 = Grapevine faster). Floors: round trip of 64 bytes between two processes; CPU of one change made and applied in one process; one gossipsub message of one keystroke’s size (533 bytes) from one libp2p node to another (TCP, Noise, Yamux, gossipsub signing), send to arrival. At N = 16 Grapevine runs alone.',
+      'GV÷: Grapevine ÷ that system (below 1 = Grapevine faster). Floors: round trip of 64 bytes between two processes; CPU of one change made and applied in one process; one message of one keystroke’s size (533 bytes) from one libp2p node to another (TCP, Noise, Yamux), through gossipsub (signed) or on a stream of its own, send to arrival. At N = 16 Grapevine runs alone.',
     ],
   })
   const gvAfter = cfg.ns.map((n) => [n, results.get(key('grapevine', n))?.afterSend ?? []] as const).filter(([, v]) => v.length)
@@ -255,19 +267,18 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
     s.findings.push(
       `**Where Grapevine is slower, and why.** Typing p50 is higher than ${slower.join('; ')}. ` +
         'The path of one keystroke (run `BENCH_PROBE=1 node bench/probe.ts` for a stage-by-stage timeline):',
-      '1. *One gossipsub hop costs about what the anchors\' whole path does.* The floor row "gossipsub, one hop" is libp2p alone (TCP, Noise, ' +
-        'Yamux, gossipsub signing and verifying every message), no Grapevine code, in the same run. Grapevine adds the editor → peer request ' +
-        '(a local socket), sealing and signing the change, and at each receiver checking the signature, opening, applying and telling the ' +
-        'editor. Fix: edits to directly connected teammates over a stream of their own (no gossipsub envelope, no second signature), gossip ' +
-        "only for fan-out; or at least StrictNoSign with a content-hash id (every change is signed anyway): gossipsub's verify, with a key " +
-        "object built per message, was an eighth of a peer's CPU in a profile of W7.",
+      '1. *Each hop and each stage costs CPU.* Edits reach connected teammates on a libp2p stream of their own (the live path; the floor ' +
+        'row "libp2p stream, one hop" is that hop alone, against "gossipsub, one hop"). What Grapevine adds to it: the editor → peer request ' +
+        '(a local socket), sealing and signing the change, and at each receiver decoding, checking the signature, opening, applying and ' +
+        'telling the editor; gossip then brings the same message again, which the receiver recognises by its bytes.',
       '2. *Every peer does per-keystroke work, and N peers share 2 cores.* Each receiver verifies, opens, applies and forwards each change ' +
-        "(about 9 ms of CPU per keystroke per peer at N=4 in that profile, including the bench's own replicas); at N=8 and 16 the p99 and the " +
+        "(about 9 ms of CPU per keystroke per peer at N=4 in a profile of W7, including the bench's own replicas); at N=8 and 16 the p99 and the " +
         "bursts measure the queue for the CPU more than the path. Yjs's relay forwards bytes without looking at them.",
       '3. *A burst is many changes*: the editor sends at most once per frame, but each keystroke stays its own signed, sealed Automerge ' +
         'change. Fix: runs of changes with one signature (the catch-up format the issue asks for) on the live path too.',
-      'Done already, no longer on the path: the receiver applies and shows before it commits; commits fsync on the thread pool, not the ' +
-        "event loop; the first changes of a turn are published at once; listing rows and teammates' heads ride in the next commit.",
+      'Done already, no longer on the path: the live path (no gossipsub hop, no second signature); the receiver applies and shows before it ' +
+        'commits; commits fsync on the thread pool, not the event loop; the first changes of a turn are published at once; listing rows and ' +
+        "teammates' heads ride in the next commit; gossipsub drops a duplicate before checking its signature (a fast message id).",
     )
   }
   const fasterThanAmWs = cfg.ns.filter((n) => {

@@ -27,6 +27,7 @@ import { EpochKeys } from './workspace/epoch-keys.ts'
 import { Joining } from './workspace/join.ts'
 import { Documents } from './sync/documents.ts'
 import { Gossip } from './sync/gossip.ts'
+import { Live } from './sync/live.ts'
 import { Catchup, CatchupError } from './sync/catchup.ts'
 import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
@@ -76,6 +77,8 @@ export interface Peer {
   settle(): Promise<void>
   stats(): {
     gossip: Gossip['stats']
+    /** The live path: messages sent straight to connected teammates (sync/live.ts). */
+    live: Live['stats']
     catchup: Catchup['stats']
     limits: PeerLimits['stats']
     gate: TopicGate['stats']
@@ -189,7 +192,8 @@ async function assemble(
   })
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
-  const gossip = new Gossip(node.services.pubsub, workspaces, keys, documents, store, scoring, log)
+  const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
+  const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log)
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
   refreshDirect()
   workspaces.on('members', refreshDirect)
@@ -202,6 +206,9 @@ async function assemble(
   net.limits.lingerWhile(JOIN_PROTOCOL, (peer) => joining.waiting().some((r) => r.deviceId === peer))
   await catchup.start()
   await joining.start()
+  await live.start((origin, data) => gossip.receiveLive(origin, data))
+  // The live stream to a teammate opens on connect, so that the first keystroke after it waits for nothing.
+  connections.on('connect', (peer) => live.warm(peer))
 
   const selfId = device.deviceId
   // Callers that join a running session share its failure: log it once.
@@ -374,6 +381,7 @@ async function assemble(
     },
     stats: () => ({
       gossip: gossip.stats,
+      live: live.stats,
       catchup: catchup.stats,
       limits: net.limits.stats,
       gate: net.gate.stats,
@@ -389,6 +397,7 @@ async function assemble(
       connections.stop()
       net.limits.stop()
       gossip.stop()
+      live.stop()
       keys.stop()
       await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
       // The network first, so that nothing arrives for a store being closed; what did arrive is

@@ -15,7 +15,7 @@
  */
 import type { Connection, ConnectionGater, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { tallyLog, type Log, type Tally } from '../log.ts'
-import { CATCHUP_PROTOCOL, JOIN_PROTOCOL } from '../wire/peer-protocol.ts'
+import { CATCHUP_PROTOCOL, JOIN_PROTOCOL, LIVE_PROTOCOL } from '../wire/peer-protocol.ts'
 import type { GrapevineNode } from './node.ts'
 
 /** A token bucket: `burst` at once, refilled at `perSecond`. */
@@ -112,8 +112,12 @@ export interface PeerLimitsOptions {
   deny?: (peerId: string) => boolean
 }
 
-/** Join: a joiner retries a few times with backoff; catch-up: a teammate runs one per shared workspace per connect and every 30 s. */
+/**
+ * Join: a joiner retries a few times with backoff; catch-up: a teammate runs one per shared workspace per connect and every 30 s;
+ * live: one stream per connection, opened again only after it broke (a stranger's is ended at once by its handler).
+ */
 const DEFAULT_STREAMS: Record<string, StreamLimit> = {
+  [LIVE_PROTOCOL]: { burst: 8, perSecond: 1, strangersBurst: 4, strangersPerSecond: 1, strangerDeadlineMs: 1_000 },
   [JOIN_PROTOCOL]: { burst: 6, perSecond: 0.5, strangersBurst: 20, strangersPerSecond: 2, strangerDeadlineMs: 10_000 },
   [CATCHUP_PROTOCOL]: { burst: 16, perSecond: 2, strangersBurst: 30, strangersPerSecond: 3, strangerDeadlineMs: 5_000 },
 }

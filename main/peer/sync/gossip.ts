@@ -5,6 +5,11 @@
  * the payload is decoded), then size, CBOR, schema and every change's signature are checked before the
  * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score
  * and is counted in the log (a summary per kind and source, never a line per junk message).
+ *
+ * Every message also goes at once to each connected member over the live path (sync/live.ts), one hop
+ * with no gossipsub signature; it is checked here the same way (`receiveLive`, the stream's remote peer
+ * being both origin and forwarder). The copy that comes second, by either path, is known by its
+ * origin and bytes and answered with the first one's verdict, unchecked (`seen`).
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
@@ -30,13 +35,18 @@ import type { PeerScoring } from '../net/scoring.ts'
 import { isRejection, validateChange, type Rejection, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
+import { SeenMessages, type Live } from './live.ts'
 import type { Presence, PresenceState } from './presence.ts'
 
 interface GossipStats {
   published: number
   accepted: number
   rejected: Record<string, number>
+  /** Messages that came a second time (by the live path and by gossip), answered from `seen`. */
+  duplicates: number
 }
+
+type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
 
 const HEADS_DEBOUNCE_MS = 300
 /**
@@ -47,7 +57,9 @@ const HEADS_DEBOUNCE_MS = 300
 const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
-  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {} }
+  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0 }
+  /** Verdicts on recent messages, by origin and bytes (accepted or ignored; a rejected one is judged again). */
+  private readonly seen = new SeenMessages<Verdict>()
   private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
   private outboxScheduled = false
   private readonly headsDue = new Map<string, Set<string>>()
@@ -64,9 +76,11 @@ export class Gossip {
   private readonly refusals: Tally
   private readonly held: HeldChanges
   private readonly keys: EpochKeys
+  private readonly live: Live
 
   constructor(
     pubsub: GossipSub,
+    live: Live,
     workspaces: Workspaces,
     keys: EpochKeys,
     documents: Documents,
@@ -75,6 +89,7 @@ export class Gossip {
     log: Log,
   ) {
     this.pubsub = pubsub
+    this.live = live
     this.workspaces = workspaces
     this.keys = keys
     this.documents = documents
@@ -105,7 +120,7 @@ export class Gossip {
     return VERDICT.reject
   }
 
-  private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<typeof VERDICT.accept> {
+  private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<Verdict> {
     if (msg.type !== 'signed') return this.reject(source, 'unsigned', 'message has no origin signature')
     const origin = msg.from.toString()
     // Membership first: a stranger's payload is never decoded. The forwarder must be a member too,
@@ -114,6 +129,12 @@ export class Gossip {
       return this.reject(source, 'not-member', `origin ${origin} is not a member`)
     if (this.workspaces.roleOf(workspaceId, source) === undefined)
       return this.reject(source, 'not-member', `forwarder ${source} is not a member`)
+    const key = seenKey(origin, msg.data)
+    const seen = this.seen.get(key)
+    if (seen !== undefined) {
+      this.stats.duplicates++
+      return seen
+    }
     let m: GossipMessage
     try {
       m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
@@ -121,6 +142,40 @@ export class Gossip {
       return this.reject(source, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
     }
     if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
+    const verdict = await this.judge(workspaceId, origin, source, m)
+    if (verdict !== VERDICT.reject) this.seen.set(key, verdict)
+    return verdict
+  }
+
+  /**
+   * A message from a teammate's live stream (sync/live.ts): the remote peer sent it itself. Checked as
+   * gossip is, except that the workspace is known only once decoded (the size is capped by the stream).
+   */
+  async receiveLive(origin: string, data: Uint8Array): Promise<'ok' | 'refuse'> {
+    const key = seenKey(origin, data)
+    if (this.seen.get(key) !== undefined) {
+      this.stats.duplicates++
+      return 'ok'
+    }
+    let m: GossipMessage
+    try {
+      m = decodeMessage(gossipMessage, data, MAX_GOSSIP_MESSAGE_BYTES, 'live message')
+    } catch (err) {
+      this.reject(origin, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
+      return 'refuse'
+    }
+    if (this.workspaces.roleOf(m.ws, origin) === undefined || this.workspaces.roleOf(m.ws, this.keys.deviceId) === undefined) {
+      this.reject(origin, 'not-member', `a live message for ${m.ws}, which the sender and this device do not share`)
+      return 'refuse'
+    }
+    const verdict = await this.judge(m.ws, origin, origin, m)
+    if (verdict === VERDICT.reject) return 'refuse'
+    this.seen.set(key, verdict)
+    return 'ok'
+  }
+
+  /** The checks and effects of one decoded message, whichever way it came. */
+  private async judge(workspaceId: string, origin: string, source: string, m: GossipMessage): Promise<Verdict> {
     switch (m.t) {
       case 'changes': {
         const valid: ValidChange[] = []
@@ -268,6 +323,8 @@ export class Gossip {
       return
     }
     this.stats.published++
+    // Straight to connected members first (one hop), then to the topic for everyone else.
+    this.live.send((peer) => this.workspaces.roleOf(ws, peer) !== undefined, data)
     this.pubsub.publish(workspaceTopic(ws), data).catch((err: Error) => this.log('debug', `publish ${m.t}: ${err.message}`))
   }
 
@@ -280,4 +337,9 @@ export class Gossip {
     this.flushOutbox()
     this.refusals.stop()
   }
+}
+
+/** Who sent it and what: two teammates announcing the same heads send the same bytes. */
+function seenKey(origin: string, data: Uint8Array): string {
+  return SeenMessages.key(Buffer.concat([Buffer.from(origin), Buffer.from([0]), data]))
 }

@@ -39,6 +39,11 @@ const JOIN_VERSION = 1
 export const CATCHUP_PROTOCOL = '/grapevine/catchup/2.0.0'
 export const CATCHUP_1_PROTOCOL = '/grapevine/catchup/1.0.0'
 export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
+/**
+ * The live path (sync/live.ts): one stream from a device to each connected teammate carrying the same
+ * messages as the workspace topics (`gossipMessage`), length-prefixed. A peer without it gets gossip only.
+ */
+export const LIVE_PROTOCOL = '/grapevine/live/1.0.0'
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
 
 /** Why a message was refused: over its size cap, or not what it claims to be (CBOR, shape). */

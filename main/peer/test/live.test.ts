@@ -1,0 +1,179 @@
+/**
+ * The live path (sync/live.ts): edits go straight to connected teammates over a stream of their own,
+ * gossip's copy is known as a duplicate, a peer without the protocol still gets everything by gossip,
+ * and a stream is refused to strangers and ended on bad frames, with the document unchanged.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import * as Automerge from '@automerge/automerge'
+import type { Stream } from '@libp2p/interface'
+import { MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import type { Peer } from '../peer.ts'
+import type { GrapevineNode } from '../net/node.ts'
+import { signChange } from '../sync/change-validation.ts'
+import { FrameReader, framed } from '../sync/live.ts'
+import { encodeMessage, LIVE_PROTOCOL, PEER_PROTOCOL_VERSION } from '../wire/peer-protocol.ts'
+import type { Device } from '../identity/device.ts'
+import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { changeOnTop, startAttackerNode, stopAll, throwawayDevice, type Dir } from './attacker.ts'
+import { openReplica } from './replica.ts'
+import { seededRandom } from './random.ts'
+
+describe('live frames', () => {
+  it('splits a byte stream into the frames written, however it is cut', () => {
+    const rnd = seededRandom('live frames')
+    for (let trial = 0; trial < 50; trial++) {
+      const sent = Array.from({ length: rnd.between(1, 20) }, () => Uint8Array.from({ length: rnd.between(0, 300) }, () => rnd.int(256)))
+      const bytes = Buffer.concat(sent.map(framed))
+      const reader = new FrameReader(1000)
+      const got: Uint8Array[] = []
+      for (let at = 0; at < bytes.byteLength; ) {
+        const n = rnd.between(1, 64)
+        got.push(...reader.push(bytes.subarray(at, at + n)))
+        at += n
+      }
+      assert.deepEqual(
+        got.map((g) => Buffer.from(g).toString('hex')),
+        sent.map((s) => Buffer.from(s).toString('hex')),
+      )
+    }
+  })
+
+  it('refuses a frame longer than its limit as soon as the length is read', () => {
+    const reader = new FrameReader(100)
+    const header = new Uint8Array(4)
+    new DataView(header.buffer).setUint32(0, 101)
+    assert.throws(() => reader.push(header), /101 bytes, over the 100-byte limit/)
+  })
+})
+
+describe('the live path between teammates', () => {
+  const dirs: Dir[] = []
+  let alice: Peer | undefined
+  let bob: Peer | undefined
+  let cat: Peer | undefined // a teammate whose peer does not speak the live protocol (an older version)
+  let stranger: GrapevineNode | undefined
+  let outsider: { device: Device; close(): void } | undefined
+  let ac: PeerClient
+  let ws: string
+  let docId: string
+  const A = () => alice!
+  const B = () => bob!
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) dirs.push(tempDir())
+    alice = await startPeer(dirs[0]!.path, { name: 'Alice' })
+    bob = await startPeer(dirs[1]!.path, { name: 'Bob' })
+    cat = await startPeer(dirs[2]!.path, { name: 'Cat' })
+    await cat.node.unhandle(LIVE_PROTOCOL)
+    ws = await formWorkspace(alice, [bob, cat])
+    ac = alice.connect()
+    docId = (await ac.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'start' })).id
+    for (const p of [bob, cat]) {
+      const c = p.connect()
+      await waitFor('the document on every teammate', async () => (await c.request('doc.read', { docId })).text === 'start')
+    }
+    stranger = await startAttackerNode()
+    outsider = await throwawayDevice()
+  })
+
+  after(async () => {
+    await Promise.allSettled([stranger?.stop()])
+    outsider?.close()
+    await stopAll([alice, bob, cat], dirs)
+  })
+
+  it('carries an edit to a connected teammate, and gossip brings the same message as a duplicate', async () => {
+    const before = { sent: A().stats().live.sent, received: B().stats().live.received, dup: B().stats().gossip.duplicates }
+    const replica = await openReplica(ac, docId)
+    const bobReplica = await openReplica(B().connect(), docId)
+    for (const ch of ' one two three') await replica.edit((d) => Automerge.splice(d, ['text'], String(d.text).length, 0, ch))
+    await bobReplica.until((d) => d.text === 'start one two three')
+    assert.ok(A().stats().live.sent > before.sent, 'alice sent by the live path')
+    assert.ok(B().stats().live.received > before.received, 'bob received by the live path')
+    await waitFor('gossip copies to be known as duplicates', () => B().stats().gossip.duplicates > before.dup, 10_000)
+    await B().settle()
+    const read = await B().connect().request('doc.read', { docId })
+    assert.equal(read.text, 'start one two three')
+    // Every change once in bob's log, however many copies came.
+    assert.equal(read.heads.length, 1)
+    replica.close()
+    bobReplica.close()
+  })
+
+  it('reaches a teammate without the live protocol by gossip alone', async () => {
+    const c = cat!.connect()
+    const replica = await openReplica(ac, docId)
+    await replica.edit((d) => Automerge.splice(d, ['text'], String(d.text).length, 0, ' for cat'))
+    await waitFor('the edit on cat', async () => (await c.request('doc.read', { docId })).text.endsWith('for cat'), 10_000)
+    assert.equal(cat!.stats().live.received, 0, 'nothing came to cat by the live path')
+    replica.close()
+  })
+
+  it("refuses a stranger's live stream without reading it", async () => {
+    const { refused, received } = A().stats().live
+    await stranger!.dial(A().node.getMultiaddrs())
+    const stream = await stranger!.dialProtocol(A().node.peerId, LIVE_PROTOCOL)
+    try {
+      stream.send(framed(encodeMessage({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws, docs: [] })))
+    } catch {
+      // Ended before the first byte could go: that is the point.
+    }
+    await waitFor('the stream to end', () => stream.status !== 'open', 10_000)
+    assert.equal(A().stats().live.refused, refused + 1)
+    assert.equal(A().stats().live.received, received, 'nothing of it was read')
+  })
+
+  /** Opens a live stream from bob to alice (bob is a member: the stream is taken), sends `bytes`, waits until alice ends it. */
+  async function sendRaw(bytes: Uint8Array): Promise<Stream> {
+    const conn = B()
+      .node.getConnections(A().node.peerId)
+      .find((c) => c.status === 'open')!
+    const stream = await conn.newStream(LIVE_PROTOCOL)
+    stream.send(bytes)
+    await waitFor('alice to end the stream', () => stream.status !== 'open' || stream.readStatus !== 'readable', 10_000)
+    return stream
+  }
+
+  async function assertUnchanged(text: string): Promise<void> {
+    await A().settle()
+    assert.equal((await ac.request('doc.read', { docId })).text, text)
+  }
+
+  it("ends a member's stream on a frame over the size limit, a malformed message, a stranger's change, or another workspace", async () => {
+    const text = (await ac.request('doc.read', { docId })).text
+    const docBytes = (await ac.request('doc.open', { docId })).bytes
+    await ac.request('doc.close', { docId })
+    const tooLong = new Uint8Array(8)
+    new DataView(tooLong.buffer).setUint32(0, MAX_GOSSIP_MESSAGE_BYTES + 1)
+    const forged = signChange(outsider!.device, ws, docId, changeOnTop(docBytes, `${outsider!.device.actorPrefix}0123456789abcdef`))
+    const cases: [string, Uint8Array, string | null][] = [
+      ['over the size limit', tooLong, null],
+      ['not CBOR', framed(new TextEncoder().encode('not a message')), 'malformed'],
+      [
+        'a change signed by a stranger',
+        framed(encodeMessage({ t: 'changes', v: PEER_PROTOCOL_VERSION, ws, doc: docId, items: [forged] })),
+        'not-member',
+      ],
+      ['another workspace', framed(encodeMessage({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws: 'w'.repeat(26), docs: [] })), 'not-member'],
+    ]
+    for (const [what, bytes, reason] of cases) {
+      const refused = A().stats().live.refused
+      const rejected = reason ? (A().stats().gossip.rejected[reason] ?? 0) : 0
+      await sendRaw(bytes)
+      await waitFor(`alice to count the refusal (${what})`, () => A().stats().live.refused === refused + 1, 10_000)
+      if (reason) assert.equal(A().stats().gossip.rejected[reason], rejected + 1, `${what}: rejected as ${reason}`)
+      await assertUnchanged(text)
+    }
+  })
+
+  it('still carries honest edits live afterwards', async () => {
+    const received = A().stats().live.received
+    const replica = await openReplica(B().connect(), docId)
+    await replica.edit((d) => Automerge.splice(d, ['text'], String(d.text).length, 0, '!'))
+    await waitFor('the edit on alice', async () => (await ac.request('doc.read', { docId })).text.endsWith('!'), 10_000)
+    assert.ok(A().stats().live.received > received)
+    replica.close()
+  })
+})
