@@ -5,6 +5,10 @@
  * shown to clients first, then committed in the same group commit: a teammate holds them, so if
  * this peer stops before the commit, catch-up brings them back. Remote changes that arrive in a
  * burst are applied in batches, because applying one change per call gets slow as history grows.
+ *
+ * This file holds the write path and what catch-up asks of the documents; the rest is split by
+ * role: the listing cache and read marks (listing.ts), the documents in memory and their snapshots
+ * (doc-cache.ts), and the batching of remote changes (remote-batch.ts).
  */
 import * as A from '@automerge/automerge'
 import { EventEmitter } from 'node:events'
@@ -18,14 +22,15 @@ import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStor
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
-import { CryptoError } from '../crypto/errors.ts'
-import { openContent } from '../crypto/seal.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
-import { headsKey, initContent, readContent, type GDoc } from './doc-content.ts'
+import { headsKey, initContent, type GDoc } from './doc-content.ts'
+import { Listing } from './listing.ts'
+import { DocCache, type Loaded } from './doc-cache.ts'
+import { RemoteBatch } from './remote-batch.ts'
 
 export interface DocumentEvents {
   /** Changes newly applied to a document; `origin` is the client that sent them, if any. */
@@ -50,51 +55,19 @@ export interface DocumentsOptions {
   log: Log
 }
 
-interface Loaded {
-  doc: GDoc
-  ws: string
-  lastSeq: number
-  sinceSnapshot: number
-  lastSnapshotAt: number
-  lastUsed: number
-  holds: number
-  /** Batches applied here and not committed yet: such a document is not evicted. */
-  unsaved: number
-}
-interface Pending {
-  ws: string
-  items: ValidChange[]
-  /** Cancels the scheduled fire. */
-  cancel: (() => void) | null
-  done: Promise<void>
-  fire: () => void
-}
-
-const BATCH_MAX = 1000
-const ROW_FLUSH_MS = 1000
-
 export class Documents extends EventEmitter<DocumentEvents> {
-  private readonly loaded = new Map<string, Loaded>()
-  private readonly pending = new Map<string, Pending>()
-  private readonly lastFlush = new Map<string, number>()
-  /** Listing rows newer than the database's, until their write lands. */
-  private readonly fresh = new Map<string, DocumentRow>()
-  private readonly inflight = new Set<Promise<unknown>>()
   private readonly actor: string
   private readonly store: Durable & MetaStore & ListingStore & ChangeLog
   private readonly device: Device
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
   private readonly opts: DocumentsOptions
-  /** Documents a client wrote in during this run (their follow mark is written once). */
-  private readonly followed = new Set<string>()
-  /**
-   * Listing rows not in the database yet: written inside the next commit, or after ROW_FLUSH_MS
-   * when none comes, so an edit costs one commit, not two. A crash loses at most these, and the
-   * listing is repaired from the change log at start (`repairListings`).
-   */
-  private readonly dirtyRows = new Map<string, DocumentRow>()
-  private rowTimer: NodeJS.Timeout | null = null
+  /** Listing rows (visible before their commit) and read marks. */
+  private readonly listing: Listing
+  /** Remote changes buffered per document, and the writes in flight. */
+  private readonly batch: RemoteBatch
+  /** The documents in memory, and their snapshots. */
+  private readonly cache: DocCache
   /** A keeper's view of the documents it stores sealed: hashes and deps only. */
   private readonly sealed: SealedLog
 
@@ -113,6 +86,25 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.opts = opts
     this.sealed = new SealedLog(store)
     this.actor = newActorId(device)
+    this.listing = new Listing({ store, device, workspaces, events: this, log: opts.log })
+    this.batch = new RemoteBatch({
+      store,
+      persist: (ws, docId, changes) => this.persist(ws, docId, changes, false),
+      batchMs: opts.batchMs,
+      log: opts.log,
+    })
+    this.cache = new DocCache({
+      store,
+      device,
+      workspaces,
+      keys,
+      listing: this.listing,
+      buffered: (docId) => this.batch.has(docId),
+      actor: this.actor,
+      snapshotEvery: opts.snapshotEvery,
+      maxLoaded: opts.maxLoaded,
+      log: opts.log,
+    })
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
     workspaces.on('members', (ws) => void this.endorse(ws))
     for (const ws of workspaces.ids()) void this.endorse(ws)
@@ -135,7 +127,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       .then(() => this.endorseNow(workspaceId))
       .catch((err: Error) => this.opts.log('warn', `endorsing history in ${workspaceId}: ${err.message}`))
     this.endorsing.set(workspaceId, next)
-    return this.track(next)
+    return this.batch.track(next)
   }
 
   private async endorseNow(workspaceId: string): Promise<void> {
@@ -149,13 +141,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const role = this.workspaces.roleOf(workspaceId, this.device.deviceId)
     if (revoked.length && role !== undefined && WRITER_ROLES.includes(role)) {
       // Changes accepted before the revocation but still buffered are endorsed too: apply them first.
-      const buffered = [...this.pending.values()].filter((p) => p.ws === workspaceId)
-      for (const p of buffered) p.fire()
-      await Promise.all(buffered.map((p) => p.done))
+      await this.batch.fireWorkspace(workspaceId)
       const docs = this.store.docsWrittenBy(workspaceId, revoked)
       const key = docs.length ? await this.keys.sealing(workspaceId) : null
       for (const docId of docs) {
-        const l = this.load(docId)
+        const l = this.cache.load(docId)
         await this.commitOwn(docId, l, A.emptyChange(l.doc), key!)
       }
       if (docs.length)
@@ -166,29 +156,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** The document's row, if this device may see it. */
   row(docId: string): DocumentRow {
-    const row = this.fresh.get(docId) ?? this.store.getDocument(docId)
-    if (!row || this.workspaces.roleOf(row.workspaceId, this.device.deviceId) === undefined) {
-      throw new GrapevineError('not-found', `No document ${docId} here.`)
-    }
-    return row
+    return this.listing.row(docId)
   }
 
   list(workspaceId: string, includeDeleted = false): DocumentRow[] {
-    return this.store
-      .listDocuments(workspaceId)
-      .map((r) => this.fresh.get(r.id) ?? r)
-      .filter((r) => includeDeleted || !r.deleted)
-      .sort((a, b) => b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1))
+    return this.listing.list(workspaceId, includeDeleted)
   }
 
   heads(docId: string): string[] {
-    const l = this.loaded.get(docId)
-    return l ? A.getHeads(l.doc) : ((this.fresh.get(docId) ?? this.store.getDocument(docId))?.heads ?? [])
-  }
-
-  /** Whether this device keeps `ws` sealed without reading it (a keeper). */
-  private keeps(ws: string): boolean {
-    return this.workspaces.roleOf(ws, this.device.deviceId) === 'keeper'
+    return this.cache.heads(docId)
   }
 
   /** One digest per document of the workspace: equal digests mean equal heads. */
@@ -197,37 +173,30 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
-    const l = this.load(docId)
-    return { ...readContent(l.doc), heads: A.getHeads(l.doc) }
+    return this.cache.content(docId)
   }
 
   /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
-    const l = this.load(docId)
-    l.holds++
-    return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
+    return this.cache.hold(docId)
   }
 
   /** This device has seen the document as it is now; it also follows it from now on. */
-  async markRead(docId: string): Promise<void> {
-    const row = this.row(docId)
-    await this.store.write(() => this.store.markRead(docId, Date.now()))
-    this.emit('list', row.workspaceId)
+  markRead(docId: string): Promise<void> {
+    return this.listing.markRead(docId)
   }
 
   follows(docId: string): boolean {
-    return this.store.listReads().get(docId)?.followed ?? false
+    return this.listing.follows(docId)
   }
 
   /** Documents changed by someone else since this device last saw them. */
   unread(rows: DocumentRow[]): Set<string> {
-    const reads = this.store.listReads()
-    return new Set(rows.filter((r) => r.lastRemoteAt > (reads.get(r.id)?.readAt ?? 0)).map((r) => r.id))
+    return this.listing.unread(rows)
   }
 
   release(docId: string): void {
-    const l = this.loaded.get(docId)
-    if (l && l.holds > 0) l.holds--
+    this.cache.release(docId)
   }
 
   private assertWriter(workspaceId: string): void {
@@ -242,7 +211,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
-    this.loaded.set(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
+    this.cache.put(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
     const row: DocumentRow = {
       id: docId,
       workspaceId,
@@ -261,7 +230,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       this.store.upsertDocument(row)
       this.store.markRead(docId, now)
     })
-    await Promise.all([rowWritten, this.commitOwn(docId, this.loaded.get(docId)!, doc, key)])
+    await Promise.all([rowWritten, this.commitOwn(docId, this.cache.peek(docId)!, doc, key)])
     return this.row(docId)
   }
 
@@ -270,12 +239,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
     const key = await this.keys.sealing(row.workspaceId)
-    const l = this.load(docId)
+    const l = this.cache.load(docId)
     const before = A.getHeads(l.doc)
     const doc = A.change(l.doc, fn)
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
     await this.commitOwn(docId, l, doc, key)
-    return A.getHeads(this.loaded.get(docId)?.doc ?? doc)
+    return A.getHeads(this.cache.peek(docId)?.doc ?? doc)
   }
 
   /** Seals, signs, commits and announces the change that made `doc`. `key`: the epoch key to seal with. */
@@ -299,7 +268,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const items: SignedChange[] = []
     // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
     const m = this.workspaces.heads(row.workspaceId)
-    const doc = this.load(docId).doc
+    const doc = this.cache.load(docId).doc
     const batch = new Set<string>()
     for (const bytes of changes) {
       if (bytes.byteLength > MAX_CHANGE_BYTES)
@@ -330,10 +299,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       items.push(item)
       valid.push(change)
     }
-    if (!this.followed.has(docId)) {
-      this.followed.add(docId)
-      void this.store.write(() => this.store.follow(docId)).catch(() => this.followed.delete(docId))
-    }
+    this.listing.follow(docId)
     // Published before the commit (see commitOwn); a replica that sends a change twice publishes it once.
     const toPublish = items.filter((_, i) => !this.store.hasChange(docId, valid[i]!.hash))
     if (toPublish.length) this.emit('local', row.workspaceId, docId, toPublish)
@@ -343,56 +309,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** Validated changes from a peer: buffered per document, then committed and applied together. */
   ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
-    const existing = this.store.getDocument(docId)
-    // A document id belongs to one workspace: changes signed for another are never mixed in.
-    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve()
-    let p = this.pending.get(docId)
-    if (p && p.ws !== workspaceId) return Promise.resolve()
-    if (!p) {
-      let resolve!: () => void
-      const pend: Pending = { ws: workspaceId, items: [], cancel: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
-      pend.fire = () => {
-        pend.cancel?.()
-        pend.cancel = null
-        if (this.pending.get(docId) !== pend) return
-        this.pending.delete(docId)
-        this.lastFlush.set(docId, Date.now())
-        this.track(this.persist(workspaceId, docId, pend.items, false))
-          .catch((err: Error) => this.opts.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
-          .finally(resolve)
-      }
-      // Leading edge: a change after a quiet spell is applied as soon as the message that brought it
-      // has been checked (before gossip forwards it: showing it here comes first); a burst is
-      // gathered into one batch.
-      const quiet = Date.now() - (this.lastFlush.get(docId) ?? 0) > this.opts.batchMs
-      if (quiet) queueMicrotask(pend.fire)
-      else {
-        const t = setTimeout(pend.fire, this.opts.batchMs)
-        pend.cancel = () => clearTimeout(t)
-      }
-      this.pending.set(docId, pend)
-      p = pend
-    }
-    p.items.push(...changes)
-    if (p.items.length >= BATCH_MAX) p.fire()
-    return p.done
-  }
-
-  private track<T>(promise: Promise<T>): Promise<T> {
-    this.inflight.add(promise)
-    promise.then(
-      () => this.inflight.delete(promise),
-      () => this.inflight.delete(promise),
-    )
-    return promise
+    return this.batch.ingest(workspaceId, docId, changes)
   }
 
   /** Waits until every buffered remote change has been committed and applied. */
-  async settle(): Promise<void> {
-    while (this.pending.size > 0 || this.inflight.size > 0) {
-      for (const p of [...this.pending.values()]) p.fire()
-      await Promise.allSettled([...this.inflight])
-    }
+  settle(): Promise<void> {
+    return this.batch.settle()
   }
 
   /**
@@ -413,8 +335,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const edits = changes.filter((c) => !c.empty)
     const newest = edits.length ? edits.reduce((a, b) => (b.time > a.time ? b : a)) : null
     const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
-    const early = !alreadyApplied && !this.keeps(workspaceId) && changes.every((c) => c.plain !== null)
-    const l = early ? this.loadOrStart(docId, workspaceId) : undefined
+    const early = !alreadyApplied && !this.cache.keeps(workspaceId) && changes.every((c) => c.plain !== null)
+    const l = early ? this.cache.loadOrStart(docId, workspaceId) : undefined
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     if (l) {
@@ -425,12 +347,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
         const plain = fresh.map((c) => c.plain!)
         ;[l.doc] = A.applyChanges(l.doc, plain)
         this.emit('changes', docId, plain, origin)
-        listed = this.refreshRow(docId, l, last, fresh.length)
+        listed = this.listing.refreshRow(docId, l, last, fresh.length)
       }
     }
     let rowsWritten: DocumentRow[] = []
     const write = this.store.write(() => {
-      rowsWritten = this.writeDirtyRows()
+      rowsWritten = this.listing.writeDirtyRows()
       if (!this.store.getDocument(docId)) {
         this.store.upsertDocument({
           id: docId,
@@ -462,27 +384,27 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const rows = await write
       .catch((err: unknown) => {
         // Rolled back with the changes: the listing rows it carried wait for the next commit again.
-        for (const r of rowsWritten) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
+        this.listing.rowsRolledBack(rowsWritten)
         throw err
       })
       .finally(() => {
         if (l) l.unsaved--
       })
-    this.rowsDurable(rowsWritten)
+    this.listing.rowsDurable(rowsWritten)
     if (rows.length === 0) return rows
-    if (changes.some((c) => c.plain === null) || this.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
+    if (changes.some((c) => c.plain === null) || this.cache.keeps(workspaceId)) return this.keepSealed(workspaceId, docId, rows, changes)
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
     for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
     // Own edits are in memory already, and teammates' were applied above. An own document evicted
     // meanwhile loads again from the store, which now has them.
-    const doc = l ?? this.load(docId)
+    const doc = l ?? this.cache.load(docId)
     doc.lastSeq = maxOf(
       rows.map((r) => r.seq),
       doc.lastSeq,
     )
     doc.sinceSnapshot += rows.length
-    if (!listed) this.refreshRow(docId, doc, last, rows.length)
-    this.maybeSnapshot(docId, doc)
+    if (!listed) this.listing.refreshRow(docId, doc, last, rows.length)
+    this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
       const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
       this.emit(
@@ -497,35 +419,17 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return rows
   }
 
-  /** The loaded document, or a new empty one for a document not stored here yet (its first changes are arriving). */
-  private loadOrStart(docId: string, ws: string): Loaded {
-    if (this.loaded.has(docId) || this.store.getDocument(docId)) return this.load(docId)
-    const l: Loaded = {
-      doc: A.init<DocContent>({ actor: this.actor }),
-      ws,
-      lastSeq: 0,
-      sinceSnapshot: 0,
-      lastSnapshotAt: 0,
-      lastUsed: Date.now(),
-      holds: 0,
-      unsaved: 0,
-    }
-    this.loaded.set(docId, l)
-    this.evict()
-    return l
-  }
-
   /**
    * A keeper's store-and-forward: the rows are stored as signed; the listing gets their heads from
    * the hashes and deps signed in clear, and no title (it cannot read one). Announced like any change.
    */
   private keepSealed(workspaceId: string, docId: string, rows: ChangeRow[], changes: ValidChange[]): ChangeRow[] {
-    this.loaded.delete(docId)
+    this.cache.drop(docId)
     this.sealed.add(docId, rows)
-    const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
+    const base = this.listing.current(docId)
     if (base) {
       const now = Date.now()
-      this.putRow(workspaceId, {
+      this.listing.putRow(workspaceId, {
         ...base,
         heads: this.sealed.heads(docId),
         changeCount: base.changeCount + rows.length,
@@ -538,154 +442,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return rows
   }
 
-  /**
-   * Updates the listing row of a document (title, heads, last change). The new row is visible at
-   * once through `fresh`, and reaches the database in the next group commit. False when the
-   * document has no row yet (its first changes are being committed).
-   */
-  private refreshRow(docId: string, l: Loaded, last: { at: number; by: string } | null, added: number): boolean {
-    const base = this.fresh.get(docId) ?? this.store.getDocument(docId)
-    if (!base) return false
-    const c = readContent(l.doc)
-    const next: DocumentRow = {
-      ...base,
-      title: c.title,
-      deleted: c.deleted,
-      heads: A.getHeads(l.doc),
-      changeCount: added > 0 ? base.changeCount + added : this.store.countChangesAfter(docId, 0),
-      lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt,
-      lastChangeBy: last ? last.by : base.lastChangeBy,
-      lastRemoteAt: last && last.by !== this.device.deviceId ? Date.now() : base.lastRemoteAt,
-    }
-    this.putRow(l.ws, next)
-    return true
-  }
-
-  /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
-  private putRow(workspaceId: string, next: DocumentRow): void {
-    this.fresh.set(next.id, next)
-    this.dirtyRows.set(next.id, next)
-    this.rowTimer ??= setTimeout(() => void this.flushRows(), ROW_FLUSH_MS)
-    this.emit('list', workspaceId)
-  }
-
-  /** Inside a store write: upserts the listing rows waiting; returns them. */
-  private writeDirtyRows(): DocumentRow[] {
-    const rows = [...this.dirtyRows.values()]
-    this.dirtyRows.clear()
-    for (const r of rows) this.store.upsertDocument(r)
-    return rows
-  }
-
-  /** Rows now in the database: the store answers for them again, unless a newer row came meanwhile. */
-  private rowsDurable(rows: DocumentRow[]): void {
-    for (const r of rows) if (this.fresh.get(r.id) === r) this.fresh.delete(r.id)
-  }
-
-  /** Writes the listing rows waiting, when no change commit came to carry them. */
-  private async flushRows(): Promise<void> {
-    if (this.rowTimer) clearTimeout(this.rowTimer)
-    this.rowTimer = null
-    if (this.dirtyRows.size === 0) return
-    try {
-      this.rowsDurable(await this.store.write(() => this.writeDirtyRows()))
-    } catch (err) {
-      this.opts.log('warn', `listing rows: ${(err as Error).message}`)
-    }
-  }
-
-  private maybeSnapshot(docId: string, l: Loaded, force = false): void {
-    if (l.sinceSnapshot === 0) return
-    if (!force && (l.sinceSnapshot < this.opts.snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
-    if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
-    const upToSeq = l.lastSeq
-    const bytes = A.save(l.doc)
-    const heads = A.getHeads(l.doc)
-    l.sinceSnapshot = 0
-    l.lastSnapshotAt = Date.now()
-    void this.store
-      .write(() => this.store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
-      .catch((err: Error) => this.opts.log('warn', `snapshot of ${docId}: ${err.message}`))
-  }
-
-  /** Loads a document: its snapshot, then every change after it, applied in one call. */
-  private load(docId: string): Loaded {
-    let l = this.loaded.get(docId)
-    if (l) {
-      l.lastUsed = Date.now()
-      return l
-    }
-    const row = this.store.getDocument(docId)
-    if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
-    if (this.keeps(row.workspaceId))
-      throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it stores it sealed and cannot open its documents.')
-    const snap = this.store.getSnapshot(docId)
-    // `unchecked`: a snapshot is this peer's own save of a document whose every change it had
-    // verified; checking recomputes each change's hash, two thirds of a large load. The changes
-    // after it are applied as usual.
-    let doc = snap ? A.load<DocContent>(snap.bytes, { actor: this.actor, unchecked: true }) : A.init<DocContent>({ actor: this.actor })
-    const rest = this.store.changesAfter(docId, snap?.upToSeq ?? 0)
-    if (rest.length)
-      [doc] = A.applyChanges(
-        doc,
-        rest.map((r) => this.plainOf(row.workspaceId, r)),
-      )
-    l = {
-      doc,
-      ws: row.workspaceId,
-      lastSeq: maxOf(
-        rest.map((r) => r.seq),
-        snap?.upToSeq ?? 0,
-      ),
-      sinceSnapshot: rest.length,
-      lastSnapshotAt: 0,
-      lastUsed: Date.now(),
-      holds: 0,
-      unsaved: 0,
-    }
-    this.loaded.set(docId, l)
-    // The listing cache lags the change log after a crash; repair it from the document.
-    if (headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.refreshRow(docId, l, null, 0)
-    this.evict()
-    return l
-  }
-
-  /** The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was signed). */
-  private plainOf(ws: string, r: ChangeRow): Uint8Array {
-    if (r.epoch === null) return r.bytes
-    const key = this.keys.key(ws, r.epoch)
-    if (!key)
-      throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
-    try {
-      return openContent(key, r.bytes, { kind: 'change', subject: r.docId, author: r.author })
-    } catch (err) {
-      if (err instanceof CryptoError)
-        throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
-      throw err
-    }
-  }
-
-  private evict(): void {
-    if (this.loaded.size <= this.opts.maxLoaded) return
-    const idle = [...this.loaded.entries()]
-      .filter(([id, l]) => l.holds === 0 && l.unsaved === 0 && !this.pending.has(id))
-      .sort((a, b) => a[1].lastUsed - b[1].lastUsed)
-    for (const [id, l] of idle.slice(0, this.loaded.size - this.opts.maxLoaded)) {
-      this.maybeSnapshot(id, l, true)
-      this.loaded.delete(id)
-    }
-  }
-
   /** After a crash the listing cache may lag the change log: reload the documents where it does. */
   repairListings(): number {
     const counts = this.store.changeCounts()
     let repaired = 0
     for (const ws of this.workspaces.ids()) {
-      if (this.keeps(ws)) continue
+      if (this.cache.keeps(ws)) continue
       for (const row of this.store.listDocuments(ws)) {
         if ((counts.get(row.id) ?? 0) !== row.changeCount) {
-          this.load(row.id)
-          this.refreshRow(row.id, this.loaded.get(row.id)!, null, 0)
+          // The loaded document itself: the load's eviction pass may already have dropped it from the cache.
+          this.listing.refreshRow(row.id, this.cache.load(row.id), null, 0)
           repaired++
         }
       }
@@ -697,8 +463,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   missingDeps(docId: string): string[] {
     const row = this.store.getDocument(docId)
     if (!row) return []
-    if (this.keeps(row.workspaceId)) return this.sealed.missingDeps(docId)
-    return A.getMissingDeps(this.load(docId).doc, [])
+    if (this.cache.keeps(row.workspaceId)) return this.sealed.missingDeps(docId)
+    return A.getMissingDeps(this.cache.load(docId).doc, [])
   }
 
   /**
@@ -708,9 +474,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
   knows(docId: string, heads: string[]): boolean {
     const row = this.store.getDocument(docId)
     if (!row) return heads.length === 0
-    if (this.keeps(row.workspaceId))
+    if (this.cache.keeps(row.workspaceId))
       return heads.every((h) => this.store.hasChange(docId, h)) && this.sealed.missingDeps(docId).length === 0
-    return A.hasHeads(this.load(docId).doc, heads)
+    return A.hasHeads(this.cache.load(docId).doc, heads)
   }
 
   /**
@@ -724,11 +490,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const row = this.store.getDocument(docId)
     if (!row) return []
     let rows: ChangeRow[]
-    if (this.keeps(row.workspaceId)) {
+    if (this.cache.keeps(row.workspaceId)) {
       if (!theyHave && !this.knows(docId, theirHeads)) return []
       rows = theirHeads.length === 0 ? this.store.changesAfter(docId, 0) : this.sealed.missingFor(docId, theirHeads)
     } else {
-      const l = this.load(docId)
+      const l = this.cache.load(docId)
       const known = theirHeads.filter((h) => A.hasHeads(l.doc, [h]))
       if (!theyHave && known.length < theirHeads.length) return []
       rows =
@@ -745,8 +511,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
   async close(): Promise<void> {
     await this.settle()
-    for (const [id, l] of this.loaded) this.maybeSnapshot(id, l, true)
-    await this.flushRows()
+    this.cache.snapshotAll()
+    await this.listing.flushRows()
     await this.store.write(() => undefined)
   }
 }

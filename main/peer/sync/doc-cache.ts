@@ -1,0 +1,207 @@
+/**
+ * The documents `Documents` keeps in memory: each loaded on demand from its snapshot plus the
+ * changes after it (opened with their epoch's key), snapshotted again as its history grows, and
+ * evicted when idle: never while a client holds it open, a batch applied to it is not committed yet,
+ * or remote changes for it are buffered.
+ */
+import * as A from '@automerge/automerge'
+import { GrapevineError } from '../../../shared/protocol.ts'
+import type { DocContent } from '../../../shared/doc-content.ts'
+import type { Device } from '../identity/device.ts'
+import { CryptoError } from '../crypto/errors.ts'
+import { openContent } from '../crypto/seal.ts'
+import { maxOf, type Log } from '../log.ts'
+import type { ChangeLog, ChangeRow, Durable, ListingStore } from '../store/types.ts'
+import type { EpochKeys } from '../workspace/epoch-keys.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import { headsKey, readContent, type GDoc } from './doc-content.ts'
+import type { Listing } from './listing.ts'
+
+export interface Loaded {
+  doc: GDoc
+  ws: string
+  lastSeq: number
+  sinceSnapshot: number
+  lastSnapshotAt: number
+  lastUsed: number
+  holds: number
+  /** Batches applied here and not committed yet: such a document is not evicted. */
+  unsaved: number
+}
+
+export interface DocCacheComponents {
+  store: Durable & ListingStore & ChangeLog
+  device: Pick<Device, 'deviceId'>
+  workspaces: Pick<Workspaces, 'roleOf'>
+  keys: Pick<EpochKeys, 'key'>
+  /** Where a load repairs a listing row that lags the change log. */
+  listing: Pick<Listing, 'current' | 'refreshRow'>
+  /** Whether remote changes for the document are buffered: it is not evicted then. */
+  buffered: (docId: string) => boolean
+  /** The Automerge actor of this run's own changes. */
+  actor: string
+  /** Snapshot a document after this many new changes. */
+  snapshotEvery: number
+  /** Documents kept in memory when no client holds them open. */
+  maxLoaded: number
+  log: Log
+}
+
+export class DocCache {
+  private readonly components: DocCacheComponents
+  private readonly loaded = new Map<string, Loaded>()
+
+  constructor(components: DocCacheComponents) {
+    this.components = components
+  }
+
+  /** Whether this device keeps `ws` sealed without reading it (a keeper). */
+  keeps(ws: string): boolean {
+    return this.components.workspaces.roleOf(ws, this.components.device.deviceId) === 'keeper'
+  }
+
+  /** The document if it is in memory, without loading it or counting a use. */
+  peek(docId: string): Loaded | undefined {
+    return this.loaded.get(docId)
+  }
+
+  /** Puts a document just made here in memory (no eviction pass). */
+  put(docId: string, l: Loaded): void {
+    this.loaded.set(docId, l)
+  }
+
+  /** Drops a document from memory, without a snapshot. */
+  drop(docId: string): void {
+    this.loaded.delete(docId)
+  }
+
+  heads(docId: string): string[] {
+    const l = this.loaded.get(docId)
+    return l ? A.getHeads(l.doc) : (this.components.listing.current(docId)?.heads ?? [])
+  }
+
+  content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
+    const l = this.load(docId)
+    return { ...readContent(l.doc), heads: A.getHeads(l.doc) }
+  }
+
+  /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
+  hold(docId: string): { bytes: Uint8Array; heads: string[] } {
+    const l = this.load(docId)
+    l.holds++
+    return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
+  }
+
+  release(docId: string): void {
+    const l = this.loaded.get(docId)
+    if (l && l.holds > 0) l.holds--
+  }
+
+  /** The loaded document, or a new empty one for a document not stored here yet (its first changes are arriving). */
+  loadOrStart(docId: string, ws: string): Loaded {
+    if (this.loaded.has(docId) || this.components.store.getDocument(docId)) return this.load(docId)
+    const l: Loaded = {
+      doc: A.init<DocContent>({ actor: this.components.actor }),
+      ws,
+      lastSeq: 0,
+      sinceSnapshot: 0,
+      lastSnapshotAt: 0,
+      lastUsed: Date.now(),
+      holds: 0,
+      unsaved: 0,
+    }
+    this.loaded.set(docId, l)
+    this.evict()
+    return l
+  }
+
+  maybeSnapshot(docId: string, l: Loaded, force = false): void {
+    const { store, snapshotEvery, log } = this.components
+    if (l.sinceSnapshot === 0) return
+    if (!force && (l.sinceSnapshot < snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
+    if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
+    const upToSeq = l.lastSeq
+    const bytes = A.save(l.doc)
+    const heads = A.getHeads(l.doc)
+    l.sinceSnapshot = 0
+    l.lastSnapshotAt = Date.now()
+    void store
+      .write(() => store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
+      .catch((err: Error) => log('warn', `snapshot of ${docId}: ${err.message}`))
+  }
+
+  /** Snapshots every loaded document with unsaved history (the peer is shutting down). */
+  snapshotAll(): void {
+    for (const [id, l] of this.loaded) this.maybeSnapshot(id, l, true)
+  }
+
+  /** Loads a document: its snapshot, then every change after it, applied in one call. */
+  load(docId: string): Loaded {
+    const { store, actor } = this.components
+    let l = this.loaded.get(docId)
+    if (l) {
+      l.lastUsed = Date.now()
+      return l
+    }
+    const row = store.getDocument(docId)
+    if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
+    if (this.keeps(row.workspaceId))
+      throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it stores it sealed and cannot open its documents.')
+    const snap = store.getSnapshot(docId)
+    // `unchecked`: a snapshot is this peer's own save of a document whose every change it had
+    // verified; checking recomputes each change's hash, two thirds of a large load. The changes
+    // after it are applied as usual.
+    let doc = snap ? A.load<DocContent>(snap.bytes, { actor, unchecked: true }) : A.init<DocContent>({ actor })
+    const rest = store.changesAfter(docId, snap?.upToSeq ?? 0)
+    if (rest.length)
+      [doc] = A.applyChanges(
+        doc,
+        rest.map((r) => this.plainOf(row.workspaceId, r)),
+      )
+    l = {
+      doc,
+      ws: row.workspaceId,
+      lastSeq: maxOf(
+        rest.map((r) => r.seq),
+        snap?.upToSeq ?? 0,
+      ),
+      sinceSnapshot: rest.length,
+      lastSnapshotAt: 0,
+      lastUsed: Date.now(),
+      holds: 0,
+      unsaved: 0,
+    }
+    this.loaded.set(docId, l)
+    // The listing cache lags the change log after a crash; repair it from the document.
+    if (headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.components.listing.refreshRow(docId, l, null, 0)
+    this.evict()
+    return l
+  }
+
+  /** The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was signed). */
+  private plainOf(ws: string, r: ChangeRow): Uint8Array {
+    if (r.epoch === null) return r.bytes
+    const key = this.components.keys.key(ws, r.epoch)
+    if (!key)
+      throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
+    try {
+      return openContent(key, r.bytes, { kind: 'change', subject: r.docId, author: r.author })
+    } catch (err) {
+      if (err instanceof CryptoError)
+        throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
+      throw err
+    }
+  }
+
+  private evict(): void {
+    const { maxLoaded, buffered } = this.components
+    if (this.loaded.size <= maxLoaded) return
+    const idle = [...this.loaded.entries()]
+      .filter(([id, l]) => l.holds === 0 && l.unsaved === 0 && !buffered(id))
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed)
+    for (const [id, l] of idle.slice(0, this.loaded.size - maxLoaded)) {
+      this.maybeSnapshot(id, l, true)
+      this.loaded.delete(id)
+    }
+  }
+}

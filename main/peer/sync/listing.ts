@@ -1,0 +1,155 @@
+/**
+ * The listing of documents (title, heads, last change) as `Documents` shows it, and what this device
+ * has read and follows. A row changed by an edit is visible at once, and reaches the database with
+ * the next group commit (or after ROW_FLUSH_MS when none comes), so an edit costs one commit, not two.
+ */
+import * as A from '@automerge/automerge'
+import { GrapevineError } from '../../../shared/protocol.ts'
+import type { Device } from '../identity/device.ts'
+import type { Log } from '../log.ts'
+import type { ChangeLog, DocumentRow, Durable, ListingStore } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
+import { readContent, type GDoc } from './doc-content.ts'
+
+const ROW_FLUSH_MS = 1000
+
+export interface ListingComponents {
+  store: Durable & ListingStore & Pick<ChangeLog, 'countChangesAfter'>
+  device: Pick<Device, 'deviceId'>
+  workspaces: Pick<Workspaces, 'roleOf'>
+  /** Told when a workspace's listing is stale (`Documents`' `list` event). */
+  events: { emit(event: 'list', workspaceId: string): unknown }
+  log: Log
+}
+
+export class Listing {
+  private readonly components: ListingComponents
+  /** Listing rows newer than the database's, until their write lands. */
+  private readonly fresh = new Map<string, DocumentRow>()
+  /** Documents a client wrote in during this run (their follow mark is written once). */
+  private readonly followed = new Set<string>()
+  /**
+   * Listing rows not in the database yet: written inside the next commit, or after ROW_FLUSH_MS
+   * when none comes, so an edit costs one commit, not two. A crash loses at most these, and the
+   * listing is repaired from the change log at start (`Documents.repairListings`).
+   */
+  private readonly dirtyRows = new Map<string, DocumentRow>()
+  private rowTimer: NodeJS.Timeout | null = null
+
+  constructor(components: ListingComponents) {
+    this.components = components
+  }
+
+  /** The newest row of a document: the one not written yet, else the database's. */
+  current(docId: string): DocumentRow | undefined {
+    return this.fresh.get(docId) ?? this.components.store.getDocument(docId)
+  }
+
+  /** The document's row, if this device may see it. */
+  row(docId: string): DocumentRow {
+    const row = this.current(docId)
+    if (!row || this.components.workspaces.roleOf(row.workspaceId, this.components.device.deviceId) === undefined) {
+      throw new GrapevineError('not-found', `No document ${docId} here.`)
+    }
+    return row
+  }
+
+  list(workspaceId: string, includeDeleted = false): DocumentRow[] {
+    return this.components.store
+      .listDocuments(workspaceId)
+      .map((r) => this.fresh.get(r.id) ?? r)
+      .filter((r) => includeDeleted || !r.deleted)
+      .sort((a, b) => b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1))
+  }
+
+  /** This device has seen the document as it is now; it also follows it from now on. */
+  async markRead(docId: string): Promise<void> {
+    const { store, events } = this.components
+    const row = this.row(docId)
+    await store.write(() => store.markRead(docId, Date.now()))
+    events.emit('list', row.workspaceId)
+  }
+
+  follows(docId: string): boolean {
+    return this.components.store.listReads().get(docId)?.followed ?? false
+  }
+
+  /** Documents changed by someone else since this device last saw them. */
+  unread(rows: DocumentRow[]): Set<string> {
+    const reads = this.components.store.listReads()
+    return new Set(rows.filter((r) => r.lastRemoteAt > (reads.get(r.id)?.readAt ?? 0)).map((r) => r.id))
+  }
+
+  /** A client wrote in the document: this device follows it (the mark is written once a run). */
+  follow(docId: string): void {
+    const { store } = this.components
+    if (!this.followed.has(docId)) {
+      this.followed.add(docId)
+      void store.write(() => store.follow(docId)).catch(() => this.followed.delete(docId))
+    }
+  }
+
+  /**
+   * Updates the listing row of a document (title, heads, last change). The new row is visible at
+   * once through `fresh`, and reaches the database in the next group commit. False when the
+   * document has no row yet (its first changes are being committed).
+   */
+  refreshRow(docId: string, l: { doc: GDoc; ws: string }, last: { at: number; by: string } | null, added: number): boolean {
+    const base = this.current(docId)
+    if (!base) return false
+    const c = readContent(l.doc)
+    const next: DocumentRow = {
+      ...base,
+      title: c.title,
+      deleted: c.deleted,
+      heads: A.getHeads(l.doc),
+      changeCount: added > 0 ? base.changeCount + added : this.components.store.countChangesAfter(docId, 0),
+      lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt,
+      lastChangeBy: last ? last.by : base.lastChangeBy,
+      lastRemoteAt: last && last.by !== this.components.device.deviceId ? Date.now() : base.lastRemoteAt,
+    }
+    this.putRow(l.ws, next)
+    return true
+  }
+
+  /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
+  putRow(workspaceId: string, next: DocumentRow): void {
+    this.fresh.set(next.id, next)
+    this.dirtyRows.set(next.id, next)
+    this.rowTimer ??= setTimeout(() => void this.flushRows(), ROW_FLUSH_MS)
+    this.components.events.emit('list', workspaceId)
+  }
+
+  /** Inside a store write: upserts the listing rows waiting; returns them. */
+  writeDirtyRows(): DocumentRow[] {
+    const rows = [...this.dirtyRows.values()]
+    this.dirtyRows.clear()
+    for (const r of rows) this.components.store.upsertDocument(r)
+    return rows
+  }
+
+  /** The write that carried `rows` was rolled back: they wait for the next commit again, unless a newer row came meanwhile. */
+  rowsRolledBack(rows: DocumentRow[]): void {
+    for (const r of rows) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
+  }
+
+  /** Rows now in the database: the store answers for them again, unless a newer row came meanwhile. */
+  rowsDurable(rows: DocumentRow[]): void {
+    for (const r of rows) if (this.fresh.get(r.id) === r) this.fresh.delete(r.id)
+  }
+
+  /** Writes the listing rows waiting, when no change commit came to carry them. */
+  async flushRows(): Promise<void> {
+    if (this.rowTimer) clearTimeout(this.rowTimer)
+    this.rowTimer = null
+    if (this.dirtyRows.size === 0) return
+    let rows: DocumentRow[] = []
+    try {
+      this.rowsDurable(await this.components.store.write(() => (rows = this.writeDirtyRows())))
+    } catch (err) {
+      // Back in the queue for the next commit (a failed write took them out); a crash meanwhile is repaired at start.
+      this.rowsRolledBack(rows)
+      this.components.log('warn', `listing rows: ${(err as Error).message}`)
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Remote changes, buffered per document and handed to `Documents`' write path in batches: applying
+ * one change per call gets slow as history grows. A change after a quiet spell goes at once (on the
+ * leading edge); a burst is gathered into one batch. Also tracks the writes in flight, so a caller
+ * can wait until every buffered change has been committed and applied (`settle`).
+ */
+import type { Log } from '../log.ts'
+import type { ListingStore } from '../store/types.ts'
+import type { ValidChange } from './change-validation.ts'
+
+interface Pending {
+  ws: string
+  items: ValidChange[]
+  /** Cancels the scheduled fire. */
+  cancel: (() => void) | null
+  done: Promise<void>
+  fire: () => void
+}
+
+const BATCH_MAX = 1000
+
+export interface RemoteBatchComponents {
+  store: Pick<ListingStore, 'getDocument'>
+  /** Commits and applies one batch of a document's changes (`Documents`' write path). */
+  persist: (workspaceId: string, docId: string, changes: ValidChange[]) => Promise<unknown>
+  /** How long remote changes wait to be applied together. */
+  batchMs: number
+  log: Log
+}
+
+export class RemoteBatch {
+  private readonly components: RemoteBatchComponents
+  private readonly pending = new Map<string, Pending>()
+  private readonly lastFlush = new Map<string, number>()
+  private readonly inflight = new Set<Promise<unknown>>()
+
+  constructor(components: RemoteBatchComponents) {
+    this.components = components
+  }
+
+  /** Whether changes for the document are buffered, not handed to the write path yet. */
+  has(docId: string): boolean {
+    return this.pending.has(docId)
+  }
+
+  /** Validated changes from a peer: buffered per document, then committed and applied together. */
+  ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
+    const { store, batchMs } = this.components
+    const existing = store.getDocument(docId)
+    // A document id belongs to one workspace: changes signed for another are never mixed in.
+    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve()
+    let p = this.pending.get(docId)
+    if (p && p.ws !== workspaceId) return Promise.resolve()
+    if (!p) {
+      let resolve!: () => void
+      const pend: Pending = { ws: workspaceId, items: [], cancel: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
+      pend.fire = () => {
+        pend.cancel?.()
+        pend.cancel = null
+        if (this.pending.get(docId) !== pend) return
+        this.pending.delete(docId)
+        this.lastFlush.set(docId, Date.now())
+        this.track(this.components.persist(workspaceId, docId, pend.items))
+          .catch((err: Error) => this.components.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
+          .finally(resolve)
+      }
+      // Leading edge: a change after a quiet spell is applied as soon as the message that brought it
+      // has been checked (before gossip forwards it: showing it here comes first); a burst is
+      // gathered into one batch.
+      const quiet = Date.now() - (this.lastFlush.get(docId) ?? 0) > batchMs
+      if (quiet) queueMicrotask(pend.fire)
+      else {
+        const t = setTimeout(pend.fire, batchMs)
+        pend.cancel = () => clearTimeout(t)
+      }
+      this.pending.set(docId, pend)
+      p = pend
+    }
+    p.items.push(...changes)
+    if (p.items.length >= BATCH_MAX) p.fire()
+    return p.done
+  }
+
+  /** Hands every buffered batch of the workspace to the write path now; resolves once they are applied. */
+  fireWorkspace(workspaceId: string): Promise<unknown> {
+    const buffered = [...this.pending.values()].filter((p) => p.ws === workspaceId)
+    for (const p of buffered) p.fire()
+    return Promise.all(buffered.map((p) => p.done))
+  }
+
+  /** Counts `promise` among the writes `settle` waits for; returns it. */
+  track<T>(promise: Promise<T>): Promise<T> {
+    this.inflight.add(promise)
+    promise.then(
+      () => this.inflight.delete(promise),
+      () => this.inflight.delete(promise),
+    )
+    return promise
+  }
+
+  /** Waits until every buffered remote change has been committed and applied. */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0 || this.inflight.size > 0) {
+      for (const p of [...this.pending.values()]) p.fire()
+      await Promise.allSettled([...this.inflight])
+    }
+  }
+}
