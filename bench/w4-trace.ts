@@ -11,6 +11,7 @@ import { deploy, SYSTEM_NAMES, type Deployment, type SystemId } from './lib/syst
 import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
 import { loadTrace, textAfter, TRACE_NAME } from './lib/trace.ts'
 import { sleep } from './lib/serve.ts'
+import { spawnWorker, stopAll } from './lib/workers.ts'
 
 export interface W4Config {
   limit: number
@@ -26,6 +27,7 @@ export const W4_SMOKE: W4Config = { limit: 1000, reps: 1, frameMs: 16, systems: 
 interface Run {
   keys: number
   frames: number
+  sizes: number[]
   typedS: number
   drainedS: number
   convergedS: number
@@ -39,7 +41,7 @@ async function once(dep: Deployment, cfg: W4Config, expected: string, report: Re
   const [b, c] = dep.receivers as [Deployment['writer'], Deployment['writer']]
   await Promise.all([b, c].map((r) => r.call('watchFinal', { text: expected })))
   const limit = Number.isFinite(cfg.limit) ? cfg.limit : loadTrace().keys.length
-  const r = await dep.writer.call<{ keys: number; frames: number; start: number; typedAt: number; drainedAt: number }>(
+  const r = await dep.writer.call<{ keys: number; frames: number; sizes: number[]; start: number; typedAt: number; drainedAt: number }>(
     'replay',
     { limit, frameMs: cfg.frameMs },
     cfg.timeoutMs,
@@ -56,6 +58,7 @@ async function once(dep: Deployment, cfg: W4Config, expected: string, report: Re
   return {
     keys: r.keys,
     frames: r.frames,
+    sizes: r.sizes,
     typedS: (r.typedAt - r.start) / 1000,
     drainedS: (r.drainedAt - r.start) / 1000,
     convergedS: (Math.max(...finals) - r.start) / 1000,
@@ -90,6 +93,21 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
     }
   }
   const gv = runs.get('grapevine')
+  // The floor the issue sets Grapevine against: Grapevine's own frames (its first run's), made and applied
+  // to two copies in one process, with no network, no disk and no checks.
+  let floorS: number | null = null
+  if (gv?.length) {
+    const w = await spawnWorker('floors.ts', 'w4-floor')
+    try {
+      const f = await w.call<{ ms: number; chars: number }>('traceFloor', { sizes: gv[0]!.sizes }, cfg.timeoutMs)
+      report.check(f.chars === expected.length, `W4 floor: ${f.chars} of ${expected.length} characters`)
+      floorS = f.ms / 1000
+    } catch (err) {
+      report.check(false, `W4 floor failed: ${(err as Error).message.split('\n')[0]}`)
+    } finally {
+      await stopAll([w])
+    }
+  }
   const rows = cfg.systems.map((sys) => {
     const r = runs.get(sys)
     if (!r) return [SYSTEM_NAMES[sys], 'failed', '', '', '', '', '', '', '']
@@ -108,6 +126,19 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
       isGv || !gv ? '' : ratio(median(gv.map((x) => x.keys / x.typedS)), median(rate)),
     ]
   })
+  if (floorS !== null && gv?.length) {
+    rows.push([
+      'floor: bare Automerge, 1 process (same frames, no network, no disk)',
+      '',
+      fmt(gv[0]!.frames),
+      '',
+      fmt(floorS),
+      '',
+      '',
+      '',
+      '',
+    ])
+  }
   const conv = (sys: SystemId): string => {
     const r = runs.get(sys)
     return r ? fmt(median(r.map((x) => x.convergedS))) : '–'
@@ -125,15 +156,15 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
     s.findings.push(
       `**Where Grapevine is slower, and why.** ${anchorsFaster.map((x) => SYSTEM_NAMES[x]).join(' and ')} converge sooner. ` +
         "A's editor makes the same Automerge changes as automerge-repo's client, yet types fewer keystrokes per second: on this 2-core " +
-        'machine it competes for CPU with three peers that each validate, sign or verify, commit (fsync) and apply every change, and whose ' +
-        'commits block their event loops (see W1, W6). Per frame-sized change the peers do little, so the gap is the per-change pipeline: ' +
-        '`A.decodeChange` of every change on every peer (documents.ts:187, change-validation.ts:32), Ed25519 sign and verify, a SQLite commit with fsync ' +
-        "on each of three peers, a listing-row commit after each (documents.ts:298), heads announcements every 300 ms per peer with an fsync'd " +
-        'bookkeeping write on every receiver (gossip.ts:92), and six Automerge copies (three peers, three replicas) instead of four.',
-      'Storage: Grapevine keeps every change with its signature (64 B), author id (52-character string), hex hash (64 characters) and ' +
-        'arrival time, plus a snapshot; automerge-repo compacts into one Automerge save. Fix: compaction of the change log (listed under ' +
-        '"Not yet" in main/peer/README.md): keep the signed changes since the last snapshot only, or store runs of changes as one compressed ' +
-        'Automerge chunk with one signature; store hashes and author ids as blobs/integer keys; checkpoint the WAL on close.',
+        'machine it competes for CPU with three peers that each check, seal or open, sign or verify, apply and store every change. ' +
+        'Per frame-sized change each stage is small; together, on three peers and three replicas (six Automerge copies against ' +
+        "automerge-repo's four), they are the gap: `A.decodeChange` of every change on every peer, an Ed25519 signature and an AEAD seal " +
+        'per change, a verify and an open on every receiver, a SQLite commit per peer, heads announcements every 300 ms. The floor row ' +
+        'is the same frames with none of that.',
+      'Storage: Grapevine keeps every change sealed, with its signature (64 B), author id (52-character string), hex hash, epoch, deps ' +
+        'and arrival time, plus a snapshot (the WAL is checkpointed and truncated on close); automerge-repo compacts into one Automerge ' +
+        'save. Not done: runs of changes stored as one sealed, compressed Automerge chunk with one signature, and compact columns (binary ' +
+        'hashes, integer author keys).',
       "Yjs is an order of magnitude faster everywhere here: a Yjs transaction of a frame's keystrokes is a few microseconds of work, its " +
         'updates are tiny, and y-websocket neither stores nor verifies anything.',
     )
@@ -159,6 +190,11 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
       "Storage: Grapevine's SQLite file with its WAL after a clean stop; automerge-repo's NodeFS folder; Yjs: y-websocket keeps documents in memory only, so the size of Y.encodeStateAsUpdate and the time to load it into a new Y.Doc.",
       'Reopen: Grapevine: peer start (libp2p, store) + doc.open + loading the replica; automerge-repo: new Repo on the same folder + find() until the text is there.',
       'GV÷ converge: below 1 = Grapevine faster. GV÷ keys/s: above 1 = Grapevine faster.',
+      ...(floorS !== null && gv?.length
+        ? [
+            `Floor: the ${fmt(gv[0]!.frames)} frames of Grapevine's run, each one change on A applied to B and C, in one process (no network, no disk, no checks). Grapevine ÷ floor: ${ratio(median(gv.map((x) => x.convergedS)), floorS)} (the issue's goal: ≤ 1.2×).`,
+          ]
+        : []),
     ],
   })
 }

@@ -88,22 +88,24 @@ export function textPeerHandlers(get: () => TextPeer): Handlers {
       const p = get()
       const keys = loadTrace().keys.slice(0, limit)
       let k = 0
-      let frames = 0
+      /** Keystrokes per frame, in order: the W4 floor replays exactly these frames. */
+      const sizes: number[] = []
       const start = now()
       while (k < keys.length) {
         const fs = now()
+        const from = k
         p.frame((splice) => {
           do {
             const [pos, del, ins] = keys[k++]!
             splice(pos, del, ins)
           } while (k < keys.length && now() - fs < frameMs)
         })
-        frames++
+        sizes.push(k - from)
         await new Promise<void>((r) => setImmediate(r))
       }
       const typedAt = now()
       await p.drain?.()
-      return { keys: k, frames, start, typedAt, drainedAt: now() }
+      return { keys: k, frames: sizes.length, sizes, start, typedAt, drainedAt: now() }
     },
     /** Records when this collaborator's text first equals `text` (checked after every remote change). */
     watchFinal({ text: target }: { text: string }) {

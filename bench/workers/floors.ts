@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
 import { serve } from '../lib/serve.ts'
 import { now } from '../lib/stats.ts'
+import { loadTrace } from '../lib/trace.ts'
 
 let server: Server | null = null
 let node: Libp2p<{ pubsub: GossipSub }> | null = null
@@ -153,6 +154,33 @@ serve(
     },
     gossipArrivals() {
       return arrivals
+    },
+    /**
+     * W4's floor: the trace typed in exactly the frames `sizes` gives (keystrokes per frame), each frame one
+     * change on A applied to copies B and C, in this one process: no network, no disk, no checks. Returns ms
+     * from the first keystroke until B and C hold the final text.
+     */
+    traceFloor({ sizes }: { sizes: number[] }) {
+      const keys = loadTrace().keys
+      let a = A.from<{ text: string }>({ text: '' })
+      let b = A.load<{ text: string }>(A.save(a))
+      let c = A.load<{ text: string }>(A.save(a))
+      let k = 0
+      const t0 = now()
+      for (const n of sizes) {
+        a = A.change(a, (d) => {
+          for (let i = 0; i < n; i++) {
+            const [pos, del, ins] = keys[k++]!
+            A.splice(d, ['text'], pos, del, ins)
+          }
+        })
+        const change = A.getLastLocalChange(a)!
+        ;[b] = A.applyChanges(b, [change])
+        ;[c] = A.applyChanges(c, [change])
+      }
+      const ms = now() - t0
+      if (b.text !== a.text || c.text !== a.text || k !== sizes.reduce((x, y) => x + y, 0)) throw new Error('the floor copies differ')
+      return { ms, chars: a.text.length }
     },
     /** Per keystroke: change on one copy, take its bytes, apply them to another copy. */
     automerge({ keys }: { keys: number }) {
