@@ -7,12 +7,13 @@
  * membership op that carries it is signed, and that signature is the sender's authentication.
  */
 
+import { createPublicKey } from 'node:crypto'
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305'
 import { CipherSuite, HkdfSha256 } from '@hpke/core'
 import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import type { Device } from '../identity/device.ts'
-import { devicePublicKey } from '../identity/keys.ts'
+import { devicePublicKey, privateKeyObject } from '../identity/keys.ts'
 import { bind, TAG } from './encoding.ts'
 import { EPOCH_KEY_BYTES, type EpochKey } from './epoch.ts'
 import { CryptoError } from './errors.ts'
@@ -51,7 +52,10 @@ export function lockboxPublicKey(deviceId: string): Uint8Array {
 /** The device's own lockbox key pair (raw X25519 bytes), from its Ed25519 seed. */
 export function lockboxKeyPair(device: LockboxOwner): { publicKey: Uint8Array; secretKey: Uint8Array } {
   const seed = device.privateKey.raw.subarray(0, 32)
-  const publicKey = ed25519.utils.toMontgomery(ed25519.getPublicKey(seed))
+  // The Ed25519 public key of the seed by node:crypto (OpenSSL): noble's getPublicKey builds its base-point
+  // table on first use, 45–50 ms of every start-up (the W3 cold-open profile).
+  const spki = createPublicKey(privateKeyObject(seed)).export({ format: 'der', type: 'spki' })
+  const publicKey = ed25519.utils.toMontgomery(new Uint8Array(spki.subarray(spki.byteLength - 32)))
   return { publicKey, secretKey: ed25519.utils.toMontgomerySecret(seed) }
 }
 

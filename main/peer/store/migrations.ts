@@ -135,4 +135,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE changes ADD COLUMN epoch TEXT;
   ALTER TABLE changes ADD COLUMN deps BLOB;
   `,
+  // 6: a snapshot carries the document's content at its heads (title, text, deleted), so that reading a
+  // document not in memory needs no Automerge load when nothing came after the snapshot. NULL for older
+  // snapshots (the document is loaded, as before, until its next snapshot).
+  `
+  ALTER TABLE snapshots ADD COLUMN title TEXT;
+  ALTER TABLE snapshots ADD COLUMN text TEXT;
+  ALTER TABLE snapshots ADD COLUMN deleted INTEGER;
+  `,
 ]

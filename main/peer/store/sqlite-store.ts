@@ -28,6 +28,7 @@ import type {
   PeerStore,
   ReadRow,
   SignedRecord,
+  SnapshotContent,
   SnapshotRow,
   WorkspaceRow,
 } from './types.ts'
@@ -198,6 +199,13 @@ export class SqliteStore implements PeerStore {
         setImmediate(() => this.flush())
       }
     })
+  }
+
+  writeNow<T>(fn: () => T): Promise<T> {
+    const p = this.write(fn)
+    // write() queued it (or refused: then nothing is queued and flush has nothing to do).
+    if (this.flushScheduled) this.flush()
+    return p
   }
 
   /** Commits every queued write in one transaction; each runs in its own savepoint. */
@@ -520,16 +528,40 @@ export class SqliteStore implements PeerStore {
   }
 
   putSnapshot(row: SnapshotRow): void {
-    this.sql(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at) VALUES (?, ?, ?, ?, ?)
+    const c = row.content
+    this.sql(`INSERT INTO snapshots (doc_id, bytes, heads, up_to_seq, created_at, title, text, deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT(doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, up_to_seq = excluded.up_to_seq,
-        created_at = excluded.created_at`).run(row.docId, row.bytes, JSON.stringify(row.heads), row.upToSeq, row.createdAt)
+        created_at = excluded.created_at, title = excluded.title, text = excluded.text, deleted = excluded.deleted`).run(
+      row.docId,
+      row.bytes,
+      JSON.stringify(row.heads),
+      row.upToSeq,
+      row.createdAt,
+      c?.title ?? null,
+      c?.text ?? null,
+      c ? (c.deleted ? 1 : 0) : null,
+    )
   }
 
   getSnapshot(docId: string): SnapshotRow | undefined {
     const r = this.sql('SELECT * FROM snapshots WHERE doc_id = ?').get(docId) as Row | undefined
-    return (
-      r && { docId: r['doc_id'], bytes: r['bytes'], heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], createdAt: r['created_at'] }
-    )
+    if (!r) return undefined
+    const row: SnapshotRow = {
+      docId: r['doc_id'],
+      bytes: r['bytes'],
+      heads: JSON.parse(r['heads']),
+      upToSeq: r['up_to_seq'],
+      createdAt: r['created_at'],
+    }
+    if (r['text'] !== null) row.content = { title: r['title'], text: r['text'], deleted: r['deleted'] === 1 }
+    return row
+  }
+
+  getSnapshotContent(docId: string): (SnapshotContent & { heads: string[]; upToSeq: number }) | undefined {
+    const r = this.sql('SELECT heads, up_to_seq, title, text, deleted FROM snapshots WHERE doc_id = ? AND text IS NOT NULL').get(docId) as
+      | Row
+      | undefined
+    return r && { heads: JSON.parse(r['heads']), upToSeq: r['up_to_seq'], title: r['title'], text: r['text'], deleted: r['deleted'] === 1 }
   }
 
   putInvite(row: InviteRow): void {

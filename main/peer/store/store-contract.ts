@@ -265,6 +265,31 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([3]), heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 }))
         const b = s.getSnapshot('d1')!
         assert.deepEqual({ ...b, bytes: bytes(b.bytes) }, { docId: 'd1', bytes: [3], heads: [hex(2), hex(3)], upToSeq: 9, createdAt: 20 })
+        assert.equal(s.getSnapshotContent('d1'), undefined, 'a snapshot without content has none to give')
+      }))
+
+    test('snapshots carry the content at their heads, read without the bytes', () =>
+      withStore(async (s) => {
+        const content = { title: 'Plan', text: 'line one\nline two', deleted: false }
+        await s.write(() =>
+          s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([1]), heads: [hex(1)], upToSeq: 4, createdAt: 10, content }),
+        )
+        assert.deepEqual(s.getSnapshot('d1')!.content, content)
+        assert.deepEqual(s.getSnapshotContent('d1'), { ...content, heads: [hex(1)], upToSeq: 4 })
+        // Replaced by a snapshot of an older version's kind (no content): none is given, never the old one.
+        await s.write(() => s.putSnapshot({ docId: 'd1', bytes: Uint8Array.from([2]), heads: [hex(2)], upToSeq: 5, createdAt: 11 }))
+        assert.equal(s.getSnapshotContent('d1'), undefined)
+        await s.write(() =>
+          s.putSnapshot({
+            docId: 'd1',
+            bytes: Uint8Array.from([3]),
+            heads: [hex(3)],
+            upToSeq: 6,
+            createdAt: 12,
+            content: { ...content, deleted: true },
+          }),
+        )
+        assert.equal(s.getSnapshotContent('d1')!.deleted, true)
       }))
 
     test('invites: put, get, useInvite succeeds only once', () =>

@@ -62,6 +62,13 @@ export interface SnapshotRow {
   heads: string[]
   upToSeq: number
   createdAt: number
+  /** The document's content at `heads`; absent in snapshots of older versions. */
+  content?: SnapshotContent
+}
+export interface SnapshotContent {
+  title: string
+  text: string
+  deleted: boolean
 }
 export interface InviteRow {
   id: string
@@ -97,6 +104,11 @@ export interface Durable {
   readonly path: string
   /** Runs `fn` inside the next group commit; resolves with its result once that commit is on disk. */
   write<T>(fn: () => T): Promise<T>
+  /**
+   * As `write`, but commits now, with whatever was queued before it, instead of at the end of the turn:
+   * the fsync then runs on the thread pool while the caller goes on (for a write someone waits on).
+   */
+  writeNow<T>(fn: () => T): Promise<T>
   close(): void
 }
 
@@ -157,6 +169,8 @@ export interface ChangeLog {
 
   putSnapshot(row: SnapshotRow): void
   getSnapshot(docId: string): SnapshotRow | undefined
+  /** The snapshot's heads and content without its bytes; undefined if it has none (or no content). */
+  getSnapshotContent(docId: string): (SnapshotContent & { heads: string[]; upToSeq: number }) | undefined
 }
 
 /** Teammates' devices: where they were seen, when they synced, and what they hold of each document. */

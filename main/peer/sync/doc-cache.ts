@@ -80,9 +80,22 @@ export class DocCache {
     return l ? A.getHeads(l.doc) : (this.components.listing.current(docId)?.heads ?? [])
   }
 
+  /**
+   * Title, text and heads. A document not in memory with no change stored after its snapshot is
+   * answered from the content stored with the snapshot, without loading it (an Automerge load of a
+   * long history is hundreds of milliseconds: W3). Every change up to the snapshot is in it: a
+   * snapshot is not taken while changes wait for their deps.
+   */
   content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
-    const l = this.load(docId)
-    return { ...readContent(l.doc), heads: A.getHeads(l.doc) }
+    const { store, listing } = this.components
+    if (!this.loaded.has(docId)) {
+      const row = listing.current(docId)
+      const cached = row && !this.keeps(row.workspaceId) ? store.getSnapshotContent(docId) : undefined
+      if (cached && store.countChangesAfter(docId, cached.upToSeq) === 0)
+        return { title: cached.title, text: cached.text, deleted: cached.deleted, heads: cached.heads }
+    }
+    const loaded = this.load(docId)
+    return { ...readContent(loaded.doc), heads: A.getHeads(loaded.doc) }
   }
 
   /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
@@ -123,10 +136,11 @@ export class DocCache {
     const upToSeq = l.lastSeq
     const bytes = A.save(l.doc)
     const heads = A.getHeads(l.doc)
+    const content = readContent(l.doc)
     l.sinceSnapshot = 0
     l.lastSnapshotAt = Date.now()
     void store
-      .write(() => store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now() }))
+      .write(() => store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now(), content }))
       .catch((err: Error) => log('warn', `snapshot of ${docId}: ${err.message}`))
   }
 

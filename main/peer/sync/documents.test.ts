@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
+import Database from 'better-sqlite3'
 import { SqliteStore } from '../store/sqlite-store.ts'
 import { loadOrCreateDevice } from '../identity/device.ts'
 import { Workspaces } from '../workspace/workspaces.ts'
@@ -50,6 +51,53 @@ test('a document reopens from its snapshot plus the changes after it, after an u
     // A clean close snapshots every loaded document up to its last change.
     await second.close()
     assert.equal(store.getSnapshot(row.id)!.upToSeq, store.changesAfter(row.id, 0).at(-1)!.seq)
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a document not in memory is read from the content stored with its snapshot, without loading it', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path)
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const row = await first.create(ws, 'Notes', 'hello')
+    await first.edit(row.id, (d) => setText(d, 'hello world'))
+    const heads = first.heads(row.id)
+    await first.close() // snapshots every loaded document up to its last change
+    // Spoil the snapshot's Automerge bytes: a load would now fail, so an answer proves no load happened.
+    const raw = new Database(store.path)
+    raw.prepare('UPDATE snapshots SET bytes = ? WHERE doc_id = ?').run(Buffer.from([0, 1, 2]), row.id)
+    raw.close()
+    const second = docs()
+    assert.deepEqual(second.content(row.id), { title: 'Notes', text: 'hello world', deleted: false, heads })
+    assert.throws(() => second.hold(row.id), 'opening the document loads it, and the spoiled bytes do not load')
+    await second.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a change stored after the snapshot means the document is loaded to be read', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path, 3)
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const row = await first.create(ws, 'Log', '')
+    let text = ''
+    for (let i = 0; i < 5; i++) {
+      text += `${i}`
+      await first.edit(row.id, (d) => setText(d, text))
+    }
+    const snap = store.getSnapshotContent(row.id)
+    assert.ok(snap && store.countChangesAfter(row.id, snap.upToSeq) > 0, 'the snapshot is behind the log')
+    assert.notEqual(snap.text, text)
+    // No close(): as after a crash, a second Documents reads what is on disk.
+    assert.equal(docs().content(row.id).text, text)
     store.close()
   } finally {
     dir.remove()

@@ -303,7 +303,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // Published before the commit (see commitOwn); a replica that sends a change twice publishes it once.
     const toPublish = items.filter((_, i) => !this.store.hasChange(docId, valid[i]!.hash))
     if (toPublish.length) this.emit('local', row.workspaceId, docId, toPublish)
-    await this.persist(row.workspaceId, docId, valid, false, origin)
+    await this.persist(row.workspaceId, docId, valid, false, origin, true)
     return this.heads(docId)
   }
 
@@ -329,6 +329,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     changes: ValidChange[],
     alreadyApplied: boolean,
     origin?: unknown,
+    commitFirst = false,
   ): Promise<ChangeRow[]> {
     const now = Date.now()
     // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
@@ -339,6 +340,41 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const l = early ? this.cache.loadOrStart(docId, workspaceId) : undefined
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
+    let rowsWritten: DocumentRow[] = []
+    const queueWrite = (atOnce: boolean): Promise<ChangeRow[]> =>
+      (atOnce ? this.store.writeNow.bind(this.store) : this.store.write.bind(this.store))(() => {
+        rowsWritten = this.listing.writeDirtyRows()
+        if (!this.store.getDocument(docId)) {
+          this.store.upsertDocument({
+            id: docId,
+            workspaceId,
+            title: '',
+            heads: [],
+            createdAt: now,
+            lastChangeAt: now,
+            lastChangeBy: null,
+            deleted: false,
+            changeCount: 0,
+            lastRemoteAt: 0,
+          })
+        }
+        return this.store.appendChanges(
+          docId,
+          changes.map((c) => ({
+            hash: c.hash,
+            author: c.author,
+            signature: c.signature,
+            bytes: c.bytes,
+            m: c.m,
+            epoch: c.epoch,
+            deps: c.deps,
+          })),
+          now,
+        )
+      })
+    // A client's own edit is waited on (its acknowledgement): committed first, so that its fsync runs on the
+    // thread pool while the edit is applied here. Its listing row then rides in the next commit.
+    const firstWrite = commitFirst ? queueWrite(true) : undefined
     if (l) {
       l.unsaved++
       const seen = new Set<string>()
@@ -350,37 +386,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         listed = this.listing.refreshRow(docId, l, last, fresh.length)
       }
     }
-    let rowsWritten: DocumentRow[] = []
-    const write = this.store.write(() => {
-      rowsWritten = this.listing.writeDirtyRows()
-      if (!this.store.getDocument(docId)) {
-        this.store.upsertDocument({
-          id: docId,
-          workspaceId,
-          title: '',
-          heads: [],
-          createdAt: now,
-          lastChangeAt: now,
-          lastChangeBy: null,
-          deleted: false,
-          changeCount: 0,
-          lastRemoteAt: 0,
-        })
-      }
-      return this.store.appendChanges(
-        docId,
-        changes.map((c) => ({
-          hash: c.hash,
-          author: c.author,
-          signature: c.signature,
-          bytes: c.bytes,
-          m: c.m,
-          epoch: c.epoch,
-          deps: c.deps,
-        })),
-        now,
-      )
-    })
+    const write = firstWrite ?? queueWrite(false)
     const rows = await write
       .catch((err: unknown) => {
         // Rolled back with the changes: the listing rows it carried wait for the next commit again.
