@@ -50,6 +50,8 @@ export interface DocCacheComponents {
 export class DocCache {
   private readonly components: DocCacheComponents
   private readonly loaded = new Map<string, Loaded>()
+  /** Holds taken on documents handed out from their snapshot and not loaded yet (`hold`). */
+  private readonly laterHolds = new Map<string, number>()
 
   constructor(components: DocCacheComponents) {
     this.components = components
@@ -98,16 +100,52 @@ export class DocCache {
     return { ...readContent(loaded.doc), heads: A.getHeads(loaded.doc) }
   }
 
-  /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
+  /**
+   * The whole document for a client, which then follows `changes` events. Keeps it loaded until
+   * `release`. A document not in memory with nothing stored after its snapshot is answered with the
+   * snapshot's bytes at once, and loaded here right after (before the client's first edit, in all
+   * likelihood): the client's own load is the only one it waits for.
+   */
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
+    const { store, listing } = this.components
+    if (!this.loaded.has(docId)) {
+      const row = listing.current(docId)
+      const snap = row && !this.keeps(row.workspaceId) ? store.getSnapshot(docId) : undefined
+      if (snap && store.countChangesAfter(docId, snap.upToSeq) === 0) {
+        this.laterHolds.set(docId, (this.laterHolds.get(docId) ?? 0) + 1)
+        setImmediate(() => this.loadHeld(docId))
+        return { bytes: snap.bytes, heads: snap.heads }
+      }
+    }
     const l = this.load(docId)
     l.holds++
     return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
   }
 
   release(docId: string): void {
+    const later = this.laterHolds.get(docId)
+    if (later) {
+      if (later > 1) this.laterHolds.set(docId, later - 1)
+      else this.laterHolds.delete(docId)
+      return
+    }
     const l = this.loaded.get(docId)
     if (l && l.holds > 0) l.holds--
+  }
+
+  /** Loads a document handed out from its snapshot, with the holds taken on it meanwhile. */
+  private loadHeld(docId: string): void {
+    const n = this.laterHolds.get(docId)
+    if (!n) return // released already
+    this.laterHolds.delete(docId)
+    try {
+      const l = this.load(docId)
+      l.holds += n
+      // The load's eviction pass runs before the holds are counted: put it back if it went.
+      if (!this.loaded.has(docId)) this.loaded.set(docId, l)
+    } catch (err) {
+      this.components.log('warn', `loading ${docId} for the window that opened it: ${(err as Error).message}`)
+    }
   }
 
   /** The loaded document, or a new empty one for a document not stored here yet (its first changes are arriving). */

@@ -44,6 +44,8 @@ interface GossipStats {
   rejected: Record<string, number>
   /** Messages that came a second time (by the live path and by gossip), answered from `seen`. */
   duplicates: number
+  /** Live messages for a workspace the sender and this device do not share (as seen here): dropped. */
+  notShared: number
 }
 
 type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
@@ -57,7 +59,7 @@ const HEADS_DEBOUNCE_MS = 300
 const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
-  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0 }
+  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0, notShared: 0 }
   /** Verdicts on recent messages, by origin and bytes (accepted or ignored; a rejected one is judged again). */
   private readonly seen = new SeenMessages<Verdict>()
   private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
@@ -164,9 +166,12 @@ export class Gossip {
       this.reject(origin, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
       return 'refuse'
     }
+    // A workspace the two do not share, as this device sees it: most likely a membership op still on its way
+    // (the sender was just added, or this device just left). Nothing is applied and nobody is blamed; gossip
+    // and catch-up bring what matters once the op is here.
     if (this.workspaces.roleOf(m.ws, origin) === undefined || this.workspaces.roleOf(m.ws, this.keys.deviceId) === undefined) {
-      this.reject(origin, 'not-member', `a live message for ${m.ws}, which the sender and this device do not share`)
-      return 'refuse'
+      this.stats.notShared++
+      return 'ok'
     }
     const verdict = await this.judge(m.ws, origin, origin, m)
     if (verdict === VERDICT.reject) return 'refuse'
