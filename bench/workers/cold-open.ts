@@ -85,6 +85,12 @@ serve({
     const typed = (await textPeerHandlers(() => amTextPeer(trace))['replay']!({ limit: traceKeys, frameMs })) as { keys: number }
     const length = trace.doc()!.text.length
     await repo.flush()
+    // automerge-repo also saves each document on a 100 ms throttle that can fire after flush() and shutdown()
+    // returned (Repo.js, #saveFn); a process stopped during such a write left an incomplete document on disk
+    // once (a smoke run's W3 open found no text). Let those writes end, then flush again, before this worker
+    // is stopped. The build is not timed.
+    await new Promise((r) => setTimeout(r, 1000))
+    await repo.flush()
     await repo.shutdown()
     return { indexUrl: index.url, traceUrl: trace.url, keys: typed.keys, length }
   },
