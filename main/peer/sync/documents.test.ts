@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
 import { SqliteStore } from '../store/sqlite-store.ts'
+import { MIGRATIONS } from '../store/migrations.ts'
 import { loadOrCreateDevice } from '../identity/device.ts'
 import { Workspaces } from '../workspace/workspaces.ts'
 import { silentLog } from '../log.ts'
@@ -108,6 +109,35 @@ test('a document opened from its snapshot is loaded right after, and follows edi
     assert.equal(second.content(row.id).text, 'one two')
     await second.close()
     store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a profile written before snapshots carried content (schema 5) upgrades in place, and its documents read as before', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path)
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const row = await first.create(ws, 'Old', 'written by the previous schema')
+    await first.close()
+    store.close()
+    // The same profile as the previous version left it: the snapshot table without the content columns, schema 5.
+    const raw = new Database(join(dir.path, 'g.db'))
+    for (const c of ['title', 'text', 'deleted']) raw.exec(`ALTER TABLE snapshots DROP COLUMN ${c}`)
+    raw.pragma('user_version = 5')
+    raw.close()
+    const again = await setup(dir.path)
+    assert.equal(again.store.schemaVersion, MIGRATIONS.length)
+    assert.ok(again.store.getSnapshot(row.id), 'the old snapshot is kept')
+    assert.equal(again.store.getSnapshotContent(row.id), undefined, 'it carries no content: the document is loaded to be read')
+    const d = again.docs()
+    assert.equal(d.content(row.id).text, 'written by the previous schema')
+    await d.edit(row.id, (c) => setText(c, 'and edited after the upgrade'))
+    await d.close() // its next snapshot carries content
+    assert.equal(again.store.getSnapshotContent(row.id)?.text, 'and edited after the upgrade')
+    again.store.close()
   } finally {
     dir.remove()
   }
