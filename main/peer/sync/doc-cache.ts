@@ -89,13 +89,8 @@ export class DocCache {
    * snapshot is not taken while changes wait for their deps.
    */
   content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
-    const { store, listing } = this.components
-    if (!this.loaded.has(docId)) {
-      const row = listing.current(docId)
-      const cached = row && !this.keeps(row.workspaceId) ? store.getSnapshotContent(docId) : undefined
-      if (cached && store.countChangesAfter(docId, cached.upToSeq) === 0)
-        return { title: cached.title, text: cached.text, deleted: cached.deleted, heads: cached.heads }
-    }
+    const cached = this.wholeSnapshot(docId, (id) => this.components.store.getSnapshotContent(id))
+    if (cached) return { title: cached.title, text: cached.text, deleted: cached.deleted, heads: cached.heads }
     const loaded = this.load(docId)
     return { ...readContent(loaded.doc), heads: A.getHeads(loaded.doc) }
   }
@@ -107,19 +102,27 @@ export class DocCache {
    * likelihood): the client's own load is the only one it waits for.
    */
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
-    const { store, listing } = this.components
-    if (!this.loaded.has(docId)) {
-      const row = listing.current(docId)
-      const snap = row && !this.keeps(row.workspaceId) ? store.getSnapshot(docId) : undefined
-      if (snap && store.countChangesAfter(docId, snap.upToSeq) === 0) {
-        this.laterHolds.set(docId, (this.laterHolds.get(docId) ?? 0) + 1)
-        setImmediate(() => this.loadHeld(docId))
-        return { bytes: snap.bytes, heads: snap.heads }
-      }
+    const snap = this.wholeSnapshot(docId, (id) => this.components.store.getSnapshot(id))
+    if (snap) {
+      this.laterHolds.set(docId, (this.laterHolds.get(docId) ?? 0) + 1)
+      setImmediate(() => this.loadHeld(docId))
+      return { bytes: snap.bytes, heads: snap.heads }
     }
     const l = this.load(docId)
     l.holds++
     return { bytes: A.save(l.doc), heads: A.getHeads(l.doc) }
+  }
+
+  /**
+   * What `read` gives of the snapshot of a readable document that is not in memory, when no change is
+   * stored after it (so it is the whole document); undefined otherwise (the document must be loaded).
+   */
+  private wholeSnapshot<T extends { upToSeq: number }>(docId: string, read: (docId: string) => T | undefined): T | undefined {
+    if (this.loaded.has(docId)) return undefined
+    const row = this.components.listing.current(docId)
+    if (!row || this.keeps(row.workspaceId)) return undefined
+    const snap = read(docId)
+    return snap && this.components.store.countChangesAfter(docId, snap.upToSeq) === 0 ? snap : undefined
   }
 
   release(docId: string): void {

@@ -341,40 +341,39 @@ export class Documents extends EventEmitter<DocumentEvents> {
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
-    const queueWrite = (atOnce: boolean): Promise<ChangeRow[]> =>
-      (atOnce ? this.store.writeNow.bind(this.store) : this.store.write.bind(this.store))(() => {
-        rowsWritten = this.listing.writeDirtyRows()
-        if (!this.store.getDocument(docId)) {
-          this.store.upsertDocument({
-            id: docId,
-            workspaceId,
-            title: '',
-            heads: [],
-            createdAt: now,
-            lastChangeAt: now,
-            lastChangeBy: null,
-            deleted: false,
-            changeCount: 0,
-            lastRemoteAt: 0,
-          })
-        }
-        return this.store.appendChanges(
-          docId,
-          changes.map((c) => ({
-            hash: c.hash,
-            author: c.author,
-            signature: c.signature,
-            bytes: c.bytes,
-            m: c.m,
-            epoch: c.epoch,
-            deps: c.deps,
-          })),
-          now,
-        )
-      })
+    const commit = (): ChangeRow[] => {
+      rowsWritten = this.listing.writeDirtyRows()
+      if (!this.store.getDocument(docId)) {
+        this.store.upsertDocument({
+          id: docId,
+          workspaceId,
+          title: '',
+          heads: [],
+          createdAt: now,
+          lastChangeAt: now,
+          lastChangeBy: null,
+          deleted: false,
+          changeCount: 0,
+          lastRemoteAt: 0,
+        })
+      }
+      return this.store.appendChanges(
+        docId,
+        changes.map((c) => ({
+          hash: c.hash,
+          author: c.author,
+          signature: c.signature,
+          bytes: c.bytes,
+          m: c.m,
+          epoch: c.epoch,
+          deps: c.deps,
+        })),
+        now,
+      )
+    }
     // A client's own edit is waited on (its acknowledgement): committed first, so that its fsync runs on the
     // thread pool while the edit is applied here. Its listing row then rides in the next commit.
-    const firstWrite = commitFirst ? queueWrite(true) : undefined
+    const firstWrite = commitFirst ? this.store.writeNow(commit) : undefined
     if (l) {
       l.unsaved++
       const seen = new Set<string>()
@@ -386,7 +385,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         listed = this.listing.refreshRow(docId, l, last, fresh.length)
       }
     }
-    const write = firstWrite ?? queueWrite(false)
+    const write = firstWrite ?? this.store.write(commit)
     const rows = await write
       .catch((err: unknown) => {
         // Rolled back with the changes: the listing rows it carried wait for the next commit again.

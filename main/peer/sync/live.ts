@@ -81,11 +81,7 @@ export class Live {
       if (conn.status !== 'open' || conn.limits || done.has(peer) || !to(peer)) continue
       done.add(peer)
       frame ??= framed(data)
-      let o = this.out.get(peer)
-      if (!o) {
-        o = { stream: null, opening: false, queue: [], unsupportedOn: null }
-        this.out.set(peer, o)
-      }
+      const o = this.outbound(peer)
       if (o.stream && o.stream.status === 'open' && o.stream.writeStatus === 'writable') {
         this.write(peer, o, frame)
         continue
@@ -107,8 +103,7 @@ export class Live {
     if (this.stopped || !this.isTeammate(id) || this.out.get(id)?.stream) return
     const conn = this.connectionTo(id)
     if (!conn) return
-    const o = this.out.get(id) ?? { stream: null, opening: false, queue: [], unsupportedOn: null }
-    this.out.set(id, o)
+    const o = this.outbound(id)
     if (!o.opening && o.unsupportedOn !== conn.id) void this.open(id, o, conn)
   }
 
@@ -116,6 +111,15 @@ export class Live {
     this.stopped = true
     for (const o of this.out.values()) o.stream?.abort(new Error('stopping'))
     this.out.clear()
+  }
+
+  private outbound(peer: string): Outbound {
+    let o = this.out.get(peer)
+    if (!o) {
+      o = { stream: null, opening: false, queue: [], unsupportedOn: null }
+      this.out.set(peer, o)
+    }
+    return o
   }
 
   private connectionTo(peer: string): Connection | undefined {
