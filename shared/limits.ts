@@ -2,6 +2,8 @@
 
 /** One Automerge change as it arrives from a renderer or a peer. */
 export const MAX_CHANGE_BYTES = 256 * 1024
+/** Changes in one run (sync/runs.ts): a run is also at most MAX_CHANGE_BYTES, sealed. */
+export const MAX_RUN_CHANGES = 65_536
 /** Changes in one request or one gossip bundle. */
 export const MAX_CHANGES_PER_MESSAGE = 512
 /** One gossip message (envelope bundle). Gossipsub itself drops frames over 4 MiB silently. */

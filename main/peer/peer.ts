@@ -84,6 +84,8 @@ export interface Peer {
     gate: TopicGate['stats']
     /** Authentic changes kept aside until their membership ops or key arrive (sync/held-changes.ts). */
     held: number
+    /** Runs this device sealed of the changes it made with no connection (sync/runs.ts), and the changes in them. */
+    runs: Documents['runStats']
   }
   stop(): Promise<void>
 }
@@ -188,8 +190,12 @@ async function assemble(
     batchMs: config.batchMs ?? 16,
     snapshotEvery: config.snapshotEvery ?? 1000,
     maxLoaded: 64,
+    // With no connection at all, nothing published could reach anyone: edits then leave as runs (sync/runs.ts).
+    online: () => node!.getConnections().length > 0,
     log,
   })
+  // The first connection: what was made before it leaves as runs, sealed before anything can be sent.
+  node.addEventListener('connection:open', () => documents.sealRuns())
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
   const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
@@ -386,6 +392,7 @@ async function assemble(
       limits: net.limits.stats,
       gate: net.gate.stats,
       held: heldChangesOf(workspaces, keys, documents, store, log).size,
+      runs: { ...documents.runStats },
     }),
     async stop() {
       if (stopped) return

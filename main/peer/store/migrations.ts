@@ -143,4 +143,9 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE snapshots ADD COLUMN text TEXT;
   ALTER TABLE snapshots ADD COLUMN deleted INTEGER;
   `,
+  // 7: runs (sync/runs.ts). A row may hold several changes of its author, sealed and signed together:
+  // `n` of them, `hash` the last one's, `deps` the first one's. Every row stored before is one change.
+  `
+  ALTER TABLE changes ADD COLUMN n INTEGER NOT NULL DEFAULT 1;
+  `,
 ]

@@ -464,30 +464,43 @@ export class SqliteStore implements PeerStore {
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
     const insert =
-      this.sql(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      this.sql(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps, n)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     for (const c of changes) {
-      const m = c.m ?? null
-      const epoch = c.epoch ?? null
-      const deps = epoch === null ? null : (c.deps ?? [])
-      const blob = (hashes: string[] | null): Buffer | null => hashes && Buffer.from(hashes.join(''), 'hex')
-      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, blob(m), epoch, blob(deps))
-      if (res.changes === 1)
-        added.push({
-          hash: c.hash,
-          author: c.author,
-          signature: c.signature,
-          bytes: c.bytes,
-          m,
-          epoch,
-          deps,
-          seq: Number(res.lastInsertRowid),
-          docId,
-          arrivedAt,
-        })
+      const row = recordRow(docId, c, arrivedAt)
+      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, blobOf(row.m), row.epoch, blobOf(row.deps), row.n)
+      if (res.changes === 1) added.push({ ...row, seq: Number(res.lastInsertRowid) })
     }
     return added
+  }
+
+  replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow {
+    const seqOf = this.sql('SELECT seq FROM changes WHERE doc_id = ? AND hash = ?')
+    const drop = this.sql('DELETE FROM changes WHERE seq = ?')
+    let at: number | null = null
+    for (const h of hashes) {
+      const r = seqOf.get(docId, h) as { seq: number } | undefined
+      if (!r) continue
+      drop.run(r.seq)
+      at = Math.max(at ?? 0, r.seq)
+    }
+    const row = recordRow(docId, run, arrivedAt)
+    const res = this.sql(`INSERT INTO changes (seq, doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps, n)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      at,
+      docId,
+      run.hash,
+      run.author,
+      run.signature,
+      run.bytes,
+      arrivedAt,
+      blobOf(row.m),
+      row.epoch,
+      blobOf(row.deps),
+      row.n,
+    )
+    return { ...row, seq: Number(res.lastInsertRowid) }
   }
 
   hasChange(docId: string, hash: string): boolean {
@@ -509,11 +522,11 @@ export class SqliteStore implements PeerStore {
   }
 
   countChangesAfter(docId: string, seq: number): number {
-    return (this.sql('SELECT count(*) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
+    return (this.sql('SELECT coalesce(sum(n), 0) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
   }
 
   changeCounts(): Map<string, number> {
-    const rows = this.sql('SELECT doc_id, count(*) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
+    const rows = this.sql('SELECT doc_id, sum(n) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
     return new Map(rows.map((r) => [r.doc_id, r.n]))
   }
 
@@ -708,8 +721,31 @@ function changeFromRow(r: Row): ChangeRow {
     m: headsFromBlob(r['membership_heads']),
     epoch: r['epoch'],
     deps: headsFromBlob(r['deps']),
+    n: r['n'],
     arrivedAt: r['arrived_at'],
   }
+}
+
+/** A record as its row will read back (without its seq): an older version's clear change keeps no deps. */
+function recordRow(docId: string, c: ChangeRecord, arrivedAt: number): Omit<ChangeRow, 'seq'> {
+  const epoch = c.epoch ?? null
+  return {
+    hash: c.hash,
+    author: c.author,
+    signature: c.signature,
+    bytes: c.bytes,
+    m: c.m ?? null,
+    epoch,
+    deps: epoch === null ? null : (c.deps ?? []),
+    n: c.n ?? 1,
+    docId,
+    arrivedAt,
+  }
+}
+
+/** 32-byte hashes (hex) concatenated, as stored; null stays NULL. */
+function blobOf(hashes: string[] | null): Buffer | null {
+  return hashes && Buffer.from(hashes.join(''), 'hex')
 }
 
 /** 32-byte hashes (membership ops, change deps), concatenated, back to hex; NULL (an older version's change) to null. */

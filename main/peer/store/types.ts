@@ -29,16 +29,20 @@ export interface ChangeRecord extends SignedRecord {
   m?: string[] | null
   /** The epoch `bytes` is sealed under (hex); null or absent: an older version's change, in clear. */
   epoch?: string | null
-  /** Its Automerge deps (hex), kept with a sealed change. */
+  /** Its Automerge deps (hex), kept with a sealed change; of a run, the deps of its first change. */
   deps?: string[] | null
+  /** How many changes it holds: more than 1 for a run (sync/runs.ts), whose `hash` is its last change's. */
+  n?: number
 }
 export interface ChangeRow extends SignedRecord {
   /** The membership heads it was signed under (hex); null: signed by an older version. */
   m: string[] | null
   /** The epoch `bytes` is sealed under (hex); null: an older version's change, in clear. */
   epoch: string | null
-  /** Its Automerge deps (hex) when sealed; null for an older version's change. */
+  /** Its Automerge deps (hex) when sealed (of a run: its first change's); null for an older version's change. */
   deps: string[] | null
+  /** Changes it holds: 1, or more for a run of its author's (sync/runs.ts), whose `hash` is its last change's. */
+  n: number
   seq: number
   docId: string
   arrivedAt: number
@@ -158,11 +162,17 @@ export interface ListingStore {
 export interface ChangeLog {
   /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[]
+  /**
+   * Puts one run in place of the rows of the changes it holds (`hashes`, this device's own): at the
+   * place of the last of them in the log, or at the end if none is stored. Returns the run's row.
+   */
+  replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow
   hasChange(docId: string, hash: string): boolean
   getChanges(docId: string, hashes: string[]): ChangeRow[]
   changesAfter(docId: string, seq: number): ChangeRow[]
+  /** Changes logged after `seq` (a run counts its changes). */
   countChangesAfter(docId: string, seq: number): number
-  /** Number of logged changes of every document. */
+  /** Number of logged changes of every document (a run counts its changes). */
   changeCounts(): Map<string, number>
   /** Documents of the workspace with a change by any of `authors` (a revocation is rare: a scan is fine). */
   docsWrittenBy(workspaceId: string, authors: string[]): string[]

@@ -33,6 +33,11 @@
  * (epoch, Automerge hash, deps, `m`), so size, membership and signature are checked before anything
  * is decrypted, by a keeper too. Then the change is opened with the epoch's key (bound to workspace,
  * document, kind and author), decoded, and its hash, deps and actor must be what the envelope says.
+ *
+ * Runs (v4, sync/runs.ts): `n` consecutive changes of one author, each building on the one before,
+ * sealed together as one Automerge bundle and signed once. The envelope says the last change's hash
+ * and the first one's deps; once opened, the bundle must hold exactly `n` changes, chained so, ending
+ * at that hash, every one by an actor of the signer. A run is judged and stored as one unit.
  */
 import * as A from '@automerge/automerge'
 import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
@@ -64,6 +69,11 @@ export interface ValidChange {
   empty: boolean
   /** The membership heads its author signed it under (hex); null: an older version's change. */
   m: string[] | null
+  /**
+   * How many changes it holds: 1, or more for a run, whose `hash` is its last change's, `deps` its first
+   * one's, and `plain` an Automerge bundle (load it with `A.loadIncremental`, not `A.applyChanges`).
+   */
+  n: number
 }
 export type Rejection = {
   reason:
@@ -124,7 +134,80 @@ export function signChange(device: Device, ws: string, doc: string, bytes: Uint8
   return item
 }
 
+/** v4: a run. As v3, with its own prefix and the number of changes it holds. */
+function runPayload(ws: string, doc: string, item: RunFields): Buffer {
+  const counts = Buffer.alloc(6)
+  counts.writeUInt32BE(item.n, 0)
+  counts.writeUInt16BE(item.d.length, 4)
+  return Buffer.concat([
+    Buffer.from(`grapevine/run/4\n${ws}\n${doc}\n`),
+    item.e,
+    item.h,
+    counts,
+    ...item.d,
+    Buffer.from([item.m.length]),
+    ...item.m,
+    sha256(item.c),
+  ])
+}
+
 type SealedFields = Required<Pick<SignedChange, 'e' | 'h' | 'd' | 'm' | 'c'>>
+type RunFields = SealedFields & { n: number }
+
+/** Signs a run's fields as they are (tests use it to make runs that lie). */
+export function signRun(device: Device, ws: string, doc: string, fields: RunFields): SignedChange {
+  return { a: device.deviceId, s: signPayload(device.signingKey, runPayload(ws, doc, fields)), ...fields }
+}
+
+/** What the author knows of the changes of a run it seals: they come from its own document. */
+export interface RunChanges {
+  /** The Automerge bundle of the changes (`A.saveBundle`). */
+  bundle: Uint8Array
+  hashes: string[]
+  /** The first change's deps. */
+  deps: string[]
+  /** The last change's Automerge actor and time (s). */
+  actor: string
+  time: number
+  /** No operations in any of them. */
+  empty: boolean
+}
+
+/** Seals and signs a run of this device's changes under `epoch`, with the membership heads `m` it is judged by. */
+export function sealRun(
+  device: Device,
+  epoch: EpochKey,
+  ws: string,
+  doc: string,
+  run: RunChanges,
+  m: readonly string[],
+): { item: SignedChange; change: ValidChange } {
+  const c = sealContent(epoch, run.bundle, { kind: 'run', subject: doc, author: device.deviceId })
+  const hash = run.hashes.at(-1)!
+  const item = signRun(device, ws, doc, {
+    e: bytesOf(epoch.epochId),
+    h: bytesOf(hash),
+    d: run.deps.map(bytesOf),
+    m: m.map(bytesOf),
+    c,
+    n: run.hashes.length,
+  })
+  const change: ValidChange = {
+    hash,
+    actor: run.actor,
+    author: device.deviceId,
+    signature: item.s,
+    bytes: c,
+    plain: run.bundle,
+    epoch: epoch.epochId,
+    deps: run.deps,
+    time: run.time,
+    empty: run.empty,
+    m: [...m],
+    n: run.hashes.length,
+  }
+  return { item, change }
+}
 
 /** Signs a sealed envelope's fields as they are (tests use it to make envelopes that lie). */
 export function signSealed(device: Device, ws: string, doc: string, fields: SealedFields): SignedChange {
@@ -164,19 +247,23 @@ export function sealChange(
     time: decoded.time,
     empty: decoded.ops.length === 0,
     m: [...m],
+    n: 1,
   }
   return { item, change }
 }
 
 /** The envelope of a change as stored, to send on: sealed (epoch set) or an older version's. */
-export function envelopeOf(c: Pick<ValidChange, 'author' | 'signature' | 'bytes' | 'epoch' | 'hash' | 'deps' | 'm'>): SignedChange {
+export function envelopeOf(
+  c: Pick<ValidChange, 'author' | 'signature' | 'bytes' | 'epoch' | 'hash' | 'deps' | 'm'> & { deps: string[] | null; n: number },
+): SignedChange {
   const item: SignedChange = { a: c.author, s: c.signature, c: c.bytes }
   if (c.m) item.m = c.m.map(bytesOf)
   if (c.epoch !== null) {
     item.e = bytesOf(c.epoch)
     item.h = bytesOf(c.hash)
-    item.d = c.deps.map(bytesOf)
+    item.d = (c.deps ?? []).map(bytesOf)
   }
+  if (c.n > 1) item.n = c.n
   return item
 }
 
@@ -196,8 +283,11 @@ export function validateChange(
   const m = item.m?.map(hexOf) ?? null
   const verdict = judge(item.a, m)
   const sealed = item.e !== undefined && item.h !== undefined && item.d !== undefined && item.m !== undefined
-  const signed = sealed
-    ? verifyPayload(item.a, sealedPayload(ws, doc, { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c }), item.s)
+  const n = item.n ?? 1
+  if (n > 1 && !sealed) return { reason: 'bad-change', detail: 'a run that is not sealed' }
+  const fields = sealed ? { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c } : null
+  const signed = fields
+    ? verifyPayload(item.a, n > 1 ? runPayload(ws, doc, { ...fields, n }) : sealedPayload(ws, doc, fields), item.s)
     : verifyPayload(item.a, payload(ws, doc, item.c, item.m), item.s)
   if (!signed) {
     // A non-member's junk is refused as such, as it always was; either way nothing of it is kept.
@@ -218,6 +308,7 @@ export function validateChange(
       time: 0,
       empty: false,
       m,
+      n,
     }
     if (keyOf === null) change = unopened
     else {
@@ -248,6 +339,7 @@ export function validateChange(
       time: decoded.time,
       empty: decoded.ops.length === 0,
       m,
+      n: 1,
     }
   }
   if (verdict.ok) return change
@@ -277,11 +369,12 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
   if (key.workspaceId !== ws || key.epochId !== change.epoch) return { reason: 'no-key', detail: `not the key of epoch ${change.epoch}` }
   let plain: Uint8Array
   try {
-    plain = openContent(key, change.bytes, { kind: 'change', subject: doc, author: change.author })
+    plain = openContent(key, change.bytes, { kind: change.n > 1 ? 'run' : 'change', subject: doc, author: change.author })
   } catch (err) {
     if (err instanceof CryptoError) return { reason: 'bad-change', detail: `does not open under its epoch's key (${err.message})` }
     throw err
   }
+  if (change.n > 1) return openedRun(change, plain)
   const decoded = decode(plain)
   if (isRejection(decoded)) return decoded
   if (decoded.hash !== change.hash) return { reason: 'bad-change', detail: `its hash is ${decoded.hash}, not ${change.hash} as signed` }
@@ -290,6 +383,33 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
   if (!actorBelongsTo(decoded.actor, change.author))
     return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
   return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0 }
+}
+
+/** A run once opened: exactly what its envelope says, a chain of its signer's changes (see the top of this file). */
+function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection {
+  let changes: A.DecodedChange[]
+  try {
+    changes = A.readBundle(plain).changes
+  } catch (err) {
+    return { reason: 'bad-change', detail: `not an Automerge bundle (${(err as Error).message})` }
+  }
+  if (changes.length !== run.n) return { reason: 'bad-change', detail: `it holds ${changes.length} changes, not ${run.n} as signed` }
+  let empty = true
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!
+    const deps = i === 0 ? run.deps : [changes[i - 1]!.hash]
+    if (c.deps.length !== deps.length || c.deps.some((d, j) => d !== deps[j]))
+      return {
+        reason: 'bad-change',
+        detail: i === 0 ? 'its first change does not have the deps it was signed with' : `its change ${i} does not build on the one before`,
+      }
+    if (!actorBelongsTo(c.actor, run.author))
+      return { reason: 'foreign-actor', detail: `actor ${c.actor} does not belong to signer ${run.author}` }
+    if (c.ops.length > 0) empty = false
+  }
+  const last = changes.at(-1)!
+  if (last.hash !== run.hash) return { reason: 'bad-change', detail: `its last change is ${last.hash}, not ${run.hash} as signed` }
+  return { ...run, plain, actor: last.actor, time: last.time, empty }
 }
 
 export function isRejection(v: object): v is Rejection {

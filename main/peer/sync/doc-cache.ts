@@ -208,11 +208,12 @@ export class DocCache {
     // after it are applied as usual.
     let doc = snap ? A.load<DocContent>(snap.bytes, { actor, unchecked: true }) : A.init<DocContent>({ actor })
     const rest = store.changesAfter(docId, snap?.upToSeq ?? 0)
-    if (rest.length)
-      [doc] = A.applyChanges(
-        doc,
-        rest.map((r) => this.plainOf(row.workspaceId, r)),
-      )
+    if (rest.length) {
+      const plain = rest.map((r) => this.plainOf(row.workspaceId, r))
+      // A run is an Automerge bundle (sync/runs.ts): loadIncremental takes bundles and changes alike.
+      if (rest.some((r) => r.n > 1)) doc = A.loadIncremental(doc, Buffer.concat(plain))
+      else [doc] = A.applyChanges(doc, plain)
+    }
     l = {
       doc,
       ws: row.workspaceId,
@@ -240,7 +241,7 @@ export class DocCache {
     if (!key)
       throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)
     try {
-      return openContent(key, r.bytes, { kind: 'change', subject: r.docId, author: r.author })
+      return openContent(key, r.bytes, { kind: r.n > 1 ? 'run' : 'change', subject: r.docId, author: r.author })
     } catch (err) {
       if (err instanceof CryptoError)
         throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)

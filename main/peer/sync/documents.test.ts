@@ -126,6 +126,7 @@ test('a profile written before snapshots carried content (schema 5) upgrades in 
     // The same profile as the previous version left it: the snapshot table without the content columns, schema 5.
     const raw = new Database(join(dir.path, 'g.db'))
     for (const c of ['title', 'text', 'deleted']) raw.exec(`ALTER TABLE snapshots DROP COLUMN ${c}`)
+    raw.exec('ALTER TABLE changes DROP COLUMN n') // migration 7's
     raw.pragma('user_version = 5')
     raw.close()
     const again = await setup(dir.path)
@@ -137,6 +138,49 @@ test('a profile written before snapshots carried content (schema 5) upgrades in 
     await d.edit(row.id, (c) => setText(c, 'and edited after the upgrade'))
     await d.close() // its next snapshot carries content
     assert.equal(again.store.getSnapshotContent(row.id)?.text, 'and edited after the upgrade')
+    again.store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a profile written before runs (schema 6) upgrades in place: every change it logged is one change, and reads and counts as before', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path, 1000)
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const row = await first.create(ws, 'Old', '')
+    let text = ''
+    for (let i = 0; i < 6; i++) {
+      text += `${i}`
+      await first.edit(row.id, (d) => setText(d, text))
+    }
+    await first.close()
+    const logged = store.changesAfter(row.id, 0).map((r) => r.hash)
+    store.close()
+    // The same profile as the previous version left it: the change log without the run column, schema 6.
+    const raw = new Database(join(dir.path, 'g.db'))
+    raw.exec('ALTER TABLE changes DROP COLUMN n')
+    raw.pragma('user_version = 6')
+    raw.close()
+    const again = await setup(dir.path)
+    assert.equal(again.store.schemaVersion, MIGRATIONS.length)
+    const rows = again.store.changesAfter(row.id, 0)
+    assert.deepEqual(
+      rows.map((r) => r.hash),
+      logged,
+    )
+    assert.ok(
+      rows.every((r) => r.n === 1),
+      'each row is one change',
+    )
+    assert.equal(again.store.changeCounts().get(row.id), 7)
+    const d = again.docs()
+    assert.equal(d.content(row.id).text, text)
+    await d.edit(row.id, (c) => setText(c, `${text}!`))
+    assert.equal(d.content(row.id).text, `${text}!`)
+    await d.close()
     again.store.close()
   } finally {
     dir.remove()

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import { WRITER_ROLES } from '../../../shared/types.ts'
-import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
+import { MAX_CHANGE_BYTES, MAX_RUN_CHANGES } from '../../../shared/limits.ts'
 import { newActorId, type Device } from '../identity/device.ts'
 import { sha256 } from '../identity/keys.ts'
 import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
@@ -24,7 +24,9 @@ import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
-import { sealChange, type ValidChange } from './change-validation.ts'
+import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
+import { chainsOf, Unsent, type UnsentChange } from './runs.ts'
+import { SEAL_OVERHEAD } from '../crypto/seal.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, type GDoc } from './doc-content.ts'
@@ -52,6 +54,11 @@ export interface DocumentsOptions {
   snapshotEvery: number
   /** Documents kept in memory when no client holds them open. */
   maxLoaded: number
+  /**
+   * Whether anything this device publishes now could reach anyone (it has a connection). Changes made
+   * while it cannot are kept to leave as runs (runs.ts). Absent: always, and no runs form.
+   */
+  online?: () => boolean
   log: Log
 }
 
@@ -70,6 +77,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly cache: DocCache
   /** A keeper's view of the documents it stores sealed: hashes and deps only. */
   private readonly sealed: SealedLog
+  /** Own changes made while nothing could reach anyone: they leave as runs (runs.ts). */
+  private readonly unsent = new Unsent()
+  /** Runs sealed here, and the changes they hold. */
+  readonly runStats = { sealed: 0, changes: 0 }
 
   constructor(
     store: Durable & MetaStore & ListingStore & ChangeLog,
@@ -255,8 +266,99 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const { item, change } = sealChange(this.device, key, l.ws, docId, bytes, this.workspaces.heads(l.ws))
     // Published before the commit: a teammate that has it keeps it if this peer crashes first, and
     // catch-up brings it back here. The caller is answered after the commit.
-    this.emit('local', l.ws, docId, [item])
+    this.publish(l.ws, docId, [item], [change])
     await this.persist(l.ws, docId, [change], true)
+  }
+
+  /** Own new changes: published now if anyone could hear, else kept to leave as runs (runs.ts). */
+  private publish(ws: string, docId: string, items: SignedChange[], changes: ValidChange[]): void {
+    if (items.length === 0) return
+    if (this.opts.online && !this.opts.online()) {
+      const unsent = changes.map((c) => ({
+        hash: c.hash,
+        deps: c.deps,
+        epoch: c.epoch!,
+        m: c.m!,
+        actor: c.actor,
+        time: c.time,
+      }))
+      this.unsent.add(ws, docId, unsent)
+      return
+    }
+    // What was made before goes first, as runs: the new change builds on it.
+    this.sealRuns(docId)
+    this.emit('local', ws, docId, items)
+  }
+
+  /**
+   * Seals the unsent changes of a document (or of every document) into runs, puts each in place of
+   * its changes in the log at once (a commit started now, so that what is read next sees it), and
+   * publishes them if anyone could hear. A change that forms no run stays as it is.
+   */
+  sealRuns(docId?: string): void {
+    for (const id of docId === undefined ? this.unsent.docs() : [docId]) {
+      const entry = this.unsent.take(id)
+      if (!entry) continue
+      const online = !this.opts.online || this.opts.online()
+      const items: SignedChange[] = []
+      for (const chain of chainsOf(entry.changes, MAX_RUN_CHANGES)) {
+        try {
+          items.push(...this.sealChain(entry.ws, id, chain))
+        } catch (err) {
+          // The changes stay in the log one by one, and leave so: nothing is lost, only compactness.
+          this.opts.log('warn', `sealing a run of ${chain.length} changes of ${id}: ${(err as Error).message}`)
+        }
+      }
+      if (items.length && online) this.emit('local', entry.ws, id, items)
+    }
+  }
+
+  /** One run: bundled from the document, sealed, signed, and put in the log in place of its changes. */
+  private sealChain(ws: string, docId: string, chain: UnsentChange[]): SignedChange[] {
+    if (chain.length < 2) return []
+    const first = chain[0]!
+    const last = chain.at(-1)!
+    const key = this.keys.key(ws, first.epoch)
+    const l = this.cache.load(docId)
+    const hashes = chain.map((c) => c.hash)
+    if (!key || !A.hasHeads(l.doc, [last.hash])) return []
+    const bundle = A.saveBundle(l.doc, hashes)
+    if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) {
+      // Too large for one run (large pastes): two runs, each half of the chain (a chain of one stays a change).
+      const half = Math.ceil(chain.length / 2)
+      return [...this.sealChain(ws, docId, chain.slice(0, half)), ...this.sealChain(ws, docId, chain.slice(half))]
+    }
+    const { item, change } = sealRun(
+      this.device,
+      key,
+      ws,
+      docId,
+      { bundle, hashes, deps: first.deps, time: last.time, actor: last.actor, empty: false },
+      first.m,
+    )
+    const now = Date.now()
+    this.runStats.sealed++
+    this.runStats.changes += hashes.length
+    void this.store
+      .writeNow(() =>
+        this.store.replaceWithRun(
+          docId,
+          hashes,
+          {
+            hash: change.hash,
+            author: change.author,
+            signature: change.signature,
+            bytes: change.bytes,
+            m: change.m,
+            epoch: change.epoch,
+            deps: change.deps,
+            n: change.n,
+          },
+          now,
+        ),
+      )
+      .catch((err: Error) => this.opts.log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`))
+    return [item]
   }
 
   /** Changes made by a client's replica of the document. Resolves with the heads once durable. */
@@ -300,10 +402,23 @@ export class Documents extends EventEmitter<DocumentEvents> {
       valid.push(change)
     }
     this.listing.follow(docId)
-    // Published before the commit (see commitOwn); a replica that sends a change twice publishes it once.
-    const toPublish = items.filter((_, i) => !this.store.hasChange(docId, valid[i]!.hash))
-    if (toPublish.length) this.emit('local', row.workspaceId, docId, toPublish)
-    await this.persist(row.workspaceId, docId, valid, false, origin, true)
+    // Published before the commit (see commitOwn); a replica that sends a change twice publishes and
+    // stores it once (the document knows it: the log may hold it inside a run).
+    const fresh = valid.map((c, i) => (A.hasHeads(doc, [c.hash]) ? -1 : i)).filter((i) => i >= 0)
+    this.publish(
+      row.workspaceId,
+      docId,
+      fresh.map((i) => items[i]!),
+      fresh.map((i) => valid[i]!),
+    )
+    await this.persist(
+      row.workspaceId,
+      docId,
+      fresh.map((i) => valid[i]!),
+      false,
+      origin,
+      true,
+    )
     return this.heads(docId)
   }
 
@@ -367,6 +482,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
           m: c.m,
           epoch: c.epoch,
           deps: c.deps,
+          n: c.n,
         })),
         now,
       )
@@ -379,10 +495,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
       const seen = new Set<string>()
       const fresh = changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash]))
       if (fresh.length) {
-        const plain = fresh.map((c) => c.plain!)
-        ;[l.doc] = A.applyChanges(l.doc, plain)
-        this.emit('changes', docId, plain, origin)
-        listed = this.listing.refreshRow(docId, l, last, fresh.length)
+        this.emit('changes', docId, applyTo(l, fresh), origin)
+        listed = this.listing.refreshRow(
+          docId,
+          l,
+          last,
+          fresh.reduce((n, c) => n + c.n, 0),
+        )
       }
     }
     const write = firstWrite ?? this.store.write(commit)
@@ -408,7 +527,13 @@ export class Documents extends EventEmitter<DocumentEvents> {
       doc.lastSeq,
     )
     doc.sinceSnapshot += rows.length
-    if (!listed) this.listing.refreshRow(docId, doc, last, rows.length)
+    if (!listed)
+      this.listing.refreshRow(
+        docId,
+        doc,
+        last,
+        rows.reduce((n, r) => n + r.n, 0),
+      )
     this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
       const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
@@ -437,7 +562,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       this.listing.putRow(workspaceId, {
         ...base,
         heads: this.sealed.heads(docId),
-        changeCount: base.changeCount + rows.length,
+        changeCount: base.changeCount + rows.reduce((n, r) => n + r.n, 0),
         lastChangeAt: now,
         lastChangeBy: changes.at(-1)!.author,
         lastRemoteAt: now,
@@ -494,6 +619,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   missingFor(docId: string, theirHeads: string[], theyHave?: { has(hash: string): boolean }): ChangeRow[] {
     const row = this.store.getDocument(docId)
     if (!row) return []
+    // Own changes not sent yet leave as runs: sealed now, in the log before it is read below.
+    this.sealRuns(docId)
     let rows: ChangeRow[]
     if (this.cache.keeps(row.workspaceId)) {
       if (!theyHave && !this.knows(docId, theirHeads)) return []
@@ -516,8 +643,26 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
   async close(): Promise<void> {
     await this.settle()
+    this.sealRuns()
     this.cache.snapshotAll()
     await this.listing.flushRows()
     await this.store.write(() => undefined)
   }
+}
+
+/**
+ * Applies teammates' changes and runs to a loaded document; returns the Automerge changes to show
+ * clients. Runs are bundles: they load with `A.loadIncremental`, and clients are given the changes
+ * that became part of the document, which is also right when some wait for deps (they are shown
+ * once those arrive, with whatever brings them).
+ */
+function applyTo(l: Loaded, changes: ValidChange[]): Uint8Array[] {
+  const plain = changes.map((c) => c.plain!)
+  if (changes.every((c) => c.n === 1) && A.getMissingDeps(l.doc, []).length === 0) {
+    ;[l.doc] = A.applyChanges(l.doc, plain)
+    return plain
+  }
+  const before = A.getHeads(l.doc)
+  l.doc = A.loadIncremental(l.doc, Buffer.concat(plain))
+  return A.getChangesSince(l.doc, before)
 }

@@ -9,12 +9,36 @@ import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES } from '../../../
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
-import { signChange } from '../sync/change-validation.ts'
-import { makeOp } from '../workspace/membership.ts'
+import * as A from '@automerge/automerge'
+import Database from 'better-sqlite3'
+import { sealContent } from '../crypto/seal.ts'
+import { signChange, signRun } from '../sync/change-validation.ts'
+import { makeOp, OpGraph } from '../workspace/membership.ts'
+import { verifyOp, type VerifiedOp } from '../workspace/ops.ts'
 import { encodeMessage, PEER_PROTOCOL_VERSION, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
 import { catchupInject, changeOnTop, meshWith, startAttackerNode, throwawayDevice, rejectsWith, stopAll, type Dir } from './attacker.ts'
+
+/** The heads of a workspace's membership ops as a peer's database holds them (read-only, while it runs). */
+function membershipHeads(dbPath: string, ws: string): string[] {
+  const db = new Database(dbPath, { readonly: true })
+  try {
+    const rows = db.prepare('SELECT author, signature, bytes FROM membership_ops WHERE workspace_id = ?').all(ws) as {
+      author: string
+      signature: Uint8Array
+      bytes: Uint8Array
+    }[]
+    const graph = new OpGraph(ws)
+    graph.add(
+      rows.map((r) => verifyOp(ws, { a: r.author, s: r.signature, b: r.bytes })).filter((v): v is VerifiedOp => v !== null),
+      true,
+    )
+    return graph.heads()
+  } finally {
+    db.close()
+  }
+}
 
 describe('gossip and catch-up from bad peers', () => {
   const dirs: Dir[] = []
@@ -190,6 +214,62 @@ describe('gossip and catch-up from bad peers', () => {
   it('rejects a whole bundle when one of its changes is bad, applying none of it', async () => {
     const good = item(M().device, undefined, 'GOOD ')
     await gossipRejected(M().node, 'foreign-actor', [changesMessage([good, item(M().device, 'cd'.repeat(24))])])
+  })
+
+  it("rejects a member's runs that lie about what they hold, storing and applying none of it", async () => {
+    const key = M().keys.current(ws)!
+    const mine = `${M().device.actorPrefix}0123456789abcdef`
+    const base = A.load<{ text: string }>(docBytes, { actor: mine })
+    const base0 = A.getHeads(base)
+    const one = A.change(base, (d) => A.splice(d, ['text'], 0, 0, 'R'))
+    const oneBytes = A.save(one) // before `one` is built on
+    const two = A.change(one, (d) => A.splice(d, ['text'], 1, 0, 'S'))
+    const [h1, h2] = [A.getHeads(one)[0]!, A.getHeads(two)[0]!]
+    // A change beside the first, by another of the member's actors: not a chain.
+    const beside = A.merge(
+      A.clone(two),
+      A.change(A.load<{ text: string }>(docBytes, { actor: `${M().device.actorPrefix}fedcba9876543210` }), (d) =>
+        A.splice(d, ['text'], 0, 0, 'T'),
+      ),
+    )
+    const h3 = A.getHeads(beside).find((h) => h !== h2)!
+    // Another's actor inside the run.
+    const foreign = A.change(A.load<{ text: string }>(oneBytes, { actor: 'ab'.repeat(24) }), (d) => A.splice(d, ['text'], 0, 0, 'U'))
+    const hf = A.getHeads(foreign)[0]!
+    const hex = (h: string): Uint8Array => Buffer.from(h, 'hex')
+    const run = (bundle: Uint8Array, fields: { h: string; d: string[]; n: number }): SignedChange =>
+      signRun(M().device, ws, docId, {
+        e: hex(key.epochId),
+        h: hex(fields.h),
+        d: fields.d.map(hex),
+        m: membershipHeads(M().dbPath, ws).map(hex),
+        c: sealContent(key, bundle, { kind: 'run', subject: docId, author: M().device.deviceId }),
+        n: fields.n,
+      })
+    const honest = A.saveBundle(two, [h1, h2])
+    const lies = [
+      run(honest, { h: h2, d: base0, n: 3 }), // says 3 changes, holds 2
+      run(honest, { h: h1, d: base0, n: 2 }), // says it ends where it does not
+      run(honest, { h: h2, d: [], n: 2 }), // says its first change has no deps
+      run(A.saveBundle(beside, [h1, h3]), { h: h3, d: base0, n: 2 }), // two changes side by side, not a chain
+      run(new TextEncoder().encode('not an Automerge bundle'), { h: h2, d: base0, n: 2 }),
+    ]
+    await gossipRejected(
+      M().node,
+      'bad-change',
+      lies.map((l) => changesMessage([l])),
+    )
+    await gossipRejected(M().node, 'foreign-actor', [changesMessage([run(A.saveBundle(foreign, [h1, hf]), { h: hf, d: base0, n: 2 })])])
+    // An honest run's signature does not cover the same fields sent as one change (n dropped).
+    const { n: _n, ...asOne } = run(honest, { h: h2, d: base0, n: 2 })
+    await gossipRejected(M().node, 'bad-signature', [changesMessage([asOne])])
+    const stored = new Database(V().dbPath, { readonly: true })
+    try {
+      for (const h of [h1, h2, h3, hf])
+        assert.equal(stored.prepare('SELECT 1 FROM changes WHERE hash = ?').get(h), undefined, `change ${h.slice(0, 8)} is not stored`)
+    } finally {
+      stored.close()
+    }
   })
 
   it('rejects the same bad changes over catch-up', async () => {

@@ -8,6 +8,7 @@ import { z } from 'zod'
 import {
   MAX_CHANGE_BYTES,
   MAX_OP_BYTES,
+  MAX_RUN_CHANGES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_HEADS,
   MAX_HEADS_ANNOUNCED_DOCS,
@@ -24,10 +25,11 @@ import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSch
  * The `v` of gossip messages and of the catch-up summary (`hi`): the shape of changes, ops and
  * presence; a peer refuses a version it does not know. 2: a change carries the membership heads it
  * was signed under (`m`), in a v2 signature. 3: content is sealed with the workspace's epoch key
- * (changes carry `e`, `h`, `d`; presence is one sealed value). The catch-up frames themselves are
+ * (changes carry `e`, `h`, `d`; presence is one sealed value). 4: runs (`n`: several changes of one
+ * author sealed and signed together; sync/runs.ts). The catch-up frames themselves are
  * versioned by their protocol id (`CATCHUP_PROTOCOL`): gossip did not change with them.
  */
-export const PEER_PROTOCOL_VERSION = 3
+export const PEER_PROTOCOL_VERSION = 4
 /** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
 const JOIN_VERSION = 1
 /**
@@ -76,6 +78,9 @@ const bin = (max: number) =>
  * too, can check who wrote it and where it sits in the document's history without reading it.
  * Without `e`: a change an older version wrote, in clear (`m` absent: a v1 signature, judged by its
  * author's current role). Such history is still accepted and passed on; nothing new is written so.
+ *
+ * With `n` (v4): a run, `n` consecutive changes of its author sealed together as one Automerge bundle
+ * in `c`, signed once (sync/runs.ts); `h` is its last change's hash, `d` its first change's deps.
  */
 const signedChange = z
   .object({
@@ -86,6 +91,7 @@ const signedChange = z
     e: binExact(16).optional(),
     h: binExact(32).optional(),
     d: z.array(binExact(32)).max(MAX_HEADS).optional(),
+    n: z.number().int().min(2).max(MAX_RUN_CHANGES).optional(),
   })
   .refine(
     (c) => (c.e === undefined ? c.h === undefined && c.d === undefined : c.h !== undefined && c.d !== undefined && c.m !== undefined),
@@ -93,6 +99,7 @@ const signedChange = z
       message: 'a sealed change carries e, h, d and m together',
     },
   )
+  .refine((c) => c.n === undefined || c.e !== undefined, { message: 'a run is sealed' })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
 const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(MAX_OP_BYTES) })

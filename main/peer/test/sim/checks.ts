@@ -8,7 +8,7 @@
  * (`staleSyncStatus`).
  */
 import type { SimPeer } from './trial.ts'
-import { storedChanges } from './stored.ts'
+import { runOpener, storedChanges } from './stored.ts'
 
 /** What the trial's acknowledged operations promise. */
 export interface Expected {
@@ -123,12 +123,20 @@ export async function checkConverged(
   // The change logs: identical, complete, and all applied (the heads of the stored graph are the heads reported).
   let reference = ''
   for (const s of peers) {
-    const stored = storedChanges(s.peer!.dbPath)
+    const stored = storedChanges(s.peer!.dbPath, runOpener(s.peer!, ws))
     const byDoc = new Map<string, Map<string, string[]>>()
+    /** Every change held, in a run too: a run is one row, named by its last change. */
+    const held = new Map<string, Set<string>>()
     for (const c of stored) {
       const m = byDoc.get(c.docId) ?? new Map<string, string[]>()
       if (m.has(c.hash)) throw new Error(`${s.name} stores change ${c.hash} of ${c.docId} twice`)
       byDoc.set(c.docId, m.set(c.hash, c.deps))
+      const h = held.get(c.docId) ?? new Set<string>()
+      for (const x of c.holds) {
+        if (h.has(x)) throw new Error(`${s.name} stores change ${x} of ${c.docId} twice (in a run and beside it)`)
+        h.add(x)
+      }
+      held.set(c.docId, h)
     }
     const ids = [...byDoc.keys()].sort()
     if (ids.join() !== state.map((d) => d.id).join())
@@ -146,7 +154,7 @@ export async function checkConverged(
           `${s.name}: the stored changes of ${docId} end in [${heads}] but the document's heads are [${byId.get(docId)!.heads}]`,
         )
       for (const h of expected.acked.get(docId) ?? [])
-        if (!changes.has(h)) throw new Error(`${s.name} does not hold acknowledged change ${h} of ${docId}`)
+        if (!held.get(docId)!.has(h)) throw new Error(`${s.name} does not hold acknowledged change ${h} of ${docId}`)
     }
     for (const [docId, hashes] of expected.acked)
       if (hashes.size && !byDoc.has(docId)) throw new Error(`${s.name} holds no change of ${docId}, which has acknowledged ones`)

@@ -2,16 +2,34 @@
  * A peer's change log as it lies in its SQLite file, read through a read-only connection (as another
  * process would, while the peer runs): what the convergence checks compare, and what replays resend.
  */
+import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
 import { envelopeOf } from '../../sync/change-validation.ts'
+import { openContent } from '../../crypto/seal.ts'
+import type { Peer } from '../../peer.ts'
 import type { SignedChange } from '../../wire/peer-protocol.ts'
 
 export interface StoredChange {
   docId: string
+  /** The change's hash; of a run (sync/runs.ts), its last change's. */
   hash: string
-  /** Its Automerge deps, signed in clear beside the sealed bytes. */
+  /** Its Automerge deps, signed in clear beside the sealed bytes; of a run, its first change's. */
   deps: string[]
+  /** The hashes of the changes it holds: its own, or a run's, read with the opener if one was given. */
+  holds: string[]
   item: SignedChange
+}
+
+/** Opens a stored run's sealed bundle. */
+export type RunOpener = (row: { docId: string; epoch: string; author: string; bytes: Uint8Array }) => Uint8Array
+
+/** Opens runs with the keys `peer` holds for workspace `ws`. */
+export function runOpener(peer: Peer, ws: string): RunOpener {
+  return (row) => {
+    const key = peer.keys.key(ws, row.epoch)
+    if (!key) throw new Error(`no key for epoch ${row.epoch} of ${ws} to open a run of ${row.docId}`)
+    return openContent(key, row.bytes, { kind: 'run', subject: row.docId, author: row.author })
+  }
 }
 
 /** Concatenated 32-byte hashes, as the store keeps membership heads and deps, in hex. */
@@ -32,14 +50,15 @@ interface Row {
   membership_heads: Uint8Array | null
   epoch: string | null
   deps: Uint8Array | null
+  n: number
 }
 
-/** Every change stored in the database at `dbPath`, in arrival order. */
-export function storedChanges(dbPath: string): StoredChange[] {
+/** Every change stored in the database at `dbPath`, in arrival order; runs are opened with `open`, if given. */
+export function storedChanges(dbPath: string, open?: RunOpener): StoredChange[] {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true })
   try {
     const rows = db
-      .prepare('SELECT doc_id, hash, author, signature, bytes, membership_heads, epoch, deps FROM changes ORDER BY seq')
+      .prepare('SELECT doc_id, hash, author, signature, bytes, membership_heads, epoch, deps, n FROM changes ORDER BY seq')
       .all() as Row[]
     return rows.map((r) => {
       // Every change of this version is sealed, with its deps in clear: the simulation knows no older ones.
@@ -53,8 +72,13 @@ export function storedChanges(dbPath: string): StoredChange[] {
         hash: r.hash,
         deps,
         m: hashes(r.membership_heads),
+        n: r.n,
       })
-      return { docId: r.doc_id, hash: r.hash, deps, item }
+      const holds =
+        r.n > 1 && open
+          ? A.readBundle(open({ docId: r.doc_id, epoch: r.epoch, author: r.author, bytes: r.bytes })).changes.map((c) => c.hash)
+          : [r.hash]
+      return { docId: r.doc_id, hash: r.hash, deps, holds, item }
     })
   } finally {
     db.close()

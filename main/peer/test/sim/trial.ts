@@ -24,7 +24,7 @@ import { startPeer, testLog } from '../helpers.ts'
 import type { Random } from '../random.ts'
 import { checkConverged, staleSyncStatus, type Expected } from './checks.ts'
 import { Network } from './network.ts'
-import { storedChanges } from './stored.ts'
+import { runOpener, storedChanges } from './stored.ts'
 import { simTempDir } from './temp.ts'
 import type { Member, Template } from './template.ts'
 
@@ -97,6 +97,7 @@ const STEP_KINDS = [
   ['delete-doc', 2],
   ['sync-now', 8],
   ['partition', 5],
+  ['alone', 3],
   ['heal', 4],
   ['restart', 5],
   ['replay-gossip', 4],
@@ -118,6 +119,26 @@ function kindOf(x: number): StepKind {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** An edit the way a client makes one: the document's bytes, a local Automerge change, sent as bytes. Its hash, or null if none. */
+/** Types `keys` at fraction `at` of the text, one change per key, each acknowledged; returns their hashes. */
+async function clientType(c: PeerClient, docId: string, at: number, keys: string): Promise<string[]> {
+  const opened = await c.request('doc.open', { docId })
+  const hashes: string[] = []
+  try {
+    let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
+    if (typeof doc.text !== 'string') return hashes
+    let pos = Math.floor(at * (doc.text.length + 1))
+    for (const key of keys) {
+      doc = A.change(doc, (d) => A.splice(d, ['text'], pos++, 0, key))
+      const change = A.getLastLocalChange(doc)!
+      await c.request('doc.applyChanges', { docId, changes: [change] })
+      hashes.push(A.decodeChange(change).hash)
+    }
+    return hashes
+  } finally {
+    await c.request('doc.close', { docId })
+  }
+}
+
 async function clientEdit(c: PeerClient, docId: string, fn: (d: DocContent) => void): Promise<string | null> {
   const opened = await c.request('doc.open', { docId })
   try {
@@ -242,6 +263,9 @@ class Trial {
       this.throwIfFailed()
       await checkConverged(this.running(), this.template.ws, this.expected, () => this.connectAll(), this.note.bind(this))
       this.throwIfFailed()
+      // Runs sealed by the peers as they run now (those of runs before a restart are not counted).
+      const sealed = this.running().reduce((n, s) => n + s.peer!.stats().runs.sealed, 0)
+      if (sealed) this.counts['runs sealed'] = (this.counts['runs sealed'] ?? 0) + sealed
       const stale = checkStatus ? await staleSyncStatus(this.running(), this.template.ws, this.opts.syncStatus.waitMs) : []
       if (stale.length) {
         const what = `sync status still stale ${this.opts.syncStatus.waitMs} ms after convergence:\n${stale.join('\n')}`
@@ -371,11 +395,15 @@ class Trial {
       case 'insert': {
         const s = this.pickRunning(r[0]!)
         const ins = text.slice(0, 1 + Math.floor(r[3]! * 12))
-        this.note(`${i}: ${s.name} inserts '${ins}'`)
+        // Half the time typed key by key, a change each (runs form of such keys made with no connection).
+        const typed = r[4]! < 0.5
+        this.note(`${i}: ${s.name} ${typed ? 'types' : 'inserts'} '${ins}'`)
         this.launch(s, 'insert', async (_p, c) => {
           const doc = await this.docAt(c, r[1]!, `${s.name} step ${i}`)
           if (!doc) return
-          this.acked(doc.id, await clientEdit(c, doc.id, (d) => A.splice(d, ['text'], Math.floor(r[2]! * (d.text.length + 1)), 0, ins)))
+          if (typed) for (const h of await clientType(c, doc.id, r[2]!, ins)) this.acked(doc.id, h)
+          else
+            this.acked(doc.id, await clientEdit(c, doc.id, (d) => A.splice(d, ['text'], Math.floor(r[2]! * (d.text.length + 1)), 0, ins)))
         })
         break
       }
@@ -456,6 +484,20 @@ class Trial {
         this.note(`${i}: partition ${groups.map((g) => `{${g.map((s) => s.name).join(' ')}}`).join(' ')}`)
         this.net.partition(groups.map((g) => g.map((s) => s.member.deviceId)))
         await this.hangUpBlocked()
+        break
+      }
+      case 'alone': {
+        // One peer cut off from every other, typing right away: what it types leaves as runs (sync/runs.ts).
+        const s = this.pickRunning(r[0]!)
+        const keys = text.slice(0, 3 + Math.floor(r[3]! * 10))
+        this.note(`${i}: ${s.name} alone, types '${keys}'`)
+        this.net.partition([this.sims.filter((x) => x !== s).map((x) => x.member.deviceId), [s.member.deviceId]])
+        await this.hangUpBlocked()
+        this.launch(s, 'type alone', async (_p, c) => {
+          const doc = await this.docAt(c, r[1]!, `${s.name} step ${i}`)
+          if (!doc) return
+          for (const h of await clientType(c, doc.id, r[2]!, keys)) this.acked(doc.id, h)
+        })
         break
       }
       case 'heal': {
@@ -618,7 +660,9 @@ class Trial {
     this.child = null
     this.note(`kill -9: ${s.name} killed with ${acked.length} edits acknowledged; restarts here`)
     await this.start(s)
-    const stored = new Set(storedChanges(s.peer!.dbPath).map((c) => `${c.docId}/${c.hash}`))
+    const stored = new Set(
+      storedChanges(s.peer!.dbPath, runOpener(s.peer!, this.template.ws)).flatMap((c) => c.holds.map((h) => `${c.docId}/${h}`)),
+    )
     const lost = acked.filter(([d, h]) => !stored.has(`${d}/${h}`))
     if (lost.length) throw new Error(`kill -9 lost ${lost.length} of ${acked.length} acknowledged edits of ${s.name}: ${lost.join(' ')}`)
     for (const [d, h] of acked) this.acked(d, h)

@@ -1,0 +1,102 @@
+/**
+ * Runs (runs.ts): which unsent changes form a run, and a run in a document's log over a real SQLite
+ * file: it takes the place of its changes in one commit, counts as they did, and reloads the same.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { SqliteStore } from '../store/sqlite-store.ts'
+import { loadOrCreateDevice } from '../identity/device.ts'
+import { Workspaces } from '../workspace/workspaces.ts'
+import { EpochKeys } from '../workspace/epoch-keys.ts'
+import { silentLog } from '../log.ts'
+import { tempDir } from '../test/helpers.ts'
+import type { SignedChange } from '../wire/peer-protocol.ts'
+import { Documents } from './documents.ts'
+import { setText } from './doc-content.ts'
+import { chainsOf, type UnsentChange } from './runs.ts'
+
+const change = (hash: string, deps: string[], epoch = 'e1', m = ['m1']): UnsentChange => ({ hash, deps, epoch, m, actor: 'a', time: 0 })
+const hashesOf = (chains: UnsentChange[][]): string[][] => chains.map((c) => c.map((x) => x.hash))
+
+test('chainsOf: a run is a chain under one epoch and one membership state, cut where anything else names its inside', () => {
+  // A straight chain.
+  assert.deepEqual(hashesOf(chainsOf([change('a', ['x']), change('b', ['a']), change('c', ['b'])], 100)), [['a', 'b', 'c']])
+  // A change with two deps (a merge) starts a new chain; so does one building on something else.
+  assert.deepEqual(hashesOf(chainsOf([change('a', ['x']), change('b', ['a', 'y']), change('c', ['b']), change('d', ['z'])], 100)), [
+    ['a'],
+    ['b', 'c'],
+    ['d'],
+  ])
+  // Another epoch or another membership state: a new chain.
+  assert.deepEqual(hashesOf(chainsOf([change('a', ['x']), change('b', ['a'], 'e2'), change('c', ['b'], 'e2', ['m2'])], 100)), [
+    ['a'],
+    ['b'],
+    ['c'],
+  ])
+  // `a` is named by `b` and by `c` (two windows built on it): it ends its chain, and nothing after it
+  // may hold `a` inside a run that another change names.
+  assert.deepEqual(hashesOf(chainsOf([change('a', ['x']), change('b', ['a']), change('c', ['a']), change('d', ['c'])], 100)), [
+    ['a'],
+    ['b'],
+    ['c', 'd'],
+  ])
+  // At most `maxChanges` long.
+  const long = Array.from({ length: 7 }, (_, i) => change(`h${i}`, [i === 0 ? 'x' : `h${i - 1}`]))
+  assert.deepEqual(
+    chainsOf(long, 3).map((c) => c.length),
+    [3, 3, 1],
+  )
+})
+
+test('a run takes the place of its changes in the log, counts as they did, and the document reloads the same', async () => {
+  const dir = tempDir()
+  try {
+    const store = new SqliteStore(join(dir.path, 'g.db'))
+    const device = await loadOrCreateDevice(store)
+    const workspaces = new Workspaces(store, device)
+    const keys = new EpochKeys(device, workspaces, silentLog)
+    const ws = await workspaces.create('W', 'me')
+    let online = false
+    const docs = () =>
+      new Documents(store, device, workspaces, keys, {
+        batchMs: 5,
+        snapshotEvery: 1000,
+        maxLoaded: 8,
+        online: () => online,
+        log: silentLog,
+      })
+    const d = docs()
+    const published: SignedChange[] = []
+    d.on('local', (_ws, _doc, items) => published.push(...items))
+    const row = await d.create(ws, 'Offline', '')
+    let text = ''
+    for (let i = 0; i < 40; i++) {
+      text += String.fromCharCode(97 + (i % 26))
+      await d.edit(row.id, (c) => setText(c, text))
+    }
+    assert.equal(published.length, 0, 'nothing is published while nothing could hear it')
+    const singles = store.changesAfter(row.id, 0)
+    assert.equal(singles.length, 41)
+    online = true
+    d.sealRuns()
+    const after = store.changesAfter(row.id, 0)
+    assert.equal(after.length, 1, 'one row holds the whole chain (the document was made by the same device, offline too)')
+    assert.equal(after[0]!.n, 41)
+    assert.equal(after[0]!.hash, singles.at(-1)!.hash)
+    assert.deepEqual(after[0]!.deps, singles[0]!.deps)
+    assert.equal(after[0]!.seq, singles.at(-1)!.seq, 'at the place of its last change in the log')
+    assert.equal(store.countChangesAfter(row.id, 0), 41, 'a run counts the changes it holds')
+    assert.equal(published.length, 1, 'published once sealed, anyone connected now can hear it')
+    assert.equal(published[0]!.n, 41)
+    // The next change leaves on its own, and builds on the run.
+    await d.edit(row.id, (c) => setText(c, `${text}!`))
+    assert.equal(published.length, 2)
+    assert.equal(published[1]!.n, undefined)
+    // A second Documents (as after a restart, with no snapshot taken) reads the run back.
+    assert.equal(docs().content(row.id).text, `${text}!`)
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})

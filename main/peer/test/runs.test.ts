@@ -1,0 +1,163 @@
+/**
+ * Runs (sync/runs.ts) between real peers: what a device types with no connection leaves as one
+ * sealed, signed run when a teammate appears, and the teammate stores and shows it as such; what is
+ * typed while connected stays one change each; a keeper stores a run it cannot open and hands it to
+ * a member it is never online with at the same time as the author; a run sealed at stop reloads.
+ * (Runs that lie are refused in bad-gossip.test.ts.)
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import type { Peer } from '../peer.ts'
+import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { stopAll, type Dir } from './attacker.ts'
+import { openReplica, type Replica } from './replica.ts'
+import { storedChanges } from './sim/stored.ts'
+
+describe('runs of changes typed with no connection', () => {
+  const dirs: Dir[] = []
+  let alice: Peer | undefined
+  let bob: Peer | undefined
+  let kim: Peer | undefined // a keeper
+  let ws = ''
+  let docId = ''
+  let replica: Replica | undefined
+  const A_ = () => alice!
+
+  /** The rows of the document in a peer's change log: how many changes each holds (1, or a run's). */
+  const rows = (p: Peer): { hash: string; n: number }[] =>
+    storedChanges(p.dbPath)
+      .filter((c) => c.docId === docId)
+      .map((c) => ({ hash: c.hash, n: c.item.n ?? 1 }))
+
+  const textAt = async (p: Peer): Promise<string> => (await p.connect().request('doc.read', { docId })).text
+
+  /** Types `count` keys at the end of the text, each its own change, each acknowledged. */
+  async function type(count: number, tag: string): Promise<string> {
+    for (let i = 0; i < count; i++) await replica!.edit((d) => A.splice(d, ['text'], d.text.length, 0, tag[i % tag.length]!))
+    return replica!.text()
+  }
+
+  async function alone(p: Peer): Promise<void> {
+    await waitFor('no connection left', () => p.node.getConnections().length === 0)
+  }
+
+  before(async () => {
+    for (let i = 0; i < 3; i++) dirs.push(tempDir())
+    alice = await startPeer(dirs[0]!.path, { name: 'Alice' })
+    bob = await startPeer(dirs[1]!.path, { name: 'Bob' })
+    kim = await startPeer(dirs[2]!.path, { name: 'Kim' })
+    ws = await formWorkspace(alice, [bob])
+    const ac = alice.connect()
+    const invite = await ac.request('workspace.invite', { workspaceId: ws, role: 'keeper', approve: false })
+    await kim.connect().request('workspace.join', { code: invite.code })
+    docId = (await ac.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'start\n' })).id
+    const b = bob
+    await waitFor('the document at Bob', async () => (await textAt(b)) === 'start\n')
+    replica = await openReplica(ac, docId)
+  })
+
+  after(async () => {
+    replica?.close()
+    await stopAll([alice, bob, kim], dirs)
+  })
+
+  it('300 keys typed alone reach a teammate as one run, the same text, in a few KiB', async () => {
+    await bob!.stop()
+    bob = undefined
+    await kim!.stop()
+    kim = undefined
+    await alone(A_())
+    const before = rows(A_()).length
+    const text = await type(300, 'offline typing ')
+    const typed = rows(A_()).slice(before)
+    assert.equal(typed.length, 300, 'stored one by one while nobody can be reached')
+    assert.ok(typed.every((r) => r.n === 1))
+    const lastHash = typed.at(-1)!.hash
+    const sent = A_().stats().catchup.bytesSent
+
+    bob = await startPeer(dirs[1]!.path, { name: 'Bob' })
+    const b = bob
+    await b.node.dial(A_().node.getMultiaddrs())
+    await waitFor('the text at Bob', async () => {
+      await b.syncNow()
+      return (await textAt(b)) === text
+    })
+    // At Alice, one run took the place of the 300 changes in her log, named by the last of them.
+    const now = rows(A_())
+    assert.equal(now.length, before + 1)
+    assert.deepEqual(now.at(-1), { hash: lastHash, n: 300 })
+    // Bob stores it as it came: one row.
+    assert.deepEqual(rows(b).at(-1), { hash: lastHash, n: 300 })
+    const changes = (p: Peer): number => rows(p).reduce((n, r) => n + r.n, 0)
+    assert.equal(changes(b), changes(A_()), 'both hold the same changes')
+    // 300 changes one by one cost about 300 bytes each on the wire (a signature, a sealed box, hashes).
+    const bytes = A_().stats().catchup.bytesSent - sent
+    assert.ok(bytes < 8 * 1024, `catch-up sent ${bytes} bytes for the run`)
+  })
+
+  it('keys typed while a teammate is connected stay one change each', async () => {
+    const b = bob!
+    const before = rows(A_()).length
+    const text = await type(5, 'live!')
+    await waitFor('the live keys at Bob', async () => (await textAt(b)) === text)
+    const typed = rows(A_()).slice(before)
+    assert.equal(typed.length, 5)
+    assert.ok(typed.every((r) => r.n === 1))
+    await waitFor(
+      'the five rows at Bob',
+      () =>
+        rows(b)
+          .slice(-5)
+          .every((r) => r.n === 1) && rows(b).length === rows(A_()).length,
+    )
+  })
+
+  it('a keeper stores a run it cannot open and hands it to a member never online with its author', async () => {
+    await bob!.stop()
+    bob = undefined
+    await alone(A_())
+    const text = await type(50, 'for the keeper ')
+    kim = await startPeer(dirs[2]!.path, { name: 'Kim' })
+    const k = kim
+    await k.node.dial(A_().node.getMultiaddrs())
+    const last = rows(A_()).at(-1)!
+    await waitFor('the run at the keeper', async () => {
+      await k.syncNow()
+      return rows(k).some((r) => r.hash === last.hash && r.n === 50)
+    })
+    assert.equal(k.keys.current(ws), null, 'the keeper holds no content key')
+    await k.settle()
+    await alice!.stop()
+    alice = undefined
+    bob = await startPeer(dirs[1]!.path, { name: 'Bob' })
+    const b = bob
+    await b.node.dial(k.node.getMultiaddrs())
+    await waitFor('the text at Bob, through the keeper', async () => {
+      await b.syncNow()
+      return (await textAt(b)) === text
+    })
+    assert.deepEqual(rows(b).at(-1), { hash: last.hash, n: 50 })
+  })
+
+  it('a run sealed when its author stops reloads as the same text', async () => {
+    replica?.close()
+    replica = undefined
+    await bob!.stop()
+    bob = undefined
+    await kim!.stop()
+    kim = undefined
+    alice = await startPeer(dirs[0]!.path, { name: 'Alice' })
+    await alone(A_())
+    replica = await openReplica(A_().connect(), docId)
+    const before = rows(A_()).length
+    const text = await type(20, 'before a stop ')
+    replica.close()
+    replica = undefined
+    await alice.stop()
+    alice = await startPeer(dirs[0]!.path, { name: 'Alice' })
+    assert.equal(rows(A_()).length, before + 1)
+    assert.equal(rows(A_()).at(-1)!.n, 20)
+    assert.equal(await textAt(A_()), text)
+  })
+})
