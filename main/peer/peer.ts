@@ -59,6 +59,8 @@ export interface PeerConfig {
   /** How long remote changes wait to be applied together. */
   batchMs?: number
   snapshotEvery?: number
+  /** How long after the last change made with no connection it is sealed into a run (sync/runs.ts). */
+  runSealIdleMs?: number
   /** Limits for strangers' connections and streams (net/limits.ts); tests shorten them. */
   limits?: Partial<PeerLimitsOptions>
 }
@@ -192,6 +194,7 @@ async function assemble(
     maxLoaded: 64,
     // With no connection at all, nothing published could reach anyone: edits then leave as runs (sync/runs.ts).
     online: () => node!.getConnections().length > 0,
+    sealIdleMs: config.runSealIdleMs,
     log,
   })
   // The first connection: what was made before it leaves as runs, sealed before anything can be sent.

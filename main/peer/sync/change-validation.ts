@@ -394,6 +394,13 @@ function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection
     return { reason: 'bad-change', detail: `not an Automerge bundle (${(err as Error).message})` }
   }
   if (changes.length !== run.n) return { reason: 'bad-change', detail: `it holds ${changes.length} changes, not ${run.n} as signed` }
+  // A run's changes come from a few actors (one per window): each is checked once.
+  const actors = new Map<string, boolean>()
+  const belongs = (actor: string): boolean => {
+    let ok = actors.get(actor)
+    if (ok === undefined) actors.set(actor, (ok = actorBelongsTo(actor, run.author)))
+    return ok
+  }
   let empty = true
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!
@@ -403,8 +410,7 @@ function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection
         reason: 'bad-change',
         detail: i === 0 ? 'its first change does not have the deps it was signed with' : `its change ${i} does not build on the one before`,
       }
-    if (!actorBelongsTo(c.actor, run.author))
-      return { reason: 'foreign-actor', detail: `actor ${c.actor} does not belong to signer ${run.author}` }
+    if (!belongs(c.actor)) return { reason: 'foreign-actor', detail: `actor ${c.actor} does not belong to signer ${run.author}` }
     if (c.ops.length > 0) empty = false
   }
   const last = changes.at(-1)!

@@ -125,6 +125,11 @@ export class DocCache {
     return snap && this.components.store.countChangesAfter(docId, snap.upToSeq) === 0 ? snap : undefined
   }
 
+  /** Whether a client holds the document open (or is about to: handed out from its snapshot). */
+  watched(docId: string): boolean {
+    return (this.loaded.get(docId)?.holds ?? 0) > 0 || this.laterHolds.has(docId)
+  }
+
   release(docId: string): void {
     const later = this.laterHolds.get(docId)
     if (later) {

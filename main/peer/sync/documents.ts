@@ -25,7 +25,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
-import { chainsOf, Unsent, type UnsentChange } from './runs.ts'
+import { chainsOf, SEAL_EVERY, SEAL_IDLE_MS, Unsent, type UnsentChange } from './runs.ts'
 import { SEAL_OVERHEAD } from '../crypto/seal.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -59,6 +59,8 @@ export interface DocumentsOptions {
    * while it cannot are kept to leave as runs (runs.ts). Absent: always, and no runs form.
    */
   online?: () => boolean
+  /** Unsent changes are sealed into runs this long after the last one (default `SEAL_IDLE_MS`). */
+  sealIdleMs?: number
   log: Log
 }
 
@@ -81,6 +83,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly unsent = new Unsent()
   /** Runs sealed here, and the changes they hold. */
   readonly runStats = { sealed: 0, changes: 0 }
+  private sealTimer: NodeJS.Timeout | null = null
 
   constructor(
     store: Durable & MetaStore & ListingStore & ChangeLog,
@@ -282,26 +285,44 @@ export class Documents extends EventEmitter<DocumentEvents> {
         actor: c.actor,
         time: c.time,
       }))
-      this.unsent.add(ws, docId, unsent)
+      if (this.unsent.add(ws, docId, unsent) >= SEAL_EVERY) this.sealRuns(docId)
+      // Sealed when typing pauses, not when a teammate appears: it would wait for it.
+      if (this.sealTimer) clearTimeout(this.sealTimer)
+      this.sealTimer = setTimeout(() => {
+        this.sealTimer = null
+        this.sealRuns()
+      }, this.opts.sealIdleMs ?? SEAL_IDLE_MS)
+      this.sealTimer.unref()
       return
     }
     // What was made before goes first, as runs: the new change builds on it.
-    this.sealRuns(docId)
+    this.sealRuns(docId, true)
     this.emit('local', ws, docId, items)
   }
 
   /**
-   * Seals the unsent changes of a document (or of every document) into runs, puts each in place of
-   * its changes in the log at once (a commit started now, so that what is read next sees it), and
-   * publishes them if anyone could hear. A change that forms no run stays as it is.
+   * Seals the unsent changes of a document (or of every document) into runs and puts each in place of
+   * its changes in the log at once (a commit started now, so that what is read next sees it). Catch-up
+   * carries them to whoever connects; `publish`: they are published too (a change that builds on them
+   * is about to be). A change that forms no run stays as it is.
    */
-  sealRuns(docId?: string): void {
+  sealRuns(docId?: string, publish = false): void {
     for (const id of docId === undefined ? this.unsent.docs() : [docId]) {
       const entry = this.unsent.take(id)
       if (!entry) continue
-      const online = !this.opts.online || this.opts.online()
+      let doc: GDoc
+      try {
+        doc = this.cache.load(id).doc
+      } catch (err) {
+        this.opts.log('warn', `sealing runs of ${id}: ${(err as Error).message}`)
+        continue
+      }
+      // Changes published but not applied yet (applyClientChanges publishes first) wait for the next time.
+      let ready = entry.changes.length
+      while (ready > 0 && !A.hasHeads(doc, [entry.changes[ready - 1]!.hash])) ready--
+      this.unsent.add(entry.ws, id, entry.changes.slice(ready))
       const items: SignedChange[] = []
-      for (const chain of chainsOf(entry.changes, MAX_RUN_CHANGES)) {
+      for (const chain of chainsOf(entry.changes.slice(0, ready), MAX_RUN_CHANGES)) {
         try {
           items.push(...this.sealChain(entry.ws, id, chain))
         } catch (err) {
@@ -309,7 +330,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
           this.opts.log('warn', `sealing a run of ${chain.length} changes of ${id}: ${(err as Error).message}`)
         }
       }
-      if (items.length && online) this.emit('local', entry.ws, id, items)
+      if (items.length && publish) this.emit('local', entry.ws, id, items)
     }
   }
 
@@ -321,7 +342,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const key = this.keys.key(ws, first.epoch)
     const l = this.cache.load(docId)
     const hashes = chain.map((c) => c.hash)
-    if (!key || !A.hasHeads(l.doc, [last.hash])) return []
+    if (!key) return []
     const bundle = A.saveBundle(l.doc, hashes)
     if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) {
       // Too large for one run (large pastes): two runs, each half of the chain (a chain of one stays a change).
@@ -495,7 +516,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
       const seen = new Set<string>()
       const fresh = changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash]))
       if (fresh.length) {
-        this.emit('changes', docId, applyTo(l, fresh), origin)
+        const shown = applyTo(l, fresh, this.cache.watched(docId))
+        if (shown.length) this.emit('changes', docId, shown, origin)
         listed = this.listing.refreshRow(
           docId,
           l,
@@ -643,6 +665,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
   async close(): Promise<void> {
     await this.settle()
+    if (this.sealTimer) clearTimeout(this.sealTimer)
+    this.sealTimer = null
     this.sealRuns()
     this.cache.snapshotAll()
     await this.listing.flushRows()
@@ -654,9 +678,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
  * Applies teammates' changes and runs to a loaded document; returns the Automerge changes to show
  * clients. Runs are bundles: they load with `A.loadIncremental`, and clients are given the changes
  * that became part of the document, which is also right when some wait for deps (they are shown
- * once those arrive, with whatever brings them).
+ * once those arrive, with whatever brings them). `watched`: a client holds the document; if none
+ * does, a run's changes are not gathered for nobody.
  */
-function applyTo(l: Loaded, changes: ValidChange[]): Uint8Array[] {
+function applyTo(l: Loaded, changes: ValidChange[], watched: boolean): Uint8Array[] {
   const plain = changes.map((c) => c.plain!)
   if (changes.every((c) => c.n === 1) && A.getMissingDeps(l.doc, []).length === 0) {
     ;[l.doc] = A.applyChanges(l.doc, plain)
@@ -664,5 +689,5 @@ function applyTo(l: Loaded, changes: ValidChange[]): Uint8Array[] {
   }
   const before = A.getHeads(l.doc)
   l.doc = A.loadIncremental(l.doc, Buffer.concat(plain))
-  return A.getChangesSince(l.doc, before)
+  return watched ? A.getChangesSince(l.doc, before) : []
 }

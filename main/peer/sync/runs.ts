@@ -11,11 +11,17 @@
  * building on the one before and nothing else, under one epoch and one membership state, so that
  * its first change's deps and its last change's hash say where it sits in the history.
  *
- * They are sealed (`Documents.sealRuns`) when the first connection opens, before any catch-up
- * serves the document, before the next change of the document is published, and when the peer
- * stops. Until then they are stored as changes of their own, as any edit is, and a run takes their
+ * They are sealed (`Documents.sealRuns`) once typing pauses (`SEAL_IDLE_MS`) or a document has
+ * `SEAL_EVERY` of them, so that a returning teammate does not wait for it; and whatever is left when
+ * the first connection opens, before any catch-up serves the document, before the next change of
+ * the document is published, and when the peer stops. Until then they are stored as changes of their own, as any edit is, and a run takes their
  * place in the log in one commit. After a crash they stay changes of their own.
  */
+
+/** Unsent changes are sealed this long after the last one was made... */
+export const SEAL_IDLE_MS = 300
+/** ...or as soon as a document has this many. */
+export const SEAL_EVERY = 1024
 
 /** What a run needs of an unsent change: where it sits, and what its signature would be judged by. */
 export interface UnsentChange {
@@ -33,11 +39,12 @@ export interface UnsentChange {
 export class Unsent {
   private readonly byDoc = new Map<string, { ws: string; changes: UnsentChange[] }>()
 
-  add(ws: string, docId: string, changes: UnsentChange[]): void {
-    if (changes.length === 0) return
+  /** Adds changes; returns how many the document has unsent now. */
+  add(ws: string, docId: string, changes: UnsentChange[]): number {
     const entry = this.byDoc.get(docId) ?? { ws, changes: [] }
     entry.changes.push(...changes)
-    this.byDoc.set(docId, entry)
+    if (entry.changes.length) this.byDoc.set(docId, entry)
+    return entry.changes.length
   }
 
   has(docId: string): boolean {
