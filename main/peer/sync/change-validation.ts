@@ -397,8 +397,10 @@ function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection
   // A run's changes come from a few actors (one per window): each is checked once.
   const actors = new Map<string, boolean>()
   const belongs = (actor: string): boolean => {
-    let ok = actors.get(actor)
-    if (ok === undefined) actors.set(actor, (ok = actorBelongsTo(actor, run.author)))
+    const known = actors.get(actor)
+    if (known !== undefined) return known
+    const ok = actorBelongsTo(actor, run.author)
+    actors.set(actor, ok)
     return ok
   }
   let empty = true
