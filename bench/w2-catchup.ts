@@ -110,21 +110,23 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
     .filter(Number.isFinite)
   if (worst.some((r) => r > 1)) {
     s.findings.push(
-      `**Where Grapevine is slower, and why.** Catch-up is up to ${fmt(Math.max(...worst))}× slower than automerge-repo and sends far more ` +
-        'bytes; the gap grows with K. Causes, in order of weight:',
-      '1. *One change at a time, each with its own signature.* Every keystroke crosses as a separate Automerge change with a 64-byte ' +
-        'signature and a 52-character author id in CBOR (about 260 bytes per keystroke), and the receiver verifies (83 µs) and decodes ' +
-        "(`A.decodeChange`, 43 µs) each one before committing it: 100,000 keystrokes are ~13 s of CPU on B alone. Automerge's sync protocol " +
-        'ships the same history as compressed columnar chunks (~2 bytes per keystroke here). Fix: in catch-up, send runs of changes as one ' +
-        'Automerge chunk (`saveSince`-style) with one signature per author and run — Automerge hashes chain through `deps`, so a signature ' +
-        "over the run's last change hash authenticates every ancestor in the run — and parse actor and hash from the change header instead " +
-        'of a full decode.',
-      '2. *Fixed (catch-up 2):* both peers used to run a session for the same workspace on connect, and the side that was behind sent ' +
+      `**Where Grapevine is slower, and why.** Catch-up is up to ${fmt(Math.max(...worst))}× slower than automerge-repo. Causes, in ` +
+        'order of weight (a CPU profile of K = 10,000 on both peers):',
+      '1. *Automerge itself, twice, on the receiver.* What A typed with no connection leaves as runs (main/peer/sync/runs.ts): a ' +
+        "chain of A's changes sealed as one Automerge bundle (Automerge's compressed columns) and signed once, so 10,000 keystrokes " +
+        'travel in about 10 KiB with one signature and one sealed box per 1,024 keystrokes. B then checks each run before taking it: ' +
+        '`A.readBundle`, which decodes every operation, to see that the run holds exactly the changes signed for, each building on the ' +
+        "one before, each by an actor of the signer (about 30 µs per keystroke); then applies it with `A.loadIncremental` (about 25 µs). " +
+        "automerge-repo's receiver applies once and checks nothing of the kind. Not done: a check that reads change headers without " +
+        'decoding operations (Automerge has no such call for bundles), or applying first and checking the changes that came in.',
+      '2. *History that left one change at a time stays so.* A run is formed only of changes nobody can hold yet (made with no ' +
+        'connection), so nobody can have built on a change inside one. Keys typed while a teammate was connected cross one change at a ' +
+        'time, and a third teammate catching up later gets them so (about 400 bytes and 250 µs per keystroke). Not done: compacting ' +
+        'such history.',
+      '3. *Fixed (catch-up 2):* both peers used to run a session for the same workspace on connect, and the side that was behind sent ' +
         'its whole history of each differing document. Now one session runs per peer and workspace (a lock that covers answered sessions; ' +
         "the lower id starts on connect), and the side that does not know the other's heads sends only its heads and a have-set, so it " +
         'sends no change the other holds (main/peer/sync/catchup.ts, ancestry.ts).',
-      '3. *Remote changes are committed in batches of at most 1,000 (`BATCH_MAX`) with an fsync each*, and applied to the loaded document ' +
-        'as they arrive; fine, but it adds up at 100k.',
     )
   }
   s.charts.push({

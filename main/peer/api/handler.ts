@@ -200,7 +200,12 @@ export function createApi(ctx: ApiContext) {
     })
     let waiting = 0
     if (upToDate.length === 0 && others.length > 0) {
-      const counts = others.map((m) => documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self).length)
+      const counts = others.map((m) =>
+        documents
+          .missingFor(docId, known.get(m) ?? [])
+          .filter((c) => c.author === self)
+          .reduce((n, c) => n + c.n, 0),
+      )
       waiting = Math.min(...counts)
     }
     return { docId, heads, savedLocally: true, upToDate, otherMembers: others.length, waitingChanges: waiting }

@@ -75,6 +75,7 @@ export interface CatchupStats {
   bytesSent: number
   /** Times this peer, dialling, waited for an answer after sending. */
   roundTrips: number
+  /** Changes sent and taken (a run counts the changes it holds). */
   changesSent: number
   changesReceived: number
   rejected: number
@@ -609,6 +610,8 @@ export class Catchup {
    */
   private request(remote: string, docId: string, theirHeads: string[]): WireHeadsRequest {
     const recorded = this.store.listPeerDocHeads(docId).find((p) => p.peerId === remote)?.heads ?? []
+    // What this device made with no connection leaves as runs, never one by one (sync/runs.ts).
+    this.documents.sealRuns(docId)
     const base = [...new Set([...theirHeads, ...recorded])].filter((h) => this.documents.knows(docId, [h]))
     const beyond = this.documents.missingFor(docId, base).map((r) => r.hash)
     const heads = [...new Set([...this.documents.heads(docId), ...base])]
@@ -649,6 +652,7 @@ export class Catchup {
     signal: AbortSignal,
   ): Promise<void> {
     if (!this.has(ws, docId)) return
+    this.documents.sealRuns(docId)
     const rows = this.documents.missingFor(docId, theirHeads, theyHave)
     const doc = packId(docId)
     let items: SignedChange[] = []
@@ -666,7 +670,7 @@ export class Catchup {
       size += cost
     }
     if (items.length) await io.send({ t: 'changes', doc, items }, signal)
-    this.stats.changesSent += rows.length
+    this.stats.changesSent += rows.reduce((n, r) => n + r.n, 0)
   }
 
   /**
@@ -731,7 +735,7 @@ export class Catchup {
       }
       // One line per frame: a late joiner gets a removed member's whole history this way before its endorsement.
       if (aside) this.log('info', `catch-up from ${remote}: ${aside} changes to ${docId} kept aside until endorsed (${example})`)
-      this.stats.changesReceived += valid.length
+      this.stats.changesReceived += valid.reduce((n, c) => n + c.n, 0)
       if (valid.length) applied.push(this.documents.ingest(ws, docId, valid))
     }
     await Promise.all(applied)

@@ -474,6 +474,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
     const early = !alreadyApplied && !this.cache.keeps(workspaceId) && changes.every((c) => c.plain !== null)
     const l = early ? this.cache.loadOrStart(docId, workspaceId) : undefined
+    // What the document holds already is not stored again: a change that arrives alone though this
+    // device holds it inside a run (only its author could send both) would be stored twice.
+    const stored = l ? changes.filter((c) => !A.hasHeads(l.doc, [c.hash])) : changes
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
@@ -495,7 +498,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       }
       return this.store.appendChanges(
         docId,
-        changes.map((c) => ({
+        stored.map((c) => ({
           hash: c.hash,
           author: c.author,
           signature: c.signature,
@@ -641,8 +644,6 @@ export class Documents extends EventEmitter<DocumentEvents> {
   missingFor(docId: string, theirHeads: string[], theyHave?: { has(hash: string): boolean }): ChangeRow[] {
     const row = this.store.getDocument(docId)
     if (!row) return []
-    // Own changes not sent yet leave as runs: sealed now, in the log before it is read below.
-    this.sealRuns(docId)
     let rows: ChangeRow[]
     if (this.cache.keeps(row.workspaceId)) {
       if (!theyHave && !this.knows(docId, theirHeads)) return []
