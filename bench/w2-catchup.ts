@@ -116,7 +116,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         "chain of A's changes sealed as one Automerge bundle (Automerge's compressed columns) and signed once, so 10,000 keystrokes " +
         'travel in about 10 KiB with one signature and one sealed box per 1,024 keystrokes. B then checks each run before taking it: ' +
         '`A.readBundle`, which decodes every operation, to see that the run holds exactly the changes signed for, each building on the ' +
-        "one before, each by an actor of the signer (about 30 µs per keystroke); then applies it with `A.loadIncremental` (about 25 µs). " +
+        'one before, each by an actor of the signer (about 30 µs per keystroke); then applies it with `A.loadIncremental` (about 25 µs). ' +
         "automerge-repo's receiver applies once and checks nothing of the kind. Not done: a check that reads change headers without " +
         'decoding operations (Automerge has no such call for bundles), or applying first and checking the changes that came in.',
       '2. *History that left one change at a time stays so.* A run is formed only of changes nobody can hold yet (made with no ' +
