@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { tempDir } from '../test/helpers.ts'
-import type { DocumentRow, InviteRow, MemberRow, PeerStore, SignedRecord, WorkspaceRow } from './types.ts'
+import type { DocumentRow, InviteRow, MemberRow, PeerStore, ChangeRecord, SignedRecord, WorkspaceRow } from './types.ts'
 
 const hex = (n: number): string => n.toString(16).padStart(64, '0')
 const rec = (n: number, author = 'devA'): SignedRecord => ({
@@ -254,6 +254,32 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
             ['d2', 1],
           ]),
         )
+      }))
+
+    test("a run takes the place of the rows of its changes, at the last one's place, and counts the changes it holds", () =>
+      withStore(async (s) => {
+        const sealed = (n: number): ChangeRecord => ({ ...rec(n), epoch: 'e'.repeat(32), deps: [hex(n - 1)], m: [hex(100)] })
+        const rows = await s.write(() => s.appendChanges('d1', [1, 2, 3, 4, 5].map(sealed), 5))
+        const run: ChangeRecord = { ...sealed(4), deps: [hex(1)], bytes: Uint8Array.from([9, 9]), n: 3 }
+        const row = await s.write(() => s.replaceWithRun('d1', [hex(2), hex(3), hex(4)], run, 7))
+        assert.equal(row.seq, rows[3]!.seq, 'at the place of its last change')
+        assert.deepEqual(
+          s.changesAfter('d1', 0).map((c) => [c.hash, c.n]),
+          [
+            [hex(1), 1],
+            [hex(4), 3],
+            [hex(5), 1],
+          ],
+        )
+        const stored = s.getChanges('d1', [hex(4)])[0]!
+        assert.deepEqual([bytes(stored.bytes), stored.deps, stored.m, stored.arrivedAt], [[9, 9], [hex(1)], [hex(100)], 7])
+        assert.equal(s.hasChange('d1', hex(3)), false, 'a change inside a run has no row of its own')
+        assert.equal(s.countChangesAfter('d1', 0), 5)
+        assert.equal(s.countChangesAfter('d1', rows[0]!.seq), 4)
+        assert.deepEqual(s.changeCounts(), new Map([['d1', 5]]))
+        // None of its changes stored (their commit was lost): the run goes at the end.
+        const late = await s.write(() => s.replaceWithRun('d1', [hex(7), hex(8)], { ...sealed(8), deps: [hex(6)], n: 2 }, 8))
+        assert.ok(late.seq > rows[4]!.seq)
       }))
 
     test('snapshots: put, get, replace', () =>

@@ -5,16 +5,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { SqliteStore } from '../store/sqlite-store.ts'
-import { loadOrCreateDevice } from '../identity/device.ts'
-import { Workspaces } from '../workspace/workspaces.ts'
-import { EpochKeys } from '../workspace/epoch-keys.ts'
-import { silentLog } from '../log.ts'
 import { tempDir } from '../test/helpers.ts'
-import { Documents } from './documents.ts'
 import { setText } from './doc-content.ts'
+import { documentsFixture } from './documents-fixture.ts'
 import { HAVE_DIGEST_BYTES, HaveSet, haveOf, MAX_HAVE } from './ancestry.ts'
 
 const unknown = (): string => randomBytes(32).toString('hex')
@@ -22,11 +16,9 @@ const unknown = (): string => randomBytes(32).toString('hex')
 test('missingFor: unknown heads send nothing without a have-set, and exactly the rest with one', async () => {
   const dir = tempDir()
   try {
-    const store = new SqliteStore(join(dir.path, 'g.db'))
-    const device = await loadOrCreateDevice(store)
-    const workspaces = new Workspaces(store, device)
-    const keys = new EpochKeys(device, workspaces, silentLog)
-    const docs = new Documents(store, device, workspaces, keys, { batchMs: 5, snapshotEvery: 100, maxLoaded: 8, log: silentLog })
+    const f = await documentsFixture(dir.path)
+    const { store, workspaces } = f
+    const docs = f.docs()
     const ws = await workspaces.create('W', 'me')
     const row = await docs.create(ws, 'T', '')
     let text = ''

@@ -7,25 +7,13 @@ import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
-import { SqliteStore } from '../store/sqlite-store.ts'
 import { MIGRATIONS } from '../store/migrations.ts'
-import { loadOrCreateDevice } from '../identity/device.ts'
-import { Workspaces } from '../workspace/workspaces.ts'
-import { silentLog } from '../log.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
-import { Documents } from './documents.ts'
+import { documentsFixture } from './documents-fixture.ts'
 import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
-import { EpochKeys } from '../workspace/epoch-keys.ts'
 import { setText } from './doc-content.ts'
 
-async function setup(dir: string, snapshotEvery = 100) {
-  const store = new SqliteStore(join(dir, 'g.db'))
-  const device = await loadOrCreateDevice(store)
-  const workspaces = new Workspaces(store, device)
-  const keys = new EpochKeys(device, workspaces, silentLog)
-  const docs = () => new Documents(store, device, workspaces, keys, { batchMs: 5, snapshotEvery, maxLoaded: 8, log: silentLog })
-  return { store, device, workspaces, keys, docs }
-}
+const setup = (dir: string, snapshotEvery = 100) => documentsFixture(dir, { snapshotEvery })
 
 test('a document reopens from its snapshot plus the changes after it, after an unclean stop', async () => {
   const dir = tempDir()

@@ -4,16 +4,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { SqliteStore } from '../store/sqlite-store.ts'
-import { loadOrCreateDevice } from '../identity/device.ts'
-import { Workspaces } from '../workspace/workspaces.ts'
-import { EpochKeys } from '../workspace/epoch-keys.ts'
-import { silentLog } from '../log.ts'
 import { tempDir } from '../test/helpers.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
-import { Documents } from './documents.ts'
 import { setText } from './doc-content.ts'
+import { documentsFixture } from './documents-fixture.ts'
 import { chainsOf, type UnsentChange } from './runs.ts'
 
 const change = (hash: string, deps: string[], epoch = 'e1', m = ['m1']): UnsentChange => ({ hash, deps, epoch, m, actor: 'a', time: 0 })
@@ -52,20 +46,13 @@ test('chainsOf: a run is a chain under one epoch and one membership state, cut w
 test('a run takes the place of its changes in the log, counts as they did, and the document reloads the same', async () => {
   const dir = tempDir()
   try {
-    const store = new SqliteStore(join(dir.path, 'g.db'))
-    const device = await loadOrCreateDevice(store)
-    const workspaces = new Workspaces(store, device)
-    const keys = new EpochKeys(device, workspaces, silentLog)
-    const ws = await workspaces.create('W', 'me')
     let online = false
-    const docs = () =>
-      new Documents(store, device, workspaces, keys, {
-        batchMs: 5,
-        snapshotEvery: 1000,
-        maxLoaded: 8,
-        online: () => online,
-        log: silentLog,
-      })
+    const { store, workspaces, docs } = await documentsFixture(dir.path, {
+      snapshotEvery: 1000,
+      online: () => online,
+      sealIdleMs: 600_000, // sealed below, by hand
+    })
+    const ws = await workspaces.create('W', 'me')
     const d = docs()
     const published: SignedChange[] = []
     d.on('local', (_ws, _doc, items) => published.push(...items))
