@@ -113,8 +113,8 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       `**Where Grapevine is slower, and why.** Catch-up is up to ${fmt(Math.max(...worst))}× slower than automerge-repo. Causes, in ` +
         'order of weight (a CPU profile of K = 10,000 on both peers):',
       '1. *Automerge itself, twice, on the receiver.* What A typed with no connection leaves as runs (main/peer/sync/runs.ts): a ' +
-        "chain of A's changes sealed as one Automerge bundle (Automerge's compressed columns) and signed once, so 10,000 keystrokes " +
-        'travel in about 10 KiB with one signature and one sealed box per 1,024 keystrokes. B then checks each run before taking it: ' +
+        "chain of A's changes sealed as one Automerge bundle (Automerge's compressed columns) and signed once: one signature and one " +
+        'sealed box per run of at most 1,024 keystrokes, so 10,000 keystrokes travel in about 26 KiB. B then checks each run before taking it: ' +
         '`A.readBundle`, which decodes every operation, to see that the run holds exactly the changes signed for, each building on the ' +
         'one before, each by an actor of the signer (about 30 µs per keystroke); then applies it with `A.loadIncremental` (about 25 µs). ' +
         "automerge-repo's receiver applies once and checks nothing of the kind. Not done: a check that reads change headers without " +
