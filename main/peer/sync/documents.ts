@@ -8,14 +8,15 @@
  *
  * This file holds the write path and what catch-up asks of the documents; the rest is split by
  * role: the listing cache and read marks (listing.ts), the documents in memory and their snapshots
- * (doc-cache.ts), and the batching of remote changes (remote-batch.ts).
+ * (doc-cache.ts), the batching of remote changes (remote-batch.ts), and what this device made with no
+ * connection, which leaves as runs (runs.ts).
  */
 import * as A from '@automerge/automerge'
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import { WRITER_ROLES } from '../../../shared/types.ts'
-import { MAX_CHANGE_BYTES, MAX_RUN_CHANGES } from '../../../shared/limits.ts'
+import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
 import { newActorId, type Device } from '../identity/device.ts'
 import { sha256 } from '../identity/keys.ts'
 import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
@@ -24,9 +25,8 @@ import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
-import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
-import { chainsOf, SEAL_EVERY, SEAL_IDLE_MS, Unsent, type UnsentChange } from './runs.ts'
-import { SEAL_OVERHEAD } from '../crypto/seal.ts'
+import { sealChange, type ValidChange } from './change-validation.ts'
+import { Runs } from './runs.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, type GDoc } from './doc-content.ts'
@@ -59,7 +59,7 @@ export interface DocumentsOptions {
    * while it cannot are kept to leave as runs (runs.ts). Absent: always, and no runs form.
    */
   online?: () => boolean
-  /** Unsent changes are sealed into runs this long after the last one (default `SEAL_IDLE_MS`). */
+  /** Unsent changes are sealed into runs this long after the last one (default runs.ts `SEAL_IDLE_MS`). */
   sealIdleMs?: number
   log: Log
 }
@@ -79,11 +79,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly cache: DocCache
   /** A keeper's view of the documents it stores sealed: hashes and deps only. */
   private readonly sealed: SealedLog
-  /** Own changes made while nothing could reach anyone: they leave as runs (runs.ts). */
-  private readonly unsent = new Unsent()
-  /** Runs sealed here, and the changes they hold. */
-  readonly runStats = { sealed: 0, changes: 0 }
-  private sealTimer: NodeJS.Timeout | null = null
+  /** Own changes made while nothing could reach anyone, and the runs they leave as. */
+  private readonly runs: Runs
 
   constructor(
     store: Durable & MetaStore & ListingStore & ChangeLog,
@@ -117,6 +114,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
       actor: this.actor,
       snapshotEvery: opts.snapshotEvery,
       maxLoaded: opts.maxLoaded,
+      log: opts.log,
+    })
+    this.runs = new Runs({
+      store,
+      device,
+      keys,
+      cache: this.cache,
+      online: opts.online,
+      sealIdleMs: opts.sealIdleMs,
+      publish: (ws, docId, items) => this.emit('local', ws, docId, items),
       log: opts.log,
     })
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
@@ -275,111 +282,20 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** Own new changes: published now if anyone could hear, else kept to leave as runs (runs.ts). */
   private publish(ws: string, docId: string, items: SignedChange[], changes: ValidChange[]): void {
-    if (items.length === 0) return
-    if (this.opts.online && !this.opts.online()) {
-      const unsent = changes.map((c) => ({
-        hash: c.hash,
-        deps: c.deps,
-        epoch: c.epoch!,
-        m: c.m!,
-        actor: c.actor,
-        time: c.time,
-      }))
-      if (this.unsent.add(ws, docId, unsent) >= SEAL_EVERY) this.sealRuns(docId)
-      // Sealed when typing pauses, not when a teammate appears: it would wait for it.
-      if (this.sealTimer) clearTimeout(this.sealTimer)
-      this.sealTimer = setTimeout(() => {
-        this.sealTimer = null
-        this.sealRuns()
-      }, this.opts.sealIdleMs ?? SEAL_IDLE_MS)
-      this.sealTimer.unref()
-      return
-    }
+    if (items.length === 0 || this.runs.keep(ws, docId, changes)) return
     // What was made before goes first, as runs: the new change builds on it.
-    this.sealRuns(docId, true)
+    this.runs.seal(docId, true)
     this.emit('local', ws, docId, items)
   }
 
-  /**
-   * Seals the unsent changes of a document (or of every document) into runs and puts each in place of
-   * its changes in the log at once (a commit started now, so that what is read next sees it). Catch-up
-   * carries them to whoever connects; `publish`: they are published too (a change that builds on them
-   * is about to be). A change that forms no run stays as it is.
-   */
-  sealRuns(docId?: string, publish = false): void {
-    for (const id of docId === undefined ? this.unsent.docs() : [docId]) {
-      const entry = this.unsent.take(id)
-      if (!entry) continue
-      let doc: GDoc
-      try {
-        doc = this.cache.load(id).doc
-      } catch (err) {
-        this.opts.log('warn', `sealing runs of ${id}: ${(err as Error).message}`)
-        continue
-      }
-      // Changes published but not applied yet (applyClientChanges publishes first) wait for the next time.
-      let ready = entry.changes.length
-      while (ready > 0 && !A.hasHeads(doc, [entry.changes[ready - 1]!.hash])) ready--
-      this.unsent.add(entry.ws, id, entry.changes.slice(ready))
-      const items: SignedChange[] = []
-      for (const chain of chainsOf(entry.changes.slice(0, ready), MAX_RUN_CHANGES)) {
-        try {
-          items.push(...this.sealChain(entry.ws, id, chain))
-        } catch (err) {
-          // The changes stay in the log one by one, and leave so: nothing is lost, only compactness.
-          this.opts.log('warn', `sealing a run of ${chain.length} changes of ${id}: ${(err as Error).message}`)
-        }
-      }
-      if (items.length && publish) this.emit('local', entry.ws, id, items)
-    }
+  /** Seals what this device made with no connection into runs, now (runs.ts `Runs.seal`). */
+  sealRuns(docId?: string): void {
+    this.runs.seal(docId)
   }
 
-  /** One run: bundled from the document, sealed, signed, and put in the log in place of its changes. */
-  private sealChain(ws: string, docId: string, chain: UnsentChange[]): SignedChange[] {
-    if (chain.length < 2) return []
-    const first = chain[0]!
-    const last = chain.at(-1)!
-    const key = this.keys.key(ws, first.epoch)
-    const l = this.cache.load(docId)
-    const hashes = chain.map((c) => c.hash)
-    if (!key) return []
-    const bundle = A.saveBundle(l.doc, hashes)
-    if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) {
-      // Too large for one run (large pastes): two runs, each half of the chain (a chain of one stays a change).
-      const half = Math.ceil(chain.length / 2)
-      return [...this.sealChain(ws, docId, chain.slice(0, half)), ...this.sealChain(ws, docId, chain.slice(half))]
-    }
-    const { item, change } = sealRun(
-      this.device,
-      key,
-      ws,
-      docId,
-      { bundle, hashes, deps: first.deps, time: last.time, actor: last.actor, empty: false },
-      first.m,
-    )
-    const now = Date.now()
-    this.runStats.sealed++
-    this.runStats.changes += hashes.length
-    void this.store
-      .writeNow(() =>
-        this.store.replaceWithRun(
-          docId,
-          hashes,
-          {
-            hash: change.hash,
-            author: change.author,
-            signature: change.signature,
-            bytes: change.bytes,
-            m: change.m,
-            epoch: change.epoch,
-            deps: change.deps,
-            n: change.n,
-          },
-          now,
-        ),
-      )
-      .catch((err: Error) => this.opts.log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`))
-    return [item]
+  /** Runs sealed here, and the changes they hold. */
+  get runStats(): Runs['stats'] {
+    return this.runs.stats
   }
 
   /** Changes made by a client's replica of the document. Resolves with the heads once durable. */
@@ -666,9 +582,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
   async close(): Promise<void> {
     await this.settle()
-    if (this.sealTimer) clearTimeout(this.sealTimer)
-    this.sealTimer = null
-    this.sealRuns()
+    this.runs.stop()
     this.cache.snapshotAll()
     await this.listing.flushRows()
     await this.store.write(() => undefined)

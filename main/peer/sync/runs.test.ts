@@ -43,7 +43,7 @@ test('chainsOf: a run is a chain under one epoch and one membership state, cut w
   )
 })
 
-test('a run takes the place of its changes in the log, counts as they did, and the document reloads the same', async () => {
+test('a run takes the place of its changes in the log, leaves before the change that builds on it, counts as they did, and reloads the same', async () => {
   const dir = tempDir()
   try {
     let online = false
@@ -65,21 +65,27 @@ test('a run takes the place of its changes in the log, counts as they did, and t
     assert.equal(published.length, 0, 'nothing is published while nothing could hear it')
     const singles = store.changesAfter(row.id, 0)
     assert.equal(singles.length, 41)
+    // A connection appears, and the next edit is published: what was made before leaves first, as a run.
     online = true
-    d.sealRuns(undefined, true)
+    await d.edit(row.id, (c) => setText(c, `${text}!`))
     const after = store.changesAfter(row.id, 0)
-    assert.equal(after.length, 1, 'one row holds the whole chain (the document was made by the same device, offline too)')
+    assert.equal(
+      after.length,
+      2,
+      'one row holds the whole chain (the document was made by the same device, offline too), one the new change',
+    )
     assert.equal(after[0]!.n, 41)
     assert.equal(after[0]!.hash, singles.at(-1)!.hash)
     assert.deepEqual(after[0]!.deps, singles[0]!.deps)
     assert.equal(after[0]!.seq, singles.at(-1)!.seq, 'at the place of its last change in the log')
-    assert.equal(store.countChangesAfter(row.id, 0), 41, 'a run counts the changes it holds')
-    assert.equal(published.length, 1, 'published when asked (a change building on it is about to leave)')
-    assert.equal(published[0]!.n, 41)
-    // The next change leaves on its own, and builds on the run.
-    await d.edit(row.id, (c) => setText(c, `${text}!`))
-    assert.equal(published.length, 2)
-    assert.equal(published[1]!.n, undefined)
+    assert.equal(after[1]!.n, 1)
+    assert.deepEqual(after[1]!.deps, [after[0]!.hash], 'the new change builds on the run')
+    assert.equal(store.countChangesAfter(row.id, 0), 42, 'a run counts the changes it holds')
+    assert.deepEqual(
+      published.map((p) => p.n ?? 1),
+      [41, 1],
+      'the run, then the change',
+    )
     // A second Documents (as after a restart, with no snapshot taken) reads the run back.
     assert.equal(docs().content(row.id).text, `${text}!`)
     store.close()
