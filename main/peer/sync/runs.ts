@@ -14,8 +14,9 @@
  * They are sealed (`Runs.seal`) once typing pauses (`SEAL_IDLE_MS`) or a document has
  * `SEAL_EVERY` of them, so that a returning teammate does not wait for it; and whatever is left when
  * the first connection opens, before any catch-up serves the document, before the next change of
- * the document is published, and when the peer stops. Until then they are stored as changes of their own, as any edit is, and a run takes their
- * place in the log in one commit. After a crash they stay changes of their own.
+ * the document is published, and when the peer stops. Until then they are stored as changes of
+ * their own, as any edit is, and a run takes their place in the log in one commit. After a crash
+ * they stay changes of their own.
  */
 
 import * as A from '@automerge/automerge'
