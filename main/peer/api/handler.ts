@@ -31,6 +31,7 @@ import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { setText, setTitle } from '../sync/doc-content.ts'
+import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
@@ -200,12 +201,7 @@ export function createApi(ctx: ApiContext) {
     })
     let waiting = 0
     if (upToDate.length === 0 && others.length > 0) {
-      const counts = others.map((m) =>
-        documents
-          .missingFor(docId, known.get(m) ?? [])
-          .filter((c) => c.author === self)
-          .reduce((n, c) => n + c.n, 0),
-      )
+      const counts = others.map((m) => changesIn(documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self)))
       waiting = Math.min(...counts)
     }
     return { docId, heads, savedLocally: true, upToDate, otherMembers: others.length, waitingChanges: waiting }

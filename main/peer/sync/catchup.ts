@@ -43,6 +43,7 @@ import {
 } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
 import { envelopeOf, isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import { changesIn } from './runs.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Documents } from './documents.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
@@ -670,7 +671,7 @@ export class Catchup {
       size += cost
     }
     if (items.length) await io.send({ t: 'changes', doc, items }, signal)
-    this.stats.changesSent += rows.reduce((n, r) => n + r.n, 0)
+    this.stats.changesSent += changesIn(rows)
   }
 
   /**
@@ -735,7 +736,7 @@ export class Catchup {
       }
       // One line per frame: a late joiner gets a removed member's whole history this way before its endorsement.
       if (aside) this.log('info', `catch-up from ${remote}: ${aside} changes to ${docId} kept aside until endorsed (${example})`)
-      this.stats.changesReceived += valid.reduce((n, c) => n + c.n, 0)
+      this.stats.changesReceived += changesIn(valid)
       if (valid.length) applied.push(this.documents.ingest(ws, docId, valid))
     }
     await Promise.all(applied)

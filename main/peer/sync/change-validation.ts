@@ -107,15 +107,19 @@ function payload(ws: string, doc: string, bytes: Uint8Array, m: Uint8Array[] | u
   return Buffer.concat([Buffer.from(`grapevine/change/2\n${ws}\n${doc}\n`), Buffer.from([m.length]), ...m, sha256(bytes)])
 }
 
-/** v3: the sealed bytes and every field in clear beside them. Counts are prefixed, hashes fixed-size. */
-function sealedPayload(ws: string, doc: string, item: SealedFields): Buffer {
-  const count = Buffer.alloc(2)
-  count.writeUInt16BE(item.d.length)
+/**
+ * v3: the sealed bytes and every field in clear beside them. Counts are prefixed, hashes fixed-size.
+ * v4, a run (`n` given): the same fields under its own prefix, the number of changes before the deps.
+ */
+function sealedPayload(ws: string, doc: string, item: SealedFields, n?: number): Buffer {
+  const counts = Buffer.alloc(n === undefined ? 2 : 6)
+  if (n !== undefined) counts.writeUInt32BE(n, 0)
+  counts.writeUInt16BE(item.d.length, n === undefined ? 0 : 4)
   return Buffer.concat([
-    Buffer.from(`grapevine/change/3\n${ws}\n${doc}\n`),
+    Buffer.from(`${n === undefined ? 'grapevine/change/3' : 'grapevine/run/4'}\n${ws}\n${doc}\n`),
     item.e,
     item.h,
-    count,
+    counts,
     ...item.d,
     Buffer.from([item.m.length]),
     ...item.m,
@@ -134,29 +138,12 @@ export function signChange(device: Device, ws: string, doc: string, bytes: Uint8
   return item
 }
 
-/** v4: a run. As v3, with its own prefix and the number of changes it holds. */
-function runPayload(ws: string, doc: string, item: RunFields): Buffer {
-  const counts = Buffer.alloc(6)
-  counts.writeUInt32BE(item.n, 0)
-  counts.writeUInt16BE(item.d.length, 4)
-  return Buffer.concat([
-    Buffer.from(`grapevine/run/4\n${ws}\n${doc}\n`),
-    item.e,
-    item.h,
-    counts,
-    ...item.d,
-    Buffer.from([item.m.length]),
-    ...item.m,
-    sha256(item.c),
-  ])
-}
-
 type SealedFields = Required<Pick<SignedChange, 'e' | 'h' | 'd' | 'm' | 'c'>>
 type RunFields = SealedFields & { n: number }
 
 /** Signs a run's fields as they are (tests use it to make runs that lie). */
 export function signRun(device: Device, ws: string, doc: string, fields: RunFields): SignedChange {
-  return { a: device.deviceId, s: signPayload(device.signingKey, runPayload(ws, doc, fields)), ...fields }
+  return { a: device.deviceId, s: signPayload(device.signingKey, sealedPayload(ws, doc, fields, fields.n)), ...fields }
 }
 
 /** What the author knows of the changes of a run it seals: they come from its own document. */
@@ -287,7 +274,7 @@ export function validateChange(
   if (n > 1 && !sealed) return { reason: 'bad-change', detail: 'a run that is not sealed' }
   const fields = sealed ? { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c } : null
   const signed = fields
-    ? verifyPayload(item.a, n > 1 ? runPayload(ws, doc, { ...fields, n }) : sealedPayload(ws, doc, fields), item.s)
+    ? verifyPayload(item.a, sealedPayload(ws, doc, fields, n > 1 ? n : undefined), item.s)
     : verifyPayload(item.a, payload(ws, doc, item.c, item.m), item.s)
   if (!signed) {
     // A non-member's junk is refused as such, as it always was; either way nothing of it is kept.

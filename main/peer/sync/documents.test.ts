@@ -15,6 +15,17 @@ import { setText } from './doc-content.ts'
 
 const setup = (dir: string, snapshotEvery = 100) => documentsFixture(dir, { snapshotEvery })
 
+/** Brings a closed profile back to an older schema: undoes the later migrations with `statements`. */
+function asSchema(dir: string, version: number, statements: string[]): void {
+  const raw = new Database(join(dir, 'g.db'))
+  try {
+    for (const sql of statements) raw.exec(sql)
+    raw.pragma(`user_version = ${version}`)
+  } finally {
+    raw.close()
+  }
+}
+
 test('a document reopens from its snapshot plus the changes after it, after an unclean stop', async () => {
   const dir = tempDir()
   try {
@@ -112,11 +123,10 @@ test('a profile written before snapshots carried content (schema 5) upgrades in 
     await first.close()
     store.close()
     // The same profile as the previous version left it: the snapshot table without the content columns, schema 5.
-    const raw = new Database(join(dir.path, 'g.db'))
-    for (const c of ['title', 'text', 'deleted']) raw.exec(`ALTER TABLE snapshots DROP COLUMN ${c}`)
-    raw.exec('ALTER TABLE changes DROP COLUMN n') // migration 7's
-    raw.pragma('user_version = 5')
-    raw.close()
+    asSchema(dir.path, 5, [
+      ...['title', 'text', 'deleted'].map((c) => `ALTER TABLE snapshots DROP COLUMN ${c}`),
+      'ALTER TABLE changes DROP COLUMN n', // migration 7's
+    ])
     const again = await setup(dir.path)
     assert.equal(again.store.schemaVersion, MIGRATIONS.length)
     assert.ok(again.store.getSnapshot(row.id), 'the old snapshot is kept')
@@ -148,10 +158,7 @@ test('a profile written before runs (schema 6) upgrades in place: every change i
     const logged = store.changesAfter(row.id, 0).map((r) => r.hash)
     store.close()
     // The same profile as the previous version left it: the change log without the run column, schema 6.
-    const raw = new Database(join(dir.path, 'g.db'))
-    raw.exec('ALTER TABLE changes DROP COLUMN n')
-    raw.pragma('user_version = 6')
-    raw.close()
+    asSchema(dir.path, 6, ['ALTER TABLE changes DROP COLUMN n'])
     const again = await setup(dir.path)
     assert.equal(again.store.schemaVersion, MIGRATIONS.length)
     const rows = again.store.changesAfter(row.id, 0)

@@ -26,7 +26,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
-import { Runs } from './runs.ts'
+import { changesIn, Runs } from './runs.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, type GDoc } from './doc-content.ts'
@@ -390,9 +390,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const last = newest && { at: Math.min(now, Math.round(newest.time * 1000)) || now, by: newest.author }
     const early = !alreadyApplied && !this.cache.keeps(workspaceId) && changes.every((c) => c.plain !== null)
     const l = early ? this.cache.loadOrStart(docId, workspaceId) : undefined
-    // What the document holds already is not stored again: a change that arrives alone though this
-    // device holds it inside a run (only its author could send both) would be stored twice.
-    const stored = l ? changes.filter((c) => !A.hasHeads(l.doc, [c.hash])) : changes
+    // What the document holds already (or this batch twice) is neither stored nor applied again: a change
+    // that arrives alone though this device holds it inside a run (only its author could send both)
+    // would otherwise be stored twice.
+    const seen = new Set<string>()
+    const stored = l ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash])) : changes
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
@@ -432,17 +434,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const firstWrite = commitFirst ? this.store.writeNow(commit) : undefined
     if (l) {
       l.unsaved++
-      const seen = new Set<string>()
-      const fresh = changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash]))
-      if (fresh.length) {
-        const shown = applyTo(l, fresh, this.cache.watched(docId))
+      // The new ones only: each stored once, not shown twice.
+      if (stored.length) {
+        const shown = applyTo(l, stored, this.cache.watched(docId))
         if (shown.length) this.emit('changes', docId, shown, origin)
-        listed = this.listing.refreshRow(
-          docId,
-          l,
-          last,
-          fresh.reduce((n, c) => n + c.n, 0),
-        )
+        listed = this.listing.refreshRow(docId, l, last, changesIn(stored))
       }
     }
     const write = firstWrite ?? this.store.write(commit)
@@ -468,13 +464,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       doc.lastSeq,
     )
     doc.sinceSnapshot += rows.length
-    if (!listed)
-      this.listing.refreshRow(
-        docId,
-        doc,
-        last,
-        rows.reduce((n, r) => n + r.n, 0),
-      )
+    if (!listed) this.listing.refreshRow(docId, doc, last, changesIn(rows))
     this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
       const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
@@ -503,7 +493,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       this.listing.putRow(workspaceId, {
         ...base,
         heads: this.sealed.heads(docId),
-        changeCount: base.changeCount + rows.reduce((n, r) => n + r.n, 0),
+        changeCount: base.changeCount + changesIn(rows),
         lastChangeAt: now,
         lastChangeBy: changes.at(-1)!.author,
         lastRemoteAt: now,

@@ -36,6 +36,11 @@ const SEAL_IDLE_MS = 300
 /** ...or as soon as a document has this many. */
 const SEAL_EVERY = 1024
 
+/** How many changes rows or envelopes hold: a run counts the changes in it. */
+export function changesIn(items: readonly { n: number }[]): number {
+  return items.reduce((sum, c) => sum + c.n, 0)
+}
+
 /** What a run needs of an unsent change: where it sits, and what its signature would be judged by. */
 export interface UnsentChange {
   hash: string
