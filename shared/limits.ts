@@ -34,6 +34,12 @@ export const MAX_HEADS = 256
 export const MAX_INVITE_CODE_CHARS = 4096
 /** Addresses carried by an invite. */
 export const MAX_INVITE_ADDRS = 16
+/** Addresses one device announces to its teammates (net/address-book.ts): direct, mapped and relayed. */
+export const MAX_ANNOUNCED_ADDRS = 16
+/** One multiaddr as text; a relayed one names two peers (~170 characters). */
+export const MAX_ADDRESS_CHARS = 320
+/** Address records in one frame: every device of every workspace two members share. */
+export const MAX_ADDRESS_RECORDS = 512
 /** How long a new invite stays valid unless asked otherwise. */
 export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
 /** The longest an invite may live: a leaked code stops working within a week. */

@@ -261,6 +261,10 @@ const peerInfo = {
   member: true,
   online: false,
   addresses: ['/ip4/10.0.0.2/tcp/4001'],
+  how: null,
+  relayedBy: null,
+  relayedByName: null,
+  unreachable: 'Not reachable at its addresses: it may be offline.',
   lastSeen: 5,
   lastSyncAt: null,
 }

@@ -139,6 +139,13 @@ export const peerInfoSchema = z.object({
   member: z.boolean(),
   online: z.boolean(),
   addresses: z.array(z.string()),
+  /** How this device is connected to it now: on this LAN, direct over the internet, or through a relay. */
+  how: z.enum(['lan', 'internet', 'relayed']).nullable(),
+  /** The relay it is reached through (`how` is 'relayed'), and that relay's name where it is a member. */
+  relayedBy: deviceIdSchema.nullable(),
+  relayedByName: z.string().nullable(),
+  /** Why a member is not connected, in words (null while it is). */
+  unreachable: z.string().nullable(),
   lastSeen: time.nullable(),
   lastSyncAt: time.nullable(),
 })

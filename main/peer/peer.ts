@@ -19,6 +19,8 @@ import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type Device
 import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
+import { AddressBook } from './net/address-book.ts'
+import { keepRelaySlot, relayPlan, type RelayMode, type RelayPlan } from './net/relay.ts'
 import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
 import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
 import { JOIN_PROTOCOL } from './wire/peer-protocol.ts'
@@ -47,6 +49,10 @@ export interface PeerConfig {
   port?: number
   /** Find teammates on the LAN with mDNS (it multicasts on the real interface). */
   mdns?: boolean
+  /** Relay for teammates (members only): `auto` when this peer has a public address (net/relay.ts). */
+  relay?: RelayMode
+  /** Relays a person named (multiaddrs with /p2p/<id>): this peer keeps a slot on each and announces it. */
+  relays?: string[]
   /** Addresses (with /p2p/<id>) to dial at start. */
   bootstrap?: string[]
   /** This device's display name, set on first run. */
@@ -86,6 +92,8 @@ export interface Peer {
     gate: TopicGate['stats']
     /** Authentic changes kept aside until their membership ops or key arrive (sync/held-changes.ts). */
     held: number
+    /** Address records handed among teammates (net/address-book.ts). */
+    addresses: AddressBook['stats']
     /** Runs this device sealed of the changes it made with no connection (sync/runs.ts), and the changes in them. */
     runs: Documents['runStats']
   }
@@ -126,12 +134,15 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     const peerLimits = new PeerLimits(() => workspaces.teammates(), log, config.limits)
     limits = peerLimits
     const entitlement = workspaceEntitlement(workspaces, device.deviceId)
+    const relay = relayPlan(host, config.relay)
     let gate: TopicGate | undefined
     const make = (p: number) =>
       createNode({
         privateKey: device.privateKey,
         listen: [`/ip4/${host}/tcp/${p}`],
         mdns: config.mdns ?? false,
+        relay,
+        relays: config.relays,
         appScore: (peerId) => scoring.score(peerId),
         gater: peerLimits.gater,
         beforeStart: (n) => {
@@ -157,7 +168,12 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
         .find((c) => c.name === 'tcp')?.value ?? 0,
     )
     if (actualPort && actualPort !== remembered) await store.write(() => store!.setMeta(PORT_META, String(actualPort)))
-    return await assemble(config, log, lock, store, device, workspaces, node, scoring, { limits: peerLimits, gate: gate!, entitlement })
+    return await assemble(config, log, lock, store, device, workspaces, node, scoring, {
+      limits: peerLimits,
+      gate: gate!,
+      entitlement,
+      relay,
+    })
   } catch (err) {
     limits?.stop()
     await Promise.resolve(node?.stop()).catch(() => {})
@@ -176,7 +192,7 @@ async function assemble(
   workspaces: Workspaces,
   node: GrapevineNode,
   scoring: PeerScoring,
-  net: { limits: PeerLimits; gate: TopicGate; entitlement: ReturnType<typeof workspaceEntitlement> },
+  net: { limits: PeerLimits; gate: TopicGate; entitlement: ReturnType<typeof workspaceEntitlement>; relay: RelayPlan },
 ): Promise<Peer> {
   // First of the membership listeners: who may have which topic, and who is a stranger, is settled
   // before gossip, catch-up and the others react to a change.
@@ -208,13 +224,27 @@ async function assemble(
   workspaces.on('members', refreshDirect)
   const catchup = new Catchup(node, workspaces, keys, documents, store, log)
   const joining = new Joining(node, workspaces, store, log, (ws) => keys.settled(ws))
-  const connections = new Connections(node, store, () => workspaces.teammates(), log)
-  workspaces.on('members', () => connections.membersChanged())
+  // Teammates' own word on where they are, passed among members: whoever reaches one member reaches all.
+  const addresses = new AddressBook({ node, store, device, members: workspaces, dial: (id) => connections.dialNow(id), log })
+  const connections = new Connections(
+    node,
+    store,
+    () => workspaces.teammates(),
+    log,
+    (id) => addresses.addressesOf(id),
+  )
+  const relaySlot = keepRelaySlot(node, net.relay, () => workspaces.teammates(), log)
+  workspaces.on('members', () => {
+    connections.membersChanged()
+    addresses.membersChanged()
+    relaySlot.membersChanged()
+  })
   connections.on('disconnect', (peer) => net.gate.forget(peer.toString()))
   // A stranger's join stream and connection may outlive their deadlines while a person decides.
   net.limits.lingerWhile(JOIN_PROTOCOL, (peer) => joining.waiting().some((r) => r.deviceId === peer))
   await catchup.start()
   await joining.start()
+  await addresses.start()
   await live.start((origin, data) => gossip.receiveLive(origin, data))
   // The live stream to a teammate opens on connect, so that the first keystroke after it waits for nothing.
   connections.on('connect', (peer) => live.warm(peer))
@@ -258,6 +288,7 @@ async function assemble(
   const ticker = setInterval(() => void syncAll(), config.catchupIntervalMs ?? 30_000)
   const directTicker = setInterval(refreshDirect, 10_000)
   connections.start()
+  connections.pin(config.relays ?? [])
   for (const addr of config.bootstrap ?? []) {
     connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
   }
@@ -396,6 +427,7 @@ async function assemble(
       gate: net.gate.stats,
       held: heldChangesOf(workspaces, keys, documents, store, log).size,
       runs: { ...documents.runStats },
+      addresses: { ...addresses.stats },
     }),
     async stop() {
       if (stopped) return
@@ -405,6 +437,8 @@ async function assemble(
       presence.stop()
       for (const t of activityDue.values()) clearTimeout(t)
       connections.stop()
+      addresses.stop()
+      relaySlot.stop()
       net.limits.stop()
       gossip.stop()
       live.stop()

@@ -179,12 +179,18 @@ export function createApi(ctx: ApiContext) {
   const peerInfo = (peerId: string): PeerInfo => {
     const row = store.getPeer(peerId)
     const ws = workspaces.ids().find((w) => workspaces.state(w)?.members.has(peerId))
+    const reach = connections.reach(peerId)
+    const relayWs = reach?.relayedBy ? workspaces.ids().find((w) => workspaces.state(w)?.members.has(reach.relayedBy!)) : undefined
     return {
       peerId,
       name: ws ? memberName(ws, peerId) : null,
       member: ws !== undefined,
       online: connections.isConnected(peerId),
-      addresses: row?.addresses ?? [],
+      addresses: connections.addressesOf(peerId),
+      how: reach?.how ?? null,
+      relayedBy: reach?.relayedBy ?? null,
+      relayedByName: relayWs && reach?.relayedBy ? memberName(relayWs, reach.relayedBy) : null,
+      unreachable: ws !== undefined && !reach ? connections.whyUnreachable(peerId) : null,
       lastSeen: row?.lastSeen ?? null,
       lastSyncAt: row?.lastSyncAt ?? null,
     }

@@ -43,6 +43,8 @@ Options:
   --port N           TCP port (default: the one this profile used last)
   --no-mdns          do not look for teammates on the LAN
   --connect ADDR     dial this peer at start (repeatable)
+  --relay ADDR       keep a slot on this relay and tell teammates to reach you through it (repeatable)
+  --serve-relay M    relay for teammates (members only): auto (when this peer has a public address), on, off
   --workspace W      workspace id, id prefix or name (when there are several)
   --name NAME        your display name (first run, and join)
   --no-approval      invite: the code alone admits (scripts); by default a join waits for \`accept\`
@@ -79,6 +81,8 @@ async function main(argv: string[]): Promise<number> {
       'no-mdns': { type: 'boolean' },
       'no-approval': { type: 'boolean' },
       connect: { type: 'string', multiple: true },
+      relay: { type: 'string', multiple: true },
+      'serve-relay': { type: 'string' },
       workspace: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
@@ -104,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
   const level = (values['log-level'] ?? (isRun ? 'info' : 'warn')) as LogLevel
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new UsageError('--log-level is debug, info, warn or error')
   const log = consoleLog(level)
+  const serveRelay = values['serve-relay'] ?? 'auto'
+  if (serveRelay !== 'auto' && serveRelay !== 'on' && serveRelay !== 'off') throw new UsageError('--serve-relay is auto, on or off')
   const start = (): Promise<Peer> =>
     createPeer({
       profileDir,
@@ -111,6 +117,8 @@ async function main(argv: string[]): Promise<number> {
       port,
       mdns: values['no-mdns'] ? false : (values.mdns ?? true),
       bootstrap: values.connect ?? [],
+      relay: serveRelay,
+      relays: values.relay ?? [],
       name: values.name,
       log,
     })

@@ -156,7 +156,7 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
     main.send({ type: 'device-key-saved' })
     await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
-    assert.deepEqual(metaKeys(dir.path), ['device_key', 'device_key_scrubbed', 'listen_port'])
+    assert.deepEqual(metaKeys(dir.path), ['address_seq', 'device_key', 'device_key_scrubbed', 'listen_port'])
     assert.deepEqual(filesHoldingKey(dir.path, key), [], 'while running: not in the database, its WAL or its shm')
     main.send({ type: 'stop' })
     await waitFor('the host to exit', () => main.exited() !== null)

@@ -6,7 +6,8 @@ export function dialable(addresses: string[], peerId: string): Multiaddr[] {
   return addresses.flatMap((a) => {
     try {
       const ma = multiaddr(a)
-      return [ma.getComponents().some((c) => c.name === 'p2p') ? ma : ma.encapsulate(`/p2p/${peerId}`)]
+      // A relayed address names the relay (/p2p/R/p2p-circuit): only a last /p2p names the peer itself.
+      return [ma.getComponents().at(-1)?.name === 'p2p' ? ma : ma.encapsulate(`/p2p/${peerId}`)]
     } catch {
       return []
     }

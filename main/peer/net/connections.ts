@@ -12,6 +12,7 @@ import type { Durable, PeerBook } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import type { GrapevineNode } from './node.ts'
 import { dialable } from './addresses.ts'
+import { kindOf } from './relay.ts'
 
 const REDIAL_TICK_MS = 5_000
 const BACKOFF_MIN_MS = 2_000
@@ -29,19 +30,84 @@ export class Connections extends EventEmitter<ConnectionEvents> {
   private readonly backoff = new Map<string, { next: number; delay: number }>()
   private readonly found = new Map<string, { addrs: Multiaddr[]; at: number }>()
   private known = new Set<string>()
+  /** Peers to keep connected whoever they are (relays a person named), by PeerId. */
+  private readonly pinned = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
   private readonly node: GrapevineNode
   private readonly store: Durable & PeerBook
   private readonly teammates: () => Set<string>
   private readonly log: Log
 
-  constructor(node: GrapevineNode, store: Durable & PeerBook, teammates: () => Set<string>, log: Log) {
+  /** Where a teammate says it can be reached (net/address-book.ts), besides where it was seen. */
+  private readonly announced: (peerId: string) => string[]
+
+  constructor(
+    node: GrapevineNode,
+    store: Durable & PeerBook,
+    teammates: () => Set<string>,
+    log: Log,
+    announced: (peerId: string) => string[] = () => [],
+  ) {
     super()
     this.node = node
     this.store = store
     this.teammates = teammates
     this.log = log
+    this.announced = announced
     this.known = teammates()
+  }
+
+  /**
+   * Keeps these addresses connected (relays a person named): dialled now, and again on the teammates'
+   * backoff whenever their peer is not connected.
+   */
+  pin(addresses: string[]): void {
+    for (const a of addresses) {
+      const peer = multiaddr(a)
+        .getComponents()
+        .findLast((c) => c.name === 'p2p')?.value
+      if (peer) this.pinned.set(peer, a)
+      else this.log('warn', `${a} does not say which peer it is (it should end in /p2p/<peer id>); not kept`)
+    }
+    this.redial()
+  }
+
+  /** Where a peer was last seen (newest first), then where it says it can be reached. */
+  addressesOf(peerId: string): string[] {
+    return [...new Set([...(this.store.getPeer(peerId)?.addresses ?? []), ...this.announced(peerId)])]
+  }
+
+  /**
+   * How this device is connected to `peerId` now (null: it is not): the best of its open connections,
+   * a direct one over a relayed one.
+   */
+  reach(peerId: string): { how: 'lan' | 'internet' | 'relayed'; relayedBy: string | null } | null {
+    const open = this.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === peerId)
+    const direct = open.find((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))
+    if (direct) {
+      const ip = direct.remoteAddr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value ?? ''
+      return { how: kindOf(ip) === 'public' ? 'internet' : 'lan', relayedBy: null }
+    }
+    const relayed = open[0]
+    if (!relayed) return null
+    const relay = relayed.remoteAddr.getComponents().find((c) => c.name === 'p2p')?.value ?? null
+    return { how: 'relayed', relayedBy: relay }
+  }
+
+  /** Why a teammate is not connected, in words a person can act on. */
+  whyUnreachable(peerId: string): string {
+    const addrs = this.addressesOf(peerId)
+    if (addrs.length === 0)
+      return 'No address is known for this teammate yet: it has not been online at the same time as you or any teammate you reached.'
+    if (!addrs.some((a) => a.includes('/p2p-circuit')))
+      return 'Not reachable at its addresses: it may be offline, or behind a NAT and no teammate can relay; ask someone with a reachable peer to turn on relay.'
+    return 'Not reachable directly or through its relay: it is probably offline, or its relay is.'
+  }
+
+  /** Dials a teammate now, whatever its backoff (it just told us new addresses). */
+  dialNow(peerId: string): void {
+    this.backoff.delete(peerId)
+    this.redial(peerId)
   }
 
   start(): void {
@@ -149,14 +215,19 @@ export class Connections extends EventEmitter<ConnectionEvents> {
     void this.store.write(() => this.store.notePeerSeen(id, addrs, Date.now())).catch(() => {})
   }
 
-  /** Dials every teammate we know an address for and are not connected to, each on its own backoff. */
-  private redial(): void {
+  /**
+   * Dials every teammate (or just `only`) we know an address for and are not connected to, each on its
+   * own backoff: where it was last seen first, then where it says it can be reached.
+   */
+  private redial(only?: string): void {
     const now = Date.now()
-    for (const id of this.teammates()) {
-      if (this.isConnected(id)) continue
+    const teammates = this.teammates()
+    for (const id of only === undefined ? [...teammates, ...this.pinned.keys()] : [only]) {
+      if (!(teammates.has(id) || this.pinned.has(id)) || this.isConnected(id)) continue
       const b = this.backoff.get(id) ?? { next: 0, delay: BACKOFF_MIN_MS }
       if (b.next > now) continue
-      const addrs = this.store.getPeer(id)?.addresses ?? []
+      const pinned = this.pinned.get(id)
+      const addrs = pinned ? [pinned, ...this.addressesOf(id)] : this.addressesOf(id)
       if (addrs.length === 0) continue
       this.backoff.set(id, { next: now + b.delay, delay: Math.min(b.delay * 2, BACKOFF_MAX_MS) })
       const targets = dialable(addrs, id)

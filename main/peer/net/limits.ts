@@ -15,7 +15,7 @@
  */
 import type { Connection, ConnectionGater, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { tallyLog, type Log, type Tally } from '../log.ts'
-import { CATCHUP_PROTOCOL, JOIN_PROTOCOL, LIVE_PROTOCOL } from '../wire/peer-protocol.ts'
+import { ADDRS_PROTOCOL, CATCHUP_PROTOCOL, JOIN_PROTOCOL, LIVE_PROTOCOL } from '../wire/peer-protocol.ts'
 import type { GrapevineNode } from './node.ts'
 
 /** A token bucket: `burst` at once, refilled at `perSecond`. */
@@ -120,6 +120,8 @@ const DEFAULT_STREAMS: Record<string, StreamLimit> = {
   [LIVE_PROTOCOL]: { burst: 8, perSecond: 1, strangersBurst: 4, strangersPerSecond: 1, strangerDeadlineMs: 1_000 },
   [JOIN_PROTOCOL]: { burst: 6, perSecond: 0.5, strangersBurst: 20, strangersPerSecond: 2, strangerDeadlineMs: 10_000 },
   [CATCHUP_PROTOCOL]: { burst: 16, perSecond: 2, strangersBurst: 30, strangersPerSecond: 3, strangerDeadlineMs: 5_000 },
+  // A frame on connect and on each change of anyone's addresses (its handler ends a stranger's at once).
+  [ADDRS_PROTOCOL]: { burst: 16, perSecond: 2, strangersBurst: 4, strangersPerSecond: 1, strangerDeadlineMs: 1_000 },
 }
 
 export const DEFAULT_PEER_LIMITS: PeerLimitsOptions = {
@@ -186,6 +188,12 @@ export class PeerLimits {
     denyDialPeer: (peerId: PeerId) => this.denied(peerId),
     denyInboundEncryptedConnection: (peerId: PeerId) => this.denied(peerId) || this.denyStranger(peerId),
     denyOutboundEncryptedConnection: (peerId: PeerId) => this.denied(peerId),
+    // Relaying (net/relay.ts) is for members only: a slot on this peer, a connection through it (both
+    // ends must be teammates of this relay), and a connection reaching this device through any relay.
+    denyInboundRelayReservation: (peerId: PeerId) => !this.isTeammate(peerId.toString()),
+    denyOutboundRelayedConnection: (source: PeerId, target: PeerId) =>
+      !this.isTeammate(source.toString()) || !this.isTeammate(target.toString()),
+    denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !this.isTeammate(remote.toString()),
   }
 
   constructor(teammates: () => Set<string>, log: Log, opts: Partial<PeerLimitsOptions> = {}) {

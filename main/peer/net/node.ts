@@ -1,5 +1,6 @@
 /**
- * The libp2p node: TCP, Noise, Yamux, identify, gossipsub and (optionally) mDNS.
+ * The libp2p node: TCP and circuit relay v2, Noise, Yamux, identify, gossipsub, (optionally) mDNS,
+ * and, on a peer that relays for its teammates, the relay server (net/relay.ts).
  * This is the only file that imports gossipsub, so swapping its implementation is one line.
  */
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -8,10 +9,12 @@ import { noise } from '@libp2p/noise'
 import { yamux } from '@libp2p/yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub, type Message, type TopicValidatorResult } from '@libp2p/gossipsub'
 import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
 import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
 import { CONNECTION_MANAGER_LIMITS } from './limits.ts'
+import type { RelayPlan } from './relay.ts'
 
 export type { GossipSub, Message as GossipsubMessage }
 export type GrapevineNode = Libp2p<{ identify: Identify; pubsub: GossipSub }>
@@ -30,6 +33,10 @@ export interface NodeOptions {
   mdns: boolean
   /** Score given by the app to a peer: members 0, strangers far below the graylist threshold. */
   appScore: (peerId: string) => number
+  /** Relay for teammates, and keep a slot on one (net/relay.ts); by default neither. */
+  relay?: RelayPlan
+  /** Relays a person named (`--relay`): the node keeps a slot on one of them once connected, whoever runs it. */
+  relays?: string[]
   /** Admits or refuses connections once the remote's PeerId is proven (limits.ts: strangers within caps). */
   gater?: ConnectionGater
   /**
@@ -43,14 +50,30 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
   const node = await createLibp2p({
     start: false,
     privateKey: opts.privateKey,
-    addresses: { listen: opts.listen },
-    transports: [tcp()],
+    addresses: {
+      listen: [
+        ...opts.listen,
+        // A slot on a relay among the peers connected: a teammate's (the gater lets only those say yes to a
+        // member), or one a person named (dialled at start, peer.ts). Not the named relay's own circuit
+        // address: listening there fails the node's start whenever that relay is down.
+        ...(opts.relay?.reserve || opts.relays?.length ? ['/p2p-circuit'] : []),
+      ],
+    },
+    transports: [tcp(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [mdns({ interval: 10_000 })] : [],
     connectionManager: CONNECTION_MANAGER_LIMITS,
     ...(opts.gater ? { connectionGater: opts.gater } : {}),
     services: {
+      ...(opts.relay?.serve
+        ? {
+            relay: circuitRelayServer({
+              // Members only (the gater), so no data or time limit: a relayed teammate is a full connection.
+              reservations: { maxReservations: 64, applyDefaultLimit: false },
+            }),
+          }
+        : {}),
       identify: identify(),
       pubsub: gossipsub({
         emitSelf: false,

@@ -148,4 +148,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE changes ADD COLUMN n INTEGER NOT NULL DEFAULT 1;
   `,
+  // 8: where teammates say they can be reached (net/address-book.ts): each device's newest signed
+  // address record as it travels among members (the CBOR of one \`addressRecord\`), by its count.
+  `
+  CREATE TABLE address_records (
+    device TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    record BLOB NOT NULL
+  );
+  `,
 ]

@@ -667,6 +667,24 @@ export class SqliteStore implements PeerStore {
     return { peerId: r['peer_id'], lastSeen: r['last_seen'], lastSyncAt: r['last_sync_at'], addresses }
   }
 
+  putAddressRecord(device: string, seq: number, record: Uint8Array): boolean {
+    const r = this.sql(`INSERT INTO address_records (device, seq, record) VALUES (?, ?, ?)
+      ON CONFLICT(device) DO UPDATE SET seq = excluded.seq, record = excluded.record WHERE excluded.seq > address_records.seq`).run(
+      device,
+      seq,
+      record,
+    )
+    return r.changes > 0
+  }
+
+  listAddressRecords(): { device: string; seq: number; record: Uint8Array }[] {
+    return (this.sql('SELECT device, seq, record FROM address_records').all() as Row[]).map((r) => ({
+      device: r['device'],
+      seq: r['seq'],
+      record: new Uint8Array(r['record']),
+    }))
+  }
+
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {
     this.sql(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at`).run(

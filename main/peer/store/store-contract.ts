@@ -429,6 +429,24 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         )
       }))
 
+    test("address records: each device's newest is kept, older ones are not", () =>
+      withStore(async (s) => {
+        assert.deepEqual(s.listAddressRecords(), [])
+        assert.equal(await s.write(() => s.putAddressRecord('p1', 2, new Uint8Array([2]))), true)
+        assert.equal(await s.write(() => s.putAddressRecord('p1', 1, new Uint8Array([1]))), false)
+        assert.equal(await s.write(() => s.putAddressRecord('p1', 2, new Uint8Array([9]))), false)
+        assert.equal(await s.write(() => s.putAddressRecord('p2', 7, new Uint8Array([7]))), true)
+        assert.equal(await s.write(() => s.putAddressRecord('p1', 3, new Uint8Array([3]))), true)
+        const held = s.listAddressRecords().sort((a, b) => a.device.localeCompare(b.device))
+        assert.deepEqual(
+          held.map((r) => [r.device, r.seq, [...r.record]]),
+          [
+            ['p1', 3, [3]],
+            ['p2', 7, [7]],
+          ],
+        )
+      }))
+
     test('peer doc heads: set, replace, per document', () =>
       withStore(async (s) => {
         assert.deepEqual(s.listPeerDocHeads('d1'), [])

@@ -190,6 +190,11 @@ export interface PeerBook {
   getPeer(peerId: string): PeerRow | undefined
   listPeers(): PeerRow[]
 
+  /** Keeps `device`'s signed address record (its CBOR) if `seq` is newer than the one held; true if kept. */
+  putAddressRecord(device: string, seq: number, record: Uint8Array): boolean
+  /** Every address record held, each device's newest. */
+  listAddressRecords(): { device: string; seq: number; record: Uint8Array }[]
+
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[]
   /** What `peerId` is known to hold, by document (documents with no record are absent). */

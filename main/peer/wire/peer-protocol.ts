@@ -13,6 +13,9 @@ import {
   MAX_HEADS,
   MAX_HEADS_ANNOUNCED_DOCS,
   MAX_INVITE_ADDRS,
+  MAX_ADDRESS_CHARS,
+  MAX_ADDRESS_RECORDS,
+  MAX_ANNOUNCED_ADDRS,
   MAX_NAME_CHARS,
   MAX_SUMMARY_DOCS,
 } from '../../../shared/limits.ts'
@@ -46,6 +49,11 @@ export const JOIN_PROTOCOL = '/grapevine/join/1.0.0'
  * messages as the workspace topics (`gossipMessage`), length-prefixed. A peer without it gets gossip only.
  */
 export const LIVE_PROTOCOL = '/grapevine/live/1.0.0'
+/**
+ * Addresses (net/address-book.ts): on connecting, and when they change, members hand each other the
+ * signed address records of the devices they share a workspace with. One frame per stream.
+ */
+export const ADDRS_PROTOCOL = '/grapevine/addrs/1.0.0'
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
 
 /** Why a message was refused: over its size cap, or not what it claims to be (CBOR, shape). */
@@ -198,6 +206,42 @@ export const catchupFrame = z.discriminatedUnion('t', [
   z.object({ t: z.literal('refuse'), code: z.enum(refuseCodes).optional(), reason: z.string().max(500) }),
 ])
 export type CatchupFrame = z.infer<typeof catchupFrame>
+
+/**
+ * Where device `d` can be reached, signed by it (`addressRecordPayload`): `q` counts its records, so
+ * a newer one replaces an older one whichever way each travelled; `a` are multiaddrs without /p2p.
+ */
+export const addressRecord = z.object({
+  d: deviceId,
+  q: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  a: z.array(z.string().min(1).max(MAX_ADDRESS_CHARS)).max(MAX_ANNOUNCED_ADDRS),
+  s: binExact(64),
+})
+export type AddressRecord = z.infer<typeof addressRecord>
+export const ADDRS_VERSION = 1
+/** `w`: the sender has just come to know the receiver as a teammate, and asks for every record it may know. */
+export const addrsFrame = z.object({
+  v: z.literal(ADDRS_VERSION),
+  r: z.array(addressRecord).max(MAX_ADDRESS_RECORDS),
+  w: z.boolean().optional(),
+})
+/** An address frame at its largest: every record full. */
+export const MAX_ADDRS_FRAME_BYTES = MAX_ADDRESS_RECORDS * (MAX_ANNOUNCED_ADDRS * (MAX_ADDRESS_CHARS + 3) + 200) + 64
+
+/** What a device signs to say where it is: domain tag, device, count, then each address length-prefixed. */
+export function addressRecordPayload(r: { d: string; q: number; a: string[] }): Uint8Array {
+  const parts: Buffer[] = [Buffer.from(`grapevine/addrs/${ADDRS_VERSION}\0${r.d}\0`)]
+  const q = Buffer.alloc(8)
+  q.writeBigUInt64BE(BigInt(r.q))
+  parts.push(q)
+  for (const a of r.a) {
+    const bytes = Buffer.from(a)
+    const len = Buffer.alloc(2)
+    len.writeUInt16BE(bytes.byteLength)
+    parts.push(len, bytes)
+  }
+  return Buffer.concat(parts)
+}
 
 export const joinRequest = z.object({
   t: z.literal('join'),

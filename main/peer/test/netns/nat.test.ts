@@ -1,0 +1,190 @@
+/**
+ * Teammates behind NATs, in real network namespaces (harness.ts): who reaches whom, how, how soon, and
+ * how fast an edit crosses. Each scenario prints a row of the table at the end:
+ * scenario | how A reached B | time to first sync | edit → visible p50 / p99.
+ *
+ * Needs root, `ip` and `nft`; elsewhere every scenario skips and says why.
+ */
+import assert from 'node:assert/strict'
+import { after, test } from 'node:test'
+import { waitFor } from '../helpers.ts'
+import { namespaceSupport, Topology, type PeerHandle } from './harness.ts'
+
+const support = namespaceSupport()
+if (!support.ok) console.log(`NAT scenarios skipped: ${support.reason}`)
+
+const rows: string[][] = []
+after(() => {
+  if (rows.length === 0) return
+  const head = ['scenario', 'how A reached B', 'first sync', 'edit → visible p50 / p99']
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  const line = (r: string[]) => `# | ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+  console.log(['', line(head), `# |${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'))
+})
+
+const pct = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!
+}
+
+/** `owner` forms a workspace and each of `others` joins it by invite; resolves with its id. */
+async function team(owner: PeerHandle, others: PeerHandle[]): Promise<string> {
+  const ws = await owner.request('workspace.create', { name: 'Team' })
+  for (const p of others) {
+    const invite = await owner.request('workspace.invite', { workspaceId: ws.id, approve: false })
+    await p.request('workspace.join', { code: invite.code }, 30_000)
+  }
+  return ws.id
+}
+
+/** How `from` lists `to` in `peer.list` once connected (waits for it). */
+async function reachOf(from: PeerHandle, toId: string, timeoutMs: number): Promise<{ how: string; via: string | null }> {
+  return waitFor(
+    'a connection',
+    async () => {
+      const info = (await from.request('peer.list', {})).find((p) => p.peerId === toId)
+      return info?.online && info.how ? { how: info.how, via: info.relayedByName } : null
+    },
+    timeoutMs,
+    100,
+  )
+}
+
+/** Edits on `a`, each waited for at `b`: milliseconds from the request to the text read there. */
+async function editTimes(a: PeerHandle, b: PeerHandle, docId: string, n: number): Promise<number[]> {
+  const out: number[] = []
+  let text = (await a.request('doc.read', { docId })).text
+  for (let i = 0; i < n; i++) {
+    text += `${i} `
+    const started = performance.now()
+    await a.request('doc.setText', { docId, text })
+    await waitFor('the edit at the other peer', async () => (await b.request('doc.read', { docId })).text === text, 10_000, 2)
+    out.push(performance.now() - started)
+  }
+  return out
+}
+
+async function crossBothWays(a: PeerHandle, b: PeerHandle, ws: string): Promise<{ firstSync: number; times: number[] }> {
+  const started = performance.now()
+  const docId = (await a.request('doc.create', { workspaceId: ws, title: 'Plan', text: 'start ' })).id
+  await waitFor('the document at B', async () => (await b.request('doc.read', { docId }).catch(() => null))?.text === 'start ', 30_000, 20)
+  const firstSync = performance.now() - started
+  const times = await editTimes(a, b, docId, 20)
+  await editTimes(b, a, docId, 5)
+  return { firstSync, times }
+}
+
+const row = (scenario: string, how: string, r: { firstSync: number; times: number[] }): string[] => [
+  scenario,
+  how,
+  `${r.firstSync.toFixed(0)} ms`,
+  `${pct(r.times, 50).toFixed(1)} / ${pct(r.times, 99).toFixed(1)} ms`,
+]
+
+test('A and B behind their own NATs reach each other through R, a teammate on a public address', { timeout: 120_000 }, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const topo = new Topology()
+  try {
+    const r = topo.addPublicHost('r')
+    const a = topo.addNatHost('a')
+    const b = topo.addNatHost('b')
+    const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    const ws = await team(R, [A, B])
+    const bId = (await B.request('identity.get', {})).deviceId
+    const reach = await reachOf(A, bId, 30_000)
+    assert.equal(reach.how, 'relayed', 'behind two NATs, the path is through the relay')
+    assert.equal(reach.via, 'R', 'relayed through R, by name')
+    const result = await crossBothWays(A, B, ws)
+    rows.push(row('A, B behind NATs, R public', `relayed through ${reach.via}`, result))
+  } finally {
+    topo.cleanup()
+  }
+})
+
+test('symmetric NAT on one side: stays relayed and works', { timeout: 120_000 }, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const topo = new Topology()
+  try {
+    const r = topo.addPublicHost('r')
+    const a = topo.addNatHost('a')
+    const b = topo.addNatHost('b', { symmetric: true })
+    const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    const ws = await team(R, [A, B])
+    const reach = await reachOf(A, (await B.request('identity.get', {})).deviceId, 30_000)
+    assert.equal(reach.how, 'relayed')
+    const result = await crossBothWays(A, B, ws)
+    rows.push(row('B behind symmetric NAT', `relayed through ${reach.via}`, result))
+  } finally {
+    topo.cleanup()
+  }
+})
+
+test('A behind a NAT, B public: A reaches B directly, and B reaches A over that connection', { timeout: 120_000 }, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const topo = new Topology()
+  try {
+    const a = topo.addNatHost('a')
+    const b = topo.addPublicHost('b')
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const ws = await team(B, [A])
+    const reach = await reachOf(A, (await B.request('identity.get', {})).deviceId, 30_000)
+    assert.equal(reach.how, 'internet', 'direct over the internet')
+    const back = await reachOf(B, (await A.request('identity.get', {})).deviceId, 30_000)
+    assert.equal(back.how, 'internet')
+    const result = await crossBothWays(B, A, ws)
+    rows.push(row('A behind NAT, B public', 'direct (A dialled)', result))
+  } finally {
+    topo.cleanup()
+  }
+})
+
+test('no relay anywhere: the app says why, and they sync as soon as a relay appears', { timeout: 150_000 }, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const topo = new Topology()
+  try {
+    const r = topo.addPublicHost('r')
+    const a = topo.addNatHost('a')
+    const b = topo.addNatHost('b')
+    // R would relay, but is told not to: nobody can.
+    let R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R', config: { relay: 'off' } })
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    const ws = await team(R, [A, B])
+    const bId = (await B.request('identity.get', {})).deviceId
+    const why = await waitFor(
+      'A to say why B is unreachable',
+      async () => {
+        const why = (await A.request('peer.list', {})).find((p) => p.peerId === bId)?.unreachable
+        return why?.includes('relay') ? why : null
+      },
+      30_000,
+      200,
+    )
+    console.log(`# A about B with no relay: ${why}`)
+    assert.match(why, /no teammate can relay; ask someone with a reachable peer to turn on relay/)
+    const docId = (await A.request('doc.create', { workspaceId: ws, title: 'Plan', text: 'from A' })).id
+
+    // R restarts as a relay, from the same profile.
+    const port = Number((await R.addrs())[0]!.split('/tcp/')[1]!.split('/')[0])
+    await R.stop()
+    R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R', port, profileDir: R.profileDir, config: { relay: 'on' } })
+    const started = performance.now()
+    const reach = await reachOf(A, bId, 60_000)
+    await waitFor(
+      'the document at B',
+      async () => (await B.request('doc.read', { docId }).catch(() => null))?.text === 'from A',
+      60_000,
+      50,
+    )
+    const firstSync = performance.now() - started
+    const times = await editTimes(A, B, docId, 10)
+    rows.push(row('no relay, then R relays', `${reach.how} through ${reach.via}`, { firstSync, times }))
+  } finally {
+    topo.cleanup()
+  }
+})

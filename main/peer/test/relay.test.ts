@@ -1,0 +1,83 @@
+/**
+ * The team's own relays are for members only (net/relay.ts, the gater in net/limits.ts), on 127.0.0.1:
+ * a member keeps a slot on a relay a person named (`relays`, the CLI's --relay); a stranger asking the
+ * same relay for a slot, or for a connection through it to that member, is refused. A named relay that
+ * cannot be reached does not keep the peer from starting.
+ */
+import { after, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Peer } from '../peer.ts'
+import { createNode } from '../net/node.ts'
+import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+
+const dirs: ReturnType<typeof tempDir>[] = []
+const running: Peer[] = []
+after(async () => {
+  await Promise.allSettled(running.map((p) => p.stop()))
+  for (const d of dirs) d.remove()
+})
+
+test('a member keeps a slot on a named relay; a stranger gets neither a slot nor a connection through it', async () => {
+  const [rDir, aDir] = [tempDir(), tempDir()]
+  dirs.push(rDir, aDir)
+  const r = await startPeer(rDir.path, { name: 'relay', relay: 'on' })
+  running.push(r)
+  let a = await startPeer(aDir.path, { name: 'ana' })
+  running.push(a)
+  await formWorkspace(r, [a])
+  await a.stop()
+  running.splice(running.indexOf(a), 1)
+  const relayAddr = r.node.getMultiaddrs()[0]!.toString()
+  a = await startPeer(aDir.path, { relays: [relayAddr] })
+  running.push(a)
+  const circuit = await waitFor(
+    'a relayed address for ana',
+    () => a.node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit')),
+    15_000,
+  )
+  assert.ok(circuit.toString().startsWith(relayAddr), `ana's relayed address is through the relay (${circuit})`)
+
+  const stranger = await createNode({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    mdns: false,
+    appScore: () => 0,
+    relays: [relayAddr],
+  })
+  try {
+    // It dials the relay, which makes its transport ask for a slot there.
+    await stranger.dial(multiaddr(relayAddr))
+    await new Promise((res) => setTimeout(res, 1_500))
+    assert.equal(
+      stranger.getMultiaddrs().some((m) => m.toString().includes('/p2p-circuit')),
+      false,
+      'the stranger got no slot on the relay',
+    )
+    const reservations = (r.node.services as unknown as { relay: { reservations: { has(p: unknown): boolean } } }).relay.reservations
+    assert.equal(reservations.has(a.node.peerId), true, 'the relay holds a slot for ana')
+    assert.equal(reservations.has(stranger.peerId), false, 'and none for the stranger')
+    await assert.rejects(
+      stranger.dial(multiaddr(circuit.toString()), { signal: AbortSignal.timeout(10_000) }),
+      'the stranger cannot reach ana through the relay',
+    )
+    assert.equal(
+      a.node.getConnections().some((c) => c.remotePeer.equals(stranger.peerId)),
+      false,
+      'ana has no connection from the stranger',
+    )
+  } finally {
+    await stranger.stop()
+  }
+})
+
+test('a named relay that cannot be reached does not keep the peer from starting', async () => {
+  const dir = tempDir()
+  dirs.push(dir)
+  const nobody = (await generateKeyPair('Ed25519')).publicKey
+  const { peerIdFromPublicKey } = await import('@libp2p/peer-id')
+  const p = await startPeer(dir.path, { relays: [`/ip4/127.0.0.1/tcp/9/p2p/${peerIdFromPublicKey(nobody)}`] })
+  running.push(p)
+  assert.ok(p.node.getMultiaddrs().length > 0, 'it listens on TCP')
+})
