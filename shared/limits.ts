@@ -40,6 +40,8 @@ export const MAX_ANNOUNCED_ADDRS = 16
 export const MAX_ADDRESS_CHARS = 320
 /** Address records in one frame: every device of every workspace two members share. */
 export const MAX_ADDRESS_RECORDS = 512
+/** Documents listed per teammate as not caught up (`peer.list`); the count says how many in all. */
+export const MAX_BEHIND_LISTED = 20
 /** How long a new invite stays valid unless asked otherwise. */
 export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
 /** The longest an invite may live: a leaked code stops working within a week. */

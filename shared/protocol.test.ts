@@ -265,6 +265,9 @@ const peerInfo = {
   relayedBy: null,
   relayedByName: null,
   unreachable: 'Not reachable at its addresses: it may be offline.',
+  rttMs: 12.5,
+  behind: [{ docId, title: 'Plan' }],
+  behindCount: 1,
   lastSeen: 5,
   lastSyncAt: null,
 }

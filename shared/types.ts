@@ -146,6 +146,12 @@ export const peerInfoSchema = z.object({
   relayedByName: z.string().nullable(),
   /** Why a member is not connected, in words (null while it is). */
   unreachable: z.string().nullable(),
+  /** The round trip to it, as the last catch-up with it measured (its first exchange), in ms. */
+  rttMs: z.number().nonnegative().nullable(),
+  /** Documents it is known not to hold as this device holds them (newest change first, at most MAX_BEHIND_LISTED). */
+  behind: z.array(z.object({ docId: idSchema, title: z.string() })),
+  /** How many documents that is in all (`behind` may list fewer). */
+  behindCount: z.number().int().nonnegative(),
   lastSeen: time.nullable(),
   lastSyncAt: time.nullable(),
 })

@@ -340,6 +340,7 @@ async function assemble(
     joining,
     connections,
     presence,
+    rttOf: (id) => catchup.rttOf(id),
     syncWorkspace: (ws) => syncAll(ws),
     announce,
   })

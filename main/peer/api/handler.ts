@@ -20,6 +20,7 @@ import {
   type PeerInfo,
   type WorkspaceInfo,
 } from '../../../shared/types.ts'
+import { MAX_BEHIND_LISTED } from '../../../shared/limits.ts'
 import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
 import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
@@ -57,6 +58,8 @@ interface ApiContext {
   joining: Joining
   connections: Connections
   presence: Presence
+  /** The round trip to a teammate as the last catch-up with it measured (ms), if any. */
+  rttOf: (peerId: string) => number | null
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
   syncWorkspace: (workspaceId: string) => Promise<void>
   /**
@@ -191,8 +194,27 @@ export function createApi(ctx: ApiContext) {
       relayedBy: reach?.relayedBy ?? null,
       relayedByName: relayWs && reach?.relayedBy ? memberName(relayWs, reach.relayedBy) : null,
       unreachable: ws !== undefined && !reach ? connections.whyUnreachable(peerId) : null,
+      rttMs: reach ? ctx.rttOf(peerId) : null,
+      ...behindOf(peerId),
       lastSeen: row?.lastSeen ?? null,
       lastSyncAt: row?.lastSyncAt ?? null,
+    }
+  }
+
+  /** The documents of the workspaces it shares with us that `peerId` is known not to hold as we do. */
+  const behindOf = (peerId: string): Pick<PeerInfo, 'behind' | 'behindCount'> => {
+    const theirs = store.peerHeadsOf(peerId)
+    const behind = workspaces
+      .shared(peerId)
+      .flatMap((ws) => documents.list(ws))
+      .filter((d) => {
+        const held = new Set(theirs.get(d.id) ?? [])
+        return !d.heads.every((h) => held.has(h))
+      })
+      .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
+    return {
+      behind: behind.slice(0, MAX_BEHIND_LISTED).map((d) => ({ docId: d.id, title: d.title })),
+      behindCount: behind.length,
     }
   }
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { describeKeyStatus, keyStatusRisk } from '../../../shared/key-status.ts'
 import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
+import { reachText } from '../../../shared/reach-text.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
 interface CommandContext {
@@ -358,15 +359,21 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   peers: {
-    usage: 'peers                          known peers: online, addresses, last seen and synced',
+    usage: 'peers                          known peers: how each is reached, round trip, last seen and synced, what it lacks',
     async run(ctx) {
       const ps = await ctx.client.request('peer.list', {})
       print(ctx, ps, () =>
         ps.length
-          ? ps.map(
-              (p) =>
-                `${p.online ? 'online ' : 'offline'} ${(p.name ?? (p.member ? '' : '(not a member)')).padEnd(16)} ${p.peerId}  seen ${when(p.lastSeen)}  synced ${when(p.lastSyncAt)}  ${p.addresses.slice(0, 2).join(' ')}`,
-            )
+          ? ps.flatMap((p) => [
+              `${p.online ? 'online ' : 'offline'} ${(p.name ?? (p.member ? '' : '(not a member)')).padEnd(16)} ${p.peerId}  ${reachText(p)}` +
+                `  seen ${when(p.lastSeen)}  synced ${when(p.lastSyncAt)}`,
+              ...(p.unreachable ? [`        ${p.unreachable}`] : []),
+              ...(p.behindCount
+                ? [
+                    `        lacks ${p.behindCount} document${p.behindCount === 1 ? '' : 's'}: ${p.behind.map((d) => d.title || 'Untitled').join(', ')}`,
+                  ]
+                : []),
+            ])
           : ['no peers known'],
       )
     },

@@ -196,6 +196,14 @@ interface Lock {
 }
 
 export class Catchup {
+  /** The last measured round trip to each teammate (ms): a summary sent, its answer read. */
+  private readonly rtts = new Map<string, number>()
+
+  /** The round trip to `peerId` as the last catch-up this device started with it measured, if any. */
+  rttOf(peerId: string): number | null {
+    return this.rtts.get(peerId) ?? null
+  }
+
   readonly stats: CatchupStats = {
     sessions: 0,
     equal: 0,
@@ -319,9 +327,12 @@ export class Catchup {
       io = new FrameStream(stream, this.stats, true)
       step = 'sending the summary'
       const s = this.snapshot(ws, true)
+      const sentAt = performance.now()
       await io.send({ t: 'hi', v: PEER_PROTOCOL_VERSION, w: packId(ws), d: s.digest }, signal)
       step = 'waiting for the answer to the summary'
       let first = await io.read(signal)
+      // One round trip, plus the other side's digest of the workspace (a lookup when nothing changed).
+      this.rtts.set(remote, performance.now() - sentAt)
       if (first.t === 'eq') {
         this.stats.equal++
         this.finish(ws, remote, this.recordedStale(ws, remote))

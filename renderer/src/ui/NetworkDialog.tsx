@@ -3,6 +3,7 @@ import { useState, type FormEvent } from 'react'
 import { useClient } from '../data/client-context.tsx'
 import { useAction, useNow, usePeerQuery } from '../data/hooks.ts'
 import { ago } from '../lib/format.ts'
+import { reachText } from '../../../shared/reach-text.ts'
 import { CopyField } from './CopyField.tsx'
 import { Dialog } from './Dialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
@@ -57,6 +58,7 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
               <tr>
                 <th scope="col">Peer</th>
                 <th scope="col">State</th>
+                <th scope="col">How</th>
                 <th scope="col">Addresses</th>
                 <th scope="col">Last seen</th>
                 <th scope="col">Last synced</th>
@@ -73,6 +75,15 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
                   </td>
                   <td>
                     <span className={`presence-dot ${p.online ? 'on' : 'off'}`} aria-hidden="true" /> {p.online ? 'Connected' : 'Offline'}
+                  </td>
+                  <td data-testid="peer-reach">
+                    <div>{reachText(p)}</div>
+                    {p.unreachable ? <div className="muted">{p.unreachable}</div> : null}
+                    {p.behindCount ? (
+                      <div className="muted" title={p.behind.map((d) => d.title || 'Untitled').join('\n')}>
+                        Lacks {p.behindCount} document{p.behindCount === 1 ? '' : 's'}
+                      </div>
+                    ) : null}
                   </td>
                   <td>
                     {p.addresses.length ? (

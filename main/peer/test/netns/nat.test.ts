@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { waitFor } from '../helpers.ts'
 import { namespaceSupport, Topology, type PeerHandle } from './harness.ts'
+import { testSeed } from '../random.ts'
 
 const support = namespaceSupport()
 if (!support.ok) console.log(`NAT scenarios skipped: ${support.reason}`)
@@ -184,6 +185,57 @@ test('no relay anywhere: the app says why, and they sync as soon as a relay appe
     const firstSync = performance.now() - started
     const times = await editTimes(A, B, docId, 10)
     rows.push(row('no relay, then R relays', `${reach.how} through ${reach.via}`, { firstSync, times }))
+  } finally {
+    topo.cleanup()
+  }
+})
+
+/** Drops everything `ns` sends to `ip`: the direct path between two hosts is gone, a proxy's remains. */
+async function cutOff(topo: Topology, ns: string, ip: string): Promise<void> {
+  await topo.run(ns, ['nft', 'add', 'table', 'inet', 'cut'])
+  await topo.run(ns, ['nft', 'add chain inet cut out { type filter hook output priority 0 ; }'])
+  await topo.run(ns, ['nft', 'add', 'rule', 'inet', 'cut', 'out', 'ip', 'daddr', ip, 'drop'])
+}
+
+test('a 200 ms round trip with 2% loss: 1,000 edits caught up, and an edit still arrives', { timeout: 240_000 }, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const topo = new Topology()
+  try {
+    const a = topo.addPublicHost('a')
+    const b = topo.addPublicHost('b')
+    const p = topo.addPublicHost('p')
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    let A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const ws = await team(B, [A])
+    const bId = (await B.request('identity.get', {})).deviceId
+    const docId = (await B.request('doc.create', { workspaceId: ws, title: 'Far', text: '' })).id
+    await waitFor('the document at A', async () => (await A.request('doc.read', { docId }).catch(() => null)) !== null, 30_000, 50)
+    await A.stop()
+    // From now on A and B reach each other only through the proxy: 100 ms each way, 2% of reads held a
+    // retransmission timeout.
+    await cutOff(topo, a.ns, b.ip)
+    await cutOff(topo, b.ns, a.ip)
+    const bPort = Number((await B.addrs())[0]!.split('/tcp/')[1]!.split('/')[0])
+    const seed = testSeed()
+    const proxy = await topo.startProxyIn(p.ns, { listen: `${p.ip}:0`, target: `${b.ip}:${bPort}`, delayMs: 100, loss: 0.02, seed })
+    console.log(`# proxy seed=${proxy.seed} (GRAPEVINE_SEED replays it)`)
+
+    // 1,000 edits while A is away, each its own change.
+    let text = ''
+    for (let i = 0; i < 1_000; i++) {
+      text += `${i % 10}`
+      await B.request('doc.setText', { docId, text })
+    }
+    A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A', profileDir: A.profileDir })
+    const started = performance.now()
+    await A.request('peer.dial', { address: `/ip4/${proxy.host}/tcp/${proxy.port}/p2p/${bId}` }, 30_000)
+    await waitFor('the 1,000 edits at A', async () => (await A.request('doc.read', { docId })).text === text, 120_000, 20)
+    const catchUp = performance.now() - started
+    console.log(`# catch-up of 1,000 edits over 200 ms RTT, 2% loss: ${catchUp.toFixed(0)} ms`)
+    const times = await editTimes(B, A, docId, 10)
+    assert.equal((await A.request('peer.list', {})).find((x) => x.peerId === bId)?.how, 'internet', 'through the proxy, a direct TCP path')
+    rows.push(row('200 ms RTT, 2% loss (proxy)', 'direct, through the proxy', { firstSync: catchUp, times }))
+    await proxy.stop()
   } finally {
     topo.cleanup()
   }
