@@ -76,6 +76,15 @@ async function scenario(): Promise<void> {
     .locator('[data-testid="teammate"][data-key="current"]', { has: people.pa.getByText('Ben', { exact: true }) })
     .waitFor(LONG)
   await people.pa.getByTestId('key-status').filter({ hasText: 'all 2 teammates have the current key' }).waitFor(LONG)
+  // The network view says how Ben is reached (both peers are on this machine: "On this LAN").
+  await people.pa.getByTestId('network-button').click()
+  const benPeer = people.pa.locator(`[data-testid="peer-row"][data-online="true"]`, { hasText: 'Ben' })
+  await benPeer
+    .getByTestId('peer-reach')
+    .filter({ hasText: /^On this LAN/ })
+    .waitFor(LONG)
+  await people.pa.keyboard.press('Escape')
+  await benPeer.waitFor({ state: 'detached' })
   const anaRow = people.pa.locator('[data-testid="teammate"][data-role="owner"]')
   assert.equal(await anaRow.getByTestId('teammate-role').innerText(), 'Owner')
   assert.equal(await anaRow.getByTestId('teammate-manage').count(), 0)

@@ -31,7 +31,7 @@ import type { Joining } from '../workspace/join.ts'
 import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
 import type { GrapevineNode } from '../net/node.ts'
-import { setText, setTitle } from '../sync/doc-content.ts'
+import { setTitle } from '../sync/doc-content.ts'
 import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
 import { decodeInvite } from '../workspace/invites.ts'
@@ -349,7 +349,7 @@ export function createApi(ctx: ApiContext) {
       const c = documents.content(docId)
       return { docId, title: c.title, text: c.text, heads: c.heads }
     },
-    'doc.setText': async ({ docId, text }) => ({ heads: await documents.edit(docId, (d) => setText(d, text)) }),
+    'doc.setText': async ({ docId, text }) => ({ heads: await documents.setText(docId, text) }),
     'doc.open': ({ docId }, session) => {
       documents.row(docId)
       const held = documents.hold(docId)

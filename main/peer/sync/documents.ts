@@ -29,7 +29,7 @@ import { sealChange, type ValidChange } from './change-validation.ts'
 import { changesIn, Runs } from './runs.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
-import { headsKey, initContent, type GDoc } from './doc-content.ts'
+import { headsKey, initContent, setText, textSplices, type GDoc } from './doc-content.ts'
 import { Listing } from './listing.ts'
 import { DocCache, type Loaded } from './doc-cache.ts'
 import { RemoteBatch } from './remote-batch.ts'
@@ -227,11 +227,18 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   async create(workspaceId: string, title: string, text: string): Promise<DocumentRow> {
+    // A long text goes in as several changes, each under the wire's cap (setText).
+    if (text.length > TEXT_STEP_CHARS) {
+      const row = await this.create(workspaceId, title, '')
+      await this.setText(row.id, text)
+      return this.row(row.id)
+    }
     this.assertWriter(workspaceId)
     const key = await this.keys.sealing(workspaceId)
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
+    assertSendable(doc)
     this.cache.put(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
     const row: DocumentRow = {
       id: docId,
@@ -264,8 +271,27 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const before = A.getHeads(l.doc)
     const doc = A.change(l.doc, fn)
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
+    try {
+      assertSendable(doc)
+    } catch (err) {
+      // Not stored, not sent: the copy in memory, which has it, is dropped and loads again from the store.
+      this.cache.drop(docId)
+      throw err
+    }
     await this.commitOwn(docId, l, doc, key)
     return A.getHeads(this.cache.peek(docId)?.doc ?? doc)
+  }
+
+  /**
+   * Sets the document's text: by a character diff when that is cheap, else by splices of the middle in
+   * as many changes as keep each under the wire's cap (textSplices). Resolves with the heads.
+   */
+  async setText(docId: string, text: string): Promise<string[]> {
+    const splices = textSplices(this.content(docId).text, text, TEXT_STEP_CHARS)
+    if (!splices) return this.edit(docId, (d) => setText(d, text))
+    let heads = this.heads(docId)
+    for (const s of splices) heads = await this.edit(docId, (d) => A.splice(d, ['text'], s.at, s.del, s.insert))
+    return heads
   }
 
   /** Seals, signs, commits and announces the change that made `doc`. `key`: the epoch key to seal with. */
@@ -595,4 +621,20 @@ function applyTo(l: Loaded, changes: ValidChange[], watched: boolean): Uint8Arra
   const before = A.getHeads(l.doc)
   l.doc = A.loadIncremental(l.doc, Buffer.concat(plain))
   return watched ? A.getChangesSince(l.doc, before) : []
+}
+
+/**
+ * Characters one peer-side change may insert: 32 Ki UTF-16 units are at most 96 KiB of UTF-8, well under
+ * MAX_CHANGE_BYTES with Automerge's and the sealing's overhead.
+ */
+const TEXT_STEP_CHARS = 32 * 1024
+
+/** A change over the wire's cap would be refused by every teammate (and stall catch-up): it is never made. */
+function assertSendable(doc: GDoc): void {
+  const bytes = A.getLastLocalChange(doc)
+  if (bytes && bytes.byteLength > MAX_CHANGE_BYTES)
+    throw new GrapevineError(
+      'too-large',
+      `This edit makes a change of ${Math.ceil(bytes.byteLength / 1024)} KiB; teammates take changes of up to ${MAX_CHANGE_BYTES / 1024} KiB. Make it in smaller parts.`,
+    )
 }
