@@ -52,7 +52,8 @@ export interface ProfileLock {
   release(): void
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this PID runs (one of another user's counts: EPERM). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

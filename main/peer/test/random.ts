@@ -23,7 +23,7 @@ export interface Random {
 }
 
 /** mulberry32: 32 bits of state, fast, and good enough to pick positions and delays (not for keys). */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0

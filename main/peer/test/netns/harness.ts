@@ -26,6 +26,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type ClientMethod, type ClientParams, type ClientResults, type ErrorCode, GrapevineError } from '../../../../shared/protocol.ts'
 import type { Peer } from '../../peer.ts'
+import { alive } from '../../store/profile-lock.ts'
 
 const PEER_CHILD = fileURLToPath(new URL('./peer-child.ts', import.meta.url))
 const PROXY = fileURLToPath(new URL('./proxy.ts', import.meta.url))
@@ -91,15 +92,6 @@ export function netnsNames(): string[] {
     .split('\n')
     .map((line) => line.split(' ')[0]!)
     .filter(Boolean)
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /**

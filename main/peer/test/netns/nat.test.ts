@@ -84,13 +84,17 @@ const row = (scenario: string, how: string, r: { firstSync: number; times: numbe
   `${pct(r.times, 50).toFixed(1)} / ${pct(r.times, 99).toFixed(1)} ms`,
 ]
 
-test('A and B behind their own NATs reach each other through R, a teammate on a public address', { timeout: 120_000 }, async (t) => {
+/**
+ * R on a public address relays; A and B sit behind NATs of their own (B's symmetric if asked). They join
+ * through R, find each other by the addresses R passes on, and can only meet through R.
+ */
+async function throughRelay(t: { skip(why: string): void }, scenario: string, symmetric: boolean): Promise<void> {
   if (!support.ok) return t.skip(support.reason)
   const topo = new Topology()
   try {
     const r = topo.addPublicHost('r')
     const a = topo.addNatHost('a')
-    const b = topo.addNatHost('b')
+    const b = topo.addNatHost('b', { symmetric })
     const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
     const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
     const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
@@ -103,38 +107,20 @@ test('A and B behind their own NATs reach each other through R, a teammate on a 
     // A relayed connection between members has no data limit (libp2p's default is 128 KiB per connection).
     const big = 'x'.repeat(300 * 1024)
     const bigDoc = (await A.request('doc.create', { workspaceId: ws, title: 'Big', text: big })).id
-    await waitFor(
-      '300 KiB through the relay',
-      async () => (await B.request('doc.read', { docId: bigDoc }).catch(() => null))?.text === big,
-      30_000,
-      50,
-    )
+    const arrived = async () => (await B.request('doc.read', { docId: bigDoc }).catch(() => null))?.text === big
+    await waitFor('300 KiB through the relay', arrived, 30_000, 50)
     assert.equal((await A.request('peer.list', {})).find((p) => p.peerId === bId)?.how, 'relayed', 'still relayed, not reset')
-    rows.push(row('A, B behind NATs, R public', `relayed through ${reach.via}`, result))
+    rows.push(row(scenario, `relayed through ${reach.via}`, result))
   } finally {
     topo.cleanup()
   }
-})
+}
 
-test('symmetric NAT on one side: stays relayed and works', { timeout: 120_000 }, async (t) => {
-  if (!support.ok) return t.skip(support.reason)
-  const topo = new Topology()
-  try {
-    const r = topo.addPublicHost('r')
-    const a = topo.addNatHost('a')
-    const b = topo.addNatHost('b', { symmetric: true })
-    const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
-    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
-    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
-    const ws = await team(R, [A, B])
-    const reach = await reachOf(A, (await B.request('identity.get', {})).deviceId, 30_000)
-    assert.equal(reach.how, 'relayed')
-    const result = await crossBothWays(A, B, ws)
-    rows.push(row('B behind symmetric NAT', `relayed through ${reach.via}`, result))
-  } finally {
-    topo.cleanup()
-  }
-})
+test('A and B behind their own NATs reach each other through R, a teammate on a public address', { timeout: 120_000 }, (t) =>
+  throughRelay(t, 'A, B behind NATs, R public', false),
+)
+
+test('symmetric NAT on one side: stays relayed and works', { timeout: 120_000 }, (t) => throughRelay(t, 'B behind symmetric NAT', true))
 
 test('A behind a NAT, B public: A reaches B directly, and B reaches A over that connection', { timeout: 120_000 }, async (t) => {
   if (!support.ok) return t.skip(support.reason)

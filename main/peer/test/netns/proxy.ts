@@ -16,7 +16,7 @@
  * which prints `LISTENING <ip>:<port> seed=<N>` once it accepts connections, and closes on SIGTERM/SIGINT.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net'
-import { testSeed } from '../random.ts'
+import { mulberry32, testSeed } from '../random.ts'
 
 export interface ProxyOptions {
   /** Where to listen; port 0 (the default) picks a free one. */
@@ -127,18 +127,6 @@ interface Shape {
   maxBuffered: number
   rnd: () => number
   stats: ProxyStats
-}
-
-/** mulberry32 (as in ../random.ts): 32 bits of state, plenty to decide which chunks stall and for how long. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /**
