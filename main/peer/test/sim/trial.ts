@@ -587,9 +587,19 @@ class Trial {
   }
 
   /** The stored signed changes of one document of `s`'s database (running or not): the document at fraction `x`. */
+  /**
+   * Changes `s` stores, to be delivered again by someone: only those that have left it. Its own changes
+   * that no other peer holds yet may be ones it keeps to seal into a run (sync/runs.ts), which an honest
+   * peer never sends alone; a replay of them would stand for a modified client, not a fault of the network.
+   */
   private pickStored(s: SimPeer, x: number): { docId: string; items: SignedChange[] } | null {
+    const left = new Set<string>()
+    for (const o of this.sims) if (o !== s) for (const c of storedChanges(join(o.profile, DB_FILE))) left.add(c.hash)
     const byDoc = new Map<string, SignedChange[]>()
-    for (const c of storedChanges(join(s.profile, DB_FILE))) byDoc.set(c.docId, [...(byDoc.get(c.docId) ?? []), c.item])
+    for (const c of storedChanges(join(s.profile, DB_FILE))) {
+      if (c.item.a === s.member.deviceId && !left.has(c.hash)) continue
+      byDoc.set(c.docId, [...(byDoc.get(c.docId) ?? []), c.item])
+    }
     const ids = [...byDoc.keys()].sort()
     if (ids.length === 0) return null
     const docId = ids[Math.floor(x * ids.length)]!
