@@ -80,6 +80,9 @@ export function keepRelaySlot(
 ): { membersChanged(): void; stop(): void } {
   if (!plan.reserve) return { membersChanged: () => {}, stop: () => {} }
   let busy = false
+  // Each relay is asked again once per membership change at most: one that keeps saying no (full, or it
+  // does not know this device yet) must not cost the connection to it a reconnect every half minute.
+  const asked = new Set<string>()
   const check = async (): Promise<void> => {
     if (busy || node.getMultiaddrs().some((a) => a.toString().includes('/p2p-circuit'))) return
     busy = true
@@ -87,9 +90,10 @@ export function keepRelaySlot(
       const mates = teammates()
       for (const conn of node.getConnections()) {
         const id = conn.remotePeer
-        if (!mates.has(id.toString()) || conn.remoteAddr.toString().includes('/p2p-circuit')) continue
+        if (!mates.has(id.toString()) || asked.has(id.toString()) || conn.remoteAddr.toString().includes('/p2p-circuit')) continue
         const peer = await node.peerStore.get(id).catch(() => null)
         if (!peer?.protocols.includes(HOP_PROTOCOL)) continue
+        asked.add(id.toString())
         log('debug', `asking ${id} for a relay slot again, on a new connection`)
         await conn.close()
         await node.dial(id, { signal: AbortSignal.timeout(10_000) })
@@ -106,6 +110,7 @@ export function keepRelaySlot(
   let soon: NodeJS.Timeout | null = null
   return {
     membersChanged: () => {
+      asked.clear()
       // The relay learns of the membership from the same op, a moment apart.
       soon ??= setTimeout(() => {
         soon = null
