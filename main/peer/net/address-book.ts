@@ -150,20 +150,23 @@ export class AddressBook {
 
   /** Signs a new record of this device's addresses if they changed, and hands it to connected teammates. */
   private resign(): Promise<void> {
-    this.signing = this.signing.then(async () => {
-      if (this.stopped) return
-      const a = announceable(this.c.node.getMultiaddrs(), this.c.device.deviceId)
-      const key = [...a].sort().join(' ')
-      if (this.own && key === this.ownKey) return
-      const seq = Math.max(Number(this.c.store.getMeta(SEQ_META)?.toString() ?? '0'), this.own?.q ?? 0) + 1
-      // The count is on disk before the record leaves: a record sent, then forgotten in a crash, must
-      // not share its count with a later one (teammates would keep the first).
-      await this.c.store.write(() => this.c.store.setMeta(SEQ_META, String(seq)))
-      const unsigned = { d: this.c.device.deviceId, q: seq, a }
-      this.own = { ...unsigned, s: signPayload(this.c.device.signingKey, addressRecordPayload(unsigned)) }
-      this.ownKey = key
-      for (const t of this.connectedTeammates()) this.queue(t, [this.c.device.deviceId])
-    })
+    // After a failed round (a write refused while stopping, say) the next one still runs.
+    this.signing = this.signing
+      .catch(() => {})
+      .then(async () => {
+        if (this.stopped) return
+        const a = announceable(this.c.node.getMultiaddrs(), this.c.device.deviceId)
+        const key = [...a].sort().join(' ')
+        if (this.own && key === this.ownKey) return
+        const seq = Math.max(Number(this.c.store.getMeta(SEQ_META)?.toString() ?? '0'), this.own?.q ?? 0) + 1
+        // The count is on disk before the record leaves: a record sent, then forgotten in a crash, must
+        // not share its count with a later one (teammates would keep the first).
+        await this.c.store.write(() => this.c.store.setMeta(SEQ_META, String(seq)))
+        const unsigned = { d: this.c.device.deviceId, q: seq, a }
+        this.own = { ...unsigned, s: signPayload(this.c.device.signingKey, addressRecordPayload(unsigned)) }
+        this.ownKey = key
+        for (const t of this.connectedTeammates()) this.queue(t, [this.c.device.deviceId])
+      })
     return this.signing.catch((err: unknown) => this.c.log('warn', `could not sign this device's addresses: ${(err as Error).message}`))
   }
 
