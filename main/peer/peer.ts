@@ -20,6 +20,7 @@ import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
 import { AddressBook } from './net/address-book.ts'
+import { type Mapped, PortMapper } from './net/port-mapping.ts'
 import { keepRelaySlot, relayPlan, type RelayMode, type RelayPlan } from './net/relay.ts'
 import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
 import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
@@ -53,6 +54,13 @@ export interface PeerConfig {
   relay?: RelayMode
   /** Relays a person named (multiaddrs with /p2p/<id>): this peer keeps a slot on each and announces it. */
   relays?: string[]
+  /**
+   * Ask the router on the LAN (UPnP) to forward this peer's port, so teammates anywhere reach it directly
+   * (net/port-mapping.ts). On by default; only ever tried when the peer listens on a private address.
+   */
+  portMapping?: boolean
+  /** How often to ask again when no router answered (tests; 10 minutes by default). */
+  portMappingRetryMs?: number
   /** Addresses (with /p2p/<id>) to dial at start. */
   bootstrap?: string[]
   /** This device's display name, set on first run. */
@@ -94,6 +102,8 @@ export interface Peer {
     held: number
     /** Address records handed among teammates (net/address-book.ts). */
     addresses: AddressBook['stats']
+    /** Ports the router forwards to this device (net/port-mapping.ts). */
+    mapped: Mapped[]
     /** Runs this device sealed of the changes it made with no connection (sync/runs.ts), and the changes in them. */
     runs: Documents['runStats']
   }
@@ -225,7 +235,17 @@ async function assemble(
   const catchup = new Catchup(node, workspaces, keys, documents, store, log)
   const joining = new Joining(node, workspaces, store, log, (ws) => keys.settled(ws))
   // Teammates' own word on where they are, passed among members: whoever reaches one member reaches all.
-  const addresses = new AddressBook({ node, store, device, members: workspaces, dial: (id) => connections.dialNow(id), log })
+  // The router's forwarded port, once it answered, is announced with this device's other addresses.
+  const portMapper = new PortMapper(log, () => void addresses.resign(), config.portMappingRetryMs)
+  const addresses = new AddressBook({
+    node,
+    store,
+    device,
+    members: workspaces,
+    dial: (id) => connections.dialNow(id),
+    mapped: () => portMapper.addresses(),
+    log,
+  })
   const connections = new Connections(
     node,
     store,
@@ -245,6 +265,7 @@ async function assemble(
   await catchup.start()
   await joining.start()
   await addresses.start()
+  if (config.portMapping !== false) void portMapper.start(node.getMultiaddrs())
   await live.start((origin, data) => gossip.receiveLive(origin, data))
   // The live stream to a teammate opens on connect, so that the first keystroke after it waits for nothing.
   connections.on('connect', (peer) => live.warm(peer))
@@ -429,6 +450,7 @@ async function assemble(
       held: heldChangesOf(workspaces, keys, documents, store, log).size,
       runs: { ...documents.runStats },
       addresses: { ...addresses.stats },
+      mapped: portMapper.mappings(),
     }),
     async stop() {
       if (stopped) return
@@ -440,6 +462,7 @@ async function assemble(
       connections.stop()
       addresses.stop()
       relaySlot.stop()
+      await portMapper.stop()
       net.limits.stop()
       gossip.stop()
       live.stop()

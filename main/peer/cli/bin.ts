@@ -45,6 +45,7 @@ Options:
   --connect ADDR     dial this peer at start (repeatable)
   --relay ADDR       keep a slot on this relay and tell teammates to reach you through it (repeatable)
   --serve-relay M    relay for teammates (members only): auto (when this peer has a public address), on, off
+  --no-port-mapping  do not ask the LAN's router (UPnP) to forward this peer's port to it
   --workspace W      workspace id, id prefix or name (when there are several)
   --name NAME        your display name (first run, and join)
   --no-approval      invite: the code alone admits (scripts); by default a join waits for \`accept\`
@@ -83,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
       connect: { type: 'string', multiple: true },
       relay: { type: 'string', multiple: true },
       'serve-relay': { type: 'string' },
+      'no-port-mapping': { type: 'boolean' },
       workspace: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
@@ -119,6 +121,7 @@ async function main(argv: string[]): Promise<number> {
       bootstrap: values.connect ?? [],
       relay: serveRelay,
       relays: values.relay ?? [],
+      portMapping: !values['no-port-mapping'],
       name: values.name,
       log,
     })

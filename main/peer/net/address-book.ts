@@ -14,7 +14,7 @@
  */
 import { lpStream } from '@libp2p/utils'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MAX_ANNOUNCED_ADDRS } from '../../../shared/limits.ts'
 import {
   ADDRS_PROTOCOL,
@@ -53,8 +53,13 @@ export interface AddressBookComponents {
   store: Durable & MetaStore & PeerBook
   device: Pick<Device, 'deviceId' | 'signingKey'>
   members: MemberView
-  /** Called when a teammate's record brings addresses and it is not connected. */
+  /**
+   * Called when a teammate's record brings addresses: it dials a teammate it is not connected to, and
+   * tries a direct address of one it reaches only through a relay.
+   */
   dial: (deviceId: string) => void
+  /** Addresses of this device that libp2p does not know of: the router's, where it forwards a port (net/port-mapping.ts). */
+  mapped?: () => string[]
   log: Log
 }
 
@@ -149,13 +154,21 @@ export class AddressBook {
   }
 
   /** Signs a new record of this device's addresses if they changed, and hands it to connected teammates. */
-  private resign(): Promise<void> {
+  resign(): Promise<void> {
     // After a failed round (a write refused while stopping, say) the next one still runs.
     this.signing = this.signing
       .catch(() => {})
       .then(async () => {
         if (this.stopped) return
-        const a = announceable(this.c.node.getMultiaddrs(), this.c.device.deviceId)
+        const mapped = (this.c.mapped?.() ?? []).flatMap((s) => {
+          try {
+            return [multiaddr(s)]
+          } catch {
+            return []
+          }
+        })
+        // The router's forwarded port first: it is the address a teammate anywhere can dial directly.
+        const a = announceable([...mapped, ...this.c.node.getMultiaddrs()], this.c.device.deviceId)
         const key = [...a].sort().join(' ')
         if (this.own && key === this.ownKey) return
         const seq = Math.max(Number(this.c.store.getMeta(SEQ_META)?.toString() ?? '0'), this.own?.q ?? 0) + 1
@@ -284,7 +297,7 @@ export class AddressBook {
     this.stats.accepted++
     await this.c.store.write(() => this.c.store.putAddressRecord(r.d, r.q, encodeMessage(r)))
     for (const t of this.connectedTeammates()) if (t !== from) this.queue(t, [r.d])
-    if (!this.c.node.getConnections().some((c) => c.remotePeer.toString() === r.d)) this.c.dial(r.d)
+    this.c.dial(r.d)
   }
 }
 

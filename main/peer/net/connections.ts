@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection, PeerId } from '@libp2p/interface'
 import type { Durable, PeerBook } from '../store/types.ts'
 import type { Log } from '../log.ts'
 import type { GrapevineNode } from './node.ts'
@@ -20,6 +20,10 @@ const BACKOFF_MAX_MS = 5 * 60_000
 /** Strangers found on the LAN, remembered (in memory, oldest forgotten first) in case they become teammates. */
 const MAX_FOUND = 64
 const FOUND_TTL_MS = 10 * 60_000
+/** A teammate reached through a relay is tried at its direct addresses this often at first, then less often. */
+const UPGRADE_MIN_MS = 15_000
+/** How long streams on a relayed connection get to finish once a direct one took its place. */
+const RELAYED_CLOSE_MS = 5_000
 
 export interface ConnectionEvents {
   connect: [peer: PeerId]
@@ -28,6 +32,8 @@ export interface ConnectionEvents {
 
 export class Connections extends EventEmitter<ConnectionEvents> {
   private readonly backoff = new Map<string, { next: number; delay: number }>()
+  /** Direct dials to teammates reached only through a relay, each on its own backoff. */
+  private readonly upgrades = new Map<string, { next: number; delay: number }>()
   private readonly found = new Map<string, { addrs: Multiaddr[]; at: number }>()
   private known = new Set<string>()
   /** Peers to keep connected whoever they are (relays a person named), by PeerId. */
@@ -83,7 +89,7 @@ export class Connections extends EventEmitter<ConnectionEvents> {
    */
   reach(peerId: string): { how: 'lan' | 'internet' | 'relayed'; relayedBy: string | null } | null {
     const open = this.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === peerId)
-    const direct = open.find((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))
+    const direct = open.find((c) => c.direct)
     if (direct) {
       const ip = direct.remoteAddr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value ?? ''
       return { how: kindOf(ip) === 'public' ? 'internet' : 'lan', relayedBy: null }
@@ -104,9 +110,13 @@ export class Connections extends EventEmitter<ConnectionEvents> {
     return 'Not reachable directly or through its relay: it is probably offline, or its relay is.'
   }
 
-  /** Dials a teammate now, whatever its backoff (it just told us new addresses). */
+  /**
+   * Dials a teammate now, whatever its backoff (it just told us new addresses): one not connected, or
+   * one reached only through a relay at its direct addresses.
+   */
   dialNow(peerId: string): void {
     this.backoff.delete(peerId)
+    this.upgrades.delete(peerId)
     this.redial(peerId)
   }
 
@@ -127,6 +137,7 @@ export class Connections extends EventEmitter<ConnectionEvents> {
       const id = conn.remotePeer.toString()
       this.backoff.delete(id)
       if (!this.known.has(id)) return
+      if (conn.direct) this.dropRelayed(id)
       // An inbound connection's address is the remote's ephemeral port; identify tells its listen addresses.
       const addrs = conn.direction === 'outbound' ? [conn.remoteAddr.toString()] : []
       this.noteSeen(id, addrs)
@@ -223,7 +234,11 @@ export class Connections extends EventEmitter<ConnectionEvents> {
     const now = Date.now()
     const teammates = this.teammates()
     for (const id of only === undefined ? [...teammates, ...this.pinned.keys()] : [only]) {
-      if (!(teammates.has(id) || this.pinned.has(id)) || this.isConnected(id)) continue
+      if (!(teammates.has(id) || this.pinned.has(id))) continue
+      if (this.isConnected(id)) {
+        if (teammates.has(id)) this.upgrade(id, now)
+        continue
+      }
       const b = this.backoff.get(id) ?? { next: 0, delay: BACKOFF_MIN_MS }
       if (b.next > now) continue
       const pinned = this.pinned.get(id)
@@ -236,6 +251,44 @@ export class Connections extends EventEmitter<ConnectionEvents> {
         .dial(targets, { signal: AbortSignal.timeout(10_000) })
         .catch((err: Error) => this.log('debug', `redial ${id}: ${err.message}`))
     }
+  }
+
+  /**
+   * A teammate reached only through a relay is dialled at the direct addresses it announced (a router's
+   * forwarded port, a public address). libp2p opens a direct connection beside an unlimited relayed one
+   * when it is asked for a direct address; once it is open the relayed one is let go (`dropRelayed`), so
+   * traffic stops going through the relay and the two stay connected when the relay goes away.
+   */
+  private upgrade(id: string, now: number): void {
+    const open = this.openTo(id)
+    if (open.length === 0 || open.some((c) => c.direct)) return
+    const direct = dialable(
+      this.addressesOf(id).filter((a) => !a.includes('/p2p-circuit')),
+      id,
+    )
+    if (direct.length === 0) return
+    const u = this.upgrades.get(id) ?? { next: 0, delay: UPGRADE_MIN_MS }
+    if (u.next > now) return
+    this.upgrades.set(id, { next: now + u.delay, delay: Math.min(u.delay * 2, BACKOFF_MAX_MS) })
+    this.node
+      .dial(direct, { signal: AbortSignal.timeout(10_000) })
+      .then((conn) => {
+        if (conn.direct) this.log('info', `reached ${id} directly at ${conn.remoteAddr} (it was reached through a relay)`)
+      })
+      .catch((err: Error) => this.log('debug', `direct dial to ${id}: ${err.message}`))
+  }
+
+  /** A direct connection to a teammate opened (either side dialled): its relayed ones are closed. */
+  private dropRelayed(id: string): void {
+    this.upgrades.delete(id)
+    for (const c of this.openTo(id)) {
+      if (c.direct) continue
+      void c.close({ signal: AbortSignal.timeout(RELAYED_CLOSE_MS) }).catch((err: Error) => c.abort(err))
+    }
+  }
+
+  private openTo(id: string): Connection[] {
+    return this.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === id)
   }
 }
 

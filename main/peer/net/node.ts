@@ -12,6 +12,7 @@ import { mdns } from '@libp2p/mdns'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub, type Message, type TopicValidatorResult } from '@libp2p/gossipsub'
 import type { ConnectionGater, Ed25519PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
 import { CONNECTION_MANAGER_LIMITS } from './limits.ts'
 import type { RelayPlan } from './relay.ts'
@@ -75,6 +76,7 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
           }
         : {}),
       identify: identify(),
+      ownAddresses: confirmListening,
       pubsub: gossipsub({
         emitSelf: false,
         // Publishing before the mesh has formed must not fail: catch-up fills any gap.
@@ -116,6 +118,34 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
     throw err
   }
   return node
+}
+
+/** As long as a confirmation can last (the largest Date, as libp2p's own port mapper uses). */
+const FOREVER_MS = 8_640_000_000_000_000
+
+interface ListeningComponents {
+  addressManager: { confirmObservedAddr(addr: Multiaddr, options?: { type?: 'transport'; ttl?: number }): void }
+  transportManager: { getAddrs(): Multiaddr[] }
+  events: EventTarget
+}
+
+/**
+ * libp2p 3 announces a public address it listens on only once something (AutoNAT, which Grapevine does not
+ * run) confirmed that others reach it there, so a peer on a public address would put no address in its
+ * invites or its address record. Grapevine hands its addresses to members only, and they simply try each,
+ * so every address this node listens on is taken as its own as soon as it listens.
+ */
+function confirmListening(components: ListeningComponents): { start(): void; stop(): void } {
+  const confirm = (): void => {
+    for (const ma of components.transportManager.getAddrs()) {
+      if (ma.getComponents().some((c) => c.name === 'p2p-circuit')) continue
+      components.addressManager.confirmObservedAddr(ma, { type: 'transport', ttl: FOREVER_MS - Date.now() })
+    }
+  }
+  return {
+    start: () => components.events.addEventListener('transport:listening', confirm),
+    stop: () => components.events.removeEventListener('transport:listening', confirm),
+  }
 }
 
 let unsignedCount = 0

@@ -122,8 +122,10 @@ export class Live {
     return o
   }
 
+  /** The connection to `peer` to open the live stream on: a direct one before a relayed one. */
   private connectionTo(peer: string): Connection | undefined {
-    return this.node.getConnections().find((c) => c.status === 'open' && c.remotePeer.toString() === peer && !c.limits)
+    const open = this.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === peer && !c.limits)
+    return open.find((c) => c.direct) ?? open[0]
   }
 
   private write(peer: string, o: Outbound, frame: Uint8Array): void {

@@ -20,7 +20,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +32,13 @@ const PEER_CHILD = fileURLToPath(new URL('./peer-child.ts', import.meta.url))
 const PROXY = fileURLToPath(new URL('./proxy.ts', import.meta.url))
 const STEM = 'gv'
 const INTERNET_NET = '198.51.100'
+/**
+ * A routable range for the scenarios whose router software refuses the documentation ranges: miniupnpd
+ * will not forward a port of a "Reserved / private IP address" ("Port forwarding is impossible"), and
+ * neither will libp2p's own port mapper. It is as safe: no namespace has a route out of the addresses the
+ * harness assigned, so nothing sent to this range leaves the namespaces.
+ */
+export const ROUTABLE_INTERNET = '1.2.3'
 const COMMAND_TIMEOUT_MS = 10_000
 /** iproute2's `ip`: every namespace operation and every command in a namespace (`ip netns exec`) goes through it. */
 const IP = 'ip'
@@ -39,6 +46,16 @@ const IP = 'ip'
 export type NamespaceSupport = { ok: true } | { ok: false; reason: string }
 
 let support: NamespaceSupport | undefined
+
+/** Whether routers can forward ports on request here (miniupnpd, Debian's miniupnpd-nftables); null if so, else why not. */
+export function upnpUnsupported(): string | null {
+  try {
+    execFileSync('miniupnpd', ['--version'], { stdio: 'ignore', timeout: COMMAND_TIMEOUT_MS })
+    return null
+  } catch {
+    return "'miniupnpd' is missing (apt-get install miniupnpd-nftables)"
+  }
+}
 
 /** Whether this machine can run the namespace tests (root, `ip`, `nft`, and a netns with NAT really made); cached. */
 export function namespaceSupport(): NamespaceSupport {
@@ -130,6 +147,8 @@ export interface Host {
 
 export interface NatHost extends Host {
   symmetric: boolean
+  /** The router forwards ports on request (UPnP IGD and NAT-PMP, miniupnpd); see `startUpnp`. */
+  upnp: boolean
   router: { ns: string /** Its outside address: what public hosts see as the source. */; ip: string; insideIp: string }
 }
 
@@ -141,6 +160,8 @@ export interface PeerHandle {
   readonly profileDir: string
   request<M extends ClientMethod>(method: M, params: ClientParams<M>, timeoutMs?: number): Promise<ClientResults[M]>
   addrs(timeoutMs?: number): Promise<string[]>
+  /** The remote addresses of its open connections to `peerId` (a relayed one has /p2p-circuit). */
+  connectionsTo(peerId: string, timeoutMs?: number): Promise<string[]>
   stats(timeoutMs?: number): Promise<ReturnType<Peer['stats']>>
   /** Stops the peer cleanly; SIGKILLs it if that takes longer than `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>
@@ -240,8 +261,15 @@ export class Topology {
   private nextNat = 1
   private cleaned = false
 
-  /** Sweeps stale namespaces of crashed runs, then makes the internet namespace. Throws if namespaces are unsupported. */
-  constructor() {
+  /** The first three octets of the internet bridge's /24. */
+  private readonly internetNet: string
+
+  /**
+   * Sweeps stale namespaces of crashed runs, then makes the internet namespace. Throws if namespaces are
+   * unsupported. `internet` is the public /24 (its first three octets): a documentation range by default.
+   */
+  constructor(opts: { internet?: string } = {}) {
+    this.internetNet = opts.internet ?? INTERNET_NET
     const s = namespaceSupport()
     if (!s.ok) throw new Error(`network namespaces are not available: ${s.reason}`)
     sweepStale(STEM)
@@ -272,8 +300,9 @@ export class Topology {
    * fully-random) picks a new external port per connection, so two destinations see two ports. Either way
    * nothing unsolicited gets in: the router drops new inbound connections silently, as most home routers do.
    */
-  addNatHost(name: string, opts: { symmetric?: boolean } = {}): NatHost {
+  addNatHost(name: string, opts: { symmetric?: boolean; upnp?: boolean } = {}): NatHost {
     const symmetric = opts.symmetric ?? false
+    const upnp = opts.upnp ?? false
     const n = this.nextNat++
     if (n > 254) throw new Error('too many NAT hosts in one topology (at most 254)')
     const router = this.makeNamespace(`${name}-r`)
@@ -290,8 +319,46 @@ export class Topology {
     // The home host's only way out is its router; the router has no default route, so nothing leaves 198.51.100.0/24.
     ip(['-n', home, 'route', 'add', 'default', 'via', insideIp])
     ip(['netns', 'exec', router, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward'])
-    ip(['netns', 'exec', router, 'nft', '-f', '-'], natRules(symmetric))
-    return { ns: home, ip: homeIp, symmetric, router: { ns: router, ip: outside, insideIp } }
+    ip(['netns', 'exec', router, 'nft', '-f', '-'], natRules(symmetric, upnp))
+    return { ns: home, ip: homeIp, symmetric, upnp, router: { ns: router, ip: outside, insideIp } }
+  }
+
+  /**
+   * Starts the router's port mapper (miniupnpd: UPnP IGD and NAT-PMP, nftables backend) for a NAT host
+   * made with `upnp: true`; resolves once it answers. Secure mode: a home host can forward ports only to
+   * itself. The internet must be `ROUTABLE_INTERNET` (miniupnpd refuses a documentation-range address).
+   */
+  async startUpnp(host: NatHost): Promise<void> {
+    if (!host.upnp) throw new Error(`${host.ns} was not made with upnp: true`)
+    const dir = mkdtempSync(join(tmpdir(), 'grapevine-netns-upnp-'))
+    this.tempDirs.add(dir)
+    const conf = join(dir, 'miniupnpd.conf')
+    const net = host.router.insideIp.replace(/\.1$/, '.0')
+    writeFileSync(
+      conf,
+      [
+        'ext_ifname=wan',
+        'listening_ip=lan',
+        'enable_upnp=yes',
+        'enable_natpmp=yes',
+        'secure_mode=yes',
+        'system_uptime=yes',
+        `lease_file=${join(dir, 'leases')}`,
+        'upnp_table_name=miniupnpd',
+        'upnp_nat_table_name=miniupnpd',
+        'upnp_forward_chain=miniupnpd',
+        'upnp_nat_chain=prerouting_miniupnpd',
+        'upnp_nat_postrouting_chain=postrouting_miniupnpd',
+        `allow 1024-65535 ${net}/24 1024-65535`,
+        'deny 0-65535 0.0.0.0/0 0-65535',
+        '',
+      ].join('\n'),
+    )
+    const child = this.spawnIn(host.router.ns, 'miniupnpd', ['-d', '-f', conf, '-P', join(dir, 'pid')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    // miniupnpd -d logs to stderr; the HTTP (UPnP) listener is the last thing it opens before it answers.
+    await firstLine(child, /HTTP listening on port/, COMMAND_TIMEOUT_MS, 'miniupnpd', 'stderr')
   }
 
   /** Runs a command in one of this topology's namespaces; resolves to its stdout, rejects with its stderr. */
@@ -421,7 +488,7 @@ export class Topology {
 
   private publicAddress(): string {
     if (this.nextPublic > 250) throw new Error('too many public addresses in one topology')
-    return `${INTERNET_NET}.${this.nextPublic++}`
+    return `${this.internetNet}.${this.nextPublic++}`
   }
 
   /** A veth from `ns` (named `dev`) to a port on the internet bridge, with `addr`/24 and no default route. */
@@ -438,7 +505,7 @@ export class Topology {
  * The router's rules. `ct state invalid drop` comes first in forward: masquerade lets INVALID packets out
  * un-NATed (STACK-NOTES), which would leak the private address onto the internet bridge.
  */
-function natRules(symmetric: boolean): string {
+function natRules(symmetric: boolean, upnp: boolean): string {
   return `
 table ip nat {
   chain post {
@@ -446,12 +513,24 @@ table ip nat {
     oifname "wan" masquerade${symmetric ? ' fully-random' : ''}
   }
 }
-table ip filter {
+${
+  upnp
+    ? `table inet miniupnpd {
+  chain forward { type filter hook forward priority filter; policy accept; jump miniupnpd; }
+  chain miniupnpd { }
+  chain prerouting { type nat hook prerouting priority dstnat; policy accept; jump prerouting_miniupnpd; }
+  chain postrouting { type nat hook postrouting priority srcnat; policy accept; jump postrouting_miniupnpd; }
+  chain prerouting_miniupnpd { }
+  chain postrouting_miniupnpd { }
+}
+`
+    : ''
+}table ip filter {
   chain forward {
     type filter hook forward priority filter; policy drop;
     ct state invalid drop
     iifname "lan" oifname "wan" accept
-    iifname "wan" oifname "lan" ct state established,related accept
+    iifname "wan" oifname "lan" ct state established,related accept${upnp ? '\n    iifname "wan" oifname "lan" ct status dnat accept' : ''}
   }
   chain input {
     type filter hook input priority filter; policy accept;
@@ -462,14 +541,21 @@ table ip filter {
 `
 }
 
-/** Resolves with the first stdout line matching `pattern`; rejects (with stderr) if the child exits or time runs out. */
-function firstLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what: string): Promise<RegExpMatchArray> {
+/** Resolves with the first stdout (or stderr) line matching `pattern`; rejects (with stderr) if the child exits or time runs out. */
+function firstLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs: number,
+  what: string,
+  from: 'stdout' | 'stderr' = 'stdout',
+): Promise<RegExpMatchArray> {
+  const source = from === 'stdout' ? child.stdout : child.stderr
   return new Promise((resolve, reject) => {
     let out = ''
     let err = ''
     const finish = (fn: () => void): void => {
       clearTimeout(timer)
-      child.stdout?.off('data', onOut)
+      source?.off('data', onOut)
       child.off('exit', onExit)
       fn()
     }
@@ -489,7 +575,7 @@ function firstLine(child: ChildProcess, pattern: RegExp, timeoutMs: number, what
       child.kill('SIGKILL')
       finish(() => reject(new Error(`${what} was not ready after ${timeoutMs} ms: ${(err || out).trim().slice(-2000)}`)))
     }, timeoutMs)
-    child.stdout?.on('data', onOut)
+    source?.on('data', onOut)
     child.stderr?.on('data', (d: Buffer) => {
       err = (err + d).slice(-8000)
     })
@@ -574,6 +660,8 @@ function peerHandle(child: ChildProcess, opts: StartPeerOptions & { profileDir: 
     request: (method, params, timeoutMs = DEFAULT_CALL_TIMEOUT_MS) =>
       call({ op: 'request', method, params }, timeoutMs, `request ${method}`) as Promise<ClientResults[typeof method]>,
     addrs: (timeoutMs = DEFAULT_CALL_TIMEOUT_MS) => call({ op: 'addrs' }, timeoutMs, 'addrs') as Promise<string[]>,
+    connectionsTo: (peerId, timeoutMs = DEFAULT_CALL_TIMEOUT_MS) =>
+      call({ op: 'connections', peer: peerId }, timeoutMs, 'connections') as Promise<string[]>,
     stats: (timeoutMs = DEFAULT_CALL_TIMEOUT_MS) => call({ op: 'stats' }, timeoutMs, 'stats') as Promise<ReturnType<Peer['stats']>>,
     stop: async (timeoutMs = 10_000) => {
       if (exited) return

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict'
 import { after, test } from 'node:test'
 import { waitFor } from '../helpers.ts'
-import { namespaceSupport, Topology, type PeerHandle } from './harness.ts'
+import { namespaceSupport, ROUTABLE_INTERNET, Topology, upnpUnsupported, type PeerHandle } from './harness.ts'
 import { testSeed } from '../random.ts'
 
 const support = namespaceSupport()
@@ -21,8 +21,10 @@ after(() => {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
   const line = (r: string[]) => `# | ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
   console.log(['', line(head), `# |${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'))
-  // Why no relayed row becomes direct: no hole punching runs (main/peer/README.md, "Not yet").
-  console.log('# relayed connections upgraded to direct: none (no hole punching yet; see main/peer/README.md)')
+  // Why only a forwarded port makes a path direct: no hole punching runs (main/peer/README.md, "Not yet").
+  console.log(
+    '# relayed paths that become direct: where a router forwards a port (UPnP); none by hole punching (see main/peer/README.md, "Not yet")',
+  )
 })
 
 const pct = (xs: number[], p: number): number => {
@@ -234,6 +236,80 @@ test('a 200 ms round trip with 2% loss: 1,000 edits caught up, and an edit still
     assert.equal((await A.request('peer.list', {})).find((x) => x.peerId === bId)?.how, 'internet', 'through the proxy, a direct TCP path')
     rows.push(row('200 ms RTT, 2% loss (proxy)', 'direct, through the proxy', { firstSync: catchUp, times }))
     await proxy.stop()
+  } finally {
+    topo.cleanup()
+  }
+})
+
+test("relayed, then direct: A's router starts forwarding ports (UPnP); B upgrades and stays connected when R stops", {
+  timeout: 150_000,
+}, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const noUpnp = upnpUnsupported()
+  if (noUpnp) {
+    console.log(`UPnP scenario skipped: ${noUpnp}`)
+    return t.skip(noUpnp)
+  }
+  // miniupnpd forwards no port of a documentation-range address: this internet is a routable range that
+  // no namespace has a route out of.
+  const topo = new Topology({ internet: ROUTABLE_INTERNET })
+  try {
+    const r = topo.addPublicHost('r')
+    const a = topo.addNatHost('a', { upnp: true })
+    const b = topo.addNatHost('b')
+    const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
+    // A's router forwards nothing yet: A asks it again every second (every 10 minutes outside tests).
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A', config: { portMappingRetryMs: 1_000 } })
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    // libp2p alone would announce R's public address only once AutoNAT confirmed it: R's invites would carry none.
+    assert.ok(
+      (await R.addrs()).some((x) => x.startsWith(`/ip4/${r.ip}/tcp/`)),
+      'a peer on a public address announces it',
+    )
+    const ws = await team(R, [A, B])
+    const aId = (await A.request('identity.get', {})).deviceId
+    const bId = (await B.request('identity.get', {})).deviceId
+    const before = await reachOf(B, aId, 30_000)
+    assert.equal(before.how, 'relayed', 'no forwarded port yet: through R')
+    const result = await crossBothWays(A, B, ws)
+
+    await topo.startUpnp(a)
+    const started = performance.now()
+    const mapped = await waitFor("A's router to forward its port", async () => (await A.stats()).mapped[0]?.address ?? null, 20_000, 50)
+    assert.ok(mapped.startsWith(`/ip4/${a.router.ip}/tcp/`), `forwarded on the router's public address (${mapped})`)
+    await waitFor(
+      'B to reach A directly, and the relayed connection let go',
+      async () => {
+        const info = (await B.request('peer.list', {})).find((p) => p.peerId === aId)
+        return info?.online && info.how === 'internet' && !(await B.connectionsTo(aId)).some((c) => c.includes('/p2p-circuit'))
+      },
+      30_000,
+      50,
+    )
+    const upgradedIn = performance.now() - started
+    assert.equal((await A.request('peer.list', {})).find((p) => p.peerId === bId)?.how, 'internet', 'A sees the same direct connection')
+
+    // R goes away: the direct path does not need it.
+    await R.stop()
+    const docId = (await A.request('doc.create', { workspaceId: ws, title: 'After R', text: 'still here' })).id
+    await waitFor(
+      'an edit after R stopped',
+      async () => (await B.request('doc.read', { docId }).catch(() => null))?.text === 'still here',
+      15_000,
+      20,
+    )
+    const after = await editTimes(B, A, docId, 10)
+    assert.ok((await A.request('peer.list', {})).find((p) => p.peerId === bId)?.online, 'A and B still connected without R')
+    console.log(
+      `# A's router forwards ${mapped}: direct ${upgradedIn.toFixed(0)} ms after the router started forwarding; with R stopped, B → A p50 ${pct(after, 50).toFixed(1)} / p99 ${pct(after, 99).toFixed(1)} ms`,
+    )
+    rows.push(
+      row(
+        "A's router forwards a port (UPnP) later",
+        `relayed through ${before.via}, then direct in ${upgradedIn.toFixed(0)} ms; stays when R stops`,
+        result,
+      ),
+    )
   } finally {
     topo.cleanup()
   }

@@ -7,6 +7,7 @@
  * messages (advanced serialization, so Uint8Array results arrive as Uint8Array):
  *   { id, op: 'request', method, params } → { id, ok: true, result } | { id, ok: false, error: { message, code? } }
  *   { id, op: 'stats' } → peer.stats();  { id, op: 'addrs' } → the node's multiaddrs as strings
+ *   { id, op: 'connections', peer } → the remote addresses of its open connections to `peer`
  *   { id, op: 'stop' } → stops the peer, answers, exits.
  * It sends { op: 'ready', addrs } once listening, and { op: 'failed', error } if the peer cannot start.
  *
@@ -18,7 +19,10 @@ import type { PeerConfig } from '../../peer.ts'
 import { createPeer } from '../../peer.ts'
 import { testLog } from '../helpers.ts'
 
-type Incoming = { id: number; op: 'request'; method: string; params: unknown } | { id: number; op: 'stats' | 'addrs' | 'stop' }
+type Incoming =
+  | { id: number; op: 'request'; method: string; params: unknown }
+  | { id: number; op: 'connections'; peer: string }
+  | { id: number; op: 'stats' | 'addrs' | 'stop' }
 
 function send(message: object): Promise<void> {
   return new Promise((resolve) => {
@@ -75,6 +79,11 @@ process.on('message', (msg: Incoming) => {
         case 'addrs':
           await send({ id: msg.id, ok: true, result: addrs() })
           break
+        case 'connections': {
+          const open = peer.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === msg.peer)
+          await send({ id: msg.id, ok: true, result: open.map((c) => c.remoteAddr.toString()) })
+          break
+        }
         case 'stop':
           await stop()
           await send({ id: msg.id, ok: true, result: null })
