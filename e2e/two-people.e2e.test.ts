@@ -119,3 +119,57 @@ async function scenario(): Promise<void> {
   assert.equal(await waitText(people.pb, both, 'text after reload'), finalB)
   await people.pa.screenshot({ path: people.shots.path('08-converged') })
 }
+
+test(
+  "search: Ana finds Ben's words across the workspace and opens the document at the hit; find and replace in it reaches Ben",
+  {
+    skip: problem ?? false,
+    timeout: 120_000,
+  },
+  () => people.run(searchScenario),
+)
+
+async function searchScenario(): Promise<void> {
+  // Ben writes a second document (the first test left both in Studio with one document).
+  const first = await people.pb.getByTestId('doc-view').getAttribute('data-doc-id')
+  await people.pb.getByTestId('new-document').click()
+  // The new document's view, not the one still on screen while it opens.
+  await people.pb.locator(`[data-testid="doc-view"]:not([data-doc-id="${first}"])`).waitFor()
+  await people.pb.getByTestId('doc-title-input').fill('Zeppelin notes')
+  await people.pb.getByTestId('doc-title-input').press('Enter')
+  await editor(people.pb).click()
+  await people.pb.keyboard.type('The airship hangar opens in March.\nBring the zeppelin plans.', { delay: 5 })
+  await people.pa.getByTestId('doc-item').filter({ hasText: 'Zeppelin notes' }).waitFor({ timeout: 20_000 })
+
+  // Ana searches every document (Ctrl+Shift+F): Ben's words, marked, as soon as they reached her.
+  await people.pa.keyboard.press('Control+Shift+F')
+  await people.pa.getByTestId('search-input').fill('zeppelin plan')
+  const result = people.pa.getByTestId('search-result').filter({ hasText: 'Zeppelin notes' })
+  await result.waitFor({ timeout: 20_000 })
+  assert.equal(await people.pa.getByTestId('search-result').count(), 1, 'only the document with both words')
+  assert.deepEqual(await result.locator('mark').allInnerTexts(), ['zeppelin', 'plans'])
+  await people.pa.screenshot({ path: people.shots.path('14-search') })
+  await people.pa.getByTestId('search-input').press('Enter')
+  await people.pa.getByTestId('search-dialog').waitFor({ state: 'detached' })
+  await waitText(people.pa, (t) => t.includes('Bring the zeppelin plans.'), 'the document Ana opened from search')
+  // It opens with the hit selected.
+  await people.pa.waitForFunction("document.getSelection()?.toString() === 'zeppelin'", null, { timeout: 10_000 })
+
+  // Find and replace in the document (Ctrl+F, CodeMirror's panel): the replacement reaches Ben.
+  await editor(people.pa).click()
+  await people.pa.keyboard.press('Control+F')
+  const panel = people.pa.locator('.cm-search')
+  await panel.waitFor()
+  await panel.locator('input[name="search"]').fill('March')
+  await panel.locator('input[name="replace"]').fill('April')
+  await people.pa.screenshot({ path: people.shots.path('15-find-replace') })
+  await panel.locator('button[name="replaceAll"]').click()
+  await waitText(people.pb, (t) => t.includes('opens in April.') && !t.includes('March'), 'the replacement on Ben’s screen')
+
+  // Nothing found says so.
+  await people.pa.keyboard.press('Escape')
+  await people.pa.keyboard.press('Control+Shift+F')
+  await people.pa.getByTestId('search-input').fill('walrus')
+  await people.pa.getByTestId('search-empty').waitFor({ timeout: 10_000 })
+  await people.pa.keyboard.press('Escape')
+}

@@ -19,9 +19,10 @@ function build(platform: NodeJS.Platform, dev = false) {
 test('our shortcuts send their commands to the page, the same keys the page binds', () => {
   const { items, sent } = build('linux', true)
   const byKey = (k: string) => items.find((i) => i.accelerator === k)
-  for (const key of ['CmdOrCtrl+N', 'CmdOrCtrl+K', 'CmdOrCtrl+Shift+I', 'CmdOrCtrl+F']) (byKey(key)!.click as () => void)()
+  for (const key of ['CmdOrCtrl+N', 'CmdOrCtrl+K', 'CmdOrCtrl+Shift+I', 'CmdOrCtrl+F', 'CmdOrCtrl+Shift+F'])
+    (byKey(key)!.click as () => void)()
   ;(items.find((i) => i.label === 'Network…')!.click as () => void)()
-  assert.deepEqual(sent, ['new-document', 'command-palette', 'invite', 'find', 'network'])
+  assert.deepEqual(sent, ['new-document', 'command-palette', 'invite', 'find', 'search', 'network'])
   const accelerators = items.map((i) => i.accelerator).filter(Boolean)
   assert.equal(new Set(accelerators).size, accelerators.length, 'no key bound twice (developer tools moved to F12)')
 })

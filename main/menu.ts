@@ -66,6 +66,7 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
         { role: 'selectAll' },
         { type: 'separator' },
         command('Find…', 'CmdOrCtrl+F', 'find'),
+        command('Search All Documents…', 'CmdOrCtrl+Shift+F', 'search'),
       ],
     },
     {

@@ -42,6 +42,10 @@ export const MAX_ADDRESS_CHARS = 320
 export const MAX_ADDRESS_RECORDS = 512
 /** Documents listed per teammate as not caught up (`peer.list`); the count says how many in all. */
 export const MAX_BEHIND_LISTED = 20
+/** Documents one search returns at most. */
+export const MAX_SEARCH_RESULTS = 50
+/** The longest search a person can type (characters). */
+export const MAX_SEARCH_QUERY_CHARS = 256
 /** How long a new invite stays valid unless asked otherwise. */
 export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
 /** The longest an invite may live: a leaked code stops working within a week. */

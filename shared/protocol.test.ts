@@ -12,6 +12,7 @@ import {
   MAX_CHANGES_PER_MESSAGE,
   MAX_INVITE_CODE_CHARS,
   MAX_NAME_CHARS,
+  MAX_SEARCH_QUERY_CHARS,
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './limits.ts'
@@ -67,6 +68,8 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'peer.list': {},
   'peer.dial': { address: `/ip4/127.0.0.1/tcp/4001/p2p/${device}` },
   'network.info': {},
+  'search.query': { query: 'plan', workspaceId: ws, limit: 10 },
+  'search.rebuild': {},
 }
 
 const methods = Object.keys(clientRequestSchemas) as ClientMethod[]
@@ -90,6 +93,8 @@ describe('request schemas', () => {
         for (const bad of badIds) {
           // docId may be null in presence.set (no document open)
           if (bad === null && m === 'presence.set' && key === 'docId') continue
+          // workspaceId may be left out of search.query (every workspace)
+          if (bad === undefined && m === 'search.query' && key === 'workspaceId') continue
           assert.ok(!parseRequest(m, { ...requests[m], [key]: bad }).success, `${m}.${key} = ${show(bad)}`)
           checked++
         }
@@ -149,6 +154,7 @@ describe('request schemas', () => {
   it('mark what a person sent too much of as too large', () => {
     const cases: [ClientMethod, Record<string, unknown>][] = [
       ['doc.setText', { docId, text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
+      ['search.query', { query: 'x'.repeat(MAX_SEARCH_QUERY_CHARS + 1) }],
       ['doc.create', { workspaceId: ws, title: 'Big', text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
       ['doc.applyChanges', { docId, changes: [new Uint8Array(1), new Uint8Array(MAX_CHANGE_BYTES + 1)] }],
     ]
@@ -378,6 +384,19 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   'peer.list': [peerInfo],
   'peer.dial': peerInfo,
   'network.info': { peerId: device, listenAddresses: ['/ip4/127.0.0.1/tcp/4001'], connections: 1 },
+  'search.query': [
+    {
+      docId,
+      workspaceId: ws,
+      title: 'Plan',
+      parts: [
+        { text: 'the ', hit: false },
+        { text: 'plan', hit: true },
+      ],
+      at: 4,
+    },
+  ],
+  'search.rebuild': { documents: 3 },
 }
 
 describe('result schemas', () => {
@@ -412,6 +431,9 @@ describe('result schemas', () => {
       ['workspace.keys', { ...keyStatus, epochId: undefined }],
       ['workspace.keys', { ...keyStatus, waiting: [{ deviceId: other, name: 'Cat', online: false }] }],
       ['member.remove', { workspaceId: ws, deviceId: other }],
+      ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [{ text: 'x' }], at: 0 }]],
+      ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [], at: -1 }]],
+      ['search.rebuild', { documents: 1.5 }],
     ]
     for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
   })

@@ -10,6 +10,8 @@ import {
   MAX_INVITE_CODE_CHARS,
   MAX_INVITE_TTL_MS,
   MAX_NAME_CHARS,
+  MAX_SEARCH_QUERY_CHARS,
+  MAX_SEARCH_RESULTS,
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
 } from './limits.ts'
@@ -31,6 +33,7 @@ import {
   peerInfoSchema,
   presenceInfoSchema,
   ROLES,
+  searchHitSchema,
   workspaceInfoSchema,
 } from './types.ts'
 import type { ClientEvent } from './events.ts'
@@ -111,6 +114,14 @@ export const clientRequestSchemas = {
   'peer.list': z.object({}),
   'peer.dial': z.object({ address: z.string().min(1).max(512) }),
   'network.info': z.object({}),
+  /** Full-text search over the documents of one workspace, or of all this device reads. */
+  'search.query': z.object({
+    query: z.string().refine((s) => s.length <= MAX_SEARCH_QUERY_CHARS, tooLarge(`over ${MAX_SEARCH_QUERY_CHARS} characters`)),
+    workspaceId: idSchema.optional(),
+    limit: z.number().int().min(1).max(MAX_SEARCH_RESULTS).optional(),
+  }),
+  /** Indexes every readable document again (the index is kept current by itself; this is for repair). */
+  'search.rebuild': z.object({}),
 } as const
 
 export type ClientMethod = keyof typeof clientRequestSchemas
@@ -183,6 +194,8 @@ export const clientResultSchemas = {
   'peer.list': z.array(peerInfoSchema),
   'peer.dial': peerInfoSchema,
   'network.info': networkInfoSchema,
+  'search.query': z.array(searchHitSchema),
+  'search.rebuild': z.object({ documents: z.number().int().nonnegative() }),
 } as const satisfies { [M in ClientMethod]: z.ZodType }
 
 export type ClientResults = { [M in ClientMethod]: z.output<(typeof clientResultSchemas)[M]> }

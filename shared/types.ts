@@ -157,6 +157,18 @@ export const peerInfoSchema = z.object({
 })
 export type PeerInfo = z.output<typeof peerInfoSchema>
 
+/** A document found by search (`search.query`). */
+export const searchHitSchema = z.object({
+  docId: idSchema,
+  workspaceId: idSchema,
+  title: z.string(),
+  /** A few words around the best hit, in order; the matching words have `hit`. */
+  parts: z.array(z.object({ text: z.string(), hit: z.boolean() })),
+  /** Where in the text the first hit starts (characters), to open the document there; null: it is in the title. */
+  at: z.number().int().nonnegative().nullable(),
+})
+export type SearchHit = z.output<typeof searchHitSchema>
+
 /** What is true of one document's copies, as far as this peer knows. */
 export const docSyncStatusSchema = z.object({
   docId: idSchema,

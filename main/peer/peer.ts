@@ -21,6 +21,7 @@ import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
 import { AddressBook } from './net/address-book.ts'
 import { type Mapped, PortMapper } from './net/port-mapping.ts'
+import { SearchIndex } from './sync/search-index.ts'
 import { keepRelaySlot, relayPlan, type RelayMode, type RelayPlan } from './net/relay.ts'
 import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
 import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
@@ -227,6 +228,14 @@ async function assemble(
   node.addEventListener('connection:open', () => documents.sealRuns())
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
+  // A keeper reads nothing it stores, so it indexes nothing.
+  const search = new SearchIndex({
+    store,
+    documents,
+    readable: () => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper'),
+    log,
+  })
+  search.start()
   const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
   const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log)
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
@@ -361,6 +370,7 @@ async function assemble(
     joining,
     connections,
     presence,
+    search,
     rttOf: (id) => catchup.rttOf(id),
     syncWorkspace: (ws) => syncAll(ws),
     announce,
@@ -472,6 +482,7 @@ async function assemble(
       // committed by documents.close().
       await node.stop()
       await documents.close()
+      await search.stop()
       listEvents.cancel()
       syncEvents.cancel()
       store.close()

@@ -34,6 +34,7 @@ import type { GrapevineNode } from '../net/node.ts'
 import { setTitle } from '../sync/doc-content.ts'
 import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
+import type { SearchIndex } from '../sync/search-index.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
 
@@ -58,6 +59,8 @@ interface ApiContext {
   joining: Joining
   connections: Connections
   presence: Presence
+  /** Full-text search over the documents this device reads. */
+  search: Pick<SearchIndex, 'search' | 'rebuild'>
   /** The round trip to a teammate as the last catch-up with it measured (ms), if any. */
   rttOf: (peerId: string) => number | null
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
@@ -400,6 +403,11 @@ export function createApi(ctx: ApiContext) {
       listenAddresses: ctx.node.getMultiaddrs().map(String),
       connections: ctx.node.getConnections().length,
     }),
+    'search.query': ({ query, workspaceId, limit }) => {
+      if (workspaceId !== undefined) workspaceInfo(workspaceId)
+      return ctx.search.search(query, workspaceId === undefined ? workspaces.ids() : [workspaceId], limit)
+    },
+    'search.rebuild': async () => ({ documents: await ctx.search.rebuild() }),
   }
 
   /** Validates and serves one request. */

@@ -85,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
       relay: { type: 'string', multiple: true },
       'serve-relay': { type: 'string' },
       'no-port-mapping': { type: 'boolean' },
+      rebuild: { type: 'boolean' },
       workspace: { type: 'string' },
       name: { type: 'string' },
       json: { type: 'boolean' },
@@ -188,6 +189,7 @@ async function main(argv: string[]): Promise<number> {
     json: values.json ?? false,
     name: values.name,
     all: values.all ?? false,
+    rebuild: values.rebuild ?? false,
     approve: !values['no-approval'],
   }
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)

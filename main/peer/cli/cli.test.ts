@@ -98,7 +98,14 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
   assert.deepEqual(members.map((m) => `${m.name}:${m.role}`).sort(), ['Ana:owner', 'Bob:editor'])
   assert.match(await ok(dirs.a.path, ['doc', 'status', 'Roadmap']), /saved on this device/)
   assert.match(await ok(dirs.a.path, ['peers']), /Bob/)
+  // Search: Bob's words, on Ana's peer; exit codes for no words and for too many.
+  assert.match(await ok(dirs.a.path, ['search', 'ship', 'app']), /^Roadmap {2}[0-9a-f]{32} {2}in Studio {2}at \d+\n {2}.*\[ship\].*\[app\]/)
+  assert.match(await ok(dirs.a.path, ['search', 'zebra']), /nothing found for "zebra"/)
+  assert.equal((await cli(dirs.a.path, ['search'])).code, 2)
+  assert.equal((await cli(dirs.a.path, ['search', 'x'.repeat(300)])).code, 2)
+  assert.match(await ok(dirs.a.path, ['search', '--rebuild']), /^indexed 1 document$/)
   await ok(dirs.a.path, ['doc', 'delete', 'Roadmap'])
+  assert.match(await ok(dirs.a.path, ['search', 'ship']), /nothing found/)
   assert.equal(await ok(dirs.a.path, ['doc', 'list']), 'no documents')
 
   // Wrong input: a clear message and an exit code.

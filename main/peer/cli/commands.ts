@@ -19,6 +19,8 @@ interface CommandContext {
     json: boolean
     name?: string
     all: boolean
+    /** search --rebuild: index every document again. */
+    rebuild: boolean
     /** false with --no-approval: the invite code alone admits (for scripts). */
     approve: boolean
   }
@@ -383,6 +385,35 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     async run(ctx) {
       const p = await ctx.client.request('peer.dial', { address: arg(ctx, 0, 'address') })
       print(ctx, p, () => [`connected to ${p.peerId}${p.name ? ` (${p.name})` : ''}`])
+    },
+  },
+  search: {
+    usage:
+      'search <words> [--workspace W]  documents with all these words (prefixes too), best first, with the words around the hit;\n' +
+      '                                 every workspace unless --workspace; --rebuild indexes every document again',
+    async run(ctx) {
+      if (ctx.opts.rebuild) {
+        const r = await ctx.client.request('search.rebuild', {})
+        print(ctx, r, () => [`indexed ${r.documents} document${r.documents === 1 ? '' : 's'}`])
+        return
+      }
+      const query = ctx.args.join(' ').trim()
+      if (!query) throw new UsageError('missing words to search for')
+      const scope = ctx.opts.workspace === undefined ? undefined : await workspaceId(ctx)
+      const hits = await ctx.client.request('search.query', { query, ...(scope ? { workspaceId: scope } : {}) })
+      const names = new Map((await ctx.client.request('workspace.list', {})).map((w) => [w.id, w.name]))
+      print(ctx, hits, () =>
+        hits.length
+          ? hits.flatMap((h) => [
+              `${h.title || 'Untitled'}  ${h.docId}  in ${names.get(h.workspaceId) ?? h.workspaceId}${h.at === null ? '  (title)' : `  at ${h.at}`}`,
+              `  ${h.parts
+                .map((p) => (p.hit ? `[${p.text}]` : p.text))
+                .join('')
+                .replace(/\s+/g, ' ')
+                .trim()}`,
+            ])
+          : [`nothing found for "${query}"`],
+      )
     },
   },
   addresses: {

@@ -156,7 +156,9 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
     main.send({ type: 'device-key-saved' })
     await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
-    assert.deepEqual(metaKeys(dir.path), ['address_seq', 'device_key', 'device_key_scrubbed', 'listen_port'])
+    // The search index of a new profile is marked built in the background, right after the start.
+    await waitFor('the search index marked', () => metaKeys(dir.path).includes('search_indexed'))
+    assert.deepEqual(metaKeys(dir.path), ['address_seq', 'device_key', 'device_key_scrubbed', 'listen_port', 'search_indexed'])
     assert.deepEqual(filesHoldingKey(dir.path, key), [], 'while running: not in the database, its WAL or its shm')
     main.send({ type: 'stop' })
     await waitFor('the host to exit', () => main.exited() !== null)

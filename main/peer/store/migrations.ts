@@ -157,4 +157,16 @@ export const MIGRATIONS: readonly string[] = [
     record BLOB NOT NULL
   );
   `,
+  // 9: full-text search over the documents this device can read (sync/search-index.ts): SQLite FTS5 over
+  // title and text, one row per document, its rowid that of the document's row in search_docs. Filled
+  // from the documents themselves (a profile from before is indexed at its next start).
+  `
+  CREATE TABLE search_docs (doc_id TEXT PRIMARY KEY);
+  CREATE VIRTUAL TABLE search_fts USING fts5(
+    title,
+    body,
+    workspace_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2'
+  );
+  `,
 ]

@@ -27,6 +27,7 @@ import type {
   PeerRow,
   PeerStore,
   ReadRow,
+  SearchRow,
   SignedRecord,
   SnapshotContent,
   SnapshotRow,
@@ -683,6 +684,40 @@ export class SqliteStore implements PeerStore {
       seq: r['seq'],
       record: new Uint8Array(r['record']),
     }))
+  }
+
+  indexDocument(docId: string, workspaceId: string, title: string, text: string): void {
+    this.sql('INSERT INTO search_docs (doc_id) VALUES (?) ON CONFLICT(doc_id) DO NOTHING').run(docId)
+    const { rowid } = this.sql('SELECT rowid FROM search_docs WHERE doc_id = ?').get(docId) as { rowid: number }
+    this.sql('DELETE FROM search_fts WHERE rowid = ?').run(rowid)
+    this.sql('INSERT INTO search_fts (rowid, title, body, workspace_id) VALUES (?, ?, ?, ?)').run(rowid, title, text, workspaceId)
+  }
+
+  unindexDocument(docId: string): void {
+    const row = this.sql('SELECT rowid FROM search_docs WHERE doc_id = ?').get(docId) as { rowid: number } | undefined
+    if (!row) return
+    this.sql('DELETE FROM search_fts WHERE rowid = ?').run(row.rowid)
+    this.sql('DELETE FROM search_docs WHERE rowid = ?').run(row.rowid)
+  }
+
+  searchDocuments(match: string, workspaceIds: string[], limit: number): SearchRow[] {
+    const rows = this.sql(`SELECT d.doc_id, f.workspace_id, f.title, f.body,
+        snippet(search_fts, -1, char(2), char(3), '…', 16) AS snippet
+      FROM search_fts f JOIN search_docs d ON d.rowid = f.rowid
+      WHERE search_fts MATCH ? AND f.workspace_id IN (SELECT value FROM json_each(?))
+      ORDER BY rank LIMIT ?`).all(match, JSON.stringify(workspaceIds), limit) as Row[]
+    return rows.map((r) => ({
+      docId: r['doc_id'],
+      workspaceId: r['workspace_id'],
+      title: r['title'],
+      snippet: r['snippet'],
+      body: r['body'],
+    }))
+  }
+
+  clearSearchIndex(): void {
+    this.sql('DELETE FROM search_fts').run()
+    this.sql('DELETE FROM search_docs').run()
   }
 
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {

@@ -201,8 +201,30 @@ export interface PeerBook {
   peerHeadsOf(peerId: string): Map<string, string[]>
 }
 
+/** A document found by full-text search. */
+export interface SearchRow {
+  docId: string
+  workspaceId: string
+  title: string
+  /** A few words around the best hit, each hit between \u0002 and \u0003, cut parts marked with … */
+  snippet: string
+  /** The document's indexed text (to place the hit in it). */
+  body: string
+}
+
+/** Full-text search over documents' titles and text (SQLite FTS5), kept current by sync/search-index.ts. */
+export interface SearchStore {
+  /** Replaces what is indexed of a document. */
+  indexDocument(docId: string, workspaceId: string, title: string, text: string): void
+  unindexDocument(docId: string): void
+  /** Documents of `workspaceIds` matching `match` (an FTS5 query, built by the caller), best first. */
+  searchDocuments(match: string, workspaceIds: string[], limit: number): SearchRow[]
+  /** Forgets everything indexed (before a rebuild). */
+  clearSearchIndex(): void
+}
+
 /**
  * The device's own record, by role; one SQLite file implements them all. A component that needs
  * one role can take just that (`Durable & ChangeLog`, say).
  */
-export interface PeerStore extends Durable, MetaStore, MembershipStore, ListingStore, ChangeLog, PeerBook {}
+export interface PeerStore extends Durable, MetaStore, MembershipStore, ListingStore, ChangeLog, PeerBook, SearchStore {}

@@ -20,6 +20,7 @@ const UNDO: Record<number, string[]> = {
   6: ['title', 'text', 'deleted'].map((c) => `ALTER TABLE snapshots DROP COLUMN ${c}`),
   7: ['ALTER TABLE changes DROP COLUMN n'],
   8: ['DROP TABLE address_records'],
+  9: ['DROP TABLE search_fts', 'DROP TABLE search_docs'],
 }
 
 /** Brings a closed profile back to schema `version`, as that version of the app left it. */

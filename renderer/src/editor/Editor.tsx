@@ -2,6 +2,7 @@
 import { useEffect, useRef } from 'react'
 import { EditorState } from '@codemirror/state'
 import { EditorView } from '@codemirror/view'
+import { openSearchPanel } from '@codemirror/search'
 import { automergeSyncPlugin } from '@automerge/automerge-codemirror'
 import { baseExtensions } from './extensions.ts'
 import { remoteCursors, setRemoteCursors, type RemoteCursor } from './remote-cursors.ts'
@@ -9,6 +10,7 @@ import type { Cursor } from '../../../shared/types.ts'
 import { fromCursors, type Selection } from './cursors.ts'
 import type { DocReplica } from './replica.ts'
 import { frameScheduler } from './scheduler.ts'
+import { FIND_EVENT } from '../lib/commands.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
 
 /** A teammate whose selection is in this document. */
@@ -25,6 +27,8 @@ interface EditorProps {
   /** Called when the local selection moves or the text changes under it. */
   onSelection: (sel: Selection) => void
   autoFocus?: boolean
+  /** Select this range and bring it into view (a search hit); `seq` changes each time it is asked. */
+  reveal?: { at: number; length: number; seq: number } | null
 }
 
 function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): RemoteCursor[] {
@@ -37,7 +41,7 @@ function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): Rem
   return out
 }
 
-export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }: EditorProps) {
+export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, reveal }: EditorProps) {
   const host = useRef<HTMLDivElement>(null)
   const view = useRef<EditorView | null>(null)
   const teammatesRef = useRef(teammates)
@@ -89,12 +93,28 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus }:
     const off = replica.listen('change', refresh.current)
     push()
     if (autoFocus) v.focus()
+    const find = (): void => {
+      openSearchPanel(v)
+    }
+    window.addEventListener(FIND_EVENT, find)
     return () => {
+      window.removeEventListener(FIND_EVENT, find)
       off()
       view.current = null
       v.destroy()
     }
   }, [replica, readOnly, autoFocus])
+
+  // A search hit to show: selected, in view, and the editor focused (clamped: the text may have changed since).
+  useEffect(() => {
+    const v = view.current
+    if (!v || !reveal) return
+    const size = v.state.doc.length
+    const from = Math.min(reveal.at, size)
+    const to = Math.min(from + reveal.length, size)
+    v.dispatch({ selection: { anchor: from, head: to }, effects: EditorView.scrollIntoView(from, { y: 'center' }) })
+    v.focus()
+  }, [reveal])
 
   return <div ref={host} className="editor" data-testid="editor" />
 }

@@ -4,6 +4,7 @@ import { EditorView, drawSelection, highlightActiveLine, keymap, placeholder, ty
 import { HighlightStyle, syntaxHighlighting, indentUnit } from '@codemirror/language'
 import { markdown } from '@codemirror/lang-markdown'
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands'
+import { search, searchKeymap } from '@codemirror/search'
 import { tags as t } from '@lezer/highlight'
 
 /** Colours come from CSS variables, so the editor follows the light and dark themes. */
@@ -31,6 +32,10 @@ const theme = EditorView.theme({
   '&.cm-focused .cm-selectionBackground, .cm-selectionBackground, ::selection': { backgroundColor: 'var(--selection) !important' },
   '.cm-activeLine': { backgroundColor: 'var(--active-line)' },
   '.cm-placeholder': { color: 'var(--text-muted)' },
+  '.cm-panels': { backgroundColor: 'var(--bg-panel)', color: 'var(--text)' },
+  '.cm-panels.cm-panels-top': { borderBottom: '1px solid var(--border)' },
+  '.cm-searchMatch': { backgroundColor: 'var(--search-match)' },
+  '.cm-searchMatch.cm-searchMatch-selected': { backgroundColor: 'var(--search-match-current)' },
 })
 
 /**
@@ -80,7 +85,9 @@ export function baseExtensions(opts: { readOnly: boolean; label: string }): Exte
     chunkedPaste,
     // Undo and redo of this person's own edits (teammates' changes are not undone), and the standard keys.
     history(),
-    keymap.of([{ key: 'Enter', run: insertNewline }, ...historyKeymap, ...defaultKeymap]),
+    // Find and replace in this document (Mod-F; the panel at the top); a replacement is an edit like any other.
+    search({ top: true }),
+    keymap.of([{ key: 'Enter', run: insertNewline }, ...historyKeymap, ...searchKeymap, ...defaultKeymap]),
     EditorState.readOnly.of(opts.readOnly),
     EditorView.editable.of(!opts.readOnly),
     EditorView.contentAttributes.of({ 'aria-label': opts.label, 'aria-multiline': 'true', 'data-testid': 'editor-content' }),

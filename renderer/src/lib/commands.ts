@@ -18,5 +18,9 @@ export function shortcutFor(e: KeyLike): CommandName | null {
   if (key === 'k' && !e.shiftKey) return 'command-palette'
   if (key === 'n' && !e.shiftKey) return 'new-document'
   if (key === 'i' && e.shiftKey) return 'invite'
+  if (key === 'f' && e.shiftKey) return 'search'
   return null
 }
+
+/** Sent on `window` to open the find panel of the editor on screen (the app menu's Find, in the desktop app). */
+export const FIND_EVENT = 'grapevine:find'

@@ -125,6 +125,8 @@ test('shortcuts: Ctrl or Cmd', () => {
   assert.equal(k('n', { ctrlKey: true }), 'new-document')
   assert.equal(k('I', { ctrlKey: true, shiftKey: true }), 'invite')
   assert.equal(k('i', { ctrlKey: true }), null)
+  assert.equal(k('F', { ctrlKey: true, shiftKey: true }), 'search')
+  assert.equal(k('f', { ctrlKey: true }), null, "Ctrl+F is the editor's own find")
   assert.equal(k('k'), null)
   assert.equal(k('k', { ctrlKey: true, altKey: true }), null)
 })

@@ -46,6 +46,8 @@ export interface DocViewProps {
   onCursor: (docId: string, cursor: Cursor | null) => void
   onRead: (docId: string) => void
   focusTitle: boolean
+  /** A search hit to select and show (see Editor). */
+  reveal?: { at: number; length: number; seq: number } | null
 }
 
 export function DocView(p: DocViewProps) {
@@ -234,7 +236,14 @@ export function DocView(p: DocViewProps) {
           setNotice(null)
         }}
       />
-      <Editor replica={replica} readOnly={readOnly} teammates={cursors} onSelection={onSelection} autoFocus={!p.focusTitle} />
+      <Editor
+        replica={replica}
+        readOnly={readOnly}
+        teammates={cursors}
+        onSelection={onSelection}
+        autoFocus={!p.focusTitle}
+        reveal={p.reveal}
+      />
     </main>
   )
 }

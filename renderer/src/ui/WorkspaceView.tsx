@@ -10,7 +10,7 @@ import { useClient, useSession } from '../data/client-context.tsx'
 import { useAction, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
-import type { CommandName } from '../lib/commands.ts'
+import { FIND_EVENT, type CommandName } from '../lib/commands.ts'
 import { cannotLeave, leaveQuestion, ROLE_HINT, ROLE_LABEL } from '../lib/membership.ts'
 import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
@@ -20,6 +20,7 @@ import { ErrorText } from './ErrorText.tsx'
 import { InviteDialog } from './InviteDialog.tsx'
 import { JoinRequests } from './JoinRequests.tsx'
 import { NetworkDialog } from './NetworkDialog.tsx'
+import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
 import { displayTitle, Sidebar } from './Sidebar.tsx'
 import { TeammatesPanel } from './TeammatesPanel.tsx'
 import { TopBar } from './TopBar.tsx'
@@ -41,7 +42,7 @@ export interface WorkspaceViewProps {
   onLeave: (workspace: WorkspaceInfo) => Promise<void>
 }
 
-type DialogName = 'palette' | 'invite' | 'network' | 'workspace' | 'leave' | null
+type DialogName = 'palette' | 'search' | 'invite' | 'network' | 'workspace' | 'leave' | null
 
 export function WorkspaceView(p: WorkspaceViewProps) {
   const client = useClient()
@@ -54,6 +55,8 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const [deleting, setDeleting] = useState<DocumentSummary | null>(null)
   const [showTeammates, setShowTeammates] = useState(true)
   const [focusTitleOf, setFocusTitleOf] = useState<string | null>(null)
+  /** A search hit to show in the document it opened. */
+  const [reveal, setReveal] = useState<{ docId: string; at: number; length: number; seq: number } | null>(null)
   const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set())
   // The invite shown last (its code lives only here, in memory): shown again while it is open.
   const lastInvite = useRef<InviteInfo | null>(null)
@@ -114,10 +117,15 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         setDialog('network')
         break
       case 'find':
-        ;(document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus()
+        // In a document: its find panel (the editor listens); else the sidebar's filter.
+        if (document.querySelector('[data-testid="editor"]')) window.dispatchEvent(new Event(FIND_EVENT))
+        else (document.querySelector('[data-testid="doc-filter"]') as HTMLInputElement | null)?.focus()
+        break
+      case 'search':
+        if (ws.role !== 'keeper') setDialog('search')
         break
     }
-  }, [command, newDoc, canInvite])
+  }, [command, newDoc, canInvite, ws.role])
 
   const current = docs.data?.find((d) => d.id === p.docId)
   const items = useMemo((): PaletteItem[] => {
@@ -131,6 +139,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         label: 'Invite a teammate',
         hint: shortcutLabel('Mod+Shift+I'),
         run: () => setDialog('invite'),
+      })
+    if (ws.role !== 'keeper')
+      actions.push({
+        id: 'search',
+        group: 'Actions',
+        label: 'Search all documents',
+        hint: shortcutLabel('Mod+Shift+F'),
+        run: () => setDialog('search'),
       })
     actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
     actions.push({
@@ -166,7 +182,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
       .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
     return [...actions, ...documents, ...p.globalItems]
-  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, mayLeave])
+  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, ws.role, mayLeave])
 
   // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
   // peer then lets them time out; the invite dialog still lists them).
@@ -221,6 +237,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
           onCursor={sendPresence}
           onRead={onRead}
           focusTitle={focusTitleOf === p.docId}
+          reveal={reveal?.docId === p.docId ? reveal : null}
         />
       ) : (
         <main className="doc-view empty-doc" data-testid="no-document">
@@ -261,6 +278,16 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       </div>
 
       {dialog === 'palette' && <CommandPalette items={items} onClose={() => setDialog(null)} />}
+      {dialog === 'search' && (
+        <SearchDialog
+          workspaceId={wsId}
+          onClose={() => setDialog(null)}
+          onOpen={(c: SearchChoice) => {
+            open(c.docId)
+            if (c.at !== null) setReveal({ docId: c.docId, at: c.at, length: c.length, seq: Date.now() })
+          }}
+        />
+      )}
       {dialog === 'invite' && (
         <InviteDialog
           workspace={ws}
