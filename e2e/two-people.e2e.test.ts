@@ -6,6 +6,10 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { strFromU8, unzipSync } from 'fflate'
 import type { Page } from 'playwright-core'
 import { browserProblem, onboard, twoPeople, startUiPeer } from './harness.ts'
 
@@ -172,4 +176,84 @@ async function searchScenario(): Promise<void> {
   await people.pa.getByTestId('search-input').fill('walrus')
   await people.pa.getByTestId('search-empty').waitFor({ timeout: 10_000 })
   await people.pa.keyboard.press('Escape')
+}
+
+test(
+  'export and import: the workspace as a .zip of Markdown and workspace.json, a document as .md; Markdown files and an exported folder imported, seen by Ben',
+  {
+    skip: problem ?? false,
+    timeout: 120_000,
+  },
+  () => people.run(transferScenario),
+)
+
+/** Runs a palette action by its label. */
+async function palette(p: Page, label: string): Promise<void> {
+  await p.keyboard.press('Control+K')
+  await p.getByTestId('palette-input').fill(label)
+  await p.getByTestId('palette-item').filter({ hasText: label }).first().click()
+}
+
+async function transferScenario(): Promise<void> {
+  const pa = people.pa
+  const count = await pa.getByTestId('doc-item').count()
+
+  // The workspace as a .zip: a folder named after it, a file per document, workspace.json.
+  await palette(pa, 'Export Studio as Markdown files')
+  await pa.getByTestId('export-dialog').waitFor()
+  const zipped = pa.waitForEvent('download')
+  await pa.getByTestId('export-start').click()
+  const zip = await zipped
+  assert.equal(zip.suggestedFilename(), 'Studio.zip')
+  await pa.getByTestId('export-done').waitFor()
+  assert.match(await pa.getByTestId('export-done').innerText(), new RegExp(`Saved Studio.zip: ${count} documents`))
+  await pa.screenshot({ path: people.shots.path('16-export') })
+  const entries = unzipSync(readFileSync(await zip.path()))
+  assert.ok(strFromU8(entries['Studio/Zeppelin notes.md']!).includes('opens in April.'), 'the text as written')
+  const manifest = JSON.parse(strFromU8(entries['Studio/workspace.json']!))
+  assert.equal(manifest.documents.length, count)
+  await pa.keyboard.press('Escape')
+
+  // One document as Markdown.
+  const mdDownload = pa.waitForEvent('download')
+  await palette(pa, 'Export “Zeppelin notes” as Markdown')
+  const md = await mdDownload
+  assert.equal(md.suggestedFilename(), 'Zeppelin notes.md')
+  assert.ok(readFileSync(await md.path(), 'utf8').startsWith('The airship hangar opens in April.'))
+
+  // Markdown files picked one by one: two documents, Ben sees them.
+  await palette(pa, 'Import Markdown files')
+  await pa.getByTestId('import-dialog').waitFor()
+  await pa.getByTestId('import-files').setInputFiles([
+    { name: 'Agenda.md', mimeType: 'text/markdown', buffer: Buffer.from('# Agenda\n\n- the walrus question\n') },
+    { name: 'Minutes.markdown', mimeType: 'text/markdown', buffer: Buffer.from('Minutes of Monday.') },
+  ])
+  await pa.getByTestId('import-plan').filter({ hasText: '2 documents to import' }).waitFor()
+  await pa.getByTestId('import-start').click()
+  await pa.getByTestId('import-done').filter({ hasText: 'Imported 2 documents' }).waitFor({ timeout: 20_000 })
+  await pa.screenshot({ path: people.shots.path('17-import') })
+  await pa.keyboard.press('Escape')
+  for (const title of ['Agenda', 'Minutes']) await people.pb.getByTestId('doc-item').filter({ hasText: title }).waitFor({ timeout: 20_000 })
+
+  // The exported folder, unzipped, picked as a folder: its titles come from workspace.json.
+  const folder = mkdtempSync(join(tmpdir(), 'gv-e2e-import-'))
+  try {
+    for (const [path, bytes] of Object.entries(entries)) {
+      mkdirSync(dirname(join(folder, path)), { recursive: true })
+      writeFileSync(join(folder, path), bytes)
+    }
+    await palette(pa, 'Import Markdown files')
+    await pa.getByTestId('import-folder').setInputFiles(join(folder, 'Studio'))
+    await pa
+      .getByTestId('import-plan')
+      .filter({ hasText: `${count} documents to import` })
+      .waitFor()
+    await pa.getByTestId('import-start').click()
+    await pa.getByTestId('import-done').waitFor({ timeout: 20_000 })
+    await pa.keyboard.press('Escape')
+    await pa.getByTestId('doc-item').filter({ hasText: 'Zeppelin notes' }).nth(1).waitFor({ timeout: 20_000 })
+    assert.equal(await pa.getByTestId('doc-item').count(), 2 * count + 2)
+  } finally {
+    rmSync(folder, { recursive: true, force: true })
+  }
 }

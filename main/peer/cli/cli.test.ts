@@ -6,14 +6,24 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir, waitFor } from '../test/helpers.ts'
 
 const BIN = fileURLToPath(new URL('./bin.ts', import.meta.url))
 const LOCAL = ['--host', '127.0.0.1', '--no-mdns']
-const dirs = { a: tempDir(), b: tempDir(), c: tempDir(), files: tempDir(), ana: tempDir(), bob: tempDir(), cat: tempDir(), dan: tempDir() }
+const dirs = {
+  a: tempDir(),
+  b: tempDir(),
+  c: tempDir(),
+  files: tempDir(),
+  ana: tempDir(),
+  bob: tempDir(),
+  cat: tempDir(),
+  dan: tempDir(),
+  eve: tempDir(),
+}
 const running: ChildProcess[] = []
 
 after(() => {
@@ -141,6 +151,41 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
   const gone = await cli(dirs.c.path, ['join', lastInvite])
   assert.equal(gone.code, 5, gone.err)
   assert.match(gone.err, /Could not reach the inviter/)
+})
+
+test('export and import from the command line: a folder of Markdown and workspace.json, and back; errors and exit codes', async () => {
+  const me = dirs.eve.path
+  await ok(me, ['workspace', 'create', 'Exports'])
+  const file = join(dirs.files.path, 'road.md')
+  writeFileSync(file, '# Road\n\n- one\n')
+  await ok(me, ['doc', 'create', 'Road: map?', '--file', file])
+  await ok(me, ['doc', 'create', 'CON'])
+  const out = join(dirs.files.path, 'export')
+  assert.match(await ok(me, ['export', out]), /exported 2 documents of "Exports" to /)
+  assert.deepEqual(readdirSync(out).sort(), ['CON-.md', 'Road- map-.md', 'workspace.json'])
+  assert.equal(readFileSync(join(out, 'Road- map-.md'), 'utf8'), '# Road\n\n- one\n')
+  const manifest = JSON.parse(readFileSync(join(out, 'workspace.json'), 'utf8'))
+  assert.deepEqual(manifest.documents.map((d: { title: string }) => d.title).sort(), ['CON', 'Road: map?'])
+  assert.equal((await cli(me, ['export', out])).code, 2, 'nothing is overwritten')
+
+  // Back in: a second workspace gets the same titles and texts.
+  await ok(me, ['workspace', 'create', 'Imports'])
+  writeFileSync(join(out, 'photo.png'), 'not markdown')
+  const imported = await ok(me, ['import', out, '--workspace', 'Imports'])
+  assert.match(imported, /imported 2\/2 {2}Road- map-\.md/)
+  assert.match(imported, /imported 2 documents\nleft out \(not Markdown\): photo\.png/)
+  const back = JSON.parse(await ok(me, ['doc', 'list', '--workspace', 'Imports', '--json'])) as { title: string }[]
+  assert.deepEqual(back.map((d) => d.title).sort(), ['CON', 'Road: map?'])
+  assert.equal(await ok(me, ['doc', 'print', 'Road: map?', '--workspace', 'Imports']), '# Road\n\n- one')
+
+  // Refused, with the reason: no such folder, a workspace.json that is not ours.
+  const missing = await cli(me, ['import', join(dirs.files.path, 'nope'), '--workspace', 'Imports'])
+  assert.equal(missing.code, 2)
+  assert.match(missing.err, /is not a folder/)
+  writeFileSync(join(out, 'workspace.json'), '{"format":"else"}')
+  const foreign = await cli(me, ['import', out, '--workspace', 'Imports'])
+  assert.equal(foreign.code, 2)
+  assert.match(foreign.err, /not a Grapevine export/)
 })
 
 test('members and invites from the command line: approval, requests, list, revoke, decline, roles, removal', async () => {

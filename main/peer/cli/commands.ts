@@ -2,9 +2,12 @@
  * CLI commands, each written against the client protocol (`PeerClient`), so they work the same
  * in-process and against a running peer over its control socket.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 import { describeKeyStatus, keyStatusRisk } from '../../../shared/key-status.ts'
 import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
+import { MAX_TEXT_CHARS } from '../../../shared/limits.ts'
+import { exportFiles, type ImportFile, ImportError, importPlan, MAX_IMPORT_FILES } from '../../../shared/markdown-export.ts'
 import { reachText } from '../../../shared/reach-text.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
@@ -108,6 +111,29 @@ function readInput(path: string): string {
   } catch (err) {
     throw new UsageError(`cannot read ${path}: ${(err as Error).message}`)
   }
+}
+
+/** The files under `folder` (paths relative to it), Markdown and workspace.json read, others only named. */
+function readFolder(folder: string): ImportFile[] {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${folder} is not a folder`)
+  const out: ImportFile[] = []
+  const walk = (dir: string, depth: number): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name)
+      if (e.isDirectory() && depth < 8 && !e.name.startsWith('.')) walk(path, depth + 1)
+      else if (e.isFile()) {
+        const rel = relative(folder, path).split('\\').join('/')
+        const wanted = /\.(md|markdown)$/i.test(e.name) || e.name === 'workspace.json'
+        // A file far over what a document holds is not read whole to find that out.
+        if (wanted && statSync(path).size > 4 * MAX_TEXT_CHARS) throw new UsageError(`${rel} is larger than a document can be`)
+        out.push({ path: rel, text: wanted ? readFileSync(path, 'utf8') : '' })
+      }
+      // More than an import takes: stop reading (importPlan says so).
+      if (out.length > MAX_IMPORT_FILES * 2) return
+    }
+  }
+  walk(folder, 0)
+  return out
 }
 
 function parseTtl(s: string | undefined): number | undefined {
@@ -414,6 +440,55 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
             ])
           : [`nothing found for "${query}"`],
       )
+    },
+  },
+  export: {
+    usage:
+      'export <folder> [--workspace W] the workspace as a folder: a Markdown file per document and workspace.json\n' +
+      '                                 (titles, dates; boards); nothing in the folder is overwritten',
+    async run(ctx) {
+      const folder = resolve(arg(ctx, 0, 'folder'))
+      const wsId = await workspaceId(ctx)
+      const ws = (await ctx.client.request('workspace.list', {})).find((w) => w.id === wsId)!
+      const rows = await ctx.client.request('doc.list', { workspaceId: wsId })
+      const docs = []
+      for (const r of rows) {
+        const d = await ctx.client.request('doc.read', { docId: r.id })
+        docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt })
+      }
+      const files = exportFiles({ id: ws.id, name: ws.name }, docs)
+      const clash = files.find((f) => existsSync(join(folder, f.path)))
+      if (clash) throw new UsageError(`${join(folder, clash.path)} exists already: export into an empty or new folder`)
+      mkdirSync(folder, { recursive: true })
+      for (const f of files) writeFileSync(join(folder, f.path), f.text, { flag: 'wx' })
+      const result = { folder, documents: docs.length, files: files.map((f) => f.path) }
+      print(ctx, result, () => [`exported ${docs.length} document${docs.length === 1 ? '' : 's'} of "${ws.name}" to ${folder}`])
+    },
+  },
+  import: {
+    usage:
+      'import <folder> [--workspace W] a document for every Markdown file in the folder (and its subfolders); an\n' +
+      "                                 exported folder's titles come from its workspace.json",
+    async run(ctx) {
+      const folder = resolve(arg(ctx, 0, 'folder'))
+      const wsId = await workspaceId(ctx)
+      let plan: ReturnType<typeof importPlan>
+      try {
+        plan = importPlan(readFolder(folder))
+      } catch (err) {
+        if (err instanceof ImportError) throw new UsageError(err.message)
+        throw err
+      }
+      const created: { id: string; title: string; file: string }[] = []
+      for (const item of plan.items) {
+        const d = await ctx.client.request('doc.create', { workspaceId: wsId, title: item.title, text: item.text })
+        created.push({ id: d.id, title: d.title, file: item.file })
+        if (!ctx.opts.json) ctx.out(`imported ${created.length}/${plan.items.length}  ${item.file}`)
+      }
+      print(ctx, { created, skipped: plan.skipped }, () => [
+        `imported ${created.length} document${created.length === 1 ? '' : 's'}`,
+        ...(plan.skipped.length ? [`left out (not Markdown): ${plan.skipped.join(', ')}`] : []),
+      ])
     },
   },
   addresses: {

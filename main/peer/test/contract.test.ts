@@ -87,6 +87,8 @@ test('every result and every event fits the shared schemas', async () => {
   await waitFor("Ben's change at Ana", async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello from Ben')
   await a.request('doc.syncStatus', { docId: doc.id })
   await a.request('doc.markRead', { docId: doc.id })
+  await b.request('search.query', { query: 'hello', workspaceId: ws.id })
+  await a.request('search.rebuild', {})
 
   // Presence both ways.
   const cursor = { anchor: '2@aa', head: '4@aa' }

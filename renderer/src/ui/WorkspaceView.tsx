@@ -21,6 +21,8 @@ import { InviteDialog } from './InviteDialog.tsx'
 import { JoinRequests } from './JoinRequests.tsx'
 import { NetworkDialog } from './NetworkDialog.tsx'
 import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
+import { ExportDialog, ImportDialog } from './TransferDialog.tsx'
+import { download, exportDocument } from '../lib/transfer.ts'
 import { displayTitle, Sidebar } from './Sidebar.tsx'
 import { TeammatesPanel } from './TeammatesPanel.tsx'
 import { TopBar } from './TopBar.tsx'
@@ -42,7 +44,7 @@ export interface WorkspaceViewProps {
   onLeave: (workspace: WorkspaceInfo) => Promise<void>
 }
 
-type DialogName = 'palette' | 'search' | 'invite' | 'network' | 'workspace' | 'leave' | null
+type DialogName = 'palette' | 'search' | 'export' | 'import' | 'invite' | 'network' | 'workspace' | 'leave' | null
 
 export function WorkspaceView(p: WorkspaceViewProps) {
   const client = useClient()
@@ -84,6 +86,10 @@ export function WorkspaceView(p: WorkspaceViewProps) {
     open(d.id)
     docs.reload()
   }, [canWrite, create.run, open, docs.reload])
+  const exportDoc = useAction(async (docId: string) => {
+    const out = await exportDocument(client, docId)
+    download(out.name, out.blob)
+  })
   const rename = useAction(async (docId: string, title: string) => {
     await client.request('doc.rename', { docId, title })
     docs.reload()
@@ -124,8 +130,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       case 'search':
         if (ws.role !== 'keeper') setDialog('search')
         break
+      case 'export':
+        if (ws.role !== 'keeper') setDialog('export')
+        break
+      case 'import':
+        if (canWrite) setDialog('import')
+        break
     }
-  }, [command, newDoc, canInvite, ws.role])
+  }, [command, newDoc, canInvite, canWrite, ws.role])
 
   const current = docs.data?.find((d) => d.id === p.docId)
   const items = useMemo((): PaletteItem[] => {
@@ -148,6 +160,9 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         hint: shortcutLabel('Mod+Shift+F'),
         run: () => setDialog('search'),
       })
+    if (ws.role !== 'keeper')
+      actions.push({ id: 'export', group: 'Actions', label: `Export ${ws.name} as Markdown files…`, run: () => setDialog('export') })
+    if (canWrite) actions.push({ id: 'import', group: 'Actions', label: 'Import Markdown files…', run: () => setDialog('import') })
     actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
     actions.push({
       id: 'workspace',
@@ -178,11 +193,18 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       })
       actions.push({ id: 'delete', group: 'Actions', label: `Delete “${displayTitle(current.title)}”`, run: () => setDeleting(current) })
     }
+    if (current && ws.role !== 'keeper')
+      actions.push({
+        id: 'export-doc',
+        group: 'Actions',
+        label: `Export “${displayTitle(current.title)}” as Markdown`,
+        run: () => void exportDoc.run(current.id),
+      })
     const documents = [...(docs.data ?? [])]
       .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
       .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
     return [...actions, ...documents, ...p.globalItems]
-  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, ws.role, mayLeave])
+  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, ws.role, mayLeave, exportDoc.run])
 
   // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
   // peer then lets them time out; the invite dialog still lists them).
@@ -275,9 +297,12 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         <ErrorText error={docs.error ?? members.error} />
         <ErrorText error={create.error} onDismiss={create.clearError} />
         <ErrorText error={rename.error} onDismiss={rename.clearError} />
+        <ErrorText error={exportDoc.error} onDismiss={exportDoc.clearError} />
       </div>
 
       {dialog === 'palette' && <CommandPalette items={items} onClose={() => setDialog(null)} />}
+      {dialog === 'export' && <ExportDialog workspace={ws} documents={docs.data?.length ?? 0} onClose={() => setDialog(null)} />}
+      {dialog === 'import' && <ImportDialog workspace={ws} onClose={() => setDialog(null)} onImported={docs.reload} />}
       {dialog === 'search' && (
         <SearchDialog
           workspaceId={wsId}

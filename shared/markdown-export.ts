@@ -1,0 +1,151 @@
+/**
+ * A workspace as a folder of Markdown files plus `workspace.json` (what the files are, and boards once
+ * there are any), and back. Pure: the CLI reads and writes the folder, the app downloads it as a .zip
+ * and reads files a person picks; both go through these functions, so a folder exported by one
+ * imports in the other.
+ *
+ * Each document is one file, its text exactly as written (Grapevine's documents are Markdown); its title
+ * is the file's name, made safe for every desktop file system and unique in the folder, and is kept as
+ * written in `workspace.json`. Importing reads every `.md`/`.markdown` file: the title from
+ * `workspace.json` when the folder has one that names the file, else from the file name.
+ */
+import { z } from 'zod'
+import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './limits.ts'
+
+export const MANIFEST_FILE = 'workspace.json'
+/** Files one import takes at most (a folder with more is refused, not cut short). */
+export const MAX_IMPORT_FILES = 1000
+const MAX_FILE_NAME_CHARS = 100
+
+export interface ExportedDocument {
+  id: string
+  title: string
+  text: string
+  createdAt: number
+  lastChangeAt: number
+}
+
+export interface ExportFile {
+  /** A path inside the export folder, with `/` between parts. */
+  path: string
+  text: string
+}
+
+const manifestSchema = z.object({
+  format: z.literal('grapevine-export'),
+  version: z.literal(1),
+  workspace: z.object({ id: z.string().max(128), name: z.string().max(MAX_TITLE_CHARS) }),
+  exportedAt: z.number().int().nonnegative(),
+  documents: z
+    .array(
+      z.object({
+        file: z.string().max(MAX_FILE_NAME_CHARS + 16),
+        id: z.string().max(128),
+        title: z.string().max(MAX_TITLE_CHARS),
+        createdAt: z.number().int().nonnegative(),
+        lastChangeAt: z.number().int().nonnegative(),
+      }),
+    )
+    .max(100_000),
+  /** Task boards (a later version); an export of this version has none. */
+  boards: z.array(z.unknown()).max(100_000),
+})
+export type ExportManifest = z.output<typeof manifestSchema>
+
+/** The files of an export: one Markdown file per document, then `workspace.json`. */
+export function exportFiles(workspace: { id: string; name: string }, docs: ExportedDocument[], now = Date.now()): ExportFile[] {
+  const taken = new Set<string>([MANIFEST_FILE.toLowerCase()])
+  const files: ExportFile[] = []
+  const manifest: ExportManifest = { format: 'grapevine-export', version: 1, workspace, exportedAt: now, documents: [], boards: [] }
+  for (const d of docs) {
+    const file = uniqueName(fileNameFor(d.title), taken)
+    files.push({ path: file, text: d.text })
+    manifest.documents.push({ file, id: d.id, title: d.title, createdAt: d.createdAt, lastChangeAt: d.lastChangeAt })
+  }
+  files.push({ path: MANIFEST_FILE, text: `${JSON.stringify(manifest, null, 2)}\n` })
+  return files
+}
+
+/** A file name for a title: safe on Windows, macOS and Linux, at most 100 characters, ending in .md. */
+export function fileNameFor(title: string): string {
+  let base = title
+    .normalize('NFC')
+    .replace(/\s+/g, ' ')
+    // Separators, characters Windows forbids, and control characters.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being removed
+    .replace(/[/\\:*?"<>|\u0000-\u001f\u007f]/g, '-')
+    .trim()
+    // Windows drops trailing dots and spaces; a leading dot hides the file elsewhere.
+    .replace(/^[.\s]+|[.\s]+$/g, '')
+  base = cut(base, MAX_FILE_NAME_CHARS).trim()
+  if (!base) base = 'Untitled'
+  // Names Windows keeps for devices, whatever the extension.
+  if (/^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/i.test(base)) base = `${base}-`
+  return `${base}.md`
+}
+
+function uniqueName(name: string, taken: Set<string>): string {
+  const stem = name.slice(0, -'.md'.length)
+  let candidate = name
+  for (let n = 2; taken.has(candidate.toLowerCase()); n++) candidate = `${stem} (${n}).md`
+  taken.add(candidate.toLowerCase())
+  return candidate
+}
+
+export interface ImportFile {
+  /** The path relative to the folder picked (or just the file name). */
+  path: string
+  text: string
+}
+
+export interface ImportItem {
+  file: string
+  title: string
+  text: string
+}
+
+export class ImportError extends Error {}
+
+/**
+ * What importing these files makes: a document per Markdown file, in path order; files of other kinds
+ * are left out (`skipped`). Throws ImportError, naming the file, for a file over the text cap, more
+ * Markdown files than MAX_IMPORT_FILES, or a `workspace.json` that is not one of ours.
+ */
+export function importPlan(files: ImportFile[]): { items: ImportItem[]; skipped: string[] } {
+  const byPath = (a: ImportFile, b: ImportFile): number => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  const manifestFile = files.find((f) => baseName(f.path) === MANIFEST_FILE)
+  const titles = new Map<string, string>()
+  if (manifestFile) {
+    let raw: unknown
+    try {
+      raw = JSON.parse(manifestFile.text)
+    } catch {
+      throw new ImportError(`${manifestFile.path} is not JSON: it is not a Grapevine export's ${MANIFEST_FILE}.`)
+    }
+    const parsed = manifestSchema.safeParse(raw)
+    if (!parsed.success) throw new ImportError(`${manifestFile.path} is not a Grapevine export's ${MANIFEST_FILE} (or of a newer version).`)
+    for (const d of parsed.data.documents) titles.set(d.file, d.title)
+  }
+  const markdown = files.filter((f) => /\.(md|markdown)$/i.test(f.path)).sort(byPath)
+  const skipped = files.filter((f) => f !== manifestFile && !markdown.includes(f)).map((f) => f.path)
+  if (markdown.length > MAX_IMPORT_FILES)
+    throw new ImportError(`${markdown.length} Markdown files: one import takes at most ${MAX_IMPORT_FILES}. Import the folder in parts.`)
+  const items = markdown.map((f): ImportItem => {
+    if (f.text.length > MAX_TEXT_CHARS)
+      throw new ImportError(`${f.path} is over ${MAX_TEXT_CHARS.toLocaleString('en')} characters, more than one document holds.`)
+    const name = baseName(f.path)
+    const title = titles.get(name) ?? name.replace(/\.(md|markdown)$/i, '')
+    return { file: f.path, title: cut(title, MAX_TITLE_CHARS), text: f.text }
+  })
+  return { items, skipped }
+}
+
+/** At most `max` UTF-16 units, never half of a surrogate pair. */
+function cut(s: string, max: number): string {
+  const head = s.slice(0, max)
+  return /[\ud800-\udbff]$/.test(head) ? head.slice(0, -1) : head
+}
+
+function baseName(path: string): string {
+  return path.split(/[/\\]/).pop() ?? path
+}
