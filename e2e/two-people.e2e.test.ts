@@ -170,6 +170,14 @@ async function searchScenario(): Promise<void> {
   await panel.locator('button[name="replaceAll"]').click()
   await waitText(people.pb, (t) => t.includes('opens in April.') && !t.includes('March'), 'the replacement on Ben’s screen')
 
+  // Delivery receipts: Ana's status, and the teammates panel, say Ben has her latest edit (in his time too).
+  await people.pa.keyboard.press('Escape')
+  const receipt = people.pa.getByTestId('receipt').filter({ hasText: /^Ben has your latest edit, of \S/ })
+  await waitForReceipt(people.pa, receipt)
+  await people.pa.getByTestId('teammate-receipt').filter({ hasText: 'Ben has your latest edit' }).waitFor({ timeout: 20_000 })
+  await people.pa.screenshot({ path: people.shots.path('18-receipts') })
+  await people.pa.getByTestId('sync-status').click()
+
   // Nothing found says so.
   await people.pa.keyboard.press('Escape')
   await people.pa.keyboard.press('Control+Shift+F')
@@ -186,6 +194,17 @@ test(
   },
   () => people.run(transferScenario),
 )
+
+/** Opens the document status's receipts until `receipt` shows (they follow what Ben tells Ana's peer). */
+async function waitForReceipt(p: Page, receipt: ReturnType<Page['getByTestId']>): Promise<void> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (!(await p.getByTestId('receipts').isVisible())) await p.getByTestId('sync-status').click()
+    if (await receipt.isVisible()) return
+    if (Date.now() > deadline) throw new Error(`no such receipt: ${await p.getByTestId('receipts').innerText()}`)
+    await p.waitForTimeout(200)
+  }
+}
 
 /** Runs a palette action by its label. */
 async function palette(p: Page, label: string): Promise<void> {

@@ -181,8 +181,28 @@ export const docSyncStatusSchema = z.object({
   otherMembers: count,
   /** Local changes not yet seen by any other member. */
   waitingChanges: count,
+  /** When this device last changed the document (null: never). */
+  lastOwnEditAt: time.nullable(),
+  /** Delivery receipts: what each other member is known to hold of this device's edits. */
+  receipts: z.array(
+    z.object({
+      deviceId: deviceIdSchema,
+      name: z.string(),
+      /** It holds every change this device holds. */
+      upToDate: z.boolean(),
+      /** When this device made the newest of its own changes that member is known to hold (null: none). */
+      yourEditsAsOf: time.nullable(),
+      /** This device's changes it is known to lack. */
+      lacking: count,
+      online: z.boolean(),
+      lastSeen: time.nullable(),
+      /** Their UTC offset in minutes, for "their time" (known while they are online). */
+      utcOffsetMinutes: utcOffsetMinutesSchema.nullable(),
+    }),
+  ),
 })
 export type DocSyncStatus = z.output<typeof docSyncStatusSchema>
+export type Receipt = DocSyncStatus['receipts'][number]
 
 export const inviteInfoSchema = z.object({
   /** For `invite.revoke`; the code itself is shown once and never kept. */

@@ -18,6 +18,7 @@ import {
   type KeyStatus,
   type MemberInfo,
   type PeerInfo,
+  type Receipt,
   type WorkspaceInfo,
 } from '../../../shared/types.ts'
 import { MAX_BEHIND_LISTED } from '../../../shared/limits.ts'
@@ -230,12 +231,37 @@ export function createApi(ctx: ApiContext) {
       const theirs = new Set(known.get(m) ?? [])
       return heads.every((h) => theirs.has(h))
     })
-    let waiting = 0
-    if (upToDate.length === 0 && others.length > 0) {
-      const counts = others.map((m) => changesIn(documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self)))
-      waiting = Math.min(...counts)
+    const state = workspaces.state(row.workspaceId)
+    const offsets = new Map(ctx.presence.list(row.workspaceId).map((p) => [p.deviceId, p.utcOffsetMinutes]))
+    // A keeper holds what it stores unopened; what it lacks is not this device's to count here.
+    const reads = workspaces.roleOf(row.workspaceId, self) !== 'keeper'
+    const receipts = others.map((m): Receipt => {
+      const current = upToDate.includes(m)
+      // This device's changes the member is known to lack, oldest first; what it holds is what came before them.
+      const lacked = current || !reads ? [] : documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self)
+      const firstLacked = lacked.length ? Math.min(...lacked.map((c) => c.seq)) : undefined
+      return {
+        deviceId: m,
+        name: state?.members.get(m)?.name ?? m,
+        upToDate: current,
+        yourEditsAsOf: reads ? store.newestArrivalBy(docId, self, firstLacked) : null,
+        lacking: changesIn(lacked),
+        online: online(m),
+        lastSeen: lastSeen(m),
+        utcOffsetMinutes: offsets.get(m) ?? null,
+      }
+    })
+    const waiting = upToDate.length === 0 && others.length > 0 ? Math.min(...receipts.map((r) => r.lacking)) : 0
+    return {
+      docId,
+      heads,
+      savedLocally: true,
+      upToDate,
+      otherMembers: others.length,
+      waitingChanges: waiting,
+      lastOwnEditAt: reads ? store.newestArrivalBy(docId, self) : null,
+      receipts,
     }
-    return { docId, heads, savedLocally: true, upToDate, otherMembers: others.length, waitingChanges: waiting }
   }
 
   const handlers: Handlers = {

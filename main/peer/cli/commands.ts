@@ -9,6 +9,7 @@ import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../
 import { MAX_TEXT_CHARS } from '../../../shared/limits.ts'
 import { exportFiles, type ImportFile, ImportError, importPlan, MAX_IMPORT_FILES } from '../../../shared/markdown-export.ts'
 import { reachText } from '../../../shared/reach-text.ts'
+import { receiptText } from '../../../shared/receipt-text.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
 interface CommandContext {
@@ -376,13 +377,14 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   'doc status': {
-    usage: 'doc status <doc>               saved here; which teammates have it',
+    usage: 'doc status <doc>               saved here; which teammates have it, and which of your edits each has',
     async run(ctx) {
       const s = await ctx.client.request('doc.syncStatus', { docId: (await findDoc(ctx, arg(ctx, 0, 'document'))).id })
       print(ctx, s, () => [
         `saved on this device`,
         `on ${s.upToDate.length} of ${s.otherMembers} teammates`,
         ...(s.waitingChanges ? [`${s.waitingChanges} changes waiting for a teammate`] : []),
+        ...s.receipts.map((r) => `  ${receiptText(r, s.lastOwnEditAt, clock)}`),
       ])
     },
   },

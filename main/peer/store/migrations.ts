@@ -169,4 +169,8 @@ export const MIGRATIONS: readonly string[] = [
     tokenize = 'unicode61 remove_diacritics 2'
   );
   `,
+  // 10: a device's own changes of a document, newest first (delivery receipts: "Bob has your edits as of …").
+  `
+  CREATE INDEX changes_by_author ON changes (doc_id, author, seq);
+  `,
 ]

@@ -686,6 +686,15 @@ export class SqliteStore implements PeerStore {
     }))
   }
 
+  newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null {
+    const r = this.sql('SELECT arrived_at FROM changes WHERE doc_id = ? AND author = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(
+      docId,
+      author,
+      beforeSeq ?? Number.MAX_SAFE_INTEGER,
+    ) as { arrived_at: number } | undefined
+    return r?.arrived_at ?? null
+  }
+
   indexDocument(docId: string, workspaceId: string, title: string, text: string): void {
     this.sql('INSERT INTO search_docs (doc_id) VALUES (?) ON CONFLICT(doc_id) DO NOTHING').run(docId)
     const { rowid } = this.sql('SELECT rowid FROM search_docs WHERE doc_id = ?').get(docId) as { rowid: number }

@@ -168,6 +168,8 @@ export interface ChangeLog {
    */
   replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow
   hasChange(docId: string, hash: string): boolean
+  /** When the newest change (or run) of `author` in the document arrived here, of those before `beforeSeq` if given; null: none. */
+  newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null
   getChanges(docId: string, hashes: string[]): ChangeRow[]
   changesAfter(docId: string, seq: number): ChangeRow[]
   /** Changes logged after `seq` (a run counts its changes). */

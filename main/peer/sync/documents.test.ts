@@ -21,6 +21,7 @@ const UNDO: Record<number, string[]> = {
   7: ['ALTER TABLE changes DROP COLUMN n'],
   8: ['DROP TABLE address_records'],
   9: ['DROP TABLE search_fts', 'DROP TABLE search_docs'],
+  10: ['DROP INDEX changes_by_author'],
 }
 
 /** Brings a closed profile back to schema `version`, as that version of the app left it. */

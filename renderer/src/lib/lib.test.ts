@@ -17,6 +17,8 @@ const status = (s: Partial<DocSyncStatus>): DocSyncStatus => ({
   upToDate: [],
   otherMembers: 0,
   waitingChanges: 0,
+  lastOwnEditAt: null,
+  receipts: [],
   ...s,
 })
 

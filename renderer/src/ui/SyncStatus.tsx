@@ -1,8 +1,10 @@
 /** Where the open document's changes are, in plain words, from the peer's own bookkeeping. */
-import { useEffect } from 'react'
+import { useEffect, useState } from 'react'
+import { receiptText } from '../../../shared/receipt-text.ts'
 import { useClient, useConnected } from '../data/client-context.tsx'
 import { usePeerQuery } from '../data/hooks.ts'
-import { syncStatusText } from '../lib/format.ts'
+import { clockTime, sentence, syncStatusText } from '../lib/format.ts'
+import { knownOffset } from '../lib/offsets.ts'
 
 export function SyncStatus({ docId, unsent, teammatesOnline }: { docId: string; unsent: number; teammatesOnline: number }) {
   const client = useClient()
@@ -12,6 +14,7 @@ export function SyncStatus({ docId, unsent, teammatesOnline }: { docId: string; 
     everyMs: 4000,
   })
   const { reload } = status
+  const [open, setOpen] = useState(false)
   useEffect(() => {
     if (unsent === 0) reload()
   }, [unsent, reload])
@@ -28,10 +31,41 @@ export function SyncStatus({ docId, unsent, teammatesOnline }: { docId: string; 
     status.data.otherMembers > 0
       ? `${status.data.upToDate.length} of ${status.data.otherMembers} teammates have every change; ${status.data.waitingChanges} of your changes are waiting to reach anyone.`
       : 'You are the only member of this workspace.'
+  const receipts = status.data.receipts
+  const now = Date.now()
   return (
-    <span className="sync-status" data-testid="sync-status" data-tone={tone} role="status" title={detail}>
-      <span className="sync-dot" aria-hidden="true" />
-      {text}
+    <span className="sync-wrap">
+      <button
+        type="button"
+        className="sync-status link-like"
+        data-testid="sync-status"
+        data-tone={tone}
+        title={detail}
+        aria-expanded={open}
+        aria-live="polite"
+        disabled={receipts.length === 0}
+        onClick={() => setOpen((o) => !o)}
+      >
+        <span className="sync-dot" aria-hidden="true" />
+        {text}
+      </button>
+      {open && receipts.length > 0 && (
+        // Delivery receipts: who has which of your edits, from what teammates already told this peer.
+        <ul className="receipts" data-testid="receipts" aria-label="Who has your edits">
+          {receipts.map((r) => (
+            <li key={r.deviceId} data-testid="receipt" data-device={r.deviceId} data-up-to-date={r.upToDate}>
+              {sentence(
+                receiptText(
+                  { ...r, utcOffsetMinutes: r.utcOffsetMinutes ?? knownOffset(r.deviceId) },
+                  status.data!.lastOwnEditAt,
+                  (at) => clockTime(at, now),
+                  -new Date(now).getTimezoneOffset(),
+                ),
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
     </span>
   )
 }

@@ -7,9 +7,10 @@
 import { useState } from 'react'
 import type { DocumentSummary, MemberInfo, PresenceInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient } from '../data/client-context.tsx'
-import { useAction, useNow } from '../data/hooks.ts'
+import { receiptText } from '../../../shared/receipt-text.ts'
+import { useAction, useNow, usePeerQuery } from '../data/hooks.ts'
 import { colourFor, initials } from '../lib/colour.ts'
-import { ago, theirLocalTime, utcOffsetLabel } from '../lib/format.ts'
+import { ago, clockTime, sentence, theirLocalTime, utcOffsetLabel } from '../lib/format.ts'
 import { canManage, type GivenRole, ROLE_HINT, ROLE_LABEL, removalQuestion, roleChoices } from '../lib/membership.ts'
 import { knownOffset } from '../lib/offsets.ts'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
@@ -23,13 +24,21 @@ export interface TeammatesPanelProps {
   presence: ReadonlyMap<string, PresenceInfo>
   docs: DocumentSummary[] | undefined
   onOpenDoc: (docId: string) => void
+  /** The document open here: each teammate's line says which of your edits of it they have. */
+  openDocId: string | null
   /** A member's role changed or a member was removed here: load the members again. */
   onChanged: () => void
 }
 
-export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, onChanged }: TeammatesPanelProps) {
+export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, openDocId, onChanged }: TeammatesPanelProps) {
   const client = useClient()
   const now = useNow(20_000)
+  const status = usePeerQuery(
+    () => (openDocId && workspace.role !== 'keeper' ? client.request('doc.syncStatus', { docId: openDocId }) : Promise.resolve(null)),
+    [openDocId],
+    { refreshOn: (e) => (e.type === 'doc.sync' && e.docId === openDocId) || e.type === 'peer.list', everyMs: 10_000 },
+  )
+  const receipts = new Map((status.data?.receipts ?? []).map((r) => [r.deviceId, r]))
   const [managing, setManaging] = useState<string | null>(null)
   const [removing, setRemoving] = useState<MemberInfo | null>(null)
   const keys = useKeyStatus(workspace.id, members)
@@ -124,6 +133,18 @@ export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, 
                       document.getElementById(`manage-${m.deviceId}`)?.focus()
                     }}
                   />
+                )}
+                {!m.self && receipts.has(m.deviceId) && (
+                  <div className="member-receipt muted" data-testid="teammate-receipt">
+                    {sentence(
+                      receiptText(
+                        { ...receipts.get(m.deviceId)!, utcOffsetMinutes: offset },
+                        status.data?.lastOwnEditAt ?? null,
+                        (at) => clockTime(at, now),
+                        -new Date(now).getTimezoneOffset(),
+                      ),
+                    )}
+                  </div>
                 )}
                 {!m.self && docId && m.online && (
                   <button type="button" className="link-button member-doc" onClick={() => onOpenDoc(docId)} data-testid="teammate-doc">

@@ -290,6 +290,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
           presence={presence}
           docs={docs.data}
           onOpenDoc={open}
+          openDocId={p.docId}
           onChanged={members.reload}
         />
       )}
