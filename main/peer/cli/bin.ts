@@ -220,6 +220,9 @@ async function main(argv: string[]): Promise<number> {
     const waitMs = Number(values.wait ?? 3) * 1000
     if (!(waitMs >= 0)) throw new UsageError('--wait takes a number of seconds')
     const syncBriefly = async (): Promise<void> => {
+      // A device alone in its workspaces has nobody to wait for.
+      const all = await peer.connect().request('workspace.list', {})
+      if (all.every((w) => w.memberCount <= 1)) return
       const deadline = Date.now() + waitMs
       while (Date.now() < deadline && peer.node.getPeers().length === 0) await new Promise((r) => setTimeout(r, 100))
       if (peer.node.getPeers().length > 0) await Promise.race([peer.syncNow(), new Promise((r) => setTimeout(r, Math.max(waitMs, 2000)))])
@@ -237,6 +240,8 @@ async function main(argv: string[]): Promise<number> {
       'members',
       'invite list',
       'requests',
+      'search',
+      'export',
     ]
     if (!readOnly.includes(name)) await syncBriefly()
   } finally {

@@ -155,6 +155,8 @@ test('two people, one always-on peer and one-shot commands: workspace, invite, j
 
 test('export and import from the command line: a folder of Markdown and workspace.json, and back; errors and exit codes', async () => {
   const me = dirs.eve.path
+  // An always-on peer: the one-shot commands go through its control socket instead of opening the profile each.
+  const eve = await startRun(me, 'Eve')
   await ok(me, ['workspace', 'create', 'Exports'])
   const file = join(dirs.files.path, 'road.md')
   writeFileSync(file, '# Road\n\n- one\n')
@@ -186,6 +188,8 @@ test('export and import from the command line: a folder of Markdown and workspac
   const foreign = await cli(me, ['import', out, '--workspace', 'Imports'])
   assert.equal(foreign.code, 2)
   assert.match(foreign.err, /not a Grapevine export/)
+  eve.proc.kill('SIGTERM')
+  await new Promise((r) => eve.proc.once('exit', r))
 })
 
 test('members and invites from the command line: approval, requests, list, revoke, decline, roles, removal', async () => {
