@@ -242,7 +242,14 @@ async function assemble(
   refreshDirect()
   workspaces.on('members', refreshDirect)
   const catchup = new Catchup(node, workspaces, keys, documents, store, log)
-  const joining = new Joining(node, workspaces, store, log, (ws) => keys.settled(ws))
+  const joining = new Joining(
+    node,
+    workspaces,
+    store,
+    log,
+    (ws) => keys.settled(ws),
+    () => portMapper.addresses(),
+  )
   // Teammates' own word on where they are, passed among members: whoever reaches one member reaches all.
   // The router's forwarded port, once it answered, is announced with this device's other addresses.
   const portMapper = new PortMapper(log, () => void addresses.resign(), config.portMappingRetryMs)

@@ -126,8 +126,18 @@ export class PortMapper {
       await gateway.stop({ signal: AbortSignal.timeout(1_000) }).catch(() => {})
       return
     }
+    // Each address on its own: a machine also has private addresses the router does not serve (a VM's or a
+    // container's bridge), and the router refusing those must not keep the LAN address from being mapped.
+    const refused: string[] = []
     for (const t of targets) {
-      const m = await gateway.map(t.port, t.host, { protocol: 'TCP', signal: signal() })
+      let m: Awaited<ReturnType<Gateway['map']>>
+      try {
+        m = await gateway.map(t.port, t.host, { protocol: 'TCP', signal: signal() })
+      } catch (err) {
+        if (this.abort.signal.aborted) return
+        refused.push(`${t.host}:${t.port} (${(err as Error).message})`)
+        continue
+      }
       const host = kindOf(m.externalHost) === 'public' ? m.externalHost : external
       this.mapped.push({
         address: `/ip4/${host}/tcp/${m.externalPort}`,
@@ -137,6 +147,7 @@ export class PortMapper {
       this.log('info', `the router ${gateway.host} forwards ${host}:${m.externalPort} to ${m.internalHost}:${m.internalPort}`)
       this.onChange()
     }
+    if (this.mapped.length === 0) throw new Error(`the router ${gateway.host} refused to forward ${refused.join(', ')}`)
   }
 }
 

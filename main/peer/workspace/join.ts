@@ -106,6 +106,8 @@ export class Joining extends EventEmitter<JoiningEvents> {
 
   /** Waits for the keys pass under way in a workspace (the grant of the key to a new member). */
   private readonly keysSettled: (workspaceId: string) => Promise<void>
+  /** Where the router forwards a port to this device (net/port-mapping.ts): put first in invites. */
+  private readonly mapped: () => string[]
 
   constructor(
     node: GrapevineNode,
@@ -113,8 +115,10 @@ export class Joining extends EventEmitter<JoiningEvents> {
     store: Durable & MembershipStore & PeerBook,
     log: Log,
     keysSettled: (workspaceId: string) => Promise<void> = async () => {},
+    mapped: () => string[] = () => [],
   ) {
     super()
+    this.mapped = mapped
     this.node = node
     this.workspaces = workspaces
     this.keysSettled = keysSettled
@@ -126,9 +130,12 @@ export class Joining extends EventEmitter<JoiningEvents> {
     await this.node.handle(JOIN_PROTOCOL, guardStreams(this.node, JOIN_PROTOCOL, this.answer.bind(this)), { maxInboundStreams: 4 })
   }
 
-  /** Addresses a teammate can dial, loopback last unless it is all there is. */
+  /**
+   * Addresses a teammate can dial: the router's forwarded port first (reachable from anywhere), loopback
+   * last unless it is all there is.
+   */
   dialableAddresses(): string[] {
-    const all = this.node.getMultiaddrs().map((a) => a.toString())
+    const all = [...this.mapped(), ...this.node.getMultiaddrs().map((a) => a.toString())]
     return [...all.filter((a) => !a.includes('/127.0.0.1/')), ...all.filter((a) => a.includes('/127.0.0.1/'))].slice(0, 8)
   }
 

@@ -9,6 +9,10 @@ import { ago, clockTime, expiresIn, sentence, syncStatusText, theirLocalTime, ut
 import { fuzzyFilter, fuzzyScore } from './fuzzy.ts'
 import { formatRoute, parseRoute } from './route.ts'
 import { throttle } from '../../../shared/throttle.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import type { WorkspaceInfo } from '../../../shared/types.ts'
+import { unzipSync } from 'fflate'
+import { exportDocument, exportWorkspace, planImport } from './transfer.ts'
 
 const status = (s: Partial<DocSyncStatus>): DocSyncStatus => ({
   docId: 'd',
@@ -157,4 +161,33 @@ test('shortcut labels per platform', async () => {
   assert.equal(shortcutLabel('Mod+Shift+I', false), 'Ctrl+Shift+I')
   assert.equal(shortcutLabel('Mod+K', true), '⌘K')
   assert.equal(shortcutLabel('Mod+Shift+I', true), '⇧⌘I')
+})
+
+test('export and import in the app: a document as its text under a safe name, a workspace as a .zip that plans back to the same documents', async () => {
+  const docs = [
+    { id: 'a1', title: 'Road: map?', text: '# Road\n' },
+    { id: 'b2', title: 'Notes', text: 'é😀' },
+  ]
+  // A stand-in for the peer (one piece, for this unit): doc.list and doc.read as the protocol has them.
+  const client = {
+    request: async (method: string, params: { docId?: string }) => {
+      if (method === 'doc.list') return docs.map((d) => ({ id: d.id, createdAt: 1, lastChangeAt: 2 }))
+      if (method === 'doc.read') return docs.find((d) => d.id === params.docId)
+      throw new Error(method)
+    },
+    onEvent: () => () => {},
+  } as unknown as PeerClient
+  const one = await exportDocument(client, 'a1')
+  assert.equal(one.name, 'Road- map-.md')
+  assert.equal(await one.blob.text(), '# Road\n')
+
+  const progress: string[] = []
+  const ws = { id: 'w', name: 'Team/One', role: 'owner', ownerId: 'o', createdAt: 1, memberCount: 1 } as WorkspaceInfo
+  const zip = await exportWorkspace(client, ws, (done, total) => progress.push(`${done}/${total}`))
+  assert.equal(zip.name, 'Team-One.zip')
+  assert.deepEqual(progress, ['0/2', '1/2', '2/2'])
+  const entries = unzipSync(new Uint8Array(await zip.blob.arrayBuffer()))
+  const files = Object.entries(entries).map(([path, bytes]) => new File([bytes], path.split('/').pop()!))
+  const plan = await planImport(files)
+  assert.deepEqual(plan.items.map((i) => [i.title, i.text]).sort(), docs.map((d) => [d.title, d.text]).sort())
 })

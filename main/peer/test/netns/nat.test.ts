@@ -10,6 +10,7 @@ import { after, test } from 'node:test'
 import { waitFor } from '../helpers.ts'
 import { namespaceSupport, ROUTABLE_INTERNET, Topology, upnpUnsupported, type PeerHandle } from './harness.ts'
 import { testSeed } from '../random.ts'
+import { decodeInvite } from '../../workspace/invites.ts'
 
 const support = namespaceSupport()
 if (!support.ok) console.log(`NAT scenarios skipped: ${support.reason}`)
@@ -277,6 +278,15 @@ test("relayed, then direct: A's router starts forwarding ports (UPnP); B upgrade
     const started = performance.now()
     const mapped = await waitFor("A's router to forward its port", async () => (await A.stats()).mapped[0]?.address ?? null, 20_000, 50)
     assert.ok(mapped.startsWith(`/ip4/${a.router.ip}/tcp/`), `forwarded on the router's public address (${mapped})`)
+    // A's invites (an admin's) now lead there first: a joiner anywhere reaches A without any relay.
+    await R.request('member.setRole', { workspaceId: ws, deviceId: aId, role: 'admin' })
+    const invite = await waitFor(
+      'A an admin',
+      () => A.request('workspace.invite', { workspaceId: ws, approve: false }).catch(() => null),
+      20_000,
+      100,
+    )
+    assert.equal(decodeInvite(invite.code).addrs[0], mapped, "the forwarded port is the invite's first address")
     await waitFor(
       'B to reach A directly, and the relayed connection let go',
       async () => {
