@@ -15,6 +15,14 @@ import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './limits.ts'
 export const MANIFEST_FILE = 'workspace.json'
 /** Files one import takes at most (a folder with more is refused, not cut short). */
 export const MAX_IMPORT_FILES = 1000
+/** A file larger than this (UTF-8 of the text cap, at worst) is refused before it is read. */
+export const MAX_IMPORT_FILE_BYTES = 4 * MAX_TEXT_CHARS
+const MARKDOWN = /\.(md|markdown)$/i
+
+/** Whether an import reads this file (by its name): a Markdown file or an export's workspace.json. */
+export function importReads(name: string): boolean {
+  return MARKDOWN.test(name) || baseName(name) === MANIFEST_FILE
+}
 const MAX_FILE_NAME_CHARS = 100
 
 export interface ExportedDocument {
@@ -126,7 +134,7 @@ export function importPlan(files: ImportFile[]): { items: ImportItem[]; skipped:
     if (!parsed.success) throw new ImportError(`${manifestFile.path} is not a Grapevine export's ${MANIFEST_FILE} (or of a newer version).`)
     for (const d of parsed.data.documents) titles.set(d.file, d.title)
   }
-  const markdown = files.filter((f) => /\.(md|markdown)$/i.test(f.path)).sort(byPath)
+  const markdown = files.filter((f) => MARKDOWN.test(f.path)).sort(byPath)
   const skipped = files.filter((f) => f !== manifestFile && !markdown.includes(f)).map((f) => f.path)
   if (markdown.length > MAX_IMPORT_FILES)
     throw new ImportError(`${markdown.length} Markdown files: one import takes at most ${MAX_IMPORT_FILES}. Import the folder in parts.`)
@@ -134,7 +142,7 @@ export function importPlan(files: ImportFile[]): { items: ImportItem[]; skipped:
     if (f.text.length > MAX_TEXT_CHARS)
       throw new ImportError(`${f.path} is over ${MAX_TEXT_CHARS.toLocaleString('en')} characters, more than one document holds.`)
     const name = baseName(f.path)
-    const title = titles.get(name) ?? name.replace(/\.(md|markdown)$/i, '')
+    const title = titles.get(name) ?? name.replace(MARKDOWN, '')
     return { file: f.path, title: cut(title, MAX_TITLE_CHARS), text: f.text }
   })
   return { items, skipped }

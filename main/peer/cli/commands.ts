@@ -6,8 +6,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join, relative, resolve } from 'node:path'
 import { describeKeyStatus, keyStatusRisk } from '../../../shared/key-status.ts'
 import { clientRequestSchemas, GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
-import { MAX_TEXT_CHARS } from '../../../shared/limits.ts'
-import { exportFiles, type ImportFile, ImportError, importPlan, MAX_IMPORT_FILES } from '../../../shared/markdown-export.ts'
+import {
+  exportFiles,
+  type ImportFile,
+  ImportError,
+  importPlan,
+  importReads,
+  MAX_IMPORT_FILE_BYTES,
+  MAX_IMPORT_FILES,
+} from '../../../shared/markdown-export.ts'
 import { reachText } from '../../../shared/reach-text.ts'
 import { receiptText } from '../../../shared/receipt-text.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
@@ -124,9 +131,9 @@ function readFolder(folder: string): ImportFile[] {
       if (e.isDirectory() && depth < 8 && !e.name.startsWith('.')) walk(path, depth + 1)
       else if (e.isFile()) {
         const rel = relative(folder, path).split('\\').join('/')
-        const wanted = /\.(md|markdown)$/i.test(e.name) || e.name === 'workspace.json'
+        const wanted = importReads(e.name)
         // A file far over what a document holds is not read whole to find that out.
-        if (wanted && statSync(path).size > 4 * MAX_TEXT_CHARS) throw new UsageError(`${rel} is larger than a document can be`)
+        if (wanted && statSync(path).size > MAX_IMPORT_FILE_BYTES) throw new UsageError(`${rel} is larger than a document can be`)
         out.push({ path: rel, text: wanted ? readFileSync(path, 'utf8') : '' })
       }
       // More than an import takes: stop reading (importPlan says so).

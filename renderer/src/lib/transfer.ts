@@ -5,14 +5,15 @@
  * imports in either. Everything goes through the client protocol; the page never names a path on disk.
  */
 import { strToU8, zipSync } from 'fflate'
-import { MAX_TEXT_CHARS } from '../../../shared/limits.ts'
 import {
   exportFiles,
   fileNameFor,
   ImportError,
   type ImportFile,
   importPlan,
+  importReads,
   MANIFEST_FILE,
+  MAX_IMPORT_FILE_BYTES,
   MAX_IMPORT_FILES,
 } from '../../../shared/markdown-export.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
@@ -64,16 +65,15 @@ export function download(name: string, blob: Blob): void {
  * files and workspace.json in full, the others only by name. Throws ImportError as `importPlan` does.
  */
 export async function planImport(files: readonly File[]): Promise<ReturnType<typeof importPlan>> {
-  const isMarkdown = (f: File): boolean => /\.(md|markdown)$/i.test(f.name)
-  const count = files.filter(isMarkdown).length
+  const count = files.filter((f) => importReads(f.name) && f.name !== MANIFEST_FILE).length
   // Refused before anything is read: more files than an import takes, or one far over a document's size.
   if (count > MAX_IMPORT_FILES)
     throw new ImportError(`${count} Markdown files: one import takes at most ${MAX_IMPORT_FILES}. Import the folder in parts.`)
   const picked: ImportFile[] = []
   for (const f of files) {
     const path = f.webkitRelativePath || f.name
-    const wanted = isMarkdown(f) || f.name === MANIFEST_FILE
-    if (wanted && f.size > 4 * MAX_TEXT_CHARS) throw new ImportError(`${path} is larger than a document can be.`)
+    const wanted = importReads(f.name)
+    if (wanted && f.size > MAX_IMPORT_FILE_BYTES) throw new ImportError(`${path} is larger than a document can be.`)
     picked.push({ path, text: wanted ? await f.text() : '' })
   }
   return importPlan(picked)
