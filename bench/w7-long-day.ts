@@ -27,7 +27,7 @@ export interface W7Config {
 }
 
 export const W7_FULL: W7Config = { peers: 8, docs: 50, typists: 4, durationMs: 600_000, sampleMs: 10_000, windowMs: 60_000 }
-export const W7_SMOKE: W7Config = { peers: 4, docs: 6, typists: 2, durationMs: 6_000, sampleMs: 2_000, windowMs: 3_000 }
+export const W7_SMOKE: W7Config = { peers: 4, docs: 6, typists: 2, durationMs: 4_000, sampleMs: 1_000, windowMs: 2_000 }
 
 const INITIAL_TEXT = 'Notes for the day.\n\nA first paragraph that people will type into, here and there, all day long.\n'
 const MB = 1024 * 1024

@@ -8,12 +8,12 @@ import { parseArgs } from 'node:util'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
-import { createPeer, type Peer } from '../peer.ts'
+import type { Peer } from '../peer.ts'
 import { consoleLog, type LogLevel } from '../log.ts'
 import { StoreError } from '../store/errors.ts'
 import { profileOwner } from '../store/profile-lock.ts'
 import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
-import { profileUiSettings, saveUiSettings, startUiServer, type UiServer } from '../api/ui-server.ts'
+import type { UiServer } from '../api/ui-server.ts'
 import { COMMANDS, UsageError } from './commands.ts'
 
 const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5, store: 6, forbidden: 7 } as const
@@ -113,8 +113,10 @@ async function main(argv: string[]): Promise<number> {
   const log = consoleLog(level)
   const serveRelay = values['serve-relay'] ?? 'auto'
   if (serveRelay !== 'auto' && serveRelay !== 'on' && serveRelay !== 'off') throw new UsageError('--serve-relay is auto, on or off')
-  const start = (): Promise<Peer> =>
-    createPeer({
+  // The peer (libp2p, SQLite, Automerge: most of a command's start-up time) loads only when this process runs one;
+  // a command answered by the running peer over its control socket does not need it.
+  const start = async (): Promise<Peer> =>
+    (await import('../peer.ts')).createPeer({
       profileDir,
       host: values.host ?? '0.0.0.0',
       port,
@@ -145,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     let ui: UiServer | null = null
     if (values.ui) {
       try {
+        const { profileUiSettings, saveUiSettings, startUiServer } = await import('../api/ui-server.ts')
         const saved = profileUiSettings(profileDir)
         const wanted = values['ui-port'] ? Number(values['ui-port']) : saved.port
         ui = await startUiServer(peer, log, { port: wanted, token: saved.token }).catch((err: Error) => {
