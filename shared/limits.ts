@@ -46,6 +46,10 @@ export const MAX_BEHIND_LISTED = 20
 export const MAX_SEARCH_RESULTS = 50
 /** The longest search a person can type (characters). */
 export const MAX_SEARCH_QUERY_CHARS = 256
+/** Editing sessions one `doc.history` returns at most (older ones: ask again with `before`). */
+export const MAX_HISTORY_SESSIONS = 200
+/** How a version is named: a change hash, or at least this many of its first hex digits. */
+export const MIN_VERSION_CHARS = 6
 /** How long a new invite stays valid unless asked otherwise. */
 export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
 /** The longest an invite may live: a leaked code stops working within a week. */

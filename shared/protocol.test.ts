@@ -35,6 +35,20 @@ const cursor = { anchor: '3@aabbccdd', head: '9@aabbccdd' }
 const show = (v: unknown): string =>
   JSON.stringify(v, (_k, x) => (x instanceof Uint8Array ? `bytes(${x.byteLength})` : x))?.slice(0, 120) ?? String(v)
 
+const session = {
+  version: head,
+  authorId: other,
+  authorName: 'Ben',
+  own: false,
+  startedAt: 1,
+  endedAt: 2,
+  inserted: 10,
+  deleted: 2,
+  changes: 12,
+  retitled: false,
+  authorUtcOffsetMinutes: 480,
+}
+
 const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'identity.get': {},
   'identity.setName': { name: 'Ana' },
@@ -68,6 +82,9 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'peer.list': {},
   'peer.dial': { address: `/ip4/127.0.0.1/tcp/4001/p2p/${device}` },
   'network.info': {},
+  'doc.history': { docId, before: 5, limit: 20 },
+  'doc.version': { docId, version: head.slice(0, 8) },
+  'doc.restore': { docId, version: head },
   'search.query': { query: 'plan', workspaceId: ws, limit: 10 },
   'search.rebuild': {},
 }
@@ -141,6 +158,14 @@ describe('request schemas', () => {
       ['presence.set', { workspaceId: ws, docId }],
       ['presence.set', { workspaceId: ws, docId, cursor: { anchor: 1, head: 'x' } }],
       ['presence.set', { workspaceId: ws, docId, cursor: { anchor: 'x'.repeat(129), head: 'x' } }],
+      ['doc.version', { docId, version: 'abc12' }],
+      ['doc.version', { docId, version: 'ab'.repeat(33) }],
+      ['doc.version', { docId, version: 'abcdefg' }],
+      ['doc.version', { docId, version: "ab%'--" }],
+      ['doc.restore', { docId, version: '' }],
+      ['doc.history', { docId, limit: 0 }],
+      ['doc.history', { docId, limit: 201 }],
+      ['doc.history', { docId, before: -1 }],
       ['peer.dial', { address: '' }],
       ['peer.dial', { address: 'x'.repeat(513) }],
     ]
@@ -407,6 +432,18 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
       at: 4,
     },
   ],
+  'doc.history': { sessions: [session], more: true },
+  'doc.version': {
+    docId,
+    version: head,
+    session,
+    title: 'Plan',
+    text: 'the plan',
+    titleNow: 'Plan',
+    removed: [[0, 4]],
+    added: [{ at: 8, text: '!' }],
+  },
+  'doc.restore': { heads: [head] },
   'search.rebuild': { documents: 3 },
 }
 
@@ -445,6 +482,11 @@ describe('result schemas', () => {
       ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [{ text: 'x' }], at: 0 }]],
       ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [], at: -1 }]],
       ['search.rebuild', { documents: 1.5 }],
+      ['doc.history', { sessions: [{ ...session, version: 'abc' }], more: false }],
+      ['doc.history', { sessions: [{ ...session, authorId: 'x' }], more: false }],
+      ['doc.history', { sessions: [{ ...session, inserted: -1 }], more: false }],
+      ['doc.version', { ...results['doc.version'], removed: [[0]] }],
+      ['doc.version', { ...results['doc.version'], added: [{ at: -1, text: 'x' }] }],
     ]
     for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
   })

@@ -7,6 +7,7 @@ import { z } from 'zod'
 import {
   MAX_CHANGE_BYTES,
   MAX_CHANGES_PER_MESSAGE,
+  MAX_HISTORY_SESSIONS,
   MAX_INVITE_CODE_CHARS,
   MAX_INVITE_TTL_MS,
   MAX_NAME_CHARS,
@@ -14,6 +15,7 @@ import {
   MAX_SEARCH_RESULTS,
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
+  MIN_VERSION_CHARS,
 } from './limits.ts'
 import {
   cursorSchema,
@@ -21,7 +23,9 @@ import {
   deviceInfoSchema,
   docSyncStatusSchema,
   documentSummarySchema,
+  docVersionSchema,
   headSchema,
+  historySessionSchema,
   idSchema,
   inviteDetailsSchema,
   inviteInfoSchema,
@@ -56,6 +60,14 @@ const change = z
   .custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
   .refine((b) => b.byteLength <= MAX_CHANGE_BYTES, tooLarge(`change over ${MAX_CHANGE_BYTES} bytes`))
 const inviteCode = z.string().trim().min(1).max(MAX_INVITE_CODE_CHARS)
+const version = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(
+    new RegExp(`^[0-9a-f]{${MIN_VERSION_CHARS},64}$`),
+    `a version is a change hash or its first ${MIN_VERSION_CHARS} or more hex digits`,
+  )
 
 /** Every request's params, by method; the peer parses them before the method runs. */
 export const clientRequestSchemas = {
@@ -106,6 +118,16 @@ export const clientRequestSchemas = {
   'doc.close': z.object({ docId: idSchema }),
   'doc.applyChanges': z.object({ docId: idSchema, changes: z.array(change).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
   'doc.syncStatus': z.object({ docId: idSchema }),
+  /** The document's timeline of editing sessions, the latest first; `before` (ms): older than that (the next page). */
+  'doc.history': z.object({
+    docId: idSchema,
+    before: z.number().int().nonnegative().optional(),
+    limit: z.number().int().min(1).max(MAX_HISTORY_SESSIONS).optional(),
+  }),
+  /** A version of the document (a session's version, or a unique prefix of one), read only, marked against now. */
+  'doc.version': z.object({ docId: idSchema, version }),
+  /** Makes the document's title and text those of a version again, as a new change everyone receives. */
+  'doc.restore': z.object({ docId: idSchema, version }),
   /** This device has seen the document as it is now (clears `unread`). */
   'doc.markRead': z.object({ docId: idSchema }),
   /** Where this client is: the open document and the selection. */
@@ -194,6 +216,13 @@ export const clientResultSchemas = {
   'peer.list': z.array(peerInfoSchema),
   'peer.dial': peerInfoSchema,
   'network.info': networkInfoSchema,
+  'doc.history': z.object({
+    sessions: z.array(historySessionSchema),
+    /** Older sessions exist: ask with `before` set to the last one's `endedAt`. */
+    more: z.boolean(),
+  }),
+  'doc.version': docVersionSchema,
+  'doc.restore': z.object({ heads }),
   'search.query': z.array(searchHitSchema),
   'search.rebuild': z.object({ documents: z.number().int().nonnegative() }),
 } as const satisfies { [M in ClientMethod]: z.ZodType }

@@ -9,7 +9,7 @@ import type { Receipt } from './types.ts'
 const MINUTE = 60_000
 
 /** "22:02" where the teammate is. */
-function theirClock(at: number, offsetMinutes: number): string {
+export function theirClock(at: number, offsetMinutes: number): string {
   const t = new Date(at + offsetMinutes * MINUTE)
   return `${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}`
 }

@@ -204,6 +204,46 @@ export const docSyncStatusSchema = z.object({
 export type DocSyncStatus = z.output<typeof docSyncStatusSchema>
 export type Receipt = DocSyncStatus['receipts'][number]
 
+/** One editing session of a document's timeline (`doc.history`): one author's changes with no long pause between them. */
+export const historySessionSchema = z.object({
+  /** Its last change's hash: the document as its author had it at the session's end (`doc.version`, `doc.restore`). */
+  version: headSchema,
+  /** Who made it (empty: a device this peer cannot name). */
+  authorId: z.union([deviceIdSchema, z.literal('')]),
+  authorName: z.string(),
+  /** It is this device's. */
+  own: z.boolean(),
+  /** When its first and last changes were made (their author's clock, never later than they arrived here). */
+  startedAt: time,
+  endedAt: time,
+  /** Characters of the text inserted and deleted. */
+  inserted: count,
+  deleted: count,
+  changes: count,
+  /** It changed the title. */
+  retitled: z.boolean(),
+  /** The author's UTC offset in minutes as presence last told it, for "their time" (null: never known). */
+  authorUtcOffsetMinutes: utcOffsetMinutesSchema.nullable(),
+})
+export type HistorySession = z.output<typeof historySessionSchema>
+
+/** A version of a document (`doc.version`), read only, with what changed since marked on it. */
+export const docVersionSchema = z.object({
+  docId: idSchema,
+  version: headSchema,
+  /** The session that ends at it, when it is a session's version. */
+  session: historySessionSchema.nullable(),
+  title: z.string(),
+  text: z.string(),
+  /** The document's title now. */
+  titleNow: z.string(),
+  /** Ranges [from, to) of this version's text that the text now no longer has. */
+  removed: z.array(z.tuple([count, count])),
+  /** Text the document has now that this version had not, at a position of this version's text. */
+  added: z.array(z.object({ at: count, text: z.string() })),
+})
+export type DocVersion = z.output<typeof docVersionSchema>
+
 export const inviteInfoSchema = z.object({
   /** For `invite.revoke`; the code itself is shown once and never kept. */
   id: idSchema,

@@ -22,6 +22,7 @@ import { Connections } from './net/connections.ts'
 import { AddressBook } from './net/address-book.ts'
 import { type Mapped, PortMapper } from './net/port-mapping.ts'
 import { SearchIndex } from './sync/search-index.ts'
+import { HistoryIndex } from './sync/history-index.ts'
 import { keepRelaySlot, relayPlan, type RelayMode, type RelayPlan } from './net/relay.ts'
 import { PeerLimits, type PeerLimitsOptions } from './net/limits.ts'
 import { installTopicGate, workspaceEntitlement, type TopicGate } from './net/topic-gate.ts'
@@ -229,13 +230,11 @@ async function assemble(
   const repaired = documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
   // A keeper reads nothing it stores, so it indexes nothing.
-  const search = new SearchIndex({
-    store,
-    documents,
-    readable: () => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper'),
-    log,
-  })
+  const readableWorkspaces = (): string[] => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper')
+  const search = new SearchIndex({ store, documents, readable: readableWorkspaces, log })
   search.start()
+  const history = new HistoryIndex({ store, documents, self: device.deviceId, readable: readableWorkspaces, log })
+  history.start()
   const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
   const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log)
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
@@ -378,6 +377,7 @@ async function assemble(
     connections,
     presence,
     search,
+    history,
     rttOf: (id) => catchup.rttOf(id),
     syncWorkspace: (ws) => syncAll(ws),
     announce,
@@ -405,7 +405,10 @@ async function assemble(
   })
   // Who has the current key is shown with the members (`key`, `workspace.keys`): a confirmation refreshes them.
   keys.on('confirmed', (workspaceId) => broadcast({ type: 'workspace.members', workspaceId }))
-  presence.on('change', (p) => broadcast({ type: 'presence', presence: p }))
+  presence.on('change', (p) => {
+    broadcast({ type: 'presence', presence: p })
+    history.noteZone(p.deviceId, p.utcOffsetMinutes)
+  })
   joining.on('request', (request) => broadcast({ type: 'join.request', request }))
   joining.on('settled', (s) => broadcast({ type: 'join.settled', ...s }))
   joining.on('invites', (workspaceId) => broadcast({ type: 'invite.list', workspaceId }))
@@ -490,6 +493,7 @@ async function assemble(
       await node.stop()
       await documents.close()
       await search.stop()
+      await history.stop()
       listEvents.cancel()
       syncEvents.cancel()
       store.close()

@@ -15,17 +15,18 @@ import {
   READER_ROLES,
   type DocSyncStatus,
   type DocumentSummary,
+  type HistorySession,
   type KeyStatus,
   type MemberInfo,
   type PeerInfo,
   type Receipt,
   type WorkspaceInfo,
 } from '../../../shared/types.ts'
-import { MAX_BEHIND_LISTED } from '../../../shared/limits.ts'
+import { MAX_BEHIND_LISTED, MAX_HISTORY_SESSIONS } from '../../../shared/limits.ts'
 import { deviceName, newActorId, setDeviceName, type Device } from '../identity/device.ts'
 import { fingerprintText } from '../identity/words.ts'
 import { devicePublicKey } from '../identity/keys.ts'
-import type { PeerStore, DocumentRow } from '../store/types.ts'
+import type { PeerStore, DocumentRow, HistorySessionRow } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Joining } from '../workspace/join.ts'
@@ -36,6 +37,8 @@ import { setTitle } from '../sync/doc-content.ts'
 import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
 import type { SearchIndex } from '../sync/search-index.ts'
+import type { HistoryIndex } from '../sync/history-index.ts'
+import { readVersion } from '../sync/version-diff.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
 
@@ -62,6 +65,8 @@ interface ApiContext {
   presence: Presence
   /** Full-text search over the documents this device reads. */
   search: Pick<SearchIndex, 'search' | 'rebuild'>
+  /** Documents' timelines of editing sessions. */
+  history: Pick<HistoryIndex, 'sessions' | 'resolve' | 'zoneOf'>
   /** The round trip to a teammate as the last catch-up with it measured (ms), if any. */
   rttOf: (peerId: string) => number | null
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
@@ -264,6 +269,34 @@ export function createApi(ctx: ApiContext) {
     }
   }
 
+  /** A session as a client sees it: the author named, with the time zone they were last known in. */
+  const sessionInfo = (workspaceId: string, s: HistorySessionRow, offsets: Map<string, number>): HistorySession => ({
+    version: s.version,
+    authorId: s.author,
+    authorName: s.author ? workspaces.nameEver(workspaceId, s.author) : 'someone',
+    own: s.author === self,
+    startedAt: s.startedAt,
+    endedAt: s.endedAt,
+    inserted: s.inserted,
+    deleted: s.deleted,
+    changes: s.changes,
+    retitled: s.retitled,
+    authorUtcOffsetMinutes:
+      s.author === self ? -new Date(s.endedAt).getTimezoneOffset() || 0 : (offsets.get(s.author) ?? ctx.history.zoneOf(s.author)),
+  })
+  const zonesNow = (workspaceId: string): Map<string, number> =>
+    new Map(ctx.presence.list(workspaceId).map((p) => [p.deviceId, p.utcOffsetMinutes]))
+  /** The version `version` names, or not-found saying why. */
+  const versionOf = async (docId: string, version: string): Promise<{ hash: string; session: HistorySessionRow | null }> => {
+    const found = await ctx.history.resolve(docId, version)
+    if (!found)
+      throw new GrapevineError(
+        'not-found',
+        `No version ${version} of this document${version.length < 64 ? ', or more than one starts so (give more of it)' : ''}.`,
+      )
+    return found
+  }
+
   const handlers: Handlers = {
     'identity.get': () => ({ deviceId: self, name: deviceName(store), safetyWords: device.safetyWords }),
     'identity.setName': async ({ name }) => {
@@ -429,6 +462,24 @@ export function createApi(ctx: ApiContext) {
       listenAddresses: ctx.node.getMultiaddrs().map(String),
       connections: ctx.node.getConnections().length,
     }),
+    'doc.history': async ({ docId, before, limit = MAX_HISTORY_SESSIONS }) => {
+      const row = documents.row(docId)
+      const rows = await ctx.history.sessions(docId, limit + 1, before)
+      const offsets = zonesNow(row.workspaceId)
+      return { sessions: rows.slice(0, limit).map((s) => sessionInfo(row.workspaceId, s, offsets)), more: rows.length > limit }
+    },
+    'doc.version': async ({ docId, version }) => {
+      const row = documents.row(docId)
+      const { hash, session } = await versionOf(docId, version)
+      const v = readVersion(documents.automerge(docId), hash)
+      return { docId, version: hash, session: session && sessionInfo(row.workspaceId, session, zonesNow(row.workspaceId)), ...v }
+    },
+    'doc.restore': async ({ docId, version }) => {
+      const { hash } = await versionOf(docId, version)
+      const v = readVersion(documents.automerge(docId), hash)
+      if (v.title !== v.titleNow) await documents.edit(docId, (d) => setTitle(d, v.title))
+      return { heads: await documents.setText(docId, v.text) }
+    },
     'search.query': ({ query, workspaceId, limit }) => {
       if (workspaceId !== undefined) workspaceInfo(workspaceId)
       return ctx.search.search(query, workspaceId === undefined ? workspaces.ids() : [workspaceId], limit)

@@ -50,6 +50,7 @@ Options:
   --name NAME        your display name (first run, and join)
   --no-approval      invite: the code alone admits (scripts); by default a join waits for \`accept\`
   --all              doc list, invite list: also deleted documents, closed invites
+  --at V             doc print: the document as it was at version V (from doc history)
   --json             machine-readable output
   --wait SECONDS     one-shot commands: time to reach teammates before exiting (default 3)
   --log-level L      debug, info, warn, error (run: info; others: warn)
@@ -98,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
       ui: { type: 'boolean' },
       'ui-port': { type: 'string' },
+      at: { type: 'string' },
     },
   })
   if (values.help || positionals.length === 0) {
@@ -194,6 +196,7 @@ async function main(argv: string[]): Promise<number> {
     all: values.all ?? false,
     rebuild: values.rebuild ?? false,
     approve: !values['no-approval'],
+    at: values.at,
   }
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
 

@@ -188,6 +188,31 @@ test('export and import from the command line: a folder of Markdown and workspac
   const foreign = await cli(me, ['import', out, '--workspace', 'Imports'])
   assert.equal(foreign.code, 2)
   assert.match(foreign.err, /not a Grapevine export/)
+
+  // History: a second edit, the timeline, a version printed, a restore; refused versions with their exit codes.
+  writeFileSync(file, '# Road\n\n- one\n- two\n')
+  await ok(me, ['doc', 'write', 'Road: map?', file, '--workspace', 'Exports'])
+  const history = await ok(me, ['doc', 'history', 'Road: map?', '--workspace', 'Exports'])
+  const lines = history.split('\n')
+  assert.equal(lines.length, 1, `both edits now, by Eve: one session\n${history}`)
+  assert.match(lines[0]!, /^[0-9a-f]{10} {2}You · \d\d:\d\d UTC · \+20 −0 · renamed$/)
+  const hist = JSON.parse(await ok(me, ['doc', 'history', 'Road: map?', '--workspace', 'Exports', '--json'])) as {
+    sessions: { version: string }[]
+  }
+  assert.equal(hist.sessions[0]!.version.slice(0, 10), lines[0]!.slice(0, 10))
+  await ok(me, ['doc', 'write', 'Road: map?', join(dirs.files.path, 'export', 'CON-.md'), '--workspace', 'Exports'])
+  const latest = JSON.parse(await ok(me, ['doc', 'history', 'Road: map?', '--workspace', 'Exports', '--json'])).sessions[0].version
+  assert.equal(await ok(me, ['doc', 'print', 'Road: map?', '--workspace', 'Exports', '--at', latest.slice(0, 8)]), '')
+  const v1 = hist.sessions[0]!.version
+  assert.equal(await ok(me, ['doc', 'print', 'Road: map?', '--workspace', 'Exports', '--at', v1]), '# Road\n\n- one\n- two')
+  assert.match(
+    await ok(me, ['doc', 'restore', 'Road: map?', v1.slice(0, 12), '--workspace', 'Exports']),
+    /^restored "Road: map\?" to version [0-9a-f]{10}$/,
+  )
+  assert.equal(await ok(me, ['doc', 'print', 'Road: map?', '--workspace', 'Exports']), '# Road\n\n- one\n- two')
+  assert.equal((await cli(me, ['doc', 'print', 'Road: map?', '--workspace', 'Exports', '--at', 'ffffff'])).code, 3, 'no such version')
+  assert.equal((await cli(me, ['doc', 'restore', 'Road: map?', 'xyz', '--workspace', 'Exports'])).code, 2, 'not a version')
+  assert.equal((await cli(me, ['doc', 'history', 'nothing-like-it', '--workspace', 'Exports'])).code, 3, 'no such document')
   eve.proc.kill('SIGTERM')
   await new Promise((r) => eve.proc.once('exit', r))
 })

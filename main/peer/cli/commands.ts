@@ -17,6 +17,8 @@ import {
 } from '../../../shared/markdown-export.ts'
 import { reachText } from '../../../shared/reach-text.ts'
 import { receiptText } from '../../../shared/receipt-text.ts'
+import { sessionText } from '../../../shared/history-text.ts'
+import { MIN_VERSION_CHARS } from '../../../shared/limits.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
 interface CommandContext {
@@ -34,6 +36,8 @@ interface CommandContext {
     rebuild: boolean
     /** false with --no-approval: the invite code alone admits (for scripts). */
     approve: boolean
+    /** doc print --at: the version to print. */
+    at?: string
   }
   out: (line: string) => void
 }
@@ -53,6 +57,14 @@ const clock = (ms: number): string => {
 }
 /** The roles that can be given (the owner's never is), for usage lines and errors. */
 const GIVEN_ROLES = ROLES.filter((r) => r !== 'owner')
+
+/** A version as typed: a change hash or its first 6 or more hex digits. */
+function versionArg(v: string): string {
+  const t = v.trim().toLowerCase()
+  if (!new RegExp(`^[0-9a-f]{${MIN_VERSION_CHARS},64}$`).test(t))
+    throw new UsageError(`"${v}" is not a version: give one from doc history (${MIN_VERSION_CHARS} or more of its hex digits)`)
+  return t
+}
 
 function arg(ctx: CommandContext, i: number, what: string): string {
   const v = ctx.args[i]
@@ -377,10 +389,39 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     },
   },
   'doc print': {
-    usage: "doc print <doc>                print a document's text",
+    usage: "doc print <doc> [--at V]       print a document's text (--at: as it was at version V, see doc history)",
     async run(ctx) {
-      const r = await ctx.client.request('doc.read', { docId: (await findDoc(ctx, arg(ctx, 0, 'document'))).id })
+      const docId = (await findDoc(ctx, arg(ctx, 0, 'document'))).id
+      if (ctx.opts.at !== undefined) {
+        const v = await ctx.client.request('doc.version', { docId, version: versionArg(ctx.opts.at) })
+        print(ctx, v, () => [v.text])
+        return
+      }
+      const r = await ctx.client.request('doc.read', { docId })
       print(ctx, r, () => [r.text])
+    },
+  },
+  'doc history': {
+    usage: "doc history <doc>              a document's editing sessions, latest first: version, when, who, +/− characters",
+    async run(ctx) {
+      const docId = (await findDoc(ctx, arg(ctx, 0, 'document'))).id
+      const h = await ctx.client.request('doc.history', { docId })
+      print(ctx, h, () => [
+        ...h.sessions.map((s) => `${s.version.slice(0, 10)}  ${sessionText(s, clock, 0)}`),
+        ...(h.more ? [`(older sessions not shown: ${h.sessions.length} listed)`] : []),
+        ...(h.sessions.length ? [] : ['no history here yet']),
+      ])
+    },
+  },
+  'doc restore': {
+    usage: 'doc restore <doc> <version>    make the title and text those of a version again (a new change everyone receives)',
+    async run(ctx) {
+      const docId = (await findDoc(ctx, arg(ctx, 0, 'document'))).id
+      const version = versionArg(arg(ctx, 1, 'version'))
+      const v = await ctx.client.request('doc.version', { docId, version })
+      const r = await ctx.client.request('doc.restore', { docId, version: v.version })
+      const of = v.session ? ` (${v.session.own ? 'yours' : `${v.session.authorName}'s`}, ${clock(v.session.endedAt)})` : ''
+      print(ctx, { ...r, version: v.version }, () => [`restored "${v.title}" to version ${v.version.slice(0, 10)}${of}`])
     },
   },
   'doc status': {

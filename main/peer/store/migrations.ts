@@ -173,4 +173,33 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX changes_by_author ON changes (doc_id, author, seq);
   `,
+  // 11: history (sync/history-index.ts): each document's editing sessions, one author's changes with no long
+  // pause between them, kept from the document's own changes; how far each document is counted (its
+  // heads then, and which objects are its title and text); teammates' time zones as presence last told them.
+  `
+  CREATE TABLE history_sessions (
+    id INTEGER PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    author TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    inserted INTEGER NOT NULL,
+    deleted INTEGER NOT NULL,
+    changes INTEGER NOT NULL,
+    retitled INTEGER NOT NULL,
+    version TEXT NOT NULL
+  );
+  CREATE INDEX history_by_doc ON history_sessions (doc_id, ended_at);
+  CREATE TABLE history_progress (
+    doc_id TEXT PRIMARY KEY,
+    heads TEXT NOT NULL,
+    text_obj TEXT,
+    title_obj TEXT
+  );
+  CREATE TABLE device_zones (
+    device TEXT PRIMARY KEY,
+    utc_offset_minutes INTEGER NOT NULL,
+    seen_at INTEGER NOT NULL
+  );
+  `,
 ]

@@ -22,6 +22,8 @@ import type {
   ChangeRecord,
   ChangeRow,
   DocumentRow,
+  HistoryProgress,
+  HistorySessionRow,
   InviteRow,
   MemberRow,
   PeerRow,
@@ -724,6 +726,105 @@ export class SqliteStore implements PeerStore {
     }))
   }
 
+  historyProgress(docId: string): HistoryProgress | undefined {
+    const r = this.sql('SELECT heads, text_obj, title_obj FROM history_progress WHERE doc_id = ?').get(docId) as Row | undefined
+    return r && { heads: JSON.parse(r['heads']) as string[], textObj: r['text_obj'], titleObj: r['title_obj'] }
+  }
+
+  setHistoryProgress(docId: string, p: HistoryProgress): void {
+    this.sql(`INSERT INTO history_progress (doc_id, heads, text_obj, title_obj) VALUES (?, ?, ?, ?)
+      ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads, text_obj = excluded.text_obj, title_obj = excluded.title_obj`).run(
+      docId,
+      JSON.stringify(p.heads),
+      p.textObj,
+      p.titleObj,
+    )
+  }
+
+  sessionNear(docId: string, author: string, at: number, gap: number): HistorySessionRow | undefined {
+    const r = this.sql(`SELECT * FROM history_sessions WHERE doc_id = ? AND author = ? AND ended_at >= ? AND started_at <= ?
+      ORDER BY ended_at DESC, id DESC LIMIT 1`).get(docId, author, at - gap, at + gap) as Row | undefined
+    return r && sessionOf(r)
+  }
+
+  putSession(row: HistorySessionRow): number {
+    const values = [
+      row.docId,
+      row.author,
+      row.startedAt,
+      row.endedAt,
+      row.inserted,
+      row.deleted,
+      row.changes,
+      row.retitled ? 1 : 0,
+      row.version,
+    ]
+    if (row.id) {
+      this.sql(`UPDATE history_sessions SET doc_id = ?, author = ?, started_at = ?, ended_at = ?, inserted = ?, deleted = ?,
+        changes = ?, retitled = ?, version = ? WHERE id = ?`).run(...values, row.id)
+      return row.id
+    }
+    const r = this.sql(`INSERT INTO history_sessions (doc_id, author, started_at, ended_at, inserted, deleted, changes, retitled, version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values)
+    return Number(r.lastInsertRowid)
+  }
+
+  listSessions(docId: string, limit: number, before?: number): HistorySessionRow[] {
+    const rows = this.sql('SELECT * FROM history_sessions WHERE doc_id = ? AND ended_at < ? ORDER BY ended_at DESC, id DESC LIMIT ?').all(
+      docId,
+      before ?? Number.MAX_SAFE_INTEGER,
+      limit,
+    ) as Row[]
+    return rows.map(sessionOf)
+  }
+
+  findSession(docId: string, version: string): HistorySessionRow[] {
+    const exact = this.sql('SELECT * FROM history_sessions WHERE doc_id = ? AND version = ?').all(docId, version) as Row[]
+    if (exact.length) return exact.map(sessionOf)
+    // A prefix: ordinary characters only (a LIKE pattern's own are refused by the caller's schema).
+    const rows = this.sql("SELECT * FROM history_sessions WHERE doc_id = ? AND version LIKE ? || '%' LIMIT 2").all(docId, version) as Row[]
+    return rows.map(sessionOf)
+  }
+
+  clearHistory(docId?: string): void {
+    if (docId === undefined) {
+      this.sql('DELETE FROM history_sessions').run()
+      this.sql('DELETE FROM history_progress').run()
+      return
+    }
+    this.sql('DELETE FROM history_sessions WHERE doc_id = ?').run(docId)
+    this.sql('DELETE FROM history_progress WHERE doc_id = ?').run(docId)
+  }
+
+  changeHashesStartingWith(docId: string, prefix: string, limit: number): string[] {
+    // A range of the (doc_id, hash) index: hashes are lowercase hex, and '~' sorts after every hex digit.
+    const rows = this.sql('SELECT hash FROM changes WHERE doc_id = ? AND hash >= ? AND hash < ? ORDER BY hash LIMIT ?').all(
+      docId,
+      prefix,
+      `${prefix}~`,
+      limit,
+    ) as Row[]
+    return rows.map((r) => r['hash'] as string)
+  }
+
+  changeAuthors(docId: string): string[] {
+    return (this.sql('SELECT DISTINCT author FROM changes WHERE doc_id = ?').all(docId) as Row[]).map((r) => r['author'] as string)
+  }
+
+  setDeviceZone(device: string, utcOffsetMinutes: number, at: number): void {
+    this.sql(`INSERT INTO device_zones (device, utc_offset_minutes, seen_at) VALUES (?, ?, ?)
+      ON CONFLICT(device) DO UPDATE SET utc_offset_minutes = excluded.utc_offset_minutes, seen_at = excluded.seen_at`).run(
+      device,
+      utcOffsetMinutes,
+      at,
+    )
+  }
+
+  deviceZones(): Map<string, number> {
+    const rows = this.sql('SELECT device, utc_offset_minutes FROM device_zones').all() as Row[]
+    return new Map(rows.map((r) => [r['device'] as string, r['utc_offset_minutes'] as number]))
+  }
+
   clearSearchIndex(): void {
     this.sql('DELETE FROM search_fts').run()
     this.sql('DELETE FROM search_docs').run()
@@ -755,6 +856,21 @@ export class SqliteStore implements PeerStore {
 
 function workspaceFromRow(r: Row): WorkspaceRow {
   return { id: r['id'], name: r['name'], ownerId: r['owner_id'], createdAt: r['created_at'], joinedAt: r['joined_at'] }
+}
+
+function sessionOf(r: Row): HistorySessionRow {
+  return {
+    id: r['id'],
+    docId: r['doc_id'],
+    author: r['author'],
+    startedAt: r['started_at'],
+    endedAt: r['ended_at'],
+    inserted: r['inserted'],
+    deleted: r['deleted'],
+    changes: r['changes'],
+    retitled: r['retitled'] === 1,
+    version: r['version'],
+  }
 }
 
 function documentFromRow(r: Row): DocumentRow {

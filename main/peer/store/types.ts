@@ -225,8 +225,55 @@ export interface SearchStore {
   clearSearchIndex(): void
 }
 
+/** One editing session of a document: one author's changes with no long pause between them (sync/history-index.ts). */
+export interface HistorySessionRow {
+  id: number
+  docId: string
+  author: string
+  /** When its first and last changes were made (ms, as their author's clock said, never after they arrived). */
+  startedAt: number
+  endedAt: number
+  /** Characters of the text it inserted and deleted. */
+  inserted: number
+  deleted: number
+  changes: number
+  /** Whether it changed the title. */
+  retitled: boolean
+  /** Its last change's hash: the document as its author had it at the session's end. */
+  version: string
+}
+
+/** How far a document's history is counted: its heads then, and the Automerge objects of its title and text. */
+export interface HistoryProgress {
+  heads: string[]
+  textObj: string | null
+  titleObj: string | null
+}
+
+/** Documents' editing sessions, kept by sync/history-index.ts from the documents' changes. */
+export interface HistoryStore {
+  historyProgress(docId: string): HistoryProgress | undefined
+  setHistoryProgress(docId: string, progress: HistoryProgress): void
+  /** The author's session of the document, ending last, that a change made at `at` is within `gap` ms of, if any. */
+  sessionNear(docId: string, author: string, at: number, gap: number): HistorySessionRow | undefined
+  /** Adds a session (id 0) or replaces the one with its id; returns its id. */
+  putSession(row: HistorySessionRow): number
+  /** The document's sessions ending before `before` (ms; all if absent), the latest first. */
+  listSessions(docId: string, limit: number, before?: number): HistorySessionRow[]
+  /** The session whose version (last change) is `version`, or whose version starts with it if one only does. */
+  findSession(docId: string, version: string): HistorySessionRow[]
+  /** Hashes of the document's stored changes (a run's: its last) that start with `prefix`, at most `limit`. */
+  changeHashesStartingWith(docId: string, prefix: string, limit: number): string[]
+  /** Forgets a document's sessions and progress (before counting it again). */
+  clearHistory(docId?: string): void
+  /** Devices that signed changes of the document. */
+  changeAuthors(docId: string): string[]
+  setDeviceZone(device: string, utcOffsetMinutes: number, at: number): void
+  deviceZones(): Map<string, number>
+}
+
 /**
  * The device's own record, by role; one SQLite file implements them all. A component that needs
  * one role can take just that (`Durable & ChangeLog`, say).
  */
-export interface PeerStore extends Durable, MetaStore, MembershipStore, ListingStore, ChangeLog, PeerBook, SearchStore {}
+export interface PeerStore extends Durable, MetaStore, MembershipStore, ListingStore, ChangeLog, PeerBook, SearchStore, HistoryStore {}

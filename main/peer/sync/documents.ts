@@ -198,6 +198,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
   }
 
   /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
+  /** The document in Automerge, as this device holds it now (loaded if it is not); a reader's only. */
+  automerge(docId: string): GDoc {
+    return this.cache.load(docId).doc
+  }
+
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
     return this.cache.hold(docId)
   }

@@ -89,6 +89,10 @@ test('every result and every event fits the shared schemas', async () => {
   await a.request('doc.markRead', { docId: doc.id })
   await b.request('search.query', { query: 'hello', workspaceId: ws.id })
   await a.request('search.rebuild', {})
+  const { sessions } = await a.request('doc.history', { docId: doc.id })
+  const first = sessions.at(-1)!.version
+  await a.request('doc.version', { docId: doc.id, version: first.slice(0, 8) })
+  await a.request('doc.restore', { docId: doc.id, version: first })
 
   // Presence both ways.
   const cursor = { anchor: '2@aa', head: '4@aa' }

@@ -1,0 +1,78 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import { seededRandom } from '../test/random.ts'
+import { versionMarks, type VersionMarks } from './version-diff.ts'
+
+/** The text now, rebuilt from the old one and its marks: what is removed left out, what is added put in. */
+function apply(old: string, m: VersionMarks): string {
+  let out = ''
+  let pos = 0
+  const removed = [...m.removed]
+  const added = [...m.added]
+  const cut = (to: number): void => {
+    while (pos < to) {
+      const r = removed[0]
+      if (r && r[0] <= pos) {
+        pos = Math.max(pos, r[1])
+        removed.shift()
+        continue
+      }
+      const next = Math.min(to, r ? r[0] : to)
+      out += old.slice(pos, next)
+      pos = next
+    }
+  }
+  for (const a of added) {
+    cut(a.at)
+    out += a.text
+  }
+  cut(old.length)
+  return out
+}
+
+type D = { text: string; title: string }
+
+test('the marks of an old version, applied to it, give the text now (seeded random edits, concurrent ones too)', () => {
+  const rnd = seededRandom('version-diff')
+  for (let trial = 0; trial < 300; trial++) {
+    let a = A.from<D>({ title: 't', text: rnd.text(rnd.int(40)) })
+    for (let i = rnd.int(5); i > 0; i--)
+      a = A.change(a, (d) => A.splice(d, ['text'], rnd.int(d.text.length + 1), 0, rnd.text(1 + rnd.int(6))))
+    const old = A.getHeads(a)
+    const oldText = a.text
+    let b = A.clone(a)
+    const edit = (doc: A.Doc<D>): A.Doc<D> =>
+      A.change(doc, (d) => {
+        const at = rnd.int(d.text.length + 1)
+        if (rnd.next() < 0.5 && d.text.length)
+          A.splice(d, ['text'], Math.min(at, d.text.length - 1), 1 + rnd.int(Math.min(8, d.text.length - Math.min(at, d.text.length - 1))))
+        else A.splice(d, ['text'], at, 0, rnd.text(1 + rnd.int(10)))
+        if (rnd.next() < 0.1) d.title = rnd.text(3)
+      })
+    for (let i = rnd.int(12); i > 0; i--) a = edit(a)
+    for (let i = rnd.int(6); i > 0; i--) b = edit(b)
+    a = A.merge(a, b)
+    const marks = versionMarks(oldText.length, A.diff(a, old, A.getHeads(a)))
+    assert.equal(apply(oldText, marks), a.text, `trial ${trial} (seed ${rnd.seed}): from ${JSON.stringify(oldText)}`)
+    for (const [from, to] of marks.removed) assert.ok(from < to && to <= oldText.length, 'every removed range is in the old text')
+    for (const x of marks.added) assert.ok(x.text.length > 0 && x.at <= oldText.length, 'every addition has text and a place')
+  }
+})
+
+test('the text replaced whole: all of it removed, the new text added', () => {
+  let a = A.from<D>({ title: 't', text: 'old words' })
+  const old = A.getHeads(a)
+  a = A.change(a, (d) => {
+    d.text = 'new'
+  })
+  assert.deepEqual(versionMarks(9, A.diff(a, old, A.getHeads(a))), { removed: [[0, 9]], added: [{ at: 9, text: 'new' }] })
+})
+
+test('no change since: no marks; the title is not the text', () => {
+  let a = A.from<D>({ title: 't', text: 'same' })
+  const old = A.getHeads(a)
+  assert.deepEqual(versionMarks(4, A.diff(a, old, old)), { removed: [], added: [] })
+  a = A.change(a, (d) => A.splice(d, ['title'], 0, 0, 'x'))
+  assert.deepEqual(versionMarks(4, A.diff(a, old, A.getHeads(a))), { removed: [], added: [] })
+})

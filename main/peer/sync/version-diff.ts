@@ -1,0 +1,119 @@
+/**
+ * An older version of a text against the text now, as marks on the older one: the ranges of it that are
+ * gone now, and what was inserted since and where (so a reader sees the old text as it was, with what
+ * changed since marked). Built from Automerge's patches from the old heads to the new ones.
+ */
+import * as A from '@automerge/automerge'
+import { readContent, type GDoc } from './doc-content.ts'
+
+export interface VersionMarks {
+  /** Ranges [from, to) of the old text that the text now no longer has. */
+  removed: [number, number][]
+  /** Text the text now has that the old one had not, placed at a position of the old text. */
+  added: { at: number; text: string }[]
+}
+
+/** A piece of the text as it evolves under the patches: old characters (kept or since removed) or inserted ones. */
+type Piece = { kind: 'old'; from: number; to: number; removed: boolean } | { kind: 'new'; text: string }
+
+/**
+ * The marks that `patches` (old → now, of the whole document; those of the text at `path` are used) put on
+ * the old text of length `oldLength`. A patch that replaces the text object whole marks it all removed and
+ * the new text added.
+ */
+export function versionMarks(oldLength: number, patches: readonly A.Patch[], path = 'text'): VersionMarks {
+  const pieces: Piece[] = oldLength ? [{ kind: 'old', from: 0, to: oldLength, removed: false }] : []
+  const len = (p: Piece): number => (p.kind === 'new' ? p.text.length : p.removed ? 0 : p.to - p.from)
+  // Patches mostly come in order of position: a cursor keeps each one's walk short.
+  let ci = 0
+  let cstart = 0
+  /** The piece index at which the text's position `at` starts, splitting a piece if `at` falls inside one. */
+  const seek = (at: number): number => {
+    if (at < cstart) {
+      ci = 0
+      cstart = 0
+    }
+    while (ci < pieces.length && cstart + len(pieces[ci]!) <= at) {
+      cstart += len(pieces[ci]!)
+      ci++
+    }
+    // Skip pieces of no length (removed old text) only when `at` is past them; insertions land before them.
+    if (ci < pieces.length && at > cstart) {
+      const p = pieces[ci]!
+      const cut = at - cstart
+      if (p.kind === 'new') pieces.splice(ci, 1, { kind: 'new', text: p.text.slice(0, cut) }, { kind: 'new', text: p.text.slice(cut) })
+      else pieces.splice(ci, 1, { ...p, to: p.from + cut }, { ...p, from: p.from + cut })
+      cstart += cut
+      ci++
+    }
+    return ci
+  }
+  for (const patch of patches) {
+    if (patch.path[0] !== path) continue
+    if (patch.path.length === 1) {
+      if (patch.action === 'put' || patch.action === 'del') {
+        for (const p of pieces) if (p.kind === 'old') p.removed = true
+        for (let i = pieces.length - 1; i >= 0; i--) if (pieces[i]!.kind === 'new') pieces.splice(i, 1)
+        if (patch.action === 'put' && typeof patch.value === 'string' && patch.value) pieces.push({ kind: 'new', text: patch.value })
+        ci = 0
+        cstart = 0
+      }
+      continue
+    }
+    const at = patch.path[1]
+    if (typeof at !== 'number' || patch.path.length !== 2) continue
+    if (patch.action === 'splice') {
+      if (!patch.value) continue
+      const i = seek(at)
+      pieces.splice(i, 0, { kind: 'new', text: patch.value })
+    } else if (patch.action === 'del') {
+      let left = patch.length ?? 1
+      let i = seek(at)
+      while (left > 0 && i < pieces.length) {
+        const p = pieces[i]!
+        const l = len(p)
+        if (l === 0) {
+          i++
+          continue
+        }
+        if (l > left) {
+          // Only part of this piece goes: split it, the first part goes.
+          if (p.kind === 'new') pieces.splice(i, 1, { kind: 'new', text: p.text.slice(0, left) }, { kind: 'new', text: p.text.slice(left) })
+          else pieces.splice(i, 1, { ...p, to: p.from + left }, { ...p, from: p.from + left })
+          continue
+        }
+        if (p.kind === 'new') pieces.splice(i, 1)
+        else {
+          p.removed = true
+          i++
+        }
+        left -= l
+      }
+    }
+  }
+  const marks: VersionMarks = { removed: [], added: [] }
+  let oldPos = 0
+  for (const p of pieces) {
+    if (p.kind === 'new') {
+      if (!p.text) continue
+      const last = marks.added.at(-1)
+      if (last && last.at === oldPos) last.text += p.text
+      else marks.added.push({ at: oldPos, text: p.text })
+      continue
+    }
+    if (p.removed) {
+      const last = marks.removed.at(-1)
+      if (last && last[1] === p.from) last[1] = p.to
+      else marks.removed.push([p.from, p.to])
+    }
+    oldPos = p.to
+  }
+  return marks
+}
+
+/** The document at `hash` (its causal past), read only, with what changed since marked on its text. */
+export function readVersion(doc: GDoc, hash: string): { title: string; text: string; titleNow: string } & VersionMarks {
+  const then = readContent(A.view(doc, [hash]))
+  const marks = versionMarks(then.text.length, A.diff(doc, [hash], A.getHeads(doc)))
+  return { title: then.title, text: then.text, titleNow: readContent(doc).title, ...marks }
+}
