@@ -77,6 +77,7 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
       submenu: [
         command('Command Palette…', 'CmdOrCtrl+K', 'command-palette'),
         command('Network…', null, 'network'),
+        command('Document History', 'CmdOrCtrl+Shift+H', 'history'),
         { type: 'separator' },
         // Developer tools on F12: Ctrl+Shift+I, their usual key off macOS, is Invite Teammate here.
         ...(o.dev

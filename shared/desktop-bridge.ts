@@ -23,7 +23,17 @@ export const HELLO_CHANNEL = 'grapevine:hello'
 export const PORT_MESSAGE = 'grapevine:port'
 
 /** Menu commands the page acts on. */
-export const MENU_COMMANDS = ['new-document', 'command-palette', 'invite', 'network', 'find', 'search', 'import', 'export'] as const
+export const MENU_COMMANDS = [
+  'new-document',
+  'command-palette',
+  'invite',
+  'network',
+  'find',
+  'search',
+  'history',
+  'import',
+  'export',
+] as const
 export type MenuCommand = (typeof MENU_COMMANDS)[number]
 
 /** The peer's state as the page should show it. */

@@ -19,8 +19,12 @@ export function shortcutFor(e: KeyLike): CommandName | null {
   if (key === 'n' && !e.shiftKey) return 'new-document'
   if (key === 'i' && e.shiftKey) return 'invite'
   if (key === 'f' && e.shiftKey) return 'search'
+  if (key === 'h' && e.shiftKey) return 'history'
   return null
 }
 
 /** Sent on `window` to open the find panel of the editor on screen (the app menu's Find, in the desktop app). */
 export const FIND_EVENT = 'grapevine:find'
+
+/** Sent on `window` to open or close the history of the document on screen. */
+export const HISTORY_EVENT = 'grapevine:history'

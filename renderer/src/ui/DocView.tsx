@@ -12,7 +12,10 @@ import type { Selection } from '../editor/cursors.ts'
 import type { DocReplica } from '../editor/replica.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { throttle } from '../../../shared/throttle.ts'
+import { HISTORY_EVENT } from '../lib/commands.ts'
+import { shortcutLabel } from '../lib/platform.ts'
 import { ErrorText } from './ErrorText.tsx'
+import { HistoryPanel, VersionView } from './HistoryPanel.tsx'
 import { Progress } from './Progress.tsx'
 import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
@@ -61,6 +64,8 @@ export function DocView(p: DocViewProps) {
   const [, setHead] = useState('')
   const [unsent, setUnsent] = useState(0)
   const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
+  /** The history beside the text, and the version shown in place of the editor (null: the document as it is). */
+  const [history, setHistory] = useState<{ version: string | null } | null>(null)
   const { docId, onCursor } = p
   const onRead = useRef(p.onRead)
   onRead.current = p.onRead
@@ -146,6 +151,15 @@ export function DocView(p: DocViewProps) {
     }
   }, [client, docId, attempt])
 
+  // The history command (menu, shortcut, palette) opens or closes it; another document starts without it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: docId is the reset trigger: a new document closes the history
+  useEffect(() => {
+    setHistory(null)
+    const toggle = (): void => setHistory((h) => (h ? null : { version: null }))
+    window.addEventListener(HISTORY_EVENT, toggle)
+    return () => window.removeEventListener(HISTORY_EVENT, toggle)
+  }, [docId])
+
   const rename = useAction(async (title: string) => {
     await client.request('doc.rename', { docId, title })
   })
@@ -217,6 +231,16 @@ export function DocView(p: DocViewProps) {
             ))}
           </ul>
           <SyncStatus docId={docId} unsent={unsent} teammatesOnline={p.teammatesOnline} />
+          <button
+            type="button"
+            className="link-like"
+            aria-pressed={history !== null}
+            title={`Who changed what, and earlier versions (${shortcutLabel('Mod+Shift+H')})`}
+            onClick={() => setHistory((h) => (h ? null : { version: null }))}
+            data-testid="history-button"
+          >
+            History
+          </button>
         </div>
       </header>
       {deleted && (
@@ -236,14 +260,35 @@ export function DocView(p: DocViewProps) {
           setNotice(null)
         }}
       />
-      <Editor
-        replica={replica}
-        readOnly={readOnly}
-        teammates={cursors}
-        onSelection={onSelection}
-        autoFocus={!p.focusTitle}
-        reveal={p.reveal}
-      />
+      <div className="doc-body">
+        {history?.version ? (
+          <VersionView
+            docId={docId}
+            version={history.version}
+            canWrite={p.canWrite && !deleted}
+            mod={mod}
+            onRestored={() => setHistory({ version: null })}
+            onClose={() => setHistory({ version: null })}
+          />
+        ) : (
+          <Editor
+            replica={replica}
+            readOnly={readOnly}
+            teammates={cursors}
+            onSelection={onSelection}
+            autoFocus={!p.focusTitle}
+            reveal={p.reveal}
+          />
+        )}
+        {history && (
+          <HistoryPanel
+            docId={docId}
+            selected={history.version}
+            onSelect={(version) => setHistory({ version })}
+            onClose={() => setHistory(null)}
+          />
+        )}
+      </div>
     </main>
   )
 }

@@ -10,7 +10,7 @@ import { useClient, useSession } from '../data/client-context.tsx'
 import { useAction, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
-import { FIND_EVENT, type CommandName } from '../lib/commands.ts'
+import { FIND_EVENT, HISTORY_EVENT, type CommandName } from '../lib/commands.ts'
 import { cannotLeave, leaveQuestion, ROLE_HINT, ROLE_LABEL } from '../lib/membership.ts'
 import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
@@ -130,6 +130,10 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       case 'search':
         if (ws.role !== 'keeper') setDialog('search')
         break
+      case 'history':
+        // The open document's history (DocView listens).
+        window.dispatchEvent(new Event(HISTORY_EVENT))
+        break
       case 'export':
         if (ws.role !== 'keeper') setDialog('export')
         break
@@ -193,6 +197,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       })
       actions.push({ id: 'delete', group: 'Actions', label: `Delete “${displayTitle(current.title)}”`, run: () => setDeleting(current) })
     }
+    if (current && ws.role !== 'keeper')
+      actions.push({
+        id: 'history',
+        group: 'Actions',
+        label: `Show the history of “${displayTitle(current.title)}”`,
+        hint: shortcutLabel('Mod+Shift+H'),
+        run: () => window.dispatchEvent(new Event(HISTORY_EVENT)),
+      })
     if (current && ws.role !== 'keeper')
       actions.push({
         id: 'export-doc',
