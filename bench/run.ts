@@ -25,6 +25,7 @@ import { runW3, W3_FULL, W3_SMOKE } from './w3-cold-open.ts'
 import { runW5, W5_FULL, W5_SMOKE } from './w5-many-docs.ts'
 import { runW1b, W1B_FULL, W1B_SMOKE } from './w1b-ui.ts'
 import { runW7, W7_FULL, W7_SMOKE } from './w7-long-day.ts'
+import { runW8, W8_FULL, W8_SMOKE } from './w8-history.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const { values } = parseArgs({
@@ -32,7 +33,7 @@ const { values } = parseArgs({
 })
 const smoke = values.smoke!
 const only = new Set(
-  (values.only ?? 'w1,w1b,w6,w4,w2,w3,w5,w7')
+  (values.only ?? 'w1,w1b,w6,w4,w2,w3,w5,w7,w8')
     .toLowerCase()
     .split(',')
     .map((s) => s.trim()),
@@ -47,6 +48,7 @@ const WORKLOADS: [string, (r: Report) => Promise<void>][] = [
   ['w3', (r) => runW3(r, smoke ? W3_SMOKE : W3_FULL)],
   ['w5', (r) => runW5(r, smoke ? W5_SMOKE : W5_FULL)],
   ['w7', (r) => runW7(r, smoke ? W7_SMOKE : W7_FULL)],
+  ['w8', (r) => runW8(r, smoke ? W8_SMOKE : W8_FULL)],
 ]
 
 const report = new Report()

@@ -68,7 +68,7 @@ export function fmtRep(r: Repeated, unit = ''): string {
 export function ratio(grapevine: number, anchor: number): string {
   if (!Number.isFinite(grapevine) || !Number.isFinite(anchor) || anchor === 0) return '–'
   const r = grapevine / anchor
-  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2)}×`
+  return `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r >= 0.01 ? r.toFixed(2) : r.toPrecision(2)}×`
 }
 
 export function bytes(n: number): string {
