@@ -38,6 +38,7 @@ import {
   presenceInfoSchema,
   ROLES,
   searchHitSchema,
+  workspaceDigestSchema,
   workspaceInfoSchema,
 } from './types.ts'
 import type { ClientEvent } from './events.ts'
@@ -77,6 +78,10 @@ export const clientRequestSchemas = {
   'workspace.create': z.object({ name }),
   'workspace.members': z.object({ workspaceId: idSchema }),
   'workspace.keys': z.object({ workspaceId: idSchema }),
+  /** What teammates did since this device last read each document (or since `since`, ms, their clocks). */
+  'workspace.digest': z.object({ workspaceId: idSchema, since: z.number().int().nonnegative().optional() }),
+  /** Marks every document of the workspace read as it is now. */
+  'workspace.markAllRead': z.object({ workspaceId: idSchema }),
   'workspace.invite': z.object({
     workspaceId: idSchema,
     ttlMs: z.number().int().min(1000).max(MAX_INVITE_TTL_MS).optional(),
@@ -167,6 +172,8 @@ export const clientResultSchemas = {
   'workspace.create': workspaceInfoSchema,
   'workspace.members': z.array(memberInfoSchema),
   'workspace.keys': keyStatusSchema,
+  'workspace.digest': workspaceDigestSchema,
+  'workspace.markAllRead': z.object({ documents: z.number().int().nonnegative() }),
   'workspace.invite': inviteInfoSchema,
   'invite.list': z.array(inviteSummarySchema),
   /** The invite as it is now: `revoked`; `expired` if it had expired (nothing changes); `used` if a join took it first. */

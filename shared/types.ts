@@ -244,6 +244,32 @@ export const docVersionSchema = z.object({
 })
 export type DocVersion = z.output<typeof docVersionSchema>
 
+/** "While you were away" (`workspace.digest`): what teammates did in a workspace since this device last looked. */
+export const workspaceDigestSchema = z.object({
+  workspaceId: idSchema,
+  /** New members and new documents are those since this time (ms). */
+  since: time,
+  documents: z.array(
+    z.object({
+      docId: idSchema,
+      title: z.string(),
+      /** Made since, by someone else. */
+      created: z.boolean(),
+      deleted: z.boolean(),
+      /** Who changed it since this device read it (or since `since`, when asked so), and how much. */
+      authors: z.array(z.object({ deviceId: deviceIdSchema, name: z.string(), inserted: count, deleted: count, changes: count })),
+      /** Passages two or more people edited concurrently (neither had the other's change), where they are now. */
+      passages: z.array(z.object({ from: count, to: count, authors: z.array(z.string()), excerpt: z.string() })),
+      /** False: too many changes to compare for concurrent passages (the counts still cover all). */
+      compared: z.boolean(),
+      /** The heads this device read it at (null: never read); what the editor marks as new is what came after. */
+      readHeads: z.array(headSchema).nullable(),
+    }),
+  ),
+  members: z.array(z.object({ deviceId: deviceIdSchema, name: z.string(), role, addedAt: time })),
+})
+export type WorkspaceDigest = z.output<typeof workspaceDigestSchema>
+
 export const inviteInfoSchema = z.object({
   /** For `invite.revoke`; the code itself is shown once and never kept. */
   id: idSchema,

@@ -51,6 +51,7 @@ Options:
   --no-approval      invite: the code alone admits (scripts); by default a join waits for \`accept\`
   --all              doc list, invite list: also deleted documents, closed invites
   --at V             doc print: the document as it was at version V (from doc history)
+  --since T          digest: from a date or time (2026-11-30, 2026-11-30T09:00Z) or hours ago (12h)
   --json             machine-readable output
   --wait SECONDS     one-shot commands: time to reach teammates before exiting (default 3)
   --log-level L      debug, info, warn, error (run: info; others: warn)
@@ -100,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
       ui: { type: 'boolean' },
       'ui-port': { type: 'string' },
       at: { type: 'string' },
+      since: { type: 'string' },
     },
   })
   if (values.help || positionals.length === 0) {
@@ -197,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
     rebuild: values.rebuild ?? false,
     approve: !values['no-approval'],
     at: values.at,
+    since: values.since,
   }
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
 

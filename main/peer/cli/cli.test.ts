@@ -213,6 +213,11 @@ test('export and import from the command line: a folder of Markdown and workspac
   assert.equal((await cli(me, ['doc', 'print', 'Road: map?', '--workspace', 'Exports', '--at', 'ffffff'])).code, 3, 'no such version')
   assert.equal((await cli(me, ['doc', 'restore', 'Road: map?', 'xyz', '--workspace', 'Exports'])).code, 2, 'not a version')
   assert.equal((await cli(me, ['doc', 'history', 'nothing-like-it', '--workspace', 'Exports'])).code, 3, 'no such document')
+  // The digest: only Eve wrote here, so nothing of teammates' is new, since her reads or since any time.
+  assert.match(await ok(me, ['digest', '--workspace', 'Exports']), /^nothing new since \S/)
+  assert.match(await ok(me, ['digest', '--workspace', 'Exports', '--since', '2026-01-01']), /^nothing new since 2026-01-01 00:00 UTC$/)
+  assert.equal(JSON.parse(await ok(me, ['digest', '--workspace', 'Exports', '--since', '12h', '--json'])).documents.length, 0)
+  assert.equal((await cli(me, ['digest', '--workspace', 'Exports', '--since', 'yesterday'])).code, 2, 'not a time')
   eve.proc.kill('SIGTERM')
   await new Promise((r) => eve.proc.once('exit', r))
 })

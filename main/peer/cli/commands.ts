@@ -38,6 +38,8 @@ interface CommandContext {
     approve: boolean
     /** doc print --at: the version to print. */
     at?: string
+    /** digest --since: from when. */
+    since?: string
   }
   out: (line: string) => void
 }
@@ -57,6 +59,15 @@ const clock = (ms: number): string => {
 }
 /** The roles that can be given (the owner's never is), for usage lines and errors. */
 const GIVEN_ROLES = ROLES.filter((r) => r !== 'owner')
+
+/** A time as typed for --since: an ISO date or time ("2026-11-30", "2026-11-30T09:00Z"), or hours ago ("12h"). */
+function sinceArg(v: string): number {
+  const hours = /^(\d+(?:\.\d+)?)h$/.exec(v.trim())
+  const at = hours ? Date.now() - Number(hours[1]) * 3_600_000 : Date.parse(v)
+  if (!Number.isFinite(at) || at < 0)
+    throw new UsageError(`--since takes a date or time (2026-11-30, 2026-11-30T09:00Z) or hours ago (12h), not "${v}"`)
+  return Math.floor(at)
+}
 
 /** A version as typed: a change hash or its first 6 or more hex digits. */
 function versionArg(v: string): string {
@@ -422,6 +433,29 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
       const r = await ctx.client.request('doc.restore', { docId, version: v.version })
       const of = v.session ? ` (${v.session.own ? 'yours' : `${v.session.authorName}'s`}, ${clock(v.session.endedAt)})` : ''
       print(ctx, { ...r, version: v.version }, () => [`restored "${v.title}" to version ${v.version.slice(0, 10)}${of}`])
+    },
+  },
+  digest: {
+    usage:
+      'digest [--since T]             while you were away: who changed which documents and how much, passages edited concurrently, new members',
+    async run(ctx) {
+      const ws = await workspaceId(ctx)
+      const since = ctx.opts.since === undefined ? undefined : sinceArg(ctx.opts.since)
+      const d = await ctx.client.request('workspace.digest', { workspaceId: ws, since })
+      print(ctx, d, () => {
+        if (d.documents.length === 0 && d.members.length === 0) return [`nothing new since ${clock(d.since)}`]
+        const lines = [`since ${clock(d.since)}:`]
+        for (const doc of d.documents) {
+          const what = doc.authors.map((a) => `${a.name} +${a.inserted} −${a.deleted}`).join(', ')
+          const tags = [doc.created ? 'new' : '', doc.deleted ? 'deleted' : ''].filter(Boolean).join(', ')
+          lines.push(`  "${doc.title || 'Untitled'}"${tags ? ` (${tags})` : ''}${what ? `: ${what}` : ''}`)
+          for (const p of doc.passages)
+            lines.push(`    edited at the same time by ${p.authors.join(' and ')}: ${JSON.stringify(p.excerpt)}`)
+          if (!doc.compared) lines.push('    (too many changes to look for passages edited at the same time)')
+        }
+        for (const m of d.members) lines.push(`  ${m.name} joined as ${m.role} (${clock(m.addedAt)})`)
+        return lines
+      })
     },
   },
   'doc status': {

@@ -202,4 +202,9 @@ export const MIGRATIONS: readonly string[] = [
     seen_at INTEGER NOT NULL
   );
   `,
+  // 12: the document's heads when this device last read it: what changed since is what "while you were away"
+  // shows (sync/digest.ts) and what the editor marks.
+  `
+  ALTER TABLE doc_reads ADD COLUMN read_heads TEXT;
+  `,
 ]

@@ -612,9 +612,10 @@ export class SqliteStore implements PeerStore {
     return rows.map(inviteFromRow)
   }
 
-  markRead(docId: string, at: number): void {
-    this.sql(`INSERT INTO doc_reads (doc_id, read_at, followed) VALUES (?, ?, 1)
-      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1`).run(docId, at)
+  markRead(docId: string, at: number, heads?: string[]): void {
+    this.sql(`INSERT INTO doc_reads (doc_id, read_at, followed, read_heads) VALUES (?, ?, 1, ?)
+      ON CONFLICT(doc_id) DO UPDATE SET read_at = max(read_at, excluded.read_at), followed = 1,
+        read_heads = coalesce(excluded.read_heads, read_heads)`).run(docId, at, heads ? JSON.stringify(heads) : null)
   }
 
   follow(docId: string): void {
@@ -623,7 +624,17 @@ export class SqliteStore implements PeerStore {
 
   listReads(): Map<string, ReadRow> {
     const rows = this.sql('SELECT * FROM doc_reads').all() as Row[]
-    return new Map(rows.map((r) => [r['doc_id'], { docId: r['doc_id'], readAt: r['read_at'], followed: r['followed'] === 1 }]))
+    return new Map(
+      rows.map((r) => [
+        r['doc_id'],
+        {
+          docId: r['doc_id'],
+          readAt: r['read_at'],
+          followed: r['followed'] === 1,
+          readHeads: r['read_heads'] ? (JSON.parse(r['read_heads']) as string[]) : null,
+        },
+      ]),
+    )
   }
 
   // Each closes only an open invite, so that exactly one of used, declined and revoked ever happens to it.

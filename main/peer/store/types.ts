@@ -94,6 +94,8 @@ export interface ReadRow {
   docId: string
   readAt: number
   followed: boolean
+  /** Its heads when read (null: read before read heads were kept, or never). */
+  readHeads: string[] | null
 }
 export interface PeerRow {
   peerId: string
@@ -152,8 +154,8 @@ export interface ListingStore {
   getDocument(id: string): DocumentRow | undefined
   listDocuments(workspaceId: string): DocumentRow[]
 
-  /** Marks a document seen now (and followed). */
-  markRead(docId: string, at: number): void
+  /** Marks a document seen now (and followed), as it is at `heads`. */
+  markRead(docId: string, at: number, heads?: string[]): void
   follow(docId: string): void
   listReads(): Map<string, ReadRow>
 }

@@ -232,7 +232,7 @@ export class HistoryIndex {
   }
 
   /** Who made changes of an actor: the device whose key its first half hashes (devices that signed the document's changes). */
-  private authors(docId: string): (actor: string) => string {
+  authors(docId: string): (actor: string) => string {
     const byPrefix = new Map<string, string>()
     for (const device of new Set([this.c.self, ...this.c.store.changeAuthors(docId)])) {
       const pub = devicePublicKey(device)

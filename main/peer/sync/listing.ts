@@ -63,10 +63,10 @@ export class Listing {
   }
 
   /** This device has seen the document as it is now; it also follows it from now on. */
-  async markRead(docId: string): Promise<void> {
+  async markRead(docId: string, heads?: string[]): Promise<void> {
     const { store, events } = this.components
     const row = this.row(docId)
-    await store.write(() => store.markRead(docId, Date.now()))
+    await store.write(() => store.markRead(docId, Date.now(), heads))
     events.emit('list', row.workspaceId)
   }
 

@@ -93,6 +93,9 @@ test('every result and every event fits the shared schemas', async () => {
   const first = sessions.at(-1)!.version
   await a.request('doc.version', { docId: doc.id, version: first.slice(0, 8) })
   await a.request('doc.restore', { docId: doc.id, version: first })
+  await a.request('workspace.digest', { workspaceId: ws.id })
+  await a.request('workspace.digest', { workspaceId: ws.id, since: 0 })
+  await a.request('workspace.markAllRead', { workspaceId: ws.id })
 
   // Presence both ways.
   const cursor = { anchor: '2@aa', head: '4@aa' }

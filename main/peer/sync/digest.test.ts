@@ -1,0 +1,54 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import type { DocContent } from '../../../shared/doc-content.ts'
+import { sinceHeads } from './digest.ts'
+
+const actor = (who: string): string => who.repeat(48 / who.length)
+const authorOf = (a: string): string => ({ [actor('aa')]: 'ana', [actor('bb')]: 'ben', [actor('cc')]: 'cat' })[a] ?? ''
+const edit = (d: A.Doc<DocContent>, at: number, del: number, ins: string): A.Doc<DocContent> =>
+  A.change(d, (x) => A.splice(x, ['text'], at, del, ins))
+
+test('edits one after the other (each had the last) are no concurrent passage; the same edits made apart are', () => {
+  const base = A.change(A.init<DocContent>({ actor: actor('aa') }), (d) => {
+    d.title = 't'
+    d.text = `The launch is on Monday at the harbour.\n${'Far below, another paragraph. '.repeat(4)}`
+  })
+  const read = A.getHeads(base)
+  // Ben changes the day; Cat, who has Ben's change, the place next to it.
+  const ben = edit(A.clone(base, { actor: actor('bb') }), 17, 6, 'Tuesday')
+  const after = edit(A.clone(ben, { actor: actor('cc') }), 32, 0, 'old ')
+  const sequential = sinceHeads(after, read, authorOf, 'ana')
+  assert.deepEqual(sequential.passages, [])
+  assert.deepEqual(
+    sequential.authors.map((a) => [a.author, a.inserted, a.deleted, a.changes]),
+    [
+      ['ben', 7, 6, 1],
+      ['cat', 4, 0, 1],
+    ],
+  )
+  // Cat's change made without Ben's: concurrent, near each other, one passage naming both.
+  const cat = edit(A.clone(base, { actor: actor('cc') }), 31, 0, 'old ')
+  const merged = A.merge(A.clone(ben, { actor: actor('aa') }), cat)
+  const apart = sinceHeads(merged, read, authorOf, 'ana')
+  assert.equal(apart.passages.length, 1)
+  assert.deepEqual(apart.passages[0]!.authors, ['ben', 'cat'])
+  assert.match(apart.passages[0]!.excerpt, /Tuesday at the old harbour/)
+  // Far apart in the text: concurrent, but not one passage.
+  const far = edit(A.clone(base, { actor: actor('cc') }), base.text.length, 0, 'The end.')
+  const farApart = sinceHeads(A.merge(A.clone(ben, { actor: actor('aa') }), edit(far, 0, 0, '')), read, authorOf, 'ana')
+  assert.equal(farApart.passages.length, 0)
+  // The reader's own changes are not theirs to be told about; nothing since the heads read: nothing at all.
+  assert.deepEqual(
+    sinceHeads(merged, read, authorOf, 'ben').authors.map((a) => a.author),
+    ['cat'],
+  )
+  assert.deepEqual(sinceHeads(merged, A.getHeads(merged), authorOf, 'ana'), {
+    authors: [],
+    passages: [],
+    compared: true,
+    changes: 0,
+    createdBy: null,
+  })
+  assert.equal(sinceHeads(merged, [], authorOf, 'ben').createdBy, 'ana', 'counted from the start: who made it')
+})

@@ -1,0 +1,154 @@
+/**
+ * "While you were away": what teammates changed in a document since this device last read it (its heads
+ * then, kept with the read mark), from the document's own Automerge changes since those heads: who, how
+ * many characters in and out, and the passages two people edited concurrently (neither had the other's
+ * change when they made theirs), because a silent merge is where async teams lose each other's intent.
+ *
+ * A change's place is where its first and last text ops are now (Automerge cursors of the op ids resolve
+ * deleted characters too, to where they were). Two changes are concurrent when neither is in the other's
+ * causal past, worked out among the changes since the read heads only (everything before is common).
+ */
+import * as A from '@automerge/automerge'
+import type { GDoc } from './doc-content.ts'
+
+/** Changes compared for concurrent passages at most (the authors' counts cover every change). */
+export const MAX_COMPARED_CHANGES = 4_000
+/** Two edits this close (characters) are one passage. */
+const NEAR = 24
+/** Characters of a passage's text quoted on each side. */
+const QUOTE = 40
+
+export interface AuthorActivity {
+  author: string
+  inserted: number
+  deleted: number
+  changes: number
+}
+
+export interface Passage {
+  /** Where the passage is in the text now. */
+  from: number
+  to: number
+  /** Who edited it concurrently (two or more). */
+  authors: string[]
+  /** The text around it now. */
+  excerpt: string
+}
+
+export interface SinceRead {
+  authors: AuthorActivity[]
+  passages: Passage[]
+  /** False when there were too many changes to compare them (only the counts are given). */
+  compared: boolean
+  changes: number
+  /** Counted from the start: who made the document (its first change's author); else null. */
+  createdBy: string | null
+}
+
+interface DecodedOp {
+  action: string
+  obj: string
+  elemId?: string
+  insert?: boolean
+  multiOp?: number
+}
+
+/** What changed in `doc` since `heads`, by whom (`authorOf` an actor; `self`'s own changes are left out). */
+export function sinceHeads(
+  doc: GDoc,
+  heads: readonly string[],
+  authorOf: (actor: string) => string,
+  self: string,
+  /** Only changes made at or after this (ms, their author's clock) count, when given. */
+  afterTime?: number,
+): SinceRead {
+  const since = A.hasHeads(doc, [...heads]) ? [...heads] : []
+  const raw = A.getChangesSince(doc, since)
+  const textObj = A.getObjectId(doc, 'text')
+  const byAuthor = new Map<string, AuthorActivity>()
+  const index = new Map<string, number>()
+  const changes: { author: string; deps: number[]; from: number; to: number }[] = []
+  let createdBy: string | null = null
+  for (const bytes of raw) {
+    const d = A.decodeChange(bytes)
+    const author = authorOf(d.actor)
+    if (since.length === 0 && changes.length === 0) createdBy = author
+    let inserted = 0
+    let deleted = 0
+    let first: string | null = null
+    let last: string | null = null
+    for (const [i, op] of (d.ops as unknown as DecodedOp[]).entries()) {
+      if (op.obj !== textObj) continue
+      const id = op.action === 'del' ? op.elemId : op.insert ? `${d.startOp + i}@${d.actor}` : undefined
+      if (op.action === 'del') deleted += op.multiOp ?? 1
+      else if (op.insert) inserted++
+      if (id) {
+        first ??= id
+        last = id
+      }
+    }
+    index.set(d.hash, changes.length)
+    const deps = d.deps.flatMap((h) => (index.has(h) ? [index.get(h)!] : []))
+    changes.push({ author, deps, from: -1, to: -1 })
+    if (author === self || d.ops.length === 0 || (afterTime !== undefined && d.time * 1000 < afterTime)) continue
+    const a = byAuthor.get(author) ?? { author, inserted: 0, deleted: 0, changes: 0 }
+    a.inserted += inserted
+    a.deleted += deleted
+    a.changes++
+    byAuthor.set(author, a)
+    if (first && last && raw.length <= MAX_COMPARED_CHANGES) {
+      const p = A.getCursorPosition(doc, ['text'], first)
+      const q = A.getCursorPosition(doc, ['text'], last)
+      const c = changes.at(-1)!
+      c.from = Math.min(p, q)
+      c.to = Math.max(p, q) + 1
+    }
+  }
+  const authors = [...byAuthor.values()]
+  if (raw.length > MAX_COMPARED_CHANGES) return { authors, passages: [], compared: false, changes: raw.length, createdBy }
+  return { authors, passages: concurrentPassages(doc, changes), compared: true, changes: raw.length, createdBy }
+}
+
+/** Passages where changes by different authors, neither in the other's past, are near each other. */
+function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]; from: number; to: number }[]): Passage[] {
+  // Each change's ancestors among these, as bit sets (changes come in causal order).
+  const words = Math.ceil(changes.length / 32)
+  const anc = changes.map(() => new Uint32Array(words))
+  for (const [i, c] of changes.entries())
+    for (const d of c.deps) {
+      const a = anc[i]!
+      const b = anc[d]!
+      for (let w = 0; w < words; w++) a[w]! |= b[w]!
+      a[d >>> 5]! |= 1 << (d & 31)
+    }
+  const has = (i: number, j: number): boolean => (anc[i]![j >>> 5]! & (1 << (j & 31))) !== 0
+  const placed = changes.map((c, i) => ({ ...c, i })).filter((c) => c.from >= 0)
+  placed.sort((x, y) => x.from - y.from)
+  const found: { from: number; to: number; authors: Set<string> }[] = []
+  for (const [k, x] of placed.entries()) {
+    for (let m = k + 1; m < placed.length && placed[m]!.from <= x.to + NEAR; m++) {
+      const y = placed[m]!
+      if (y.author === x.author || has(x.i, y.i) || has(y.i, x.i)) continue
+      found.push({ from: Math.min(x.from, y.from), to: Math.max(x.to, y.to), authors: new Set([x.author, y.author]) })
+    }
+  }
+  // Overlapping finds are one passage.
+  found.sort((a, b) => a.from - b.from)
+  const merged: typeof found = []
+  for (const f of found) {
+    const last = merged.at(-1)
+    if (last && f.from <= last.to + NEAR) {
+      last.to = Math.max(last.to, f.to)
+      for (const a of f.authors) last.authors.add(a)
+    } else merged.push({ ...f, authors: new Set(f.authors) })
+  }
+  const text = typeof doc.text === 'string' ? doc.text : ''
+  return merged.map((p) => {
+    const from = Math.min(p.from, text.length)
+    const to = Math.min(Math.max(p.to, from), text.length)
+    const start = Math.max(0, from - QUOTE)
+    const end = Math.min(text.length, to + QUOTE)
+    const excerpt = `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`
+    return { from, to, authors: [...p.authors].sort(), excerpt }
+  })
+}
