@@ -401,7 +401,7 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   'doc.delete': summary,
   'doc.read': { docId, title: 'Plan', text: '# Plan\n', heads: [head] },
   'doc.setText': { heads: [head, 'cd'.repeat(32)] },
-  'doc.open': { docId, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83]), heads: [], actor: 'ab'.repeat(24) },
+  'doc.open': { docId, bytes: new Uint8Array([0x85, 0x6f, 0x4a, 0x83]), heads: [], actor: 'ab'.repeat(24), readHeads: [head] },
   'doc.close': { closed: true },
   'doc.applyChanges': { heads: [head] },
   'doc.syncStatus': {

@@ -212,6 +212,8 @@ export const clientResultSchemas = {
       .string()
       .max(128)
       .regex(/^[0-9a-f]+$/, 'not an actor id'),
+    /** The heads this device last read it at (null: never, or before they were kept): the editor marks what came since. */
+    readHeads: heads.nullable(),
   }),
   'doc.close': z.object({ closed: z.boolean() }),
   /** Once the changes are durable in this device's database. */

@@ -38,7 +38,7 @@ import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
 import type { SearchIndex } from '../sync/search-index.ts'
 import type { HistoryIndex } from '../sync/history-index.ts'
-import { readVersion } from '../sync/version-diff.ts'
+import { readVersion } from '../sync/version-read.ts'
 import { sinceHeads } from '../sync/digest.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
@@ -418,7 +418,7 @@ export function createApi(ctx: ApiContext) {
       const held = documents.hold(docId)
       if (session.openDocs.has(docId)) documents.release(docId)
       session.openDocs.add(docId)
-      return { docId, ...held, actor: newActorId(device) }
+      return { docId, ...held, actor: newActorId(device), readHeads: store.listReads().get(docId)?.readHeads ?? null }
     },
     'doc.close': ({ docId }, session) => {
       const closed = session.openDocs.delete(docId)

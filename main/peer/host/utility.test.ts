@@ -156,14 +156,28 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
     main.send({ type: 'device-key-saved' })
     await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
-    // The search index of a new profile is marked built in the background, right after the start.
-    await waitFor('the search index marked', () => metaKeys(dir.path).includes('search_indexed'))
-    assert.deepEqual(metaKeys(dir.path), ['address_seq', 'device_key', 'device_key_scrubbed', 'listen_port', 'search_indexed'])
+    // The search index and the history of a new profile are marked built in the background, right after the start.
+    await waitFor('the search index and the history marked', () =>
+      ['search_indexed', 'history_counted'].every((k) => metaKeys(dir.path).includes(k)),
+    )
+    assert.deepEqual(metaKeys(dir.path), [
+      'address_seq',
+      'device_key',
+      'device_key_scrubbed',
+      'history_counted',
+      'listen_port',
+      'search_indexed',
+    ])
     assert.deepEqual(filesHoldingKey(dir.path, key), [], 'while running: not in the database, its WAL or its shm')
     main.send({ type: 'stop' })
     await waitFor('the host to exit', () => main.exited() !== null)
     assert.deepEqual(filesHoldingKey(dir.path, key), [], 'after stop')
   } finally {
+    // A failed check must not leave the peer running in this process (the file would never end).
+    if (main.exited() === null) {
+      main.send({ type: 'stop' })
+      await waitFor('the host to exit', () => main.exited() !== null).catch(() => {})
+    }
     dir.remove()
   }
 })

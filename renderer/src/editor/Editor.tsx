@@ -10,6 +10,7 @@ import type { Cursor } from '../../../shared/types.ts'
 import { fromCursors, type Selection } from './cursors.ts'
 import type { DocReplica } from './replica.ts'
 import { frameScheduler } from './scheduler.ts'
+import { hideSince, sinceReadMarks } from './since-read.ts'
 import { FIND_EVENT } from '../lib/commands.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
 
@@ -29,6 +30,9 @@ interface EditorProps {
   autoFocus?: boolean
   /** Select this range and bring it into view (a search hit); `seq` changes each time it is asked. */
   reveal?: { at: number; length: number; seq: number } | null
+  /** What changed since this device last read the document, marked (changedSince); false hides the marks. */
+  since?: { inserted: [number, number][]; deletedAt: number[] } | null
+  showSince?: boolean
 }
 
 function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): RemoteCursor[] {
@@ -41,7 +45,7 @@ function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): Rem
   return out
 }
 
-export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, reveal }: EditorProps) {
+export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, reveal, since, showSince = true }: EditorProps) {
   const host = useRef<HTMLDivElement>(null)
   const view = useRef<EditorView | null>(null)
   const teammatesRef = useRef(teammates)
@@ -56,6 +60,7 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
     refresh.current()
   }, [teammates])
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the since-read marks are made with the view (hiding them is the effect below)
   useEffect(() => {
     const v = new EditorView({
       parent: host.current!,
@@ -65,6 +70,7 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
           baseExtensions({ readOnly, label: 'Document text' }),
           automergeSyncPlugin({ handle: replica, path: ['text'] }),
           remoteCursors(),
+          since && showSince ? sinceReadMarks(since, replica.text().length) : [],
           EditorView.updateListener.of((u) => {
             // Also on focus, so teammates see where this caret is as soon as the editor is in use.
             // A teammate's edit maps the selection too (selectionSet): the view sends only a cursor that moved.
@@ -104,6 +110,10 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
       v.destroy()
     }
   }, [replica, readOnly, autoFocus])
+
+  useEffect(() => {
+    if (!showSince) view.current?.dispatch({ effects: hideSince.of(null) })
+  }, [showSince])
 
   // A search hit to show: selected, in view, and the editor focused (clamped: the text may have changed since).
   useEffect(() => {

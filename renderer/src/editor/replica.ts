@@ -48,6 +48,8 @@ const MAX_IN_FLIGHT = 4
 
 export class DocReplica implements DocHandle<DocContent> {
   readonly docId: string
+  /** The heads this device last read the document at, as the peer said when it was opened (null: never). */
+  readHeads: string[] | null = null
   private current: A.Doc<DocContent>
   private readonly client: Client
   private readonly schedule: Scheduler
@@ -116,6 +118,7 @@ export class DocReplica implements DocHandle<DocContent> {
       // two thirds of the load (for 100k changes: 218 ms checked, 68 ms unchecked, measured here).
       const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true })
       replica = new DocReplica(client, docId, doc, schedule, off, now)
+      replica.readHeads = opened.readHeads
     } catch (err) {
       off()
       throw err

@@ -66,6 +66,9 @@ export function DocView(p: DocViewProps) {
   const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
   /** The history beside the text, and the version shown in place of the editor (null: the document as it is). */
   const [history, setHistory] = useState<{ version: string | null } | null>(null)
+  /** What changed since this device last read the document (from the heads read, as the peer said at open). */
+  const [since, setSince] = useState<{ inserted: [number, number][]; deletedAt: number[] } | null>(null)
+  const [showSince, setShowSince] = useState(true)
   const { docId, onCursor } = p
   const onRead = useRef(p.onRead)
   onRead.current = p.onRead
@@ -137,6 +140,8 @@ export function DocView(p: DocViewProps) {
             setAttempt((a) => a + 1)
           }),
         )
+        setSince(m.changedSince(r.doc(), r.readHeads))
+        setShowSince(true)
         setReplica(r)
         markRead()
       } catch (err) {
@@ -145,6 +150,8 @@ export function DocView(p: DocViewProps) {
     })()
     return () => {
       cancelled = true
+      // Read as it is when left, this person's own edits too: only what comes after is new next time.
+      if (opened) markRead()
       markRead.flush()
       for (const off of offs) off()
       void opened?.close()
@@ -253,6 +260,14 @@ export function DocView(p: DocViewProps) {
           You can read this workspace but not change it (viewer).
         </p>
       )}
+      {since && showSince && !history?.version && (
+        <p className="notice since-notice" role="status" data-testid="since-notice">
+          What changed since you last read this is highlighted.{' '}
+          <button type="button" className="link-like" onClick={() => setShowSince(false)} data-testid="since-hide">
+            Hide
+          </button>
+        </p>
+      )}
       <ErrorText
         error={rename.error ?? notice}
         onDismiss={() => {
@@ -278,6 +293,8 @@ export function DocView(p: DocViewProps) {
             onSelection={onSelection}
             autoFocus={!p.focusTitle}
             reveal={p.reveal}
+            since={since}
+            showSince={showSince}
           />
         )}
         {history && (

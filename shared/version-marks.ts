@@ -1,16 +1,21 @@
 /**
- * An older version of a text against the text now, as marks on the older one: the ranges of it that are
- * gone now, and what was inserted since and where (so a reader sees the old text as it was, with what
- * changed since marked). Built from Automerge's patches from the old heads to the new ones.
+ * An older version of a text against the text now, as marks on the older one (the ranges of it that are
+ * gone now, and what was inserted since and where: a reader sees the old text as it was, with what changed
+ * since marked) and on the text now (what is new since, and where something was deleted: the editor shows
+ * what changed since the reader last read it). Built from Automerge's patches from the old heads to the new.
+ * Pure: the peer (history) and the renderer (the editor) use it.
  */
-import * as A from '@automerge/automerge'
-import { readContent, type GDoc } from './doc-content.ts'
+import type * as A from '@automerge/automerge'
 
 export interface VersionMarks {
   /** Ranges [from, to) of the old text that the text now no longer has. */
   removed: [number, number][]
   /** Text the text now has that the old one had not, placed at a position of the old text. */
   added: { at: number; text: string }[]
+  /** The same on the text now: ranges [from, to) of it that are new since the old one. */
+  inserted: [number, number][]
+  /** Positions of the text now where old text was deleted. */
+  deletedAt: number[]
 }
 
 /** A piece of the text as it evolves under the patches: old characters (kept or since removed) or inserted ones. */
@@ -91,29 +96,28 @@ export function versionMarks(oldLength: number, patches: readonly A.Patch[], pat
       }
     }
   }
-  const marks: VersionMarks = { removed: [], added: [] }
+  const marks: VersionMarks = { removed: [], added: [], inserted: [], deletedAt: [] }
   let oldPos = 0
+  let newPos = 0
   for (const p of pieces) {
     if (p.kind === 'new') {
       if (!p.text) continue
       const last = marks.added.at(-1)
       if (last && last.at === oldPos) last.text += p.text
       else marks.added.push({ at: oldPos, text: p.text })
+      const ins = marks.inserted.at(-1)
+      if (ins && ins[1] === newPos) ins[1] += p.text.length
+      else marks.inserted.push([newPos, newPos + p.text.length])
+      newPos += p.text.length
       continue
     }
     if (p.removed) {
       const last = marks.removed.at(-1)
       if (last && last[1] === p.from) last[1] = p.to
       else marks.removed.push([p.from, p.to])
-    }
+      if (marks.deletedAt.at(-1) !== newPos) marks.deletedAt.push(newPos)
+    } else newPos += p.to - p.from
     oldPos = p.to
   }
   return marks
-}
-
-/** The document at `hash` (its causal past), read only, with what changed since marked on its text. */
-export function readVersion(doc: GDoc, hash: string): { title: string; text: string; titleNow: string } & VersionMarks {
-  const then = readContent(A.view(doc, [hash]))
-  const marks = versionMarks(then.text.length, A.diff(doc, [hash], A.getHeads(doc)))
-  return { title: then.title, text: then.text, titleNow: readContent(doc).title, ...marks }
 }

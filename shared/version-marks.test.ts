@@ -1,8 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
-import { seededRandom } from '../test/random.ts'
-import { versionMarks, type VersionMarks } from './version-diff.ts'
+import { versionMarks, type VersionMarks } from './version-marks.ts'
 
 /** The text now, rebuilt from the old one and its marks: what is removed left out, what is added put in. */
 function apply(old: string, m: VersionMarks): string {
@@ -33,8 +32,25 @@ function apply(old: string, m: VersionMarks): string {
 
 type D = { text: string; title: string }
 
+/** A small seeded source (mulberry32): the test prints its seed, and GRAPEVINE_SEED replays it. */
+function seeded(): { seed: number; next(): number; int(n: number): number; text(n: number): string } {
+  const seed = Number(process.env['GRAPEVINE_SEED'] ?? Math.floor(Math.random() * 2 ** 32))
+  console.log(`seed=${seed} (version marks; replay with GRAPEVINE_SEED=${seed})`)
+  let a = seed >>> 0
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number): number => Math.floor(next() * n)
+  const text = (n: number): string => Array.from({ length: n }, () => 'abcdefgh ij\n'[int(12)]).join('')
+  return { seed, next, int, text }
+}
+
 test('the marks of an old version, applied to it, give the text now (seeded random edits, concurrent ones too)', () => {
-  const rnd = seededRandom('version-diff')
+  const rnd = seeded()
   for (let trial = 0; trial < 300; trial++) {
     let a = A.from<D>({ title: 't', text: rnd.text(rnd.int(40)) })
     for (let i = rnd.int(5); i > 0; i--)
@@ -55,6 +71,24 @@ test('the marks of an old version, applied to it, give the text now (seeded rand
     a = A.merge(a, b)
     const marks = versionMarks(oldText.length, A.diff(a, old, A.getHeads(a)))
     assert.equal(apply(oldText, marks), a.text, `trial ${trial} (seed ${rnd.seed}): from ${JSON.stringify(oldText)}`)
+    // On the text now: what is outside the inserted ranges is what the old text kept, in order.
+    let kept = ''
+    let at = 0
+    for (const [from, to] of marks.inserted) {
+      assert.ok(from >= at && to > from && to <= a.text.length, 'inserted ranges in order, inside the text now')
+      kept += a.text.slice(at, from)
+      at = to
+    }
+    kept += a.text.slice(at)
+    let left = ''
+    let pos = 0
+    for (const [from, to] of marks.removed) {
+      left += oldText.slice(pos, from)
+      pos = to
+    }
+    left += oldText.slice(pos)
+    assert.equal(kept, left, `trial ${trial} (seed ${rnd.seed}): the text now less what is new is the old text less what is gone`)
+    assert.equal(marks.deletedAt.length > 0, marks.removed.length > 0)
     for (const [from, to] of marks.removed) assert.ok(from < to && to <= oldText.length, 'every removed range is in the old text')
     for (const x of marks.added) assert.ok(x.text.length > 0 && x.at <= oldText.length, 'every addition has text and a place')
   }
@@ -66,13 +100,19 @@ test('the text replaced whole: all of it removed, the new text added', () => {
   a = A.change(a, (d) => {
     d.text = 'new'
   })
-  assert.deepEqual(versionMarks(9, A.diff(a, old, A.getHeads(a))), { removed: [[0, 9]], added: [{ at: 9, text: 'new' }] })
+  assert.deepEqual(versionMarks(9, A.diff(a, old, A.getHeads(a))), {
+    removed: [[0, 9]],
+    added: [{ at: 9, text: 'new' }],
+    inserted: [[0, 3]],
+    deletedAt: [0],
+  })
 })
 
 test('no change since: no marks; the title is not the text', () => {
   let a = A.from<D>({ title: 't', text: 'same' })
   const old = A.getHeads(a)
-  assert.deepEqual(versionMarks(4, A.diff(a, old, old)), { removed: [], added: [] })
+  const none = { removed: [], added: [], inserted: [], deletedAt: [] }
+  assert.deepEqual(versionMarks(4, A.diff(a, old, old)), none)
   a = A.change(a, (d) => A.splice(d, ['title'], 0, 0, 'x'))
-  assert.deepEqual(versionMarks(4, A.diff(a, old, A.getHeads(a))), { removed: [], added: [] })
+  assert.deepEqual(versionMarks(4, A.diff(a, old, A.getHeads(a))), none)
 })
