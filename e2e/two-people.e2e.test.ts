@@ -236,6 +236,78 @@ async function historyScenario(): Promise<void> {
 }
 
 test(
+  'while you were away: Ana edits, Ben edits the same line while his peer is offline; Ana comes back to a digest naming both, opens the document with what changed marked, marks all read',
+  {
+    skip: problem ?? false,
+    timeout: 120_000,
+  },
+  () => people.run(digestScenario),
+)
+
+async function digestScenario(): Promise<void> {
+  const { pa, pb } = people
+  const doc = (p: Page) => p.getByTestId('doc-item').filter({ hasText: 'Zeppelin notes' })
+  await doc(pa).click()
+  await doc(pb).click()
+  await waitText(pb, (t) => t.includes('zeppelin plans.'), 'the document on Ben’s screen')
+
+  // Ben's peer stops; Ana adds to the last line and leaves the document; Ben adds to the same line, offline.
+  assert.equal(await people.ben.stop(), 0)
+  await editor(pa).click()
+  await pa.keyboard.press('Control+End')
+  await pa.keyboard.type(' Ana: check the mast.', { delay: 5 })
+  await pa
+    .getByTestId('sync-status')
+    .filter({ hasText: /^(?!Saving)/ })
+    .waitFor()
+  await pa.getByTestId('doc-item').filter({ hasText: 'Untitled' }).click()
+  await editor(pb).click()
+  await pb.keyboard.press('Control+End')
+  await pb.keyboard.type(' Ben: bring rope.', { delay: 5 })
+  people.ben = await startUiPeer(people.dirs.ben.path, 'ben-desktop')
+
+  // Ana's digest lists it once Ben's edit arrived; then, as if back after hours, a reload opens it by itself.
+  const listed = pa.getByTestId('digest-doc').filter({ hasText: 'Zeppelin notes' })
+  for (const deadline = Date.now() + 45_000; ; ) {
+    await palette(pa, 'While you were away')
+    await pa.getByTestId('digest-dialog').waitFor()
+    if (await listed.isVisible().catch(() => false)) break
+    await pa.keyboard.press('Escape')
+    if (Date.now() > deadline) throw new Error('Ben’s edit never reached Ana’s digest')
+    await pa.waitForTimeout(500)
+  }
+  await pa.keyboard.press('Escape')
+  await pa.evaluate(() => {
+    for (const k of Object.keys(localStorage)) if (k.startsWith('grapevine.lastActive.')) localStorage.setItem(k, '0')
+  })
+  await pa.reload()
+  await pa.getByTestId('digest-dialog').waitFor({ timeout: 20_000 })
+  await listed.waitFor()
+  assert.match(await listed.innerText(), /Ben \+\d+ −0/)
+  const passage = listed.getByTestId('digest-passage')
+  assert.match(
+    await passage.innerText(),
+    /^you and Ben edited this at the same time: .*mast.*rope|^you and Ben edited this at the same time: .*rope.*mast/s,
+  )
+  await pa.screenshot({ path: people.shots.path('20-digest') })
+
+  // The document opens with what is new since Ana read it marked.
+  await listed.getByRole('button', { name: 'Zeppelin notes' }).click()
+  await pa.getByTestId('since-notice').waitFor({ timeout: 10_000 })
+  await pa.locator('.cm-new-since').filter({ hasText: 'rope' }).first().waitFor()
+  await pa.screenshot({ path: people.shots.path('21-since-read') })
+  await pa.getByTestId('since-hide').click()
+  assert.equal(await pa.locator('.cm-new-since').count(), 0, 'hidden')
+
+  // Mark all read: nothing left.
+  await palette(pa, 'While you were away')
+  const empty = pa.getByTestId('digest-empty')
+  if (!(await empty.isVisible().catch(() => false))) await pa.getByTestId('digest-mark-all').click()
+  await empty.waitFor({ timeout: 10_000 })
+  await pa.keyboard.press('Escape')
+}
+
+test(
   'export and import: the workspace as a .zip of Markdown and workspace.json, a document as .md; Markdown files and an exported folder imported, seen by Ben',
   {
     skip: problem ?? false,

@@ -491,7 +491,19 @@ export function createApi(ctx: ApiContext) {
             authors: s.authors
               .filter((a) => a.author !== '')
               .map((a) => ({ deviceId: a.author, name: name(a.author), inserted: a.inserted, deleted: a.deleted, changes: a.changes })),
-            passages: s.passages.map((p) => ({ ...p, authors: p.authors.map((a) => (a ? name(a) : 'someone')).sort() })),
+            passages: s.passages
+              .filter((p) => p.authors.some((a) => a !== self))
+              .map((p) => ({
+                ...p,
+                // The reader first, as "you".
+                authors: [
+                  ...(p.authors.includes(self) ? ['you'] : []),
+                  ...p.authors
+                    .filter((a) => a !== self)
+                    .map((a) => (a ? name(a) : 'someone'))
+                    .sort(),
+                ],
+              })),
             compared: s.compared,
             readHeads: read?.readHeads ?? null,
           },

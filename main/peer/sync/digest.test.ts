@@ -38,11 +38,14 @@ test('edits one after the other (each had the last) are no concurrent passage; t
   const far = edit(A.clone(base, { actor: actor('cc') }), base.text.length, 0, 'The end.')
   const farApart = sinceHeads(A.merge(A.clone(ben, { actor: actor('aa') }), edit(far, 0, 0, '')), read, authorOf, 'ana')
   assert.equal(farApart.passages.length, 0)
-  // The reader's own changes are not theirs to be told about; nothing since the heads read: nothing at all.
+  // The reader's own changes are not theirs to be told about, but the passage they edited with a teammate is;
+  // nothing since the heads read: nothing at all.
+  const asBen = sinceHeads(merged, read, authorOf, 'ben')
   assert.deepEqual(
-    sinceHeads(merged, read, authorOf, 'ben').authors.map((a) => a.author),
+    asBen.authors.map((a) => a.author),
     ['cat'],
   )
+  assert.deepEqual(asBen.passages[0]!.authors, ['ben', 'cat'])
   assert.deepEqual(sinceHeads(merged, A.getHeads(merged), authorOf, 'ana'), {
     authors: [],
     passages: [],
@@ -51,4 +54,28 @@ test('edits one after the other (each had the last) are no concurrent passage; t
     createdBy: null,
   })
   assert.equal(sinceHeads(merged, [], authorOf, 'ben').createdBy, 'ana', 'counted from the start: who made it')
+})
+
+test('a teammate’s change made without the reader’s own, read before it came, is a passage edited at the same time', () => {
+  const base = A.change(A.init<DocContent>({ actor: actor('aa') }), (d) => {
+    d.title = 't'
+    d.text = 'Bring the zeppelin plans.'
+  })
+  // Ana adds to the line and reads the document (her heads now); Ben, who never had her change, adds to it too.
+  const ana = edit(base, 25, 0, ' Ana: the mast.')
+  const read = A.getHeads(ana)
+  const ben = edit(A.clone(base, { actor: actor('bb') }), 25, 0, ' Ben: rope.')
+  const merged = A.merge(A.clone(ana, { actor: actor('aa') }), ben)
+  const s = sinceHeads(merged, read, authorOf, 'ana')
+  assert.deepEqual(
+    s.authors.map((a) => a.author),
+    ['ben'],
+    'only Ben’s is new',
+  )
+  assert.equal(s.changes, 1)
+  assert.equal(s.passages.length, 1)
+  assert.deepEqual(s.passages[0]!.authors, ['ana', 'ben'])
+  // Had Ben built on Ana's change, it would be no passage.
+  const after = edit(A.clone(ana, { actor: actor('bb') }), 40, 0, ' Ben: rope.')
+  assert.deepEqual(sinceHeads(after, read, authorOf, 'ana').passages, [])
 })

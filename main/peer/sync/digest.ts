@@ -53,7 +53,10 @@ interface DecodedOp {
   multiOp?: number
 }
 
-/** What changed in `doc` since `heads`, by whom (`authorOf` an actor; `self`'s own changes are left out). */
+/**
+ * What changed in `doc` since `heads`, by whom (`authorOf` an actor): `self`'s own changes are left out of the
+ * counts, not out of the passages (a passage the reader edited at the same time as a teammate is flagged).
+ */
 export function sinceHeads(
   doc: GDoc,
   heads: readonly string[],
@@ -63,16 +66,23 @@ export function sinceHeads(
   afterTime?: number,
 ): SinceRead {
   const since = A.hasHeads(doc, [...heads]) ? [...heads] : []
-  const raw = A.getChangesSince(doc, since)
+  const fresh = A.getChangesSince(doc, since)
+  // What came since may have been made without changes read before (the reader's own, say): those are
+  // compared too. They are the changes since where the new ones branched off (the deps they have from before).
+  const metas = A.getChangesMetaSince(doc, since)
+  const isNew = new Set(metas.map((m) => m.hash))
+  const base = [...new Set(metas.flatMap((m) => m.deps).filter((h) => !isNew.has(h)))]
+  const raw = since.length && base.length && !sameSet(base, since) ? A.getChangesSince(doc, base) : fresh
   const textObj = A.getObjectId(doc, 'text')
   const byAuthor = new Map<string, AuthorActivity>()
   const index = new Map<string, number>()
-  const changes: { author: string; deps: number[]; from: number; to: number }[] = []
+  const changes: { author: string; deps: number[]; from: number; to: number; fresh: boolean }[] = []
   let createdBy: string | null = null
   for (const bytes of raw) {
     const d = A.decodeChange(bytes)
     const author = authorOf(d.actor)
     if (since.length === 0 && changes.length === 0) createdBy = author
+    const isFresh = isNew.has(d.hash)
     let inserted = 0
     let deleted = 0
     let first: string | null = null
@@ -89,13 +99,16 @@ export function sinceHeads(
     }
     index.set(d.hash, changes.length)
     const deps = d.deps.flatMap((h) => (index.has(h) ? [index.get(h)!] : []))
-    changes.push({ author, deps, from: -1, to: -1 })
-    if (author === self || d.ops.length === 0 || (afterTime !== undefined && d.time * 1000 < afterTime)) continue
-    const a = byAuthor.get(author) ?? { author, inserted: 0, deleted: 0, changes: 0 }
-    a.inserted += inserted
-    a.deleted += deleted
-    a.changes++
-    byAuthor.set(author, a)
+    changes.push({ author, deps, from: -1, to: -1, fresh: isFresh })
+    if (d.ops.length === 0 || (afterTime !== undefined && d.time * 1000 < afterTime)) continue
+    // The reader's own changes are not news to them, but a passage they edited while a teammate did is.
+    if (author !== self && isFresh) {
+      const a = byAuthor.get(author) ?? { author, inserted: 0, deleted: 0, changes: 0 }
+      a.inserted += inserted
+      a.deleted += deleted
+      a.changes++
+      byAuthor.set(author, a)
+    }
     if (first && last && raw.length <= MAX_COMPARED_CHANGES) {
       const p = A.getCursorPosition(doc, ['text'], first)
       const q = A.getCursorPosition(doc, ['text'], last)
@@ -105,12 +118,12 @@ export function sinceHeads(
     }
   }
   const authors = [...byAuthor.values()]
-  if (raw.length > MAX_COMPARED_CHANGES) return { authors, passages: [], compared: false, changes: raw.length, createdBy }
-  return { authors, passages: concurrentPassages(doc, changes), compared: true, changes: raw.length, createdBy }
+  if (raw.length > MAX_COMPARED_CHANGES) return { authors, passages: [], compared: false, changes: fresh.length, createdBy }
+  return { authors, passages: concurrentPassages(doc, changes), compared: true, changes: fresh.length, createdBy }
 }
 
 /** Passages where changes by different authors, neither in the other's past, are near each other. */
-function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]; from: number; to: number }[]): Passage[] {
+function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]; from: number; to: number; fresh: boolean }[]): Passage[] {
   // Each change's ancestors among these, as bit sets (changes come in causal order).
   const words = Math.ceil(changes.length / 32)
   const anc = changes.map(() => new Uint32Array(words))
@@ -128,7 +141,8 @@ function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]
   for (const [k, x] of placed.entries()) {
     for (let m = k + 1; m < placed.length && placed[m]!.from <= x.to + NEAR; m++) {
       const y = placed[m]!
-      if (y.author === x.author || has(x.i, y.i) || has(y.i, x.i)) continue
+      // One of the two at least came since the reader read: else it is old news.
+      if (y.author === x.author || !(x.fresh || y.fresh) || has(x.i, y.i) || has(y.i, x.i)) continue
       found.push({ from: Math.min(x.from, y.from), to: Math.max(x.to, y.to), authors: new Set([x.author, y.author]) })
     }
   }
@@ -151,4 +165,8 @@ function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]
     const excerpt = `${start > 0 ? '…' : ''}${text.slice(start, end)}${end < text.length ? '…' : ''}`
     return { from, to, authors: [...p.authors].sort(), excerpt }
   })
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((h) => b.includes(h))
 }

@@ -20,6 +20,7 @@ import { ErrorText } from './ErrorText.tsx'
 import { InviteDialog } from './InviteDialog.tsx'
 import { JoinRequests } from './JoinRequests.tsx'
 import { NetworkDialog } from './NetworkDialog.tsx'
+import { awayLongEnough, DigestDialog, noteActive } from './DigestDialog.tsx'
 import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
 import { ExportDialog, ImportDialog } from './TransferDialog.tsx'
 import { download, exportDocument } from '../lib/transfer.ts'
@@ -44,7 +45,7 @@ export interface WorkspaceViewProps {
   onLeave: (workspace: WorkspaceInfo) => Promise<void>
 }
 
-type DialogName = 'palette' | 'search' | 'export' | 'import' | 'invite' | 'network' | 'workspace' | 'leave' | null
+type DialogName = 'palette' | 'search' | 'digest' | 'export' | 'import' | 'invite' | 'network' | 'workspace' | 'leave' | null
 
 export function WorkspaceView(p: WorkspaceViewProps) {
   const client = useClient()
@@ -77,6 +78,28 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const teammatesOnline = (members.data ?? []).filter((m) => !m.self && m.online).length
 
   const open = useCallback((docId: string | null) => p.navigate({ workspaceId: wsId, docId }), [p.navigate, wsId])
+
+  // After time away, the digest opens by itself when teammates changed something; while the workspace is in
+  // view, that it was is noted every minute.
+  useEffect(() => {
+    if (ws.role === 'keeper') return
+    let cancelled = false
+    if (awayLongEnough(wsId))
+      void client.request('workspace.digest', { workspaceId: wsId }).then(
+        (d) => {
+          if (!cancelled && (d.documents.length > 0 || d.members.length > 0)) setDialog((x) => x ?? 'digest')
+        },
+        () => {},
+      )
+    noteActive(wsId)
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') noteActive(wsId)
+    }, 60_000)
+    return () => {
+      cancelled = true
+      clearInterval(timer)
+    }
+  }, [client, wsId, ws.role])
   const create = useAction(async () => client.request('doc.create', { workspaceId: wsId, title: '' }))
   const newDoc = useCallback(async () => {
     if (!canWrite) return
@@ -164,6 +187,8 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         hint: shortcutLabel('Mod+Shift+F'),
         run: () => setDialog('search'),
       })
+    if (ws.role !== 'keeper')
+      actions.push({ id: 'digest', group: 'Actions', label: 'While you were away: what changed', run: () => setDialog('digest') })
     if (ws.role !== 'keeper')
       actions.push({ id: 'export', group: 'Actions', label: `Export ${ws.name} as Markdown files…`, run: () => setDialog('export') })
     if (canWrite) actions.push({ id: 'import', group: 'Actions', label: 'Import Markdown files…', run: () => setDialog('import') })
@@ -316,6 +341,19 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       {dialog === 'palette' && <CommandPalette items={items} onClose={() => setDialog(null)} />}
       {dialog === 'export' && <ExportDialog workspace={ws} documents={docs.data?.length ?? 0} onClose={() => setDialog(null)} />}
       {dialog === 'import' && <ImportDialog workspace={ws} onClose={() => setDialog(null)} onImported={docs.reload} />}
+      {dialog === 'digest' && (
+        <DigestDialog
+          workspaceId={wsId}
+          onClose={() => {
+            setDialog(null)
+            docs.reload()
+          }}
+          onOpen={(docId, at, length) => {
+            open(docId)
+            if (at !== null) setReveal({ docId, at, length, seq: Date.now() })
+          }}
+        />
+      )}
       {dialog === 'search' && (
         <SearchDialog
           workspaceId={wsId}
