@@ -22,6 +22,8 @@ const UNDO: Record<number, string[]> = {
   8: ['DROP TABLE address_records'],
   9: ['DROP TABLE search_fts', 'DROP TABLE search_docs'],
   10: ['DROP INDEX changes_by_author'],
+  11: ['DROP TABLE history_sessions', 'DROP TABLE history_progress', 'DROP TABLE device_zones'],
+  12: ['ALTER TABLE doc_reads DROP COLUMN read_heads'],
 }
 
 /** Brings a closed profile back to schema `version`, as that version of the app left it. */
