@@ -43,3 +43,14 @@ export function throttle<A extends unknown[]>(fn: (...args: A) => void, ms: numb
   }
   return throttled
 }
+
+/** `fn` run once at a time: a call while one runs gets that run's promise. */
+export function singleFlight<T>(fn: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null
+  return () => {
+    running ??= fn().finally(() => {
+      running = null
+    })
+    return running
+  }
+}

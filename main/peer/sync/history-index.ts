@@ -18,6 +18,7 @@
  */
 import * as A from '@automerge/automerge'
 import { actorPrefixFor, devicePublicKey } from '../identity/keys.ts'
+import { singleFlight } from '../../../shared/throttle.ts'
 import type { Log } from '../log.ts'
 import type { Durable, HistoryProgress, HistorySessionRow, HistoryStore, MetaStore } from '../store/types.ts'
 import type { Documents } from './documents.ts'
@@ -54,7 +55,6 @@ export class HistoryIndex {
   private timer: NodeJS.Timeout | null = null
   /** One count at a time per document. */
   private readonly counting = new Map<string, Promise<void>>()
-  private rebuilding: Promise<number> | null = null
   private stopped = false
   private zones: Map<string, number> | null = null
   readonly stats = { counted: 0, changes: 0 }
@@ -78,7 +78,8 @@ export class HistoryIndex {
 
   /** A document changed: counted once its edits pause. */
   touch(workspaceId: string, docId: string): void {
-    if (this.stopped) return
+    // A keeper's documents cannot be read, so there is nothing to count.
+    if (this.stopped || !this.c.readable().includes(workspaceId)) return
     this.pending.set(docId, workspaceId)
     this.timer ??= setTimeout(() => {
       this.timer = null
@@ -129,12 +130,7 @@ export class HistoryIndex {
   }
 
   /** Counts every readable document again, from nothing; resolves with how many were counted. */
-  rebuild(): Promise<number> {
-    this.rebuilding ??= this.rebuildNow().finally(() => {
-      this.rebuilding = null
-    })
-    return this.rebuilding
-  }
+  readonly rebuild: () => Promise<number> = singleFlight(() => this.rebuildNow())
 
   private async rebuildNow(): Promise<number> {
     const { store, documents } = this.c

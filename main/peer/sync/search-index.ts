@@ -11,6 +11,7 @@
  */
 import { MAX_SEARCH_RESULTS } from '../../../shared/limits.ts'
 import type { SearchHit } from '../../../shared/types.ts'
+import { singleFlight } from '../../../shared/throttle.ts'
 import type { Log } from '../log.ts'
 import type { Durable, MetaStore, SearchRow, SearchStore } from '../store/types.ts'
 import type { Documents } from './documents.ts'
@@ -40,7 +41,6 @@ export class SearchIndex {
   private readonly pending = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
   private flushing: Promise<void> = Promise.resolve()
-  private rebuilding: Promise<number> | null = null
   private stopped = false
   readonly stats = { indexed: 0, removed: 0, searches: 0 }
 
@@ -112,12 +112,7 @@ export class SearchIndex {
   }
 
   /** Indexes every readable document again, from nothing; resolves with how many are indexed. */
-  rebuild(): Promise<number> {
-    this.rebuilding ??= this.rebuildNow().finally(() => {
-      this.rebuilding = null
-    })
-    return this.rebuilding
-  }
+  readonly rebuild: () => Promise<number> = singleFlight(() => this.rebuildNow())
 
   private async rebuildNow(): Promise<number> {
     const { store, documents } = this.c
