@@ -236,7 +236,17 @@ describe('end-to-end encryption', () => {
       // The keeper: no key, cannot open the document, and no byte of either text on disk or in its log.
       assert.equal(k.keys.current(ws), null, 'the keeper holds no content key')
       await rejectsWith(k.connect().request('doc.read', { docId: doc.id }), ['forbidden'], 'the keeper reads')
+      await rejectsWith(k.connect().request('doc.history', { docId: doc.id }), ['forbidden'], 'the keeper reads a timeline')
       await k.settle()
+      const kdb = new Database(k.dbPath, { readonly: true })
+      try {
+        const counted = ['search_docs', 'history_sessions', 'history_progress'].map(
+          (t) => (kdb.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n,
+        )
+        assert.deepEqual(counted, [0, 0, 0], 'the keeper indexes and counts nothing of what it stores')
+      } finally {
+        kdb.close()
+      }
       const disk = diskBytes(k.dbPath)
       for (const marker of [first, second, anaName, benName, wsName]) {
         assert.ok(!holds(disk, marker), `the keeper's database holds no byte of ${marker}`)
