@@ -299,11 +299,28 @@ async function digestScenario(): Promise<void> {
   await pa.getByTestId('since-hide').click()
   assert.equal(await pa.locator('.cm-new-since').count(), 0, 'hidden')
 
-  // Mark all read: nothing left.
-  await palette(pa, 'While you were away')
-  const empty = pa.getByTestId('digest-empty')
-  if (!(await empty.isVisible().catch(() => false))) await pa.getByTestId('digest-mark-all').click()
-  await empty.waitFor({ timeout: 10_000 })
+  // Opened, it is read. Ben writes in another document; Ana marks all read: nothing left.
+  await pb.getByTestId('doc-item').filter({ hasText: 'Untitled' }).click()
+  await editor(pb).click()
+  await pb.keyboard.press('Control+End')
+  await pb.keyboard.type(' One more thing.', { delay: 5 })
+  const untitled = pa.getByTestId('digest-doc').filter({ hasText: 'Untitled' })
+  for (const deadline = Date.now() + 30_000; ; ) {
+    await palette(pa, 'While you were away')
+    await pa.getByTestId('digest-dialog').waitFor()
+    if (
+      await untitled.waitFor({ timeout: 2_000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      break
+    await pa.keyboard.press('Escape')
+    if (Date.now() > deadline) throw new Error('Ben’s second edit never reached Ana’s digest')
+  }
+  assert.equal(await pa.getByTestId('digest-doc').count(), 1, 'the document Ana opened is read')
+  await pa.getByTestId('digest-mark-all').click()
+  await pa.getByTestId('digest-empty').waitFor({ timeout: 10_000 })
   await pa.keyboard.press('Escape')
 }
 

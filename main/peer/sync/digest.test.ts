@@ -79,3 +79,22 @@ test('a teammate’s change made without the reader’s own, read before it came
   const after = edit(A.clone(ana, { actor: actor('bb') }), 40, 0, ' Ben: rope.')
   assert.deepEqual(sinceHeads(after, read, authorOf, 'ana').passages, [])
 })
+
+test('a large change (a paste, a text replaced) is measured like a small one: characters in and out, and where', () => {
+  const base = A.change(A.init<DocContent>({ actor: actor('aa') }), (d) => {
+    d.title = 't'
+    d.text = 'start. end.'
+  })
+  const read = A.getHeads(base)
+  let ben = edit(A.clone(base, { actor: actor('bb') }), 7, 0, 'x'.repeat(6_000))
+  ben = edit(ben, 7, 5_000, '')
+  ben = edit(ben, 0, 0, 'small ')
+  const s = sinceHeads(ben, read, authorOf, 'ana')
+  assert.deepEqual(
+    s.authors.map((a) => [a.author, a.inserted, a.deleted, a.changes]),
+    [['ben', 6_006, 5_000, 3]],
+  )
+  // Cat, concurrently, right where Ben's paste is: one passage.
+  const cat = edit(A.clone(base, { actor: actor('cc') }), 7, 0, 'Cat. ')
+  assert.deepEqual(sinceHeads(A.merge(A.clone(ben), cat), read, authorOf, 'ana').passages[0]?.authors, ['ben', 'cat'])
+})

@@ -9,6 +9,7 @@
  * causal past, worked out among the changes since the read heads only (everything before is common).
  */
 import * as A from '@automerge/automerge'
+import { changeEffect, contentObjects } from './change-effect.ts'
 import type { GDoc } from './doc-content.ts'
 
 /** Changes compared for concurrent passages at most (the authors' counts cover every change). */
@@ -45,14 +46,6 @@ export interface SinceRead {
   createdBy: string | null
 }
 
-interface DecodedOp {
-  action: string
-  obj: string
-  elemId?: string
-  insert?: boolean
-  multiOp?: number
-}
-
 /**
  * What changed in `doc` since `heads`, by whom (`authorOf` an actor): `self`'s own changes are left out of the
  * counts, not out of the passages (a passage the reader edited at the same time as a teammate is flagged).
@@ -66,64 +59,71 @@ export function sinceHeads(
   afterTime?: number,
 ): SinceRead {
   const since = A.hasHeads(doc, [...heads]) ? [...heads] : []
-  const fresh = A.getChangesSince(doc, since)
   // What came since may have been made without changes read before (the reader's own, say): those are
   // compared too. They are the changes since where the new ones branched off (the deps they have from before).
-  const metas = A.getChangesMetaSince(doc, since)
-  const isNew = new Set(metas.map((m) => m.hash))
-  const base = [...new Set(metas.flatMap((m) => m.deps).filter((h) => !isNew.has(h)))]
-  const raw = since.length && base.length && !sameSet(base, since) ? A.getChangesSince(doc, base) : fresh
-  const textObj = A.getObjectId(doc, 'text')
+  const fresh = A.getChangesMetaSince(doc, since)
+  const isNew = new Set(fresh.map((m) => m.hash))
+  const base = [...new Set(fresh.flatMap((m) => m.deps).filter((h) => !isNew.has(h)))]
+  const all = since.length && base.length && !sameSet(base, since) ? A.getChangesMetaSince(doc, base) : fresh
+  const objs = contentObjects(doc)
   const byAuthor = new Map<string, AuthorActivity>()
   const index = new Map<string, number>()
-  const changes: { author: string; deps: number[]; from: number; to: number; fresh: boolean }[] = []
+  const changes: Placed[] = []
   let createdBy: string | null = null
-  for (const bytes of raw) {
-    const d = A.decodeChange(bytes)
+  const compare = all.length <= MAX_COMPARED_CHANGES
+  for (const d of all) {
     const author = authorOf(d.actor)
     if (since.length === 0 && changes.length === 0) createdBy = author
     const isFresh = isNew.has(d.hash)
-    let inserted = 0
-    let deleted = 0
-    let first: string | null = null
-    let last: string | null = null
-    for (const [i, op] of (d.ops as unknown as DecodedOp[]).entries()) {
-      if (op.obj !== textObj) continue
-      const id = op.action === 'del' ? op.elemId : op.insert ? `${d.startOp + i}@${d.actor}` : undefined
-      if (op.action === 'del') deleted += op.multiOp ?? 1
-      else if (op.insert) inserted++
-      if (id) {
-        first ??= id
-        last = id
-      }
-    }
     index.set(d.hash, changes.length)
     const deps = d.deps.flatMap((h) => (index.has(h) ? [index.get(h)!] : []))
-    changes.push({ author, deps, from: -1, to: -1, fresh: isFresh })
-    if (d.ops.length === 0 || (afterTime !== undefined && d.time * 1000 < afterTime)) continue
+    const c: Placed = { author, deps, from: -1, to: -1, fresh: isFresh }
+    changes.push(c)
+    // Only the new ones are counted, and only those compared need measuring.
+    if (!isFresh && !compare) continue
+    if (afterTime !== undefined && d.time * 1000 < afterTime) continue
+    const e = changeEffect(doc, d, objs)
+    if (!e.edits) continue
     // The reader's own changes are not news to them, but a passage they edited while a teammate did is.
     if (author !== self && isFresh) {
       const a = byAuthor.get(author) ?? { author, inserted: 0, deleted: 0, changes: 0 }
-      a.inserted += inserted
-      a.deleted += deleted
+      a.inserted += e.inserted
+      a.deleted += e.deleted
       a.changes++
       byAuthor.set(author, a)
     }
-    if (first && last && raw.length <= MAX_COMPARED_CHANGES) {
-      const p = A.getCursorPosition(doc, ['text'], first)
-      const q = A.getCursorPosition(doc, ['text'], last)
-      const c = changes.at(-1)!
+    if (e.first && e.last && compare) {
+      const at = (cursor: string): number | null => {
+        try {
+          return A.getCursorPosition(doc, ['text'], cursor)
+        } catch {
+          return null // not an element of the text (a large change's first or last op may be another)
+        }
+      }
+      const p = at(e.first)
+      const q = at(e.last)
+      if (p === null || q === null) continue
       c.from = Math.min(p, q)
       c.to = Math.max(p, q) + 1
     }
   }
   const authors = [...byAuthor.values()]
-  if (raw.length > MAX_COMPARED_CHANGES) return { authors, passages: [], compared: false, changes: fresh.length, createdBy }
+  if (!compare) return { authors, passages: [], compared: false, changes: fresh.length, createdBy }
   return { authors, passages: concurrentPassages(doc, changes), compared: true, changes: fresh.length, createdBy }
 }
 
+/** A change among those compared: who, its deps among them, and where it is in the text now (-1: unknown). */
+interface Placed {
+  author: string
+  deps: number[]
+  from: number
+  to: number
+  /** It came since the heads read. */
+  fresh: boolean
+}
+
 /** Passages where changes by different authors, neither in the other's past, are near each other. */
-function concurrentPassages(doc: GDoc, changes: { author: string; deps: number[]; from: number; to: number; fresh: boolean }[]): Passage[] {
+function concurrentPassages(doc: GDoc, changes: Placed[]): Passage[] {
   // Each change's ancestors among these, as bit sets (changes come in causal order).
   const words = Math.ceil(changes.length / 32)
   const anc = changes.map(() => new Uint32Array(words))

@@ -21,6 +21,7 @@ import { actorPrefixFor, devicePublicKey } from '../identity/keys.ts'
 import { singleFlight } from '../../../shared/throttle.ts'
 import type { Log } from '../log.ts'
 import type { Durable, HistoryProgress, HistorySessionRow, HistoryStore, MetaStore } from '../store/types.ts'
+import { changeEffect, contentObjects } from './change-effect.ts'
 import type { Documents } from './documents.ts'
 
 /** A pause longer than this (by one author, in one document) starts a new session. */
@@ -39,13 +40,6 @@ export interface HistoryComponents {
   /** The workspaces whose documents this device can read. */
   readable: () => string[]
   log: Log
-}
-
-/** What one change did to the text and title. */
-interface ChangeEffect {
-  inserted: number
-  deleted: number
-  retitled: boolean
 }
 
 export class HistoryIndex {
@@ -171,8 +165,9 @@ export class HistoryIndex {
     if (before && sameHeads(before.heads, heads)) return
     // Heads counted before that this document does not hold (a rebuilt store): count it from the start.
     const since = before && A.hasHeads(doc, before.heads) ? before.heads : []
-    const progress: HistoryProgress = since.length ? { ...before!, heads } : { heads, textObj: null, titleObj: null }
-    const changes = A.getChangesSince(doc, since)
+    const objs = contentObjects(doc)
+    const progress: HistoryProgress = { heads, textObj: objs.text, titleObj: objs.title }
+    const changes = A.getChangesMetaSince(doc, since)
     const authorOf = this.authors(docId)
     /** Sessions changed in this count, by author; stored ones are read once and kept here by id. */
     const touched = new Map<string, HistorySessionRow[]>()
@@ -196,9 +191,10 @@ export class HistoryIndex {
         await new Promise((r) => setImmediate(r))
         if (this.stopped) return
       }
-      const d = A.decodeChange(changes[i]!)
-      const effect = effectOf(d, progress)
-      if (d.ops.length === 0) continue // an endorsement of history (documents.ts endorse): no edit
+      const d = changes[i]!
+      const { edits, inserted, deleted, retitled } = changeEffect(doc, d, objs)
+      const effect = { inserted, deleted, retitled }
+      if (!edits) continue // an endorsement of history (documents.ts endorse): no edit
       const author = authorOf(d.actor)
       const at = Math.min(d.time * 1000, now)
       const s = sessionFor(author, at)
@@ -236,40 +232,6 @@ export class HistoryIndex {
     }
     return (actor) => byPrefix.get(actor.slice(0, 32)) ?? ''
   }
-}
-
-/** An op as `A.decodeChange` gives it (its declared type omits the fields of sequence ops). */
-interface DecodedOp {
-  action: string
-  obj: string
-  key?: string
-  insert?: boolean
-  value?: unknown
-  /** A `del` of this many consecutive elements. */
-  multiOp?: number
-}
-
-/** Characters a change inserted into and deleted from the text, and whether it touched the title; learns which objects those are. */
-function effectOf(d: A.DecodedChange, p: HistoryProgress): ChangeEffect {
-  const e: ChangeEffect = { inserted: 0, deleted: 0, retitled: false }
-  for (const [i, op] of (d.ops as unknown as DecodedOp[]).entries()) {
-    if (op.obj === '_root') {
-      if (op.key === 'title') e.retitled = true
-      // The text or title made anew (a document's first change): its object is this op's id.
-      if (op.action === 'makeText' && (op.key === 'text' || op.key === 'title')) {
-        const id = `${d.startOp + i}@${d.actor}`
-        if (op.key === 'text') p.textObj = id
-        else p.titleObj = id
-      }
-      continue
-    }
-    if (op.obj === p.titleObj) e.retitled = true
-    else if (op.obj === p.textObj) {
-      if (op.action === 'del') e.deleted += op.multiOp ?? 1
-      else if (op.insert) e.inserted += typeof op.value === 'string' ? op.value.length : 1
-    }
-  }
-  return e
 }
 
 function sameHeads(a: readonly string[], b: readonly string[]): boolean {
