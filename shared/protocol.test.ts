@@ -70,6 +70,17 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'network.info': {},
   'search.query': { query: 'plan', workspaceId: ws, limit: 10 },
   'search.rebuild': {},
+  'board.create': { workspaceId: ws, title: 'Sprint', columns: ['To do', 'Done'] },
+  'board.read': { docId },
+  'card.add': { docId, title: 'Ship it', column: 'c0ffee', assignee: other, due: '2027-01-31', labels: ['p1'], before: 'beef' },
+  'card.update': { docId, cardId: 'beef', title: 'Ship', description: 'soon', assignee: null, due: null, labels: [] },
+  'card.move': { docId, cardId: 'beef', column: 'c0ffee', index: 0 },
+  'card.delete': { docId, cardId: 'beef' },
+  'column.add': { docId, name: 'Review', index: 1 },
+  'column.rename': { docId, columnId: 'c0ffee', name: 'Later' },
+  'column.move': { docId, columnId: 'c0ffee', index: 0 },
+  'column.delete': { docId, columnId: 'c0ffee' },
+  'tasks.mine': {},
 }
 
 const methods = Object.keys(clientRequestSchemas) as ClientMethod[]
@@ -143,6 +154,21 @@ describe('request schemas', () => {
       ['presence.set', { workspaceId: ws, docId, cursor: { anchor: 'x'.repeat(129), head: 'x' } }],
       ['peer.dial', { address: '' }],
       ['peer.dial', { address: 'x'.repeat(513) }],
+      ['board.create', { workspaceId: ws, title: 'B', columns: [] }],
+      ['board.create', { workspaceId: ws, title: 'B', columns: [' '] }],
+      ['card.add', { docId, title: '' }],
+      ['card.add', { docId, title: 'x', due: '2027-02-30' }],
+      ['card.add', { docId, title: 'x', due: 'tomorrow' }],
+      ['card.add', { docId, title: 'x', assignee: 'not a device' }],
+      ['card.add', { docId, title: 'x', labels: [''] }],
+      ['card.add', { docId, title: 'x', labels: Array.from({ length: 21 }, (_, i) => `l${i}`) }],
+      ['card.add', { docId, title: 'x', before: 'a', after: 'b' }],
+      ['card.move', { docId, cardId: 'beef' }],
+      ['card.move', { docId, cardId: 'beef', column: 'c0ffee', index: -1 }],
+      ['card.move', { docId, cardId: 'beef', column: 'c0ffee', index: 1, before: 'a' }],
+      ['card.update', { docId, cardId: 'beef', title: ' ' }],
+      ['column.add', { docId, name: '' }],
+      ['column.move', { docId, columnId: 'c0ffee' }],
     ]
     for (const [m, params] of cases) {
       const r = parseRequest(m, params)
@@ -260,6 +286,28 @@ const summary = {
   lastChangeByName: 'Ben',
   deleted: false,
   unread: true,
+  kind: 'text' as const,
+}
+const card = {
+  id: 'beef',
+  title: 'Ship it',
+  description: '',
+  column: 'c0ffee',
+  pos: 'V',
+  assignee: other,
+  due: '2027-01-31',
+  labels: ['p1'],
+  createdAt: 1,
+  createdBy: device,
+}
+const board = {
+  docId,
+  workspaceId: ws,
+  heads: [head],
+  title: 'Sprint',
+  deleted: false,
+  hidden: 0,
+  columns: [{ id: 'c0ffee', name: 'To do', implicit: false, cards: [card] }],
 }
 const peerInfo = {
   peerId: other,
@@ -408,6 +456,17 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
     },
   ],
   'search.rebuild': { documents: 3 },
+  'board.create': { ...summary, kind: 'board' },
+  'board.read': board,
+  'card.add': { cardId: 'beef', board },
+  'card.update': { cardId: 'beef', board },
+  'card.move': { cardId: 'beef', board },
+  'card.delete': { cardId: 'beef', board },
+  'column.add': { columnId: 'c0ffee', board },
+  'column.rename': { columnId: 'c0ffee', board },
+  'column.move': { columnId: 'c0ffee', board },
+  'column.delete': { columnId: 'c0ffee', moved: 1, board },
+  'tasks.mine': [{ workspaceId: ws, docId, boardTitle: 'Sprint', columnId: 'c0ffee', columnName: 'To do', card }],
 }
 
 describe('result schemas', () => {
@@ -445,7 +504,20 @@ describe('result schemas', () => {
       ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [{ text: 'x' }], at: 0 }]],
       ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [], at: -1 }]],
       ['search.rebuild', { documents: 1.5 }],
+      ['doc.list', [{ ...summary, kind: 'spreadsheet' }]],
+      ['board.read', { ...board, columns: [{ id: 'c0ffee', name: 'x', cards: [] }] }],
+      [
+        'card.add',
+        {
+          cardId: 'beef',
+          board: { ...board, columns: [{ id: 'c0ffee', name: 'x', implicit: false, cards: [{ ...card, labels: 'p1' }] }] },
+        },
+      ],
+      ['tasks.mine', [{ workspaceId: ws, docId, boardTitle: 'Sprint', columnId: 'c0ffee', columnName: 'To do' }]],
     ]
+    // A summary from an older peer (no kind) reads as a text document.
+    const { kind: _, ...old } = summary
+    assert.equal(clientResultSchemas['doc.create'].parse(old).kind, 'text')
     for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
   })
 })

@@ -1,0 +1,222 @@
+/**
+ * Edits of a board (shared/board.ts), made inside `Automerge.change` on the document: by the peer for
+ * the client protocol's board methods, and by any replica that edits a board itself (its changes then
+ * go to the peer with `doc.applyChanges`, as a text document's do). Each reads the board as it is
+ * (`readBoard`), so it places cards where people see them, and fails with a GrapevineError a client
+ * can act on. Ids of new cards and columns are the caller's (random: `newBoardItemId`).
+ */
+import * as A from '@automerge/automerge'
+import { GrapevineError } from './protocol.ts'
+import { BOARD_KIND, type Board, type BoardContent, type CardData, readBoard } from './board.ts'
+import { isPositionKey, keyBetween, spreadKeys } from './board-position.ts'
+import { MAX_BOARD_CARDS, MAX_BOARD_COLUMNS, MAX_POSITION_CHARS } from './limits.ts'
+
+/** Where a card (or column) goes in its list: before or after another, at an index, or (none given) at the end. */
+export interface Place {
+  before?: string
+  after?: string
+  index?: number
+}
+
+export interface NewCard {
+  title: string
+  description?: string
+  assignee?: string | null
+  due?: string | null
+  labels?: string[]
+  createdAt: number
+  createdBy: string
+}
+
+export interface CardPatch {
+  title?: string
+  description?: string
+  assignee?: string | null
+  due?: string | null
+  labels?: string[]
+}
+
+/** A random id for a card or column: 16 hex digits. */
+export function newBoardItemId(random: (bytes: Uint8Array) => Uint8Array): string {
+  return [...random(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+/** A new board's content: its title and its columns, in order. */
+export function initBoard(d: BoardContent, title: string, columns: { id: string; name: string }[]): void {
+  d.kind = BOARD_KIND
+  d.title = title
+  d.deleted = false
+  d.columns = {}
+  d.cards = {}
+  const keys = spreadKeys(columns.length)
+  columns.forEach((c, i) => {
+    d.columns[c.id] = { name: c.name, pos: keys[i]! }
+  })
+}
+
+export function addCard(d: BoardContent, id: string, columnId: string, card: NewCard, place: Place = {}): void {
+  const board = readBoard(d)
+  if (Object.hasOwn(cardsOf(d), id)) throw new GrapevineError('conflict', `A card ${id} exists already.`)
+  const count = board.columns.reduce((n, c) => n + c.cards.length, 0) + board.hidden
+  if (count >= MAX_BOARD_CARDS) throw new GrapevineError('too-large', `A board holds at most ${MAX_BOARD_CARDS} cards.`)
+  const column = realColumn(board, columnId)
+  // A board whose cards are not a map (a damaged one) shows none: they start again.
+  if (!isMap(d.cards)) d.cards = {}
+  d.cards[id] = {
+    title: card.title,
+    description: card.description ?? '',
+    column: column.id,
+    pos: 'V',
+    assignee: card.assignee ?? null,
+    due: card.due ?? null,
+    labels: Object.fromEntries((card.labels ?? []).map((l) => [l, true as const])),
+    createdAt: card.createdAt,
+    createdBy: card.createdBy,
+  }
+  moveCard(d, id, column.id, place)
+}
+
+export function updateCard(d: BoardContent, id: string, patch: CardPatch): void {
+  const raw = cardsOf(d)[id]
+  if (typeof raw !== 'object' || raw === null) throw notFound('card', id)
+  const card = raw as Partial<CardData>
+  for (const field of ['title', 'description'] as const) {
+    const value = patch[field]
+    if (value === undefined) continue
+    if (typeof card[field] === 'string') A.updateText(d, ['cards', id, field], value)
+    else card[field] = value
+  }
+  if (patch.assignee !== undefined) card.assignee = patch.assignee
+  if (patch.due !== undefined) card.due = patch.due
+  if (patch.labels !== undefined) {
+    const wanted = new Set(patch.labels)
+    if (typeof card.labels !== 'object' || card.labels === null) card.labels = {}
+    const labels = card.labels
+    for (const l of Object.keys(labels)) if (!wanted.has(l) || labels[l] !== true) delete labels[l]
+    for (const l of wanted) if (labels[l] !== true) labels[l] = true
+  }
+}
+
+/** Moves a card to `columnId`, at `place` among the cards there. */
+export function moveCard(d: BoardContent, id: string, columnId: string, place: Place = {}): void {
+  const board = readBoard(d)
+  if (!board.columns.some((c) => c.cards.some((k) => k.id === id))) throw notFound('card', id)
+  const column = realColumn(board, columnId)
+  const others = column.cards.filter((k) => k.id !== id)
+  const at = indexFor(others, place, 'card')
+  const keys = placeAt(others, at)
+  const card = d.cards[id]!
+  if (typeof keys === 'string') {
+    // Column and key written one after the other: concurrent moves of the card then resolve to one writer's both.
+    card.column = column.id
+    card.pos = keys
+    return
+  }
+  const order = [...others.map((k) => k.id)]
+  order.splice(at, 0, id)
+  order.forEach((cid, i) => {
+    const c = d.cards[cid]!
+    c.column = column.id
+    c.pos = keys[i]!
+  })
+}
+
+export function deleteCard(d: BoardContent, id: string): void {
+  if (!Object.hasOwn(cardsOf(d), id)) throw notFound('card', id)
+  delete d.cards[id]
+}
+
+export function addColumn(d: BoardContent, id: string, name: string, index?: number): void {
+  const board = readBoard(d)
+  if (Object.hasOwn(columnsOf(d), id)) throw new GrapevineError('conflict', `A column ${id} exists already.`)
+  const columns = board.columns.filter((c) => !c.implicit)
+  if (columns.length >= MAX_BOARD_COLUMNS) throw new GrapevineError('too-large', `A board has at most ${MAX_BOARD_COLUMNS} columns.`)
+  if (!isMap(d.columns)) d.columns = {}
+  d.columns[id] = { name, pos: 'V' }
+  moveColumn(d, id, index ?? columns.length)
+}
+
+export function renameColumn(d: BoardContent, id: string, name: string): void {
+  realColumn(readBoard(d), id)
+  d.columns[id]!.name = name
+}
+
+export function moveColumn(d: BoardContent, id: string, index: number): void {
+  const board = readBoard(d)
+  const column = realColumn(board, id)
+  const others = board.columns.filter((c) => !c.implicit && c !== column).map((c) => ({ id: c.id, pos: posOf(d, c.id) }))
+  const at = indexFor(others, { index }, 'column')
+  const keys = placeAt(others, at)
+  if (typeof keys === 'string') {
+    d.columns[id]!.pos = keys
+    return
+  }
+  const order = others.map((c) => c.id)
+  order.splice(at, 0, id)
+  order.forEach((cid, i) => {
+    d.columns[cid]!.pos = keys[i]!
+  })
+}
+
+/** Deletes a column; its cards go to the end of the first column left. Returns how many moved. */
+export function deleteColumn(d: BoardContent, id: string): number {
+  const board = readBoard(d)
+  const column = realColumn(board, id)
+  const rest = board.columns.filter((c) => c !== column && !c.implicit)
+  if (rest.length === 0) throw new GrapevineError('conflict', 'A board keeps at least one column.')
+  const target = rest[0]!
+  const order = [...target.cards, ...column.cards].map((k) => k.id)
+  const keys = spreadKeys(order.length)
+  order.forEach((cid, i) => {
+    const c = d.cards[cid]!
+    c.column = target.id
+    c.pos = keys[i]!
+  })
+  delete d.columns[id]
+  return column.cards.length
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const cardsOf = (d: BoardContent): Record<string, unknown> => (isMap(d.cards) ? d.cards : {})
+const columnsOf = (d: BoardContent): Record<string, unknown> => (isMap(d.columns) ? d.columns : {})
+const notFound = (what: string, id: string): GrapevineError => new GrapevineError('not-found', `No ${what} ${id} on this board.`)
+
+function realColumn(board: Board, id: string): Board['columns'][number] {
+  const column = board.columns.find((c) => c.id === id && !c.implicit)
+  if (!column) throw notFound('column', id)
+  return column
+}
+
+/** A column's stored order key, if valid (readBoard does not show columns' keys). */
+function posOf(d: BoardContent, id: string): string | null {
+  const pos = (d.columns[id] as { pos?: unknown } | undefined)?.pos
+  return isPositionKey(pos) ? pos : null
+}
+
+function indexFor(list: { id: string }[], place: Place, what: string): number {
+  const ref = place.before ?? place.after
+  if (ref !== undefined) {
+    const i = list.findIndex((x) => x.id === ref)
+    if (i < 0)
+      throw new GrapevineError('not-found', `No ${what} ${ref} there to place it ${place.before !== undefined ? 'before' : 'after'}.`)
+    return place.before !== undefined ? i : i + 1
+  }
+  if (place.index === undefined) return list.length
+  return Math.max(0, Math.min(list.length, Math.trunc(place.index)))
+}
+
+/**
+ * The key for an item put at `at` among `list` (in order, without it); or, when its neighbours tie
+ * or have no valid key, or the key would be too long, fresh keys for the whole list with it inserted.
+ */
+function placeAt(list: { pos: string | null }[], at: number): string | string[] {
+  const prev = at > 0 ? list[at - 1]!.pos : null
+  const next = at < list.length ? list[at]!.pos : null
+  const prevOk = at === 0 || prev !== null
+  const nextOk = at === list.length || next !== null
+  if (prevOk && nextOk && (prev === null || next === null || prev < next)) {
+    const key = keyBetween(prev, next)
+    if (key.length <= MAX_POSITION_CHARS) return key
+  }
+  return spreadKeys(list.length + 1)
+}
