@@ -252,7 +252,9 @@ function randomEdit(doc: A.Doc<BoardContent>, r: Random, made: { added: Set<stri
   const newId = ids(r)
   const roll = r.int(100)
   return A.change(doc, (d) => {
-    if (roll < 30 || cards.length === 0) {
+    // Concurrent deletes can leave no column at all (the cards then show in a stand-in): add one.
+    if (columns.length === 0) addColumn(d, newId(), `new ${r.text(2)}`)
+    else if (roll < 30 || cards.length === 0) {
       const id = newId()
       const target = r.pick(columns)
       const place = target.cards.length && r.int(2) ? { before: r.pick(target.cards).id } : { index: r.int(target.cards.length + 1) }
