@@ -19,7 +19,7 @@ import { reachText } from '../../../shared/reach-text.ts'
 import { receiptText } from '../../../shared/receipt-text.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
-interface CommandContext {
+export interface CommandContext {
   client: PeerClient
   args: string[]
   opts: {
@@ -34,18 +34,27 @@ interface CommandContext {
     rebuild: boolean
     /** false with --no-approval: the invite code alone admits (for scripts). */
     approve: boolean
+    /** Boards and cards (board-commands.ts). */
+    columns: string[]
+    assignee?: string
+    due?: string
+    labels?: string[]
+    before?: string
+    position?: string
+    title?: string
+    description?: string
   }
   out: (line: string) => void
 }
 
 export class UsageError extends Error {}
 
-const print = (ctx: CommandContext, value: unknown, human: () => string[]): void => {
+export const print = (ctx: CommandContext, value: unknown, human: () => string[]): void => {
   if (ctx.opts.json) ctx.out(JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2))
   else for (const line of human()) ctx.out(line)
 }
 
-const when = (ms: number | null): string => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
+export const when = (ms: number | null): string => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
 /** A time to the minute, as `when` writes it: "09:12 UTC" today, "2025-03-04 09:12 UTC" before. */
 const clock = (ms: number): string => {
   const at = when(ms)
@@ -54,14 +63,14 @@ const clock = (ms: number): string => {
 /** The roles that can be given (the owner's never is), for usage lines and errors. */
 const GIVEN_ROLES = ROLES.filter((r) => r !== 'owner')
 
-function arg(ctx: CommandContext, i: number, what: string): string {
+export function arg(ctx: CommandContext, i: number, what: string): string {
   const v = ctx.args[i]
   if (v === undefined || v === '') throw new UsageError(`missing ${what}`)
   return v
 }
 
 /** The workspace named by --workspace (id, id prefix or name), or the only one there is. */
-async function workspaceId(ctx: CommandContext): Promise<string> {
+export async function workspaceId(ctx: CommandContext): Promise<string> {
   const all = await ctx.client.request('workspace.list', {})
   const want = ctx.opts.workspace
   const found = want === undefined ? all : all.filter((w) => w.id === want || w.id.startsWith(want) || w.name === want)
@@ -83,7 +92,7 @@ async function findDoc(ctx: CommandContext, ref: string): Promise<DocumentSummar
 }
 
 /** A member by device id, id prefix (6+ characters) or name (exact, else ignoring case). */
-async function findMember(ctx: CommandContext, workspaceId: string, ref: string): Promise<MemberInfo> {
+export async function findMember(ctx: CommandContext, workspaceId: string, ref: string): Promise<MemberInfo> {
   const members = await ctx.client.request('workspace.members', { workspaceId })
   const byId = members.filter((m) => m.deviceId === ref || (ref.length >= 6 && m.deviceId.startsWith(ref)))
   const byName = members.filter((m) => m.name === ref)
