@@ -11,6 +11,7 @@
  */
 import { z } from 'zod'
 import { MAX_TEXT_CHARS, MAX_TITLE_CHARS } from './limits.ts'
+import type { Board } from './board.ts'
 
 export const MANIFEST_FILE = 'workspace.json'
 /** Files one import takes at most (a folder with more is refused, not cut short). */
@@ -31,6 +32,20 @@ export interface ExportedDocument {
   text: string
   createdAt: number
   lastChangeAt: number
+  /** A task board (`board.read`): written into workspace.json's `boards`, not as a Markdown file. */
+  board?: Board
+}
+
+/** A board as workspace.json keeps it: its columns in order, each with its cards in order. */
+export interface ExportedBoard {
+  id: string
+  title: string
+  createdAt: number
+  lastChangeAt: number
+  columns: {
+    name: string
+    cards: { title: string; description: string; assignee: string | null; due: string | null; labels: string[] }[]
+  }[]
 }
 
 export interface ExportFile {
@@ -55,23 +70,40 @@ const manifestSchema = z.object({
       }),
     )
     .max(100_000),
-  /** Task boards (a later version); an export of this version has none. */
+  /** Task boards (`ExportedBoard`); importing does not make boards yet, so their shape is not checked here. */
   boards: z.array(z.unknown()).max(100_000),
 })
 export type ExportManifest = z.output<typeof manifestSchema>
 
-/** The files of an export: one Markdown file per document, then `workspace.json`. */
+/** The files of an export: one Markdown file per document, then `workspace.json` (with the boards). */
 export function exportFiles(workspace: { id: string; name: string }, docs: ExportedDocument[], now = Date.now()): ExportFile[] {
   const taken = new Set<string>([MANIFEST_FILE.toLowerCase()])
   const files: ExportFile[] = []
   const manifest: ExportManifest = { format: 'grapevine-export', version: 1, workspace, exportedAt: now, documents: [], boards: [] }
   for (const d of docs) {
+    if (d.board) {
+      manifest.boards.push(exportedBoard(d, d.board))
+      continue
+    }
     const file = uniqueName(fileNameFor(d.title), taken)
     files.push({ path: file, text: d.text })
     manifest.documents.push({ file, id: d.id, title: d.title, createdAt: d.createdAt, lastChangeAt: d.lastChangeAt })
   }
   files.push({ path: MANIFEST_FILE, text: `${JSON.stringify(manifest, null, 2)}\n` })
   return files
+}
+
+function exportedBoard(d: ExportedDocument, board: Board): ExportedBoard {
+  return {
+    id: d.id,
+    title: d.title,
+    createdAt: d.createdAt,
+    lastChangeAt: d.lastChangeAt,
+    columns: board.columns.map((c) => ({
+      name: c.name,
+      cards: c.cards.map((k) => ({ title: k.title, description: k.description, assignee: k.assignee, due: k.due, labels: k.labels })),
+    })),
+  }
 }
 
 /** A file name for a title: safe on Windows, macOS and Linux, at most 100 characters, ending in .md. */

@@ -472,7 +472,9 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
       const docs = []
       for (const r of rows) {
         const d = await ctx.client.request('doc.read', { docId: r.id })
-        docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt })
+        // A board goes into workspace.json, whole (its text is only a rendering).
+        const board = r.kind === 'board' ? await ctx.client.request('board.read', { docId: r.id }) : undefined
+        docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt, board })
       }
       const files = exportFiles({ id: ws.id, name: ws.name }, docs)
       const clash = files.find((f) => existsSync(join(folder, f.path)))

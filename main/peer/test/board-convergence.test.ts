@@ -112,7 +112,11 @@ test('random concurrent card moves and edits on 3 partitioned peers converge: th
   const ws = await formWorkspace(peers[0]!, peers.slice(1))
   const docId = (await clients[0]!.request('board.create', { workspaceId: ws, title: 'Sprint' })).id
   await connectAll()
-  for (const c of clients) await waitFor('the board on every peer', () => c.request('board.read', { docId }), 20_000)
+  for (const c of clients) {
+    await waitFor('the board on every peer', () => c.request('board.read', { docId }), 20_000)
+    const row = (await c.request('doc.list', { workspaceId: ws })).find((d) => d.id === docId)
+    assert.equal(row?.kind, 'board', 'listed as a board where it arrived by sync too')
+  }
 
   const made: Made = { added: new Set(), deleted: new Set() }
   const sources = peers.map(() => rnd.fork())

@@ -32,7 +32,9 @@ export async function exportWorkspace(
   onProgress(0, rows.length)
   for (const r of rows) {
     const d = await client.request('doc.read', { docId: r.id })
-    docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt })
+    // A board goes into workspace.json, whole (its text is only a rendering).
+    const board = r.kind === 'board' ? await client.request('board.read', { docId: r.id }) : undefined
+    docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt, board })
     onProgress(docs.length, rows.length)
   }
   const folder = fileNameFor(ws.name).slice(0, -'.md'.length)
