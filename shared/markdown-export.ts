@@ -1,6 +1,6 @@
 /**
- * A workspace as a folder of Markdown files plus `workspace.json` (what the files are, and boards once
- * there are any), and back. Pure: the CLI reads and writes the folder, the app downloads it as a .zip
+ * A workspace as a folder of Markdown files plus `workspace.json` (what the files are, and the boards
+ * whole), and back (documents; boards are not made again yet). Pure: the CLI reads and writes the folder, the app downloads it as a .zip
  * and reads files a person picks; both go through these functions, so a folder exported by one
  * imports in the other.
  *
