@@ -1,14 +1,16 @@
 /**
  * Edits of a board (shared/board.ts), made inside `Automerge.change` on the document: by the peer for
  * the client protocol's board methods, and by any replica that edits a board itself (its changes then
- * go to the peer with `doc.applyChanges`, as a text document's do). Each reads the board as it is
- * (`readBoard`), so it places cards where people see them, and fails with a GrapevineError a client
- * can act on. Ids of new cards and columns are the caller's (random: `newBoardItemId`).
+ * go to the peer with `doc.applyChanges`, as a text document's do). Each is given the draft `d` and
+ * `board`, the board as people see it in the document the change starts from (`readBoard` of the
+ * document, not of the draft: reading through the draft costs about 75 times more), so it places cards
+ * where people see them; `changeBoard` does both. Each fails with a GrapevineError a client can act
+ * on, before writing anything. Ids of new cards and columns are the caller's (`newBoardItemId`).
  */
 import * as A from '@automerge/automerge'
 import { GrapevineError } from './protocol.ts'
 import { BOARD_KIND, type Board, type BoardContent, type CardData, readBoard } from './board.ts'
-import { isPositionKey, keyBetween, spreadKeys } from './board-position.ts'
+import { keyBetween, spreadKeys } from './board-position.ts'
 import { MAX_BOARD_CARDS, MAX_BOARD_COLUMNS, MAX_POSITION_CHARS } from './limits.ts'
 
 /** Where a card (or column) goes in its list: before or after another, at an index, or (none given) at the end. */
@@ -41,6 +43,12 @@ export function newBoardItemId(random: (bytes: Uint8Array) => Uint8Array): strin
   return [...random(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
+/** A change of a board document: `fn` gets the draft and the board as it is before the change. */
+export function changeBoard<T>(doc: A.Doc<T>, fn: (d: BoardContent, board: Board) => void): A.Doc<T> {
+  const board = readBoard(doc)
+  return A.change(doc, (d) => fn(d as unknown as BoardContent, board))
+}
+
 /** A new board's content: its title and its columns, in order. */
 export function initBoard(d: BoardContent, title: string, columns: { id: string; name: string }[]): void {
   d.kind = BOARD_KIND
@@ -54,12 +62,12 @@ export function initBoard(d: BoardContent, title: string, columns: { id: string;
   })
 }
 
-export function addCard(d: BoardContent, id: string, columnId: string, card: NewCard, place: Place = {}): void {
-  const board = readBoard(d)
+export function addCard(d: BoardContent, board: Board, id: string, columnId: string, card: NewCard, place: Place = {}): void {
   if (Object.hasOwn(cardsOf(d), id)) throw new GrapevineError('conflict', `A card ${id} exists already.`)
   const count = board.columns.reduce((n, c) => n + c.cards.length, 0) + board.hidden
   if (count >= MAX_BOARD_CARDS) throw new GrapevineError('too-large', `A board holds at most ${MAX_BOARD_CARDS} cards.`)
   const column = realColumn(board, columnId)
+  const at = indexFor(column.cards, place, 'card')
   // A board whose cards are not a map (a damaged one) shows none: they start again.
   if (!isMap(d.cards)) d.cards = {}
   d.cards[id] = {
@@ -73,7 +81,7 @@ export function addCard(d: BoardContent, id: string, columnId: string, card: New
     createdAt: card.createdAt,
     createdBy: card.createdBy,
   }
-  moveCard(d, id, column.id, place)
+  place_(d, column.id, column.cards, id, at)
 }
 
 export function updateCard(d: BoardContent, id: string, patch: CardPatch): void {
@@ -98,25 +106,28 @@ export function updateCard(d: BoardContent, id: string, patch: CardPatch): void 
 }
 
 /** Moves a card to `columnId`, at `place` among the cards there. */
-export function moveCard(d: BoardContent, id: string, columnId: string, place: Place = {}): void {
-  const board = readBoard(d)
+export function moveCard(d: BoardContent, board: Board, id: string, columnId: string, place: Place = {}): void {
   if (!board.columns.some((c) => c.cards.some((k) => k.id === id))) throw notFound('card', id)
   const column = realColumn(board, columnId)
   const others = column.cards.filter((k) => k.id !== id)
-  const at = indexFor(others, place, 'card')
+  place_(d, column.id, others, id, indexFor(others, place, 'card'))
+}
+
+/** Puts card `id` at `at` among `others` (the column's cards in order, without it). */
+function place_(d: BoardContent, columnId: string, others: { id: string; pos: string | null }[], id: string, at: number): void {
   const keys = placeAt(others, at)
-  const card = d.cards[id]!
   if (typeof keys === 'string') {
     // Column and key written one after the other: concurrent moves of the card then resolve to one writer's both.
-    card.column = column.id
+    const card = d.cards[id]!
+    card.column = columnId
     card.pos = keys
     return
   }
-  const order = [...others.map((k) => k.id)]
+  const order = others.map((k) => k.id)
   order.splice(at, 0, id)
   order.forEach((cid, i) => {
     const c = d.cards[cid]!
-    c.column = column.id
+    c.column = columnId
     c.pos = keys[i]!
   })
 }
@@ -126,26 +137,28 @@ export function deleteCard(d: BoardContent, id: string): void {
   delete d.cards[id]
 }
 
-export function addColumn(d: BoardContent, id: string, name: string, index?: number): void {
-  const board = readBoard(d)
+export function addColumn(d: BoardContent, board: Board, id: string, name: string, index?: number): void {
   if (Object.hasOwn(columnsOf(d), id)) throw new GrapevineError('conflict', `A column ${id} exists already.`)
   const columns = board.columns.filter((c) => !c.implicit)
   if (columns.length >= MAX_BOARD_COLUMNS) throw new GrapevineError('too-large', `A board has at most ${MAX_BOARD_COLUMNS} columns.`)
+  const at = indexFor(columns, { index: index ?? columns.length }, 'column')
   if (!isMap(d.columns)) d.columns = {}
   d.columns[id] = { name, pos: 'V' }
-  moveColumn(d, id, index ?? columns.length)
+  placeColumn(d, columns, id, at)
 }
 
-export function renameColumn(d: BoardContent, id: string, name: string): void {
-  realColumn(readBoard(d), id)
+export function renameColumn(d: BoardContent, board: Board, id: string, name: string): void {
+  realColumn(board, id)
   d.columns[id]!.name = name
 }
 
-export function moveColumn(d: BoardContent, id: string, index: number): void {
-  const board = readBoard(d)
+export function moveColumn(d: BoardContent, board: Board, id: string, index: number): void {
   const column = realColumn(board, id)
-  const others = board.columns.filter((c) => !c.implicit && c !== column).map((c) => ({ id: c.id, pos: posOf(d, c.id) }))
-  const at = indexFor(others, { index }, 'column')
+  const others = board.columns.filter((c) => !c.implicit && c !== column)
+  placeColumn(d, others, id, indexFor(others, { index }, 'column'))
+}
+
+function placeColumn(d: BoardContent, others: { id: string; pos: string | null }[], id: string, at: number): void {
   const keys = placeAt(others, at)
   if (typeof keys === 'string') {
     d.columns[id]!.pos = keys
@@ -159,8 +172,7 @@ export function moveColumn(d: BoardContent, id: string, index: number): void {
 }
 
 /** Deletes a column; its cards go to the end of the first column left. Returns how many moved. */
-export function deleteColumn(d: BoardContent, id: string): number {
-  const board = readBoard(d)
+export function deleteColumn(d: BoardContent, board: Board, id: string): number {
   const column = realColumn(board, id)
   const rest = board.columns.filter((c) => c !== column && !c.implicit)
   if (rest.length === 0) throw new GrapevineError('conflict', 'A board keeps at least one column.')
@@ -185,12 +197,6 @@ function realColumn(board: Board, id: string): Board['columns'][number] {
   const column = board.columns.find((c) => c.id === id && !c.implicit)
   if (!column) throw notFound('column', id)
   return column
-}
-
-/** A column's stored order key, if valid (readBoard does not show columns' keys). */
-function posOf(d: BoardContent, id: string): string | null {
-  const pos = (d.columns[id] as { pos?: unknown } | undefined)?.pos
-  return isPositionKey(pos) ? pos : null
 }
 
 function indexFor(list: { id: string }[], place: Place, what: string): number {

@@ -94,6 +94,8 @@ export type CardView = z.output<typeof cardViewSchema>
 export const columnViewSchema = z.object({
   id: boardItemIdSchema,
   name: z.string(),
+  /** Its order key (opaque; null if the stored one is not valid, and for the stand-in). */
+  pos: z.string().nullable(),
   /** True for the stand-in that holds the cards of a board left with no column; it cannot be edited. */
   implicit: z.boolean(),
   cards: z.array(cardViewSchema),
@@ -149,8 +151,8 @@ export function readBoard(doc: unknown): Board {
     .map(([id, c]) => ({ id, name: str(c['name'], MAX_NAME_CHARS), pos: isPositionKey(c['pos']) ? c['pos'] : null }))
     .sort(byPlace)
     .slice(0, MAX_BOARD_COLUMNS)
-  const shown: ColumnView[] = columns.map((c) => ({ id: c.id, name: c.name, implicit: false, cards: [] }))
-  if (shown.length === 0) shown.push({ id: IMPLICIT_COLUMN_ID, name: 'Cards', implicit: true, cards: [] })
+  const shown: ColumnView[] = columns.map((c) => ({ id: c.id, name: c.name, pos: c.pos, implicit: false, cards: [] }))
+  if (shown.length === 0) shown.push({ id: IMPLICIT_COLUMN_ID, name: 'Cards', pos: null, implicit: true, cards: [] })
   const byId = new Map(shown.map((c) => [c.id, c]))
   const all = entries(d['cards']).sort((a, b) => (a[0] < b[0] ? -1 : 1))
   for (const [id, c] of all.slice(0, MAX_BOARD_CARDS)) {

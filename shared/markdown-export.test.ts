@@ -68,6 +68,7 @@ test('a board goes into workspace.json, not into a Markdown file, and the folder
       {
         id: 'c1',
         name: 'To do',
+        pos: 'V',
         implicit: false,
         cards: [
           {

@@ -307,7 +307,7 @@ const board = {
   title: 'Sprint',
   deleted: false,
   hidden: 0,
-  columns: [{ id: 'c0ffee', name: 'To do', implicit: false, cards: [card] }],
+  columns: [{ id: 'c0ffee', name: 'To do', pos: 'V', implicit: false, cards: [card] }],
 }
 const peerInfo = {
   peerId: other,
@@ -505,12 +505,12 @@ describe('result schemas', () => {
       ['search.query', [{ docId, workspaceId: ws, title: 'Plan', parts: [], at: -1 }]],
       ['search.rebuild', { documents: 1.5 }],
       ['doc.list', [{ ...summary, kind: 'spreadsheet' }]],
-      ['board.read', { ...board, columns: [{ id: 'c0ffee', name: 'x', cards: [] }] }],
+      ['board.read', { ...board, columns: [{ id: 'c0ffee', name: 'x', pos: null, cards: [] }] }],
       [
         'card.add',
         {
           cardId: 'beef',
-          board: { ...board, columns: [{ id: 'c0ffee', name: 'x', implicit: false, cards: [{ ...card, labels: 'p1' }] }] },
+          board: { ...board, columns: [{ id: 'c0ffee', name: 'x', pos: null, implicit: false, cards: [{ ...card, labels: 'p1' }] }] },
         },
       ],
       ['tasks.mine', [{ workspaceId: ws, docId, boardTitle: 'Sprint', columnId: 'c0ffee', columnName: 'To do' }]],

@@ -5,7 +5,7 @@
  * boards of the workspaces this device reads and keeps the cards assigned to it.
  */
 import { randomBytes } from 'node:crypto'
-import { type BoardContent, type CardView, isBoard, readBoard } from '../../../shared/board.ts'
+import { type Board, type BoardContent, type CardView, isBoard, readBoard } from '../../../shared/board.ts'
 import {
   addCard,
   addColumn,
@@ -79,7 +79,7 @@ export class Boards {
     if (column === undefined) throw new GrapevineError('conflict', 'This board has no column to add a card to; add a column first.')
     const cardId = newId()
     const card = { ...input, createdAt: Date.now(), createdBy: this.c.self }
-    await this.edit(docId, (d) => addCard(d, cardId, column, card, place))
+    await this.edit(docId, (d, b) => addCard(d, b, cardId, column, card, place))
     return { cardId, board: this.read(docId) }
   }
 
@@ -91,7 +91,7 @@ export class Boards {
 
   async moveCard(docId: string, cardId: string, column: string, place: Place): Promise<{ cardId: string; board: BoardView }> {
     this.read(docId)
-    await this.edit(docId, (d) => moveCard(d, cardId, column, place))
+    await this.edit(docId, (d, b) => moveCard(d, b, cardId, column, place))
     return { cardId, board: this.read(docId) }
   }
 
@@ -104,27 +104,27 @@ export class Boards {
   async addColumn(docId: string, name: string, index?: number): Promise<{ columnId: string; board: BoardView }> {
     this.read(docId)
     const columnId = newId()
-    await this.edit(docId, (d) => addColumn(d, columnId, name, index))
+    await this.edit(docId, (d, b) => addColumn(d, b, columnId, name, index))
     return { columnId, board: this.read(docId) }
   }
 
   async renameColumn(docId: string, columnId: string, name: string): Promise<{ columnId: string; board: BoardView }> {
     this.read(docId)
-    await this.edit(docId, (d) => renameColumn(d, columnId, name))
+    await this.edit(docId, (d, b) => renameColumn(d, b, columnId, name))
     return { columnId, board: this.read(docId) }
   }
 
   async moveColumn(docId: string, columnId: string, index: number): Promise<{ columnId: string; board: BoardView }> {
     this.read(docId)
-    await this.edit(docId, (d) => moveColumn(d, columnId, index))
+    await this.edit(docId, (d, b) => moveColumn(d, b, columnId, index))
     return { columnId, board: this.read(docId) }
   }
 
   async deleteColumn(docId: string, columnId: string): Promise<{ columnId: string; moved: number; board: BoardView }> {
     this.read(docId)
     let moved = 0
-    await this.edit(docId, (d) => {
-      moved = deleteColumn(d, columnId)
+    await this.edit(docId, (d, b) => {
+      moved = deleteColumn(d, b, columnId)
     })
     return { columnId, moved, board: this.read(docId) }
   }
@@ -151,8 +151,9 @@ export class Boards {
     return tasks
   }
 
-  private edit(docId: string, fn: (d: BoardContent) => void): Promise<string[]> {
-    return this.c.documents.edit(docId, (d) => fn(d as unknown as BoardContent))
+  /** One edit of the board; `fn` is given the board as it is where the change starts (board-edit.ts). */
+  private edit(docId: string, fn: (d: BoardContent, board: Board) => void): Promise<string[]> {
+    return this.c.documents.edit(docId, (d, current) => fn(d as unknown as BoardContent, readBoard(current)))
   }
 
   /** An assignee must be a member who reads the workspace (not a keeper). */

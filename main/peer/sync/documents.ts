@@ -285,14 +285,19 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.row(docId)
   }
 
-  /** An edit made by the peer itself (CLI, rename, delete, set text). Resolves with the heads once durable. */
-  async edit(docId: string, fn: (d: DocContent) => void): Promise<string[]> {
+  /**
+   * An edit made by the peer itself (CLI, rename, delete, set text, boards). `fn` is also given the
+   * document the change starts from, to read (much cheaper than reading the draft). Resolves with the
+   * heads once durable.
+   */
+  async edit(docId: string, fn: (d: DocContent, current: GDoc) => void): Promise<string[]> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
     const key = await this.keys.sealing(row.workspaceId)
     const l = this.cache.load(docId)
     const before = A.getHeads(l.doc)
-    const doc = A.change(l.doc, fn)
+    const current = l.doc
+    const doc = A.change(current, (d) => fn(d, current))
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
     try {
       assertSendable(doc)

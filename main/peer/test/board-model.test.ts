@@ -10,6 +10,7 @@ import { type BoardContent, boardText, IMPLICIT_COLUMN_ID, readBoard } from '../
 import {
   addCard,
   addColumn,
+  changeBoard,
   deleteCard,
   deleteColumn,
   initBoard,
@@ -87,17 +88,17 @@ const flat = (doc: A.Doc<BoardContent>) => readBoard(doc).columns.flatMap((c) =>
 test('edits: add at places, move within and between columns, update fields, delete; columns too', () => {
   let doc = newBoard()
   const col = readBoard(doc).columns.map((c) => c.id)
-  doc = A.change(doc, (d) => addCard(d, 'a1', col[0]!, { title: 'First', createdAt: 1, createdBy: DEVICE }))
-  doc = A.change(doc, (d) => addCard(d, 'a2', col[0]!, { title: 'Second', createdAt: 2, createdBy: DEVICE }))
-  doc = A.change(doc, (d) => addCard(d, 'a0', col[0]!, { title: 'Top', createdAt: 3, createdBy: DEVICE }, { index: 0 }))
-  doc = A.change(doc, (d) => addCard(d, 'a15', col[0]!, { title: 'Between', createdAt: 4, createdBy: DEVICE }, { before: 'a2' }))
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'a1', col[0]!, { title: 'First', createdAt: 1, createdBy: DEVICE }))
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'a2', col[0]!, { title: 'Second', createdAt: 2, createdBy: DEVICE }))
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'a0', col[0]!, { title: 'Top', createdAt: 3, createdBy: DEVICE }, { index: 0 }))
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'a15', col[0]!, { title: 'Between', createdAt: 4, createdBy: DEVICE }, { before: 'a2' }))
   assert.deepEqual(
     flat(doc),
     ['a0', 'a1', 'a15', 'a2'].map((id) => `${col[0]}/${id}`),
   )
-  doc = A.change(doc, (d) => moveCard(d, 'a0', col[1]!))
-  doc = A.change(doc, (d) => moveCard(d, 'a2', col[1]!, { before: 'a0' }))
-  doc = A.change(doc, (d) => moveCard(d, 'a1', col[0]!, { after: 'a15' }))
+  doc = changeBoard(doc, (d, b) => moveCard(d, b, 'a0', col[1]!))
+  doc = changeBoard(doc, (d, b) => moveCard(d, b, 'a2', col[1]!, { before: 'a0' }))
+  doc = changeBoard(doc, (d, b) => moveCard(d, b, 'a1', col[0]!, { after: 'a15' }))
   assert.deepEqual(flat(doc), [`${col[0]}/a15`, `${col[0]}/a1`, `${col[1]}/a2`, `${col[1]}/a0`])
   doc = A.change(doc, (d) =>
     updateCard(d, 'a1', { title: 'First!', description: 'why', assignee: DEVICE, due: '2027-02-28', labels: ['bug', 'ui'] }),
@@ -109,16 +110,16 @@ test('edits: add at places, move within and between columns, update fields, dele
     { title: 'First!', description: 'why', assignee: DEVICE, due: null, labels: ['p1', 'ui'] },
   )
   doc = A.change(doc, (d) => deleteCard(d, 'a15'))
-  doc = A.change(doc, (d) => addColumn(d, 'cnew', 'Review', 1))
-  doc = A.change(doc, (d) => renameColumn(d, col[2]!, 'Shipped'))
-  doc = A.change(doc, (d) => moveColumn(d, col[2]!, 0))
+  doc = changeBoard(doc, (d, b) => addColumn(d, b, 'cnew', 'Review', 1))
+  doc = changeBoard(doc, (d, b) => renameColumn(d, b, col[2]!, 'Shipped'))
+  doc = changeBoard(doc, (d, b) => moveColumn(d, b, col[2]!, 0))
   assert.deepEqual(
     readBoard(doc).columns.map((c) => c.name),
     ['Shipped', 'To do', 'Review', 'Doing'],
   )
   let moved = 0
-  doc = A.change(doc, (d) => {
-    moved = deleteColumn(d, col[1]!)
+  doc = changeBoard(doc, (d, b) => {
+    moved = deleteColumn(d, b, col[1]!)
   })
   assert.equal(moved, 2)
   // The first column left is Shipped: Doing's cards went to its end.
@@ -136,19 +137,19 @@ test('edits: add at places, move within and between columns, update fields, dele
     return 'none'
   }
   assert.equal(
-    code(() => A.change(doc, (d) => moveCard(d, 'nope', col[0]!))),
+    code(() => changeBoard(doc, (d, b) => moveCard(d, b, 'nope', col[0]!))),
     'not-found',
   )
   assert.equal(
-    code(() => A.change(doc, (d) => moveCard(d, 'a1', 'nope'))),
+    code(() => changeBoard(doc, (d, b) => moveCard(d, b, 'a1', 'nope'))),
     'not-found',
   )
   assert.equal(
-    code(() => A.change(doc, (d) => moveCard(d, 'a1', col[2]!, { before: 'zz' }))),
+    code(() => changeBoard(doc, (d, b) => moveCard(d, b, 'a1', col[2]!, { before: 'zz' }))),
     'not-found',
   )
   assert.equal(
-    code(() => A.change(doc, (d) => addCard(d, 'a1', col[0]!, { title: 'x', createdAt: 0, createdBy: DEVICE }))),
+    code(() => changeBoard(doc, (d, b) => addCard(d, b, 'a1', col[0]!, { title: 'x', createdAt: 0, createdBy: DEVICE }))),
     'conflict',
   )
   assert.equal(
@@ -159,9 +160,9 @@ test('edits: add at places, move within and between columns, update fields, dele
     code(() => A.change(doc, (d) => deleteCard(d, 'nope'))),
     'not-found',
   )
-  for (const c of ['cnew', col[0]!]) doc = A.change(doc, (d) => void deleteColumn(d, c))
+  for (const c of ['cnew', col[0]!]) doc = changeBoard(doc, (d, b) => void deleteColumn(d, b, c))
   assert.equal(
-    code(() => A.change(doc, (d) => deleteColumn(d, col[2]!))),
+    code(() => changeBoard(doc, (d, b) => deleteColumn(d, b, col[2]!))),
     'conflict',
     'the last column stays',
   )
@@ -170,12 +171,12 @@ test('edits: add at places, move within and between columns, update fields, dele
 test('ties: cards inserted at one place concurrently are ordered by id, and an insert between them re-keys', () => {
   const base = newBoard(['Only'])
   const col = readBoard(base).columns[0]!.id
-  const a = A.change(A.clone(base), (d) => addCard(d, 'bbb', col, { title: 'B', createdAt: 0, createdBy: DEVICE }))
-  const b = A.change(A.clone(base), (d) => addCard(d, 'aaa', col, { title: 'A', createdAt: 0, createdBy: DEVICE }))
+  const a = changeBoard(A.clone(base), (d, b) => addCard(d, b, 'bbb', col, { title: 'B', createdAt: 0, createdBy: DEVICE }))
+  const b = changeBoard(A.clone(base), (d, b) => addCard(d, b, 'aaa', col, { title: 'A', createdAt: 0, createdBy: DEVICE }))
   let m = A.merge(A.clone(a), b)
   assert.equal(readBoard(m).columns[0]!.cards[0]!.pos, readBoard(m).columns[0]!.cards[1]!.pos, 'the same key on both')
   assert.deepEqual(flat(m), [`${col}/aaa`, `${col}/bbb`])
-  m = A.change(m, (d) => addCard(d, 'ccc', col, { title: 'C', createdAt: 0, createdBy: DEVICE }, { after: 'aaa' }))
+  m = changeBoard(m, (d, b) => addCard(d, b, 'ccc', col, { title: 'C', createdAt: 0, createdBy: DEVICE }, { after: 'aaa' }))
   assert.deepEqual(flat(m), [`${col}/aaa`, `${col}/ccc`, `${col}/bbb`])
   const keys = readBoard(m).columns[0]!.cards.map((c) => c.pos!)
   assert.ok(keys[0]! < keys[1]! && keys[1]! < keys[2]!, 'distinct keys after the re-key')
@@ -230,14 +231,12 @@ test('a damaged or hostile board still reads: wrong types ignored, sizes capped,
   }
   // Edits repair what they touch: a card added to the damaged board lands in a real column, and a move
   // into a column with garbage keys re-keys it.
-  let d2 = A.change(doc, (d) =>
-    addCard(d as unknown as BoardContent, 'new1', 'good', { title: 'New', createdAt: 0, createdBy: DEVICE }, { after: 'c3' }),
-  )
+  let d2 = changeBoard(doc, (d, b) => addCard(d, b, 'new1', 'good', { title: 'New', createdAt: 0, createdBy: DEVICE }, { after: 'c3' }))
   assert.deepEqual(
     readBoard(d2).columns[0]!.cards.map((c) => c.id),
     ['c1', 'c2', 'c3', 'new1'],
   )
-  d2 = A.change(d2, (d) => moveCard(d as unknown as BoardContent, 'c1', 'nopos'))
+  d2 = changeBoard(d2, (d, b) => moveCard(d, b, 'c1', 'nopos'))
   assert.deepEqual(
     readBoard(d2).columns[1]!.cards.map((c) => c.id),
     ['c1'],
@@ -251,21 +250,21 @@ function randomEdit(doc: A.Doc<BoardContent>, r: Random, made: { added: Set<stri
   const cards = board.columns.flatMap((c) => c.cards)
   const newId = ids(r)
   const roll = r.int(100)
-  return A.change(doc, (d) => {
+  return changeBoard(doc, (d, b) => {
     // Concurrent deletes can leave no column at all (the cards then show in a stand-in): add one.
-    if (columns.length === 0) addColumn(d, newId(), `new ${r.text(2)}`)
+    if (columns.length === 0) addColumn(d, b, newId(), `new ${r.text(2)}`)
     else if (roll < 30 || cards.length === 0) {
       const id = newId()
       const target = r.pick(columns)
       const place = target.cards.length && r.int(2) ? { before: r.pick(target.cards).id } : { index: r.int(target.cards.length + 1) }
-      addCard(d, id, target.id, { title: `card ${id}`, createdAt: 0, createdBy: DEVICE }, place)
+      addCard(d, b, id, target.id, { title: `card ${id}`, createdAt: 0, createdBy: DEVICE }, place)
       made.added.add(id)
     } else if (roll < 65) {
       const card = r.pick(cards)
       const target = r.pick(columns)
       const others = target.cards.filter((k) => k.id !== card.id)
       const place = others.length && r.int(2) ? { after: r.pick(others).id } : { index: r.int(others.length + 1) }
-      moveCard(d, card.id, target.id, place)
+      moveCard(d, b, card.id, target.id, place)
     } else if (roll < 85) {
       const card = r.pick(cards)
       updateCard(d, card.id, {
@@ -279,11 +278,11 @@ function randomEdit(doc: A.Doc<BoardContent>, r: Random, made: { added: Set<stri
       deleteCard(d, card.id)
       made.deleted.add(card.id)
     } else if (roll < 96) {
-      renameColumn(d, r.pick(columns).id, `col ${r.text(3)}`)
+      renameColumn(d, b, r.pick(columns).id, `col ${r.text(3)}`)
     } else if (roll < 98 || columns.length < 2) {
-      addColumn(d, newId(), `new ${r.text(2)}`, r.int(columns.length + 1))
+      addColumn(d, b, newId(), `new ${r.text(2)}`, r.int(columns.length + 1))
     } else {
-      deleteColumn(d, r.pick(columns).id)
+      deleteColumn(d, b, r.pick(columns).id)
     }
   })
 }
@@ -313,4 +312,30 @@ test('random concurrent edits on three replicas merged directly converge, every 
     const expected = [...made.added].filter((id) => !made.deleted.has(id)).sort()
     assert.deepEqual([...shown].sort(), expected, `case ${n}: cards lost or resurrected`)
   }
+})
+
+test('keys never grow past the cap: inserting again and again at one place re-keys the column, in order', () => {
+  let doc = newBoard(['Only'])
+  const col = readBoard(doc).columns[0]!.id
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'first', col, { title: 'first', createdAt: 0, createdBy: DEVICE }))
+  doc = changeBoard(doc, (d, b) => addCard(d, b, 'last', col, { title: 'last', createdAt: 0, createdBy: DEVICE }))
+  const started = performance.now()
+  // Each new card goes right after the first: between the first and the one added before it.
+  const n = 400
+  for (let i = 0; i < n; i++)
+    doc = changeBoard(doc, (d, b) => addCard(d, b, `k${i}`, col, { title: `${i}`, createdAt: 0, createdBy: DEVICE }, { index: 1 }))
+  const ms = performance.now() - started
+  const cards = readBoard(doc).columns[0]!.cards
+  assert.deepEqual(
+    cards.map((c) => c.id),
+    ['first', ...Array.from({ length: n }, (_, i) => `k${n - 1 - i}`), 'last'],
+  )
+  assert.ok(
+    cards.every((c) => c.pos !== null && c.pos.length <= MAX_POSITION_CHARS),
+    'every key valid and within the cap',
+  )
+  const longest = Math.max(...cards.map((c) => c.pos!.length))
+  // Midpoints alone would have reached about 67 characters (a character per ~6 halvings): the column was re-keyed.
+  assert.ok(longest < 20, `longest key ${longest}`)
+  console.log(`${n} inserts at one place: ${(ms / n).toFixed(2)} ms each, longest key ${longest}`)
 })
