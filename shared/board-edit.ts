@@ -38,6 +38,9 @@ export interface CardPatch {
   labels?: string[]
 }
 
+/** How scalar fields are written: whole, one operation, last writer wins (see `WholeString`). */
+const whole = (s: string): A.ImmutableString => new A.ImmutableString(s)
+
 /** A random id for a card or column: 16 hex digits. */
 export function newBoardItemId(random: (bytes: Uint8Array) => Uint8Array): string {
   return [...random(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')
@@ -58,7 +61,7 @@ export function initBoard(d: BoardContent, title: string, columns: { id: string;
   d.cards = {}
   const keys = spreadKeys(columns.length)
   columns.forEach((c, i) => {
-    d.columns[c.id] = { name: c.name, pos: keys[i]! }
+    d.columns[c.id] = { name: whole(c.name), pos: whole(keys[i]!) }
   })
 }
 
@@ -73,13 +76,13 @@ export function addCard(d: BoardContent, board: Board, id: string, columnId: str
   d.cards[id] = {
     title: card.title,
     description: card.description ?? '',
-    column: column.id,
-    pos: 'V',
-    assignee: card.assignee ?? null,
-    due: card.due ?? null,
+    column: whole(column.id),
+    pos: whole('V'),
+    assignee: card.assignee ? whole(card.assignee) : null,
+    due: card.due ? whole(card.due) : null,
     labels: Object.fromEntries((card.labels ?? []).map((l) => [l, true as const])),
     createdAt: card.createdAt,
-    createdBy: card.createdBy,
+    createdBy: whole(card.createdBy),
   }
   place_(d, column.id, column.cards, id, at)
 }
@@ -94,8 +97,8 @@ export function updateCard(d: BoardContent, id: string, patch: CardPatch): void 
     if (typeof card[field] === 'string') A.updateText(d, ['cards', id, field], value)
     else card[field] = value
   }
-  if (patch.assignee !== undefined) card.assignee = patch.assignee
-  if (patch.due !== undefined) card.due = patch.due
+  if (patch.assignee !== undefined) card.assignee = patch.assignee === null ? null : whole(patch.assignee)
+  if (patch.due !== undefined) card.due = patch.due === null ? null : whole(patch.due)
   if (patch.labels !== undefined) {
     const wanted = new Set(patch.labels)
     if (typeof card.labels !== 'object' || card.labels === null) card.labels = {}
@@ -118,18 +121,25 @@ function place_(d: BoardContent, columnId: string, others: { id: string; pos: st
   const keys = placeAt(others, at)
   if (typeof keys === 'string') {
     // Column and key written one after the other: concurrent moves of the card then resolve to one writer's both.
-    const card = d.cards[id]!
-    card.column = columnId
-    card.pos = keys
+    setPlace(d.cards[id]!, columnId, keys)
     return
   }
   const order = others.map((k) => k.id)
   order.splice(at, 0, id)
-  order.forEach((cid, i) => {
-    const c = d.cards[cid]!
-    c.column = columnId
-    c.pos = keys[i]!
-  })
+  for (const [i, cid] of order.entries()) setPlace(d.cards[cid]!, columnId, keys[i]!)
+}
+
+/**
+ * Sets a card's column and key as a pair: each removed, then set, so both are written even where a value
+ * stays the same (Automerge writes nothing for an unchanged value). Two concurrent moves of one card
+ * then write the same four operations each, and Automerge picks the same writer for both fields.
+ */
+function setPlace(card: CardData, columnId: string, pos: string): void {
+  const c = card as Partial<CardData>
+  delete c.column
+  c.column = whole(columnId)
+  delete c.pos
+  c.pos = whole(pos)
 }
 
 export function deleteCard(d: BoardContent, id: string): void {
@@ -143,13 +153,13 @@ export function addColumn(d: BoardContent, board: Board, id: string, name: strin
   if (columns.length >= MAX_BOARD_COLUMNS) throw new GrapevineError('too-large', `A board has at most ${MAX_BOARD_COLUMNS} columns.`)
   const at = indexFor(columns, { index: index ?? columns.length }, 'column')
   if (!isMap(d.columns)) d.columns = {}
-  d.columns[id] = { name, pos: 'V' }
+  d.columns[id] = { name: whole(name), pos: whole('V') }
   placeColumn(d, columns, id, at)
 }
 
 export function renameColumn(d: BoardContent, board: Board, id: string, name: string): void {
   realColumn(board, id)
-  d.columns[id]!.name = name
+  d.columns[id]!.name = whole(name)
 }
 
 export function moveColumn(d: BoardContent, board: Board, id: string, index: number): void {
@@ -161,13 +171,13 @@ export function moveColumn(d: BoardContent, board: Board, id: string, index: num
 function placeColumn(d: BoardContent, others: { id: string; pos: string | null }[], id: string, at: number): void {
   const keys = placeAt(others, at)
   if (typeof keys === 'string') {
-    d.columns[id]!.pos = keys
+    d.columns[id]!.pos = whole(keys)
     return
   }
   const order = others.map((c) => c.id)
   order.splice(at, 0, id)
   order.forEach((cid, i) => {
-    d.columns[cid]!.pos = keys[i]!
+    d.columns[cid]!.pos = whole(keys[i]!)
   })
 }
 
@@ -179,11 +189,7 @@ export function deleteColumn(d: BoardContent, board: Board, id: string): number 
   const target = rest[0]!
   const order = [...target.cards, ...column.cards].map((k) => k.id)
   const keys = spreadKeys(order.length)
-  order.forEach((cid, i) => {
-    const c = d.cards[cid]!
-    c.column = target.id
-    c.pos = keys[i]!
-  })
+  for (const [i, cid] of order.entries()) setPlace(d.cards[cid]!, target.id, keys[i]!)
   delete d.columns[id]
   return column.cards.length
 }

@@ -3,15 +3,17 @@
  * and history), marked `kind: 'board'`, holding columns and cards. Built to converge:
  *
  * - Cards are a map keyed by card id, never a list, so no merge can hold a card twice; a card's place
- *   is two fields of its own, `column` and `pos` (an order key, board-position.ts), written together
- *   on every move, so concurrent moves of one card resolve last-writer-wins and never copy or drop it.
+ *   is two fields of its own, `column` and `pos` (an order key, board-position.ts), each set whole in
+ *   one operation, the two one after the other on every move: concurrent moves of one card resolve
+ *   last-writer-wins to one writer's move (Automerge orders the two pairs of operations alike), and can
+ *   never copy or drop the card.
  * - Columns are a map too, each with its own order key. A card whose column is gone (deleted
  *   concurrently, or never there) is shown in the first column: nothing is ever lost from view.
  * - Equal order keys (two peers inserting at one place) are ordered by id, so every peer orders alike.
  * - Title and description are Automerge text (edited with `updateText`): concurrent edits of one
  *   description merge as in a text document. Column names, assignee, due date and order keys are
- *   plain values set whole: a concurrent change of one of them is last-writer-wins. Labels are a map
- *   of label → true, so concurrent additions of different labels both stay.
+ *   `WholeString`s: a concurrent change of one of them is last-writer-wins. Labels are a map of
+ *   label → true, so concurrent additions of different labels both stay.
  *
  * `readBoard` turns the document (teammates' input: untrusted) into a checked plain view; every field
  * is type-checked and capped, garbage is ignored. Edits are in board-edit.ts.
@@ -34,23 +36,34 @@ export const BOARD_KIND = 'board'
 export const DOC_KINDS = ['text', 'board'] as const
 export type DocKind = (typeof DOC_KINDS)[number]
 
+/**
+ * A string Automerge keeps whole (its `ImmutableString`, as it reads back): set in one operation, last
+ * writer wins, never merged character by character. Order keys, column ids, names, assignee and due
+ * date are kept so; a plain string (Automerge text, as another replica may write) reads the same.
+ */
+export interface WholeString {
+  readonly val: string
+}
 /** One column inside Automerge. */
 export interface ColumnData {
-  name: string
-  pos: string
+  name: WholeString
+  pos: WholeString
 }
 /** One card inside Automerge. */
 export interface CardData {
+  /** Automerge text: concurrent edits merge. */
   title: string
+  /** Automerge text: concurrent edits merge. */
   description: string
-  column: string
-  pos: string
-  assignee: string | null
+  column: WholeString
+  pos: WholeString
+  /** A member's device id. */
+  assignee: WholeString | null
   /** YYYY-MM-DD */
-  due: string | null
+  due: WholeString | null
   labels: Record<string, true>
   createdAt: number
-  createdBy: string
+  createdBy: WholeString
 }
 /** The shape of a board document inside Automerge (a text document's is doc-content.ts). */
 export interface BoardContent {
@@ -73,7 +86,6 @@ const deviceId = z.string().regex(/^[A-Za-z0-9]{10,128}$/, 'not a device id')
 export const labelSchema = z.string().trim().min(1).max(MAX_LABEL_CHARS)
 export const columnNameSchema = z.string().trim().min(1).max(MAX_NAME_CHARS)
 export const cardTitleSchema = z.string().trim().min(1).max(MAX_CARD_TITLE_CHARS)
-export const cardDescriptionSchema = z.string().max(MAX_CARD_DESCRIPTION_CHARS)
 
 export const cardViewSchema = z.object({
   id: boardItemIdSchema,
@@ -130,7 +142,18 @@ export function isBoard(doc: unknown): boolean {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const ID = /^[A-Za-z0-9_-]{1,64}$/
 const DEVICE = /^[A-Za-z0-9]{10,128}$/
-const str = (v: unknown, max: number): string => (typeof v === 'string' ? cut(v, max) : '')
+/** A string field's value, written as text or whole; undefined for anything else. */
+const text = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : isObject(v) && typeof v['val'] === 'string' && Object.keys(v).length <= 1 ? v['val'] : undefined
+const str = (v: unknown, max: number): string => cut(text(v) ?? '', max)
+const key = (v: unknown): string | null => {
+  const k = text(v)
+  return isPositionKey(k) ? k : null
+}
+const matching = (v: unknown, re: RegExp): string | null => {
+  const s = text(v)
+  return s !== undefined && re.test(s) ? s : null
+}
 const entries = (v: unknown): [string, Record<string, unknown>][] =>
   isObject(v) ? Object.entries(v).filter((e): e is [string, Record<string, unknown>] => ID.test(e[0]) && isObject(e[1])) : []
 
@@ -148,7 +171,7 @@ function byPlace(a: { id: string; pos: string | null }, b: { id: string; pos: st
 export function readBoard(doc: unknown): Board {
   const d = isObject(doc) ? doc : {}
   const columns = entries(d['columns'])
-    .map(([id, c]) => ({ id, name: str(c['name'], MAX_NAME_CHARS), pos: isPositionKey(c['pos']) ? c['pos'] : null }))
+    .map(([id, c]) => ({ id, name: str(c['name'], MAX_NAME_CHARS), pos: key(c['pos']) }))
     .sort(byPlace)
     .slice(0, MAX_BOARD_COLUMNS)
   const shown: ColumnView[] = columns.map((c) => ({ id: c.id, name: c.name, pos: c.pos, implicit: false, cards: [] }))
@@ -156,19 +179,20 @@ export function readBoard(doc: unknown): Board {
   const byId = new Map(shown.map((c) => [c.id, c]))
   const all = entries(d['cards']).sort((a, b) => (a[0] < b[0] ? -1 : 1))
   for (const [id, c] of all.slice(0, MAX_BOARD_CARDS)) {
-    const own = typeof c['column'] === 'string' ? byId.get(c['column']) : undefined
+    const columnId = text(c['column'])
+    const own = columnId === undefined ? undefined : byId.get(columnId)
     const column = own && !own.implicit ? own : shown[0]!
     column.cards.push({
       id,
       title: str(c['title'], MAX_CARD_TITLE_CHARS),
       description: str(c['description'], MAX_CARD_DESCRIPTION_CHARS),
       column: column.id,
-      pos: isPositionKey(c['pos']) ? c['pos'] : null,
-      assignee: typeof c['assignee'] === 'string' && DEVICE.test(c['assignee']) ? c['assignee'] : null,
-      due: isDueDate(c['due']) ? c['due'] : null,
+      pos: key(c['pos']),
+      assignee: matching(c['assignee'], DEVICE),
+      due: isDueDate(text(c['due'])) ? text(c['due'])! : null,
       labels: readLabels(c['labels']),
       createdAt: typeof c['createdAt'] === 'number' && Number.isFinite(c['createdAt']) ? c['createdAt'] : 0,
-      createdBy: typeof c['createdBy'] === 'string' && DEVICE.test(c['createdBy']) ? c['createdBy'] : null,
+      createdBy: matching(c['createdBy'], DEVICE),
     })
   }
   for (const c of shown) c.cards.sort(byPlace)

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { decode, encode } from 'cborg'
 import { clientEventSchema, parseChangesEvent, parseEvent, type ClientEvent } from './events.ts'
 import {
+  MAX_CARD_DESCRIPTION_CHARS,
   MAX_CHANGE_BYTES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_INVITE_CODE_CHARS,
@@ -183,6 +184,8 @@ describe('request schemas', () => {
       ['search.query', { query: 'x'.repeat(MAX_SEARCH_QUERY_CHARS + 1) }],
       ['doc.create', { workspaceId: ws, title: 'Big', text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
       ['doc.applyChanges', { docId, changes: [new Uint8Array(1), new Uint8Array(MAX_CHANGE_BYTES + 1)] }],
+      ['card.add', { docId, title: 'x', description: 'x'.repeat(MAX_CARD_DESCRIPTION_CHARS + 1) }],
+      ['card.update', { docId, cardId: 'beef', description: 'x'.repeat(MAX_CARD_DESCRIPTION_CHARS + 1) }],
     ]
     for (const [m, params] of cases) {
       const r = parseRequest(m, params)

@@ -17,6 +17,7 @@ import {
   MAX_BOARD_CARDS,
   MAX_BOARD_COLUMNS,
   MAX_CARD_LABELS,
+  MAX_CARD_DESCRIPTION_CHARS,
 } from './limits.ts'
 import {
   cursorSchema,
@@ -40,16 +41,7 @@ import {
   workspaceInfoSchema,
 } from './types.ts'
 import type { ClientEvent } from './events.ts'
-import {
-  boardItemIdSchema,
-  boardSchema,
-  cardDescriptionSchema,
-  cardTitleSchema,
-  cardViewSchema,
-  columnNameSchema,
-  dueDateSchema,
-  labelSchema,
-} from './board.ts'
+import { boardItemIdSchema, boardSchema, cardTitleSchema, cardViewSchema, columnNameSchema, dueDateSchema, labelSchema } from './board.ts'
 
 export type { ClientEvent } from './events.ts'
 
@@ -79,7 +71,10 @@ const place = {
 const onePlace = (p: { before?: string; after?: string; index?: number }): boolean =>
   [p.before, p.after, p.index].filter((v) => v !== undefined).length <= 1
 const cardFields = {
-  description: cardDescriptionSchema.optional(),
+  description: z
+    .string()
+    .refine((s) => s.length <= MAX_CARD_DESCRIPTION_CHARS, tooLarge(`over ${MAX_CARD_DESCRIPTION_CHARS} characters`))
+    .optional(),
   /** A member's device id; null: nobody. */
   assignee: deviceIdSchema.nullable().optional(),
   /** YYYY-MM-DD; null: none. */

@@ -339,3 +339,29 @@ test('keys never grow past the cap: inserting again and again at one place re-ke
   assert.ok(longest < 20, `longest key ${longest}`)
   console.log(`${n} inserts at one place: ${(ms / n).toFixed(2)} ms each, longest key ${longest}`)
 })
+
+test("concurrent moves of one card resolve to one writer's move: its column and its key together", () => {
+  for (let n = 0; n < 40; n++) {
+    const r = rnd.fork()
+    let base = newBoard()
+    const cols = readBoard(base).columns.map((c) => c.id)
+    for (let i = 0; i < 6; i++)
+      base = changeBoard(base, (d, b) => addCard(d, b, `k${i}`, r.pick(cols), { title: `${i}`, createdAt: 0, createdBy: DEVICE }))
+    const moved = (actor: string) =>
+      changeBoard(A.clone(base, { actor }), (d, b) => {
+        // Some other writes first, so the two changes' operation counters differ.
+        for (let i = 0; i < r.int(4); i++) updateCard(d, `k${1 + r.int(5)}`, { due: '2027-01-01' })
+        const want = r.pick(cols)
+        const target = b.columns.find((c) => c.id === want)!
+        moveCard(d, b, 'k0', target.id, { index: r.int(target.cards.length + 1) })
+      })
+    const [x, y] = [moved('aa'.repeat(16)), moved('bb'.repeat(16))]
+    const placeOf = (doc: A.Doc<BoardContent>) => {
+      const raw = doc.cards['k0']!
+      return `${raw.column.val} ${raw.pos.val}`
+    }
+    const merged = placeOf(A.merge(A.clone(x), y))
+    assert.ok([placeOf(x), placeOf(y)].includes(merged), `case ${n}: ${merged} is neither ${placeOf(x)} nor ${placeOf(y)}`)
+    assert.equal(placeOf(A.merge(A.clone(y), x)), merged, `case ${n}: both orders of merging agree`)
+  }
+})
