@@ -89,7 +89,7 @@ export function addCard(d: BoardContent, board: Board, id: string, columnId: str
 
 export function updateCard(d: BoardContent, id: string, patch: CardPatch): void {
   const raw = cardsOf(d)[id]
-  if (typeof raw !== 'object' || raw === null) throw notFound('card', id)
+  if (!isMap(raw)) throw notFound('card', id)
   const card = raw as Partial<CardData>
   for (const field of ['title', 'description'] as const) {
     const value = patch[field]
@@ -101,7 +101,7 @@ export function updateCard(d: BoardContent, id: string, patch: CardPatch): void 
   if (patch.due !== undefined) card.due = patch.due === null ? null : whole(patch.due)
   if (patch.labels !== undefined) {
     const wanted = new Set(patch.labels)
-    if (typeof card.labels !== 'object' || card.labels === null) card.labels = {}
+    if (!isMap(card.labels)) card.labels = {}
     const labels = card.labels
     for (const l of Object.keys(labels)) if (!wanted.has(l) || labels[l] !== true) delete labels[l]
     for (const l of wanted) if (labels[l] !== true) labels[l] = true
@@ -120,7 +120,7 @@ export function moveCard(d: BoardContent, board: Board, id: string, columnId: st
 function place_(d: BoardContent, columnId: string, others: { id: string; pos: string | null }[], id: string, at: number): void {
   const keys = placeAt(others, at)
   if (typeof keys === 'string') {
-    // Column and key written one after the other: concurrent moves of the card then resolve to one writer's both.
+    // Column and key as a pair: concurrent moves of the card then resolve to one writer's whole move.
     setPlace(d.cards[id]!, columnId, keys)
     return
   }
