@@ -169,7 +169,10 @@ export const clientRequestSchemas = {
   'column.move': z.object({ docId: idSchema, columnId: itemId, index: z.number().int().min(0).max(MAX_BOARD_COLUMNS) }),
   /** Its cards go to the end of the first column left; the last column cannot be deleted. */
   'column.delete': z.object({ docId: idSchema, columnId: itemId }),
-  /** Cards assigned to this device on the boards of one workspace, or of all it reads: the "my tasks" list. */
+  /**
+   * Cards assigned to this device on the boards of one workspace, or of all it reads: the "my tasks"
+   * list. A board's change raises `doc.list` for its workspace (as any document's does): ask again then.
+   */
   'tasks.mine': z.object({ workspaceId: idSchema.optional() }),
 } as const
 

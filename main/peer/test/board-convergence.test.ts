@@ -10,6 +10,7 @@ import assert from 'node:assert/strict'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { openReplica } from './replica.ts'
 import { seededRandom, type Random } from './random.ts'
 import { Network } from './sim/network.ts'
 
@@ -167,4 +168,28 @@ test('random concurrent card moves and edits on 3 partitioned peers converge: th
     )
   }
   assert.ok(made.added.size > 0)
+
+  // A teammate's replica writes garbage into the board: it reaches the others as any change does, and
+  // every peer still reads the same board, the damaged card shown in the first column.
+  const replica = await openReplica(clients[1]!, docId)
+  await replica.edit((d) => {
+    const b = d as unknown as Record<string, Record<string, unknown>>
+    b['cards']!['junk'] = 42
+    b['cards']!['odd'] = { title: ['x'], column: 7, pos: { a: 1 }, labels: 'l', due: 20270101 }
+  })
+  replica.close()
+  const damaged = await waitFor(
+    "the teammate's damaged board on every peer",
+    async () => {
+      const reads = await Promise.all(clients.map((c) => c.request('board.read', { docId })))
+      return reads.every((b) => JSON.stringify(b) === JSON.stringify(reads[0])) && reads[0]!.columns[0]!.cards.some((k) => k.id === 'odd')
+        ? reads[0]!
+        : null
+    },
+    30_000,
+    100,
+  )
+  const odd = damaged.columns[0]!.cards.find((k) => k.id === 'odd')!
+  assert.deepEqual([odd.title, odd.pos, odd.labels, odd.due], ['', null, [], null])
+  assert.ok(!damaged.columns.some((c) => c.cards.some((k) => k.id === 'junk')))
 })
