@@ -227,6 +227,27 @@ export function boardText(board: Board): string {
   return lines.join('\n')
 }
 
+/**
+ * Where a keyboard move takes a card (for `card.move`): up and down within its column, left and right to
+ * the neighbouring column at the same row (or its end); null where it cannot go. `index` counts the
+ * cards of the target column without the card itself, as `card.move` does.
+ */
+export function keyboardMove(
+  board: Board,
+  cardId: string,
+  direction: 'up' | 'down' | 'left' | 'right',
+): { column: string; index: number } | null {
+  const columns = board.columns.filter((c) => !c.implicit)
+  const from = columns.findIndex((c) => c.cards.some((k) => k.id === cardId))
+  if (from < 0) return null
+  const column = columns[from]!
+  const row = column.cards.findIndex((k) => k.id === cardId)
+  if (direction === 'up') return row > 0 ? { column: column.id, index: row - 1 } : null
+  if (direction === 'down') return row < column.cards.length - 1 ? { column: column.id, index: row + 1 } : null
+  const to = columns[direction === 'left' ? from - 1 : from + 1]
+  return to ? { column: to.id, index: Math.min(row, to.cards.length) } : null
+}
+
 /** At most `max` UTF-16 units, never half of a surrogate pair. */
 function cut(s: string, max: number): string {
   if (s.length <= max) return s

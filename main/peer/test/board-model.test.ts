@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { isPositionKey, keyBetween, spreadKeys } from '../../../shared/board-position.ts'
-import { type BoardContent, boardText, IMPLICIT_COLUMN_ID, readBoard } from '../../../shared/board.ts'
+import { type BoardContent, boardText, IMPLICIT_COLUMN_ID, keyboardMove, readBoard } from '../../../shared/board.ts'
 import {
   addCard,
   addColumn,
@@ -364,4 +364,35 @@ test("concurrent moves of one card resolve to one writer's move: its column and 
     assert.ok([placeOf(x), placeOf(y)].includes(merged), `case ${n}: ${merged} is neither ${placeOf(x)} nor ${placeOf(y)}`)
     assert.equal(placeOf(A.merge(A.clone(y), x)), merged, `case ${n}: both orders of merging agree`)
   }
+})
+
+test('keyboard moves: up and down within a column, left and right at the same row; none past the edges', () => {
+  let doc = newBoard()
+  const [a, b, c] = readBoard(doc).columns.map((k) => k.id) as [string, string, string]
+  for (const [id, col] of [
+    ['x1', a],
+    ['x2', a],
+    ['x3', a],
+    ['y1', b],
+  ] as const)
+    doc = changeBoard(doc, (d, bd) => addCard(d, bd, id, col, { title: id, createdAt: 0, createdBy: DEVICE }))
+  const move = (id: string, dir: 'up' | 'down' | 'left' | 'right') => {
+    const to = keyboardMove(readBoard(doc), id, dir)
+    if (to) doc = changeBoard(doc, (d, bd) => moveCard(d, bd, id, to.column, { index: to.index }))
+    return to !== null
+  }
+  assert.equal(move('x1', 'up'), false, 'the top card goes no higher')
+  assert.equal(move('x1', 'left'), false, 'the first column has nothing on its left')
+  assert.ok(move('x1', 'down'))
+  assert.deepEqual(flat(doc).slice(0, 3), [`${a}/x2`, `${a}/x1`, `${a}/x3`])
+  assert.ok(move('x3', 'right'), 'row 2 of To do → the end of Doing, which has one card')
+  assert.deepEqual(flat(doc), [`${a}/x2`, `${a}/x1`, `${b}/y1`, `${b}/x3`])
+  assert.ok(move('x2', 'right'), 'row 0 → row 0')
+  assert.deepEqual(flat(doc), [`${a}/x1`, `${b}/x2`, `${b}/y1`, `${b}/x3`])
+  assert.ok(move('x3', 'up'))
+  assert.ok(move('x3', 'right'))
+  assert.equal(move('x3', 'right'), false, 'the last column has nothing on its right')
+  assert.equal(move('x3', 'down'), false)
+  assert.deepEqual(flat(doc), [`${a}/x1`, `${b}/x2`, `${b}/y1`, `${c}/x3`])
+  assert.equal(keyboardMove(readBoard(doc), 'nope', 'up'), null)
 })
