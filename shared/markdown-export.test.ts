@@ -102,8 +102,20 @@ test('a board goes into workspace.json, not into a Markdown file, and the folder
       columns: [{ name: 'To do', cards: [{ title: 'Ship', description: 'soon', assignee: null, due: '2027-01-31', labels: ['p1'] }] }],
     },
   ])
+  const plan = importPlan(files)
   assert.deepEqual(
-    importPlan(files).items.map((i) => i.title),
+    plan.items.map((i) => i.title),
     ['Plan'],
+  )
+  assert.deepEqual(plan.boards, manifest.boards, 'the board comes back whole')
+
+  // A board a newer version (or a person) wrote that this version does not read is left out, named; the rest imports.
+  manifest.boards.push({ ...manifest.boards[0], columns: [] }, { title: 'x'.repeat(5000) }, 'junk')
+  const edited = files.map((f) => (f.path === MANIFEST_FILE ? { ...f, text: JSON.stringify(manifest) } : f))
+  const partial = importPlan(edited)
+  assert.equal(partial.boards.length, 1)
+  assert.deepEqual(
+    partial.skipped,
+    [2, 3, 4].map((n) => `${MANIFEST_FILE}: board ${n} (not a board this version reads)`),
   )
 })

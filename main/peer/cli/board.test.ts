@@ -7,6 +7,9 @@ import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import type { BoardView } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import { startPeer, tempDir } from '../test/helpers.ts'
 import { commandFor, exitCodeFor, parseCommandLine } from './args.ts'
@@ -50,8 +53,8 @@ async function exits(code: number, ...argv: string[]): Promise<string> {
 }
 
 /** The board as `card list --json` gives it: column names and card titles, in order. */
-async function layout(board: string): Promise<Record<string, string[]>> {
-  const b = JSON.parse(await ok('card', 'list', board, '--json')) as { columns: { name: string; cards: { title: string }[] }[] }
+async function layout(board: string, workspace?: string): Promise<Record<string, string[]>> {
+  const b = JSON.parse(await ok('card', 'list', board, '--json', ...(workspace ? ['--workspace', workspace] : []))) as BoardView
   return Object.fromEntries(b.columns.map((c) => [c.name, c.cards.map((k) => k.title)]))
 }
 
@@ -161,13 +164,28 @@ test('board, card and column commands: create, add, move, edit, list, delete, my
     'no failed command changed the board',
   )
 
+  // Export and import: the boards travel whole in workspace.json and come back as boards.
+  const folder = join(dir.path, 'export')
+  assert.match(await ok('export', folder, '--workspace', 'Studio'), /exported 3 documents of "Studio"/)
+  assert.deepEqual(readdirSync(folder).sort(), ['Notes.md', 'workspace.json'])
+  await ok('workspace', 'create', 'Copy')
+  assert.match(await ok('import', folder, '--workspace', 'Copy'), /imported board Sprint\n.*imported 3 documents/)
+  assert.deepEqual(await layout('Sprint', 'Copy'), await layout('Sprint', 'Studio'))
+  const copied = JSON.parse(await ok('card', 'list', 'Sprint', '--workspace', 'Copy', '--json')) as BoardView
+  const fix = copied.columns.flatMap((c) => c.cards).find((k) => k.title === 'Fix login')!
+  // Ana is a member of Copy too (its owner): the card stays hers.
+  assert.deepEqual(
+    [fix.assignee, fix.due, fix.labels, fix.description],
+    [peer.device.deviceId, '2027-01-31', ['bug', 'ui'], 'Nobody can log in'],
+  )
+
   // The binary itself, in its own process, on the same profile: its options and exit codes.
   await peer.stop()
   peer = undefined
-  const listed = await bin(['card', 'list', 'Sprint'])
+  const listed = await bin(['card', 'list', 'Sprint', '--workspace', 'Studio'])
   assert.equal(listed.code, 0, listed.err)
   assert.match(listed.out, /^Sprint\nTo do \(3\)\n/)
-  const bad = await bin(['card', 'add', 'Sprint', 'X', '--due', 'soon'])
+  const bad = await bin(['card', 'add', 'Sprint', 'X', '--due', 'soon', '--workspace', 'Studio'])
   assert.equal(bad.code, 2, bad.err)
   assert.match(bad.err, /--due takes a date/)
 })

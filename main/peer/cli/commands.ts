@@ -10,7 +10,9 @@ import {
   exportFiles,
   type ImportFile,
   ImportError,
+  importBoard,
   importPlan,
+  MANIFEST_FILE,
   importReads,
   MAX_IMPORT_FILE_BYTES,
   MAX_IMPORT_FILES,
@@ -504,6 +506,11 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
         const d = await ctx.client.request('doc.create', { workspaceId: wsId, title: item.title, text: item.text })
         created.push({ id: d.id, title: d.title, file: item.file })
         if (!ctx.opts.json) ctx.out(`imported ${created.length}/${plan.items.length}  ${item.file}`)
+      }
+      // Boards, from an exported folder's workspace.json.
+      for (const b of plan.boards) {
+        created.push({ id: await importBoard(ctx.client, wsId, b), title: b.title, file: MANIFEST_FILE })
+        if (!ctx.opts.json) ctx.out(`imported board ${b.title}`)
       }
       print(ctx, { created, skipped: plan.skipped }, () => [
         `imported ${created.length} document${created.length === 1 ? '' : 's'}`,

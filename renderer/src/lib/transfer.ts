@@ -10,6 +10,7 @@ import {
   fileNameFor,
   ImportError,
   type ImportFile,
+  importBoard,
   importPlan,
   importReads,
   MANIFEST_FILE,
@@ -81,7 +82,7 @@ export async function planImport(files: readonly File[]): Promise<ReturnType<typ
   return importPlan(picked)
 }
 
-/** Creates the documents of a plan in a workspace, one by one; resolves with their ids. */
+/** Creates the documents of a plan in a workspace, one by one, then its boards; resolves with their ids. */
 export async function runImport(
   client: PeerClient,
   workspaceId: string,
@@ -89,10 +90,15 @@ export async function runImport(
   onProgress: OnProgress,
 ): Promise<string[]> {
   const ids: string[] = []
-  onProgress(0, plan.items.length)
+  const total = plan.items.length + plan.boards.length
+  onProgress(0, total)
   for (const item of plan.items) {
     ids.push((await client.request('doc.create', { workspaceId, title: item.title, text: item.text })).id)
-    onProgress(ids.length, plan.items.length)
+    onProgress(ids.length, total)
+  }
+  for (const board of plan.boards) {
+    ids.push(await importBoard(client, workspaceId, board))
+    onProgress(ids.length, total)
   }
   return ids
 }
