@@ -69,6 +69,8 @@ test('board, card and column commands: create, add, move, edit, list, delete, my
     await ok('board', 'list'),
     /^[0-9a-f]{32} {2}Sprint {2}.*\n[0-9a-f]{32} {2}Ops |^[0-9a-f]{32} {2}Ops {2}.*\n[0-9a-f]{32} {2}Sprint /,
   )
+  assert.match(await ok('doc', 'list'), /^[0-9a-f]{32} {2}Sprint .*\[board\]$/m)
+  assert.doesNotMatch(await ok('doc', 'list'), /Notes.*\[board\]/)
   const list = JSON.parse(await ok('doc', 'list', '--json')) as { title: string; kind: string }[]
   assert.deepEqual(list.map((d) => `${d.title}:${d.kind}`).sort(), ['Notes:text', 'Ops:board', 'Sprint:board'])
   assert.deepEqual(await layout('Ops'), { Backlog: [], Live: [] })

@@ -348,7 +348,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
         docs.length
           ? docs.map(
               (d) =>
-                `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.deleted ? '  [deleted]' : ''}`,
+                `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.kind === 'board' ? '  [board]' : ''}${d.deleted ? '  [deleted]' : ''}`,
             )
           : ['no documents'],
       )
