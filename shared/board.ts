@@ -28,6 +28,8 @@ import {
   MAX_LABEL_CHARS,
   MAX_NAME_CHARS,
   MAX_TITLE_CHARS,
+  MAX_BOARD_TEXT_CHARS,
+  CLIPPED_TITLE_CHARS,
 } from './limits.ts'
 import { isPositionKey } from './board-position.ts'
 
@@ -100,6 +102,8 @@ export const cardViewSchema = z.object({
   labels: z.array(z.string()),
   createdAt: z.number(),
   createdBy: z.string().nullable(),
+  /** Past the board's text budget (MAX_BOARD_TEXT_CHARS): its title is cut, its description and labels not shown. */
+  clipped: z.boolean(),
 })
 export type CardView = z.output<typeof cardViewSchema>
 
@@ -193,14 +197,26 @@ export function readBoard(doc: unknown): Board {
       labels: readLabels(c['labels']),
       createdAt: typeof c['createdAt'] === 'number' && Number.isFinite(c['createdAt']) ? c['createdAt'] : 0,
       createdBy: matching(c['createdBy'], DEVICE),
+      clipped: false,
     })
   }
   for (const c of shown) c.cards.sort(byPlace)
+  clip(shown)
   return {
     title: str(d['title'], MAX_TITLE_CHARS),
     deleted: d['deleted'] === true,
     columns: shown,
     hidden: Math.max(0, all.length - MAX_BOARD_CARDS),
+  }
+}
+
+/** Keeps the cards' text within MAX_BOARD_TEXT_CHARS, in board order: a card that does not fit is clipped. */
+function clip(columns: ColumnView[]): void {
+  let left = MAX_BOARD_TEXT_CHARS
+  for (const card of columns.flatMap((c) => c.cards)) {
+    const size = card.title.length + card.description.length + card.labels.reduce((n, l) => n + l.length, 0)
+    if (size <= left) left -= size
+    else Object.assign(card, { title: cut(card.title, CLIPPED_TITLE_CHARS), description: '', labels: [], clipped: true })
   }
 }
 

@@ -82,6 +82,7 @@ test('a board goes into workspace.json, not into a Markdown file, and the folder
             labels: ['p1'],
             createdAt: 1,
             createdBy: null,
+            clipped: false,
           },
         ],
       },

@@ -302,6 +302,7 @@ const card = {
   labels: ['p1'],
   createdAt: 1,
   createdBy: device,
+  clipped: false,
 }
 const board = {
   docId,

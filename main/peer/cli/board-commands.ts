@@ -97,6 +97,7 @@ function cardLine(card: CardView, who: Map<string, string>): string {
     card.assignee ? `@${who.get(card.assignee) ?? card.assignee.slice(0, 12)}` : '',
     card.due ? `due ${card.due}` : '',
     ...card.labels.map((l) => `#${l}`),
+    card.clipped ? '(clipped: the board holds more text than one view shows)' : '',
   ].filter(Boolean)
   return `${card.id.slice(0, 8)}  ${card.title}${extra.length ? `  ${extra.join('  ')}` : ''}`
 }

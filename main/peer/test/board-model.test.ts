@@ -21,7 +21,13 @@ import {
   updateCard,
 } from '../../../shared/board-edit.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
-import { MAX_BOARD_CARDS, MAX_CARD_TITLE_CHARS, MAX_POSITION_CHARS } from '../../../shared/limits.ts'
+import {
+  CLIPPED_TITLE_CHARS,
+  MAX_BOARD_CARDS,
+  MAX_BOARD_TEXT_CHARS,
+  MAX_CARD_TITLE_CHARS,
+  MAX_POSITION_CHARS,
+} from '../../../shared/limits.ts'
 import { seededRandom, type Random } from './random.ts'
 
 const rnd = seededRandom('board model')
@@ -395,4 +401,29 @@ test('keyboard moves: up and down within a column, left and right at the same ro
   assert.equal(move('x3', 'down'), false)
   assert.deepEqual(flat(doc), [`${a}/x1`, `${b}/x2`, `${b}/y1`, `${c}/x3`])
   assert.equal(keyboardMove(readBoard(doc), 'nope', 'up'), null)
+})
+
+test('a board filled past its text budget still reads within it: the cards past it are clipped, none dropped', () => {
+  const cards: Record<string, unknown> = {}
+  for (let i = 0; i < 300; i++)
+    cards[`c${String(i).padStart(3, '0')}`] = {
+      title: `t${i}`.repeat(100),
+      description: 'd'.repeat(5000),
+      column: 'col',
+      pos: 'V',
+      labels: { big: true },
+    }
+  const b = readBoard({ kind: 'board', columns: { col: { name: 'All', pos: 'V' } }, cards })
+  const shown = b.columns[0]!.cards
+  assert.equal(shown.length, 300)
+  const size = shown.reduce((n, c) => n + c.title.length + c.description.length + c.labels.join('').length, 0)
+  const clipped = shown.filter((c) => c.clipped)
+  // The budget, and what is kept of the titles of the cards past it.
+  assert.ok(size <= MAX_BOARD_TEXT_CHARS + clipped.length * CLIPPED_TITLE_CHARS, `${size} characters`)
+  assert.ok(clipped.length > 0 && clipped.length < 300)
+  assert.ok(clipped.every((c) => c.description === '' && c.labels.length === 0 && c.title.length <= CLIPPED_TITLE_CHARS))
+  assert.ok(
+    shown.slice(0, 10).every((c) => !c.clipped),
+    'the first cards, in board order, keep their text',
+  )
 })
