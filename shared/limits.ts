@@ -73,3 +73,5 @@ export const MAX_BOARD_TEXT_CHARS = 1_000_000
 export const CLIPPED_TITLE_CHARS = 100
 /** One order key of a card or column (shared/board-position.ts); longer ones are re-keyed. */
 export const MAX_POSITION_CHARS = 64
+/** Cards one `tasks.mine` lists at most (the first, boards by title). */
+export const MAX_LISTED_TASKS = 1000

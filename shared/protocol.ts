@@ -171,7 +171,8 @@ export const clientRequestSchemas = {
   'column.delete': z.object({ docId: idSchema, columnId: itemId }),
   /**
    * Cards assigned to this device on the boards of one workspace, or of all it reads: the "my tasks"
-   * list. A board's change raises `doc.list` for its workspace (as any document's does): ask again then.
+   * list (at most MAX_LISTED_TASKS cards). A board's change raises `doc.list` for its workspace (as any
+   * document's does): ask again then.
    */
   'tasks.mine': z.object({ workspaceId: idSchema.optional() }),
 } as const

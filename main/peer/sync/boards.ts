@@ -22,6 +22,7 @@ import {
 } from '../../../shared/board-edit.ts'
 import { type BoardView, GrapevineError } from '../../../shared/protocol.ts'
 import { READER_ROLES } from '../../../shared/types.ts'
+import { MAX_LISTED_TASKS } from '../../../shared/limits.ts'
 import type { DocumentRow } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { Documents } from './documents.ts'
@@ -129,7 +130,7 @@ export class Boards {
     return { columnId, moved, board: this.read(docId) }
   }
 
-  /** Cards assigned to this device on the boards (not deleted) of these workspaces; boards by title, cards in board order. */
+  /** Cards assigned to this device on the boards (not deleted) of these workspaces; boards by title, cards in board order; at most MAX_LISTED_TASKS. */
   mine(workspaceIds: string[]): Task[] {
     const tasks: Task[] = []
     for (const ws of workspaceIds) {
@@ -144,8 +145,10 @@ export class Boards {
         if (!board) continue
         for (const column of board.columns)
           for (const card of column.cards)
-            if (card.assignee === this.c.self)
+            if (card.assignee === this.c.self) {
               tasks.push({ workspaceId: ws, docId: row.id, boardTitle: board.title, columnId: column.id, columnName: column.name, card })
+              if (tasks.length >= MAX_LISTED_TASKS) return tasks
+            }
       }
     }
     return tasks
