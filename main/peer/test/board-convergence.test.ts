@@ -3,7 +3,9 @@
  * concurrent card adds, moves within and between columns, field edits, deletes and column changes,
  * through the client protocol. After each heal every peer must show the same board, in the same
  * order, with every card added and not deleted exactly once. Seeded (the seed is printed;
- * `GRAPEVINE_SEED` replays it); `GRAPEVINE_BOARD_ROUNDS` runs more rounds than the default 3.
+ * `GRAPEVINE_SEED` replays the choices: each peer's own, and the partitions; two peers on one side may
+ * see each other's edits at other moments in a replay); `GRAPEVINE_BOARD_ROUNDS` runs more rounds than
+ * the default 3.
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
