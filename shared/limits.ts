@@ -56,3 +56,26 @@ export const DEFAULT_INVITE_TTL_MS = 24 * 60 * 60 * 1000
 export const MAX_INVITE_TTL_MS = 7 * 24 * 60 * 60 * 1000
 /** Invites one `invite.list` answers with (the newest). */
 export const MAX_LISTED_INVITES = 200
+/** Columns a board shows (shared/board.ts); a reader puts the cards of any beyond into the first. */
+export const MAX_BOARD_COLUMNS = 50
+/** Cards a board holds; a reader shows the first this many by id and counts the rest. */
+export const MAX_BOARD_CARDS = 5000
+/** A card's title. */
+export const MAX_CARD_TITLE_CHARS = 500
+/** A card's description. */
+export const MAX_CARD_DESCRIPTION_CHARS = 20_000
+/** Labels on one card, and the length of one. */
+export const MAX_CARD_LABELS = 20
+export const MAX_LABEL_CHARS = 40
+/**
+ * The text of a board's cards in one view (titles, descriptions, labels), so that a view stays well under
+ * a client frame (MAX_CLIENT_MESSAGE_BYTES) however a member filled the board; cards past it are clipped
+ * (CLIPPED_TITLE_CHARS of their title kept). At most about 1.5 M characters in all.
+ */
+export const MAX_BOARD_TEXT_CHARS = 1_000_000
+/** What is kept of the title of a clipped card. */
+export const CLIPPED_TITLE_CHARS = 100
+/** One order key of a card or column (shared/board-position.ts); longer ones are re-keyed. */
+export const MAX_POSITION_CHARS = 64
+/** Cards one `tasks.mine` lists at most (the first, boards by title). */
+export const MAX_LISTED_TASKS = 1000

@@ -58,3 +58,65 @@ test('imports refuse, naming the file: a foreign workspace.json, a file over the
   assert.throws(() => importPlan(many), /at most 1000/)
   assert.equal(importPlan(many.slice(0, MAX_IMPORT_FILES)).items.length, MAX_IMPORT_FILES)
 })
+
+test('a board goes into workspace.json, not into a Markdown file, and the folder still imports', () => {
+  const board = {
+    title: 'Sprint',
+    deleted: false,
+    hidden: 0,
+    columns: [
+      {
+        id: 'c1',
+        name: 'To do',
+        pos: 'V',
+        implicit: false,
+        cards: [
+          {
+            id: 'k1',
+            title: 'Ship',
+            description: 'soon',
+            column: 'c1',
+            pos: 'V',
+            assignee: null,
+            due: '2027-01-31',
+            labels: ['p1'],
+            createdAt: 1,
+            createdBy: null,
+            clipped: false,
+          },
+        ],
+      },
+    ],
+  }
+  const files = exportFiles({ id: 'w', name: 'Team' }, [doc('1', 'Plan', 'text'), { ...doc('2', 'Sprint', '## To do\n\n- Ship\n'), board }])
+  assert.deepEqual(
+    files.map((f) => f.path),
+    ['Plan.md', MANIFEST_FILE],
+  )
+  const manifest = JSON.parse(files.at(-1)!.text)
+  assert.deepEqual(manifest.boards, [
+    {
+      id: '2',
+      title: 'Sprint',
+      createdAt: 1,
+      lastChangeAt: 2,
+      columns: [{ name: 'To do', cards: [{ title: 'Ship', description: 'soon', assignee: null, due: '2027-01-31', labels: ['p1'] }] }],
+    },
+  ])
+  const plan = importPlan(files)
+  assert.deepEqual(
+    plan.items.map((i) => i.title),
+    ['Plan'],
+  )
+  assert.deepEqual(plan.boards, manifest.boards, 'the board comes back whole')
+
+  // A board a newer version (or a person) wrote that this version does not read is left out, named; the rest imports.
+  manifest.boards.push({ ...manifest.boards[0], columns: [] }, { title: 'x'.repeat(5000) }, 'junk')
+  const edited = files.map((f) => (f.path === MANIFEST_FILE ? { ...f, text: JSON.stringify(manifest) } : f))
+  const partial = importPlan(edited)
+  assert.equal(partial.boards.length, 1)
+  assert.deepEqual(
+    partial.skipped,
+    [2, 3, 4].map((n) => `${MANIFEST_FILE}: board ${n} (not a board this version reads)`),
+  )
+})

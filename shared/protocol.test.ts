@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { decode, encode } from 'cborg'
 import { clientEventSchema, parseChangesEvent, parseEvent, type ClientEvent } from './events.ts'
 import {
+  MAX_CARD_DESCRIPTION_CHARS,
   MAX_CHANGE_BYTES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_INVITE_CODE_CHARS,
@@ -89,6 +90,17 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'doc.restore': { docId, version: head },
   'search.query': { query: 'plan', workspaceId: ws, limit: 10 },
   'search.rebuild': {},
+  'board.create': { workspaceId: ws, title: 'Sprint', columns: ['To do', 'Done'] },
+  'board.read': { docId },
+  'card.add': { docId, title: 'Ship it', column: 'c0ffee', assignee: other, due: '2027-01-31', labels: ['p1'], before: 'beef' },
+  'card.update': { docId, cardId: 'beef', title: 'Ship', description: 'soon', assignee: null, due: null, labels: [] },
+  'card.move': { docId, cardId: 'beef', column: 'c0ffee', index: 0 },
+  'card.delete': { docId, cardId: 'beef' },
+  'column.add': { docId, name: 'Review', index: 1 },
+  'column.rename': { docId, columnId: 'c0ffee', name: 'Later' },
+  'column.move': { docId, columnId: 'c0ffee', index: 0 },
+  'column.delete': { docId, columnId: 'c0ffee' },
+  'tasks.mine': {},
 }
 
 const methods = Object.keys(clientRequestSchemas) as ClientMethod[]
@@ -170,6 +182,21 @@ describe('request schemas', () => {
       ['doc.history', { docId, before: -1 }],
       ['peer.dial', { address: '' }],
       ['peer.dial', { address: 'x'.repeat(513) }],
+      ['board.create', { workspaceId: ws, title: 'B', columns: [] }],
+      ['board.create', { workspaceId: ws, title: 'B', columns: [' '] }],
+      ['card.add', { docId, title: '' }],
+      ['card.add', { docId, title: 'x', due: '2027-02-30' }],
+      ['card.add', { docId, title: 'x', due: 'tomorrow' }],
+      ['card.add', { docId, title: 'x', assignee: 'not a device' }],
+      ['card.add', { docId, title: 'x', labels: [''] }],
+      ['card.add', { docId, title: 'x', labels: Array.from({ length: 21 }, (_, i) => `l${i}`) }],
+      ['card.add', { docId, title: 'x', before: 'a', after: 'b' }],
+      ['card.move', { docId, cardId: 'beef' }],
+      ['card.move', { docId, cardId: 'beef', column: 'c0ffee', index: -1 }],
+      ['card.move', { docId, cardId: 'beef', column: 'c0ffee', index: 1, before: 'a' }],
+      ['card.update', { docId, cardId: 'beef', title: ' ' }],
+      ['column.add', { docId, name: '' }],
+      ['column.move', { docId, columnId: 'c0ffee' }],
     ]
     for (const [m, params] of cases) {
       const r = parseRequest(m, params)
@@ -184,6 +211,8 @@ describe('request schemas', () => {
       ['search.query', { query: 'x'.repeat(MAX_SEARCH_QUERY_CHARS + 1) }],
       ['doc.create', { workspaceId: ws, title: 'Big', text: 'x'.repeat(MAX_TEXT_CHARS + 1) }],
       ['doc.applyChanges', { docId, changes: [new Uint8Array(1), new Uint8Array(MAX_CHANGE_BYTES + 1)] }],
+      ['card.add', { docId, title: 'x', description: 'x'.repeat(MAX_CARD_DESCRIPTION_CHARS + 1) }],
+      ['card.update', { docId, cardId: 'beef', description: 'x'.repeat(MAX_CARD_DESCRIPTION_CHARS + 1) }],
     ]
     for (const [m, params] of cases) {
       const r = parseRequest(m, params)
@@ -287,6 +316,29 @@ const summary = {
   lastChangeByName: 'Ben',
   deleted: false,
   unread: true,
+  kind: 'text' as const,
+}
+const card = {
+  id: 'beef',
+  title: 'Ship it',
+  description: '',
+  column: 'c0ffee',
+  pos: 'V',
+  assignee: other,
+  due: '2027-01-31',
+  labels: ['p1'],
+  createdAt: 1,
+  createdBy: device,
+  clipped: false,
+}
+const board = {
+  docId,
+  workspaceId: ws,
+  heads: [head],
+  title: 'Sprint',
+  deleted: false,
+  hidden: 0,
+  columns: [{ id: 'c0ffee', name: 'To do', pos: 'V', implicit: false, cards: [card] }],
 }
 const peerInfo = {
   peerId: other,
@@ -465,6 +517,17 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   },
   'doc.restore': { heads: [head] },
   'search.rebuild': { documents: 3 },
+  'board.create': { ...summary, kind: 'board' },
+  'board.read': board,
+  'card.add': { cardId: 'beef', board },
+  'card.update': { cardId: 'beef', board },
+  'card.move': { cardId: 'beef', board },
+  'card.delete': { cardId: 'beef', board },
+  'column.add': { columnId: 'c0ffee', board },
+  'column.rename': { columnId: 'c0ffee', board },
+  'column.move': { columnId: 'c0ffee', board },
+  'column.delete': { columnId: 'c0ffee', moved: 1, board },
+  'tasks.mine': [{ workspaceId: ws, docId, boardTitle: 'Sprint', columnId: 'c0ffee', columnName: 'To do', card }],
 }
 
 describe('result schemas', () => {
@@ -509,7 +572,20 @@ describe('result schemas', () => {
       ['doc.history', { sessions: [{ ...session, inserted: -1 }], more: false }],
       ['doc.version', { ...results['doc.version'], removed: [[0]] }],
       ['doc.version', { ...results['doc.version'], added: [{ at: -1, text: 'x' }] }],
+      ['doc.list', [{ ...summary, kind: 'spreadsheet' }]],
+      ['board.read', { ...board, columns: [{ id: 'c0ffee', name: 'x', pos: null, cards: [] }] }],
+      [
+        'card.add',
+        {
+          cardId: 'beef',
+          board: { ...board, columns: [{ id: 'c0ffee', name: 'x', pos: null, implicit: false, cards: [{ ...card, labels: 'p1' }] }] },
+        },
+      ],
+      ['tasks.mine', [{ workspaceId: ws, docId, boardTitle: 'Sprint', columnId: 'c0ffee', columnName: 'To do' }]],
     ]
+    // A summary from an older peer (no kind) reads as a text document.
+    const { kind: _, ...old } = summary
+    assert.equal(clientResultSchemas['doc.create'].parse(old).kind, 'text')
     for (const [m, result] of cases) assert.ok(!clientResultSchemas[m].safeParse(result).success, `${m} ${show(result)}`)
   })
 })

@@ -16,6 +16,10 @@ import {
   MAX_TEXT_CHARS,
   MAX_TITLE_CHARS,
   MIN_VERSION_CHARS,
+  MAX_BOARD_CARDS,
+  MAX_BOARD_COLUMNS,
+  MAX_CARD_LABELS,
+  MAX_CARD_DESCRIPTION_CHARS,
 } from './limits.ts'
 import {
   cursorSchema,
@@ -42,6 +46,7 @@ import {
   workspaceInfoSchema,
 } from './types.ts'
 import type { ClientEvent } from './events.ts'
+import { boardItemIdSchema, boardSchema, cardTitleSchema, cardViewSchema, columnNameSchema, dueDateSchema, labelSchema } from './board.ts'
 
 export type { ClientEvent } from './events.ts'
 
@@ -69,6 +74,27 @@ const version = z
     new RegExp(`^[0-9a-f]{${MIN_VERSION_CHARS},64}$`),
     `a version is a change hash or its first ${MIN_VERSION_CHARS} or more hex digits`,
   )
+const itemId = boardItemIdSchema
+/** Where a card goes among the cards of its column: before or after one of them, or at an index; none: at the end. */
+const place = {
+  before: itemId.optional(),
+  after: itemId.optional(),
+  index: z.number().int().min(0).max(MAX_BOARD_CARDS).optional(),
+}
+const onePlace = (p: { before?: string; after?: string; index?: number }): boolean =>
+  [p.before, p.after, p.index].filter((v) => v !== undefined).length <= 1
+const cardFields = {
+  description: z
+    .string()
+    .refine((s) => s.length <= MAX_CARD_DESCRIPTION_CHARS, tooLarge(`over ${MAX_CARD_DESCRIPTION_CHARS} characters`))
+    .optional(),
+  /** A member's device id; null: nobody. */
+  assignee: deviceIdSchema.nullable().optional(),
+  /** YYYY-MM-DD; null: none. */
+  due: dueDateSchema.nullable().optional(),
+  /** The card's labels, all of them (an update replaces the set). */
+  labels: z.array(labelSchema).max(MAX_CARD_LABELS).optional(),
+}
 
 /** Every request's params, by method; the peer parses them before the method runs. */
 export const clientRequestSchemas = {
@@ -149,6 +175,33 @@ export const clientRequestSchemas = {
   }),
   /** Indexes every readable document again (the index is kept current by itself; this is for repair). */
   'search.rebuild': z.object({}),
+  /** A task board (shared/board.ts): a document of kind 'board'; default columns To do, Doing, Done. */
+  'board.create': z.object({ workspaceId: idSchema, title, columns: z.array(columnNameSchema).min(1).max(MAX_BOARD_COLUMNS).optional() }),
+  /** The board as a checked plain view: columns in order, each with its cards in order. */
+  'board.read': z.object({ docId: idSchema }),
+  /** A card in `column` (default: the first). */
+  'card.add': z
+    .object({ docId: idSchema, title: cardTitleSchema, column: itemId.optional(), ...cardFields, ...place })
+    .refine(onePlace, 'give at most one of before, after, index'),
+  /** Changes the fields given; the others stay. */
+  'card.update': z.object({ docId: idSchema, cardId: itemId, title: cardTitleSchema.optional(), ...cardFields }),
+  /** To `column`, within it or from another, at `before`/`after`/`index` (default: the end). */
+  'card.move': z
+    .object({ docId: idSchema, cardId: itemId, column: itemId, ...place })
+    .refine(onePlace, 'give at most one of before, after, index'),
+  'card.delete': z.object({ docId: idSchema, cardId: itemId }),
+  /** A column at `index` (default: last). */
+  'column.add': z.object({ docId: idSchema, name: columnNameSchema, index: z.number().int().min(0).max(MAX_BOARD_COLUMNS).optional() }),
+  'column.rename': z.object({ docId: idSchema, columnId: itemId, name: columnNameSchema }),
+  'column.move': z.object({ docId: idSchema, columnId: itemId, index: z.number().int().min(0).max(MAX_BOARD_COLUMNS) }),
+  /** Its cards go to the end of the first column left; the last column cannot be deleted. */
+  'column.delete': z.object({ docId: idSchema, columnId: itemId }),
+  /**
+   * Cards assigned to this device on the boards of one workspace, or of all it reads: the "my tasks"
+   * list (at most MAX_LISTED_TASKS cards). A board's change raises `doc.list` for its workspace (as any
+   * document's does): ask again then.
+   */
+  'tasks.mine': z.object({ workspaceId: idSchema.optional() }),
 } as const
 
 export type ClientMethod = keyof typeof clientRequestSchemas
@@ -163,6 +216,9 @@ export function isTooLarge(issue: z.core.$ZodIssue): boolean {
 }
 
 const heads = z.array(headSchema)
+/** A board as `board.read` gives it; every board method answers with the board as it is after it. */
+const boardView = boardSchema.extend({ docId: idSchema, workspaceId: idSchema, heads })
+export type BoardView = z.output<typeof boardView>
 
 /** Every method's result. */
 export const clientResultSchemas = {
@@ -234,6 +290,28 @@ export const clientResultSchemas = {
   'doc.restore': z.object({ heads }),
   'search.query': z.array(searchHitSchema),
   'search.rebuild': z.object({ documents: z.number().int().nonnegative() }),
+  'board.create': documentSummarySchema,
+  'board.read': boardView,
+  'card.add': z.object({ cardId: itemId, board: boardView }),
+  'card.update': z.object({ cardId: itemId, board: boardView }),
+  'card.move': z.object({ cardId: itemId, board: boardView }),
+  'card.delete': z.object({ cardId: itemId, board: boardView }),
+  'column.add': z.object({ columnId: itemId, board: boardView }),
+  'column.rename': z.object({ columnId: itemId, board: boardView }),
+  'column.move': z.object({ columnId: itemId, board: boardView }),
+  /** `moved`: the cards that went to the first column left. */
+  'column.delete': z.object({ columnId: itemId, moved: z.number().int().nonnegative(), board: boardView }),
+  /** Board order within each board; boards by title. */
+  'tasks.mine': z.array(
+    z.object({
+      workspaceId: idSchema,
+      docId: idSchema,
+      boardTitle: z.string(),
+      columnId: itemId,
+      columnName: z.string(),
+      card: cardViewSchema,
+    }),
+  ),
 } as const satisfies { [M in ClientMethod]: z.ZodType }
 
 export type ClientResults = { [M in ClientMethod]: z.output<(typeof clientResultSchemas)[M]> }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod'
 import { MAX_NAME_CHARS } from './limits.ts'
+import { DOC_KINDS } from './board.ts'
 
 /**
  * `keeper`: an always-on member device that stores and forwards the workspace's sealed data for the
@@ -129,6 +130,8 @@ export const documentSummarySchema = z.object({
   deleted: z.boolean(),
   /** Changed by a teammate since this device last had it open. */
   unread: z.boolean(),
+  /** A text document or a task board (shared/board.ts); absent from older peers: text. */
+  kind: z.enum(DOC_KINDS).default('text'),
 })
 export type DocumentSummary = z.output<typeof documentSummarySchema>
 

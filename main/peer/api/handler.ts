@@ -40,6 +40,7 @@ import type { SearchIndex } from '../sync/search-index.ts'
 import type { HistoryIndex } from '../sync/history-index.ts'
 import { readVersion } from '../sync/version-read.ts'
 import { sinceHeads } from '../sync/digest.ts'
+import { Boards } from '../sync/boards.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
 
@@ -87,6 +88,8 @@ type Handlers = {
 export function createApi(ctx: ApiContext) {
   const { device, store, workspaces, keys, documents, joining, connections } = ctx
   const self = device.deviceId
+
+  const boards = new Boards({ documents, workspaces, self })
 
   const online = (id: string): boolean => id === self || connections.isConnected(id)
   const lastSeen = (id: string): number | null => (id === self ? Date.now() : (store.getPeer(id)?.lastSeen ?? null))
@@ -185,6 +188,7 @@ export function createApi(ctx: ApiContext) {
       lastChangeByName: memberName(r.workspaceId, r.lastChangeBy),
       deleted: r.deleted,
       unread: unread.has(r.id),
+      kind: documents.kindOf(r.id),
     }))
   }
   const summary = (r: DocumentRow): DocumentSummary => summaries([r])[0]!
@@ -412,7 +416,14 @@ export function createApi(ctx: ApiContext) {
       const c = documents.content(docId)
       return { docId, title: c.title, text: c.text, heads: c.heads }
     },
-    'doc.setText': async ({ docId, text }) => ({ heads: await documents.setText(docId, text) }),
+    'doc.setText': async ({ docId, text }) => {
+      if (documents.kindOf(docId) === 'board')
+        throw new GrapevineError(
+          'bad-request',
+          `Document ${docId} is a board: its text is a rendering; change it with the card and column methods.`,
+        )
+      return { heads: await documents.setText(docId, text) }
+    },
     'doc.open': ({ docId }, session) => {
       documents.row(docId)
       const held = documents.hold(docId)
@@ -534,6 +545,11 @@ export function createApi(ctx: ApiContext) {
       return { docId, version: hash, session: session && sessionInfo(row.workspaceId, session, zonesNow(row.workspaceId)), ...v }
     },
     'doc.restore': async ({ docId, version }) => {
+      if (documents.kindOf(docId) === 'board')
+        throw new GrapevineError(
+          'bad-request',
+          `Document ${docId} is a board: its history can be read, but restoring a version is for text documents.`,
+        )
       const { hash } = await versionOf(docId, version)
       const v = readVersion(documents.automerge(docId), hash)
       if (v.title !== v.titleNow) await documents.edit(docId, (d) => setTitle(d, v.title))
@@ -544,6 +560,20 @@ export function createApi(ctx: ApiContext) {
       return ctx.search.search(query, workspaceId === undefined ? workspaces.ids() : [workspaceId], limit)
     },
     'search.rebuild': async () => ({ documents: await ctx.search.rebuild() }),
+    'board.create': async ({ workspaceId, title, columns }) => summary(await boards.create(workspaceId, title, columns)),
+    'board.read': ({ docId }) => boards.read(docId),
+    'card.add': ({ docId, before, after, index, ...card }) => boards.addCard(docId, card, { before, after, index }),
+    'card.update': ({ docId, cardId, ...patch }) => boards.updateCard(docId, cardId, patch),
+    'card.move': ({ docId, cardId, column, before, after, index }) => boards.moveCard(docId, cardId, column, { before, after, index }),
+    'card.delete': ({ docId, cardId }) => boards.deleteCard(docId, cardId),
+    'column.add': ({ docId, name, index }) => boards.addColumn(docId, name, index),
+    'column.rename': ({ docId, columnId, name }) => boards.renameColumn(docId, columnId, name),
+    'column.move': ({ docId, columnId, index }) => boards.moveColumn(docId, columnId, index),
+    'column.delete': ({ docId, columnId }) => boards.deleteColumn(docId, columnId),
+    'tasks.mine': ({ workspaceId }) => {
+      if (workspaceId !== undefined) workspaceInfo(workspaceId)
+      return boards.mine(workspaceId === undefined ? workspaces.ids() : [workspaceId])
+    },
   }
 
   /** Validates and serves one request. */

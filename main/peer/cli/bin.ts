@@ -4,19 +4,17 @@
  * socket; every other command talks to that running peer, or, when none runs, opens the profile
  * itself for the length of the command.
  */
-import { parseArgs } from 'node:util'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { GrapevineError, type PeerClient } from '../../../shared/protocol.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import { consoleLog, type LogLevel } from '../log.ts'
 import { StoreError } from '../store/errors.ts'
 import { profileOwner } from '../store/profile-lock.ts'
 import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
 import type { UiServer } from '../api/ui-server.ts'
-import { COMMANDS, UsageError } from './commands.ts'
-
-const EXIT = { ok: 0, error: 1, usage: 2, notFound: 3, invite: 4, unreachable: 5, store: 6, forbidden: 7 } as const
+import { UsageError } from './commands.ts'
+import { ALL_COMMANDS, commandFor, EXIT, exitCodeFor, parseCommandLine } from './args.ts'
 
 function defaultProfile(): string {
   if (process.env['GRAPEVINE_PROFILE']) return process.env['GRAPEVINE_PROFILE']
@@ -33,7 +31,7 @@ const HELP = `grapevine-peer <command> [options]
 
   run [--ui] [--ui-port N]       keep a peer online (logs what it does; Ctrl-C stops it);
                                  --ui also serves the app to a browser on 127.0.0.1 (prints the URL)
-${Object.values(COMMANDS)
+${Object.values(ALL_COMMANDS)
   .map((c) => `  ${c.usage}`)
   .join('\n')}
 
@@ -52,58 +50,20 @@ Options:
   --all              doc list, invite list: also deleted documents, closed invites
   --at V             doc print: the document as it was at version V (from doc history)
   --since T          digest: from a date or time (2026-11-30, 2026-11-30T09:00Z) or hours ago (12h)
+  --column C         board create: a column (repeatable; default To do, Doing, Done); card add: the column
+  --assignee M       card add/edit: a member (name or device id); card edit: none to unassign
+  --due YYYY-MM-DD   card add/edit: the due date; card edit: none to clear
+  --label L          card add/edit: a label (repeatable); card edit: the labels, all of them (none: no labels)
+  --before CARD      card add/move: put it before this card
+  --position N       card add/move, column add: put it at place N (1 is the top, or the leftmost)
+  --title T, --description D   card edit (card add: --description)
   --json             machine-readable output
   --wait SECONDS     one-shot commands: time to reach teammates before exiting (default 3)
   --log-level L      debug, info, warn, error (run: info; others: warn)
 Exit codes: 0 ok, 1 error (also a conflict, such as removing the owner), 2 usage, 3 not found, 4 invite refused, 5 unreachable, 6 profile locked or damaged, 7 forbidden.`
 
-function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return EXIT.usage
-  if (String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS')) return EXIT.usage
-  if (err instanceof StoreError) return EXIT.store
-  if (err instanceof GrapevineError) {
-    if (err.code === 'not-found') return EXIT.notFound
-    if (err.code.startsWith('invite-')) return EXIT.invite
-    if (err.code === 'unreachable') return EXIT.unreachable
-    if (err.code === 'forbidden') return EXIT.forbidden
-    if (err.code === 'bad-request' || err.code === 'too-large') return EXIT.usage
-  }
-  return EXIT.error
-}
-
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      profile: { type: 'string' },
-      host: { type: 'string' },
-      port: { type: 'string' },
-      mdns: { type: 'boolean' },
-      'no-mdns': { type: 'boolean' },
-      'no-approval': { type: 'boolean' },
-      connect: { type: 'string', multiple: true },
-      relay: { type: 'string', multiple: true },
-      'serve-relay': { type: 'string' },
-      'no-port-mapping': { type: 'boolean' },
-      rebuild: { type: 'boolean' },
-      workspace: { type: 'string' },
-      name: { type: 'string' },
-      json: { type: 'boolean' },
-      file: { type: 'string' },
-      ttl: { type: 'string' },
-      role: { type: 'string' },
-      all: { type: 'boolean' },
-      wait: { type: 'string' },
-      'log-level': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-      ui: { type: 'boolean' },
-      'ui-port': { type: 'string' },
-      at: { type: 'string' },
-      since: { type: 'string' },
-    },
-  })
+  const { values, positionals } = parseCommandLine(argv)
   if (values.help || positionals.length === 0) {
     console.log(HELP)
     return values.help ? EXIT.ok : EXIT.usage
@@ -183,24 +143,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok
   }
 
-  const two = `${positionals[0]} ${positionals[1] ?? ''}`
-  const name = COMMANDS[two] ? two : positionals[0]!
-  const command = COMMANDS[name]
-  if (!command) throw new UsageError(`unknown command "${positionals.join(' ')}" (see --help)`)
-  const args = positionals.slice(name.split(' ').length)
-  const opts = {
-    workspace: values.workspace,
-    file: values.file,
-    ttl: values.ttl,
-    role: values.role,
-    json: values.json ?? false,
-    name: values.name,
-    all: values.all ?? false,
-    rebuild: values.rebuild ?? false,
-    approve: !values['no-approval'],
-    at: values.at,
-    since: values.since,
-  }
+  const { name, command, args, opts } = commandFor(positionals, values)
   const out = (line: string): void => void process.stdout.write(line.endsWith('\n') ? line : `${line}\n`)
 
   if (profileOwner(profileDir) !== null) {
@@ -251,6 +194,9 @@ async function main(argv: string[]): Promise<number> {
       'requests',
       'search',
       'export',
+      'board list',
+      'card list',
+      'tasks',
     ]
     if (!readOnly.includes(name)) await syncBriefly()
   } finally {

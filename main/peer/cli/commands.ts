@@ -10,7 +10,9 @@ import {
   exportFiles,
   type ImportFile,
   ImportError,
+  importBoard,
   importPlan,
+  MANIFEST_FILE,
   importReads,
   MAX_IMPORT_FILE_BYTES,
   MAX_IMPORT_FILES,
@@ -21,7 +23,7 @@ import { sessionText } from '../../../shared/history-text.ts'
 import { MIN_VERSION_CHARS } from '../../../shared/limits.ts'
 import { ROLES, type DocumentSummary, type InviteSummary, type JoinRequestInfo, type MemberInfo } from '../../../shared/types.ts'
 
-interface CommandContext {
+export interface CommandContext {
   client: PeerClient
   args: string[]
   opts: {
@@ -40,18 +42,27 @@ interface CommandContext {
     at?: string
     /** digest --since: from when. */
     since?: string
+    /** Boards and cards (board-commands.ts). */
+    columns: string[]
+    assignee?: string
+    due?: string
+    labels?: string[]
+    before?: string
+    position?: string
+    title?: string
+    description?: string
   }
   out: (line: string) => void
 }
 
 export class UsageError extends Error {}
 
-const print = (ctx: CommandContext, value: unknown, human: () => string[]): void => {
+export const print = (ctx: CommandContext, value: unknown, human: () => string[]): void => {
   if (ctx.opts.json) ctx.out(JSON.stringify(value, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v), 2))
   else for (const line of human()) ctx.out(line)
 }
 
-const when = (ms: number | null): string => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
+export const when = (ms: number | null): string => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) : 'never')
 /** A time to the minute, as `when` writes it: "09:12 UTC" today, "2025-03-04 09:12 UTC" before. */
 const clock = (ms: number): string => {
   const at = when(ms)
@@ -77,14 +88,14 @@ function versionArg(v: string): string {
   return t
 }
 
-function arg(ctx: CommandContext, i: number, what: string): string {
+export function arg(ctx: CommandContext, i: number, what: string): string {
   const v = ctx.args[i]
   if (v === undefined || v === '') throw new UsageError(`missing ${what}`)
   return v
 }
 
 /** The workspace named by --workspace (id, id prefix or name), or the only one there is. */
-async function workspaceId(ctx: CommandContext): Promise<string> {
+export async function workspaceId(ctx: CommandContext): Promise<string> {
   const all = await ctx.client.request('workspace.list', {})
   const want = ctx.opts.workspace
   const found = want === undefined ? all : all.filter((w) => w.id === want || w.id.startsWith(want) || w.name === want)
@@ -106,7 +117,7 @@ async function findDoc(ctx: CommandContext, ref: string): Promise<DocumentSummar
 }
 
 /** A member by device id, id prefix (6+ characters) or name (exact, else ignoring case). */
-async function findMember(ctx: CommandContext, workspaceId: string, ref: string): Promise<MemberInfo> {
+export async function findMember(ctx: CommandContext, workspaceId: string, ref: string): Promise<MemberInfo> {
   const members = await ctx.client.request('workspace.members', { workspaceId })
   const byId = members.filter((m) => m.deviceId === ref || (ref.length >= 6 && m.deviceId.startsWith(ref)))
   const byName = members.filter((m) => m.name === ref)
@@ -360,7 +371,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
         docs.length
           ? docs.map(
               (d) =>
-                `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.deleted ? '  [deleted]' : ''}`,
+                `${d.id}  ${(d.title || '(untitled)').padEnd(30)} ${when(d.lastChangeAt)} ${d.lastChangeByName ?? ''}${d.kind === 'board' ? '  [board]' : ''}${d.deleted ? '  [deleted]' : ''}`,
             )
           : ['no documents'],
       )
@@ -538,7 +549,9 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
       const docs = []
       for (const r of rows) {
         const d = await ctx.client.request('doc.read', { docId: r.id })
-        docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt })
+        // A board goes into workspace.json, whole (its text is only a rendering).
+        const board = r.kind === 'board' ? await ctx.client.request('board.read', { docId: r.id }) : undefined
+        docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt, board })
       }
       const files = exportFiles({ id: ws.id, name: ws.name }, docs)
       const clash = files.find((f) => existsSync(join(folder, f.path)))
@@ -568,6 +581,11 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
         const d = await ctx.client.request('doc.create', { workspaceId: wsId, title: item.title, text: item.text })
         created.push({ id: d.id, title: d.title, file: item.file })
         if (!ctx.opts.json) ctx.out(`imported ${created.length}/${plan.items.length}  ${item.file}`)
+      }
+      // Boards, from an exported folder's workspace.json.
+      for (const b of plan.boards) {
+        created.push({ id: await importBoard(ctx.client, wsId, b), title: b.title, file: MANIFEST_FILE })
+        if (!ctx.opts.json) ctx.out(`imported board ${b.title}`)
       }
       print(ctx, { created, skipped: plan.skipped }, () => [
         `imported ${created.length} document${created.length === 1 ? '' : 's'}`,

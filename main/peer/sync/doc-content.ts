@@ -1,13 +1,18 @@
 /** Reading a Grapevine document inside Automerge (its shape is shared/doc-content.ts), and the edits the peer makes itself. */
 import * as A from '@automerge/automerge'
 import type { DocContent } from '../../../shared/doc-content.ts'
+import { boardText, type DocKind, isBoard, readBoard } from '../../../shared/board.ts'
 
 export type GDoc = A.Doc<DocContent>
 
+/** What a document is: a board has `kind: 'board'`; anything else is text. */
+export const kindOf = (doc: GDoc): DocKind => (isBoard(doc) ? 'board' : 'text')
+
+/** Title, text and the deleted mark; a board's text is its rendering (shared/board.ts `boardText`), for search and text-only clients. */
 export function readContent(doc: GDoc): { title: string; text: string; deleted: boolean } {
   return {
     title: typeof doc.title === 'string' ? doc.title : '',
-    text: typeof doc.text === 'string' ? doc.text : '',
+    text: isBoard(doc) ? boardText(readBoard(doc)) : typeof doc.text === 'string' ? doc.text : '',
     deleted: doc.deleted === true,
   }
 }

@@ -29,7 +29,9 @@ import { sealChange, type ValidChange } from './change-validation.ts'
 import { changesIn, Runs } from './runs.ts'
 import { SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
-import { headsKey, initContent, setText, textSplices, type GDoc } from './doc-content.ts'
+import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from './doc-content.ts'
+import { DocKinds } from './doc-kinds.ts'
+import type { DocKind } from '../../../shared/board.ts'
 import { Listing } from './listing.ts'
 import { DocCache, type Loaded } from './doc-cache.ts'
 import { RemoteBatch } from './remote-batch.ts'
@@ -81,6 +83,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly sealed: SealedLog
   /** Own changes made while nothing could reach anyone, and the runs they leave as. */
   private readonly runs: Runs
+  /** Which documents are boards. */
+  private readonly kinds: DocKinds
 
   constructor(
     store: Durable & MetaStore & ListingStore & ChangeLog,
@@ -97,6 +101,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.opts = opts
     this.sealed = new SealedLog(store)
     this.actor = newActorId(device)
+    this.kinds = new DocKinds(store, opts.log)
     this.listing = new Listing({ store, device, workspaces, events: this, log: opts.log })
     this.batch = new RemoteBatch({
       store,
@@ -197,6 +202,18 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.cache.content(docId)
   }
 
+  /** Text or board, as last seen here (without loading the document). */
+  kindOf(docId: string): DocKind {
+    return this.kinds.kindOf(docId)
+  }
+
+  /** Reads the document as it is in memory (loading it if need be); `fn` must not keep it. */
+  read<T>(docId: string, fn: (doc: GDoc) => T): T {
+    const l = this.cache.load(docId)
+    this.kinds.note(docId, kindOf(l.doc))
+    return fn(l.doc)
+  }
+
   /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
   /** The document in Automerge, as this device holds it now (loaded if it is not); a reader's only. */
   automerge(docId: string): GDoc {
@@ -239,12 +256,18 @@ export class Documents extends EventEmitter<DocumentEvents> {
       await this.setText(row.id, text)
       return this.row(row.id)
     }
+    return this.createWith(workspaceId, title, (d) => initContent(d, title, text))
+  }
+
+  /** A new document whose first change is `init` (a text document's, or a board's). */
+  async createWith(workspaceId: string, title: string, init: (d: DocContent) => void): Promise<DocumentRow> {
     this.assertWriter(workspaceId)
     const key = await this.keys.sealing(workspaceId)
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
-    const doc = A.change(A.init<DocContent>({ actor: this.actor }), (d) => initContent(d, title, text))
+    const doc = A.change(A.init<DocContent>({ actor: this.actor }), init)
     assertSendable(doc)
+    this.kinds.note(docId, kindOf(doc))
     this.cache.put(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
     const row: DocumentRow = {
       id: docId,
@@ -268,14 +291,19 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.row(docId)
   }
 
-  /** An edit made by the peer itself (CLI, rename, delete, set text). Resolves with the heads once durable. */
-  async edit(docId: string, fn: (d: DocContent) => void): Promise<string[]> {
+  /**
+   * An edit made by the peer itself (CLI, rename, delete, set text, boards). `fn` is also given the
+   * document the change starts from, to read (much cheaper than reading the draft). Resolves with the
+   * heads once durable.
+   */
+  async edit(docId: string, fn: (d: DocContent, current: GDoc) => void): Promise<string[]> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
     const key = await this.keys.sealing(row.workspaceId)
     const l = this.cache.load(docId)
     const before = A.getHeads(l.doc)
-    const doc = A.change(l.doc, fn)
+    const current = l.doc
+    const doc = A.change(current, (d) => fn(d, current))
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
     try {
       assertSendable(doc)
@@ -497,6 +525,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     )
     doc.sinceSnapshot += rows.length
     if (!listed) this.listing.refreshRow(docId, doc, last, changesIn(rows))
+    this.kinds.note(docId, kindOf(doc.doc))
     this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
       const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
@@ -544,7 +573,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
       for (const row of this.store.listDocuments(ws)) {
         if ((counts.get(row.id) ?? 0) !== row.changeCount) {
           // The loaded document itself: the load's eviction pass may already have dropped it from the cache.
-          this.listing.refreshRow(row.id, this.cache.load(row.id), null, 0)
+          const l = this.cache.load(row.id)
+          this.listing.refreshRow(row.id, l, null, 0)
+          this.kinds.note(row.id, kindOf(l.doc))
           repaired++
         }
       }

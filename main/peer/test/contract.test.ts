@@ -97,6 +97,21 @@ test('every result and every event fits the shared schemas', async () => {
   await a.request('workspace.digest', { workspaceId: ws.id, since: 0 })
   await a.request('workspace.markAllRead', { workspaceId: ws.id })
 
+  // A board, from both sides: Ben gives Ana a card; it is on her "my tasks".
+  const board = await a.request('board.create', { workspaceId: ws.id, title: 'Sprint' })
+  const column = await a.request('column.add', { docId: board.id, name: 'Review' })
+  await a.request('column.rename', { docId: board.id, columnId: column.columnId, name: 'Check' })
+  await a.request('column.move', { docId: board.id, columnId: column.columnId, index: 0 })
+  const spareCard = await a.request('card.add', { docId: board.id, title: 'Spare', column: column.columnId, labels: ['x'] })
+  await a.request('card.update', { docId: board.id, cardId: spareCard.cardId, description: 'not needed', due: '2027-01-31' })
+  const last = (await a.request('board.read', { docId: board.id })).columns.at(-1)!.id
+  await a.request('card.move', { docId: board.id, cardId: spareCard.cardId, column: last, index: 0 })
+  await a.request('card.delete', { docId: board.id, cardId: spareCard.cardId })
+  await a.request('column.delete', { docId: board.id, columnId: column.columnId })
+  await waitFor('the board at Ben', async () => (await b.request('board.read', { docId: board.id })).columns.length === 3)
+  const given = await b.request('card.add', { docId: board.id, title: 'Review the plan', assignee: me.deviceId, labels: ['docs'] })
+  await waitFor("Ana's task from Ben", async () => (await a.request('tasks.mine', {})).some((t) => t.card.id === given.cardId))
+
   // Presence both ways.
   const cursor = { anchor: '2@aa', head: '4@aa' }
   await a.request('presence.set', { workspaceId: ws.id, docId: doc.id, cursor })

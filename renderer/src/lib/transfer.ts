@@ -10,6 +10,7 @@ import {
   fileNameFor,
   ImportError,
   type ImportFile,
+  importBoard,
   importPlan,
   importReads,
   MANIFEST_FILE,
@@ -32,7 +33,9 @@ export async function exportWorkspace(
   onProgress(0, rows.length)
   for (const r of rows) {
     const d = await client.request('doc.read', { docId: r.id })
-    docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt })
+    // A board goes into workspace.json, whole (its text is only a rendering).
+    const board = r.kind === 'board' ? await client.request('board.read', { docId: r.id }) : undefined
+    docs.push({ id: r.id, title: d.title, text: d.text, createdAt: r.createdAt, lastChangeAt: r.lastChangeAt, board })
     onProgress(docs.length, rows.length)
   }
   const folder = fileNameFor(ws.name).slice(0, -'.md'.length)
@@ -79,7 +82,7 @@ export async function planImport(files: readonly File[]): Promise<ReturnType<typ
   return importPlan(picked)
 }
 
-/** Creates the documents of a plan in a workspace, one by one; resolves with their ids. */
+/** Creates the documents of a plan in a workspace, one by one, then its boards; resolves with their ids. */
 export async function runImport(
   client: PeerClient,
   workspaceId: string,
@@ -87,10 +90,15 @@ export async function runImport(
   onProgress: OnProgress,
 ): Promise<string[]> {
   const ids: string[] = []
-  onProgress(0, plan.items.length)
+  const total = plan.items.length + plan.boards.length
+  onProgress(0, total)
   for (const item of plan.items) {
     ids.push((await client.request('doc.create', { workspaceId, title: item.title, text: item.text })).id)
-    onProgress(ids.length, plan.items.length)
+    onProgress(ids.length, total)
+  }
+  for (const board of plan.boards) {
+    ids.push(await importBoard(client, workspaceId, board))
+    onProgress(ids.length, total)
   }
   return ids
 }

@@ -3,7 +3,7 @@
  * or files a person picks), each with its progress: a workspace can hold thousands of documents.
  */
 import { useState } from 'react'
-import { ImportError, type ImportItem } from '../../../shared/markdown-export.ts'
+import { ImportError } from '../../../shared/markdown-export.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import type { WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient } from '../data/client-context.tsx'
@@ -113,7 +113,7 @@ export function ImportDialog({
   onImported: () => void
 }) {
   const client = useClient()
-  const [plan, setPlan] = useState<{ items: ImportItem[]; skipped: string[] } | null>(null)
+  const [plan, setPlan] = useState<Awaited<ReturnType<typeof planImport>> | null>(null)
   const [step, setStep] = useState<Step>({ kind: 'idle' })
   const [error, setError] = useState<unknown>(null)
 
@@ -143,7 +143,8 @@ export function ImportDialog({
       onImported()
     }
   }
-  const count = plan?.items.length ?? 0
+  // Boards (from an exported folder's workspace.json) are documents too.
+  const count = (plan?.items.length ?? 0) + (plan?.boards.length ?? 0)
   return (
     <Dialog title={`Import into “${workspace.name}”`} onClose={onClose} testId="import-dialog">
       <p className="muted">
@@ -183,9 +184,14 @@ export function ImportDialog({
             )}
           </p>
           <ul className="transfer-list">
-            {plan.items.slice(0, 8).map((i) => (
-              <li key={i.file}>{i.title || 'Untitled'}</li>
-            ))}
+            {[
+              ...plan.items.map((i) => ({ key: i.file, title: i.title })),
+              ...plan.boards.map((b, n) => ({ key: `board ${n}`, title: b.title })),
+            ]
+              .slice(0, 8)
+              .map((i) => (
+                <li key={i.key}>{i.title || 'Untitled'}</li>
+              ))}
             {count > 8 && <li className="muted">and {count - 8} more</li>}
           </ul>
         </div>

@@ -21,6 +21,7 @@ import { InviteDialog } from './InviteDialog.tsx'
 import { JoinRequests } from './JoinRequests.tsx'
 import { NetworkDialog } from './NetworkDialog.tsx'
 import { awayLongEnough, DigestDialog, noteActive } from './DigestDialog.tsx'
+import { BoardReadOnly } from './BoardReadOnly.tsx'
 import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
 import { ExportDialog, ImportDialog } from './TransferDialog.tsx'
 import { download, exportDocument } from '../lib/transfer.ts'
@@ -287,17 +288,25 @@ export function WorkspaceView(p: WorkspaceViewProps) {
           </div>
         </main>
       ) : p.docId ? (
-        <DocView
-          key={p.docId}
-          docId={p.docId}
-          canWrite={canWrite}
-          presence={presenceList}
-          teammatesOnline={teammatesOnline}
-          onCursor={sendPresence}
-          onRead={onRead}
-          focusTitle={focusTitleOf === p.docId}
-          reveal={reveal?.docId === p.docId ? reveal : null}
-        />
+        current?.kind === 'board' ? (
+          <BoardReadOnly
+            key={p.docId}
+            docId={p.docId}
+            names={new Map((members.data ?? []).map((m) => [m.deviceId, m.self ? 'you' : m.name]))}
+          />
+        ) : (
+          <DocView
+            key={p.docId}
+            docId={p.docId}
+            canWrite={canWrite}
+            presence={presenceList}
+            teammatesOnline={teammatesOnline}
+            onCursor={sendPresence}
+            onRead={onRead}
+            focusTitle={focusTitleOf === p.docId}
+            reveal={reveal?.docId === p.docId ? reveal : null}
+          />
+        )
       ) : (
         <main className="doc-view empty-doc" data-testid="no-document">
           <div className="empty-state">

@@ -1,0 +1,87 @@
+/**
+ * `Boards.mine` ("my tasks") as one piece, with the documents and workspaces it reads stood in for:
+ * which boards it reads, in which order, and its cap. (The whole path runs against real peers in
+ * test/contract.test.ts, test/board.test.ts and cli/board.test.ts.)
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MAX_LISTED_TASKS } from '../../../shared/limits.ts'
+import type { DocumentRow } from '../store/types.ts'
+import { Boards, type BoardsComponents } from './boards.ts'
+
+const ME = '12D3KooWMeMeMeMeMeMe'
+const YOU = '12D3KooWYouYouYouYou'
+
+const board = (title: string, cards: [string, string][]) => ({
+  kind: 'board',
+  title,
+  columns: { col: { name: 'To do', pos: 'V' } },
+  cards: Object.fromEntries(cards.map(([id, who]) => [id, { title: `${title} ${id}`, column: 'col', pos: 'V', assignee: who }])),
+})
+
+test('my tasks: cards assigned to this device on the boards it reads, boards by title, at most MAX_LISTED_TASKS', () => {
+  const docs: Record<string, { ws: string; deleted?: boolean; doc: unknown }> = {
+    b1: {
+      ws: 'w1',
+      doc: board('Zeta', [
+        ['z1', ME],
+        ['z2', YOU],
+      ]),
+    },
+    b2: {
+      ws: 'w1',
+      doc: board('Alpha', [
+        ['a1', YOU],
+        ['a2', ME],
+        ['a3', ME],
+      ]),
+    },
+    b3: { ws: 'w1', deleted: true, doc: board('Gone', [['g1', ME]]) },
+    t1: { ws: 'w1', doc: { title: 'Notes', text: 'assigned to me?' } },
+    k1: { ws: 'kept', doc: board('Sealed', [['s1', ME]]) },
+    big: {
+      ws: 'w2',
+      doc: board(
+        'Big',
+        Array.from({ length: MAX_LISTED_TASKS + 5 }, (_, i) => [`c${String(i).padStart(4, '0')}`, ME]),
+      ),
+    },
+  }
+  const row = (id: string): DocumentRow => ({
+    id,
+    workspaceId: docs[id]!.ws,
+    title: (docs[id]!.doc as { title: string }).title,
+    heads: [],
+    createdAt: 0,
+    lastChangeAt: 0,
+    lastChangeBy: null,
+    deleted: docs[id]!.deleted ?? false,
+    changeCount: 1,
+    lastRemoteAt: 0,
+  })
+  const read: string[] = []
+  const components = {
+    self: ME,
+    documents: {
+      list: (ws: string) =>
+        Object.keys(docs)
+          .filter((id) => docs[id]!.ws === ws && !docs[id]!.deleted)
+          .map(row),
+      kindOf: (id: string) => ((docs[id]!.doc as { kind?: string }).kind === 'board' ? 'board' : 'text'),
+      read: (id: string, fn: (doc: never) => unknown) => {
+        read.push(id)
+        return fn(docs[id]!.doc as never)
+      },
+    },
+    workspaces: { roleOf: (ws: string) => (ws === 'kept' ? 'keeper' : 'editor') },
+  } as unknown as BoardsComponents
+  const boards = new Boards(components)
+  assert.deepEqual(
+    boards.mine(['w1', 'kept']).map((t) => `${t.boardTitle}/${t.card.id}/${t.columnName}`),
+    ['Alpha/a2/To do', 'Alpha/a3/To do', 'Zeta/z1/To do'],
+  )
+  assert.deepEqual(read.sort(), ['b1', 'b2'], 'only the boards are read: not text documents, deleted boards, or what a keeper keeps')
+  const many = boards.mine(['w2'])
+  assert.equal(many.length, MAX_LISTED_TASKS)
+  assert.equal(many.at(-1)!.card.id, `c${String(MAX_LISTED_TASKS - 1).padStart(4, '0')}`)
+})
