@@ -39,7 +39,7 @@ import type { Presence } from '../sync/presence.ts'
 import type { SearchIndex } from '../sync/search-index.ts'
 import type { HistoryIndex } from '../sync/history-index.ts'
 import { readVersion } from '../sync/version-read.ts'
-import { sinceHeads } from '../sync/digest.ts'
+import { workspaceDigest } from '../sync/digest.ts'
 import { Boards } from '../sync/boards.ts'
 import { decodeInvite } from '../workspace/invites.ts'
 import { heads, makeOp, replayOps, verifyOp, type Member, type MembershipState, type VerifiedOp } from '../workspace/membership.ts'
@@ -478,53 +478,8 @@ export function createApi(ctx: ApiContext) {
       workspaceInfo(workspaceId)
       if (workspaces.roleOf(workspaceId, self) === 'keeper')
         throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it cannot read what changed.')
-      const reads = store.listReads()
-      const rows = documents.list(workspaceId, true)
-      // New members and documents: since this device last read anything here (or joined).
-      const lastRead = Math.max(0, ...rows.map((r) => reads.get(r.id)?.readAt ?? 0))
-      const from = since ?? (lastRead || (store.getWorkspace(workspaceId)?.joinedAt ?? 0))
-      const name = (d: string): string => workspaces.nameEver(workspaceId, d)
-      const docs = rows.flatMap((row) => {
-        const read = reads.get(row.id)
-        // By default, what came since this device read it; with `since`, what was made since then.
-        if (since === undefined ? row.lastRemoteAt <= (read?.readAt ?? 0) : row.lastChangeAt < since) return []
-        const base = since === undefined ? (read?.readHeads ?? []) : []
-        const s = sinceHeads(documents.automerge(row.id), base, ctx.history.authors(row.id), self, since)
-        // Made since, by someone else (its first change is theirs; counted from the start when never read or asked `since`).
-        const created = row.createdAt > from && s.createdBy !== null && s.createdBy !== self
-        if (s.authors.length === 0 && !created) return []
-        return [
-          {
-            docId: row.id,
-            title: row.title,
-            created,
-            deleted: row.deleted,
-            authors: s.authors
-              .filter((a) => a.author !== '')
-              .map((a) => ({ deviceId: a.author, name: name(a.author), inserted: a.inserted, deleted: a.deleted, changes: a.changes })),
-            passages: s.passages
-              .filter((p) => p.authors.some((a) => a !== self))
-              .map((p) => ({
-                ...p,
-                // The reader first, as "you".
-                authors: [
-                  ...(p.authors.includes(self) ? ['you'] : []),
-                  ...p.authors
-                    .filter((a) => a !== self)
-                    .map((a) => (a ? name(a) : 'someone'))
-                    .sort(),
-                ],
-              })),
-            compared: s.compared,
-            readHeads: read?.readHeads ?? null,
-          },
-        ]
-      })
-      const state = workspaces.state(workspaceId)
-      const members = [...(state?.members.values() ?? [])]
-        .filter((m) => m.deviceId !== self && m.addedAt > from)
-        .map((m) => ({ deviceId: m.deviceId, name: name(m.deviceId), role: m.role, addedAt: m.addedAt }))
-      return { workspaceId, since: from, documents: docs, members }
+      const authors = (docId: string) => ctx.history.authors(docId)
+      return workspaceDigest({ store, documents, workspaces, authors, self }, workspaceId, since)
     },
     'workspace.markAllRead': async ({ workspaceId }) => {
       workspaceInfo(workspaceId)

@@ -10,7 +10,11 @@
  */
 import * as A from '@automerge/automerge'
 import { changeEffect, contentObjects } from './change-effect.ts'
+import type { WorkspaceDigest } from '../../../shared/types.ts'
+import type { PeerStore } from '../store/types.ts'
+import type { Workspaces } from '../workspace/workspaces.ts'
 import type { GDoc } from './doc-content.ts'
+import type { Documents } from './documents.ts'
 
 /** Changes compared for concurrent passages at most (the authors' counts cover every change). */
 export const MAX_COMPARED_CHANGES = 4_000
@@ -110,6 +114,73 @@ export function sinceHeads(
   const authors = [...byAuthor.values()]
   if (!compare) return { authors, passages: [], compared: false, changes: fresh.length, createdBy }
   return { authors, passages: concurrentPassages(doc, changes), compared: true, changes: fresh.length, createdBy }
+}
+
+/** What the peer needs to tell what teammates did in a workspace. */
+export interface DigestComponents {
+  store: Pick<PeerStore, 'listReads' | 'getWorkspace'>
+  documents: Pick<Documents, 'list' | 'automerge'>
+  workspaces: Pick<Workspaces, 'nameEver' | 'state'>
+  /** Who made an actor's changes in a document (history-index.ts). */
+  authors: (docId: string) => (actor: string) => string
+  self: string
+}
+
+/**
+ * "While you were away" for one workspace (`workspace.digest`): every document teammates changed since
+ * this device read it (or, given `since`, made changes to since then), with who and how much, whether it
+ * is new or deleted, and the passages edited concurrently; and the members added since this device last
+ * read anything there (or joined).
+ */
+export function workspaceDigest(c: DigestComponents, workspaceId: string, since?: number): WorkspaceDigest {
+  const { store, documents, workspaces, self } = c
+  const reads = store.listReads()
+  const rows = documents.list(workspaceId, true)
+  // New members and documents: since this device last read anything here (or joined).
+  const lastRead = Math.max(0, ...rows.map((r) => reads.get(r.id)?.readAt ?? 0))
+  const from = since ?? (lastRead || (store.getWorkspace(workspaceId)?.joinedAt ?? 0))
+  const name = (d: string): string => workspaces.nameEver(workspaceId, d)
+  const docs = rows.flatMap((row) => {
+    const read = reads.get(row.id)
+    // By default, what came since this device read it; with `since`, what was made since then.
+    if (since === undefined ? row.lastRemoteAt <= (read?.readAt ?? 0) : row.lastChangeAt < since) return []
+    const base = since === undefined ? (read?.readHeads ?? []) : []
+    const s = sinceHeads(documents.automerge(row.id), base, c.authors(row.id), self, since)
+    // Made since, by someone else (its first change is theirs; counted from the start when never read or asked `since`).
+    const created = row.createdAt > from && s.createdBy !== null && s.createdBy !== self
+    if (s.authors.length === 0 && !created) return []
+    return [
+      {
+        docId: row.id,
+        title: row.title,
+        created,
+        deleted: row.deleted,
+        authors: s.authors
+          .filter((a) => a.author !== '')
+          .map((a) => ({ deviceId: a.author, name: name(a.author), inserted: a.inserted, deleted: a.deleted, changes: a.changes })),
+        passages: s.passages
+          .filter((p) => p.authors.some((a) => a !== self))
+          .map((p) => ({
+            ...p,
+            // The reader first, as "you".
+            authors: [
+              ...(p.authors.includes(self) ? ['you'] : []),
+              ...p.authors
+                .filter((a) => a !== self)
+                .map((a) => (a ? name(a) : 'someone'))
+                .sort(),
+            ],
+          })),
+        compared: s.compared,
+        readHeads: read?.readHeads ?? null,
+      },
+    ]
+  })
+  const state = workspaces.state(workspaceId)
+  const members = [...(state?.members.values() ?? [])]
+    .filter((m) => m.deviceId !== self && m.addedAt > from)
+    .map((m) => ({ deviceId: m.deviceId, name: name(m.deviceId), role: m.role, addedAt: m.addedAt }))
+  return { workspaceId, since: from, documents: docs, members }
 }
 
 /** A change among those compared: who, its deps among them, and where it is in the text now (-1: unknown). */
