@@ -429,7 +429,7 @@ export function createApi(ctx: ApiContext) {
       const held = documents.hold(docId)
       if (session.openDocs.has(docId)) documents.release(docId)
       session.openDocs.add(docId)
-      return { docId, ...held, actor: newActorId(device), readHeads: store.listReads().get(docId)?.readHeads ?? null }
+      return { docId, ...held, actor: newActorId(device), readHeads: store.getRead(docId)?.readHeads ?? null }
     },
     'doc.close': ({ docId }, session) => {
       const closed = session.openDocs.delete(docId)

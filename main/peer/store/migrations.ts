@@ -175,7 +175,7 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 11: history (sync/history-index.ts): each document's editing sessions, one author's changes with no long
   // pause between them, kept from the document's own changes; how far each document is counted (its
-  // heads then, and which objects are its title and text); teammates' time zones as presence last told them.
+  // heads then); teammates' time zones as presence last told them.
   `
   CREATE TABLE history_sessions (
     id INTEGER PRIMARY KEY,
@@ -192,9 +192,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX history_by_doc ON history_sessions (doc_id, ended_at);
   CREATE TABLE history_progress (
     doc_id TEXT PRIMARY KEY,
-    heads TEXT NOT NULL,
-    text_obj TEXT,
-    title_obj TEXT
+    heads TEXT NOT NULL
   );
   CREATE TABLE device_zones (
     device TEXT PRIMARY KEY,

@@ -22,7 +22,6 @@ import type {
   ChangeRecord,
   ChangeRow,
   DocumentRow,
-  HistoryProgress,
   HistorySessionRow,
   InviteRow,
   MemberRow,
@@ -624,17 +623,12 @@ export class SqliteStore implements PeerStore {
 
   listReads(): Map<string, ReadRow> {
     const rows = this.sql('SELECT * FROM doc_reads').all() as Row[]
-    return new Map(
-      rows.map((r) => [
-        r['doc_id'],
-        {
-          docId: r['doc_id'],
-          readAt: r['read_at'],
-          followed: r['followed'] === 1,
-          readHeads: r['read_heads'] ? (JSON.parse(r['read_heads']) as string[]) : null,
-        },
-      ]),
-    )
+    return new Map(rows.map((r) => [r['doc_id'], readFromRow(r)]))
+  }
+
+  getRead(docId: string): ReadRow | undefined {
+    const r = this.sql('SELECT * FROM doc_reads WHERE doc_id = ?').get(docId) as Row | undefined
+    return r && readFromRow(r)
   }
 
   // Each closes only an open invite, so that exactly one of used, declined and revoked ever happens to it.
@@ -737,19 +731,14 @@ export class SqliteStore implements PeerStore {
     }))
   }
 
-  historyProgress(docId: string): HistoryProgress | undefined {
-    const r = this.sql('SELECT heads, text_obj, title_obj FROM history_progress WHERE doc_id = ?').get(docId) as Row | undefined
-    return r && { heads: JSON.parse(r['heads']) as string[], textObj: r['text_obj'], titleObj: r['title_obj'] }
+  historyHeads(docId: string): string[] | undefined {
+    const r = this.sql('SELECT heads FROM history_progress WHERE doc_id = ?').get(docId) as Row | undefined
+    return r && (JSON.parse(r['heads']) as string[])
   }
 
-  setHistoryProgress(docId: string, p: HistoryProgress): void {
-    this.sql(`INSERT INTO history_progress (doc_id, heads, text_obj, title_obj) VALUES (?, ?, ?, ?)
-      ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads, text_obj = excluded.text_obj, title_obj = excluded.title_obj`).run(
-      docId,
-      JSON.stringify(p.heads),
-      p.textObj,
-      p.titleObj,
-    )
+  setHistoryHeads(docId: string, heads: string[]): void {
+    this.sql(`INSERT INTO history_progress (doc_id, heads) VALUES (?, ?)
+      ON CONFLICT(doc_id) DO UPDATE SET heads = excluded.heads`).run(docId, JSON.stringify(heads))
   }
 
   sessionNear(docId: string, author: string, at: number, gap: number): HistorySessionRow | undefined {
@@ -867,6 +856,15 @@ export class SqliteStore implements PeerStore {
 
 function workspaceFromRow(r: Row): WorkspaceRow {
   return { id: r['id'], name: r['name'], ownerId: r['owner_id'], createdAt: r['created_at'], joinedAt: r['joined_at'] }
+}
+
+function readFromRow(r: Row): ReadRow {
+  return {
+    docId: r['doc_id'],
+    readAt: r['read_at'],
+    followed: r['followed'] === 1,
+    readHeads: r['read_heads'] ? (JSON.parse(r['read_heads']) as string[]) : null,
+  }
 }
 
 function sessionOf(r: Row): HistorySessionRow {

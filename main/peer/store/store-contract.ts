@@ -198,6 +198,20 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         )
       }))
 
+    test('read marks: when, the heads read (kept when a later mark names none), followed; one or all', () =>
+      withStore(async (s) => {
+        assert.equal(s.getRead('d1'), undefined)
+        await s.write(() => {
+          s.markRead('d1', 100, [hex(1)])
+          s.follow('d2')
+        })
+        assert.deepEqual(s.getRead('d1'), { docId: 'd1', readAt: 100, followed: true, readHeads: [hex(1)] })
+        assert.deepEqual(s.getRead('d2'), { docId: 'd2', readAt: 0, followed: true, readHeads: null })
+        await s.write(() => s.markRead('d1', 200))
+        assert.deepEqual(s.getRead('d1'), { docId: 'd1', readAt: 200, followed: true, readHeads: [hex(1)] })
+        assert.deepEqual([...s.listReads().values()], [s.getRead('d1'), s.getRead('d2')])
+      }))
+
     test('appendChanges: dedupe by (doc, hash), returns only new rows with increasing seq', () =>
       withStore(async (s) => {
         const first = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(2)], 50))

@@ -158,6 +158,8 @@ export interface ListingStore {
   markRead(docId: string, at: number, heads?: string[]): void
   follow(docId: string): void
   listReads(): Map<string, ReadRow>
+  /** One document's read mark, if it has one. */
+  getRead(docId: string): ReadRow | undefined
 }
 
 /** The change log, as signed, and the snapshots that spare replaying it. */
@@ -245,17 +247,11 @@ export interface HistorySessionRow {
   version: string
 }
 
-/** How far a document's history is counted: its heads then, and the Automerge objects of its title and text. */
-export interface HistoryProgress {
-  heads: string[]
-  textObj: string | null
-  titleObj: string | null
-}
-
 /** Documents' editing sessions, kept by sync/history-index.ts from the documents' changes. */
 export interface HistoryStore {
-  historyProgress(docId: string): HistoryProgress | undefined
-  setHistoryProgress(docId: string, progress: HistoryProgress): void
+  /** The document's heads when its history was counted last (how far it is counted). */
+  historyHeads(docId: string): string[] | undefined
+  setHistoryHeads(docId: string, heads: string[]): void
   /** The author's session of the document, ending last, that a change made at `at` is within `gap` ms of, if any. */
   sessionNear(docId: string, author: string, at: number, gap: number): HistorySessionRow | undefined
   /** Adds a session (id 0) or replaces the one with its id; returns its id. */

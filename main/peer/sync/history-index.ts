@@ -20,7 +20,7 @@ import * as A from '@automerge/automerge'
 import { actorPrefixFor, devicePublicKey } from '../identity/keys.ts'
 import { singleFlight } from '../../../shared/throttle.ts'
 import type { Log } from '../log.ts'
-import type { Durable, HistoryProgress, HistorySessionRow, HistoryStore, MetaStore } from '../store/types.ts'
+import type { Durable, HistorySessionRow, HistoryStore, MetaStore } from '../store/types.ts'
 import { changeEffect, contentObjects } from './change-effect.ts'
 import type { Documents } from './documents.ts'
 
@@ -161,12 +161,11 @@ export class HistoryIndex {
     const { store } = this.c
     const doc = this.c.documents.automerge(docId)
     const heads = A.getHeads(doc)
-    const before = fresh ? undefined : store.historyProgress(docId)
-    if (before && sameHeads(before.heads, heads)) return
+    const before = fresh ? undefined : store.historyHeads(docId)
+    if (before && sameHeads(before, heads)) return
     // Heads counted before that this document does not hold (a rebuilt store): count it from the start.
-    const since = before && A.hasHeads(doc, before.heads) ? before.heads : []
+    const since = before && A.hasHeads(doc, before) ? before : []
     const objs = contentObjects(doc)
-    const progress: HistoryProgress = { heads, textObj: objs.text, titleObj: objs.title }
     const changes = A.getChangesMetaSince(doc, since)
     const authorOf = this.authors(docId)
     /** Sessions changed in this count, by author; stored ones are read once and kept here by id. */
@@ -219,7 +218,7 @@ export class HistoryIndex {
     await store.write(() => {
       if (!since.length) store.clearHistory(docId)
       for (const list of touched.values()) for (const s of list) s.id = store.putSession(s)
-      store.setHistoryProgress(docId, progress)
+      store.setHistoryHeads(docId, heads)
     })
   }
 

@@ -71,7 +71,7 @@ export class Listing {
   }
 
   follows(docId: string): boolean {
-    return this.components.store.listReads().get(docId)?.followed ?? false
+    return this.components.store.getRead(docId)?.followed ?? false
   }
 
   /** Documents changed by someone else since this device last saw them. */
