@@ -473,7 +473,12 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
   'presence.list': [presence],
   'peer.list': [peerInfo],
   'peer.dial': peerInfo,
-  'network.info': { peerId: device, listenAddresses: ['/ip4/127.0.0.1/tcp/4001'], connections: 1 },
+  'network.info': {
+    peerId: device,
+    listenAddresses: ['/ip4/127.0.0.1/tcp/4001'],
+    connections: 1,
+    portMapping: { state: 'not-needed', text: 'Nothing to forward.' },
+  },
   'search.query': [
     {
       docId,

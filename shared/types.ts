@@ -311,10 +311,14 @@ export const inviteSummarySchema = z.object({
 })
 export type InviteSummary = z.output<typeof inviteSummarySchema>
 
+export const PORT_MAPPING_STATES = ['off', 'not-needed', 'asking', 'mapped', 'no-router', 'refused', 'double-nat'] as const
+
 export const networkInfoSchema = z.object({
   peerId: deviceIdSchema,
   listenAddresses: z.array(z.string()),
   connections: count,
+  /** Whether the router forwards a port to this device (UPnP or NAT-PMP), with a sentence saying why or why not. */
+  portMapping: z.object({ state: z.enum(PORT_MAPPING_STATES), text: z.string().max(600) }),
 })
 
 /** Where a teammate is and what they have selected; ephemeral, never stored. */

@@ -378,6 +378,7 @@ async function assemble(
     presence,
     search,
     history,
+    portMapping: () => portMapper.status(),
     rttOf: (id) => catchup.rttOf(id),
     syncWorkspace: (ws) => syncAll(ws),
     announce,

@@ -33,6 +33,7 @@ import type { Joining } from '../workspace/join.ts'
 import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
 import type { GrapevineNode } from '../net/node.ts'
+import type { PortMappingStatus } from '../net/port-mapping.ts'
 import { setTitle } from '../sync/doc-content.ts'
 import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
@@ -69,6 +70,8 @@ interface ApiContext {
   search: Pick<SearchIndex, 'search' | 'rebuild'>
   /** Documents' timelines of editing sessions. */
   history: Pick<HistoryIndex, 'sessions' | 'resolve' | 'zoneOf' | 'authors'>
+  /** Whether the router forwards a port to this device (net/port-mapping.ts). */
+  portMapping: () => PortMappingStatus
   /** The round trip to a teammate as the last catch-up with it measured (ms), if any. */
   rttOf: (peerId: string) => number | null
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
@@ -473,6 +476,7 @@ export function createApi(ctx: ApiContext) {
       peerId: self,
       listenAddresses: ctx.node.getMultiaddrs().map(String),
       connections: ctx.node.getConnections().length,
+      portMapping: ctx.portMapping(),
     }),
     'workspace.digest': ({ workspaceId, since }) => {
       workspaceInfo(workspaceId)

@@ -41,6 +41,11 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
                 </li>
               ))}
             </ul>
+            {info.data.portMapping.state !== 'off' && info.data.portMapping.state !== 'not-needed' && (
+              <p className="muted" data-testid="port-mapping">
+                {info.data.portMapping.text}
+              </p>
+            )}
           </>
         ) : (
           <Progress label="Loading…" busy={info.loading} />

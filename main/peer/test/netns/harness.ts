@@ -327,8 +327,9 @@ export class Topology {
    * Starts the router's port mapper (miniupnpd: UPnP IGD and NAT-PMP, nftables backend) for a NAT host
    * made with `upnp: true`; resolves once it answers. Secure mode: a home host can forward ports only to
    * itself. The internet must be `ROUTABLE_INTERNET` (miniupnpd refuses a documentation-range address).
+   * `natPmpOnly`: the router answers NAT-PMP and no UPnP (no SSDP, no IGD), as many routers do.
    */
-  async startUpnp(host: NatHost): Promise<void> {
+  async startUpnp(host: NatHost, opts: { natPmpOnly?: boolean } = {}): Promise<void> {
     if (!host.upnp) throw new Error(`${host.ns} was not made with upnp: true`)
     const dir = mkdtempSync(join(tmpdir(), 'grapevine-netns-upnp-'))
     this.tempDirs.add(dir)
@@ -339,7 +340,7 @@ export class Topology {
       [
         'ext_ifname=wan',
         'listening_ip=lan',
-        'enable_upnp=yes',
+        `enable_upnp=${opts.natPmpOnly ? 'no' : 'yes'}`,
         'enable_natpmp=yes',
         'secure_mode=yes',
         'system_uptime=yes',
@@ -357,8 +358,10 @@ export class Topology {
     const child = this.spawnIn(host.router.ns, 'miniupnpd', ['-d', '-f', conf, '-P', join(dir, 'pid')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
-    // miniupnpd -d logs to stderr; the HTTP (UPnP) listener is the last thing it opens before it answers.
-    await firstLine(child, /HTTP listening on port/, COMMAND_TIMEOUT_MS, 'miniupnpd', 'stderr')
+    // miniupnpd -d logs to stderr; the HTTP (UPnP) listener is the last thing it opens before it answers,
+    // and without UPnP the NAT-PMP socket is.
+    const ready = opts.natPmpOnly ? /Listening for NAT-PMP\/PCP traffic on port/ : /HTTP listening on port/
+    await firstLine(child, ready, COMMAND_TIMEOUT_MS, 'miniupnpd', 'stderr')
   }
 
   /** Runs a command in one of this topology's namespaces; resolves to its stdout, rejects with its stderr. */

@@ -24,7 +24,7 @@ after(() => {
   console.log(['', line(head), `# |${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'))
   // Why only a forwarded port makes a path direct: no hole punching runs (main/peer/README.md, "Not yet").
   console.log(
-    '# relayed paths that become direct: where a router forwards a port (UPnP); none by hole punching (see main/peer/README.md, "Not yet")',
+    '# relayed paths that become direct: where a router forwards a port (UPnP or NAT-PMP); none by hole punching (see main/peer/README.md, "Not yet")',
   )
 })
 
@@ -320,6 +320,75 @@ test("relayed, then direct: A's router starts forwarding ports (UPnP); B upgrade
         result,
       ),
     )
+  } finally {
+    topo.cleanup()
+  }
+})
+
+test("a router that speaks only NAT-PMP forwards A's port: B, behind its own NAT, reaches A directly; the mapping goes at stop", {
+  timeout: 150_000,
+}, async (t) => {
+  if (!support.ok) return t.skip(support.reason)
+  const noUpnp = upnpUnsupported()
+  if (noUpnp) {
+    console.log(`NAT-PMP scenario skipped: ${noUpnp}`)
+    return t.skip(noUpnp)
+  }
+  const topo = new Topology({ internet: ROUTABLE_INTERNET })
+  try {
+    const r = topo.addPublicHost('r')
+    const a = topo.addNatHost('a', { upnp: true })
+    const b = topo.addNatHost('b')
+    // No SSDP, no IGD: A's peer finds no UPnP router (5 s) and asks its default gateway with NAT-PMP.
+    await topo.startUpnp(a, { natPmpOnly: true })
+    const R = await topo.startPeerIn(r.ns, { host: r.ip, name: 'R' })
+    const A = await topo.startPeerIn(a.ns, { host: a.ip, name: 'A' })
+    const B = await topo.startPeerIn(b.ns, { host: b.ip, name: 'B' })
+    const mapped = await waitFor("A's router to forward its port", async () => (await A.stats()).mapped[0] ?? null, 20_000, 50)
+    assert.equal(mapped.via, 'NAT-PMP')
+    assert.equal(mapped.gateway, a.router.insideIp, 'asked at the default gateway')
+    assert.ok(mapped.address.startsWith(`/ip4/${a.router.ip}/tcp/`), `forwarded on the router's public address (${mapped.address})`)
+    const status = (await A.request('network.info', {})).portMapping
+    assert.equal(status.state, 'mapped')
+    assert.match(status.text, /NAT-PMP/)
+    const port = mapped.address.split('/')[4]!
+    assert.ok(
+      (await topo.run(a.router.ns, ['nft', 'list', 'table', 'inet', 'miniupnpd'])).includes(`dport ${port}`),
+      'the router forwards it',
+    )
+
+    const ws = await team(R, [A, B])
+    const aId = (await A.request('identity.get', {})).deviceId
+    // B learns A's forwarded address from the address records R passes on, and dials it.
+    await waitFor(
+      'B to reach A directly',
+      async () => {
+        const info = (await B.request('peer.list', {})).find((p) => p.peerId === aId)
+        return info?.online && info.how === 'internet' && !(await B.connectionsTo(aId)).some((c) => c.includes('/p2p-circuit'))
+      },
+      30_000,
+      50,
+    )
+    const result = await crossBothWays(A, B, ws)
+    // B's router forwards nothing: B says so in words, after asking both ways.
+    const bStatus = await waitFor(
+      "B's port mapping to give up",
+      async () => {
+        const s = (await B.request('network.info', {})).portMapping
+        return s.state === 'asking' ? null : s
+      },
+      20_000,
+      200,
+    )
+    assert.equal(bStatus.state, 'no-router')
+    assert.match(bStatus.text, /UPnP and NAT-PMP/)
+
+    await A.stop()
+    assert.ok(
+      !(await topo.run(a.router.ns, ['nft', 'list', 'table', 'inet', 'miniupnpd'])).includes(`dport ${port}`),
+      'the forwarded port is removed when A stops',
+    )
+    rows.push(row("A's router speaks only NAT-PMP", 'direct (B dialled the forwarded port)', result))
   } finally {
     topo.cleanup()
   }
