@@ -56,7 +56,7 @@ export interface PortMappingStatus {
 }
 
 /** One router that forwards ports, however it is asked. */
-interface Router {
+export interface Router {
   kind: RouterKind
   host: string
   externalIp(signal: AbortSignal): Promise<string>
@@ -79,11 +79,14 @@ export class PortMapper {
   private readonly log: Log
   private readonly onChange: () => void
   private readonly retryMs: number
+  private readonly findRouter: (abort: AbortSignal) => Promise<Router | null>
 
-  constructor(log: Log, onChange: () => void, retryMs = RETRY_MS) {
+  /** `find`: how the router is looked for (UPnP, then NAT-PMP at the default gateway); a unit test gives its own. */
+  constructor(log: Log, onChange: () => void, retryMs = RETRY_MS, find?: (abort: AbortSignal) => Promise<Router | null>) {
     this.log = log
     this.onChange = onChange
     this.retryMs = retryMs
+    this.findRouter = find ?? ((abort) => findRouter(abort, log))
   }
 
   /** The public addresses the router forwards to this device (none until a mapping succeeded). */
@@ -143,24 +146,8 @@ export class PortMapper {
     await router?.stop()
   }
 
-  private async find(): Promise<Router | null> {
-    const upnp = await findUpnp(this.abort.signal)
-    if (upnp || this.abort.signal.aborted) return upnp
-    const gateway = await defaultGateway()
-    if (!gateway || kindOf(gateway) !== 'private' || this.abort.signal.aborted) return null
-    const pmp = new PmpRouter(gateway, this.log)
-    try {
-      // A router that does not speak NAT-PMP does not answer at all (or says no): the call times out.
-      await pmp.externalIp(AbortSignal.any([this.abort.signal, AbortSignal.timeout(CALL_MS)]))
-      return pmp
-    } catch {
-      await pmp.stop()
-      return null
-    }
-  }
-
   private async map(targets: { host: string; port: number }[]): Promise<void> {
-    const router = await this.find()
+    const router = await this.findRouter(this.abort.signal)
     if (!router) {
       if (this.abort.signal.aborted) return
       this.log('debug', 'no router answered on the LAN (UPnP or NAT-PMP)')
@@ -213,6 +200,23 @@ export class PortMapper {
       this.onChange()
     }
     if (this.mapped.length === 0) throw new Error(`the router ${router.host} refused to forward ${refused.join(', ')}`)
+  }
+}
+
+/** A UPnP router on the LAN, else the default gateway if it answers NAT-PMP, else null. */
+async function findRouter(abort: AbortSignal, log: Log): Promise<Router | null> {
+  const upnp = await findUpnp(abort)
+  if (upnp || abort.aborted) return upnp
+  const gateway = await defaultGateway()
+  if (!gateway || kindOf(gateway) !== 'private' || abort.aborted) return null
+  const pmp = new PmpRouter(gateway, log)
+  try {
+    // A router that does not speak NAT-PMP does not answer at all (or says no): the call times out.
+    await pmp.externalIp(AbortSignal.any([abort, AbortSignal.timeout(CALL_MS)]))
+    return pmp
+  } catch {
+    await pmp.stop()
+    return null
   }
 }
 
