@@ -478,6 +478,7 @@ const results: { [M in ClientMethod]: ClientResults[M] } = {
     listenAddresses: ['/ip4/127.0.0.1/tcp/4001'],
     connections: 1,
     portMapping: { state: 'not-needed', text: 'Nothing to forward.' },
+    reachability: { state: 'local', text: 'Listening on this machine only.' },
   },
   'search.query': [
     {

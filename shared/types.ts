@@ -319,6 +319,12 @@ export const networkInfoSchema = z.object({
   connections: count,
   /** Whether the router forwards a port to this device (UPnP or NAT-PMP), with a sentence saying why or why not. */
   portMapping: z.object({ state: z.enum(PORT_MAPPING_STATES), text: z.string().max(600) }),
+  /**
+   * Whether teammates reach this device directly, from what they did: one connected in from the internet
+   * (`internet`) or from this network (`lan`); none yet (`unconfirmed`, a guess from its addresses); or
+   * it listens on loopback only (`local`).
+   */
+  reachability: z.object({ state: z.enum(['internet', 'lan', 'unconfirmed', 'local']), text: z.string().max(600) }),
 })
 
 /** Where a teammate is and what they have selected; ephemeral, never stored. */

@@ -21,6 +21,7 @@ import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
 import { AddressBook } from './net/address-book.ts'
 import { type Mapped, PortMapper } from './net/port-mapping.ts'
+import { Reachability } from './net/reachability.ts'
 import { SearchIndex } from './sync/search-index.ts'
 import { HistoryIndex } from './sync/history-index.ts'
 import { keepRelaySlot, relayPlan, type RelayMode, type RelayPlan } from './net/relay.ts'
@@ -269,6 +270,19 @@ async function assemble(
     (id) => addresses.addressesOf(id),
   )
   const relaySlot = keepRelaySlot(node, net.relay, () => workspaces.teammates(), log)
+  // Whether teammates reach this device directly: seen from their connections coming in.
+  const reachability = new Reachability(
+    node,
+    (id) => workspaces.teammates().has(id),
+    (id) => {
+      for (const ws of workspaces.ids()) {
+        const m = workspaces.state(ws)?.members.get(id)
+        if (m) return m.name
+      }
+      return null
+    },
+  )
+  reachability.start()
   workspaces.on('members', () => {
     connections.membersChanged()
     addresses.membersChanged()
@@ -379,6 +393,7 @@ async function assemble(
     search,
     history,
     portMapping: () => portMapper.status(),
+    reachability: () => reachability.status(net.relay, portMapper.status(), node.getMultiaddrs().map(String)),
     rttOf: (id) => catchup.rttOf(id),
     syncWorkspace: (ws) => syncAll(ws),
     announce,
@@ -483,6 +498,7 @@ async function assemble(
       connections.stop()
       addresses.stop()
       relaySlot.stop()
+      reachability.stop()
       await portMapper.stop()
       net.limits.stop()
       gossip.stop()

@@ -34,6 +34,7 @@ import type { Documents } from '../sync/documents.ts'
 import type { Connections } from '../net/connections.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import type { PortMappingStatus } from '../net/port-mapping.ts'
+import type { ReachabilityStatus } from '../net/reachability.ts'
 import { setTitle } from '../sync/doc-content.ts'
 import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
@@ -72,6 +73,8 @@ interface ApiContext {
   history: Pick<HistoryIndex, 'sessions' | 'resolve' | 'zoneOf' | 'authors'>
   /** Whether the router forwards a port to this device (net/port-mapping.ts). */
   portMapping: () => PortMappingStatus
+  /** Whether teammates reach this device directly, from what they did (net/reachability.ts). */
+  reachability: () => ReachabilityStatus
   /** The round trip to a teammate as the last catch-up with it measured (ms), if any. */
   rttOf: (peerId: string) => number | null
   /** Runs catch-up with every connected member of the workspace; resolves when the first round is done. */
@@ -477,6 +480,7 @@ export function createApi(ctx: ApiContext) {
       listenAddresses: ctx.node.getMultiaddrs().map(String),
       connections: ctx.node.getConnections().length,
       portMapping: ctx.portMapping(),
+      reachability: ctx.reachability(),
     }),
     'workspace.digest': ({ workspaceId, since }) => {
       workspaceInfo(workspaceId)

@@ -597,7 +597,7 @@ export const COMMANDS: Record<string, { usage: string; run: (ctx: CommandContext
     usage: "addresses                      this peer's id and listen addresses",
     async run(ctx) {
       const n = await ctx.client.request('network.info', {})
-      print(ctx, n, () => [n.peerId, ...n.listenAddresses, `${n.connections} connections`, n.portMapping.text])
+      print(ctx, n, () => [n.peerId, ...n.listenAddresses, `${n.connections} connections`, n.reachability.text, n.portMapping.text])
     },
   },
 }

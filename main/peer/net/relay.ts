@@ -8,7 +8,8 @@
  * other end a teammate). So between members a relayed connection is a full one: no data or time limit
  * (`applyDefaultLimit: false`), and the live path, catch-up and gossip run over it as over TCP.
  *
- * Whether a peer is public is judged from its own addresses, not measured (AutoNAT is not used yet):
+ * Whether a peer relays is decided at start from its own addresses (net/reachability.ts later tells,
+ * from teammates' connections coming in, whether it is in fact reachable; libp2p's AutoNAT is not used):
  * private (RFC 1918, shared 100.64/10, link-local, unique-local) addresses are behind a NAT as far as
  * anyone outside can tell; loopback alone is this machine only, where nothing needs a relay. libp2p's
  * own `isPrivate` is not used here: it also counts the documentation ranges as private, which is what

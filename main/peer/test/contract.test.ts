@@ -55,6 +55,9 @@ test('every result and every event fits the shared schemas', async () => {
   const ws = await a.request('workspace.create', { name: 'Studio' })
   await a.request('workspace.list', {})
   const net = await a.request('network.info', {})
+  // On loopback: no router to ask, and only this machine can connect.
+  assert.equal(net.reachability.state, 'local')
+  assert.equal(net.portMapping.state, 'not-needed')
 
   // A join that waits for Ana's approval: invite, inspect, join request event, decision.
   const invite = await a.request('workspace.invite', { workspaceId: ws.id, role: 'editor', approve: true })

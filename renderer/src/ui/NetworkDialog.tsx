@@ -41,6 +41,7 @@ export function NetworkDialog({ onClose }: { onClose: () => void }) {
                 </li>
               ))}
             </ul>
+            <p data-testid="reachability">{info.data.reachability.text}</p>
             {info.data.portMapping.state !== 'off' && info.data.portMapping.state !== 'not-needed' && (
               <p className="muted" data-testid="port-mapping">
                 {info.data.portMapping.text}

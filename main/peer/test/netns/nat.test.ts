@@ -138,6 +138,13 @@ test('A behind a NAT, B public: A reaches B directly, and B reaches A over that 
     assert.equal(reach.how, 'internet', 'direct over the internet')
     const back = await reachOf(B, (await A.request('identity.get', {})).deviceId, 30_000)
     assert.equal(back.how, 'internet')
+    // The team's own observation: A came in to B directly from A's router's public address.
+    const bReach = (await B.request('network.info', {})).reachability
+    assert.equal(bReach.state, 'internet', bReach.text)
+    assert.match(bReach.text, new RegExp(`A connected in directly from ${a.router.ip.replaceAll('.', '\\.')}`))
+    const aReach = (await A.request('network.info', {})).reachability
+    assert.equal(aReach.state, 'unconfirmed', 'nobody can come in to A')
+    assert.match(aReach.text, /Behind a NAT/)
     const result = await crossBothWays(B, A, ws)
     rows.push(row('A behind NAT, B public', 'direct (A dialled)', result))
   } finally {
@@ -370,6 +377,8 @@ test("a router that speaks only NAT-PMP forwards A's port: B, behind its own NAT
       50,
     )
     const result = await crossBothWays(A, B, ws)
+    const aReach = (await A.request('network.info', {})).reachability
+    assert.equal(aReach.state, 'internet', `B came in through the forwarded port: ${aReach.text}`)
     // B's router forwards nothing: B says so in words, after asking both ways.
     const bStatus = await waitFor(
       "B's port mapping to give up",
