@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
-import { versionMarks, type VersionMarks } from './version-marks.ts'
+import { lineMarks, versionMarks, type VersionMarks } from './version-marks.ts'
 
 /** The text now, rebuilt from the old one and its marks: what is removed left out, what is added put in. */
 function apply(old: string, m: VersionMarks): string {
@@ -115,4 +115,25 @@ test('no change since: no marks; the title is not the text', () => {
   assert.deepEqual(versionMarks(4, A.diff(a, old, old)), none)
   a = A.change(a, (d) => A.splice(d, ['title'], 0, 0, 'x'))
   assert.deepEqual(versionMarks(4, A.diff(a, old, A.getHeads(a))), none)
+})
+
+test('line marks (a board as text): applied to the old text, they give the text now (seeded random lines)', () => {
+  const rnd = seeded()
+  const line = (): string =>
+    ['## To do', '', '- Buy milk', '- Call Ben (due 2026-12-02)', '  notes', '## Done', '- Ship it #urgent'][rnd.int(7)]!
+  const text = (): string => Array.from({ length: rnd.int(12) }, line).join('\n') + (rnd.int(2) ? '\n' : '')
+  for (let trial = 0; trial < 500; trial++) {
+    const old = text()
+    const now = rnd.int(4) ? text() : old
+    const m = lineMarks(old, now)
+    assert.equal(apply(old, { ...m, inserted: [], deletedAt: [] }), now, `old ${JSON.stringify(old)} now ${JSON.stringify(now)}`)
+    if (old === now) assert.deepEqual(m, { removed: [], added: [] })
+    // Too large to look for common lines: still exact, every differing line marked.
+    const big = lineMarks(old, now, 0)
+    assert.equal(apply(old, { ...big, inserted: [], deletedAt: [] }), now)
+  }
+  // Kept lines are not marked: a card moved from one column to the other is one line removed, one added.
+  const before = '## To do\n\n- A\n- B\n\n## Done\n\n'
+  const after = '## To do\n\n- B\n\n## Done\n\n- A\n'
+  assert.deepEqual(lineMarks(before, after), { removed: [[10, 14]], added: [{ at: 28, text: '- A\n' }] })
 })

@@ -121,3 +121,73 @@ export function versionMarks(oldLength: number, patches: readonly A.Patch[], pat
   }
   return marks
 }
+
+/** Lines of a text, each with its newline (the last one without, if the text does not end in one). */
+const linesOf = (text: string): string[] => text.match(/[^\n]*\n|[^\n]+$/g) ?? []
+
+/**
+ * The marks on an old text against the text now when there are no Automerge patches between them (a board
+ * shown as text, shared/board.ts `boardText`): whole lines removed and added, from the longest common
+ * subsequence of lines. Above `maxCells` (lines of one × lines of the other, once the common start and end
+ * are set aside) every differing line is marked, without looking for common ones in between.
+ */
+export function lineMarks(oldText: string, newText: string, maxCells = 4_000_000): Pick<VersionMarks, 'removed' | 'added'> {
+  const a = linesOf(oldText)
+  const b = linesOf(newText)
+  let pre = 0
+  while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++
+  let suf = 0
+  while (suf < a.length - pre && suf < b.length - pre && a[a.length - 1 - suf] === b[b.length - 1 - suf]) suf++
+  const x = a.slice(pre, a.length - suf)
+  const y = b.slice(pre, b.length - suf)
+  const n = x.length
+  const m = y.length
+  // '=' a line kept, '-' an old line gone, '+' a new line.
+  const steps: string[] = []
+  if (n * m > maxCells) steps.push(...Array<string>(n).fill('-'), ...Array<string>(m).fill('+'))
+  else {
+    // lcs[i * (m + 1) + j]: the longest common subsequence of x[i..] and y[j..].
+    const lcs = new Uint32Array((n + 1) * (m + 1))
+    for (let i = n - 1; i >= 0; i--)
+      for (let j = m - 1; j >= 0; j--)
+        lcs[i * (m + 1) + j] =
+          x[i] === y[j] ? lcs[(i + 1) * (m + 1) + j + 1]! + 1 : Math.max(lcs[(i + 1) * (m + 1) + j]!, lcs[i * (m + 1) + j + 1]!)
+    let i = 0
+    let j = 0
+    while (i < n || j < m) {
+      if (i < n && j < m && x[i] === y[j]) {
+        steps.push('=')
+        i++
+        j++
+      } else if (j < m && (i === n || lcs[i * (m + 1) + j + 1]! >= lcs[(i + 1) * (m + 1) + j]!)) {
+        steps.push('+')
+        j++
+      } else {
+        steps.push('-')
+        i++
+      }
+    }
+  }
+  const marks: Pick<VersionMarks, 'removed' | 'added'> = { removed: [], added: [] }
+  let pos = a.slice(0, pre).reduce((s, l) => s + l.length, 0)
+  let i = 0
+  let j = 0
+  for (const s of steps) {
+    if (s === '=') {
+      pos += x[i++]!.length
+      j++
+    } else if (s === '-') {
+      const len = x[i++]!.length
+      const last = marks.removed.at(-1)
+      if (last && last[1] === pos) last[1] = pos + len
+      else marks.removed.push([pos, pos + len])
+      pos += len
+    } else {
+      const text = y[j++]!
+      const last = marks.added.at(-1)
+      if (last && last.at === pos) last.text += text
+      else marks.added.push({ at: pos, text })
+    }
+  }
+  return marks
+}

@@ -134,3 +134,32 @@ test('bad requests are refused and change nothing; a damaged board still reads a
     ['Again'],
   )
 })
+
+test("a board's history: an older version reads as the board's text, with the cards moved since marked; restore is refused", async () => {
+  peer ??= await startPeer(dir.path, { name: 'Ana' })
+  const c = peer.connect()
+  const ws = (await c.request('workspace.create', { name: 'History' })).id
+  const docId = (await c.request('board.create', { workspaceId: ws, title: 'Week' })).id
+  const done = (await c.request('board.read', { docId })).columns.at(-1)!.id
+  const a = (await c.request('card.add', { docId, title: 'Write the plan' })).cardId
+  await c.request('card.add', { docId, title: 'Call Ben' })
+  const [then] = (await c.request('board.read', { docId })).heads
+  await c.request('card.move', { docId, cardId: a, column: done })
+  const v = await c.request('doc.version', { docId, version: then! })
+  assert.equal(v.title, 'Week')
+  assert.match(v.text, /^## To do\n\n- Write the plan\n- Call Ben\n/)
+  // The moved card's line is gone from To do and added under Done.
+  assert.deepEqual(
+    v.removed.map(([from, to]) => v.text.slice(from, to)),
+    ['- Write the plan\n'],
+  )
+  assert.deepEqual(
+    v.added.map((x) => x.text),
+    ['- Write the plan\n'],
+  )
+  assert.ok(v.added[0]!.at > v.text.indexOf('## Done'), 'added under Done')
+  const history = await c.request('doc.history', { docId })
+  assert.ok(history.sessions.length >= 1 && history.sessions[0]!.changes >= 4, 'the board edits are one session of Ana')
+  assert.equal(await failsWith(c.request('doc.restore', { docId, version: then! })), 'bad-request')
+  c.close()
+})
