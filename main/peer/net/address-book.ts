@@ -269,6 +269,10 @@ export class AddressBook {
   /** One record from `from` (null: one that waited): checked, kept if newer, passed on, dialled. */
   private async take(r: AddressRecord, from: string | null): Promise<void> {
     const self = this.c.device.deviceId
+    // Most records a teammate hands over are ones this device holds already (everyone passes on everything
+    // at every connection): a record no newer than the one held changes nothing, so it is not verified.
+    const held = this.records.get(r.d)
+    if (held && held.q >= r.q) return
     if (!verifyPayload(r.d, addressRecordPayload(r), r.s)) {
       this.stats.refused++
       this.c.log('warn', `refused an address record of ${r.d} from ${from}: its signature does not verify`)
@@ -283,8 +287,6 @@ export class AddressBook {
       }
       return
     }
-    const held = this.records.get(r.d)
-    if (held && held.q >= r.q) return
     if (!this.c.members.teammates().has(r.d)) {
       const w = this.waiting.get(r.d)
       if (w && w.q >= r.q) return

@@ -155,7 +155,16 @@ function asError(err: unknown, message: string): Error {
   return err instanceof Error ? err : new Error(message)
 }
 
-const opHash = (op: SignedOp): string => sha256(op.b).toString('hex')
+/** An op's hash; the same op objects come back from `signedOps` at every session, so each is hashed once. */
+const opHashes = new WeakMap<SignedOp, string>()
+const opHash = (op: SignedOp): string => {
+  let h = opHashes.get(op)
+  if (h === undefined) {
+    h = sha256(op.b).toString('hex')
+    opHashes.set(op, h)
+  }
+  return h
+}
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(b)
 const toBin = (heads: readonly string[]): Heads => heads.slice(0, MAX_HEADS).map((h) => Buffer.from(h, 'hex'))
 const toHex = (heads: readonly Uint8Array[]): string[] => heads.map((h) => Buffer.from(h).toString('hex'))
