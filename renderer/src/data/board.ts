@@ -1,0 +1,126 @@
+/**
+ * A board on screen, as the peer has it: `board.read` at first, again on every event about the document,
+ * and the board every board method answers with. The window opens the document (`doc.open`) only to be
+ * told of its changes (`doc.changes`, `doc.sync`): it keeps no replica of a board, the peer edits it.
+ * A move may be shown before the peer answers (`preview`); the next board from the peer replaces it.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react'
+import type { Board } from '../../../shared/board.ts'
+import type { BoardView } from '../../../shared/protocol.ts'
+import { throttle } from '../../../shared/throttle.ts'
+import { errorCode } from '../lib/errors.ts'
+import { useClient } from './client-context.tsx'
+
+type BoardAnswer = { board: BoardView }
+
+export interface BoardState {
+  board: BoardView | undefined
+  /** The latest failure of a read or a change, until the next one succeeds or it is dismissed. */
+  error: unknown
+  /**
+   * Sends a board method; the board it answers with is shown (unless one asked for later is already).
+   * Resolves with the answer, or undefined when it failed (then `error` says why).
+   */
+  change<R extends BoardAnswer>(send: () => Promise<R>, preview?: (b: Board) => Board): Promise<R | undefined>
+  reload(): void
+  clearError(): void
+}
+
+export function useBoard(docId: string, onRead: (docId: string) => void): BoardState {
+  const client = useClient()
+  const [board, setBoard] = useState<BoardView>()
+  const [error, setError] = useState<unknown>(null)
+  // Answers can come back in another order than asked: only one asked later than the board shown replaces it.
+  const asked = useRef(0)
+  const shown = useRef(0)
+  const show = useCallback((seq: number, b: BoardView): void => {
+    if (seq < shown.current) return
+    shown.current = seq
+    setBoard(b)
+  }, [])
+  const onReadRef = useRef(onRead)
+  onReadRef.current = onRead
+
+  const reload = useCallback(() => {
+    const seq = ++asked.current
+    client.request('board.read', { docId }).then(
+      (b) => {
+        show(seq, b)
+        setError(null)
+      },
+      (err: unknown) => setError(err),
+    )
+  }, [client, docId, show])
+
+  useEffect(() => {
+    setBoard(undefined)
+    setError(null)
+    shown.current = 0
+    let open = false
+    let closed = false
+    const markRead = throttle(
+      () =>
+        void client.request('doc.markRead', { docId }).then(
+          () => onReadRef.current(docId),
+          () => {},
+        ),
+      1000,
+    )
+    reload()
+    // Subscribes this window to the document's events; the bytes it answers with are not needed here.
+    client.request('doc.open', { docId }).then(
+      () => {
+        open = true
+        if (closed) void client.request('doc.close', { docId }).catch(() => {})
+        else markRead()
+      },
+      () => {},
+    )
+    let timer: ReturnType<typeof setTimeout> | null = null
+    const soon = (): void => {
+      timer ??= setTimeout(() => {
+        timer = null
+        reload()
+      }, 50)
+    }
+    const off = client.onEvent((e) => {
+      if ((e.type === 'doc.changes' || e.type === 'doc.sync') && e.docId === docId) soon()
+      if (e.type === 'doc.changes' && e.docId === docId) markRead()
+    })
+    // Events are the way; a slow poll covers a reconnection that missed one.
+    const poll = setInterval(reload, 15_000)
+    return () => {
+      closed = true
+      off()
+      clearInterval(poll)
+      if (timer) clearTimeout(timer)
+      markRead.flush()
+      if (open) void client.request('doc.close', { docId }).catch(() => {})
+    }
+  }, [client, docId, reload])
+
+  const change = useCallback(
+    async <R extends BoardAnswer>(send: () => Promise<R>, preview?: (b: Board) => Board): Promise<R | undefined> => {
+      const seq = ++asked.current
+      if (preview) {
+        shown.current = seq
+        setBoard((b) => (b ? { ...b, ...preview(b) } : b))
+      }
+      try {
+        const r = await send()
+        show(seq, r.board)
+        setError(null)
+        return r
+      } catch (err) {
+        if (!errorCode(err)) console.error(err)
+        setError(err)
+        // What the preview showed did not happen: show the board as it is.
+        if (preview) reload()
+        return undefined
+      }
+    },
+    [show, reload],
+  )
+
+  return { board, error, change, reload, clearError: useCallback(() => setError(null), []) }
+}
