@@ -116,7 +116,10 @@ async function scenario(): Promise<void> {
   await dialog.getByTestId('card-assignee').selectOption({ label: 'Ben' })
   await dialog.getByTestId('card-due-input').fill('2026-03-02')
   await card(pa, 'Review the design').getByTestId('card-due').filter({ hasText: 'Overdue' }).waitFor()
+  // A description typed and left with Escape is kept.
+  await dialog.getByTestId('card-description-input').fill('Check the contrast in dark mode.')
   await pa.keyboard.press('Escape')
+  await card(pa, 'Review the design').locator('.card-has-description').waitFor()
   await dialog.waitFor({ state: 'detached' })
 
   // Ben sees the board live, with the card assigned to him, and finds it on "My tasks".
@@ -204,4 +207,26 @@ async function scenario(): Promise<void> {
   assert.equal(await pb.getByTestId('card-delete').count(), 0)
   await pb.keyboard.press('Escape')
   assert.equal(columnOf(await shown(pb), 'Ship it'), 'Doing', "a viewer's keys move nothing")
+
+  // Ana adds a column, renames it, moves it first, then deletes it; Ben sees each step. She deletes a card.
+  await pa.getByTestId('add-column').click()
+  await pa.getByTestId('new-column-input').fill('Blocked')
+  await pa.getByTestId('new-column-input').press('Enter')
+  await waitBoard(pb, (b) => b.map(([n]) => n).join() === 'To do,Doing,Done,Blocked', 'the new column at Ben')
+  await column(pa, 'Blocked').getByRole('button', { name: 'Blocked', exact: true }).click()
+  await pa.getByTestId('column-name-input').fill('Waiting')
+  await pa.getByTestId('column-name-input').press('Enter')
+  for (let i = 0; i < 3; i++) await column(pa, 'Waiting').getByRole('button', { name: 'Move Waiting left' }).click()
+  await waitBoard(pb, (b) => b.map(([n]) => n).join() === 'Waiting,To do,Doing,Done', 'the renamed column, first, at Ben')
+  await column(pa, 'Waiting').getByTestId('column-delete').click()
+  await pa.getByTestId('confirm-button').click()
+  await card(pa, 'Ship it').click()
+  await pa.getByTestId('card-delete').click()
+  await pa.getByTestId('card-delete-confirm').click()
+  await pa.getByTestId('card-dialog').waitFor({ state: 'detached' })
+  await waitBoard(
+    pb,
+    (b) => b.map(([n]) => n).join() === 'To do,Doing,Done' && !b.some(([, cards]) => cards.includes('Ship it')),
+    'the column and the card gone at Ben',
+  )
 }

@@ -84,8 +84,11 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
       }, 50)
     }
     const off = client.onEvent((e) => {
-      if ((e.type === 'doc.changes' || e.type === 'doc.sync') && e.docId === docId) soon()
-      if (e.type === 'doc.changes' && e.docId === docId) markRead()
+      if ((e.type === 'doc.changes' || e.type === 'doc.sync') && e.docId === docId) {
+        soon()
+        // Seen as it is now; `doc.sync` comes once the change is in the document's heads.
+        markRead()
+      }
     })
     // Events are the way; a slow poll covers a reconnection that missed one.
     const poll = setInterval(reload, 15_000)

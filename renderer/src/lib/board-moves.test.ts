@@ -2,8 +2,18 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { type Board, keyboardMove, readBoard } from '../../../shared/board.ts'
-import { addCard, changeBoard, initBoard, moveCard } from '../../../shared/board-edit.ts'
-import { dropIndex, dueLabel, localDay, moveAnnouncement, moveLocally, othersIn, placeAt, staysPut } from './board-moves.ts'
+import { addCard, changeBoard, initBoard, moveCard, moveColumn } from '../../../shared/board-edit.ts'
+import {
+  dropIndex,
+  dueLabel,
+  localDay,
+  moveAnnouncement,
+  moveColumnLocally,
+  moveLocally,
+  othersIn,
+  placeAt,
+  staysPut,
+} from './board-moves.ts'
 
 const DEVICE = 'device0000000001'
 
@@ -93,4 +103,22 @@ test('due dates: local day, overdue only after the day', () => {
   assert.equal(dueLabel('2027-01-05', '2027-01-05').overdue, false)
   assert.match(dueLabel('2028-03-01', '2027-01-05').text, /2028/)
   assert.doesNotMatch(dueLabel('2027-03-01', '2027-01-05').text, /2027/)
+})
+
+test('a column moved locally is where column.move puts it', () => {
+  const { doc, board } = sample()
+  for (const [id, index] of [
+    ['done', 0],
+    ['todo', 2],
+    ['doing', 1],
+    ['doing', 9],
+  ] as const) {
+    const sent = readBoard(changeBoard(A.clone(doc), (d, b) => moveColumn(d, b, id, index)))
+    assert.deepEqual(
+      moveColumnLocally(board, id, index).columns.map((c) => c.id),
+      sent.columns.map((c) => c.id),
+      `${id} → ${index}`,
+    )
+  }
+  assert.equal(moveColumnLocally(board, 'nowhere', 0), board)
 })

@@ -55,6 +55,15 @@ export function moveLocally(board: Board, cardId: string, columnId: string, at: 
   return { ...board, columns }
 }
 
+/** The board with a column moved to `index` among the others (as `column.move` counts). */
+export function moveColumnLocally(board: Board, columnId: string, index: number): Board {
+  const column = board.columns.find((c) => c.id === columnId)
+  if (!column) return board
+  const columns = board.columns.filter((c) => c !== column)
+  columns.splice(Math.max(0, Math.min(index, columns.length)), 0, column)
+  return { ...board, columns }
+}
+
 /** "Moved “Fix login” to Doing, 2 of 3." for screen readers. */
 export function moveAnnouncement(board: Board, cardId: string): string {
   for (const c of board.columns) {

@@ -12,7 +12,7 @@ import { useClient } from '../data/client-context.tsx'
 import { useBoard } from '../data/board.ts'
 import { useAction } from '../data/hooks.ts'
 import { errorCode } from '../lib/errors.ts'
-import { moveAnnouncement, moveLocally, othersIn, placeAt, staysPut } from '../lib/board-moves.ts'
+import { moveAnnouncement, moveColumnLocally, moveLocally, othersIn, placeAt, staysPut } from '../lib/board-moves.ts'
 import { AddColumn, BoardColumn, type ColumnActions } from './BoardColumn.tsx'
 import { CardDialog } from './CardDialog.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
@@ -119,7 +119,11 @@ export function BoardView(p: BoardViewProps) {
   const columnActions: ColumnActions = {
     addCard: (column, title) => change(() => client.request('card.add', { docId, column, title })).then((r) => r !== undefined),
     rename: (columnId, name) => void change(() => client.request('column.rename', { docId, columnId, name })),
-    move: (columnId, index) => void change(() => client.request('column.move', { docId, columnId, index })),
+    move: (columnId, index) =>
+      void change(
+        () => client.request('column.move', { docId, columnId, index }),
+        (b) => moveColumnLocally(b, columnId, index),
+      ),
     remove: (columnId) => {
       const c = board?.columns.find((x) => x.id === columnId)
       if (c) setDeletingColumn({ id: c.id, name: c.name, cards: c.cards.length })

@@ -195,6 +195,13 @@ function TextField(p: {
   useEffect(() => {
     if (!editing.current) setDraft(p.value)
   }, [p.value])
+  // Closing the dialog while typing (Escape, the backdrop) keeps what was typed.
+  const unsaved = useRef<(() => void) | null>(null)
+  unsaved.current = () => {
+    const v = p.kind === 'title' ? draft.trim() : draft
+    if (editing.current && (v || p.kind === 'description') && v !== p.value) void p.onSave(v)
+  }
+  useEffect(() => () => unsaved.current?.(), [])
   const save = (): void => {
     editing.current = false
     const v = p.kind === 'title' ? draft.trim() : draft
