@@ -72,9 +72,10 @@ export function BoardColumn(p: BoardColumnProps) {
   const others = column.cards.filter((k) => k.id !== p.dragging)
   const lineBefore = p.dropAt !== null && p.dropAt < others.length ? others[p.dropAt]!.id : null
   const lineAfter = p.dropAt !== null && p.dropAt >= others.length && others.length > 0 ? others[others.length - 1]!.id : null
-  const name = (id: string): string => {
+  /** The assignee by name (initials from the name alone), or as a former member. */
+  const person = (id: string): { name: string; label: string } => {
     const m = p.members.find((x) => x.deviceId === id)
-    return m ? (m.self ? `${m.name} (you)` : m.name) : 'a former member'
+    return m ? { name: m.name, label: m.self ? `${m.name} (you)` : m.name } : { name: '?', label: 'a former member' }
   }
 
   return (
@@ -163,7 +164,7 @@ export function BoardColumn(p: BoardColumnProps) {
             <CardTile
               card={card}
               today={today}
-              assignee={card.assignee ? name(card.assignee) : null}
+              assignee={card.assignee ? person(card.assignee) : null}
               draggable={editable}
               dragged={card.id === p.dragging}
               hintId={p.hintId}
@@ -207,7 +208,7 @@ function TrashIcon() {
 interface CardTileProps {
   card: CardView
   today: string
-  assignee: string | null
+  assignee: { name: string; label: string } | null
   draggable: boolean
   dragged: boolean
   hintId: string
@@ -269,10 +270,10 @@ function CardTile({ card, today, assignee, ...p }: CardTileProps) {
             <span
               className="avatar small card-assignee"
               style={{ backgroundColor: colourFor(card.assignee) }}
-              title={`Assigned to ${assignee}`}
+              title={`Assigned to ${assignee.label}`}
             >
-              <span aria-hidden="true">{initials(assignee)}</span>
-              <span className="visually-hidden">Assigned to {assignee}</span>
+              <span aria-hidden="true">{initials(assignee.name)}</span>
+              <span className="visually-hidden">Assigned to {assignee.label}</span>
             </span>
           )}
         </span>
