@@ -171,6 +171,20 @@ async function scenario(): Promise<void> {
     })(),
   ])
 
+  // A teammate's move that arrives while Ana drags does not pull the board from under her pointer: she
+  // holds "Review the design" over To do while Ben moves it down his column; her drop still goes through.
+  await card(pa, 'Review the design').hover()
+  await pa.mouse.down()
+  const todo = (await column(pa, 'To do').locator('.board-cards').boundingBox())!
+  await pa.mouse.move(todo.x + todo.width / 2, todo.y + 4, { steps: 4 })
+  await column(pa, 'To do').getByTestId('drop-indicator').waitFor()
+  await card(pb, 'Review the design').focus()
+  await pb.keyboard.press('Alt+ArrowDown')
+  await pb.getByTestId('board-announce').filter({ hasText: 'Moved “Review the design” to Doing' }).waitFor()
+  await pa.waitForTimeout(600)
+  assert.match((await card(pa, 'Review the design').getAttribute('class')) ?? '', /dragging/, 'still the card being dragged')
+  await pa.mouse.up()
+
   // Both pages come to the same board: every card exactly once, the two first moves kept.
   const titles = ['Write the spec', 'Fix login', 'Ship it', 'Review the design']
   const settled = (b: [string, string[]][]): boolean => {
@@ -186,9 +200,11 @@ async function scenario(): Promise<void> {
     await pa.waitForTimeout(150)
   }
   assert.deepEqual(finalA, finalB, 'both pages show the same board')
+  console.log(`both pages show: ${finalA.map(([name, cards]) => `${name}: ${cards.join(', ') || '—'}`).join(' | ')}`)
   assert.equal(columnOf(finalA, 'Write the spec'), 'Done')
   assert.equal(columnOf(finalA, 'Ship it'), 'Doing')
   assert.ok(['Doing', 'Done'].includes(columnOf(finalA, 'Fix login') ?? ''), 'one of the two moves of Fix login won')
+  assert.ok(['To do', 'Doing'].includes(columnOf(finalA, 'Review the design') ?? ''))
   // The board on screen is read: Ben's moves leave no unread mark on it (within the mark's 1 s throttle).
   await pa.getByTestId('doc-item').filter({ hasText: 'Sprint' }).getByTestId('unread').waitFor({ state: 'detached', timeout: 10_000 })
   await pa.locator('.board-columns').evaluate((el) => el.scrollTo(0, 0))

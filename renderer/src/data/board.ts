@@ -24,6 +24,11 @@ export interface BoardState {
   change<R extends BoardAnswer>(send: () => Promise<R>, preview?: (b: Board) => Board): Promise<R | undefined>
   reload(): void
   clearError(): void
+  /**
+   * While on (a card is being dragged), boards that arrive wait, and the latest is shown when it is
+   * turned off: the cards do not move under the pointer, nor the dragged one out of the page.
+   */
+  hold(on: boolean): void
 }
 
 export function useBoard(docId: string, onRead: (docId: string) => void): BoardState {
@@ -33,11 +38,26 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
   // Answers can come back in another order than asked: only one asked later than the board shown replaces it.
   const asked = useRef(0)
   const shown = useRef(0)
+  const held = useRef(false)
+  const waiting = useRef<{ seq: number; board: BoardView } | null>(null)
   const show = useCallback((seq: number, b: BoardView): void => {
     if (seq < shown.current) return
+    if (held.current) {
+      if (!waiting.current || seq >= waiting.current.seq) waiting.current = { seq, board: b }
+      return
+    }
     shown.current = seq
     setBoard(b)
   }, [])
+  const hold = useCallback(
+    (on: boolean): void => {
+      held.current = on
+      const w = waiting.current
+      waiting.current = null
+      if (!on && w) show(w.seq, w.board)
+    },
+    [show],
+  )
   const onReadRef = useRef(onRead)
   onReadRef.current = onRead
 
@@ -56,6 +76,8 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
     setBoard(undefined)
     setError(null)
     shown.current = 0
+    held.current = false
+    waiting.current = null
     let open = false
     let closed = false
     const markRead = throttle(
@@ -125,5 +147,5 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
     [show, reload],
   )
 
-  return { board, error, change, reload, clearError: useCallback(() => setError(null), []) }
+  return { board, error, change, reload, hold, clearError: useCallback(() => setError(null), []) }
 }

@@ -21,6 +21,8 @@ export interface ColumnActions {
   dragStart(cardId: string): void
   dragEnd(): void
   dragOver(column: string, at: number): void
+  /** The dragged card left the column (for somewhere it cannot be dropped, or another column). */
+  dragLeave(column: string): void
   dropped(column: string, at: number): void
 }
 
@@ -86,6 +88,9 @@ export function BoardColumn(p: BoardColumnProps) {
       data-column-id={column.id}
       onDragOver={over}
       onDragEnter={over}
+      onDragLeave={(e) => {
+        if (p.dropAt !== null && !e.currentTarget.contains(e.relatedTarget as Node | null)) actions.dragLeave(column.id)
+      }}
       onDrop={(e) => {
         if (!p.dragging || !editable) return
         e.preventDefault()

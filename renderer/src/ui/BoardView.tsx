@@ -77,6 +77,32 @@ export function BoardView(p: BoardViewProps) {
     if (el && document.activeElement !== el) el.focus()
   }, [board])
 
+  const { hold } = state
+  const endDrag = useCallback(() => {
+    setDragging(null)
+    setDrop(null)
+    hold(false)
+  }, [hold])
+  // A drag ends with `dragend` on its card; should that never come (the card left the page), the drag
+  // is over once the browser stops sending `dragover`, which it does all along a drag, anywhere.
+  useEffect(() => {
+    if (!dragging) return
+    let last = Date.now()
+    const seen = (): void => {
+      last = Date.now()
+    }
+    window.addEventListener('dragover', seen, true)
+    window.addEventListener('dragend', endDrag, true)
+    const watch = setInterval(() => {
+      if (Date.now() - last > 2000) endDrag()
+    }, 1000)
+    return () => {
+      window.removeEventListener('dragover', seen, true)
+      window.removeEventListener('dragend', endDrag, true)
+      clearInterval(watch)
+    }
+  }, [dragging, endDrag])
+
   /** Moves a card to `at` among the other cards of `column`: shown at once, then as the peer has it. */
   const move = useCallback(
     async (cardId: string, column: string, at: number) => {
@@ -130,16 +156,16 @@ export function BoardView(p: BoardViewProps) {
     },
     openCard: (cardId) => p.onOpenCard(cardId),
     onCardKey,
-    dragStart: (cardId) => setDragging(cardId),
-    dragEnd: () => {
-      setDragging(null)
-      setDrop(null)
+    dragStart: (cardId) => {
+      state.hold(true)
+      setDragging(cardId)
     },
+    dragEnd: endDrag,
     dragOver: (column, at) => setDrop((d) => (d?.column === column && d.at === at ? d : { column, at })),
+    dragLeave: (column) => setDrop((d) => (d?.column === column ? null : d)),
     dropped: (column, at) => {
       const card = dragging
-      setDragging(null)
-      setDrop(null)
+      endDrag()
       if (card) void move(card, column, at)
     },
   }

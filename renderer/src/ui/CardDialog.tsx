@@ -12,6 +12,7 @@ import type { MemberInfo } from '../../../shared/types.ts'
 import { useClient } from '../data/client-context.tsx'
 import type { BoardState } from '../data/board.ts'
 import { hueFor } from '../lib/colour.ts'
+import { mergeEdit } from '../lib/text-merge.ts'
 import { Dialog } from './Dialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
 
@@ -50,6 +51,8 @@ export function CardDialog(p: CardDialogProps) {
   const readers = p.members.filter((m) => m.role !== 'keeper')
   const column = p.columns.find((c) => c.id === card.column)
   const creator = p.members.find((m) => m.deviceId === card.createdBy)
+  // A card past the board's text budget is shown cut (shared/board.ts): saving what is shown would lose the rest.
+  const textEditable = p.canWrite && !card.clipped
   return (
     <Dialog title={card.title || 'Untitled card'} hideTitle onClose={p.onClose} testId="card-dialog" className="card-dialog">
       <TextField
@@ -57,7 +60,7 @@ export function CardDialog(p: CardDialogProps) {
         label="Title"
         value={card.title}
         max={MAX_CARD_TITLE_CHARS}
-        readOnly={!p.canWrite}
+        readOnly={!textEditable}
         onSave={(title) => update({ title })}
       />
       <div className="card-fields">
@@ -118,13 +121,18 @@ export function CardDialog(p: CardDialogProps) {
           </span>
         </Field>
       </div>
-      <Labels labels={card.labels} boardLabels={p.boardLabels} canWrite={p.canWrite} onChange={(labels) => update({ labels })} />
+      {card.clipped && (
+        <p className="notice" role="status">
+          This board holds more text than a window shows, so this card’s text is cut here and cannot be edited from the app.
+        </p>
+      )}
+      <Labels labels={card.labels} boardLabels={p.boardLabels} canWrite={textEditable} onChange={(labels) => update({ labels })} />
       <TextField
         kind="description"
         label="Description"
         value={card.description}
         max={MAX_CARD_DESCRIPTION_CHARS}
-        readOnly={!p.canWrite}
+        readOnly={!textEditable}
         onSave={(description) => update({ description })}
       />
       <ErrorText error={p.error} onDismiss={p.onClearError} />
@@ -191,27 +199,39 @@ function TextField(p: {
   const [draft, setDraft] = useState(p.value)
   const [problem, setProblem] = useState<string | null>(null)
   const editing = useRef(false)
+  /** The text as it was when this person started typing: what their edit and a teammate's are edits of. */
+  const base = useRef(p.value)
   const id = useId()
   useEffect(() => {
     if (!editing.current) setDraft(p.value)
   }, [p.value])
+  /** What to save: this person's edit, and a teammate's made meanwhile elsewhere in the text; null: nothing. */
+  const toSave = (): string | null => {
+    const typed = p.kind === 'title' ? draft.trim() : draft
+    if (p.kind === 'title' && !typed) return null
+    const v = mergeEdit(base.current, typed, p.value)
+    return v === p.value ? null : v
+  }
   // Closing the dialog while typing (Escape, the backdrop) keeps what was typed.
   const unsaved = useRef<(() => void) | null>(null)
   unsaved.current = () => {
-    const v = p.kind === 'title' ? draft.trim() : draft
-    if (editing.current && (v || p.kind === 'description') && v !== p.value) void p.onSave(v)
+    const v = editing.current ? toSave() : null
+    if (v !== null) void p.onSave(v)
   }
   useEffect(() => () => unsaved.current?.(), [])
   const save = (): void => {
     editing.current = false
-    const v = p.kind === 'title' ? draft.trim() : draft
-    if (p.kind === 'title' && !v) {
+    if (p.kind === 'title' && !draft.trim()) {
       setProblem('A card needs a title: the old one is kept.')
       setDraft(p.value)
       return
     }
     setProblem(null)
-    if (v !== p.value) void p.onSave(v)
+    const v = toSave()
+    if (v === null) return
+    base.current = v
+    setDraft(v)
+    void p.onSave(v)
   }
   const common = {
     id,
@@ -220,6 +240,7 @@ function TextField(p: {
     readOnly: p.readOnly,
     onFocus: () => {
       editing.current = true
+      base.current = p.value
     },
     onBlur: save,
     'data-testid': `card-${p.kind}-input`,
