@@ -2,7 +2,8 @@
  * A board on screen, as the peer has it: `board.read` at first, again on every event about the document,
  * and the board every board method answers with. The window opens the document (`doc.open`) only to be
  * told of its changes (`doc.changes`, `doc.sync`): it keeps no replica of a board, the peer edits it.
- * A move may be shown before the peer answers (`preview`); the next board from the peer replaces it.
+ * A move may be shown before the peer answers (`preview`); the next board from the peer replaces it. A
+ * board shown with new heads marks the document read, as the editor does for text.
  */
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { Board } from '../../../shared/board.ts'
@@ -60,6 +61,7 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
   )
   const onReadRef = useRef(onRead)
   onReadRef.current = onRead
+  const markRead = useRef<(() => void) | null>(null)
 
   const reload = useCallback(() => {
     const seq = ++asked.current
@@ -80,7 +82,7 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
     waiting.current = null
     let open = false
     let closed = false
-    const markRead = throttle(
+    const mark = throttle(
       () =>
         void client.request('doc.markRead', { docId }).then(
           () => onReadRef.current(docId),
@@ -88,13 +90,13 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
         ),
       1000,
     )
+    markRead.current = mark
     reload()
     // Subscribes this window to the document's events; the bytes it answers with are not needed here.
     client.request('doc.open', { docId }).then(
       () => {
         open = true
         if (closed) void client.request('doc.close', { docId }).catch(() => {})
-        else markRead()
       },
       () => {},
     )
@@ -103,14 +105,10 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
       timer ??= setTimeout(() => {
         timer = null
         reload()
-      }, 50)
+      }, 80)
     }
     const off = client.onEvent((e) => {
-      if ((e.type === 'doc.changes' || e.type === 'doc.sync') && e.docId === docId) {
-        soon()
-        // Seen as it is now; `doc.sync` comes once the change is in the document's heads.
-        markRead()
-      }
+      if ((e.type === 'doc.changes' || e.type === 'doc.sync') && e.docId === docId) soon()
     })
     // Events are the way; a slow poll covers a reconnection that missed one.
     const poll = setInterval(reload, 15_000)
@@ -119,10 +117,17 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
       off()
       clearInterval(poll)
       if (timer) clearTimeout(timer)
-      markRead.flush()
+      markRead.current = null
+      mark.flush()
       if (open) void client.request('doc.close', { docId }).catch(() => {})
     }
   }, [client, docId, reload])
+
+  // Read as shown: each board with other heads than the last is marked read (once a second at most).
+  const heads = board?.heads.join(' ')
+  useEffect(() => {
+    if (heads !== undefined) markRead.current?.()
+  }, [heads])
 
   const change = useCallback(
     async <R extends BoardAnswer>(send: () => Promise<R>, preview?: (b: Board) => Board): Promise<R | undefined> => {
