@@ -93,6 +93,15 @@ async function scenario(): Promise<void> {
   await card(pa, 'Review the design').waitFor()
   await pa.getByTestId('add-card-input').press('Escape')
 
+  // Within a column too: Ana drags "Write the spec" below "Ship it"; the line shows under "Ship it" first.
+  await card(pa, 'Write the spec').hover()
+  await pa.mouse.down()
+  const last = (await card(pa, 'Ship it').boundingBox())!
+  await pa.mouse.move(last.x + last.width / 2, last.y + last.height - 3, { steps: 4 })
+  await pa.locator('[data-testid="drop-indicator"].drop-after', { has: card(pa, 'Ship it') }).waitFor()
+  await pa.mouse.up()
+  await waitBoard(pa, (b) => b[0]![1].join() === 'Fix login,Ship it,Write the spec', 'the card dragged down its column')
+
   // Ana fills in "Fix login" in its dialog: assignee Ben (by name), a due date, a label, a description.
   await card(pa, 'Fix login').click()
   const dialog = pa.getByTestId('card-dialog')
