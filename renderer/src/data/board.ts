@@ -10,6 +10,7 @@ import type { Board } from '../../../shared/board.ts'
 import type { BoardView } from '../../../shared/protocol.ts'
 import { throttle } from '../../../shared/throttle.ts'
 import { errorCode } from '../lib/errors.ts'
+import { Newest } from '../lib/newest.ts'
 import { useClient } from './client-context.tsx'
 
 type BoardAnswer = { board: BoardView }
@@ -37,49 +38,27 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
   const [board, setBoard] = useState<BoardView>()
   const [error, setError] = useState<unknown>(null)
   // Answers can come back in another order than asked: only one asked later than the board shown replaces it.
-  const asked = useRef(0)
-  const shown = useRef(0)
-  const held = useRef(false)
-  const waiting = useRef<{ seq: number; board: BoardView } | null>(null)
-  const show = useCallback((seq: number, b: BoardView): void => {
-    if (seq < shown.current) return
-    if (held.current) {
-      if (!waiting.current || seq >= waiting.current.seq) waiting.current = { seq, board: b }
-      return
-    }
-    shown.current = seq
-    setBoard(b)
-  }, [])
-  const hold = useCallback(
-    (on: boolean): void => {
-      held.current = on
-      const w = waiting.current
-      waiting.current = null
-      if (!on && w) show(w.seq, w.board)
-    },
-    [show],
-  )
+  const [newest] = useState(() => new Newest<BoardView>(setBoard))
+  const hold = useCallback((on: boolean) => newest.hold(on), [newest])
   const onReadRef = useRef(onRead)
   onReadRef.current = onRead
   const markRead = useRef<(() => void) | null>(null)
 
   const reload = useCallback(() => {
-    const seq = ++asked.current
+    const seq = newest.ask()
     client.request('board.read', { docId }).then(
       (b) => {
-        show(seq, b)
+        newest.answer(seq, b)
         setError(null)
       },
       (err: unknown) => setError(err),
     )
-  }, [client, docId, show])
+  }, [client, docId, newest])
 
   useEffect(() => {
     setBoard(undefined)
     setError(null)
-    shown.current = 0
-    held.current = false
-    waiting.current = null
+    newest.reset()
     let open = false
     let closed = false
     const mark = throttle(
@@ -121,7 +100,7 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
       mark.flush()
       if (open) void client.request('doc.close', { docId }).catch(() => {})
     }
-  }, [client, docId, reload])
+  }, [client, docId, reload, newest])
 
   // Read as shown: each board with other heads than the last is marked read (once a second at most).
   const heads = board?.heads.join(' ')
@@ -131,14 +110,14 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
 
   const change = useCallback(
     async <R extends BoardAnswer>(send: () => Promise<R>, preview?: (b: Board) => Board): Promise<R | undefined> => {
-      const seq = ++asked.current
+      const seq = newest.ask()
       if (preview) {
-        shown.current = seq
+        newest.claim(seq)
         setBoard((b) => (b ? { ...b, ...preview(b) } : b))
       }
       try {
         const r = await send()
-        show(seq, r.board)
+        newest.answer(seq, r.board)
         setError(null)
         return r
       } catch (err) {
@@ -149,7 +128,7 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
         return undefined
       }
     },
-    [show, reload],
+    [newest, reload],
   )
 
   return { board, error, change, reload, hold, clearError: useCallback(() => setError(null), []) }
