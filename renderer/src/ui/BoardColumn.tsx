@@ -9,6 +9,7 @@ import { MAX_BOARD_COLUMNS, MAX_CARD_TITLE_CHARS, MAX_NAME_CHARS } from '../../.
 import type { MemberInfo } from '../../../shared/types.ts'
 import { dropIndex, dueLabel, localDay } from '../lib/board-moves.ts'
 import { colourFor, hueFor, initials } from '../lib/colour.ts'
+import { ALT } from '../lib/platform.ts'
 
 export interface ColumnActions {
   /** Resolves true once the card is added (the field then empties for the next one). */
@@ -234,7 +235,7 @@ function CardTile({ card, today, assignee, ...p }: CardTileProps) {
       draggable={p.draggable}
       aria-describedby={p.draggable ? p.hintId : undefined}
       aria-keyshortcuts={p.draggable ? 'Alt+ArrowUp Alt+ArrowDown Alt+ArrowLeft Alt+ArrowRight' : undefined}
-      title={p.draggable ? 'Open: Enter · Move: drag, or Alt+arrow keys' : 'Open'}
+      title={p.draggable ? `Open: Enter · Move: drag, or ${ALT}+arrow keys` : 'Open'}
       onClick={p.onOpen}
       onKeyDown={p.onKeyDown}
       onDragStart={p.onDragStart}

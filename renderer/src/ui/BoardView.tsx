@@ -20,6 +20,7 @@ import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
 import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
+import { ALT } from '../lib/platform.ts'
 
 export interface BoardViewProps {
   docId: string
@@ -214,7 +215,7 @@ export function BoardView(p: BoardViewProps) {
       )}
       {canWrite && !board.deleted && (
         <p className="board-hint muted" id={`board-hint-${docId}`}>
-          Drag a card to move it, or focus it and press <kbd>Alt</kbd>+<kbd>←</kbd>
+          Drag a card to move it, or focus it and press <kbd>{ALT}</kbd>+<kbd>←</kbd>
           <kbd>↑</kbd>
           <kbd>↓</kbd>
           <kbd>→</kbd>. <kbd>Enter</kbd> opens it.
