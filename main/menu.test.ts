@@ -21,8 +21,21 @@ test('our shortcuts send their commands to the page, the same keys the page bind
   const byKey = (k: string) => items.find((i) => i.accelerator === k)
   for (const key of ['CmdOrCtrl+N', 'CmdOrCtrl+K', 'CmdOrCtrl+Shift+I', 'CmdOrCtrl+F', 'CmdOrCtrl+Shift+F', 'CmdOrCtrl+Shift+H'])
     (byKey(key)!.click as () => void)()
-  for (const label of ['Network…', 'Import Markdown…', 'Export Workspace…']) (items.find((i) => i.label === label)!.click as () => void)()
-  assert.deepEqual(sent, ['new-document', 'command-palette', 'invite', 'find', 'search', 'history', 'network', 'import', 'export'])
+  for (const label of ['Network…', 'Import Markdown…', 'Export Workspace…', 'New Task Board', 'My Tasks'])
+    (items.find((i) => i.label === label)!.click as () => void)()
+  assert.deepEqual(sent, [
+    'new-document',
+    'command-palette',
+    'invite',
+    'find',
+    'search',
+    'history',
+    'network',
+    'import',
+    'export',
+    'new-board',
+    'my-tasks',
+  ])
   const accelerators = items.map((i) => i.accelerator).filter(Boolean)
   assert.equal(new Set(accelerators).size, accelerators.length, 'no key bound twice (developer tools moved to F12)')
 })

@@ -47,6 +47,7 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
       label: '&File',
       submenu: [
         command('New Document', 'CmdOrCtrl+N', 'new-document'),
+        command('New Task Board', null, 'new-board'),
         command('Invite Teammate…', 'CmdOrCtrl+Shift+I', 'invite'),
         { type: 'separator' },
         command('Import Markdown…', null, 'import'),
@@ -76,6 +77,7 @@ export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
       label: '&View',
       submenu: [
         command('Command Palette…', 'CmdOrCtrl+K', 'command-palette'),
+        command('My Tasks', null, 'my-tasks'),
         command('Network…', null, 'network'),
         command('Document History', 'CmdOrCtrl+Shift+H', 'history'),
         { type: 'separator' },

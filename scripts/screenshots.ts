@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { README_SCREENSHOTS } from '../e2e/harness.ts'
 import { ROOT } from './build-electron.ts'
 
-const tests = ['two-people.e2e.test.ts', 'teammates.e2e.test.ts'].map((f) => join(ROOT, 'e2e', f))
+const tests = ['two-people.e2e.test.ts', 'teammates.e2e.test.ts', 'board.e2e.test.ts'].map((f) => join(ROOT, 'e2e', f))
 const run = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...tests], {
   stdio: 'inherit',
   cwd: ROOT,

@@ -25,6 +25,8 @@ export const PORT_MESSAGE = 'grapevine:port'
 /** Menu commands the page acts on. */
 export const MENU_COMMANDS = [
   'new-document',
+  'new-board',
+  'my-tasks',
   'command-palette',
   'invite',
   'network',

@@ -115,12 +115,16 @@ test('routes round-trip, and junk routes select nothing', () => {
     { workspaceId: null, docId: null },
     { workspaceId: 'w1', docId: null },
     { workspaceId: 'w_1-x', docId: 'd9' },
+    { workspaceId: 'w1', docId: 'd9', cardId: '0a1b2c3d4e5f6071' },
+    { workspaceId: 'w1', docId: null, tasks: true as const },
   ]) {
     assert.deepEqual(parseRoute(formatRoute(r)), r)
   }
   assert.deepEqual(parseRoute('#/w/../d/x'), { workspaceId: null, docId: null })
   assert.deepEqual(parseRoute('#/w/ok/d/<script>'), { workspaceId: 'ok', docId: null })
   assert.deepEqual(parseRoute(''), { workspaceId: null, docId: null })
+  assert.deepEqual(parseRoute('#/w/ok/d/doc/c/<b>'), { workspaceId: 'ok', docId: 'doc' })
+  assert.deepEqual(parseRoute('#/w/ok/tasks/x'), { workspaceId: 'ok', docId: null })
 })
 
 test('shortcuts: Ctrl or Cmd', () => {

@@ -9,6 +9,9 @@ function isMac(): boolean {
 
 const MAC = isMac()
 
+/** The Alt key as this platform names it (Option, ⌥, on macOS). */
+export const ALT = MAC ? '⌥' : 'Alt'
+
 /** "Mod+Shift+I" → "Ctrl+Shift+I" or "⇧⌘I". */
 export function shortcutLabel(spec: string, mac = MAC): string {
   const parts = spec.split('+')

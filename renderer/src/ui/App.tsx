@@ -199,6 +199,8 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
           workspace={current}
           workspaces={workspaces}
           docId={route.docId}
+          cardId={route.cardId ?? null}
+          tasks={route.tasks === true}
           navigate={navigate}
           command={command}
           joinRequests={requests}

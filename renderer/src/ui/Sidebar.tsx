@@ -1,4 +1,4 @@
-/** The workspace's documents: filter by title, open, new, rename, delete; unread ones marked. */
+/** "My tasks", then the workspace's documents and boards: filter by title, open, new, rename, delete; unread ones marked. */
 import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
 import { MAX_TITLE_CHARS } from '../../../shared/limits.ts'
 import type { DocumentSummary } from '../../../shared/types.ts'
@@ -16,6 +16,10 @@ export interface SidebarProps {
   selfId: string
   onOpen: (docId: string) => void
   onNew: () => void
+  onNewBoard: () => void
+  /** Shows "my tasks" (null: this device has none to show, a keeper). */
+  onTasks: (() => void) | null
+  tasksSelected: boolean
   onRename: (docId: string, title: string) => Promise<void>
   onDelete: (doc: DocumentSummary) => void
   creating: boolean
@@ -32,19 +36,45 @@ export function Sidebar(p: SidebarProps) {
 
   return (
     <nav className="sidebar" aria-label="Documents" data-testid="sidebar">
+      {p.onTasks && (
+        <button
+          type="button"
+          className={`sidebar-tasks ${p.tasksSelected ? 'selected' : ''}`}
+          aria-current={p.tasksSelected ? 'page' : undefined}
+          onClick={p.onTasks}
+          data-testid="my-tasks"
+        >
+          <span aria-hidden="true" className="doc-kind">
+            ☑
+          </span>{' '}
+          My tasks
+        </button>
+      )}
       <div className="sidebar-head">
         <h2 className="sidebar-title">Documents</h2>
         {p.canWrite && (
-          <button
-            type="button"
-            className="small"
-            onClick={p.onNew}
-            disabled={p.creating}
-            data-testid="new-document"
-            title={`New document (${shortcutLabel('Mod+N')})`}
-          >
-            + New
-          </button>
+          <span className="row tight">
+            <button
+              type="button"
+              className="small"
+              onClick={p.onNew}
+              disabled={p.creating}
+              data-testid="new-document"
+              title={`New document (${shortcutLabel('Mod+N')})`}
+            >
+              + New
+            </button>
+            <button
+              type="button"
+              className="small"
+              onClick={p.onNewBoard}
+              disabled={p.creating}
+              data-testid="new-board"
+              title="New task board: columns and cards"
+            >
+              + Board
+            </button>
+          </span>
         )}
       </div>
       <label className="filter">
@@ -80,6 +110,11 @@ export function Sidebar(p: SidebarProps) {
               >
                 <span className="doc-title-row">
                   {d.unread && <span className="unread-dot" data-testid="unread" aria-label="Unread changes" role="img" />}
+                  {d.kind === 'board' && (
+                    <span className="doc-kind" role="img" aria-label="Task board" title="Task board">
+                      ▦
+                    </span>
+                  )}
                   <span className="doc-title" data-testid="doc-title">
                     {displayTitle(d.title)}
                   </span>

@@ -17,15 +17,17 @@ import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { DocView } from './DocView.tsx'
 import { Dialog } from './Dialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
+import { Progress } from './Progress.tsx'
 import { InviteDialog } from './InviteDialog.tsx'
 import { JoinRequests } from './JoinRequests.tsx'
 import { NetworkDialog } from './NetworkDialog.tsx'
 import { awayLongEnough, DigestDialog, noteActive } from './DigestDialog.tsx'
-import { BoardReadOnly } from './BoardReadOnly.tsx'
+import { BoardView } from './BoardView.tsx'
 import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
 import { ExportDialog, ImportDialog } from './TransferDialog.tsx'
 import { download, exportDocument } from '../lib/transfer.ts'
 import { displayTitle, Sidebar } from './Sidebar.tsx'
+import { TasksView } from './TasksView.tsx'
 import { TeammatesPanel } from './TeammatesPanel.tsx'
 import { TopBar } from './TopBar.tsx'
 import { WorkspaceDialog } from './WorkspaceDialog.tsx'
@@ -35,6 +37,10 @@ export interface WorkspaceViewProps {
   workspace: WorkspaceInfo
   workspaces: WorkspaceInfo[]
   docId: string | null
+  /** A card of the board `docId` open in its dialog (from the URL). */
+  cardId: string | null
+  /** The "my tasks" list is shown (no document then). */
+  tasks: boolean
   navigate: (r: Route) => void
   /** The latest command from a shortcut or the app menu; `seq` changes each time. */
   command: { name: CommandName; seq: number } | null
@@ -59,6 +65,8 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const [deleting, setDeleting] = useState<DocumentSummary | null>(null)
   const [showTeammates, setShowTeammates] = useState(true)
   const [focusTitleOf, setFocusTitleOf] = useState<string | null>(null)
+  /** The document made here last: known (its kind above all) before the list has it. */
+  const [created, setCreated] = useState<DocumentSummary | null>(null)
   /** A search hit to show in the document it opened. */
   const [reveal, setReveal] = useState<{ docId: string; at: number; length: number; seq: number } | null>(null)
   const [dismissed, setDismissed] = useState<ReadonlySet<string>>(new Set())
@@ -79,6 +87,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const teammatesOnline = (members.data ?? []).filter((m) => !m.self && m.online).length
 
   const open = useCallback((docId: string | null) => p.navigate({ workspaceId: wsId, docId }), [p.navigate, wsId])
+  const showTasks = useCallback(() => p.navigate({ workspaceId: wsId, docId: null, tasks: true }), [p.navigate, wsId])
 
   // After time away, the digest opens by itself when teammates changed something; while the workspace is in
   // view, that it was is noted every minute.
@@ -106,10 +115,21 @@ export function WorkspaceView(p: WorkspaceViewProps) {
     if (!canWrite) return
     const d = await create.run()
     if (!d) return
+    setCreated(d)
     setFocusTitleOf(d.id)
     open(d.id)
     docs.reload()
   }, [canWrite, create.run, open, docs.reload])
+  const createBoard = useAction(async () => client.request('board.create', { workspaceId: wsId, title: '' }))
+  const newBoard = useCallback(async () => {
+    if (!canWrite) return
+    const d = await createBoard.run()
+    if (!d) return
+    setCreated(d)
+    setFocusTitleOf(d.id)
+    open(d.id)
+    docs.reload()
+  }, [canWrite, createBoard.run, open, docs.reload])
   const exportDoc = useAction(async (docId: string) => {
     const out = await exportDocument(client, docId)
     download(out.name, out.blob)
@@ -136,6 +156,12 @@ export function WorkspaceView(p: WorkspaceViewProps) {
     switch (command.name) {
       case 'new-document':
         void newDoc()
+        break
+      case 'new-board':
+        void newBoard()
+        break
+      case 'my-tasks':
+        if (ws.role !== 'keeper') showTasks()
         break
       case 'command-palette':
         setDialog((d) => (d === 'palette' ? null : 'palette'))
@@ -165,13 +191,17 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         if (canWrite) setDialog('import')
         break
     }
-  }, [command, newDoc, canInvite, canWrite, ws.role])
+  }, [command, newDoc, newBoard, showTasks, canInvite, canWrite, ws.role])
 
-  const current = docs.data?.find((d) => d.id === p.docId)
+  const current = docs.data?.find((d) => d.id === p.docId) ?? (created?.id === p.docId ? created : undefined)
   const items = useMemo((): PaletteItem[] => {
     const actions: PaletteItem[] = []
     if (canWrite)
-      actions.push({ id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() })
+      actions.push(
+        { id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() },
+        { id: 'new-board', group: 'Actions', label: 'New task board', run: () => void newBoard() },
+      )
+    if (ws.role !== 'keeper') actions.push({ id: 'my-tasks', group: 'Actions', label: 'My tasks: cards assigned to you', run: showTasks })
     if (canInvite)
       actions.push({
         id: 'invite',
@@ -242,7 +272,22 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
       .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
     return [...actions, ...documents, ...p.globalItems]
-  }, [canWrite, canInvite, showTeammates, current, docs.data, p.globalItems, newDoc, open, ws.name, ws.role, mayLeave, exportDoc.run])
+  }, [
+    canWrite,
+    canInvite,
+    showTeammates,
+    current,
+    docs.data,
+    p.globalItems,
+    newDoc,
+    newBoard,
+    showTasks,
+    open,
+    ws.name,
+    ws.role,
+    mayLeave,
+    exportDoc.run,
+  ])
 
   // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
   // peer then lets them time out; the invite dialog still lists them).
@@ -271,7 +316,10 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         selfId={self.deviceId}
         onOpen={open}
         onNew={() => void newDoc()}
-        creating={create.busy}
+        onNewBoard={() => void newBoard()}
+        onTasks={ws.role === 'keeper' ? null : showTasks}
+        tasksSelected={p.tasks}
+        creating={create.busy || createBoard.busy}
         onRename={async (id, title) => {
           await rename.run(id, title)
         }}
@@ -287,12 +335,29 @@ export function WorkspaceView(p: WorkspaceViewProps) {
             <p className="muted">Keep it online: teammates get each other’s work through it when they are not online together.</p>
           </div>
         </main>
+      ) : p.tasks ? (
+        <TasksView workspaces={p.workspaces} navigate={p.navigate} />
       ) : p.docId ? (
-        current?.kind === 'board' ? (
-          <BoardReadOnly
+        !current && !docs.data ? (
+          // Which kind of document it is comes with the list: a board must never mount the text editor.
+          <main className="doc-view" data-testid="doc-loading" aria-busy="true">
+            <div className="doc-loading">
+              <Progress label="Opening…" />
+            </div>
+          </main>
+        ) : current?.kind === 'board' ? (
+          <BoardView
             key={p.docId}
             docId={p.docId}
-            names={new Map((members.data ?? []).map((m) => [m.deviceId, m.self ? 'you' : m.name]))}
+            canWrite={canWrite}
+            members={members.data ?? []}
+            teammatesOnline={teammatesOnline}
+            cardId={p.cardId}
+            onOpenCard={(cardId) =>
+              p.navigate(cardId ? { workspaceId: wsId, docId: current.id, cardId } : { workspaceId: wsId, docId: current.id })
+            }
+            onRead={onRead}
+            focusTitle={focusTitleOf === p.docId}
           />
         ) : (
           <DocView
@@ -313,9 +378,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
             <h1>{ws.name}</h1>
             <p className="muted">{docs.data?.length ? 'Choose a document on the left, or start a new one.' : 'No documents yet.'}</p>
             {canWrite && (
-              <button type="button" className="primary" onClick={() => void newDoc()}>
-                New document
-              </button>
+              <div className="row center">
+                <button type="button" className="primary" onClick={() => void newDoc()}>
+                  New document
+                </button>
+                <button type="button" onClick={() => void newBoard()} data-testid="empty-new-board">
+                  New task board
+                </button>
+              </div>
             )}
             <p className="muted shortcuts">
               <kbd>{shortcutLabel('Mod+K')}</kbd> commands · <kbd>{shortcutLabel('Mod+N')}</kbd> new document
@@ -343,6 +413,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
       <div className="toasts">
         <ErrorText error={docs.error ?? members.error} />
         <ErrorText error={create.error} onDismiss={create.clearError} />
+        <ErrorText error={createBoard.error} onDismiss={createBoard.clearError} />
         <ErrorText error={rename.error} onDismiss={rename.clearError} />
         <ErrorText error={exportDoc.error} onDismiss={exportDoc.clearError} />
       </div>

@@ -1,0 +1,259 @@
+/**
+ * The task board as two people use it, in two Chromium pages on two peers: Ana makes a board in the app,
+ * adds cards and fills one in its dialog (assignee Ben, due date, label); Ben sees it live and finds it on
+ * his "my tasks"; both move cards at once (Ana drags, Ben uses the keyboard), the same card too, and both
+ * pages end with the same board, every card on it exactly once. Then Ben, made a viewer, can only read.
+ * Screenshots 22-24 go to a temp folder, or to docs/screenshots/ with `npm run screenshots`.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Page } from 'playwright-core'
+import { browserProblem, onboard, twoPeople } from './harness.ts'
+
+const problem = browserProblem()
+if (problem && process.env['CI']) throw new Error(`end-to-end tests cannot run: ${problem}`)
+if (problem) console.log(`end-to-end tests skipped: ${problem}`)
+
+const people = twoPeople(problem)
+const LONG = { timeout: 20_000 }
+
+/** The board as a page shows it: each column's name and its cards' titles, in order. */
+const shown = (p: Page): Promise<[string, string[]][]> =>
+  p
+    .getByTestId('board-column')
+    .evaluateAll((cols) =>
+      cols.map((c): [string, string[]] => [
+        c.getAttribute('aria-label') ?? '',
+        [...c.querySelectorAll('[data-testid="card-title"]')].map((t) => t.textContent ?? ''),
+      ]),
+    )
+const card = (p: Page, title: string) =>
+  p.getByTestId('board-card').filter({ has: p.getByTestId('card-title').getByText(title, { exact: true }) })
+const column = (p: Page, name: string) => p.locator(`[data-testid="board-column"][aria-label="${name}"]`)
+
+/** Waits until `check` holds for what the page shows; says what it showed last if it never does. */
+async function waitBoard(
+  p: Page,
+  check: (b: [string, string[]][]) => boolean,
+  what: string,
+  timeout = 20_000,
+): Promise<[string, string[]][]> {
+  const deadline = Date.now() + timeout
+  let b: [string, string[]][] = []
+  while (Date.now() < deadline) {
+    b = await shown(p).catch(() => [])
+    if (check(b)) return b
+    await p.waitForTimeout(100)
+  }
+  throw new Error(`${what}: the board shows ${JSON.stringify(b)}`)
+}
+const columnOf = (b: [string, string[]][], title: string): string | undefined => b.find(([, cards]) => cards.includes(title))?.[0]
+
+test(
+  'task board: made and edited in the app, seen live by a teammate, on his "my tasks"; concurrent moves converge; a viewer only reads',
+  { skip: problem ?? false, timeout: 180_000 },
+  () => people.run(scenario),
+)
+
+async function scenario(): Promise<void> {
+  const { pa, pb } = people
+  // Ana starts a workspace and lets Ben in.
+  await onboard(pa, people.ana.url, 'Ana')
+  await pa.getByTestId('workspace-name-input').fill('Studio')
+  await pa.getByTestId('workspace-name-input').press('Enter')
+  await pa.getByTestId('invite-button').click()
+  const code = await pa.getByTestId('invite-code').inputValue()
+  await onboard(pb, people.ben.url, 'Ben')
+  await pb.getByTestId('join-code-input').fill(code)
+  await pb.getByRole('button', { name: 'Check invite' }).click()
+  await pb.getByTestId('join-button').click()
+  await pa.getByTestId('join-accept').click(LONG)
+  await pb.getByTestId('sidebar').waitFor({ timeout: 30_000 })
+  await pa.keyboard.press('Escape')
+
+  // Ana makes a board from the sidebar, names it, and adds cards (Enter adds one and keeps the field open).
+  await pa.getByTestId('new-board').click()
+  await pa.getByTestId('board-view').waitFor()
+  await pa.getByTestId('doc-title-input').fill('Sprint')
+  await pa.getByTestId('doc-title-input').press('Enter')
+  assert.deepEqual(
+    (await shown(pa)).map(([name]) => name),
+    ['To do', 'Doing', 'Done'],
+  )
+  await column(pa, 'To do').getByTestId('add-card').click()
+  for (const title of ['Write the spec', 'Fix login', 'Ship it']) {
+    await pa.getByTestId('add-card-input').fill(title)
+    await pa.getByTestId('add-card-input').press('Enter')
+    await card(pa, title).waitFor()
+  }
+  await pa.getByTestId('add-card-input').press('Escape')
+  await column(pa, 'Doing').getByTestId('add-card').click()
+  await pa.getByTestId('add-card-input').fill('Review the design')
+  await pa.getByTestId('add-card-input').press('Enter')
+  await card(pa, 'Review the design').waitFor()
+  await pa.getByTestId('add-card-input').press('Escape')
+
+  // Within a column too: Ana drags "Write the spec" below "Ship it"; the line shows under "Ship it" first.
+  await card(pa, 'Write the spec').hover()
+  await pa.mouse.down()
+  const last = (await card(pa, 'Ship it').boundingBox())!
+  await pa.mouse.move(last.x + last.width / 2, last.y + last.height - 3, { steps: 4 })
+  await pa.locator('[data-testid="drop-indicator"].drop-after', { has: card(pa, 'Ship it') }).waitFor()
+  await pa.mouse.up()
+  await waitBoard(pa, (b) => b[0]![1].join() === 'Fix login,Ship it,Write the spec', 'the card dragged down its column')
+
+  // Ana fills in "Fix login" in its dialog: assignee Ben (by name), a due date, a label, a description.
+  await card(pa, 'Fix login').click()
+  const dialog = pa.getByTestId('card-dialog')
+  await dialog.waitFor()
+  await dialog.getByTestId('card-assignee').selectOption({ label: 'Ben' })
+  await dialog.getByTestId('card-due-input').fill('2027-01-15')
+  await dialog.getByTestId('card-label-input').fill('bug')
+  await dialog.getByTestId('card-label-input').press('Enter')
+  await dialog.getByTestId('card-label').filter({ hasText: 'bug' }).waitFor()
+  await dialog.getByTestId('card-description-input').fill('Users on the old app cannot log in after the update.')
+  await dialog.getByTestId('card-title-input').click()
+  // Each field is saved as the peer answers: the tile shows them all.
+  await card(pa, 'Fix login').locator('.card-label', { hasText: 'bug' }).waitFor()
+  await card(pa, 'Fix login').getByTestId('card-due').waitFor()
+  await card(pa, 'Fix login').getByText('Assigned to Ben').waitFor({ state: 'attached' })
+  await pa.screenshot({ path: people.shots.path('23-card-dialog') })
+  await pa.keyboard.press('Escape')
+  await dialog.waitFor({ state: 'detached' })
+  // And gives Ben a second card, overdue.
+  await card(pa, 'Review the design').click()
+  await dialog.getByTestId('card-assignee').selectOption({ label: 'Ben' })
+  await dialog.getByTestId('card-due-input').fill('2026-03-02')
+  await card(pa, 'Review the design').getByTestId('card-due').filter({ hasText: 'Overdue' }).waitFor()
+  // A description typed and left with Escape is kept.
+  await dialog.getByTestId('card-description-input').fill('Check the contrast in dark mode.')
+  await pa.keyboard.press('Escape')
+  await card(pa, 'Review the design').locator('.card-has-description').waitFor()
+  await dialog.waitFor({ state: 'detached' })
+
+  // Ben sees the board live, with the card assigned to him, and finds it on "My tasks".
+  await pb.getByTestId('doc-item').filter({ hasText: 'Sprint' }).click(LONG)
+  await card(pb, 'Fix login')
+    .getByText('Assigned to Ben (you)')
+    .waitFor({ state: 'attached', ...LONG })
+  await card(pb, 'Ship it').waitFor()
+  await pb.getByTestId('my-tasks').click()
+  const task = pb.getByTestId('task').filter({ hasText: 'Fix login' })
+  await task.waitFor(LONG)
+  assert.equal(await task.getByTestId('task-column').innerText(), 'To do')
+  assert.match(await task.getByTestId('task-due').innerText(), /15/)
+  await pb.getByTestId('task').filter({ hasText: 'Review the design' }).getByTestId('task-due').filter({ hasText: 'Overdue' }).waitFor(LONG)
+  assert.equal(await pb.getByTestId('task').count(), 2, 'only the cards assigned to Ben')
+  await pb.screenshot({ path: people.shots.path('24-my-tasks') })
+  // It opens the board with the card's dialog.
+  await task.click()
+  await pb.getByTestId('card-dialog').waitFor()
+  assert.equal(await pb.getByTestId('card-title-input').inputValue(), 'Fix login')
+  await pb.keyboard.press('Escape')
+  await pb.getByTestId('card-dialog').waitFor({ state: 'detached' })
+
+  // At the same time: Ana drags "Write the spec" to Done; Ben moves "Ship it" right by keyboard (Alt+→),
+  // and focus stays on it.
+  await Promise.all([
+    (async () => {
+      // Step by step, to see the drop line before letting go.
+      await card(pa, 'Write the spec').hover()
+      await pa.mouse.down()
+      const to = (await column(pa, 'Done').locator('.board-cards').boundingBox())!
+      await pa.mouse.move(to.x + to.width / 2, to.y + 4, { steps: 4 })
+      await column(pa, 'Done').getByTestId('drop-indicator').waitFor()
+      await pa.mouse.up()
+    })(),
+    (async () => {
+      await card(pb, 'Ship it').focus()
+      await pb.keyboard.press('Alt+ArrowRight')
+    })(),
+  ])
+  await pb.getByTestId('board-announce').filter({ hasText: 'Moved “Ship it” to Doing' }).waitFor()
+  assert.equal(await card(pb, 'Ship it').evaluate((el) => el.matches(':focus')), true, 'focus stays on the moved card')
+  // Then both move the same card, to different columns, at about the same time.
+  await Promise.all([
+    card(pa, 'Fix login').dragTo(column(pa, 'Done').locator('.board-cards')),
+    (async () => {
+      await card(pb, 'Fix login').focus()
+      await pb.keyboard.press('Alt+ArrowRight')
+    })(),
+  ])
+
+  // A teammate's move that arrives while Ana drags does not pull the board from under her pointer: she
+  // holds "Review the design" over To do while Ben moves it down his column; her drop still goes through.
+  await card(pa, 'Review the design').hover()
+  await pa.mouse.down()
+  const todo = (await column(pa, 'To do').locator('.board-cards').boundingBox())!
+  await pa.mouse.move(todo.x + todo.width / 2, todo.y + 4, { steps: 4 })
+  await column(pa, 'To do').getByTestId('drop-indicator').waitFor()
+  await card(pb, 'Review the design').focus()
+  await pb.keyboard.press('Alt+ArrowDown')
+  await pb.getByTestId('board-announce').filter({ hasText: 'Moved “Review the design” to Doing' }).waitFor()
+  await pa.waitForTimeout(600)
+  assert.match((await card(pa, 'Review the design').getAttribute('class')) ?? '', /dragging/, 'still the card being dragged')
+  await pa.mouse.up()
+
+  // Both pages come to the same board: every card exactly once, the two first moves kept.
+  const titles = ['Write the spec', 'Fix login', 'Ship it', 'Review the design']
+  const settled = (b: [string, string[]][]): boolean => {
+    const all = b.flatMap(([, cards]) => cards)
+    return all.length === titles.length && titles.every((t) => all.filter((x) => x === t).length === 1)
+  }
+  let finalA: [string, string[]][] = []
+  let finalB: [string, string[]][] = []
+  const deadline = Date.now() + 20_000
+  while (Date.now() < deadline) {
+    ;[finalA, finalB] = await Promise.all([waitBoard(pa, settled, 'Ana'), waitBoard(pb, settled, 'Ben')])
+    if (JSON.stringify(finalA) === JSON.stringify(finalB)) break
+    await pa.waitForTimeout(150)
+  }
+  assert.deepEqual(finalA, finalB, 'both pages show the same board')
+  console.log(`both pages show: ${finalA.map(([name, cards]) => `${name}: ${cards.join(', ') || '—'}`).join(' | ')}`)
+  assert.equal(columnOf(finalA, 'Write the spec'), 'Done')
+  assert.equal(columnOf(finalA, 'Ship it'), 'Doing')
+  assert.ok(['Doing', 'Done'].includes(columnOf(finalA, 'Fix login') ?? ''), 'one of the two moves of Fix login won')
+  assert.ok(['To do', 'Doing'].includes(columnOf(finalA, 'Review the design') ?? ''))
+  // The board on screen is read: Ben's moves leave no unread mark on it (within the mark's 1 s throttle).
+  await pa.getByTestId('doc-item').filter({ hasText: 'Sprint' }).getByTestId('unread').waitFor({ state: 'detached', timeout: 10_000 })
+  await pa.locator('.board-columns').evaluate((el) => el.scrollTo(0, 0))
+  await pa.screenshot({ path: people.shots.path('22-board') })
+
+  // Ben becomes a viewer: his board says so and offers no editing; his card can still be opened, read only.
+  const benRow = pa.locator('[data-testid="teammate"]', { has: pa.getByTestId('teammate-name').getByText('Ben', { exact: true }) })
+  await benRow.getByTestId('teammate-manage').click()
+  await benRow.getByTestId('set-role-viewer').click()
+  await pb.getByTestId('board-read-only').waitFor(LONG)
+  assert.equal(await pb.getByTestId('add-card').count(), 0, 'a viewer has no "Add a card"')
+  assert.equal(await pb.getByTestId('new-board').count(), 0, 'a viewer has no "New board"')
+  assert.equal(await card(pb, 'Ship it').getAttribute('draggable'), 'false')
+  await card(pb, 'Ship it').focus()
+  await pb.keyboard.press('Alt+ArrowLeft')
+  await card(pb, 'Fix login').click()
+  assert.equal(await pb.getByTestId('card-title-input').getAttribute('readonly'), '')
+  assert.equal(await pb.getByTestId('card-delete').count(), 0)
+  await pb.keyboard.press('Escape')
+  assert.equal(columnOf(await shown(pb), 'Ship it'), 'Doing', "a viewer's keys move nothing")
+
+  // Ana adds a column, renames it, moves it first, then deletes it; Ben sees each step. She deletes a card.
+  await pa.getByTestId('add-column').click()
+  await pa.getByTestId('new-column-input').fill('Blocked')
+  await pa.getByTestId('new-column-input').press('Enter')
+  await waitBoard(pb, (b) => b.map(([n]) => n).join() === 'To do,Doing,Done,Blocked', 'the new column at Ben')
+  await column(pa, 'Blocked').getByRole('button', { name: 'Blocked', exact: true }).click()
+  await pa.getByTestId('column-name-input').fill('Waiting')
+  await pa.getByTestId('column-name-input').press('Enter')
+  for (let i = 0; i < 3; i++) await column(pa, 'Waiting').getByRole('button', { name: 'Move Waiting left' }).click()
+  await waitBoard(pb, (b) => b.map(([n]) => n).join() === 'Waiting,To do,Doing,Done', 'the renamed column, first, at Ben')
+  await column(pa, 'Waiting').getByTestId('column-delete').click()
+  await pa.getByTestId('confirm-button').click()
+  await card(pa, 'Ship it').click()
+  await pa.getByTestId('card-delete').click()
+  await pa.getByTestId('card-delete-confirm').click()
+  await pa.getByTestId('card-dialog').waitFor({ state: 'detached' })
+  await waitBoard(
+    pb,
+    (b) => b.map(([n]) => n).join() === 'To do,Doing,Done' && !b.some(([, cards]) => cards.includes('Ship it')),
+    'the column and the card gone at Ben',
+  )
+}
