@@ -3,7 +3,7 @@
  * adds cards and fills one in its dialog (assignee Ben, due date, label); Ben sees it live and finds it on
  * his "my tasks"; both move cards at once (Ana drags, Ben uses the keyboard), the same card too, and both
  * pages end with the same board, every card on it exactly once. Then Ben, made a viewer, can only read.
- * Screenshots 22-24 go to a temp folder, or to docs/screenshots/ with `npm run screenshots`.
+ * Screenshots 22-25 go to a temp folder, or to docs/screenshots/ with `npm run screenshots`.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -256,4 +256,22 @@ async function scenario(): Promise<void> {
     (b) => b.map(([n]) => n).join() === 'To do,Doing,Done' && !b.some(([, cards]) => cards.includes('Ship it')),
     'the column and the card gone at Ben',
   )
+
+  // The board's history: Ben's session counted in changes; his version read as the board's text, with
+  // the card Ana deleted since struck; a board's version is read and copied, not restored.
+  await pa.keyboard.press('Control+Shift+H')
+  await pa.getByTestId('history-panel').waitFor()
+  const bens = pa.getByTestId('history-session').filter({ hasText: 'Ben' })
+  await bens.waitFor({ timeout: 20_000 })
+  assert.match(await bens.innerText(), /\d+ changes?/)
+  await bens.click()
+  const version = pa.getByTestId('version-text')
+  await version.locator('.cm-removed-since').filter({ hasText: 'Ship it' }).waitFor(LONG)
+  assert.match(await version.innerText(), /## To do/)
+  assert.equal(await pa.getByTestId('version-restore').count(), 0, 'no restore for a board')
+  await pa.screenshot({ path: people.shots.path('25-board-history') })
+  await pa.getByTestId('version-close').getByText('Back to the board').click()
+  await pa.getByTestId('version-view').waitFor({ state: 'detached' })
+  await pa.getByTestId('history-close').click()
+  await pa.getByTestId('board-columns').or(pa.locator('.board-columns')).first().waitFor()
 }

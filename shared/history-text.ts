@@ -20,6 +20,11 @@ export function sessionTime(s: HistorySession, clock: (at: number) => string, ow
 export function sessionChanges(s: HistorySession): string {
   const parts: string[] = []
   if (s.inserted || s.deleted) parts.push(`+${s.inserted} −${s.deleted}`)
+  // A board's changes are to cards and columns, not to a text: counted as changes (less the rename).
+  else if (s.changes > Number(s.retitled)) {
+    const n = s.changes - Number(s.retitled)
+    parts.push(`${n} change${n === 1 ? '' : 's'}`)
+  }
   if (s.retitled) parts.push('renamed')
   return parts.length ? parts.join(' · ') : 'no text changed'
 }

@@ -4,6 +4,8 @@
  * teammate makes). Cards move by drag and drop (native HTML5) or from the keyboard (Alt+arrows on a
  * focused card, shared/board.ts's `keyboardMove`); a move shows at once and the peer's board follows.
  * A card opens in its dialog (CardDialog); the URL names it, so a reload or "my tasks" can open it.
+ * Its history is a text document's (HistoryPanel): who changed it when, and an earlier version read as
+ * the board's text, with the cards changed since marked; a board's version is not restored.
  */
 import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { keyboardMove } from '../../../shared/board.ts'
@@ -20,7 +22,12 @@ import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
 import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
-import { ALT } from '../lib/platform.ts'
+import { ALT, shortcutLabel } from '../lib/platform.ts'
+import { HISTORY_EVENT } from '../lib/commands.ts'
+import { loadEditor } from '../editor/load.ts'
+import { HistoryPanel, VersionView } from './HistoryPanel.tsx'
+
+type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 
 export interface BoardViewProps {
   docId: string
@@ -54,6 +61,29 @@ export function BoardView(p: BoardViewProps) {
   const [deletingColumn, setDeletingColumn] = useState<{ id: string; name: string; cards: number } | null>(null)
   /** The card a keyboard move is about: focus stays on it while it is re-rendered elsewhere. */
   const keepFocus = useRef<string | null>(null)
+  /** The history beside the board, and the version shown in place of it (null: the board as it is). */
+  const [history, setHistory] = useState<{ version: string | null } | null>(null)
+  /** The editor's module shows a version's text (read only): loaded when a version is first shown. */
+  const [mod, setMod] = useState<EditorModule | null>(null)
+  // The history command (menu, shortcut, palette) opens or closes it; another board starts without it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: docId is the reset trigger: a new board closes the history
+  useEffect(() => {
+    setHistory(null)
+    const toggle = (): void => setHistory((h) => (h ? null : { version: null }))
+    window.addEventListener(HISTORY_EVENT, toggle)
+    return () => window.removeEventListener(HISTORY_EVENT, toggle)
+  }, [docId])
+  const wantsVersion = history?.version != null
+  useEffect(() => {
+    if (!wantsVersion || mod) return
+    let cancelled = false
+    void loadEditor().then((m) => {
+      if (!cancelled) setMod(() => m)
+    })
+    return () => {
+      cancelled = true
+    }
+  }, [wantsVersion, mod])
 
   // Any click, or focus moving to something else, ends that.
   useEffect(() => {
@@ -201,6 +231,16 @@ export function BoardView(p: BoardViewProps) {
             {cards} {cards === 1 ? 'card' : 'cards'}
           </span>
           <SyncStatus docId={docId} unsent={0} teammatesOnline={p.teammatesOnline} />
+          <button
+            type="button"
+            className="link-like"
+            aria-pressed={history !== null}
+            title={`Who changed what, and earlier versions (${shortcutLabel('Mod+Shift+H')})`}
+            onClick={() => setHistory((h) => (h ? null : { version: null }))}
+            data-testid="history-button"
+          >
+            History
+          </button>
         </div>
       </header>
       {board.deleted && (
@@ -231,25 +271,51 @@ export function BoardView(p: BoardViewProps) {
       <p className="visually-hidden" aria-live="polite" data-testid="board-announce">
         {announce}
       </p>
-      <div className="board-columns">
-        {board.columns.map((c, i) => (
-          <BoardColumn
-            key={c.id}
-            column={c}
-            index={i}
-            columns={real.length}
-            canWrite={canWrite && !board.deleted}
-            members={p.members}
-            dragging={dragging}
-            dropAt={drop?.column === c.id ? drop.at : null}
-            hintId={`board-hint-${docId}`}
-            actions={columnActions}
-          />
-        ))}
-        {canWrite && !board.deleted && (
-          <AddColumn
-            onAdd={(name) => change(() => client.request('column.add', { docId, name })).then((r) => r !== undefined)}
-            full={real.length}
+      <div className="doc-body">
+        {history?.version ? (
+          mod ? (
+            <VersionView
+              docId={docId}
+              version={history.version}
+              canWrite={false}
+              board
+              mod={mod}
+              onRestored={() => setHistory({ version: null })}
+              onClose={() => setHistory({ version: null })}
+            />
+          ) : (
+            <Progress label="Reading this version…" />
+          )
+        ) : (
+          <div className="board-columns">
+            {board.columns.map((c, i) => (
+              <BoardColumn
+                key={c.id}
+                column={c}
+                index={i}
+                columns={real.length}
+                canWrite={canWrite && !board.deleted}
+                members={p.members}
+                dragging={dragging}
+                dropAt={drop?.column === c.id ? drop.at : null}
+                hintId={`board-hint-${docId}`}
+                actions={columnActions}
+              />
+            ))}
+            {canWrite && !board.deleted && (
+              <AddColumn
+                onAdd={(name) => change(() => client.request('column.add', { docId, name })).then((r) => r !== undefined)}
+                full={real.length}
+              />
+            )}
+          </div>
+        )}
+        {history && (
+          <HistoryPanel
+            docId={docId}
+            selected={history.version}
+            onSelect={(version) => setHistory({ version })}
+            onClose={() => setHistory(null)}
           />
         )}
       </div>

@@ -126,13 +126,15 @@ export interface VersionViewProps {
   docId: string
   version: string
   canWrite: boolean
+  /** A board's version: read as the board's text, and never restored (the peer refuses it). */
+  board?: boolean
   mod: EditorModule
   onRestored: () => void
   onClose: () => void
 }
 
 /** One version, read only, in place of the editor: what it said, what changed since, restore or copy. */
-export function VersionView({ docId, version, canWrite, mod, onRestored, onClose }: VersionViewProps) {
+export function VersionView({ docId, version, canWrite, board = false, mod, onRestored, onClose }: VersionViewProps) {
   const client = useClient()
   const now = useNow()
   const v = usePeerQuery(() => client.request('doc.version', { docId, version }), [docId, version])
@@ -184,13 +186,13 @@ export function VersionView({ docId, version, canWrite, mod, onRestored, onClose
               {copied ? 'Copied' : 'Copy text'}
             </button>
           )}
-          {data && canWrite && (
+          {data && canWrite && !board && (
             <button type="button" className="primary" onClick={() => setConfirming(true)} data-testid="version-restore">
               Restore this version
             </button>
           )}
           <button type="button" onClick={onClose} data-testid="version-close">
-            Back to the document
+            {board ? 'Back to the board' : 'Back to the document'}
           </button>
         </div>
       </div>
