@@ -22,10 +22,9 @@ import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
 import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
-import { ALT, shortcutLabel } from '../lib/platform.ts'
-import { HISTORY_EVENT } from '../lib/commands.ts'
+import { ALT } from '../lib/platform.ts'
 import { loadEditor } from '../editor/load.ts'
-import { HistoryPanel, VersionView } from './HistoryPanel.tsx'
+import { HistoryButton, HistoryPanel, useHistoryState, VersionView } from './HistoryPanel.tsx'
 
 type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 
@@ -61,18 +60,10 @@ export function BoardView(p: BoardViewProps) {
   const [deletingColumn, setDeletingColumn] = useState<{ id: string; name: string; cards: number } | null>(null)
   /** The card a keyboard move is about: focus stays on it while it is re-rendered elsewhere. */
   const keepFocus = useRef<string | null>(null)
-  /** The history beside the board, and the version shown in place of it (null: the board as it is). */
-  const [history, setHistory] = useState<{ version: string | null } | null>(null)
+  /** The history beside the board, and the version shown in place of it. */
+  const [history, setHistory, toggleHistory] = useHistoryState(docId)
   /** The editor's module shows a version's text (read only): loaded when a version is first shown. */
   const [mod, setMod] = useState<EditorModule | null>(null)
-  // The history command (menu, shortcut, palette) opens or closes it; another board starts without it.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: docId is the reset trigger: a new board closes the history
-  useEffect(() => {
-    setHistory(null)
-    const toggle = (): void => setHistory((h) => (h ? null : { version: null }))
-    window.addEventListener(HISTORY_EVENT, toggle)
-    return () => window.removeEventListener(HISTORY_EVENT, toggle)
-  }, [docId])
   const wantsVersion = history?.version != null
   useEffect(() => {
     if (!wantsVersion || mod) return
@@ -231,16 +222,7 @@ export function BoardView(p: BoardViewProps) {
             {cards} {cards === 1 ? 'card' : 'cards'}
           </span>
           <SyncStatus docId={docId} unsent={0} teammatesOnline={p.teammatesOnline} />
-          <button
-            type="button"
-            className="link-like"
-            aria-pressed={history !== null}
-            title={`Who changed what, and earlier versions (${shortcutLabel('Mod+Shift+H')})`}
-            onClick={() => setHistory((h) => (h ? null : { version: null }))}
-            data-testid="history-button"
-          >
-            History
-          </button>
+          <HistoryButton open={history !== null} onToggle={toggleHistory} />
         </div>
       </header>
       {board.deleted && (

@@ -12,10 +12,8 @@ import type { Selection } from '../editor/cursors.ts'
 import type { DocReplica } from '../editor/replica.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { throttle } from '../../../shared/throttle.ts'
-import { HISTORY_EVENT } from '../lib/commands.ts'
-import { shortcutLabel } from '../lib/platform.ts'
 import { ErrorText } from './ErrorText.tsx'
-import { HistoryPanel, VersionView } from './HistoryPanel.tsx'
+import { HistoryButton, HistoryPanel, useHistoryState, VersionView } from './HistoryPanel.tsx'
 import { Progress } from './Progress.tsx'
 import { SyncStatus } from './SyncStatus.tsx'
 import { TitleField } from './TitleField.tsx'
@@ -64,12 +62,12 @@ export function DocView(p: DocViewProps) {
   const [, setHead] = useState('')
   const [unsent, setUnsent] = useState(0)
   const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
-  /** The history beside the text, and the version shown in place of the editor (null: the document as it is). */
-  const [history, setHistory] = useState<{ version: string | null } | null>(null)
   /** What changed since this device last read the document (from the heads read, as the peer said at open). */
   const [since, setSince] = useState<{ inserted: [number, number][]; deletedAt: number[] } | null>(null)
   const [showSince, setShowSince] = useState(true)
   const { docId, onCursor } = p
+  /** The history beside the text, and the version shown in place of the editor. */
+  const [history, setHistory, toggleHistory] = useHistoryState(docId)
   const onRead = useRef(p.onRead)
   onRead.current = p.onRead
 
@@ -158,15 +156,6 @@ export function DocView(p: DocViewProps) {
     }
   }, [client, docId, attempt])
 
-  // The history command (menu, shortcut, palette) opens or closes it; another document starts without it.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: docId is the reset trigger: a new document closes the history
-  useEffect(() => {
-    setHistory(null)
-    const toggle = (): void => setHistory((h) => (h ? null : { version: null }))
-    window.addEventListener(HISTORY_EVENT, toggle)
-    return () => window.removeEventListener(HISTORY_EVENT, toggle)
-  }, [docId])
-
   const rename = useAction(async (title: string) => {
     await client.request('doc.rename', { docId, title })
   })
@@ -238,16 +227,7 @@ export function DocView(p: DocViewProps) {
             ))}
           </ul>
           <SyncStatus docId={docId} unsent={unsent} teammatesOnline={p.teammatesOnline} />
-          <button
-            type="button"
-            className="link-like"
-            aria-pressed={history !== null}
-            title={`Who changed what, and earlier versions (${shortcutLabel('Mod+Shift+H')})`}
-            onClick={() => setHistory((h) => (h ? null : { version: null }))}
-            data-testid="history-button"
-          >
-            History
-          </button>
+          <HistoryButton open={history !== null} onToggle={toggleHistory} />
         </div>
       </header>
       {deleted && (

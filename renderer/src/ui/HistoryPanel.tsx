@@ -3,7 +3,7 @@
  * and the version a session ended on, read only with what changed since marked, to copy text from or to
  * restore. The timeline comes from the peer (`doc.history`), current with every change that arrives.
  */
-import { useEffect, useMemo, useState } from 'react'
+import { useCallback, useEffect, useMemo, useState } from 'react'
 import type { DocVersion, HistorySession } from '../../../shared/types.ts'
 import { sessionChanges, sessionTime } from '../../../shared/history-text.ts'
 import { MAX_HISTORY_SESSIONS } from '../../../shared/limits.ts'
@@ -12,6 +12,8 @@ import { useAction, useNow, usePeerQuery } from '../data/hooks.ts'
 import type { loadEditor } from '../editor/load.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { knownOffset } from '../lib/offsets.ts'
+import { HISTORY_EVENT } from '../lib/commands.ts'
+import { shortcutLabel } from '../lib/platform.ts'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
@@ -32,6 +34,41 @@ function dayOf(at: number, now: number): string {
     month: 'short',
     year: d.getFullYear() === today.getFullYear() ? undefined : 'numeric',
   })
+}
+
+/** The history beside a document or board, and the version shown in its place (null: the document as it is). */
+export type HistoryState = { version: string | null } | null
+
+/**
+ * Whether the history is open, and which version shows: the history command (menu, shortcut, palette)
+ * opens or closes it; another document starts without it.
+ */
+export function useHistoryState(docId: string): [HistoryState, (h: HistoryState) => void, () => void] {
+  const [history, setHistory] = useState<HistoryState>(null)
+  const toggle = useCallback(() => setHistory((h) => (h ? null : { version: null })), [])
+  // biome-ignore lint/correctness/useExhaustiveDependencies: docId is the reset trigger: a new document closes the history
+  useEffect(() => {
+    setHistory(null)
+    window.addEventListener(HISTORY_EVENT, toggle)
+    return () => window.removeEventListener(HISTORY_EVENT, toggle)
+  }, [docId, toggle])
+  return [history, setHistory, toggle]
+}
+
+/** The header's History button. */
+export function HistoryButton({ open, onToggle }: { open: boolean; onToggle: () => void }) {
+  return (
+    <button
+      type="button"
+      className="link-like"
+      aria-pressed={open}
+      title={`Who changed what, and earlier versions (${shortcutLabel('Mod+Shift+H')})`}
+      onClick={onToggle}
+      data-testid="history-button"
+    >
+      History
+    </button>
+  )
 }
 
 export interface HistoryPanelProps {

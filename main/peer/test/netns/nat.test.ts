@@ -56,6 +56,19 @@ async function reachOf(from: PeerHandle, toId: string, timeoutMs: number): Promi
   )
 }
 
+/** Waits until `from` reaches `toId` directly over the internet, with no relayed connection left to it. */
+async function untilDirect(from: PeerHandle, toId: string, what: string): Promise<void> {
+  await waitFor(
+    what,
+    async () => {
+      const info = (await from.request('peer.list', {})).find((p) => p.peerId === toId)
+      return info?.online && info.how === 'internet' && !(await from.connectionsTo(toId)).some((c) => c.includes('/p2p-circuit'))
+    },
+    30_000,
+    50,
+  )
+}
+
 /** Edits on `a`, each waited for at `b`: milliseconds from the request to the text read there. */
 async function editTimes(a: PeerHandle, b: PeerHandle, docId: string, n: number): Promise<number[]> {
   const out: number[] = []
@@ -294,15 +307,7 @@ test("relayed, then direct: A's router starts forwarding ports (UPnP); B upgrade
       100,
     )
     assert.equal(decodeInvite(invite.code).addrs[0], mapped, "the forwarded port is the invite's first address")
-    await waitFor(
-      'B to reach A directly, and the relayed connection let go',
-      async () => {
-        const info = (await B.request('peer.list', {})).find((p) => p.peerId === aId)
-        return info?.online && info.how === 'internet' && !(await B.connectionsTo(aId)).some((c) => c.includes('/p2p-circuit'))
-      },
-      30_000,
-      50,
-    )
+    await untilDirect(B, aId, 'B to reach A directly, and the relayed connection let go')
     const upgradedIn = performance.now() - started
     assert.equal((await A.request('peer.list', {})).find((p) => p.peerId === bId)?.how, 'internet', 'A sees the same direct connection')
 
@@ -367,15 +372,7 @@ test("a router that speaks only NAT-PMP forwards A's port: B, behind its own NAT
     const ws = await team(R, [A, B])
     const aId = (await A.request('identity.get', {})).deviceId
     // B learns A's forwarded address from the address records R passes on, and dials it.
-    await waitFor(
-      'B to reach A directly',
-      async () => {
-        const info = (await B.request('peer.list', {})).find((p) => p.peerId === aId)
-        return info?.online && info.how === 'internet' && !(await B.connectionsTo(aId)).some((c) => c.includes('/p2p-circuit'))
-      },
-      30_000,
-      50,
-    )
+    await untilDirect(B, aId, 'B to reach A directly')
     const result = await crossBothWays(A, B, ws)
     const aReach = (await A.request('network.info', {})).reachability
     assert.equal(aReach.state, 'internet', `B came in through the forwarded port: ${aReach.text}`)
