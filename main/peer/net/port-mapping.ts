@@ -1,20 +1,19 @@
 /**
- * Port mapping on the home router (UPnP IGD, or NAT-PMP where the router speaks only that), so that a teammate anywhere can dial this device directly
- * instead of through a relay. A device that listens on a private address asks the router it finds on its
- * LAN to forward the same port of the router's public address to it, and announces that address with its
- * others (net/address-book.ts); a teammate connected through a relay then dials it and the relayed
- * connection is let go (net/connections.ts, `upgrade`).
+ * Port mapping on the home router (UPnP IGD, or NAT-PMP where the router speaks only that), so that a
+ * teammate anywhere can dial this device directly instead of through a relay. A device that listens on
+ * a private address asks the router it finds on its LAN to forward the same port of the router's public
+ * address to it, and announces that address with its others (net/address-book.ts); a teammate connected
+ * through a relay then dials it and the relayed connection is let go (net/connections.ts, `upgrade`).
  *
  * `@achingbrain/nat-port-mapper` (the library libp2p's own `@libp2p/upnp-nat` is built on) does the UPnP
  * work: SSDP search, the IGD's SOAP calls, and renewing the lease before it runs out. A router that no
  * SSDP search finds is asked with NAT-PMP (RFC 6886; Apple's AirPort and many others) at the default
  * gateway (net/gateway.ts), through the same library's `pmpNat`, with three of its defects worked around
- * here (see `PmpRouter`). `@libp2p/upnp-nat`
- * itself is not used: it refuses every external address that libp2p's `isPrivate` counts as private,
- * which includes the documentation ranges, and it announces through libp2p's address manager, while
- * Grapevine's addresses travel signed among members. Whether the router's address is public is judged
- * here as everywhere else in Grapevine (`kindOf`): a private one means a second NAT upstream, and then the
- * mapping would reach nobody and is dropped.
+ * here (see `PmpRouter`). `@libp2p/upnp-nat` itself is not used: it refuses every external address that
+ * libp2p's `isPrivate` counts as private, which includes the documentation ranges, and it announces
+ * through libp2p's address manager, while Grapevine's addresses travel signed among members. Whether the
+ * router's address is public is judged here as everywhere else in Grapevine (`kindOf`): a private one
+ * means a second NAT upstream, and then the mapping would reach nobody and is dropped.
  *
  * Nothing is searched for when the peer listens only on loopback (tests, a profile kept on this machine),
  * or on a public address (nothing to map), or when the person turned it off (`portMapping: false`,
@@ -120,7 +119,14 @@ export class PortMapper {
         if (this.abort.signal.aborted) return
         this.log('info', `no port mapping on the router: ${(err as Error).message}`)
         const router = this.router
-        if (this.mapped.length > 0 || !router) return
+        if (this.mapped.length > 0) return
+        if (!router) {
+          this.state = {
+            state: 'no-router',
+            text: `Looking for a router failed: ${(err as Error).message}. Teammates reach this device through a relay.`,
+          }
+          return
+        }
         this.state = {
           state: 'refused',
           text: `The router (${router.host}, ${router.kind}) did not forward a port: ${(err as Error).message}. Teammates reach this device through a relay.`,
