@@ -36,7 +36,6 @@ import type { GrapevineNode } from '../net/node.ts'
 import type { PortMappingStatus } from '../net/port-mapping.ts'
 import type { ReachabilityStatus } from '../net/reachability.ts'
 import { setTitle } from '../sync/doc-content.ts'
-import { changesIn } from '../sync/runs.ts'
 import type { Presence } from '../sync/presence.ts'
 import type { SearchIndex } from '../sync/search-index.ts'
 import type { HistoryIndex } from '../sync/history-index.ts'
@@ -253,15 +252,15 @@ export function createApi(ctx: ApiContext) {
     const reads = workspaces.roleOf(row.workspaceId, self) !== 'keeper'
     const receipts = others.map((m): Receipt => {
       const current = upToDate.includes(m)
-      // This device's changes the member is known to lack, oldest first; what it holds is what came before them.
-      const lacked = current || !reads ? [] : documents.missingFor(docId, known.get(m) ?? []).filter((c) => c.author === self)
-      const firstLacked = lacked.length ? Math.min(...lacked.map((c) => c.seq)) : undefined
+      // This device's changes the member is known to lack; what it holds is what came before the first of them.
+      const lacked = current || !reads ? { changes: 0, firstSeq: null } : documents.ownLackedBy(docId, known.get(m) ?? [])
+      const firstLacked = lacked.firstSeq ?? undefined
       return {
         deviceId: m,
         name: state?.members.get(m)?.name ?? m,
         upToDate: current,
         yourEditsAsOf: reads ? store.newestArrivalBy(docId, self, firstLacked) : null,
-        lacking: changesIn(lacked),
+        lacking: lacked.changes,
         online: online(m),
         lastSeen: lastSeen(m),
         utcOffsetMinutes: offsets.get(m) ?? null,

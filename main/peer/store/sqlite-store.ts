@@ -702,6 +702,23 @@ export class SqliteStore implements PeerStore {
     return r?.arrived_at ?? null
   }
 
+  countBy(docId: string, author: string): { changes: number; firstSeq: number | null } {
+    const r = this.sql('SELECT coalesce(sum(n), 0) AS changes, min(seq) AS first FROM changes WHERE doc_id = ? AND author = ?').get(
+      docId,
+      author,
+    ) as { changes: number; first: number | null }
+    return { changes: r.changes, firstSeq: r.first }
+  }
+
+  firstSeqOf(docId: string, author: string, hashes: readonly string[]): number | null {
+    const get = this.sql('SELECT seq FROM changes WHERE doc_id = ? AND hash = ? AND author = ?')
+    for (const h of hashes) {
+      const r = get.get(docId, h, author) as { seq: number } | undefined
+      if (r) return r.seq
+    }
+    return null
+  }
+
   indexDocument(docId: string, workspaceId: string, title: string, text: string): void {
     this.sql('INSERT INTO search_docs (doc_id) VALUES (?) ON CONFLICT(doc_id) DO NOTHING').run(docId)
     const { rowid } = this.sql('SELECT rowid FROM search_docs WHERE doc_id = ?').get(docId) as { rowid: number }

@@ -291,6 +291,14 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.equal(s.countChangesAfter('d1', 0), 5)
         assert.equal(s.countChangesAfter('d1', rows[0]!.seq), 4)
         assert.deepEqual(s.changeCounts(), new Map([['d1', 5]]))
+        // An author's changes counted without their bytes (a run counts its changes), and where the first of some is.
+        const author = rec(1).author
+        assert.deepEqual(s.countBy('d1', author), { changes: 5, firstSeq: rows[0]!.seq })
+        assert.deepEqual(s.countBy('d1', 'someone else'), { changes: 0, firstSeq: null })
+        assert.equal(s.firstSeqOf('d1', author, [hex(99), hex(3), hex(4), hex(5)]), rows[3]!.seq, 'the first that has a row')
+        assert.equal(s.firstSeqOf('d1', author, [hex(5), hex(1)]), rows[4]!.seq, 'in the order given')
+        assert.equal(s.firstSeqOf('d1', 'someone else', [hex(1)]), null)
+        assert.equal(s.firstSeqOf('d1', author, []), null)
         // None of its changes stored (their commit was lost): the run goes at the end.
         const late = await s.write(() => s.replaceWithRun('d1', [hex(7), hex(8)], { ...sealed(8), deps: [hex(6)], n: 2 }, 8))
         assert.ok(late.seq > rows[4]!.seq)

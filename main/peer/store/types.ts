@@ -174,6 +174,10 @@ export interface ChangeLog {
   hasChange(docId: string, hash: string): boolean
   /** When the newest change (or run) of `author` in the document arrived here, of those before `beforeSeq` if given; null: none. */
   newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null
+  /** How many changes of `author` the document's log holds (a run counts its changes), and the first one's place in it. */
+  countBy(docId: string, author: string): { changes: number; firstSeq: number | null }
+  /** The place in the log of the first of `hashes`, in their order, that is a row of `author`'s (a run's row is its last change's hash). */
+  firstSeqOf(docId: string, author: string, hashes: readonly string[]): number | null
   getChanges(docId: string, hashes: string[]): ChangeRow[]
   changesAfter(docId: string, seq: number): ChangeRow[]
   /** Changes logged after `seq` (a run counts its changes). */

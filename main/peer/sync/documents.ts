@@ -66,6 +66,9 @@ export interface DocumentsOptions {
   log: Log
 }
 
+/** Teammates' heads (per document) whose lacked changes `ownLackedBy` remembers, the least recently asked dropped first. */
+const LACKED_CACHE_SIZE = 256
+
 export class Documents extends EventEmitter<DocumentEvents> {
   private readonly actor: string
   private readonly store: Durable & MetaStore & ListingStore & ChangeLog
@@ -85,6 +88,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly runs: Runs
   /** Which documents are boards. */
   private readonly kinds: DocKinds
+  /** What `ownLackedBy` found, per document and teammate heads, at our heads then. */
+  private readonly lackedCache = new Map<string, { ourHeads: string[]; changes: number; firstSeq: number | null }>()
 
   constructor(
     store: Durable & MetaStore & ListingStore & ChangeLog,
@@ -630,6 +635,37 @@ export class Documents extends EventEmitter<DocumentEvents> {
             )
     }
     return theyHave ? rows.filter((r) => !theyHave.has(r.hash)) : rows
+  }
+
+  /**
+   * This device's changes a teammate lacks, by the heads it is known to hold: how many, and the first one's
+   * place in the log (for receipts: "has your edits as of …"). The same judgement as `missingFor` (a head not
+   * known here: nothing can be told, so none), from the changes' metadata and counts only: a document's
+   * sync status is asked every few seconds while it is open, and reading the lacking changes whole cost
+   * 50–110 ms per status on a 10,000-keystroke document with a teammate who never had it.
+   */
+  ownLackedBy(docId: string, theirHeads: string[]): { changes: number; firstSeq: number | null } {
+    const self = this.device.deviceId
+    // Nothing known of theirs: every change of this device's is lacked, counted without loading the document.
+    if (theirHeads.length === 0) return this.store.countBy(docId, self)
+    const l = this.cache.load(docId)
+    if (!theirHeads.every((h) => A.hasHeads(l.doc, [h]))) return { changes: 0, firstSeq: null }
+    // A teammate who is away keeps the same heads while this device types on: what it lacked at our heads
+    // then is still lacked, and only this device's changes since are added (a walk of what is new, not of
+    // everything since the teammate's heads). Changes are counted from the document, once each, whether
+    // the log holds them one by one or sealed into a run since.
+    const key = `${docId} ${theirHeads.join(',')}`
+    const known = this.lackedCache.get(key)
+    const own = A.getChangesMetaSince(l.doc, known ? known.ourHeads : theirHeads)
+      .filter((m) => m.actor.startsWith(this.device.actorPrefix))
+      .map((m) => m.hash)
+    // In causal order: the first of them with a row is the first lacked (a change inside a run: the run).
+    const firstSeq = known?.firstSeq ?? (own.length ? this.store.firstSeqOf(docId, self, own) : null)
+    const lacked = { changes: (known?.changes ?? 0) + own.length, firstSeq }
+    this.lackedCache.delete(key)
+    this.lackedCache.set(key, { ourHeads: A.getHeads(l.doc), ...lacked })
+    if (this.lackedCache.size > LACKED_CACHE_SIZE) this.lackedCache.delete(this.lackedCache.keys().next().value!)
+    return lacked
   }
 
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */

@@ -57,4 +57,16 @@ test('receipts: who has which of my edits; a teammate that went away keeps the l
   assert.ok(s.lastOwnEditAt! > heldByCat!)
   const ben = s.receipts.find((r) => r.deviceId === bId)!
   assert.deepEqual([ben.upToDate, ben.lacking, ben.online], [true, 0, true])
+
+  // Ana types on while Cat is away: each status adds only what is new to what Cat lacked (remembered per
+  // Cat's heads), and says the same as a first count would.
+  for (const [w, lacking] of [
+    [' five', 4],
+    [' six', 5],
+  ] as const) {
+    text += w
+    await A.request('doc.setText', { docId, text })
+    const again = (await A.request('doc.syncStatus', { docId })).receipts.find((r) => r.deviceId === cId)!
+    assert.deepEqual([again.lacking, again.yourEditsAsOf], [lacking, heldByCat])
+  }
 })
