@@ -74,6 +74,11 @@ export interface ValidChange {
    * one's, and `plain` an Automerge bundle (load it with `A.loadIncremental`, not `A.applyChanges`).
    */
   n: number
+  /**
+   * The one Automerge object all its operations edit, when it was decoded and they edit one (a
+   * keystroke edits the text): such a change may wait to be applied (doc-cache.ts `Loaded.defer`).
+   */
+  target?: string
 }
 export type Rejection = {
   reason:
@@ -235,6 +240,7 @@ export function sealChange(
     empty: decoded.ops.length === 0,
     m: [...m],
     n: 1,
+    target: targetOf(decoded),
   }
   return { item, change }
 }
@@ -327,6 +333,7 @@ export function validateChange(
       empty: decoded.ops.length === 0,
       m,
       n: 1,
+      target: targetOf(decoded),
     }
   }
   if (verdict.ok) return change
@@ -369,7 +376,13 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
     return { reason: 'bad-change', detail: 'its deps are not those it was signed with' }
   if (!actorBelongsTo(decoded.actor, change.author))
     return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
-  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0 }
+  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0, target: targetOf(decoded) }
+}
+
+/** The one object a decoded change's operations all edit, if they edit one. */
+function targetOf(decoded: A.DecodedChange): string | undefined {
+  const obj = decoded.ops[0]?.obj
+  return obj !== undefined && decoded.ops.every((op) => op.obj === obj) ? obj : undefined
 }
 
 /** A run once opened: exactly what its envelope says, a chain of its signer's changes (see the top of this file). */

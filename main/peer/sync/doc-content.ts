@@ -17,6 +17,11 @@ export function readContent(doc: GDoc): { title: string; text: string; deleted: 
   }
 }
 
+/** The root keys a listing shows, without reading the text (which costs its length). */
+export function readHeader(doc: GDoc): { title: string; deleted: boolean; board: boolean } {
+  return { title: typeof doc.title === 'string' ? doc.title : '', deleted: doc.deleted === true, board: isBoard(doc) }
+}
+
 export function initContent(d: DocContent, title: string, text: string): void {
   d.title = title
   d.text = text

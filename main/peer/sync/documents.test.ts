@@ -280,6 +280,62 @@ test('remote changes are applied once however often they arrive, and out-of-orde
   }
 })
 
+test('keystrokes wait to be applied together, and heads, the listing, reads, a title change and a restart all see them at once', async () => {
+  const dir = tempDir()
+  try {
+    const { store, device, workspaces, keys, docs } = await setup(dir.path)
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const row = await d.create(ws, 'T', 'hello')
+    let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    // Another session of this device, typing concurrently, whose changes arrive as if from the network.
+    let theirs = A.clone(mine, { actor: `${device.actorPrefix}99887766aabbccdd` })
+    const type = async (at: number, s: string): Promise<void> => {
+      mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, s))
+      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    }
+    await type(5, ' w')
+    await type(7, 'o')
+    assert.ok(d.deferred(row.id) >= 1, 'keystrokes wait to be applied')
+    assert.deepEqual(d.heads(row.id), A.getHeads(mine), 'heads are known without applying them')
+    theirs = A.change(theirs, (x) => A.splice(x, ['text'], 0, 0, '> '))
+    const { item } = sealChange(device, keys.current(ws)!, ws, row.id, A.getLastLocalChange(theirs)!, workspaces.heads(ws))
+    const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
+    assert.ok(!isRejection(v))
+    await d.ingest(ws, row.id, [v])
+    await d.settle()
+    mine = A.merge(mine, theirs)
+    assert.ok(d.deferred(row.id) >= 2, 'a concurrent keystroke waits too')
+    assert.equal(d.heads(row.id).length, 2)
+    assert.deepEqual(d.heads(row.id), A.getHeads(mine))
+    assert.deepEqual(d.list(ws)[0]!.heads, A.getHeads(mine), 'the listing shows the heads at once')
+    // A read applies them.
+    assert.equal(d.content(row.id).text, '> hello wo')
+    assert.equal(d.deferred(row.id), 0)
+    // A title edit is applied at once: the listing shows it.
+    mine = A.change(mine, (x) => A.splice(x, ['title'], 1, 0, 'itle'))
+    await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    assert.equal(d.deferred(row.id), 0)
+    assert.equal(d.list(ws)[0]!.title, 'Title')
+    // With nobody reading, they are applied within a second.
+    await type(10, 'r')
+    assert.equal(d.deferred(row.id), 1)
+    await waitFor('deferred keystrokes applied by the timer', () => d.deferred(row.id) === 0 || null, 2_000)
+    assert.deepEqual(A.getHeads(d.automerge(row.id)), A.getHeads(mine))
+    // And after a restart the store gives the same document.
+    await type(11, 'ld')
+    d.release(row.id)
+    await d.close()
+    const again = docs()
+    assert.equal(again.content(row.id).text, '> hello world')
+    assert.deepEqual(again.heads(row.id), A.getHeads(mine))
+    await again.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
 test('an edit costs one commit: its listing row rides with the next commit, or is written within a second', async () => {
   const dir = tempDir()
   try {

@@ -33,7 +33,7 @@ import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from '
 import { DocKinds } from './doc-kinds.ts'
 import type { DocKind } from '../../../shared/board.ts'
 import { Listing } from './listing.ts'
-import { DocCache, type Loaded } from './doc-cache.ts'
+import { DocCache, Loaded } from './doc-cache.ts'
 import { RemoteBatch } from './remote-batch.ts'
 
 export interface DocumentEvents {
@@ -273,7 +273,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), init)
     assertSendable(doc)
     this.kinds.note(docId, kindOf(doc))
-    this.cache.put(docId, { doc, ws: workspaceId, lastSeq: 0, sinceSnapshot: 0, lastSnapshotAt: 0, lastUsed: now, holds: 0, unsaved: 0 })
+    this.cache.put(docId, new Loaded(doc, workspaceId, { lastUsed: now }))
     const row: DocumentRow = {
       id: docId,
       workspaceId,
@@ -358,6 +358,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.runs.seal(docId)
   }
 
+  /** Changes to the document taken and not applied to it yet (doc-cache.ts `Loaded.defer`). */
+  deferred(docId: string): number {
+    return this.cache.peek(docId)?.deferred ?? 0
+  }
+
   /** Runs sealed here, and the changes they hold. */
   get runStats(): Runs['stats'] {
     return this.runs.stats
@@ -372,7 +377,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const items: SignedChange[] = []
     // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
     const m = this.workspaces.heads(row.workspaceId)
-    const doc = this.cache.load(docId).doc
+    const l = this.cache.load(docId)
     const batch = new Set<string>()
     for (const bytes of changes) {
       if (bytes.byteLength > MAX_CHANGE_BYTES)
@@ -392,7 +397,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       // Builds only on what this peer holds, or on a change earlier in the request: a client's
       // changes leave in causal order, so one that does not is refused, never stored as an orphan
       // (after a refused request, those the page sent behind it are refused the same way).
-      const missing = decoded.deps.filter((d) => !batch.has(d) && !A.hasHeads(doc, [d]))
+      const missing = decoded.deps.filter((d) => !batch.has(d) && !l.has(d))
       if (missing.length)
         throw new GrapevineError(
           'bad-request',
@@ -406,7 +411,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.listing.follow(docId)
     // Published before the commit (see commitOwn); a replica that sends a change twice publishes and
     // stores it once (the document knows it: the log may hold it inside a run).
-    const fresh = valid.map((c, i) => (A.hasHeads(doc, [c.hash]) ? -1 : i)).filter((i) => i >= 0)
+    const fresh = valid.map((c, i) => (l.has(c.hash) ? -1 : i)).filter((i) => i >= 0)
     this.publish(
       row.workspaceId,
       docId,
@@ -459,7 +464,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // that arrives alone though this device holds it inside a run (only its author could send both)
     // would otherwise be stored twice.
     const seen = new Set<string>()
-    const stored = l ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !A.hasHeads(l.doc, [c.hash])) : changes
+    const stored = l ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !l.has(c.hash)) : changes
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
@@ -501,7 +506,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       l.unsaved++
       // The new ones only: each stored once, not shown twice.
       if (stored.length) {
-        const shown = applyTo(l, stored, this.cache.watched(docId))
+        const shown = this.applyTo(docId, l, stored)
         if (shown.length) this.emit('changes', docId, shown, origin)
         listed = this.listing.refreshRow(docId, l, last, changesIn(stored))
       }
@@ -530,7 +535,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     )
     doc.sinceSnapshot += rows.length
     if (!listed) this.listing.refreshRow(docId, doc, last, changesIn(rows))
-    this.kinds.note(docId, kindOf(doc.doc))
+    this.kinds.note(docId, doc.header().board ? 'board' : 'text')
     this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
       const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
@@ -668,6 +673,28 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return lacked
   }
 
+  /**
+   * Applies teammates' changes and runs (and a client's changes) to a loaded document; returns the
+   * Automerge changes to show clients. Keystrokes in the text wait to be applied together (doc-cache.ts
+   * `Loaded.defer`): one applied alone costs the length of the text. Runs are bundles: they load with
+   * `A.loadIncremental`, and clients are given the changes that became part of the document, which is
+   * also right when some wait for deps (they are shown once those arrive, with whatever brings them).
+   * If no client holds the document, a run's changes are not gathered for nobody.
+   */
+  private applyTo(docId: string, l: Loaded, changes: ValidChange[]): Uint8Array[] {
+    const plain = changes.map((c) => c.plain!)
+    if (changes.every((c) => c.n === 1)) {
+      if (this.cache.defer(docId, l, changes as (ValidChange & { plain: Uint8Array })[])) return plain
+      if (A.getMissingDeps(l.doc, []).length === 0) {
+        ;[l.doc] = A.applyChanges(l.doc, plain)
+        return plain
+      }
+    }
+    const before = A.getHeads(l.doc)
+    l.doc = A.loadIncremental(l.doc, Buffer.concat(plain))
+    return this.cache.watched(docId) ? A.getChangesSince(l.doc, before) : []
+  }
+
   /** Snapshots every loaded document with unsaved history; the peer is shutting down. */
   async close(): Promise<void> {
     await this.settle()
@@ -676,24 +703,6 @@ export class Documents extends EventEmitter<DocumentEvents> {
     await this.listing.flushRows()
     await this.store.write(() => undefined)
   }
-}
-
-/**
- * Applies teammates' changes and runs to a loaded document; returns the Automerge changes to show
- * clients. Runs are bundles: they load with `A.loadIncremental`, and clients are given the changes
- * that became part of the document, which is also right when some wait for deps (they are shown
- * once those arrive, with whatever brings them). `watched`: a client holds the document; if none
- * does, a run's changes are not gathered for nobody.
- */
-function applyTo(l: Loaded, changes: ValidChange[], watched: boolean): Uint8Array[] {
-  const plain = changes.map((c) => c.plain!)
-  if (changes.every((c) => c.n === 1) && A.getMissingDeps(l.doc, []).length === 0) {
-    ;[l.doc] = A.applyChanges(l.doc, plain)
-    return plain
-  }
-  const before = A.getHeads(l.doc)
-  l.doc = A.loadIncremental(l.doc, Buffer.concat(plain))
-  return watched ? A.getChangesSince(l.doc, before) : []
 }
 
 /**

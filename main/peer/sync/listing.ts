@@ -3,13 +3,11 @@
  * has read and follows. A row changed by an edit is visible at once, and reaches the database with
  * the next group commit (or after ROW_FLUSH_MS when none comes), so an edit costs one commit, not two.
  */
-import * as A from '@automerge/automerge'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import type { Device } from '../identity/device.ts'
 import type { Log } from '../log.ts'
 import type { ChangeLog, DocumentRow, Durable, ListingStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
-import { readContent, type GDoc } from './doc-content.ts'
 
 const ROW_FLUSH_MS = 1000
 
@@ -94,15 +92,21 @@ export class Listing {
    * once through `fresh`, and reaches the database in the next group commit. False when the
    * document has no row yet (its first changes are being committed).
    */
-  refreshRow(docId: string, l: { doc: GDoc; ws: string }, last: { at: number; by: string } | null, added: number): boolean {
+  refreshRow(
+    docId: string,
+    l: { ws: string; header(): { title: string; deleted: boolean }; heads(): string[] },
+    last: { at: number; by: string } | null,
+    added: number,
+  ): boolean {
     const base = this.current(docId)
     if (!base) return false
-    const c = readContent(l.doc)
+    // Not the text: reading it costs its length, at every change.
+    const c = l.header()
     const next: DocumentRow = {
       ...base,
       title: c.title,
       deleted: c.deleted,
-      heads: A.getHeads(l.doc),
+      heads: l.heads(),
       changeCount: added > 0 ? base.changeCount + added : this.components.store.countChangesAfter(docId, 0),
       lastChangeAt: last ? Math.max(base.lastChangeAt, last.at) : base.lastChangeAt,
       lastChangeBy: last ? last.by : base.lastChangeBy,
