@@ -2,8 +2,10 @@
  * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
  * one Automerge change per keystroke, applied locally at once; change bytes sent with
  * `doc.applyChanges`, up to 4 requests in flight (in order, not waiting for answers): after a quiet
- * frame a change leaves at once, in a fast run of keys at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events) are applied
- * as they arrive. Records when each request was sent, to split latency into frame wait and the rest.
+ * frame a change leaves at once, in a fast run of keys at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events)
+ * are applied as the renderer applies them: after a quiet frame at once, else together at the next frame (with `frameMs` 0: together
+ * with whatever else arrived in the same turn of the event loop). Automerge 3 applies a batch in about the time of one change, and that
+ * time grows with the text's length. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
 import type { DocContent } from '../../shared/doc-content.ts'
@@ -35,6 +37,10 @@ export class GvReplica implements TextPeer {
   private sentTotal = 0
   /** Changes in the requests in flight. */
   private inFlightChanges = 0
+  /** Teammates' changes not applied yet, and when some were last applied. */
+  private remoteQueue: Uint8Array[] = []
+  private remoteScheduled = false
+  private lastRemoteAt = Number.NEGATIVE_INFINITY
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -61,7 +67,26 @@ export class GvReplica implements TextPeer {
   }
 
   private receive(changes: Uint8Array[]): void {
-    ;[this.doc] = A.applyChanges(this.doc, changes)
+    this.remoteQueue.push(...changes)
+    if (this.remoteScheduled) return
+    const wait = this.lastRemoteAt + this.frameMs - now()
+    if (this.frameMs > 0 && wait <= 0) {
+      this.applyRemote()
+      return
+    }
+    this.remoteScheduled = true
+    const go = (): void => {
+      this.remoteScheduled = false
+      this.applyRemote()
+    }
+    if (this.frameMs > 0) setTimeout(go, wait)
+    else setImmediate(go)
+  }
+
+  private applyRemote(): void {
+    if (this.remoteQueue.length === 0) return
+    this.lastRemoteAt = now()
+    ;[this.doc] = A.applyChanges(this.doc, this.remoteQueue.splice(0))
     for (const l of this.listeners) l()
   }
 
