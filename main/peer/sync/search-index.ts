@@ -16,8 +16,13 @@ import type { Log } from '../log.ts'
 import type { Durable, MetaStore, SearchRow, SearchStore } from '../store/types.ts'
 import type { Documents } from './documents.ts'
 
-/** A document's edits are indexed this long after the last one (and before any search). */
+/**
+ * A document's edits are indexed once they pause this long, or this long after the first one left
+ * unindexed while they go on (and at once before any search). Indexing reads the whole text: a long
+ * document typed into was read again every second before, though nobody searched.
+ */
 const INDEX_MS = 1_000
+const MAX_INDEX_WAIT_MS = 10_000
 /** Documents indexed per commit in a rebuild: each commit stays short, so edits are not held up. */
 const REBUILD_CHUNK = 100
 const INDEXED_META = 'search_indexed'
@@ -40,6 +45,8 @@ export class SearchIndex {
   /** Documents to index again: docId → workspace. */
   private readonly pending = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
+  /** When the oldest edit not indexed yet came. */
+  private pendingSince = 0
   private flushing: Promise<void> = Promise.resolve()
   private stopped = false
   readonly stats = { indexed: 0, removed: 0, searches: 0 }
@@ -66,11 +73,17 @@ export class SearchIndex {
   /** A document changed: it is indexed again once its edits pause. */
   touch(workspaceId: string, docId: string): void {
     if (this.stopped) return
+    const now = Date.now()
+    if (this.pending.size === 0) this.pendingSince = now
     this.pending.set(docId, workspaceId)
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      void this.flush()
-    }, INDEX_MS)
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        void this.flush()
+      },
+      Math.max(0, Math.min(INDEX_MS, this.pendingSince + MAX_INDEX_WAIT_MS - now)),
+    )
   }
 
   /** Indexes every pending document now, in one commit. */
