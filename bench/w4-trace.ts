@@ -155,16 +155,20 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
   if (anchorsFaster.length) {
     s.findings.push(
       `**Where Grapevine is slower, and why.** ${anchorsFaster.map((x) => SYSTEM_NAMES[x]).join(' and ')} converge sooner. ` +
-        "A's editor makes the same Automerge changes as automerge-repo's client, yet types fewer keystrokes per second: on this 2-core " +
-        'machine it competes for CPU with three peers that each check, seal or open, sign or verify, apply and store every change. ' +
-        'Per frame-sized change each stage is small; together, on three peers and three replicas (six Automerge copies against ' +
-        "automerge-repo's four), they are the gap: `A.decodeChange` of every change on every peer, an Ed25519 signature and an AEAD seal " +
-        'per change, a verify and an open on every receiver, a SQLite commit per peer, heads announcements every 300 ms. The floor row ' +
-        'is the same frames with none of that.',
+        "A's editor makes the same Automerge changes as automerge-repo's client. What costs most is applying them: Automerge 3.5 " +
+        'applies a change in a time that grows with the length of the text it edits (one keystroke into 20,000 characters: 4.5 ms; ' +
+        "a frame into the trace's 100,000 characters: tens of ms), and a batch costs about what one change does. Every copy pays that " +
+        "per apply: Grapevine has five (A's editor, B's and C's peers and editors) against automerge-repo's four (A, its server, B, C). " +
+        'The peers take text-only changes without applying them and apply them together at most every 500 ms (main/peer/sync/doc-cache.ts ' +
+        '`Loaded.defer`); the editors apply after a quiet frame at once, else once per frame, as the renderer does. On top, per change: ' +
+        '`A.decodeChange` on every peer, an Ed25519 signature and an AEAD seal, a verify and an open on every receiver, a SQLite commit ' +
+        'per peer, and the history and search indexes. The floor row applies the same frames one by one to two copies in one process, ' +
+        'which is why it is slower than both systems.',
       'Storage: Grapevine keeps every change sealed, with its signature (64 B), author id (52-character string), hex hash, epoch, deps ' +
-        'and arrival time, plus a snapshot (the WAL is checkpointed and truncated on close); automerge-repo compacts into one Automerge ' +
-        'save. Not done: runs of changes stored as one sealed, compressed Automerge chunk with one signature, and compact columns (binary ' +
-        'hashes, integer author keys).',
+        'and arrival time, plus a snapshot, the search index and the history index (the WAL is checkpointed and truncated on close); ' +
+        'automerge-repo compacts into one Automerge save. What A typed while B and C were connected left one change at a time and stays ' +
+        'so: runs (one sealed bundle and one signature) form only from changes nobody can hold yet (main/peer/sync/runs.ts). Not done: ' +
+        'compact columns (binary hashes, integer author keys).',
       "Yjs is an order of magnitude faster everywhere here: a Yjs transaction of a frame's keystrokes is a few microseconds of work, its " +
         'updates are tiny, and y-websocket neither stores nor verifies anything.',
     )
