@@ -118,13 +118,12 @@ export class Loaded {
     return true
   }
 
-  /** Applies the deferred changes, in one call. */
+  /** Applies the deferred changes, in one call (if that throws, they still wait: a read fails rather than miss them). */
   flush(): void {
     if (!this.#pending.length) return
-    const pending = this.#pending
+    ;[this.#doc] = A.applyChanges(this.#doc, this.#pending)
     this.#pending = []
     this.#pendingHashes.clear()
-    ;[this.#doc] = A.applyChanges(this.#doc, pending)
   }
 }
 
