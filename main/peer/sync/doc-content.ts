@@ -10,11 +10,8 @@ export const kindOf = (doc: GDoc): DocKind => (isBoard(doc) ? 'board' : 'text')
 
 /** Title, text and the deleted mark; a board's text is its rendering (shared/board.ts `boardText`), for search and text-only clients. */
 export function readContent(doc: GDoc): { title: string; text: string; deleted: boolean } {
-  return {
-    title: typeof doc.title === 'string' ? doc.title : '',
-    text: isBoard(doc) ? boardText(readBoard(doc)) : typeof doc.text === 'string' ? doc.text : '',
-    deleted: doc.deleted === true,
-  }
+  const { title, deleted, board } = readHeader(doc)
+  return { title, text: board ? boardText(readBoard(doc)) : typeof doc.text === 'string' ? doc.text : '', deleted }
 }
 
 /** The root keys a listing shows, without reading the text (which costs its length). */
