@@ -604,7 +604,7 @@ export class SqliteStore implements PeerStore {
   }
 
   listInvites(workspaceId: string, limit: number): InviteRow[] {
-    const rows = this.sql('SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at DESC, id LIMIT ?').all(
+    const rows = this.sql('SELECT * FROM invites WHERE workspace_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?').all(
       workspaceId,
       limit,
     ) as Row[]
