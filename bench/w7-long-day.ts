@@ -39,6 +39,13 @@ interface Sample {
   rss: number
 }
 
+/** Median (min–max) over peers of how many MiB `key` grew between two readings. */
+type Memory = NodeJS.MemoryUsage & { rssAnon: number; rssFile: number }
+function growth(a: Memory[], b: Memory[], key: keyof Memory): string {
+  const d = a.map((x, i) => (b[i]![key] - x[key]) / MB).sort((p, q) => p - q)
+  return `${fmt(d[d.length >> 1]!)} (${fmt(d[0]!)}–${fmt(d.at(-1)!)})`
+}
+
 const windowLabel = (w: number, ms: number): string =>
   ms % 60_000 === 0 ? `min ${(w * ms) / 60_000}–${((w + 1) * ms) / 60_000}` : `${(w * ms) / 1000}–${((w + 1) * ms) / 1000} s`
 
@@ -91,6 +98,16 @@ export async function runW7(report: Report, cfg: W7Config): Promise<void> {
     take()
     await sleep(baselineMs)
     t0 = now()
+    // Where the memory is (V8 heap, Automerge's WebAssembly memory in arrayBuffers), before and after typing.
+    const memory = (): Promise<Memory[]> => Promise.all(workers.map((w) => w.call<Memory>('memory')))
+    const heapDir = process.env['BENCH_W7_HEAP']
+    const snapshot = async (tag: string): Promise<void> => {
+      if (heapDir)
+        await Promise.all([0, 2].map((i) => workers[i]?.call('heapSnapshot', { path: `${heapDir}/peer${i}-${tag}.heapsnapshot` }, 120_000)))
+    }
+    await snapshot('start')
+    const memStart = await memory()
+    t0 = now()
     take()
     const sampler = setInterval(take, cfg.sampleMs)
     let keys: [number, string, number][][] = []
@@ -105,6 +122,8 @@ export async function runW7(report: Report, cfg: W7Config): Promise<void> {
     }
     take()
     const typedFor = now() - t0
+    const memEnd = await memory()
+    await snapshot('end')
 
     // Converged: every peer's replica of every document holds the same text.
     let texts: Record<string, string>[] = []
@@ -214,6 +233,7 @@ export async function runW7(report: Report, cfg: W7Config): Promise<void> {
       notes: [
         `${cfg.peers} peers in a full mesh on 127.0.0.1, ${cfg.docs} documents (${INITIAL_TEXT.length} characters each to start); ${cfg.typists} typists, each an editor process on its own peer's control socket, typing runs of 10–60 keys 80–320 ms apart (about 5 keys/s; one key in ten a backspace) at a random place in a random document, pausing 0.5–4 s between runs and switching documents after 3 pauses in 10. ${total.toLocaleString('en-US')} keystrokes in all (${fmt(total / Math.max(1e-9, typedFor / 1000))} per second).`,
         `Every peer keeps all ${cfg.docs} documents open in a client replica in its own process (so its CPU includes applying every change there); "visible" is when a peer's replica has applied a keystroke's change, timed at every peer but the typist's own, on the machine-wide monotonic clock.`,
+        `Growth over the typing, MiB per peer (median, min–max over peers): RSS ${growth(memStart, memEnd, 'rss')} (anonymous ${growth(memStart, memEnd, 'rssAnon')}, file-backed ${growth(memStart, memEnd, 'rssFile')}); V8 heap reserved ${growth(memStart, memEnd, 'heapTotal')}, used ${growth(memStart, memEnd, 'heapUsed')}; array buffers (Automerge's WebAssembly memory and Node buffers) ${growth(memStart, memEnd, 'arrayBuffers')}; external ${growth(memStart, memEnd, 'external')}.`,
         `CPU and RSS from /proc every ${cfg.sampleMs / 1000} s (CPU idle: the ${baselineMs / 1000} s before typing; CPU % per interval; slopes: least squares over the ${fmt(minutes)} min of typing, per minute). Typists' editor processes: CPU ${editorCpu.map((x) => fmt(x)).join(', ')} %, RSS at the end ${editorRss.map((x) => fmt(x)).join(', ')} MiB.`,
       ],
     })

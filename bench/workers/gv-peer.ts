@@ -2,13 +2,16 @@
  * One Grapevine peer in its own process (a real `createPeer` on 127.0.0.1, mDNS off, profile in a
  * temp folder) with a client replica of one document, as the desktop app runs it.
  */
-import { rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
+import { writeHeapSnapshot } from 'node:v8'
 import { join } from 'node:path'
 import { createPeer, DB_FILE, type Peer } from '../../main/peer/peer.ts'
 import { du } from '../lib/du.ts'
 import { loadTrace } from '../lib/trace.ts'
 import { readHeads } from '../lib/gv-db.ts'
 import { SqliteStore } from '../../main/peer/store/sqlite-store.ts'
+import { Documents } from '../../main/peer/sync/documents.ts'
+import { Gossip } from '../../main/peer/sync/gossip.ts'
 import type { PeerClient } from '../../shared/protocol.ts'
 import type { Server } from 'node:net'
 import { serveControlSocket } from '../../main/peer/api/socket-transport.ts'
@@ -75,6 +78,19 @@ serve(
           const t = now()
           f.call(this)
           probe.push(['commit', t, Math.round((now() - t) * 10)])
+        }
+        // Where a request and a teammate's live message enter the peer.
+        const docs = Documents.prototype as unknown as Record<string, (...a: unknown[]) => unknown>
+        const req = docs['applyClientChanges']!
+        docs['applyClientChanges'] = function (this: unknown, ...a: unknown[]) {
+          probe.push(['req', now(), 0])
+          return req.apply(this, a)
+        }
+        const gossip = Gossip.prototype as unknown as Record<string, (...a: unknown[]) => unknown>
+        const live = gossip['receiveLive']!
+        gossip['receiveLive'] = function (this: unknown, ...a: unknown[]) {
+          probe.push(['live', now(), (a[1] as Uint8Array).byteLength])
+          return live.apply(this, a)
         }
         const ps = peer.node.services.pubsub
         const orig = ps.publish.bind(ps)
@@ -310,6 +326,17 @@ serve(
     },
     probe() {
       return probe
+    },
+    /** Where this process's memory is: V8's heap, and outside it (Automerge's WebAssembly memory is in arrayBuffers). */
+    memory() {
+      // RssAnon (malloc, V8, WebAssembly) and RssFile (mapped files: code, the SQLite WAL index) from /proc.
+      const status = readFileSync('/proc/self/status', 'utf8')
+      const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024
+      return { ...process.memoryUsage(), rssAnon: kb('RssAnon'), rssFile: kb('RssFile') }
+    },
+    /** Writes a V8 heap snapshot to `path` (to compare two, e.g. what a long day keeps). */
+    heapSnapshot({ path }: { path: string }) {
+      return writeHeapSnapshot(path)
     },
     stats() {
       return peer!.stats()

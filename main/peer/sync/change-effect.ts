@@ -39,10 +39,83 @@ export function contentObjects(doc: GDoc): { text: string | null; title: string 
   return { text: A.getObjectId(doc, 'text'), title: A.getObjectId(doc, 'title') }
 }
 
-export function changeEffect(doc: GDoc, meta: A.ChangeMetadata, objs: { text: string | null; title: string | null }): ChangeEffect {
+/**
+ * What a change does to the one object all its operations edit, read off the decode it got when it
+ * arrived (or was made), so that counting it later (history, the digest) needs no second decode:
+ * `A.inspectChange` of every change was most of a peer's history work while a long text was typed.
+ * Undefined when its operations edit more than one object (counted the usual way).
+ */
+export interface OpsEffect {
+  /** The object its operations edit ('_root' for the document's root). */
+  obj: string
+  /** Operations (a change with none endorses history). */
+  ops: number
+  inserted: number
+  deleted: number
+  /** On the root: it sets the key 'title'. */
+  titleKey: boolean
+  first: string | null
+  last: string | null
+}
+
+export function opsEffect(decoded: A.DecodedChange): OpsEffect | undefined {
+  const ops = decoded.ops as unknown as DecodedOp[]
+  const obj = ops[0]?.obj
+  if (obj === undefined || !ops.every((op) => op.obj === obj)) return undefined
+  const e: OpsEffect = { obj, ops: ops.length, inserted: 0, deleted: 0, titleKey: false, first: null, last: null }
+  for (const [i, op] of ops.entries()) {
+    if (obj === '_root') {
+      if (op.key === 'title') e.titleKey = true
+      continue
+    }
+    const id = op.action === 'del' ? op.elemId : op.insert ? `${decoded.startOp + i}@${decoded.actor}` : undefined
+    if (op.action === 'del') e.deleted += op.multiOp ?? 1
+    else if (op.insert) e.inserted += typeof op.value === 'string' ? op.value.length : 1
+    if (id) {
+      e.first ??= id
+      e.last = id
+    }
+  }
+  return e
+}
+
+/** Effects of changes that arrived lately, by hash: a bounded memory (the oldest are forgotten first). */
+export class KnownEffects {
+  private readonly byHash = new Map<string, OpsEffect>()
+  private readonly max: number
+  constructor(max = 16_384) {
+    this.max = max
+  }
+
+  add(hash: string, e: OpsEffect): void {
+    this.byHash.set(hash, e)
+    if (this.byHash.size > this.max) this.byHash.delete(this.byHash.keys().next().value!)
+  }
+
+  get(hash: string): OpsEffect | undefined {
+    return this.byHash.get(hash)
+  }
+}
+
+/** `changeEffect` of a change whose operations all edit one object, from what its decode said. */
+function fromKnown(k: OpsEffect, objs: { text: string | null; title: string | null }): ChangeEffect {
+  const e: ChangeEffect = { inserted: 0, deleted: 0, retitled: false, edits: k.ops > 0, first: null, last: null }
+  if (k.obj === '_root') e.retitled = k.titleKey
+  else if (k.obj === objs.title) e.retitled = true
+  else if (k.obj === objs.text) Object.assign(e, { inserted: k.inserted, deleted: k.deleted, first: k.first, last: k.last })
+  return e
+}
+
+export function changeEffect(
+  doc: GDoc,
+  meta: A.ChangeMetadata,
+  objs: { text: string | null; title: string | null },
+  known?: OpsEffect,
+): ChangeEffect {
   const ops = meta.maxOp - meta.startOp + 1
   const e: ChangeEffect = { inserted: 0, deleted: 0, retitled: false, edits: ops > 0, first: null, last: null }
   if (ops <= 0) return e
+  if (known) return fromKnown(known, objs)
   if (ops > DECODE_OPS) {
     for (const p of A.diff(doc, meta.deps, [meta.hash])) {
       if (p.path[0] === 'title') e.retitled = true

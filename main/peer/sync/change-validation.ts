@@ -46,6 +46,7 @@ import type { Device } from '../identity/device.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent, sealContent } from '../crypto/seal.ts'
+import { opsEffect, type OpsEffect } from './change-effect.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 
@@ -79,6 +80,11 @@ export interface ValidChange {
    * keystroke edits the text): such a change may wait to be applied (doc-cache.ts `Loaded.defer`).
    */
   target?: string
+  /**
+   * What its changes do, by hash, as their decode here said (change-effect.ts `opsEffect`): history
+   * counts them from this instead of decoding them again. Absent when not decoded (unopened).
+   */
+  effects?: (readonly [hash: string, effect: OpsEffect])[]
 }
 export type Rejection = {
   reason:
@@ -240,7 +246,7 @@ export function sealChange(
     empty: decoded.ops.length === 0,
     m: [...m],
     n: 1,
-    target: targetOf(decoded),
+    ...decodedFacts(decoded),
   }
   return { item, change }
 }
@@ -333,7 +339,7 @@ export function validateChange(
       empty: decoded.ops.length === 0,
       m,
       n: 1,
-      target: targetOf(decoded),
+      ...decodedFacts(decoded),
     }
   }
   if (verdict.ok) return change
@@ -376,13 +382,13 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
     return { reason: 'bad-change', detail: 'its deps are not those it was signed with' }
   if (!actorBelongsTo(decoded.actor, change.author))
     return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
-  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0, target: targetOf(decoded) }
+  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0, ...decodedFacts(decoded) }
 }
 
-/** The one object a decoded change's operations all edit, if they edit one. */
-function targetOf(decoded: A.DecodedChange): string | undefined {
-  const obj = decoded.ops[0]?.obj
-  return obj !== undefined && decoded.ops.every((op) => op.obj === obj) ? obj : undefined
+/** The one object a decoded change's operations all edit, if they edit one, and what they do to it. */
+function decodedFacts(decoded: A.DecodedChange): Pick<ValidChange, 'target' | 'effects'> {
+  const e = opsEffect(decoded)
+  return e ? { target: e.obj, effects: [[decoded.hash, e]] } : {}
 }
 
 /** A run once opened: exactly what its envelope says, a chain of its signer's changes (see the top of this file). */
@@ -417,7 +423,11 @@ function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection
   }
   const last = changes.at(-1)!
   if (last.hash !== run.hash) return { reason: 'bad-change', detail: `its last change is ${last.hash}, not ${run.hash} as signed` }
-  return { ...run, plain, actor: last.actor, time: last.time, empty }
+  const effects = changes.flatMap((c) => {
+    const e = opsEffect(c)
+    return e ? [[c.hash, e] as const] : []
+  })
+  return { ...run, plain, actor: last.actor, time: last.time, empty, effects }
 }
 
 export function isRejection(v: object): v is Rejection {

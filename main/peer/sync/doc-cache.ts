@@ -45,18 +45,29 @@ export class Loaded {
   #textObject: string | undefined
   ws: string
   lastSeq: number
+  /** Rows of the change log stored since the last snapshot (a run is one row). */
   sinceSnapshot: number
+  /** Changes since the last snapshot (a run counts each of its changes): what a load would apply after it. */
+  changesSinceSnapshot: number
+  /** A snapshot of it is stored (or on its way to the store). */
+  snapshotted: boolean
   lastSnapshotAt: number
   lastUsed: number
   holds = 0
   /** Batches applied here and not committed yet: such a document is not evicted. */
   unsaved = 0
 
-  constructor(doc: GDoc, ws: string, at: { lastSeq?: number; sinceSnapshot?: number; lastUsed?: number } = {}) {
+  constructor(
+    doc: GDoc,
+    ws: string,
+    at: { lastSeq?: number; sinceSnapshot?: number; changesSinceSnapshot?: number; snapshotted?: boolean; lastUsed?: number } = {},
+  ) {
     this.#doc = doc
     this.ws = ws
     this.lastSeq = at.lastSeq ?? 0
     this.sinceSnapshot = at.sinceSnapshot ?? 0
+    this.changesSinceSnapshot = at.changesSinceSnapshot ?? this.sinceSnapshot
+    this.snapshotted = at.snapshotted ?? false
     this.lastSnapshotAt = 0
     this.lastUsed = at.lastUsed ?? Date.now()
   }
@@ -140,11 +151,15 @@ export interface DocCacheComponents {
   actor: string
   /** Snapshot a document after this many new changes. */
   snapshotEvery: number
+  /** Changes a document has before its first snapshot. */
+  firstSnapshotAfter: number
   /** Documents kept in memory when no client holds them open. */
   maxLoaded: number
   log: Log
 }
 
+/** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
+export const FIRST_SNAPSHOT_CHANGES = 64
 /** Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken... */
 const DEFER_MS = 500
 /** ...or as soon as a document has this many. */
@@ -302,9 +317,17 @@ export class DocCache {
     return l
   }
 
+  /**
+   * Saves the document (and its content) as a snapshot when enough history came since the last one:
+   * `snapshotEvery` rows while it is in memory; when it leaves memory (`force`: evicted, or the peer
+   * stops), any. A document that never had one gets its first only once it has `firstSnapshotAfter`
+   * changes: a short note loads in a few milliseconds from its change log, and a snapshot of it (its
+   * Automerge save and its content) would double what it takes on disk.
+   */
   maybeSnapshot(docId: string, l: Loaded, force = false): void {
-    const { store, snapshotEvery, log } = this.components
+    const { store, snapshotEvery, firstSnapshotAfter, log } = this.components
     if (l.sinceSnapshot === 0) return
+    if (!l.snapshotted && l.changesSinceSnapshot < firstSnapshotAfter) return
     if (!force && (l.sinceSnapshot < snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
     if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
     const upToSeq = l.lastSeq
@@ -312,6 +335,8 @@ export class DocCache {
     const heads = A.getHeads(l.doc)
     const content = readContent(l.doc)
     l.sinceSnapshot = 0
+    l.changesSinceSnapshot = 0
+    l.snapshotted = true
     l.lastSnapshotAt = Date.now()
     void store
       .write(() => store.putSnapshot({ docId, bytes, heads, upToSeq, createdAt: Date.now(), content }))
@@ -354,6 +379,8 @@ export class DocCache {
         snap?.upToSeq ?? 0,
       ),
       sinceSnapshot: rest.length,
+      changesSinceSnapshot: rest.reduce((a, r) => a + r.n, 0),
+      snapshotted: snap !== undefined,
     })
     this.loaded.set(docId, l)
     // The listing cache lags the change log after a crash; repair it from the document.

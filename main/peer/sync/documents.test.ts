@@ -13,7 +13,8 @@ import { documentsFixture } from './documents-fixture.ts'
 import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
 import { setText } from './doc-content.ts'
 
-const setup = (dir: string, snapshotEvery = 100) => documentsFixture(dir, { snapshotEvery })
+// Snapshots from the first change: these tests are about what snapshots hold (a short note has none: see the last test).
+const setup = (dir: string, snapshotEvery = 100, firstSnapshotAfter = 1) => documentsFixture(dir, { snapshotEvery, firstSnapshotAfter })
 
 /** What undoes each migration (by the schema version it brings a profile to), to make a profile of an older version. */
 const UNDO: Record<number, string[]> = {
@@ -356,6 +357,39 @@ test('an edit costs one commit: its listing row rides with the next commit, or i
     // The last edit's row is not in the database yet; it is written on its own within a second.
     await waitFor('the last listing row in the database', () => store.getDocument(row.id)!.changeCount === 21, 3_000)
     assert.equal(store.commits - before, edits + 1)
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a short note gets no snapshot when it leaves memory, a longer history does; both read the same after a restart', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await documentsFixture(dir.path, { firstSnapshotAfter: 64 })
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const note = await first.create(ws, 'Note', 'short')
+    await first.edit(note.id, (d) => setText(d, 'short and sweet'))
+    const long = await first.create(ws, 'Long', '')
+    let text = ''
+    for (let i = 0; i < 70; i++) {
+      text += `${i} `
+      await first.edit(long.id, (d) => setText(d, text))
+    }
+    const heads = [first.heads(note.id), first.heads(long.id)]
+    await first.close()
+    assert.equal(store.getSnapshot(note.id), undefined, 'two changes: no snapshot')
+    assert.ok(store.getSnapshot(long.id), '71 changes: a snapshot')
+    const second = docs()
+    assert.deepEqual(second.content(note.id), { title: 'Note', text: 'short and sweet', deleted: false, heads: heads[0] })
+    assert.deepEqual(second.content(long.id), { title: 'Long', text, deleted: false, heads: heads[1] })
+    const held = second.hold(note.id)
+    assert.equal(A.load<{ text: string }>(held.bytes).text, 'short and sweet')
+    second.release(note.id)
+    // Loaded again and stopped again: still none for the note (it gained no history).
+    await second.close()
+    assert.equal(store.getSnapshot(note.id), undefined)
     store.close()
   } finally {
     dir.remove()

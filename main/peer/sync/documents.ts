@@ -33,8 +33,9 @@ import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from '
 import { DocKinds } from './doc-kinds.ts'
 import type { DocKind } from '../../../shared/board.ts'
 import { Listing } from './listing.ts'
-import { DocCache, Loaded } from './doc-cache.ts'
+import { DocCache, FIRST_SNAPSHOT_CHANGES, Loaded } from './doc-cache.ts'
 import { RemoteBatch } from './remote-batch.ts'
+import { KnownEffects, type OpsEffect } from './change-effect.ts'
 
 export interface DocumentEvents {
   /** Changes newly applied to a document; `origin` is the client that sent them, if any. */
@@ -54,6 +55,8 @@ export interface DocumentsOptions {
   batchMs: number
   /** Snapshot a document after this many new changes. */
   snapshotEvery: number
+  /** Changes a document has before its first snapshot (default 64: doc-cache.ts `maybeSnapshot`). */
+  firstSnapshotAfter?: number
   /** Documents kept in memory when no client holds them open. */
   maxLoaded: number
   /**
@@ -88,6 +91,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly runs: Runs
   /** Which documents are boards. */
   private readonly kinds: DocKinds
+  /** What lately stored changes do, by hash, from the decode they got on arrival: history counts them from it. */
+  private readonly effects = new KnownEffects()
   /** What `ownLackedBy` found, per document and teammate heads, at our heads then. */
   private readonly lackedCache = new Map<string, { ourHeads: string[]; changes: number; firstSeq: number | null }>()
 
@@ -123,6 +128,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       buffered: (docId) => this.batch.has(docId),
       actor: this.actor,
       snapshotEvery: opts.snapshotEvery,
+      firstSnapshotAfter: opts.firstSnapshotAfter ?? FIRST_SNAPSHOT_CHANGES,
       maxLoaded: opts.maxLoaded,
       log: opts.log,
     })
@@ -227,6 +233,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
     return this.cache.hold(docId)
+  }
+
+  /** What a change stored lately does, as its decode on arrival said (undefined: not known, decode it). */
+  effectOf(hash: string): OpsEffect | undefined {
+    return this.effects.get(hash)
   }
 
   /** This device has seen the document as it is now; it also follows it from now on. */
@@ -454,6 +465,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     commitFirst = false,
   ): Promise<ChangeRow[]> {
     const now = Date.now()
+    for (const c of changes) for (const [hash, e] of c.effects ?? []) this.effects.add(hash, e)
     // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
     const edits = changes.filter((c) => !c.empty)
     const newest = edits.length ? edits.reduce((a, b) => (b.time > a.time ? b : a)) : null
@@ -534,6 +546,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       doc.lastSeq,
     )
     doc.sinceSnapshot += rows.length
+    doc.changesSinceSnapshot += changesIn(rows)
     if (!listed) this.listing.refreshRow(docId, doc, last, changesIn(rows))
     this.kinds.note(docId, doc.header().board ? 'board' : 'text')
     this.cache.maybeSnapshot(docId, doc)

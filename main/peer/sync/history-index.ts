@@ -10,7 +10,8 @@
  * Kept from the documents' own Automerge changes, not from the change log's rows: a run (sync/runs.ts)
  * replaces rows but not changes, and Automerge holds each change once whatever way it came. Counting is
  * incremental: each document's heads as counted last are stored (`history_progress`), and the changes
- * since them (`getChangesSince`) are decoded once its edits pause for a second, and at once before its
+ * since them (`getChangesSince`) are counted once its edits pause for a second (from what their decode on
+ * arrival said, change-effect.ts `opsEffect`; decoded again only when that is not known), and at once before its
  * timeline is read. A document never counted (a profile from before, or every document after
  * `rebuild`) is counted whole the first time, in slices that let edits through.
  *
@@ -34,7 +35,7 @@ const COUNTED_META = 'history_counted'
 
 export interface HistoryComponents {
   store: Durable & MetaStore & HistoryStore
-  documents: Pick<Documents, 'automerge' | 'list' | 'on'>
+  documents: Pick<Documents, 'automerge' | 'list' | 'on' | 'effectOf'>
   /** This device's id: its own actors need no lookup. */
   self: string
   /** The workspaces whose documents this device can read. */
@@ -191,7 +192,7 @@ export class HistoryIndex {
         if (this.stopped) return
       }
       const d = changes[i]!
-      const { edits, inserted, deleted, retitled } = changeEffect(doc, d, objs)
+      const { edits, inserted, deleted, retitled } = changeEffect(doc, d, objs, this.c.documents.effectOf(d.hash))
       const effect = { inserted, deleted, retitled }
       if (!edits) continue // an endorsement of history (documents.ts endorse): no edit
       const author = authorOf(d.actor)
