@@ -16,7 +16,7 @@ import Database from 'better-sqlite3'
 import { closeSync, existsSync, fdatasync, fdatasyncSync, fstatSync, openSync, readSync, rmSync, statSync } from 'node:fs'
 import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
-import { MIGRATIONS } from './migrations.ts'
+import { MIGRATIONS, VACUUM_AFTER_MIGRATION } from './migrations.ts'
 import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
   ChangeRecord,
@@ -155,10 +155,19 @@ export class SqliteStore implements PeerStore {
         `${path} was written by a newer Grapevine (schema ${version}, this one knows ${MIGRATIONS.length}).`,
       )
     }
+    // Pages freed (a run replacing the changes it holds, a snapshot or an index row rewritten) are given
+    // back to the file system when the store closes (incremental_vacuum in close). A new file is made so
+    // here; an older one when the one VACUUM after migration 13 rebuilds it.
+    if (version === 0) this.db.pragma('auto_vacuum = INCREMENTAL')
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
     this.db.pragma('foreign_keys = ON')
     this.migrate(version)
+    // A migration that copied a table leaves its old pages free: given back to the file system once.
+    if (version > 0 && version < VACUUM_AFTER_MIGRATION && MIGRATIONS.length >= VACUUM_AFTER_MIGRATION) {
+      this.db.pragma('auto_vacuum = INCREMENTAL')
+      this.db.exec('VACUUM')
+    }
     // From here commits hand their frames to the OS and the WAL is synced off the thread (see the top).
     this.db.pragma('wal_autocheckpoint = 0')
     this.db.pragma('synchronous = OFF')
@@ -343,7 +352,10 @@ export class SqliteStore implements PeerStore {
     this.settle(waiting)
     this.closed = true
     try {
-      if (!this.syncFailure) this.checkpoint()
+      if (!this.syncFailure) {
+        this.db.pragma('incremental_vacuum')
+        this.checkpoint()
+      }
     } finally {
       // An fdatasync still running on the pool closes the descriptor when it returns (see sync).
       const fd = this.walFd
@@ -464,14 +476,34 @@ export class SqliteStore implements PeerStore {
     )
   }
 
+  /** The number an author's device id is stored as in the change log (added if new; in the caller's transaction). */
+  private authorId(device: string): number {
+    this.sql('INSERT INTO authors (device) VALUES (?) ON CONFLICT (device) DO NOTHING').run(device)
+    return (this.sql('SELECT id FROM authors WHERE device = ?').get(device) as { id: number }).id
+  }
+
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
     const insert =
       this.sql(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps, n)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
+    const authors = new Map<string, number>()
     for (const c of changes) {
       const row = recordRow(docId, c, arrivedAt)
-      const res = insert.run(docId, c.hash, c.author, c.signature, c.bytes, arrivedAt, blobOf(row.m), row.epoch, blobOf(row.deps), row.n)
+      const author = authors.get(c.author) ?? this.authorId(c.author)
+      authors.set(c.author, author)
+      const res = insert.run(
+        docId,
+        hashBlob(c.hash),
+        author,
+        c.signature,
+        c.bytes,
+        arrivedAt,
+        blobOf(row.m),
+        hexBlob(row.epoch),
+        blobOf(row.deps),
+        row.n,
+      )
       if (res.changes === 1) added.push({ ...row, seq: Number(res.lastInsertRowid) })
     }
     return added
@@ -482,7 +514,7 @@ export class SqliteStore implements PeerStore {
     const drop = this.sql('DELETE FROM changes WHERE seq = ?')
     let at: number | null = null
     for (const h of hashes) {
-      const r = seqOf.get(docId, h) as { seq: number } | undefined
+      const r = seqOf.get(docId, hashBlob(h)) as { seq: number } | undefined
       if (!r) continue
       drop.run(r.seq)
       at = Math.max(at ?? 0, r.seq)
@@ -492,13 +524,13 @@ export class SqliteStore implements PeerStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       at,
       docId,
-      run.hash,
-      run.author,
+      hashBlob(run.hash),
+      this.authorId(run.author),
       run.signature,
       run.bytes,
       arrivedAt,
       blobOf(row.m),
-      row.epoch,
+      hexBlob(row.epoch),
       blobOf(row.deps),
       row.n,
     )
@@ -506,21 +538,23 @@ export class SqliteStore implements PeerStore {
   }
 
   hasChange(docId: string, hash: string): boolean {
-    return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hash) !== undefined
+    return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hashBlob(hash)) !== undefined
   }
 
   getChanges(docId: string, hashes: string[]): ChangeRow[] {
-    const get = this.sql('SELECT * FROM changes WHERE doc_id = ? AND hash = ?')
+    const get = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.hash = ?`)
     const out: ChangeRow[] = []
     for (const h of hashes) {
-      const r = get.get(docId, h) as Row | undefined
+      const r = get.get(docId, hashBlob(h)) as Row | undefined
       if (r) out.push(changeFromRow(r))
     }
     return out
   }
 
   changesAfter(docId: string, seq: number): ChangeRow[] {
-    return (this.sql('SELECT * FROM changes WHERE doc_id = ? AND seq > ? ORDER BY seq').all(docId, seq) as Row[]).map(changeFromRow)
+    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.seq > ? ORDER BY c.seq`).all(docId, seq) as Row[]).map(
+      changeFromRow,
+    )
   }
 
   countChangesAfter(docId: string, seq: number): number {
@@ -534,11 +568,12 @@ export class SqliteStore implements PeerStore {
 
   docsWrittenBy(workspaceId: string, authors: string[]): string[] {
     if (authors.length === 0) return []
-    const rows = this.sql(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id
-        WHERE d.workspace_id = ? AND c.author IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`).all(
-      workspaceId,
-      ...authors,
-    ) as { id: string }[]
+    const rows =
+      this.sql(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id JOIN authors a ON a.id = c.author
+        WHERE d.workspace_id = ? AND a.device IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`).all(
+        workspaceId,
+        ...authors,
+      ) as { id: string }[]
     return rows.map((r) => r.id)
   }
 
@@ -694,26 +729,23 @@ export class SqliteStore implements PeerStore {
   }
 
   newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null {
-    const r = this.sql('SELECT arrived_at FROM changes WHERE doc_id = ? AND author = ? AND seq < ? ORDER BY seq DESC LIMIT 1').get(
-      docId,
-      author,
-      beforeSeq ?? Number.MAX_SAFE_INTEGER,
-    ) as { arrived_at: number } | undefined
+    const r = this.sql(
+      `SELECT arrived_at FROM changes WHERE doc_id = ? AND author = ${AUTHOR_ID} AND seq < ? ORDER BY seq DESC LIMIT 1`,
+    ).get(docId, author, beforeSeq ?? Number.MAX_SAFE_INTEGER) as { arrived_at: number } | undefined
     return r?.arrived_at ?? null
   }
 
   countBy(docId: string, author: string): { changes: number; firstSeq: number | null } {
-    const r = this.sql('SELECT coalesce(sum(n), 0) AS changes, min(seq) AS first FROM changes WHERE doc_id = ? AND author = ?').get(
-      docId,
-      author,
-    ) as { changes: number; first: number | null }
+    const r = this.sql(
+      `SELECT coalesce(sum(n), 0) AS changes, min(seq) AS first FROM changes WHERE doc_id = ? AND author = ${AUTHOR_ID}`,
+    ).get(docId, author) as { changes: number; first: number | null }
     return { changes: r.changes, firstSeq: r.first }
   }
 
   firstSeqOf(docId: string, author: string, hashes: readonly string[]): number | null {
-    const get = this.sql('SELECT seq FROM changes WHERE doc_id = ? AND hash = ? AND author = ?')
+    const get = this.sql(`SELECT seq FROM changes WHERE doc_id = ? AND hash = ? AND author = ${AUTHOR_ID}`)
     for (const h of hashes) {
-      const r = get.get(docId, h, author) as { seq: number } | undefined
+      const r = get.get(docId, hashBlob(h), author) as { seq: number } | undefined
       if (r) return r.seq
     }
     return null
@@ -814,18 +846,21 @@ export class SqliteStore implements PeerStore {
   }
 
   changeHashesStartingWith(docId: string, prefix: string, limit: number): string[] {
-    // A range of the (doc_id, hash) index: hashes are lowercase hex, and '~' sorts after every hex digit.
-    const rows = this.sql('SELECT hash FROM changes WHERE doc_id = ? AND hash >= ? AND hash < ? ORDER BY hash LIMIT ?').all(
+    if (!/^[0-9a-f]{0,64}$/.test(prefix)) return []
+    // A range of the (doc_id, hash) index: the hashes the prefix begins, from its 0…0 to its f…f.
+    const rows = this.sql('SELECT hash FROM changes WHERE doc_id = ? AND hash >= ? AND hash <= ? ORDER BY hash LIMIT ?').all(
       docId,
-      prefix,
-      `${prefix}~`,
+      Buffer.from(prefix.padEnd(64, '0'), 'hex'),
+      Buffer.from(prefix.padEnd(64, 'f'), 'hex'),
       limit,
     ) as Row[]
-    return rows.map((r) => r['hash'] as string)
+    return rows.map((r) => hexOf(r['hash']))
   }
 
   changeAuthors(docId: string): string[] {
-    return (this.sql('SELECT DISTINCT author FROM changes WHERE doc_id = ?').all(docId) as Row[]).map((r) => r['author'] as string)
+    return (
+      this.sql('SELECT a.device FROM authors a WHERE a.id IN (SELECT DISTINCT author FROM changes WHERE doc_id = ?)').all(docId) as Row[]
+    ).map((r) => r['device'] as string)
   }
 
   setDeviceZone(device: string, utcOffsetMinutes: number, at: number): void {
@@ -914,16 +949,39 @@ function documentFromRow(r: Row): DocumentRow {
   }
 }
 
+/** A change row's columns, its author's device id in place of its number (`WHERE` and the rest follow). */
+const CHANGE_COLUMNS = `c.seq, c.doc_id, c.hash, a.device AS author, c.signature, c.bytes, c.arrived_at, c.membership_heads, c.epoch, c.deps, c.n
+  FROM changes c JOIN authors a ON a.id = c.author`
+/** An author's number from their device id (a parameter); NULL, matching nothing, for a device never stored. */
+const AUTHOR_ID = '(SELECT id FROM authors WHERE device = ?)'
+
+/**
+ * A change hash as stored: its 32 bytes. Hashes come from Automerge or the wire as lowercase hex; anything
+ * else (a caller's typo) becomes a value no stored hash equals, never a shorter prefix of one.
+ */
+function hashBlob(hex: string): Buffer {
+  return /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(0)
+}
+
+/** An epoch id (hex) as stored: its bytes; null (a clear change) stays NULL. */
+function hexBlob(hex: string | null): Buffer | null {
+  return hex === null ? null : Buffer.from(hex, 'hex')
+}
+
+function hexOf(blob: Uint8Array): string {
+  return Buffer.from(blob).toString('hex')
+}
+
 function changeFromRow(r: Row): ChangeRow {
   return {
     seq: r['seq'],
     docId: r['doc_id'],
-    hash: r['hash'],
+    hash: hexOf(r['hash']),
     author: r['author'],
     signature: r['signature'],
     bytes: r['bytes'],
     m: headsFromBlob(r['membership_heads']),
-    epoch: r['epoch'],
+    epoch: r['epoch'] === null ? null : hexOf(r['epoch']),
     deps: headsFromBlob(r['deps']),
     n: r['n'],
     arrivedAt: r['arrived_at'],

@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
@@ -25,6 +26,19 @@ const UNDO: Record<number, string[]> = {
   10: ['DROP INDEX changes_by_author'],
   11: ['DROP TABLE history_sessions', 'DROP TABLE history_progress', 'DROP TABLE device_zones'],
   12: ['ALTER TABLE doc_reads DROP COLUMN read_heads'],
+  // The change log back to hex hashes and epochs and authors' ids in full, as schema 12 wrote it.
+  13: [
+    `CREATE TABLE changes_12 (seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, hash TEXT NOT NULL, author TEXT NOT NULL,
+      signature BLOB NOT NULL, bytes BLOB NOT NULL, arrived_at INTEGER NOT NULL, membership_heads BLOB, epoch TEXT, deps BLOB,
+      n INTEGER NOT NULL DEFAULT 1, UNIQUE (doc_id, hash))`,
+    `INSERT INTO changes_12 SELECT c.seq, c.doc_id, lower(hex(c.hash)), a.device, c.signature, c.bytes, c.arrived_at, c.membership_heads,
+      CASE WHEN c.epoch IS NULL THEN NULL ELSE lower(hex(c.epoch)) END, c.deps, c.n FROM changes c JOIN authors a ON a.id = c.author`,
+    'DROP TABLE changes',
+    'ALTER TABLE changes_12 RENAME TO changes',
+    'CREATE INDEX changes_by_doc ON changes (doc_id, seq)',
+    'CREATE INDEX changes_by_author ON changes (doc_id, author, seq)',
+    'DROP TABLE authors',
+  ],
 }
 
 /** Brings a closed profile back to schema `version`, as that version of the app left it. */
@@ -195,6 +209,64 @@ test('a profile written before runs (schema 6) upgrades in place: every change i
   }
 })
 
+test('a profile written with a change log in hex and full ids (schema 12) upgrades in place: every row reads back the same, and the file shrinks', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await setup(dir.path, 1000)
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const ids: string[] = []
+    for (let n = 0; n < 40; n++) {
+      const row = await first.create(ws, `Note ${n}`, `note ${n}: `)
+      for (let i = 0; i < 5; i++) await first.edit(row.id, (d) => setText(d, `note ${n}: ${'x'.repeat(i + 1)}`))
+      ids.push(row.id)
+    }
+    const texts = ids.map((id) => first.content(id).text)
+    await first.close()
+    const logged = ids.map((id) => store.changesAfter(id, 0))
+    const author = logged[0]![0]!.author
+    const found = store.changeHashesStartingWith(ids[0]!, logged[0]![2]!.hash.slice(0, 7), 5)
+    store.close()
+    // The same profile as the previous version left it: hex hashes and epochs, authors in full (schema 12).
+    asSchema(dir.path, 12)
+    const raw = new Database(join(dir.path, 'g.db'))
+    raw.exec('VACUUM')
+    const old = raw.prepare('SELECT hash, author, epoch FROM changes LIMIT 1').get() as { hash: string; author: string; epoch: string }
+    assert.match(old.hash, /^[0-9a-f]{64}$/, 'schema 12 kept hashes in hex')
+    assert.equal(old.author, author)
+    assert.match(old.epoch, /^[0-9a-f]{32}$/)
+    raw.close()
+    const sizeBefore = statSync(join(dir.path, 'g.db')).size
+    const again = await setup(dir.path)
+    assert.equal(again.store.schemaVersion, MIGRATIONS.length)
+    assert.deepEqual(
+      ids.map((id) => again.store.changesAfter(id, 0)),
+      logged,
+      'every row as it was: seq, hash, author, signature, bytes, epoch, deps, membership heads, arrival',
+    )
+    assert.deepEqual(again.store.changeHashesStartingWith(ids[0]!, logged[0]![2]!.hash.slice(0, 7), 5), found)
+    assert.deepEqual(again.store.changeAuthors(ids[0]!), [author])
+    assert.equal(again.store.countBy(ids[0]!, author).changes, 6)
+    assert.equal(again.store.hasChange(ids[0]!, logged[0]![1]!.hash), true)
+    assert.equal(again.store.hasChange(ids[0]!, 'not a hash'), false)
+    again.store.close()
+    const sizeAfter = statSync(join(dir.path, 'g.db')).size
+    assert.ok(sizeAfter < sizeBefore, `the file shrank: ${sizeBefore} -> ${sizeAfter} bytes`)
+    const reopened = await setup(dir.path)
+    const d = reopened.docs()
+    assert.deepEqual(
+      ids.map((id) => d.content(id).text),
+      texts,
+    )
+    await d.edit(ids[0]!, (c) => setText(c, 'edited after the upgrade'))
+    assert.equal(reopened.store.changesAfter(ids[0]!, 0).length, 7)
+    await d.close()
+    reopened.store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
 test('a change stored after the snapshot means the document is loaded to be read', async () => {
   const dir = tempDir()
   try {
@@ -318,10 +390,10 @@ test('keystrokes wait to be applied together, and heads, the listing, reads, a t
     await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
     assert.equal(d.deferred(row.id), 0)
     assert.equal(d.list(ws)[0]!.title, 'Title')
-    // With nobody reading, they are applied within a second.
+    // With nobody reading, they are applied within two seconds (doc-cache.ts DEFER_MS).
     await type(10, 'r')
     assert.equal(d.deferred(row.id), 1)
-    await waitFor('deferred keystrokes applied by the timer', () => d.deferred(row.id) === 0 || null, 2_000)
+    await waitFor('deferred keystrokes applied by the timer', () => d.deferred(row.id) === 0 || null, 4_000)
     assert.deepEqual(A.getHeads(d.automerge(row.id)), A.getHeads(mine))
     // And after a restart the store gives the same document.
     await type(11, 'ld')

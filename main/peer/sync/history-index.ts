@@ -27,8 +27,13 @@ import type { Documents } from './documents.ts'
 
 /** A pause longer than this (by one author, in one document) starts a new session. */
 export const SESSION_GAP_MS = 10 * 60_000
-/** A document's edits are counted this long after the last one (and before its timeline is read). */
+/**
+ * A document's edits are counted once they pause this long, or this long after the first one not counted
+ * while they go on (and at once before its timeline is read): counting reads the document, which applies
+ * what the peer took without applying yet (doc-cache.ts `Loaded.defer`).
+ */
 const COUNT_MS = 1_000
+const MAX_COUNT_WAIT_MS = 15_000
 /** Changes decoded between two turns of the event loop, when a long history is counted. */
 const SLICE = 4_000
 const COUNTED_META = 'history_counted'
@@ -48,6 +53,8 @@ export class HistoryIndex {
   /** Documents to count again: docId → workspace. */
   private readonly pending = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
+  /** When the oldest document in `pending` was touched. */
+  private pendingSince = 0
   /** One count at a time per document. */
   private readonly counting = new Map<string, Promise<void>>()
   private stopped = false
@@ -64,10 +71,16 @@ export class HistoryIndex {
       void this.rebuild().catch((err: unknown) => this.c.log('warn', `history: ${(err as Error).message}`))
   }
 
+  /** Counts what waits to be counted, then stops. */
   async stop(): Promise<void> {
-    this.stopped = true
     if (this.timer) clearTimeout(this.timer)
     this.timer = null
+    // Else a document edited just before the stop would be counted only at its next change (or when its
+    // timeline is read) after a restart, and its sessions would be missing from the profile until then.
+    const docs = [...this.pending.keys()]
+    this.pending.clear()
+    await Promise.allSettled(docs.map((d) => this.count(d)))
+    this.stopped = true
     await Promise.allSettled([...this.counting.values()])
   }
 
@@ -75,13 +88,19 @@ export class HistoryIndex {
   touch(workspaceId: string, docId: string): void {
     // A keeper's documents cannot be read, so there is nothing to count.
     if (this.stopped || !this.c.readable().includes(workspaceId)) return
+    const now = Date.now()
+    if (this.pending.size === 0) this.pendingSince = now
     this.pending.set(docId, workspaceId)
-    this.timer ??= setTimeout(() => {
-      this.timer = null
-      const docs = [...this.pending.keys()]
-      this.pending.clear()
-      for (const d of docs) void this.count(d).catch((err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`))
-    }, COUNT_MS)
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(
+      () => {
+        this.timer = null
+        const docs = [...this.pending.keys()]
+        this.pending.clear()
+        for (const d of docs) void this.count(d).catch((err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`))
+      },
+      Math.max(0, Math.min(COUNT_MS, this.pendingSince + MAX_COUNT_WAIT_MS - now)),
+    )
   }
 
   /** The document's sessions, the latest first (counted up to now first). */

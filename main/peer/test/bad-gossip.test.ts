@@ -266,7 +266,11 @@ describe('gossip and catch-up from bad peers', () => {
     const stored = new Database(V().dbPath, { readonly: true })
     try {
       for (const h of [h1, h2, h3, hf])
-        assert.equal(stored.prepare('SELECT 1 FROM changes WHERE hash = ?').get(h), undefined, `change ${h.slice(0, 8)} is not stored`)
+        assert.equal(
+          stored.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(h),
+          undefined,
+          `change ${h.slice(0, 8)} is not stored`,
+        )
     } finally {
       stored.close()
     }

@@ -172,3 +172,25 @@ test('typed with no connection: counted once though the changes became a run; co
     h.sessions.map((s) => [s.version, s.inserted, s.changes]),
   )
 })
+
+test('edits made just before a stop are counted by the stop: the profile holds their session before anything reads it', async () => {
+  const dir = tempDir()
+  dirs.push(dir)
+  const a = await start(dir.path, 'ana')
+  const c = a.connect()
+  const ws = (await c.request('workspace.create', { name: 'Solo' })).id
+  const docId = (await c.request('doc.create', { workspaceId: ws, title: 'Notes', text: '' })).id
+  await typeAt(c, docId, Date.now(), ['one ', 'two ', 'three'])
+  // No pause of a second came: the count is still waiting.
+  await stop(a)
+  const db = new Database(join(dir.path, DB_FILE), { readonly: true })
+  try {
+    const rows = db.prepare('SELECT inserted, changes FROM history_sessions WHERE doc_id = ? ORDER BY started_at').all(docId) as {
+      inserted: number
+      changes: number
+    }[]
+    assert.deepEqual(rows.at(-1), { inserted: 13, changes: 4 }, JSON.stringify(rows))
+  } finally {
+    db.close()
+  }
+})
