@@ -159,16 +159,18 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
         'applies a change in a time that grows with the length of the text it edits (one keystroke into 20,000 characters: 4.5 ms; ' +
         "a frame into the trace's 100,000 characters: tens of ms), and a batch costs about what one change does. Every copy pays that " +
         "per apply: Grapevine has five (A's editor, B's and C's peers and editors) against automerge-repo's four (A, its server, B, C). " +
-        'The peers take text-only changes without applying them and apply them together at most every 500 ms (main/peer/sync/doc-cache.ts ' +
+        'The peers take text-only changes without applying them and apply them together within 2 s (main/peer/sync/doc-cache.ts ' +
         '`Loaded.defer`); the editors apply after a quiet frame at once, else once per frame, as the renderer does. On top, per change: ' +
         '`A.decodeChange` on every peer, an Ed25519 signature and an AEAD seal, a verify and an open on every receiver, a SQLite commit ' +
-        'per peer, and the history and search indexes. The floor row applies the same frames one by one to two copies in one process, ' +
+        'per peer, and the history and search indexes (history counts each change from that decode, without decoding it again: ' +
+        'main/peer/sync/change-effect.ts `opsEffect`). The floor row applies the same frames one by one to two copies in one process, ' +
         'which is why it is slower than both systems.',
-      'Storage: Grapevine keeps every change sealed, with its signature (64 B), author id (52-character string), hex hash, epoch, deps ' +
-        'and arrival time, plus a snapshot, the search index and the history index (the WAL is checkpointed and truncated on close); ' +
+      'Storage: Grapevine keeps every change sealed, with its signature (64 B), author (a number), hash (32 B), epoch, deps ' +
+        'and arrival time, plus a snapshot, the search index and the history index (the WAL is checkpointed and truncated, and free ' +
+        'pages are given back, on close); ' +
         'automerge-repo compacts into one Automerge save. What A typed while B and C were connected left one change at a time and stays ' +
         'so: runs (one sealed bundle and one signature) form only from changes nobody can hold yet (main/peer/sync/runs.ts). Not done: ' +
-        'compact columns (binary hashes, integer author keys).',
+        'compacting such history.',
       "Yjs is an order of magnitude faster everywhere here: a Yjs transaction of a frame's keystrokes is a few microseconds of work, its " +
         'updates are tiny, and y-websocket neither stores nor verifies anything.',
     )

@@ -29,7 +29,9 @@ const holds = (bytes: Uint8Array, marker: string): boolean => Buffer.from(bytes)
 function storedBy(peer: Peer, author: string): number {
   const db = new Database(peer.dbPath, { readonly: true })
   try {
-    return (db.prepare('SELECT count(*) AS n FROM changes WHERE author = ?').get(author) as { n: number }).n
+    return (
+      db.prepare('SELECT count(*) AS n FROM changes WHERE author = (SELECT id FROM authors WHERE device = ?)').get(author) as { n: number }
+    ).n
   } finally {
     db.close()
   }
@@ -77,7 +79,7 @@ describe('end-to-end encryption', () => {
       for (const p of peers) {
         const db = new Database(p.dbPath, { readonly: true })
         try {
-          const rows = db.prepare('SELECT bytes, epoch FROM changes').all() as { bytes: Uint8Array; epoch: string | null }[]
+          const rows = db.prepare('SELECT bytes, epoch FROM changes').all() as { bytes: Uint8Array; epoch: Uint8Array | null }[]
           assert.ok(rows.length > 0)
           for (const r of rows) {
             assert.ok(r.epoch !== null, 'every change is sealed')
@@ -140,7 +142,12 @@ describe('end-to-end encryption', () => {
       // Cat's keys open none: the new epoch's key was never sealed to it.
       assert.equal(cat.keys.key(ws, newEpoch), null, 'Cat has no key of the new epoch')
       const db = new Database(ana.dbPath, { readonly: true })
-      const after = db.prepare('SELECT doc_id, author, bytes, epoch FROM changes WHERE epoch = ?').all(newEpoch) as {
+      const after = db
+        .prepare(
+          `SELECT c.doc_id, a.device AS author, c.bytes, lower(hex(c.epoch)) AS epoch FROM changes c JOIN authors a ON a.id = c.author
+          WHERE c.epoch = unhex(?)`,
+        )
+        .all(newEpoch) as {
         doc_id: string
         author: string
         bytes: Uint8Array

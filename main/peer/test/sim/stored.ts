@@ -58,7 +58,12 @@ export function storedChanges(dbPath: string, open?: RunOpener): StoredChange[] 
   const db = new Database(dbPath, { readonly: true, fileMustExist: true })
   try {
     const rows = db
-      .prepare('SELECT doc_id, hash, author, signature, bytes, membership_heads, epoch, deps, n FROM changes ORDER BY seq')
+      // As the store reads its rows (schema 13): hashes and epochs are stored as bytes, authors as a number.
+      .prepare(
+        `SELECT c.doc_id, lower(hex(c.hash)) AS hash, a.device AS author, c.signature, c.bytes, c.membership_heads,
+          CASE WHEN c.epoch IS NULL THEN NULL ELSE lower(hex(c.epoch)) END AS epoch, c.deps, c.n
+        FROM changes c JOIN authors a ON a.id = c.author ORDER BY c.seq`,
+      )
       .all() as Row[]
     return rows.map((r) => {
       // Every change of this version is sealed, with its deps in clear: the simulation knows no older ones.
