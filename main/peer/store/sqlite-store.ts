@@ -166,7 +166,12 @@ export class SqliteStore implements PeerStore {
     // A migration that copied a table leaves its old pages free: given back to the file system once.
     if (version > 0 && version < VACUUM_AFTER_MIGRATION && MIGRATIONS.length >= VACUUM_AFTER_MIGRATION) {
       this.db.pragma('auto_vacuum = INCREMENTAL')
-      this.db.exec('VACUUM')
+      try {
+        this.db.exec('VACUUM')
+      } catch {
+        // It needs room for a copy of the file: without it the file keeps its free pages (nothing is lost,
+        // and SQLite reuses them), and is not made incremental.
+      }
     }
     // From here commits hand their frames to the OS and the WAL is synced off the thread (see the top).
     this.db.pragma('wal_autocheckpoint = 0')

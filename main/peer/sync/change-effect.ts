@@ -62,13 +62,21 @@ export function opsEffect(decoded: A.DecodedChange): OpsEffect | undefined {
   const ops = decoded.ops as unknown as DecodedOp[]
   const obj = ops[0]?.obj
   if (obj === undefined || !ops.every((op) => op.obj === obj)) return undefined
-  const e: OpsEffect = { obj, ops: ops.length, inserted: 0, deleted: 0, titleKey: false, first: null, last: null }
-  for (const [i, op] of ops.entries()) {
-    if (obj === '_root') {
-      if (op.key === 'title') e.titleKey = true
-      continue
-    }
-    const id = op.action === 'del' ? op.elemId : op.insert ? `${decoded.startOp + i}@${decoded.actor}` : undefined
+  if (obj === '_root') return { obj, ops: ops.length, inserted: 0, deleted: 0, titleKey: setsTitle(ops), first: null, last: null }
+  return { obj, ops: ops.length, titleKey: false, ...editsOf(decoded, obj) }
+}
+
+/** Whether any of the ops sets the root's 'title' key. */
+function setsTitle(ops: readonly DecodedOp[]): boolean {
+  return ops.some((op) => op.obj === '_root' && op.key === 'title')
+}
+
+/** Characters a decoded change inserts into and deletes from the sequence `obj`, and the ids of its first and last ops there. */
+function editsOf(d: A.DecodedChange, obj: string): Pick<ChangeEffect, 'inserted' | 'deleted' | 'first' | 'last'> {
+  const e: Pick<ChangeEffect, 'inserted' | 'deleted' | 'first' | 'last'> = { inserted: 0, deleted: 0, first: null, last: null }
+  for (const [i, op] of (d.ops as unknown as DecodedOp[]).entries()) {
+    if (op.obj !== obj) continue
+    const id = op.action === 'del' ? op.elemId : op.insert ? `${d.startOp + i}@${d.actor}` : undefined
     if (op.action === 'del') e.deleted += op.multiOp ?? 1
     else if (op.insert) e.inserted += typeof op.value === 'string' ? op.value.length : 1
     if (id) {
@@ -131,21 +139,8 @@ export function changeEffect(
   }
   const d = A.inspectChange(doc, meta.hash)
   if (!d) return e
-  e.edits = d.ops.length > 0
-  for (const [i, op] of (d.ops as unknown as DecodedOp[]).entries()) {
-    if (op.obj === '_root') {
-      if (op.key === 'title') e.retitled = true
-      continue
-    }
-    if (op.obj === objs.title) e.retitled = true
-    if (op.obj !== objs.text) continue
-    const id = op.action === 'del' ? op.elemId : op.insert ? `${d.startOp + i}@${d.actor}` : undefined
-    if (op.action === 'del') e.deleted += op.multiOp ?? 1
-    else if (op.insert) e.inserted += typeof op.value === 'string' ? op.value.length : 1
-    if (id) {
-      e.first ??= id
-      e.last = id
-    }
-  }
-  return e
+  const decodedOps = d.ops as unknown as DecodedOp[]
+  e.edits = decodedOps.length > 0
+  e.retitled = setsTitle(decodedOps) || (objs.title !== null && decodedOps.some((op) => op.obj === objs.title))
+  return objs.text === null ? e : { ...e, ...editsOf(d, objs.text) }
 }
