@@ -123,7 +123,7 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
         "libuv's pool; writes resolve after it), so what remains on top of the floor's one fsync is:",
       '1. *Request CPU before the commit*: the client frame (CBOR, zod), `A.decodeChange`, sealing (XChaCha20-Poly1305) and signing (Ed25519), ' +
         "the listing row and events. The peer's own copy takes the change without applying it, and applies such changes together " +
-        'within 2 s (main/peer/sync/doc-cache.ts `Loaded.defer`): Automerge 3.5 applies one change in a time that grows with the ' +
+        'at most every 500 ms (main/peer/sync/doc-cache.ts `Loaded.defer`): Automerge 3.5 applies one change in a time that grows with the ' +
         'length of the text, which made every acknowledgement follow the length of the document.',
       "2. *A bigger transaction than the floor's one-row insert*: the change row with its three indexes (`UNIQUE(doc_id, hash)` on a " +
         'random 32-byte hash, `changes_by_doc` and `changes_by_author`; hashes and authors are compact since migration 13) and the listing row.',

@@ -954,9 +954,13 @@ function documentFromRow(r: Row): DocumentRow {
   }
 }
 
-/** A change row's columns, its author's device id in place of its number (`WHERE` and the rest follow). */
-const CHANGE_COLUMNS = `c.seq, c.doc_id, c.hash, a.device AS author, c.signature, c.bytes, c.arrived_at, c.membership_heads, c.epoch, c.deps, c.n
-  FROM changes c JOIN authors a ON a.id = c.author`
+/**
+ * A change row's columns, its author's device id in place of its number (`WHERE` and the rest follow). A
+ * subquery, not a join: with a join, each lookup of a hash not stored cost 9 µs instead of 1 (catch-up looks
+ * up every change a teammate lacks: 100,000 of them took 2 s more in W2).
+ */
+const CHANGE_COLUMNS = `c.seq, c.doc_id, c.hash, (SELECT device FROM authors WHERE id = c.author) AS author, c.signature, c.bytes,
+  c.arrived_at, c.membership_heads, c.epoch, c.deps, c.n FROM changes c`
 /** An author's number from their device id (a parameter); NULL, matching nothing, for a device never stored. */
 const AUTHOR_ID = '(SELECT id FROM authors WHERE device = ?)'
 

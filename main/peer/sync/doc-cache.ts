@@ -161,7 +161,7 @@ export interface DocCacheComponents {
 /** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
 export const FIRST_SNAPSHOT_CHANGES = 64
 /** Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken... */
-const DEFER_MS = 2_000
+const DEFER_MS = 500
 /** ...or as soon as a document has this many. */
 const MAX_DEFERRED = 512
 

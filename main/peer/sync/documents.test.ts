@@ -390,10 +390,10 @@ test('keystrokes wait to be applied together, and heads, the listing, reads, a t
     await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
     assert.equal(d.deferred(row.id), 0)
     assert.equal(d.list(ws)[0]!.title, 'Title')
-    // With nobody reading, they are applied within two seconds (doc-cache.ts DEFER_MS).
+    // With nobody reading, they are applied within a second.
     await type(10, 'r')
     assert.equal(d.deferred(row.id), 1)
-    await waitFor('deferred keystrokes applied by the timer', () => d.deferred(row.id) === 0 || null, 4_000)
+    await waitFor('deferred keystrokes applied by the timer', () => d.deferred(row.id) === 0 || null, 2_000)
     assert.deepEqual(A.getHeads(d.automerge(row.id)), A.getHeads(mine))
     // And after a restart the store gives the same document.
     await type(11, 'ld')

@@ -10,7 +10,7 @@
  * Kept from the documents' own Automerge changes, not from the change log's rows: a run (sync/runs.ts)
  * replaces rows but not changes, and Automerge holds each change once whatever way it came. Counting is
  * incremental: each document's heads as counted last are stored (`history_progress`), and the changes
- * since them (`getChangesSince`) are counted once its edits pause for a second (from what their decode on
+ * since them (`getChangesSince`) are counted a second after the first of them (from what their decode on
  * arrival said, change-effect.ts `opsEffect`; decoded again only when that is not known), and at once before its
  * timeline is read. A document never counted (a profile from before, or every document after
  * `rebuild`) is counted whole the first time, in slices that let edits through.
@@ -28,12 +28,11 @@ import type { Documents } from './documents.ts'
 /** A pause longer than this (by one author, in one document) starts a new session. */
 export const SESSION_GAP_MS = 10 * 60_000
 /**
- * A document's edits are counted once they pause this long, or this long after the first one not counted
- * while they go on (and at once before its timeline is read): counting reads the document, which applies
- * what the peer took without applying yet (doc-cache.ts `Loaded.defer`).
+ * A document's edits are counted this long after the first one not counted yet (and at once before its
+ * timeline is read). Waiting for a pause instead let a long run of edits pile up past what
+ * `KnownEffects` keeps, and the count then decoded them all again at once (W2's typist: 10 s of CPU).
  */
 const COUNT_MS = 1_000
-const MAX_COUNT_WAIT_MS = 15_000
 /** Changes decoded between two turns of the event loop, when a long history is counted. */
 const SLICE = 4_000
 const COUNTED_META = 'history_counted'
@@ -53,8 +52,6 @@ export class HistoryIndex {
   /** Documents to count again: docId → workspace. */
   private readonly pending = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
-  /** When the oldest document in `pending` was touched. */
-  private pendingSince = 0
   /** One count at a time per document. */
   private readonly counting = new Map<string, Promise<void>>()
   private stopped = false
@@ -88,19 +85,13 @@ export class HistoryIndex {
   touch(workspaceId: string, docId: string): void {
     // A keeper's documents cannot be read, so there is nothing to count.
     if (this.stopped || !this.c.readable().includes(workspaceId)) return
-    const now = Date.now()
-    if (this.pending.size === 0) this.pendingSince = now
     this.pending.set(docId, workspaceId)
-    if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(
-      () => {
-        this.timer = null
-        const docs = [...this.pending.keys()]
-        this.pending.clear()
-        for (const d of docs) void this.count(d).catch((err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`))
-      },
-      Math.max(0, Math.min(COUNT_MS, this.pendingSince + MAX_COUNT_WAIT_MS - now)),
-    )
+    this.timer ??= setTimeout(() => {
+      this.timer = null
+      const docs = [...this.pending.keys()]
+      this.pending.clear()
+      for (const d of docs) void this.count(d).catch((err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`))
+    }, COUNT_MS)
   }
 
   /** The document's sessions, the latest first (counted up to now first). */
