@@ -546,9 +546,34 @@ export class SqliteStore implements PeerStore {
     return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hashBlob(hash)) !== undefined
   }
 
+  /**
+   * The rows of `hashes`, in their order (a hash with no row is skipped). Few hashes are looked up one by
+   * one; many, against a document with fewer rows, are found by one pass over the document's (hash, seq)
+   * index. A teammate catching up on 100,000 keystrokes typed with no connection is sent what it lacks by
+   * its hashes, of which only the last of each run has a row (about 100): their point lookups took 0.73 s
+   * of W2's catch-up, the pass a few milliseconds.
+   */
   getChanges(docId: string, hashes: string[]): ChangeRow[] {
-    const get = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.hash = ?`)
     const out: ChangeRow[] = []
+    if (hashes.length >= SCAN_AT_HASHES) {
+      const rows = (this.sql('SELECT count(*) AS n FROM changes WHERE doc_id = ?').get(docId) as { n: number }).n
+      if (rows < hashes.length * SCAN_ROWS_PER_HASH) {
+        const wanted = new Set(hashes)
+        const seqOf = new Map<string, number>()
+        const pass = this.sql('SELECT seq, hash FROM changes WHERE doc_id = ?')
+        for (const r of pass.all(docId) as { seq: number; hash: Uint8Array }[]) {
+          const h = hexOf(r.hash)
+          if (wanted.has(h)) seqOf.set(h, r.seq)
+        }
+        const bySeq = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.seq = ?`)
+        for (const h of hashes) {
+          const seq = seqOf.get(h)
+          if (seq !== undefined) out.push(changeFromRow(bySeq.get(seq) as Row))
+        }
+        return out
+      }
+    }
+    const get = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.hash = ?`)
     for (const h of hashes) {
       const r = get.get(docId, hashBlob(h)) as Row | undefined
       if (r) out.push(changeFromRow(r))
@@ -959,6 +984,12 @@ function documentFromRow(r: Row): DocumentRow {
  * subquery, not a join: with a join, each lookup of a hash not stored cost 9 µs instead of 1 (catch-up looks
  * up every change a teammate lacks: 100,000 of them took 2 s more in W2).
  */
+/**
+ * \`getChanges\` of at least this many hashes counts the document's rows; when they are fewer than this many
+ * per hash, it passes over them (a point lookup costs about as much as passing over a dozen index rows).
+ */
+const SCAN_AT_HASHES = 256
+const SCAN_ROWS_PER_HASH = 8
 const CHANGE_COLUMNS = `c.seq, c.doc_id, c.hash, (SELECT device FROM authors WHERE id = c.author) AS author, c.signature, c.bytes,
   c.arrived_at, c.membership_heads, c.epoch, c.deps, c.n FROM changes c`
 /** An author's number from their device id (a parameter); NULL, matching nothing, for a device never stored. */

@@ -54,11 +54,14 @@ test('a change counted from its decode on arrival counts as decoding it again do
   assert.ok(known > 150 && several > 50, `both kinds were made (${known} known, ${several} of several objects)`)
 })
 
-test('the effects kept are bounded: the oldest are forgotten first', () => {
-  const kept = new KnownEffects(3)
+test('the effects kept are bounded: the oldest are forgotten first, the latest half of the bound is always kept', () => {
+  const kept = new KnownEffects(8)
   const e = { obj: '1@a', ops: 1, inserted: 1, deleted: 0, titleKey: false, first: null, last: null }
-  for (const h of ['h1', 'h2', 'h3', 'h4']) kept.add(h, e)
-  assert.equal(kept.get('h1'), undefined)
-  assert.deepEqual(kept.get('h4'), e)
-  assert.deepEqual(kept.get('h2'), e)
+  for (let i = 0; i < 100; i++) {
+    kept.add(`h${i}`, e)
+    assert.ok(kept.size <= 8, `at most 8 kept (${kept.size} after ${i + 1})`)
+    for (let j = Math.max(0, i - 3); j <= i; j++) assert.deepEqual(kept.get(`h${j}`), e, `h${j} kept after h${i}`)
+  }
+  assert.equal(kept.get('h0'), undefined)
+  assert.equal(kept.get('h91'), undefined)
 })
