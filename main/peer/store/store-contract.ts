@@ -238,8 +238,20 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
     test('getChanges of many hashes, few of them stored (a catch-up of runs), gives what one-by-one lookups give, in the order asked', () =>
       withStore(async (s) => {
         // 40 rows in d1, 5 in d2 (with hashes d1 also asks for); 600 hashes asked, 30 of them stored in d1.
-        await s.write(() => s.appendChanges('d1', Array.from({ length: 40 }, (_, i) => rec(1000 + i)), 5))
-        await s.write(() => s.appendChanges('d2', [1000, 1001, 5000, 5001, 5002].map((n) => rec(n, 'devB')), 6))
+        await s.write(() =>
+          s.appendChanges(
+            'd1',
+            Array.from({ length: 40 }, (_, i) => rec(1000 + i)),
+            5,
+          ),
+        )
+        await s.write(() =>
+          s.appendChanges(
+            'd2',
+            [1000, 1001, 5000, 5001, 5002].map((n) => rec(n, 'devB')),
+            6,
+          ),
+        )
         const asked = Array.from({ length: 600 }, (_, i) => hex(i % 20 === 0 ? 1000 + (((i / 20) * 3) % 40) : 5000 + i))
         asked.push('not a hash', hex(1039))
         const many = s.getChanges('d1', asked)
