@@ -581,6 +581,15 @@ export class SqliteStore implements PeerStore {
     return out
   }
 
+  changeLinks(docId: string, max: number): { hash: string; deps: string[] | null }[] | undefined {
+    const rows = this.sql('SELECT hash, deps FROM changes WHERE doc_id = ? ORDER BY seq LIMIT ?').all(docId, max + 1) as {
+      hash: Uint8Array
+      deps: Uint8Array | null
+    }[]
+    if (rows.length > max) return undefined
+    return rows.map((r) => ({ hash: hexOf(r.hash), deps: headsFromBlob(r.deps) }))
+  }
+
   changesAfter(docId: string, seq: number): ChangeRow[] {
     return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.seq > ? ORDER BY c.seq`).all(docId, seq) as Row[]).map(
       changeFromRow,

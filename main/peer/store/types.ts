@@ -179,6 +179,8 @@ export interface ChangeLog {
   /** The place in the log of the first of `hashes`, in their order, that is a row of `author`'s (a run's row is its last change's hash). */
   firstSeqOf(docId: string, author: string, hashes: readonly string[]): number | null
   getChanges(docId: string, hashes: string[]): ChangeRow[]
+  /** Each row's hash and deps (null: an older version's change, none kept), in log order; undefined if the document has more than `max` rows. */
+  changeLinks(docId: string, max: number): { hash: string; deps: string[] | null }[] | undefined
   changesAfter(docId: string, seq: number): ChangeRow[]
   /** Changes logged after `seq` (a run counts its changes). */
   countChangesAfter(docId: string, seq: number): number

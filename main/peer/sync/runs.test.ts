@@ -3,6 +3,7 @@
  * file: it takes the place of its changes in one commit, counts as they did, and reloads the same.
  */
 import { test } from 'node:test'
+import * as A from '@automerge/automerge'
 import assert from 'node:assert/strict'
 import { tempDir } from '../test/helpers.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
@@ -88,6 +89,71 @@ test('a run takes the place of its changes in the log, leaves before the change 
     )
     // A second Documents (as after a restart, with no snapshot taken) reads the run back.
     assert.equal(docs().content(row.id).text, `${text}!`)
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test("what a teammate lacks is found from the log's own deps when the log is runs and changes, and is what Automerge's answer gives", async () => {
+  const dir = tempDir()
+  try {
+    let online = false
+    const { store, workspaces, docs } = await documentsFixture(dir.path, { snapshotEvery: 1000, online: () => online, sealIdleMs: 600_000 })
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const row = await d.create(ws, 'Mixed', '')
+    let text = ''
+    const type = async (keys: number): Promise<void> => {
+      for (let i = 0; i < keys; i++) {
+        text += String.fromCharCode(97 + (text.length % 26))
+        await d.edit(row.id, (c) => setText(c, text))
+      }
+    }
+    // Alone (a run when a connection appears), connected (one row each), alone again, connected again.
+    await type(30)
+    online = true
+    await type(5)
+    online = false
+    await type(20)
+    online = true
+    await type(2)
+    const rows = store.changesAfter(row.id, 0)
+    assert.ok(rows.some((r) => r.n > 1) && rows.some((r) => r.n === 1), `runs and single changes: ${rows.map((r) => r.n)}`)
+    const rowHashes = new Set(rows.map((r) => r.hash))
+    const doc = d.automerge(row.id)
+    const inner = A.getChangesMetaSince(doc, [])
+      .map((m) => m.hash)
+      .filter((h) => !rowHashes.has(h))
+    assert.ok(inner.length > 40, 'changes inside runs have no row')
+    const asked: string[][] = []
+    const getChanges = store.getChanges.bind(store)
+    store.getChanges = (docId, hashes) => {
+      asked.push(hashes)
+      return getChanges(docId, hashes)
+    }
+    const byAutomerge = (heads: string[]): string[] =>
+      getChanges(
+        row.id,
+        A.getChangesMetaSince(doc, heads).map((m) => m.hash),
+      ).map((r) => r.hash)
+    for (const heads of [...rows.map((r) => [r.hash]), [inner[3]!], [inner.at(-1)!]]) {
+      asked.length = 0
+      const got = d.missingFor(row.id, heads).map((r) => r.hash)
+      assert.deepEqual([...got].sort(), byAutomerge(heads).sort(), `beyond ${heads[0]!.slice(0, 8)}`)
+      // Each row after the rows it builds on (or that the teammate holds).
+      const before = new Set(A.getChangesMetaSince(doc, []).map((m) => m.hash))
+      for (const h of byAutomerge(heads)) before.delete(h)
+      for (const h of got) {
+        for (const dep of rows.find((r) => r.hash === h)!.deps!) assert.ok(before.has(dep) || got.indexOf(dep) < got.indexOf(h))
+        before.add(h)
+      }
+      // A head that is a row: found from the rows (Automerge's answer names the changes inside runs too).
+      // A head inside a run: Automerge answers, and changes inside the run beyond it are asked for.
+      const throughRows = asked.flat().every((h) => rowHashes.has(h))
+      if (rowHashes.has(heads[0]!)) assert.ok(throughRows, `from the rows' deps (${heads[0]!.slice(0, 8)})`)
+      if (heads[0] === inner[3]) assert.ok(!throughRows, 'a head inside a run: from Automerge')
+    }
     store.close()
   } finally {
     dir.remove()
