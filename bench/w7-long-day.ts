@@ -98,7 +98,8 @@ export async function runW7(report: Report, cfg: W7Config): Promise<void> {
     take()
     await sleep(baselineMs)
     t0 = now()
-    // Where the memory is (V8 heap, Automerge's WebAssembly memory in arrayBuffers), before and after typing.
+    // Where the memory is (V8's heap, array buffers, external), before and after typing. Automerge's WebAssembly
+    // memory is counted in none of them; glibc's C heap (what outgrew the rest here) in RSS only: bench/README.md.
     const memory = (): Promise<Memory[]> => Promise.all(workers.map((w) => w.call<Memory>('memory')))
     const heapDir = process.env['BENCH_W7_HEAP']
     const snapshot = async (tag: string): Promise<void> => {
@@ -233,7 +234,7 @@ export async function runW7(report: Report, cfg: W7Config): Promise<void> {
       notes: [
         `${cfg.peers} peers in a full mesh on 127.0.0.1, ${cfg.docs} documents (${INITIAL_TEXT.length} characters each to start); ${cfg.typists} typists, each an editor process on its own peer's control socket, typing runs of 10–60 keys 80–320 ms apart (about 5 keys/s; one key in ten a backspace) at a random place in a random document, pausing 0.5–4 s between runs and switching documents after 3 pauses in 10. ${total.toLocaleString('en-US')} keystrokes in all (${fmt(total / Math.max(1e-9, typedFor / 1000))} per second).`,
         `Every peer keeps all ${cfg.docs} documents open in a client replica in its own process (so its CPU includes applying every change there); "visible" is when a peer's replica has applied a keystroke's change, timed at every peer but the typist's own, on the machine-wide monotonic clock.`,
-        `Growth over the typing, MiB per peer (median, min–max over peers): RSS ${growth(memStart, memEnd, 'rss')} (anonymous ${growth(memStart, memEnd, 'rssAnon')}, file-backed ${growth(memStart, memEnd, 'rssFile')}); V8 heap reserved ${growth(memStart, memEnd, 'heapTotal')}, used ${growth(memStart, memEnd, 'heapUsed')}; array buffers (Automerge's WebAssembly memory and Node buffers) ${growth(memStart, memEnd, 'arrayBuffers')}; external ${growth(memStart, memEnd, 'external')}.`,
+        `Growth over the typing, MiB per peer (median, min–max over peers): RSS ${growth(memStart, memEnd, 'rss')} (anonymous ${growth(memStart, memEnd, 'rssAnon')}, file-backed ${growth(memStart, memEnd, 'rssFile')}); V8 heap reserved ${growth(memStart, memEnd, 'heapTotal')}, used ${growth(memStart, memEnd, 'heapUsed')}; array buffers (Node buffers and typed arrays; not WebAssembly memory) ${growth(memStart, memEnd, 'arrayBuffers')}; external ${growth(memStart, memEnd, 'external')}.`,
         `CPU and RSS from /proc every ${cfg.sampleMs / 1000} s (CPU idle: the ${baselineMs / 1000} s before typing; CPU % per interval; slopes: least squares over the ${fmt(minutes)} min of typing, per minute). Typists' editor processes: CPU ${editorCpu.map((x) => fmt(x)).join(', ')} %, RSS at the end ${editorRss.map((x) => fmt(x)).join(', ')} MiB.`,
       ],
     })

@@ -327,7 +327,7 @@ serve(
     probe() {
       return probe
     },
-    /** Where this process's memory is: V8's heap, and outside it (Automerge's WebAssembly memory is in arrayBuffers). */
+    /** Where this process's memory is: V8's heap, array buffers and external memory (Automerge's WebAssembly memory is in none of them: RSS only). */
     memory() {
       // RssAnon (malloc, V8, WebAssembly) and RssFile (mapped files: code, the SQLite WAL index) from /proc.
       const status = readFileSync('/proc/self/status', 'utf8')
