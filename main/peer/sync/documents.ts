@@ -27,7 +27,7 @@ import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
 import { changesIn, Runs } from './runs.ts'
-import { SealedLog } from './sealed-log.ts'
+import { causalPast, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from './doc-content.ts'
 import { DocKinds } from './doc-kinds.ts'
@@ -675,14 +675,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
     for (const deps of depsOf.values()) if (!deps.every((d) => depsOf.has(d))) return undefined
     if (!heads.every((h) => depsOf.has(h))) return undefined
-    const done = new Set<string>()
-    const stack = [...heads]
-    while (stack.length) {
-      const h = stack.pop()!
-      if (done.has(h)) continue
-      done.add(h)
-      stack.push(...depsOf.get(h)!)
-    }
+    const done = causalPast(depsOf, heads)
     // The rest, each after its deps (the log is in arrival order, and a change may arrive before its deps).
     const beyond: string[] = []
     const visit = (h: string): void => {

@@ -56,19 +56,24 @@ export class SealedLog {
 
   /** The stored changes a peer holding `theirHeads` lacks: all but the causal past of the heads known here. */
   missingFor(docId: string, theirHeads: string[]): ChangeRow[] {
-    const dag = this.dag(docId)
-    const theirs = new Set<string>()
-    const stack = theirHeads.filter((h) => dag.deps.has(h))
-    while (stack.length) {
-      const h = stack.pop()!
-      if (theirs.has(h)) continue
-      theirs.add(h)
-      for (const d of dag.deps.get(h) ?? []) if (!theirs.has(d)) stack.push(d)
-    }
+    const theirs = causalPast(this.dag(docId).deps, theirHeads)
     return this.store.changesAfter(docId, 0).filter((r) => !theirs.has(r.hash))
   }
 
   forget(docId: string): void {
     this.dags.delete(docId)
   }
+}
+
+/** The changes of `heads` known in `deps` (hash → its deps) and everything under them there. */
+export function causalPast(deps: ReadonlyMap<string, readonly string[]>, heads: readonly string[]): Set<string> {
+  const past = new Set<string>()
+  const stack = heads.filter((h) => deps.has(h))
+  while (stack.length) {
+    const h = stack.pop()!
+    if (past.has(h)) continue
+    past.add(h)
+    for (const d of deps.get(h) ?? []) if (!past.has(d)) stack.push(d)
+  }
+  return past
 }
