@@ -27,7 +27,7 @@ import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
 import { changesIn, Runs } from './runs.ts'
-import { causalPast, SealedLog } from './sealed-log.ts'
+import { linksBeyond, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from './doc-content.ts'
 import { DocKinds } from './doc-kinds.ts'
@@ -667,25 +667,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
    */
   private rowsBeyond(docId: string, heads: string[]): ChangeRow[] | undefined {
     const links = this.store.changeLinks(docId, ROW_WALK_MAX)
-    if (!links) return undefined
-    const depsOf = new Map<string, readonly string[]>()
-    for (const r of links) {
-      if (r.deps === null) return undefined
-      depsOf.set(r.hash, r.deps)
-    }
-    for (const deps of depsOf.values()) if (!deps.every((d) => depsOf.has(d))) return undefined
-    if (!heads.every((h) => depsOf.has(h))) return undefined
-    const done = causalPast(depsOf, heads)
-    // The rest, each after its deps (the log is in arrival order, and a change may arrive before its deps).
-    const beyond: string[] = []
-    const visit = (h: string): void => {
-      if (done.has(h)) return
-      done.add(h)
-      for (const d of depsOf.get(h)!) visit(d)
-      beyond.push(h)
-    }
-    for (const r of links) visit(r.hash)
-    return this.store.getChanges(docId, beyond)
+    const beyond = links && linksBeyond(links, heads)
+    return beyond && this.store.getChanges(docId, beyond)
   }
 
   /**

@@ -66,7 +66,7 @@ export class SealedLog {
 }
 
 /** The changes of `heads` known in `deps` (hash → its deps) and everything under them there. */
-export function causalPast(deps: ReadonlyMap<string, readonly string[]>, heads: readonly string[]): Set<string> {
+function causalPast(deps: ReadonlyMap<string, readonly string[]>, heads: readonly string[]): Set<string> {
   const past = new Set<string>()
   const stack = heads.filter((h) => deps.has(h))
   while (stack.length) {
@@ -76,4 +76,33 @@ export function causalPast(deps: ReadonlyMap<string, readonly string[]>, heads: 
     for (const d of deps.get(h) ?? []) if (!past.has(d)) stack.push(d)
   }
   return past
+}
+
+/**
+ * The hashes of `links` (a document's rows: hash and deps, in log order) beyond the causal past of `heads`,
+ * each after its deps; undefined unless the links are the whole history (every row names its deps, and
+ * every dep and every head is a row), so that Automerge must answer instead.
+ */
+export function linksBeyond(
+  links: readonly { hash: string; deps: readonly string[] | null }[],
+  heads: readonly string[],
+): string[] | undefined {
+  const depsOf = new Map<string, readonly string[]>()
+  for (const r of links) {
+    if (r.deps === null) return undefined
+    depsOf.set(r.hash, r.deps)
+  }
+  for (const deps of depsOf.values()) if (!deps.every((d) => depsOf.has(d))) return undefined
+  if (!heads.every((h) => depsOf.has(h))) return undefined
+  const done = causalPast(depsOf, heads)
+  // The rest, each after its deps (the log is in arrival order, and a change may arrive before its deps).
+  const beyond: string[] = []
+  const visit = (h: string): void => {
+    if (done.has(h)) return
+    done.add(h)
+    for (const d of depsOf.get(h)!) visit(d)
+    beyond.push(h)
+  }
+  for (const r of links) visit(r.hash)
+  return beyond
 }
