@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { Browser, Page } from 'playwright-core'
+import { writeFileSync } from 'node:fs'
+import type { Browser, CDPSession, Page } from 'playwright-core'
 import type { Report } from './lib/report.ts'
 import { grapevinePeers, tempDir } from './lib/systems.ts'
 import { stopAll, type Worker } from './lib/workers.ts'
@@ -21,6 +22,7 @@ import { fmt, fmtRep, median, percentile, repeated, summarize } from './lib/stat
 import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
 import { keyChar } from './lib/text-peer.ts'
+import { procSample } from './lib/proc.ts'
 
 export interface W1bConfig {
   ns: number[]
@@ -35,6 +37,10 @@ export const W1B_SMOKE: W1bConfig = { ns: [2], steadyKeys: 8, bursts: 1, burstKe
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
+/** `BENCH_W1B_PROFILE=/dir`: a CPU profile of every page while typing at 10 keys/s, written there (the renderer then is not minified). */
+const PROFILE_DIR = process.env['BENCH_W1B_PROFILE']
+/** `BENCH_W1B_TRACE=/dir`: a Chromium trace (devtools.timeline) of the browser while typing at 10 keys/s, written there. */
+const TRACE_DIR = process.env['BENCH_W1B_TRACE']
 /** As e2e/harness.ts launches it. */
 const CHROMIUM_ARGS = [
   '--headless',
@@ -138,6 +144,8 @@ async function buildRenderer(): Promise<string> {
       '--outDir',
       dir,
       '--emptyOutDir',
+      // Readable function names in the pages' profiles.
+      ...(PROFILE_DIR ? ['--minify', 'false'] : []),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   )
@@ -179,6 +187,9 @@ interface Measured {
   longOthers: number[]
   /** Requests and events between each peer and its page while typing at 10 keys/s (the typist's last). */
   traffic: Traffic[]
+  /** CPU per keystroke typed at 10 keys/s, ms: each page's main thread (the typist's last), each peer process. */
+  pageCpu: number[]
+  peerCpu: number[]
 }
 
 interface Traffic {
@@ -195,6 +206,17 @@ function perKey(counts: Record<string, number>[], keys: number): string {
     .filter(([, v]) => v >= 0.05)
     .sort((a, b) => b[1] - a[1])
   return rows.length ? rows.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : 'none'
+}
+
+/** CPU so far, ms: each page's main thread (CDP's TaskDuration) and each peer process (/proc). */
+async function cpuNow(cdp: CDPSession[], workers: Worker[]): Promise<{ pages: number[]; peers: number[] }> {
+  const pages = await Promise.all(
+    cdp.map(async (c) => {
+      const { metrics } = await c.send('Performance.getMetrics')
+      return (metrics.find((x) => x.name === 'TaskDuration')?.value ?? NaN) * 1000
+    }),
+  )
+  return { pages, peers: workers.map((w) => procSample(w.pid)?.cpuMs ?? NaN) }
 }
 
 async function clockOffset(p: Page): Promise<{ offset: number; rtt: number }> {
@@ -269,7 +291,17 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
       longTyping: [],
       longOthers: [],
       traffic: [],
+      pageCpu: [],
+      peerCpu: [],
     }
+    const cdp = await Promise.all(
+      pages.map(async (p) => {
+        const c = await p.context().newCDPSession(p)
+        await c.send('Performance.enable')
+        if (PROFILE_DIR) await c.send('Profiler.enable')
+        return c
+      }),
+    )
     const offsets = await Promise.all(pages.map(clockOffset))
     m.skewMs = Math.max(...offsets.map((o) => o.offset)) - Math.min(...offsets.map((o) => o.offset))
     m.skewRttMs = Math.max(...offsets.map((o) => o.rtt))
@@ -307,7 +339,23 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
     }
 
     await Promise.all(workers.map((w) => w.call('takeUiTraffic')))
+    const cpuBefore = await cpuNow(cdp, workers)
+    if (PROFILE_DIR) await Promise.all(cdp.map((c) => c.send('Profiler.start')))
+    if (TRACE_DIR)
+      await browser.startTracing(undefined, {
+        path: join(TRACE_DIR, `w1b-${tag.replace('=', '')}.trace.json`),
+        categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'v8.execute'],
+      })
     const steady = await run(cfg.steadyKeys, false)
+    if (TRACE_DIR) await browser.stopTracing()
+    const cpuAfter = await cpuNow(cdp, workers)
+    if (PROFILE_DIR) {
+      const profiles = await Promise.all(cdp.map((c) => c.send('Profiler.stop')))
+      for (const [i, r] of profiles.entries())
+        writeFileSync(join(PROFILE_DIR, `w1b-${tag.replace('=', '')}-page${i}.cpuprofile`), JSON.stringify(r.profile))
+    }
+    m.pageCpu = cpuAfter.pages.map((x, i) => (x - cpuBefore.pages[i]!) / cfg.steadyKeys)
+    m.peerCpu = cpuAfter.peers.map((x, i) => (x - cpuBefore.peers[i]!) / cfg.steadyKeys)
     m.traffic = await Promise.all(workers.map((w) => w.call<Traffic>('takeUiTraffic')))
     steady.key.keys.forEach((kt, k) => {
       m.echo.push(steady.key.arrivals[k]! - kt)
@@ -444,11 +492,11 @@ export async function runW1b(report: Report, cfg: W1bConfig): Promise<void> {
       `N Chromium pages (one browser, a context each), each on its own browser-mode peer process; the last page types with page.keyboard: ${cfg.steadyKeys} keys at 10 keys/s (each timed in the N−1 other pages: ${cfg.steadyKeys}×(N−1) samples), then ${cfg.bursts} burst(s) of ${cfg.burstKeys} keys as fast as page.keyboard.type sends them.`,
       'Times in the pages (performance.timeOrigin + performance.now()): keydown in a capture listener of the typing page; "visible" when a MutationObserver on .cm-content sees the text (without caret widgets) reach that key. Local echo: the typing page\'s own .cm-content (the browser inserts typed text natively, so this is the input path only).',
       `Burst cells: median over bursts (min–max). There are no anchors for W1b in issue 9 (automerge-repo and Yjs have no UI here); the W1 column is W1's Grapevine typing p50 from the same run${ranW1 ? '' : ' (W1 did not run in this run: run `--only w1,w1b` for the ratio)'}.`,
-      `Page clocks agree with this process's to within ${fmt(skew)} ms (largest difference of estimated offsets; each estimate within ±${fmt(rtt / 2)} ms). Animation frames: ${fps.length ? `${fmt(Math.min(...fps))}–${fmt(Math.max(...fps))}` : '–'} per second in the pages; ${hidden} page(s) not visible. A receiving page applies remote changes at its next animation frame (renderer/src/editor/replica.ts).`,
+      `Page clocks agree with this process's to within ${fmt(skew)} ms (largest difference of estimated offsets; each estimate within ±${fmt(rtt / 2)} ms). Animation frames: ${fps.length ? `${fmt(Math.min(...fps))}–${fmt(Math.max(...fps))}` : '–'} per second in the pages; ${hidden} page(s) not visible. A receiving page applies a teammate's change at once after a quiet frame, in a burst once per animation frame (renderer/src/editor/replica.ts).`,
       ...ok.map((m, i) => {
         const n = cfg.ns.filter((x) => results.has(x))[i]!
         const others = m.traffic.slice(0, -1)
-        return `Per keystroke typed at 10 keys/s, N=${n}: the typing page sent ${perKey([m.traffic.at(-1)!.requests], cfg.steadyKeys)} and was sent ${perKey([m.traffic.at(-1)!.events], cfg.steadyKeys)}; each other page sent ${perKey(
+        return `Per keystroke typed at 10 keys/s, N=${n}: CPU ${fmt(m.pageCpu.at(-1)!)} ms in the typing page's main thread and ${fmt(m.peerCpu.at(-1)!)} ms in its peer, ${fmt(median(m.pageCpu.slice(0, -1)))} ms in each other page and ${fmt(median(m.peerCpu.slice(0, -1)))} ms in its peer (medians; CDP's TaskDuration and /proc); the typing page sent ${perKey([m.traffic.at(-1)!.requests], cfg.steadyKeys)} and was sent ${perKey([m.traffic.at(-1)!.events], cfg.steadyKeys)}; each other page sent ${perKey(
           others.map((t) => t.requests),
           cfg.steadyKeys,
         )} and was sent ${perKey(

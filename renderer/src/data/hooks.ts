@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import type { ClientEvent } from '../../../shared/protocol.ts'
 import { errorCode } from '../lib/errors.ts'
 import { useClient } from './client-context.tsx'
+import { type StatusClient, SyncStatusSource, type SyncStatusState } from './sync-status.ts'
 
 interface Query<T> {
   data: T | undefined
@@ -130,4 +131,38 @@ export function useAction<A extends unknown[], R>(
     }
   }, [])
   return { run, busy, error, clearError: useCallback(() => setError(null), []) }
+}
+
+const sources = new WeakMap<StatusClient, Map<string, SyncStatusSource>>()
+
+/** The window's one source for `docId` on `client` (idle, with no timer or listener, while nothing subscribes). */
+function syncStatusSource(client: StatusClient, docId: string): SyncStatusSource {
+  let byDoc = sources.get(client)
+  if (!byDoc) {
+    byDoc = new Map()
+    sources.set(client, byDoc)
+  }
+  let s = byDoc.get(docId)
+  if (!s) {
+    s = new SyncStatusSource(client, docId)
+    byDoc.set(docId, s)
+  }
+  return s
+}
+
+/** The open document's sync status, shared by every component that shows it; null: none wanted (no document). */
+export function useSyncStatus(docId: string | null): SyncStatusState & { refresh: () => void } {
+  const client = useClient()
+  const source = docId ? syncStatusSource(client, docId) : null
+  const [state, setState] = useState<SyncStatusState>(() => source?.state ?? { data: undefined, error: null })
+  useEffect(() => {
+    if (!source) {
+      setState({ data: undefined, error: null })
+      return
+    }
+    setState(source.state)
+    return source.subscribe(setState)
+  }, [source])
+  const refresh = useCallback(() => source?.refresh(), [source])
+  return { ...state, refresh }
 }

@@ -1,23 +1,20 @@
 /** Where the open document's changes are, in plain words, from the peer's own bookkeeping. */
 import { useEffect, useState } from 'react'
 import { receiptText } from '../../../shared/receipt-text.ts'
-import { useClient, useConnected } from '../data/client-context.tsx'
-import { usePeerQuery } from '../data/hooks.ts'
+import { useConnected } from '../data/client-context.tsx'
+import { useSyncStatus } from '../data/hooks.ts'
 import { clockTime, sentence, syncStatusText } from '../lib/format.ts'
 import { knownOffset } from '../lib/offsets.ts'
 
 export function SyncStatus({ docId, unsent, teammatesOnline }: { docId: string; unsent: number; teammatesOnline: number }) {
-  const client = useClient()
   const connected = useConnected()
-  const status = usePeerQuery(() => client.request('doc.syncStatus', { docId }), [docId], {
-    refreshOn: (e) => (e.type === 'doc.sync' && e.docId === docId) || e.type === 'peer.list',
-    everyMs: 4000,
-  })
-  const { reload } = status
+  const status = useSyncStatus(docId)
+  const { refresh } = status
   const [open, setOpen] = useState(false)
+  // Everything sent is durable at the peer: ask (the peer's own doc.sync may come a moment later).
   useEffect(() => {
-    if (unsent === 0) reload()
-  }, [unsent, reload])
+    if (unsent === 0) refresh()
+  }, [unsent, refresh])
 
   if (!status.data) {
     return (

@@ -8,7 +8,7 @@ import { useState } from 'react'
 import type { DocumentSummary, MemberInfo, PresenceInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient } from '../data/client-context.tsx'
 import { receiptText } from '../../../shared/receipt-text.ts'
-import { useAction, useNow, usePeerQuery } from '../data/hooks.ts'
+import { useAction, useNow, useSyncStatus } from '../data/hooks.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { ago, clockTime, sentence, theirLocalTime, utcOffsetLabel } from '../lib/format.ts'
 import { canManage, type GivenRole, ROLE_HINT, ROLE_LABEL, removalQuestion, roleChoices } from '../lib/membership.ts'
@@ -33,11 +33,8 @@ export interface TeammatesPanelProps {
 export function TeammatesPanel({ workspace, members, presence, docs, onOpenDoc, openDocId, onChanged }: TeammatesPanelProps) {
   const client = useClient()
   const now = useNow(20_000)
-  const status = usePeerQuery(
-    () => (openDocId && workspace.role !== 'keeper' ? client.request('doc.syncStatus', { docId: openDocId }) : Promise.resolve(null)),
-    [openDocId],
-    { refreshOn: (e) => (e.type === 'doc.sync' && e.docId === openDocId) || e.type === 'peer.list', everyMs: 10_000 },
-  )
+  // The same status the document's status line shows (one request for both).
+  const status = useSyncStatus(openDocId && workspace.role !== 'keeper' ? openDocId : null)
   const receipts = new Map((status.data?.receipts ?? []).map((r) => [r.deviceId, r]))
   const [managing, setManaging] = useState<string | null>(null)
   const [removing, setRemoving] = useState<MemberInfo | null>(null)
