@@ -41,6 +41,8 @@ const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 const PROFILE_DIR = process.env['BENCH_W1B_PROFILE']
 /** `BENCH_W1B_TRACE=/dir`: a Chromium trace (devtools.timeline) of the browser while typing at 10 keys/s, written there. */
 const TRACE_DIR = process.env['BENCH_W1B_TRACE']
+/** `BENCH_W1B_DOCS=1000`: the workspace also holds this many other documents (a listing the size of a real team's). */
+const EXTRA_DOCS = Number(process.env['BENCH_W1B_DOCS'] ?? 0)
 /** As e2e/harness.ts launches it. */
 const CHROMIUM_ARGS = [
   '--headless',
@@ -254,6 +256,11 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
   try {
     const g = await grapevinePeers(n)
     workers = g.workers
+    if (EXTRA_DOCS > 0) {
+      const extra = await workers[0]!.call<string[]>('createDocs', { workspaceId: g.ids.workspaceId, count: EXTRA_DOCS }, 600_000)
+      for (const w of workers.slice(1))
+        for (const docId of extra) await w.call('waitDoc', { workspaceId: g.ids.workspaceId, docId }, 120_000)
+    }
     const urls = await Promise.all(workers.map((w) => w.call<string>('serveUi', { dir: rendererDir })))
     const pages = await Promise.all(
       urls.map(async (url, i) => {

@@ -4,7 +4,7 @@
  * one whole, never half-applied.
  */
 import { z } from 'zod'
-import { MAX_CHANGE_BYTES, MAX_NAME_CHARS, MAX_TITLE_CHARS } from './limits.ts'
+import { MAX_CHANGE_BYTES, MAX_LIST_EVENT_DOCS, MAX_NAME_CHARS, MAX_TITLE_CHARS } from './limits.ts'
 import { deviceIdSchema, idSchema, joinRequestInfoSchema, presenceInfoSchema } from './types.ts'
 
 const change = z.custom<Uint8Array>(
@@ -15,7 +15,11 @@ const change = z.custom<Uint8Array>(
 export const clientEventSchema = z.discriminatedUnion('type', [
   /** Changes to a document this client has open (`doc.open`). */
   z.object({ type: z.literal('doc.changes'), docId: idSchema, changes: z.array(change).max(10_000) }),
-  z.object({ type: z.literal('doc.list'), workspaceId: idSchema }),
+  /**
+   * The workspace's listing changed. `docIds`: only these documents' rows did (ask for them with `doc.list`'s
+   * `docIds`); absent: any may have.
+   */
+  z.object({ type: z.literal('doc.list'), workspaceId: idSchema, docIds: z.array(idSchema).max(MAX_LIST_EVENT_DOCS).optional() }),
   z.object({ type: z.literal('doc.sync'), docId: idSchema }),
   z.object({ type: z.literal('workspace.list') }),
   z.object({ type: z.literal('workspace.members'), workspaceId: idSchema }),

@@ -42,6 +42,10 @@ export const MAX_ADDRESS_CHARS = 320
 export const MAX_ADDRESS_RECORDS = 512
 /** Documents listed per teammate as not caught up (`peer.list`); the count says how many in all. */
 export const MAX_BEHIND_LISTED = 20
+/** Documents a `doc.list` event names (more changed at once: the event names none, and the whole listing is stale). */
+export const MAX_LIST_EVENT_DOCS = 100
+/** Documents one `doc.list` request may name (`docIds`: only those rows). */
+export const MAX_LIST_REQUEST_DOCS = 1000
 /** Documents one search returns at most. */
 export const MAX_SEARCH_RESULTS = 50
 /** The longest search a person can type (characters). */

@@ -12,6 +12,8 @@ import {
   MAX_CHANGE_BYTES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_INVITE_CODE_CHARS,
+  MAX_LIST_EVENT_DOCS,
+  MAX_LIST_REQUEST_DOCS,
   MAX_NAME_CHARS,
   MAX_SEARCH_QUERY_CHARS,
   MAX_TEXT_CHARS,
@@ -69,7 +71,7 @@ const requests: { [M in ClientMethod]: ClientParams<M> } = {
   'workspace.leave': { workspaceId: ws },
   'member.remove': { workspaceId: ws, deviceId: other },
   'member.setRole': { workspaceId: ws, deviceId: other, role: 'viewer' },
-  'doc.list': { workspaceId: ws, includeDeleted: true },
+  'doc.list': { workspaceId: ws, includeDeleted: true, docIds: [docId] },
   'doc.create': { workspaceId: ws, title: 'Plan', text: '# Plan' },
   'doc.rename': { docId, title: '' },
   'doc.delete': { docId },
@@ -160,6 +162,9 @@ describe('request schemas', () => {
       ['workspace.join', { code: 'GV1.abc', name: '' }],
       ['join.decide', { requestId: 'r1' }],
       ['doc.list', { workspaceId: ws, includeDeleted: 1 }],
+      ['doc.list', { workspaceId: ws, docIds: [] }],
+      ['doc.list', { workspaceId: ws, docIds: ['../x'] }],
+      ['doc.list', { workspaceId: ws, docIds: Array.from({ length: MAX_LIST_REQUEST_DOCS + 1 }, () => docId) }],
       ['doc.create', { workspaceId: ws }],
       ['doc.create', { workspaceId: ws, title: 'x'.repeat(MAX_TITLE_CHARS + 1) }],
       ['doc.setText', { docId }],
@@ -244,7 +249,7 @@ const joinRequest: JoinRequestInfo = {
 }
 const events: { [T in ClientEvent['type']]: Extract<ClientEvent, { type: T }> } = {
   'doc.changes': { type: 'doc.changes', docId, changes: [new Uint8Array([1, 2])] },
-  'doc.list': { type: 'doc.list', workspaceId: ws },
+  'doc.list': { type: 'doc.list', workspaceId: ws, docIds: [docId] },
   'doc.sync': { type: 'doc.sync', docId },
   'workspace.list': { type: 'workspace.list' },
   'workspace.members': { type: 'workspace.members', workspaceId: ws },
@@ -263,6 +268,10 @@ describe('event schemas', () => {
     assert.equal(clientEventSchema.options.length, Object.keys(events).length)
   })
 
+  it('accept a listing event that names no documents (any may have changed)', () => {
+    assert.deepEqual(parseEvent({ type: 'doc.list', workspaceId: ws }), { type: 'doc.list', workspaceId: ws })
+  })
+
   it('accept a presence that has expired (no document, no cursor)', () => {
     assert.ok(parseEvent({ type: 'presence', presence: { ...presence, docId: null, cursor: null } }))
   })
@@ -276,6 +285,8 @@ describe('event schemas', () => {
       { type: 'doc.list' },
       { type: 'doc.list', workspaceId: 7 },
       { type: 'doc.list', workspaceId: '../x' },
+      { type: 'doc.list', workspaceId: ws, docIds: [7] },
+      { type: 'doc.list', workspaceId: ws, docIds: Array.from({ length: MAX_LIST_EVENT_DOCS + 1 }, () => docId) },
       { type: 'doc.sync', docId: 'x'.repeat(129) },
       { type: 'doc.changes', docId, changes: ['not bytes'] },
       { type: 'doc.changes', docId, changes: [new Uint8Array(MAX_CHANGE_BYTES + 1)] },

@@ -20,6 +20,7 @@ import {
   MAX_BOARD_COLUMNS,
   MAX_CARD_LABELS,
   MAX_CARD_DESCRIPTION_CHARS,
+  MAX_LIST_REQUEST_DOCS,
 } from './limits.ts'
 import {
   cursorSchema,
@@ -139,7 +140,15 @@ export const clientRequestSchemas = {
   'member.remove': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema }),
   /** Admins only; only the owner makes admins; the owner's role never changes (no ownership transfer). */
   'member.setRole': z.object({ workspaceId: idSchema, deviceId: deviceIdSchema, role: z.enum(ROLES).exclude(['owner']) }),
-  'doc.list': z.object({ workspaceId: idSchema, includeDeleted: z.boolean().optional() }),
+  /**
+   * The workspace's documents, newest change first. With `docIds`, only those of them (deleted ones too, so a
+   * client that keeps the listing can drop them; a document not in the workspace is left out).
+   */
+  'doc.list': z.object({
+    workspaceId: idSchema,
+    includeDeleted: z.boolean().optional(),
+    docIds: z.array(idSchema).min(1).max(MAX_LIST_REQUEST_DOCS).optional(),
+  }),
   'doc.create': z.object({ workspaceId: idSchema, title, text: text.optional() }),
   'doc.rename': z.object({ docId: idSchema, title }),
   'doc.delete': z.object({ docId: idSchema }),

@@ -41,6 +41,7 @@ import { heldChangesOf } from './sync/held-changes.ts'
 import { createApi, leftMetaKey, type ClientSession } from './api/handler.ts'
 import { silentLog, type Log } from './log.ts'
 import { throttle, type Throttled } from '../../shared/throttle.ts'
+import { MAX_LIST_EVENT_DOCS } from '../../shared/limits.ts'
 
 export const DB_FILE = 'grapevine.db'
 
@@ -407,8 +408,22 @@ async function assemble(
   )
   // A listing or a sync status changes with every keystroke, and every window asks again when told:
   // told at once after a quiet spell, then at most every LIST_EVENT_MS / SYNC_EVENT_MS per workspace or document.
-  const listEvents = paced(LIST_EVENT_MS, (workspaceId) => broadcast({ type: 'doc.list', workspaceId }))
-  documents.on('list', listEvents.note)
+  // Each event names the documents whose rows changed since the last (a window then asks for those rows only,
+  // not for a listing of a thousand documents twice a second while a teammate types), or none: all may have.
+  const listed = new Map<string, Set<string> | 'all'>()
+  const listEvents = paced(LIST_EVENT_MS, (workspaceId) => {
+    const ids = listed.get(workspaceId)
+    listed.delete(workspaceId)
+    const docIds = ids instanceof Set && ids.size <= MAX_LIST_EVENT_DOCS ? [...ids] : undefined
+    broadcast({ type: 'doc.list', workspaceId, ...(docIds ? { docIds } : {}) })
+  })
+  documents.on('list', (workspaceId, docId) => {
+    const ids = listed.get(workspaceId)
+    if (docId === undefined) listed.set(workspaceId, 'all')
+    else if (ids === undefined) listed.set(workspaceId, new Set([docId]))
+    else if (ids !== 'all') ids.add(docId)
+    listEvents.note(workspaceId)
+  })
   const syncEvents = paced(SYNC_EVENT_MS, (docId) => broadcast({ type: 'doc.sync', docId }, (s) => s.openDocs.has(docId)))
   const syncChanged = syncEvents.note
   documents.on('heads', (_ws, docId) => syncChanged(docId))

@@ -401,9 +401,10 @@ export function createApi(ctx: ApiContext) {
       await ctx.syncWorkspace(ws)
       return workspaceInfo(ws)
     },
-    'doc.list': ({ workspaceId, includeDeleted }) => {
+    'doc.list': ({ workspaceId, includeDeleted, docIds }) => {
       workspaceInfo(workspaceId)
-      return summaries(documents.list(workspaceId, includeDeleted))
+      if (!docIds) return summaries(documents.list(workspaceId, includeDeleted))
+      return summaries(documents.rows(workspaceId, docIds))
     },
     'doc.create': async ({ workspaceId, title, text }) => summary(await documents.create(workspaceId, title, text ?? '')),
     'doc.rename': async ({ docId, title }) => {

@@ -42,8 +42,8 @@ export interface DocumentEvents {
   changes: [docId: string, changes: Uint8Array[], origin: unknown]
   /** This device's own new changes, durable, to be published. */
   local: [workspaceId: string, docId: string, items: SignedChange[]]
-  /** A document was created, renamed, deleted or changed: listings are stale. */
-  list: [workspaceId: string]
+  /** A document was created, renamed, deleted or changed (`docId`; absent: any of the workspace's): listings are stale. */
+  list: [workspaceId: string, docId?: string]
   /** A document's heads moved. */
   heads: [workspaceId: string, docId: string]
   /** Someone other than this device changed a document. */
@@ -200,6 +200,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   list(workspaceId: string, includeDeleted = false): DocumentRow[] {
     return this.listing.list(workspaceId, includeDeleted)
+  }
+
+  /** The rows of those of `docIds` that are the workspace's, deleted or not, in the listing's order. */
+  rows(workspaceId: string, docIds: readonly string[]): DocumentRow[] {
+    return this.listing.rows(workspaceId, docIds)
   }
 
   heads(docId: string): string[] {

@@ -16,7 +16,7 @@ export interface ListingComponents {
   device: Pick<Device, 'deviceId'>
   workspaces: Pick<Workspaces, 'roleOf'>
   /** Told when a workspace's listing is stale (`Documents`' `list` event). */
-  events: { emit(event: 'list', workspaceId: string): unknown }
+  events: { emit(event: 'list', workspaceId: string, docId?: string): unknown }
   log: Log
 }
 
@@ -57,7 +57,17 @@ export class Listing {
       .listDocuments(workspaceId)
       .map((r) => this.fresh.get(r.id) ?? r)
       .filter((r) => includeDeleted || !r.deleted)
-      .sort((a, b) => b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1))
+      .sort(newestFirst)
+  }
+
+  /** The rows of those of `docIds` that are the workspace's, deleted or not (a client drops those), newest first. */
+  rows(workspaceId: string, docIds: readonly string[]): DocumentRow[] {
+    const rows = new Map<string, DocumentRow>()
+    for (const id of docIds) {
+      const r = this.current(id)
+      if (r && r.workspaceId === workspaceId) rows.set(id, r)
+    }
+    return [...rows.values()].sort(newestFirst)
   }
 
   /** This device has seen the document as it is now; it also follows it from now on. */
@@ -65,7 +75,7 @@ export class Listing {
     const { store, events } = this.components
     const row = this.row(docId)
     await store.write(() => store.markRead(docId, Date.now(), heads))
-    events.emit('list', row.workspaceId)
+    events.emit('list', row.workspaceId, docId)
   }
 
   follows(docId: string): boolean {
@@ -121,7 +131,7 @@ export class Listing {
     this.fresh.set(next.id, next)
     this.dirtyRows.set(next.id, next)
     this.rowTimer ??= setTimeout(() => void this.flushRows(), ROW_FLUSH_MS)
-    this.components.events.emit('list', workspaceId)
+    this.components.events.emit('list', workspaceId, next.id)
   }
 
   /** Inside a store write: upserts the listing rows waiting; returns them. */
@@ -156,4 +166,9 @@ export class Listing {
       this.components.log('warn', `listing rows: ${(err as Error).message}`)
     }
   }
+}
+
+/** The listing's order: newest change first, then by id (the same order every time). */
+function newestFirst(a: DocumentRow, b: DocumentRow): number {
+  return b.lastChangeAt - a.lastChangeAt || (a.id < b.id ? -1 : 1)
 }

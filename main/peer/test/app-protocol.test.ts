@@ -120,3 +120,46 @@ test("a teammate's change makes a followed document unread and raises one activi
   await a.request('doc.markRead', { docId: doc.id })
   assert.equal((await a.request('doc.list', { workspaceId: ws }))[0]!.unread, false)
 })
+
+test('a listing event names the documents whose rows changed, and a window asks for those rows only', async () => {
+  const a = ana.connect()
+  const seen = events(ana)
+  const one = await a.request('doc.create', { workspaceId: ws, title: 'One' })
+  const two = await a.request('doc.create', { workspaceId: ws, title: 'Two' })
+  const elsewhere = await a.request('workspace.create', { name: 'Elsewhere' })
+  const far = await a.request('doc.create', { workspaceId: elsewhere.id, title: 'Far' })
+  await waitFor('the events of the creations', () =>
+    seen.some((e) => e.type === 'doc.list' && e.workspaceId === elsewhere.id && e.docIds?.includes(far.id)),
+  )
+  // Quiet for longer than the events' pace, so the next event is about the next change alone.
+  await new Promise((r) => setTimeout(r, 700))
+  seen.length = 0
+
+  await a.request('doc.setText', { docId: one.id, text: 'first line' })
+  const told = await waitFor('a listing event after the edit', () =>
+    seen.find((e) => e.type === 'doc.list' && e.workspaceId === ws && e.docIds?.includes(one.id)),
+  )
+  assert.ok(told.type === 'doc.list')
+  assert.deepEqual(told.docIds, [one.id], 'the event names the edited document, not the others')
+
+  // Only the rows asked for, of this workspace: not another workspace's, not an unknown id.
+  const rows = await a.request('doc.list', { workspaceId: ws, docIds: [one.id, far.id, 'f'.repeat(32)] })
+  assert.deepEqual(
+    rows.map((r) => r.id),
+    [one.id],
+  )
+  assert.equal(rows[0]!.lastChangeAt, (await a.request('doc.list', { workspaceId: ws })).find((d) => d.id === one.id)!.lastChangeAt)
+
+  // A deleted document's row is still given when asked for by id (a window drops it); the whole listing leaves it out.
+  await a.request('doc.delete', { docId: two.id })
+  await waitFor('a listing event naming the deleted document', () =>
+    seen.some((e) => e.type === 'doc.list' && e.workspaceId === ws && e.docIds?.includes(two.id)),
+  )
+  const gone = await a.request('doc.list', { workspaceId: ws, docIds: [two.id] })
+  assert.equal(gone.length, 1)
+  assert.equal(gone[0]!.deleted, true)
+  assert.ok(!(await a.request('doc.list', { workspaceId: ws })).some((d) => d.id === two.id))
+
+  // Asking for another workspace's rows through a workspace one is not in is refused as any listing is.
+  await assert.rejects(a.request('doc.list', { workspaceId: 'e'.repeat(32), docIds: [one.id] }), /Not a member/)
+})

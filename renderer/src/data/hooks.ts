@@ -1,9 +1,10 @@
 /** Small hooks over the peer client: queries that refresh on events, event subscriptions, clocks. */
-import { useCallback, useEffect, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { ClientEvent } from '../../../shared/protocol.ts'
 import { errorCode } from '../lib/errors.ts'
 import { useClient } from './client-context.tsx'
 import { type StatusClient, SyncStatusSource, type SyncStatusState } from './sync-status.ts'
+import { ListingSource, type ListingState } from './doc-listing.ts'
 
 interface Query<T> {
   data: T | undefined
@@ -165,4 +166,17 @@ export function useSyncStatus(docId: string | null): SyncStatusState & { refresh
   }, [source])
   const refresh = useCallback(() => source?.refresh(), [source])
   return { ...state, refresh }
+}
+
+/** A workspace's documents, kept up to date row by row as the peer says which changed (data/doc-listing.ts). */
+export function useDocList(workspaceId: string): ListingState & { reload: () => void } {
+  const client = useClient()
+  const source = useMemo(() => new ListingSource(client, workspaceId), [client, workspaceId])
+  const [state, setState] = useState<ListingState>(source.state)
+  useEffect(() => {
+    setState(source.state)
+    return source.subscribe(setState)
+  }, [source])
+  const reload = useCallback(() => source.reload(), [source])
+  return { ...state, reload }
 }

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { ADMIN_ROLES, WRITER_ROLES } from '../../../shared/types.ts'
 import type { DocumentSummary, InviteInfo, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { useClient, useSession } from '../data/client-context.tsx'
-import { useAction, usePeerQuery } from '../data/hooks.ts'
+import { useAction, useDocList, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
 import { FIND_EVENT, HISTORY_EVENT, type CommandName } from '../lib/commands.ts'
@@ -74,9 +74,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   const lastInvite = useRef<InviteInfo | null>(null)
   const mayLeave = cannotLeave(ws.role) === null
 
-  const docs = usePeerQuery(() => client.request('doc.list', { workspaceId: wsId }), [wsId], {
-    refreshOn: (e) => (e.type === 'doc.list' || e.type === 'doc.activity') && e.workspaceId === wsId,
-  })
+  const docs = useDocList(wsId)
   const members = usePeerQuery(() => client.request('workspace.members', { workspaceId: wsId }), [wsId], {
     refreshOn: (e) => (e.type === 'workspace.members' && e.workspaceId === wsId) || e.type === 'peer.list',
     everyMs: 15_000,
