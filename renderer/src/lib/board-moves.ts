@@ -3,6 +3,7 @@
  * (shown until the peer's answer replaces it). Pure: the drag and drop and the keyboard both use it.
  */
 import type { Board } from '../../../shared/board.ts'
+import { dateFormat } from './format.ts'
 
 /** `card.move`'s place: before or after a card of the target column (what the person saw), or an index. */
 export interface MovePlace {
@@ -84,6 +85,6 @@ export function dueLabel(due: string, today: string): { text: string; overdue: b
   const [y, m, d] = due.split('-').map(Number) as [number, number, number]
   const date = new Date(y, m - 1, d)
   const sameYear = today.slice(0, 4) === due.slice(0, 4)
-  const text = date.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) })
+  const text = dateFormat({ day: 'numeric', month: 'short', ...(sameYear ? {} : { year: 'numeric' }) }).format(date)
   return { text, overdue: due < today, today: due === today }
 }

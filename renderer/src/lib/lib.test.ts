@@ -5,7 +5,7 @@ import type { DocSyncStatus } from '../../../shared/types.ts'
 import { colourFor, hueFor, initials, selectionColourFor } from './colour.ts'
 import { shortcutFor } from './commands.ts'
 import { plainError } from './errors.ts'
-import { ago, clockTime, expiresIn, sentence, syncStatusText, theirLocalTime, utcOffsetLabel } from './format.ts'
+import { ago, clockTime, dateFormat, expiresIn, sentence, syncStatusText, theirLocalTime, utcOffsetLabel } from './format.ts'
 import { fuzzyFilter, fuzzyScore } from './fuzzy.ts'
 import { formatRoute, parseRoute } from './route.ts'
 import { throttle } from '../../../shared/throttle.ts'
@@ -67,6 +67,17 @@ test('times in words', () => {
   assert.equal(clockTime(today, new Date(2026, 10, 20, 18, 0).getTime()), time)
   assert.notEqual(clockTime(today, new Date(2026, 10, 23, 9, 0).getTime()), time)
   assert.ok(clockTime(today, new Date(2026, 10, 23, 9, 0).getTime()).endsWith(time))
+  // The kept formatters write what toLocale*String writes, and are made once per set of options.
+  const other = new Date(2027, 0, 3, 17, 5)
+  assert.equal(
+    clockTime(other.getTime(), today),
+    `${other.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} ${other.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`,
+  )
+  assert.equal(
+    dateFormat({ weekday: 'short', day: 'numeric', month: 'short' }).format(other),
+    other.toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' }),
+  )
+  assert.equal(dateFormat({ hour: '2-digit', minute: '2-digit' }), dateFormat({ hour: '2-digit', minute: '2-digit' }))
   assert.equal(sentence('all 3 teammates have the current key'), 'All 3 teammates have the current key')
   assert.equal(sentence(''), '')
 })

@@ -12,6 +12,7 @@ import { useAction, useNow, usePeerQuery } from '../data/hooks.ts'
 import type { loadEditor } from '../editor/load.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { knownOffset } from '../lib/offsets.ts'
+import { dateFormat } from '../lib/format.ts'
 import { HISTORY_EVENT } from '../lib/commands.ts'
 import { shortcutLabel } from '../lib/platform.ts'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
@@ -20,7 +21,7 @@ import { Progress } from './Progress.tsx'
 
 type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 
-const time = (at: number): string => new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })
+const time = (at: number): string => dateFormat({ hour: '2-digit', minute: '2-digit' }).format(at)
 
 /** "Today", "Yesterday", or the date. */
 function dayOf(at: number, now: number): string {
@@ -28,12 +29,12 @@ function dayOf(at: number, now: number): string {
   const today = new Date(now)
   if (d.toDateString() === today.toDateString()) return 'Today'
   if (d.toDateString() === new Date(now - 86_400_000).toDateString()) return 'Yesterday'
-  return d.toLocaleDateString(undefined, {
+  return dateFormat({
     weekday: 'short',
     day: 'numeric',
     month: 'short',
-    year: d.getFullYear() === today.getFullYear() ? undefined : 'numeric',
-  })
+    ...(d.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' }),
+  }).format(d)
 }
 
 /** The history beside a document or board, and the version shown in its place (null: the document as it is). */
