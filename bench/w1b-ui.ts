@@ -10,10 +10,10 @@
  * this run's temp folder, so the bench measures the current UI and leaves out/renderer alone.
  */
 import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { writeFileSync } from 'node:fs'
 import type { Browser, CDPSession, Page } from 'playwright-core'
 import type { Report } from './lib/report.ts'
 import { grapevinePeers, tempDir } from './lib/systems.ts'
@@ -549,4 +549,15 @@ export async function runW1b(report: Report, cfg: W1bConfig): Promise<void> {
   }
   const p99s = cfg.ns.flatMap((n) => (results.get(n) ? [`${fmt(percentile(results.get(n)!.typing, 99))} ms at N=${n}`] : []))
   if (p99s.length) s.findings.push(`W1b typing p99: ${p99s.join(', ')}.`)
+  // What typing at 10 keys/s asks of the machine: every page and every peer runs on its cores.
+  const demand = cfg.ns.flatMap((n) => {
+    const m = results.get(n)
+    if (!m) return []
+    const cores = (10 * (m.pageCpu.reduce((a, x) => a + x, 0) + m.peerCpu.reduce((a, x) => a + x, 0))) / 1000
+    return [`${cores.toFixed(2)} cores at N=${n}`]
+  })
+  if (demand.length)
+    s.findings.push(
+      `Typing at 10 keys/s, the pages' main threads and the peer processes together used ${demand.join(', ')} of this machine's ${availableParallelism()} (CPU per keystroke in the notes above, times 10; the browser's other processes and threads come on top): where that nears the machine's cores, the latencies above are a queue for the CPU more than the path.`,
+    )
 }
