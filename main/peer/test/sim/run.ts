@@ -19,6 +19,8 @@ export interface SimulationOptions {
 }
 
 export interface SimulationSummary {
+  /** Trials to run: as asked, or 1 when GRAPEVINE_SIM_SEED replays one. */
+  planned: number
   trials: number
   ms: number
   slowestMs: number
@@ -86,7 +88,16 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     // Each trial's source is forked from the run's in turn: its seed depends on the run's seed and its index only.
     for (let i = 0; i < opts.trials; i++) sources.push(() => run.fork())
   }
-  const summary: SimulationSummary = { trials: 0, ms: 0, slowestMs: 0, peers: {}, counts: {}, statusChecked: 0, staleStatus: [] }
+  const summary: SimulationSummary = {
+    planned: sources.length,
+    trials: 0,
+    ms: 0,
+    slowestMs: 0,
+    peers: {},
+    counts: {},
+    statusChecked: 0,
+    staleStatus: [],
+  }
   const template = await buildTemplate()
   try {
     for (const [index, source] of sources.entries()) {
