@@ -508,6 +508,8 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
           s.setPeerDocHeads('p1', 'd2', [hex(5)], 12)
         })
         await s.write(() => s.setPeerDocHeads('p1', 'd1', [hex(2), hex(3)], 20))
+        // Written late, of an earlier moment (a batched heads announcement after a catch-up's record): kept out.
+        await s.write(() => s.setPeerDocHeads('p1', 'd1', [hex(1)], 15))
         const sorted = s.listPeerDocHeads('d1').sort((a, b) => a.peerId.localeCompare(b.peerId))
         assert.deepEqual(sorted, [
           { peerId: 'p1', heads: [hex(2), hex(3)], updatedAt: 20 },

@@ -207,6 +207,11 @@ export interface PeerBook {
   /** Every address record held, each device's newest. */
   listAddressRecords(): { device: string; seq: number; record: Uint8Array }[]
 
+  /**
+   * Records that `peerId` held `heads` of `docId` at `at`, unless a record of a later moment is held:
+   * a heads announcement written late (gossip batches them) must not undo what a catch-up that ended
+   * after it recorded.
+   */
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void
   listPeerDocHeads(docId: string): { peerId: string; heads: string[]; updatedAt: number }[]
   /** What `peerId` is known to hold, by document (documents with no record are absent). */
