@@ -18,6 +18,9 @@ import type { TextPeer } from './text-peer.ts'
 const FRAME_MS = 1000 / 60
 /** As the renderer (replica.ts `MAX_IN_FLIGHT`). */
 const MAX_IN_FLIGHT = 4
+/** As the renderer (replica.ts): an apply that took c ms is followed by the next no sooner than (1 + 3)·c after its start, 250 ms at most. */
+const APPLY_SPACING = 3
+const MAX_APPLY_GAP_MS = 250
 
 export class GvReplica implements TextPeer {
   doc: A.Doc<DocContent>
@@ -41,6 +44,7 @@ export class GvReplica implements TextPeer {
   private remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
   private lastRemoteAt = Number.NEGATIVE_INFINITY
+  private lastRemoteCost = 0
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -69,7 +73,9 @@ export class GvReplica implements TextPeer {
   private receive(changes: Uint8Array[]): void {
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    const wait = this.lastRemoteAt + this.frameMs - now()
+    // As the renderer: never sooner after the last apply's start than its cost allows (replica.ts `APPLY_SPACING`).
+    const gap = Math.min(MAX_APPLY_GAP_MS, (1 + APPLY_SPACING) * this.lastRemoteCost)
+    const wait = this.lastRemoteAt + Math.max(this.frameMs, gap) - now()
     if (this.frameMs > 0 && wait <= 0) {
       this.applyRemote()
       return
@@ -79,15 +85,17 @@ export class GvReplica implements TextPeer {
       this.remoteScheduled = false
       this.applyRemote()
     }
-    if (this.frameMs > 0) setTimeout(go, wait)
+    if (wait > 0) setTimeout(go, wait)
     else setImmediate(go)
   }
 
   private applyRemote(): void {
     if (this.remoteQueue.length === 0) return
-    this.lastRemoteAt = now()
+    const started = now()
+    this.lastRemoteAt = started
     ;[this.doc] = A.applyChanges(this.doc, this.remoteQueue.splice(0))
     for (const l of this.listeners) l()
+    this.lastRemoteCost = now() - started
   }
 
   splice(pos: number, del: number, text: string): void {

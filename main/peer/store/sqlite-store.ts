@@ -924,12 +924,7 @@ export class SqliteStore implements PeerStore {
   setPeerDocHeads(peerId: string, docId: string, heads: string[], at: number): void {
     this.sql(`INSERT INTO peer_doc_heads (peer_id, doc_id, heads, updated_at) VALUES (?, ?, ?, ?)
       ON CONFLICT(peer_id, doc_id) DO UPDATE SET heads = excluded.heads, updated_at = excluded.updated_at
-      WHERE excluded.updated_at >= peer_doc_heads.updated_at`).run(
-      peerId,
-      docId,
-      JSON.stringify(heads),
-      at,
-    )
+      WHERE excluded.updated_at >= peer_doc_heads.updated_at`).run(peerId, docId, JSON.stringify(heads), at)
   }
 
   peerHeadsOf(peerId: string): Map<string, string[]> {

@@ -45,6 +45,16 @@ const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
 const QUIET_MS = 16
 /** Requests outstanding at once; past this, changes wait for an acknowledgement (a stalled peer). */
 const MAX_IN_FLIGHT = 4
+/**
+ * Applying teammates' changes takes at most about a quarter of the window's thread: after an apply
+ * (Automerge and the editor's update) that took c ms, the next starts at least (1 + 3)·c after it
+ * started, and never more than 250 ms after. Automerge applies a batch in about the time of one
+ * change, and that time grows with the text's length, so in a long document a teammate's fast typing
+ * is applied in fewer, larger batches instead of taking every frame; in a short one (c well under
+ * 4 ms) nothing changes.
+ */
+const APPLY_SPACING = 3
+const MAX_APPLY_GAP_MS = 250
 
 export class DocReplica implements DocHandle<DocContent> {
   readonly docId: string
@@ -66,8 +76,9 @@ export class DocReplica implements DocHandle<DocContent> {
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
-  /** When teammates' changes were last applied (ms, by `now`). */
+  /** When teammates' changes were last applied (ms, by `now`), and how long that took. */
   private lastRemoteAt = Number.NEGATIVE_INFINITY
+  private lastRemoteCost = 0
   private offEvents: () => void
   private closed = false
   /** The peer refused a local change: later ones would depend on it, so none are made. */
@@ -273,25 +284,42 @@ export class DocReplica implements DocHandle<DocContent> {
     return true
   }
 
-  /** Teammates' changes: after a quiet frame applied at once (a keystroke shows without waiting for a frame), in a burst once per frame. */
+  /**
+   * Teammates' changes: after a quiet frame applied at once (a keystroke shows without waiting for a
+   * frame), in a burst once per frame, and never closer together than the last apply's cost allows
+   * (`APPLY_SPACING`).
+   */
   private receive(changes: Uint8Array[]): void {
     if (this.closed) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    if (this.now() - this.lastRemoteAt >= QUIET_MS) {
+    if (this.now() - this.lastRemoteAt >= Math.max(QUIET_MS, this.applyGap())) {
       this.applyRemote()
       return
     }
     this.remoteScheduled = true
-    this.schedule(() => {
+    const onFrame = (): void => {
+      if (this.closed) return
+      // Still within the gap the last apply's cost asks for: look again at the next frame.
+      if (this.now() - this.lastRemoteAt < this.applyGap()) {
+        this.schedule(onFrame)
+        return
+      }
       this.remoteScheduled = false
       this.applyRemote()
-    })
+    }
+    this.schedule(onFrame)
+  }
+
+  /** The least time from one apply's start to the next's, from what the last one cost. */
+  private applyGap(): number {
+    return Math.min(MAX_APPLY_GAP_MS, (1 + APPLY_SPACING) * this.lastRemoteCost)
   }
 
   private applyRemote(): void {
     if (this.closed || this.remoteQueue.length === 0) return
-    this.lastRemoteAt = this.now()
+    const started = this.now()
+    this.lastRemoteAt = started
     const batch = this.remoteQueue.splice(0)
     try {
       this.current = A.applyChanges(this.current, batch)[0]
@@ -299,7 +327,9 @@ export class DocReplica implements DocHandle<DocContent> {
       this.events.emit('rejected', new Error(`The peer sent changes this window could not apply: ${(err as Error).message}`))
       return
     }
+    // The editor's listeners update the view in these calls: their time counts as the apply's.
     this.events.emit('change')
     this.events.emit('remote')
+    this.lastRemoteCost = this.now() - started
   }
 }
