@@ -78,6 +78,11 @@ export class Loaded {
     return this.#doc
   }
 
+  /** The document as applied so far, without the deferred changes (nothing is applied for it). */
+  applied(): GDoc {
+    return this.#doc
+  }
+
   set doc(doc: GDoc) {
     if (this.#pending.length) throw new Error('internal: a document was replaced over changes not applied yet')
     this.#doc = doc
@@ -155,13 +160,22 @@ export interface DocCacheComponents {
   firstSnapshotAfter: number
   /** Documents kept in memory when no client holds them open. */
   maxLoaded: number
+  /** The clock (ms) that times a pass applying deferred changes. */
+  now: () => number
   log: Log
 }
 
 /** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
 export const FIRST_SNAPSHOT_CHANGES = 64
-/** Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken... */
+/**
+ * Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken, or, when
+ * the last pass that applied them took c ms, 20·c (so it takes about 5% of the peer's time, a long text
+ * being the costly case), within `MAX_DEFER_MS`. Whatever reads a document applies its changes first, so
+ * this only bounds how long they wait when nothing does...
+ */
 const DEFER_MS = 500
+const DEFER_COST_FACTOR = 20
+const MAX_DEFER_MS = 3_000
 /** ...or as soon as a document has this many. */
 const MAX_DEFERRED = 512
 
@@ -171,6 +185,8 @@ export class DocCache {
   /** Documents with deferred changes, applied by `deferTimer` if nothing reads them first. */
   private readonly deferring = new Set<string>()
   private deferTimer: NodeJS.Timeout | null = null
+  /** How long the last timed pass of `applyDeferred` took (ms). */
+  private lastDeferredCost = 0
   /** Holds taken on documents handed out from their snapshot and not loaded yet (`hold`). */
   private readonly laterHolds = new Map<string, number>()
 
@@ -202,26 +218,41 @@ export class DocCache {
     if (l.deferred >= MAX_DEFERRED) l.flush()
     else {
       this.deferring.add(docId)
-      this.deferTimer ??= setTimeout(() => this.applyDeferred(), DEFER_MS)
+      if (!this.deferTimer) {
+        this.deferTimer = setTimeout(() => this.applyDeferred(), this.deferWait())
+        // The changes are in the log already: this pass alone must not keep a stopped peer's process alive.
+        this.deferTimer.unref()
+      }
     }
     return true
   }
 
-  /** Applies every document's deferred changes now. */
-  applyDeferred(): void {
+  /** How long deferred changes may wait now: `DEFER_MS`, or longer after a costly pass (see there). */
+  private deferWait(): number {
+    return Math.min(MAX_DEFER_MS, Math.max(DEFER_MS, DEFER_COST_FACTOR * this.lastDeferredCost))
+  }
+
+  /** Applies every document's deferred changes now (the timer's pass: its cost sets the next wait). */
+  private applyDeferred(): void {
     if (this.deferTimer) clearTimeout(this.deferTimer)
     this.deferTimer = null
+    const started = this.components.now()
     const docs = [...this.deferring]
     this.deferring.clear()
+    let applied = 0
     for (const id of docs) {
       try {
-        this.loaded.get(id)?.flush()
+        const l = this.loaded.get(id)
+        applied += l?.deferred ?? 0
+        l?.flush()
       } catch (err) {
         // Every change taken was validated and is in the log (or on its way there): the document loads again from the store.
         this.components.log('warn', `applying changes to ${id}: ${(err as Error).message}; it loads again from the store`)
         this.loaded.delete(id)
       }
     }
+    // A pass that found everything applied already (a read came first) says nothing of the cost.
+    if (applied > 0) this.lastDeferredCost = this.components.now() - started
   }
 
   /** Drops a document from memory, without a snapshot. */

@@ -13,6 +13,8 @@ import { tempDir, waitFor } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
 import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
 import { setText } from './doc-content.ts'
+import { HistoryIndex } from './history-index.ts'
+import { silentLog } from '../log.ts'
 
 // Snapshots from the first change: these tests are about what snapshots hold (a short note has none: see the last test).
 const setup = (dir: string, snapshotEvery = 100, firstSnapshotAfter = 1) => documentsFixture(dir, { snapshotEvery, firstSnapshotAfter })
@@ -347,6 +349,50 @@ test('remote changes are applied once however often they arrive, and out-of-orde
     await d.settle()
     assert.equal(d.content(row.id).text, 'abcd')
     assert.equal(store.countChangesAfter(row.id, 0), 5, 'one create + four, each stored once')
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('after a costly pass, deferred keystrokes wait longer; history counts what is applied without applying the rest, and the rest later', async () => {
+  const dir = tempDir()
+  try {
+    // Each reading of this clock is 100 ms after the last: every pass applying deferred keystrokes "takes" 100 ms.
+    let t = 0
+    const { store, device, workspaces, docs } = await documentsFixture(dir.path, { now: () => (t += 100) })
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const history = new HistoryIndex({ store, documents: d, self: device.deviceId, readable: () => [ws], log: silentLog })
+    history.start()
+    const row = await d.create(ws, 'T', 'hello')
+    let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    const type = async (at: number, s: string): Promise<void> => {
+      mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, s))
+      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    }
+    await type(5, '!')
+    assert.equal(d.deferred(row.id), 1)
+    await waitFor('the first pass', () => d.deferred(row.id) === 0 || null, 2_000)
+    // That pass took 100 ms by this clock, so the next keystroke waits 20 × 100 ms = 2 s, not 500 ms.
+    const typed = Date.now()
+    await type(6, '?')
+    await new Promise((r) => setTimeout(r, 1_300))
+    assert.equal(d.deferred(row.id), 1, 'still waiting 1.3 s after it was typed')
+    // History counted meanwhile (a second after the first keystroke), up to what was applied, and applied nothing for it.
+    const applied = A.getHeads(d.appliedAutomerge(row.id).doc)
+    assert.deepEqual(store.historyHeads(row.id), applied, 'counted up to what was applied')
+    assert.notDeepEqual(applied, d.heads(row.id), 'the keystroke waiting is not applied')
+    await waitFor('the second pass', () => d.deferred(row.id) === 0 || null, 3_000)
+    assert.ok(Date.now() - typed >= 1_900, `applied ${Date.now() - typed} ms after it was typed`)
+    // Then a later count takes the rest.
+    const all = d.heads(row.id)
+    await waitFor('history counted up to the last keystroke', () => JSON.stringify(store.historyHeads(row.id)) === JSON.stringify(all) || null, 3_000)
+    const sessions = await history.sessions(row.id, 10)
+    assert.equal(sessions.length, 1)
+    assert.equal(sessions[0]!.inserted, 'hello!?'.length, 'every keystroke counted once')
+    await history.stop()
+    await d.close()
     store.close()
   } finally {
     dir.remove()

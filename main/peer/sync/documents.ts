@@ -66,6 +66,8 @@ export interface DocumentsOptions {
   online?: () => boolean
   /** Unsent changes are sealed into runs this long after the last one (default runs.ts `SEAL_IDLE_MS`). */
   sealIdleMs?: number
+  /** The clock (ms) that times applying deferred changes (`DocCache`); a test may pass its own. */
+  now?: () => number
   log: Log
 }
 
@@ -132,6 +134,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       snapshotEvery: opts.snapshotEvery,
       firstSnapshotAfter: opts.firstSnapshotAfter ?? FIRST_SNAPSHOT_CHANGES,
       maxLoaded: opts.maxLoaded,
+      now: opts.now ?? (() => performance.now()),
       log: opts.log,
     })
     this.runs = new Runs({
@@ -232,12 +235,22 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return fn(l.doc)
   }
 
-  /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
   /** The document in Automerge, as this device holds it now (loaded if it is not); a reader's only. */
   automerge(docId: string): GDoc {
     return this.cache.load(docId).doc
   }
 
+  /**
+   * The document as applied so far, without changes still waiting to be applied together (loaded if it
+   * is not), and whether it holds every change taken: for work that can follow later (history counting)
+   * and must not apply a long text's waiting keystrokes ahead of their time.
+   */
+  appliedAutomerge(docId: string): { doc: GDoc; complete: boolean } {
+    const l = this.cache.load(docId)
+    return { doc: l.applied(), complete: l.deferred === 0 }
+  }
+
+  /** The whole document for a client, which then follows `changes` events. Keeps it loaded until `release`. */
   hold(docId: string): { bytes: Uint8Array; heads: string[] } {
     return this.cache.hold(docId)
   }

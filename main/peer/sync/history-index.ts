@@ -39,7 +39,7 @@ const COUNTED_META = 'history_counted'
 
 export interface HistoryComponents {
   store: Durable & MetaStore & HistoryStore
-  documents: Pick<Documents, 'automerge' | 'list' | 'on' | 'effectOf'>
+  documents: Pick<Documents, 'automerge' | 'appliedAutomerge' | 'list' | 'on' | 'effectOf'>
   /** This device's id: its own actors need no lookup. */
   self: string
   /** The workspaces whose documents this device can read. */
@@ -88,9 +88,16 @@ export class HistoryIndex {
     this.pending.set(docId, workspaceId)
     this.timer ??= setTimeout(() => {
       this.timer = null
-      const docs = [...this.pending.keys()]
+      const docs = [...this.pending]
       this.pending.clear()
-      for (const d of docs) void this.count(d).catch((err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`))
+      for (const [d, ws] of docs)
+        void this.count(d, false, true).then(
+          (complete) => {
+            // Changes still waiting to be applied together are counted once they are, by a later pass.
+            if (!complete) this.touch(ws, d)
+          },
+          (err: unknown) => this.c.log('warn', `history of ${d}: ${(err as Error).message}`),
+        )
     }, COUNT_MS)
   }
 
@@ -155,11 +162,19 @@ export class HistoryIndex {
     return counted
   }
 
-  /** Counts the document's changes since it was counted last; `fresh`: all of them again, from nothing. */
-  count(docId: string, fresh = false): Promise<void> {
+  /**
+   * Counts the document's changes since it was counted last; `fresh`: all of them again, from nothing.
+   * `applied`: only those applied so far, leaving those still waiting to be applied together (a long
+   * text's keystrokes, `Loaded.defer`) for later, rather than apply them for the count; resolves with
+   * whether every change taken was counted.
+   */
+  count(docId: string, fresh = false, applied = false): Promise<boolean> {
     const prev = this.counting.get(docId) ?? Promise.resolve()
-    const next = prev.then(() => this.countNow(docId, fresh))
-    const tail = next.catch(() => {})
+    const next = prev.then(() => this.countNow(docId, fresh, applied))
+    const tail = next.then(
+      () => {},
+      () => {},
+    )
     this.counting.set(docId, tail)
     void tail.then(() => {
       if (this.counting.get(docId) === tail) this.counting.delete(docId)
@@ -167,13 +182,15 @@ export class HistoryIndex {
     return next
   }
 
-  private async countNow(docId: string, fresh: boolean): Promise<void> {
-    if (this.stopped) return
+  private async countNow(docId: string, fresh: boolean, applied: boolean): Promise<boolean> {
+    if (this.stopped) return true
     const { store } = this.c
-    const doc = this.c.documents.automerge(docId)
+    const { doc, complete } = applied
+      ? this.c.documents.appliedAutomerge(docId)
+      : { doc: this.c.documents.automerge(docId), complete: true }
     const heads = A.getHeads(doc)
     const before = fresh ? undefined : store.historyHeads(docId)
-    if (before && sameHeads(before, heads)) return
+    if (before && sameHeads(before, heads)) return complete
     // Heads counted before that this document does not hold (a rebuilt store): count it from the start.
     const since = before && A.hasHeads(doc, before) ? before : []
     const objs = contentObjects(doc)
@@ -199,7 +216,7 @@ export class HistoryIndex {
     for (let i = 0; i < changes.length; i++) {
       if (i > 0 && i % SLICE === 0) {
         await new Promise((r) => setImmediate(r))
-        if (this.stopped) return
+        if (this.stopped) return true
       }
       const d = changes[i]!
       const { edits, inserted, deleted, retitled } = changeEffect(doc, d, objs, this.c.documents.effectOf(d.hash))
@@ -225,12 +242,13 @@ export class HistoryIndex {
     }
     this.stats.changes += changes.length
     this.stats.counted++
-    if (this.stopped) return
+    if (this.stopped) return true
     await store.write(() => {
       if (!since.length) store.clearHistory(docId)
       for (const list of touched.values()) for (const s of list) s.id = store.putSession(s)
       store.setHistoryHeads(docId, heads)
     })
+    return complete
   }
 
   /** Who made changes of an actor: the device whose key its first half hashes (devices that signed the document's changes). */
