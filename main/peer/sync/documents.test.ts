@@ -387,7 +387,11 @@ test('after a costly pass, deferred keystrokes wait longer; history counts what 
     assert.ok(Date.now() - typed >= 1_900, `applied ${Date.now() - typed} ms after it was typed`)
     // Then a later count takes the rest.
     const all = d.heads(row.id)
-    await waitFor('history counted up to the last keystroke', () => JSON.stringify(store.historyHeads(row.id)) === JSON.stringify(all) || null, 3_000)
+    await waitFor(
+      'history counted up to the last keystroke',
+      () => JSON.stringify(store.historyHeads(row.id)) === JSON.stringify(all) || null,
+      3_000,
+    )
     const sessions = await history.sessions(row.id, 10)
     assert.equal(sessions.length, 1)
     assert.equal(sessions[0]!.inserted, 'hello!?'.length, 'every keystroke counted once')
