@@ -11,8 +11,9 @@
  * replaces rows but not changes, and Automerge holds each change once whatever way it came. Counting is
  * incremental: each document's heads as counted last are stored (`history_progress`), and the changes
  * since them (`getChangesSince`) are counted a second after the first of them (from what their decode on
- * arrival said, change-effect.ts `opsEffect`; decoded again only when that is not known), and at once before its
- * timeline is read. A document never counted (a profile from before, or every document after
+ * arrival said, change-effect.ts `opsEffect`; decoded again only when that is not known): those applied by
+ * then, keystrokes still waiting to be applied together (doc-cache.ts `Loaded.defer`) after the pass that
+ * applies them; and all at once before its timeline is read. A document never counted (a profile from before, or every document after
  * `rebuild`) is counted whole the first time, in slices that let edits through.
  *
  * A keeper counts nothing: it cannot read what it stores.
