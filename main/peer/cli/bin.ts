@@ -10,6 +10,7 @@ import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import { consoleLog, type LogLevel } from '../log.ts'
 import { StoreError } from '../store/errors.ts'
+import { survivesUncaught } from '../net/failure.ts'
 import { profileOwner } from '../store/profile-lock.ts'
 import { connectControlSocket, serveControlSocket } from '../api/socket-transport.ts'
 import type { UiServer } from '../api/ui-server.ts'
@@ -94,6 +95,12 @@ async function main(argv: string[]): Promise<number> {
     })
 
   if (isRun) {
+    // Node's default for an error thrown outside any call, except libp2p's use of a closed stream (net/failure.ts).
+    process.on('uncaughtException', (err) => {
+      if (survivesUncaught(err, log)) return
+      process.stderr.write(`grapevine-peer: ${err.stack ?? err.message}\n`)
+      process.exit(EXIT.error)
+    })
     const peer = await start()
     const server = await serveControlSocket(peer, profileDir, log)
     const own = peer.connect()

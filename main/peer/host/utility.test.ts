@@ -14,7 +14,7 @@ import { portChannel } from '../../../shared/port-channel.ts'
 import { createRpcClient } from '../../../shared/rpc.ts'
 import { DB_FILE } from '../peer.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
-import { runHost, type ToMain } from './utility.ts'
+import { onUncaught, runHost, type ToMain } from './utility.ts'
 
 /** Node's MessagePort shaped like Electron's MessagePortMain (`{ data }` events). */
 const asPortMain = (p: MessagePort) => ({
@@ -203,4 +203,20 @@ test('main failing to keep the new key: a clear fatal error, exit 1, and no key 
   } finally {
     dir.remove()
   }
+})
+
+test("an error thrown outside any call: libp2p's use of a closed stream is logged and survived, anything else is fatal", () => {
+  const sent: ToMain[] = []
+  const exits: number[] = []
+  const parent = { on: () => {}, postMessage: (m: unknown) => void sent.push(m as ToMain) }
+  const closedStream = Object.assign(new Error('Cannot write to a stream that is closed'), { name: 'StreamStateError' })
+  onUncaught(closedStream, parent, (code) => exits.push(code))
+  assert.equal(exits.length, 0, 'the peer goes on')
+  assert.equal(sent.length, 1)
+  assert.equal(sent[0]!.type, 'log')
+  assert.match((sent[0] as { message: string }).message, /closed stream.*Cannot write to a stream that is closed/s)
+  onUncaught(new TypeError('x is not a function'), parent, (code) => exits.push(code))
+  assert.deepEqual(exits, [1], 'any other error ends the process')
+  assert.equal(sent[1]!.type, 'fatal')
+  assert.match((sent[1] as { message: string }).message, /TypeError: x is not a function/)
 })

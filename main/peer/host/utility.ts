@@ -9,6 +9,7 @@ import { serveRpc } from '../../../shared/rpc.ts'
 import { portChannel, type EmitterPort } from '../../../shared/port-channel.ts'
 import { createPeer, type Peer } from '../peer.ts'
 import type { LogLevel } from '../log.ts'
+import { survivesUncaught } from '../net/failure.ts'
 
 interface ParentPort {
   /** The ports are Electron's MessagePortMain. */
@@ -113,11 +114,18 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
   })
 }
 
+/**
+ * What the peer's process does with an error thrown outside any call: libp2p's use of a closed stream is
+ * logged and survived (net/failure.ts); anything else is reported to main as fatal and ends the process.
+ */
+export function onUncaught(err: Error, parent: ParentPort, exit: (code: number) => void): void {
+  if (survivesUncaught(err, (level, message) => parent.postMessage({ type: 'log', level, message } satisfies ToMain))) return
+  parent.postMessage({ type: 'fatal', message: err.stack ?? err.message } satisfies ToMain)
+  exit(1)
+}
+
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort
 if (parentPort) {
-  process.on('uncaughtException', (err) => {
-    parentPort.postMessage({ type: 'fatal', message: err.stack ?? err.message } satisfies ToMain)
-    process.exit(1)
-  })
+  process.on('uncaughtException', (err) => onUncaught(err, parentPort, (code) => process.exit(code)))
   runHost(parentPort, (code) => process.exit(code))
 }

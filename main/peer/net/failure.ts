@@ -1,3 +1,5 @@
+import type { Log } from '../log.ts'
+
 /**
  * Why a stream session failed, in words, whatever was thrown. libp2p rejects a write that waits for
  * a drain with the stream's `close` Event (no `.message`), and a peer may reject with anything, so
@@ -43,4 +45,21 @@ export function describeFailure(err: unknown): string {
   } catch {
     return `a non-error rejection: ${String(err)}`
   }
+}
+
+/**
+ * For a process that runs a peer, from its `uncaughtException` handler: whether `err` is libp2p refusing to
+ * use a stream that is already closing or closed, thrown outside any call of ours. Then it is logged and the
+ * process goes on (true); anything else is the caller's to end the process for (false).
+ *
+ * libp2p throws `StreamStateError` before it writes, reads or changes anything (@libp2p/utils 7.4
+ * AbstractMessageStream `send`, `push`, `pause`, `resume`), and a failed write has already aborted its
+ * connection, so nothing is left half done. The one cause seen, a relay's connection closed from under the
+ * connections relayed over it, is avoided in relay.ts (closeRelayConnection); this keeps another like it
+ * from ending the peer, and every window with it.
+ */
+export function survivesUncaught(err: unknown, log: Log): boolean {
+  if (!(err instanceof Error) || err.name !== 'StreamStateError') return false
+  log('warn', `libp2p used a closed stream outside any call; the peer goes on: ${err.stack ?? err.message}`)
+  return true
 }

@@ -10,6 +10,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Peer } from '../peer.ts'
 import { createNode } from '../net/node.ts'
+import { closeRelayConnection } from '../net/relay.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
 
 const dirs: ReturnType<typeof tempDir>[] = []
@@ -69,6 +70,58 @@ test('a member keeps a slot on a named relay; a stranger gets neither a slot nor
     )
   } finally {
     await stranger.stop()
+  }
+})
+
+test('closing the connection to a relay while a teammate is reached through it throws nowhere (libp2p bug worked around)', async () => {
+  const [rDir, aDir, bDir] = [tempDir(), tempDir(), tempDir()]
+  dirs.push(rDir, aDir, bDir)
+  const r = await startPeer(rDir.path, { name: 'relay', relay: 'on' })
+  running.push(r)
+  let a = await startPeer(aDir.path, { name: 'ana' })
+  const b = await startPeer(bDir.path, { name: 'ben' })
+  running.push(a, b)
+  await formWorkspace(r, [a, b])
+  await a.stop()
+  running.splice(running.indexOf(a), 1)
+  const relayAddr = r.node.getMultiaddrs()[0]!.toString()
+  a = await startPeer(aDir.path, { relays: [relayAddr] })
+  running.push(a)
+  const circuit = await waitFor(
+    "ana's relayed address",
+    () => a.node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit')),
+    15_000,
+  )
+  // What libp2p throws outside any call (here, from a microtask in yamux) would end a peer process.
+  const uncaught: Error[] = []
+  const onUncaught = (err: Error): void => void uncaught.push(err)
+  process.on('uncaughtException', onUncaught)
+  try {
+    for (let round = 0; round < 5; round++) {
+      for (const c of b.node.getConnections(a.node.peerId)) await c.close()
+      if (b.node.getConnections(r.node.peerId).length === 0) await b.node.dial(r.node.peerId)
+      // Ben reaches Ana through the relay (loopback would let him dial her directly).
+      const relayed = await b.node.dial(multiaddr(circuit.toString()), { signal: AbortSignal.timeout(10_000) })
+      assert.ok(relayed.remoteAddr.toString().includes('/p2p-circuit'), 'ben reaches ana through the relay')
+      const toRelay = b.node.getConnections(r.node.peerId).find((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))!
+      // The connection to the relay closes while a stream is being opened on the relayed one. A plain
+      // `toRelay.close()` here threw StreamStateError from yamux in every round (libp2p 3.x, yamux 8.0).
+      const closing = closeRelayConnection(b.node, toRelay)
+      const opening = relayed.newStream('/ipfs/ping/1.0.0').then(
+        (s) => s.abort(new Error('not needed')),
+        (err: Error) => err,
+      )
+      await Promise.all([closing, opening])
+      await new Promise((res) => setTimeout(res, 100))
+      assert.deepEqual(
+        uncaught.map((e) => `${e.name}: ${e.message}`),
+        [],
+        `round ${round}: nothing thrown outside a call`,
+      )
+      assert.equal(relayed.status, 'closed', 'the relayed connection closed in good order, before the one it ran over')
+    }
+  } finally {
+    process.off('uncaughtException', onUncaught)
   }
 })
 

@@ -18,6 +18,7 @@
 import type { PeerConfig } from '../../peer.ts'
 import { createPeer } from '../../peer.ts'
 import { testLog } from '../helpers.ts'
+import { survivesUncaught } from '../../net/failure.ts'
 
 type Incoming =
   | { id: number; op: 'request'; method: string; params: unknown }
@@ -43,6 +44,13 @@ if (!raw) throw new Error("usage: peer-child.ts '<PeerConfig as JSON: profileDir
 const config = JSON.parse(raw) as PeerConfig
 if (!config.profileDir || !config.host)
   throw new Error('peer-child.ts: the config needs profileDir and host (the namespace address to listen on)')
+
+// As the app's peer process (host/utility.ts): libp2p's use of a closed stream is survived, anything else ends it.
+process.on('uncaughtException', (err) => {
+  if (survivesUncaught(err, (level, message) => process.stderr.write(`${level}: ${message}\n`))) return
+  process.stderr.write(`${err.stack ?? err.message}\n`)
+  process.exit(1)
+})
 
 let peer: Awaited<ReturnType<typeof createPeer>>
 try {
