@@ -79,6 +79,9 @@ test(
 
 async function scenario(): Promise<void> {
   const { pa, pb } = people
+  const t0 = Date.now()
+  // Where the scenario is, as it goes: a run that hangs until the test's timeout shows the step it hung in.
+  const step = (what: string): void => console.log(`# board e2e +${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`)
   // Ana starts a workspace and lets Ben in.
   await onboard(pa, people.ana.url, 'Ana')
   await pa.getByTestId('workspace-name-input').fill('Studio')
@@ -93,6 +96,7 @@ async function scenario(): Promise<void> {
   await pb.getByTestId('sidebar').waitFor({ timeout: 30_000 })
   await pa.keyboard.press('Escape')
 
+  step('a board')
   // Ana makes a board from the sidebar, names it, and adds cards (Enter adds one and keeps the field open).
   await pa.getByTestId('new-board').click()
   await pa.getByTestId('board-view').waitFor()
@@ -115,6 +119,7 @@ async function scenario(): Promise<void> {
   await card(pa, 'Review the design').waitFor()
   await pa.getByTestId('add-card-input').press('Escape')
 
+  step('drag within a column')
   // Within a column too: Ana drags "Write the spec" below "Ship it"; the line shows under "Ship it" first.
   await card(pa, 'Write the spec').hover()
   await pa.mouse.down()
@@ -124,6 +129,7 @@ async function scenario(): Promise<void> {
   await pa.mouse.up()
   await waitBoard(pa, (b) => b[0]![1].join() === 'Fix login,Ship it,Write the spec', 'the card dragged down its column')
 
+  step('the card dialog')
   // Ana fills in "Fix login" in its dialog: assignee Ben (by name), a due date, a label, a description.
   await card(pa, 'Fix login').click()
   const dialog = pa.getByTestId('card-dialog')
@@ -153,6 +159,7 @@ async function scenario(): Promise<void> {
   await card(pa, 'Review the design').locator('.card-has-description').waitFor()
   await dialog.waitFor({ state: 'detached' })
 
+  step("Ben's view and my tasks")
   // Ben sees the board live, with the card assigned to him, and finds it on "My tasks".
   await pb.getByTestId('doc-item').filter({ hasText: 'Sprint' }).click(LONG)
   await card(pb, 'Fix login')
@@ -174,6 +181,7 @@ async function scenario(): Promise<void> {
   await pb.keyboard.press('Escape')
   await pb.getByTestId('card-dialog').waitFor({ state: 'detached' })
 
+  step('a drag and a keyboard move at once')
   // At the same time: Ana drags "Write the spec" to Done; Ben moves "Ship it" right by keyboard (Alt+→),
   // and focus stays on it.
   await Promise.all([
@@ -189,6 +197,7 @@ async function scenario(): Promise<void> {
   ])
   await pb.getByTestId('board-announce').filter({ hasText: 'Moved “Ship it” to Doing' }).waitFor()
   assert.equal(await card(pb, 'Ship it').evaluate((el) => el.matches(':focus')), true, 'focus stays on the moved card')
+  step('both move Fix login')
   // Then both move the same card, to different columns, at about the same time.
   await Promise.all([
     card(pa, 'Fix login').dragTo(column(pa, 'Done').locator('.board-cards')),
@@ -198,6 +207,7 @@ async function scenario(): Promise<void> {
     })(),
   ])
 
+  step('a move arrives during a drag')
   // A teammate's move that arrives while Ana drags does not pull the board from under her pointer: she
   // holds "Review the design" over To do while Ben moves it down his column; her drop still goes through.
   await dragOver(pa, 'Review the design', 'To do')
@@ -208,6 +218,7 @@ async function scenario(): Promise<void> {
   assert.match((await card(pa, 'Review the design').getAttribute('class')) ?? '', /dragging/, 'still the card being dragged')
   await pa.mouse.up()
 
+  step('both boards settle')
   // Both pages come to the same board: every card exactly once, the two first moves kept.
   const titles = ['Write the spec', 'Fix login', 'Ship it', 'Review the design']
   const settled = (b: [string, string[]][]): boolean => {
@@ -233,6 +244,7 @@ async function scenario(): Promise<void> {
   await pa.locator('.board-columns').evaluate((el) => el.scrollTo(0, 0))
   await pa.screenshot({ path: people.shots.path('22-board') })
 
+  step('Ben a viewer')
   // Ben becomes a viewer: his board says so and offers no editing; his card can still be opened, read only.
   const benRow = pa.locator('[data-testid="teammate"]', { has: pa.getByTestId('teammate-name').getByText('Ben', { exact: true }) })
   await benRow.getByTestId('teammate-manage').click()
@@ -249,6 +261,7 @@ async function scenario(): Promise<void> {
   await pb.keyboard.press('Escape')
   assert.equal(columnOf(await shown(pb), 'Ship it'), 'Doing', "a viewer's keys move nothing")
 
+  step('columns')
   // Ana adds a column, renames it, moves it first, then deletes it; Ben sees each step. She deletes a card.
   await pa.getByTestId('add-column').click()
   await pa.getByTestId('new-column-input').fill('Blocked')
@@ -271,6 +284,7 @@ async function scenario(): Promise<void> {
     'the column and the card gone at Ben',
   )
 
+  step('history')
   // The board's history: Ben's session counted in changes; his version read as the board's text, with
   // the card Ana deleted since struck; a board's version is read and copied, not restored.
   await pa.keyboard.press('Control+Shift+H')
