@@ -20,24 +20,34 @@ after(async () => {
   for (const d of dirs) d.remove()
 })
 
-test('a member keeps a slot on a named relay; a stranger gets neither a slot nor a connection through it', async () => {
-  const [rDir, aDir] = [tempDir(), tempDir()]
-  dirs.push(rDir, aDir)
-  const r = await startPeer(rDir.path, { name: 'relay', relay: 'on' })
+/**
+ * A relay (on), Ana and `others` in one workspace; Ana then restarts naming the relay and holds a slot on
+ * it. Resolves with the relay, Ana, the others, the relay's address and Ana's relayed address.
+ */
+async function anaOnRelay(others: string[]) {
+  const [rDir, aDir, ...oDirs] = [tempDir(), tempDir(), ...others.map(() => tempDir())]
+  dirs.push(rDir!, aDir!, ...oDirs)
+  const r = await startPeer(rDir!.path, { name: 'relay', relay: 'on' })
   running.push(r)
-  let a = await startPeer(aDir.path, { name: 'ana' })
-  running.push(a)
-  await formWorkspace(r, [a])
+  let a = await startPeer(aDir!.path, { name: 'ana' })
+  const rest = await Promise.all(others.map((name, i) => startPeer(oDirs[i]!.path, { name })))
+  running.push(a, ...rest)
+  await formWorkspace(r, [a, ...rest])
   await a.stop()
   running.splice(running.indexOf(a), 1)
   const relayAddr = r.node.getMultiaddrs()[0]!.toString()
-  a = await startPeer(aDir.path, { relays: [relayAddr] })
+  a = await startPeer(aDir!.path, { relays: [relayAddr] })
   running.push(a)
   const circuit = await waitFor(
     'a relayed address for ana',
     () => a.node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit')),
     15_000,
   )
+  return { r, a, others: rest, relayAddr, circuit }
+}
+
+test('a member keeps a slot on a named relay; a stranger gets neither a slot nor a connection through it', async () => {
+  const { r, a, relayAddr, circuit } = await anaOnRelay([])
   assert.ok(circuit.toString().startsWith(relayAddr), `ana's relayed address is through the relay (${circuit})`)
 
   const stranger = await createNode({
@@ -74,24 +84,8 @@ test('a member keeps a slot on a named relay; a stranger gets neither a slot nor
 })
 
 test('closing the connection to a relay while a teammate is reached through it throws nowhere (libp2p bug worked around)', async () => {
-  const [rDir, aDir, bDir] = [tempDir(), tempDir(), tempDir()]
-  dirs.push(rDir, aDir, bDir)
-  const r = await startPeer(rDir.path, { name: 'relay', relay: 'on' })
-  running.push(r)
-  let a = await startPeer(aDir.path, { name: 'ana' })
-  const b = await startPeer(bDir.path, { name: 'ben' })
-  running.push(a, b)
-  await formWorkspace(r, [a, b])
-  await a.stop()
-  running.splice(running.indexOf(a), 1)
-  const relayAddr = r.node.getMultiaddrs()[0]!.toString()
-  a = await startPeer(aDir.path, { relays: [relayAddr] })
-  running.push(a)
-  const circuit = await waitFor(
-    "ana's relayed address",
-    () => a.node.getMultiaddrs().find((m) => m.toString().includes('/p2p-circuit')),
-    15_000,
-  )
+  const { r, a, others, circuit } = await anaOnRelay(['ben'])
+  const b = others[0]!
   // What libp2p throws outside any call (here, from a microtask in yamux) would end a peer process.
   const uncaught: Error[] = []
   const onUncaught = (err: Error): void => void uncaught.push(err)
