@@ -281,11 +281,12 @@ async function scenario(): Promise<void> {
   await column(pa, 'Blocked').getByRole('button', { name: 'Blocked', exact: true }).click()
   await pa.getByTestId('column-name-input').fill('Waiting')
   await pa.getByTestId('column-name-input').press('Enter')
-  // One step at a time: the column, and its button with it, moves as soon as the click is taken; a second click
-  // sent before that re-render can press on one button and let go over another, and the browser then clicks
-  // nothing (seen once in 20 runs beside the convergence simulation).
+  // One step at a time, each from the keyboard on the focused button. Clicked with the mouse, a step was lost
+  // twice in about 40 runs beside the convergence simulation, even one clicked after the board showed the step
+  // before: the pointer was left where the button had been before the column moved, and nothing moved. Not found.
   for (const order of ['To do,Doing,Waiting,Done', 'To do,Waiting,Doing,Done', 'Waiting,To do,Doing,Done']) {
-    await column(pa, 'Waiting').getByRole('button', { name: 'Move Waiting left' }).click()
+    await column(pa, 'Waiting').getByRole('button', { name: 'Move Waiting left' }).focus()
+    await pa.keyboard.press('Enter')
     await waitBoard(pa, (b) => b.map(([n]) => n).join() === order, `Ana's board after moving Waiting left`)
   }
   await waitBoard(pb, (b) => b.map(([n]) => n).join() === 'Waiting,To do,Doing,Done', 'the renamed column, first, at Ben')
