@@ -524,15 +524,18 @@ export function createApi(ctx: ApiContext) {
     },
     'search.rebuild': async () => ({ documents: await ctx.search.rebuild() }),
     'board.create': async ({ workspaceId, title, columns }) => summary(await boards.create(workspaceId, title, columns)),
-    'board.read': ({ docId }) => boards.read(docId),
-    'card.add': ({ docId, before, after, index, ...card }) => boards.addCard(docId, card, { before, after, index }),
-    'card.update': ({ docId, cardId, ...patch }) => boards.updateCard(docId, cardId, patch),
-    'card.move': ({ docId, cardId, column, before, after, index }) => boards.moveCard(docId, cardId, column, { before, after, index }),
-    'card.delete': ({ docId, cardId }) => boards.deleteCard(docId, cardId),
-    'column.add': ({ docId, name, index }) => boards.addColumn(docId, name, index),
-    'column.rename': ({ docId, columnId, name }) => boards.renameColumn(docId, columnId, name),
-    'column.move': ({ docId, columnId, index }) => boards.moveColumn(docId, columnId, index),
-    'column.delete': ({ docId, columnId }) => boards.deleteColumn(docId, columnId),
+    // Each document's board methods answer in the order asked (Boards.inOrder).
+    'board.read': ({ docId }) => boards.inOrder(docId, () => boards.read(docId)),
+    'card.add': ({ docId, before, after, index, ...card }) =>
+      boards.inOrder(docId, () => boards.addCard(docId, card, { before, after, index })),
+    'card.update': ({ docId, cardId, ...patch }) => boards.inOrder(docId, () => boards.updateCard(docId, cardId, patch)),
+    'card.move': ({ docId, cardId, column, before, after, index }) =>
+      boards.inOrder(docId, () => boards.moveCard(docId, cardId, column, { before, after, index })),
+    'card.delete': ({ docId, cardId }) => boards.inOrder(docId, () => boards.deleteCard(docId, cardId)),
+    'column.add': ({ docId, name, index }) => boards.inOrder(docId, () => boards.addColumn(docId, name, index)),
+    'column.rename': ({ docId, columnId, name }) => boards.inOrder(docId, () => boards.renameColumn(docId, columnId, name)),
+    'column.move': ({ docId, columnId, index }) => boards.inOrder(docId, () => boards.moveColumn(docId, columnId, index)),
+    'column.delete': ({ docId, columnId }) => boards.inOrder(docId, () => boards.deleteColumn(docId, columnId)),
     'tasks.mine': ({ workspaceId }) => {
       if (workspaceId !== undefined) workspaceInfo(workspaceId)
       return boards.mine(workspaceId === undefined ? workspaces.ids() : [workspaceId])

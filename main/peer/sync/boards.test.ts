@@ -1,10 +1,13 @@
 /**
- * `Boards.mine` ("my tasks") as one piece, with the documents and workspaces it reads stood in for:
+ * `Boards.mine` ("my tasks") and `Boards.inOrder` as pieces, with the documents and workspaces it reads stood in for:
  * which boards it reads, in which order, and its cap. (The whole path runs against real peers in
  * test/contract.test.ts, test/board.test.ts and cli/board.test.ts.)
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import * as A from '@automerge/automerge'
+import type { BoardContent } from '../../../shared/board.ts'
+import { initBoard } from '../../../shared/board-edit.ts'
 import { MAX_LISTED_TASKS } from '../../../shared/limits.ts'
 import type { DocumentRow } from '../store/types.ts'
 import { Boards, type BoardsComponents } from './boards.ts'
@@ -84,4 +87,51 @@ test('my tasks: cards assigned to this device on the boards it reads, boards by 
   const many = boards.mine(['w2'])
   assert.equal(many.length, MAX_LISTED_TASKS)
   assert.equal(many.at(-1)!.card.id, `c${String(MAX_LISTED_TASKS - 1).padStart(4, '0')}`)
+})
+
+test("one document's board methods answer in the order asked: a read asked after a move that waits shows the move", async () => {
+  let doc = A.from<Record<string, unknown>>({})
+  doc = A.change(doc, (d) =>
+    initBoard(d as unknown as BoardContent, 'Sprint', [
+      { id: 'todo', name: 'To do' },
+      { id: 'doing', name: 'Doing' },
+    ]),
+  )
+  // The move waits (as a move waits for the workspace's key); the read would not.
+  let open = (): void => {}
+  const gate = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  const components = {
+    self: ME,
+    documents: {
+      row: (id: string) => ({ id, workspaceId: 'w1' }),
+      heads: () => [],
+      read: (_id: string, fn: (d: unknown) => unknown) => fn(doc),
+      edit: async (_id: string, fn: (d: unknown, current: unknown) => void) => {
+        await gate
+        doc = A.change(doc, (d) => fn(d, doc))
+        return []
+      },
+    },
+    workspaces: {},
+  } as unknown as BoardsComponents
+  const boards = new Boards(components)
+  const order = async (p: Promise<{ columns: { name: string }[] }>) => (await p).columns.map((c) => c.name).join()
+
+  // Not in order: the read answers first, with the board before the move.
+  const early = boards.read('b')
+  assert.equal(early.columns.map((c) => c.name).join(), 'To do,Doing')
+
+  const moved = boards.inOrder('b', () => boards.moveColumn('b', 'doing', 0))
+  const read = boards.inOrder('b', () => boards.read('b'))
+  const failing = boards.inOrder('b', () => boards.moveColumn('b', 'no-such-column', 0))
+  const after = boards.inOrder('b', () => boards.read('b'))
+  const first = await Promise.race([read.then(() => 'answered'), new Promise((r) => setTimeout(() => r('waiting'), 50))])
+  assert.equal(first, 'waiting', 'the read waits for the move asked before it')
+  open()
+  assert.equal(await order(moved.then((r) => r.board)), 'Doing,To do')
+  assert.equal(await order(read), 'Doing,To do', 'the read shows the move')
+  await assert.rejects(failing)
+  assert.equal(await order(after), 'Doing,To do', 'a method that fails does not hold up the next')
 })

@@ -49,9 +49,32 @@ export interface Task {
 
 export class Boards {
   private readonly c: BoardsComponents
+  /** Per document, the last board method asked through `inOrder` (settled when it has answered). */
+  private readonly queues = new Map<string, Promise<unknown>>()
 
   constructor(components: BoardsComponents) {
     this.c = components
+  }
+
+  /**
+   * Runs a board method on `docId` once every one asked before on that document has answered, so that
+   * answers follow the order asked. A window shows the board of the latest answer it asked for
+   * (renderer/src/data/board.ts); a move waits for the workspace's key (`Documents.edit`) while a read does
+   * not, so a read asked after a move could answer first, with the board before it, and the window
+   * showed the move undone until its next read. A method that fails does not hold up the next.
+   */
+  inOrder<T>(docId: string, run: () => T | Promise<T>): Promise<T> {
+    const before = this.queues.get(docId) ?? Promise.resolve()
+    const answer = before.then(run)
+    const settled = answer.then(
+      () => {},
+      () => {},
+    )
+    this.queues.set(docId, settled)
+    void settled.then(() => {
+      if (this.queues.get(docId) === settled) this.queues.delete(docId)
+    })
+    return answer
   }
 
   create(workspaceId: string, title: string, columns: string[] = DEFAULT_COLUMNS): Promise<DocumentRow> {
