@@ -26,6 +26,7 @@ import { MAX_LISTED_TASKS } from '../../../shared/limits.ts'
 import type { DocumentRow } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { Documents } from './documents.ts'
+import { InTurn } from '../in-turn.ts'
 
 export const DEFAULT_COLUMNS = ['To do', 'Doing', 'Done']
 
@@ -49,8 +50,8 @@ export interface Task {
 
 export class Boards {
   private readonly c: BoardsComponents
-  /** Per document, the last board method asked through `inOrder` (settled when it has answered). */
-  private readonly queues = new Map<string, Promise<unknown>>()
+  /** Board methods asked through `inOrder`, per document. */
+  private readonly turns = new InTurn()
 
   constructor(components: BoardsComponents) {
     this.c = components
@@ -64,17 +65,7 @@ export class Boards {
    * showed the move undone until its next read. A method that fails does not hold up the next.
    */
   inOrder<T>(docId: string, run: () => T | Promise<T>): Promise<T> {
-    const before = this.queues.get(docId) ?? Promise.resolve()
-    const answer = before.then(run)
-    const settled = answer.then(
-      () => {},
-      () => {},
-    )
-    this.queues.set(docId, settled)
-    void settled.then(() => {
-      if (this.queues.get(docId) === settled) this.queues.delete(docId)
-    })
-    return answer
+    return this.turns.run(docId, run)
   }
 
   create(workspaceId: string, title: string, columns: string[] = DEFAULT_COLUMNS): Promise<DocumentRow> {

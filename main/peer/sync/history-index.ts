@@ -25,6 +25,7 @@ import type { Log } from '../log.ts'
 import type { Durable, HistorySessionRow, HistoryStore, MetaStore } from '../store/types.ts'
 import { changeEffect, contentObjects } from './change-effect.ts'
 import type { Documents } from './documents.ts'
+import { InTurn } from '../in-turn.ts'
 
 /** A pause longer than this (by one author, in one document) starts a new session. */
 export const SESSION_GAP_MS = 10 * 60_000
@@ -54,7 +55,7 @@ export class HistoryIndex {
   private readonly pending = new Map<string, string>()
   private timer: NodeJS.Timeout | null = null
   /** One count at a time per document. */
-  private readonly counting = new Map<string, Promise<void>>()
+  private readonly counting = new InTurn()
   private stopped = false
   private zones: Map<string, number> | null = null
   readonly stats = { counted: 0, changes: 0 }
@@ -79,7 +80,7 @@ export class HistoryIndex {
     this.pending.clear()
     await Promise.allSettled(docs.map((d) => this.count(d)))
     this.stopped = true
-    await Promise.allSettled([...this.counting.values()])
+    await this.counting.allIdle()
   }
 
   /** A document changed: counted once its edits pause. */
@@ -170,17 +171,7 @@ export class HistoryIndex {
    * whether every change taken was counted.
    */
   count(docId: string, fresh = false, applied = false): Promise<boolean> {
-    const prev = this.counting.get(docId) ?? Promise.resolve()
-    const next = prev.then(() => this.countNow(docId, fresh, applied))
-    const tail = next.then(
-      () => {},
-      () => {},
-    )
-    this.counting.set(docId, tail)
-    void tail.then(() => {
-      if (this.counting.get(docId) === tail) this.counting.delete(docId)
-    })
-    return next
+    return this.counting.run(docId, () => this.countNow(docId, fresh, applied))
   }
 
   private async countNow(docId: string, fresh: boolean, applied: boolean): Promise<boolean> {

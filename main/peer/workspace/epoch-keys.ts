@@ -22,6 +22,7 @@ import type { NameKind, Namer, Workspaces } from './workspaces.ts'
 import type { SealedName } from './membership.ts'
 import { openContent, sealContent } from '../crypto/seal.ts'
 import { MAX_NAME_CHARS } from '../../../shared/limits.ts'
+import { InTurn } from '../in-turn.ts'
 
 interface EpochKeysEvents {
   /** New keys of a workspace are held: what waited for them can be opened. */
@@ -35,7 +36,7 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
   /** Key ops already looked at, per workspace. */
   private readonly seen = new Map<string, Set<string>>()
   /** One pass at a time per workspace. */
-  private readonly chains = new Map<string, Promise<void>>()
+  private readonly passes = new InTurn()
   private readonly device: Device
   private readonly workspaces: Workspaces
   private readonly log: Log
@@ -176,12 +177,8 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
   }
 
   /** Waits for the passes under way (keys being opened, an epoch being made). */
-  async settled(ws: string): Promise<void> {
-    for (let p = this.chains.get(ws); p; ) {
-      await p
-      const next = this.chains.get(ws)
-      p = next === p ? undefined : next
-    }
+  settled(ws: string): Promise<void> {
+    return this.passes.idle(ws)
   }
 
   /**
@@ -190,7 +187,7 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
    */
   async sealing(ws: string): Promise<EpochKey> {
     const now = this.current(ws)
-    if (now && !this.chains.has(ws)) return now
+    if (now && !this.passes.busy(ws)) return now
     await this.settled(ws)
     const key = this.current(ws)
     if (key) return key
@@ -204,13 +201,7 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
 
   /** Looks for new lockboxes and links, then does the admin's duty. Serialized per workspace. */
   refresh(ws: string): Promise<void> {
-    const prev = this.chains.get(ws) ?? Promise.resolve()
-    const next = prev.then(() => this.pass(ws)).catch((err: Error) => this.log('warn', `workspace keys of ${ws}: ${err.message}`))
-    this.chains.set(ws, next)
-    void next.finally(() => {
-      if (this.chains.get(ws) === next) this.chains.delete(ws)
-    })
-    return next
+    return this.passes.run(ws, () => this.pass(ws)).catch((err: Error) => this.log('warn', `workspace keys of ${ws}: ${err.message}`))
   }
 
   private async pass(ws: string): Promise<void> {
