@@ -37,10 +37,10 @@ const column = (p: Page, name: string) => p.locator(`[data-testid="board-column"
  * would be. Not with Playwright's mouse: its emulated drag decides whether a drag started from a
  * `setTimeout(0)` after the first move (playwright-core 1.65, `DragManager.interceptDragCausedByMove`); on a
  * loaded machine the drag started after that, Chromium kept it waiting for a drop nobody sent, and the page
- * took no more pointer or key input. Seen, beside the convergence simulation, about 1 run in 10: a drag that
- * never showed its drop line, and later clicks or keys on a column's arrow that moved nothing; a run stuck
- * until the test's timeout (CI) fits the same cause (Playwright then waits for Chromium's `dragIntercepted`
- * with no time limit). While held, it goes on sending `dragover` as a browser does.
+ * took no more pointer input. Seen beside the convergence simulation as a drag that never showed its drop
+ * line (3 tries), about 1 run in 15; a run stuck until the test's timeout (CI) fits the same cause (Playwright
+ * then waits for Chromium's `dragIntercepted` with no time limit). While held, it goes on sending `dragover`
+ * as a browser does.
  */
 class CardDrag {
   private at: { el: Locator; x: number; y: number } | null = null
