@@ -38,6 +38,8 @@ export function useBoard(docId: string, onRead: (docId: string) => void): BoardS
   const [board, setBoard] = useState<BoardView>()
   const [error, setError] = useState<unknown>(null)
   // Answers can come back in another order than asked: only one asked later than the board shown replaces it.
+  // The asked order is also the order of the boards: the peer answers a document's board methods in turn
+  // (main/peer/sync/boards.ts `inOrder`), so a read asked after a move shows the move.
   const [newest] = useState(() => new Newest<BoardView>(setBoard))
   const hold = useCallback((on: boolean) => newest.hold(on), [newest])
   const onReadRef = useRef(onRead)
