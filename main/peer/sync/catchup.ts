@@ -184,6 +184,8 @@ interface Snapshot {
   /** 32 bytes: a digest of the documents and their heads, then one of the membership ops, 16 bytes each. */
   digest: Uint8Array
   rec: Reconciler<Heads>
+  /** Each document's fingerprint (of its heads) when the snapshot was taken. */
+  fps: Map<string, Uint8Array>
 }
 const DOCS = [0, 16] as const
 const OPS = [16, 32] as const
@@ -389,7 +391,8 @@ export class Catchup {
         for (const r of turn.requests) await this.answer(io, ws, r, signal)
         await io.send({ t: 'end' }, signal)
       }
-      this.finish(ws, remote, [...s.rec.ours, ...s.rec.theirs.keys(), ...s.rec.differ.keys()])
+      const involved = new Set([...s.rec.ours, ...s.rec.theirs.keys(), ...s.rec.differ.keys()])
+      this.finish(ws, remote, [...involved, ...this.equalSince(ws, s, involved)])
       step = 'closing the stream'
       await stream.close({ signal })
       return 'done'
@@ -482,7 +485,8 @@ export class Catchup {
         const last = await this.receiveTurn(io, ws, remote, true, signal, undefined, members)
         if (last.requests.length > 0 || last.ops) throw new ProtocolError('the last turn carries changes only')
       }
-      this.finish(ws, remote, [...turn.docs])
+      // The dialer reconciled first and then sent or asked for every document it found different: the rest are equal.
+      this.finish(ws, remote, [...turn.docs, ...this.equalSince(ws, s, turn.docs)])
       step = 'closing the stream'
       await stream.close({ signal })
     } catch (err) {
@@ -558,6 +562,7 @@ export class Catchup {
     const ops = this.workspaces.signedOps(ws)
     const opsDigest = sha256(`${DIGEST_TAG}: ops of ${ws}: ${ops.map(opHash).sort().join(',')}`)
     const items = this.documents.digests(ws).map(([id, fp]) => ({ id, fp }))
+    const fps = new Map(items.map((i) => [i.id, i.fp]))
     const rec = new Reconciler<Heads>(items, {
       initiator,
       valueOf: (id) => toBin(this.documents.heads(id)),
@@ -565,7 +570,24 @@ export class Catchup {
     })
     const docsDigest = createHash('sha256').update(`${DIGEST_TAG}: documents of ${ws}: `).update(rec.digest()).digest()
     const digest = Buffer.concat([docsDigest.subarray(0, 16), opsDigest.subarray(0, 16)])
-    return { ops, digest, rec }
+    return { ops, digest, rec, fps }
+  }
+
+  /**
+   * The documents a session found equal on both sides, whose heads have not changed here since: all of the
+   * snapshot's but those in `involved` (sent, asked for, or found different). The other side holds this
+   * side's heads of them, and the session records that, as an equal workspace's does; recording only the
+   * documents that travelled left a teammate's record of an untouched document stale after a restart (a
+   * heads announcement written late, or never made), and its sync status with it.
+   */
+  private equalSince(ws: string, s: Snapshot, involved: Set<string>): string[] {
+    const now = new Map(this.documents.digests(ws))
+    return [...s.fps]
+      .filter(([id, fp]) => {
+        const current = now.get(id)
+        return !involved.has(id) && current !== undefined && sameBytes(current, fp)
+      })
+      .map(([id]) => id)
   }
 
   /** One reconciliation message, in as many `rc` frames as it takes. */

@@ -5,7 +5,9 @@
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Peer } from '../peer.ts'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { DB_FILE, type Peer } from '../peer.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
 
 const dirs: ReturnType<typeof tempDir>[] = []
@@ -69,4 +71,41 @@ test('receipts: who has which of my edits; a teammate that went away keeps the l
     const again = (await A.request('doc.syncStatus', { docId })).receipts.find((r) => r.deviceId === cId)!
     assert.deepEqual([again.lacking, again.yourEditsAsOf], [lacking, heldByCat])
   }
+})
+
+test('a catch-up session records that the teammate holds the documents it found equal, not only those that travelled', async () => {
+  const [aDir, bDir] = [tempDir(), tempDir()]
+  dirs.push(aDir, bDir)
+  // No periodic catch-up within the test: an equal workspace's session would record everything anyway.
+  const slow = { catchupIntervalMs: 600_000 }
+  let a = await startPeer(aDir.path, { name: 'ana', ...slow })
+  let b = await startPeer(bDir.path, { name: 'ben', ...slow })
+  const ws = await formWorkspace(a, [b])
+  const untouched = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Untouched', text: 'one' })).id
+  const edited = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Edited', text: 'two' })).id
+  const upToDate = async (p: Peer, docId: string) => (await p.connect().request('doc.syncStatus', { docId })).upToDate.length === 1
+  for (const p of [a, b]) for (const d of [untouched, edited]) await waitFor('both documents known held', () => upToDate(p, d))
+  // Both forget what the other holds (as a restart before a heads announcement was written does), and Ana
+  // edits one document while Ben is away: their next session reconciles and sends only that one.
+  await Promise.all([a.stop(), b.stop()])
+  for (const dir of [aDir, bDir]) {
+    const db = new Database(join(dir.path, DB_FILE))
+    db.prepare('DELETE FROM peer_doc_heads').run()
+    db.close()
+  }
+  a = await startPeer(aDir.path, slow)
+  running.push(a)
+  await a.connect().request('doc.setText', { docId: edited, text: 'two, edited' })
+  b = await startPeer(bDir.path, slow)
+  running.push(b)
+  await b.node.dial(a.node.getMultiaddrs()[0]!)
+  await waitFor('the edit at Ben', async () => (await b.connect().request('doc.read', { docId: edited })).text === 'two, edited')
+  for (const p of [a, b]) await waitFor('the edited document known held', () => upToDate(p, edited))
+  const sessions = a.stats().catchup.sessions + b.stats().catchup.sessions
+  for (const [who, p] of [
+    ['Ana', a],
+    ['Ben', b],
+  ] as const)
+    assert.equal(await upToDate(p, untouched), true, `${who} knows the teammate holds the untouched document`)
+  assert.equal(a.stats().catchup.sessions + b.stats().catchup.sessions, sessions, 'from that session, not a later one')
 })
