@@ -582,14 +582,10 @@ export class Catchup {
    * says otherwise are given (`recordedStale`): a workspace of 10,000 documents is not written again.
    */
   private equalSince(ws: string, remote: string, s: Snapshot, involved: Set<string>): string[] {
-    const now = new Map(this.documents.digests(ws))
-    const stale = new Set(this.recordedStale(ws, remote))
-    return [...s.fps]
-      .filter(([id, fp]) => {
-        const current = now.get(id)
-        return stale.has(id) && !involved.has(id) && current !== undefined && sameBytes(current, fp)
-      })
-      .map(([id]) => id)
+    return this.recordedStale(ws, remote).filter((id) => {
+      const then = s.fps.get(id)
+      return !involved.has(id) && then !== undefined && sameBytes(this.documents.digest(id), then)
+    })
   }
 
   /** One reconciliation message, in as many `rc` frames as it takes. */

@@ -216,7 +216,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
 
   /** One digest per document of the workspace: equal digests mean equal heads. */
   digests(workspaceId: string): [string, Uint8Array][] {
-    return this.store.listDocuments(workspaceId).map((r) => [r.id, sha256(headsKey(this.heads(r.id))).subarray(0, 16)])
+    return this.store.listDocuments(workspaceId).map((r) => [r.id, this.digest(r.id)])
+  }
+
+  /** The document's digest (as in `digests`). */
+  digest(docId: string): Uint8Array {
+    return sha256(headsKey(this.heads(docId))).subarray(0, 16)
   }
 
   content(docId: string): { title: string; text: string; deleted: boolean; heads: string[] } {
