@@ -95,7 +95,8 @@ test('closing the connection to a relay while a teammate is reached through it t
       for (const c of b.node.getConnections(a.node.peerId)) await c.close()
       if (b.node.getConnections(r.node.peerId).length === 0) await b.node.dial(r.node.peerId)
       // Ben reaches Ana through the relay (loopback would let him dial her directly).
-      const relayed = await b.node.dial(multiaddr(circuit.toString()), { signal: AbortSignal.timeout(10_000) })
+      // `force`: a new connection through the relay, even when a direct one to Ana opened meanwhile.
+      const relayed = await b.node.dial(multiaddr(circuit.toString()), { signal: AbortSignal.timeout(10_000), force: true })
       assert.ok(relayed.remoteAddr.toString().includes('/p2p-circuit'), 'ben reaches ana through the relay')
       const toRelay = b.node.getConnections(r.node.peerId).find((c) => !c.remoteAddr.toString().includes('/p2p-circuit'))!
       // The connection to the relay closes while a stream is being opened on the relayed one. A plain
