@@ -132,6 +132,7 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
   let limits: PeerLimits | undefined
   try {
     store = new SqliteStore(join(config.profileDir, DB_FILE))
+    if (store.integrityChecked) log('info', 'the last stop was not clean: the profile was checked for damage')
     const device = await loadOrCreateDevice(store, config.keyVault)
     if (config.name && store.getMeta('device_name') === undefined) await setDeviceName(store, config.name)
     const workspaces = new Workspaces(store, device)

@@ -9,6 +9,8 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  readSync,
+  rmSync,
   statSync,
   writeFileSync,
   writeSync,
@@ -49,6 +51,13 @@ function assertRefused(path: string, kind: StoreError['kind']): StoreError {
   assert.equal(existsSync(`${path}-wal`), false, 'no -wal file left next to it')
   assert.equal(existsSync(`${path}-shm`), false, 'no -shm file left next to it')
   return caught
+}
+
+/** Waits until a write to `path` would change its time of change (file systems keep it in ticks of a few ms). */
+async function laterThanClose(path: string): Promise<void> {
+  const closedAt = statSync(path, { bigint: true }).mtimeNs
+  await new Promise((r) => setTimeout(r, 30))
+  assert.ok(BigInt(Date.now()) * 1_000_000n > closedAt, 'the clock moved on since the close')
 }
 
 function assertFreshSchema(path: string): void {
@@ -208,6 +217,9 @@ test('a real database with a page in the middle overwritten by garbage is refuse
     }))
     await store.write(() => store.appendChanges('d1', changes, 1))
     store.close()
+    // The damage comes later than the store's clean stop, as anything does that writes the file afterwards:
+    // within the same tick of the file system's clock it would keep the time of change the store recorded.
+    await laterThanClose(path)
     const file = readFileSync(path)
     const pageSize = file.readUInt16BE(16)
     const pages = file.length / pageSize
@@ -265,6 +277,65 @@ test('a damaged database with a WAL left by a crash: neither the file nor its WA
     assert.deepEqual([sha(crashed), sha(`${crashed}-wal`)], before)
   }),
 )
+
+test('the integrity check runs after a stop that was not clean or on a file changed since, not after a clean stop', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'p.db')
+    const record = `${path}-clean`
+    const open = (): boolean => {
+      const store = new SqliteStore(path)
+      try {
+        assert.equal(existsSync(record), false, 'no clean-stop record while the store is open')
+        assert.equal(store.getMeta('x')?.toString(), 'y')
+        return store.integrityChecked
+      } finally {
+        store.close()
+      }
+    }
+    const first = new SqliteStore(path)
+    assert.equal(first.integrityChecked, false, 'a new file has nothing to check')
+    await first.write(() => first.setMeta('x', 'y'))
+    first.close()
+    assert.ok(existsSync(record), 'a clean stop is recorded')
+    assert.equal((statSync(record).mode & 0o777).toString(8), '600')
+    assert.equal(open(), false, 'not checked after a clean stop')
+    assert.equal(open(), false, 'nor after the next')
+    // A stop that was not clean leaves no record (the open removed it).
+    rmSync(record)
+    assert.equal(open(), true, 'checked after a stop that was not clean')
+    // The file written by something else since (a later time of change, same size).
+    await laterThanClose(path)
+    const fd = openSync(path, 'r+')
+    try {
+      const header = Buffer.alloc(100)
+      readSync(fd, header, 0, 100, 0)
+      writeSync(fd, header, 0, 100, 0)
+    } finally {
+      closeSync(fd)
+    }
+    assert.equal(open(), true, 'checked when the file changed after the clean stop')
+    // A copy (another inode) with the record copied beside it, or a record that is not one.
+    const copy = join(dir, 'copy.db')
+    copyFileSync(path, copy)
+    copyFileSync(record, `${copy}-clean`)
+    const c = new SqliteStore(copy)
+    assert.equal(c.integrityChecked, true, 'a copy of the file is checked')
+    c.close()
+    writeFileSync(record, 'not a record')
+    assert.equal(open(), true, 'checked when the record is not one')
+    // A record beside a WAL (a writer that came after the store): checked.
+    assert.equal(open(), false)
+    const other = new Database(path)
+    other.pragma('wal_autocheckpoint = 0')
+    other.prepare("INSERT INTO meta (key, value) VALUES ('after', x'01')").run()
+    const withWal = new SqliteStore(path)
+    try {
+      assert.equal(withWal.integrityChecked, true, 'checked when a WAL is beside the file')
+    } finally {
+      withWal.close()
+      other.close()
+    }
+  }))
 
 test('a database from a newer schema is refused as too-new, untouched', () =>
   inTemp((dir) => {
