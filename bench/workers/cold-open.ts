@@ -50,7 +50,8 @@ serve({
   },
   async openGrapevine({ profileDir, workspaceId, traceDoc }: { profileDir: string; workspaceId: string; traceDoc: string }) {
     const t0 = now()
-    const peer = await createPeer(gvConfig(profileDir))
+    // As the desktop app's peer starts (host/utility.ts): ready once the profile is open, the network starting meanwhile.
+    const peer = await createPeer({ ...gvConfig(profileDir), awaitNetwork: false })
     const c = peer.connect()
     const t1 = now()
     const list = await c.request('doc.list', { workspaceId })

@@ -1,8 +1,10 @@
 /**
  * createPeer: the one composition root, used by the CLI, the tests and the desktop app's
- * utilityProcess. Opens (and locks) the profile, loads the device identity, starts the libp2p node,
- * and wires the store, workspaces, documents, gossip, catch-up, joining and the client API.
+ * utilityProcess. Opens (and locks) the profile, loads the device identity, builds the libp2p node,
+ * wires the store, workspaces, documents, gossip, catch-up, joining and the client API to it, and then
+ * starts it (`Peer.online`): local reads are answered from the moment the profile is open.
  */
+import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { PeerId } from '@libp2p/interface'
 import {
@@ -16,7 +18,7 @@ import {
 import { lockProfile, prepareProfileDir } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type DeviceKeyVault } from './identity/device.ts'
-import { createNode, setDirectPeers, type GrapevineNode } from './net/node.ts'
+import { buildNode, setDirectPeers, startNode, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
 import { AddressBook } from './net/address-book.ts'
@@ -39,6 +41,7 @@ import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
 import { heldChangesOf } from './sync/held-changes.ts'
 import { createApi, leftMetaKey, type ClientSession } from './api/handler.ts'
+import { StartGate } from './api/start-gate.ts'
 import { silentLog, type Log } from './log.ts'
 import { throttle, type Throttled } from '../../shared/throttle.ts'
 import { MAX_LIST_EVENT_DOCS } from '../../shared/limits.ts'
@@ -81,6 +84,12 @@ export interface PeerConfig {
   runSealIdleMs?: number
   /** Limits for strangers' connections and streams (net/limits.ts); tests shorten them. */
   limits?: Partial<PeerLimitsOptions>
+  /**
+   * Whether `createPeer` resolves only once the network is up (the default), or as soon as the profile is
+   * open, the network starting meanwhile (`Peer.online`): the desktop app's peer, whose window lists and
+   * opens documents before the node listens (api/start-gate.ts).
+   */
+  awaitNetwork?: boolean
 }
 
 export interface Peer {
@@ -89,6 +98,11 @@ export interface Peer {
   readonly dbPath: string
   /** The content keys this device holds (tests look at them; nothing else outside should). */
   readonly keys: EpochKeys
+  /**
+   * Resolves once the node listens and the network's parts have started (at once when `createPeer` waited
+   * for it); rejects if it could not start. Until then clients' local reads are answered, the rest waits.
+   */
+  readonly online: Promise<void>
   /** A new client session, in-process; the CLI and tests use it, transports wrap it. */
   connect(): PeerClient & { close(): void }
   /** Runs catch-up now with every connected teammate and waits for it. */
@@ -138,7 +152,7 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     const workspaces = new Workspaces(store, device)
     const host = config.host ?? '0.0.0.0'
     const remembered = Number(store.getMeta(PORT_META)?.toString() ?? '0')
-    const port = config.port ?? remembered
+    const port = await portToListenOn(host, config.port, remembered, log)
     const scoring = new PeerScoring(
       () => workspaces.teammates(),
       () => {
@@ -151,44 +165,39 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     const entitlement = workspaceEntitlement(workspaces, device.deviceId)
     const relay = relayPlan(host, config.relay)
     let gate: TopicGate | undefined
-    const make = (p: number) =>
-      createNode({
-        privateKey: device.privateKey,
-        listen: [`/ip4/${host}/tcp/${p}`],
-        mdns: config.mdns ?? false,
-        relay,
-        relays: config.relays,
-        appScore: (peerId) => scoring.score(peerId),
-        gater: peerLimits.gater,
-        beforeStart: (n) => {
-          peerLimits.attach(n)
-          gate = installTopicGate(n.services.pubsub, {
-            entitled: entitlement.entitled,
-            onRefused: (kind, peer, topic) =>
-              peerLimits.note(`gossip ${kind}`, peer, `for ${topic}, whose workspace it is not a member of`),
-          })
-        },
-      })
-    try {
-      node = await make(port)
-    } catch (err) {
-      if (config.port !== undefined || port === 0) throw err
-      log('warn', `port ${port} is taken (${(err as Error).message}); listening on a new one`)
-      node = await make(0)
-    }
-    const actualPort = Number(
-      node
-        .getMultiaddrs()[0]
-        ?.getComponents()
-        .find((c) => c.name === 'tcp')?.value ?? 0,
-    )
-    if (actualPort && actualPort !== remembered) await store.write(() => store!.setMeta(PORT_META, String(actualPort)))
-    return await assemble(config, log, lock, store, device, workspaces, node, scoring, {
+    // Built, not started: the profile's own parts are wired to it first, and it starts behind them (assemble).
+    node = await buildNode({
+      privateKey: device.privateKey,
+      listen: [`/ip4/${host}/tcp/${port}`],
+      mdns: config.mdns ?? false,
+      relay,
+      relays: config.relays,
+      appScore: (peerId) => scoring.score(peerId),
+      gater: peerLimits.gater,
+      beforeStart: (n) => {
+        peerLimits.attach(n)
+        gate = installTopicGate(n.services.pubsub, {
+          entitled: entitlement.entitled,
+          onRefused: (kind, peer, topic) => peerLimits.note(`gossip ${kind}`, peer, `for ${topic}, whose workspace it is not a member of`),
+        })
+      },
+    })
+    const peer = await assemble(config, log, lock, store, device, workspaces, node, scoring, {
       limits: peerLimits,
       gate: gate!,
       entitlement,
       relay,
+      rememberedPort: remembered,
     })
+    if (config.awaitNetwork !== false) {
+      try {
+        await peer.online
+      } catch (err) {
+        await peer.stop().catch(() => {})
+        throw err
+      }
+    }
+    return peer
   } catch (err) {
     limits?.stop()
     await Promise.resolve(node?.stop()).catch(() => {})
@@ -207,7 +216,13 @@ async function assemble(
   workspaces: Workspaces,
   node: GrapevineNode,
   scoring: PeerScoring,
-  net: { limits: PeerLimits; gate: TopicGate; entitlement: ReturnType<typeof workspaceEntitlement>; relay: RelayPlan },
+  net: {
+    limits: PeerLimits
+    gate: TopicGate
+    entitlement: ReturnType<typeof workspaceEntitlement>
+    relay: RelayPlan
+    rememberedPort: number
+  },
 ): Promise<Peer> {
   // First of the membership listeners: who may have which topic, and who is a stranger, is settled
   // before gossip, catch-up and the others react to a change.
@@ -293,11 +308,6 @@ async function assemble(
   connections.on('disconnect', (peer) => net.gate.forget(peer.toString()))
   // A stranger's join stream and connection may outlive their deadlines while a person decides.
   net.limits.lingerWhile(JOIN_PROTOCOL, (peer) => joining.waiting().some((r) => r.deviceId === peer))
-  await catchup.start()
-  await joining.start()
-  await addresses.start()
-  if (config.portMapping !== false) void portMapper.start(node.getMultiaddrs())
-  await live.start((origin, data) => gossip.receiveLive(origin, data))
   // The live stream to a teammate opens on connect, so that the first keystroke after it waits for nothing.
   connections.on('connect', (peer) => live.warm(peer))
 
@@ -339,11 +349,6 @@ async function assemble(
   })
   const ticker = setInterval(() => void syncAll(), config.catchupIntervalMs ?? 30_000)
   const directTicker = setInterval(refreshDirect, 10_000)
-  connections.start()
-  connections.pin(config.relays ?? [])
-  for (const addr of config.bootstrap ?? []) {
-    connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
-  }
 
   // A catch-up session hands over this device's membership ops first: its responder takes them before it
   // checks who asks. So a leave reaches teammates, and a removal the removed device, that gossip no longer does.
@@ -462,18 +467,53 @@ async function assemble(
   })
   connections.on('connect', () => broadcast({ type: 'peer.list' }))
   connections.on('disconnect', () => broadcast({ type: 'peer.list' }))
-  log('info', `peer ${selfId} (${deviceName(store)}) listening on ${node.getMultiaddrs().join(', ')}`)
+  // The network starts behind the profile's own parts: until it listens, clients' local reads are answered
+  // and anything else waits (api/start-gate.ts). Nothing here is reached by a teammate before node.start().
+  const online = (async () => {
+    // After the requests already asked (a window's first listing) are answered: one turn of the event loop.
+    await new Promise((r) => setImmediate(r))
+    await startNode(node)
+    gossip.start()
+    const port = Number(
+      node
+        .getMultiaddrs()[0]
+        ?.getComponents()
+        .find((c) => c.name === 'tcp')?.value ?? 0,
+    )
+    if (port && port !== net.rememberedPort) await store.write(() => store.setMeta(PORT_META, String(port)))
+    await catchup.start()
+    await joining.start()
+    await addresses.start()
+    if (config.portMapping !== false) void portMapper.start(node.getMultiaddrs())
+    await live.start((origin, data) => gossip.receiveLive(origin, data))
+    connections.start()
+    connections.pin(config.relays ?? [])
+    for (const addr of config.bootstrap ?? []) {
+      connections.dialAddress(addr).catch((err: Error) => log('warn', `could not reach ${addr}: ${err.message}`))
+    }
+    log('info', `peer ${selfId} (${deviceName(store)}) listening on ${node.getMultiaddrs().join(', ')}`)
+  })()
+  // Its failure is the caller's, through `online` (createPeer, or the app's host): not an unhandled rejection.
+  online.catch(() => {})
+  const startGate = new StartGate(online)
 
   return {
     device,
     node,
     dbPath: store.path,
     keys,
+    online,
     connect() {
-      const entry = { session: { openDocs: new Set<string>() }, listeners: new Set<(e: ClientEvent) => void>() }
+      const entry = {
+        session: { openDocs: new Set<string>() },
+        listeners: new Set<(e: ClientEvent) => void>(),
+        held: { held: 0 },
+      }
       sessions.add(entry)
       return {
         async request<M extends ClientMethod>(method: M, params: ClientParams<M>): Promise<ClientResults[M]> {
+          if (stopped) throw new GrapevineError('internal', 'The peer has stopped.')
+          await startGate.pass(method, entry.held)
           if (stopped) throw new GrapevineError('internal', 'The peer has stopped.')
           return (await handle(method, params, entry.session)) as ClientResults[M]
         },
@@ -488,7 +528,10 @@ async function assemble(
         },
       }
     },
-    syncNow: () => syncAll(),
+    syncNow: async () => {
+      await online
+      await syncAll()
+    },
     settle: async () => {
       await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
       await documents.settle()
@@ -507,6 +550,8 @@ async function assemble(
     async stop() {
       if (stopped) return
       stopped = true
+      // A start under way ends first (or fails): then everything it started is stopped below.
+      await online.catch(() => {})
       clearInterval(ticker)
       clearInterval(directTicker)
       presence.stop()
@@ -534,6 +579,24 @@ async function assemble(
       log('info', 'peer stopped')
     },
   }
+}
+
+/**
+ * The port to listen on: the one asked for; else the one this profile listened on last (teammates may
+ * know the device there), if it is still free; else any. A port taken between this look and the node's
+ * start fails the start.
+ */
+async function portToListenOn(host: string, asked: number | undefined, remembered: number, log: Log): Promise<number> {
+  if (asked !== undefined) return asked
+  if (remembered === 0) return 0
+  const taken = await new Promise<string | null>((resolve) => {
+    const server = createServer()
+    server.once('error', (err) => resolve(err.message))
+    server.listen({ port: remembered, host, exclusive: true }, () => server.close(() => resolve(null)))
+  })
+  if (taken === null) return remembered
+  log('warn', `port ${remembered} is taken (${taken}); listening on a new one`)
+  return 0
 }
 
 /** One leading-and-trailing throttle per key (a workspace, a document), made when the key is first noted. */

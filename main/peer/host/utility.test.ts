@@ -156,9 +156,10 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     assert.deepEqual(filesHoldingKey(dir.path, key), [])
     main.send({ type: 'device-key-saved' })
     await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
-    // The search index and the history of a new profile are marked built in the background, right after the start.
-    await waitFor('the search index and the history marked', () =>
-      ['search_indexed', 'history_counted'].every((k) => metaKeys(dir.path).includes(k)),
+    // The search index and the history of a new profile are marked built in the background, right after the
+    // start, and the port once the network listens (after ready: api/start-gate.ts).
+    await waitFor('the search index, the history and the port marked', () =>
+      ['search_indexed', 'history_counted', 'listen_port'].every((k) => metaKeys(dir.path).includes(k)),
     )
     assert.deepEqual(metaKeys(dir.path), [
       'address_seq',

@@ -71,6 +71,8 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
         host: host ?? '0.0.0.0',
         mdns: mdns ?? true,
         log,
+        // Ready once the profile is open: the window lists and opens documents while the network starts.
+        awaitNetwork: false,
         // The key is main's to keep: the peer goes on (and uses the key) only once main said it is
         // sealed and on disk. Without that answer the start fails, and nothing kept the key here.
         keyVault: {
@@ -96,6 +98,11 @@ export function runHost(parent: ParentPort, exit: (code: number) => void): void 
           peer = p
           send({ type: 'ready', deviceId: p.device.deviceId })
           for (const port of waiting.splice(0)) serve(p, port)
+          // A network that cannot start ends the peer as a failed start would (main restarts it).
+          p.online.catch((err: Error) => {
+            send({ type: 'fatal', message: `the network could not start: ${err.message}` })
+            void p.stop().finally(() => exit(1))
+          })
         },
         (err: Error) => {
           send({ type: 'fatal', message: err.message })

@@ -59,7 +59,28 @@ export interface NodeOptions {
   beforeStart?: (node: GrapevineNode) => void
 }
 
+/** Builds and starts a node. */
 export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
+  const node = await buildNode(opts)
+  await startNode(node)
+  return node
+}
+
+/** Starts a node `buildNode` made; if it cannot (its port is taken), stops what did start and throws. */
+export async function startNode(node: GrapevineNode): Promise<void> {
+  try {
+    await node.start()
+  } catch (err) {
+    await Promise.resolve(node.stop()).catch(() => {})
+    throw err
+  }
+}
+
+/**
+ * Builds a node without starting it: nothing listens or dials yet, and its guards (`beforeStart`) are in
+ * place before `startNode`.
+ */
+export async function buildNode(opts: NodeOptions): Promise<GrapevineNode> {
   const logger = quietLogger()
   const node = await createLibp2p({
     start: false,
@@ -124,13 +145,7 @@ export async function createNode(opts: NodeOptions): Promise<GrapevineNode> {
       }),
     },
   })
-  try {
-    opts.beforeStart?.(node)
-    await node.start()
-  } catch (err) {
-    await Promise.resolve(node.stop()).catch(() => {})
-    throw err
-  }
+  opts.beforeStart?.(node)
   return node
 }
 

@@ -100,15 +100,23 @@ export class Gossip {
     this.log = log
     this.refusals = tallyLog(log, 'gossip rejected')
     this.held = heldChangesOf(workspaces, keys, documents, store, log)
-    for (const ws of workspaces.ids()) this.join(ws)
     workspaces.on('members', (ws) => this.join(ws))
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
     documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
     documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
   }
 
-  /** Subscribes to a workspace's topic (idempotent). */
+  private started = false
+
+  /** Subscribes to every workspace's topic, once the node has started (gossipsub refuses it before). */
+  start(): void {
+    this.started = true
+    for (const ws of this.workspaces.ids()) this.join(ws)
+  }
+
+  /** Subscribes to a workspace's topic (idempotent; before `start`, `start` does). */
   join(workspaceId: string): void {
+    if (!this.started) return
     const topic = workspaceTopic(workspaceId)
     if (this.pubsub.topicValidators.has(topic)) return
     this.pubsub.topicValidators.set(topic, (source, msg) => this.validate(workspaceId, source.toString(), msg))
