@@ -245,7 +245,9 @@ async function assemble(
   })
   // The first connection: what was made before it leaves as runs, sealed before anything can be sent.
   node.addEventListener('connection:open', () => documents.sealRuns())
-  const repaired = documents.repairListings()
+  // Listing rows are written lazily, and all of them before the store closes (stop): only a stop that was not
+  // clean can leave one behind the change log. The check reads every document's change count.
+  const repaired = store.closedCleanly ? 0 : documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
   // A keeper reads nothing it stores, so it indexes nothing.
   const readableWorkspaces = (): string[] => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper')

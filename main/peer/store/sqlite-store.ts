@@ -193,13 +193,19 @@ export class SqliteStore implements PeerStore {
   private queue: Pending[] = []
   private flushScheduled = false
   private closed = false
-  /** Whether this open ran SQLite's integrity check (after a stop that was not clean: see CLEAN_STOP_SUFFIX). */
+  /**
+   * Whether the store last closed cleanly and nothing wrote the file since (CLEAN_STOP_SUFFIX): what the
+   * peer kept in memory and wrote lazily (listing rows) was written then, so nothing lags the change log.
+   */
+  readonly closedCleanly: boolean
+  /** Whether this open ran SQLite's integrity check (when it did not close cleanly, and the file is not new). */
   readonly integrityChecked: boolean
 
   constructor(path: string) {
     this.path = path
     checkFileBeforeOpen(path)
-    this.integrityChecked = !closedCleanly(path) && checkIntegrityReadOnly(path)
+    this.closedCleanly = closedCleanly(path)
+    this.integrityChecked = !this.closedCleanly && checkIntegrityReadOnly(path)
     try {
       makePrivate(path)
       this.db = new Database(path, { timeout: 0 })
@@ -466,6 +472,15 @@ export class SqliteStore implements PeerStore {
     const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: Buffer | string } | undefined
     if (row === undefined) return undefined
     return typeof row.value === 'string' ? Buffer.from(row.value, 'utf8') : row.value
+  }
+
+  metaWithPrefix(prefix: string): [key: string, value: Buffer][] {
+    // The range [prefix, prefix + U+10FFFF) holds exactly the keys that start with it, and reads the key's index.
+    const rows = this.sql('SELECT key, value FROM meta WHERE key >= ? AND key < ? ORDER BY key').all(prefix, `${prefix}\u{10FFFF}`) as {
+      key: string
+      value: Buffer | string
+    }[]
+    return rows.map((r) => [r.key, typeof r.value === 'string' ? Buffer.from(r.value, 'utf8') : r.value])
   }
 
   setMeta(key: string, value: Uint8Array | string): void {

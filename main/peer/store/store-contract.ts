@@ -103,6 +103,22 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.equal(s.getMeta('text')?.toString('utf8'), 'second')
       }))
 
+    test('meta: the entries under a prefix, and only those', () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          for (const k of ['kind:b', 'kind:a', 'kind', 'kinds:x', 'kind;', 'kind:\u{1F600}', 'other']) s.setMeta(k, `v ${k}`)
+        })
+        assert.deepEqual(
+          s.metaWithPrefix('kind:').map(([k, v]) => [k, v.toString('utf8')]),
+          [
+            ['kind:a', 'v kind:a'],
+            ['kind:b', 'v kind:b'],
+            ['kind:\u{1F600}', 'v kind:\u{1F600}'],
+          ],
+        )
+        assert.deepEqual(s.metaWithPrefix('none:'), [])
+      }))
+
     test('workspaces: put, get, list by creation time; a re-put renames but keeps joinedAt', () =>
       withStore(async (s) => {
         assert.equal(s.getWorkspace('w1'), undefined)

@@ -122,6 +122,8 @@ export interface Durable {
 export interface MetaStore {
   getMeta(key: string): Buffer | undefined
   setMeta(key: string, value: Uint8Array | string): void
+  /** Every entry whose key starts with `prefix`, in key order (one range read of the key index). */
+  metaWithPrefix(prefix: string): [key: string, value: Buffer][]
 }
 
 /** Workspaces, their signed membership ops, the members derived from them, and invites. */

@@ -12,7 +12,8 @@ import type { Log } from '../log.ts'
 const key = (docId: string): string => `doc-kind:${docId}`
 
 export class DocKinds {
-  private readonly known = new Map<string, DocKind>()
+  /** Every document noted in the store (read at the first question: a listing asks for each of its documents). */
+  private known: Map<string, DocKind> | null = null
   private readonly store: Durable & MetaStore
   private readonly log: Log
 
@@ -22,22 +23,29 @@ export class DocKinds {
   }
 
   kindOf(docId: string): DocKind {
-    let kind = this.known.get(docId)
-    if (kind === undefined) {
-      kind = this.store.getMeta(key(docId))?.toString() === 'board' ? 'board' : 'text'
-      this.known.set(docId, kind)
+    return this.noted().get(docId) ?? 'text'
+  }
+
+  private noted(): Map<string, DocKind> {
+    if (this.known === null) {
+      this.known = new Map()
+      for (const [k, v] of this.store.metaWithPrefix(key('')))
+        this.known.set(k.slice(key('').length), v.toString() === 'board' ? 'board' : 'text')
     }
-    return kind
+    return this.known
   }
 
   /** The document is of `kind` now; written with the next commit if that is news. */
   note(docId: string, kind: DocKind): void {
-    if (this.kindOf(docId) === kind) return
-    this.known.set(docId, kind)
+    const was = this.kindOf(docId)
+    if (was === kind) return
+    const known = this.noted()
+    known.set(docId, kind)
     void this.store
       .write(() => this.store.setMeta(key(docId), kind))
       .catch((err: Error) => {
-        this.known.delete(docId)
+        // The store still says what it said: so does the cache, until the document's next change or load.
+        if (known.get(docId) === kind) known.set(docId, was)
         this.log('warn', `noting the kind of ${docId}: ${err.message}`)
       })
   }

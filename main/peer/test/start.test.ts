@@ -6,6 +6,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { DB_FILE } from '../peer.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import type { LogLevel } from '../log.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
@@ -136,6 +139,50 @@ test('a network that cannot start: the profile still reads, what needs the netwo
     await after.stop()
   } finally {
     await new Promise((r) => blocker.close(r))
+    dir.remove()
+  }
+})
+
+test('a listing left behind the change log (a stop that was not clean) is repaired at start; a clean stop leaves none', async () => {
+  const dir = tempDir()
+  const logged: string[] = []
+  const log = (level: LogLevel, message: string): void => void logged.push(`${level} ${message}`)
+  try {
+    const first = await startPeer(dir.path)
+    const c = first.connect()
+    const ws = await c.request('workspace.create', { name: 'Studio' })
+    const doc = await c.request('doc.create', { workspaceId: ws.id, title: 'Before', text: 'x' })
+    await c.request('doc.rename', { docId: doc.id, title: 'After' })
+    await first.stop()
+    const clean = await startPeer(dir.path, { log })
+    assert.deepEqual(
+      (await clean.connect().request('doc.list', { workspaceId: ws.id })).map((d) => d.title),
+      ['After'],
+    )
+    await clean.stop()
+    assert.ok(!logged.some((l) => l.includes('repaired')), 'nothing to repair after a clean stop')
+    // As a crash between the rename's commit and its listing row would leave it (and without a clean-stop record).
+    const raw = new Database(join(dir.path, DB_FILE))
+    raw.prepare("UPDATE documents SET title = 'Before', change_count = 1 WHERE id = ?").run(doc.id)
+    raw.close()
+    const after = await startPeer(dir.path, { log })
+    try {
+      assert.deepEqual(
+        (await after.connect().request('doc.list', { workspaceId: ws.id })).map((d) => d.title),
+        ['After'],
+      )
+      assert.ok(
+        logged.some((l) => l.includes('repaired the listing of 1 documents')),
+        logged.join('\n'),
+      )
+      assert.ok(
+        logged.some((l) => l.includes('the profile was checked for damage')),
+        'the file changed since the clean stop: checked',
+      )
+    } finally {
+      await after.stop()
+    }
+  } finally {
     dir.remove()
   }
 })
