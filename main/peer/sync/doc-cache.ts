@@ -168,6 +168,12 @@ export interface DocCacheComponents {
 /** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
 export const FIRST_SNAPSHOT_CHANGES = 64
 /**
+ * Or Automerge operations, whichever comes first: one change can hold a pasted text, and a run (typed
+ * offline) thousands of keystrokes. A document of 20,000 keystrokes in 37 changes took 150–225 ms to
+ * load at every read, where a snapshot's text answers at once.
+ */
+export const FIRST_SNAPSHOT_OPS = 4096
+/**
  * Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken, or, when
  * the last pass that applied them took c ms, 20·c (so it takes about 5% of the peer's time, a long text
  * being the costly case), within `MAX_DEFER_MS`. Whatever reads a document applies its changes first, so
@@ -352,14 +358,14 @@ export class DocCache {
    * Saves the document (and its content) as a snapshot when enough history came since the last one:
    * `snapshotEvery` rows while it is in memory; when it leaves memory (`force`: evicted, or the peer
    * stops), any. A document that never had one gets its first only once it has `firstSnapshotAfter`
-   * changes: a short note loads in a few milliseconds from its change log, and a snapshot of it (its
-   * Automerge save and its content) would double what it takes on disk.
+   * changes or FIRST_SNAPSHOT_OPS operations: a short note loads in a few milliseconds from its change
+   * log, and a snapshot of it (its Automerge save and its content) would double what it takes on disk.
    */
   maybeSnapshot(docId: string, l: Loaded, force = false): void {
     const { store, snapshotEvery, firstSnapshotAfter, log } = this.components
     if (l.sinceSnapshot === 0) return
-    if (!l.snapshotted && l.changesSinceSnapshot < firstSnapshotAfter) return
     if (!force && (l.sinceSnapshot < snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
+    if (!l.snapshotted && l.changesSinceSnapshot < firstSnapshotAfter && A.stats(l.doc).numOps < FIRST_SNAPSHOT_OPS) return
     if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
     const upToSeq = l.lastSeq
     const bytes = A.save(l.doc)

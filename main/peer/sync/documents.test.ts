@@ -485,6 +485,29 @@ test('an edit costs one commit: its listing row rides with the next commit, or i
   }
 })
 
+test('a short history holding a long text (a paste) gets a snapshot when it leaves memory, and reads from it after a restart', async () => {
+  const dir = tempDir()
+  try {
+    const { store, workspaces, docs } = await documentsFixture(dir.path, { firstSnapshotAfter: 64 })
+    const ws = await workspaces.create('W', 'me')
+    const first = docs()
+    const pasted = Array.from({ length: 600 }, (_, i) => `line ${i}`).join('\n')
+    const doc = await first.create(ws, 'Pasted', '')
+    await first.edit(doc.id, (d) => setText(d, pasted))
+    const heads = first.heads(doc.id)
+    await first.close()
+    const snap = store.getSnapshotContent(doc.id)
+    assert.ok(snap, `two changes of ${pasted.length} characters: a snapshot`)
+    assert.equal(store.countChangesAfter(doc.id, snap.upToSeq), 0)
+    const second = docs()
+    assert.deepEqual(second.content(doc.id), { title: 'Pasted', text: pasted, deleted: false, heads })
+    await second.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
 test('a short note gets no snapshot when it leaves memory, a longer history does; both read the same after a restart', async () => {
   const dir = tempDir()
   try {

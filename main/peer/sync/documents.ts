@@ -265,7 +265,6 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.effects.get(hash)
   }
 
-  /** This device has seen the document as it is now; it also follows it from now on. */
   /** This device has seen the document as it is now: its heads are kept (what changed since is what is new). */
   markRead(docId: string): Promise<void> {
     return this.listing.markRead(docId, this.heads(docId))
