@@ -509,13 +509,13 @@ async function assemble(
       const entry = {
         session: { openDocs: new Set<string>() },
         listeners: new Set<(e: ClientEvent) => void>(),
-        held: { held: 0 },
+        gate: { held: 0 },
       }
       sessions.add(entry)
       return {
         async request<M extends ClientMethod>(method: M, params: ClientParams<M>): Promise<ClientResults[M]> {
           if (stopped) throw new GrapevineError('internal', 'The peer has stopped.')
-          await startGate.pass(method, entry.held)
+          await startGate.pass(method, entry.gate)
           if (stopped) throw new GrapevineError('internal', 'The peer has stopped.')
           return (await handle(method, params, entry.session)) as ClientResults[M]
         },

@@ -124,7 +124,7 @@ function recordCleanStop(path: string): void {
  * Whether the last stop was clean and the file is still the one the store left; the record is removed
  * either way, before anything is written, so that a stop that is not clean leaves none.
  */
-function closedCleanly(path: string): boolean {
+function readCleanStop(path: string): boolean {
   const record = path + CLEAN_STOP_SUFFIX
   let stamp: string
   try {
@@ -204,7 +204,7 @@ export class SqliteStore implements PeerStore {
   constructor(path: string) {
     this.path = path
     checkFileBeforeOpen(path)
-    this.closedCleanly = closedCleanly(path)
+    this.closedCleanly = readCleanStop(path)
     this.integrityChecked = !this.closedCleanly && checkIntegrityReadOnly(path)
     try {
       makePrivate(path)
