@@ -8,7 +8,7 @@
 import { GrapevineError, type ClientMethod } from '../../../shared/protocol.ts'
 
 /** Methods answered from this device's own store, with nothing sent or published. */
-export const LOCAL_READS: ReadonlySet<ClientMethod> = new Set<ClientMethod>([
+const LOCAL_READS: ReadonlySet<string> = new Set<ClientMethod>([
   'identity.get',
   'workspace.list',
   'workspace.members',
@@ -24,11 +24,9 @@ export class StartGate {
   private settled = false
   private failure: Error | null = null
   private readonly started: Promise<void>
-  private readonly local: ReadonlySet<string>
 
-  constructor(started: Promise<void>, local: ReadonlySet<string> = LOCAL_READS) {
+  constructor(started: Promise<void>) {
     this.started = started
-    this.local = local
     // Registered first: it runs before the requests held on the same promise resume.
     started.then(
       () => {
@@ -47,7 +45,7 @@ export class StartGate {
    */
   async pass(method: string, session: { held: number }): Promise<void> {
     if (!this.settled) {
-      if (this.local.has(method) && session.held === 0) return
+      if (LOCAL_READS.has(method) && session.held === 0) return
       session.held++
       try {
         await this.started.catch(() => {})
@@ -55,7 +53,7 @@ export class StartGate {
         session.held--
       }
     }
-    if (this.failure && !this.local.has(method)) {
+    if (this.failure && !LOCAL_READS.has(method)) {
       throw new GrapevineError('unreachable', `The network could not start: ${this.failure.message}`)
     }
   }

@@ -69,6 +69,8 @@ export class Gossip {
   /** Teammates' heads announced and not written yet, by "peer doc"; the newest announcement wins. */
   private readonly peerHeads = new Map<string, { origin: string; docId: string; heads: string[]; at: number }>()
   private peerHeadsTimer: NodeJS.Timeout | null = null
+  /** The node has started: topics can be subscribed to (`start`). */
+  private started = false
   private readonly pubsub: GossipSub
   private readonly workspaces: Workspaces
   private readonly documents: Documents
@@ -105,8 +107,6 @@ export class Gossip {
     documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
     documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
   }
-
-  private started = false
 
   /** Subscribes to every workspace's topic, once the node has started (gossipsub refuses it before). */
   start(): void {
