@@ -18,6 +18,7 @@ import {
 import { lockProfile, prepareProfileDir } from './store/profile-lock.ts'
 import { SqliteStore } from './store/sqlite-store.ts'
 import { deviceName, loadOrCreateDevice, setDeviceName, type Device, type DeviceKeyVault } from './identity/device.ts'
+import { signPayload } from './identity/keys.ts'
 import { buildNode, setDirectPeers, startNode, type GrapevineNode } from './net/node.ts'
 import { PeerScoring } from './net/scoring.ts'
 import { Connections } from './net/connections.ts'
@@ -256,7 +257,9 @@ async function assemble(
   const history = new HistoryIndex({ store, documents, self: device.deviceId, readable: readableWorkspaces, log })
   history.start()
   const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
-  const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log)
+  const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log, (payload) =>
+    signPayload(device.signingKey, payload),
+  )
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
   refreshDirect()
   workspaces.on('members', refreshDirect)

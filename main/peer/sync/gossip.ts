@@ -1,15 +1,19 @@
 /**
  * Gossip: each workspace is a gossipsub topic. Outbound, this device's new changes (bundled per
  * document per tick), head announcements and membership ops. Inbound, the topic validator is the
- * gate: the origin's and the forwarder's membership (from gossipsub's signed envelope, before a byte of
- * the payload is decoded), then size, CBOR, schema and every change's signature are checked before the
- * message is accepted and forwarded; anything else is rejected, which costs the sender gossipsub score
- * and is counted in the log (a summary per kind and source, never a line per junk message).
+ * gate: the forwarder's membership (the connection's authenticated peer, before a byte of the payload is
+ * decoded), then size, CBOR, schema and every signature inside are checked before the message is
+ * accepted and forwarded; anything else is rejected, which costs the forwarder gossipsub score and is
+ * counted in the log (a summary per kind and source, never a line per junk message).
  *
- * Every message also goes at once to each connected member over the live path (sync/live.ts), one hop
- * with no gossipsub signature; it is checked here the same way (`receiveLive`, the stream's remote peer
- * being both origin and forwarder). The copy that comes second, by either path, is known by its
- * origin and bytes and answered with the first one's verdict, unchecked (`seen`).
+ * One signature per message: gossipsub signs nothing (net/node.ts). Changes and membership ops carry
+ * their authors' signatures; heads announcements and presence carry their sender's (`o`, `s`,
+ * `originPayload`), so a forwarder cannot speak for another member.
+ *
+ * Every message also goes at once to each connected member over the live path (sync/live.ts), one hop;
+ * it is checked here the same way (`receiveLive`, the stream's remote peer being the forwarder, and the
+ * sender of what it sends). The copy that comes second, by either path, is the same bytes, and is
+ * answered with the first one's verdict, unchecked (`seen`).
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
@@ -36,6 +40,7 @@ import { isRejection, validateChange, type Rejection, type ValidChange } from '.
 import type { Documents } from './documents.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 import { SeenMessages, type Live } from './live.ts'
+import { verifyPayload } from '../identity/keys.ts'
 import type { Presence, PresenceState } from './presence.ts'
 
 interface GossipStats {
@@ -60,7 +65,7 @@ const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
   readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0, notShared: 0 }
-  /** Verdicts on recent messages, by origin and bytes (accepted or ignored; a rejected one is judged again). */
+  /** Verdicts on recent messages, by their bytes (accepted or ignored; a rejected one is judged again). */
   private readonly seen = new SeenMessages<Verdict>()
   private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
   private outboxScheduled = false
@@ -81,6 +86,8 @@ export class Gossip {
   private readonly held: HeldChanges
   private readonly keys: EpochKeys
   private readonly live: Live
+  /** Signs as this device (heads and presence). */
+  private readonly sign: (payload: Uint8Array) => Uint8Array
 
   constructor(
     pubsub: GossipSub,
@@ -91,7 +98,9 @@ export class Gossip {
     store: Durable & ListingStore & PeerBook & ChangeLog,
     scoring: PeerScoring,
     log: Log,
+    sign: (payload: Uint8Array) => Uint8Array,
   ) {
+    this.sign = sign
     this.pubsub = pubsub
     this.live = live
     this.workspaces = workspaces
@@ -131,15 +140,11 @@ export class Gossip {
   }
 
   private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<Verdict> {
-    if (msg.type !== 'signed') return this.reject(source, 'unsigned', 'message has no origin signature')
-    const origin = msg.from.toString()
-    // Membership first: a stranger's payload is never decoded. The forwarder must be a member too,
-    // so a teammate of another workspace cannot relay into this one.
-    if (this.workspaces.roleOf(workspaceId, origin) === undefined)
-      return this.reject(source, 'not-member', `origin ${origin} is not a member`)
+    // Membership first: a stranger's payload is never decoded, and a teammate of another workspace cannot
+    // relay into this one.
     if (this.workspaces.roleOf(workspaceId, source) === undefined)
       return this.reject(source, 'not-member', `forwarder ${source} is not a member`)
-    const key = seenKey(origin, msg.data)
+    const key = SeenMessages.key(msg.data)
     const seen = this.seen.get(key)
     if (seen !== undefined) {
       this.stats.duplicates++
@@ -152,7 +157,7 @@ export class Gossip {
       return this.reject(source, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
     }
     if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
-    const verdict = await this.judge(workspaceId, origin, source, m)
+    const verdict = await this.judge(workspaceId, null, source, m)
     if (verdict !== VERDICT.reject) this.seen.set(key, verdict)
     return verdict
   }
@@ -162,7 +167,7 @@ export class Gossip {
    * gossip is, except that the workspace is known only once decoded (the size is capped by the stream).
    */
   async receiveLive(origin: string, data: Uint8Array): Promise<'ok' | 'refuse'> {
-    const key = seenKey(origin, data)
+    const key = SeenMessages.key(data)
     if (this.seen.get(key) !== undefined) {
       this.stats.duplicates++
       return 'ok'
@@ -183,12 +188,35 @@ export class Gossip {
     }
     const verdict = await this.judge(m.ws, origin, origin, m)
     if (verdict === VERDICT.reject) return 'refuse'
-    this.seen.set(key, verdict)
+    // An older version's heads or presence names no sender: its bytes say nothing of who sent them, and two
+    // teammates may send the same ones. Only what names its sender is known by its bytes alone.
+    if (!((m.t === 'heads' || m.t === 'presence') && m.o === undefined)) this.seen.set(key, verdict)
     return 'ok'
   }
 
-  /** The checks and effects of one decoded message, whichever way it came. */
-  private async judge(workspaceId: string, origin: string, source: string, m: GossipMessage): Promise<Verdict> {
+  /**
+   * Who sent a heads announcement or presence: `o`, if its signature holds and it is a member; by the live
+   * path, `o` must be the stream's remote peer (`liveFrom`), and an older version's message without `o` is
+   * that peer's. By gossip, a message without `o` has no sender anyone can check.
+   */
+  private originOf(
+    workspaceId: string,
+    liveFrom: string | null,
+    m: Extract<GossipMessage, { t: 'heads' | 'presence' }>,
+  ): string | Rejection {
+    if (m.o === undefined || m.s === undefined) {
+      if (liveFrom !== null && m.o === undefined && m.s === undefined) return liveFrom
+      return { reason: 'bad-signature', detail: `a ${m.t} message by gossip without its sender's signature` }
+    }
+    if (liveFrom !== null && m.o !== liveFrom) return { reason: 'bad-signature', detail: `a live ${m.t} message in the name of ${m.o}` }
+    if (!verifyPayload(m.o, originPayload(m), m.s))
+      return { reason: 'bad-signature', detail: `a ${m.t} message whose signature is not ${m.o}'s` }
+    if (this.workspaces.roleOf(workspaceId, m.o) === undefined) return { reason: 'not-member', detail: `${m.t} from ${m.o}, not a member` }
+    return m.o
+  }
+
+  /** The checks and effects of one decoded message, whichever way it came; `liveFrom`: the live path's sender. */
+  private async judge(workspaceId: string, liveFrom: string | null, source: string, m: GossipMessage): Promise<Verdict> {
     switch (m.t) {
       case 'changes': {
         const valid: ValidChange[] = []
@@ -212,6 +240,8 @@ export class Gossip {
         break
       }
       case 'heads': {
+        const origin = this.originOf(workspaceId, liveFrom, m)
+        if (typeof origin !== 'string') return this.reject(source, origin.reason, origin.detail)
         const at = Date.now()
         for (const [docId, heads] of m.docs) {
           if (this.store.getDocument(docId)?.workspaceId === workspaceId)
@@ -224,6 +254,8 @@ export class Gossip {
         await this.workspaces.ingest(workspaceId, m.ops)
         break
       case 'presence': {
+        const origin = this.originOf(workspaceId, liveFrom, m)
+        if (typeof origin !== 'string') return this.reject(source, origin.reason, origin.detail)
         const epoch = Buffer.from(m.e).toString('hex')
         const key = this.keys.key(workspaceId, epoch)
         // A keeper, or a key still on its way: nothing to show, and no fault of the sender's.
@@ -272,7 +304,10 @@ export class Gossip {
     if (!key) return
     const plain = encodeMessage({ doc: state.docId, cursor: state.cursor, utc, at: Date.now() })
     const p = sealContent(key, plain, { kind: 'presence', subject: ws, author: this.keys.deviceId })
-    this.send(ws, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, e: Buffer.from(key.epochId, 'hex'), p })
+    this.send(
+      ws,
+      this.signed({ t: 'presence', v: PEER_PROTOCOL_VERSION, ws, e: Buffer.from(key.epochId, 'hex'), p, o: this.keys.deviceId }),
+    )
   }
 
   /**
@@ -323,10 +358,15 @@ export class Gossip {
       this.headsTimer = null
       for (const [w, docs] of this.headsDue) {
         const announced = [...docs].slice(0, MAX_HEADS_ANNOUNCED_DOCS).map((d): [string, string[]] => [d, this.documents.heads(d)])
-        this.send(w, { t: 'heads', v: PEER_PROTOCOL_VERSION, ws: w, docs: announced })
+        this.send(w, this.signed({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws: w, docs: announced, o: this.keys.deviceId }))
       }
       this.headsDue.clear()
     }, HEADS_DEBOUNCE_MS)
+  }
+
+  /** A heads announcement or presence with this device's signature (`originPayload`). */
+  private signed<M extends Extract<GossipMessage, { t: 'heads' | 'presence' }>>(m: M): M {
+    return { ...m, s: this.sign(originPayload(m)) }
   }
 
   private send(ws: string, m: GossipMessage): void {
@@ -352,7 +392,9 @@ export class Gossip {
   }
 }
 
-/** Who sent it and what: two teammates announcing the same heads send the same bytes. */
-function seenKey(origin: string, data: Uint8Array): string {
-  return SeenMessages.key(Buffer.concat([Buffer.from(origin), Buffer.from([0]), data]))
+/** What the sender of a heads announcement or presence signs: domain, workspace, sender and content. */
+export function originPayload(m: Extract<GossipMessage, { t: 'heads' | 'presence' }>): Uint8Array {
+  const head = Buffer.from(`grapevine/${m.t}/1\n${m.ws}\n${m.o ?? ''}\n`)
+  if (m.t === 'presence') return Buffer.concat([head, m.e, m.p])
+  return Buffer.concat([head, Buffer.from(m.docs.map(([doc, heads]) => `${doc}:${heads.join(',')}`).join('\n'))])
 }

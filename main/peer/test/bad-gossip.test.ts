@@ -13,6 +13,8 @@ import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
 import { sealContent } from '../crypto/seal.ts'
 import { signChange, signRun } from '../sync/change-validation.ts'
+import { originPayload } from '../sync/gossip.ts'
+import { signPayload } from '../identity/keys.ts'
 import { makeOp, OpGraph } from '../workspace/membership.ts'
 import { verifyOp, type VerifiedOp } from '../workspace/ops.ts'
 import { encodeMessage, PEER_PROTOCOL_VERSION, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
@@ -162,10 +164,12 @@ describe('gossip and catch-up from bad peers', () => {
   it("refuses a stranger's oversized or garbage gossip as not-member, before decoding any of it", async () => {
     const malformed = rejected('malformed')
     const tooLarge = rejected('too-large')
+    // Each unlike anything sent before: gossip knows a message by its bytes (net/node.ts), and a copy of one
+    // it has seen is dropped as such, unjudged.
     await gossipRejected(X(), 'not-member', [
-      new Uint8Array(MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024).fill(0xa5),
-      new TextEncoder().encode('this is not CBOR, just some text'),
-      new Uint8Array(0),
+      new Uint8Array(MAX_GOSSIP_MESSAGE_BYTES + 64 * 1024).fill(0xa6),
+      new TextEncoder().encode("this is not CBOR either, a stranger's text"),
+      new Uint8Array([0]),
     ])
     assert.equal(rejected('malformed'), malformed, 'nothing of it was decoded')
     assert.equal(rejected('too-large'), tooLarge, 'not even its size was judged')
@@ -177,7 +181,39 @@ describe('gossip and catch-up from bad peers', () => {
   })
 
   it("rejects a member's message carrying a non-member's signed change as not-member", async () => {
-    await gossipRejected(M().node, 'not-member', [changesMessage([item(outsider!.device)])])
+    await gossipRejected(M().node, 'not-member', [changesMessage([item(outsider!.device, undefined, 'ALSO EVIL ')])])
+  })
+
+  it("rejects heads and presence without their sender's signature, in another's name, or from a stranger", async () => {
+    type Origin = { t: 'heads'; v: typeof PEER_PROTOCOL_VERSION; ws: string; docs: [string, string[]][]; o?: string; s?: Uint8Array }
+    const heads = (o?: string): Origin => ({
+      t: 'heads',
+      v: PEER_PROTOCOL_VERSION,
+      ws,
+      docs: [[docId, baseline.heads]],
+      ...(o ? { o } : {}),
+    })
+    const signedBy = <T extends Parameters<typeof originPayload>[0]>(d: Device, m: T): T => ({
+      ...m,
+      s: signPayload(d.signingKey, originPayload(m)),
+    })
+    const victimId = V().device.deviceId
+    await gossipRejected(M().node, 'bad-signature', [
+      encodeMessage(heads()), // names no sender: by gossip, nobody can tell whose heads these are
+      encodeMessage(signedBy(M().device, heads(victimId))), // the member, in the victim's name
+      encodeMessage({ ...heads(M().device.deviceId), s: new Uint8Array(64) }), // not a signature
+      encodeMessage(
+        signedBy(M().device, { t: 'presence', v: PEER_PROTOCOL_VERSION, ws, e: new Uint8Array(16), p: new Uint8Array(40), o: victimId }),
+      ),
+    ])
+    // A stranger's own, signed: relayed by a member, still not a member's.
+    await gossipRejected(M().node, 'not-member', [encodeMessage(signedBy(outsider!.device, heads(outsider!.device.deviceId)))])
+    // The member's own, signed, is taken (of a document the victim does not have: the member's peer may already
+    // have announced these very bytes for the real one, and a message is sent once).
+    const accepted = V().stats().gossip.accepted
+    const own: Origin = { ...heads(M().device.deviceId), docs: [['no-such-document', baseline.heads]] }
+    await M().node.services.pubsub.publish(topic, encodeMessage(signedBy(M().device, own)))
+    await waitFor('the signed heads to be accepted', () => V().stats().gossip.accepted > accepted)
   })
 
   it('rejects a message about another workspace on this topic as wrong-topic', async () => {
@@ -314,8 +350,8 @@ describe('gossip and catch-up from bad peers', () => {
     await waitFor('the victim to take the members message', () => V().stats().gossip.accepted > accepted, 15_000)
     const members = await vc.request('workspace.members', { workspaceId: ws })
     assert.ok(!members.some((m) => m.deviceId === X().peerId.toString()))
-    // The stranger is still a stranger on the wire.
-    await gossipRejected(X(), 'not-member', [changesMessage([item(outsider!.device)])])
+    // The stranger is still a stranger on the wire (a change unlike the one it sent before: a copy would be one message).
+    await gossipRejected(X(), 'not-member', [changesMessage([item(outsider!.device, undefined, 'EVE IS IN ')])])
   })
 
   it('does not keep or pass on membership ops that a stranger signed', async () => {
@@ -336,7 +372,7 @@ describe('gossip and catch-up from bad peers', () => {
     const score = (): number => scores.getScore(M().node.peerId.toString())
     const before = score()
     // Whatever ran before (or not), this test makes the member send a message the victim rejects.
-    const garbage = new TextEncoder().encode('not an automerge change')
+    const garbage = new TextEncoder().encode('not an automerge change either')
     await gossipRejected(M().node, 'bad-change', [changesMessage([signChange(M().device, ws, docId, garbage)])])
     // A strike costs 100 and halves each minute; the score is cached for a second.
     await waitFor(`the member's score to drop from ${before}`, () => score() <= before - 50, 5_000)

@@ -30,7 +30,9 @@ import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSch
  * was signed under (`m`), in a v2 signature. 3: content is sealed with the workspace's epoch key
  * (changes carry `e`, `h`, `d`; presence is one sealed value). 4: runs (`n`: several changes of one
  * author sealed and signed together; sync/runs.ts). The catch-up frames themselves are
- * versioned by their protocol id (`CATCHUP_PROTOCOL`): gossip did not change with them.
+ * versioned by their protocol id (`CATCHUP_PROTOCOL`): gossip did not change with them. Heads and
+ * presence later gained their sender's signature (`o`, `s`) within 4: an older parser drops keys it does
+ * not know, and a message without them is still taken where its sender is known (the live path).
  */
 export const PEER_PROTOCOL_VERSION = 4
 /** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
@@ -54,7 +56,13 @@ export const LIVE_PROTOCOL = '/grapevine/live/1.0.0'
  * signed address records of the devices they share a workspace with. One frame per stream.
  */
 export const ADDRS_PROTOCOL = '/grapevine/addrs/1.0.0'
-export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/1`
+/**
+ * A workspace's gossipsub topic. 2: messages carry no gossipsub signature (StrictNoSign, ids by content,
+ * net/node.ts); topic 1 was StrictSign. The two never meet on one topic, where each policy would refuse the
+ * other's every message and score its sender down; across versions, teammates still reach each other by the
+ * live path and catch-up.
+ */
+export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/2`
 
 /** Why a message was refused: over its size cap, or not what it claims to be (CBOR, shape). */
 type WireErrorKind = 'too-large' | 'malformed'
@@ -116,12 +124,32 @@ export type SignedOp = z.infer<typeof signedOp>
 export const gossipMessage = z.discriminatedUnion('t', [
   /** New changes to one document. */
   z.object({ t: z.literal('changes'), v: version, ws: id, doc: id, items: z.array(signedChange).min(1).max(MAX_CHANGES_PER_MESSAGE) }),
-  /** What the sender holds now of some documents (for "on 3 of 4 teammates"). */
-  z.object({ t: z.literal('heads'), v: version, ws: id, docs: z.array(z.tuple([id, heads])).max(MAX_HEADS_ANNOUNCED_DOCS) }),
+  /**
+   * What the sender holds now of some documents (for "on 3 of 4 teammates"). `o` is the sender and `s` its
+   * signature (`originPayload` in sync/gossip.ts): gossip has no signature of its own, and a forwarder must
+   * not be able to speak for another. Both are absent only from an older version, which sends them over the
+   * live path alone, whose remote peer is the sender.
+   */
+  z.object({
+    t: z.literal('heads'),
+    v: version,
+    ws: id,
+    docs: z.array(z.tuple([id, heads])).max(MAX_HEADS_ANNOUNCED_DOCS),
+    o: deviceId.optional(),
+    s: binExact(64).optional(),
+  }),
   /** Membership operations. */
   z.object({ t: z.literal('members'), v: version, ws: id, ops: z.array(signedOp).min(1).max(1024) }),
-  /** Where the sender is (ephemeral): a `presencePlain` sealed under the key of epoch `e`. */
-  z.object({ t: z.literal('presence'), v: version, ws: id, e: binExact(16), p: bin(4096) }),
+  /** Where the sender is (ephemeral): a `presencePlain` sealed under the key of epoch `e`; `o` and `s` as for heads. */
+  z.object({
+    t: z.literal('presence'),
+    v: version,
+    ws: id,
+    e: binExact(16),
+    p: bin(4096),
+    o: deviceId.optional(),
+    s: binExact(64).optional(),
+  }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
 
