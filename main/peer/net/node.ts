@@ -16,6 +16,7 @@ import type { ComponentLogger, ConnectionGater, Ed25519PrivateKey, Logger } from
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
 import { CONNECTION_MANAGER_LIMITS } from './limits.ts'
+import { oneWrite } from './one-write.ts'
 import type { RelayPlan } from './relay.ts'
 
 /**
@@ -97,7 +98,7 @@ export async function buildNode(opts: NodeOptions): Promise<GrapevineNode> {
       ],
     },
     transports: [tcp(), circuitRelayTransport({ reservationCompletionTimeout: 10_000 })],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [oneWrite(noise())],
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [mdns({ interval: 10_000 })] : [],
     connectionManager: CONNECTION_MANAGER_LIMITS,
