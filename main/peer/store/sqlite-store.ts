@@ -258,6 +258,8 @@ export class SqliteStore implements PeerStore {
   }
 
   private readonly statements = new Map<string, Database.Statement>()
+  /** Documents' workspaces as read (`documentWorkspace`): a document's never changes, and its row is never removed. */
+  private readonly documentWorkspaces = new Map<string, string>()
   /** A statement prepared once per text and kept: preparing is most of a point query's cost. */
   private sql(text: string): Database.Statement {
     let st = this.statements.get(text)
@@ -549,6 +551,15 @@ export class SqliteStore implements PeerStore {
   getDocument(id: string): DocumentRow | undefined {
     const r = this.sql('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined
     return r && documentFromRow(r)
+  }
+
+  documentWorkspace(id: string): string | undefined {
+    const known = this.documentWorkspaces.get(id)
+    if (known !== undefined) return known
+    const ws = (this.sql('SELECT workspace_id FROM documents WHERE id = ?').get(id) as { workspace_id: string } | undefined)?.workspace_id
+    // Kept only when read outside a transaction: a row written inside one may yet be rolled back.
+    if (ws !== undefined && !this.db.inTransaction) this.documentWorkspaces.set(id, ws)
+    return ws
   }
 
   listDocuments(workspaceId: string): DocumentRow[] {

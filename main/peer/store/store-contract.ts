@@ -214,6 +214,34 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         )
       }))
 
+    test("documents: a document's workspace, read alone; none for a document without a row, or one rolled back", () =>
+      withStore(async (s) => {
+        await s.write(() => {
+          s.putWorkspace(ws('w1', 1))
+          s.putWorkspace(ws('w2', 2))
+        })
+        assert.equal(s.documentWorkspace('d1'), undefined)
+        await s.write(() => {
+          s.upsertDocument(doc('d1', 'w1', 100))
+          s.upsertDocument(doc('d4', 'w2', 500))
+        })
+        assert.equal(s.documentWorkspace('d1'), 'w1')
+        assert.equal(s.documentWorkspace('d4'), 'w2')
+        assert.equal(s.documentWorkspace('d1'), 'w1', 'asked again')
+        // Read inside a write that then fails: the row is gone, and so is the answer.
+        await assert.rejects(
+          s.write(() => {
+            s.upsertDocument(doc('d9', 'w2', 600))
+            assert.equal(s.documentWorkspace('d9'), 'w2')
+            throw new Error('rolled back')
+          }),
+        )
+        assert.equal(s.getDocument('d9'), undefined)
+        assert.equal(s.documentWorkspace('d9'), undefined)
+        await s.write(() => s.upsertDocument(doc('d1', 'w1', 700, { title: 'Renamed' })))
+        assert.equal(s.documentWorkspace('d1'), 'w1')
+      }))
+
     test('read marks: when, the heads read (kept when a later mark names none), followed; one or all', () =>
       withStore(async (s) => {
         assert.equal(s.getRead('d1'), undefined)

@@ -154,6 +154,8 @@ export interface MembershipStore {
 export interface ListingStore {
   upsertDocument(row: DocumentRow): void
   getDocument(id: string): DocumentRow | undefined
+  /** The workspace of a document that has a row (a document never moves to another), without reading the rest of it. */
+  documentWorkspace(id: string): string | undefined
   listDocuments(workspaceId: string): DocumentRow[]
 
   /** Marks a document seen now (and followed), as it is at `heads`. */

@@ -681,7 +681,7 @@ export class Catchup {
   }
 
   private has(ws: string, docId: string): boolean {
-    return this.store.getDocument(docId)?.workspaceId === ws
+    return this.store.documentWorkspace(docId) === ws
   }
 
   private async sendMissing(

@@ -244,8 +244,7 @@ export class Gossip {
         if (typeof origin !== 'string') return this.reject(source, origin.reason, origin.detail)
         const at = Date.now()
         for (const [docId, heads] of m.docs) {
-          if (this.store.getDocument(docId)?.workspaceId === workspaceId)
-            this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
+          if (this.store.documentWorkspace(docId) === workspaceId) this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
         }
         this.peerHeadsTimer ??= setTimeout(() => this.flushPeerHeads(), PEER_HEADS_WRITE_MS)
         break

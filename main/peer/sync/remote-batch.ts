@@ -20,7 +20,7 @@ interface Pending {
 const BATCH_MAX = 1000
 
 export interface RemoteBatchComponents {
-  store: Pick<ListingStore, 'getDocument'>
+  store: Pick<ListingStore, 'documentWorkspace'>
   /** Commits and applies one batch of a document's changes (`Documents`' write path). */
   persist: (workspaceId: string, docId: string, changes: ValidChange[]) => Promise<unknown>
   /** How long remote changes wait to be applied together. */
@@ -46,9 +46,9 @@ export class RemoteBatch {
   /** Validated changes from a peer: buffered per document, then committed and applied together. */
   ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
     const { store, batchMs } = this.components
-    const existing = store.getDocument(docId)
+    const existing = store.documentWorkspace(docId)
     // A document id belongs to one workspace: changes signed for another are never mixed in.
-    if (existing && existing.workspaceId !== workspaceId) return Promise.resolve()
+    if (existing !== undefined && existing !== workspaceId) return Promise.resolve()
     let p = this.pending.get(docId)
     if (p && p.ws !== workspaceId) return Promise.resolve()
     if (!p) {
