@@ -258,8 +258,6 @@ export class SqliteStore implements PeerStore {
   }
 
   private readonly statements = new Map<string, Database.Statement>()
-  /** Documents' workspaces as read (`documentWorkspace`): a document's never changes, and its row is never removed. */
-  private readonly documentWorkspaces = new Map<string, string>()
   /** A statement prepared once per text and kept: preparing is most of a point query's cost. */
   private sql(text: string): Database.Statement {
     let st = this.statements.get(text)
@@ -552,6 +550,9 @@ export class SqliteStore implements PeerStore {
     const r = this.sql('SELECT * FROM documents WHERE id = ?').get(id) as Row | undefined
     return r && documentFromRow(r)
   }
+
+  /** Documents' workspaces as read (`documentWorkspace`): a document's never changes, and its row is never removed. */
+  private readonly documentWorkspaces = new Map<string, string>()
 
   documentWorkspace(id: string): string | undefined {
     const known = this.documentWorkspaces.get(id)

@@ -46,9 +46,9 @@ export class RemoteBatch {
   /** Validated changes from a peer: buffered per document, then committed and applied together. */
   ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
     const { store, batchMs } = this.components
-    const existing = store.documentWorkspace(docId)
+    const owner = store.documentWorkspace(docId)
     // A document id belongs to one workspace: changes signed for another are never mixed in.
-    if (existing !== undefined && existing !== workspaceId) return Promise.resolve()
+    if (owner !== undefined && owner !== workspaceId) return Promise.resolve()
     let p = this.pending.get(docId)
     if (p && p.ws !== workspaceId) return Promise.resolve()
     if (!p) {
