@@ -85,6 +85,8 @@ export interface ValidChange {
    * counts them from this instead of decoding them again. Absent when not decoded (unopened).
    */
   effects?: (readonly [hash: string, effect: OpsEffect])[]
+  /** A run this device sealed from changes it had one by one (a client's): them, in order, for clients, which take changes, not bundles. */
+  parts?: Uint8Array[]
 }
 export type Rejection = {
   reason:

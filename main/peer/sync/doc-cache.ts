@@ -56,6 +56,11 @@ export class Loaded {
   holds = 0
   /** Batches applied here and not committed yet: such a document is not evicted. */
   unsaved = 0
+  /**
+   * What applying a client's changes at once costs per call (CPU ms, averaged), and until when (by that
+   * clock) they are not, because that was costly (runs.ts `applyForRuns`).
+   */
+  liveRuns = { cost: 0, pausedUntil: 0 }
 
   constructor(
     doc: GDoc,

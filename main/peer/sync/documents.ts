@@ -26,7 +26,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
-import { changesIn, Runs } from './runs.ts'
+import { applyForRuns, changesIn, Runs, sealForSending, type OwnChange } from './runs.ts'
 import { linksBeyond, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from './doc-content.ts'
@@ -66,9 +66,15 @@ export interface DocumentsOptions {
   online?: () => boolean
   /** Unsent changes are sealed into runs this long after the last one (default runs.ts `SEAL_IDLE_MS`). */
   sealIdleMs?: number
-  /** The clock (ms) that times applying deferred changes (`DocCache`); a test may pass its own. */
+  /** The clock (ms) that times applying changes (`DocCache`'s deferred passes; CPU time for runs.ts `applyForRuns`); a test may pass its own. */
   now?: () => number
   log: Log
+}
+
+/** This process's CPU time (ms). */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage()
+  return (user + system) / 1000
 }
 
 /** Teammates' heads (per document) whose lacked changes `ownLackedBy` remembers, the least recently asked dropped first. */
@@ -83,6 +89,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly workspaces: Workspaces
   private readonly keys: EpochKeys
   private readonly opts: DocumentsOptions
+  /** Times deferred passes (`DocCache`). */
+  private readonly clock: () => number
+  /** Times a client's changes applied at once (runs.ts `applyForRuns`): CPU, which a busy machine does not stretch. */
+  private readonly cpuClock: () => number
   /** Listing rows (visible before their commit) and read marks. */
   private readonly listing: Listing
   /** Remote changes buffered per document, and the writes in flight. */
@@ -113,6 +123,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.workspaces = workspaces
     this.keys = keys
     this.opts = opts
+    this.clock = opts.now ?? (() => performance.now())
+    this.cpuClock = opts.now ?? cpuMs
     this.sealed = new SealedLog(store)
     this.actor = newActorId(device)
     this.kinds = new DocKinds(store, opts.log)
@@ -134,7 +146,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       snapshotEvery: opts.snapshotEvery,
       firstSnapshotAfter: opts.firstSnapshotAfter ?? FIRST_SNAPSHOT_CHANGES,
       maxLoaded: opts.maxLoaded,
-      now: opts.now ?? (() => performance.now()),
+      now: this.clock,
       log: opts.log,
     })
     this.runs = new Runs({
@@ -403,13 +415,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.runs.stats
   }
 
-  /** Changes made by a client's replica of the document. Resolves with the heads once durable. */
+  /**
+   * Changes made by a client's replica of the document. Resolves with the heads once durable. Several
+   * made one after another (a burst) leave as runs when the document is cheap to apply to (runs.ts).
+   */
   async applyClientChanges(docId: string, changes: Uint8Array[], origin: unknown): Promise<string[]> {
     const row = this.row(docId)
     this.assertWriter(row.workspaceId)
     const key = await this.keys.sealing(row.workspaceId)
-    const valid: ValidChange[] = []
-    const items: SignedChange[] = []
+    const checked: OwnChange[] = []
     // Signed under the membership this device holds now: what its role is judged by, here and everywhere.
     const m = this.workspaces.heads(row.workspaceId)
     const l = this.cache.load(docId)
@@ -438,30 +452,31 @@ export class Documents extends EventEmitter<DocumentEvents> {
           'bad-request',
           `Change ${decoded.hash.slice(0, 12)} depends on changes this peer does not have (${missing.map((h) => h.slice(0, 12)).join(', ')}).`,
         )
+      // A replica that sends a change twice publishes and stores it once (the document knows it: the
+      // log may hold it inside a run).
+      if (!batch.has(decoded.hash) && !l.has(decoded.hash)) checked.push({ plain: bytes, decoded })
       batch.add(decoded.hash)
-      const { item, change } = sealChange(this.device, key, row.workspaceId, docId, bytes, m, decoded)
-      items.push(item)
-      valid.push(change)
     }
     this.listing.follow(docId)
-    // Published before the commit (see commitOwn); a replica that sends a change twice publishes and
-    // stores it once (the document knows it: the log may hold it inside a run).
-    const fresh = valid.map((c, i) => (l.has(c.hash) ? -1 : i)).filter((i) => i >= 0)
-    this.publish(
-      row.workspaceId,
-      docId,
-      fresh.map((i) => items[i]!),
-      fresh.map((i) => valid[i]!),
-    )
-    await this.persist(
-      row.workspaceId,
-      docId,
-      fresh.map((i) => valid[i]!),
-      false,
-      origin,
-      true,
-    )
+    const applied = !this.runs.offline() && this.applyNow(l, checked)
+    const { items, valid } = sealForSending(this.device, key, { ws: row.workspaceId, docId, m }, checked, applied ? l.applied() : null)
+    // Published before the commit (see commitOwn).
+    this.publish(row.workspaceId, docId, items, valid)
+    await this.persist(row.workspaceId, docId, valid, applied, origin, true)
     return this.heads(docId)
+  }
+
+  /**
+   * A client's changes applied at once to leave as runs (runs.ts `applyForRuns`). If Automerge refuses
+   * them (a change that decodes but names what the document does not hold), the request is refused
+   * before anything is published or stored, and the document is as it was.
+   */
+  private applyNow(l: Loaded, changes: OwnChange[]): boolean {
+    try {
+      return applyForRuns(l, changes, this.cpuClock)
+    } catch (err) {
+      throw new GrapevineError('bad-request', `These changes do not apply to the document: ${(err as Error).message}`)
+    }
   }
 
   /** Validated changes from a peer: buffered per document, then committed and applied together. */
@@ -575,11 +590,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.kinds.note(docId, doc.header().board ? 'board' : 'text')
     this.cache.maybeSnapshot(docId, doc)
     if (alreadyApplied) {
-      const plainByHash = new Map(changes.map((c) => [c.hash, c.plain]))
+      // Clients take changes: a run made here from a client's changes shows them one by one.
+      const shownByHash = new Map(changes.map((c) => [c.hash, c.parts ?? [c.plain!]]))
       this.emit(
         'changes',
         docId,
-        rows.map((r) => plainByHash.get(r.hash)!),
+        rows.flatMap((r) => shownByHash.get(r.hash)!),
         origin,
       )
     }

@@ -17,6 +17,14 @@
  * the document is published, and when the peer stops. Until then they are stored as changes of
  * their own, as any edit is, and a run takes their place in the log in one commit. After a crash
  * they stay changes of their own.
+ *
+ * Live runs: a client's request that carries several changes made one after another (keys typed within
+ * one frame: a burst, a fast typist) leaves at once with each chain of them as a run (`sealForSending`).
+ * None of them ever left alone, so the same holds: nobody can have built on one inside the run. A
+ * bundle is made from a document that holds its changes, so the peer applies the request at once
+ * instead of deferring it (doc-cache.ts `Loaded.defer`); that costs what Automerge takes to apply to the
+ * text, which grows with its length, so a document whose apply costs more than `LIVE_RUN_APPLY_MS` per call sends its
+ * changes one by one again, and is timed anew after `LIVE_RUN_RETRY_MS`.
  */
 
 import * as A from '@automerge/automerge'
@@ -27,14 +35,27 @@ import type { Log } from '../log.ts'
 import type { ChangeLog, Durable } from '../store/types.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
-import { sealRun, type ValidChange } from './change-validation.ts'
-import type { DocCache } from './doc-cache.ts'
+import type { EpochKey } from '../crypto/epoch.ts'
+import { opsEffect } from './change-effect.ts'
+import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
+import type { DocCache, Loaded } from './doc-cache.ts'
 import type { GDoc } from './doc-content.ts'
 
 /** Unsent changes are sealed this long after the last one was made... */
 const SEAL_IDLE_MS = 300
 /** ...or as soon as a document has this many. */
 const SEAL_EVERY = 1024
+
+/**
+ * A client's chained changes leave as runs while applying them at once costs at most this much CPU per
+ * call (ms, averaged over the last applies) beyond the next per change: what Automerge costs per change
+ * is paid now or later anyway (about 0.2 ms per keystroke here), what it costs per call grows with the
+ * length of the text...
+ */
+const LIVE_RUN_APPLY_MS = 5
+const LIVE_RUN_APPLY_PER_CHANGE_MS = 0.5
+/** ...and after a costlier apply, they leave one by one for this long, then the apply is timed again. */
+export const LIVE_RUN_RETRY_MS = 10_000
 
 /** How many changes rows or envelopes hold: a run counts the changes in it. */
 export function changesIn(items: readonly { n: number }[]): number {
@@ -113,6 +134,112 @@ export function chainsOf(changes: UnsentChange[], maxChanges: number): UnsentCha
   return chains
 }
 
+/** A client's change as the peer checked it (documents.ts `applyClientChanges`). */
+export interface OwnChange {
+  plain: Uint8Array
+  decoded: A.DecodedChange
+}
+
+/**
+ * Whether a client's new changes may leave as runs now, and if so applies them to the document at once
+ * (a bundle is made from a document that holds its changes): two or more, at least two of them one
+ * after the other, and the document's last such apply cheap (see the top of this file). False: they
+ * leave one by one and are applied as any change is. Throws, leaving the document as it was, if
+ * Automerge refuses them.
+ */
+export function applyForRuns(l: Loaded, changes: readonly OwnChange[], now: () => number): boolean {
+  const chained = changes.some((c, i) => i > 0 && c.decoded.deps.length === 1 && c.decoded.deps[0] === changes[i - 1]!.decoded.hash)
+  if (!chained) return false
+  const started = now()
+  if (started < l.liveRuns.pausedUntil) return false
+  // Applied to a copy: an Automerge call that throws can leave its document unusable (a change naming an
+  // object nobody made panics inside the apply), and the document is taken only if all of them apply.
+  const current = l.doc
+  ;[l.doc] = A.applyChanges(
+    A.clone(current, { actor: A.getActorId(current) }),
+    changes.map((c) => c.plain),
+  )
+  // Averaged with the last, so that one slow apply (the first in a process, a busy machine) pauses nothing.
+  const perCall = Math.max(0, now() - started - LIVE_RUN_APPLY_PER_CHANGE_MS * changes.length)
+  l.liveRuns.cost = (l.liveRuns.cost + perCall) / 2
+  if (l.liveRuns.cost > LIVE_RUN_APPLY_MS) l.liveRuns = { cost: 0, pausedUntil: started + LIVE_RUN_RETRY_MS }
+  return true
+}
+
+/**
+ * Seals and signs a client's new changes to send, in the order given: with `doc` (which holds them all:
+ * `applyForRuns`), each chain of two or more (`chainsOf`) as one run; the rest, every one without
+ * `doc`, and a chain whose run would be over the wire's cap, one by one. A run made here keeps its
+ * changes' effects (for history) and the changes themselves (`parts`: clients take changes, not bundles).
+ */
+export function sealForSending(
+  device: Device,
+  key: EpochKey,
+  at: { ws: string; docId: string; m: readonly string[] },
+  changes: readonly OwnChange[],
+  doc: GDoc | null,
+): { items: SignedChange[]; valid: ValidChange[] } {
+  const items: SignedChange[] = []
+  const valid: ValidChange[] = []
+  const one = (c: OwnChange): void => {
+    const { item, change } = sealChange(device, key, at.ws, at.docId, c.plain, at.m, c.decoded)
+    items.push(item)
+    valid.push(change)
+  }
+  if (!doc) {
+    for (const c of changes) one(c)
+    return { items, valid }
+  }
+  const byHash = new Map(changes.map((c) => [c.decoded.hash, c]))
+  const unsent = changes.map(({ decoded: d }) => ({
+    hash: d.hash,
+    deps: d.deps,
+    epoch: key.epochId,
+    m: [...at.m],
+    actor: d.actor,
+    time: d.time,
+  }))
+  for (const chain of chainsOf(unsent, MAX_RUN_CHANGES)) {
+    const own = chain.map((u) => byHash.get(u.hash)!)
+    const run = own.length > 1 ? liveRun(device, key, at, own, doc) : null
+    if (!run) {
+      for (const c of own) one(c)
+      continue
+    }
+    items.push(run.item)
+    valid.push(run.change)
+  }
+  return { items, valid }
+}
+
+/** One run of a client's chained changes, from a document that holds them; null when it would be over the wire's cap. */
+function liveRun(
+  device: Device,
+  key: EpochKey,
+  at: { ws: string; docId: string; m: readonly string[] },
+  own: readonly OwnChange[],
+  doc: GDoc,
+): { item: SignedChange; change: ValidChange } | null {
+  const hashes = own.map((c) => c.decoded.hash)
+  const bundle = A.saveBundle(doc, hashes)
+  if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) return null
+  const last = own.at(-1)!.decoded
+  const { item, change } = sealRun(
+    device,
+    key,
+    at.ws,
+    at.docId,
+    { bundle, hashes, deps: own[0]!.decoded.deps, actor: last.actor, time: last.time, empty: own.every((c) => c.decoded.ops.length === 0) },
+    at.m,
+  )
+  change.effects = own.flatMap(({ decoded }) => {
+    const e = opsEffect(decoded)
+    return e ? [[decoded.hash, e] as const] : []
+  })
+  change.parts = own.map((c) => c.plain)
+  return { item, change }
+}
+
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
 }
@@ -143,10 +270,16 @@ export class Runs {
     this.components = components
   }
 
+  /** Nothing published now could reach anyone: new own changes are kept (`keep`) to leave as runs later. */
+  offline(): boolean {
+    const { online } = this.components
+    return online !== undefined && !online()
+  }
+
   /** Keeps new own changes if nothing could reach anyone now (true); false: publish them. */
   keep(ws: string, docId: string, changes: ValidChange[]): boolean {
-    const { online, sealIdleMs } = this.components
-    if (!online || online()) return false
+    if (!this.offline()) return false
+    const { sealIdleMs } = this.components
     const unsent = changes.map((c) => ({ hash: c.hash, deps: c.deps, epoch: c.epoch!, m: c.m!, actor: c.actor, time: c.time }))
     if (this.unsent.add(ws, docId, unsent) >= SEAL_EVERY) this.seal(docId)
     // Sealed when typing pauses, not when a teammate appears: it would wait for it.

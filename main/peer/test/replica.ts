@@ -11,6 +11,8 @@ export interface Replica {
   text(): string
   /** Makes a local change and resolves when the peer says it is durable. */
   edit(fn: (d: DocContent) => void): Promise<void>
+  /** Makes one local change per function and sends them in one request, as a window does with keys typed within a frame. */
+  burst(fns: ((d: DocContent) => void)[]): Promise<void>
   /** Resolves when `check` holds on the replica (checked after every remote change). */
   until(check: (doc: A.Doc<DocContent>) => boolean, timeoutMs?: number): Promise<number>
   close(): void
@@ -34,6 +36,14 @@ export async function openReplica(client: PeerClient, docId: string): Promise<Re
       doc = A.change(doc, fn)
       const change = A.getLastLocalChange(doc)
       if (change) await client.request('doc.applyChanges', { docId, changes: [change] })
+    },
+    async burst(fns) {
+      const changes: Uint8Array[] = []
+      for (const fn of fns) {
+        doc = A.change(doc, fn)
+        changes.push(A.getLastLocalChange(doc)!)
+      }
+      await client.request('doc.applyChanges', { docId, changes })
     },
     until(check, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {

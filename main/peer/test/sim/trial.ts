@@ -119,20 +119,27 @@ function kindOf(x: number): StepKind {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** An edit the way a client makes one: the document's bytes, a local Automerge change, sent as bytes. Its hash, or null if none. */
-/** Types `keys` at fraction `at` of the text, one change per key, each acknowledged; returns their hashes. */
-async function clientType(c: PeerClient, docId: string, at: number, keys: string): Promise<string[]> {
+/**
+ * Types `keys` at fraction `at` of the text, one change per key, each acknowledged, or (`burst`) all sent
+ * in one request, as a window sends keys typed within one frame (they leave as a run: sync/runs.ts);
+ * returns their hashes.
+ */
+async function clientType(c: PeerClient, docId: string, at: number, keys: string, burst = false): Promise<string[]> {
   const opened = await c.request('doc.open', { docId })
   const hashes: string[] = []
   try {
     let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor })
     if (typeof doc.text !== 'string') return hashes
     let pos = Math.floor(at * (doc.text.length + 1))
+    const changes: Uint8Array[] = []
     for (const key of keys) {
       doc = A.change(doc, (d) => A.splice(d, ['text'], pos++, 0, key))
       const change = A.getLastLocalChange(doc)!
-      await c.request('doc.applyChanges', { docId, changes: [change] })
+      if (burst) changes.push(change)
+      else await c.request('doc.applyChanges', { docId, changes: [change] })
       hashes.push(A.decodeChange(change).hash)
     }
+    if (changes.length) await c.request('doc.applyChanges', { docId, changes })
     return hashes
   } finally {
     await c.request('doc.close', { docId })
@@ -395,13 +402,15 @@ class Trial {
       case 'insert': {
         const s = this.pickRunning(r[0]!)
         const ins = text.slice(0, 1 + Math.floor(r[3]! * 12))
-        // Half the time typed key by key, a change each (runs form of such keys made with no connection).
+        // Half the time typed key by key, a change each (runs form of such keys made with no connection),
+        // and of those half sent together, as keys typed within one frame (a run at once when connected).
         const typed = r[4]! < 0.5
-        this.note(`${i}: ${s.name} ${typed ? 'types' : 'inserts'} '${ins}'`)
+        const burst = typed && r[5]! < 0.5
+        this.note(`${i}: ${s.name} ${burst ? 'types in one frame' : typed ? 'types' : 'inserts'} '${ins}'`)
         this.launch(s, 'insert', async (_p, c) => {
           const doc = await this.docAt(c, r[1]!, `${s.name} step ${i}`)
           if (!doc) return
-          if (typed) for (const h of await clientType(c, doc.id, r[2]!, ins)) this.acked(doc.id, h)
+          if (typed) for (const h of await clientType(c, doc.id, r[2]!, ins, burst)) this.acked(doc.id, h)
           else
             this.acked(doc.id, await clientEdit(c, doc.id, (d) => A.splice(d, ['text'], Math.floor(r[2]! * (d.text.length + 1)), 0, ins)))
         })
