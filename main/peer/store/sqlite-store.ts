@@ -630,6 +630,13 @@ export class SqliteStore implements PeerStore {
     return { ...row, seq: Number(res.lastInsertRowid) }
   }
 
+  removeChanges(docId: string, hashes: readonly string[]): number {
+    const drop = this.sql('DELETE FROM changes WHERE doc_id = ? AND hash = ?')
+    let removed = 0
+    for (const h of hashes) removed += drop.run(docId, hashBlob(h)).changes
+    return removed
+  }
+
   hasChange(docId: string, hash: string): boolean {
     return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hashBlob(hash)) !== undefined
   }

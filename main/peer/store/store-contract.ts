@@ -309,6 +309,19 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.deepEqual(s.getChanges('d3', asked), [])
       }))
 
+    test("removeChanges removes the document's rows of those hashes only, and says how many", () =>
+      withStore(async (s) => {
+        await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(3)], 5))
+        await s.write(() => s.appendChanges('d2', [rec(2, 'devB')], 6))
+        assert.equal(await s.write(() => s.removeChanges('d1', [hex(2), hex(7)])), 1)
+        assert.deepEqual(
+          s.changesAfter('d1', 0).map((c) => c.hash),
+          [hex(1), hex(3)],
+        )
+        assert.equal(s.hasChange('d2', hex(2)), true, "another document's row of the same hash stays")
+        assert.equal(await s.write(() => s.removeChanges('d1', [])), 0)
+      }))
+
     test('hasChange, getChanges, changesAfter, countChangesAfter, changeCounts', () =>
       withStore(async (s) => {
         const rows = await s.write(() => s.appendChanges('d1', [rec(1), rec(2), rec(3)], 5))

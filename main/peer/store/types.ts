@@ -176,6 +176,8 @@ export interface ChangeLog {
    */
   replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow
   hasChange(docId: string, hash: string): boolean
+  /** Removes the rows of `hashes` from the document's log (changes that do not apply: sync/quarantine.ts); returns how many it removed. */
+  removeChanges(docId: string, hashes: readonly string[]): number
   /** When the newest change (or run) of `author` in the document arrived here, of those before `beforeSeq` if given; null: none. */
   newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null
   /** How many changes of `author` the document's log holds (a run counts its changes), and the first one's place in it. */

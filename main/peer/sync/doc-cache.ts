@@ -11,11 +11,12 @@ import type { Device } from '../identity/device.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent } from '../crypto/seal.ts'
 import { maxOf, type Log } from '../log.ts'
-import type { ChangeLog, ChangeRow, Durable, ListingStore } from '../store/types.ts'
+import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore } from '../store/types.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import { headsKey, readContent, readHeader, type GDoc } from './doc-content.ts'
 import type { Listing } from './listing.ts'
+import { applyRows, applyWhatApplies, Refused } from './quarantine.ts'
 
 /** A change that may wait to be applied (`Loaded.defer`). */
 export interface Deferrable {
@@ -56,6 +57,13 @@ export class Loaded {
   holds = 0
   /** Batches applied here and not committed yet: such a document is not evicted. */
   unsaved = 0
+  /**
+   * An apply to it failed (a change that decodes but does not apply: sync/quarantine.ts), so it may be
+   * unusable: `DocCache.load` loads it again from the log, and nothing snapshots it.
+   */
+  broken = false
+  /** The document as its log has it now, without what does not apply (set by `DocCache`): what a failed apply of deferred changes falls back to. */
+  recover: (() => GDoc) | null = null
   /**
    * What applying a client's changes at once costs per call (CPU ms, averaged), and until when (by that
    * clock) they are not, because that was costly (runs.ts `applyForRuns`).
@@ -139,10 +147,23 @@ export class Loaded {
     return true
   }
 
-  /** Applies the deferred changes, in one call (if that throws, they still wait: a read fails rather than miss them). */
+  /**
+   * Applies the deferred changes, in one call. If Automerge refuses them (sync/quarantine.ts), the
+   * document is taken again from its log, where they are, without what does not apply; with nothing to
+   * take it from, it is marked broken and the error thrown.
+   */
   flush(): void {
     if (!this.#pending.length) return
-    ;[this.#doc] = A.applyChanges(this.#doc, this.#pending)
+    try {
+      ;[this.#doc] = A.applyChanges(this.#doc, this.#pending)
+    } catch (err) {
+      if (!this.recover) {
+        this.broken = true
+        throw err
+      }
+      this.#doc = this.recover()
+      this.#textObject = undefined
+    }
     this.#pending = []
     this.#pendingHashes.clear()
   }
@@ -200,6 +221,8 @@ export class DocCache {
   private lastDeferredCost = 0
   /** Holds taken on documents handed out from their snapshot and not loaded yet (`hold`). */
   private readonly laterHolds = new Map<string, number>()
+  /** Changes left out of documents because they do not apply (sync/quarantine.ts). */
+  private readonly refused = new Refused()
 
   constructor(components: DocCacheComponents) {
     this.components = components
@@ -217,7 +240,13 @@ export class DocCache {
 
   /** Puts a document just made here in memory (no eviction pass). */
   put(docId: string, l: Loaded): void {
+    l.recover = () => this.fromLog(docId).doc
     this.loaded.set(docId, l)
+  }
+
+  /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts): it is dropped if it comes again. */
+  refuses(docId: string, hash: string): boolean {
+    return this.refused.has(docId, hash)
   }
 
   /**
@@ -259,7 +288,8 @@ export class DocCache {
       } catch (err) {
         // Every change taken was validated and is in the log (or on its way there): the document loads again from the store.
         this.components.log('warn', `applying changes to ${id}: ${(err as Error).message}; it loads again from the store`)
-        this.loaded.delete(id)
+        const l = this.loaded.get(id)
+        if (l) l.broken = true
       }
     }
     // A pass that found everything applied already (a read came first) says nothing of the cost.
@@ -354,7 +384,7 @@ export class DocCache {
   loadOrStart(docId: string, ws: string): Loaded {
     if (this.loaded.has(docId) || this.components.store.getDocument(docId)) return this.load(docId)
     const l = new Loaded(A.init<DocContent>({ actor: this.components.actor }), ws)
-    this.loaded.set(docId, l)
+    this.put(docId, l)
     this.evict()
     return l
   }
@@ -368,7 +398,7 @@ export class DocCache {
    */
   maybeSnapshot(docId: string, l: Loaded, force = false): void {
     const { store, snapshotEvery, firstSnapshotAfter, log } = this.components
-    if (l.sinceSnapshot === 0) return
+    if (l.sinceSnapshot === 0 || l.broken) return
     if (!force && (l.sinceSnapshot < snapshotEvery || Date.now() - l.lastSnapshotAt < 2000)) return
     if (!l.snapshotted && l.changesSinceSnapshot < firstSnapshotAfter && A.stats(l.doc).numOps < FIRST_SNAPSHOT_OPS) return
     if (A.getMissingDeps(l.doc, []).length > 0) return // queued changes are not in save(); wait for them
@@ -391,30 +421,18 @@ export class DocCache {
     for (const [id, l] of this.loaded) this.maybeSnapshot(id, l, true)
   }
 
-  /** Loads a document: its snapshot, then every change after it, applied in one call. */
+  /**
+   * Loads a document: its snapshot, then every change after it, applied in one call. A document whose
+   * last apply failed (`Loaded.broken`) is loaded again, keeping the holds on it.
+   */
   load(docId: string): Loaded {
-    const { store, actor } = this.components
     let l = this.loaded.get(docId)
-    if (l) {
+    if (l && !l.broken) {
       l.lastUsed = Date.now()
       return l
     }
-    const row = store.getDocument(docId)
-    if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
-    if (this.keeps(row.workspaceId))
-      throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it stores it sealed and cannot open its documents.')
-    const snap = store.getSnapshot(docId)
-    // `unchecked`: a snapshot is this peer's own save of a document whose every change it had
-    // verified; checking recomputes each change's hash, two thirds of a large load. The changes
-    // after it are applied as usual.
-    let doc = snap ? A.load<DocContent>(snap.bytes, { actor, unchecked: true }) : A.init<DocContent>({ actor })
-    const rest = store.changesAfter(docId, snap?.upToSeq ?? 0)
-    if (rest.length) {
-      const plain = rest.map((r) => this.plainOf(row.workspaceId, r))
-      // A run is an Automerge bundle (sync/runs.ts): loadIncremental takes bundles and changes alike.
-      if (rest.some((r) => r.n > 1)) doc = A.loadIncremental(doc, Buffer.concat(plain))
-      else [doc] = A.applyChanges(doc, plain)
-    }
+    const holds = l?.holds ?? 0
+    const { doc, rest, snap, row } = this.fromLog(docId)
     l = new Loaded(doc, row.workspaceId, {
       lastSeq: maxOf(
         rest.map((r) => r.seq),
@@ -424,11 +442,50 @@ export class DocCache {
       changesSinceSnapshot: rest.reduce((a, r) => a + r.n, 0),
       snapshotted: snap !== undefined,
     })
-    this.loaded.set(docId, l)
+    l.holds = holds
+    this.put(docId, l)
     // The listing cache lags the change log after a crash; repair it from the document.
     if (headsKey(row.heads) !== headsKey(A.getHeads(doc))) this.components.listing.refreshRow(docId, l, null, 0)
     this.evict()
     return l
+  }
+
+  /**
+   * The document as its log has it: the snapshot, then every change after it (`rest`). If those do not
+   * apply, the ones that do are applied, and the others are removed from the log (sync/quarantine.ts).
+   */
+  private fromLog(docId: string): { doc: GDoc; rest: ChangeRow[]; snap: ReturnType<ChangeLog['getSnapshot']>; row: DocumentRow } {
+    const { store, actor, log } = this.components
+    const row = store.getDocument(docId)
+    if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
+    if (this.keeps(row.workspaceId))
+      throw new GrapevineError('forbidden', 'This device is a keeper of the workspace: it stores it sealed and cannot open its documents.')
+    const snap = store.getSnapshot(docId)
+    // `unchecked`: a snapshot is this peer's own save of a document whose every change it had
+    // verified; checking recomputes each change's hash, two thirds of a large load. The changes
+    // after it are applied as usual.
+    const start = (): GDoc => (snap ? A.load<DocContent>(snap.bytes, { actor, unchecked: true }) : A.init<DocContent>({ actor }))
+    let doc = start()
+    let rest = store.changesAfter(docId, snap?.upToSeq ?? 0)
+    if (rest.length === 0) return { doc, rest, snap, row }
+    const plain = rest.map((r) => this.plainOf(row.workspaceId, r))
+    try {
+      doc = applyRows(doc, rest, plain)
+    } catch (err) {
+      const found = applyWhatApplies(start(), rest, plain)
+      const hashes = found.refused.map((r) => r.hash)
+      this.refused.add(docId, hashes)
+      log(
+        'warn',
+        `${docId}: ${hashes.length} stored changes do not apply (${(err as Error).message}; by ${[...new Set(found.refused.map((r) => r.author))].join(', ')}); removed from its log`,
+      )
+      void store
+        .writeNow(() => store.removeChanges(docId, hashes))
+        .catch((e: Error) => log('warn', `removing changes of ${docId}: ${e.message}`))
+      doc = found.doc
+      rest = rest.filter((r) => !found.refused.includes(r))
+    }
+    return { doc, rest, snap, row }
   }
 
   /** The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was signed). */

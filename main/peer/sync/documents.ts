@@ -515,7 +515,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // that arrives alone though this device holds it inside a run (only its author could send both)
     // would otherwise be stored twice.
     const seen = new Set<string>()
-    const stored = l ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !l.has(c.hash)) : changes
+    // Nor a change left out of the document because it does not apply (sync/quarantine.ts).
+    const stored = l
+      ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !l.has(c.hash) && !this.cache.refuses(docId, c.hash))
+      : changes
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
@@ -553,13 +556,24 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // A client's own edit is waited on (its acknowledgement): committed first, so that its fsync runs on the
     // thread pool while the edit is applied here. Its listing row then rides in the next commit.
     const firstWrite = commitFirst ? this.store.writeNow(commit) : undefined
+    /** The heads before a batch that did not apply: what clients are shown the changes since, once it is in the log. */
+    let failedAt: string[] | null = null
     if (l) {
       l.unsaved++
       // The new ones only: each stored once, not shown twice.
       if (stored.length) {
-        const shown = this.applyTo(docId, l, stored)
-        if (shown.length) this.emit('changes', docId, shown, origin)
-        listed = this.listing.refreshRow(docId, l, last, changesIn(stored))
+        const before = l.heads()
+        try {
+          const shown = this.applyTo(docId, l, stored)
+          if (shown.length) this.emit('changes', docId, shown, origin)
+          listed = this.listing.refreshRow(docId, l, last, changesIn(stored))
+        } catch (err) {
+          // One of them decodes but does not apply (sync/quarantine.ts). They are committed all the same,
+          // and the document loads again from its log, which leaves out what does not apply.
+          this.opts.log('warn', `${docId}: ${stored.length} changes did not apply (${(err as Error).message}); it loads again from its log`)
+          l.broken = true
+          failedAt = before
+        }
       }
     }
     const write = firstWrite ?? this.store.write(commit)
@@ -578,8 +592,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // A teammate that sealed with a key has it: what "2 of 4 teammates have the new key" counts.
     for (const c of changes) if (c.epoch !== null && c.author !== this.device.deviceId) this.keys.confirm(workspaceId, c.author, c.epoch)
     // Own edits are in memory already, and teammates' were applied above. An own document evicted
-    // meanwhile loads again from the store, which now has them.
-    const doc = l ?? this.cache.load(docId)
+    // meanwhile, or one whose batch did not apply, loads again from the store, which now has them.
+    const doc = l && !l.broken ? l : this.cache.load(docId)
+    if (failedAt && this.cache.watched(docId)) {
+      const since = failedAt.filter((h) => doc.has(h))
+      if (since.length) this.emit('changes', docId, A.getChangesSince(doc.doc, since), origin)
+    }
     doc.lastSeq = maxOf(
       rows.map((r) => r.seq),
       doc.lastSeq,

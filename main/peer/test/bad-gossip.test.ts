@@ -20,6 +20,7 @@ import { verifyOp, type VerifiedOp } from '../workspace/ops.ts'
 import { encodeMessage, PEER_PROTOCOL_VERSION, workspaceTopic, type SignedChange } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
+import { storedChanges } from './sim/stored.ts'
 import { catchupInject, changeOnTop, meshWith, startAttackerNode, throwawayDevice, rejectsWith, stopAll, type Dir } from './attacker.ts'
 
 /** The heads of a workspace's membership ops as a peer's database holds them (read-only, while it runs). */
@@ -387,6 +388,20 @@ describe('gossip and catch-up from bad peers', () => {
     await rejectsWith(rc.request('doc.create', { workspaceId: ws, title: 'x' }), ['forbidden'], 'viewer create')
     await rejectsWith(rc.request('workspace.invite', { workspaceId: ws }), ['forbidden'], 'viewer invite')
     await assertUnchanged()
+  })
+
+  it("a member's change that decodes but does not apply is left out: the document stays as it was, readable, and the change leaves the log", async () => {
+    // A keystroke whose insertion point is an element nobody made: it decodes, is signed by a member, and panics inside Automerge's apply.
+    const decoded = A.decodeChange(changeOnTop(docBytes, `${M().device.actorPrefix}00000000000000aa`, 'P'))
+    ;(decoded.ops[0] as unknown as { elemId: string }).elemId = `99@${'ab'.repeat(16)}`
+    const bad = A.encodeChange(decoded)
+    const accepted = V().stats().gossip.accepted
+    await M().node.services.pubsub.publish(topic, changesMessage([signChange(M().device, ws, docId, bad)]))
+    // Validation cannot tell (it has no document): the change is taken, and left out when it is applied.
+    await waitFor('the victim to take the change', () => V().stats().gossip.accepted > accepted)
+    await assertUnchanged()
+    const hash = A.decodeChange(bad).hash
+    await waitFor('the change removed from the log', () => !storedChanges(V().dbPath).some((c) => c.docId === docId && c.hash === hash))
   })
 
   it('still takes honest changes from members afterwards', async () => {
