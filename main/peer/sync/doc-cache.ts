@@ -11,7 +11,7 @@ import type { Device } from '../identity/device.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent } from '../crypto/seal.ts'
 import { maxOf, type Log } from '../log.ts'
-import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore } from '../store/types.ts'
+import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import { headsKey, readContent, readHeader, type GDoc } from './doc-content.ts'
@@ -170,7 +170,7 @@ export class Loaded {
 }
 
 export interface DocCacheComponents {
-  store: Durable & ListingStore & ChangeLog
+  store: Durable & ListingStore & ChangeLog & MetaStore
   device: Pick<Device, 'deviceId'>
   workspaces: Pick<Workspaces, 'roleOf'>
   keys: Pick<EpochKeys, 'key'>
@@ -190,6 +190,9 @@ export interface DocCacheComponents {
   now: () => number
   log: Log
 }
+
+/** Documents whose stored refused hashes are remembered as read (`DocCache.readRefused`); past it, they are read again. */
+const MAX_REFUSED_READ = 10_000
 
 /** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
 export const FIRST_SNAPSHOT_CHANGES = 64
@@ -221,8 +224,9 @@ export class DocCache {
   private lastDeferredCost = 0
   /** Holds taken on documents handed out from their snapshot and not loaded yet (`hold`). */
   private readonly laterHolds = new Map<string, number>()
-  /** Changes left out of documents because they do not apply (sync/quarantine.ts). */
+  /** Changes left out of documents because they do not apply (sync/quarantine.ts), and the documents whose stored list was read. */
   private readonly refused = new Refused()
+  private readonly refusedRead = new Set<string>()
 
   constructor(components: DocCacheComponents) {
     this.components = components
@@ -246,7 +250,17 @@ export class DocCache {
 
   /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts): it is dropped if it comes again. */
   refuses(docId: string, hash: string): boolean {
+    this.readRefused(docId)
     return this.refused.has(docId, hash)
+  }
+
+  /** The document's refused hashes as the store keeps them (`refused:<docId>`), read once per run. */
+  private readRefused(docId: string): void {
+    if (this.refusedRead.has(docId)) return
+    if (this.refusedRead.size >= MAX_REFUSED_READ) this.refusedRead.clear()
+    this.refusedRead.add(docId)
+    const stored = this.components.store.getMeta(`refused:${docId}`)
+    if (stored) this.refused.add(docId, JSON.parse(stored.toString()) as string[])
   }
 
   /**
@@ -474,13 +488,18 @@ export class DocCache {
     } catch (err) {
       const found = applyWhatApplies(start(), rest, plain)
       const hashes = found.refused.map((r) => r.hash)
+      this.readRefused(docId)
       this.refused.add(docId, hashes)
+      const kept = this.refused.of(docId)
       log(
         'warn',
         `${docId}: ${hashes.length} stored changes do not apply (${(err as Error).message}; by ${[...new Set(found.refused.map((r) => r.author))].join(', ')}); removed from its log`,
       )
       void store
-        .writeNow(() => store.removeChanges(docId, hashes))
+        .writeNow(() => {
+          store.removeChanges(docId, hashes)
+          store.setMeta(`refused:${docId}`, JSON.stringify(kept))
+        })
         .catch((e: Error) => log('warn', `removing changes of ${docId}: ${e.message}`))
       doc = found.doc
       rest = rest.filter((r) => !found.refused.includes(r))

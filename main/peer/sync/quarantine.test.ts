@@ -41,7 +41,7 @@ async function setup(dir: string) {
   return { ...fx, ws, d, docId, teammate, poison }
 }
 
-test("a teammate's keystroke that does not apply is left out and removed from the log; the keystroke beside it stays, the same change coming again is dropped, and a restart loads the same", async () => {
+test("a teammate's keystroke that does not apply is left out and removed from the log; the keystroke beside it stays, the same change coming again is dropped (after a restart too), and a restart loads the same", async () => {
   const dir = tempDir()
   try {
     const { store, ws, d, docId, teammate, poison, docs } = await setup(dir.path)
@@ -64,6 +64,10 @@ test("a teammate's keystroke that does not apply is left out and removed from th
     await d.close()
     const again = docs()
     assert.equal(again.content(docId).text, 'hello!')
+    // The store remembers it: after a restart it is dropped as it comes.
+    await again.ingest(ws, docId, [bad.valid])
+    await again.settle()
+    assert.equal(store.hasChange(docId, bad.hash), false, 'dropped after a restart too')
     await again.close()
     store.close()
   } finally {

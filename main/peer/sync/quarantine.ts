@@ -7,8 +7,8 @@
  *
  * When an apply fails, the document is loaded again from its log (doc-cache.ts `fromLog`): if the log
  * does not apply either, what does apply is found by halves, each tried on a fresh copy, and what does
- * not is left out and removed from the log. Its hashes are kept while the peer runs, so that the same
- * change arriving again is dropped at once.
+ * not is left out and removed from the log. Its hash is kept (in memory, and in the store's meta), so
+ * that the same change arriving again is dropped at once.
  */
 import * as A from '@automerge/automerge'
 import type { GDoc } from './doc-content.ts'
@@ -43,6 +43,15 @@ export class Refused {
     return this.byKey.size > 0 && this.byKey.has(`${docId} ${hash}`)
   }
 
+  /** The document's refused hashes, at most `MAX_REFUSED_PER_DOC` of them, the newest last. */
+  of(docId: string): string[] {
+    const prefix = `${docId} `
+    return [...this.byKey]
+      .filter((k) => k.startsWith(prefix))
+      .map((k) => k.slice(prefix.length))
+      .slice(-MAX_REFUSED_PER_DOC)
+  }
+
   add(docId: string, hashes: readonly string[]): void {
     for (const h of hashes) this.byKey.add(`${docId} ${h}`)
     for (const k of this.byKey) {
@@ -53,3 +62,5 @@ export class Refused {
 }
 
 const MAX_REFUSED = 10_000
+/** What is stored of a document's refused hashes (doc-cache.ts `refused:<docId>`). */
+const MAX_REFUSED_PER_DOC = 1_000
