@@ -16,7 +16,7 @@ import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import { headsKey, readContent, readHeader, type GDoc } from './doc-content.ts'
 import type { Listing } from './listing.ts'
-import { applyRows, applyWhatApplies, Refused } from './quarantine.ts'
+import { applyRows, applyWhatApplies, Quarantine } from './quarantine.ts'
 
 /** A change that may wait to be applied (`Loaded.defer`). */
 export interface Deferrable {
@@ -191,9 +191,6 @@ export interface DocCacheComponents {
   log: Log
 }
 
-/** Documents whose stored refused hashes are remembered as read (`DocCache.readRefused`); past it, they are read again. */
-const MAX_REFUSED_READ = 10_000
-
 /** Changes a document has before its first snapshot (see `DocCache.maybeSnapshot`). */
 export const FIRST_SNAPSHOT_CHANGES = 64
 /**
@@ -224,12 +221,12 @@ export class DocCache {
   private lastDeferredCost = 0
   /** Holds taken on documents handed out from their snapshot and not loaded yet (`hold`). */
   private readonly laterHolds = new Map<string, number>()
-  /** Changes left out of documents because they do not apply (sync/quarantine.ts), and the documents whose stored list was read. */
-  private readonly refused = new Refused()
-  private readonly refusedRead = new Set<string>()
+  /** Changes left out of documents because they do not apply (sync/quarantine.ts). */
+  private readonly quarantine: Quarantine
 
   constructor(components: DocCacheComponents) {
     this.components = components
+    this.quarantine = new Quarantine({ store: components.store, log: components.log })
   }
 
   /** Whether this device keeps `ws` sealed without reading it (a keeper). */
@@ -250,17 +247,7 @@ export class DocCache {
 
   /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts): it is dropped if it comes again. */
   refuses(docId: string, hash: string): boolean {
-    this.readRefused(docId)
-    return this.refused.has(docId, hash)
-  }
-
-  /** The document's refused hashes as the store keeps them (`refused:<docId>`), read once per run. */
-  private readRefused(docId: string): void {
-    if (this.refusedRead.has(docId)) return
-    if (this.refusedRead.size >= MAX_REFUSED_READ) this.refusedRead.clear()
-    this.refusedRead.add(docId)
-    const stored = this.components.store.getMeta(`refused:${docId}`)
-    if (stored) this.refused.add(docId, JSON.parse(stored.toString()) as string[])
+    return this.quarantine.refuses(docId, hash)
   }
 
   /**
@@ -469,7 +456,7 @@ export class DocCache {
    * apply, the ones that do are applied, and the others are removed from the log (sync/quarantine.ts).
    */
   private fromLog(docId: string): { doc: GDoc; rest: ChangeRow[]; snap: ReturnType<ChangeLog['getSnapshot']>; row: DocumentRow } {
-    const { store, actor, log } = this.components
+    const { store, actor } = this.components
     const row = store.getDocument(docId)
     if (!row) throw new GrapevineError('not-found', `No document ${docId} here.`)
     if (this.keeps(row.workspaceId))
@@ -487,20 +474,7 @@ export class DocCache {
       doc = applyRows(doc, rest, plain)
     } catch (err) {
       const found = applyWhatApplies(start(), rest, plain)
-      const hashes = found.refused.map((r) => r.hash)
-      this.readRefused(docId)
-      this.refused.add(docId, hashes)
-      const kept = this.refused.of(docId)
-      log(
-        'warn',
-        `${docId}: ${hashes.length} stored changes do not apply (${(err as Error).message}; by ${[...new Set(found.refused.map((r) => r.author))].join(', ')}); removed from its log`,
-      )
-      void store
-        .writeNow(() => {
-          store.removeChanges(docId, hashes)
-          store.setMeta(`refused:${docId}`, JSON.stringify(kept))
-        })
-        .catch((e: Error) => log('warn', `removing changes of ${docId}: ${e.message}`))
+      this.quarantine.refuse(docId, found.refused, (err as Error).message)
       doc = found.doc
       rest = rest.filter((r) => !found.refused.includes(r))
     }

@@ -11,6 +11,8 @@
  * that the same change arriving again is dropped at once.
  */
 import * as A from '@automerge/automerge'
+import type { Log } from '../log.ts'
+import type { ChangeLog, Durable, MetaStore } from '../store/types.ts'
 import type { GDoc } from './doc-content.ts'
 
 /** Applies stored changes in one call (a run is a bundle: `loadIncremental` takes bundles and changes alike). */
@@ -35,32 +37,68 @@ export function applyWhatApplies<R extends { n: number }>(doc: GDoc, rows: R[], 
   }
 }
 
-/** Hashes of changes left out this way, by document; at most `MAX_REFUSED` are kept, the oldest dropped first. */
-export class Refused {
-  private readonly byKey = new Set<string>()
+export interface QuarantineComponents {
+  store: Durable & ChangeLog & MetaStore
+  log: Log
+}
 
-  has(docId: string, hash: string): boolean {
-    return this.byKey.size > 0 && this.byKey.has(`${docId} ${hash}`)
+/**
+ * The changes left out of documents here because they do not apply: removed from the log, and their
+ * hashes kept in memory (at most `MAX_REFUSED`, the oldest dropped first) and in the store's meta
+ * (`refused:<docId>`, at most `MAX_REFUSED_PER_DOC` per document, read once per run and document).
+ */
+export class Quarantine {
+  private readonly components: QuarantineComponents
+  /** "docId hash" of every refused change known. */
+  private readonly refused = new Set<string>()
+  /** Documents whose stored list was read. */
+  private readonly read = new Set<string>()
+
+  constructor(components: QuarantineComponents) {
+    this.components = components
   }
 
-  /** The document's refused hashes, at most `MAX_REFUSED_PER_DOC` of them, the newest last. */
-  of(docId: string): string[] {
+  /** Whether the change was left out of the document here: it is dropped if it comes again. */
+  refuses(docId: string, hash: string): boolean {
+    this.readStored(docId)
+    return this.refused.has(`${docId} ${hash}`)
+  }
+
+  /** Leaves `rows` out of the document for good: removed from its log, and remembered. */
+  refuse(docId: string, rows: readonly { hash: string; author: string }[], why: string): void {
+    const { store, log } = this.components
+    this.readStored(docId)
+    const hashes = rows.map((r) => r.hash)
+    for (const h of hashes) this.refused.add(`${docId} ${h}`)
+    for (const k of this.refused) {
+      if (this.refused.size <= MAX_REFUSED) break
+      this.refused.delete(k)
+    }
     const prefix = `${docId} `
-    return [...this.byKey]
+    const kept = [...this.refused]
       .filter((k) => k.startsWith(prefix))
       .map((k) => k.slice(prefix.length))
       .slice(-MAX_REFUSED_PER_DOC)
+    log(
+      'warn',
+      `${docId}: ${hashes.length} stored changes do not apply (${why}; by ${[...new Set(rows.map((r) => r.author))].join(', ')}); removed from its log`,
+    )
+    void store
+      .writeNow(() => {
+        store.removeChanges(docId, hashes)
+        store.setMeta(`refused:${docId}`, JSON.stringify(kept))
+      })
+      .catch((e: Error) => log('warn', `removing changes of ${docId}: ${e.message}`))
   }
 
-  add(docId: string, hashes: readonly string[]): void {
-    for (const h of hashes) this.byKey.add(`${docId} ${h}`)
-    for (const k of this.byKey) {
-      if (this.byKey.size <= MAX_REFUSED) break
-      this.byKey.delete(k)
-    }
+  private readStored(docId: string): void {
+    if (this.read.has(docId)) return
+    if (this.read.size >= MAX_REFUSED) this.read.clear()
+    this.read.add(docId)
+    const stored = this.components.store.getMeta(`refused:${docId}`)
+    if (stored) for (const h of JSON.parse(stored.toString()) as string[]) this.refused.add(`${docId} ${h}`)
   }
 }
 
 const MAX_REFUSED = 10_000
-/** What is stored of a document's refused hashes (doc-cache.ts `refused:<docId>`). */
 const MAX_REFUSED_PER_DOC = 1_000
