@@ -157,9 +157,9 @@ test('the peer neither uses its new key nor reports ready before main confirms i
     main.send({ type: 'device-key-saved' })
     await waitFor('ready', () => main.toMain.find((m) => m.type === 'ready'))
     // The search index and the history of a new profile are marked built in the background, right after the
-    // start, and the port once the network listens (after ready: api/start-gate.ts).
-    await waitFor('the search index, the history and the port marked', () =>
-      ['search_indexed', 'history_counted', 'listen_port'].every((k) => metaKeys(dir.path).includes(k)),
+    // start, and the port and the address record's number once the network listens (after ready: api/start-gate.ts).
+    await waitFor('the search index, the history, the port and the address record marked', () =>
+      ['search_indexed', 'history_counted', 'listen_port', 'address_seq'].every((k) => metaKeys(dir.path).includes(k)),
     )
     assert.deepEqual(metaKeys(dir.path), [
       'address_seq',
