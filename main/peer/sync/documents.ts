@@ -26,7 +26,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
-import { applyForRuns, changesIn, Runs, sealForSending, type OwnChange } from './runs.ts'
+import { applyForRuns, changesIn, Runs, type OwnChange } from './runs.ts'
 import { linksBeyond, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import { headsKey, initContent, kindOf, setText, textSplices, type GDoc } from './doc-content.ts'
@@ -459,7 +459,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
     this.listing.follow(docId)
     const applied = !this.runs.offline() && this.applyNow(l, checked)
-    const { items, valid } = sealForSending(this.device, key, { ws: row.workspaceId, docId, m }, checked, applied ? l.applied() : null)
+    const { items, valid } = this.runs.sealLive(key, { ws: row.workspaceId, docId, m }, checked, applied ? l.applied() : null)
     // Published before the commit (see commitOwn).
     this.publish(row.workspaceId, docId, items, valid)
     await this.persist(row.workspaceId, docId, valid, applied, origin, true)

@@ -172,7 +172,7 @@ export function applyForRuns(l: Loaded, changes: readonly OwnChange[], now: () =
  * `doc`, and a chain whose run would be over the wire's cap, one by one. A run made here keeps its
  * changes' effects (for history) and the changes themselves (`parts`: clients take changes, not bundles).
  */
-export function sealForSending(
+function sealForSending(
   device: Device,
   key: EpochKey,
   at: { ws: string; docId: string; m: readonly string[] },
@@ -260,14 +260,26 @@ export interface RunsComponents {
 
 /** This device's unsent changes and the runs they leave as (see the top of this file). */
 export class Runs {
-  /** Runs sealed here, and the changes they hold. */
-  readonly stats = { sealed: 0, changes: 0 }
+  /** Runs sealed here of changes made with no connection, and the changes they hold; runs sealed at once of a client's keys (`sealLive`). */
+  readonly stats = { sealed: 0, changes: 0, live: 0 }
   private readonly components: RunsComponents
   private readonly unsent = new Unsent()
   private timer: NodeJS.Timeout | null = null
 
   constructor(components: RunsComponents) {
     this.components = components
+  }
+
+  /** A client's new changes sealed to send (`sealForSending`), counting the runs among them. */
+  sealLive(
+    key: EpochKey,
+    at: { ws: string; docId: string; m: readonly string[] },
+    changes: readonly OwnChange[],
+    doc: GDoc | null,
+  ): { items: SignedChange[]; valid: ValidChange[] } {
+    const sealed = sealForSending(this.components.device, key, at, changes, doc)
+    this.stats.live += sealed.valid.filter((c) => c.n > 1).length
+    return sealed
   }
 
   /** Nothing published now could reach anyone: new own changes are kept (`keep`) to leave as runs later. */

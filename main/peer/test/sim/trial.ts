@@ -270,9 +270,12 @@ class Trial {
       this.throwIfFailed()
       await checkConverged(this.running(), this.template.ws, this.expected, () => this.connectAll(), this.note.bind(this))
       this.throwIfFailed()
-      // Runs sealed by the peers as they run now (those of runs before a restart are not counted).
+      // Runs sealed by the peers as they run now (those of peers' runs before a restart are not counted).
       const sealed = this.running().reduce((n, s) => n + s.peer!.stats().runs.sealed, 0)
       if (sealed) this.counts['runs sealed'] = (this.counts['runs sealed'] ?? 0) + sealed
+      // And runs sent at once of keys sent in one request (sync/runs.ts `sealLive`).
+      const live = this.running().reduce((n, s) => n + s.peer!.stats().runs.live, 0)
+      if (live) this.counts['live runs'] = (this.counts['live runs'] ?? 0) + live
       const stale = checkStatus ? await staleSyncStatus(this.running(), this.template.ws, this.opts.syncStatus.waitMs) : []
       if (stale.length) {
         const what = `sync status still stale ${this.opts.syncStatus.waitMs} ms after convergence:\n${stale.join('\n')}`
