@@ -66,6 +66,14 @@ export function opsEffect(decoded: A.DecodedChange): OpsEffect | undefined {
   return { obj, ops: ops.length, titleKey: false, ...editsOf(decoded, obj) }
 }
 
+/** What each of several decoded changes does, by hash, for those whose operations edit one object (`opsEffect`). */
+export function effectsOf(decoded: readonly A.DecodedChange[]): (readonly [hash: string, effect: OpsEffect])[] {
+  return decoded.flatMap((c) => {
+    const e = opsEffect(c)
+    return e ? [[c.hash, e] as const] : []
+  })
+}
+
 /** Whether any of the ops sets the root's 'title' key. */
 function setsTitle(ops: readonly DecodedOp[]): boolean {
   return ops.some((op) => op.obj === '_root' && op.key === 'title')

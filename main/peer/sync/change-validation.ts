@@ -46,7 +46,7 @@ import type { Device } from '../identity/device.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent, sealContent } from '../crypto/seal.ts'
-import { opsEffect, type OpsEffect } from './change-effect.ts'
+import { effectsOf, opsEffect, type OpsEffect } from './change-effect.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 
@@ -425,11 +425,7 @@ function openedRun(run: ValidChange, plain: Uint8Array): ValidChange | Rejection
   }
   const last = changes.at(-1)!
   if (last.hash !== run.hash) return { reason: 'bad-change', detail: `its last change is ${last.hash}, not ${run.hash} as signed` }
-  const effects = changes.flatMap((c) => {
-    const e = opsEffect(c)
-    return e ? [[c.hash, e] as const] : []
-  })
-  return { ...run, plain, actor: last.actor, time: last.time, empty, effects }
+  return { ...run, plain, actor: last.actor, time: last.time, empty, effects: effectsOf(changes) }
 }
 
 export function isRejection(v: object): v is Rejection {

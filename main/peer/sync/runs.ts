@@ -36,7 +36,7 @@ import type { ChangeLog, Durable } from '../store/types.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
-import { opsEffect } from './change-effect.ts'
+import { effectsOf } from './change-effect.ts'
 import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
 import type { DocCache, Loaded } from './doc-cache.ts'
 import type { GDoc } from './doc-content.ts'
@@ -55,7 +55,7 @@ const SEAL_EVERY = 1024
 const LIVE_RUN_APPLY_MS = 5
 const LIVE_RUN_APPLY_PER_CHANGE_MS = 0.5
 /** ...and after a costlier apply, they leave one by one for this long, then the apply is timed again. */
-export const LIVE_RUN_RETRY_MS = 10_000
+const LIVE_RUN_RETRY_MS = 10_000
 
 /** How many changes rows or envelopes hold: a run counts the changes in it. */
 export function changesIn(items: readonly { n: number }[]): number {
@@ -232,10 +232,7 @@ function liveRun(
     { bundle, hashes, deps: own[0]!.decoded.deps, actor: last.actor, time: last.time, empty: own.every((c) => c.decoded.ops.length === 0) },
     at.m,
   )
-  change.effects = own.flatMap(({ decoded }) => {
-    const e = opsEffect(decoded)
-    return e ? [[decoded.hash, e] as const] : []
-  })
+  change.effects = effectsOf(own.map((c) => c.decoded))
   change.parts = own.map((c) => c.plain)
   return { item, change }
 }
