@@ -47,3 +47,62 @@ test('two windows on one peer: edits travel through the peer, cursors resolve on
     dir.remove()
   }
 })
+
+test('a change the peer took but that does not apply: the window that shows it reopens without it, and nothing else is lost', async () => {
+  // A teammate's keystroke is shown to windows before the peer applies it (main/peer/sync/documents.ts),
+  // so a change that decodes but names an element nobody made (sync/quarantine.ts) reaches a window
+  // first. The window must refuse it without losing its own edits, and open again as the peer has it.
+  const dir = tempDir()
+  const peer = await startPeer(dir.path, { name: 'Ana' })
+  try {
+    const one = peer.connect()
+    const two = peer.connect()
+    const ws = await one.request('workspace.create', { name: 'Studio' })
+    const doc = await one.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello' })
+    const b = await DocReplica.open(two, doc.id, soon)
+    let rejected: Error | null = null
+    b.listen('rejected', (err) => {
+      rejected = err
+    })
+
+    // The other client makes a keystroke on its own copy, then points its insertion at an element nobody made.
+    const opened = await one.request('doc.open', { docId: doc.id })
+    const base = A.load<{ text: string }>(opened.bytes, { actor: opened.actor })
+    const made = A.getLastLocalChange(A.change(base, (d) => A.splice(d, ['text'], 5, 0, '!')))!
+    const decoded = A.decodeChange(made)
+    ;(decoded.ops[0] as unknown as { elemId: string }).elemId = `99@${'ab'.repeat(16)}`
+    const bad = A.encodeChange(decoded)
+    // The peer takes it: it defers applying a keystroke, and checking one without applying it cannot tell.
+    // (Should it ever refuse such a change, no window would be shown it, and this test has no premise.)
+    await one.request('doc.applyChanges', { docId: doc.id, changes: [bad] })
+
+    await waitFor('the window to refuse the change', () => rejected, 5000)
+    assert.match(String(rejected), /could not apply/)
+    assert.equal(b.text(), 'Hello', 'the window still shows the text as it was')
+    // A key typed before the window opens again is kept.
+    b.change((d) => A.splice(d, ['text'], 5, 0, ','))
+
+    // Opened again (as DocView does on "rejected"): the peer's copy leaves the change out.
+    await b.close()
+    const c = await DocReplica.open(two, doc.id, soon)
+    assert.equal(c.text(), 'Hello,')
+    c.change((d) => A.splice(d, ['text'], 6, 0, ' world'))
+    await c.flushNow()
+    assert.equal((await two.request('doc.read', { docId: doc.id })).text, 'Hello, world', 'an edit after it is taken and kept')
+    await c.close()
+    one.close()
+    two.close()
+    await peer.stop()
+    const again = await startPeer(dir.path, { name: 'Ana' })
+    try {
+      const three = again.connect()
+      assert.equal((await three.request('doc.read', { docId: doc.id })).text, 'Hello, world', 'and after a restart')
+      three.close()
+    } finally {
+      await again.stop()
+    }
+  } finally {
+    await peer.stop().catch(() => {})
+    dir.remove()
+  }
+})
