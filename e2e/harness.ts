@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { after, before } from 'node:test'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { PEER_NODE_FLAGS } from '../shared/peer-runtime.ts'
 import { tempDir } from '../main/peer/test/helpers.ts'
 
 const BIN = fileURLToPath(new URL('../main/peer/cli/bin.ts', import.meta.url))
@@ -34,9 +35,13 @@ export interface UiPeer {
 
 /** Starts `grapevine-peer run --ui` on a profile and resolves with the URL it prints. */
 export async function startUiPeer(profile: string, name: string): Promise<UiPeer> {
-  const proc = spawn(process.execPath, [BIN, 'run', '--ui', '--profile', profile, '--name', name, '--host', '127.0.0.1', '--no-mdns'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const proc = spawn(
+    process.execPath,
+    [...PEER_NODE_FLAGS, BIN, 'run', '--ui', '--profile', profile, '--name', name, '--host', '127.0.0.1', '--no-mdns'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
   let out = ''
   proc.stdout!.on('data', (d: Buffer) => (out += d))
   proc.stderr!.on('data', (d: Buffer) => (out += d))

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { build } from 'esbuild'
+import { PEER_NODE_FLAGS } from '../shared/peer-runtime.ts'
 import { createRpcClient } from '../shared/rpc.ts'
 import { portChannel } from './port-channel.ts'
 import type { FakeElectron } from './electron/fake-electron.ts'
@@ -90,6 +91,7 @@ describe('main process boot (fake Electron)', () => {
     assert.equal(fake.menus.length, 1)
     await until('the peer to be forked', () => fake.forks.length === 1)
     assert.equal(fake.forks[0]!.entry, join(dir, 'out', 'peer', 'utility.js'))
+    assert.deepEqual(fake.forks[0]!.options?.execArgv, [...PEER_NODE_FLAGS], "the peer's Node flags (shared/peer-runtime.ts)")
     assert.deepEqual(fake.forks[0]!.received[0], { type: 'start', config: { profileDir: join(dir, 'userData', 'profile') } })
   })
 

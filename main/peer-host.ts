@@ -6,6 +6,7 @@ import { MessageChannelMain, safeStorage, utilityProcess, type MessagePortMain }
 import { join } from 'node:path'
 import { createRpcClient } from '../shared/rpc.ts'
 import type { PeerClient } from '../shared/protocol.ts'
+import { PEER_NODE_FLAGS } from '../shared/peer-runtime.ts'
 import { DeviceKeyStore } from './device-key.ts'
 import { PeerSupervisor, type PeerState } from './peer-process.ts'
 import { PortBroker } from './peer-ports.ts'
@@ -37,7 +38,7 @@ export function createPeerHost(o: PeerHostOptions): { supervisor: PeerSupervisor
   })
   const supervisor: PeerSupervisor = new PeerSupervisor({
     // 'pipe': a crash's stack trace on stderr reaches our log file instead of vanishing.
-    fork: () => utilityProcess.fork(o.entry, [], { serviceName: 'Grapevine Peer', stdio: 'pipe' }),
+    fork: () => utilityProcess.fork(o.entry, [], { serviceName: 'Grapevine Peer', stdio: 'pipe', execArgv: [...PEER_NODE_FLAGS] }),
     startConfig: async () => {
       const stored = await keys.load()
       if (stored?.upgraded) o.log.info('device key moved into the system key store')

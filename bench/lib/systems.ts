@@ -11,6 +11,7 @@
  */
 import { mkdtempSync } from 'node:fs'
 import { join } from 'node:path'
+import { PEER_NODE_FLAGS } from '../../shared/peer-runtime.ts'
 import { spawnWorker, stopAll, type Worker } from './workers.ts'
 import { sleep } from './serve.ts'
 
@@ -94,7 +95,11 @@ export async function grapevinePeers(
   try {
     workers.push(
       ...(await spawnAll(n, (i) =>
-        spawnWorker('gv-peer.ts', `gv${i}`, opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
+        // Started as the app starts its peer (shared/peer-runtime.ts).
+        spawnWorker('gv-peer.ts', `gv${i}`, {
+          nodeArgs: [...PEER_NODE_FLAGS],
+          ...(opts.lifetimeMs !== undefined ? { lifetimeMs: opts.lifetimeMs } : {}),
+        }),
       )),
     )
     const infos = await Promise.all(

@@ -160,9 +160,11 @@ class FakeUtilityProcess extends EventEmitter {
   readonly events = new EventEmitter()
   killed = false
   readonly entry: string
-  constructor(entry: string) {
+  readonly options: { execArgv?: string[] } | undefined
+  constructor(entry: string, options?: { execArgv?: string[] }) {
     super()
     this.entry = entry
+    this.options = options
   }
   postMessage(message: { type: string; config?: { deviceKey?: Uint8Array } }, transfer?: unknown[]) {
     this.received.push(message)
@@ -275,8 +277,8 @@ export const webContents = {
 }
 export const forks: FakeUtilityProcess[] = []
 export const utilityProcess = {
-  fork: (entry: string) => {
-    const p = new FakeUtilityProcess(entry)
+  fork: (entry: string, _args?: string[], options?: { execArgv?: string[] }) => {
+    const p = new FakeUtilityProcess(entry, options)
     forks.push(p)
     return p
   },
