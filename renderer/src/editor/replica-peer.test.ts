@@ -12,14 +12,20 @@ import { fromCursors, toCursors } from './cursors.ts'
 
 const soon: Scheduler = (fn) => void setTimeout(fn, 16)
 
-test('two windows on one peer: edits travel through the peer, cursors resolve on both sides', async () => {
+/** A peer on a temp profile, two clients of it, and a document "Plan" holding "Hello". */
+async function peerWithDoc() {
   const dir = tempDir()
   const peer = await startPeer(dir.path, { name: 'Ana' })
+  const one = peer.connect()
+  const two = peer.connect()
+  const ws = await one.request('workspace.create', { name: 'Studio' })
+  const doc = await one.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello' })
+  return { dir, peer, one, two, doc }
+}
+
+test('two windows on one peer: edits travel through the peer, cursors resolve on both sides', async () => {
+  const { dir, peer, one, two, doc } = await peerWithDoc()
   try {
-    const one = peer.connect()
-    const two = peer.connect()
-    const ws = await one.request('workspace.create', { name: 'Studio' })
-    const doc = await one.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello' })
     const a = await DocReplica.open(one, doc.id, soon)
     const b = await DocReplica.open(two, doc.id, soon)
     assert.equal(b.text(), 'Hello')
@@ -52,13 +58,8 @@ test('a change the peer took but that does not apply: the window that shows it r
   // A teammate's keystroke is shown to windows before the peer applies it (main/peer/sync/documents.ts),
   // so a change that decodes but names an element nobody made (sync/quarantine.ts) reaches a window
   // first. The window must refuse it without losing its own edits, and open again as the peer has it.
-  const dir = tempDir()
-  const peer = await startPeer(dir.path, { name: 'Ana' })
+  const { dir, peer, one, two, doc } = await peerWithDoc()
   try {
-    const one = peer.connect()
-    const two = peer.connect()
-    const ws = await one.request('workspace.create', { name: 'Studio' })
-    const doc = await one.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello' })
     const b = await DocReplica.open(two, doc.id, soon)
     let rejected: Error | null = null
     b.listen('rejected', (err) => {
