@@ -1,7 +1,8 @@
 /**
  * How a peer process is started, wherever it is started: by the desktop app (Electron's
  * utilityProcess, main/peer-host.ts), by `npm run peer` and `npm run ui` (package.json), and by the
- * benchmarks (bench/lib/systems.ts). `shared/peer-runtime.test.ts` checks that each uses these.
+ * benchmarks (bench/lib/systems.ts) and the e2e harness. `shared/peer-runtime.test.ts` checks the npm
+ * scripts, `main/boot.test.ts` the app's fork; the others import this.
  */
 
 /**
