@@ -1,6 +1,8 @@
 /**
  * W6 worker: one system per process, edits one at a time (or a few in flight), each timed from the
  * edit until the system says it is saved.
+ * Each edit types 'x' at the end of the text, at a position the client counts itself, as an editor knows
+ * where its cursor is (reading `d.text.length` in the change would build the whole text each time).
  *  - grapevine: a peer and an in-process client; an Automerge change per keystroke sent with
  *    `doc.applyChanges`, which resolves once the change is committed (WAL, synchronous=FULL, group commit).
  *  - sqlite-full / sqlite-normal: raw better-sqlite3, WAL, one 120-byte row per transaction.
@@ -35,9 +37,10 @@ async function startGrapevine(): Promise<void> {
   const docId = (await client.request('doc.create', { workspaceId: ws.id, title: 'W6', text: '' })).id
   const opened = await client.request('doc.open', { docId })
   let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true })
+  let length = 0
   op = async () => {
     doc = A.change(doc, (d) => {
-      A.splice(d, ['text'], d.text.length, 0, 'x')
+      A.splice(d, ['text'], length++, 0, 'x')
     })
     await client.request('doc.applyChanges', { docId, changes: [A.getLastLocalChange(doc)!] })
   }
@@ -68,9 +71,10 @@ function startSqlite(sync: 'FULL' | 'NORMAL'): void {
 function startAutomergeRepo(): void {
   const repo = new Repo({ network: [], storage: new NodeFSStorageAdapter(join(dir, 'am')) })
   const handle: DocHandle<DocContent> = repo.create<DocContent>({ title: 'W6', text: '' })
+  let length = 0
   op = async () => {
     handle.change((d) => {
-      A.splice(d, ['text'], d.text.length, 0, 'x')
+      A.splice(d, ['text'], length++, 0, 'x')
     })
     await repo.flush()
   }

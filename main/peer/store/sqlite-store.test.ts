@@ -121,6 +121,38 @@ test('a write resolves only after an fsync of the WAL that began after its commi
     }
   }))
 
+test('writes issued while an fsync runs commit together once it returns, each resolving after an fsync that covers it; close commits them at once', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'group.db')
+    const store = new SqliteStore(path)
+    try {
+      await store.write(() => store.setMeta('warm', 'v')) // the WAL exists: the next commit's fsync runs on the pool
+      const commits = store.commits
+      const syncs = store.syncs
+      const first = store.writeNow(() => store.setMeta('a', '1'))
+      assert.equal(store.commits, commits + 1, 'the first write commits at once')
+      const later = ['b', 'c', 'd'].map((k) => store.writeNow(() => store.setMeta(k, '1')))
+      assert.equal(store.commits, commits + 1, 'writes issued while its fsync runs wait for it')
+      await first
+      await Promise.all(later)
+      assert.equal(store.commits, commits + 2, 'they committed together, in one transaction')
+      assert.ok(store.syncs >= syncs + 2, `they resolved after a second fsync (${syncs} → ${store.syncs})`)
+      for (const k of ['a', 'b', 'c', 'd']) assert.equal(store.getMeta(k)?.toString(), '1', `${k} is stored`)
+      // Closing while writes wait for an fsync: they are committed and made durable by close itself.
+      const held = store.writeNow(() => store.setMeta('e', '1'))
+      const waiting = store.writeNow(() => store.setMeta('f', '1'))
+      store.close()
+      await Promise.all([held, waiting])
+    } finally {
+      store.close()
+    }
+    const again = new SqliteStore(path)
+    try {
+      for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) assert.equal(again.getMeta(k)?.toString(), '1', `${k} survived the close`)
+    } finally {
+      again.close()
+    }
+  }))
 test('a grown WAL is checkpointed in a quiet moment; close checkpoints it and removes it', () =>
   inTemp(async (dir) => {
     const path = join(dir, 'grow.db')

@@ -113,6 +113,7 @@ export interface Durable {
   /**
    * As `write`, but commits now, with whatever was queued before it, instead of at the end of the turn:
    * the fsync then runs on the thread pool while the caller goes on (for a write someone waits on).
+   * While an fsync runs already, it commits when that returns, with whatever queued meanwhile (group commit).
    */
   writeNow<T>(fn: () => T): Promise<T>
   close(): void
