@@ -447,6 +447,24 @@ test('a looser database, -wal and -shm (an older profile) are made 0600 when the
   }),
 )
 
+test('eraseSecretly commits the writes queued before it first, also those waiting for an fsync: none of them writes the secret back', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'q.db')
+    const secret = garbage(68, 'queued secret')
+    const store = new SqliteStore(path)
+    try {
+      await store.write(() => store.setMeta('warm', 'v'))
+      void store.writeNow(() => store.setMeta('other', 'v')) // its fsync now runs on the pool
+      const queued = store.write(() => store.setMeta('secret', secret)) // waits for that fsync (group commit)
+      store.eraseSecretly(() => store.setMeta('secret', 'gone'))
+      await queued
+      assert.equal(store.getMeta('secret')?.toString(), 'gone', 'the queued write committed before the erase, not after it')
+    } finally {
+      store.close()
+    }
+    for (const s of ['', '-wal', '-shm']) assert.ok(!existsSync(path + s) || !readFileSync(path + s).includes(secret), `not in ${path}${s}`)
+  }))
+
 test('eraseSecretly leaves no byte of the secret in the database file, its WAL or its shm', () =>
   inTemp(async (dir) => {
     const path = join(dir, 'g.db')

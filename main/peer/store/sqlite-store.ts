@@ -461,7 +461,7 @@ export class SqliteStore implements PeerStore {
    */
   eraseSecretly(fn: () => void): void {
     if (this.closed) throw new Error(`store ${this.path} is closed`)
-    this.flush() // writes queued before this one commit first, in their own transaction
+    this.flush(true) // writes queued before this one commit first, in their own transaction (now, fsync or not)
     this.db.pragma('synchronous = FULL')
     this.db.pragma('secure_delete = ON')
     try {
