@@ -18,6 +18,7 @@ import { GOSSIPSUB_MAX_INBOUND_BYTES } from '../../../shared/limits.ts'
 import { CONNECTION_MANAGER_LIMITS } from './limits.ts'
 import { oneWrite } from './one-write.ts'
 import type { RelayPlan } from './relay.ts'
+import './yamux-window.ts' // a workaround for @libp2p/yamux's window updates (see there)
 
 /**
  * libp2p's loggers, silent unless `DEBUG` asks for them. libp2p makes a logger for every stream it opens

@@ -1,9 +1,9 @@
 /**
  * `oneWrite` (one-write.ts) against the installed libp2p: two nodes on 127.0.0.1, one stream, 100 messages
- * sent one by one, and the TCP socket writes counted per socket. Each message is a yamux frame one way and,
- * as yamux here acknowledges every frame it reads, a window update the other way. With noise as it is, each
- * of those frames takes two writes; with `oneWrite`, one. If a later noise sends its frames whole, the first
- * test says so, and the workaround can go.
+ * sent one by one, and the TCP socket writes counted per socket (the sender's is the busier: the receiver's
+ * window updates are few once net/yamux-window.ts applies, which the peer's modules imported here bring). Each
+ * message is a yamux frame; with noise as it is, each frame takes two writes; with `oneWrite`, one. If a later
+ * noise sends its frames whole, the first test says so, and the workaround can go.
  */
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'

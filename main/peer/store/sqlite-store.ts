@@ -297,7 +297,7 @@ export class SqliteStore implements PeerStore {
    * Commits every queued write in one transaction; each runs in its own savepoint. While an fsync of
    * the WAL runs, the writes wait for it and commit together when it returns (group commit): none of
    * them could be durable sooner (the next fsync starts then either way), and under load, several
-   * requests in flight, they cost one transaction instead of one each. `force`: now (closing).
+   * requests in flight, they cost one transaction instead of one each. `force`: now, fsync or not (close, eraseSecretly).
    */
   private flush(force = false): void {
     if (this.syncing && !force && !this.closed && this.queue.length > 0) {
