@@ -38,6 +38,13 @@ type Client = Pick<PeerClient, 'request' | 'onEvent'>
 
 /** Local changes not yet acknowledged when a replica lost its peer, to resend from the next one. */
 const stranded = new Map<string, Uint8Array[]>()
+/**
+ * Edits made in a window after its replica broke (a teammate's change that did not apply, see
+ * `applyRemote`), to make again on the document's next replica: they are not made on the broken one.
+ * Their positions are those of the text the window showed, which is the text before the change that
+ * broke it; the next replica applies them to the peer's copy (which leaves that change out).
+ */
+const afterBreak = new Map<string, ((doc: A.Doc<DocContent>) => void)[]>()
 
 // Leave room in one request for the CBOR envelope around the changes.
 const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
@@ -83,6 +90,11 @@ export class DocReplica implements DocHandle<DocContent> {
   private closed = false
   /** The peer refused a local change: later ones would depend on it, so none are made. */
   private refused = false
+  /**
+   * A teammate's change failed to apply here. Automerge may have failed half way (a panic), and the
+   * document must not be changed or applied to again: local edits wait in `afterBreak` for the next replica.
+   */
+  private broken = false
 
   private constructor(
     client: Client,
@@ -141,6 +153,11 @@ export class DocReplica implements DocHandle<DocContent> {
       replica.current = A.applyChanges(replica.current, leftover)[0]
       replica.enqueue(leftover)
     }
+    const redo = afterBreak.get(docId)
+    if (redo) {
+      afterBreak.delete(docId)
+      for (const fn of redo) replica.change(fn)
+    }
     return replica
   }
 
@@ -156,6 +173,11 @@ export class DocReplica implements DocHandle<DocContent> {
 
   change(fn: (doc: A.Doc<DocContent>) => void): void {
     if (this.closed || this.refused) return
+    if (this.broken) {
+      afterBreak.set(this.docId, [...(afterBreak.get(this.docId) ?? []), fn])
+      this.events.emit('unsent', this.unsent())
+      return
+    }
     const before = A.getHeads(this.current)
     this.current = A.change(this.current, fn)
     // An empty change leaves the heads alone, and getLastLocalChange would return the previous one.
@@ -191,7 +213,7 @@ export class DocReplica implements DocHandle<DocContent> {
 
   /** Local changes not yet durable at the peer (including those kept while it is unreachable). */
   unsent(): number {
-    return this.queue.length + this.inFlight + (stranded.get(this.docId)?.length ?? 0)
+    return this.queue.length + this.inFlight + (stranded.get(this.docId)?.length ?? 0) + (afterBreak.get(this.docId)?.length ?? 0)
   }
 
   /** Sends queued local changes now instead of at the next frame; resolves when all are durable. */
@@ -290,7 +312,7 @@ export class DocReplica implements DocHandle<DocContent> {
    * (`APPLY_SPACING`).
    */
   private receive(changes: Uint8Array[]): void {
-    if (this.closed) return
+    if (this.closed || this.broken) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
     if (this.now() - this.lastRemoteAt >= Math.max(QUIET_MS, this.applyGap())) {
@@ -317,13 +339,14 @@ export class DocReplica implements DocHandle<DocContent> {
   }
 
   private applyRemote(): void {
-    if (this.closed || this.remoteQueue.length === 0) return
+    if (this.closed || this.broken || this.remoteQueue.length === 0) return
     const started = this.now()
     this.lastRemoteAt = started
     const batch = this.remoteQueue.splice(0)
     try {
       this.current = A.applyChanges(this.current, batch)[0]
     } catch (err) {
+      this.broken = true
       this.events.emit('rejected', new Error(`The peer sent changes this window could not apply: ${(err as Error).message}`))
       return
     }
