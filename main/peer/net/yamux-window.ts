@@ -10,10 +10,10 @@
  * flag: SYN, ACK, a resume after a pause) the library's own method runs as before. The sender never
  * runs dry: it keeps at least half a window (128 KiB to start) of credit between updates.
  *
- * Applied once, to the library's class, when this module is first imported (net/node.ts). It reads the
- * stream's own fields, so a version of @libp2p/yamux that renames them makes `applyYamuxWindowPatch`
- * throw at start-up instead of silently doing nothing; `yamux-window.test.ts` checks the effect on
- * real connections.
+ * Applied once, to the library's class, when this module is first imported (net/node.ts); it throws then
+ * if the class has no `sendWindowUpdate`. It reads the stream's own fields: were they renamed, the
+ * comparison is false and the library's method runs as before (nothing breaks, nothing is saved), which
+ * `yamux-window.test.ts` catches, as it does a library that no longer needs this.
  */
 import { StreamState, YamuxStream } from '@libp2p/yamux/stream'
 
@@ -24,20 +24,10 @@ interface WindowFields {
   sendWindowUpdate(): void
 }
 
-let applied = false
-
-function applyYamuxWindowPatch(): void {
-  if (applied) return
-  const proto = YamuxStream.prototype as unknown as WindowFields
-  const original = proto.sendWindowUpdate
-  if (typeof original !== 'function') throw new Error('@libp2p/yamux: YamuxStream.sendWindowUpdate is not there; see net/yamux-window.ts')
-  proto.sendWindowUpdate = function (this: WindowFields): void {
-    if (typeof this.recvWindow !== 'number' || typeof this.recvWindowCapacity !== 'number')
-      throw new Error('@libp2p/yamux: a stream without recvWindow/recvWindowCapacity; see net/yamux-window.ts')
-    if (this.state === StreamState.Established && this.recvWindowCapacity * 2 >= this.recvWindow) return
-    original.call(this)
-  }
-  applied = true
+const proto = YamuxStream.prototype as unknown as WindowFields
+const original = proto.sendWindowUpdate
+if (typeof original !== 'function') throw new Error('@libp2p/yamux: YamuxStream.sendWindowUpdate is not there; see net/yamux-window.ts')
+proto.sendWindowUpdate = function (this: WindowFields): void {
+  if (this.state === StreamState.Established && this.recvWindowCapacity * 2 >= this.recvWindow) return
+  original.call(this)
 }
-
-applyYamuxWindowPatch()

@@ -339,7 +339,7 @@ export class DocReplica implements DocHandle<DocContent> {
   }
 
   private applyRemote(): void {
-    if (this.closed || this.broken || this.remoteQueue.length === 0) return
+    if (this.closed || this.remoteQueue.length === 0) return
     const started = this.now()
     this.lastRemoteAt = started
     const batch = this.remoteQueue.splice(0)
