@@ -85,8 +85,8 @@ const header = [
     .join(' ')}`,
   [
     '**Scope and caveats.** Every process runs on this one 2-core machine, shared with other work: absolute numbers move between runs, ratios less.',
-    'W1 has 3 rounds per N, W6 3 repetitions per mode, W3 3 fresh processes per system (median with min–max); W2, W4 and W5 run once per cell to fit',
-    'the 15-minute budget, so they show no spread. Yjs has no row in W3 and W6 (y-websocket keeps no storage in Node); automerge-repo and Yjs run',
+    'W1 has 3 rounds per N, W6 3 repetitions per mode, W3 3 fresh processes per system, W4 3 repetitions in alternating order (median with min–max);',
+    'W2 and W5 run once per cell to keep the run short, so they show no spread. Yjs has no row in W3 and W6 (y-websocket keeps no storage in Node); automerge-repo and Yjs run',
     "W5 at 1,000 documents only. The Grapevine editor reaches its peer over the peer's Unix control socket, not Electron's MessagePort.",
     'W1b (Grapevine through the UI, headless Chromium with software rendering) and W7 (a long day) measure Grapevine only and run once per cell.',
   ].join('\n'),

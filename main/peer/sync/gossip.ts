@@ -10,10 +10,11 @@
  * their authors' signatures; heads announcements and presence carry their sender's (`o`, `s`,
  * `originPayload`), so a forwarder cannot speak for another member.
  *
- * Every message also goes at once to each connected member over the live path (sync/live.ts), one hop;
- * it is checked here the same way (`receiveLive`, the stream's remote peer being the forwarder, and the
- * sender of what it sends). The copy that comes second, by either path, is the same bytes, and is
- * answered with the first one's verdict, unchecked (`seen`).
+ * Every message goes first to each connected member over the live path (sync/live.ts), one hop; it is
+ * checked here the same way (`receiveLive`, the stream's remote peer being the forwarder, and the sender
+ * of what it sends). It is published on the topic too unless every member got it so (`send`). The copy
+ * that comes second, by either path, is the same bytes, and is answered with the first one's verdict,
+ * unchecked (`seen`).
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
@@ -51,6 +52,8 @@ interface GossipStats {
   duplicates: number
   /** Live messages for a workspace the sender and this device do not share (as seen here): dropped. */
   notShared: number
+  /** Messages of this device's that every member of their workspace got by the live path: not published on the topic. */
+  liveOnly: number
 }
 
 type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
@@ -64,7 +67,7 @@ const HEADS_DEBOUNCE_MS = 300
 const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
-  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0, notShared: 0 }
+  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0, notShared: 0, liveOnly: 0 }
   /** Verdicts on recent messages, by their bytes (accepted or ignored; a rejected one is judged again). */
   private readonly seen = new SeenMessages<Verdict>()
   private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
@@ -376,7 +379,17 @@ export class Gossip {
     }
     this.stats.published++
     // Straight to connected members first (one hop), then to the topic for everyone else.
-    this.live.send((peer) => this.workspaces.roleOf(ws, peer) !== undefined, data)
+    const written = this.live.send((peer) => this.workspaces.roleOf(ws, peer) !== undefined, data)
+    // Every member has it now. Gossipsub would send each a copy (all members are direct peers, net/node.ts),
+    // and each would forward its copy to every other member: N² copies to decrypt, parse and drop, most of
+    // a peer's network work while a team of 8 typed (CPU per keystroke over 9 processes 88–94 ms with
+    // them, 56–59 ms without). A member not written to (away, relayed, its stream not open or full) is
+    // one this device may reach only through others: then the topic carries it, as it always did.
+    const members = this.workspaces.state(ws)?.members
+    if (members && [...members.keys()].every((d) => d === this.keys.deviceId || written.has(d))) {
+      this.stats.liveOnly++
+      return
+    }
     this.pubsub.publish(workspaceTopic(ws), data).catch((err: Error) => this.log('debug', `publish ${m.t}: ${err.message}`))
   }
 

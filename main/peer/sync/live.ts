@@ -4,12 +4,16 @@
  * mesh bookkeeping: a keystroke's message takes 0.84 ms p50 from process to process this way against
  * 3.0 ms through gossipsub (bench/workers/floors.ts, the W1 floor rows).
  *
- * Gossipsub still carries every message, to teammates this device reaches only through others; a
- * receiver handles whichever copy comes first and knows the other by its bytes (`SeenMessages`).
- * So the live path is best effort, as gossip is: a frame that cannot go now (no stream yet and the
- * queue full, the stream's write buffer full, the stream gone) is dropped, and gossip and catch-up
- * carry it. The messages are the gossip messages, checked the same way on arrival
- * (`Gossip.receiveDirect`); the sender is the connection's remote peer, proven by Noise.
+ * Gossipsub carries a message as well whenever a member of its workspace was not written to here (not
+ * connected, connected only through a relay, its stream not open yet or full): for teammates this device
+ * reaches only through others. A receiver handles whichever copy comes first and knows the other by its
+ * bytes (`SeenMessages`). When every member was written to, gossip is not used (`Gossip.send`): it would
+ * only bring each a copy, and make each forward its copy to every other teammate. So the live path is
+ * best effort, as gossip is: a frame that cannot go now (no stream yet and the queue full, the stream's
+ * write buffer full) is not written, and gossip carries it; one written to a stream that then breaks
+ * before it leaves is brought by catch-up (on reconnect, and every 30 s). The messages are the gossip
+ * messages, checked the same way on arrival (`Gossip.receiveLive`); the sender is the connection's remote
+ * peer, proven by Noise.
  *
  * Frames: a 4-byte big-endian length, then that many bytes (at most MAX_GOSSIP_MESSAGE_BYTES). A
  * frame over the cap, or a stream from a peer that shares no workspace with us, ends the stream.
@@ -71,9 +75,13 @@ export class Live {
     this.node.addEventListener('peer:disconnect', (evt) => this.forget(evt.detail.toString()))
   }
 
-  /** Sends one message to every connected peer `to` accepts (best effort; see the module comment). */
-  send(to: (peerId: string) => boolean, data: Uint8Array): void {
-    if (this.stopped || data.byteLength > MAX_GOSSIP_MESSAGE_BYTES) return
+  /**
+   * Sends one message to every connected peer `to` accepts (best effort; see the module comment). Returns
+   * the peers it was written to now, on an open stream (not those it waits for a stream to open for).
+   */
+  send(to: (peerId: string) => boolean, data: Uint8Array): Set<string> {
+    const written = new Set<string>()
+    if (this.stopped || data.byteLength > MAX_GOSSIP_MESSAGE_BYTES) return written
     let frame: Uint8Array | null = null
     const done = new Set<string>()
     for (const conn of this.node.getConnections()) {
@@ -83,7 +91,7 @@ export class Live {
       frame ??= framed(data)
       const o = this.outbound(peer)
       if (o.stream && o.stream.status === 'open' && o.stream.writeStatus === 'writable') {
-        this.write(peer, o, frame)
+        if (this.write(peer, o, frame)) written.add(peer)
         continue
       }
       if (o.unsupportedOn === conn.id) continue
@@ -95,6 +103,7 @@ export class Live {
       o.queue.push(frame)
       if (!o.opening) void this.open(peer, o, conn)
     }
+    return written
   }
 
   /** Opens the stream to a teammate ahead of its first message (on connect), so that message waits for nothing. */
@@ -128,20 +137,23 @@ export class Live {
     return open.find((c) => c.direct) ?? open[0]
   }
 
-  private write(peer: string, o: Outbound, frame: Uint8Array): void {
+  /** Whether the frame was handed to the stream. */
+  private write(peer: string, o: Outbound, frame: Uint8Array): boolean {
     const s = o.stream!
     // The transport's buffer is full: this teammate is slow, and what it misses now reaches it by gossip.
     if (s.writableNeedsDrain) {
       this.stats.dropped++
-      return
+      return false
     }
     try {
       s.send(frame)
       this.stats.sent++
+      return true
     } catch (err) {
       this.stats.dropped++
       o.stream = null
       this.log('debug', `live stream to ${peer}: ${(err as Error).message}`)
+      return false
     }
   }
 

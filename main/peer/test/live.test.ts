@@ -13,7 +13,7 @@ import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { signChange } from '../sync/change-validation.ts'
 import { FrameReader, framed } from '../sync/live.ts'
-import { encodeMessage, LIVE_PROTOCOL, PEER_PROTOCOL_VERSION } from '../wire/peer-protocol.ts'
+import { encodeMessage, LIVE_PROTOCOL, PEER_PROTOCOL_VERSION, workspaceTopic } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
 import { changeOnTop, startAttackerNode, stopAll, throwawayDevice, type Dir } from './attacker.ts'
@@ -84,6 +84,7 @@ describe('the live path between teammates', () => {
     await stopAll([alice, bob, cat], dirs)
   })
 
+  // Cat is in this workspace and has no live path: alice's messages are published on its topic as well.
   it('carries an edit to a connected teammate, and gossip brings the same message as a duplicate', async () => {
     const before = { sent: A().stats().live.sent, received: B().stats().live.received, dup: B().stats().gossip.duplicates }
     const replica = await openReplica(ac, docId)
@@ -109,6 +110,45 @@ describe('the live path between teammates', () => {
     await waitFor('the edit on cat', async () => (await c.request('doc.read', { docId })).text.endsWith('for cat'), 10_000)
     assert.equal(cat!.stats().live.received, 0, 'nothing came to cat by the live path')
     replica.close()
+  })
+
+  it('publishes nothing on the topic when every member got the message by the live path: one copy each, no forwards', async () => {
+    // A second workspace, of alice and bob only: both speak the live protocol.
+    const pair = await formWorkspace(A(), [B()], 'Pair')
+    const pairDoc = (await ac.request('doc.create', { workspaceId: pair, title: 'Pair notes', text: 'pair' })).id
+    const bc = B().connect()
+    await waitFor('the document on bob', async () => (await bc.request('doc.read', { docId: pairDoc }).catch(() => null))?.text === 'pair')
+    const pubsub = A().node.services.pubsub
+    const publish = pubsub.publish.bind(pubsub)
+    const topics: string[] = []
+    pubsub.publish = ((topic: string, data?: Uint8Array) => {
+      topics.push(topic)
+      return publish(topic, data)
+    }) as typeof pubsub.publish
+    try {
+      const { liveOnly } = A().stats().gossip
+      const replica = await openReplica(ac, pairDoc)
+      const bobReplica = await openReplica(bc, pairDoc)
+      for (const ch of ' one two') await replica.edit((d) => Automerge.splice(d, ['text'], String(d.text).length, 0, ch))
+      await bobReplica.until((d) => d.text === 'pair one two')
+      // Bob's heads announcements back to alice go the same way; wait past their debounce.
+      await new Promise((r) => setTimeout(r, 700))
+      assert.ok(A().stats().gossip.liveOnly > liveOnly, 'alice sent them by the live path only')
+      assert.deepEqual(
+        topics.filter((t) => t === workspaceTopic(pair)),
+        [],
+        "nothing of the pair's published on its topic",
+      )
+      // The workspace with cat in it still goes by gossip too (the test above, and this one's control).
+      const withCat = await openReplica(ac, docId)
+      await withCat.edit((d) => Automerge.splice(d, ['text'], String(d.text).length, 0, '.'))
+      await waitFor('alice to publish on the topic cat reads', () => topics.includes(workspaceTopic(ws)), 10_000)
+      withCat.close()
+      replica.close()
+      bobReplica.close()
+    } finally {
+      pubsub.publish = publish
+    }
   })
 
   it("refuses a stranger's live stream without reading it", async () => {
