@@ -38,6 +38,7 @@ import { Documents } from './sync/documents.ts'
 import { Gossip } from './sync/gossip.ts'
 import { Live } from './sync/live.ts'
 import { Catchup, CatchupError } from './sync/catchup.ts'
+import { CatchupRounds } from './sync/catchup-rounds.ts'
 import { describeFailure } from './net/failure.ts'
 import { Presence } from './sync/presence.ts'
 import { heldChangesOf } from './sync/held-changes.ts'
@@ -352,7 +353,20 @@ async function assemble(
   workspaces.on('members', (ws) => {
     for (const p of connections.connectedPeers()) if (workspaces.roleOf(ws, p.toString()) !== undefined) void Promise.all(syncWith(p, ws))
   })
-  const ticker = setInterval(() => void syncAll(), config.catchupIntervalMs ?? 30_000)
+  // Every teammate and shared workspace once per interval, spread over it (sync/catchup-rounds.ts).
+  const rounds = new CatchupRounds({
+    pairs: () =>
+      connections
+        .connectedPeers()
+        .flatMap((peer) => workspaces.shared(peer.toString()).map((ws) => ({ peer, key: peer.toString(), ws })))
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.ws < b.ws ? -1 : 1)),
+    connected: (key) => connections.isConnected(key),
+    sync: async (peer, ws, since) => {
+      await Promise.all(syncWith(peer, ws, since))
+    },
+    intervalMs: config.catchupIntervalMs ?? 30_000,
+  })
+  rounds.start()
   const directTicker = setInterval(refreshDirect, 10_000)
 
   // A catch-up session hands over this device's membership ops first: its responder takes them before it
@@ -557,7 +571,7 @@ async function assemble(
       stopped = true
       // A start under way ends first (or fails): then everything it started is stopped below.
       await online.catch(() => {})
-      clearInterval(ticker)
+      rounds.stop()
       clearInterval(directTicker)
       presence.stop()
       for (const t of activityDue.values()) clearTimeout(t)
