@@ -8,9 +8,12 @@
  * and then the WAL file itself is fdatasync'ed on libuv's thread pool; writes resolve when that
  * returns. That is what `synchronous=FULL` does in WAL mode (it syncs the WAL at each commit),
  * moved off the thread. The one thing FULL does besides, syncing the database file during a
- * checkpoint before the WAL may be reused, is kept by never checkpointing with OFF: automatic
- * checkpoints are off, and this store checkpoints itself with `synchronous=FULL` when the WAL has
- * grown (in a quiet moment), and with TRUNCATE on close.
+ * checkpoint before the WAL may be reused, is moved off the thread the same way: automatic
+ * checkpoints are off, and when the WAL has grown this store checkpoints it in a quiet moment, when
+ * every committed frame is on disk; the copy (a few milliseconds) runs with OFF, the database file is
+ * then fdatasync'ed on the pool, and until that returns a read transaction on a second connection
+ * keeps SQLite from starting the WAL over (`checkpointInBackground`). On close it checkpoints with
+ * `synchronous=FULL` and TRUNCATE.
  */
 import Database from 'better-sqlite3'
 import {
@@ -72,8 +75,8 @@ interface Committed {
 const CHECKPOINT_WAL_BYTES = 4 * 1024 * 1024
 /** The quiet moment: no commit for this long. */
 const CHECKPOINT_QUIET_MS = 200
-/** Past this the checkpoint runs at once, quiet or not. */
-const CHECKPOINT_FORCE_WAL_BYTES = 64 * 1024 * 1024
+/** Past this many times that, the checkpoint runs as soon as every commit is on disk, quiet or not (64 MiB). */
+const CHECKPOINT_FORCE_FACTOR = 16
 
 /** Refuses, without writing a byte, a file that is not a healthy SQLite database. */
 function checkFileBeforeOpen(path: string): void {
@@ -200,9 +203,15 @@ export class SqliteStore implements PeerStore {
   readonly closedCleanly: boolean
   /** Whether this open ran SQLite's integrity check (when it did not close cleanly, and the file is not new). */
   readonly integrityChecked: boolean
+  /** The WAL size at which a checkpoint is due. */
+  private readonly checkpointWalBytes: number
+  /** For tests: called once a checkpoint has copied the WAL, before the database file's fsync returns. */
+  private readonly onCheckpointCopied: (() => void) | undefined
 
-  constructor(path: string) {
+  constructor(path: string, options: { checkpointWalBytes?: number; onCheckpointCopied?: () => void } = {}) {
     this.path = path
+    this.checkpointWalBytes = options.checkpointWalBytes ?? CHECKPOINT_WAL_BYTES
+    this.onCheckpointCopied = options.onCheckpointCopied
     checkFileBeforeOpen(path)
     this.closedCleanly = readCleanStop(path)
     this.integrityChecked = !this.closedCleanly && checkIntegrityReadOnly(path)
@@ -242,6 +251,9 @@ export class SqliteStore implements PeerStore {
     // From here commits hand their frames to the OS and the WAL is synced off the thread (see the top).
     this.db.pragma('wal_autocheckpoint = 0')
     this.db.pragma('synchronous = OFF')
+    // Once a checkpoint has copied every frame and the pin is gone, the next commit starts the WAL over and
+    // cuts the file back to what it wrote, so that the WAL's size says again how much is not checkpointed.
+    this.db.pragma('journal_size_limit = 0')
   }
 
   private migrate(from: number): void {
@@ -364,9 +376,10 @@ export class SqliteStore implements PeerStore {
       if (!err) this.syncs++
       this.settle(waiting)
       if (!this.closed) {
+        // Before the writes that waited commit: this is a moment when every committed frame is on disk.
+        this.maybeCheckpoint()
         if (this.commitAfterSync) this.flush()
         this.sync()
-        this.maybeCheckpoint()
       }
     })
   }
@@ -384,25 +397,125 @@ export class SqliteStore implements PeerStore {
     return this.walFd
   }
 
-  /** Checkpoints a grown WAL once commits pause (or at once when it is very large). */
+  /** Checkpoints a grown WAL once commits pause (or, when it is very large, as soon as every commit is on disk). */
   private maybeCheckpoint(): void {
-    if (this.checkpointTimer || this.walFd === null) return
+    if (this.checkpointTimer || this.walFd === null || this.pinned || this.syncFailure) return
     const size = fstatSync(this.walFd).size
-    if (size < CHECKPOINT_WAL_BYTES) return
-    const wait = size >= CHECKPOINT_FORCE_WAL_BYTES ? 0 : CHECKPOINT_QUIET_MS
+    if (size < this.checkpointWalBytes) return
+    if (size >= this.checkpointWalBytes * CHECKPOINT_FORCE_FACTOR && this.walOnDisk()) {
+      this.checkpointInBackground()
+      return
+    }
     const run = (): void => {
       this.checkpointTimer = null
-      if (this.closed) return
+      if (this.closed || this.syncFailure) return
       const quietFor = performance.now() - this.lastCommitAt
-      if (wait > 0 && quietFor < CHECKPOINT_QUIET_MS) {
-        this.checkpointTimer = setTimeout(run, CHECKPOINT_QUIET_MS - quietFor)
+      if (quietFor < CHECKPOINT_QUIET_MS || !this.walOnDisk()) {
+        this.checkpointTimer = setTimeout(run, Math.max(CHECKPOINT_QUIET_MS - quietFor, 10))
         return
       }
-      // TRUNCATE empties the WAL, so its size says again how much is not checkpointed.
+      this.checkpointInBackground()
+    }
+    this.checkpointTimer = setTimeout(run, CHECKPOINT_QUIET_MS)
+  }
+
+  /** Whether every committed frame of the WAL is on disk: no commit waits for an fsync. */
+  private walOnDisk(): boolean {
+    return !this.syncing && this.unsynced.length === 0
+  }
+
+  /**
+   * The second connection whose read transaction pins the WAL (see checkpointInBackground), with its one
+   * statement; opened for the first checkpoint.
+   */
+  private pin: { db: Database.Database; read: Database.Statement } | null = null
+  /** A checkpoint has copied the WAL and the database file's fsync has not returned: the pin holds the WAL. */
+  private pinned = false
+  /** The database file, opened for fdatasync after the first checkpoint; whether an fdatasync of it runs. */
+  private dbFd: number | null = null
+  private dbSyncing = false
+
+  /**
+   * Copies the WAL into the database without holding the event loop for the fsyncs. Called when every
+   * committed frame is on disk (their own fsyncs returned), so nothing is copied that could be lost, and
+   * with synchronous=OFF: SQLite copies and returns, and the database file is fdatasync'ed on libuv's pool.
+   * Until that returns the WAL must not be started over (a crash would lose frames the database file does
+   * not hold on disk yet): a read transaction on a second connection, begun before the copy, keeps SQLite
+   * from doing so (a writer starts the WAL over only when no reader uses it) and commits meanwhile append.
+   * Once the database file is on disk the pin is released and the next commit starts the WAL over.
+   */
+  private checkpointInBackground(): void {
+    let fd: number
+    try {
+      this.pin ??= this.openPin()
+      this.dbFd ??= openSync(this.path, 'r+')
+      fd = this.dbFd
+      this.pin.db.exec('BEGIN')
+      this.pin.read.get()
+    } catch (err) {
+      // Without the pin (or the file to sync), the checkpoint runs with FULL on this thread, as it used to.
+      if (this.pin?.db.inTransaction) this.pin.db.exec('COMMIT')
+      console.error(`store ${this.path}: checkpointing on the thread (${(err as Error).message})`)
       this.checkpoint()
       this.checkpoints++
+      return
     }
-    this.checkpointTimer = setTimeout(run, wait)
+    try {
+      this.db.pragma('wal_checkpoint(PASSIVE)')
+    } catch (err) {
+      // Nothing was lost: the WAL keeps every frame until a checkpoint has copied it.
+      this.pin.db.exec('COMMIT')
+      console.error(`store ${this.path}: a checkpoint failed: ${(err as Error).message}`)
+      return
+    }
+    this.pinned = true
+    this.onCheckpointCopied?.()
+    if (this.closed || !this.pinned) return // the hook closed the store, which synced and released it
+    this.dbSyncing = true
+    fdatasync(fd, (err) => {
+      this.dbSyncing = false
+      if (this.closed) {
+        if (fd !== this.dbFd) closeQuietly(fd) // close() synced the file itself, and left the descriptor to this call
+        return
+      }
+      if (err) {
+        // The pin stays: the WAL is never started over, and every write fails from now on (as for the WAL's own fsync).
+        this.syncFailure ??= new Error(`store ${this.path}: the database file could not be synced to disk: ${err.message}`)
+        return
+      }
+      this.unpin()
+      this.checkpoints++
+    })
+  }
+
+  private openPin(): { db: Database.Database; read: Database.Statement } {
+    const db = new Database(this.path, { fileMustExist: true, timeout: 0 })
+    return { db, read: db.prepare('SELECT count(*) FROM sqlite_schema') }
+  }
+
+  /** Ends the pin's read transaction: the WAL may be started over again. */
+  private unpin(): void {
+    if (!this.pinned) return
+    this.pinned = false
+    this.pin?.db.exec('COMMIT')
+  }
+
+  /**
+   * Before this connection checkpoints by itself or closes: the database file is synced on this thread if a
+   * background checkpoint's fsync has not returned, the pin released, and its connection closed (it would
+   * keep the WAL from being emptied, and the store must close the database as its last connection).
+   */
+  private closePin(): void {
+    try {
+      if (this.pinned && this.dbFd !== null) fdatasyncSync(this.dbFd)
+    } finally {
+      this.unpin()
+      this.pin?.db.close()
+      this.pin = null
+      const fd = this.dbFd
+      this.dbFd = null
+      if (fd !== null && !this.dbSyncing) closeQuietly(fd)
+    }
   }
 
   /**
@@ -437,6 +550,11 @@ export class SqliteStore implements PeerStore {
     this.settle(waiting)
     this.closed = true
     try {
+      this.closePin()
+    } catch (err) {
+      this.syncFailure ??= new Error(`store ${this.path}: the database file could not be synced to disk: ${(err as Error).message}`)
+    }
+    try {
       if (!this.syncFailure) {
         this.db.pragma('incremental_vacuum')
         this.checkpoint()
@@ -462,6 +580,7 @@ export class SqliteStore implements PeerStore {
   eraseSecretly(fn: () => void): void {
     if (this.closed) throw new Error(`store ${this.path} is closed`)
     this.flush(true) // writes queued before this one commit first, in their own transaction (now, fsync or not)
+    this.closePin() // its connection would keep the WAL from being emptied
     this.db.pragma('synchronous = FULL')
     this.db.pragma('secure_delete = ON')
     try {
