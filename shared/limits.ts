@@ -28,6 +28,8 @@ export const MAX_LOCKBOXES_PER_OP = 200
 export const MAX_SUMMARY_DOCS = 50_000
 /** Documents in one gossiped heads announcement; catch-up carries the rest. */
 export const MAX_HEADS_ANNOUNCED_DOCS = 1024
+/** Members one `reach` message may name (sync/reach.ts): the teammates its sender is connected to. */
+export const MAX_REACH_LISTED = 1024
 /** Heads of one document (concurrent branches). */
 export const MAX_HEADS = 256
 /** An invite code as pasted by a person. */

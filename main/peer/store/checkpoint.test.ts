@@ -2,7 +2,7 @@
  * Checkpoints off the event loop (sqlite-store.ts `checkpointInBackground`): the WAL is copied with
  * synchronous=OFF and the database file synced on libuv's pool, and until that fsync returns SQLite may
  * not start the WAL over; close in the middle syncs and finishes on the thread; kill -9 among checkpoints
- * loses no acknowledged write. GRAPEVINE_CHECKPOINT_CRASH_CYCLES sets the crash cycles (default 6).
+ * loses no acknowledged write. GRAPEVINE_CHECKPOINT_CRASH_CYCLES sets the crash cycles (default 4).
  *
  * A kill -9 leaves the OS's page cache to be written, so it shows that the store's bookkeeping loses
  * nothing (the WAL pinned and released at the right moments, recovery after a crash in between); what a
@@ -22,7 +22,7 @@ import { rowValue } from './checkpoint-rows.ts'
 import { SqliteStore } from './sqlite-store.ts'
 
 const WRITER = fileURLToPath(new URL('./checkpoint-crash-writer.ts', import.meta.url))
-const CYCLES_SETTING = process.env['GRAPEVINE_CHECKPOINT_CRASH_CYCLES'] || '6'
+const CYCLES_SETTING = process.env['GRAPEVINE_CHECKPOINT_CRASH_CYCLES'] || '4'
 
 const walSize = (path: string): number => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0)
 
@@ -153,8 +153,8 @@ test(`kill -9 among checkpoints loses no acknowledged write (${CYCLES_SETTING} c
     let checkpoints = 0
     const acked: number[] = []
     for (let c = 0; c < cycles(); c++) {
-      // 300–1,500 rows of 8 KiB: 2.3–12 MiB, past the writer's 256 KiB threshold many times over.
-      const burst = await writeThenKill(path, next, rnd.seed, rnd.between(300, 1500))
+      // 300–1,000 rows of 8 KiB: 2.3–7.8 MiB, past the writer's 256 KiB threshold many times over.
+      const burst = await writeThenKill(path, next, rnd.seed, rnd.between(300, 1000))
       acked.push(...burst.acked)
       checkpoints += burst.checkpoints
       next = Math.max(next, ...burst.acked) + 1000 // rows a killed write may have half-written are not reused

@@ -14,7 +14,8 @@
  * checked here the same way (`receiveLive`, the stream's remote peer being the forwarder, and the sender
  * of what it sends). It is published on the topic too unless every member got it so (`send`). The copy
  * that comes second, by either path, is the same bytes, and is answered with the first one's verdict,
- * unchecked (`seen`).
+ * unchecked (`seen`). Teammates say over the live path whom they are connected to (sync/reach.ts), so
+ * that a member who is away does not put every message on the topic.
  */
 import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_DOCS } from '../../../shared/limits.ts'
 import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
@@ -43,6 +44,7 @@ import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 import { SeenMessages, type Live } from './live.ts'
 import { verifyPayload } from '../identity/keys.ts'
 import type { Presence, PresenceState } from './presence.ts'
+import { Reach, REPORT_DEBOUNCE_MS, REPORT_EVERY_MS } from './reach.ts'
 
 interface GossipStats {
   published: number
@@ -54,6 +56,10 @@ interface GossipStats {
   notShared: number
   /** Messages of this device's that every member of their workspace got by the live path: not published on the topic. */
   liveOnly: number
+  /** Of those, the messages some member did not get because it is away (`Reach.away`). */
+  awayLeftOut: number
+  /** Reports of whom a teammate is connected to, received (sync/reach.ts). */
+  reachReports: number
 }
 
 type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
@@ -67,7 +73,16 @@ const HEADS_DEBOUNCE_MS = 300
 const PEER_HEADS_WRITE_MS = 250
 
 export class Gossip {
-  readonly stats: GossipStats = { published: 0, accepted: 0, rejected: {}, duplicates: 0, notShared: 0, liveOnly: 0 }
+  readonly stats: GossipStats = {
+    published: 0,
+    accepted: 0,
+    rejected: {},
+    duplicates: 0,
+    notShared: 0,
+    liveOnly: 0,
+    awayLeftOut: 0,
+    reachReports: 0,
+  }
   /** Verdicts on recent messages, by their bytes (accepted or ignored; a rejected one is judged again). */
   private readonly seen = new SeenMessages<Verdict>()
   private readonly outbox = new Map<string, { ws: string; items: SignedChange[] }>()
@@ -91,6 +106,10 @@ export class Gossip {
   private readonly live: Live
   /** Signs as this device (heads and presence). */
   private readonly sign: (payload: Uint8Array) => Uint8Array
+  /** Whom connected teammates reach (sync/reach.ts); this device's own reports go out from `sendReach`. */
+  private readonly reach: Reach
+  private reachTimer: NodeJS.Timeout | null = null
+  private reachTicker: NodeJS.Timeout | null = null
 
   constructor(
     pubsub: GossipSub,
@@ -114,7 +133,12 @@ export class Gossip {
     this.log = log
     this.refusals = tallyLog(log, 'gossip rejected')
     this.held = heldChangesOf(workspaces, keys, documents, store, log)
-    workspaces.on('members', (ws) => this.join(ws))
+    this.reach = new Reach({ self: keys.deviceId, members: (ws) => workspaces.state(ws)?.members.keys(), now: Date.now })
+    workspaces.on('members', (ws) => {
+      this.join(ws)
+      // A member added (this device, just joined, or a teammate it is connected to) changes what it reports.
+      this.connectionsChanged()
+    })
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
     documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
     documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
@@ -124,6 +148,34 @@ export class Gossip {
   start(): void {
     this.started = true
     for (const ws of this.workspaces.ids()) this.join(ws)
+    this.reachTicker = setInterval(() => this.sendReach(), REPORT_EVERY_MS)
+    this.reachTicker.unref()
+    // Teammates connected before this (the network starts first) hear at once whom this device reaches.
+    this.connectionsChanged()
+  }
+
+  /** This device's connections or a workspace's members changed: its teammates are told whom it reaches now (after `REPORT_DEBOUNCE_MS`). */
+  connectionsChanged(): void {
+    if (!this.started) return
+    this.reachTimer ??= setTimeout(() => this.sendReach(), REPORT_DEBOUNCE_MS)
+  }
+
+  /** A teammate disconnected: its reports no longer say whom anyone reaches through it. */
+  disconnected(peer: string): void {
+    this.reach.forget(peer)
+    this.connectionsChanged()
+  }
+
+  /** Tells each connected teammate, by the live path only, which members of each shared workspace this device is connected to. */
+  private sendReach(): void {
+    if (this.reachTimer) clearTimeout(this.reachTimer)
+    this.reachTimer = null
+    const connected = this.live.connectedPeers()
+    for (const ws of this.workspaces.ids()) {
+      if (this.workspaces.roleOf(ws, this.keys.deviceId) === undefined) continue
+      const data = encodeMessage({ t: 'reach', v: PEER_PROTOCOL_VERSION, ws, to: this.reach.report(ws, connected) })
+      this.live.send((peer) => this.workspaces.roleOf(ws, peer) !== undefined, data)
+    }
   }
 
   /** Subscribes to a workspace's topic (idempotent; before `start`, `start` does). */
@@ -191,9 +243,9 @@ export class Gossip {
     }
     const verdict = await this.judge(m.ws, origin, origin, m)
     if (verdict === VERDICT.reject) return 'refuse'
-    // An older version's heads or presence names no sender: its bytes say nothing of who sent them, and two
-    // teammates may send the same ones. Only what names its sender is known by its bytes alone.
-    if (!((m.t === 'heads' || m.t === 'presence') && m.o === undefined)) this.seen.set(key, verdict)
+    // An older version's heads or presence names no sender, nor does a reach report: its bytes say nothing of
+    // who sent them, and two teammates may send the same ones. Only what names its sender is known by its bytes alone.
+    if (!((m.t === 'heads' || m.t === 'presence') && m.o === undefined) && m.t !== 'reach') this.seen.set(key, verdict)
     return 'ok'
   }
 
@@ -274,6 +326,12 @@ export class Gossip {
         this.presence?.receive(workspaceId, origin, { docId: p.doc, cursor: p.cursor }, p.utc)
         break
       }
+      case 'reach':
+        // Only its sender can say whom it reaches, and by gossip anyone could have sent it.
+        if (liveFrom === null) return this.reject(source, 'live-only', 'a reach report by gossip')
+        this.reach.receive(workspaceId, liveFrom, m.to)
+        this.stats.reachReports++
+        break
     }
     this.stats.accepted++
     return VERDICT.accept
@@ -385,16 +443,26 @@ export class Gossip {
     // drop, a third of all the CPU a team of 8 spent per keystroke (79–87 ms over its 9 processes with
     // them, 53 ms without). A member not written to (away, relayed, its stream not open or full) is one
     // this device may reach only through others: then the topic carries it, as it always did.
+    // A member who is away (sync/reach.ts) is not one: nobody could pass the message on to it, and catch-up
+    // brings it what it missed when it is back.
     if (this.someoneMissed(ws, written))
       this.pubsub.publish(workspaceTopic(ws), data).catch((err: Error) => this.log('debug', `publish ${m.t}: ${err.message}`))
     else this.stats.liveOnly++
   }
 
-  /** Whether a member of the workspace other than this device is not among `written`. */
+  /** Whether a member of the workspace other than this device is not among `written`, and not away. */
   private someoneMissed(ws: string, written: Set<string>): boolean {
     const members = this.workspaces.state(ws)?.members
     if (!members) return true
-    for (const d of members.keys()) if (d !== this.keys.deviceId && !written.has(d)) return true
+    let connected: Set<string> | undefined
+    let away = false
+    for (const d of members.keys()) {
+      if (d === this.keys.deviceId || written.has(d)) continue
+      connected ??= this.live.connectedPeers()
+      if (!this.reach.away(ws, d, connected)) return true
+      away = true
+    }
+    if (away) this.stats.awayLeftOut++
     return false
   }
 
@@ -402,6 +470,9 @@ export class Gossip {
   stop(): void {
     if (this.headsTimer) clearTimeout(this.headsTimer)
     this.headsTimer = null
+    if (this.reachTimer) clearTimeout(this.reachTimer)
+    if (this.reachTicker) clearInterval(this.reachTicker)
+    this.reachTimer = this.reachTicker = null
     if (this.peerHeadsTimer) clearTimeout(this.peerHeadsTimer)
     this.flushPeerHeads()
     this.flushOutbox()

@@ -106,6 +106,13 @@ export class Live {
     return written
   }
 
+  /** The peers this device has an open connection to now, direct or through a relay. */
+  connectedPeers(): Set<string> {
+    const peers = new Set<string>()
+    for (const conn of this.node.getConnections()) if (conn.status === 'open') peers.add(conn.remotePeer.toString())
+    return peers
+  }
+
   /** Opens the stream to a teammate ahead of its first message (on connect), so that message waits for nothing. */
   warm(peer: PeerId): void {
     const id = peer.toString()

@@ -5,7 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
+import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES, MAX_REACH_LISTED } from '../../../shared/limits.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
@@ -215,6 +215,15 @@ describe('gossip and catch-up from bad peers', () => {
     const own: Origin = { ...heads(M().device.deviceId), docs: [['no-such-document', baseline.heads]] }
     await M().node.services.pubsub.publish(topic, encodeMessage(signedBy(M().device, own)))
     await waitFor('the signed heads to be accepted', () => V().stats().gossip.accepted > accepted)
+  })
+
+  it("rejects a reach report by gossip (only its sender's live stream may carry one) as live-only, and an oversized one as malformed", async () => {
+    const reach = (to: string[]) => encodeMessage({ t: 'reach', v: PEER_PROTOCOL_VERSION, ws, to })
+    const reports = V().stats().gossip.reachReports
+    await gossipRejected(M().node, 'live-only', [reach([V().device.deviceId]), reach([])])
+    const tooMany = Array.from({ length: MAX_REACH_LISTED + 1 }, () => M().device.deviceId)
+    await gossipRejected(M().node, 'malformed', [reach(tooMany)])
+    assert.equal(V().stats().gossip.reachReports, reports, 'none of them was taken as a report')
   })
 
   it('rejects a message about another workspace on this topic as wrong-topic', async () => {

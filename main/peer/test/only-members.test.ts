@@ -12,7 +12,7 @@ import type { PeerId } from '@libp2p/interface'
 import type { Peer } from '../peer.ts'
 import { createNode, type GossipSub, type GrapevineNode } from '../net/node.ts'
 import { installTopicGate, type TopicGate } from '../net/topic-gate.ts'
-import { workspaceTopic } from '../wire/peer-protocol.ts'
+import { LIVE_PROTOCOL, workspaceTopic } from '../wire/peer-protocol.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
 import { catchupInject, stopAll, type Dir } from './attacker.ts'
 
@@ -75,8 +75,9 @@ describe('a member of one workspace asks a peer in two for the other one', () =>
   })
 
   it('gets no message of B: not by SUBSCRIBE, GRAFT or IWANT for a message id the peer holds, nor by catch-up', async () => {
-    for (let i = 0; i < 3; i++) dirs.push(tempDir())
-    // Hub is in A and B; Mallory only in A; Nora only in B.
+    for (let i = 0; i < 4; i++) dirs.push(tempDir())
+    // Hub is in A and B; Mallory only in A; Nora and Otto only in B. Otto's peer does not speak the live protocol
+    // (an older version), so that B's messages go on B's topic too, where Mallory would ask for them.
     const hub = await startPeer(dirs[0]!.path, { name: 'Hub' })
     peers.push(hub)
     const hc = hub.connect()
@@ -94,6 +95,12 @@ describe('a member of one workspace asks a peer in two for the other one', () =>
     const nc = nora.connect()
     await nc.request('workspace.join', { code: (await hc.request('workspace.invite', { workspaceId: wsB, approve: false })).code })
     await waitFor('B to reach Nora', async () => (await nc.request('doc.list', { workspaceId: wsB })).length === 1)
+    const otto = await startPeer(dirs[3]!.path, { name: 'Otto' })
+    peers.push(otto)
+    await otto.node.unhandle(LIVE_PROTOCOL)
+    const oc = otto.connect()
+    await oc.request('workspace.join', { code: (await hc.request('workspace.invite', { workspaceId: wsB, approve: false })).code })
+    await waitFor('B to reach Otto', async () => (await oc.request('doc.list', { workspaceId: wsB })).length === 1)
 
     // Mallory's device runs a modified client: a bare gossipsub node with her key, which asks for anything.
     const key = mallory.device.privateKey

@@ -18,6 +18,7 @@ import {
   MAX_ANNOUNCED_ADDRS,
   MAX_NAME_CHARS,
   MAX_SUMMARY_DOCS,
+  MAX_REACH_LISTED,
 } from '../../../shared/limits.ts'
 import { HAVE_DIGEST_BYTES, HAVE_SALT_BYTES, MAX_HAVE } from '../sync/ancestry.ts'
 import { FINGERPRINT_BYTES } from '../sync/reconcile.ts'
@@ -150,6 +151,11 @@ export const gossipMessage = z.discriminatedUnion('t', [
     o: deviceId.optional(),
     s: binExact(64).optional(),
   }),
+  /**
+   * Live path only (sync/reach.ts): the members of `ws` the sender has a connection to now. Its sender is the
+   * stream's remote peer (Noise proves it), so it carries no signature, and it is refused from the topic.
+   */
+  z.object({ t: z.literal('reach'), v: version, ws: id, to: z.array(deviceId).max(MAX_REACH_LISTED) }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
 
