@@ -316,9 +316,14 @@ async function assemble(
   net.limits.lingerWhile(JOIN_PROTOCOL, (peer) => joining.waiting().some((r) => r.deviceId === peer))
   // The live stream to a teammate opens on connect, so that the first keystroke after it waits for nothing.
   connections.on('connect', (peer) => live.warm(peer))
-  // Teammates hear whom this device reaches now (sync/reach.ts), so that one away does not put every message on the topic.
-  connections.on('connect', () => gossip.connectionsChanged())
-  connections.on('disconnect', (peer) => gossip.disconnected(peer.toString()))
+  // Teammates hear whom this device reaches now (sync/reach.ts), so that one away does not put every message on the
+  // topic. A stranger's connections change nothing they are told (and could otherwise make this device report often).
+  connections.on('connect', (peer) => {
+    if (net.limits.isTeammate(peer.toString())) gossip.connectionsChanged()
+  })
+  connections.on('disconnect', (peer) => {
+    if (net.limits.isTeammate(peer.toString())) gossip.disconnected(peer.toString())
+  })
 
   const selfId = device.deviceId
   // Callers that join a running session share its failure: log it once.
