@@ -11,12 +11,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
-import { inTemp } from '../test/helpers.ts'
+import { inTemp, killAfterAcks } from '../test/helpers.ts'
 import { seededRandom } from '../test/random.ts'
 import { rowValue } from './checkpoint-rows.ts'
 import { SqliteStore } from './sqlite-store.ts'
@@ -117,31 +116,10 @@ function cycles(): number {
 
 /** Runs the writer until it has acknowledged `acks` rows (30 s at most), then SIGKILLs it. */
 async function writeThenKill(path: string, first: number, seed: number, acks: number): Promise<{ acked: number[]; checkpoints: number }> {
-  const child = spawn(process.execPath, [WRITER, path, String(first), String(seed)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const acked: number[] = []
   let checkpoints = 0
-  let buffered = ''
-  let killed = false
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const kill = (): void => {
-    if (killed) return
-    killed = true
-    child.kill('SIGKILL')
-  }
-  const timer = setTimeout(kill, 30_000)
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const lines = buffered.split('\n')
-    buffered = lines.pop()!
-    for (const l of lines) {
-      if (l.startsWith('ACK ')) acked.push(Number(l.slice(4)))
-      if (l.startsWith('CKPT ')) checkpoints = Number(l.slice(5))
-    }
-    if (acked.length >= acks) kill()
+  const acked = await killAfterAcks(WRITER, [path, String(first), String(seed)], acks, 30_000, (l) => {
+    if (l.startsWith('CKPT ')) checkpoints = Number(l.slice(5))
   })
-  await exited
-  clearTimeout(timer)
-  assert.ok(killed, 'the writer was killed, it did not stop by itself')
   return { acked, checkpoints }
 }
 

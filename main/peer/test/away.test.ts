@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import * as Automerge from '@automerge/automerge'
 import type { Peer } from '../peer.ts'
 import { workspaceTopic } from '../wire/peer-protocol.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, recordPublishes, startPeer, tempDir, waitFor } from './helpers.ts'
 import { openReplica } from './replica.ts'
 import { stopAll, type Dir } from './attacker.ts'
 
@@ -57,13 +57,7 @@ describe('a member away', () => {
       },
       5_000,
     )
-    const pubsub = A().node.services.pubsub
-    const publish = pubsub.publish.bind(pubsub)
-    const topics: string[] = []
-    pubsub.publish = ((topic: string, data?: Uint8Array) => {
-      topics.push(topic)
-      return publish(topic, data)
-    }) as typeof pubsub.publish
+    const { topics, restore } = recordPublishes(A())
     try {
       const { awayLeftOut } = A().stats().gossip
       const bobReplica = await openReplica(B().connect(), docId)
@@ -77,7 +71,7 @@ describe('a member away', () => {
       )
       bobReplica.close()
     } finally {
-      pubsub.publish = publish as typeof pubsub.publish
+      restore()
     }
     // Dan comes back: catch-up brings what he missed, and then the live path carries the next edit at once.
     const missed = await text(A())

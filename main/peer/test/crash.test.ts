@@ -5,9 +5,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startPeer, tempDir } from './helpers.ts'
+import { killAfterAcks, startPeer, tempDir } from './helpers.ts'
 import { seededRandom } from './random.ts'
 
 const WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url))
@@ -27,30 +26,8 @@ function cycles(): number {
 }
 
 /** Runs the writer until it has acknowledged `acks` lines (or BURST_LIMIT_MS pass), then SIGKILLs it. */
-async function burstThenKill(profile: string, docId: string, first: number, acks: number): Promise<number[]> {
-  const child = spawn(process.execPath, [WRITER, profile, docId, String(first)], { stdio: ['ignore', 'pipe', 'inherit'] })
-  const acked: number[] = []
-  let buffered = ''
-  let killed = false
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  const kill = (): void => {
-    if (killed) return
-    killed = true
-    child.kill('SIGKILL')
-  }
-  const timer = setTimeout(kill, BURST_LIMIT_MS)
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString()
-    const lines = buffered.split('\n')
-    buffered = lines.pop()!
-    for (const l of lines) if (l.startsWith('ACK ')) acked.push(Number(l.slice(4)))
-    if (acked.length >= acks) kill()
-  })
-  await exited
-  clearTimeout(timer)
-  assert.ok(killed, 'the writer was killed, it did not stop by itself')
-  return acked
-}
+const burstThenKill = (profile: string, docId: string, first: number, acks: number): Promise<number[]> =>
+  killAfterAcks(WRITER, [profile, docId, String(first)], acks, BURST_LIMIT_MS)
 
 test(`kill -9 during bursts of acknowledged edits loses none of them (${CYCLES_SETTING} cycles)`, async () => {
   const CYCLES = cycles()

@@ -1,4 +1,6 @@
 /** Test helpers: peers on 127.0.0.1 with profiles in temp folders, and bounded waiting. */
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -58,4 +60,59 @@ export async function formWorkspace(owner: Peer, others: Peer[], name = 'Team'):
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+
+/** Records the topics a peer publishes on (gossipsub) until `restore`. */
+export function recordPublishes(peer: Peer): { topics: string[]; restore(): void } {
+  const pubsub = peer.node.services.pubsub
+  const publish = pubsub.publish
+  const topics: string[] = []
+  pubsub.publish = ((topic: string, data?: Uint8Array) => {
+    topics.push(topic)
+    return publish.call(pubsub, topic, data)
+  }) as typeof pubsub.publish
+  return {
+    topics,
+    restore: () => {
+      pubsub.publish = publish
+    },
+  }
+}
+
+/**
+ * Runs a child script that prints `ACK n` for each acknowledged write, and SIGKILLs it once `acks` have come
+ * (or `limitMs` passed). Returns the acknowledged numbers; every other line goes to `onLine`.
+ */
+export async function killAfterAcks(
+  script: string,
+  args: string[],
+  acks: number,
+  limitMs: number,
+  onLine: (line: string) => void = () => {},
+): Promise<number[]> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const acked: number[] = []
+  let buffered = ''
+  let killed = false
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const kill = (): void => {
+    if (killed) return
+    killed = true
+    child.kill('SIGKILL')
+  }
+  const timer = setTimeout(kill, limitMs)
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString()
+    const lines = buffered.split('\n')
+    buffered = lines.pop()!
+    for (const l of lines) {
+      if (l.startsWith('ACK ')) acked.push(Number(l.slice(4)))
+      else onLine(l)
+    }
+    if (acked.length >= acks) kill()
+  })
+  await exited
+  clearTimeout(timer)
+  assert.ok(killed, 'the writer was killed, it did not stop by itself')
+  return acked
 }

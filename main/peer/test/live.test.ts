@@ -15,7 +15,7 @@ import { signChange } from '../sync/change-validation.ts'
 import { FrameReader, framed } from '../sync/live.ts'
 import { encodeMessage, LIVE_PROTOCOL, PEER_PROTOCOL_VERSION, workspaceTopic } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, recordPublishes, startPeer, tempDir, waitFor } from './helpers.ts'
 import { changeOnTop, startAttackerNode, stopAll, throwawayDevice, type Dir } from './attacker.ts'
 import { openReplica } from './replica.ts'
 import { seededRandom } from './random.ts'
@@ -118,13 +118,7 @@ describe('the live path between teammates', () => {
     const pairDoc = (await ac.request('doc.create', { workspaceId: pair, title: 'Pair notes', text: 'pair' })).id
     const bc = B().connect()
     await waitFor('the document on bob', async () => (await bc.request('doc.read', { docId: pairDoc }).catch(() => null))?.text === 'pair')
-    const pubsub = A().node.services.pubsub
-    const publish = pubsub.publish.bind(pubsub)
-    const topics: string[] = []
-    pubsub.publish = ((topic: string, data?: Uint8Array) => {
-      topics.push(topic)
-      return publish(topic, data)
-    }) as typeof pubsub.publish
+    const { topics, restore } = recordPublishes(A())
     try {
       const { liveOnly } = A().stats().gossip
       const replica = await openReplica(ac, pairDoc)
@@ -147,7 +141,7 @@ describe('the live path between teammates', () => {
       replica.close()
       bobReplica.close()
     } finally {
-      pubsub.publish = publish
+      restore()
     }
   })
 
