@@ -21,9 +21,9 @@ import { MAX_CHANGES_PER_MESSAGE, MAX_GOSSIP_MESSAGE_BYTES, MAX_HEADS_ANNOUNCED_
 import type { ChangeLog, Durable, ListingStore, PeerBook } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import {
+  decodeGossip,
   decodeMessage,
   encodeMessage,
-  gossipMessage,
   PEER_PROTOCOL_VERSION,
   presencePlain,
   workspaceTopic,
@@ -60,6 +60,8 @@ interface GossipStats {
   awayLeftOut: number
   /** Reports of whom a teammate is connected to, received (sync/reach.ts). */
   reachReports: number
+  /** Well-formed messages of a later version than this one (a type or `v` not known here): dropped, nobody blamed. */
+  newer: number
 }
 
 type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
@@ -82,6 +84,7 @@ export class Gossip {
     liveOnly: 0,
     awayLeftOut: 0,
     reachReports: 0,
+    newer: 0,
   }
   /** Verdicts on recent messages, by their bytes (accepted or ignored; a rejected one is judged again). */
   private readonly seen = new SeenMessages<Verdict>()
@@ -194,6 +197,13 @@ export class Gossip {
     return VERDICT.reject
   }
 
+  /** Whether `err` says a message is of a later version than this one (counted; not forwarded, nobody blamed). */
+  private newer(err: unknown): boolean {
+    if (!(err instanceof WireError) || err.kind !== 'newer') return false
+    this.stats.newer++
+    return true
+  }
+
   private async validate(workspaceId: string, source: string, msg: GossipsubMessage): Promise<Verdict> {
     // Membership first: a stranger's payload is never decoded, and a teammate of another workspace cannot
     // relay into this one.
@@ -207,8 +217,9 @@ export class Gossip {
     }
     let m: GossipMessage
     try {
-      m = decodeMessage(gossipMessage, msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
+      m = decodeGossip(msg.data, MAX_GOSSIP_MESSAGE_BYTES, 'gossip message')
     } catch (err) {
+      if (this.newer(err)) return VERDICT.ignore
       return this.reject(source, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
     }
     if (m.ws !== workspaceId) return this.reject(source, 'wrong-topic', `message for ${m.ws} on the topic of ${workspaceId}`)
@@ -229,8 +240,10 @@ export class Gossip {
     }
     let m: GossipMessage
     try {
-      m = decodeMessage(gossipMessage, data, MAX_GOSSIP_MESSAGE_BYTES, 'live message')
+      m = decodeGossip(data, MAX_GOSSIP_MESSAGE_BYTES, 'live message')
     } catch (err) {
+      // A later version's message: dropped, and the stream stays (its sender is a teammate who upgraded).
+      if (this.newer(err)) return 'ok'
       this.reject(origin, err instanceof WireError ? err.kind : 'malformed', (err as Error).message)
       return 'refuse'
     }

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { encode } from 'cborg'
 import { GOSSIPSUB_MAX_INBOUND_BYTES, MAX_GOSSIP_MESSAGE_BYTES, MAX_REACH_LISTED } from '../../../shared/limits.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
@@ -224,6 +225,27 @@ describe('gossip and catch-up from bad peers', () => {
     const tooMany = Array.from({ length: MAX_REACH_LISTED + 1 }, () => M().device.deviceId)
     await gossipRejected(M().node, 'malformed', [reach(tooMany)])
     assert.equal(V().stats().gossip.reachReports, reports, 'none of them was taken as a report')
+  })
+
+  it("ignores a later version's messages by gossip (a type or version not known here): not taken, not passed on, nobody blamed", async () => {
+    const newer = V().stats().gossip.newer
+    const before = { ...V().stats().gossip.rejected }
+    const accepted = V().stats().gossip.accepted
+    const payloads = [
+      encode({ t: 'receipts', v: PEER_PROTOCOL_VERSION, ws, docs: [[docId, 'read']] }),
+      encode({ t: 'members', v: PEER_PROTOCOL_VERSION + 1, ws, ops: 'another shape' }),
+    ]
+    for (const data of payloads) {
+      const res = await M().node.services.pubsub.publish(topic, data)
+      assert.ok(
+        res.recipients.some((p) => p.equals(V().node.peerId)),
+        'the victim should be among the recipients',
+      )
+    }
+    await waitFor('the victim to drop both', () => V().stats().gossip.newer >= newer + 2, 15_000)
+    assert.deepEqual(V().stats().gossip.rejected, before, 'no rejection, no strike')
+    assert.ok(V().stats().gossip.accepted - accepted <= 2, 'neither is accepted (heads from honest teammates may be)')
+    await assertUnchanged()
   })
 
   it('rejects a message about another workspace on this topic as wrong-topic', async () => {

@@ -5,6 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { encode } from 'cborg'
 import * as Automerge from '@automerge/automerge'
 import type { Stream } from '@libp2p/interface'
 import { MAX_GOSSIP_MESSAGE_BYTES } from '../../../shared/limits.ts'
@@ -217,6 +218,28 @@ describe('the live path between teammates', () => {
     assert.deepEqual(A().stats().gossip.rejected, rejected, 'no rejection, no strike')
     assert.equal(stream.status, 'open', 'the stream stays open')
     await stream.close()
+    await assertUnchanged(text)
+  })
+
+  it("drops a later version's messages without ending the stream or blaming their sender, and reads on", async () => {
+    const text = (await ac.request('doc.read', { docId })).text
+    const { newer } = A().stats().gossip
+    const { refused } = A().stats().live
+    const rejected = { ...A().stats().gossip.rejected }
+    const conn = B()
+      .node.getConnections(A().node.peerId)
+      .find((c) => c.status === 'open')!
+    const stream = await conn.newStream(LIVE_PROTOCOL)
+    // A message type this version does not know, and a known type of a later version in another shape.
+    stream.send(framed(encode({ t: 'receipts', v: PEER_PROTOCOL_VERSION, ws, docs: [[docId, 'read']] })))
+    stream.send(framed(encode({ t: 'heads', v: PEER_PROTOCOL_VERSION + 1, ws, docs: { [docId]: 'elsewhere' } })))
+    await waitFor('alice to drop both', () => A().stats().gossip.newer === newer + 2, 10_000)
+    assert.deepEqual(A().stats().gossip.rejected, rejected, 'no rejection, no strike')
+    assert.equal(stream.status, 'open', 'the stream stays open')
+    // Alice still reads the stream: a malformed message after them is refused, and ends it.
+    stream.send(framed(encode({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws, docs: 'not a list' })))
+    await waitFor('alice to refuse the malformed one', () => A().stats().live.refused === refused + 1, 10_000)
+    assert.equal(A().stats().gossip.rejected['malformed'], (rejected['malformed'] ?? 0) + 1)
     await assertUnchanged(text)
   })
 

@@ -27,7 +27,8 @@ import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSch
 
 /**
  * The `v` of gossip messages and of the catch-up summary (`hi`): the shape of changes, ops and
- * presence; a peer refuses a version it does not know. 2: a change carries the membership heads it
+ * presence; a peer cannot read a later version's messages and drops them without blame (`decodeGossip`),
+ * and refuses an earlier version's. 2: a change carries the membership heads it
  * was signed under (`m`), in a v2 signature. 3: content is sealed with the workspace's epoch key
  * (changes carry `e`, `h`, `d`; presence is one sealed value). 4: runs (`n`: several changes of one
  * author sealed and signed together; sync/runs.ts). The catch-up frames themselves are
@@ -65,8 +66,11 @@ export const ADDRS_PROTOCOL = '/grapevine/addrs/1.0.0'
  */
 export const workspaceTopic = (workspaceId: string): string => `/grapevine/ws/${workspaceId}/2`
 
-/** Why a message was refused: over its size cap, or not what it claims to be (CBOR, shape). */
-type WireErrorKind = 'too-large' | 'malformed'
+/**
+ * Why a message was refused: over its size cap, not what it claims to be (CBOR, shape), or a well-formed
+ * message of a later version than this one (`decodeGossip`), which is nobody's fault.
+ */
+type WireErrorKind = 'too-large' | 'malformed' | 'newer'
 
 export class WireError extends Error {
   readonly kind: WireErrorKind
@@ -158,6 +162,29 @@ export const gossipMessage = z.discriminatedUnion('t', [
   z.object({ t: z.literal('reach'), v: version, ws: id, to: z.array(deviceId).max(MAX_REACH_LISTED) }),
 ])
 export type GossipMessage = z.infer<typeof gossipMessage>
+
+const GOSSIP_TYPES: ReadonlySet<string> = new Set(gossipMessage.options.map((o) => o.shape.t.value))
+/** Longest `t` read as a message type of a later version; a longer one is malformed. */
+const MAX_TYPE_CHARS = 32
+
+/**
+ * A gossip or live message: size cap, CBOR decode, schema check, as `decodeMessage`. A message this version
+ * cannot read because a later one wrote it fails as `newer`, not `malformed`: a CBOR map whose `t` is a
+ * short string naming no type known here, or whose `v` is a whole number above `PEER_PROTOCOL_VERSION`.
+ * Teammates upgrade at different times, and a later version may add a message (as this one added `reach`);
+ * the receiver drops such a message without blaming its sender, and keeps the stream it came on.
+ */
+export function decodeGossip(data: Uint8Array, maxBytes: number, what: string): GossipMessage {
+  const value = decodeCbor(data, maxBytes, what)
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) {
+    const { t, v } = value as { t?: unknown; v?: unknown }
+    const unknownType = typeof t === 'string' && t.length > 0 && t.length <= MAX_TYPE_CHARS && !GOSSIP_TYPES.has(t)
+    const laterVersion = typeof t === 'string' && Number.isSafeInteger(v) && (v as number) > PEER_PROTOCOL_VERSION
+    if (unknownType || laterVersion)
+      throw new WireError('newer', `${what}: of a later version (type ${JSON.stringify(t)}, version ${String(v)}), not readable here`)
+  }
+  return checkShape(gossipMessage, value, what)
+}
 
 /** What a presence message holds once opened: the open document, the selection (Automerge cursors), the clock. */
 export const presencePlain = z.object({
@@ -317,13 +344,19 @@ export function encodeMessage(value: unknown): Uint8Array {
 
 /** Size cap, CBOR decode, schema check. */
 export function decodeMessage<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number, what: string): T {
+  return checkShape(schema, decodeCbor(data, maxBytes, what), what)
+}
+
+function decodeCbor(data: Uint8Array, maxBytes: number, what: string): unknown {
   if (data.byteLength > maxBytes) throw new WireError('too-large', `${what}: ${data.byteLength} bytes is over the ${maxBytes}-byte limit`)
-  let value: unknown
   try {
-    value = decode(data, { rejectDuplicateMapKeys: true })
+    return decode(data, { rejectDuplicateMapKeys: true })
   } catch (err) {
     throw new WireError('malformed', `${what}: not valid CBOR (${(err as Error).message})`)
   }
+}
+
+function checkShape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
