@@ -174,7 +174,9 @@ export class DocReplica implements DocHandle<DocContent> {
   change(fn: (doc: A.Doc<DocContent>) => void): void {
     if (this.closed || this.refused) return
     if (this.broken) {
-      afterBreak.set(this.docId, [...(afterBreak.get(this.docId) ?? []), fn])
+      const waiting = afterBreak.get(this.docId)
+      if (waiting) waiting.push(fn)
+      else afterBreak.set(this.docId, [fn])
       this.events.emit('unsent', this.unsent())
       return
     }
