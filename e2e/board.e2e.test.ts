@@ -243,6 +243,20 @@ async function scenario(): Promise<void> {
   await pb.getByTestId('task').filter({ hasText: 'Review the design' }).getByTestId('task-due').filter({ hasText: 'Overdue' }).waitFor(LONG)
   assert.equal(await pb.getByTestId('task').count(), 2, 'only the cards assigned to Ben')
   await pb.screenshot({ path: people.shots.path('24-my-tasks') })
+  // While Ben looks at it, Ana moves the due date: the list follows the board's change live (it reads the
+  // tasks again for a board's change, not for typing in text: renderer/src/data/board-watch.ts).
+  await card(pa, 'Fix login').click()
+  await dialog.getByTestId('card-due-input').fill('2027-01-20')
+  await card(pa, 'Fix login')
+    .getByTestId('card-due')
+    .filter({ hasText: /\b20\b/ })
+    .waitFor()
+  await pa.keyboard.press('Escape')
+  await dialog.waitFor({ state: 'detached' })
+  await task
+    .getByTestId('task-due')
+    .filter({ hasText: /\b20\b/ })
+    .waitFor(LONG)
   // It opens the board with the card's dialog.
   await task.click()
   await pb.getByTestId('card-dialog').waitFor()
