@@ -151,18 +151,18 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
     if (store.integrityChecked) log('info', 'the last stop was not clean: the profile was checked for damage')
     const device = await loadOrCreateDevice(store, config.keyVault)
     if (config.name && store.getMeta('device_name') === undefined) await setDeviceName(store, config.name)
-    const workspaces = new Workspaces(store, device)
+    const workspaces = new Workspaces({ store, device })
     const host = config.host ?? '0.0.0.0'
     const remembered = Number(store.getMeta(PORT_META)?.toString() ?? '0')
     const port = await portToListenOn(host, config.port, remembered, log)
-    const scoring = new PeerScoring(
-      () => workspaces.teammates(),
-      () => {
+    const scoring = new PeerScoring({
+      teammates: () => workspaces.teammates(),
+      onChange: () => {
         if (node) setDirectPeers(node.services.pubsub, scoring.trusted())
       },
-    )
+    })
     // Strangers' connections and streams within limits; workspace topics for that workspace's members only.
-    const peerLimits = new PeerLimits(() => workspaces.teammates(), log, config.limits)
+    const peerLimits = new PeerLimits({ teammates: () => workspaces.teammates(), log }, config.limits)
     limits = peerLimits
     const entitlement = workspaceEntitlement(workspaces, device.deviceId)
     const relay = relayPlan(host, config.relay)
@@ -184,12 +184,16 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
         })
       },
     })
-    const peer = await assemble(config, log, lock, store, device, workspaces, node, scoring, {
-      limits: peerLimits,
-      gate: gate!,
-      entitlement,
-      relay,
-      rememberedPort: remembered,
+    const peer = await assemble({
+      config,
+      log,
+      lock,
+      store,
+      device,
+      workspaces,
+      node,
+      scoring,
+      net: { limits: peerLimits, gate: gate!, entitlement, relay, rememberedPort: remembered },
     })
     if (config.awaitNetwork !== false) {
       try {
@@ -209,23 +213,27 @@ export async function createPeer(config: PeerConfig): Promise<Peer> {
   }
 }
 
-async function assemble(
-  config: PeerConfig,
-  log: Log,
-  lock: { release(): void },
-  store: SqliteStore,
-  device: Device,
-  workspaces: Workspaces,
-  node: GrapevineNode,
-  scoring: PeerScoring,
+/** What the rest of a peer is assembled from: the parts made before its libp2p node, and the node. */
+interface AssembleComponents {
+  config: PeerConfig
+  log: Log
+  lock: { release(): void }
+  store: SqliteStore
+  device: Device
+  workspaces: Workspaces
+  node: GrapevineNode
+  scoring: PeerScoring
   net: {
     limits: PeerLimits
     gate: TopicGate
     entitlement: ReturnType<typeof workspaceEntitlement>
     relay: RelayPlan
     rememberedPort: number
-  },
-): Promise<Peer> {
+  }
+}
+
+async function assemble(components: AssembleComponents): Promise<Peer> {
+  const { config, log, lock, store, device, workspaces, node, scoring, net } = components
   // First of the membership listeners: who may have which topic, and who is a stranger, is settled
   // before gossip, catch-up and the others react to a change.
   workspaces.on('members', () => {
@@ -234,17 +242,20 @@ async function assemble(
     net.gate.refresh()
   })
   // Keys next: they are opened from the ops before any document is loaded, and kept as ops arrive.
-  const keys = new EpochKeys(device, workspaces, log)
+  const keys = new EpochKeys({ device, workspaces, log })
   await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
-  const documents = new Documents(store, device, workspaces, keys, {
-    batchMs: config.batchMs ?? 16,
-    snapshotEvery: config.snapshotEvery ?? 1000,
-    maxLoaded: 64,
-    // With no connection at all, nothing published could reach anyone: edits then leave as runs (sync/runs.ts).
-    online: () => node!.getConnections().length > 0,
-    sealIdleMs: config.runSealIdleMs,
-    log,
-  })
+  const documents = new Documents(
+    { store, device, workspaces, keys },
+    {
+      batchMs: config.batchMs ?? 16,
+      snapshotEvery: config.snapshotEvery ?? 1000,
+      maxLoaded: 64,
+      // With no connection at all, nothing published could reach anyone: edits then leave as runs (sync/runs.ts).
+      online: () => node!.getConnections().length > 0,
+      sealIdleMs: config.runSealIdleMs,
+      log,
+    },
+  )
   // The first connection: what was made before it leaves as runs, sealed before anything can be sent.
   node.addEventListener('connection:open', () => documents.sealRuns())
   // Listing rows are written lazily, and all of them before the store closes (stop): only a stop that was not
@@ -257,25 +268,33 @@ async function assemble(
   search.start()
   const history = new HistoryIndex({ store, documents, self: device.deviceId, readable: readableWorkspaces, log })
   history.start()
-  const live = new Live(node, (peer) => net.limits.isTeammate(peer), log)
-  const gossip = new Gossip(node.services.pubsub, live, workspaces, keys, documents, store, scoring, log, (payload) =>
-    signPayload(device.signingKey, payload),
-  )
+  const live = new Live({ node, isTeammate: (peer) => net.limits.isTeammate(peer), log })
+  const gossip = new Gossip({
+    pubsub: node.services.pubsub,
+    live,
+    workspaces,
+    keys,
+    documents,
+    store,
+    scoring,
+    log,
+    sign: (payload) => signPayload(device.signingKey, payload),
+  })
   const refreshDirect = (): void => setDirectPeers(node.services.pubsub, scoring.trusted())
   refreshDirect()
   workspaces.on('members', refreshDirect)
-  const catchup = new Catchup(node, workspaces, keys, documents, store, log)
-  const joining = new Joining(
+  const catchup = new Catchup({ node, workspaces, keys, documents, store, log })
+  const joining = new Joining({
     node,
     workspaces,
     store,
     log,
-    (ws) => keys.settled(ws),
-    () => portMapper.addresses(),
-  )
+    keysSettled: (ws) => keys.settled(ws),
+    mapped: () => portMapper.addresses(),
+  })
   // Teammates' own word on where they are, passed among members: whoever reaches one member reaches all.
   // The router's forwarded port, once it answered, is announced with this device's other addresses.
-  const portMapper = new PortMapper(log, () => void addresses.resign(), config.portMappingRetryMs)
+  const portMapper = new PortMapper({ log, onChange: () => void addresses.resign() }, config.portMappingRetryMs)
   const addresses = new AddressBook({
     node,
     store,
@@ -285,26 +304,26 @@ async function assemble(
     mapped: () => portMapper.addresses(),
     log,
   })
-  const connections = new Connections(
+  const connections = new Connections({
     node,
     store,
-    () => workspaces.teammates(),
+    teammates: () => workspaces.teammates(),
     log,
-    (id) => addresses.addressesOf(id),
-  )
-  const relaySlot = keepRelaySlot(node, net.relay, () => workspaces.teammates(), log)
+    announced: (id) => addresses.addressesOf(id),
+  })
+  const relaySlot = keepRelaySlot({ node, teammates: () => workspaces.teammates(), log }, net.relay)
   // Whether teammates reach this device directly: seen from their connections coming in.
-  const reachability = new Reachability(
+  const reachability = new Reachability({
     node,
-    (id) => workspaces.teammates().has(id),
-    (id) => {
+    isTeammate: (id) => workspaces.teammates().has(id),
+    nameOf: (id) => {
       for (const ws of workspaces.ids()) {
         const m = workspaces.state(ws)?.members.get(id)
         if (m) return m.name
       }
       return null
     },
-  )
+  })
   reachability.start()
   workspaces.on('members', () => {
     connections.membersChanged()
@@ -412,7 +431,7 @@ async function assemble(
     }
   })
 
-  const presence = new Presence(workspaces, (ws, state, utc) => gossip.publishPresence(ws, state, utc))
+  const presence = new Presence({ workspaces, publish: (ws, state, utc) => gossip.publishPresence(ws, state, utc) })
   gossip.presence = presence
   const handle = createApi({
     device,
@@ -569,7 +588,7 @@ async function assemble(
       catchup: catchup.stats,
       limits: net.limits.stats,
       gate: net.gate.stats,
-      held: heldChangesOf(workspaces, keys, documents, store, log).size,
+      held: heldChangesOf({ workspaces, keys, documents, store, log }).size,
       runs: { ...documents.runStats },
       addresses: { ...addresses.stats },
       mapped: portMapper.mappings(),

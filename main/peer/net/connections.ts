@@ -30,6 +30,17 @@ export interface ConnectionEvents {
   disconnect: [peer: PeerId]
 }
 
+/** What connections are kept from (libp2p-style components, as the other parts of a peer). */
+export interface ConnectionsComponents {
+  node: GrapevineNode
+  store: Durable & PeerBook
+  /** This device's teammates in any workspace, now. */
+  teammates: () => Set<string>
+  log: Log
+  /** Where a teammate says it can be reached (net/address-book.ts), besides where it was seen. */
+  announced?: (peerId: string) => string[]
+}
+
 export class Connections extends EventEmitter<ConnectionEvents> {
   private readonly backoff = new Map<string, { next: number; delay: number }>()
   /** Direct dials to teammates reached only through a relay, each on its own backoff. */
@@ -47,14 +58,9 @@ export class Connections extends EventEmitter<ConnectionEvents> {
   /** Where a teammate says it can be reached (net/address-book.ts), besides where it was seen. */
   private readonly announced: (peerId: string) => string[]
 
-  constructor(
-    node: GrapevineNode,
-    store: Durable & PeerBook,
-    teammates: () => Set<string>,
-    log: Log,
-    announced: (peerId: string) => string[] = () => [],
-  ) {
+  constructor(components: ConnectionsComponents) {
     super()
+    const { node, store, teammates, log, announced = () => [] } = components
     this.node = node
     this.store = store
     this.teammates = teammates

@@ -170,6 +170,13 @@ export function peerLimitsOf(node: GrapevineNode): PeerLimits | undefined {
   return guards.get(node)
 }
 
+/** What the limits on strangers are kept with (libp2p-style components; options apart, as a service's init). */
+export interface PeerLimitsComponents {
+  /** This device's teammates in any workspace, now: they are never limited as strangers are. */
+  teammates: () => Set<string>
+  log: Log
+}
+
 export class PeerLimits {
   readonly stats = { connectionsRefused: 0, connectionsClosed: 0, streamsRefused: 0, streamsTimedOut: 0 }
   private readonly opts: PeerLimitsOptions
@@ -196,7 +203,8 @@ export class PeerLimits {
     denyInboundRelayedConnection: (_relay: PeerId, remote: PeerId) => !this.isTeammate(remote.toString()),
   }
 
-  constructor(teammates: () => Set<string>, log: Log, opts: Partial<PeerLimitsOptions> = {}) {
+  constructor(components: PeerLimitsComponents, opts: Partial<PeerLimitsOptions> = {}) {
+    const { teammates, log } = components
     this.opts = { ...DEFAULT_PEER_LIMITS, ...opts, streams: { ...DEFAULT_STREAMS, ...opts.streams } }
     this.teammates = teammates
     // Strangers' PeerIds cost nothing to make: a line each for the first few (kind, source) pairs per

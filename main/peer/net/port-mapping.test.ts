@@ -33,7 +33,7 @@ function mapper(find: () => Promise<Router | null>, retryMs = 60_000) {
   const lines: string[] = []
   const log: Log = (_level, msg) => void lines.push(msg)
   let changed = 0
-  const m = new PortMapper(log, () => changed++, retryMs, find)
+  const m = new PortMapper({ log, onChange: () => changed++, find }, retryMs)
   return { m, lines, changed: () => changed }
 }
 

@@ -68,6 +68,15 @@ export interface Router {
   stop(): Promise<void>
 }
 
+/** What port mapping is done with (libp2p-style components; the retry interval apart, as a service's init). */
+export interface PortMapperComponents {
+  log: Log
+  /** The mapped addresses changed: the address book signs them anew. */
+  onChange: () => void
+  /** How the router is looked for (UPnP, then NAT-PMP at the default gateway); a unit test gives its own. */
+  find?: (abort: AbortSignal) => Promise<Router | null>
+}
+
 export class PortMapper {
   private router: Router | null = null
   private mapped: Mapped[] = []
@@ -80,8 +89,8 @@ export class PortMapper {
   private readonly retryMs: number
   private readonly findRouter: (abort: AbortSignal) => Promise<Router | null>
 
-  /** `find`: how the router is looked for (UPnP, then NAT-PMP at the default gateway); a unit test gives its own. */
-  constructor(log: Log, onChange: () => void, retryMs = RETRY_MS, find?: (abort: AbortSignal) => Promise<Router | null>) {
+  constructor(components: PortMapperComponents, retryMs = RETRY_MS) {
+    const { log, onChange, find } = components
     this.log = log
     this.onChange = onChange
     this.retryMs = retryMs

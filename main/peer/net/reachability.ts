@@ -36,6 +36,14 @@ function remoteIp(addr: Multiaddr): string | null {
   return ip && (isIPv4(ip) || isIPv6(ip)) ? ip : null
 }
 
+/** What reachability is judged from (libp2p-style components, as the other parts of a peer). */
+export interface ReachabilityComponents {
+  node: GrapevineNode
+  isTeammate: (peer: string) => boolean
+  /** A teammate's name, for saying who reached this device. */
+  nameOf: (peer: string) => string | null
+}
+
 export class Reachability {
   private internet: Seen | null = null
   private lan: Seen | null = null
@@ -56,7 +64,8 @@ export class Reachability {
     else if (kind === 'private') this.lan = seen
   }
 
-  constructor(node: GrapevineNode, isTeammate: (peer: string) => boolean, nameOf: (peer: string) => string | null) {
+  constructor(components: ReachabilityComponents) {
+    const { node, isTeammate, nameOf } = components
     this.node = node
     this.isTeammate = isTeammate
     this.nameOf = nameOf

@@ -90,6 +90,14 @@ export async function closeRelayConnection(node: GrapevineNode, conn: Connection
 }
 const SLOT_CHECK_MS = 30_000
 
+/** What a relay slot is kept with (libp2p-style components; the plan apart, as a service's init). */
+export interface RelaySlotComponents {
+  node: GrapevineNode
+  /** This device's teammates in any workspace, now: the relays to ask are among them. */
+  teammates: () => Set<string>
+  log: Log
+}
+
 /**
  * Keeps a slot on a teammate's relay while `reserve` says to. libp2p's relay transport asks a relay for a
  * slot when it first connects and learns the relay speaks the hop protocol; at a join that is before the
@@ -97,12 +105,8 @@ const SLOT_CHECK_MS = 30_000
  * connection. So once membership changes (and every half minute), a device with no slot that is connected
  * to a teammate who relays hangs up that connection and dials it again: the new connection asks anew.
  */
-export function keepRelaySlot(
-  node: GrapevineNode,
-  plan: RelayPlan,
-  teammates: () => Set<string>,
-  log: Log,
-): { membersChanged(): void; stop(): void } {
+export function keepRelaySlot(components: RelaySlotComponents, plan: RelayPlan): { membersChanged(): void; stop(): void } {
+  const { node, teammates, log } = components
   if (!plan.reserve) return { membersChanged: () => {}, stop: () => {} }
   let busy = false
   // Each relay is asked again once per membership change at most: one that keeps saying no (full, or it

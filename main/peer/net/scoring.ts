@@ -13,12 +13,21 @@ const UNTRUSTED_STRIKES = 5
 /** Peers whose strikes are remembered; a flood of fresh PeerIds forgets the faded ones, then the oldest. */
 const MAX_TRACKED = 4096
 
+/** What the scores are kept with (libp2p-style components, as the other parts of a peer). */
+export interface PeerScoringComponents {
+  /** This device's teammates in any workspace, now. */
+  teammates: () => Set<string>
+  /** Who is trusted changed (a teammate passed UNTRUSTED_STRIKES): gossipsub's direct peers follow. */
+  onChange?: () => void
+}
+
 export class PeerScoring {
   private readonly strikes = new Map<string, { n: number; at: number }>()
   private readonly teammates: () => Set<string>
   private readonly onChange: () => void
 
-  constructor(teammates: () => Set<string>, onChange: () => void = () => {}) {
+  constructor(components: PeerScoringComponents) {
+    const { teammates, onChange = () => {} } = components
     this.teammates = teammates
     this.onChange = onChange
   }

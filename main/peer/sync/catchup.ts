@@ -206,6 +206,16 @@ interface Lock {
   done: Promise<void>
 }
 
+/** What catch-up is built from (libp2p-style components, as the other parts of a peer). */
+export interface CatchupComponents {
+  node: GrapevineNode
+  workspaces: Workspaces
+  keys: EpochKeys
+  documents: Documents
+  store: PeerStore
+  log: Log
+}
+
 export class Catchup {
   /** The last measured round trip to each teammate (ms): a summary sent, its answer read. */
   private readonly rtts = new Map<string, number>()
@@ -241,14 +251,15 @@ export class Catchup {
   private readonly held: HeldChanges
   private readonly keys: EpochKeys
 
-  constructor(node: GrapevineNode, workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: PeerStore, log: Log) {
+  constructor(components: CatchupComponents) {
+    const { node, workspaces, keys, documents, store, log } = components
     this.node = node
     this.workspaces = workspaces
     this.keys = keys
     this.documents = documents
     this.store = store
     this.log = log
-    this.held = heldChangesOf(workspaces, keys, documents, store, log)
+    this.held = heldChangesOf(components)
   }
 
   async start(): Promise<void> {

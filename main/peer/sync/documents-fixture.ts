@@ -13,9 +13,9 @@ import { Documents, type DocumentsOptions } from './documents.ts'
 export async function documentsFixture(dir: string, opts: Partial<DocumentsOptions> = {}) {
   const store = new SqliteStore(join(dir, 'g.db'))
   const device = await loadOrCreateDevice(store)
-  const workspaces = new Workspaces(store, device)
-  const keys = new EpochKeys(device, workspaces, silentLog)
+  const workspaces = new Workspaces({ store, device })
+  const keys = new EpochKeys({ device, workspaces, log: silentLog })
   const docs = () =>
-    new Documents(store, device, workspaces, keys, { batchMs: 5, snapshotEvery: 100, maxLoaded: 8, log: silentLog, ...opts })
+    new Documents({ store, device, workspaces, keys }, { batchMs: 5, snapshotEvery: 100, maxLoaded: 8, log: silentLog, ...opts })
   return { store, device, workspaces, keys, docs }
 }

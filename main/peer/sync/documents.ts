@@ -82,6 +82,14 @@ const LACKED_CACHE_SIZE = 256
 /** `missingFor` walks the log's own deps for a document of at most this many rows (see `rowsBeyond`). */
 const ROW_WALK_MAX = 2_048
 
+/** What documents are kept with (libp2p-style: components here, options apart, as a libp2p service's init). */
+export interface DocumentsComponents {
+  store: Durable & MetaStore & ListingStore & ChangeLog
+  device: Device
+  workspaces: Workspaces
+  keys: EpochKeys
+}
+
 export class Documents extends EventEmitter<DocumentEvents> {
   private readonly actor: string
   private readonly store: Durable & MetaStore & ListingStore & ChangeLog
@@ -110,14 +118,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** What `ownLackedBy` found, per document and teammate heads, at our heads then. */
   private readonly lackedCache = new Map<string, { ourHeads: string[]; changes: number; firstSeq: number | null }>()
 
-  constructor(
-    store: Durable & MetaStore & ListingStore & ChangeLog,
-    device: Device,
-    workspaces: Workspaces,
-    keys: EpochKeys,
-    opts: DocumentsOptions,
-  ) {
+  constructor(components: DocumentsComponents, opts: DocumentsOptions) {
     super()
+    const { store, device, workspaces, keys } = components
     this.store = store
     this.device = device
     this.workspaces = workspaces

@@ -74,6 +74,20 @@ const HEADS_DEBOUNCE_MS = 300
  */
 const PEER_HEADS_WRITE_MS = 250
 
+/** What gossip is built from (libp2p-style components, as the other parts of a peer). */
+export interface GossipComponents {
+  pubsub: GossipSub
+  live: Live
+  workspaces: Workspaces
+  keys: EpochKeys
+  documents: Documents
+  store: Durable & ListingStore & PeerBook & ChangeLog
+  scoring: PeerScoring
+  log: Log
+  /** Signs as this device (heads and presence). */
+  sign: (payload: Uint8Array) => Uint8Array
+}
+
 export class Gossip {
   readonly stats: GossipStats = {
     published: 0,
@@ -114,17 +128,8 @@ export class Gossip {
   private reachTimer: NodeJS.Timeout | null = null
   private reachTicker: NodeJS.Timeout | null = null
 
-  constructor(
-    pubsub: GossipSub,
-    live: Live,
-    workspaces: Workspaces,
-    keys: EpochKeys,
-    documents: Documents,
-    store: Durable & ListingStore & PeerBook & ChangeLog,
-    scoring: PeerScoring,
-    log: Log,
-    sign: (payload: Uint8Array) => Uint8Array,
-  ) {
+  constructor(components: GossipComponents) {
+    const { pubsub, live, workspaces, keys, documents, store, scoring, log, sign } = components
     this.sign = sign
     this.pubsub = pubsub
     this.live = live
@@ -135,7 +140,7 @@ export class Gossip {
     this.scoring = scoring
     this.log = log
     this.refusals = tallyLog(log, 'gossip rejected')
-    this.held = heldChangesOf(workspaces, keys, documents, store, log)
+    this.held = heldChangesOf(components)
     this.reach = new Reach({ self: keys.deviceId, members: (ws) => workspaces.state(ws)?.members.keys(), now: Date.now })
     workspaces.on('members', (ws) => {
       this.join(ws)

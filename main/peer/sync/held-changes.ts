@@ -28,6 +28,15 @@ interface Held {
 
 const keyOf = (doc: string, hash: string): string => `${doc}/${hash}`
 
+/** What held changes are judged with (libp2p-style components; gossip's and catch-up's carry them all). */
+export interface HeldChangesComponents {
+  workspaces: Workspaces
+  keys: EpochKeys
+  documents: Documents
+  store: ChangeLog
+  log: Log
+}
+
 export class HeldChanges {
   /** In insertion order, so the oldest fall out first. */
   private readonly held = new Map<string, Held>()
@@ -41,7 +50,8 @@ export class HeldChanges {
   private readonly store: ChangeLog
   private readonly log: Log
 
-  constructor(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: ChangeLog, log: Log) {
+  constructor(components: HeldChangesComponents) {
+    const { workspaces, keys, documents, store, log } = components
     this.workspaces = workspaces
     this.keys = keys
     this.documents = documents
@@ -168,8 +178,8 @@ export class HeldChanges {
 const shared = new WeakMap<Documents, HeldChanges>()
 
 /** The one set of held changes of `documents`, made on first use. */
-export function heldChangesOf(workspaces: Workspaces, keys: EpochKeys, documents: Documents, store: ChangeLog, log: Log): HeldChanges {
-  const held = shared.get(documents) ?? new HeldChanges(workspaces, keys, documents, store, log)
-  shared.set(documents, held)
+export function heldChangesOf(components: HeldChangesComponents): HeldChanges {
+  const held = shared.get(components.documents) ?? new HeldChanges(components)
+  shared.set(components.documents, held)
   return held
 }

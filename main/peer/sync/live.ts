@@ -53,6 +53,14 @@ interface Outbound {
 /** Handles one message from a teammate's stream; the verdict says whether the stream may go on. */
 export type LiveReceiver = (origin: string, data: Uint8Array) => Promise<'ok' | 'refuse'> | 'ok' | 'refuse'
 
+/** What the live path is built from (libp2p-style components, as the other parts of a peer). */
+export interface LiveComponents {
+  node: GrapevineNode
+  /** Whether a peer is a teammate: only teammates get a stream, and only theirs are read. */
+  isTeammate: (peerId: string) => boolean
+  log: Log
+}
+
 export class Live {
   readonly stats: LiveStats = { sent: 0, received: 0, dropped: 0, duplicates: 0, refused: 0 }
   private readonly out = new Map<string, Outbound>()
@@ -62,7 +70,8 @@ export class Live {
   private receiver: LiveReceiver = () => 'ok'
   private stopped = false
 
-  constructor(node: GrapevineNode, isTeammate: (peerId: string) => boolean, log: Log) {
+  constructor(components: LiveComponents) {
+    const { node, isTeammate, log } = components
     this.node = node
     this.isTeammate = isTeammate
     this.log = log

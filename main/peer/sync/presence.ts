@@ -19,6 +19,13 @@ const EXPIRE_MS = 35_000
 /** Teammates' presences kept at once (members only reach here, but the map must not grow without bound). */
 const MAX_REMOTE = 1024
 
+/** What presence is kept with (libp2p-style components, as the other parts of a peer). */
+export interface PresenceComponents {
+  workspaces: Workspaces
+  /** Sends this device's presence in a workspace to its teammates (sync/gossip.ts `publishPresence`). */
+  publish: (workspaceId: string, state: PresenceState, utcOffsetMinutes: number) => void
+}
+
 export class Presence extends EventEmitter<PresenceEvents> {
   private readonly remote = new Map<string, PresenceInfo>()
   private readonly local = new Map<string, { state: PresenceState; sentAt: number; timer: NodeJS.Timeout | null }>()
@@ -26,8 +33,9 @@ export class Presence extends EventEmitter<PresenceEvents> {
   private readonly workspaces: Workspaces
   private readonly publish: (workspaceId: string, state: PresenceState, utcOffsetMinutes: number) => void
 
-  constructor(workspaces: Workspaces, publish: (workspaceId: string, state: PresenceState, utcOffsetMinutes: number) => void) {
+  constructor(components: PresenceComponents) {
     super()
+    const { workspaces, publish } = components
     this.workspaces = workspaces
     this.publish = publish
     this.ticker = setInterval(() => this.tick(), 1000)

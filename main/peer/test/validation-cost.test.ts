@@ -48,7 +48,7 @@ test('validating 1,000 keystroke-sized changes: by current role (before) and by 
   const stores = ['owner', 'editor', 'other'].map((n) => new SqliteStore(join(dir.path, `${n}.db`)))
   try {
     const [owner, editor, other] = (await Promise.all(stores.map((s) => loadOrCreateDevice(s)))) as [Device, Device, Device]
-    const workspaces = new Workspaces(stores[0]!, owner)
+    const workspaces = new Workspaces({ store: stores[0]!, device: owner })
     const ws = await workspaces.create('Bench', 'Owner')
     // A history with revocations, the editor's among them: its write right is checked against each.
     await workspaces.act(ws, { type: 'add', member: editor.deviceId, name: 'Ed', role: 'editor' })

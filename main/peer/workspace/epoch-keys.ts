@@ -31,6 +31,13 @@ interface EpochKeysEvents {
   confirmed: [workspaceId: string]
 }
 
+/** What a device's epoch keys are kept from (libp2p-style components, as the other parts of a peer). */
+export interface EpochKeysComponents {
+  device: Device
+  workspaces: Workspaces
+  log: Log
+}
+
 export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
   private readonly rings = new Map<string, EpochKeyring>()
   /** Key ops already looked at, per workspace. */
@@ -45,8 +52,9 @@ export class EpochKeys extends EventEmitter<EpochKeysEvents> implements Namer {
   private readonly onMembers = (ws: string): void => void this.refresh(ws)
   private stopped = false
 
-  constructor(device: Device, workspaces: Workspaces, log: Log) {
+  constructor(components: EpochKeysComponents) {
     super()
+    const { device, workspaces, log } = components
     this.device = device
     this.workspaces = workspaces
     this.log = log

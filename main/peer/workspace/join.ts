@@ -94,6 +94,18 @@ export interface JoiningEvents {
   invites: [workspaceId: string]
 }
 
+/** What joining is built from (libp2p-style components, as the other parts of a peer). */
+export interface JoiningComponents {
+  node: GrapevineNode
+  workspaces: Workspaces
+  store: Durable & MembershipStore & PeerBook
+  log: Log
+  /** Waits for the keys pass under way in a workspace (the grant of the key to a new member). */
+  keysSettled?: (workspaceId: string) => Promise<void>
+  /** Where the router forwards a port to this device (net/port-mapping.ts): put first in invites. */
+  mapped?: () => string[]
+}
+
 export class Joining extends EventEmitter<JoiningEvents> {
   private readonly decisions = new Map<string, (outcome: JoinOutcome) => void>()
   private readonly waitingRequests = new Map<string, JoinRequestInfo>()
@@ -109,15 +121,9 @@ export class Joining extends EventEmitter<JoiningEvents> {
   /** Where the router forwards a port to this device (net/port-mapping.ts): put first in invites. */
   private readonly mapped: () => string[]
 
-  constructor(
-    node: GrapevineNode,
-    workspaces: Workspaces,
-    store: Durable & MembershipStore & PeerBook,
-    log: Log,
-    keysSettled: (workspaceId: string) => Promise<void> = async () => {},
-    mapped: () => string[] = () => [],
-  ) {
+  constructor(components: JoiningComponents) {
     super()
+    const { node, workspaces, store, log, keysSettled = async () => {}, mapped = () => [] } = components
     this.mapped = mapped
     this.node = node
     this.workspaces = workspaces

@@ -51,6 +51,12 @@ interface WorkspaceEvents {
   ops: [workspaceId: string, ops: SignedOp[]]
 }
 
+/** What the workspaces are kept with (libp2p-style components, as the other parts of a peer). */
+export interface WorkspacesComponents {
+  store: Durable & MembershipStore
+  device: Device
+}
+
 export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly states = new Map<string, MembershipState>()
   /** Each workspace's ops, verified once when loaded or received. */
@@ -61,8 +67,9 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly device: Device
   private namer: Namer | null = null
 
-  constructor(store: Durable & MembershipStore, device: Device) {
+  constructor(components: WorkspacesComponents) {
     super()
+    const { store, device } = components
     this.store = store
     this.device = device
     for (const ws of store.listWorkspaces()) this.recompute(ws.id)
