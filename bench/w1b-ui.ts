@@ -22,6 +22,7 @@ import { fmt, fmtRep, median, percentile, repeated, summarize } from './lib/stat
 import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
 import { keyChar } from './lib/text-peer.ts'
+import { loadTrace } from './lib/trace.ts'
 import { procSample } from './lib/proc.ts'
 
 export interface W1bConfig {
@@ -43,6 +44,11 @@ const PROFILE_DIR = process.env['BENCH_W1B_PROFILE']
 const TRACE_DIR = process.env['BENCH_W1B_TRACE']
 /** `BENCH_W1B_DOCS=1000`: the workspace also holds this many other documents (a listing the size of a real team's). */
 const EXTRA_DOCS = Number(process.env['BENCH_W1B_DOCS'] ?? 0)
+/**
+ * `BENCH_W1B_TEXT_CHARS=104852`: the document starts with that much of the trace's final text (a long document),
+ * and every page puts its caret at the end, where the typist types, so the new text is in every page's viewport.
+ */
+const TEXT_CHARS = Number(process.env['BENCH_W1B_TEXT_CHARS'] ?? 0)
 /** As e2e/harness.ts launches it. */
 const CHROMIUM_ARGS = [
   '--headless',
@@ -254,7 +260,7 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
   const contexts: Awaited<ReturnType<Browser['newContext']>>[] = []
   const errors: string[] = []
   try {
-    const g = await grapevinePeers(n)
+    const g = await grapevinePeers(n, TEXT_CHARS > 0 ? { initial: loadTrace().endContent.slice(0, TEXT_CHARS) } : {})
     workers = g.workers
     if (EXTRA_DOCS > 0) {
       const extra = await workers[0]!.call<string[]>('createDocs', { workspaceId: g.ids.workspaceId, count: EXTRA_DOCS }, 600_000)
@@ -275,8 +281,10 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
       }),
     )
     const typist = pages.at(-1)!
-    await typist.locator('[data-testid="editor"] .cm-content').click()
-    await typist.keyboard.press('Control+End')
+    for (const p of TEXT_CHARS > 0 ? pages : [typist]) {
+      await p.locator('[data-testid="editor"] .cm-content').click()
+      await p.keyboard.press('Control+End')
+    }
     // Warm up: connections, meshes, the first changes through every page.
     await Promise.all(pages.map((p) => p.evaluate('window.__gvb.watch()')))
     await typist.keyboard.type('warm up ', { delay: 50 })
@@ -383,12 +391,17 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
     }
 
     const texts = await Promise.all(pages.map((p) => p.evaluate<string>('window.__gvb.text()')))
-    report.check(
-      texts.every((t) => t === texts[0]),
-      `W1b ${tag}: the editors of all ${n} pages show the same text`,
-    )
     const want = 8 + cfg.steadyKeys + cfg.bursts * cfg.burstKeys
-    report.check(texts[0]!.length === want, `W1b ${tag}: the editor text has ${texts[0]!.length} characters (want ${want})`)
+    // A long document shows only what is in view: there, the typed text at its end is compared.
+    const shown = (t: string): string => (TEXT_CHARS > 0 ? t.slice(-want) : t)
+    report.check(
+      texts.every((t) => shown(t) === shown(texts[0]!)),
+      `W1b ${tag}: the editors of all ${n} pages show the same text${TEXT_CHARS > 0 ? ' at its end' : ''}`,
+    )
+    report.check(
+      TEXT_CHARS > 0 ? texts[0]!.length >= want : texts[0]!.length === want,
+      `W1b ${tag}: the editor text has ${texts[0]!.length} characters (want ${want}${TEXT_CHARS > 0 ? ' or more in view' : ''})`,
+    )
     report.check(
       m.typing.concat(m.burst, m.echo, m.burstEcho).every((x) => Number.isFinite(x)),
       `W1b ${tag}: every keystroke became visible in every page`,
@@ -496,7 +509,7 @@ export async function runW1b(report: Report, cfg: W1bConfig): Promise<void> {
     ],
     rows,
     notes: [
-      `N Chromium pages (one browser, a context each), each on its own browser-mode peer process; the last page types with page.keyboard: ${cfg.steadyKeys} keys at 10 keys/s (each timed in the N−1 other pages: ${cfg.steadyKeys}×(N−1) samples), then ${cfg.bursts} burst(s) of ${cfg.burstKeys} keys as fast as page.keyboard.type sends them.`,
+      `N Chromium pages (one browser, a context each), each on its own browser-mode peer process; the last page types with page.keyboard: ${cfg.steadyKeys} keys at 10 keys/s (each timed in the N−1 other pages: ${cfg.steadyKeys}×(N−1) samples), then ${cfg.bursts} burst(s) of ${cfg.burstKeys} keys as fast as page.keyboard.type sends them.${TEXT_CHARS > 0 ? ` A long document (BENCH_W1B_TEXT_CHARS): it starts with ${TEXT_CHARS.toLocaleString('en')} characters of the trace's final text, and the typist types at its end, where every page's caret is.` : ''}`,
       'Times in the pages (performance.timeOrigin + performance.now()): keydown in a capture listener of the typing page; "visible" when a MutationObserver on .cm-content sees the text (without caret widgets) reach that key. Local echo: the typing page\'s own .cm-content (the browser inserts typed text natively, so this is the input path only).',
       `Burst cells: median over bursts (min–max). There are no anchors for W1b in issue 9 (automerge-repo and Yjs have no UI here); the W1 column is W1's Grapevine typing p50 from the same run${ranW1 ? '' : ' (W1 did not run in this run: run `--only w1,w1b` for the ratio)'}.`,
       `Page clocks agree with this process's to within ${fmt(skew)} ms (largest difference of estimated offsets; each estimate within ±${fmt(rtt / 2)} ms). Animation frames: ${fps.length ? `${fmt(Math.min(...fps))}–${fmt(Math.max(...fps))}` : '–'} per second in the pages; ${hidden} page(s) not visible. A receiving page applies a teammate's change at once after a quiet frame, in a burst once per animation frame (renderer/src/editor/replica.ts).`,
