@@ -14,13 +14,13 @@ interface Query<T> {
 }
 
 /**
- * Loads with `load()` now, again whenever `deps` change, when an event matches `refreshOn`
- * (several close together cause one reload), and every `everyMs` if given.
+ * Loads with `load()` now, again whenever `deps` change, when an event matches `refreshOn` (which may
+ * answer later, e.g. after a lookup; several close together cause one reload), and every `everyMs` if given.
  */
 export function usePeerQuery<T>(
   load: () => Promise<T>,
   deps: readonly unknown[],
-  opts: { refreshOn?: (e: ClientEvent) => boolean; everyMs?: number; enabled?: boolean } = {},
+  opts: { refreshOn?: (e: ClientEvent) => boolean | Promise<boolean>; everyMs?: number; enabled?: boolean } = {},
 ): Query<T> {
   const client = useClient()
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
@@ -53,18 +53,23 @@ export function usePeerQuery<T>(
     setState({ data: undefined, error: null, loading: true })
     run()
     let timer: ReturnType<typeof setTimeout> | null = null
+    let live = true
     const soon = (): void => {
+      if (!live) return
       timer ??= setTimeout(() => {
         timer = null
         run()
       }, 80)
     }
     const off = client.onEvent((e) => {
-      if (optsRef.current.refreshOn?.(e)) soon()
+      const yes = optsRef.current.refreshOn?.(e)
+      if (yes === true) soon()
+      else if (yes instanceof Promise) void yes.then((y) => y && soon(), () => {})
     })
     const every = optsRef.current.everyMs
     const interval = every ? setInterval(run, every) : null
     return () => {
+      live = false
       generation.current++
       off()
       if (timer) clearTimeout(timer)

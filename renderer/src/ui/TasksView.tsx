@@ -4,7 +4,7 @@
  * board changes (a `doc.list` event naming one, data/board-watch.ts) or the workspaces do; a card opens
  * its board with the card's dialog.
  */
-import { useEffect } from 'react'
+import { useMemo } from 'react'
 import type { WorkspaceInfo } from '../../../shared/types.ts'
 import { BoardWatch } from '../data/board-watch.ts'
 import { useClient } from '../data/client-context.tsx'
@@ -18,28 +18,12 @@ import { displayTitle } from './Sidebar.tsx'
 
 export function TasksView({ workspaces, navigate }: { workspaces: readonly WorkspaceInfo[]; navigate: (r: Route) => void }) {
   const client = useClient()
-  const tasks = usePeerQuery(() => client.request('tasks.mine', {}), [], { everyMs: 60_000 })
-  const { reload } = tasks
   // Read again when a board (or the set of workspaces) changed: not for teammates' keystrokes in text.
-  useEffect(() => {
-    const watch = new BoardWatch(client)
-    let live = true
-    let timer: ReturnType<typeof setTimeout> | null = null
-    const off = client.onEvent((e) => {
-      void watch.mayChangeBoards(e).then((yes) => {
-        if (!yes || !live) return
-        timer ??= setTimeout(() => {
-          timer = null
-          if (live) reload()
-        }, 80)
-      })
-    })
-    return () => {
-      live = false
-      off()
-      if (timer) clearTimeout(timer)
-    }
-  }, [client, reload])
+  const watch = useMemo(() => new BoardWatch(client), [client])
+  const tasks = usePeerQuery(() => client.request('tasks.mine', {}), [], {
+    refreshOn: (e) => watch.mayChangeBoards(e),
+    everyMs: 60_000,
+  })
   const today = localDay(new Date())
   const groups: { key: string; workspaceId: string; docId: string; title: string; tasks: NonNullable<typeof tasks.data> }[] = []
   for (const t of tasks.data ?? []) {
