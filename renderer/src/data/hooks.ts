@@ -64,7 +64,11 @@ export function usePeerQuery<T>(
     const off = client.onEvent((e) => {
       const yes = optsRef.current.refreshOn?.(e)
       if (yes === true) soon()
-      else if (yes instanceof Promise) void yes.then((y) => y && soon(), () => {})
+      else if (yes instanceof Promise)
+        void yes.then(
+          (y) => y && soon(),
+          () => {},
+        )
     })
     const every = optsRef.current.everyMs
     const interval = every ? setInterval(run, every) : null
