@@ -100,6 +100,12 @@ const cardFields = {
 /** Every request's params, by method; the peer parses them before the method runs. */
 export const clientRequestSchemas = {
   'identity.get': z.object({}),
+  /**
+   * What this session is told. 'open-docs': only the events of the documents it has open (`doc.changes`,
+   * `doc.sync`), none of the window-wide ones; the editor's worker (a second session of a window) asks
+   * this, so the peer does not send the listing, presence and the rest twice. A session starts with 'all'.
+   */
+  'session.configure': z.object({ events: z.enum(['all', 'open-docs']) }),
   'identity.setName': z.object({ name }),
   'workspace.list': z.object({}),
   'workspace.create': z.object({ name }),
@@ -232,6 +238,7 @@ export type BoardView = z.output<typeof boardView>
 /** Every method's result. */
 export const clientResultSchemas = {
   'identity.get': deviceInfoSchema,
+  'session.configure': z.object({ events: z.enum(['all', 'open-docs']) }),
   'identity.setName': deviceInfoSchema,
   'workspace.list': z.array(workspaceInfoSchema),
   'workspace.create': workspaceInfoSchema,

@@ -452,8 +452,9 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
     announce,
   })
   const sessions = new Set<{ session: ClientSession; listeners: Set<(e: ClientEvent) => void> }>()
+  /** To every session `filter` picks; with no filter (a window-wide event), not to sessions that asked for their documents' events only. */
   const broadcast = (event: ClientEvent, filter?: (s: ClientSession) => boolean): void => {
-    for (const s of sessions) if (!filter || filter(s.session)) for (const l of s.listeners) l(event)
+    for (const s of sessions) if (filter ? filter(s.session) : s.session.events === 'all') for (const l of s.listeners) l(event)
   }
   documents.on('changes', (docId, changes, origin) =>
     broadcast({ type: 'doc.changes', docId, changes }, (s) => s !== origin && s.openDocs.has(docId)),
@@ -551,7 +552,7 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
     online,
     connect() {
       const entry = {
-        session: { openDocs: new Set<string>() },
+        session: { openDocs: new Set<string>(), events: 'all' as 'all' | 'open-docs' },
         listeners: new Set<(e: ClientEvent) => void>(),
         gate: { held: 0 },
       }

@@ -54,6 +54,8 @@ export const leftMetaKey = (workspaceId: string): string => `left:${workspaceId}
 /** One connected client (a window, the CLI); it holds documents open and receives their changes. */
 export interface ClientSession {
   readonly openDocs: Set<string>
+  /** 'open-docs': told only of its open documents' events (`session.configure`). */
+  events: 'all' | 'open-docs'
 }
 
 interface ApiContext {
@@ -308,6 +310,10 @@ export function createApi(ctx: ApiContext) {
   }
 
   const handlers: Handlers = {
+    'session.configure': ({ events }, session) => {
+      session.events = events
+      return { events }
+    },
     'identity.get': () => ({ deviceId: self, name: deviceName(store), safetyWords: device.safetyWords }),
     'identity.setName': async ({ name }) => {
       await setDeviceName(store, name)

@@ -10,6 +10,7 @@ import { GrapevineError, type ClientMethod } from '../../../shared/protocol.ts'
 /** Methods answered from this device's own store, with nothing sent or published. */
 const LOCAL_READS: ReadonlySet<string> = new Set<ClientMethod>([
   'identity.get',
+  'session.configure',
   'workspace.list',
   'workspace.members',
   'doc.list',
