@@ -23,7 +23,7 @@ import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
 import { keyChar } from './lib/text-peer.ts'
 import { loadTrace } from './lib/trace.ts'
-import { procSample } from './lib/proc.ts'
+import { procSample, threadsCpuMs } from './lib/proc.ts'
 
 export interface W1bConfig {
   ns: number[]
@@ -198,6 +198,8 @@ interface Measured {
   /** CPU per keystroke typed at 10 keys/s, ms: each page's main thread (the typist's last), each peer process. */
   pageCpu: number[]
   peerCpu: number[]
+  /** The pages' editor workers together, per keystroke. */
+  workerCpu: number
 }
 
 interface Traffic {
@@ -216,15 +218,22 @@ function perKey(counts: Record<string, number>[], keys: number): string {
   return rows.length ? rows.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ') : 'none'
 }
 
-/** CPU so far, ms: each page's main thread (CDP's TaskDuration) and each peer process (/proc). */
-async function cpuNow(cdp: CDPSession[], workers: Worker[]): Promise<{ pages: number[]; peers: number[] }> {
+/**
+ * CPU so far, ms: each page's main thread (CDP's TaskDuration), each peer process (/proc), and the pages'
+ * editor workers together (their threads in Chromium's renderer processes, /proc).
+ */
+async function cpuNow(cdp: CDPSession[], workers: Worker[]): Promise<{ pages: number[]; peers: number[]; editorWorkers: number }> {
   const pages = await Promise.all(
     cdp.map(async (c) => {
       const { metrics } = await c.send('Performance.getMetrics')
       return (metrics.find((x) => x.name === 'TaskDuration')?.value ?? NaN) * 1000
     }),
   )
-  return { pages, peers: workers.map((w) => procSample(w.pid)?.cpuMs ?? NaN) }
+  return {
+    pages,
+    peers: workers.map((w) => procSample(w.pid)?.cpuMs ?? NaN),
+    editorWorkers: threadsCpuMs('DedicatedWorker', '--type=renderer'),
+  }
 }
 
 async function clockOffset(p: Page): Promise<{ offset: number; rtt: number }> {
@@ -308,6 +317,7 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
       traffic: [],
       pageCpu: [],
       peerCpu: [],
+      workerCpu: Number.NaN,
     }
     const cdp = await Promise.all(
       pages.map(async (p) => {
@@ -371,6 +381,7 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
     }
     m.pageCpu = cpuAfter.pages.map((x, i) => (x - cpuBefore.pages[i]!) / cfg.steadyKeys)
     m.peerCpu = cpuAfter.peers.map((x, i) => (x - cpuBefore.peers[i]!) / cfg.steadyKeys)
+    m.workerCpu = (cpuAfter.editorWorkers - cpuBefore.editorWorkers) / cfg.steadyKeys
     m.traffic = await Promise.all(workers.map((w) => w.call<Traffic>('takeUiTraffic')))
     steady.key.keys.forEach((kt, k) => {
       m.echo.push(steady.key.arrivals[k]! - kt)
@@ -512,11 +523,11 @@ export async function runW1b(report: Report, cfg: W1bConfig): Promise<void> {
       `N Chromium pages (one browser, a context each), each on its own browser-mode peer process; the last page types with page.keyboard: ${cfg.steadyKeys} keys at 10 keys/s (each timed in the N−1 other pages: ${cfg.steadyKeys}×(N−1) samples), then ${cfg.bursts} burst(s) of ${cfg.burstKeys} keys as fast as page.keyboard.type sends them.${TEXT_CHARS > 0 ? ` A long document (BENCH_W1B_TEXT_CHARS): it starts with ${TEXT_CHARS.toLocaleString('en')} characters of the trace's final text, and the typist types at its end, where every page's caret is.` : ''}`,
       'Times in the pages (performance.timeOrigin + performance.now()): keydown in a capture listener of the typing page; "visible" when a MutationObserver on .cm-content sees the text (without caret widgets) reach that key. Local echo: the typing page\'s own .cm-content (the browser inserts typed text natively, so this is the input path only).',
       `Burst cells: median over bursts (min–max). There are no anchors for W1b in issue 9 (automerge-repo and Yjs have no UI here); the W1 column is W1's Grapevine typing p50 from the same run${ranW1 ? '' : ' (W1 did not run in this run: run `--only w1,w1b` for the ratio)'}.`,
-      `Page clocks agree with this process's to within ${fmt(skew)} ms (largest difference of estimated offsets; each estimate within ±${fmt(rtt / 2)} ms). Animation frames: ${fps.length ? `${fmt(Math.min(...fps))}–${fmt(Math.max(...fps))}` : '–'} per second in the pages; ${hidden} page(s) not visible. A receiving page applies a teammate's change at once after a quiet frame, in a burst once per animation frame (renderer/src/editor/replica.ts).`,
+      `Page clocks agree with this process's to within ${fmt(skew)} ms (largest difference of estimated offsets; each estimate within ±${fmt(rtt / 2)} ms). Animation frames: ${fps.length ? `${fmt(Math.min(...fps))}–${fmt(Math.max(...fps))}` : '–'} per second in the pages; ${hidden} page(s) not visible. A receiving page's editor worker applies a teammate's change at once after a quiet spell, and those that arrive during an apply together next (renderer/src/editor/replica.ts); the page's main thread only updates the editor.`,
       ...ok.map((m, i) => {
         const n = cfg.ns.filter((x) => results.has(x))[i]!
         const others = m.traffic.slice(0, -1)
-        return `Per keystroke typed at 10 keys/s, N=${n}: CPU ${fmt(m.pageCpu.at(-1)!)} ms in the typing page's main thread and ${fmt(m.peerCpu.at(-1)!)} ms in its peer, ${fmt(median(m.pageCpu.slice(0, -1)))} ms in each other page and ${fmt(median(m.peerCpu.slice(0, -1)))} ms in its peer (medians; CDP's TaskDuration and /proc); the typing page sent ${perKey([m.traffic.at(-1)!.requests], cfg.steadyKeys)} and was sent ${perKey([m.traffic.at(-1)!.events], cfg.steadyKeys)}; each other page sent ${perKey(
+        return `Per keystroke typed at 10 keys/s, N=${n}: CPU ${fmt(m.pageCpu.at(-1)!)} ms in the typing page's main thread and ${fmt(m.peerCpu.at(-1)!)} ms in its peer, ${fmt(median(m.pageCpu.slice(0, -1)))} ms in each other page and ${fmt(median(m.peerCpu.slice(0, -1)))} ms in its peer (medians; CDP's TaskDuration and /proc), and ${fmt(m.workerCpu)} ms in the ${n} pages' editor workers together (their threads, /proc); the typing page sent ${perKey([m.traffic.at(-1)!.requests], cfg.steadyKeys)} and was sent ${perKey([m.traffic.at(-1)!.events], cfg.steadyKeys)}; each other page sent ${perKey(
           others.map((t) => t.requests),
           cfg.steadyKeys,
         )} and was sent ${perKey(
@@ -566,11 +577,12 @@ export async function runW1b(report: Report, cfg: W1bConfig): Promise<void> {
   const demand = cfg.ns.flatMap((n) => {
     const m = results.get(n)
     if (!m) return []
-    const cores = (10 * (m.pageCpu.reduce((a, x) => a + x, 0) + m.peerCpu.reduce((a, x) => a + x, 0))) / 1000
+    const workers = Number.isFinite(m.workerCpu) ? m.workerCpu : 0
+    const cores = (10 * (m.pageCpu.reduce((a, x) => a + x, 0) + m.peerCpu.reduce((a, x) => a + x, 0) + workers)) / 1000
     return [`${cores.toFixed(2)} cores at N=${n}`]
   })
   if (demand.length)
     s.findings.push(
-      `Typing at 10 keys/s, the pages' main threads and the peer processes together used ${demand.join(', ')} of this machine's ${availableParallelism()} (CPU per keystroke in the notes above, times 10; the browser's other processes and threads come on top): where that nears the machine's cores, the latencies above are a queue for the CPU more than the path.`,
+      `Typing at 10 keys/s, the pages' main threads, their editor workers and the peer processes together used ${demand.join(', ')} of this machine's ${availableParallelism()} (CPU per keystroke in the notes above, times 10; the browser's other processes and threads come on top): where that nears the machine's cores, the latencies above are a queue for the CPU more than the path.`,
     )
 }

@@ -121,7 +121,7 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
     rows,
     notes: [
       `${cfg.reps} fresh processes per system: median (min–max). The OS file cache is warm (the profile was just written); a reboot-cold disk adds reads.`,
-      'Grapevine: createPeer as the desktop app’s peer starts (`awaitNetwork: false`: ready once the profile is open, libp2p starting behind it; SQLite checks and migrations), doc.list, doc.read of the trace document (snapshot + later changes, loaded by the peer); then doc.open and A.load of the bytes, what the editor does (in the app, in the renderer process).',
+      'Grapevine: createPeer as the desktop app’s peer starts (`awaitNetwork: false`: ready once the profile is open, libp2p starting behind it; SQLite checks and migrations), doc.list, doc.read of the trace document (snapshot + later changes, loaded by the peer); then doc.open and A.load of the bytes, what the editor does (in the app, in the window’s editor worker).',
       'automerge-repo: a new Repo on the NodeFS folder, find() of an index document listing the URLs (automerge-repo has no listing of its own), then find() of the trace document.',
       `Peak RSS: VmHWM of the process after the text is available, including Node and the loaded modules (a worker that only loaded them peaks at ${bytes(baseline)}).`,
     ],

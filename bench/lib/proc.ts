@@ -3,7 +3,7 @@
  * in the measured process and nothing crosses its IPC channel.
  */
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 let ticks = 0
 /** Clock ticks per second (`getconf CLK_TCK`, 100 on Linux). */
@@ -37,6 +37,34 @@ export function procSample(pid: number): ProcSample | null {
   } catch {
     return null
   }
+}
+
+/**
+ * CPU time so far (ms) of every thread named `comm` (as /proc shows it, at most 15 characters) in the
+ * processes whose command line holds `cmdline`: Chromium's renderers run each Web Worker on a thread of
+ * its own ("DedicatedWorker thread"), which CDP's page metrics leave out. NaN where /proc cannot tell.
+ */
+export function threadsCpuMs(comm: string, cmdline: string): number {
+  let total = 0
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue
+      try {
+        if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(cmdline)) continue
+        for (const tid of readdirSync(`/proc/${pid}/task`)) {
+          if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith(comm)) continue
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+          const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+          total += ((Number(f[11]) + Number(f[12])) * 1000) / clockTicks()
+        }
+      } catch {
+        // The process or thread ended while it was read.
+      }
+    }
+  } catch {
+    return Number.NaN
+  }
+  return total
 }
 
 /** Least-squares slope of y against x (NaN with fewer than two points). */
