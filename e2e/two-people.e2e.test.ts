@@ -94,6 +94,19 @@ async function scenario(): Promise<void> {
   await cursor.first().waitFor({ timeout: 20_000 })
   assert.match(await people.pb.locator('.cm-remote-label').first().innerText(), /Ana/)
   await people.pb.screenshot({ path: people.shots.path('05-live-cursor') })
+  // The replicas are in each window's editor worker, which runs Automerge; the window does not load it.
+  for (const page of [people.pa, people.pb]) {
+    assert.deepEqual(
+      page.workers().map((w) => /replica-worker/.test(w.url())),
+      [true],
+      'one editor worker per window',
+    )
+    assert.equal(await page.evaluate(() => performance.getEntriesByType('resource').some((r) => /automerge/.test(r.name))), false)
+    assert.equal(
+      await page.workers()[0]!.evaluate(() => performance.getEntriesByType('resource').some((r) => /automerge.*\.wasm/.test(r.name))),
+      true,
+    )
+  }
   // And the other way.
   await editor(people.pb).click()
   await people.pb.keyboard.press('Control+End')

@@ -31,7 +31,8 @@ async function until(what: string, cond: () => boolean, ms = 3000): Promise<void
   }
 }
 const notices = (w: Win) => w.webContents.sent.filter((s) => s.channel === 'grapevine:notice').map((s) => s.message)
-const ports = (w: Win) => w.webContents.sent.filter((s) => s.channel === 'grapevine:port').map((s) => s.ports![0] as FakePort)
+const portSends = (w: Win) => w.webContents.sent.filter((s) => s.channel === 'grapevine:port')
+const ports = (w: Win) => portSends(w).map((s) => s.ports![0] as FakePort)
 const hello = (w: Win, url = 'app://grapevine/index.html') =>
   fake.ipcMain.emit('grapevine:hello', { sender: w.webContents, senderFrame: { url, parent: null } })
 
@@ -101,9 +102,10 @@ describe('main process boot (fake Electron)', () => {
     assert.equal(readFileSync(sealed, 'utf8'), `sealed:${Buffer.from([8, 1, 18, 64, 7, 7]).toString('base64')}`)
   })
 
-  test("a page's hello gets the peer status, a port to the peer, and the pending invite", async () => {
+  test("a page's hello gets the peer status, ports to the peer (its own and its editor worker's), and the pending invite", async () => {
     hello(win)
     await until('a port', () => ports(win).length === 1)
+    assert.equal(portSends(win)[0]!.ports!.length, 2, "the page's port and its editor worker's, in one message")
     assert.deepEqual(notices(win), [
       { grapevine: 'peer-status', value: 'ready' },
       { grapevine: 'open-invite', value: COLD_LINK },
@@ -111,6 +113,9 @@ describe('main process boot (fake Electron)', () => {
     const client = createRpcClient(portChannel(ports(win)[0]!))
     assert.deepEqual(await client.request('workspace.list', {}), [{ id: 'w1' }])
     client.close()
+    const editor = createRpcClient(portChannel(portSends(win)[0]!.ports![1] as FakePort))
+    assert.deepEqual(await editor.request('workspace.list', {}), [{ id: 'w1' }], 'a session of its own')
+    editor.close()
   })
 
   test('a hello from a window that is not ours, or from another page, gets nothing', async () => {

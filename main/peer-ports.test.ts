@@ -21,14 +21,16 @@ function brokerHarness(peerUp: { value: boolean }) {
     },
     close: (port) => port.close(),
   })
-  const win = (id: number): PortWindow<FakePort> & { ports: FakePort[]; destroyed: boolean } => {
+  const win = (id: number): PortWindow<FakePort> & { ports: FakePort[]; editorPorts: FakePort[]; destroyed: boolean } => {
     const w = {
       id,
       ports: [] as FakePort[],
       destroyed: false,
       isDestroyed: () => w.destroyed,
-      sendPort: (p: FakePort) => {
+      editorPorts: [] as FakePort[],
+      sendPorts: (p: FakePort, editor: FakePort) => {
         w.ports.push(p)
+        w.editorPorts.push(editor)
       },
     }
     return w
@@ -45,8 +47,9 @@ test('a window that loads before the peer is ready gets its port when the peer i
   up.value = true
   broker.peerReady()
   assert.equal(a.ports.length, 1)
-  assert.equal(toPeer.length, 1)
+  assert.equal(toPeer.length, 2, 'a session for the page and one for its editor worker')
   assert.equal(a.ports[0]!.other, toPeer[0], 'the two ends of one channel')
+  assert.equal(a.editorPorts[0]!.other, toPeer[1], 'and of the other')
 })
 
 test('after a peer restart every loaded window gets a fresh port; closed or reloading ones do not', () => {

@@ -1,7 +1,8 @@
 /**
- * Hands windows their MessagePorts to the peer. A window asks once its page has loaded (the
- * preload's hello); after a peer restart every such window gets a fresh port, since the old ones
- * died with the old process. Ports are created by a factory so this is tested without Electron.
+ * Hands windows their MessagePorts to the peer: two per window, its page's own and one for the page's
+ * editor worker (renderer/src/editor/replica-worker.ts), each a session of its own. A window asks once
+ * its page has loaded (the preload's hello); after a peer restart every such window gets fresh ports,
+ * since the old ones died with the old process. Ports are created by a factory so this is tested without Electron.
  */
 
 /** One channel: `peerSide` goes to the peer process, `pageSide` to the window or to main's client. */
@@ -14,7 +15,8 @@ export interface PortPair<P> {
 export interface PortWindow<P> {
   readonly id: number
   isDestroyed(): boolean
-  sendPort(port: P): void
+  /** The page's port and its editor worker's. */
+  sendPorts(port: P, editorPort: P): void
 }
 
 export interface PortBrokerDeps<P> {
@@ -68,6 +70,9 @@ export class PortBroker<P> {
       return
     }
     const port = this.openLocal()
-    if (port !== null) win.sendPort(port)
+    if (port === null) return
+    const editorPort = this.openLocal()
+    if (editorPort === null) this.deps.close(port)
+    else win.sendPorts(port, editorPort)
   }
 }

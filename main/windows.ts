@@ -97,7 +97,7 @@ export class AppWindows {
     return {
       id: contents.id,
       isDestroyed: () => contents.isDestroyed(),
-      sendPort: (port) => contents.postMessage(PORT_CHANNEL, null, [port]),
+      sendPorts: (port, editorPort) => contents.postMessage(PORT_CHANNEL, null, [port, editorPort]),
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * The preload: hands the page its MessagePort to the peer, and main's notices, with
+ * The preload: hands the page its MessagePorts to the peer (its own and its editor worker's), and main's notices, with
  * `window.postMessage` to the page's own origin. It exposes no API beyond the frozen platform name
  * (for shortcut labels); the page's only power is the client protocol, which the peer validates.
  * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
@@ -19,14 +19,15 @@ const MAX_QUEUED_NOTICES = 32
 const ours = window.location.origin === APP_ORIGIN
 
 // Messages posted before the page's boot script has attached its listener would be lost, so hold
-// them until 'load' (Electron's documented pattern). Only the newest port is worth keeping: an
-// older one belongs to a peer process that has since been replaced.
+// them until 'load' (Electron's documented pattern). Only the newest ports are worth keeping: older
+// ones belong to a peer process that has since been replaced.
 let loaded = false
-let heldPort: MessagePort | null = null
+let heldPorts: MessagePort[] | null = null
 const heldNotices: BridgeNotice[] = []
 
-function postPort(port: MessagePort): void {
-  window.postMessage(PORT_MESSAGE, APP_ORIGIN, [port])
+/** The page's port and its editor worker's, in that order (renderer/src/transport.ts). */
+function postPorts(ports: MessagePort[]): void {
+  window.postMessage(PORT_MESSAGE, APP_ORIGIN, ports)
 }
 
 function postNotice(notice: BridgeNotice): void {
@@ -35,11 +36,11 @@ function postNotice(notice: BridgeNotice): void {
 
 if (ours) {
   ipcRenderer.on(PORT_CHANNEL, (event) => {
-    const port = event.ports[0]
-    if (!port) return
-    if (loaded) return postPort(port)
-    heldPort?.close()
-    heldPort = port
+    const [port, editorPort] = event.ports
+    if (!port || !editorPort) return
+    if (loaded) return postPorts([port, editorPort])
+    for (const p of heldPorts ?? []) p.close()
+    heldPorts = [port, editorPort]
   })
 
   ipcRenderer.on(NOTICE_CHANNEL, (_event, raw: unknown) => {
@@ -53,8 +54,8 @@ if (ours) {
     'load',
     () => {
       loaded = true
-      if (heldPort) postPort(heldPort)
-      heldPort = null
+      if (heldPorts) postPorts(heldPorts)
+      heldPorts = null
       for (const notice of heldNotices.splice(0)) postNotice(notice)
       // Now main may hand this page a port (main checks that we are one of its windows).
       ipcRenderer.send(HELLO_CHANNEL)

@@ -35,8 +35,8 @@ export default defineConfig({
     alias: [
       // Automerge's "browser" entry imports its .wasm as an ES module (that needs a bundler plugin),
       // and its base64 entry puts 4.9 MB of base64 into the bundle. The slim entry has no WASM:
-      // src/editor/automerge-wasm.ts loads it. One exact-match alias, so that
-      // automerge-codemirror uses the same (initialised) Automerge.
+      // src/editor/automerge-wasm.ts loads it (in the editor's worker). One exact-match alias, so that
+      // every import of Automerge there gets the same (initialised) module.
       { find: /^@automerge\/automerge$/, replacement: here('../node_modules/@automerge/automerge/dist/mjs/entrypoints/slim.js') },
     ],
   },
@@ -48,5 +48,8 @@ export default defineConfig({
     // where the .wasm file cannot be fetched (see src/editor/automerge-wasm.ts).
     chunkSizeWarningLimit: 5000,
   },
+  // The editor's worker (src/editor/replica-worker.ts) as an ES module, so that it splits like the page:
+  // the base64 copy of the WASM stays a chunk of its own, loaded only where the .wasm cannot be fetched.
+  worker: { format: 'es' },
   server: { fs: { allow: [here('..')] } },
 })

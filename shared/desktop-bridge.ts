@@ -4,8 +4,9 @@
  * and the page.
  *
  * To the page (window 'message' events from its own window and origin):
- *   - `'grapevine:port'` with `ports[0]`: a MessagePort to the peer (client protocol, shared/rpc.ts).
- *     A new one arrives after every peer restart; the previous one is then dead.
+ *   - `'grapevine:port'` with `ports[0]` and `ports[1]`: MessagePorts to the peer (client protocol,
+ *     shared/rpc.ts), the page's and its editor worker's. New ones arrive after every peer restart; the
+ *     previous ones are then dead.
  *   - `{ grapevine: kind, value }` (`BridgeNotice`): a menu command, an invite link to open, a
  *     notification clicked, or the peer's status.
  */

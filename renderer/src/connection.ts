@@ -6,11 +6,12 @@
 import type { PeerClient } from '../../shared/protocol.ts'
 import { createRpcClient, type FrameChannel } from '../../shared/rpc.ts'
 import { checkedClient } from './data/checked-client.ts'
-import { chooseTransport, listenForPorts, openWebSocket, portChannel } from './transport.ts'
+import { chooseTransport, type EditorVia, listenForPorts, openWebSocket, portChannel } from './transport.ts'
 
 export type ConnectionState =
   | { status: 'connecting'; kind: 'electron' | 'browser' }
-  | { status: 'connected'; client: PeerClient; generation: number }
+  /** `editor`: the editor worker's way to the peer for this connection (a new one each time). */
+  | { status: 'connected'; client: PeerClient; generation: number; editor: EditorVia }
   | { status: 'lost'; kind: 'electron' | 'browser'; retryInMs: number | null }
 
 /** A connection kept up in the background; `subscribe` replays the latest state at once. */
@@ -48,7 +49,7 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
   let retry: ReturnType<typeof setTimeout> | null = null
   let failures = 0
 
-  const up = (channel: FrameChannel): void => {
+  const up = (channel: FrameChannel, editor: EditorVia): void => {
     const gen = ++generation
     const old = current
     const rpc = createRpcClient(channel)
@@ -64,6 +65,7 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
       status: 'connected',
       client: checkedClient(rpc, (e) => console.warn('dropped a malformed event from the peer', e)),
       generation: gen,
+      editor,
     })
   }
 
@@ -75,7 +77,7 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
   const attempt = (): void => {
     if (stopped || choice.kind !== 'browser') return
     openWebSocket(choice.url).then(
-      (ch) => (stopped ? ch.close() : up(ch)),
+      (ch) => (stopped ? ch.close() : up(ch, { url: choice.url })),
       () => {
         if (!stopped) reconnect()
       },
@@ -85,7 +87,7 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
   onState({ status: 'connecting', kind: choice.kind })
   let stopPorts = (): void => {}
   if (choice.kind === 'browser') attempt()
-  else stopPorts = listenForPorts(win, (port) => up(portChannel(port)))
+  else stopPorts = listenForPorts(win, (port, editorPort) => up(portChannel(port), { port: editorPort }))
 
   return () => {
     stopped = true

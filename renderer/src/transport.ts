@@ -9,6 +9,13 @@ import { webSocketChannel } from '../../shared/websocket-channel.ts'
 
 export type TransportChoice = { kind: 'browser'; url: string } | { kind: 'electron' }
 
+/**
+ * How the editor's worker (editor/replica-worker.ts) reaches the peer for one connection: a session of
+ * its own, so that its traffic never waits on the window's thread. In browser mode it opens its own
+ * WebSocket to `url`; in Electron the preload hands a second MessagePort with the window's.
+ */
+export type EditorVia = { url: string } | { port: MessagePort }
+
 /** Browser mode when the page was opened with `?token=…` over http(s); otherwise Electron. */
 export function chooseTransport(location: { protocol: string; host: string; search: string }): TransportChoice {
   const token = new URLSearchParams(location.search).get('token')
@@ -43,14 +50,15 @@ export function openWebSocket(url: string): Promise<FrameChannel> {
 }
 
 /**
- * Calls `onPort` with every port the preload posts (a new one after the peer restarts). Call it at
- * boot: the preload posts on 'load', which comes after the page's module scripts have run.
+ * Calls `onPorts` with every pair of ports the preload posts (new ones after the peer restarts): the
+ * window's, and the editor worker's. Call it at boot: the preload posts on 'load', which comes after
+ * the page's module scripts have run.
  */
-export function listenForPorts(win: Window, onPort: (port: MessagePort) => void): () => void {
+export function listenForPorts(win: Window, onPorts: (port: MessagePort, editorPort: MessagePort) => void): () => void {
   const onMessage = (e: MessageEvent): void => {
     if (e.source !== win || e.origin !== win.location.origin || e.data !== PORT_MESSAGE) return
-    const port = e.ports[0]
-    if (port) onPort(port)
+    const [port, editorPort] = e.ports
+    if (port && editorPort) onPorts(port, editorPort)
   }
   win.addEventListener('message', onMessage)
   return () => win.removeEventListener('message', onMessage)

@@ -2,10 +2,13 @@
 import { createContext, useContext } from 'react'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { DeviceInfo } from '../../../shared/types.ts'
+import type { EditorVia } from '../transport.ts'
 
 export interface Session {
   client: PeerClient
   self: DeviceInfo
+  /** How the editor's worker reaches the peer for this connection. */
+  editor: EditorVia
 }
 
 export const SessionContext = createContext<Session | null>(null)

@@ -160,6 +160,14 @@ function syncStatusSource(client: StatusClient, docId: string): SyncStatusSource
   return s
 }
 
+/**
+ * The peer says `docId`'s status changed: shown statuses ask again. For a document open in the editor,
+ * whose `doc.sync` events go to the editor's worker, not to the window's session.
+ */
+export function refreshSyncStatus(client: StatusClient, docId: string): void {
+  sources.get(client)?.get(docId)?.refresh()
+}
+
 /** The open document's sync status, shared by every component that shows it; null: none wanted (no document). */
 export function useSyncStatus(docId: string | null): SyncStatusState & { refresh: () => void } {
   const client = useClient()

@@ -1,15 +1,14 @@
-/** The Markdown editor: CodeMirror 6 bound to the document's replica, with teammates' cursors. */
+/** The Markdown editor: CodeMirror 6 bound to the document's replica (in the editor's worker), with teammates' cursors. */
 import { useEffect, useRef } from 'react'
 import { EditorState } from '@codemirror/state'
 import { EditorView } from '@codemirror/view'
 import { openSearchPanel } from '@codemirror/search'
-import { automergeSyncPlugin } from '@automerge/automerge-codemirror'
 import { baseExtensions } from './extensions.ts'
 import { remoteCursors, setRemoteCursors, type RemoteCursor } from './remote-cursors.ts'
 import type { Cursor } from '../../../shared/types.ts'
-import { fromCursors, type Selection } from './cursors.ts'
-import type { DocReplica } from './replica.ts'
-import { frameScheduler } from './scheduler.ts'
+import type { Selection } from './cursors.ts'
+import type { EditorReplica } from './replica-link.ts'
+import type { Placed } from './replica-messages.ts'
 import { hideSince, sinceReadMarks } from './since-read.ts'
 import { FIND_EVENT } from '../lib/commands.ts'
 import { colourFor, selectionColourFor } from '../lib/colour.ts'
@@ -22,7 +21,7 @@ export interface TeammateCursor {
 }
 
 interface EditorProps {
-  replica: DocReplica
+  replica: EditorReplica
   readOnly: boolean
   teammates: readonly TeammateCursor[]
   /** Called when the local selection moves or the text changes under it. */
@@ -30,45 +29,43 @@ interface EditorProps {
   autoFocus?: boolean
   /** Select this range and bring it into view (a search hit); `seq` changes each time it is asked. */
   reveal?: { at: number; length: number; seq: number } | null
-  /** What changed since this device last read the document, marked (changedSince); false hides the marks. */
-  since?: { inserted: [number, number][]; deletedAt: number[] } | null
+  /** Whether to mark what changed since this device last read the document (the replica's `since`). */
   showSince?: boolean
 }
 
-function resolve(teammates: readonly TeammateCursor[], replica: DocReplica): RemoteCursor[] {
+function shown(placed: readonly Placed[], teammates: readonly TeammateCursor[]): RemoteCursor[] {
   const out: RemoteCursor[] = []
-  for (const t of teammates) {
-    const at = fromCursors(replica.doc(), t.cursor)
-    if (!at) continue
-    out.push({ deviceId: t.deviceId, name: t.name, colour: colourFor(t.deviceId), selectionColour: selectionColourFor(t.deviceId), ...at })
+  for (const p of placed) {
+    const t = teammates.find((x) => x.deviceId === p.deviceId)
+    if (t) out.push({ ...p, name: t.name, colour: colourFor(p.deviceId), selectionColour: selectionColourFor(p.deviceId) })
   }
   return out
 }
 
-export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, reveal, since, showSince = true }: EditorProps) {
+export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, reveal, showSince = true }: EditorProps) {
   const host = useRef<HTMLDivElement>(null)
   const view = useRef<EditorView | null>(null)
   const teammatesRef = useRef(teammates)
   const onSelectionRef = useRef(onSelection)
-  const refresh = useRef<() => void>(() => {})
   onSelectionRef.current = onSelection
 
-  // Teammates' cursors changed: keep them for the next push and ask for one. Declared before the
-  // view's effect, so a view created in the same commit already pushes these.
+  // Teammates' cursors are resolved in the worker (their Automerge cursors), which answers with
+  // positions now and after every change (the 'teammates' event, below).
   useEffect(() => {
     teammatesRef.current = teammates
-    refresh.current()
-  }, [teammates])
+    replica.setTeammates(teammates.map((t) => ({ deviceId: t.deviceId, cursor: t.cursor })))
+  }, [replica, teammates])
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the since-read marks are made with the view (hiding them is the effect below)
   useEffect(() => {
+    const since = replica.since()
     const v = new EditorView({
       parent: host.current!,
       state: EditorState.create({
         doc: replica.text(),
         extensions: [
           baseExtensions({ readOnly, label: 'Document text' }),
-          automergeSyncPlugin({ handle: replica, path: ['text'] }),
+          replica.binding(),
           remoteCursors(),
           since && showSince ? sinceReadMarks(since, replica.text().length) : [],
           EditorView.updateListener.of((u) => {
@@ -83,21 +80,11 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
       }),
     })
     view.current = v
-    // Cursors are resolved against the replica, which the sync plugin keeps equal to the editor's
-    // text; the refresh waits a frame so it never dispatches inside the editor's own update.
-    let scheduled = false
-    const push = (): void => {
-      scheduled = false
-      if (view.current !== v || replica.text().length !== v.state.doc.length) return
-      v.dispatch({ effects: setRemoteCursors.of(resolve(teammatesRef.current, replica)) })
-    }
-    refresh.current = () => {
-      if (scheduled) return
-      scheduled = true
-      frameScheduler(push)
-    }
-    const off = replica.listen('change', refresh.current)
-    push()
+    // Placed in this text by the replica (a worker message: never inside the editor's own update).
+    const off = replica.listen('teammates', (placed) => {
+      if (view.current === v) v.dispatch({ effects: setRemoteCursors.of(shown(placed, teammatesRef.current)) })
+    })
+    replica.setTeammates(teammatesRef.current.map((t) => ({ deviceId: t.deviceId, cursor: t.cursor })))
     if (autoFocus) v.focus()
     const find = (): void => {
       openSearchPanel(v)

@@ -1,6 +1,7 @@
 /**
- * The editor module (CodeMirror, Automerge and its WASM: most of the app's bytes) loads after
- * the first paint. `preloadEditor()` at boot starts fetching it while the user looks at the sidebar.
+ * The editor module (CodeMirror; Automerge and its WASM load in the editor's worker) loads after the
+ * first paint. `preloadEditor()` at boot starts fetching it, and starts the worker, while the user
+ * looks at the sidebar.
  */
 type EditorModule = typeof import('./index.ts')
 
@@ -8,8 +9,8 @@ let loading: Promise<EditorModule> | null = null
 
 export function loadEditor(): Promise<EditorModule> {
   loading ??= import('./index.ts')
-    .then(async (m) => {
-      await m.startAutomerge()
+    .then((m) => {
+      m.editorWorker()
       return m
     })
     .catch((err: unknown) => {

@@ -1,18 +1,18 @@
 /**
- * The renderer's own Automerge replica of one open document, and the small DocHandle face that
- * `@automerge/automerge-codemirror` binds the editor to.
+ * The Automerge replica of one open document. It lives in the editor's worker (replica-worker.ts),
+ * off the window's thread: applying a teammate's change costs tens of milliseconds in a long document
+ * (Automerge walks the text's operations), and the window must never wait for that.
  *
- * Local edits change the replica at once (the keystroke paints in the same frame); their change
- * bytes are sent with `doc.applyChanges`, in order over the one channel, so the peer takes them in
- * causal order. The page never waits for a reply to send: up to MAX_IN_FLIGHT requests are
- * outstanding, and the sync status follows the acknowledgements as they come. After a quiet frame a
- * keystroke's change leaves at once (typing is never held for a frame); in a fast run of keys changes
- * leave together at most once per frame, so a burst is a few requests (and gossip messages), not one
- * per key. Remote changes arrive as `doc.changes` events: after a quiet frame applied at once, in a
- * burst once per frame (Automerge applies many changes in one call far faster than one by one).
+ * Local edits change the replica as they come; their change bytes are sent with `doc.applyChanges`,
+ * in order over the one channel, so the peer takes them in causal order. Nothing waits for a reply to
+ * send: up to MAX_IN_FLIGHT requests are outstanding, and the sync status follows the
+ * acknowledgements as they come. After a quiet frame a keystroke's change leaves at once; in a fast
+ * run of keys changes leave together at most once per frame, so a burst is a few requests (and gossip
+ * messages), not one per key. Remote changes arrive as `doc.changes` events: after a quiet spell
+ * applied at once; those that arrive during an apply or right after it are applied together in the
+ * next turn (Automerge applies many changes in one call in about the time of one).
  */
 import * as A from '@automerge/automerge'
-import type { DocHandle } from '@automerge/automerge-codemirror'
 import type { DocContent } from '../../../shared/doc-content.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
@@ -26,8 +26,8 @@ export type { Scheduler } from './scheduler.ts'
 interface ReplicaEvents {
   /** The document changed (a local edit or remote changes). */
   change: []
-  /** Remote changes were applied. */
-  remote: []
+  /** Remote changes were applied: what they did to the document (Automerge's patches, in order). */
+  remote: [A.Patch[]]
   /** The number of local changes not yet durable at the peer changed. */
   unsent: [number]
   /** The peer refused local changes (they are not in its copy); the replica should be reopened. */
@@ -52,18 +52,8 @@ const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
 const QUIET_MS = 16
 /** Requests outstanding at once; past this, changes wait for an acknowledgement (a stalled peer). */
 const MAX_IN_FLIGHT = 4
-/**
- * Applying teammates' changes takes at most about a quarter of the window's thread: after an apply
- * (Automerge and the editor's update) that took c ms, the next starts at least (1 + 3)·c after it
- * started, and never more than 250 ms after. Automerge applies a batch in about the time of one
- * change, and that time grows with the text's length, so in a long document a teammate's fast typing
- * is applied in fewer, larger batches instead of taking every frame; in a short one (c well under
- * 4 ms) nothing changes.
- */
-const APPLY_SPACING = 3
-const MAX_APPLY_GAP_MS = 250
 
-export class DocReplica implements DocHandle<DocContent> {
+export class DocReplica {
   readonly docId: string
   /** The heads this device last read the document at, as the peer said when it was opened (null: never). */
   readHeads: string[] | null = null
@@ -83,9 +73,8 @@ export class DocReplica implements DocHandle<DocContent> {
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
-  /** When teammates' changes were last applied (ms, by `now`), and how long that took. */
-  private lastRemoteAt = Number.NEGATIVE_INFINITY
-  private lastRemoteCost = 0
+  /** When the last application of teammates' changes ended (ms, by `now`). */
+  private lastRemoteEnd = Number.NEGATIVE_INFINITY
   private offEvents: () => void
   private closed = false
   /** The peer refused a local change: later ones would depend on it, so none are made. */
@@ -161,12 +150,6 @@ export class DocReplica implements DocHandle<DocContent> {
     return replica
   }
 
-  // --- the DocHandle face used by automerge-codemirror ---
-
-  isReady(): boolean {
-    return !this.closed
-  }
-
   doc(): A.Doc<DocContent> {
     return this.current
   }
@@ -188,16 +171,6 @@ export class DocReplica implements DocHandle<DocContent> {
     if (bytes) this.enqueue([bytes])
     this.events.emit('change')
   }
-
-  on(event: 'change', fn: () => void): void {
-    this.events.on(event, fn)
-  }
-
-  off(event: 'change', fn: () => void): void {
-    this.events.off(event, fn)
-  }
-
-  // --- the rest of the replica ---
 
   /** Subscribes to any replica event; returns the unsubscribe function. */
   listen<K extends keyof ReplicaEvents>(event: K, fn: (...args: ReplicaEvents[K]) => void): () => void {
@@ -309,52 +282,42 @@ export class DocReplica implements DocHandle<DocContent> {
   }
 
   /**
-   * Teammates' changes: after a quiet frame applied at once (a keystroke shows without waiting for a
-   * frame), in a burst once per frame, and never closer together than the last apply's cost allows
-   * (`APPLY_SPACING`).
+   * Teammates' changes: after a quiet spell applied at once (a keystroke shows without waiting);
+   * those that arrive during an apply or within QUIET_MS of its end wait for the next scheduled turn,
+   * by which time the others that arrived meanwhile are queued too, and go in one batch. So applying
+   * takes at most the worker's thread, however fast teammates type, and never waits for a gap: a
+   * spacing that left part of the thread idle (as the window's replica had) cost W1b's typing p50 in a
+   * long document 2.5×, for less CPU (bench/results/latest.md, session 26).
    */
   private receive(changes: Uint8Array[]): void {
     if (this.closed || this.broken) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    if (this.now() - this.lastRemoteAt >= Math.max(QUIET_MS, this.applyGap())) {
+    if (this.now() - this.lastRemoteEnd >= QUIET_MS) {
       this.applyRemote()
       return
     }
     this.remoteScheduled = true
-    const onFrame = (): void => {
-      if (this.closed) return
-      // Still within the gap the last apply's cost asks for: look again at the next frame.
-      if (this.now() - this.lastRemoteAt < this.applyGap()) {
-        this.schedule(onFrame)
-        return
-      }
+    this.schedule(() => {
       this.remoteScheduled = false
-      this.applyRemote()
-    }
-    this.schedule(onFrame)
-  }
-
-  /** The least time from one apply's start to the next's, from what the last one cost. */
-  private applyGap(): number {
-    return Math.min(MAX_APPLY_GAP_MS, (1 + APPLY_SPACING) * this.lastRemoteCost)
+      if (!this.closed) this.applyRemote()
+    })
   }
 
   private applyRemote(): void {
     if (this.closed || this.remoteQueue.length === 0) return
-    const started = this.now()
-    this.lastRemoteAt = started
     const batch = this.remoteQueue.splice(0)
+    const patches: A.Patch[] = []
     try {
-      this.current = A.applyChanges(this.current, batch)[0]
+      this.current = A.applyChanges(this.current, batch, { patchCallback: (p) => void patches.push(...p) })[0]
     } catch (err) {
+      this.lastRemoteEnd = this.now()
       this.broken = true
       this.events.emit('rejected', new Error(`The peer sent changes this window could not apply: ${(err as Error).message}`))
       return
     }
-    // The editor's listeners update the view in these calls: their time counts as the apply's.
     this.events.emit('change')
-    this.events.emit('remote')
-    this.lastRemoteCost = this.now() - started
+    this.events.emit('remote', patches)
+    this.lastRemoteEnd = this.now()
   }
 }

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { DeviceInfo, JoinRequestInfo, WorkspaceInfo } from '../../../shared/types.ts'
 import { SessionContext } from '../data/client-context.tsx'
+import type { EditorVia } from '../transport.ts'
 import type { CommandName } from '../lib/commands.ts'
 import { plainError } from '../lib/errors.ts'
 import { leftMessage, removedFrom, removedMessage } from '../lib/membership.ts'
@@ -21,6 +22,8 @@ import { WorkspaceView } from './WorkspaceView.tsx'
 
 export interface AppProps {
   client: PeerClient
+  /** How the editor's worker reaches the peer for this connection. */
+  editor: EditorVia
   command: { name: CommandName; seq: number } | null
   /** An invite link opened from the OS (grapevine://join/…); `seq` changes each time. */
   invite: { link: string; seq: number } | null
@@ -51,7 +54,7 @@ function useHashRoute(): [Route, (r: Route, replace?: boolean) => void] {
   return [route, navigate]
 }
 
-export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDocTaken }: AppProps) {
+export function App({ client, editor, command, invite, onInviteTaken, openDoc, onOpenDocTaken }: AppProps) {
   const [self, setSelf] = useState<DeviceInfo | null>(null)
   const [workspaces, setWorkspaces] = useState<WorkspaceInfo[] | null>(null)
   const [bootError, setBootError] = useState<unknown>(null)
@@ -184,7 +187,7 @@ export function App({ client, command, invite, onInviteTaken, openDoc, onOpenDoc
     )
   }
   return (
-    <SessionContext.Provider value={{ client, self }}>
+    <SessionContext.Provider value={{ client, self, editor }}>
       {notice && (
         <Banner tone="info">
           <span data-testid="app-notice">{notice}</span>{' '}

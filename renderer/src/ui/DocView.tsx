@@ -1,15 +1,15 @@
 /**
- * One open document: its replica (opened with `doc.open`, closed with `doc.close` when left), the
- * title, the sync status and the editor with teammates' cursors. Marks the document read when it
- * is shown and when teammates' changes arrive while it is shown.
+ * One open document: its replica (in the editor's worker, which opens it at the peer and closes it
+ * when left), the title, the sync status and the editor with teammates' cursors. Marks the document
+ * read when it is shown and when teammates' changes arrive while it is shown.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import type { Cursor, PresenceInfo } from '../../../shared/types.ts'
 import { useClient, useSession } from '../data/client-context.tsx'
-import { useAction } from '../data/hooks.ts'
+import { refreshSyncStatus, useAction } from '../data/hooks.ts'
 import { loadEditor } from '../editor/load.ts'
 import type { Selection } from '../editor/cursors.ts'
-import type { DocReplica } from '../editor/replica.ts'
+import type { EditorReplica } from '../editor/replica-link.ts'
 import { colourFor, initials } from '../lib/colour.ts'
 import { throttle } from '../../../shared/throttle.ts'
 import { ErrorText } from './ErrorText.tsx'
@@ -20,22 +20,8 @@ import { TitleField } from './TitleField.tsx'
 
 type EditorModule = Awaited<ReturnType<typeof loadEditor>>
 
-/** Above this many bytes, loading the replica takes long enough to show the text and a progress indicator first. */
-const HEAVY_BYTES = 64 * 1024
 /** Local changes not yet saved are shown as "sending" only once they have waited this long. */
 const SHOW_SENDING_AFTER_MS = 250
-
-/** Resolves after the browser has painted (two frames, or a timeout where frames are paused). */
-const nextPaint = (): Promise<void> =>
-  new Promise((resolve) => {
-    const done = setTimeout(resolve, 100)
-    requestAnimationFrame(() =>
-      requestAnimationFrame(() => {
-        clearTimeout(done)
-        resolve()
-      }),
-    )
-  })
 
 export interface DocViewProps {
   docId: string
@@ -53,9 +39,9 @@ export interface DocViewProps {
 
 export function DocView(p: DocViewProps) {
   const client = useClient()
-  const { self } = useSession()
+  const { self, editor } = useSession()
   const [mod, setMod] = useState<EditorModule | null>(null)
-  const [replica, setReplica] = useState<DocReplica | null>(null)
+  const [replica, setReplica] = useState<EditorReplica | null>(null)
   const [openError, setOpenError] = useState<unknown>(null)
   const [notice, setNotice] = useState<unknown>(null)
   const [attempt, setAttempt] = useState(0)
@@ -63,19 +49,22 @@ export function DocView(p: DocViewProps) {
   const [unsent, setUnsent] = useState(0)
   const [preview, setPreview] = useState<{ text: string; heavy: boolean } | null>(null)
   /** What changed since this device last read the document (from the heads read, as the peer said at open). */
-  const [since, setSince] = useState<{ inserted: [number, number][]; deletedAt: number[] } | null>(null)
+  const [since, setSince] = useState(false)
   const [showSince, setShowSince] = useState(true)
-  const { docId, onCursor } = p
+  const { docId } = p
   /** The history beside the text, and the version shown in place of the editor. */
   const [history, setHistory, toggleHistory] = useHistoryState(docId)
   const onRead = useRef(p.onRead)
   onRead.current = p.onRead
+  const onCursorRef = useRef(p.onCursor)
+  onCursorRef.current = p.onCursor
+  const lastCursor = useRef('')
 
   // Load the editor bundle, then open the replica; reopen after the peer refused local changes.
   // biome-ignore lint/correctness/useExhaustiveDependencies: attempt is the retry trigger, not read here: bumping it (Try again, or the peer refused a change) closes this replica and opens a new one
   useEffect(() => {
     let cancelled = false
-    let opened: DocReplica | null = null
+    let opened: EditorReplica | null = null
     const offs: (() => void)[] = []
     setReplica(null)
     setOpenError(null)
@@ -87,10 +76,9 @@ export function DocView(p: DocViewProps) {
       },
       () => {},
     )
-    const beforeLoad = async (bytes: number): Promise<void> => {
-      if (bytes < HEAVY_BYTES || cancelled) return
-      setPreview((p) => ({ text: p?.text ?? '', heavy: true }))
-      await nextPaint()
+    // A large document loads in the editor's worker: the window shows its cached text meanwhile.
+    const onLoading = (): void => {
+      if (!cancelled) setPreview((p) => ({ text: p?.text ?? '', heavy: true }))
     }
     const markRead = throttle(
       () =>
@@ -105,12 +93,12 @@ export function DocView(p: DocViewProps) {
         const m = await loadEditor()
         if (cancelled) return
         setMod(() => m)
-        const r = await m.DocReplica.open(client, docId, m.frameScheduler, beforeLoad)
+        const r = await m.editorWorker().open(editor, docId, onLoading)
         if (cancelled) return void r.close()
         opened = r
         // The view shows the title and whether the document is deleted; the editor shows the text
         // itself. So a keystroke or a teammate's edit re-renders the view only when those change.
-        const headOf = (): string => `${r.doc().deleted === true}\u0000${r.title()}`
+        const headOf = (): string => `${r.deleted()}\u0000${r.title()}`
         // Not yet saved: "saved" at once, "sending" only once it lasts (an acknowledgement takes a
         // few milliseconds; a status flickering with every keystroke helps no one).
         let unsentTimer: ReturnType<typeof setTimeout> | null = null
@@ -119,7 +107,14 @@ export function DocView(p: DocViewProps) {
           () => {
             if (unsentTimer) clearTimeout(unsentTimer)
           },
-          r.listen('change', () => setHead(headOf())),
+          r.listen('head', () => setHead(headOf())),
+          r.listen('sync', () => refreshSyncStatus(client, docId)),
+          r.listen('cursor', (cursor) => {
+            const key = `${docId} ${JSON.stringify(cursor)}`
+            if (key === lastCursor.current) return
+            lastCursor.current = key
+            onCursorRef.current(docId, cursor)
+          }),
           r.listen('unsent', (n) => {
             latestUnsent = n
             if (n === 0) {
@@ -138,7 +133,7 @@ export function DocView(p: DocViewProps) {
             setAttempt((a) => a + 1)
           }),
         )
-        setSince(m.changedSince(r.doc(), r.readHeads))
+        setSince(r.since() !== null)
         setShowSince(true)
         setReplica(r)
         markRead()
@@ -154,7 +149,7 @@ export function DocView(p: DocViewProps) {
       for (const off of offs) off()
       void opened?.close()
     }
-  }, [client, docId, attempt])
+  }, [client, editor, docId, attempt])
 
   const rename = useAction(async (title: string) => {
     await client.request('doc.rename', { docId, title })
@@ -165,20 +160,10 @@ export function DocView(p: DocViewProps) {
     [p.presence, docId, self.deviceId],
   )
   const cursors = useMemo(() => here.flatMap((t) => (t.cursor ? [{ deviceId: t.deviceId, name: t.name, cursor: t.cursor }] : [])), [here])
-  // The cursor is anchored to the text, so a teammate's edit (which the editor maps the selection
-  // through) leaves it as it was: only a cursor that really moved is sent.
-  const lastCursor = useRef('')
-  const onSelection = useCallback(
-    (sel: Selection) => {
-      if (!replica || !mod) return
-      const cursor = mod.toCursors(replica.doc(), sel)
-      const key = `${docId} ${JSON.stringify(cursor)}`
-      if (key === lastCursor.current) return
-      lastCursor.current = key
-      onCursor(docId, cursor)
-    },
-    [replica, mod, docId, onCursor],
-  )
+  // The selection becomes Automerge cursors in the worker (answered with the replica's 'cursor'
+  // event, above). A cursor is anchored to the text, so a teammate's edit (which the editor maps the
+  // selection through) leaves it as it was: only a cursor that really moved is sent.
+  const onSelection = useCallback((sel: Selection) => replica?.select(sel), [replica])
 
   if (openError) {
     return (
@@ -204,7 +189,7 @@ export function DocView(p: DocViewProps) {
       </main>
     )
   }
-  const deleted = replica.doc().deleted === true
+  const deleted = replica.deleted()
   const readOnly = !p.canWrite || deleted
   const { Editor } = mod
   return (
@@ -273,7 +258,6 @@ export function DocView(p: DocViewProps) {
             onSelection={onSelection}
             autoFocus={!p.focusTitle}
             reveal={p.reveal}
-            since={since}
             showSince={showSince}
           />
         )}

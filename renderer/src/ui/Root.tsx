@@ -5,6 +5,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Connection, ConnectionState } from '../connection.ts'
+import type { EditorVia } from '../transport.ts'
 import { shortcutFor, type CommandName } from '../lib/commands.ts'
 import type { PeerStatus, ShellMessage } from '../shell-messages.ts'
 import { ConnectedContext } from '../data/client-context.tsx'
@@ -19,7 +20,7 @@ export interface RootProps {
 
 export function Root({ connection, shell }: RootProps) {
   const [conn, setConn] = useState<ConnectionState>({ status: 'connecting', kind: 'electron' })
-  const [live, setLive] = useState<{ client: PeerClient; generation: number } | null>(null)
+  const [live, setLive] = useState<{ client: PeerClient; generation: number; editor: EditorVia } | null>(null)
   const [peerStatus, setPeerStatus] = useState<PeerStatus | null>(null)
   const [slow, setSlow] = useState(false)
   const [command, setCommand] = useState<{ name: CommandName; seq: number } | null>(null)
@@ -35,7 +36,7 @@ export function Root({ connection, shell }: RootProps) {
       connection.subscribe((s) => {
         setConn(s)
         if (s.status === 'connected') {
-          setLive({ client: s.client, generation: s.generation })
+          setLive({ client: s.client, generation: s.generation, editor: s.editor })
           setPeerStatus((st) => (st === 'failed' ? st : null))
         }
       }),
@@ -95,6 +96,7 @@ export function Root({ connection, shell }: RootProps) {
           <App
             key={live.generation}
             client={live.client}
+            editor={live.editor}
             command={command}
             invite={invite}
             openDoc={openDoc}

@@ -1,0 +1,157 @@
+/**
+ * The editor's worker (its host, without the Worker around it) against a real peer (in-process, SQLite
+ * in a temp folder): windows typing at once through their own worker sessions converge with the peer;
+ * cursors cross; the worker's session hears only its documents' events. The window's side here is its
+ * text and its half of text-sync, as EditorReplica keeps them, without a DOM.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ChangeSet, Text } from '@codemirror/state'
+import type { ClientEvent, PeerClient } from '../../../shared/protocol.ts'
+import type { Cursor } from '../../../shared/types.ts'
+import { seededRandom } from '../../../main/peer/test/random.ts'
+import { startPeer, tempDir, waitFor } from '../../../main/peer/test/helpers.ts'
+import { ReplicaHost } from './replica-host.ts'
+import type { FromWorker, Placed } from './replica-messages.ts'
+import { TextSync } from './text-sync.ts'
+
+/** A window and its worker, joined by two ordered queues that deliver in later turns (as postMessage does). */
+function windowWithWorker(client: PeerClient) {
+  const got: FromWorker[] = []
+  const sync = new TextSync('window')
+  const w = {
+    doc: Text.empty as Text,
+    sync,
+    got,
+    title: '',
+    cursor: undefined as Cursor | null | undefined,
+    placed: null as Placed[] | null,
+  }
+  const host = new ReplicaHost(
+    (m) =>
+      void setImmediate(() => {
+        got.push(m)
+        if (m.t === 'opened') w.doc = Text.of(m.text.split('\n'))
+        else if (m.t === 'edit') w.doc = sync.receive(m.edit, w.doc.length).apply(w.doc)
+        else if (m.t === 'head') w.title = m.title
+        else if (m.t === 'unsent') sync.ack(m.seen)
+        else if (m.t === 'cursor') w.cursor = m.cursor
+        else if (m.t === 'teammates')
+          w.placed = m.placed.map((p) => ({ ...p, anchor: sync.mapPos(p.anchor, m.seen), head: sync.mapPos(p.head, m.seen) }))
+      }),
+    (fn) => void setTimeout(fn, 8),
+  )
+  host.connect(client)
+  const send = (m: Parameters<ReplicaHost['handle']>[0]): void => void setImmediate(() => host.handle(m))
+  return {
+    w,
+    open: async (docId: string) => {
+      send({ t: 'open', rid: 1, docId })
+      await waitFor('the document to open', () => got.some((m) => m.t === 'opened' || m.t === 'failed'), 5000)
+      const failed = got.find((m) => m.t === 'failed')
+      if (failed) throw new Error(JSON.stringify(failed))
+    },
+    type: (spec: { from: number; to?: number; insert?: string }) => {
+      const cs = ChangeSet.of(spec, w.doc.length, '\n')
+      w.doc = cs.apply(w.doc)
+      send({ t: 'edit', rid: 1, edit: sync.local(cs) })
+    },
+    select: (anchor: number, head: number) => send({ t: 'select', rid: 1, anchor, head, seen: sync.seen() }),
+    teammates: (cursors: { deviceId: string; cursor: Cursor }[]) => send({ t: 'teammates', rid: 1, cursors }),
+    close: async () => {
+      send({ t: 'close', rid: 1 })
+      await waitFor('the document to close', () => got.some((m) => m.t === 'closed'), 5000)
+    },
+  }
+}
+
+async function peerWithDoc() {
+  const dir = tempDir()
+  const peer = await startPeer(dir.path, { name: 'Ana' })
+  const main = peer.connect()
+  const ws = await main.request('workspace.create', { name: 'Studio' })
+  const doc = await main.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello world' })
+  return { dir, peer, main, ws, doc }
+}
+
+test('two windows typing at once through their workers: both show the peer’s text, a title change reaches both (seeded)', async () => {
+  const rnd = seededRandom('editor worker')
+  const { dir, peer, main, doc } = await peerWithDoc()
+  try {
+    const a = windowWithWorker(peer.connect())
+    const b = windowWithWorker(peer.connect())
+    await a.open(doc.id)
+    await b.open(doc.id)
+    assert.equal(a.w.doc.toString(), 'Hello world')
+    for (let i = 0; i < 120; i++) {
+      const who = rnd.pick([a, b])
+      const len = who.w.doc.length
+      const at = rnd.int(len + 1)
+      if (rnd.int(4) === 0 && len > 0) who.type({ from: Math.min(at, len - 1), to: Math.min(len, at + 1 + rnd.int(3)) })
+      else who.type({ from: at, insert: rnd.pick(['x', 'yz', '\n', ' ', 'é', '\r\n']) })
+      if (rnd.int(3) === 0) await new Promise((r) => setTimeout(r, rnd.int(12)))
+    }
+    await main.request('doc.rename', { docId: doc.id, title: 'Plan B' })
+    const peerText = async () => (await main.request('doc.read', { docId: doc.id })).text
+    await waitFor(
+      'both windows and the peer to agree',
+      async () => a.w.doc.toString() === b.w.doc.toString() && a.w.doc.toString() === (await peerText()),
+      10_000,
+    )
+    await waitFor('the new title in both windows', () => a.w.title === 'Plan B' && b.w.title === 'Plan B', 5000)
+    assert.ok(a.w.got.some((m) => m.t === 'remote'))
+    assert.ok(
+      b.w.got.some((m) => m.t === 'sync'),
+      'the document’s sync status changes are passed on to the window',
+    )
+    await a.close()
+    await b.close()
+  } finally {
+    await peer.stop()
+    dir.remove()
+  }
+})
+
+test('a selection in one window is shown on the same characters in the other, across edits in flight', async () => {
+  const { dir, peer, doc } = await peerWithDoc()
+  try {
+    const a = windowWithWorker(peer.connect())
+    const b = windowWithWorker(peer.connect())
+    await a.open(doc.id)
+    await b.open(doc.id)
+    a.select(6, 11)
+    const cursor = await waitFor('the cursor', () => a.w.cursor, 5000)
+    b.type({ from: 0, insert: '>> ' })
+    b.teammates([{ deviceId: 'a', cursor }])
+    // b's edit is still on its way to its worker when the worker places the cursor: mapped on arrival.
+    const placed = await waitFor('the teammate placed', () => b.w.placed?.[0], 5000)
+    assert.equal(b.w.doc.sliceString(placed.anchor, placed.head), 'world')
+    await waitFor('the edit to reach the other window', () => a.w.doc.toString() === '>> Hello world', 5000)
+    await a.close()
+    await b.close()
+  } finally {
+    await peer.stop()
+    dir.remove()
+  }
+})
+
+test('a session that asks for its documents’ events only is not told the window-wide ones', async () => {
+  const { dir, peer, main, ws, doc } = await peerWithDoc()
+  try {
+    const worker = peer.connect()
+    await worker.request('session.configure', { events: 'open-docs' })
+    await worker.request('doc.open', { docId: doc.id })
+    const heard: ClientEvent['type'][] = []
+    worker.onEvent((e) => heard.push(e.type))
+    const mainHeard: ClientEvent['type'][] = []
+    main.onEvent((e) => mainHeard.push(e.type))
+    await main.request('doc.create', { workspaceId: ws.id, title: 'Other' })
+    await main.request('doc.setText', { docId: doc.id, text: 'Hello there' })
+    await waitFor('the window to hear of the listing', () => mainHeard.includes('doc.list'), 5000)
+    await waitFor('the worker to hear of its document', () => heard.includes('doc.changes') && heard.includes('doc.sync'), 5000)
+    assert.ok(!heard.includes('doc.list'), `the worker's session heard: ${heard.join(', ')}`)
+  } finally {
+    await peer.stop()
+    dir.remove()
+  }
+})

@@ -1,0 +1,234 @@
+/**
+ * The editor's worker, apart from its entry (replica-worker.ts): the replicas of the documents the
+ * window has open, on the worker's own session at the peer, each kept equal to its editor's text
+ * (text-sync.ts). The window sends what is typed; the worker makes it an Automerge change and sends
+ * it to the peer, applies teammates' changes and sends the window what they did to the text, and
+ * answers in Automerge's terms what the window cannot (cursors, what changed since last read).
+ */
+import * as A from '@automerge/automerge'
+import type { ChangeSet } from '@codemirror/state'
+import type { DocContent } from '../../../shared/doc-content.ts'
+import type { PeerClient } from '../../../shared/protocol.ts'
+import type { Cursor } from '../../../shared/types.ts'
+import { errorCode } from '../lib/errors.ts'
+import { fromCursors, toCursors } from './cursors.ts'
+import { DocReplica } from './replica.ts'
+import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
+import type { Scheduler } from './scheduler.ts'
+import { changedSince } from './since-marks.ts'
+import { textChanges } from './text-patches.ts'
+import { TextSync } from './text-sync.ts'
+
+type Client = Pick<PeerClient, 'request' | 'onEvent'>
+
+/** Above this many bytes, the window is told a document is loading (it shows the cached text meanwhile). */
+const HEAVY_BYTES = 64 * 1024
+
+interface Open {
+  rid: number
+  docId: string
+  replica: DocReplica
+  sync: TextSync
+  /** The text as the window was last brought to it (the replica's, after the last edit either way). */
+  text: string
+  head: string
+  teammates: { deviceId: string; cursor: Cursor }[]
+  offs: (() => void)[]
+}
+
+export class ReplicaHost {
+  private readonly post: (m: FromWorker) => void
+  private readonly schedule: Scheduler
+  private readonly now: (() => number) | undefined
+  private client: Client | null = null
+  private offEvents: () => void = () => {}
+  private readonly waiting: { go: (c: Client) => void; fail: (e: Error) => void }[] = []
+  /** Why the current connection could not be made (opens fail with it until the next). */
+  private failure: Error | null = null
+  private readonly opens = new Map<number, Open>()
+  /** Opens in progress (by rid); true once the window closed it meanwhile. */
+  private readonly opening = new Map<number, boolean>()
+  /** A document's last replica closing: the next open of it waits, so the peer sees close before open. */
+  private readonly closing = new Map<string, Promise<void>>()
+
+  constructor(post: (m: FromWorker) => void, schedule: Scheduler, now?: () => number) {
+    this.post = post
+    this.schedule = schedule
+    this.now = now
+  }
+
+  /** The session for the window's current connection; opens that waited for one go on. */
+  connect(client: Client): void {
+    this.offEvents()
+    this.client = client
+    this.failure = null
+    this.offEvents = client.onEvent((e) => {
+      if (e.type !== 'doc.sync') return
+      for (const o of this.opens.values()) if (o.docId === e.docId) this.post({ t: 'sync', rid: o.rid })
+    })
+    for (const w of this.waiting.splice(0)) w.go(client)
+  }
+
+  /** The window's current connection could not be made here: opens fail until the next one. */
+  connectFailed(err: Error): void {
+    this.offEvents()
+    this.offEvents = () => {}
+    this.client = null
+    this.failure = err
+    for (const w of this.waiting.splice(0)) w.fail(err)
+  }
+
+  /** The session, once the window has connected the worker. */
+  private session(): Promise<Client> {
+    if (this.client) return Promise.resolve(this.client)
+    if (this.failure) return Promise.reject(this.failure)
+    return new Promise((go, fail) => this.waiting.push({ go, fail }))
+  }
+
+  handle(m: ToWorker): void {
+    if (m.t === 'connect') return
+    if (m.t === 'open') {
+      void this.open(m.rid, m.docId)
+      return
+    }
+    if (m.t === 'close') {
+      void this.close(m.rid)
+      return
+    }
+    const o = this.opens.get(m.rid)
+    if (!o) return
+    if (m.t === 'edit') this.edit(o, m.edit)
+    else if (m.t === 'select') this.select(o, m.anchor, m.head, m.seen)
+    else {
+      o.teammates = m.cursors
+      this.placeTeammates(o)
+    }
+  }
+
+  private async open(rid: number, docId: string): Promise<void> {
+    this.opening.set(rid, false)
+    try {
+      await this.closing.get(docId)
+      const client = await this.session()
+      const beforeLoad = async (bytes: number): Promise<void> => {
+        if (bytes >= HEAVY_BYTES) this.post({ t: 'loading', rid, bytes })
+      }
+      const replica = await DocReplica.open(client, docId, this.schedule, beforeLoad, this.now)
+      if (this.opening.get(rid)) {
+        await replica.close()
+        this.post({ t: 'closed', rid })
+        return
+      }
+      const text = replica.text()
+      const o: Open = { rid, docId, replica, sync: new TextSync('worker'), text, head: headOf(replica), teammates: [], offs: [] }
+      o.offs.push(
+        replica.listen('remote', (patches) => this.remote(o, patches)),
+        replica.listen('unsent', (n) => this.post({ t: 'unsent', rid, n, seen: o.sync.seen() })),
+        replica.listen('rejected', (err) => this.post({ t: 'rejected', rid, message: err.message })),
+      )
+      this.opens.set(rid, o)
+      const doc = replica.doc()
+      this.post({
+        t: 'opened',
+        rid,
+        text,
+        title: replica.title(),
+        deleted: doc.deleted === true,
+        since: changedSince(doc, replica.readHeads),
+      })
+      if (replica.unsent() > 0) this.post({ t: 'unsent', rid, n: replica.unsent(), seen: 0 })
+    } catch (err) {
+      this.post({ t: 'failed', rid, code: errorCode(err), message: err instanceof Error ? err.message : String(err) })
+    } finally {
+      this.opening.delete(rid)
+    }
+  }
+
+  private async close(rid: number): Promise<void> {
+    if (this.opening.has(rid)) {
+      this.opening.set(rid, true)
+      return
+    }
+    const o = this.opens.get(rid)
+    if (!o) return this.post({ t: 'closed', rid })
+    this.opens.delete(rid)
+    for (const off of o.offs) off()
+    const done = o.replica.close()
+    const settled = done.catch(() => {})
+    this.closing.set(o.docId, settled)
+    await settled
+    if (this.closing.get(o.docId) === settled) this.closing.delete(o.docId)
+    this.post({ t: 'closed', rid })
+  }
+
+  /** What the window typed, made an Automerge change on the text as it is here. */
+  private edit(o: Open, edit: { changes: unknown; seen: number }): void {
+    let cs: ChangeSet
+    try {
+      cs = o.sync.receive(edit, o.text.length)
+    } catch (err) {
+      // The window's text and this one have parted (a bug): reopen rather than write a wrong edit.
+      this.post({ t: 'rejected', rid: o.rid, message: `The editor lost track of the document: ${(err as Error).message}` })
+      return
+    }
+    const splices: [number, number, string][] = []
+    cs.iterChanges((fromA, toA, _fromB, _toB, inserted) => void splices.push([fromA, toA - fromA, inserted.toString()]))
+    o.replica.change((d) => {
+      if (typeof d.text !== 'string') (d as DocContent).text = ''
+      // Last first: each splice leaves the positions before it as they were.
+      for (let i = splices.length - 1; i >= 0; i--) {
+        const [at, del, ins] = splices[i]!
+        A.splice(d, ['text'], at, del, ins)
+      }
+    })
+    // The window's text now (the replica's too, unless it refused the edit: then the window reopens).
+    let text = o.text
+    for (let i = splices.length - 1; i >= 0; i--) {
+      const [at, del, ins] = splices[i]!
+      text = text.slice(0, at) + ins + text.slice(at + del)
+    }
+    o.text = text
+  }
+
+  /** Teammates' changes were applied: the window gets what they did to the text, and the title if it changed. */
+  private remote(o: Open, patches: A.Patch[]): void {
+    const after = o.replica.text()
+    if (after !== o.text) {
+      const cs = textChanges(patches, o.text, after)
+      o.text = after
+      if (!cs.empty) this.post({ t: 'edit', rid: o.rid, edit: o.sync.local(cs) })
+    }
+    const head = headOf(o.replica)
+    if (head !== o.head) {
+      o.head = head
+      this.post({ t: 'head', rid: o.rid, title: o.replica.title(), deleted: o.replica.doc().deleted === true })
+    }
+    this.post({ t: 'remote', rid: o.rid })
+    if (o.teammates.length) this.placeTeammates(o)
+  }
+
+  private select(o: Open, anchor: number, head: number, seen: number): void {
+    let cursor: Cursor | null = null
+    try {
+      const sel = { anchor: o.sync.mapPos(anchor, seen), head: o.sync.mapPos(head, seen) }
+      cursor = toCursors(o.replica.doc(), sel)
+    } catch {
+      cursor = null
+    }
+    this.post({ t: 'cursor', rid: o.rid, cursor })
+  }
+
+  private placeTeammates(o: Open): void {
+    const placed: Placed[] = []
+    const doc = o.replica.doc()
+    for (const t of o.teammates) {
+      const at = fromCursors(doc, t.cursor)
+      if (at) placed.push({ deviceId: t.deviceId, ...at })
+    }
+    this.post({ t: 'teammates', rid: o.rid, seen: o.sync.seen(), placed })
+  }
+}
+
+function headOf(r: DocReplica): string {
+  return `${r.doc().deleted === true}\u0000${r.title()}`
+}

@@ -1,0 +1,272 @@
+/**
+ * The window's side of the editor's worker (replica-worker.ts): the worker itself, one per window,
+ * and `EditorReplica`, what the editor and the document view hold of one open document. Its text is
+ * CodeMirror's own: a keystroke changes the view at once and is posted to the worker, never waited
+ * for; teammates' changes come from the worker as edits on the text (text-sync.ts keeps the two
+ * equal while edits cross). Nothing here runs Automerge: the window's thread only paints.
+ */
+import { Annotation, type ChangeSet, EditorState, type Extension, Text, Transaction } from '@codemirror/state'
+import { EditorView, ViewPlugin } from '@codemirror/view'
+import { ERROR_CODES, GrapevineError } from '../../../shared/protocol.ts'
+import type { Cursor } from '../../../shared/types.ts'
+import { Emitter } from '../lib/emitter.ts'
+import type { Selection } from './cursors.ts'
+import type { EditorVia } from '../transport.ts'
+import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
+import type { SinceMarks } from './since-marks.ts'
+import { LINE } from './text-patches.ts'
+import { TextSync } from './text-sync.ts'
+
+interface ReplicaEvents {
+  /** The title or the deleted flag changed. */
+  head: []
+  /** Teammates' changes were applied. */
+  remote: []
+  /** Local changes not yet durable at the peer. */
+  unsent: [number]
+  /** The document must be opened again (the peer refused a local change, or the copies parted). */
+  rejected: [Error]
+  /** The peer's sync status of the document changed. */
+  sync: []
+  /** This window's selection as Automerge cursors. */
+  cursor: [Cursor | null]
+  /** Teammates' selections, in this text. */
+  teammates: [Placed[]]
+}
+
+/** Marks transactions that carry the worker's edits (they are not sent back). */
+const fromWorker = Annotation.define<boolean>()
+
+type Opened = Extract<FromWorker, { t: 'opened' }>
+
+export class EditorReplica {
+  readonly docId: string
+  private readonly rid: number
+  private readonly post: (m: ToWorker) => void
+  private doc: Text
+  private titleText: string
+  private isDeleted: boolean
+  private marks: SinceMarks | null
+  private readonly sync = new TextSync('window')
+  private view: EditorView | null = null
+  private readonly events = new Emitter<ReplicaEvents>()
+  private pending = 0
+  private closing: Promise<void> | null = null
+  private onClosed: () => void = () => {}
+
+  constructor(rid: number, docId: string, opened: Opened, post: (m: ToWorker) => void) {
+    this.rid = rid
+    this.docId = docId
+    this.post = post
+    this.doc = Text.of(opened.text.split(LINE))
+    this.titleText = opened.title
+    this.isDeleted = opened.deleted
+    this.marks = opened.since
+  }
+
+  /** The text now: a new view starts from it. */
+  text(): Text {
+    return this.doc
+  }
+
+  title(): string {
+    return this.titleText
+  }
+
+  deleted(): boolean {
+    return this.isDeleted
+  }
+
+  /** What changed since this device last read the document, in the text now (null: nothing). */
+  since(): SinceMarks | null {
+    return this.marks
+  }
+
+  /** Local changes not yet durable at the peer. */
+  unsent(): number {
+    return this.pending
+  }
+
+  listen<K extends keyof ReplicaEvents>(event: K, fn: (...args: ReplicaEvents[K]) => void): () => void {
+    this.events.on(event, fn)
+    return () => this.events.off(event, fn)
+  }
+
+  /**
+   * Keeps an editor view of this replica in step with it: what is typed goes to the worker, and
+   * teammates' changes go into the view. Its state must start from `text()`.
+   */
+  binding(): Extension {
+    return [
+      // Only '\n' breaks a line, as in the worker: positions count the same characters as Automerge's text.
+      EditorState.lineSeparator.of(LINE),
+      ViewPlugin.define((view) => {
+        this.view = view
+        return {
+          destroy: () => {
+            if (this.view === view) this.view = null
+          },
+        }
+      }),
+      EditorView.updateListener.of((u) => {
+        if (!u.docChanged) return
+        for (const tr of u.transactions) {
+          if (!tr.docChanged) continue
+          this.mapMarks(tr.changes)
+          if (!tr.annotation(fromWorker)) this.post({ t: 'edit', rid: this.rid, edit: this.sync.local(tr.changes) })
+        }
+        this.doc = u.state.doc
+      }),
+    ]
+  }
+
+  /** Asks for the selection as Automerge cursors (answered with a 'cursor' event). */
+  select(sel: Selection): void {
+    this.post({ t: 'select', rid: this.rid, anchor: sel.anchor, head: sel.head, seen: this.sync.seen() })
+  }
+
+  /** The teammates whose selections to show ('teammates' events, again after every change). */
+  setTeammates(cursors: { deviceId: string; cursor: Cursor }[]): void {
+    this.post({ t: 'teammates', rid: this.rid, cursors })
+  }
+
+  /** Stops, once the worker has sent every local change to the peer and closed the document there. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      this.onClosed = resolve
+      this.post({ t: 'close', rid: this.rid })
+    })
+    return this.closing
+  }
+
+  /** A message from the worker for this replica. */
+  receive(m: FromWorker): void {
+    if (m.t === 'edit') this.remoteEdit(m.edit)
+    else if (m.t === 'head') {
+      this.titleText = m.title
+      this.isDeleted = m.deleted
+      this.events.emit('head')
+    } else if (m.t === 'remote') this.events.emit('remote')
+    else if (m.t === 'unsent') {
+      this.sync.ack(m.seen)
+      this.pending = m.n
+      this.events.emit('unsent', m.n)
+    } else if (m.t === 'rejected') this.events.emit('rejected', new Error(m.message))
+    else if (m.t === 'sync') this.events.emit('sync')
+    else if (m.t === 'cursor') this.events.emit('cursor', m.cursor)
+    else if (m.t === 'teammates') this.events.emit('teammates', this.placedHere(m.placed, m.seen))
+    else if (m.t === 'closed') this.onClosed()
+  }
+
+  /** Teammates' selections the worker placed (when it had applied `seen` of this side's edits), in this text now. */
+  private placedHere(placed: readonly Placed[], seen: number): Placed[] {
+    const length = this.doc.length
+    const out: Placed[] = []
+    for (const p of placed) {
+      const anchor = this.sync.mapPos(p.anchor, seen)
+      const head = this.sync.mapPos(p.head, seen)
+      if (anchor <= length && head <= length) out.push({ deviceId: p.deviceId, anchor, head })
+    }
+    return out
+  }
+
+  private remoteEdit(edit: { changes: unknown; seen: number }): void {
+    let cs: ChangeSet
+    try {
+      cs = this.sync.receive(edit, this.doc.length)
+    } catch (err) {
+      this.events.emit('rejected', new Error(`The editor lost track of the document: ${(err as Error).message}`))
+      return
+    }
+    if (this.view) {
+      this.view.dispatch({
+        changes: cs,
+        annotations: [fromWorker.of(true), Transaction.remote.of(true), Transaction.addToHistory.of(false)],
+        filter: false,
+      })
+    } else {
+      this.mapMarks(cs)
+      this.doc = cs.apply(this.doc)
+    }
+  }
+
+  private mapMarks(cs: ChangeSet): void {
+    const m = this.marks
+    if (!m) return
+    this.marks = {
+      inserted: m.inserted.map(([from, to]) => [cs.mapPos(from, 1), cs.mapPos(to, -1)]),
+      deletedAt: m.deletedAt.map((at) => cs.mapPos(at)),
+    }
+  }
+}
+
+/** The window's editor worker: started with the editor's code, and kept for the window's life. */
+export class EditorWorker {
+  private readonly worker: Worker
+  private via: EditorVia | null = null
+  private nextRid = 1
+  private readonly handlers = new Map<number, (m: FromWorker) => void>()
+  private failure: Error | null = null
+  /** The worker's code loaded and runs (an error before that means it never will). */
+  private started = false
+
+  constructor() {
+    this.worker = new Worker(new URL('./replica-worker.ts', import.meta.url), { type: 'module', name: 'grapevine-editor' })
+    this.worker.addEventListener('message', (e: MessageEvent<FromWorker>) => {
+      if (e.data.t === 'ready') this.started = true
+      else this.handlers.get(e.data.rid)?.(e.data)
+    })
+    this.worker.addEventListener('error', (e) => {
+      if (this.started) return console.error('the editor worker failed', e.message)
+      this.failure = new Error(`The editor could not start: ${e.message || 'its worker did not load'}.`)
+      console.error(this.failure)
+      for (const [rid, h] of [...this.handlers]) h({ t: 'failed', rid, code: null, message: this.failure.message })
+    })
+  }
+
+  /**
+   * Opens `docId` in the worker over `via` (this window's current connection; a new one is handed
+   * to the worker first). `onLoading` is told the size of a large document while it loads.
+   */
+  open(via: EditorVia, docId: string, onLoading?: (bytes: number) => void): Promise<EditorReplica> {
+    if (this.failure) return Promise.reject(this.failure)
+    if (via !== this.via) {
+      this.via = via
+      if ('port' in via) this.worker.postMessage({ t: 'connect', via } satisfies ToWorker, [via.port])
+      else this.worker.postMessage({ t: 'connect', via } satisfies ToWorker)
+    }
+    const rid = this.nextRid++
+    const post = (m: ToWorker): void => this.worker.postMessage(m)
+    return new Promise<EditorReplica>((resolve, reject) => {
+      let replica: EditorReplica | null = null
+      this.handlers.set(rid, (m) => {
+        if (replica) {
+          replica.receive(m)
+          if (m.t === 'closed') this.handlers.delete(rid)
+        } else if (m.t === 'loading') onLoading?.(m.bytes)
+        else if (m.t === 'opened') {
+          replica = new EditorReplica(rid, docId, m, post)
+          resolve(replica)
+        } else if (m.t === 'failed') {
+          this.handlers.delete(rid)
+          reject(openError(m.code, m.message))
+        }
+      })
+      post({ t: 'open', rid, docId })
+    })
+  }
+}
+
+function openError(code: string | null, message: string): Error {
+  return code && (ERROR_CODES as readonly string[]).includes(code)
+    ? new GrapevineError(code as (typeof ERROR_CODES)[number], message)
+    : new Error(message)
+}
+
+let shared: EditorWorker | null = null
+
+/** The window's editor worker (started on first use). */
+export function editorWorker(): EditorWorker {
+  shared ??= new EditorWorker()
+  return shared
+}

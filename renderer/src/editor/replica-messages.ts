@@ -1,0 +1,52 @@
+/**
+ * The messages between the window and the editor's worker (replica-worker.ts). Both ends are this
+ * page's own code, on one ordered channel; `rid` names one opened replica (a document may be opened
+ * again before its last replica has closed).
+ */
+import type { Cursor } from '../../../shared/types.ts'
+import type { EditorVia } from '../transport.ts'
+import type { SinceMarks } from './since-marks.ts'
+import type { SyncEdit } from './text-sync.ts'
+
+/** A teammate's selection, resolved in one side's text. */
+export interface Placed {
+  deviceId: string
+  anchor: number
+  head: number
+}
+
+export type ToWorker =
+  /** A new connection (the window's generation): the worker's session follows it. */
+  | { t: 'connect'; via: EditorVia }
+  | { t: 'open'; rid: number; docId: string }
+  /** An edit typed in the window. */
+  | { t: 'edit'; rid: number; edit: SyncEdit }
+  /** The window's selection moved (positions in its text when it had applied `seen` of the worker's edits). */
+  | { t: 'select'; rid: number; anchor: number; head: number; seen: number }
+  /** Teammates' selections to show (resolved again after every change). */
+  | { t: 'teammates'; rid: number; cursors: { deviceId: string; cursor: Cursor }[] }
+  | { t: 'close'; rid: number }
+
+export type FromWorker =
+  /** The worker's code runs (sent once, first). */
+  | { t: 'ready'; rid: 0 }
+  /** A large document is loading (its size in bytes): the window may show a preview. */
+  | { t: 'loading'; rid: number; bytes: number }
+  | { t: 'opened'; rid: number; text: string; title: string; deleted: boolean; since: SinceMarks | null }
+  | { t: 'failed'; rid: number; code: string | null; message: string }
+  /** Teammates' changes to the text. */
+  | { t: 'edit'; rid: number; edit: SyncEdit }
+  | { t: 'head'; rid: number; title: string; deleted: boolean }
+  /** Teammates' changes were applied (the text's, if any, came just before). */
+  | { t: 'remote'; rid: number }
+  /** Local changes not yet durable at the peer; `seen`: the window's edits the worker has applied (an acknowledgement). */
+  | { t: 'unsent'; rid: number; n: number; seen: number }
+  /** The peer refused a local change, or a teammate's did not apply: the window reopens the document. */
+  | { t: 'rejected'; rid: number; message: string }
+  /** The window's selection as Automerge cursors (for presence). */
+  | { t: 'cursor'; rid: number; cursor: Cursor | null }
+  /** Teammates' selections in the worker's text (when it had applied `seen` of the window's edits). */
+  | { t: 'teammates'; rid: number; seen: number; placed: Placed[] }
+  /** The document's sync status changed at the peer (`doc.sync`). */
+  | { t: 'sync'; rid: number }
+  | { t: 'closed'; rid: number }
