@@ -78,6 +78,21 @@ describe('the desktop shell in Electron', { skip: executablePath ? false : SKIP 
     assert.equal(await page.evaluate(() => (globalThis as unknown as PageWorld).location.origin), 'app://grapevine')
   })
 
+  test("the editor's worker starts from our scheme and loads Automerge's WASM there", async () => {
+    // The page starts its editor worker at boot (renderer/src/editor/load.ts), a module worker from app://.
+    const deadline = Date.now() + 20_000
+    while (!page.workers().some((w) => /replica-worker/.test(w.url())) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
+    const worker = page.workers().find((w) => /replica-worker/.test(w.url()))
+    const urls = page.workers().map((w) => w.url())
+    assert.ok(worker, `no editor worker among ${urls.join(', ') || 'none'}`)
+    assert.match(worker.url(), /^app:\/\/grapevine\//)
+    const wasm = async (): Promise<boolean> =>
+      worker.evaluate(() => performance.getEntriesByType('resource').some((r) => /automerge.*\.wasm/.test(r.name)))
+    while (!(await wasm()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    assert.ok(await wasm(), "the worker fetched Automerge's WASM")
+  })
+
   test('the page cannot reach Node; it sees only the frozen platform name', async () => {
     const seen = await page.evaluate(() => ({
       require: typeof (globalThis as { require?: unknown }).require,

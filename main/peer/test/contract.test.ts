@@ -90,6 +90,10 @@ test('every result and every event fits the shared schemas', async () => {
   await waitFor("Ben's change at Ana", async () => (await a.request('doc.read', { docId: doc.id })).text === 'hello from Ben')
   await a.request('doc.syncStatus', { docId: doc.id })
   await a.request('doc.markRead', { docId: doc.id })
+  // A window's editor worker: a session of its own, told only of its open documents' events.
+  const editorWorker = checked(ana)
+  await editorWorker.request('session.configure', { events: 'open-docs' })
+  await editorWorker.request('session.configure', { events: 'all' })
   await b.request('search.query', { query: 'hello', workspaceId: ws.id })
   await a.request('search.rebuild', {})
   const { sessions } = await a.request('doc.history', { docId: doc.id })
