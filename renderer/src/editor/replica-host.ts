@@ -98,6 +98,7 @@ export class ReplicaHost {
     const o = this.opens.get(m.rid)
     if (!o) return
     if (m.t === 'edit') this.edit(o, m.edit)
+    else if (m.t === 'ack') this.acknowledged(o, m.seen)
     else if (m.t === 'select') this.select(o, m.anchor, m.head, m.seen)
     else {
       o.teammates = m.cursors
@@ -205,6 +206,14 @@ export class ReplicaHost {
     }
     this.post({ t: 'remote', rid: o.rid })
     if (o.teammates.length) this.placeTeammates(o)
+  }
+
+  private acknowledged(o: Open, seen: number): void {
+    try {
+      o.sync.ack(seen)
+    } catch (err) {
+      this.post({ t: 'rejected', rid: o.rid, message: `The editor lost track of the document: ${(err as Error).message}` })
+    }
   }
 
   private select(o: Open, anchor: number, head: number, seen: number): void {

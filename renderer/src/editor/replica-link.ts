@@ -36,6 +36,11 @@ interface ReplicaEvents {
 
 /** Marks transactions that carry the worker's edits (they are not sent back). */
 const fromWorker = Annotation.define<boolean>()
+/**
+ * A window that only reads tells the worker every this many of its edits that it has them: the worker
+ * keeps each of its edits until the window says so (to map the window's messages over).
+ */
+const ACK_EVERY = 32
 
 type Opened = Extract<FromWorker, { t: 'opened' }>
 
@@ -51,6 +56,8 @@ export class EditorReplica {
   private view: EditorView | null = null
   private readonly events = new Emitter<ReplicaEvents>()
   private pending = 0
+  /** The worker's edits applied here since this window last told it how many it has. */
+  private unacked = 0
   private closing: Promise<void> | null = null
   private onClosed: () => void = () => {}
 
@@ -113,7 +120,9 @@ export class EditorReplica {
         for (const tr of u.transactions) {
           if (!tr.docChanged) continue
           this.mapMarks(tr.changes)
-          if (!tr.annotation(fromWorker)) this.post({ t: 'edit', rid: this.rid, edit: this.sync.local(tr.changes) })
+          if (tr.annotation(fromWorker)) continue
+          this.post({ t: 'edit', rid: this.rid, edit: this.sync.local(tr.changes) })
+          this.unacked = 0
         }
         this.doc = u.state.doc
       }),
@@ -123,6 +132,7 @@ export class EditorReplica {
   /** Asks for the selection as Automerge cursors (answered with a 'cursor' event). */
   select(sel: Selection): void {
     this.post({ t: 'select', rid: this.rid, anchor: sel.anchor, head: sel.head, seen: this.sync.seen() })
+    this.unacked = 0
   }
 
   /** The teammates whose selections to show ('teammates' events, again after every change). */
@@ -187,6 +197,10 @@ export class EditorReplica {
     } else {
       this.mapMarks(cs)
       this.doc = cs.apply(this.doc)
+    }
+    if (++this.unacked >= ACK_EVERY) {
+      this.unacked = 0
+      this.post({ t: 'ack', rid: this.rid, seen: this.sync.seen() })
     }
   }
 

@@ -25,6 +25,8 @@ export type ToWorker =
   | { t: 'select'; rid: number; anchor: number; head: number; seen: number }
   /** Teammates' selections to show (resolved again after every change). */
   | { t: 'teammates'; rid: number; cursors: { deviceId: string; cursor: Cursor }[] }
+  /** The window has applied `seen` of the worker's edits (sent now and then by a window that only reads). */
+  | { t: 'ack'; rid: number; seen: number }
   | { t: 'close'; rid: number }
 
 export type FromWorker =

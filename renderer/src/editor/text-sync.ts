@@ -43,6 +43,11 @@ export class TextSync {
     return { changes: changes.toJSON(), seen: this.applied }
   }
 
+  /** This side's edits the other side has not acknowledged yet (kept to map its messages over). */
+  unacknowledged(): number {
+    return this.unseen.length
+  }
+
   /** How many of the other side's edits this side has applied (for messages that are not edits). */
   seen(): number {
     return this.applied

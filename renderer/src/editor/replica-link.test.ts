@@ -1,0 +1,61 @@
+/** The window's side of one open document, without a view (what it does before the editor shows it, or for a reader). */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ChangeSet, Text } from '@codemirror/state'
+import { EditorReplica } from './replica-link.ts'
+import type { ToWorker } from './replica-messages.ts'
+import { TextSync } from './text-sync.ts'
+
+function opened(text: string, since: { inserted: [number, number][]; deletedAt: number[] } | null = null) {
+  const posted: ToWorker[] = []
+  const r = new EditorReplica(1, 'd1', { t: 'opened', rid: 1, text, title: 'Plan', deleted: false, since }, (m) => void posted.push(m))
+  return { r, posted }
+}
+
+test("a window that only reads tells the worker now and then which of its edits it has, so the worker's list stays short", () => {
+  const { r, posted } = opened('hello')
+  const worker = new TextSync('worker')
+  let text = Text.of(['hello'])
+  for (let i = 0; i < 100; i++) {
+    const cs = ChangeSet.of({ from: text.length, insert: String(i % 10) }, text.length, '\n')
+    text = cs.apply(text)
+    r.receive({ t: 'edit', rid: 1, edit: worker.local(cs) })
+    for (const m of posted.splice(0)) if (m.t === 'ack') worker.ack(m.seen)
+  }
+  assert.equal(r.text().toString(), text.toString())
+  assert.ok(worker.unacknowledged() < 32, `the worker still keeps ${worker.unacknowledged()} edits`)
+})
+
+test('what changed since last read, and teammates’ selections, land where the text is now', () => {
+  const { r } = opened('abc def', { inserted: [[4, 7]], deletedAt: [3] })
+  const worker = new TextSync('worker')
+  const cs = ChangeSet.of({ from: 0, insert: '>> ' }, 7, '\n')
+  r.receive({ t: 'edit', rid: 1, edit: worker.local(cs) })
+  assert.deepEqual(r.since(), { inserted: [[7, 10]], deletedAt: [6] })
+  let placed: unknown = null
+  r.listen('teammates', (p) => {
+    placed = p
+  })
+  r.receive({
+    t: 'teammates',
+    rid: 1,
+    seen: 0,
+    placed: [
+      { deviceId: 'b', anchor: 7, head: 10 },
+      { deviceId: 'c', anchor: 99, head: 99 },
+    ],
+  })
+  assert.deepEqual(placed, [{ deviceId: 'b', anchor: 7, head: 10 }], 'a selection past the end is not shown')
+  assert.equal(r.text().sliceString(7, 10), 'def')
+})
+
+test('an edit that does not fit the text is refused: the view reopens the document', () => {
+  const { r } = opened('abc')
+  let rejected: Error | null = null
+  r.listen('rejected', (e) => {
+    rejected = e
+  })
+  r.receive({ t: 'edit', rid: 1, edit: { changes: ChangeSet.of({ from: 0, insert: 'x' }, 10).toJSON(), seen: 0 } })
+  assert.match(String(rejected), /lost track/)
+  assert.equal(r.text().toString(), 'abc')
+})
