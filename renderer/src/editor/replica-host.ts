@@ -12,9 +12,8 @@ import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Cursor } from '../../../shared/types.ts'
 import { errorCode } from '../lib/errors.ts'
 import { fromCursors, toCursors } from './cursors.ts'
-import { DocReplica } from './replica.ts'
+import { DocReplica, type Scheduler } from './replica.ts'
 import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
-import type { Scheduler } from './scheduler.ts'
 import { changedSince } from './since-marks.ts'
 import { textChanges } from './text-patches.ts'
 import { TextSync } from './text-sync.ts'
@@ -46,8 +45,6 @@ export class ReplicaHost {
   /** Why the current connection could not be made (opens fail with it until the next). */
   private failure: Error | null = null
   private readonly opens = new Map<number, Open>()
-  /** Opens in progress (by rid); true once the window closed it meanwhile. */
-  private readonly opening = new Map<number, boolean>()
   /** A document's last replica closing: the next open of it waits, so the peer sees close before open. */
   private readonly closing = new Map<string, Promise<void>>()
 
@@ -106,8 +103,8 @@ export class ReplicaHost {
     }
   }
 
+  /** Opens `docId` for the window; it closes a replica only once it was told it opened. */
   private async open(rid: number, docId: string): Promise<void> {
-    this.opening.set(rid, false)
     try {
       await this.closing.get(docId)
       const client = await this.session()
@@ -115,11 +112,6 @@ export class ReplicaHost {
         if (bytes >= HEAVY_BYTES) this.post({ t: 'loading', rid, bytes })
       }
       const replica = await DocReplica.open(client, docId, this.schedule, beforeLoad, this.now)
-      if (this.opening.get(rid)) {
-        await replica.close()
-        this.post({ t: 'closed', rid })
-        return
-      }
       const text = replica.text()
       const o: Open = { rid, docId, replica, sync: new TextSync('worker'), text, head: headOf(replica), teammates: [], offs: [] }
       o.offs.push(
@@ -140,16 +132,10 @@ export class ReplicaHost {
       if (replica.unsent() > 0) this.post({ t: 'unsent', rid, n: replica.unsent(), seen: 0 })
     } catch (err) {
       this.post({ t: 'failed', rid, code: errorCode(err), message: err instanceof Error ? err.message : String(err) })
-    } finally {
-      this.opening.delete(rid)
     }
   }
 
   private async close(rid: number): Promise<void> {
-    if (this.opening.has(rid)) {
-      this.opening.set(rid, true)
-      return
-    }
     const o = this.opens.get(rid)
     if (!o) return this.post({ t: 'closed', rid })
     this.opens.delete(rid)

@@ -19,9 +19,8 @@ import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shar
 import { errorCode } from '../lib/errors.ts'
 import { parseChangesEvent } from '../../../shared/events.ts'
 import { Emitter } from '../lib/emitter.ts'
-import type { Scheduler } from './scheduler.ts'
-
-export type { Scheduler } from './scheduler.ts'
+/** Runs `fn` soon, once: in the editor's worker, a few milliseconds later (replica-worker.ts). */
+export type Scheduler = (fn: () => void) => void
 
 interface ReplicaEvents {
   /** The document changed (a local edit or remote changes). */
