@@ -7,9 +7,10 @@
  */
 import { Annotation, type ChangeSet, EditorState, type Extension, Text, Transaction } from '@codemirror/state'
 import { EditorView, ViewPlugin } from '@codemirror/view'
-import { ERROR_CODES, GrapevineError } from '../../../shared/protocol.ts'
+import { GrapevineError } from '../../../shared/protocol.ts'
 import type { Cursor } from '../../../shared/types.ts'
 import { Emitter } from '../lib/emitter.ts'
+import { errorCode } from '../lib/errors.ts'
 import type { Selection } from './cursors.ts'
 import type { EditorVia } from '../transport.ts'
 import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
@@ -271,10 +272,10 @@ export class EditorWorker {
   }
 }
 
+/** The error of a failed open, with the peer's code kept (so the view words it as it would the request's). */
 function openError(code: string | null, message: string): Error {
-  return code && (ERROR_CODES as readonly string[]).includes(code)
-    ? new GrapevineError(code as (typeof ERROR_CODES)[number], message)
-    : new Error(message)
+  const known = errorCode({ code })
+  return known ? new GrapevineError(known, message) : new Error(message)
 }
 
 let shared: EditorWorker | null = null
