@@ -50,10 +50,11 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
   onSelectionRef.current = onSelection
 
   // Teammates' cursors are resolved in the worker (their Automerge cursors), which answers with
-  // positions now and after every change (the 'teammates' event, below).
+  // positions now and after every change (the 'teammates' event, below). A new view asks for them
+  // itself (the effect below), so this one asks only when they change under an existing view.
   useEffect(() => {
     teammatesRef.current = teammates
-    replica.setTeammates(teammates.map((t) => ({ deviceId: t.deviceId, cursor: t.cursor })))
+    if (view.current) replica.setTeammates(teammates.map((t) => ({ deviceId: t.deviceId, cursor: t.cursor })))
   }, [replica, teammates])
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the since-read marks are made with the view (hiding them is the effect below)

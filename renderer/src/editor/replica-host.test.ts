@@ -65,19 +65,26 @@ function windowWithWorker(client: PeerClient) {
   }
 }
 
-async function peerWithDoc() {
+/** Runs `fn` with a peer on a temp profile, a window's session `main`, and a document "Plan" holding "Hello world"; stops and removes them after. */
+async function withDoc(
+  fn: (t: { peer: Awaited<ReturnType<typeof startPeer>>; main: PeerClient; ws: { id: string }; doc: { id: string } }) => Promise<void>,
+): Promise<void> {
   const dir = tempDir()
   const peer = await startPeer(dir.path, { name: 'Ana' })
-  const main = peer.connect()
-  const ws = await main.request('workspace.create', { name: 'Studio' })
-  const doc = await main.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello world' })
-  return { dir, peer, main, ws, doc }
+  try {
+    const main = peer.connect()
+    const ws = await main.request('workspace.create', { name: 'Studio' })
+    const doc = await main.request('doc.create', { workspaceId: ws.id, title: 'Plan', text: 'Hello world' })
+    await fn({ peer, main, ws, doc })
+  } finally {
+    await peer.stop()
+    dir.remove()
+  }
 }
 
 test('two windows typing at once through their workers: both show the peer’s text, a title change reaches both (seeded)', async () => {
   const rnd = seededRandom('editor worker')
-  const { dir, peer, main, doc } = await peerWithDoc()
-  try {
+  await withDoc(async ({ peer, main, doc }) => {
     const a = windowWithWorker(peer.connect())
     const b = windowWithWorker(peer.connect())
     await a.open(doc.id)
@@ -106,15 +113,11 @@ test('two windows typing at once through their workers: both show the peer’s t
     )
     await a.close()
     await b.close()
-  } finally {
-    await peer.stop()
-    dir.remove()
-  }
+  })
 })
 
 test('a selection in one window is shown on the same characters in the other, across edits in flight', async () => {
-  const { dir, peer, doc } = await peerWithDoc()
-  try {
+  await withDoc(async ({ peer, doc }) => {
     const a = windowWithWorker(peer.connect())
     const b = windowWithWorker(peer.connect())
     await a.open(doc.id)
@@ -129,15 +132,11 @@ test('a selection in one window is shown on the same characters in the other, ac
     await waitFor('the edit to reach the other window', () => a.w.doc.toString() === '>> Hello world', 5000)
     await a.close()
     await b.close()
-  } finally {
-    await peer.stop()
-    dir.remove()
-  }
+  })
 })
 
 test('a session that asks for its documents’ events only is not told the window-wide ones', async () => {
-  const { dir, peer, main, ws, doc } = await peerWithDoc()
-  try {
+  await withDoc(async ({ peer, main, ws, doc }) => {
     const worker = peer.connect()
     await worker.request('session.configure', { events: 'open-docs' })
     await worker.request('doc.open', { docId: doc.id })
@@ -150,8 +149,5 @@ test('a session that asks for its documents’ events only is not told the windo
     await waitFor('the window to hear of the listing', () => mainHeard.includes('doc.list'), 5000)
     await waitFor('the worker to hear of its document', () => heard.includes('doc.changes') && heard.includes('doc.sync'), 5000)
     assert.ok(!heard.includes('doc.list'), `the worker's session heard: ${heard.join(', ')}`)
-  } finally {
-    await peer.stop()
-    dir.remove()
-  }
+  })
 })
