@@ -7,6 +7,7 @@ import { describeKeyStatus } from '../../../shared/key-status.ts'
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import Database from 'better-sqlite3'
+import * as A from '@automerge/automerge'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import type { Log } from '../log.ts'
@@ -78,6 +79,16 @@ async function forgedChange(t: Team, peer: Peer, text: string) {
   const opened = await t.clients[0].request('doc.open', { docId: t.docId })
   await t.clients[0].request('doc.close', { docId: t.docId })
   return signChange(peer.device, t.ws, t.docId, changeOnTop(opened.bytes, `${peer.device.actorPrefix}0123456789abcdef`, text))
+}
+
+/** Whether a peer's database holds the change with this hash (read-only, while it runs). */
+function stores(peer: Peer, hash: string): boolean {
+  const db = new Database(peer.dbPath, { readonly: true })
+  try {
+    return db.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(hash) !== undefined
+  } finally {
+    db.close()
+  }
 }
 
 describe('membership lifecycle between three peers', () => {
@@ -233,13 +244,17 @@ describe('membership lifecycle between three peers', () => {
       await rejectsWith(b.request('doc.setText', { docId: t.docId, text: 'viewer edit' }), ['forbidden'], "Ben's own peer")
       // A change Ben's key signs anyway: Ana and Cat take the catch-up session (Ben is a member) but not the change.
       const forged = await forgedChange(t, ben, 'BEN ')
+      const forgedHash = A.decodeChange(forged.c!).hash
       for (const victim of [ana, cat]) {
         await ben.node.dial(victim.node.getMultiaddrs())
         const before = victim.stats().catchup.rejected
         const frames = await catchupInject(ben.node, victim.node.peerId, t.ws, t.docId, [forged])
         assert.equal(frames.at(-1)?.t, 'end')
-        assert.equal(victim.stats().catchup.rejected - before, 1, 'the change is rejected')
+        // At least this one: the session the dial starts between Ben's and Cat's own peers may run in the
+        // same moment and count its own (CI once saw 2; its other change is not this one, which is not stored).
+        assert.ok(victim.stats().catchup.rejected - before >= 1, 'the change is rejected')
         await victim.settle()
+        assert.ok(!stores(victim, forgedHash), `${victim === ana ? 'Ana' : 'Cat'}: the forged change is not stored`)
       }
       assert.equal((await a.request('doc.read', { docId: t.docId })).text, `${t.text}by Ben\n`)
       assert.equal((await c.request('doc.read', { docId: t.docId })).text, `${t.text}by Ben\n`)
