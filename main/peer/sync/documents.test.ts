@@ -485,6 +485,42 @@ test('an edit costs one commit: its listing row rides with the next commit, or i
   }
 })
 
+test("a client's typing writes its listing row about once a second, not with every keystroke; a teammate's change writes it with its commit", async () => {
+  const dir = tempDir()
+  try {
+    const { store, device, workspaces, keys, docs } = await setup(dir.path)
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const row = await d.create(ws, 'T', '')
+    await d.close()
+    let mine = A.load<{ text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    const stored = (): number => store.getDocument(row.id)!.changeCount
+    const started = performance.now()
+    const keys0 = 20
+    for (let i = 0; i < keys0; i++) {
+      mine = A.change(mine, (x) => A.splice(x, ['text'], i, 0, 'x'))
+      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    }
+    assert.equal(d.row(row.id).changeCount, 1 + keys0, 'the listing is current at once')
+    // Typed within a second of the first key: no commit carried the row yet (a slower machine may have reached the second).
+    if (performance.now() - started < 900) assert.equal(stored(), 1, 'the row waits while the client types')
+    await waitFor('the row in the database', () => stored() === 1 + keys0, 3_000)
+    // A teammate's change (another device's actor would do the same) is in the listing row as soon as it is stored.
+    const other = A.change(mine, (x) => A.splice(x, ['text'], 0, 0, 'T'))
+    const { item } = sealChange(device, keys.current(ws)!, ws, row.id, A.getLastLocalChange(other)!, workspaces.heads(ws))
+    const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
+    assert.ok(!isRejection(v))
+    await d.ingest(ws, row.id, [v])
+    await d.settle()
+    assert.equal(stored(), 2 + keys0, "a teammate's change is in the stored row at once")
+    d.release(row.id)
+    await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
 test('a short history holding a long text (a paste) gets a snapshot when it leaves memory, and reads from it after a restart', async () => {
   const dir = tempDir()
   try {

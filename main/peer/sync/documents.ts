@@ -526,7 +526,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
     let listed = false
     let rowsWritten: DocumentRow[] = []
     const commit = (): ChangeRow[] => {
-      rowsWritten = this.listing.writeDirtyRows()
+      // A client's own edit (typing) carries the listing rows only once they are due (listing.ts); a
+      // teammate's changes carry them at once, so the rows follow what arrived as soon as it is stored.
+      rowsWritten = commitFirst ? this.listing.writeDueRows() : this.listing.writeDirtyRows()
       if (!this.store.getDocument(docId)) {
         this.store.upsertDocument({
           id: docId,

@@ -1,7 +1,10 @@
 /**
  * The listing of documents (title, heads, last change) as `Documents` shows it, and what this device
- * has read and follows. A row changed by an edit is visible at once, and reaches the database with
- * the next group commit (or after ROW_FLUSH_MS when none comes), so an edit costs one commit, not two.
+ * has read and follows. A row changed by an edit is visible at once, and reaches the database with the
+ * next commit of teammates' changes, or else lazily: in the first commit of this device's own edits at
+ * least ROW_FLUSH_MS after it changed, or by a timer then. So an edit costs one commit, not two, and while
+ * someone types the row is written about once a second, not with every keystroke (two of the seven
+ * pages a keystroke's commit wrote: the row and its index).
  */
 import { GrapevineError } from '../../../shared/protocol.ts'
 import type { Device } from '../identity/device.ts'
@@ -27,11 +30,13 @@ export class Listing {
   /** Documents a client wrote in during this run (their follow mark is written once). */
   private readonly followed = new Set<string>()
   /**
-   * Listing rows not in the database yet: written inside the next commit, or after ROW_FLUSH_MS
-   * when none comes, so an edit costs one commit, not two. A crash loses at most these, and the
-   * listing is repaired from the change log at start (`Documents.repairListings`).
+   * Listing rows not in the database yet (see the top of this file for when they are written). A
+   * crash loses at most these, and the listing is repaired from the change log at start
+   * (`Documents.repairListings`).
    */
   private readonly dirtyRows = new Map<string, DocumentRow>()
+  /** When the oldest row of `dirtyRows` changed (performance.now()). */
+  private dirtySince = 0
   private rowTimer: NodeJS.Timeout | null = null
 
   constructor(components: ListingComponents) {
@@ -129,9 +134,15 @@ export class Listing {
   /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
   putRow(workspaceId: string, next: DocumentRow): void {
     this.fresh.set(next.id, next)
+    if (this.dirtyRows.size === 0) this.dirtySince = performance.now()
     this.dirtyRows.set(next.id, next)
     this.rowTimer ??= setTimeout(() => void this.flushRows(), ROW_FLUSH_MS)
     this.components.events.emit('list', workspaceId, next.id)
+  }
+
+  /** Inside a store write: upserts the listing rows waiting if they are due (see `dirtyRows`); returns them. */
+  writeDueRows(): DocumentRow[] {
+    return this.dirtyRows.size > 0 && performance.now() - this.dirtySince >= ROW_FLUSH_MS ? this.writeDirtyRows() : []
   }
 
   /** Inside a store write: upserts the listing rows waiting; returns them. */
@@ -144,6 +155,8 @@ export class Listing {
 
   /** The write that carried `rows` was rolled back: they wait for the next commit again, unless a newer row came meanwhile. */
   rowsRolledBack(rows: DocumentRow[]): void {
+    // Due at once: they waited their time already.
+    if (rows.length > 0 && this.dirtyRows.size === 0) this.dirtySince = performance.now() - ROW_FLUSH_MS
     for (const r of rows) if (!this.dirtyRows.has(r.id)) this.dirtyRows.set(r.id, r)
   }
 
