@@ -1,6 +1,6 @@
 /**
  * `Boards.mine` ("my tasks") and `Boards.inOrder` as pieces, with the documents and workspaces it reads stood in for:
- * which boards it reads, in which order, and its cap. (The whole path runs against real peers in
+ * which boards it reads (and reads again only when their heads moved), in which order, and its cap. (The whole path runs against real peers in
  * test/contract.test.ts, test/board.test.ts and cli/board.test.ts.)
  */
 import { test } from 'node:test'
@@ -23,7 +23,7 @@ const board = (title: string, cards: [string, string][]) => ({
 })
 
 test('my tasks: cards assigned to this device on the boards it reads, boards by title, at most MAX_LISTED_TASKS', () => {
-  const docs: Record<string, { ws: string; deleted?: boolean; doc: unknown }> = {
+  const docs: Record<string, { ws: string; deleted?: boolean; doc: unknown; heads?: string[] }> = {
     b1: {
       ws: 'w1',
       doc: board('Zeta', [
@@ -54,7 +54,7 @@ test('my tasks: cards assigned to this device on the boards it reads, boards by 
     id,
     workspaceId: docs[id]!.ws,
     title: (docs[id]!.doc as { title: string }).title,
-    heads: [],
+    heads: docs[id]!.heads ?? [],
     createdAt: 0,
     lastChangeAt: 0,
     lastChangeBy: null,
@@ -84,6 +84,24 @@ test('my tasks: cards assigned to this device on the boards it reads, boards by 
     ['Alpha/a2/To do', 'Alpha/a3/To do', 'Zeta/z1/To do'],
   )
   assert.deepEqual(read.sort(), ['b1', 'b2'], 'only the boards are read: not text documents, deleted boards, or what a keeper keeps')
+  // Asked again with no board changed, it reads none; a board whose heads moved is read again, and only it.
+  read.length = 0
+  assert.equal(boards.mine(['w1']).length, 3)
+  assert.deepEqual(read, [], 'boards whose heads did not move are not read again')
+  docs['b1'] = {
+    ws: 'w1',
+    heads: ['ab'],
+    doc: board('Zeta', [
+      ['z1', YOU],
+      ['z3', ME],
+      ['z4', ME],
+    ]),
+  }
+  assert.deepEqual(
+    boards.mine(['w1']).map((t) => `${t.boardTitle}/${t.card.id}`),
+    ['Alpha/a2', 'Alpha/a3', 'Zeta/z3', 'Zeta/z4'],
+  )
+  assert.deepEqual(read, ['b1'], 'only the board that changed is read again')
   const many = boards.mine(['w2'])
   assert.equal(many.length, MAX_LISTED_TASKS)
   assert.equal(many.at(-1)!.card.id, `c${String(MAX_LISTED_TASKS - 1).padStart(4, '0')}`)

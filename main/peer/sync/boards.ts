@@ -27,6 +27,7 @@ import type { DocumentRow } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { Documents } from './documents.ts'
 import { InTurn } from '../in-turn.ts'
+import { headsKey } from './doc-content.ts'
 
 export const DEFAULT_COLUMNS = ['To do', 'Doing', 'Done']
 
@@ -52,6 +53,14 @@ export class Boards {
   private readonly c: BoardsComponents
   /** Board methods asked through `inOrder`, per document. */
   private readonly turns = new InTurn()
+  /**
+   * `mine`'s answer per board, with the heads it was read at: a board whose heads have not moved is not
+   * read again (the tasks view asks again whenever the listing changes, e.g. at a teammate's keystroke).
+   */
+  private readonly mineByBoard = new Map<
+    string,
+    { heads: string; boardTitle: string; cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] }
+  >()
 
   constructor(components: BoardsComponents) {
     this.c = components
@@ -155,17 +164,32 @@ export class Boards {
         .filter((r) => !r.deleted && this.c.documents.kindOf(r.id) === 'board')
         .sort((a, b) => a.title.localeCompare(b.title) || (a.id < b.id ? -1 : 1))
       for (const row of boards) {
-        const board = this.c.documents.read(row.id, (doc) => (isBoard(doc) ? readBoard(doc) : null))
-        if (!board) continue
-        for (const column of board.columns)
-          for (const card of column.cards)
-            if (card.assignee === this.c.self) {
-              tasks.push({ workspaceId: ws, docId: row.id, boardTitle: board.title, columnId: column.id, columnName: column.name, card })
-              if (tasks.length >= MAX_LISTED_TASKS) return tasks
-            }
+        const mine = this.mineOn(row)
+        if (!mine) continue
+        for (const t of mine.cards) {
+          tasks.push({ workspaceId: ws, docId: row.id, boardTitle: mine.boardTitle, ...t })
+          if (tasks.length >= MAX_LISTED_TASKS) return tasks
+        }
       }
     }
     return tasks
+  }
+
+  /** The cards of one board assigned to this device (at most MAX_LISTED_TASKS), read again only when its heads moved. */
+  private mineOn(row: DocumentRow): { boardTitle: string; cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] } | null {
+    const heads = headsKey(row.heads)
+    const known = this.mineByBoard.get(row.id)
+    if (known?.heads === heads) return known
+    const board = this.c.documents.read(row.id, (doc) => (isBoard(doc) ? readBoard(doc) : null))
+    if (!board) return null
+    const cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] = []
+    for (const column of board.columns)
+      for (const card of column.cards)
+        if (card.assignee === this.c.self && cards.length < MAX_LISTED_TASKS)
+          cards.push({ columnId: column.id, columnName: column.name, card })
+    const mine = { heads, boardTitle: board.title, cards }
+    this.mineByBoard.set(row.id, mine)
+    return mine
   }
 
   /** One edit of the board; `fn` is given the board as it is where the change starts (board-edit.ts). */
