@@ -162,7 +162,7 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
         "a frame into the trace's 100,000 characters: tens of ms), and a batch costs about what one change does. Every copy pays that " +
         "per apply: Grapevine has five (A's editor, B's and C's peers and editors) against automerge-repo's four (A, its server, B, C). " +
         'The peers take text-only changes without applying them and apply them together when something reads the document, else after 500 ms, or 20× what the last such pass cost (at most 3 s; main/peer/sync/doc-cache.ts ' +
-        '`Loaded.defer`), and history counts only what is applied; the editors apply after a quiet frame at once, else once per frame, and never sooner after an apply than 4× what it cost (at most 250 ms), as the renderer does. On top, per change: ' +
+        "`Loaded.defer`), and history counts only what is applied; the editors apply as the app's editor worker does: at once after a quiet frame, else together at its next turn (8 ms). On top, per change: " +
         '`A.decodeChange` on every peer, an Ed25519 signature and an AEAD seal, a verify and an open on every receiver, a SQLite commit ' +
         'per peer, and the history and search indexes (history counts each change from that decode, without decoding it again: ' +
         'main/peer/sync/change-effect.ts `opsEffect`). The floor row applies the same frames one by one to two copies in one process, ' +

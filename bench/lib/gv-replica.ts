@@ -1,10 +1,11 @@
 /**
- * A client replica of one Grapevine document, as the renderer keeps one (renderer/src/editor/replica.ts):
- * one Automerge change per keystroke, applied locally at once; change bytes sent with
+ * A client replica of one Grapevine document, as the editor's worker keeps one (renderer/src/editor/replica.ts,
+ * with replica-worker.ts's scheduler): one Automerge change per keystroke, applied locally at once; change bytes sent with
  * `doc.applyChanges`, up to 4 requests in flight (in order, not waiting for answers): after a quiet
- * frame a change leaves at once, in a fast run of keys at most once per frame (`quietMs`, 60 Hz). Remote changes (`doc.changes` events)
- * are applied as the renderer applies them: after a quiet frame at once, else together at the next frame (with `frameMs` 0: together
- * with whatever else arrived in the same turn of the event loop). Automerge 3 applies a batch in about the time of one change, and that
+ * frame (QUIET_MS) a change leaves at once, else with the others queued at the worker's next turn (TURN_MS). Remote changes
+ * (`doc.changes` events) are applied as the worker applies them: at once when QUIET_MS have passed since the last apply
+ * ended, else together at the next turn (with `frameMs` 0: sends at once, and remote changes together with whatever else
+ * arrived in the same turn of the event loop). Automerge 3 applies a batch in about the time of one change, and that
  * time grows with the text's length. Records when each request was sent, to split latency into frame wait and the rest.
  */
 import * as A from '@automerge/automerge'
@@ -14,13 +15,12 @@ import { MAX_CHANGES_PER_MESSAGE } from '../../shared/limits.ts'
 import { now } from './stats.ts'
 import type { TextPeer } from './text-peer.ts'
 
-/** As the renderer sends (renderer/src/editor/replica.ts `QUIET_MS`): a send at most once per frame, the first at once. */
-const FRAME_MS = 1000 / 60
-/** As the renderer (replica.ts `MAX_IN_FLIGHT`). */
+/** As the editor (renderer/src/editor/replica.ts `QUIET_MS`): after this long without a send (or an apply), the next goes at once. */
+const QUIET_MS = 16
+/** As the editor's worker (replica-worker.ts `TURN_MS`): what comes sooner waits this long, with whatever else comes meanwhile. */
+const TURN_MS = 8
+/** As the editor (replica.ts `MAX_IN_FLIGHT`). */
 const MAX_IN_FLIGHT = 4
-/** As the renderer (replica.ts): an apply that took c ms is followed by the next no sooner than (1 + 3)·c after its start, 250 ms at most. */
-const APPLY_SPACING = 3
-const MAX_APPLY_GAP_MS = 250
 
 export class GvReplica implements TextPeer {
   doc: A.Doc<DocContent>
@@ -43,8 +43,8 @@ export class GvReplica implements TextPeer {
   /** Teammates' changes not applied yet, and when some were last applied. */
   private remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
-  private lastRemoteAt = Number.NEGATIVE_INFINITY
-  private lastRemoteCost = 0
+  /** When the last apply of teammates' changes ended. */
+  private lastRemoteEnd = Number.NEGATIVE_INFINITY
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -55,8 +55,8 @@ export class GvReplica implements TextPeer {
     this.off = off
   }
 
-  /** `frameMs` 0 sends every change at once (no frame batching); > 0: the renderer's policy with that frame. */
-  static async open(client: PeerClient, docId: string, frameMs = FRAME_MS): Promise<GvReplica> {
+  /** `frameMs` 0 sends every change at once (no frame batching); > 0: the editor worker's policy. */
+  static async open(client: PeerClient, docId: string, frameMs = QUIET_MS): Promise<GvReplica> {
     const early: Uint8Array[] = []
     let r: GvReplica | null = null
     const off = client.onEvent((e) => {
@@ -73,10 +73,8 @@ export class GvReplica implements TextPeer {
   private receive(changes: Uint8Array[]): void {
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    // As the renderer: never sooner after the last apply's start than its cost allows (replica.ts `APPLY_SPACING`).
-    const gap = Math.min(MAX_APPLY_GAP_MS, (1 + APPLY_SPACING) * this.lastRemoteCost)
-    const wait = this.lastRemoteAt + Math.max(this.frameMs, gap) - now()
-    if (this.frameMs > 0 && wait <= 0) {
+    // As the editor's worker (replica.ts `receive`): at once after a quiet spell, else together at the next turn.
+    if (this.frameMs > 0 && now() - this.lastRemoteEnd >= this.frameMs) {
       this.applyRemote()
       return
     }
@@ -85,17 +83,15 @@ export class GvReplica implements TextPeer {
       this.remoteScheduled = false
       this.applyRemote()
     }
-    if (wait > 0) setTimeout(go, wait)
+    if (this.frameMs > 0) setTimeout(go, TURN_MS)
     else setImmediate(go)
   }
 
   private applyRemote(): void {
     if (this.remoteQueue.length === 0) return
-    const started = now()
-    this.lastRemoteAt = started
     ;[this.doc] = A.applyChanges(this.doc, this.remoteQueue.splice(0))
     for (const l of this.listeners) l()
-    this.lastRemoteCost = now() - started
+    this.lastRemoteEnd = now()
   }
 
   splice(pos: number, del: number, text: string): void {
@@ -146,9 +142,9 @@ export class GvReplica implements TextPeer {
       this.scheduled = false
       this.flush()
     }
-    const wait = this.lastSentAt + this.frameMs - now()
-    if (wait <= 0) queueMicrotask(go)
-    else setTimeout(go, wait)
+    // As the editor (replica.ts `kick`): at once after a quiet frame, else at the worker's next turn.
+    if (this.frameMs === 0 || now() - this.lastSentAt >= this.frameMs) queueMicrotask(go)
+    else setTimeout(go, TURN_MS)
   }
 
   private flush(): void {

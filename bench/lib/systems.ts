@@ -135,7 +135,7 @@ export async function deploy(system: SystemId, n: number, opts: { frameMs?: numb
       const frame = opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}
       const receivers = g.workers.slice(0, -1)
       await Promise.all(receivers.map((w) => w.call('open', { docId: g.ids.docId, ...frame })))
-      // The writer's editor runs in its own process, as the app's renderer does, over the peer's control socket.
+      // The writer's editor runs in its own process, as the app's editor does (in its worker), over the peer's control socket.
       const profileDir = await g.workers.at(-1)!.call<string>('serveSocket')
       const editor = await spawnWorker('gv-client.ts', `gv${n - 1}-editor`)
       workers.push(editor)
