@@ -98,3 +98,6 @@ export function clockTime(at: number, now: number): string {
 export function sentence(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1)
 }
+
+/** A document's title as shown: its own, or "Untitled". */
+export const displayTitle = (title: string): string => title.trim() || 'Untitled'

@@ -12,7 +12,7 @@ import { ago } from '../lib/format.ts'
 import { Dialog } from './Dialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
-import { displayTitle } from './Sidebar.tsx'
+import { displayTitle } from '../lib/format.ts'
 
 const KEY = 'grapevine.lastActive'
 /** Away at least this long, the digest opens by itself when there is something in it. */

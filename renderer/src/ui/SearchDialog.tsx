@@ -10,7 +10,7 @@ import { useClient } from '../data/client-context.tsx'
 import { plainError } from '../lib/errors.ts'
 import { useComboList } from './combo-list.ts'
 import { Dialog } from './Dialog.tsx'
-import { displayTitle } from './Sidebar.tsx'
+import { displayTitle } from '../lib/format.ts'
 
 /** Typing pauses this long before a search is asked. */
 const DEBOUNCE_MS = 120

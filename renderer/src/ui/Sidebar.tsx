@@ -3,7 +3,7 @@ import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
 import { MAX_TITLE_CHARS } from '../../../shared/limits.ts'
 import type { DocumentSummary } from '../../../shared/types.ts'
 import { useNow } from '../data/hooks.ts'
-import { ago } from '../lib/format.ts'
+import { ago, displayTitle } from '../lib/format.ts'
 import { fuzzyFilter } from '../lib/fuzzy.ts'
 import { Progress } from './Progress.tsx'
 import { shortcutLabel } from '../lib/platform.ts'
@@ -24,8 +24,6 @@ export interface SidebarProps {
   onDelete: (doc: DocumentSummary) => void
   creating: boolean
 }
-
-export const displayTitle = (title: string): string => title.trim() || 'Untitled'
 
 export function Sidebar(p: SidebarProps) {
   const now = useNow(30_000)

@@ -14,7 +14,7 @@ import { hueFor } from '../lib/colour.ts'
 import type { Route } from '../lib/route.ts'
 import { ErrorText } from './ErrorText.tsx'
 import { Progress } from './Progress.tsx'
-import { displayTitle } from './Sidebar.tsx'
+import { displayTitle } from '../lib/format.ts'
 
 export function TasksView({ workspaces, navigate }: { workspaces: readonly WorkspaceInfo[]; navigate: (r: Route) => void }) {
   const client = useClient()

@@ -16,7 +16,7 @@ import { knownOffset } from '../lib/offsets.ts'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { ErrorText } from './ErrorText.tsx'
 import { KeyStatusLine, useKeyStatus } from './KeyStatusLine.tsx'
-import { displayTitle } from './Sidebar.tsx'
+import { displayTitle } from '../lib/format.ts'
 
 export interface TeammatesPanelProps {
   workspace: WorkspaceInfo

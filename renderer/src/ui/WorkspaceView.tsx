@@ -11,7 +11,7 @@ import { useAction, useDocList, usePeerQuery } from '../data/hooks.ts'
 import { usePresence, usePresenceSender } from '../data/presence.ts'
 import type { Route } from '../lib/route.ts'
 import { FIND_EVENT, HISTORY_EVENT, type CommandName } from '../lib/commands.ts'
-import { cannotLeave, leaveQuestion, ROLE_HINT, ROLE_LABEL } from '../lib/membership.ts'
+import { cannotLeave, leaveQuestion } from '../lib/membership.ts'
 import { CommandPalette, type PaletteItem } from './CommandPalette.tsx'
 import { ConfirmDialog } from './ConfirmDialog.tsx'
 import { DocView } from './DocView.tsx'
@@ -26,12 +26,14 @@ import { BoardView } from './BoardView.tsx'
 import { SearchDialog, type SearchChoice } from './SearchDialog.tsx'
 import { ExportDialog, ImportDialog } from './TransferDialog.tsx'
 import { download, exportDocument } from '../lib/transfer.ts'
-import { displayTitle, Sidebar } from './Sidebar.tsx'
+import { Sidebar } from './Sidebar.tsx'
+import { displayTitle } from '../lib/format.ts'
 import { TasksView } from './TasksView.tsx'
 import { TeammatesPanel } from './TeammatesPanel.tsx'
 import { TopBar } from './TopBar.tsx'
+import { workspaceActions, type WorkspaceDialogName } from './workspace-actions.ts'
+import { KeeperView, NoDocument } from './WorkspaceEmpty.tsx'
 import { WorkspaceDialog } from './WorkspaceDialog.tsx'
-import { shortcutLabel } from '../lib/platform.ts'
 
 export interface WorkspaceViewProps {
   workspace: WorkspaceInfo
@@ -52,7 +54,7 @@ export interface WorkspaceViewProps {
   onLeave: (workspace: WorkspaceInfo) => Promise<void>
 }
 
-type DialogName = 'palette' | 'search' | 'digest' | 'export' | 'import' | 'invite' | 'network' | 'workspace' | 'leave' | null
+type DialogName = WorkspaceDialogName | null
 
 export function WorkspaceView(p: WorkspaceViewProps) {
   const client = useClient()
@@ -192,100 +194,45 @@ export function WorkspaceView(p: WorkspaceViewProps) {
   }, [command, newDoc, newBoard, showTasks, canInvite, canWrite, ws.role])
 
   const current = docs.data?.find((d) => d.id === p.docId) ?? (created?.id === p.docId ? created : undefined)
-  const items = useMemo((): PaletteItem[] => {
-    const actions: PaletteItem[] = []
-    if (canWrite)
-      actions.push(
-        { id: 'new', group: 'Actions', label: 'New document', hint: shortcutLabel('Mod+N'), run: () => void newDoc() },
-        { id: 'new-board', group: 'Actions', label: 'New task board', run: () => void newBoard() },
-      )
-    if (ws.role !== 'keeper') actions.push({ id: 'my-tasks', group: 'Actions', label: 'My tasks: cards assigned to you', run: showTasks })
-    if (canInvite)
-      actions.push({
-        id: 'invite',
-        group: 'Actions',
-        label: 'Invite a teammate',
-        hint: shortcutLabel('Mod+Shift+I'),
-        run: () => setDialog('invite'),
-      })
-    if (ws.role !== 'keeper')
-      actions.push({
-        id: 'search',
-        group: 'Actions',
-        label: 'Search all documents',
-        hint: shortcutLabel('Mod+Shift+F'),
-        run: () => setDialog('search'),
-      })
-    if (ws.role !== 'keeper')
-      actions.push({ id: 'digest', group: 'Actions', label: 'While you were away: what changed', run: () => setDialog('digest') })
-    if (ws.role !== 'keeper')
-      actions.push({ id: 'export', group: 'Actions', label: `Export ${ws.name} as Markdown files…`, run: () => setDialog('export') })
-    if (canWrite) actions.push({ id: 'import', group: 'Actions', label: 'Import Markdown files…', run: () => setDialog('import') })
-    actions.push({ id: 'network', group: 'Actions', label: 'Show network and peers', run: () => setDialog('network') })
-    actions.push({
-      id: 'workspace',
-      group: 'Actions',
-      label: `About ${ws.name}: your role, the owner${mayLeave ? ', leaving' : ''}`,
-      run: () => setDialog('workspace'),
-    })
-    // The owner cannot leave; the workspace dialog says why.
-    if (mayLeave) actions.push({ id: 'leave', group: 'Actions', label: `Leave ${ws.name}…`, run: () => setDialog('leave') })
-    actions.push({
-      id: 'teammates',
-      group: 'Actions',
-      label: showTeammates ? 'Hide teammates panel' : 'Show teammates panel',
-      run: () => setShowTeammates((s) => !s),
-    })
-    actions.push({
-      id: 'filter',
-      group: 'Actions',
-      label: 'Filter documents by title',
-      run: () => (document.querySelector('[data-testid="doc-filter"]') as HTMLElement | null)?.focus(),
-    })
-    if (current && canWrite) {
-      actions.push({
-        id: 'rename',
-        group: 'Actions',
-        label: `Rename “${displayTitle(current.title)}”`,
-        run: () => (document.querySelector('[data-testid="doc-title-input"]') as HTMLInputElement | null)?.select(),
-      })
-      actions.push({ id: 'delete', group: 'Actions', label: `Delete “${displayTitle(current.title)}”`, run: () => setDeleting(current) })
-    }
-    if (current && ws.role !== 'keeper')
-      actions.push({
-        id: 'history',
-        group: 'Actions',
-        label: `Show the history of “${displayTitle(current.title)}”`,
-        hint: shortcutLabel('Mod+Shift+H'),
-        run: () => window.dispatchEvent(new Event(HISTORY_EVENT)),
-      })
-    if (current && ws.role !== 'keeper')
-      actions.push({
-        id: 'export-doc',
-        group: 'Actions',
-        label: `Export “${displayTitle(current.title)}” as Markdown`,
-        run: () => void exportDoc.run(current.id),
-      })
-    const documents = [...(docs.data ?? [])]
-      .sort((a, b) => b.lastChangeAt - a.lastChangeAt)
-      .map((d): PaletteItem => ({ id: `doc:${d.id}`, group: 'Documents', label: displayTitle(d.title), run: () => open(d.id) }))
-    return [...actions, ...documents, ...p.globalItems]
-  }, [
-    canWrite,
-    canInvite,
-    showTeammates,
-    current,
-    docs.data,
-    p.globalItems,
-    newDoc,
-    newBoard,
-    showTasks,
-    open,
-    ws.name,
-    ws.role,
-    mayLeave,
-    exportDoc.run,
-  ])
+  const items = useMemo(
+    (): PaletteItem[] => [
+      ...workspaceActions({
+        name: ws.name,
+        role: ws.role,
+        canWrite,
+        canInvite,
+        mayLeave,
+        showTeammates,
+        current,
+        docs: docs.data,
+        newDoc: () => void newDoc(),
+        newBoard: () => void newBoard(),
+        showTasks,
+        open,
+        openDialog: setDialog,
+        toggleTeammates: () => setShowTeammates((s) => !s),
+        deleteDoc: setDeleting,
+        exportDoc: (docId) => void exportDoc.run(docId),
+      }),
+      ...p.globalItems,
+    ],
+    [
+      canWrite,
+      canInvite,
+      showTeammates,
+      current,
+      docs.data,
+      p.globalItems,
+      newDoc,
+      newBoard,
+      showTasks,
+      open,
+      ws.name,
+      ws.role,
+      mayLeave,
+      exportDoc.run,
+    ],
+  )
 
   // Requests not shown in an open invite dialog get a dialog of their own (until dismissed: the
   // peer then lets them time out; the invite dialog still lists them).
@@ -324,15 +271,7 @@ export function WorkspaceView(p: WorkspaceViewProps) {
         onDelete={setDeleting}
       />
       {ws.role === 'keeper' ? (
-        <main className="doc-view empty-doc" data-testid="keeper-view">
-          <div className="empty-state">
-            <h1>{ws.name}</h1>
-            <p>
-              This device is a {ROLE_LABEL.keeper.toLowerCase()} ({ROLE_HINT.keeper}).
-            </p>
-            <p className="muted">Keep it online: teammates get each other’s work through it when they are not online together.</p>
-          </div>
-        </main>
+        <KeeperView name={ws.name} />
       ) : p.tasks ? (
         <TasksView workspaces={p.workspaces} navigate={p.navigate} />
       ) : p.docId ? (
@@ -371,31 +310,14 @@ export function WorkspaceView(p: WorkspaceViewProps) {
           />
         )
       ) : (
-        <main className="doc-view empty-doc" data-testid="no-document">
-          <div className="empty-state">
-            <h1>{ws.name}</h1>
-            <p className="muted">{docs.data?.length ? 'Choose a document on the left, or start a new one.' : 'No documents yet.'}</p>
-            {canWrite && (
-              <div className="row center">
-                <button type="button" className="primary" onClick={() => void newDoc()}>
-                  New document
-                </button>
-                <button type="button" onClick={() => void newBoard()} data-testid="empty-new-board">
-                  New task board
-                </button>
-              </div>
-            )}
-            <p className="muted shortcuts">
-              <kbd>{shortcutLabel('Mod+K')}</kbd> commands · <kbd>{shortcutLabel('Mod+N')}</kbd> new document
-              {canInvite && (
-                <>
-                  {' '}
-                  · <kbd>{shortcutLabel('Mod+Shift+I')}</kbd> invite
-                </>
-              )}
-            </p>
-          </div>
-        </main>
+        <NoDocument
+          name={ws.name}
+          hasDocs={(docs.data?.length ?? 0) > 0}
+          canWrite={canWrite}
+          canInvite={canInvite}
+          onNewDoc={() => void newDoc()}
+          onNewBoard={() => void newBoard()}
+        />
       )}
       {showTeammates && (
         <TeammatesPanel
