@@ -318,28 +318,40 @@ test('a listing left behind by a crash is repaired from the change log at start-
   }
 })
 
+/**
+ * One document in a fresh `Documents`; `elsewhere()` is a replica of it under another actor of this same
+ * device (another session's), and `fromNetwork` makes its changes arrive as a teammate's would: sealed, signed, validated.
+ */
+async function oneDocument(dir: string) {
+  const { store, device, workspaces, keys, docs } = await setup(dir)
+  const ws = await workspaces.create('W', 'me')
+  const d = docs()
+  const row = await d.create(ws, 'T', '')
+  const elsewhere = (): A.Doc<{ text: string }> => {
+    const doc = A.load<{ text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    d.release(row.id)
+    return doc
+  }
+  const fromNetwork = (bytes: Uint8Array): ValidChange => {
+    const { item } = sealChange(device, keys.current(ws)!, ws, row.id, bytes, workspaces.heads(ws))
+    const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
+    assert.ok(!isRejection(v))
+    return v
+  }
+  return { store, ws, d, row, elsewhere, fromNetwork }
+}
+
 test('remote changes are applied once however often they arrive, and out-of-order ones wait for their deps', async () => {
   const dir = tempDir()
   try {
-    const { store, device, workspaces, keys, docs } = await setup(dir.path)
-    const ws = await workspaces.create('W', 'me')
-    const d = docs()
-    const row = await d.create(ws, 'T', '')
-    // Changes by this same device, made elsewhere (another session's actor), arriving as if from the network.
-    let doc = A.load<{ text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
-    d.release(row.id)
+    const { store, ws, d, row, elsewhere, fromNetwork: valid } = await oneDocument(dir.path)
+    let doc = elsewhere()
     const changes: Uint8Array[] = []
     for (const word of ['a', 'b', 'c', 'd']) {
       doc = A.change(doc, (x) => {
         A.splice(x, ['text'], x.text.length, 0, word)
       })
       changes.push(A.getLastLocalChange(doc)!)
-    }
-    const valid = (bytes: Uint8Array): ValidChange => {
-      const { item } = sealChange(device, keys.current(ws)!, ws, row.id, bytes, workspaces.heads(ws))
-      const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
-      assert.ok(!isRejection(v))
-      return v
     }
     // Last two first: they wait; then everything, twice.
     await d.ingest(ws, row.id, [valid(changes[3]!), valid(changes[2]!)])
@@ -488,12 +500,9 @@ test('an edit costs one commit: its listing row rides with the next commit, or i
 test("a client's typing writes its listing row about once a second, not with every keystroke; a teammate's change writes it with its commit", async () => {
   const dir = tempDir()
   try {
-    const { store, device, workspaces, keys, docs } = await setup(dir.path)
-    const ws = await workspaces.create('W', 'me')
-    const d = docs()
-    const row = await d.create(ws, 'T', '')
+    const { store, ws, d, row, elsewhere, fromNetwork } = await oneDocument(dir.path)
     await d.close()
-    let mine = A.load<{ text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    let mine = elsewhere()
     const stored = (): number => store.getDocument(row.id)!.changeCount
     const started = performance.now()
     const keys0 = 20
@@ -507,13 +516,9 @@ test("a client's typing writes its listing row about once a second, not with eve
     await waitFor('the row in the database', () => stored() === 1 + keys0, 3_000)
     // A teammate's change (another device's actor would do the same) is in the listing row as soon as it is stored.
     const other = A.change(mine, (x) => A.splice(x, ['text'], 0, 0, 'T'))
-    const { item } = sealChange(device, keys.current(ws)!, ws, row.id, A.getLastLocalChange(other)!, workspaces.heads(ws))
-    const v = validateChange(ws, row.id, item, workspaces.judge(ws), keys.lookup(ws))
-    assert.ok(!isRejection(v))
-    await d.ingest(ws, row.id, [v])
+    await d.ingest(ws, row.id, [fromNetwork(A.getLastLocalChange(other)!)])
     await d.settle()
     assert.equal(stored(), 2 + keys0, "a teammate's change is in the stored row at once")
-    d.release(row.id)
     await d.close()
     store.close()
   } finally {
