@@ -49,18 +49,22 @@ export interface Task {
   card: CardView
 }
 
+/** One board's part of `mine`, and the heads it was read at. */
+interface MineOnBoard {
+  heads: string
+  boardTitle: string
+  cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[]
+}
+
 export class Boards {
   private readonly c: BoardsComponents
   /** Board methods asked through `inOrder`, per document. */
   private readonly turns = new InTurn()
   /**
    * `mine`'s answer per board, with the heads it was read at: a board whose heads have not moved is not
-   * read again (the tasks view asks again whenever the listing changes, e.g. at a teammate's keystroke).
+   * read again (any board's change makes the tasks view ask again, which read every board).
    */
-  private readonly mineByBoard = new Map<
-    string,
-    { heads: string; boardTitle: string; cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] }
-  >()
+  private readonly mineByBoard = new Map<string, MineOnBoard>()
 
   constructor(components: BoardsComponents) {
     this.c = components
@@ -176,13 +180,13 @@ export class Boards {
   }
 
   /** The cards of one board assigned to this device (at most MAX_LISTED_TASKS), read again only when its heads moved. */
-  private mineOn(row: DocumentRow): { boardTitle: string; cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] } | null {
+  private mineOn(row: DocumentRow): MineOnBoard | null {
     const heads = headsKey(row.heads)
     const known = this.mineByBoard.get(row.id)
     if (known?.heads === heads) return known
     const board = this.c.documents.read(row.id, (doc) => (isBoard(doc) ? readBoard(doc) : null))
     if (!board) return null
-    const cards: Omit<Task, 'workspaceId' | 'docId' | 'boardTitle'>[] = []
+    const cards: MineOnBoard['cards'] = []
     for (const column of board.columns)
       for (const card of column.cards)
         if (card.assignee === this.c.self && cards.length < MAX_LISTED_TASKS)
