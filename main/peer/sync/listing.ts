@@ -131,7 +131,7 @@ export class Listing {
     return true
   }
 
-  /** A new listing row: visible at once through `fresh`, in the database with the next commit (see `dirtyRows`). */
+  /** A new listing row: visible at once through `fresh`, in the database later (see the top of this file). */
   putRow(workspaceId: string, next: DocumentRow): void {
     this.fresh.set(next.id, next)
     if (this.dirtyRows.size === 0) this.dirtySince = performance.now()
