@@ -14,7 +14,8 @@
  * every committed frame is on disk; the copy (a few milliseconds) runs with OFF, the database file is
  * then fdatasync'ed on the pool, and until that returns a read transaction on a second connection
  * keeps SQLite from starting the WAL over (`checkpointInBackground`). On close it checkpoints with
- * `synchronous=FULL` and TRUNCATE.
+ * `synchronous=FULL` and TRUNCATE. A write nobody waits on may wait a little to commit with later ones
+ * (`writeSoon`): fewer commits, each one fsync, while teammates type.
  *
  * The connection is the store's (sqlite-store.ts), set up by it with `synchronous=OFF`,
  * `wal_autocheckpoint = 0` and `journal_size_limit = 0`; from then on every write goes through here.
@@ -100,6 +101,40 @@ export class DurableWrites {
     return p
   }
 
+  /** When the writes queued by `writeSoon` commit at the latest, and its timer; null while none waits. */
+  private soonAt = Infinity
+  private soonTimer: NodeJS.Timeout | null = null
+
+  /**
+   * As `write`, but it may wait up to `withinMs` to commit with later writes, in their order: for a write
+   * nobody waits on (a teammate's changes, which catch-up brings back after a crash, and what is kept
+   * about teammates). A `write` or `writeNow` meanwhile takes it along in its commit.
+   */
+  writeSoon<T>(fn: () => T, withinMs: number): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`))
+    if (this.syncFailure) return Promise.reject(this.syncFailure)
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject })
+      const at = performance.now() + withinMs
+      if (this.flushScheduled || at >= this.soonAt) return
+      if (this.soonTimer) clearTimeout(this.soonTimer)
+      this.soonAt = at
+      this.soonTimer = setTimeout(() => {
+        this.soonTimer = null
+        this.soonAt = Infinity
+        if (this.flushScheduled || this.queue.length === 0) return
+        this.flushScheduled = true
+        this.flush()
+      }, withinMs)
+    })
+  }
+
+  private cancelSoon(): void {
+    if (this.soonTimer) clearTimeout(this.soonTimer)
+    this.soonTimer = null
+    this.soonAt = Infinity
+  }
+
   /** Writes queued while an fsync ran wait for it to return, and then commit together (`flush`). */
   private commitAfterSync = false
 
@@ -116,6 +151,8 @@ export class DurableWrites {
     }
     this.commitAfterSync = false
     this.flushScheduled = false
+    // Writes that could wait go with this commit.
+    this.cancelSoon()
     const batch = this.queue
     this.queue = []
     if (batch.length === 0 || this.closed) {

@@ -153,6 +153,59 @@ test('writes issued while an fsync runs commit together once it returns, each re
       again.close()
     }
   }))
+test('a write that may wait commits within its time, or with the next write in their order; close commits it', () =>
+  inTemp(async (dir) => {
+    const path = join(dir, 'soon.db')
+    const store = new SqliteStore(path)
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r))
+    try {
+      await store.write(() => store.setMeta('warm', 'v'))
+      // Alone: not in this turn, but within its time (and durable when it resolves).
+      let commits = store.commits
+      const syncs = store.syncs
+      const t0 = performance.now()
+      const alone = store.writeSoon(() => store.setMeta('alone', '1'), 60)
+      await turn()
+      await turn()
+      assert.equal(store.commits, commits, 'a write that may wait does not commit in its turn')
+      await alone
+      const waited = performance.now() - t0
+      assert.ok(waited >= 55 && waited < 1000, `it committed after about its 60 ms (${waited.toFixed(0)} ms)`)
+      assert.equal(store.commits, commits + 1)
+      assert.ok(store.syncs > syncs, 'it resolved after an fsync')
+      // With a later write: in the same commit, first.
+      commits = store.commits
+      const soon = store.writeSoon(() => store.setMeta('x', 'soon'), 10_000)
+      const later = store.write(() => store.getMeta('x')?.toString())
+      assert.equal(await later, 'soon', 'the later write sees what the earlier one wrote')
+      await soon
+      assert.equal(store.commits, commits + 1, 'both went in one commit, at once')
+      // A shorter time than the one queued brings the commit forward.
+      commits = store.commits
+      const t1 = performance.now()
+      const long = store.writeSoon(() => store.setMeta('long', '1'), 10_000)
+      const short = store.writeSoon(() => store.setMeta('short', '1'), 20)
+      await Promise.all([long, short])
+      assert.ok(performance.now() - t1 < 5000, 'the shorter time decided')
+      assert.equal(store.commits, commits + 1, 'both in one commit')
+      // Queued when the store closes: committed and made durable by close.
+      const pending = store.writeSoon(() => store.setMeta('closing', '1'), 10_000)
+      store.close()
+      await pending
+      await assert.rejects(
+        store.writeSoon(() => undefined, 1),
+        /closed/,
+      )
+    } finally {
+      store.close()
+    }
+    const again = new SqliteStore(path)
+    try {
+      for (const k of ['alone', 'long', 'short', 'closing']) assert.equal(again.getMeta(k)?.toString(), '1', `${k} is stored`)
+    } finally {
+      again.close()
+    }
+  }))
 test('a grown WAL is checkpointed in a quiet moment and started over at the next commit; close checkpoints it and removes it', () =>
   inTemp(async (dir) => {
     const path = join(dir, 'grow.db')

@@ -208,6 +208,10 @@ export class SqliteStore implements PeerStore {
     return this.writes.writeNow(fn)
   }
 
+  writeSoon<T>(fn: () => T, withinMs: number): Promise<T> {
+    return this.writes.writeSoon(fn, withinMs)
+  }
+
   /** Group commits (transactions, each one fsync) made so far: what a write path costs. */
   get commits(): number {
     return this.writes.commits

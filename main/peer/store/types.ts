@@ -116,6 +116,11 @@ export interface Durable {
    * While an fsync runs already, it commits when that returns, with whatever queued meanwhile (group commit).
    */
   writeNow<T>(fn: () => T): Promise<T>
+  /**
+   * As `write`, but it may wait up to `withinMs` to commit together with later writes (kept in their
+   * order; any `write` or `writeNow` meanwhile takes it along). For writes nobody waits on.
+   */
+  writeSoon<T>(fn: () => T, withinMs: number): Promise<T>
   close(): void
 }
 

@@ -11,6 +11,7 @@ import Database from 'better-sqlite3'
 import { MIGRATIONS } from '../store/migrations.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
+import { REMOTE_COMMIT_WITHIN_MS } from './documents.ts'
 import { sealChange, validateChange, isRejection, type ValidChange } from './change-validation.ts'
 import { setText } from './doc-content.ts'
 import { HistoryIndex } from './history-index.ts'
@@ -519,6 +520,62 @@ test("a client's typing writes its listing row about once a second, not with eve
     await d.ingest(ws, row.id, [fromNetwork(A.getLastLocalChange(other)!)])
     await d.settle()
     assert.equal(stored(), 2 + keys0, "a teammate's change is in the stored row at once")
+    await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test("teammates' live keystrokes are shown at once and commit together within REMOTE_COMMIT_WITHIN_MS; catch-up's commit in their turn; a client's edit takes them along", async () => {
+  const dir = tempDir()
+  try {
+    const { store, ws, d, row, elsewhere, fromNetwork } = await oneDocument(dir.path)
+    await d.settle()
+    let theirs = elsewhere()
+    const key = (s: string): ValidChange => {
+      theirs = A.change(theirs, (x) => A.splice(x, ['text'], x.text.length, 0, s))
+      return fromNetwork(A.getLastLocalChange(theirs)!)
+    }
+    const inLog = (): number => store.countChangesAfter(row.id, 0)
+    const shown: number[] = []
+    d.on('changes', (docId: string, changes: Uint8Array[]) => docId === row.id && shown.push(changes.length))
+    d.hold(row.id) // a client has it open: its changes are shown
+    const commits = store.commits
+    const started = performance.now()
+    // Three keystrokes as they come live, further apart than batchMs: each is applied and shown at once.
+    const done: Promise<void>[] = []
+    for (const s of ['a', 'b', 'c']) {
+      done.push(d.ingest(ws, row.id, [key(s)], true))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    assert.equal(d.content(row.id).text, 'abc', 'applied at once')
+    assert.equal(shown.length, 3, 'each shown as it came')
+    if (performance.now() - started < REMOTE_COMMIT_WITHIN_MS - 50) {
+      assert.equal(inLog(), 1, 'not committed yet (a slow machine may have reached the commit)')
+      assert.equal(store.commits, commits)
+    }
+    await Promise.all(done)
+    assert.equal(inLog(), 4, 'all three committed')
+    assert.ok(store.commits - commits <= 2, `in one commit, two on a slow machine (${store.commits - commits})`)
+    // What catch-up brings commits in its turn: its session waits on it.
+    const beforeCatchup = store.commits
+    const t0 = performance.now()
+    await d.ingest(ws, row.id, [key('d')])
+    assert.ok(performance.now() - t0 < REMOTE_COMMIT_WITHIN_MS, 'not held back')
+    assert.equal(inLog(), 5)
+    assert.equal(store.commits, beforeCatchup + 1)
+    // A live keystroke, then the client's own edit: the edit's commit takes the keystroke along, at once.
+    const live = d.ingest(ws, row.id, [key('e')], true)
+    await new Promise((r) => setTimeout(r, 20))
+    let mine = A.clone(theirs, { actor: `${A.getActorId(theirs).slice(0, -16)}99887766aabbccdd` })
+    mine = A.change(mine, (x) => A.splice(x, ['text'], 0, 0, '>'))
+    const t1 = performance.now()
+    await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    await live
+    assert.ok(performance.now() - t1 < REMOTE_COMMIT_WITHIN_MS, 'the keystroke committed with the edit')
+    assert.equal(inLog(), 7)
+    d.release(row.id)
     await d.close()
     store.close()
   } finally {

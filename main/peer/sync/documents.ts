@@ -2,8 +2,9 @@
  * Documents: the peer's own Automerge copies, loaded on demand from a snapshot plus the changes
  * after it, and the one write path every change takes. Own changes are made in memory, published,
  * then committed (the client is answered after the commit). Teammates' changes are applied and
- * shown to clients first, then committed in the same group commit: a teammate holds them, so if
- * this peer stops before the commit, catch-up brings them back. Remote changes that arrive in a
+ * shown to clients first, then committed, those that came live within `REMOTE_COMMIT_WITHIN_MS`
+ * together with whatever else commits by then: a teammate holds them, so if this peer stops before
+ * the commit, catch-up brings them back. Remote changes that arrive in a
  * burst are applied in batches, because applying one change per call gets slow as history grows.
  *
  * This file holds the write path and what catch-up asks of the documents; the rest is split by
@@ -77,6 +78,23 @@ function cpuMs(): number {
   return (user + system) / 1000
 }
 
+/**
+ * When a batch of changes commits: `now` for a client's edit, whose acknowledgement waits on it (the
+ * fsync runs while it is applied); `turn` with the other writes of this turn of the event loop; `soon`
+ * within `REMOTE_COMMIT_WITHIN_MS`, with whatever else commits by then.
+ */
+type CommitWhen = 'now' | 'turn' | 'soon'
+
+/**
+ * A teammate's changes that came live (or by gossip) are applied and shown at once, and commit within
+ * this long, together with the next client edit's commit if one comes first: while teammates type, a
+ * peer makes one commit (and fsync) for several of their keystrokes instead of one each. Nobody waits
+ * on it: they are in memory and shown already, their author and every teammate hold them, and if this
+ * peer stops before the commit, catch-up brings them back. Catch-up's own changes commit in their turn
+ * (its session waits on them). The 'heads' event, and so the heads this peer announces, follows the commit.
+ */
+export const REMOTE_COMMIT_WITHIN_MS = 250
+
 /** Teammates' heads (per document) whose lacked changes `ownLackedBy` remembers, the least recently asked dropped first. */
 const LACKED_CACHE_SIZE = 256
 /** `missingFor` walks the log's own deps for a document of at most this many rows (see `rowsBeyond`). */
@@ -134,8 +152,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.listing = new Listing({ store, device, workspaces, events: this, log: opts.log })
     this.batch = new RemoteBatch({
       store,
-      persist: (ws, docId, changes) => this.persist(ws, docId, changes, false),
+      persist: (ws, docId, changes, soon) => this.persist(ws, docId, changes, false, undefined, soon ? 'soon' : 'turn'),
       batchMs: opts.batchMs,
+      // An empty write commits now, and every write queued before it with it.
+      hurry: () => void this.store.writeNow(() => undefined).catch(() => {}),
       log: opts.log,
     })
     this.cache = new DocCache({
@@ -465,7 +485,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const { items, valid } = this.runs.sealLive(key, { ws: row.workspaceId, docId, m }, checked, applied ? l.applied() : null)
     // Published before the commit (see commitOwn).
     this.publish(row.workspaceId, docId, items, valid)
-    await this.persist(row.workspaceId, docId, valid, applied, origin, true)
+    await this.persist(row.workspaceId, docId, valid, applied, origin, 'now')
     return this.heads(docId)
   }
 
@@ -482,9 +502,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
   }
 
-  /** Validated changes from a peer: buffered per document, then committed and applied together. */
-  ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
-    return this.batch.ingest(workspaceId, docId, changes)
+  /**
+   * Validated changes from a peer: buffered per document, then applied and committed together. `live`:
+   * they came live or by gossip, and commit within `REMOTE_COMMIT_WITHIN_MS` (nobody waits on it).
+   */
+  ingest(workspaceId: string, docId: string, changes: ValidChange[], live = false): Promise<void> {
+    return this.batch.ingest(workspaceId, docId, changes, live)
   }
 
   /** Waits until every buffered remote change has been committed and applied. */
@@ -504,8 +527,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
     changes: ValidChange[],
     alreadyApplied: boolean,
     origin?: unknown,
-    commitFirst = false,
+    when: CommitWhen = 'turn',
   ): Promise<ChangeRow[]> {
+    const commitFirst = when === 'now'
     const now = Date.now()
     for (const c of changes) for (const [hash, e] of c.effects ?? []) this.effects.add(hash, e)
     // An empty change (an endorsement of history, see endorse) is no edit: it moves no "last change".
@@ -581,7 +605,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         }
       }
     }
-    const write = firstWrite ?? this.store.write(commit)
+    const write = firstWrite ?? (when === 'soon' ? this.store.writeSoon(commit, REMOTE_COMMIT_WITHIN_MS) : this.store.write(commit))
     const rows = await write
       .catch((err: unknown) => {
         // Rolled back with the changes: the listing rows it carried wait for the next commit again.

@@ -68,9 +68,10 @@ type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
 
 const HEADS_DEBOUNCE_MS = 300
 /**
- * Teammates' heads announcements are gathered this long and written in one commit: at N peers each
- * announcing every 300 ms while typing, one commit (fsync) per announcement would be most of the
- * disk work of a typing session.
+ * Teammates' heads announcements are gathered and written in one commit within this long, with whatever
+ * else commits by then (teammates' changes do, `REMOTE_COMMIT_WITHIN_MS`): at N peers each announcing
+ * every 300 ms while typing, one commit (fsync) per announcement would be most of the disk work of a
+ * typing session.
  */
 const PEER_HEADS_WRITE_MS = 250
 
@@ -108,7 +109,8 @@ export class Gossip {
   private headsTimer: NodeJS.Timeout | null = null
   /** Teammates' heads announced and not written yet, by "peer doc"; the newest announcement wins. */
   private readonly peerHeads = new Map<string, { origin: string; docId: string; heads: string[]; at: number }>()
-  private peerHeadsTimer: NodeJS.Timeout | null = null
+  /** A write of `peerHeads` is queued. */
+  private peerHeadsQueued = false
   /** The node has started: topics can be subscribed to (`start`). */
   private started = false
   private readonly pubsub: GossipSub
@@ -304,7 +306,7 @@ export class Gossip {
           else if (v.reason === 'unknown-membership' || v.reason === 'no-key') waiting.push(v)
           else return this.reject(source, v.reason, v.detail)
         }
-        if (valid.length) void this.documents.ingest(workspaceId, m.doc, valid)
+        if (valid.length) void this.documents.ingest(workspaceId, m.doc, valid, true)
         if (waiting.length) {
           // Kept until the ops or keys arrive; not forwarded meanwhile, and no fault of the sender's.
           for (const w of waiting) this.held.hold(workspaceId, m.doc, w)
@@ -319,7 +321,7 @@ export class Gossip {
         for (const [docId, heads] of m.docs) {
           if (this.store.documentWorkspace(docId) === workspaceId) this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
         }
-        this.peerHeadsTimer ??= setTimeout(() => this.flushPeerHeads(), PEER_HEADS_WRITE_MS)
+        if (!this.peerHeadsQueued) this.queuePeerHeads()
         break
       }
       case 'members':
@@ -355,18 +357,23 @@ export class Gossip {
     return VERDICT.accept
   }
 
-  private flushPeerHeads(): void {
-    this.peerHeadsTimer = null
-    const due = [...this.peerHeads.values()]
-    this.peerHeads.clear()
-    if (due.length === 0) return
+  /** Writes the heads gathered by the time the commit runs (announcements until then join it). */
+  private queuePeerHeads(): void {
+    this.peerHeadsQueued = true
     void this.store
-      .write(() => {
+      .writeSoon(() => {
+        this.peerHeadsQueued = false
+        const due = [...this.peerHeads.values()]
+        this.peerHeads.clear()
         for (const h of due) this.store.setPeerDocHeads(h.origin, h.docId, h.heads, h.at)
-      })
+        return [...new Set(due.map((h) => h.docId))]
+      }, PEER_HEADS_WRITE_MS)
       .then(
-        () => this.onPeerHeads([...new Set(due.map((h) => h.docId))]),
-        () => {},
+        (docIds) => docIds.length && this.onPeerHeads(docIds),
+        () => {
+          // Not written (the store closed or failed): what is kept about teammates, which catch-up tells again.
+          this.peerHeadsQueued = false
+        },
       )
   }
 
@@ -491,8 +498,7 @@ export class Gossip {
     if (this.reachTimer) clearTimeout(this.reachTimer)
     if (this.reachTicker) clearInterval(this.reachTicker)
     this.reachTimer = this.reachTicker = null
-    if (this.peerHeadsTimer) clearTimeout(this.peerHeadsTimer)
-    this.flushPeerHeads()
+    // Queued heads commit with the store's close.
     this.flushOutbox()
     this.refusals.stop()
   }

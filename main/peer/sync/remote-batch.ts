@@ -15,16 +15,20 @@ interface Pending {
   cancel: (() => void) | null
   done: Promise<void>
   fire: () => void
+  /** Every change of the batch came live or by gossip: its commit may wait (`Documents`' `REMOTE_COMMIT_WITHIN_MS`). */
+  soon: boolean
 }
 
 const BATCH_MAX = 1000
 
 export interface RemoteBatchComponents {
   store: Pick<ListingStore, 'documentWorkspace'>
-  /** Commits and applies one batch of a document's changes (`Documents`' write path). */
-  persist: (workspaceId: string, docId: string, changes: ValidChange[]) => Promise<unknown>
+  /** Commits and applies one batch of a document's changes (`Documents`' write path); `soon`: its commit may wait. */
+  persist: (workspaceId: string, docId: string, changes: ValidChange[], soon: boolean) => Promise<unknown>
   /** How long remote changes wait to be applied together. */
   batchMs: number
+  /** Makes writes that may wait commit now (`settle` waits for them). */
+  hurry: () => void
   log: Log
 }
 
@@ -43,8 +47,11 @@ export class RemoteBatch {
     return this.pending.has(docId)
   }
 
-  /** Validated changes from a peer: buffered per document, then committed and applied together. */
-  ingest(workspaceId: string, docId: string, changes: ValidChange[]): Promise<void> {
+  /**
+   * Validated changes from a peer: buffered per document, then committed and applied together. `soon`:
+   * they came live or by gossip, and nobody waits on their commit (catch-up does wait on its own).
+   */
+  ingest(workspaceId: string, docId: string, changes: ValidChange[], soon = false): Promise<void> {
     const { store, batchMs } = this.components
     const owner = store.documentWorkspace(docId)
     // A document id belongs to one workspace: changes signed for another are never mixed in.
@@ -53,14 +60,21 @@ export class RemoteBatch {
     if (p && p.ws !== workspaceId) return Promise.resolve()
     if (!p) {
       let resolve!: () => void
-      const pend: Pending = { ws: workspaceId, items: [], cancel: null, done: new Promise<void>((r) => (resolve = r)), fire: () => {} }
+      const pend: Pending = {
+        ws: workspaceId,
+        items: [],
+        cancel: null,
+        done: new Promise<void>((r) => (resolve = r)),
+        fire: () => {},
+        soon,
+      }
       pend.fire = () => {
         pend.cancel?.()
         pend.cancel = null
         if (this.pending.get(docId) !== pend) return
         this.pending.delete(docId)
         this.lastFlush.set(docId, Date.now())
-        this.track(this.components.persist(workspaceId, docId, pend.items))
+        this.track(this.components.persist(workspaceId, docId, pend.items, pend.soon))
           .catch((err: Error) => this.components.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
           .finally(resolve)
       }
@@ -77,6 +91,7 @@ export class RemoteBatch {
       p = pend
     }
     p.items.push(...changes)
+    p.soon &&= soon
     if (p.items.length >= BATCH_MAX) p.fire()
     return p.done
   }
@@ -102,6 +117,7 @@ export class RemoteBatch {
   async settle(): Promise<void> {
     while (this.pending.size > 0 || this.inflight.size > 0) {
       for (const p of [...this.pending.values()]) p.fire()
+      if (this.inflight.size > 0) this.components.hurry()
       await Promise.allSettled([...this.inflight])
     }
   }
