@@ -13,6 +13,8 @@ import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Peer } from '../peer.ts'
 import type { GrapevineNode } from '../net/node.ts'
 import { signChange } from '../sync/change-validation.ts'
+import { originPayload } from '../sync/gossip.ts'
+import { signPayload } from '../identity/keys.ts'
 import { FrameReader, framed } from '../sync/live.ts'
 import { encodeMessage, LIVE_PROTOCOL, PEER_PROTOCOL_VERSION, workspaceTopic } from '../wire/peer-protocol.ts'
 import type { Device } from '../identity/device.ts'
@@ -241,6 +243,38 @@ describe('the live path between teammates', () => {
     await waitFor('alice to refuse the malformed one', () => A().stats().live.refused === refused + 1, 10_000)
     assert.equal(A().stats().gossip.rejected['malformed'], (rejected['malformed'] ?? 0) + 1)
     await assertUnchanged(text)
+  })
+
+  it("takes a member's heads on its stream's word, refuses them in another's name, and checks the same bytes by gossip", async () => {
+    const heads = (await ac.request('doc.read', { docId })).heads
+    const headsBy = (o: string, s: Uint8Array) => encodeMessage({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws, docs: [[docId, heads]], o, s })
+    // In Cat's name, signed by Bob: refused, and the stream ends.
+    const inCats: Parameters<typeof originPayload>[0] = {
+      t: 'heads',
+      v: PEER_PROTOCOL_VERSION,
+      ws,
+      docs: [[docId, heads]],
+      o: cat!.device.deviceId,
+    }
+    const refused = A().stats().live.refused
+    const badSignature = A().stats().gossip.rejected['bad-signature'] ?? 0
+    await sendRaw(framed(encodeMessage({ ...inCats, s: signPayload(B().device.signingKey, originPayload(inCats)) })))
+    await waitFor('alice to refuse heads in another name', () => A().stats().live.refused === refused + 1, 10_000)
+    assert.equal(A().stats().gossip.rejected['bad-signature'], badSignature + 1)
+    // Bob's own, with a signature that is not one: the stream says who sent them, so they are taken.
+    const bytes = headsBy(B().device.deviceId, new Uint8Array(64))
+    const accepted = A().stats().gossip.accepted
+    const conn = B()
+      .node.getConnections(A().node.peerId)
+      .find((c) => c.status === 'open')!
+    const stream = await conn.newStream(LIVE_PROTOCOL)
+    stream.send(framed(bytes))
+    await waitFor('alice to take them', () => A().stats().gossip.accepted === accepted + 1, 10_000)
+    assert.equal(stream.status, 'open', 'the stream stays open')
+    await stream.close()
+    // The same bytes by gossip: nobody vouches for the sender there, and the signature is checked.
+    await B().node.services.pubsub.publish(workspaceTopic(ws), bytes)
+    await waitFor('alice to refuse them by gossip', () => (A().stats().gossip.rejected['bad-signature'] ?? 0) === badSignature + 2, 10_000)
   })
 
   it('still carries honest edits live afterwards', async () => {
