@@ -277,8 +277,10 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       '3. *A burst is many changes*: the editor sends the keys of a fast run together, but each keystroke stays its own signed, sealed Automerge ' +
         'change. Fix: runs of changes with one signature (the catch-up format the issue asks for) on the live path too.',
       'Done already, no longer on the path: the live path (no gossipsub hop, no second signature); the receiver applies and shows before it ' +
-        'commits; commits fsync on the thread pool, not the event loop; the first changes of a turn are published at once; listing rows and ' +
-        "teammates' heads ride in the next commit; gossipsub drops a duplicate before checking its signature (a fast message id).",
+        "commits, and commits a teammate's keystrokes together within 250 ms, one commit for several; commits fsync on the thread pool, not " +
+        "the event loop; the first changes of a turn are published at once; listing rows and teammates' heads ride in a commit that happens " +
+        "anyway; heads by the live path are taken on the connection's word, without a second signature check; gossipsub drops a duplicate " +
+        'before checking its signature (a fast message id).',
     )
   }
   const fasterThanAmWs = cfg.ns.filter((n) => {
