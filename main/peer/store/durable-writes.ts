@@ -129,6 +129,12 @@ export class DurableWrites {
     })
   }
 
+  /** Commits now whatever is queued, writes that may wait included, once durable; at once if nothing is. */
+  commitQueued(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve()
+    return this.writeNow(() => undefined)
+  }
+
   private cancelSoon(): void {
     if (this.soonTimer) clearTimeout(this.soonTimer)
     this.soonTimer = null

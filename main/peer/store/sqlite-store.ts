@@ -212,6 +212,10 @@ export class SqliteStore implements PeerStore {
     return this.writes.writeSoon(fn, withinMs)
   }
 
+  commitQueued(): Promise<void> {
+    return this.writes.commitQueued()
+  }
+
   /** Group commits (transactions, each one fsync) made so far: what a write path costs. */
   get commits(): number {
     return this.writes.commits

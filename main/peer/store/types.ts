@@ -121,6 +121,8 @@ export interface Durable {
    * order; any `write` or `writeNow` meanwhile takes it along). For writes nobody waits on.
    */
   writeSoon<T>(fn: () => T, withinMs: number): Promise<T>
+  /** Commits now whatever is queued (`writeSoon`'s writes included); resolves once that is durable, at once if nothing is. */
+  commitQueued(): Promise<void>
   close(): void
 }
 

@@ -704,6 +704,8 @@ export class Catchup {
     signal: AbortSignal,
   ): Promise<void> {
     if (!this.has(ws, docId)) return
+    // Teammates' changes applied here and not committed yet (they may wait 250 ms) are sent too.
+    await this.documents.commitWaiting()
     this.documents.sealRuns(docId)
     const rows = this.documents.missingFor(docId, theirHeads, theyHave)
     const doc = packId(docId)

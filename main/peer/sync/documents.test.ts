@@ -527,7 +527,7 @@ test("a client's typing writes its listing row about once a second, not with eve
   }
 })
 
-test("teammates' live keystrokes are shown at once and commit together within REMOTE_COMMIT_WITHIN_MS; catch-up's commit in their turn; a client's edit takes them along", async () => {
+test("teammates' live keystrokes are shown at once and commit together within REMOTE_COMMIT_WITHIN_MS; catch-up's commit in their turn; a client's edit, or catch-up about to read the log, takes them along", async () => {
   const dir = tempDir()
   try {
     const { store, ws, d, row, elsewhere, fromNetwork } = await oneDocument(dir.path)
@@ -575,6 +575,15 @@ test("teammates' live keystrokes are shown at once and commit together within RE
     await live
     assert.ok(performance.now() - t1 < REMOTE_COMMIT_WITHIN_MS, 'the keystroke committed with the edit')
     assert.equal(inLog(), 7)
+    // Catch-up, before it reads the log for a peer, commits what waits (`commitWaiting`), at once.
+    const waiting = d.ingest(ws, row.id, [key('f')], true)
+    await new Promise((r) => setTimeout(r, 20))
+    const t2 = performance.now()
+    await d.commitWaiting()
+    assert.ok(performance.now() - t2 < REMOTE_COMMIT_WITHIN_MS, 'committed at once')
+    assert.equal(inLog(), 8)
+    await waiting
+    await d.commitWaiting() // nothing waits: resolves without a commit
     d.release(row.id)
     await d.close()
     store.close()

@@ -154,8 +154,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       store,
       persist: (ws, docId, changes, soon) => this.persist(ws, docId, changes, false, undefined, soon ? 'soon' : 'turn'),
       batchMs: opts.batchMs,
-      // An empty write commits now, and every write queued before it with it.
-      hurry: () => void this.store.writeNow(() => undefined).catch(() => {}),
+      hurry: () => void this.store.commitQueued().catch(() => {}),
       log: opts.log,
     })
     this.cache = new DocCache({
@@ -508,6 +507,14 @@ export class Documents extends EventEmitter<DocumentEvents> {
    */
   ingest(workspaceId: string, docId: string, changes: ValidChange[], live = false): Promise<void> {
     return this.batch.ingest(workspaceId, docId, changes, live)
+  }
+
+  /**
+   * Commits now the teammates' changes that wait for their commit (`REMOTE_COMMIT_WITHIN_MS`): before
+   * catch-up reads the log to send what a peer lacks, so that it sends all that is shown here.
+   */
+  commitWaiting(): Promise<void> {
+    return this.store.commitQueued()
   }
 
   /** Waits until every buffered remote change has been committed and applied. */
