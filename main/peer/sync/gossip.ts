@@ -113,6 +113,8 @@ export class Gossip {
   private peerHeadsQueued = false
   /** The node has started: topics can be subscribed to (`start`). */
   private started = false
+  /** `stop` was called: nothing more is announced (changes committed while the peer stops still say 'heads'). */
+  private stopped = false
   private readonly pubsub: GossipSub
   private readonly workspaces: Workspaces
   private readonly documents: Documents
@@ -166,7 +168,7 @@ export class Gossip {
 
   /** This device's connections or a workspace's members changed: its teammates are told whom it reaches now (after `REPORT_DEBOUNCE_MS`). */
   connectionsChanged(): void {
-    if (!this.started) return
+    if (!this.started || this.stopped) return
     this.reachTimer ??= setTimeout(() => this.sendReach(), REPORT_DEBOUNCE_MS)
   }
 
@@ -439,6 +441,7 @@ export class Gossip {
   }
 
   private queueHeads(ws: string, docId: string): void {
+    if (this.stopped) return
     const set = this.headsDue.get(ws) ?? new Set()
     set.add(docId)
     this.headsDue.set(ws, set)
@@ -496,6 +499,7 @@ export class Gossip {
 
   /** Stops publishing; pending head announcements are dropped (catch-up covers them). */
   stop(): void {
+    this.stopped = true
     if (this.headsTimer) clearTimeout(this.headsTimer)
     this.headsTimer = null
     if (this.reachTimer) clearTimeout(this.reachTimer)
