@@ -154,7 +154,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       store,
       persist: (ws, docId, changes, soon) => this.persist(ws, docId, changes, false, undefined, soon ? 'soon' : 'turn'),
       batchMs: opts.batchMs,
-      hurry: () => void this.store.commitQueued().catch(() => {}),
+      hurry: () => void this.commitWaiting().catch(() => {}),
       log: opts.log,
     })
     this.cache = new DocCache({

@@ -374,7 +374,9 @@ export class Gossip {
         return [...new Set(due.map((h) => h.docId))]
       }, PEER_HEADS_WRITE_MS)
       .then(
-        (docIds) => docIds.length && this.onPeerHeads(docIds),
+        (docIds) => {
+          if (docIds.length) this.onPeerHeads(docIds)
+        },
         () => {
           // Not written (the store closed or failed): what is kept about teammates, which catch-up tells again.
           this.peerHeadsQueued = false
