@@ -4,7 +4,7 @@
  * `doc.applyChanges`, up to 4 requests in flight (in order, not waiting for answers): after a quiet
  * frame (QUIET_MS) a change leaves at once, else with the others queued at the worker's next turn (TURN_MS). Remote changes
  * (`doc.changes` events) are applied as the worker applies them: at once when QUIET_MS have passed since the last apply
- * ended, else together at the next turn (with `frameMs` 0: sends at once, and remote changes together with whatever else
+ * ended, else together at the next turn, or once the last apply's time has passed again since it ended (with `frameMs` 0: sends at once, and remote changes together with whatever else
  * arrived in the same turn of the event loop). Automerge 3 applies a batch in about the time of one change, and that
  * time grows with the text's length. Records when each request was sent, to split latency into frame wait and the rest.
  */
@@ -43,8 +43,9 @@ export class GvReplica implements TextPeer {
   /** Teammates' changes not applied yet, and when some were last applied. */
   private remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
-  /** When the last apply of teammates' changes ended. */
+  /** When the last apply of teammates' changes ended, and how long it took. */
   private lastRemoteEnd = Number.NEGATIVE_INFINITY
+  private lastRemoteCost = 0
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -73,8 +74,10 @@ export class GvReplica implements TextPeer {
   private receive(changes: Uint8Array[]): void {
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    // As the editor's worker (replica.ts `receive`): at once after a quiet spell, else together at the next turn.
-    if (this.frameMs > 0 && now() - this.lastRemoteEnd >= this.frameMs) {
+    // As the editor's worker (replica.ts `receive`): at once after a quiet spell, else together at the next turn,
+    // or once as long as the last apply took has passed since it ended.
+    const sinceEnd = now() - this.lastRemoteEnd
+    if (this.frameMs > 0 && sinceEnd >= this.frameMs) {
       this.applyRemote()
       return
     }
@@ -83,15 +86,17 @@ export class GvReplica implements TextPeer {
       this.remoteScheduled = false
       this.applyRemote()
     }
-    if (this.frameMs > 0) setTimeout(go, TURN_MS)
+    if (this.frameMs > 0) setTimeout(go, Math.max(TURN_MS, this.lastRemoteCost - sinceEnd))
     else setImmediate(go)
   }
 
   private applyRemote(): void {
     if (this.remoteQueue.length === 0) return
+    const started = now()
     ;[this.doc] = A.applyChanges(this.doc, this.remoteQueue.splice(0))
     for (const l of this.listeners) l()
     this.lastRemoteEnd = now()
+    this.lastRemoteCost = this.lastRemoteEnd - started
   }
 
   splice(pos: number, del: number, text: string): void {

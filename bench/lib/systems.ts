@@ -125,7 +125,11 @@ export async function grapevinePeers(
   }
 }
 
-export async function deploy(system: SystemId, n: number, opts: { frameMs?: number } = {}): Promise<Deployment> {
+/**
+ * `frameMs`: the writer's replica policy (see GvReplica.open), and the receivers' unless `receiverFrameMs`
+ * says otherwise (Grapevine only).
+ */
+export async function deploy(system: SystemId, n: number, opts: { frameMs?: number; receiverFrameMs?: number } = {}): Promise<Deployment> {
   const workers: Worker[] = []
   const stop = (): Promise<void> => stopAll(workers)
   try {
@@ -134,7 +138,8 @@ export async function deploy(system: SystemId, n: number, opts: { frameMs?: numb
       workers.push(...g.workers)
       const frame = opts.frameMs !== undefined ? { frameMs: opts.frameMs } : {}
       const receivers = g.workers.slice(0, -1)
-      await Promise.all(receivers.map((w) => w.call('open', { docId: g.ids.docId, ...frame })))
+      const receiverFrame = opts.receiverFrameMs !== undefined ? { frameMs: opts.receiverFrameMs } : frame
+      await Promise.all(receivers.map((w) => w.call('open', { docId: g.ids.docId, ...receiverFrame })))
       // The writer's editor runs in its own process, as the app's editor does (in its worker), over the peer's control socket.
       const profileDir = await g.workers.at(-1)!.call<string>('serveSocket')
       const editor = await spawnWorker('gv-client.ts', `gv${n - 1}-editor`)

@@ -25,7 +25,7 @@ const TURN_MS = 8
 
 const host = new ReplicaHost(
   (m: FromWorker) => self.postMessage(m),
-  (fn) => void setTimeout(fn, TURN_MS),
+  (fn, afterMs = 0) => void setTimeout(fn, Math.max(TURN_MS, afterMs)),
 )
 const automerge = startAutomerge()
 let session: { close(): void } | null = null

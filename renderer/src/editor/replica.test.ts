@@ -82,16 +82,19 @@ function scriptedPeer(initialText = 'hello') {
 /**
  * A scheduler the test runs by hand: a stand-in for animation frames, with a clock that moves only
  * when the test says (a frame is 17 ms), so a slow machine cannot change what the policy decides.
+ * What is scheduled runs at the next frame, or at the first frame at least `afterMs` later.
  */
 function manualFrames(): { schedule: Scheduler; now(): number; run(): void; advance(ms: number): void; pending(): number } {
-  const q: (() => void)[] = []
+  let q: { fn: () => void; due: number }[] = []
   let t = 1000
   return {
-    schedule: (fn) => void q.push(fn),
+    schedule: (fn, afterMs = 0) => void q.push({ fn, due: t + afterMs }),
     now: () => t,
     run: () => {
       t += 17
-      for (const fn of q.splice(0)) fn()
+      const due = q.filter((x) => x.due <= t)
+      q = q.filter((x) => x.due > t)
+      for (const x of due) x.fn()
     },
     advance: (ms) => {
       t += ms
@@ -179,7 +182,7 @@ test('a teammate’s change after a quiet frame is applied at once; a burst is a
   await r.close()
 })
 
-test('changes that arrive during a costly apply, or right after it, go together in the next turn; after a quiet spell at once', async () => {
+test('changes that arrive during a costly apply, or right after it, go together once as long again has passed; after a quiet spell at once', async () => {
   const peer = scriptedPeer()
   const frames = manualFrames()
   const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
@@ -196,19 +199,35 @@ test('changes that arrive during a costly apply, or right after it, go together 
   for (const ch of 'BCD') peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, ch))
   assert.equal(r.text(), 'Ahello')
   assert.equal(frames.pending(), 1, 'one turn scheduled for the three')
+  // Not at the next turn: the last apply took 40 ms, so they wait until 40 ms have passed since it ended.
   frames.run()
-  assert.equal(r.text(), 'DCBAhello')
-  assert.deepEqual(batches, ['A', 'DCB'], 'one apply, whose patches say what the three did')
-  // Quiet again (more than 16 ms since the last apply ended): at once.
-  frames.advance(20)
+  frames.run()
+  assert.equal(r.text(), 'Ahello', 'not applied 34 ms after a 40 ms apply ended')
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'E'))
-  assert.deepEqual(batches, ['A', 'DCB', 'E'])
-  // Closed while waiting: nothing more is applied.
-  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'F'))
-  await r.close()
+  assert.equal(frames.pending(), 1, 'what comes meanwhile joins the same batch')
   frames.run()
   assert.equal(r.text(), 'EDCBAhello')
-  assert.equal(batches.length, 3)
+  assert.deepEqual(batches, ['A', 'EDCB'], 'one apply, whose patches say what the four did')
+  // Quiet again (more than 16 ms since the last apply ended, though less than its 40 ms): at once.
+  frames.advance(20)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'F'))
+  assert.deepEqual(batches, ['A', 'EDCB', 'F'])
+  // A cheap apply: what comes right after it waits for the next turn only.
+  frames.advance(20)
+  r.listen('remote', () => frames.advance(-cost + 2))
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'G'))
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'H'))
+  frames.run()
+  assert.deepEqual(batches, ['A', 'EDCB', 'F', 'G', 'H'], 'after a 2 ms apply, at the next turn')
+  // Closed while waiting: nothing more is applied.
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'I'))
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'J'))
+  await r.close()
+  frames.run()
+  frames.run()
+  frames.run()
+  assert.equal(r.text(), 'HGFEDCBAhello', 'I and J were not applied')
+  assert.equal(batches.length, 5)
 })
 
 test('changes that arrive while the document is opening are not lost', async () => {

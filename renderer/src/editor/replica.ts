@@ -10,7 +10,8 @@
  * run of keys changes leave together at most once per frame, so a burst is a few requests (and gossip
  * messages), not one per key. Remote changes arrive as `doc.changes` events: after a quiet spell
  * applied at once; those that arrive during an apply or right after it are applied together in the
- * next turn (Automerge applies many changes in one call in about the time of one).
+ * next turn, or, after an apply that took longer, once as long again has passed (Automerge applies
+ * many changes in one call in about the time of one).
  */
 import * as A from '@automerge/automerge'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -19,8 +20,11 @@ import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shar
 import { errorCode } from '../lib/errors.ts'
 import { parseChangesEvent } from '../../../shared/events.ts'
 import { Emitter } from '../lib/emitter.ts'
-/** Runs `fn` soon, once: in the editor's worker, a few milliseconds later (replica-worker.ts). */
-export type Scheduler = (fn: () => void) => void
+/**
+ * Runs `fn` soon, once: in the editor's worker at its next turn, a few milliseconds later
+ * (replica-worker.ts), or `afterMs` later if that is later still.
+ */
+export type Scheduler = (fn: () => void, afterMs?: number) => void
 
 interface ReplicaEvents {
   /** The document changed (a local edit or remote changes). */
@@ -72,8 +76,9 @@ export class DocReplica {
   private lastSentAt = Number.NEGATIVE_INFINITY
   private readonly remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
-  /** When the last application of teammates' changes ended (ms, by `now`). */
+  /** When the last application of teammates' changes ended (ms, by `now`), and how long it took. */
   private lastRemoteEnd = Number.NEGATIVE_INFINITY
+  private lastRemoteCost = 0
   private offEvents: () => void
   private closed = false
   /** The peer refused a local change: later ones would depend on it, so none are made. */
@@ -282,31 +287,39 @@ export class DocReplica {
 
   /**
    * Teammates' changes: after a quiet spell applied at once (a keystroke shows without waiting);
-   * those that arrive during an apply or within QUIET_MS of its end wait for the next scheduled turn,
-   * by which time the others that arrived meanwhile are queued too, and go in one batch. So applying
-   * takes at most the worker's thread, however fast teammates type, and never waits for a gap: a
-   * spacing that left part of the thread idle (as the window's replica had) cost W1b's typing p50 in a
-   * long document 2.5×, for less CPU (bench/results/latest.md, session 26).
+   * those that arrive during an apply or within QUIET_MS of its end are queued, and go together in one
+   * batch at the next scheduled turn, or, if the last apply took longer than a turn, once as long again
+   * has passed since it ended. Automerge 3 applies a call in a time that grows with the document and
+   * hardly with the batch (a long text: 50–90 ms for one keystroke or for 25 frames of them, measured
+   * in bench/results/latest.md, session 29), so under a stream of changes that spacing halves the calls
+   * and leaves half the thread for the window's own edits, and a keystroke after a quiet spell still
+   * shows at once. Session 26 measured a spacing after every apply, quiet or not, and it cost W1b's
+   * typing p50 in a long document up to 2.5×; this one waits only when changes queue.
    */
   private receive(changes: Uint8Array[]): void {
     if (this.closed || this.broken) return
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    if (this.now() - this.lastRemoteEnd >= QUIET_MS) {
+    const sinceEnd = this.now() - this.lastRemoteEnd
+    if (sinceEnd >= QUIET_MS) {
       this.applyRemote()
       return
     }
     this.remoteScheduled = true
-    this.schedule(() => {
-      this.remoteScheduled = false
-      if (!this.closed) this.applyRemote()
-    })
+    this.schedule(
+      () => {
+        this.remoteScheduled = false
+        if (!this.closed) this.applyRemote()
+      },
+      Math.max(0, this.lastRemoteCost - sinceEnd),
+    )
   }
 
   private applyRemote(): void {
     if (this.closed || this.remoteQueue.length === 0) return
     const batch = this.remoteQueue.splice(0)
     const patches: A.Patch[] = []
+    const started = this.now()
     try {
       this.current = A.applyChanges(this.current, batch, { patchCallback: (p) => void patches.push(...p) })[0]
     } catch (err) {
@@ -318,5 +331,6 @@ export class DocReplica {
     this.events.emit('change')
     this.events.emit('remote', patches)
     this.lastRemoteEnd = this.now()
+    this.lastRemoteCost = this.lastRemoteEnd - started
   }
 }
