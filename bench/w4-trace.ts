@@ -161,8 +161,9 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
     s.findings.push(
       `**Where Grapevine is slower, and why.** ${anchorsFaster.map((x) => SYSTEM_NAMES[x]).join(' and ')} converge sooner. ` +
         "A's editor makes the same Automerge changes as automerge-repo's client. What costs most is applying them: Automerge 3.5 " +
-        'applies a change in a time that grows with the length of the text it edits (one keystroke into 20,000 characters: 4.5 ms; ' +
-        "a frame into the trace's 100,000 characters: tens of ms), and a batch costs about what one change does. Every copy pays that " +
+        'applies changes in a time per call that grows with the document and hardly with what the call holds (on the trace at 130,000–200,000 keystrokes, ' +
+        '75,000–93,000 characters: 45–100 ms for one keystroke or for up to 25 frames, 171 ms for 100; a local change there takes 0.2–0.4 ms; ' +
+        'bench/results/latest.md, session 29). Every copy pays that ' +
         "per apply: Grapevine has five (A's editor, B's and C's peers and editors) against automerge-repo's four (A, its server, B, C). " +
         'The peers take text-only changes without applying them and apply them together when something reads the document, else after 500 ms, or 20× what the last such pass cost (at most 3 s; main/peer/sync/doc-cache.ts ' +
         "`Loaded.defer`), and history counts only what is applied; the editors apply as the app's editor worker does: at once after a quiet frame, else together at its next turn (8 ms) or, after an apply that took longer, once as long again has passed since it ended, so that applying takes at most half an editor's thread. On top, per change: " +
