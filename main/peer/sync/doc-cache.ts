@@ -203,11 +203,14 @@ export const FIRST_SNAPSHOT_OPS = 4096
  * Deferred changes (`Loaded.defer`) are applied at the latest this long after they were taken, or, when
  * the last pass that applied them took c ms, 20·c (so it takes about 5% of the peer's time, a long text
  * being the costly case), within `MAX_DEFER_MS`. Whatever reads a document applies its changes first, so
- * this only bounds how long they wait when nothing does...
+ * this only bounds how long they wait when nothing does. The bound is the search index's
+ * (search-index.ts `MAX_INDEX_WAIT_MS`), which reads a document typed into at least that often: with
+ * 3 s, a long text's passes (150–300 ms each while W4 typed the trace) took 16–29% of a peer's time,
+ * since Automerge's cost per call hardly depends on how much it applies (bench/results/latest.md, session 29)...
  */
 const DEFER_MS = 500
 const DEFER_COST_FACTOR = 20
-const MAX_DEFER_MS = 3_000
+const MAX_DEFER_MS = 10_000
 /** ...or as soon as a document has this many. */
 const MAX_DEFERRED = 512
 

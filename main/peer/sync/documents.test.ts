@@ -416,6 +416,34 @@ test('after a costly pass, deferred keystrokes wait longer; history counts what 
   }
 })
 
+test("after a very costly pass, deferred keystrokes wait past 3 s (up to the search index's 10 s) unless something reads the document", async () => {
+  const dir = tempDir()
+  try {
+    // Each reading of this clock is a second after the last: every pass "takes" 1 s, so 20 × that is past the cap.
+    let t = 0
+    const { store, device, workspaces, docs } = await documentsFixture(dir.path, { now: () => (t += 1_000) })
+    const ws = await workspaces.create('W', 'me')
+    const d = docs()
+    const row = await d.create(ws, 'T', 'hello')
+    let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
+    const type = async (at: number, s: string): Promise<void> => {
+      mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, s))
+      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+    }
+    await type(5, '!')
+    await waitFor('the first pass', () => d.deferred(row.id) === 0 || null, 2_000)
+    await type(6, '?')
+    await new Promise((r) => setTimeout(r, 3_500))
+    assert.equal(d.deferred(row.id), 1, 'still waiting 3.5 s after it was typed')
+    assert.equal(d.content(row.id).text, 'hello!?', 'a read applies it at once')
+    assert.equal(d.deferred(row.id), 0)
+    await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
 test('keystrokes wait to be applied together, and heads, the listing, reads, a title change and a restart all see them at once', async () => {
   const dir = tempDir()
   try {
