@@ -165,7 +165,7 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
         '75,000–93,000 characters: 45–100 ms for one keystroke or for up to 25 frames, 171 ms for 100; a local change there takes 0.2–0.4 ms; ' +
         'bench/results/latest.md, session 29). Every copy pays that ' +
         "per apply: Grapevine has five (A's editor, B's and C's peers and editors) against automerge-repo's four (A, its server, B, C). " +
-        'The peers take text-only changes without applying them and apply them together when something reads the document, else after 500 ms, or 20× what the last such pass cost (at most 3 s; main/peer/sync/doc-cache.ts ' +
+        'The peers take text-only changes without applying them and apply them together when something reads the document, else after 500 ms, or 20× what the last such pass cost (at most 10 s; main/peer/sync/doc-cache.ts ' +
         "`Loaded.defer`), and history counts only what is applied; the editors apply as the app's editor worker does: at once after a quiet frame, else together at its next turn (8 ms) or, after an apply that took longer, once as long again has passed since it ended, so that applying takes at most half an editor's thread. On top, per change: " +
         '`A.decodeChange` on every peer, an Ed25519 signature and an AEAD seal, a verify and an open on every receiver, a SQLite commit ' +
         'per peer, and the history and search indexes (history counts each change from that decode, without decoding it again: ' +

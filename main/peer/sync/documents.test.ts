@@ -368,22 +368,31 @@ test('remote changes are applied once however often they arrive, and out-of-orde
   }
 })
 
+/**
+ * A document typed into by a client of this device, on a clock where every reading is `passMs` after
+ * the last: every pass applying deferred keystrokes "takes" that long.
+ */
+async function typedOnClock(dir: string, passMs: number) {
+  let t = 0
+  const fx = await documentsFixture(dir, { now: () => (t += passMs) })
+  const ws = await fx.workspaces.create('W', 'me')
+  const d = fx.docs()
+  const row = await d.create(ws, 'T', 'hello')
+  let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${fx.device.actorPrefix}00112233aabbccdd` })
+  const type = async (at: number, text: string): Promise<void> => {
+    mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, text))
+    await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
+  }
+  return { ...fx, ws, d, row, type }
+}
+
 test('after a costly pass, deferred keystrokes wait longer; history counts what is applied without applying the rest, and the rest later', async () => {
   const dir = tempDir()
   try {
-    // Each reading of this clock is 100 ms after the last: every pass applying deferred keystrokes "takes" 100 ms.
-    let t = 0
-    const { store, device, workspaces, docs } = await documentsFixture(dir.path, { now: () => (t += 100) })
-    const ws = await workspaces.create('W', 'me')
-    const d = docs()
+    // Every pass applying deferred keystrokes "takes" 100 ms.
+    const { store, device, ws, d, row, type } = await typedOnClock(dir.path, 100)
     const history = new HistoryIndex({ store, documents: d, self: device.deviceId, readable: () => [ws], log: silentLog })
     history.start()
-    const row = await d.create(ws, 'T', 'hello')
-    let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
-    const type = async (at: number, s: string): Promise<void> => {
-      mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, s))
-      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
-    }
     await type(5, '!')
     assert.equal(d.deferred(row.id), 1)
     await waitFor('the first pass', () => d.deferred(row.id) === 0 || null, 2_000)
@@ -419,17 +428,8 @@ test('after a costly pass, deferred keystrokes wait longer; history counts what 
 test("after a very costly pass, deferred keystrokes wait past 3 s (up to the search index's 10 s) unless something reads the document", async () => {
   const dir = tempDir()
   try {
-    // Each reading of this clock is a second after the last: every pass "takes" 1 s, so 20 × that is past the cap.
-    let t = 0
-    const { store, device, workspaces, docs } = await documentsFixture(dir.path, { now: () => (t += 1_000) })
-    const ws = await workspaces.create('W', 'me')
-    const d = docs()
-    const row = await d.create(ws, 'T', 'hello')
-    let mine = A.load<{ title: string; text: string }>(d.hold(row.id).bytes, { actor: `${device.actorPrefix}00112233aabbccdd` })
-    const type = async (at: number, s: string): Promise<void> => {
-      mine = A.change(mine, (x) => A.splice(x, ['text'], at, 0, s))
-      await d.applyClientChanges(row.id, [A.getLastLocalChange(mine)!], null)
-    }
+    // Every pass "takes" 1 s, so 20 × that is past the bound.
+    const { store, d, row, type } = await typedOnClock(dir.path, 1_000)
     await type(5, '!')
     await waitFor('the first pass', () => d.deferred(row.id) === 0 || null, 2_000)
     await type(6, '?')
