@@ -32,7 +32,8 @@
  * Sealed changes (v3): the signature covers the sealed bytes and the metadata in clear beside them
  * (epoch, Automerge hash, deps, `m`), so size, membership and signature are checked before anything
  * is decrypted, by a keeper too. Then the change is opened with the epoch's key (bound to workspace,
- * document, kind and author), decoded, and its hash, deps and actor must be what the envelope says.
+ * document, kind and author), read (decoded, or a large one's header: change-read.ts), and its hash,
+ * deps and actor must be what the envelope says.
  *
  * Runs (v4, sync/runs.ts): `n` consecutive changes of one author, each building on the one before,
  * sealed together as one Automerge bundle and signed once. The envelope says the last change's hash
@@ -46,7 +47,8 @@ import type { Device } from '../identity/device.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent, sealContent } from '../crypto/seal.ts'
-import { effectsOf, opsEffect, type OpsEffect } from './change-effect.ts'
+import { effectsOf, type OpsEffect } from './change-effect.ts'
+import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 
@@ -225,30 +227,30 @@ export function sealChange(
   doc: string,
   plain: Uint8Array,
   m: readonly string[],
-  decoded: A.DecodedChange = A.decodeChange(plain),
+  read: ChangeRead = readChange(plain),
 ): { item: SignedChange; change: ValidChange } {
   const c = sealContent(epoch, plain, { kind: 'change', subject: doc, author: device.deviceId })
   const item = signSealed(device, ws, doc, {
     e: bytesOf(epoch.epochId),
-    h: bytesOf(decoded.hash),
-    d: decoded.deps.map(bytesOf),
+    h: bytesOf(read.hash),
+    d: read.deps.map(bytesOf),
     m: m.map(bytesOf),
     c,
   })
   const change: ValidChange = {
-    hash: decoded.hash,
-    actor: decoded.actor,
+    hash: read.hash,
+    actor: read.actor,
     author: device.deviceId,
     signature: item.s,
     bytes: c,
     plain,
     epoch: epoch.epochId,
-    deps: decoded.deps,
-    time: decoded.time,
-    empty: decoded.ops.length === 0,
+    deps: read.deps,
+    time: read.time,
+    empty: read.empty,
     m: [...m],
     n: 1,
-    ...decodedFacts(decoded),
+    ...readFacts(read),
   }
   return { item, change }
 }
@@ -323,25 +325,25 @@ export function validateChange(
       change = opened
     }
   } else {
-    const decoded = decode(item.c)
-    if (isRejection(decoded)) return decoded
-    if (!actorBelongsTo(decoded.actor, item.a)) {
-      return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${item.a}` }
+    const read = readOrRefuse(item.c)
+    if (isRejection(read)) return read
+    if (!actorBelongsTo(read.actor, item.a)) {
+      return { reason: 'foreign-actor', detail: `actor ${read.actor} does not belong to signer ${item.a}` }
     }
     change = {
-      hash: decoded.hash,
-      actor: decoded.actor,
+      hash: read.hash,
+      actor: read.actor,
       author: item.a,
       signature: item.s,
       bytes: item.c,
       plain: item.c,
       epoch: null,
-      deps: decoded.deps,
-      time: decoded.time,
-      empty: decoded.ops.length === 0,
+      deps: read.deps,
+      time: read.time,
+      empty: read.empty,
       m,
       n: 1,
-      ...decodedFacts(decoded),
+      ...readFacts(read),
     }
   }
   if (verdict.ok) return change
@@ -355,11 +357,12 @@ export function validateChange(
   return { reason: verdict.reason, detail: verdict.detail, held: { change, deps: change.deps } }
 }
 
-function decode(bytes: Uint8Array): A.DecodedChange | Rejection {
+function readOrRefuse(bytes: Uint8Array): ChangeRead | Rejection {
   try {
-    return A.decodeChange(bytes)
+    return readChange(bytes)
   } catch (err) {
-    return { reason: 'bad-change', detail: `not an Automerge change (${(err as Error).message})` }
+    if (!(err instanceof ChangeFormatError)) throw err
+    return { reason: 'bad-change', detail: `not an Automerge change (${err.message})` }
   }
 }
 
@@ -377,20 +380,20 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
     throw err
   }
   if (change.n > 1) return openedRun(change, plain)
-  const decoded = decode(plain)
-  if (isRejection(decoded)) return decoded
-  if (decoded.hash !== change.hash) return { reason: 'bad-change', detail: `its hash is ${decoded.hash}, not ${change.hash} as signed` }
-  if (decoded.deps.length !== change.deps.length || decoded.deps.some((d, i) => d !== change.deps[i]))
+  const read = readOrRefuse(plain)
+  if (isRejection(read)) return read
+  if (read.hash !== change.hash) return { reason: 'bad-change', detail: `its hash is ${read.hash}, not ${change.hash} as signed` }
+  if (read.deps.length !== change.deps.length || read.deps.some((d, i) => d !== change.deps[i]))
     return { reason: 'bad-change', detail: 'its deps are not those it was signed with' }
-  if (!actorBelongsTo(decoded.actor, change.author))
-    return { reason: 'foreign-actor', detail: `actor ${decoded.actor} does not belong to signer ${change.author}` }
-  return { ...change, plain, actor: decoded.actor, time: decoded.time, empty: decoded.ops.length === 0, ...decodedFacts(decoded) }
+  if (!actorBelongsTo(read.actor, change.author))
+    return { reason: 'foreign-actor', detail: `actor ${read.actor} does not belong to signer ${change.author}` }
+  return { ...change, plain, actor: read.actor, time: read.time, empty: read.empty, ...readFacts(read) }
 }
 
-/** The one object a decoded change's operations all edit, if they edit one, and what they do to it. */
-function decodedFacts(decoded: A.DecodedChange): Pick<ValidChange, 'target' | 'effects'> {
-  const e = opsEffect(decoded)
-  return e ? { target: e.obj, effects: [[decoded.hash, e]] } : {}
+/** The one object a change's operations all edit, if it was decoded and they edit one, and what they do to it. */
+function readFacts(read: ChangeRead): Pick<ValidChange, 'target' | 'effects'> {
+  const e = read.effect
+  return e ? { target: e.obj, effects: [[read.hash, e]] } : {}
 }
 
 /** A run once opened: exactly what its envelope says, a chain of its signer's changes (see the top of this file). */

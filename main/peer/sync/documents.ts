@@ -27,6 +27,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
+import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
 import { applyForRuns, changesIn, Runs, type OwnChange } from './runs.ts'
 import { linksBeyond, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -340,7 +341,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const docId = randomBytes(16).toString('hex')
     const now = Date.now()
     const doc = A.change(A.init<DocContent>({ actor: this.actor }), init)
-    assertSendable(doc)
+    const bytes = sendableChange(doc)
     this.kinds.note(docId, kindOf(doc))
     this.cache.put(docId, new Loaded(doc, workspaceId, { lastUsed: now }))
     const row: DocumentRow = {
@@ -361,7 +362,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       this.store.upsertDocument(row)
       this.store.markRead(docId, now)
     })
-    await Promise.all([rowWritten, this.commitOwn(docId, this.cache.peek(docId)!, doc, key)])
+    await Promise.all([rowWritten, this.commitOwn(docId, this.cache.peek(docId)!, doc, key, bytes)])
     return this.row(docId)
   }
 
@@ -379,14 +380,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
     const current = l.doc
     const doc = A.change(current, (d) => fn(d, current))
     if (headsKey(A.getHeads(doc)) === headsKey(before)) return before
+    let bytes: Uint8Array | null
     try {
-      assertSendable(doc)
+      bytes = sendableChange(doc)
     } catch (err) {
       // Not stored, not sent: the copy in memory, which has it, is dropped and loads again from the store.
       this.cache.drop(docId)
       throw err
     }
-    await this.commitOwn(docId, l, doc, key)
+    await this.commitOwn(docId, l, doc, key, bytes)
     return A.getHeads(this.cache.peek(docId)?.doc ?? doc)
   }
 
@@ -402,10 +404,18 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return heads
   }
 
-  /** Seals, signs, commits and announces the change that made `doc`. `key`: the epoch key to seal with. */
-  private async commitOwn(docId: string, l: Loaded, doc: GDoc, key: EpochKey): Promise<void> {
+  /**
+   * Seals, signs, commits and announces the change that made `doc` (`bytes`, when the caller has them:
+   * reading a large change out of the document again costs tens of milliseconds). `key`: the epoch key to seal with.
+   */
+  private async commitOwn(
+    docId: string,
+    l: Loaded,
+    doc: GDoc,
+    key: EpochKey,
+    bytes: Uint8Array | null = A.getLastLocalChange(doc) ?? null,
+  ): Promise<void> {
     l.doc = doc
-    const bytes = A.getLastLocalChange(doc)
     if (!bytes) return
     const { item, change } = sealChange(this.device, key, l.ws, docId, bytes, this.workspaces.heads(l.ws))
     // Published before the commit: a teammate that has it keeps it if this peer crashes first, and
@@ -453,31 +463,32 @@ export class Documents extends EventEmitter<DocumentEvents> {
     for (const bytes of changes) {
       if (bytes.byteLength > MAX_CHANGE_BYTES)
         throw new GrapevineError('too-large', `A change of ${bytes.byteLength} bytes is over the limit.`)
-      let decoded: A.DecodedChange
+      let read: ChangeRead
       try {
-        decoded = A.decodeChange(bytes)
+        read = readChange(bytes)
       } catch (err) {
-        throw new GrapevineError('bad-request', `Not an Automerge change: ${(err as Error).message}`)
+        if (!(err instanceof ChangeFormatError)) throw err
+        throw new GrapevineError('bad-request', `Not an Automerge change: ${err.message}`)
       }
-      if (decoded.actor.length !== 48 || !decoded.actor.startsWith(this.device.actorPrefix)) {
+      if (read.actor.length !== 48 || !read.actor.startsWith(this.device.actorPrefix)) {
         throw new GrapevineError(
           'bad-request',
-          `Change actor ${decoded.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
+          `Change actor ${read.actor} is not one of this device's; make the replica's actor with this device's prefix.`,
         )
       }
       // Builds only on what this peer holds, or on a change earlier in the request: a client's
       // changes leave in causal order, so one that does not is refused, never stored as an orphan
       // (after a refused request, those the page sent behind it are refused the same way).
-      const missing = decoded.deps.filter((d) => !batch.has(d) && !l.has(d))
+      const missing = read.deps.filter((d) => !batch.has(d) && !l.has(d))
       if (missing.length)
         throw new GrapevineError(
           'bad-request',
-          `Change ${decoded.hash.slice(0, 12)} depends on changes this peer does not have (${missing.map((h) => h.slice(0, 12)).join(', ')}).`,
+          `Change ${read.hash.slice(0, 12)} depends on changes this peer does not have (${missing.map((h) => h.slice(0, 12)).join(', ')}).`,
         )
       // A replica that sends a change twice publishes and stores it once (the document knows it: the
       // log may hold it inside a run).
-      if (!batch.has(decoded.hash) && !l.has(decoded.hash)) checked.push({ plain: bytes, decoded })
-      batch.add(decoded.hash)
+      if (!batch.has(read.hash) && !l.has(read.hash)) checked.push({ plain: bytes, read })
+      batch.add(read.hash)
     }
     this.listing.follow(docId)
     const applied = !this.runs.offline() && this.applyNow(l, checked)
@@ -832,12 +843,16 @@ export class Documents extends EventEmitter<DocumentEvents> {
  */
 const TEXT_STEP_CHARS = 32 * 1024
 
-/** A change over the wire's cap would be refused by every teammate (and stall catch-up): it is never made. */
-function assertSendable(doc: GDoc): void {
-  const bytes = A.getLastLocalChange(doc)
+/**
+ * The change that made `doc`, once it is known to be within the wire's cap, else a 'too-large'
+ * GrapevineError: a change over it would be refused by every teammate (and stall catch-up), so it is never made.
+ */
+function sendableChange(doc: GDoc): Uint8Array | null {
+  const bytes = A.getLastLocalChange(doc) ?? null
   if (bytes && bytes.byteLength > MAX_CHANGE_BYTES)
     throw new GrapevineError(
       'too-large',
       `This edit makes a change of ${Math.ceil(bytes.byteLength / 1024)} KiB; teammates take changes of up to ${MAX_CHANGE_BYTES / 1024} KiB. Make it in smaller parts.`,
     )
+  return bytes
 }

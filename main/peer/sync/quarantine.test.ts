@@ -9,6 +9,8 @@ import * as A from '@automerge/automerge'
 import { tempDir } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
 import { isRejection, sealChange, validateChange, type ValidChange } from './change-validation.ts'
+import { DECODE_BELOW_BYTES } from './change-read.ts'
+import { sha256 } from '../identity/keys.ts'
 
 type Content = { title: string; text: string }
 
@@ -38,7 +40,18 @@ async function setup(dir: string) {
     const bytes = A.encodeChange(decoded)
     return { ...checked(bytes), hash: A.decodeChange(bytes).hash }
   }
-  return { ...fx, ws, d, docId, teammate, poison }
+  /**
+   * A large change by a teammate (read by its header, change-read.ts) with its operations replaced by
+   * garbage and its checksum made right: its header reads, its operations do not decode.
+   */
+  const garbled = (): { bytes: Uint8Array; valid: ValidChange; hash: string } => {
+    const bytes = Uint8Array.from(teammate((x) => A.splice(x, ['text'], 0, 0, 'y'.repeat(DECODE_BELOW_BYTES))).bytes)
+    for (let i = 100; i < bytes.byteLength; i++) bytes[i] = (i * 131) & 0xff
+    bytes.set(sha256(bytes.subarray(8)).subarray(0, 4), 4)
+    assert.throws(() => A.decodeChange(bytes), 'the operations do not decode')
+    return { ...checked(bytes), hash: sha256(bytes.subarray(8)).toString('hex') }
+  }
+  return { ...fx, ws, d, docId, teammate, poison, garbled }
 }
 
 test("a teammate's keystroke that does not apply is left out and removed from the log; the keystroke beside it stays, the same change coming again is dropped (after a restart too), and a restart loads the same", async () => {
@@ -97,6 +110,25 @@ test('a batch holding a change that does not apply at once: the others are appli
     await store.write(() => undefined)
     assert.equal(store.hasChange(docId, bad.hash), false)
     assert.ok(store.hasChange(docId, title.valid.hash))
+    await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test("a teammate's large change whose header reads and whose operations do not decode: taken, then left out as it is applied; the document stays readable", async () => {
+  const dir = tempDir()
+  try {
+    const { store, ws, d, docId, teammate, garbled } = await setup(dir.path)
+    const bad = garbled()
+    const good = teammate((x) => A.splice(x, ['text'], 5, 0, '!'))
+    await d.ingest(ws, docId, [bad.valid, good.valid])
+    await d.settle()
+    assert.equal(d.content(docId).text, 'hello!')
+    await store.write(() => undefined)
+    assert.equal(store.hasChange(docId, bad.hash), false, 'removed from the log')
+    assert.ok(store.hasChange(docId, good.valid.hash))
     await d.close()
     store.close()
   } finally {

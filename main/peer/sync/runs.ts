@@ -36,7 +36,7 @@ import type { ChangeLog, Durable } from '../store/types.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
-import { effectsOf } from './change-effect.ts'
+import type { ChangeRead } from './change-read.ts'
 import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
 import type { DocCache, Loaded } from './doc-cache.ts'
 import type { GDoc } from './doc-content.ts'
@@ -137,7 +137,7 @@ export function chainsOf(changes: UnsentChange[], maxChanges: number): UnsentCha
 /** A client's change as the peer checked it (documents.ts `applyClientChanges`). */
 export interface OwnChange {
   plain: Uint8Array
-  decoded: A.DecodedChange
+  read: ChangeRead
 }
 
 /**
@@ -148,7 +148,7 @@ export interface OwnChange {
  * Automerge refuses them.
  */
 export function applyForRuns(l: Loaded, changes: readonly OwnChange[], now: () => number): boolean {
-  const chained = changes.some((c, i) => i > 0 && c.decoded.deps.length === 1 && c.decoded.deps[0] === changes[i - 1]!.decoded.hash)
+  const chained = changes.some((c, i) => i > 0 && c.read.deps.length === 1 && c.read.deps[0] === changes[i - 1]!.read.hash)
   if (!chained) return false
   const started = now()
   if (started < l.liveRuns.pausedUntil) return false
@@ -182,7 +182,7 @@ function sealForSending(
   const items: SignedChange[] = []
   const valid: ValidChange[] = []
   const one = (c: OwnChange): void => {
-    const { item, change } = sealChange(device, key, at.ws, at.docId, c.plain, at.m, c.decoded)
+    const { item, change } = sealChange(device, key, at.ws, at.docId, c.plain, at.m, c.read)
     items.push(item)
     valid.push(change)
   }
@@ -190,8 +190,8 @@ function sealForSending(
     for (const c of changes) one(c)
     return { items, valid }
   }
-  const byHash = new Map(changes.map((c) => [c.decoded.hash, c]))
-  const unsent = changes.map(({ decoded: d }) => ({
+  const byHash = new Map(changes.map((c) => [c.read.hash, c]))
+  const unsent = changes.map(({ read: d }) => ({
     hash: d.hash,
     deps: d.deps,
     epoch: key.epochId,
@@ -220,19 +220,19 @@ function liveRun(
   own: readonly OwnChange[],
   doc: GDoc,
 ): { item: SignedChange; change: ValidChange } | null {
-  const hashes = own.map((c) => c.decoded.hash)
+  const hashes = own.map((c) => c.read.hash)
   const bundle = A.saveBundle(doc, hashes)
   if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) return null
-  const last = own.at(-1)!.decoded
+  const last = own.at(-1)!.read
   const { item, change } = sealRun(
     device,
     key,
     at.ws,
     at.docId,
-    { bundle, hashes, deps: own[0]!.decoded.deps, actor: last.actor, time: last.time, empty: own.every((c) => c.decoded.ops.length === 0) },
+    { bundle, hashes, deps: own[0]!.read.deps, actor: last.actor, time: last.time, empty: own.every((c) => c.read.empty) },
     at.m,
   )
-  change.effects = effectsOf(own.map((c) => c.decoded))
+  change.effects = own.flatMap(({ read: r }) => (r.effect ? [[r.hash, r.effect] as const] : []))
   change.parts = own.map((c) => c.plain)
   return { item, change }
 }

@@ -2,7 +2,7 @@
  * Long texts: a document created with, or set to, a text far over one change's cap (MAX_CHANGE_BYTES)
  * goes in as several changes, each of which teammates take, so it reaches them and catch-up of the
  * workspace keeps working. (An edit the peer cannot split, and that would make one change over the cap,
- * is refused with a clear error before anything is stored or sent: Documents' assertSendable.)
+ * is refused with a clear error before anything is stored or sent: Documents' sendableChange.)
  */
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
