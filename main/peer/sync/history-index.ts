@@ -35,8 +35,13 @@ export const SESSION_GAP_MS = 10 * 60_000
  * `KnownEffects` keeps, and the count then decoded them all again at once (W2's typist: 10 s of CPU).
  */
 const COUNT_MS = 1_000
-/** Changes decoded between two turns of the event loop, when a long history is counted. */
+/**
+ * Changes counted between two turns of the event loop, when a long history is counted; or fewer, once
+ * SLICE_MS have passed (a large change is counted by a diff of tens to hundreds of ms: a paste's ten
+ * took 1.4 s in one turn).
+ */
 const SLICE = 4_000
+const SLICE_MS = 50
 const COUNTED_META = 'history_counted'
 
 export interface HistoryComponents {
@@ -205,10 +210,12 @@ export class HistoryIndex {
       return kept
     }
     const now = Date.now()
+    let sliceStarted = performance.now()
     for (let i = 0; i < changes.length; i++) {
-      if (i > 0 && i % SLICE === 0) {
+      if (i > 0 && (i % SLICE === 0 || performance.now() - sliceStarted > SLICE_MS)) {
         await new Promise((r) => setImmediate(r))
         if (this.stopped) return true
+        sliceStarted = performance.now()
       }
       const d = changes[i]!
       const { edits, inserted, deleted, retitled } = changeEffect(doc, d, objs, this.c.documents.effectOf(d.hash))

@@ -3,9 +3,17 @@
  * one change per call gets slow as history grows. A change after a quiet spell goes at once (on the
  * leading edge); a burst is gathered into one batch. Also tracks the writes in flight, so a caller
  * can wait until every buffered change has been committed and applied (`settle`).
+ *
+ * A large change (a paste, a long text set at once: as large as change-read.ts reads by its header) is
+ * applied alone, in a task of its own: Automerge takes hundreds of milliseconds for one of 32,768
+ * characters, and a batch of ten kept a peer's event loop from its connections for over 4 s here (a
+ * relay's traffic, pings: connections to it timed out and were closed). What comes for the document
+ * after it waits its turn, so the document's changes are still applied in the order they came.
  */
+import { InTurn } from '../in-turn.ts'
 import type { Log } from '../log.ts'
 import type { ListingStore } from '../store/types.ts'
+import { DECODE_BELOW_BYTES } from './change-read.ts'
 import type { ValidChange } from './change-validation.ts'
 
 interface Pending {
@@ -37,6 +45,10 @@ export class RemoteBatch {
   private readonly pending = new Map<string, Pending>()
   private readonly lastFlush = new Map<string, number>()
   private readonly inflight = new Set<Promise<unknown>>()
+  /** Per document: large changes, and what came after them, being applied a task at a time. */
+  private readonly inTasks = new InTurn()
+  /** The workspace of each document that has had changes applied so (`fireWorkspace` waits for them). */
+  private readonly inTasksWs = new Map<string, string>()
 
   constructor(components: RemoteBatchComponents) {
     this.components = components
@@ -44,7 +56,7 @@ export class RemoteBatch {
 
   /** Whether changes for the document are buffered, not handed to the write path yet. */
   has(docId: string): boolean {
-    return this.pending.has(docId)
+    return this.pending.has(docId) || this.inTasks.busy(docId)
   }
 
   /**
@@ -58,6 +70,11 @@ export class RemoteBatch {
     if (owner !== undefined && owner !== workspaceId) return Promise.resolve()
     let p = this.pending.get(docId)
     if (p && p.ws !== workspaceId) return Promise.resolve()
+    if (this.inTasks.busy(docId) || changes.some(isLarge)) {
+      // What was buffered before goes first.
+      p?.fire()
+      return this.applyInTasks(workspaceId, docId, changes, soon)
+    }
     if (!p) {
       let resolve!: () => void
       const pend: Pending = {
@@ -96,11 +113,32 @@ export class RemoteBatch {
     return p.done
   }
 
+  /**
+   * Hands `changes` to the write path in order, each large one alone, a task apart (see the top of this
+   * file), after whatever is already being applied so for the document; resolves once all are committed.
+   */
+  private applyInTasks(ws: string, docId: string, changes: ValidChange[], soon: boolean): Promise<void> {
+    const commits: Promise<unknown>[] = []
+    this.inTasksWs.set(docId, ws)
+    const applied = this.inTasks.run(docId, async () => {
+      for (const part of parts(changes)) {
+        await new Promise((resolve) => setImmediate(resolve))
+        commits.push(
+          this.track(this.components.persist(ws, docId, part, soon)).catch((err: Error) =>
+            this.components.log('error', `applying ${part.length} changes to ${docId} failed: ${err.message}`),
+          ),
+        )
+      }
+    })
+    return this.track(applied.then(() => Promise.all(commits))).then(() => {})
+  }
+
   /** Hands every buffered batch of the workspace to the write path now; resolves once they are applied. */
   fireWorkspace(workspaceId: string): Promise<unknown> {
     const buffered = [...this.pending.values()].filter((p) => p.ws === workspaceId)
     for (const p of buffered) p.fire()
-    return Promise.all(buffered.map((p) => p.done))
+    const inTasks = [...this.inTasksWs].filter(([, ws]) => ws === workspaceId).map(([docId]) => this.inTasks.idle(docId))
+    return Promise.all([...buffered.map((p) => p.done), ...inTasks])
   }
 
   /** Counts `promise` among the writes `settle` waits for; returns it. */
@@ -121,4 +159,25 @@ export class RemoteBatch {
       await Promise.allSettled([...this.inflight])
     }
   }
+}
+
+function isLarge(c: ValidChange): boolean {
+  return (c.plain ?? c.bytes).byteLength >= DECODE_BELOW_BYTES
+}
+
+/** `changes` in order: each large one alone, the others between them together. */
+function parts(changes: ValidChange[]): ValidChange[][] {
+  const out: ValidChange[][] = []
+  let small: ValidChange[] = []
+  for (const c of changes) {
+    if (!isLarge(c)) {
+      small.push(c)
+      continue
+    }
+    if (small.length) out.push(small)
+    small = []
+    out.push([c])
+  }
+  if (small.length) out.push(small)
+  return out
 }
