@@ -162,6 +162,8 @@ export interface PeerHandle {
   addrs(timeoutMs?: number): Promise<string[]>
   /** The remote addresses of its open connections to `peerId` (a relayed one has /p2p-circuit). */
   connectionsTo(peerId: string, timeoutMs?: number): Promise<string[]>
+  /** libp2p's ids of its open connections to `peerId`: one that is closed and dialled again gets a new id. */
+  connectionIdsTo(peerId: string, timeoutMs?: number): Promise<string[]>
   stats(timeoutMs?: number): Promise<ReturnType<Peer['stats']>>
   /** Stops the peer cleanly; SIGKILLs it if that takes longer than `timeoutMs`. */
   stop(timeoutMs?: number): Promise<void>
@@ -665,6 +667,8 @@ function peerHandle(child: ChildProcess, opts: StartPeerOptions & { profileDir: 
     addrs: (timeoutMs = DEFAULT_CALL_TIMEOUT_MS) => call({ op: 'addrs' }, timeoutMs, 'addrs') as Promise<string[]>,
     connectionsTo: (peerId, timeoutMs = DEFAULT_CALL_TIMEOUT_MS) =>
       call({ op: 'connections', peer: peerId }, timeoutMs, 'connections') as Promise<string[]>,
+    connectionIdsTo: (peerId, timeoutMs = DEFAULT_CALL_TIMEOUT_MS) =>
+      call({ op: 'connections', peer: peerId, ids: true }, timeoutMs, 'connections') as Promise<string[]>,
     stats: (timeoutMs = DEFAULT_CALL_TIMEOUT_MS) => call({ op: 'stats' }, timeoutMs, 'stats') as Promise<ReturnType<Peer['stats']>>,
     stop: async (timeoutMs = 10_000) => {
       if (exited) return

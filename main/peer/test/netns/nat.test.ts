@@ -104,11 +104,7 @@ const row = (scenario: string, how: string, r: { firstSync: number; times: numbe
  * R on a public address relays; A and B sit behind NATs of their own (B's symmetric if asked). They join
  * through R, find each other by the addresses R passes on, and can only meet through R.
  */
-async function throughRelay(
-  t: { skip(why: string): void; diagnostic(message: string): void },
-  scenario: string,
-  symmetric: boolean,
-): Promise<void> {
+async function throughRelay(t: { skip(why: string): void }, scenario: string, symmetric: boolean): Promise<void> {
   if (!support.ok) return t.skip(support.reason)
   const topo = new Topology()
   try {
@@ -135,19 +131,22 @@ async function throughRelay(
     assert.equal(reach.how, 'relayed', 'behind two NATs, the path is through the relay')
     assert.equal(reach.via, 'R', 'relayed through R, by name')
     const result = await crossBothWays(A, B, ws)
-    // A relayed connection between members has no data limit (libp2p's default is 128 KiB per connection).
+    // A relayed connection between members has no data limit (libp2p's default is 128 KiB per connection), and
+    // 300 KiB of text (eleven changes of up to 32 Ki characters) crosses it without resetting it: the
+    // connection that carried it is the one open before. Under CPU load it used to stall and be closed while
+    // R applied the changes in one call of seconds (session 30: 5 of 6 runs of these two tests beside two
+    // busy loops; sync/remote-batch.ts now applies each alone, a turn of the event loop apart).
+    const before = await A.connectionIdsTo(bId)
     const big = 'x'.repeat(300 * 1024)
     const bigDoc = (await A.request('doc.create', { workspaceId: ws, title: 'Big', text: big })).id
     const arrived = async () => (await B.request('doc.read', { docId: bigDoc }).catch(() => null))?.text === big
     await waitFor('300 KiB through the relay', arrived, 30_000, 50)
-    // That it arrived shows there is no data limit: libp2p's default would cut every attempt at 128 KiB, and it
-    // is one change. Under CPU load the relayed connection has been seen to stall after it, time out and be
-    // dialled again (session 29: 4 of 8 runs of the two relayed tests beside two busy loops; cause not found
-    // yet), so the path is checked to come back relayed, and a reset is reported rather than failed.
-    const howNow = async () => (await A.request('peer.list', {})).find((p) => p.peerId === bId)?.how ?? null
-    if ((await howNow()) !== 'relayed')
-      t.diagnostic('the relayed connection was reset after the 300 KiB (the stall under load); waiting for it again')
-    assert.equal(await waitFor('A to reach B again', howNow, 30_000, 100), 'relayed', 'relayed again, not direct')
+    assert.equal((await A.request('peer.list', {})).find((p) => p.peerId === bId)?.how, 'relayed', 'still relayed')
+    const after = await A.connectionIdsTo(bId)
+    assert.ok(
+      before.some((id) => after.includes(id)),
+      `the same connection, not reset and dialled again (before: ${before.join(', ')}; after: ${after.join(', ')})`,
+    )
     rows.push(row(scenario, `relayed through ${reach.via}`, result))
   } finally {
     topo.cleanup()

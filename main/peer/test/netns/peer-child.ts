@@ -7,7 +7,7 @@
  * messages (advanced serialization, so Uint8Array results arrive as Uint8Array):
  *   { id, op: 'request', method, params } → { id, ok: true, result } | { id, ok: false, error: { message, code? } }
  *   { id, op: 'stats' } → peer.stats();  { id, op: 'addrs' } → the node's multiaddrs as strings
- *   { id, op: 'connections', peer } → the remote addresses of its open connections to `peer`
+ *   { id, op: 'connections', peer, ids? } → the remote addresses (or libp2p's ids) of its open connections to `peer`
  *   { id, op: 'stop' } → stops the peer, answers, exits.
  * It sends { op: 'ready', addrs } once listening, and { op: 'failed', error } if the peer cannot start.
  *
@@ -22,7 +22,7 @@ import { survivesUncaught } from '../../net/failure.ts'
 
 type Incoming =
   | { id: number; op: 'request'; method: string; params: unknown }
-  | { id: number; op: 'connections'; peer: string }
+  | { id: number; op: 'connections'; peer: string; ids?: boolean }
   | { id: number; op: 'stats' | 'addrs' | 'stop' }
 
 function send(message: object): Promise<void> {
@@ -89,7 +89,7 @@ process.on('message', (msg: Incoming) => {
           break
         case 'connections': {
           const open = peer.node.getConnections().filter((c) => c.status === 'open' && c.remotePeer.toString() === msg.peer)
-          await send({ id: msg.id, ok: true, result: open.map((c) => c.remoteAddr.toString()) })
+          await send({ id: msg.id, ok: true, result: open.map((c) => (msg.ids ? c.id : c.remoteAddr.toString())) })
           break
         }
         case 'stop':
