@@ -149,9 +149,13 @@ export async function checkConverged(
       throw new Error(`${s.name} stores changes of [${ids}] but lists [${state.map((d) => d.id)}]`)
     for (const [docId, changes] of byDoc) {
       const depended = new Set<string>()
+      // A dep may be a change inside a run: its author built two lines on one of its changes while alone
+      // (two sessions: a client's edits and the peer's own), and the lines were sealed into runs at
+      // different times (seed 935907490 failed on this in 4 of 6 runs before).
       for (const [hash, deps] of changes)
         for (const d of deps) {
-          if (!changes.has(d)) throw new Error(`${s.name} stores change ${hash} of ${docId} without its dep ${d}: it waits unapplied`)
+          if (!changes.has(d) && !held.get(docId)!.has(d))
+            throw new Error(`${s.name} stores change ${hash} of ${docId} without its dep ${d}: it waits unapplied`)
           depended.add(d)
         }
       const heads = [...changes.keys()].filter((h) => !depended.has(h)).sort()
