@@ -7,7 +7,10 @@
  * Which changes form runs: those made while this device had no connection at all. Nobody can hold
  * them, so nobody can have built on one of them, and a run is a unit everywhere: stored, forwarded
  * and judged whole, never split, and named by its last change. (A change that left on its own stays
- * a change of its own for good: a teammate may have built on it.) A run is a chain, each change
+ * a change of its own for good: a teammate may have built on it.) This device itself may have: two of
+ * its sessions (a window's edits and the peer's own) can build on one change, and when the two lines
+ * are sealed at different times, the later run's deps name a change inside the earlier run, which
+ * every peer that takes the later one holds (its deps). A run is a chain, each change
  * building on the one before and nothing else, under one epoch and one membership state, so that
  * its first change's deps and its last change's hash say where it sits in the history.
  *
