@@ -9,7 +9,7 @@ import * as A from '@automerge/automerge'
 import { tempDir } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
 import { isRejection, sealChange, validateChange, type ValidChange } from './change-validation.ts'
-import { DECODE_BELOW_BYTES } from './change-read.ts'
+import { DECODE_BELOW_BYTES, readChange } from './change-read.ts'
 import { sha256 } from '../identity/keys.ts'
 
 type Content = { title: string; text: string }
@@ -51,7 +51,14 @@ async function setup(dir: string) {
     assert.throws(() => A.decodeChange(bytes), 'the operations do not decode')
     return { ...checked(bytes), hash: sha256(bytes.subarray(8)).toString('hex') }
   }
-  return { ...fx, ws, d, docId, teammate, poison, garbled }
+  /** A large change cut short by one byte, sealed and signed as if whole (with the whole one's hash): what `validateChange` says. */
+  const truncated = () => {
+    const whole = teammate((x) => A.splice(x, ['text'], 0, 0, 'z'.repeat(DECODE_BELOW_BYTES))).bytes
+    const cut = whole.subarray(0, whole.byteLength - 1)
+    const { item } = sealChange(fx.device, fx.keys.current(ws)!, ws, docId, cut, fx.workspaces.heads(ws), readChange(whole))
+    return validateChange(ws, docId, item, fx.workspaces.judge(ws), fx.keys.lookup(ws))
+  }
+  return { ...fx, ws, d, docId, teammate, poison, garbled, truncated }
 }
 
 test("a teammate's keystroke that does not apply is left out and removed from the log; the keystroke beside it stays, the same change coming again is dropped (after a restart too), and a restart loads the same", async () => {
@@ -129,6 +136,21 @@ test("a teammate's large change whose header reads and whose operations do not d
     await store.write(() => undefined)
     assert.equal(store.hasChange(docId, bad.hash), false, 'removed from the log')
     assert.ok(store.hasChange(docId, good.valid.hash))
+    await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test("a member's large change that is not a whole chunk is refused as bad-change by the checks", async () => {
+  const dir = tempDir()
+  try {
+    const { store, d, truncated } = await setup(dir.path)
+    const verdict = truncated()
+    assert.ok(isRejection(verdict), 'refused')
+    assert.equal(verdict.reason, 'bad-change')
+    assert.match(verdict.detail, /not an Automerge change \(the chunk says \d+ bytes and \d+ follow its header\)/)
     await d.close()
     store.close()
   } finally {
