@@ -65,3 +65,63 @@ test('small changes alone are batched as before: one call for a burst', async ()
   await batch.settle()
   assert.deepEqual(log, ['a', 'b+c'])
 })
+
+/** A RemoteBatch whose stand-in write path takes `costMs` (a busy loop, as an apply is) and records when each batch began and ended. */
+function timedBatch(batchMs: number, costMs: number): { batch: RemoteBatch; applied: { hashes: string; start: number; end: number }[] } {
+  const applied: { hashes: string; start: number; end: number }[] = []
+  const batch = new RemoteBatch({
+    store: { documentWorkspace: () => 'ws' },
+    persist: async (_ws, _doc, changes) => {
+      const start = performance.now()
+      while (performance.now() < start + costMs);
+      applied.push({ hashes: changes.map((c) => c.hash).join('+'), start, end: performance.now() })
+    },
+    batchMs,
+    hurry: () => {},
+    log: silentLog,
+  })
+  return { batch, applied }
+}
+
+const microtasks = async (n = 10): Promise<void> => {
+  for (let i = 0; i < n; i++) await Promise.resolve()
+}
+
+test('after a cheap apply, the next change is applied as soon as it comes, not batchMs later (a burst of runs, each a few ms apart)', async () => {
+  const { batch, applied } = timedBatch(1000, 0)
+  await batch.ingest('ws', 'd', [change('a', 100)])
+  await new Promise((r) => setTimeout(r, 20))
+  // Well within batchMs of the last apply, but later than that apply took: no timer, only the microtask.
+  void batch.ingest('ws', 'd', [change('b', 100)])
+  await microtasks()
+  assert.deepEqual(
+    applied.map((a) => a.hashes),
+    ['a', 'b'],
+    'b applied within the same turn it came in (it used to wait batchMs, 1 s here, from its arrival)',
+  )
+  await batch.settle()
+})
+
+test('right after a costly apply, what comes waits until as long again has passed since it ended, and goes together', async () => {
+  const { batch, applied } = timedBatch(1000, 30)
+  void batch.ingest('ws', 'd', [change('a', 100)])
+  await microtasks()
+  assert.deepEqual(
+    applied.map((a) => a.hashes),
+    ['a'],
+  )
+  void batch.ingest('ws', 'd', [change('b', 100)])
+  void batch.ingest('ws', 'd', [change('c', 100)])
+  await microtasks()
+  assert.equal(applied.length, 1, 'b and c wait: the last apply just ended')
+  // (Not `settle`: it hands over what is buffered at once.)
+  await new Promise((r) => setTimeout(r, 80))
+  assert.deepEqual(
+    applied.map((a) => a.hashes),
+    ['a', 'b+c'],
+  )
+  const [a, bc] = applied as [(typeof applied)[0], (typeof applied)[0]]
+  // Timers may fire up to a millisecond early (they are kept in whole milliseconds).
+  assert.ok(bc.start - a.end >= 28, `b+c began ${(bc.start - a.end).toFixed(1)} ms after a 30 ms apply ended`)
+  await batch.settle()
+})

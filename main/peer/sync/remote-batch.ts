@@ -1,8 +1,13 @@
 /**
  * Remote changes, buffered per document and handed to `Documents`' write path in batches: applying
  * one change per call gets slow as history grows. A change after a quiet spell goes at once (on the
- * leading edge); a burst is gathered into one batch. Also tracks the writes in flight, so a caller
- * can wait until every buffered change has been committed and applied (`settle`).
+ * leading edge). One that comes sooner after the last batch's apply ended than that apply took (at
+ * most `batchMs`) waits for the rest of that time, and goes with whatever came meanwhile: a cheap
+ * apply is followed at once, a costly one leaves the thread free for as long as it took, up to
+ * `batchMs`. (Until session 31 the wait was `batchMs` from each arrival: in a teammate's burst, a run
+ * of keys every 10 ms or so, every run waited 16 ms at every receiver; and an apply longer than
+ * `batchMs` was followed at once.) Also tracks the writes in flight, so a caller can wait until every
+ * buffered change has been committed and applied (`settle`).
  *
  * A large change (a paste, a long text set at once: as large as change-read.ts reads by its header) is
  * applied alone, in a task of its own: Automerge takes hundreds of milliseconds for one of 32,768
@@ -28,12 +33,20 @@ interface Pending {
 }
 
 const BATCH_MAX = 1000
+/** Changes that come within this long of the last apply's end go together, however cheap it was (a burst in one turn). */
+const MIN_GAP_MS = 1
+
+/** When a document's last batch was applied: its end (performance.now()) and how long the next waits after it. */
+interface LastApply {
+  end: number
+  gap: number
+}
 
 export interface RemoteBatchComponents {
   store: Pick<ListingStore, 'documentWorkspace'>
   /** Commits and applies one batch of a document's changes (`Documents`' write path); `soon`: its commit may wait. */
   persist: (workspaceId: string, docId: string, changes: ValidChange[], soon: boolean) => Promise<unknown>
-  /** How long remote changes wait to be applied together. */
+  /** The longest a remote change waits after the last apply ended, to be applied with what comes meanwhile. */
   batchMs: number
   /** Makes writes that may wait commit now (`settle` waits for them). */
   hurry: () => void
@@ -43,7 +56,7 @@ export interface RemoteBatchComponents {
 export class RemoteBatch {
   private readonly components: RemoteBatchComponents
   private readonly pending = new Map<string, Pending>()
-  private readonly lastFlush = new Map<string, number>()
+  private readonly lastApply = new Map<string, LastApply>()
   private readonly inflight = new Set<Promise<unknown>>()
   /** Per document: large changes, and what came after them, being applied a task at a time. */
   private readonly inTasks = new InTurn()
@@ -90,18 +103,23 @@ export class RemoteBatch {
         pend.cancel = null
         if (this.pending.get(docId) !== pend) return
         this.pending.delete(docId)
-        this.lastFlush.set(docId, Date.now())
-        this.track(this.components.persist(workspaceId, docId, pend.items, pend.soon))
+        // The write path applies and shows before its first await: that part is what the next batch waits for.
+        const started = performance.now()
+        const persisted = this.components.persist(workspaceId, docId, pend.items, pend.soon)
+        const end = performance.now()
+        this.lastApply.set(docId, { end, gap: Math.min(batchMs, Math.max(MIN_GAP_MS, end - started)) })
+        this.track(persisted)
           .catch((err: Error) => this.components.log('error', `applying ${pend.items.length} changes to ${docId} failed: ${err.message}`))
           .finally(resolve)
       }
       // Leading edge: a change after a quiet spell is applied as soon as the message that brought it
-      // has been checked (before gossip forwards it: showing it here comes first); a burst is
-      // gathered into one batch.
-      const quiet = Date.now() - (this.lastFlush.get(docId) ?? 0) > batchMs
-      if (quiet) queueMicrotask(pend.fire)
+      // has been checked (before gossip forwards it: showing it here comes first); one that comes
+      // while the last apply is recent waits for the rest of its gap (see the top of this file).
+      const last = this.lastApply.get(docId)
+      const wait = last ? last.end + last.gap - performance.now() : 0
+      if (wait <= 0) queueMicrotask(pend.fire)
       else {
-        const t = setTimeout(pend.fire, batchMs)
+        const t = setTimeout(pend.fire, wait)
         pend.cancel = () => clearTimeout(t)
       }
       this.pending.set(docId, pend)
