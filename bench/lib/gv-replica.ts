@@ -3,8 +3,8 @@
  * with replica-worker.ts's scheduler): one Automerge change per keystroke, applied locally at once; change bytes sent with
  * `doc.applyChanges`, up to 4 requests in flight (in order, not waiting for answers): after a quiet
  * frame (QUIET_MS) a change leaves at once, else with the others queued at the worker's next turn (TURN_MS). Remote changes
- * (`doc.changes` events) are applied as the worker applies them: at once when QUIET_MS have passed since the last apply
- * ended, else together at the next turn, or once the last apply's time has passed again since it ended (with `frameMs` 0: sends at once, and remote changes together with whatever else
+ * (`doc.changes` events) are applied as the worker applies them: at once when QUIET_MS, or as long as the last apply took
+ * (at least MIN_REMOTE_GAP_MS), have passed since it ended, else together at the next turn, or once the last apply's time has passed again since it ended (with `frameMs` 0: sends at once, and remote changes together with whatever else
  * arrived in the same turn of the event loop). Automerge 3 applies a batch in about the time of one change, and that
  * time grows with the text's length. Records when each request was sent, to split latency into frame wait and the rest.
  */
@@ -17,6 +17,8 @@ import type { TextPeer } from './text-peer.ts'
 
 /** As the editor (renderer/src/editor/replica.ts `QUIET_MS`): after this long without a send (or an apply), the next goes at once. */
 const QUIET_MS = 16
+/** As the editor (replica.ts `MIN_REMOTE_GAP_MS`). */
+const MIN_REMOTE_GAP_MS = 1
 /** As the editor's worker (replica-worker.ts `TURN_MS`): what comes sooner waits this long, with whatever else comes meanwhile. */
 const TURN_MS = 8
 /** As the editor (replica.ts `MAX_IN_FLIGHT`). */
@@ -74,10 +76,10 @@ export class GvReplica implements TextPeer {
   private receive(changes: Uint8Array[]): void {
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
-    // As the editor's worker (replica.ts `receive`): at once after a quiet spell, else together at the next turn,
-    // or once as long as the last apply took has passed since it ended.
+    // As the editor's worker (replica.ts `receive`): at once after a quiet spell or once as long as the last apply
+    // took has passed since it ended, else together at the next turn, or once that long has passed.
     const sinceEnd = now() - this.lastRemoteEnd
-    if (this.frameMs > 0 && sinceEnd >= this.frameMs) {
+    if (this.frameMs > 0 && (sinceEnd >= this.frameMs || sinceEnd >= Math.max(MIN_REMOTE_GAP_MS, this.lastRemoteCost))) {
       this.applyRemote()
       return
     }

@@ -219,6 +219,11 @@ test('changes that arrive during a costly apply, or right after it, go together 
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'H'))
   frames.run()
   assert.deepEqual(batches, ['A', 'EDCB', 'F', 'G', 'H'], 'after a 2 ms apply, at the next turn')
+  // One that comes later than that apply took, though within QUIET_MS of it: at once (the next run of a
+  // teammate's burst; it used to wait for the next turn).
+  frames.advance(5)
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'K'))
+  assert.deepEqual(batches, ['A', 'EDCB', 'F', 'G', 'H', 'K'], '5 ms after a 2 ms apply, at once')
   // Closed while waiting: nothing more is applied.
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'I'))
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, 'J'))
@@ -226,8 +231,8 @@ test('changes that arrive during a costly apply, or right after it, go together 
   frames.run()
   frames.run()
   frames.run()
-  assert.equal(r.text(), 'HGFEDCBAhello', 'I and J were not applied')
-  assert.equal(batches.length, 5)
+  assert.equal(r.text(), 'KHGFEDCBAhello', 'I and J were not applied')
+  assert.equal(batches.length, 6)
 })
 
 test('changes that arrive while the document is opening are not lost', async () => {

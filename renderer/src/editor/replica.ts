@@ -8,10 +8,10 @@
  * send: up to MAX_IN_FLIGHT requests are outstanding, and the sync status follows the
  * acknowledgements as they come. After a quiet frame a keystroke's change leaves at once; in a fast
  * run of keys changes leave together at most once per frame, so a burst is a few requests (and gossip
- * messages), not one per key. Remote changes arrive as `doc.changes` events: after a quiet spell
- * applied at once; those that arrive during an apply or right after it are applied together in the
- * next turn, or, after an apply that took longer, once as long again has passed (Automerge applies
- * many changes in one call in about the time of one).
+ * messages), not one per key. Remote changes arrive as `doc.changes` events: applied at once once as
+ * long as the last apply took has passed since it ended; those that arrive sooner are applied
+ * together in the next turn, or, after an apply that took longer, once as long again has passed
+ * (Automerge applies many changes in one call in about the time of one).
  */
 import * as A from '@automerge/automerge'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -55,6 +55,8 @@ const REQUEST_BUDGET_BYTES = MAX_CLIENT_MESSAGE_BYTES - 64 * 1024
 const QUIET_MS = 16
 /** Requests outstanding at once; past this, changes wait for an acknowledgement (a stalled peer). */
 const MAX_IN_FLIGHT = 4
+/** Teammates' changes that come within this long of the last apply's end wait for the next turn, however cheap it was. */
+const MIN_REMOTE_GAP_MS = 1
 
 export class DocReplica {
   readonly docId: string
@@ -286,10 +288,12 @@ export class DocReplica {
   }
 
   /**
-   * Teammates' changes: after a quiet spell applied at once (a keystroke shows without waiting);
-   * those that arrive during an apply or within QUIET_MS of its end are queued, and go together in one
-   * batch at the next scheduled turn, or, if the last apply took longer than a turn, once as long again
-   * has passed since it ended. Automerge 3 applies a call in a time that grows with the document and
+   * Teammates' changes: applied at once when as long as the last apply took has passed since it ended
+   * (a keystroke after a quiet spell, or the next run of a teammate's burst after a cheap apply, shows
+   * without waiting); those that arrive during an apply or sooner after it are queued, and go together
+   * in one batch at the next scheduled turn, or, if the last apply took longer than a turn, once as
+   * long again has passed since it ended. (Session 31: until then, anything within QUIET_MS of the last
+   * apply waited for the next turn, however cheap that apply was: 8 ms more per run of a burst.) Automerge 3 applies a call in a time that grows with the document and
    * hardly with the batch (a long text: 50–90 ms for one keystroke or for 25 frames of them, measured
    * in bench/results/latest.md, session 29), so under a stream of changes that spacing halves the calls
    * and leaves half the thread for the window's own edits, and a keystroke after a quiet spell still
@@ -301,7 +305,7 @@ export class DocReplica {
     this.remoteQueue.push(...changes)
     if (this.remoteScheduled) return
     const sinceEnd = this.now() - this.lastRemoteEnd
-    if (sinceEnd >= QUIET_MS) {
+    if (sinceEnd >= QUIET_MS || sinceEnd >= Math.max(MIN_REMOTE_GAP_MS, this.lastRemoteCost)) {
       this.applyRemote()
       return
     }
