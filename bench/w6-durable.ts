@@ -101,7 +101,7 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
     rows,
     notes: [
       `${cfg.reps} repetitions per mode; p50 cell: median over repetitions (min–max); p99 and max pool every edit. Each system in its own fresh process.`,
-      'Grapevine: the edit is an Automerge change (one keystroke) sent by an in-process client; the ack means sealed, signed, committed and on disk (WAL frames synced to disk before the ack) and applied. The desktop app adds one MessagePort hop and up to one frame of batching. With several edits in flight, those that arrive while an fsync runs are committed together when it returns, in one transaction, and share the next fsync (group commit, main/peer/store/durable-writes.ts).',
+      "Grapevine: the edit is an Automerge change (one keystroke, made on Automerge's backend as the editor's worker makes it) sent by an in-process client; the ack means sealed, signed, committed and on disk (WAL frames synced to disk before the ack) and applied. The desktop app adds one MessagePort hop and up to one frame of batching. With several edits in flight, those that arrive while an fsync runs are committed together when it returns, in one transaction, and share the next fsync (group commit, main/peer/store/durable-writes.ts).",
       "Each client types at the end of the text at a position it counts itself, as an editor knows its cursor's (reading the text's length in every change would build the whole text each time).",
       'automerge-repo\'s NodeFS adapter writes files with fs.writeFile and never fsyncs: its "saved" survives a process crash but not a power cut, so it is not a durability anchor of equal strength. synchronous=NORMAL in WAL mode does not fsync on commit either.',
     ],

@@ -48,6 +48,8 @@ export class GvReplica implements TextPeer {
   /** When the last apply of teammates' changes ended, and how long it took. */
   private lastRemoteEnd = Number.NEGATIVE_INFINITY
   private lastRemoteCost = 0
+  /** Typing made on Automerge's backend since the document's view was last brought up to date (as replica.ts `spliceText`). */
+  private stale = false
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -95,36 +97,60 @@ export class GvReplica implements TextPeer {
   private applyRemote(): void {
     if (this.remoteQueue.length === 0) return
     const started = now()
-    ;[this.doc] = A.applyChanges(this.doc, this.remoteQueue.splice(0))
+    ;[this.doc] = A.applyChanges(this.fresh(), this.remoteQueue.splice(0))
     for (const l of this.listeners) l()
     this.lastRemoteEnd = now()
     this.lastRemoteCost = this.lastRemoteEnd - started
   }
 
   splice(pos: number, del: number, text: string): void {
-    this.doc = A.change(this.doc, (d) => {
-      A.splice(d, ['text'], pos, del, text)
-    })
-    const bytes = A.getLastLocalChange(this.doc)
-    if (bytes) this.enqueue(bytes)
+    this.frame((splice) => splice(pos, del, text))
   }
 
+  /**
+   * One local change of the text, made as the editor's worker makes one (replica.ts `spliceText`): on
+   * Automerge's backend, the document's view brought up to date only when it is read.
+   */
   frame(fn: (splice: (pos: number, del: number, text: string) => void) => void): void {
-    this.doc = A.change(this.doc, (d) =>
-      fn((pos, del, text) => {
-        A.splice(d, ['text'], pos, del, text)
-      }),
-    )
-    const bytes = A.getLastLocalChange(this.doc)
+    const backend = A.getBackend(this.doc)
+    const text = backend.getWithType('_root', 'text')
+    if (text?.[0] !== 'text') {
+      this.doc = A.change(this.fresh(), (d) => {
+        if (typeof d.text !== 'string') d.text = ''
+        fn((pos, del, t) => A.splice(d, ['text'], pos, del, t))
+      })
+      const bytes = A.getLastLocalChange(this.doc)
+      if (bytes) this.enqueue(bytes)
+      return
+    }
+    fn((pos, del, t) => backend.splice(text[1], pos, del, t))
+    if (backend.commit(undefined, Math.floor(Date.now() / 1000)) === null) return
+    this.stale = true
+    const bytes = backend.getLastLocalChange()
     if (bytes) this.enqueue(bytes)
   }
 
+  /** The text's length, from the backend while the view lags the typing (the app's window knows its own). */
   length(): number {
+    if (this.stale) {
+      const backend = A.getBackend(this.doc)
+      const text = backend.getWithType('_root', 'text')
+      return text?.[0] === 'text' ? backend.length(text[1]) : 0
+    }
     return typeof this.doc.text === 'string' ? this.doc.text.length : 0
   }
 
   text(): string {
-    return typeof this.doc.text === 'string' ? this.doc.text : ''
+    const doc = this.fresh()
+    return typeof doc.text === 'string' ? doc.text : ''
+  }
+
+  private fresh(): A.Doc<DocContent> {
+    if (this.stale) {
+      this.stale = false
+      ;[this.doc] = A.applyChanges(this.doc, [])
+    }
+    return this.doc
   }
 
   onRemote(cb: () => void): void {

@@ -36,13 +36,16 @@ async function startGrapevine(): Promise<void> {
   const ws = await client.request('workspace.create', { name: 'W6' })
   const docId = (await client.request('doc.create', { workspaceId: ws.id, title: 'W6', text: '' })).id
   const opened = await client.request('doc.open', { docId })
-  let doc = A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true })
+  const doc = A.load<DocContent>(opened.bytes, { actor: opened.actor, unchecked: true })
+  // A keystroke as the editor's worker makes one (renderer/src/editor/replica.ts `spliceText`): on
+  // Automerge's backend, without updating the document's JavaScript view.
+  const backend = A.getBackend(doc)
+  const text = A.getObjectId(doc, 'text')!
   let length = 0
   op = async () => {
-    doc = A.change(doc, (d) => {
-      A.splice(d, ['text'], length++, 0, 'x')
-    })
-    await client.request('doc.applyChanges', { docId, changes: [A.getLastLocalChange(doc)!] })
+    backend.splice(text, length++, 0, 'x')
+    backend.commit(undefined, Math.floor(Date.now() / 1000))
+    await client.request('doc.applyChanges', { docId, changes: [backend.getLastLocalChange()!] })
   }
   count = async () => (await client.request('doc.read', { docId })).text.length
   close = async () => {

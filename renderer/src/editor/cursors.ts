@@ -12,11 +12,15 @@ export interface Selection {
 
 const TEXT: A.Prop[] = ['text']
 
-/** The Automerge cursors for a selection in the document's text (clamped to its length). */
-export function toCursors(doc: A.Doc<unknown>, sel: Selection): Cursor | null {
+/**
+ * The Automerge cursors for a selection in the document's text (clamped to its length: `length` if
+ * given, when the document's view may lag its text, else the view's).
+ */
+export function toCursors(doc: A.Doc<unknown>, sel: Selection, length?: number): Cursor | null {
   const text = (doc as { text?: unknown }).text
   if (typeof text !== 'string') return null
-  const clamp = (n: number): number => Math.max(0, Math.min(n, text.length))
+  const max = length ?? text.length
+  const clamp = (n: number): number => Math.max(0, Math.min(n, max))
   try {
     return { anchor: A.getCursor(doc, TEXT, clamp(sel.anchor)), head: A.getCursor(doc, TEXT, clamp(sel.head)) }
   } catch {

@@ -5,9 +5,8 @@
  * it to the peer, applies teammates' changes and sends the window what they did to the text, and
  * answers in Automerge's terms what the window cannot (cursors, what changed since last read).
  */
-import * as A from '@automerge/automerge'
+import type * as A from '@automerge/automerge'
 import type { ChangeSet } from '@codemirror/state'
-import type { DocContent } from '../../../shared/doc-content.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import type { Cursor } from '../../../shared/types.ts'
 import { errorCode } from '../lib/errors.ts'
@@ -160,20 +159,12 @@ export class ReplicaHost {
     }
     const splices: [number, number, string][] = []
     cs.iterChanges((fromA, toA, _fromB, _toB, inserted) => void splices.push([fromA, toA - fromA, inserted.toString()]))
-    o.replica.change((d) => {
-      if (typeof d.text !== 'string') (d as DocContent).text = ''
-      // Last first: each splice leaves the positions before it as they were.
-      for (let i = splices.length - 1; i >= 0; i--) {
-        const [at, del, ins] = splices[i]!
-        A.splice(d, ['text'], at, del, ins)
-      }
-    })
+    // Last first: each splice leaves the positions before it as they were.
+    splices.reverse()
+    o.replica.spliceText(splices)
     // The window's text now (the replica's too, unless it refused the edit: then the window reopens).
     let text = o.text
-    for (let i = splices.length - 1; i >= 0; i--) {
-      const [at, del, ins] = splices[i]!
-      text = text.slice(0, at) + ins + text.slice(at + del)
-    }
+    for (const [at, del, ins] of splices) text = text.slice(0, at) + ins + text.slice(at + del)
     o.text = text
   }
 
@@ -206,7 +197,9 @@ export class ReplicaHost {
     let cursor: Cursor | null = null
     try {
       const sel = { anchor: o.sync.mapPos(anchor, seen), head: o.sync.mapPos(head, seen) }
-      cursor = toCursors(o.replica.doc(), sel)
+      // The text's length here is the replica's (`o.text` follows both sides' edits); the document
+      // is read by path only, so its view need not be brought up to date with the typing first.
+      cursor = toCursors(o.replica.docForCursors(), sel, o.text.length)
     } catch {
       cursor = null
     }

@@ -338,3 +338,59 @@ test('when the peer goes away with requests in flight, all of them and the queue
   assert.equal(next.unsent(), 0)
   await next.close()
 })
+
+test('typing made on the backend (spliceText): sent as changes, read up to date, and a teammate’s patches are theirs alone', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
+  const remote: A.Patch[][] = []
+  r.listen('remote', (p) => remote.push(p))
+  // Two keystrokes, the second a replacement given last first, then a key that changes nothing.
+  r.spliceText([[5, 0, ' world']])
+  const heads = A.getHeads(r.docForCursors())
+  r.spliceText([
+    [6, 1, 'W'],
+    [0, 1, 'H'],
+  ])
+  r.spliceText([])
+  assert.notDeepEqual(A.getHeads(r.docForCursors()), heads, 'the backend has the change')
+  assert.equal(r.text(), 'Hello World', 'the view, read, is brought up to date')
+  await r.flushNow()
+  assert.equal(peer.doc.text, 'Hello World', 'the peer got both changes, none for the empty splice')
+  assert.equal(peer.applied.flat().length, 2)
+  // A teammate's change after local typing not read since: its patches say what it did, not the typing too.
+  frames.advance(20)
+  r.spliceText([[11, 0, '!']])
+  peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, '> '))
+  assert.equal(remote.length, 1)
+  assert.deepEqual(
+    remote[0]!.map((p) => (p.action === 'splice' ? [p.path, p.value] : p.action)),
+    [[['text', 0], '> ']],
+  )
+  assert.equal(r.text(), '> Hello World!')
+  // A cursor placed on a view that lags the typing still names the character.
+  r.spliceText([[14, 0, '?']])
+  const c = A.getCursor(r.docForCursors(), ['text'], 14)
+  assert.equal(A.getCursorPosition(r.doc(), ['text'], c), 14)
+  assert.equal(r.text(), '> Hello World!?')
+  await r.flushNow()
+  assert.equal(peer.doc.text, '> Hello World!?')
+  await r.close()
+})
+
+test('spliceText on a document without a text object makes one, the usual way', async () => {
+  const peer = scriptedPeer()
+  const frames = manualFrames()
+  const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
+  // The teammate deletes the text object; the window types into the empty editor.
+  peer.remoteEdit((d) => {
+    delete (d as Partial<DocContent>).text
+  })
+  assert.equal(r.text(), '')
+  frames.advance(20)
+  r.spliceText([[0, 0, 'new']])
+  assert.equal(r.text(), 'new')
+  await r.flushNow()
+  assert.equal(peer.doc.text, 'new')
+  await r.close()
+})
