@@ -114,12 +114,28 @@ function cycles(): number {
   return n
 }
 
-/** Runs the writer until it has acknowledged `acks` rows (30 s at most), then SIGKILLs it. */
-async function writeThenKill(path: string, first: number, seed: number, acks: number): Promise<{ acked: number[]; checkpoints: number }> {
+/**
+ * Runs the writer until it has acknowledged `acks` rows (30 s at most), and with `afterCheckpoint` until it
+ * has also finished a checkpoint, then SIGKILLs it.
+ */
+async function writeThenKill(
+  path: string,
+  first: number,
+  seed: number,
+  acks: number,
+  afterCheckpoint: boolean,
+): Promise<{ acked: number[]; checkpoints: number }> {
   let checkpoints = 0
-  const acked = await killAfterAcks(WRITER, [path, String(first), String(seed)], acks, 30_000, (l) => {
-    if (l.startsWith('CKPT ')) checkpoints = Number(l.slice(5))
-  })
+  const acked = await killAfterAcks(
+    WRITER,
+    [path, String(first), String(seed)],
+    acks,
+    30_000,
+    (l) => {
+      if (l.startsWith('CKPT ')) checkpoints = Number(l.slice(5))
+    },
+    () => !afterCheckpoint || checkpoints > 0,
+  )
   return { acked, checkpoints }
 }
 
@@ -131,8 +147,11 @@ test(`kill -9 among checkpoints loses no acknowledged write (${CYCLES_SETTING} c
     let checkpoints = 0
     const acked: number[] = []
     for (let c = 0; c < cycles(); c++) {
-      // 300–1,000 rows of 8 KiB: 2.3–7.8 MiB, past the writer's 256 KiB threshold many times over.
-      const burst = await writeThenKill(path, next, rnd.seed, rnd.between(300, 1000))
+      // 300–1,000 rows of 8 KiB: 2.3–7.8 MiB, past the writer's 256 KiB threshold many times over. On a
+      // busy disk no checkpoint may finish within that (CI once saw none in 4 cycles): the last cycle then
+      // writes on until one has, so that a kill among checkpoints is what this test always shows.
+      const last = c === cycles() - 1
+      const burst = await writeThenKill(path, next, rnd.seed, rnd.between(300, 1000), last && checkpoints === 0)
       acked.push(...burst.acked)
       checkpoints += burst.checkpoints
       next = Math.max(next, ...burst.acked) + 1000 // rows a killed write may have half-written are not reused

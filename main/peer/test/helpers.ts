@@ -89,6 +89,8 @@ export async function killAfterAcks(
   acks: number,
   limitMs: number,
   onLine: (line: string) => void = () => {},
+  /** Killed only once this also holds (checked with each line the writer prints); `limitMs` still bounds it. */
+  ready: () => boolean = () => true,
 ): Promise<number[]> {
   const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   const acked: number[] = []
@@ -109,7 +111,7 @@ export async function killAfterAcks(
       if (l.startsWith('ACK ')) acked.push(Number(l.slice(4)))
       else onLine(l)
     }
-    if (acked.length >= acks) kill()
+    if (acked.length >= acks && ready()) kill()
   })
   await exited
   clearTimeout(timer)
