@@ -112,9 +112,8 @@ export class GvReplica implements TextPeer {
    * Automerge's backend, the document's view brought up to date only when it is read.
    */
   frame(fn: (splice: (pos: number, del: number, text: string) => void) => void): void {
-    const backend = A.getBackend(this.doc)
-    const text = backend.getWithType('_root', 'text')
-    if (text?.[0] !== 'text') {
+    const text = this.textObject()
+    if (text === null) {
       this.doc = A.change(this.fresh(), (d) => {
         if (typeof d.text !== 'string') d.text = ''
         fn((pos, del, t) => A.splice(d, ['text'], pos, del, t))
@@ -123,7 +122,8 @@ export class GvReplica implements TextPeer {
       if (bytes) this.enqueue(bytes)
       return
     }
-    fn((pos, del, t) => backend.splice(text[1], pos, del, t))
+    const backend = A.getBackend(this.doc)
+    fn((pos, del, t) => backend.splice(text, pos, del, t))
     if (backend.commit(undefined, Math.floor(Date.now() / 1000)) === null) return
     this.stale = true
     const bytes = backend.getLastLocalChange()
@@ -133,9 +133,8 @@ export class GvReplica implements TextPeer {
   /** The text's length, from the backend while the view lags the typing (the app's window knows its own). */
   length(): number {
     if (this.stale) {
-      const backend = A.getBackend(this.doc)
-      const text = backend.getWithType('_root', 'text')
-      return text?.[0] === 'text' ? backend.length(text[1]) : 0
+      const text = this.textObject()
+      return text === null ? 0 : A.getBackend(this.doc).length(text)
     }
     return typeof this.doc.text === 'string' ? this.doc.text.length : 0
   }
@@ -143,6 +142,12 @@ export class GvReplica implements TextPeer {
   text(): string {
     const doc = this.fresh()
     return typeof doc.text === 'string' ? doc.text : ''
+  }
+
+  /** The id of the document's text object (null: none, or not a text object). */
+  private textObject(): string | null {
+    const v = A.getBackend(this.doc).getWithType('_root', 'text')
+    return v?.[0] === 'text' ? v[1] : null
   }
 
   private fresh(): A.Doc<DocContent> {
