@@ -6,63 +6,16 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ChangeSet, Text } from '@codemirror/state'
 import type { ClientEvent, PeerClient } from '../../../shared/protocol.ts'
-import type { Cursor } from '../../../shared/types.ts'
 import { seededRandom } from '../../../main/peer/test/random.ts'
 import { startPeer, tempDir, waitFor } from '../../../main/peer/test/helpers.ts'
-import { ReplicaHost } from './replica-host.ts'
-import type { FromWorker, Placed } from './replica-messages.ts'
-import { TextSync } from './text-sync.ts'
+import { testWindow } from '../test/window.ts'
 
-/** A window and its worker, joined by two ordered queues that deliver in later turns (as postMessage does). */
+/** A window and its worker (../test/window.ts) on the session `client`. */
 function windowWithWorker(client: PeerClient) {
-  const got: FromWorker[] = []
-  const sync = new TextSync('window')
-  const w = {
-    doc: Text.empty as Text,
-    sync,
-    got,
-    title: '',
-    cursor: undefined as Cursor | null | undefined,
-    placed: null as Placed[] | null,
-  }
-  const host = new ReplicaHost(
-    (m) =>
-      void setImmediate(() => {
-        got.push(m)
-        if (m.t === 'opened') w.doc = Text.of(m.text.split('\n'))
-        else if (m.t === 'edit') w.doc = sync.receive(m.edit, w.doc.length).apply(w.doc)
-        else if (m.t === 'head') w.title = m.title
-        else if (m.t === 'unsent') sync.ack(m.seen)
-        else if (m.t === 'cursor') w.cursor = m.cursor
-        else if (m.t === 'teammates')
-          w.placed = m.placed.map((p) => ({ ...p, anchor: sync.mapPos(p.anchor, m.seen), head: sync.mapPos(p.head, m.seen) }))
-      }),
-    (fn) => void setTimeout(fn, 8),
-  )
-  host.connect(client)
-  const send = (m: Parameters<ReplicaHost['handle']>[0]): void => void setImmediate(() => host.handle(m))
-  return {
-    w,
-    open: async (docId: string) => {
-      send({ t: 'open', rid: 1, docId })
-      await waitFor('the document to open', () => got.some((m) => m.t === 'opened' || m.t === 'failed'), 5000)
-      const failed = got.find((m) => m.t === 'failed')
-      if (failed) throw new Error(JSON.stringify(failed))
-    },
-    type: (spec: { from: number; to?: number; insert?: string }) => {
-      const cs = ChangeSet.of(spec, w.doc.length, '\n')
-      w.doc = cs.apply(w.doc)
-      send({ t: 'edit', rid: 1, edit: sync.local(cs) })
-    },
-    select: (anchor: number, head: number) => send({ t: 'select', rid: 1, anchor, head, seen: sync.seen() }),
-    teammates: (cursors: { deviceId: string; cursor: Cursor }[]) => send({ t: 'teammates', rid: 1, cursors }),
-    close: async () => {
-      send({ t: 'close', rid: 1 })
-      await waitFor('the document to close', () => got.some((m) => m.t === 'closed'), 5000)
-    },
-  }
+  const win = testWindow()
+  win.host.connect(client)
+  return win
 }
 
 /** Runs `fn` with a peer on a temp profile, a window's session `main`, and a document "Plan" holding "Hello world"; stops and removes them after. */

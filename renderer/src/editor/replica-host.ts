@@ -74,6 +74,28 @@ export class ReplicaHost {
     for (const w of this.waiting.splice(0)) w.fail(err)
   }
 
+  /**
+   * The session dropped while it was current. The open documents stay as they are: what is typed
+   * meanwhile is kept for the replica that opens each next (replica.ts). Opens wait for the next
+   * session, or fail with `failure` when none will come by itself.
+   */
+  disconnected(failure: Error | null): void {
+    this.offEvents()
+    this.offEvents = () => {}
+    this.client = null
+    this.failure = failure
+    if (failure) for (const w of this.waiting.splice(0)) w.fail(failure)
+  }
+
+  /**
+   * A new session after one dropped, the window's connection unchanged: each open document is told
+   * (`reopen`), and the window opens it again on this session, which sends what was kept meanwhile.
+   */
+  reconnected(client: Client): void {
+    this.connect(client)
+    for (const o of this.opens.values()) this.post({ t: 'reopen', rid: o.rid })
+  }
+
   /** The session, once the window has connected the worker. */
   private session(): Promise<Client> {
     if (this.client) return Promise.resolve(this.client)

@@ -27,6 +27,8 @@ interface ReplicaEvents {
   unsent: [number]
   /** The document must be opened again (the peer refused a local change, or the copies parted). */
   rejected: [Error]
+  /** The worker's session at the peer dropped and is back: open the document again (nothing typed is lost). */
+  reopen: []
   /** The peer's sync status of the document changed. */
   sync: []
   /** This window's selection as Automerge cursors. */
@@ -163,6 +165,7 @@ export class EditorReplica {
       this.pending = m.n
       this.events.emit('unsent', m.n)
     } else if (m.t === 'rejected') this.events.emit('rejected', new Error(m.message))
+    else if (m.t === 'reopen') this.events.emit('reopen')
     else if (m.t === 'sync') this.events.emit('sync')
     else if (m.t === 'cursor') this.events.emit('cursor', m.cursor)
     else if (m.t === 'teammates') this.events.emit('teammates', this.placedHere(m.placed, m.seen))

@@ -49,6 +49,8 @@ export type FromWorker =
   | { t: 'cursor'; rid: number; cursor: Cursor | null }
   /** Teammates' selections in the worker's text (when it had applied `seen` of the window's edits). */
   | { t: 'teammates'; rid: number; seen: number; placed: Placed[] }
+  /** The worker's session at the peer dropped and was dialled again: the window opens the document again on it. */
+  | { t: 'reopen'; rid: number }
   /** The document's sync status changed at the peer (`doc.sync`). */
   | { t: 'sync'; rid: number }
   | { t: 'closed'; rid: number }

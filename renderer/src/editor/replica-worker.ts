@@ -3,16 +3,13 @@
  * documents (replica-host.ts) and its own session at the peer, so that neither Automerge's work nor
  * the editor's traffic to the peer waits on the window's thread (which may be busy painting). Each
  * time the window (re)connects it hands the worker the way for this connection: the peer's WebSocket
- * address in browser mode, a MessagePort of its own in Electron.
+ * address in browser mode, a MessagePort of its own in Electron (worker-session.ts keeps it up).
  */
-import { GrapevineError } from '../../../shared/protocol.ts'
-import { createRpcClient } from '../../../shared/rpc.ts'
-import { checkedClient } from '../data/checked-client.ts'
 import { openWebSocket, portChannel } from '../transport.ts'
 import { startAutomerge } from './automerge-wasm.ts'
-import type { EditorVia } from '../transport.ts'
 import type { FromWorker, ToWorker } from './replica-messages.ts'
 import { ReplicaHost } from './replica-host.ts'
+import { WorkerSession } from './worker-session.ts'
 
 /** The worker's global scope (the project's types are the window's: only what is used here). */
 declare const self: {
@@ -28,26 +25,12 @@ const host = new ReplicaHost(
   (fn, afterMs = 0) => void setTimeout(fn, Math.max(TURN_MS, afterMs)),
 )
 const automerge = startAutomerge()
-let session: { close(): void } | null = null
-let generation = 0
-
-async function connect(via: EditorVia): Promise<void> {
-  const gen = ++generation
-  session?.close()
-  session = null
-  try {
-    const channel = 'port' in via ? portChannel(via.port) : await openWebSocket(via.url)
-    if (gen !== generation) return channel.close()
-    const rpc = createRpcClient(channel)
-    session = rpc
-    const client = checkedClient(rpc, (e) => console.warn('the editor worker dropped a malformed event from the peer', e))
-    // Only its documents' events: the window's own session is told the rest.
-    await client.request('session.configure', { events: 'open-docs' })
-    if (gen === generation) host.connect(client)
-  } catch (err) {
-    if (gen === generation) host.connectFailed(err instanceof Error ? err : new GrapevineError('unreachable', String(err)))
-  }
-}
+const session = new WorkerSession(host, {
+  openWebSocket,
+  portChannel,
+  later: (fn, ms) => void setTimeout(fn, ms),
+  warn: (message, detail) => console.warn(message, ...(detail === undefined ? [] : [detail])),
+})
 
 // Messages keep their order: everything waits for Automerge, then for the connection before it, on one
 // chain. A message that fails is logged; the ones after it still run.
@@ -57,7 +40,7 @@ const inTurn = (fn: () => unknown): void => {
 }
 self.addEventListener('message', (e: MessageEvent<ToWorker>) => {
   const m = e.data
-  if (m.t === 'connect') inTurn(() => connect(m.via))
+  if (m.t === 'connect') inTurn(() => session.connect(m.via))
   else inTurn(() => host.handle(m))
 })
 self.postMessage({ t: 'ready', rid: 0 })

@@ -132,6 +132,8 @@ export function DocView(p: DocViewProps) {
             setNotice(err)
             setAttempt((a) => a + 1)
           }),
+          // The editor's own session dropped and the worker dialled it again: reopen on it, no notice needed.
+          r.listen('reopen', () => setAttempt((a) => a + 1)),
         )
         setSince(r.since() !== null)
         setShowSince(true)
