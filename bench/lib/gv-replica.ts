@@ -50,6 +50,11 @@ export class GvReplica implements TextPeer {
   private lastRemoteCost = 0
   /** Typing made on Automerge's backend since the document's view was last brought up to date (as replica.ts `spliceText`). */
   private stale = false
+  /** Keys (or frames) typed on the backend and not yet committed (as replica.ts `uncommitted`): one change when it next sends. */
+  private uncommittedKeys = 0
+  /** Keys each queued change holds, in queue order (for `sends`, which counts keys). */
+  private queueKeys: number[] = []
+  private keysQueued = 0
   error: Error | null = null
 
   private constructor(client: PeerClient, docId: string, doc: A.Doc<DocContent>, frameMs: number, off: () => void) {
@@ -108,26 +113,47 @@ export class GvReplica implements TextPeer {
   }
 
   /**
-   * One local change of the text, made as the editor's worker makes one (replica.ts `spliceText`): on
-   * Automerge's backend, the document's view brought up to date only when it is read.
+   * Local edits of the text, made as the editor's worker makes them (replica.ts `spliceText`): on
+   * Automerge's backend, the document's view brought up to date only when it is read, and committed
+   * as one change when the replica next sends (`commitTyping`): a frame (W4) or a key typed after a
+   * quiet frame is its own change; keys typed faster than the replica sends share one.
    */
   frame(fn: (splice: (pos: number, del: number, text: string) => void) => void): void {
     const text = this.textObject()
     if (text === null) {
+      this.commitTyping()
       this.doc = A.change(this.fresh(), (d) => {
         if (typeof d.text !== 'string') d.text = ''
         fn((pos, del, t) => A.splice(d, ['text'], pos, del, t))
       })
       const bytes = A.getLastLocalChange(this.doc)
-      if (bytes) this.enqueue(bytes)
+      if (bytes) this.enqueue(bytes, 1)
       return
     }
     const backend = A.getBackend(this.doc)
     fn((pos, del, t) => backend.splice(text, pos, del, t))
-    if (backend.commit(undefined, Math.floor(Date.now() / 1000)) === null) return
     this.stale = true
+    this.uncommittedKeys++
+    this.kick()
+  }
+
+  /** Commits what was typed since the last commit as one change, and queues it (as replica.ts `commitTyping`). */
+  private commitTyping(): void {
+    if (this.uncommittedKeys === 0) return
+    const keys = this.uncommittedKeys
+    this.uncommittedKeys = 0
+    const backend = A.getBackend(this.doc)
+    if (backend.commit(undefined, Math.floor(Date.now() / 1000)) === null) return
     const bytes = backend.getLastLocalChange()
-    if (bytes) this.enqueue(bytes)
+    if (!bytes) return
+    this.queue.push(bytes)
+    this.queueKeys.push(keys)
+    this.queuedTotal++
+  }
+
+  /** W7 names each keystroke by its change: commits what was typed now (a key after a quiet frame, which the next microtask would commit). */
+  commitNow(): void {
+    this.commitTyping()
   }
 
   /** The text's length, from the backend while the view lags the typing (the app's window knows its own). */
@@ -151,6 +177,7 @@ export class GvReplica implements TextPeer {
   }
 
   private fresh(): A.Doc<DocContent> {
+    this.commitTyping()
     if (this.stale) {
       this.stale = false
       ;[this.doc] = A.applyChanges(this.doc, [])
@@ -162,19 +189,20 @@ export class GvReplica implements TextPeer {
     this.listeners.push(cb)
   }
 
-  /** Local changes queued or in flight. */
+  /** Local changes queued or in flight, and typing not yet committed. */
   unsent(): number {
-    return this.queuedTotal - this.sentTotal
+    return this.queuedTotal - this.sentTotal + (this.uncommittedKeys > 0 ? 1 : 0)
   }
 
-  private enqueue(bytes: Uint8Array): void {
+  private enqueue(bytes: Uint8Array, keys: number): void {
     this.queue.push(bytes)
+    this.queueKeys.push(keys)
     this.queuedTotal++
     this.kick()
   }
 
   private kick(): void {
-    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || (this.queue.length === 0 && this.uncommittedKeys === 0)) return
     this.scheduled = true
     const go = (): void => {
       this.scheduled = false
@@ -186,10 +214,12 @@ export class GvReplica implements TextPeer {
   }
 
   private flush(): void {
+    this.commitTyping()
     if (this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return
     const batch = this.queue.splice(0, MAX_CHANGES_PER_MESSAGE)
+    for (const k of this.queueKeys.splice(0, batch.length)) this.keysQueued += k
     this.lastSentAt = now()
-    this.sends.push([this.sentTotal + this.inFlightChanges + batch.length, now()])
+    this.sends.push([this.keysQueued, now()])
     this.inFlight++
     this.inFlightChanges += batch.length
     this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
@@ -197,7 +227,7 @@ export class GvReplica implements TextPeer {
         this.sentTotal += batch.length
         this.inFlight--
         this.inFlightChanges -= batch.length
-        if (this.queue.length) this.kick()
+        if (this.queue.length || this.uncommittedKeys) this.kick()
         else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
       },
       (err: Error) => {
@@ -212,7 +242,7 @@ export class GvReplica implements TextPeer {
   /** Resolves when every local change is acknowledged as durable by the peer. */
   drain(): Promise<void> {
     if (this.error) return Promise.reject(this.error)
-    if (this.queue.length === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve()
+    if (this.queue.length === 0 && this.uncommittedKeys === 0 && this.inFlight === 0 && !this.scheduled) return Promise.resolve()
     return new Promise((resolve, reject) => this.idleWaiters.push(() => (this.error ? reject(this.error) : resolve())))
   }
 

@@ -76,6 +76,7 @@ serve(
           pos = Math.min(pos, r.length()) // a teammate may have deleted text here meanwhile
           if (rand() < 0.1 && pos > 0) r.splice(--pos, 1, '')
           else r.splice(pos++, 0, String.fromCharCode(97 + Math.floor(rand() * 26)))
+          r.commitNow()
           const d = A.decodeChange(A.getLastLocalChange(r.doc)!)
           keys.push([doc, `${d.actor}:${d.seq}`, t])
         }

@@ -339,42 +339,63 @@ test('when the peer goes away with requests in flight, all of them and the queue
   await next.close()
 })
 
-test('typing made on the backend (spliceText): sent as changes, read up to date, and a teammate’s patches are theirs alone', async () => {
+test('typing made on the backend (spliceText): one change per send, read up to date, and a teammate’s patches are theirs alone', async () => {
   const peer = scriptedPeer()
   const frames = manualFrames()
   const r = await DocReplica.open(peer.client, 'd1', frames.schedule, undefined, frames.now)
   const remote: A.Patch[][] = []
   r.listen('remote', (p) => remote.push(p))
-  // Two keystrokes, the second a replacement given last first, then a key that changes nothing.
+  // After a quiet frame: the send goes in a microtask. Two keystrokes before it (the second a
+  // replacement given last first) and a key that changes nothing become one change.
   r.spliceText([[5, 0, ' world']])
-  const heads = A.getHeads(r.docForCursors())
   r.spliceText([
     [6, 1, 'W'],
     [0, 1, 'H'],
   ])
   r.spliceText([])
-  assert.notDeepEqual(A.getHeads(r.docForCursors()), heads, 'the backend has the change')
+  assert.equal(r.unsent(), 1, 'typing not yet committed counts as unsent')
   assert.equal(r.text(), 'Hello World', 'the view, read, is brought up to date')
-  await r.flushNow()
-  assert.equal(peer.doc.text, 'Hello World', 'the peer got both changes, none for the empty splice')
-  assert.equal(peer.applied.flat().length, 2)
-  // A teammate's change after local typing not read since: its patches say what it did, not the typing too.
+  await settle()
+  assert.equal(peer.doc.text, 'Hello World')
+  assert.deepEqual(
+    peer.applied.map((b) => b.length),
+    [1],
+    'one request of one change for the keys typed before it left',
+  )
+  assert.equal(r.unsent(), 0)
+  // In a fast run (a request left within the frame), keys wait for the next turn, then leave as one change.
+  r.spliceText([[11, 0, '.']])
+  r.spliceText([[12, 0, '.']])
+  r.spliceText([[13, 0, '.']])
+  await settle()
+  assert.equal(peer.applied.length, 1, 'nothing left before the turn')
+  frames.run()
+  await settle()
+  assert.deepEqual(
+    peer.applied.map((b) => b.length),
+    [1, 1],
+    'the run left as one change',
+  )
+  assert.equal(peer.doc.text, 'Hello World...')
+  // A teammate's change after local typing not committed nor read since: its patches say what it did,
+  // not the typing too, and the typing is still sent, as a change of its own.
   frames.advance(20)
-  r.spliceText([[11, 0, '!']])
+  r.spliceText([[14, 0, '!']])
   peer.remoteEdit((d) => A.splice(d, ['text'], 0, 0, '> '))
   assert.equal(remote.length, 1)
   assert.deepEqual(
     remote[0]!.map((p) => (p.action === 'splice' ? [p.path, p.value] : p.action)),
     [[['text', 0], '> ']],
   )
-  assert.equal(r.text(), '> Hello World!')
-  // A cursor placed on a view that lags the typing still names the character.
-  r.spliceText([[14, 0, '?']])
-  const c = A.getCursor(r.docForCursors(), ['text'], 14)
-  assert.equal(A.getCursorPosition(r.doc(), ['text'], c), 14)
-  assert.equal(r.text(), '> Hello World!?')
+  assert.equal(r.text(), '> Hello World...!')
+  // A cursor placed on a view that lags the typing still names the character, and does not commit it.
+  r.spliceText([[17, 0, '?']])
+  const c = A.getCursor(r.docForCursors(), ['text'], 17)
+  assert.equal(A.getCursorPosition(r.doc(), ['text'], c), 17)
+  assert.equal(r.text(), '> Hello World...!?')
   await r.flushNow()
-  assert.equal(peer.doc.text, '> Hello World!?')
+  assert.equal(peer.doc.text, '> Hello World...!?')
+  assert.equal(peer.applied.flat().length, 4, 'every key typed reached the peer, in four changes')
   await r.close()
 })
 
