@@ -5,8 +5,6 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request } from 'node:http'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { encode } from 'cborg'
 import WebSocket, { WebSocketServer } from 'ws'
 import { runFrameChannelTests } from '../../../shared/frame-channel-contract.ts'
@@ -14,20 +12,17 @@ import { MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
 import { CLIENT_PROTOCOL_VERSION, type PeerClient } from '../../../shared/protocol.ts'
 import { createRpcClient } from '../../../shared/rpc.ts'
 import { WS_CLOSE, webSocketChannel } from '../../../shared/websocket-channel.ts'
-import { startPeer, tempDir, testLog } from '../test/helpers.ts'
+import { startPeer, tempDir, tempSite, testLog } from '../test/helpers.ts'
 import { startUiServer, type UiServer } from './ui-server.ts'
 
 const profile = tempDir()
-const site = tempDir()
+const site = tempSite()
 let peer: Awaited<ReturnType<typeof startPeer>>
 let ui: UiServer
 let workspaceId: string
 let docId: string
 
 before(async () => {
-  mkdirSync(join(site.path, 'assets'))
-  writeFileSync(join(site.path, 'index.html'), '<!doctype html><title>Grapevine</title>')
-  writeFileSync(join(site.path, 'assets', 'app.js'), 'console.log(1)')
   peer = await startPeer(profile.path, { name: 'Web' })
   ui = await startUiServer(peer, testLog, { dir: site.path })
   const local = peer.connect()

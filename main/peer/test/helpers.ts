@@ -1,7 +1,7 @@
 /** Test helpers: peers on 127.0.0.1 with profiles in temp folders, and bounded waiting. */
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPeer, type Peer, type PeerConfig } from '../peer.ts'
@@ -10,6 +10,15 @@ import { consoleLog, silentLog } from '../log.ts'
 export function tempDir(prefix = 'grapevine-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix))
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) }
+}
+
+/** A stand-in for the built renderer in a temp folder (a page and one asset), for browser mode's UI server. */
+export function tempSite(): { path: string; remove(): void } {
+  const site = tempDir('grapevine-site-')
+  mkdirSync(join(site.path, 'assets'))
+  writeFileSync(join(site.path, 'index.html'), '<!doctype html><title>Grapevine</title>')
+  writeFileSync(join(site.path, 'assets', 'app.js'), 'console.log(1)')
+  return site
 }
 
 /** Runs `fn` with a temp folder that is removed afterwards. */

@@ -6,12 +6,13 @@
  * Local edits change the replica as they come; their change bytes are sent with `doc.applyChanges`,
  * in order over the one channel, so the peer takes them in causal order. Nothing waits for a reply to
  * send: up to MAX_IN_FLIGHT requests are outstanding, and the sync status follows the
- * acknowledgements as they come. After a quiet frame a keystroke's change leaves at once; in a fast
- * run of keys changes leave together at most once per frame, so a burst is a few requests (and gossip
- * messages), not one per key. Remote changes arrive as `doc.changes` events: applied at once once as
- * long as the last apply took has passed since it ended; those that arrive sooner are applied
- * together in the next turn, or, after an apply that took longer, once as long again has passed
- * (Automerge applies many changes in one call in about the time of one).
+ * acknowledgements as they come. After a quiet frame a keystroke leaves at once as a change of its
+ * own; in a fast run the keys typed until the next turn leave together as one change, so a burst is a
+ * few changes and requests (and gossip messages), not one per key. Remote changes arrive as
+ * `doc.changes` events: applied at once once as long as the last apply took has passed since it
+ * ended; those that arrive sooner are applied together in the next turn, or, after an apply that
+ * took longer, once as long again has passed (Automerge applies many changes in one call in about the
+ * time of one).
  */
 import * as A from '@automerge/automerge'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -192,15 +193,16 @@ export class DocReplica {
   }
 
   /**
-   * Typing: splices of the text, given last first (each leaves the positions before it as they were),
-   * made on Automerge's backend, without updating the document's JavaScript view now, and committed
-   * as a change when the replica sends (`commitTyping`): after a quiet frame that is at once (one key,
-   * one change), in a fast run at the next turn, with every key typed meanwhile in one change. Each
-   * change is sealed, signed, sent, checked and applied by every teammate, so a burst of 100 keys is
-   * now a handful of changes, not 100. `A.change` does both, and the view's update (Automerge works out the change's patches and
-   * applies them to a new view) was about two thirds of a keystroke's cost here (session 31: 350–800 µs
-   * per key with it, 170–200 µs without). The view is brought up to date when something reads it
-   * (`doc`, `text`, `title`) or before teammates' changes are applied (so their patches are theirs alone).
+   * Typing: splices of the text, given last first (each leaves the positions before it as they were).
+   * - Made on Automerge's backend, without updating the document's JavaScript view now. `A.change`
+   *   updates it with every change (Automerge works out the change's patches and applies them to a new
+   *   view): about two thirds of a keystroke's cost here (session 31: 350–800 µs per key with it,
+   *   170–200 µs without). The view is brought up to date when something reads it (`doc`, `text`,
+   *   `title`) or before teammates' changes are applied (so their patches are theirs alone).
+   * - Committed as a change when the replica sends (`commitTyping`): after a quiet frame that is at
+   *   once (one key, one change); in a fast run at the next turn, every key typed meanwhile in one
+   *   change. Each change is sealed, signed, sent, checked and applied by every teammate, so a burst of
+   *   100 keys is a handful of changes, not 100 (session 32).
    */
   spliceText(splices: readonly (readonly [at: number, del: number, insert: string])[]): void {
     const obj = this.closed || this.refused || this.broken ? null : this.textObject()
@@ -234,9 +236,9 @@ export class DocReplica {
     this.uncommitted = false
     const backend = A.getBackend(this.current)
     // As A.change: the time in whole seconds; no change when the splices changed nothing.
-    if (backend.commit(undefined, Math.floor(Date.now() / 1000)) === null) return
-    const bytes = backend.getLastLocalChange()
+    const bytes = backend.commit(undefined, Math.floor(Date.now() / 1000)) === null ? null : backend.getLastLocalChange()
     if (bytes) this.queue.push(bytes)
+    else this.events.emit('unsent', this.unsent())
   }
 
   /** The id of the document's text object (null: it has none, or its text is not a text object). */

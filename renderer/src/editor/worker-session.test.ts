@@ -5,8 +5,6 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { MessageChannel } from 'node:worker_threads'
 import WebSocket from 'ws'
 import type { PeerClient } from '../../../shared/protocol.ts'
@@ -14,20 +12,18 @@ import { portChannel } from '../../../shared/port-channel.ts'
 import { serveRpc, type FrameChannel } from '../../../shared/rpc.ts'
 import { webSocketChannel } from '../../../shared/websocket-channel.ts'
 import { startUiServer, type UiServer } from '../../../main/peer/api/ui-server.ts'
-import { startPeer, tempDir, testLog, waitFor } from '../../../main/peer/test/helpers.ts'
+import { startPeer, tempDir, tempSite, testLog, waitFor } from '../../../main/peer/test/helpers.ts'
 import { testWindow } from '../test/window.ts'
 import { WorkerSession } from './worker-session.ts'
 
 const profile = tempDir()
-const site = tempDir()
+const site = tempSite()
 let peer: Awaited<ReturnType<typeof startPeer>>
 let ui: UiServer
 let main: PeerClient
 let docId: string
 
 before(async () => {
-  mkdirSync(join(site.path, 'assets'))
-  writeFileSync(join(site.path, 'index.html'), '<!doctype html><title>Grapevine</title>')
   peer = await startPeer(profile.path, { name: 'Ana' })
   ui = await startUiServer(peer, testLog, { dir: site.path })
   main = peer.connect()

@@ -6,7 +6,6 @@
  */
 import { ChangeSet, Text } from '@codemirror/state'
 import type { Cursor } from '../../../shared/types.ts'
-import { waitFor } from '../../../main/peer/test/helpers.ts'
 import { ReplicaHost } from '../editor/replica-host.ts'
 import type { FromWorker, Placed, ToWorker } from '../editor/replica-messages.ts'
 import { TextSync } from '../editor/text-sync.ts'
@@ -28,6 +27,20 @@ export function testWindow() {
     failed: null as Extract<FromWorker, { t: 'failed' }> | null,
   }
   const send = (m: ToWorker): void => void setImmediate(() => host.handle(m))
+  /** Waiters for a message from the worker, checked as each comes. */
+  const waiters: { done: (m: FromWorker) => boolean; resolve: () => void }[] = []
+  /** Resolves when the worker sends a message `done` accepts, or rejects after `ms`. */
+  const until = (what: string, done: (m: FromWorker) => boolean, ms: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
+      waiters.push({
+        done,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      })
+    })
   const openNow = (docId: string): void => {
     w.rid++
     w.docId = docId
@@ -40,6 +53,10 @@ export function testWindow() {
     (m) =>
       void setImmediate(() => {
         w.got.push(m)
+        for (const x of waiters.filter((x) => x.done(m))) {
+          waiters.splice(waiters.indexOf(x), 1)
+          x.resolve()
+        }
         // A closed replica's last messages: the window has let go of it.
         if (m.rid !== w.rid) return
         const { sync } = w
@@ -66,7 +83,8 @@ export function testWindow() {
     /** Opens `docId` and waits until it is open; throws if it failed. */
     open: async (docId: string, ms = 5000) => {
       openNow(docId)
-      await waitFor('the document to open', () => w.opened || w.failed !== null, ms)
+      const rid = w.rid
+      await until('the document to open', (m) => m.rid === rid && (m.t === 'opened' || m.t === 'failed'), ms)
       if (w.failed) throw new Error(JSON.stringify(w.failed))
     },
     type: (spec: { from: number; to?: number; insert?: string }) => {
@@ -79,8 +97,9 @@ export function testWindow() {
     teammates: (cursors: { deviceId: string; cursor: Cursor }[]) => send({ t: 'teammates', rid: w.rid, cursors }),
     close: async () => {
       const rid = w.rid
+      const closed = until('the document to close', (m) => m.t === 'closed' && m.rid === rid, 5000)
       send({ t: 'close', rid })
-      await waitFor('the document to close', () => w.got.some((m) => m.t === 'closed' && m.rid === rid), 5000)
+      await closed
     },
   }
 }
