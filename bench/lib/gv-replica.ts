@@ -40,8 +40,6 @@ export class GvReplica implements TextPeer {
   readonly sends: [number, number][] = []
   private queuedTotal = 0
   private sentTotal = 0
-  /** Changes in the requests in flight. */
-  private inFlightChanges = 0
   /** Teammates' changes not applied yet, and when some were last applied. */
   private remoteQueue: Uint8Array[] = []
   private remoteScheduled = false
@@ -221,19 +219,16 @@ export class GvReplica implements TextPeer {
     this.lastSentAt = now()
     this.sends.push([this.keysQueued, now()])
     this.inFlight++
-    this.inFlightChanges += batch.length
     this.client.request('doc.applyChanges', { docId: this.docId, changes: batch }).then(
       () => {
         this.sentTotal += batch.length
         this.inFlight--
-        this.inFlightChanges -= batch.length
         if (this.queue.length || this.uncommittedKeys) this.kick()
         else if (this.inFlight === 0) for (const w of this.idleWaiters.splice(0)) w()
       },
       (err: Error) => {
         this.error = err
         this.inFlight--
-        this.inFlightChanges -= batch.length
         for (const w of this.idleWaiters.splice(0)) w()
       },
     )

@@ -6,6 +6,7 @@
 import type { PeerClient } from '../../shared/protocol.ts'
 import { createRpcClient, type FrameChannel } from '../../shared/rpc.ts'
 import { checkedClient } from './data/checked-client.ts'
+import { redialDelayMs } from './lib/backoff.ts'
 import { chooseTransport, type EditorVia, listenForPorts, openWebSocket, portChannel } from './transport.ts'
 
 export type ConnectionState =
@@ -70,7 +71,7 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
   }
 
   const reconnect = (): void => {
-    const wait = Math.min(5000, 500 * 2 ** failures++)
+    const wait = redialDelayMs(failures++)
     onState({ status: 'lost', kind: 'browser', retryInMs: wait })
     retry = setTimeout(attempt, wait)
   }

@@ -2,7 +2,7 @@
  * The editor worker's own session at the peer, kept up. Each connection the window hands over
  * (`connect`, once per window connection) replaces the one before. A session can also drop on its
  * own, while the window's is fine: then the window would never hand a new way, so the worker acts.
- * - A WebSocket (browser mode) is dialled again, with backoff (0.5 s doubling to 5 s), until it
+ * - A WebSocket (browser mode) is dialled again, with the window's backoff (`redialDelayMs`), until it
  *   opens or the window hands a newer connection; opens wait meanwhile.
  * - A MessagePort (Electron) cannot be dialled again: opens fail until the window hands a new port
  *   (it gets one whenever the peer restarts).
@@ -14,6 +14,7 @@
 import { GrapevineError } from '../../../shared/protocol.ts'
 import { createRpcClient, type FrameChannel } from '../../../shared/rpc.ts'
 import { checkedClient } from '../data/checked-client.ts'
+import { redialDelayMs } from '../lib/backoff.ts'
 import type { EditorVia } from '../transport.ts'
 import type { ReplicaHost } from './replica-host.ts'
 
@@ -24,9 +25,6 @@ export interface WorkerSessionDeps {
   later(fn: () => void, ms: number): void
   warn(message: string, detail?: unknown): void
 }
-
-const FIRST_REDIAL_MS = 500
-const MAX_REDIAL_MS = 5000
 
 type SessionHost = Pick<ReplicaHost, 'connect' | 'connectFailed' | 'disconnected' | 'reconnected'>
 
@@ -99,7 +97,7 @@ export class WorkerSession {
   }
 
   private redial(gen: number, via: EditorVia): void {
-    const wait = Math.min(MAX_REDIAL_MS, FIRST_REDIAL_MS * 2 ** this.redials++)
+    const wait = redialDelayMs(this.redials++)
     this.deps.later(() => {
       if (gen === this.generation) void this.dial(gen, via, true)
     }, wait)
