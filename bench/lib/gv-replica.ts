@@ -149,7 +149,7 @@ export class GvReplica implements TextPeer {
     this.queuedTotal++
   }
 
-  /** W7 names each keystroke by its change: commits what was typed now (a key after a quiet frame, which the next microtask would commit). */
+  /** W7 names each keystroke by its change, and W2 and W5 make one change per keystroke: commits what was typed now (a key after a quiet frame, which the next microtask would commit). */
   commitNow(): void {
     this.commitTyping()
   }

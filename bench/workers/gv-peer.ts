@@ -177,6 +177,9 @@ serve(
         for (let k = 0; k < keys.length; k++) {
           const [pos, del, ins] = keys[k]!
           r.splice(pos, del, ins)
+          // W2 and W5 count one change per keystroke, as their anchors make them: keys typed in one turn
+          // would otherwise share a change (as a burst does in the editor).
+          r.commitNow()
           if (r.unsent() >= 2048) await r.drain()
         }
         await r.drain()

@@ -188,6 +188,9 @@ export class Joining extends EventEmitter<JoiningEvents> {
     ttlMs = DEFAULT_INVITE_TTL_MS,
     approve = true,
   ): Promise<InviteInfo> {
+    // A keys pass under way (the first epoch of a workspace just made, a grant) settles first: the name the
+    // invite carries is the one its sealed title op opens to, not the stand-in shown while a key is on its way.
+    await this.keysSettled(workspaceId)
     const state = this.workspaces.state(workspaceId)
     const mine = this.workspaces.roleOf(workspaceId, this.node.peerId.toString())
     if (!state || mine === undefined) throw new GrapevineError('not-found', `Not a member of workspace ${workspaceId}.`)
