@@ -102,6 +102,12 @@ serve(
         client.onEvent((e) => {
           if (e.type === 'doc.changes') probe.push(['ev', now(), e.changes.length])
         })
+        // Where teammates' changes leave the peer for its clients (W1b's pages: not this process's client).
+        const emit = docs['emit']!
+        docs['emit'] = function (this: unknown, ...a: unknown[]) {
+          if (a[0] === 'changes') probe.push(['out', now(), (a[2] as unknown[]).length])
+          return emit.apply(this, a)
+        }
       }
       return { id: peer.device.deviceId, addrs: peer.node.getMultiaddrs().map(String) }
     },
