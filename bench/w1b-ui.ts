@@ -18,12 +18,13 @@ import type { Browser, CDPSession, Page } from 'playwright-core'
 import type { Report } from './lib/report.ts'
 import { grapevinePeers, tempDir } from './lib/systems.ts'
 import { stopAll, type Worker } from './lib/workers.ts'
-import { fmt, fmtRep, median, now, percentile, repeated, summarize } from './lib/stats.ts'
+import { fmt, fmtRep, median, percentile, repeated, summarize } from './lib/stats.ts'
 import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
 import { keyChar } from './lib/text-peer.ts'
 import { loadTrace } from './lib/trace.ts'
 import { procSample, threadsCpuMs } from './lib/proc.ts'
+import { PROBE_PAGE_SCRIPT, PROBING, printStages, probeWorkers } from './lib/ui-probe.ts'
 
 export interface W1bConfig {
   ns: number[]
@@ -124,39 +125,9 @@ const PAGE_SCRIPT = `(() => {
   }
   g.take = () => {
     g.watching = false
-    const r = { keys: g.keys, arrivals: g.arrivals, sameEditor: g.observed === content(), longTasks: g.longTasks, posts: g.posts, gots: g.gots }
-    g.posts = []
-    g.gots = []
-    return r
+    return { keys: g.keys, arrivals: g.arrivals, sameEditor: g.observed === content(), longTasks: g.longTasks }
   }
   addEventListener('keydown', (e) => { if (g.watching && e.key.length === 1) g.keys.push(clock()) }, true)
-  // For BENCH_PROBE's stages: when the window posts an edit to its editor worker, and gets one from it.
-  g.posts = []
-  g.gots = []
-  const post = Worker.prototype.postMessage
-  Worker.prototype.postMessage = function (m, ...rest) {
-    if (g.watching && m && m.t === 'edit') g.posts.push(clock())
-    return post.call(this, m, ...rest)
-  }
-  const W = Worker
-  window.Worker = function (...args) {
-    const w = new W(...args)
-    w.addEventListener('message', (e) => { if (g.watching && e.data && e.data.t === 'edit') g.gots.push(clock()) })
-    return w
-  }
-  window.Worker.prototype = W.prototype
-  // For BENCH_PROBE: DOM mutations outside the editor while watching, by the nearest element with a test id or class.
-  g.outside = {}
-  new MutationObserver((records) => {
-    if (!g.watching) return
-    for (const r of records) {
-      const el = r.target.nodeType === 1 ? r.target : r.target.parentElement
-      if (!el || el.closest('.cm-editor')) continue
-      const at = el.closest('[data-testid]')
-      const k = (at ? at.getAttribute('data-testid') : '?') + ' ' + r.type + (r.attributeName ? ':' + r.attributeName : '')
-      g.outside[k] = (g.outside[k] || 0) + 1
-    }
-  }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true })
   window.__gvb = g
 })()`
 
@@ -203,9 +174,6 @@ interface Take {
   sameEditor: boolean
   /** Durations of tasks over 50 ms on the page's main thread during the run. */
   longTasks: number[]
-  /** When the window posted an edit to its editor worker, and got one from it (page clock). */
-  posts: number[]
-  gots: number[]
 }
 
 interface Measured {
@@ -269,51 +237,6 @@ async function cpuNow(cdp: CDPSession[], workers: Worker[]): Promise<{ pages: nu
   }
 }
 
-/**
- * `BENCH_PROBE=1` (the peers record where a keystroke enters and leaves them, as bench/probe.ts): the steady
- * keystrokes' path stage by stage, medians in ms after the keydown: the typist's peer takes the request, each
- * other peer gets the live message and hands the change to its clients, and the page shows it.
- */
-async function printStages(
-  workers: Worker[],
-  steady: { key: Take; pagesTaken: Take[] },
-  offsets: { offset: number }[],
-  sends: number[],
-  workerPosts: number[][],
-  tag: string,
-): Promise<void> {
-  type Ev = [string, number, number]
-  // Peers' clock (CLOCK_MONOTONIC) to this process's, then to each page's.
-  const toNode = performance.timeOrigin + performance.now() - now()
-  const probes = await Promise.all(workers.map((w) => w.call<Ev[]>('probe')))
-  const keys = steady.key.keys.map((t) => t - offsets.at(-1)!.offset)
-  const after = (evs: Ev[], name: string, k: number): number => {
-    const t0 = keys[k]!
-    const t1 = keys[k + 1] ?? Number.POSITIVE_INFINITY
-    const hit = evs.find(([n, t]) => n === name && t + toNode >= t0 && t + toNode < t1)
-    return hit ? hit[1] + toNode - t0 : Number.NaN
-  }
-  const med = (xs: number[]): string => fmt(median(xs.filter(Number.isFinite)))
-  const req = keys.map((_, k) => after(probes.at(-1)!, 'req', k))
-  const typist = offsets.at(-1)!.offset
-  const firstIn = (ts: number[], k: number, offset: number): number => {
-    const t = ts.map((x) => x - offset).find((x) => x >= keys[k]! && x < (keys[k + 1] ?? Number.POSITIVE_INFINITY))
-    return t === undefined ? Number.NaN : t - keys[k]!
-  }
-  const posted = keys.map((_, k) => firstIn(steady.key.posts, k, typist))
-  const sent = keys.map((_, k) => firstIn(sends, k, typist))
-  console.log(`W1b ${tag} typist: window posted the edit ${med(posted)}, worker sent ${med(sent)}`)
-  const rows = probes.slice(0, -1).map((evs, i) => {
-    const live = keys.map((_, k) => after(evs, 'live', k))
-    const out = keys.map((_, k) => after(evs, 'out', k))
-    const shown = steady.pagesTaken[i]!.arrivals.map((t, k) => t - offsets[i]!.offset - keys[k]!)
-    const got = keys.map((_, k) => firstIn(steady.pagesTaken[i]!.gots, k, offsets[i]!.offset))
-    const wposted = keys.map((_, k) => firstIn(workerPosts[i]!, k, offsets[i]!.offset))
-    return `page ${i}: request at the typist's peer ${med(req)}, live at this peer ${med(live)}, to its clients ${med(out)}, its worker posted it ${med(wposted)}, its window got it ${med(got)}, shown ${med(shown)}`
-  })
-  console.log(`W1b ${tag} stages (median ms after keydown):\n  ${rows.join('\n  ')}`)
-}
-
 async function clockOffset(p: Page): Promise<{ offset: number; rtt: number }> {
   let best = { offset: 0, rtt: Number.POSITIVE_INFINITY }
   for (let i = 0; i < 7; i++) {
@@ -362,6 +285,7 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
         const p = await ctx.newPage()
         p.on('pageerror', (err) => errors.push(`page ${i}: ${err.message}`))
         await p.addInitScript(PAGE_SCRIPT)
+        if (PROBING) await p.addInitScript(PROBE_PAGE_SCRIPT)
         await p.goto(`${url}#/w/${g.ids.workspaceId}/d/${g.ids.docId}`)
         await p.locator('[data-testid="editor"] .cm-content').waitFor({ timeout: 60_000 })
         return p
@@ -441,21 +365,7 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
       return { key, pagesTaken: taken }
     }
 
-    if (process.env['BENCH_PROBE'])
-      for (const p of pages.slice(0, -1))
-        for (const w of p.workers())
-          await w.evaluate(`(() => {
-            self.__posts = []
-            const post = self.postMessage
-            self.postMessage = function (m, ...rest) { if (m && m.t === 'edit') self.__posts.push(performance.timeOrigin + performance.now()); return post.call(this, m, ...rest) }
-          })()`)
-    if (process.env['BENCH_PROBE'])
-      for (const w of typist.workers())
-        await w.evaluate(`(() => {
-          self.__sends = []
-          const send = WebSocket.prototype.send
-          WebSocket.prototype.send = function (d) { self.__sends.push(performance.timeOrigin + performance.now()); return send.call(this, d) }
-        })()`)
+    if (PROBING) await probeWorkers(typist, pages.slice(0, -1))
     await Promise.all(workers.map((w) => w.call('takeUiTraffic')))
     const cpuBefore = await cpuNow(cdp, workers)
     if (PROFILE_DIR) await Promise.all(cdp.map((c) => c.send('Profiler.start')))
@@ -476,15 +386,15 @@ async function measure(browser: Browser, n: number, cfg: W1bConfig, rendererDir:
     m.peerCpu = cpuAfter.peers.map((x, i) => (x - cpuBefore.peers[i]!) / cfg.steadyKeys)
     m.workerCpu = (cpuAfter.editorWorkers - cpuBefore.editorWorkers) / cfg.steadyKeys
     m.traffic = await Promise.all(workers.map((w) => w.call<Traffic>('takeUiTraffic')))
-    if (process.env['BENCH_PROBE']) {
-      const sends = (await Promise.all(typist.workers().map((w) => w.evaluate<number[]>('self.__sends || []')))).flat()
-      const workerPosts = await Promise.all(
-        pages.slice(0, -1).map(async (p) => (await Promise.all(p.workers().map((w) => w.evaluate<number[]>('self.__posts || []')))).flat()),
-      )
-      await printStages(workers, steady, offsets, sends, workerPosts, tag)
-      for (const [i, p] of pages.entries())
-        console.log(`W1b ${tag} page ${i} DOM mutations outside the editor:`, JSON.stringify(await p.evaluate('window.__gvb.outside')))
-    }
+    if (PROBING)
+      await printStages({
+        tag,
+        peers: workers,
+        pages,
+        keys: steady.key.keys,
+        arrivals: steady.pagesTaken.slice(0, -1).map((t) => t.arrivals),
+        offsets,
+      })
     steady.key.keys.forEach((kt, k) => {
       m.echo.push(steady.key.arrivals[k]! - kt)
       for (const t of steady.pagesTaken.slice(0, -1)) m.typing.push(t.arrivals[k]! - kt)
