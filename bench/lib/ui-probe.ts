@@ -86,17 +86,17 @@ export async function printStages(o: {
   const probes = await Promise.all(o.peers.map((w) => w.call<Ev[]>('probe')))
   const typist = o.pages.length - 1
   const keys = o.keys.map((t) => t - o.offsets[typist]!.offset)
-  const within = (k: number): [number, number] => [keys[k]!, keys[k + 1] ?? Number.POSITIVE_INFINITY]
   /** The first of `times` (on this process's clock) in keystroke k's window, ms after it. */
   const first = (times: readonly number[], k: number): number => {
-    const [t0, t1] = within(k)
+    const t0 = keys[k]!
+    const t1 = keys[k + 1] ?? Number.POSITIVE_INFINITY
     const t = times.find((x) => x >= t0 && x < t1)
     return t === undefined ? Number.NaN : t - t0
   }
   const peerTimes = (evs: Ev[], name: string): number[] => evs.filter(([n]) => n === name).map(([, t]) => t + toNode)
   const onNode = (times: readonly number[], page: number): number[] => times.map((t) => t - o.offsets[page]!.offset)
   const stage = (times: readonly number[]): string => fmt(median(keys.map((_, k) => first(times, k)).filter(Number.isFinite)))
-  const probe = (await o.pages[typist]!.evaluate('window.__gvp')) as { posts: number[] }
+  const probe = (await o.pages[typist]!.evaluate('window.__gvp')) as { posts: number[]; outside: Record<string, number> }
   const sends = await pageTimes(o.pages[typist]!, 'self.__sends')
   const req = peerTimes(probes[typist]!, 'req')
   console.log(
@@ -114,6 +114,5 @@ export async function printStages(o: {
         `DOM mutations outside the editor ${JSON.stringify(seen.outside)}`,
     )
   }
-  const own = (await o.pages[typist]!.evaluate('window.__gvp.outside')) as Record<string, number>
-  console.log(`  typing page: DOM mutations outside the editor ${JSON.stringify(own)}`)
+  console.log(`  typing page: DOM mutations outside the editor ${JSON.stringify(probe.outside)}`)
 }
