@@ -60,17 +60,37 @@ interface GossipStats {
   awayLeftOut: number
   /** Reports of whom a teammate is connected to, received (sync/reach.ts). */
   reachReports: number
+  /** Announcements of this device's heads sent (`announceHeads`). */
+  headsAnnounced: number
   /** Well-formed messages of a later version than this one (a type or `v` not known here): dropped, nobody blamed. */
   newer: number
 }
 
 type Verdict = (typeof VERDICT)[keyof typeof VERDICT]
 
-const HEADS_DEBOUNCE_MS = 300
+/**
+ * This device's heads are announced HEADS_DELAY_MS after the first commit not announced yet, and no sooner
+ * than `headsSpacing` after the last announcement. Each one goes to every member and costs each a message to
+ * decode, a write and a sync status to work out. Announced 300 ms after the first commit whatever the team,
+ * every peer announced two or three times a second while anyone typed (a teammate's keystrokes commit at
+ * least every 250 ms), and each received that from every member: in W1 at N = 8 (three rounds), the 8
+ * peers sent about 200 announcements and received 1,600 small messages (88 and 860 with the spacing). The
+ * spacing grows with the team, so that a peer receives about as many announcements whatever its size
+ * (traffic in N, not N²); an edit after a quiet spell is announced HEADS_DELAY_MS after its commit.
+ */
+const HEADS_DELAY_MS = 100
+const HEADS_SPACING_PER_MEMBER_MS = 150
+const HEADS_SPACING_MIN_MS = 300
+const HEADS_SPACING_MAX_MS = 2_000
+
+/** The least time between two heads announcements in a workspace of `members` devices (see HEADS_DELAY_MS above). */
+export function headsSpacing(members: number): number {
+  return Math.min(HEADS_SPACING_MAX_MS, Math.max(HEADS_SPACING_MIN_MS, HEADS_SPACING_PER_MEMBER_MS * (members - 1)))
+}
 /**
  * Teammates' heads announcements are gathered and written in one commit within this long, with whatever
  * else commits by then (teammates' changes do, `REMOTE_COMMIT_WITHIN_MS`): at N peers each announcing
- * every 300 ms while typing, one commit (fsync) per announcement would be most of the disk work of a
+ * up to a few times a second while typing, one commit (fsync) per announcement would be most of the disk work of a
  * typing session.
  */
 const PEER_HEADS_WRITE_MS = 250
@@ -99,6 +119,7 @@ export class Gossip {
     liveOnly: 0,
     awayLeftOut: 0,
     reachReports: 0,
+    headsAnnounced: 0,
     newer: 0,
   }
   /** Verdicts on recent messages, by their bytes (accepted or ignored; a rejected one is judged again). */
@@ -107,6 +128,10 @@ export class Gossip {
   private outboxScheduled = false
   private readonly headsDue = new Map<string, Set<string>>()
   private headsTimer: NodeJS.Timeout | null = null
+  /** When this device last announced its heads (performance.now()). */
+  private headsAnnouncedAt = Number.NEGATIVE_INFINITY
+  /** Teammates' heads for documents not here yet, taken once the document is (`documents` 'heads'). */
+  private readonly earlyHeads = new EarlyHeads()
   /** Teammates' heads announced and not written yet, by "peer doc"; the newest announcement wins. */
   private readonly peerHeads = new Map<string, { origin: string; docId: string; heads: string[]; at: number }>()
   /** A write of `peerHeads` is queued. */
@@ -153,7 +178,10 @@ export class Gossip {
     })
     workspaces.on('ops', (ws, ops) => this.send(ws, { t: 'members', v: PEER_PROTOCOL_VERSION, ws, ops }))
     documents.on('local', (ws, docId, items) => this.queueChanges(ws, docId, items))
-    documents.on('heads', (ws, docId) => this.queueHeads(ws, docId))
+    documents.on('heads', (ws, docId) => {
+      this.takeEarlyHeads(ws, docId)
+      this.queueHeads(ws, docId)
+    })
   }
 
   /** Subscribes to every workspace's topic, once the node has started (gossipsub refuses it before). */
@@ -324,7 +352,11 @@ export class Gossip {
         if (typeof origin !== 'string') return this.reject(source, origin.reason, origin.detail)
         const at = Date.now()
         for (const [docId, heads] of m.docs) {
-          if (this.store.documentWorkspace(docId) === workspaceId) this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
+          const owner = this.store.documentWorkspace(docId)
+          if (owner === workspaceId) this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
+          // A document whose first changes are still on their way here (its author announced as soon as it
+          // committed): kept until they are, else nothing would say the teammate holds it until it changes again.
+          else if (owner === undefined) this.earlyHeads.keep(docId, { ws: workspaceId, origin, docId, heads, at })
         }
         if (!this.peerHeadsQueued) this.queuePeerHeads()
         break
@@ -360,6 +392,18 @@ export class Gossip {
     }
     this.stats.accepted++
     return VERDICT.accept
+  }
+
+  /** Teammates' heads of `docId` that came before it did (see `judge`), now that it is here. */
+  private takeEarlyHeads(ws: string, docId: string): void {
+    const early = this.earlyHeads.take(docId)
+    if (!early) return
+    for (const h of early) {
+      if (h.ws !== ws) continue
+      const k = `${h.origin} ${docId}`
+      if (!this.peerHeads.has(k)) this.peerHeads.set(k, { origin: h.origin, docId, heads: h.heads, at: h.at })
+    }
+    if (!this.peerHeadsQueued) this.queuePeerHeads()
   }
 
   /** Writes the heads gathered by the time the commit runs (announcements until then join it). */
@@ -447,14 +491,22 @@ export class Gossip {
     const set = this.headsDue.get(ws) ?? new Set()
     set.add(docId)
     this.headsDue.set(ws, set)
-    this.headsTimer ??= setTimeout(() => {
-      this.headsTimer = null
-      for (const [w, docs] of this.headsDue) {
-        const announced = [...docs].slice(0, MAX_HEADS_ANNOUNCED_DOCS).map((d): [string, string[]] => [d, this.documents.heads(d)])
-        this.send(w, this.signed({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws: w, docs: announced, o: this.keys.deviceId }))
-      }
-      this.headsDue.clear()
-    }, HEADS_DEBOUNCE_MS)
+    if (this.headsTimer) return
+    const spacing = headsSpacing(this.workspaces.state(ws)?.members.size ?? 2)
+    const wait = Math.max(HEADS_DELAY_MS, this.headsAnnouncedAt + spacing - performance.now())
+    this.headsTimer = setTimeout(() => this.announceHeads(), wait)
+  }
+
+  private announceHeads(): void {
+    this.headsTimer = null
+    if (this.stopped) return
+    this.headsAnnouncedAt = performance.now()
+    for (const [w, docs] of this.headsDue) {
+      this.stats.headsAnnounced++
+      const announced = [...docs].slice(0, MAX_HEADS_ANNOUNCED_DOCS).map((d): [string, string[]] => [d, this.documents.heads(d)])
+      this.send(w, this.signed({ t: 'heads', v: PEER_PROTOCOL_VERSION, ws: w, docs: announced, o: this.keys.deviceId }))
+    }
+    this.headsDue.clear()
   }
 
   /** A heads announcement or presence with this device's signature (`originPayload`). */
@@ -518,4 +570,52 @@ export function originPayload(m: Extract<GossipMessage, { t: 'heads' | 'presence
   const head = Buffer.from(`grapevine/${m.t}/1\n${m.ws}\n${m.o ?? ''}\n`)
   if (m.t === 'presence') return Buffer.concat([head, m.e, m.p])
   return Buffer.concat([head, Buffer.from(m.docs.map(([doc, heads]) => `${doc}:${heads.join(',')}`).join('\n'))])
+}
+
+interface EarlyHead {
+  ws: string
+  origin: string
+  docId: string
+  heads: string[]
+  at: number
+}
+
+/**
+ * Heads announced for documents this device does not have yet, by document: at most EARLY_DOCS documents,
+ * each with the newest announcement of each teammate, for at most EARLY_MS (a document's first changes
+ * come within moments of its heads, or catch-up brings both later).
+ */
+export class EarlyHeads {
+  static readonly EARLY_DOCS = 256
+  static readonly EARLY_MS = 60_000
+  private readonly docs = new Map<string, EarlyHead[]>()
+  private readonly now: () => number
+
+  constructor(now: () => number = Date.now) {
+    this.now = now
+  }
+
+  keep(docId: string, h: EarlyHead): void {
+    const list = (this.docs.get(docId) ?? []).filter((x) => x.origin !== h.origin)
+    list.push(h)
+    this.docs.delete(docId)
+    this.docs.set(docId, list)
+    for (const [id, l] of this.docs) {
+      if (this.docs.size <= EarlyHeads.EARLY_DOCS && l.every((x) => this.now() - x.at <= EarlyHeads.EARLY_MS)) break
+      this.docs.delete(id)
+    }
+  }
+
+  /** The heads kept for `docId` (and forgets them), unless too old. */
+  take(docId: string): EarlyHead[] | undefined {
+    const list = this.docs.get(docId)
+    if (!list) return undefined
+    this.docs.delete(docId)
+    const fresh = list.filter((x) => this.now() - x.at <= EarlyHeads.EARLY_MS)
+    return fresh.length ? fresh : undefined
+  }
+
+  get size(): number {
+    return this.docs.size
+  }
 }
