@@ -40,6 +40,7 @@ import { tallyLog, type Log, type Tally } from '../log.ts'
 import type { PeerScoring } from '../net/scoring.ts'
 import { isRejection, validateChange, type Rejection, type ValidChange } from './change-validation.ts'
 import type { Documents } from './documents.ts'
+import { EarlyHeads } from './early-heads.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 import { SeenMessages, type Live } from './live.ts'
 import { verifyPayload } from '../identity/keys.ts'
@@ -570,52 +571,4 @@ export function originPayload(m: Extract<GossipMessage, { t: 'heads' | 'presence
   const head = Buffer.from(`grapevine/${m.t}/1\n${m.ws}\n${m.o ?? ''}\n`)
   if (m.t === 'presence') return Buffer.concat([head, m.e, m.p])
   return Buffer.concat([head, Buffer.from(m.docs.map(([doc, heads]) => `${doc}:${heads.join(',')}`).join('\n'))])
-}
-
-interface EarlyHead {
-  ws: string
-  origin: string
-  docId: string
-  heads: string[]
-  at: number
-}
-
-/**
- * Heads announced for documents this device does not have yet, by document: at most EARLY_DOCS documents,
- * each with the newest announcement of each teammate, for at most EARLY_MS (a document's first changes
- * come within moments of its heads, or catch-up brings both later).
- */
-export class EarlyHeads {
-  static readonly EARLY_DOCS = 256
-  static readonly EARLY_MS = 60_000
-  private readonly docs = new Map<string, EarlyHead[]>()
-  private readonly now: () => number
-
-  constructor(now: () => number = Date.now) {
-    this.now = now
-  }
-
-  keep(docId: string, h: EarlyHead): void {
-    const list = (this.docs.get(docId) ?? []).filter((x) => x.origin !== h.origin)
-    list.push(h)
-    this.docs.delete(docId)
-    this.docs.set(docId, list)
-    for (const [id, l] of this.docs) {
-      if (this.docs.size <= EarlyHeads.EARLY_DOCS && l.every((x) => this.now() - x.at <= EarlyHeads.EARLY_MS)) break
-      this.docs.delete(id)
-    }
-  }
-
-  /** The heads kept for `docId` (and forgets them), unless too old. */
-  take(docId: string): EarlyHead[] | undefined {
-    const list = this.docs.get(docId)
-    if (!list) return undefined
-    this.docs.delete(docId)
-    const fresh = list.filter((x) => this.now() - x.at <= EarlyHeads.EARLY_MS)
-    return fresh.length ? fresh : undefined
-  }
-
-  get size(): number {
-    return this.docs.size
-  }
 }

@@ -7,7 +7,8 @@
 import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Peer } from '../peer.ts'
-import { EarlyHeads, headsSpacing } from '../sync/gossip.ts'
+import { EarlyHeads } from '../sync/early-heads.ts'
+import { headsSpacing } from '../sync/gossip.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
 
 const dirs: ReturnType<typeof tempDir>[] = []
