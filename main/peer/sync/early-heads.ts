@@ -7,7 +7,6 @@
 export interface EarlyHead {
   ws: string
   origin: string
-  docId: string
   heads: string[]
   at: number
 }

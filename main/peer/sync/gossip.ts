@@ -357,7 +357,7 @@ export class Gossip {
           if (owner === workspaceId) this.peerHeads.set(`${origin} ${docId}`, { origin, docId, heads, at })
           // A document whose first changes are still on their way here (its author announced as soon as it
           // committed): kept until they are, else nothing would say the teammate holds it until it changes again.
-          else if (owner === undefined) this.earlyHeads.keep(docId, { ws: workspaceId, origin, docId, heads, at })
+          else if (owner === undefined) this.earlyHeads.keep(docId, { ws: workspaceId, origin, heads, at })
         }
         if (!this.peerHeadsQueued) this.queuePeerHeads()
         break

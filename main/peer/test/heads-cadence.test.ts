@@ -78,10 +78,10 @@ test('the spacing grows with the team, from 300 ms for two to 2 s', () => {
 test('heads announced for documents not here yet are kept for when they come, the newest per teammate, at most 256 documents and a minute', () => {
   let now = 1_000_000
   const early = new EarlyHeads(() => now)
-  const h = (docId: string, origin: string, heads: string[]) => ({ ws: 'w', origin, docId, heads, at: now })
-  early.keep('d1', h('d1', 'ana', ['a1']))
-  early.keep('d1', h('d1', 'ana', ['a2']))
-  early.keep('d1', h('d1', 'ben', ['b1']))
+  const h = (origin: string, heads: string[]) => ({ ws: 'w', origin, heads, at: now })
+  early.keep('d1', h('ana', ['a1']))
+  early.keep('d1', h('ana', ['a2']))
+  early.keep('d1', h('ben', ['b1']))
   assert.deepEqual(
     early.take('d1')?.map((x) => [x.origin, x.heads[0]]),
     [
@@ -91,12 +91,12 @@ test('heads announced for documents not here yet are kept for when they come, th
   )
   assert.equal(early.take('d1'), undefined, 'taken once')
   // A teammate announcing thousands of unknown documents costs at most EARLY_DOCS entries.
-  for (let i = 0; i < 5_000; i++) early.keep(`x${i}`, h(`x${i}`, 'eve', ['e']))
+  for (let i = 0; i < 5_000; i++) early.keep(`x${i}`, h('eve', ['e']))
   assert.equal(early.size, EarlyHeads.EARLY_DOCS)
   assert.equal(early.take('x0'), undefined, 'the oldest went first')
   assert.ok(early.take('x4999'))
   // Too old to mean anything: dropped.
-  early.keep('late', h('late', 'ana', ['l']))
+  early.keep('late', h('ana', ['l']))
   now += EarlyHeads.EARLY_MS + 1
   assert.equal(early.take('late'), undefined)
 })
