@@ -62,6 +62,8 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
     const since = replica.since()
     const v = new EditorView({
       parent: host.current!,
+      // Typed edits go to the worker before the view applies them (EditorReplica.dispatch).
+      dispatchTransactions: (trs, view) => replica.dispatch(trs, view),
       state: EditorState.create({
         doc: replica.text(),
         extensions: [

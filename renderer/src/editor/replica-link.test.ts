@@ -1,7 +1,8 @@
 /** The window's side of one open document, without a view (what it does before the editor shows it, or for a reader). */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ChangeSet, Text } from '@codemirror/state'
+import { ChangeSet, EditorState, Text } from '@codemirror/state'
+import type { EditorView } from '@codemirror/view'
 import { EditorReplica } from './replica-link.ts'
 import type { ToWorker } from './replica-messages.ts'
 import { TextSync } from './text-sync.ts'
@@ -58,4 +59,39 @@ test('an edit that does not fit the text is refused: the view reopens the docume
   r.receive({ t: 'edit', rid: 1, edit: { changes: ChangeSet.of({ from: 0, insert: 'x' }, 10).toJSON(), seen: 0 } })
   assert.match(String(rejected), /lost track/)
   assert.equal(r.text().toString(), 'abc')
+})
+
+test('a typed edit goes to the worker before the view applies it, and a view that then fails reopens the document', () => {
+  const { r, posted } = opened('hello')
+  const worker = new TextSync('worker')
+  let state = EditorState.create({ doc: r.text(), extensions: [r.binding()] })
+  const edits = (): number => posted.filter((m) => m.t === 'edit').length
+  const seenByUpdate: number[] = []
+  const view = {
+    update(trs: readonly { state: EditorState }[]) {
+      seenByUpdate.push(edits())
+      state = trs.at(-1)!.state
+    },
+  } as unknown as EditorView
+  r.dispatch([state.update({ changes: { from: 5, insert: '!' } })], view)
+  const quote = state.update({ changes: { from: 0, insert: '> ' } })
+  r.dispatch([quote, quote.state.update({ selection: { anchor: 0 } })], view)
+  assert.deepEqual(seenByUpdate, [1, 2], 'each edit was posted before the view applied it')
+  let text = Text.of(['hello'])
+  for (const m of posted) if (m.t === 'edit') text = worker.receive(m.edit, text.length).apply(text)
+  assert.equal(text.toString(), '> hello!')
+  assert.equal(state.doc.toString(), '> hello!')
+
+  let rejected: Error | null = null
+  r.listen('rejected', (e) => {
+    rejected = e
+  })
+  const failing = {
+    update() {
+      throw new Error('Calls to EditorView.update are not allowed while an update is in progress')
+    },
+  } as unknown as EditorView
+  assert.throws(() => r.dispatch([state.update({ changes: { from: 0, insert: 'x' } })], failing), /not allowed/)
+  assert.match(String(rejected), /could not apply an edit/)
+  assert.equal(edits(), 3, 'the worker has the edit: the document opened again shows it')
 })
