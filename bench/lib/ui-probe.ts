@@ -2,7 +2,8 @@
  * W1b's stage probe (`BENCH_PROBE=1`): where one keystroke through the UI spends its time. The typing
  * window posts the edit to its editor worker, that worker sends it on its WebSocket, the typist's peer takes
  * the request, each other peer gets the live message and hands the change to its clients (the peers record
- * these: bench/workers/gv-peer.ts), that page's worker posts it to its window, the window gets it, and the
+ * these: bench/workers/gv-peer.ts), that page's worker reads the first WebSocket message after the keydown
+ * (the first message its handler reads: that of the change, as a rule) and posts the edit to its window, the window gets it, and the
  * character is in the DOM (W1b's own measurement). Also each page's DOM mutations outside the editor.
  * Installed only when probing: its hooks run in the pages and workers, on the path they measure.
  */
@@ -52,6 +53,16 @@ export async function probeWorkers(typist: Page, others: readonly Page[]): Promi
     for (const w of p.workers())
       await w.evaluate(`(() => {
         self.__posts = []
+        self.__wsin = []
+        // A WebSocket message as the worker's handler reads it (the socket was opened before this hook).
+        const data = Object.getOwnPropertyDescriptor(MessageEvent.prototype, 'data')
+        Object.defineProperty(MessageEvent.prototype, 'data', {
+          configurable: true,
+          get() {
+            if (this.target instanceof WebSocket && !this.__gvSeen) { this.__gvSeen = true; self.__wsin.push(performance.timeOrigin + performance.now()) }
+            return data.get.call(this)
+          },
+        })
         const post = self.postMessage
         self.postMessage = function (m, ...rest) { if (m && m.t === 'edit') self.__posts.push(performance.timeOrigin + performance.now()); return post.call(this, m, ...rest) }
       })()`)
@@ -107,10 +118,11 @@ export async function printStages(o: {
     const page = o.pages[i]!
     const seen = (await page.evaluate('window.__gvp')) as { gots: number[]; outside: Record<string, number> }
     const posts = await pageTimes(page, 'self.__posts')
+    const wsin = await pageTimes(page, 'self.__wsin')
     const shown = o.arrivals[i]!.map((t, k) => t - o.offsets[i]!.offset - keys[k]!)
     console.log(
       `  page ${i}: live at its peer ${stage(peerTimes(probes[i]!, 'live'))}, to its clients ${stage(peerTimes(probes[i]!, 'out'))}, ` +
-        `its worker posted it ${stage(onNode(posts, i))}, its window got it ${stage(onNode(seen.gots, i))}, shown ${fmt(median(shown))}; ` +
+        `its worker read a message ${stage(onNode(wsin, i))}, its worker posted it ${stage(onNode(posts, i))}, its window got it ${stage(onNode(seen.gots, i))}, shown ${fmt(median(shown))}; ` +
         `DOM mutations outside the editor ${JSON.stringify(seen.outside)}`,
     )
   }
