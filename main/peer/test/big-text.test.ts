@@ -4,18 +4,12 @@
  * workspace keeps working. (An edit the peer cannot split, and that would make one change over the cap,
  * is refused with a clear error before anything is stored or sent: Documents' sendableChange.)
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Peer } from '../peer.ts'
 import { textSplices } from '../sync/doc-content.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
+const { dirs, running } = stopAndRemoveAfter()
 
 test('textSplices: a small edit is a diff; a long one replaces the middle in splices of at most the limit, never splitting a surrogate pair', () => {
   assert.equal(textSplices('abc', 'abXc', 1000), null, 'a small edit is left to the character diff')

@@ -4,19 +4,14 @@
  * for N allows, however fast the changes it applies come; and once the typing stops, every teammate's
  * receipt still shows it up to date.
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Peer } from '../peer.ts'
 import { EarlyHeads } from '../sync/early-heads.ts'
 import { headsSpacing } from '../sync/gossip.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
+const { dirs, running } = stopAndRemoveAfter()
 
 test('a teammate applying a stream of changes announces its heads at most once per spacing, and every receipt settles after', async () => {
   const peers: Peer[] = []

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after } from 'node:test'
 import { createPeer, type Peer, type PeerConfig } from '../peer.ts'
 import { consoleLog, silentLog } from '../log.ts'
 
@@ -13,6 +14,17 @@ export function tempDir(prefix = 'grapevine-test-'): { path: string; remove(): v
 }
 
 /** A stand-in for the built renderer in a temp folder (a page and one asset), for browser mode's UI server. */
+/** A test file's temp folders and running peers: after its tests the peers are stopped and the folders removed. */
+export function stopAndRemoveAfter(): { dirs: ReturnType<typeof tempDir>[]; running: Peer[] } {
+  const dirs: ReturnType<typeof tempDir>[] = []
+  const running: Peer[] = []
+  after(async () => {
+    await Promise.allSettled(running.map((p) => p.stop()))
+    for (const d of dirs) d.remove()
+  })
+  return { dirs, running }
+}
+
 export function tempSite(): { path: string; remove(): void } {
   const site = tempDir('grapevine-site-')
   mkdirSync(join(site.path, 'assets'))

@@ -4,22 +4,17 @@
  * find each other, and keep working together when it stops. And every kind of bad address frame a
  * member or a stranger can send is refused, with nothing stored.
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { lpStream } from '@libp2p/utils'
 import type { Peer } from '../peer.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 import { startAttackerNode } from './attacker.ts'
 import { ADDRS_PROTOCOL, ADDRS_VERSION, MAX_ADDRS_FRAME_BYTES, addressRecordPayload, encodeMessage } from '../wire/peer-protocol.ts'
 import { signPayload } from '../identity/keys.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
+const { dirs, running } = stopAndRemoveAfter()
 const dirOf = new Map<Peer, string>()
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
 
 async function start(name: string): Promise<Peer> {
   const dir = tempDir()

@@ -3,19 +3,14 @@
  * known to hold, how many it lacks, and whether it is online; from what peers already tell each other of
  * their heads, with nothing sent for it.
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { DB_FILE, type Peer } from '../peer.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
+const { dirs, running } = stopAndRemoveAfter()
 
 test('receipts: who has which of my edits; a teammate that went away keeps the last it had, and says since when it is gone', async () => {
   const [aDir, bDir, cDir] = [tempDir(), tempDir(), tempDir()]

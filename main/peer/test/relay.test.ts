@@ -4,21 +4,15 @@
  * same relay for a slot, or for a connection through it to that member, is refused. A named relay that
  * cannot be reached does not keep the peer from starting.
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Peer } from '../peer.ts'
 import { createNode } from '../net/node.ts'
 import { closeRelayConnection } from '../net/relay.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
+const { dirs, running } = stopAndRemoveAfter()
 
 /**
  * A relay (on), Ana and `others` in one workspace; Ana then restarts naming the relay and holds a slot on

@@ -4,22 +4,17 @@
  * workspaces not asked for are not; the index survives a restart, a profile from before is indexed at
  * start, and any input is a valid query or a clear error.
  */
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { MAX_SEARCH_QUERY_CHARS } from '../../../shared/limits.ts'
 import { GrapevineError } from '../../../shared/protocol.ts'
-import { DB_FILE, type Peer } from '../peer.ts'
+import { DB_FILE } from '../peer.ts'
 import { ftsQuery } from '../sync/search-index.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { formWorkspace, startPeer, tempDir, waitFor, stopAndRemoveAfter } from './helpers.ts'
 
-const dirs: ReturnType<typeof tempDir>[] = []
-const running: Peer[] = []
-after(async () => {
-  await Promise.allSettled(running.map((p) => p.stop()))
-  for (const d of dirs) d.remove()
-})
+const { dirs, running } = stopAndRemoveAfter()
 
 const hitText = (parts: { text: string; hit: boolean }[]): string[] => parts.filter((p) => p.hit).map((p) => p.text)
 
