@@ -380,8 +380,8 @@ export class SqliteStore implements PeerStore {
     const known = this.documentWorkspaces.get(id)
     if (known !== undefined) return known
     const ws = (this.sql('SELECT workspace_id FROM documents WHERE id = ?').get(id) as { workspace_id: string } | undefined)?.workspace_id
-    // Kept only when read outside a transaction: a row written inside one may yet be rolled back.
-    if (ws !== undefined && !this.db.inTransaction) this.documentWorkspaces.set(id, ws)
+    // Kept once what read it has committed: a row written inside a transaction may yet be rolled back.
+    if (ws !== undefined) this.writes.afterCommit(() => this.documentWorkspaces.set(id, ws))
     return ws
   }
 
@@ -391,10 +391,18 @@ export class SqliteStore implements PeerStore {
     )
   }
 
+  /** Authors' numbers as committed (`authorId`); a row of `authors` is never removed or renumbered. */
+  private readonly authorIds = new Map<string, number>()
+
   /** The number an author's device id is stored as in the change log (added if new; in the caller's transaction). */
   private authorId(device: string): number {
+    const known = this.authorIds.get(device)
+    if (known !== undefined) return known
     this.sql('INSERT INTO authors (device) VALUES (?) ON CONFLICT (device) DO NOTHING').run(device)
-    return (this.sql('SELECT id FROM authors WHERE device = ?').get(device) as { id: number }).id
+    const id = (this.sql('SELECT id FROM authors WHERE device = ?').get(device) as { id: number }).id
+    // Kept once the write commits: a rolled-back insert's number may be given to another device.
+    this.writes.afterCommit(() => this.authorIds.set(device, id))
+    return id
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {

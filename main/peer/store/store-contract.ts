@@ -279,6 +279,34 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.deepEqual(await s.write(() => s.appendChanges('d1', [], 80)), [])
       }))
 
+    test("a write that fails leaves nothing of itself behind: not an author's number nor a document's workspace, kept or stored", () =>
+      withStore(async (s, reopen) => {
+        await s.write(() => s.putWorkspace(ws('w1', 1)))
+        // devX's first change and document d9 are written by a write that then fails (rolled back).
+        await assert.rejects(
+          s.write(() => {
+            s.appendChanges('d1', [rec(1, 'devX')], 10)
+            s.upsertDocument(doc('d9', 'w1', 10))
+            assert.equal(s.documentWorkspace('d9'), 'w1', 'seen inside the write')
+            throw new Error('this write fails')
+          }),
+          /this write fails/,
+        )
+        assert.equal(s.documentWorkspace('d9'), undefined, 'the failed write made no document')
+        // Another device's change takes the next author number: devX's, had it been kept, would now name devY.
+        await s.write(() => s.appendChanges('d1', [rec(2, 'devY')], 20))
+        await s.write(() => s.appendChanges('d1', [rec(3, 'devX'), rec(4, 'devY'), rec(5, 'devX')], 30))
+        const authors = (st: PeerStore): string[][] => st.changesAfter('d1', 0).map((c) => [c.hash.slice(-1), c.author])
+        const expected = [
+          ['2', 'devY'],
+          ['3', 'devX'],
+          ['4', 'devY'],
+          ['5', 'devX'],
+        ]
+        assert.deepEqual(authors(s), expected)
+        assert.deepEqual(authors(reopen()), expected, 'as stored')
+      }))
+
     test('getChanges of many hashes, few of them stored (a catch-up of runs), gives what one-by-one lookups give, in the order asked', () =>
       withStore(async (s) => {
         // 40 rows in d1, 5 in d2 (with hashes d1 also asks for); 600 hashes asked, 30 of them stored in d1.

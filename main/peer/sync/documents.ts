@@ -571,7 +571,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
       // A client's own edit (typing) carries the listing rows only once they are due (listing.ts); a
       // teammate's changes carry them at once, so the rows follow what arrived as soon as it is stored.
       rowsWritten = commitFirst ? this.listing.writeDueRows() : this.listing.writeDirtyRows()
-      if (!this.store.getDocument(docId)) {
+      if (this.store.documentWorkspace(docId) === undefined) {
         this.store.upsertDocument({
           id: docId,
           workspaceId,
