@@ -20,10 +20,27 @@ function controlSocketPath(profileDir: string): string {
   return join(profileDir, 'peer.sock')
 }
 
-/** Frames over a byte stream: a 4-byte big-endian length, then the frame. An oversized frame closes it. */
+/**
+ * Frames over a byte stream: a 4-byte big-endian length, then the frame. An oversized frame closes it.
+ * Frames sent in the same turn of the event loop (the answers to requests one group commit made
+ * durable, an answer and the events it caused) leave in one write: the socket is corked until the
+ * turn's callbacks and promises have run. Each write is a system call that wakes the other end: about
+ * 40 µs of the peer's thread per frame on a 2-core virtual machine (session 36, W6's edits over this
+ * socket with 8 in flight), a tenth of what the peer spent on each edit.
+ */
 export function socketChannel(socket: Socket, onError: (err: Error) => void): FrameChannel {
+  let corked = false
+  const uncork = (): void => {
+    corked = false
+    socket.uncork()
+  }
   const { channel, receive, closed } = createFrameChannel({
     send(frame) {
+      if (!corked) {
+        corked = true
+        socket.cork()
+        process.nextTick(uncork)
+      }
       const head = Buffer.alloc(4)
       head.writeUInt32BE(frame.byteLength)
       socket.write(Buffer.concat([head, frame]))
