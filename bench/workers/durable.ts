@@ -87,14 +87,14 @@ function startAutomergeRepo(): void {
 
 serve(
   {
-    async start({ system, storageDir }: { system: string; storageDir: string }) {
+    async start({ system, storageDir, warmUp }: { system: string; storageDir: string; warmUp: number }) {
       dir = storageDir
       if (system === 'grapevine') await startGrapevine()
       else if (system === 'sqlite-full') startSqlite('FULL')
       else if (system === 'sqlite-normal') startSqlite('NORMAL')
       else if (system === 'am-nodefs') startAutomergeRepo()
       else throw new Error(`unknown system ${system}`)
-      for (let i = 0; i < 20; i++) await op!() // warm up
+      for (let i = 0; i < warmUp; i++) await op!()
       return null
     },
     /** `count` edits, `intervalMs` apart (0: each as soon as the previous is saved), `inFlight` at once; stops at `maxMs`. */
