@@ -3,13 +3,30 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRpcClient, serveRpc } from '../shared/rpc.ts'
 import type { ClientEvent, PeerClient } from '../shared/protocol.ts'
-import { PortBroker, type PortWindow } from './peer-ports.ts'
+import { PortBroker, REHELLO_MS, type PortWindow } from './peer-ports.ts'
 import { portChannel } from './port-channel.ts'
 import { FakePort } from './electron/fake-ports.ts'
 
 function brokerHarness(peerUp: { value: boolean }) {
   const toPeer: FakePort[] = []
+  // A clock the test moves (`advance`), and the timers it runs when it does.
+  const clock = { now: 0, timers: [] as { at: number; fn: () => void; cancelled: boolean }[] }
+  const advance = (ms: number): void => {
+    clock.now += ms
+    for (const t of clock.timers.filter((t) => !t.cancelled && t.at <= clock.now)) {
+      t.cancelled = true
+      t.fn()
+    }
+  }
   const broker = new PortBroker<FakePort>({
+    now: () => clock.now,
+    later: (fn, ms) => {
+      const t = { at: clock.now + ms, fn, cancelled: false }
+      clock.timers.push(t)
+      return () => {
+        t.cancelled = true
+      }
+    },
     newChannel: () => {
       const [peerSide, pageSide] = FakePort.pair()
       return { peerSide, pageSide }
@@ -35,7 +52,7 @@ function brokerHarness(peerUp: { value: boolean }) {
     }
     return w
   }
-  return { broker, toPeer, win }
+  return { broker, toPeer, win, advance }
 }
 
 test('a window that loads before the peer is ready gets its port when the peer is', () => {
@@ -68,6 +85,47 @@ test('after a peer restart every loaded window gets a fresh port; closed or relo
     [1],
   )
   assert.notEqual(a.ports[0], a.ports[1])
+})
+
+test('a page that asks again (its port closed alone) gets fresh ports, at most once per REHELLO_MS; a restart or a reload is not held back', () => {
+  const up = { value: true }
+  const { broker, toPeer, win, advance } = brokerHarness(up)
+  const a = win(1)
+  broker.hello(a)
+  assert.equal(a.ports.length, 1)
+  // Asked again at once: answered when REHELLO_MS has passed since the last ports, and only once.
+  advance(500)
+  broker.hello(a)
+  broker.hello(a)
+  assert.equal(a.ports.length, 1, 'not before REHELLO_MS')
+  advance(REHELLO_MS - 600)
+  assert.equal(a.ports.length, 1)
+  advance(100)
+  assert.equal(a.ports.length, 2, 'then fresh ports')
+  assert.equal(a.editorPorts.length, 2, 'the editor worker’s too')
+  assert.equal(toPeer.length, 4, 'two new sessions at the peer')
+  // A page that asks in a loop gets ports once per REHELLO_MS, not once per asking.
+  for (let i = 0; i < 50; i++) {
+    broker.hello(a)
+    advance(100)
+  }
+  assert.equal(a.ports.length, 4, `5 s of asking every 100 ms: ${a.ports.length - 2} more`)
+  // A peer restart hands ports at once and drops a hello waiting; a reloaded page (forget, hello) is not held back.
+  broker.hello(a)
+  up.value = false
+  up.value = true
+  broker.peerReady()
+  assert.equal(a.ports.length, 5)
+  advance(REHELLO_MS)
+  assert.equal(a.ports.length, 5, 'the waiting hello was answered by the restart')
+  broker.hello(a)
+  assert.equal(a.ports.length, 6, 'asked again REHELLO_MS after the last ports: at once')
+  broker.hello(a)
+  broker.forget(1)
+  broker.hello(a)
+  assert.equal(a.ports.length, 7, 'a page that loaded again gets ports at once')
+  advance(REHELLO_MS)
+  assert.equal(a.ports.length, 7, 'and the hello of the page before it is not answered')
 })
 
 test('no port is handed out while the peer is down, and the unused ends are closed', () => {

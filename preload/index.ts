@@ -1,6 +1,6 @@
 /**
  * The preload: hands the page its MessagePorts to the peer (its own and its editor worker's), and main's notices, with
- * `window.postMessage` to the page's own origin. It exposes no API beyond the frozen platform name
+ * `window.postMessage` to the page's own origin, and asks main for fresh ports when the page says one closed. It exposes no API beyond the frozen platform name
  * (for shortcut labels); the page's only power is the client protocol, which the peer validates.
  * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
  */
@@ -11,6 +11,7 @@ import {
   NOTICE_CHANNEL,
   PORT_CHANNEL,
   PORT_MESSAGE,
+  PORTS_AGAIN_MESSAGE,
   toNotice,
   type BridgeNotice,
 } from '../shared/desktop-bridge.ts'
@@ -62,6 +63,12 @@ if (ours) {
     },
     { once: true },
   )
+
+  // The page's port or its editor worker's closed while the peer runs: fresh ones, through the same hello
+  // (main answers at most once per REHELLO_MS). Only from the page itself, once it has loaded.
+  window.addEventListener('message', (e) => {
+    if (loaded && e.source === window && e.origin === APP_ORIGIN && e.data === PORTS_AGAIN_MESSAGE) ipcRenderer.send(HELLO_CHANNEL)
+  })
 
   contextBridge.exposeInMainWorld('grapevine', Object.freeze({ platform: process.platform }))
 }

@@ -3,6 +3,8 @@
  * preload posts to the page. Pure data and checks (no Electron, no DOM), imported by main, the preload
  * and the page.
  *
+ * From the page, the same way: `'grapevine:ports-again'` (`PORTS_AGAIN_MESSAGE`), fresh ports wanted.
+ *
  * To the page (window 'message' events from its own window and origin):
  *   - `'grapevine:port'` with `ports[0]` and `ports[1]`: MessagePorts to the peer (client protocol,
  *     shared/rpc.ts), the page's and its editor worker's. New ones arrive after every peer restart; the
@@ -18,10 +20,16 @@ export const APP_ORIGIN = 'app://grapevine'
 export const PORT_CHANNEL = 'grapevine:port'
 /** main → preload: one `BridgeNotice`. */
 export const NOTICE_CHANNEL = 'grapevine:notice'
-/** preload → main: the page has loaded and can take a port. The only message main accepts. */
+/** preload → main: the page has loaded and can take a port, or wants fresh ones. The only message main accepts. */
 export const HELLO_CHANNEL = 'grapevine:hello'
 /** What the page receives as `event.data` together with the port. */
 export const PORT_MESSAGE = 'grapevine:port'
+/**
+ * page → preload (a window 'message' to its own origin): one of its ports closed while the peer kept
+ * running (the peer ended that session alone); the preload says hello again, and main hands the page
+ * fresh ports (main/peer-ports.ts, at most once per REHELLO_MS).
+ */
+export const PORTS_AGAIN_MESSAGE = 'grapevine:ports-again'
 
 /** Menu commands the page acts on. */
 export const MENU_COMMANDS = [

@@ -1,13 +1,14 @@
 /**
  * The connection to the peer over the transport chosen at boot, kept up: a new MessagePort after
- * the peer restarts (Electron), or reconnecting the WebSocket with backoff (browser mode). Each
+ * the peer restarts or after the page's port closed alone (Electron), or reconnecting the WebSocket
+ * with backoff (browser mode). Each
  * (re)connection is a new generation; the UI remounts on it and reopens what it showed.
  */
 import type { PeerClient } from '../../shared/protocol.ts'
 import { createRpcClient, type FrameChannel } from '../../shared/rpc.ts'
 import { checkedClient } from './data/checked-client.ts'
 import { redialDelayMs } from './lib/backoff.ts'
-import { chooseTransport, type EditorVia, listenForPorts, openWebSocket, portChannel } from './transport.ts'
+import { askForPorts, chooseTransport, type EditorVia, listenForPorts, openWebSocket, portChannel } from './transport.ts'
 
 export type ConnectionState =
   | { status: 'connecting'; kind: 'electron' | 'browser' }
@@ -59,8 +60,14 @@ export function startConnection(win: Window, onState: (s: ConnectionState) => vo
     failures = 0
     channel.onClose(() => {
       if (gen !== generation || stopped) return
-      if (choice.kind === 'browser') reconnect()
-      else onState({ status: 'lost', kind: 'electron', retryInMs: null })
+      if (choice.kind === 'browser') {
+        reconnect()
+        return
+      }
+      onState({ status: 'lost', kind: 'electron', retryInMs: null })
+      // Fresh ports come after a peer restart anyway; if the peer runs and ended this session alone,
+      // only asking brings them.
+      askForPorts(win)
     })
     onState({
       status: 'connected',

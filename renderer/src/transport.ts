@@ -3,7 +3,7 @@
  * token-guarded WebSocket to the CLI peer that served this page (browser mode). Both carry whole
  * CBOR frames; `createRpcClient` (shared/rpc.ts) turns either into the same `PeerClient`.
  */
-import { PORT_MESSAGE } from '../../shared/desktop-bridge.ts'
+import { PORT_MESSAGE, PORTS_AGAIN_MESSAGE } from '../../shared/desktop-bridge.ts'
 import type { FrameChannel } from '../../shared/frame-channel.ts'
 import { webSocketChannel } from '../../shared/websocket-channel.ts'
 
@@ -62,4 +62,12 @@ export function listenForPorts(win: Window, onPorts: (port: MessagePort, editorP
   }
   win.addEventListener('message', onMessage)
   return () => win.removeEventListener('message', onMessage)
+}
+
+/**
+ * Asks the preload for fresh ports (Electron): one of this page's closed while the peer kept running.
+ * They come as `listenForPorts` hands them; main answers at most once per REHELLO_MS (main/peer-ports.ts).
+ */
+export function askForPorts(win: Pick<Window, 'postMessage' | 'location'>): void {
+  win.postMessage(PORTS_AGAIN_MESSAGE, win.location.origin)
 }

@@ -12,7 +12,7 @@ import type { Cursor } from '../../../shared/types.ts'
 import { Emitter } from '../lib/emitter.ts'
 import { errorCode } from '../lib/errors.ts'
 import type { Selection } from './cursors.ts'
-import type { EditorVia } from '../transport.ts'
+import { askForPorts, type EditorVia } from '../transport.ts'
 import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
 import type { SinceMarks } from './since-marks.ts'
 import { LINE } from './text-patches.ts'
@@ -258,6 +258,9 @@ export class EditorWorker {
     this.worker = new Worker(new URL('./replica-worker.ts', import.meta.url), { type: 'module', name: 'grapevine-editor' })
     this.worker.addEventListener('message', (e: MessageEvent<FromWorker>) => {
       if (e.data.t === 'ready') this.started = true
+      // The worker's port closed alone (Electron): fresh ports for the window and the worker, which the
+      // connection takes as a new generation (connection.ts).
+      else if (e.data.t === 'port-lost') askForPorts(window)
       else this.handlers.get(e.data.rid)?.(e.data)
     })
     this.worker.addEventListener('error', (e) => {

@@ -32,6 +32,8 @@ export type ToWorker =
 export type FromWorker =
   /** The worker's code runs (sent once, first). */
   | { t: 'ready'; rid: 0 }
+  /** Its MessagePort to the peer closed while the window's did not (Electron): the window asks for fresh ports. */
+  | { t: 'port-lost'; rid: 0 }
   /** A large document is loading (its size in bytes): the window may show a preview. */
   | { t: 'loading'; rid: number; bytes: number }
   | { t: 'opened'; rid: number; text: string; title: string; deleted: boolean; since: SinceMarks | null }

@@ -29,6 +29,7 @@ const session = new WorkerSession(host, {
   openWebSocket,
   portChannel,
   later: (fn, ms) => void setTimeout(fn, ms),
+  portLost: () => self.postMessage({ t: 'port-lost', rid: 0 }),
   warn: (message, detail) => console.warn(message, ...(detail === undefined ? [] : [detail])),
 })
 

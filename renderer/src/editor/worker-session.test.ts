@@ -60,6 +60,7 @@ function browserWorker() {
     portChannel: () => {
       throw new Error('browser mode has no ports')
     },
+    portLost: () => assert.fail('a WebSocket is dialled again, not handed anew'),
     later: (fn, ms) => {
       waits.push(ms)
       setTimeout(fn, ms)
@@ -104,12 +105,14 @@ test("a worker whose own WebSocket drops dials again: what was typed meanwhile r
   await main.request('doc.setText', { docId, text: 'Hello world' })
 })
 
-test('a worker whose MessagePort closes keeps what is typed, fails opens at once until the window hands it a new port, then sends it', async () => {
+test('a worker whose MessagePort closes keeps what is typed, says so to the window, fails opens at once until the window hands it a new port, then sends it', async () => {
   const win = testWindow()
+  let portsLost = 0
   const session = new WorkerSession(win.host, {
     openWebSocket: () => Promise.reject(new Error('Electron has no WebSocket here')),
     portChannel: (port) => portChannel(port),
     later: () => assert.fail('a port is never dialled again'),
+    portLost: () => void portsLost++,
     warn: () => {},
   })
   const serve = () => {
@@ -131,6 +134,7 @@ test('a worker whose MessagePort closes keeps what is typed, fails opens at once
   await new Promise((r) => setTimeout(r, 100))
   assert.equal(win.w.rid, 1)
   assert.ok(!win.w.got.some((m) => m.t === 'reopen'), 'no reopen: there is no session to reopen on')
+  assert.equal(portsLost, 1, 'the window is told once, to ask for fresh ports')
   await win.close()
   await assert.rejects(win.open(docId), /connection to the peer closed/, 'an open fails at once while there is no port')
   assert.equal(win.w.failed?.code, 'unreachable')
@@ -143,4 +147,5 @@ test('a worker whose MessagePort closes keeps what is typed, fails opens at once
   await waitFor('the kept edit at the peer', async () => (await peerText()) === 'Well, Hello world', 5000)
   await win.close()
   session.stop()
+  assert.equal(portsLost, 1, 'a session the window replaced or the worker stopped is no port lost')
 })

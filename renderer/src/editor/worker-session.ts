@@ -4,8 +4,9 @@
  * own, while the window's is fine: then the window would never hand a new way, so the worker acts.
  * - A WebSocket (browser mode) is dialled again, with the window's backoff (`redialDelayMs`), until it
  *   opens or the window hands a newer connection; opens wait meanwhile.
- * - A MessagePort (Electron) cannot be dialled again: opens fail until the window hands a new port
- *   (it gets one whenever the peer restarts).
+ * - A MessagePort (Electron) cannot be dialled again: opens fail until the window hands a new port.
+ *   The worker says so (`portLost`), and the window asks the preload for fresh ports (its own and the
+ *   worker's), which main hands it as it does after a peer restart.
  * Meanwhile the window's editors stay as they are, and what is typed is kept (a peer that restarts
  * drops the window's connection too, and the window remounts them once it is back). When the worker's
  * own redial succeeds, each open document is told (`ReplicaHost.reconnected`) and the window opens it
@@ -23,6 +24,8 @@ export interface WorkerSessionDeps {
   portChannel(port: MessagePort): FrameChannel
   /** Runs `fn` after `ms` (the redial's backoff). */
   later(fn: () => void, ms: number): void
+  /** The MessagePort's session closed alone: tells the window, which asks for fresh ports. */
+  portLost(): void
   warn(message: string, detail?: unknown): void
 }
 
@@ -89,6 +92,7 @@ export class WorkerSession {
     this.session = null
     if ('port' in via) {
       this.host.disconnected(new GrapevineError('unreachable', "The editor's connection to the peer closed."))
+      this.deps.portLost()
       return
     }
     this.deps.warn("the editor worker's connection to the peer closed: dialling it again")
