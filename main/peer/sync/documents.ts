@@ -437,6 +437,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.runs.seal(docId)
   }
 
+  /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts). */
+  refuses(docId: string, hash: string): boolean {
+    return this.cache.refuses(docId, hash)
+  }
+
   /** Changes to the document taken and not applied to it yet (doc-cache.ts `Loaded.defer`). */
   deferred(docId: string): number {
     return this.cache.peek(docId)?.deferred ?? 0

@@ -334,6 +334,10 @@ export class Gossip {
         const keyOf = this.keys.lookup(workspaceId)
         for (const item of m.items) {
           const v = validateChange(workspaceId, m.doc, item, judge, keyOf)
+          // A change left out of the document here because it does not apply (quarantine.ts): it can only be
+          // known as such once applied, so its first copy was taken and passed on; a copy sent again is not.
+          if (!isRejection(v) && this.documents.refuses(m.doc, v.hash))
+            return this.reject(source, 'bad-change', `change ${v.hash.slice(0, 12)} does not apply, and was left out of ${m.doc} here`)
           if (!isRejection(v)) valid.push(v)
           // Its membership heads name ops not here yet (the `members` message may still be on its
           // way), or its epoch's key is not here yet (the op with this device's lockbox may be).

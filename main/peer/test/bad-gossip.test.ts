@@ -433,6 +433,13 @@ describe('gossip and catch-up from bad peers', () => {
     await assertUnchanged()
     const hash = A.decodeChange(bad).hash
     await waitFor('the change removed from the log', () => !storedChanges(V().dbPath).some((c) => c.docId === docId && c.hash === hash))
+    // Sent again (in a message of its own, or beside an honest change): rejected at validation, so not
+    // passed on, and the sender loses score; the honest change beside it is lost with the message.
+    const honest = changeOnTop(docBytes, `${M().device.actorPrefix}00000000000000ab`, 'Q')
+    await gossipRejected(M().node, 'bad-change', [
+      changesMessage([signChange(M().device, ws, docId, bad), signChange(M().device, ws, docId, bad)]),
+      changesMessage([signChange(M().device, ws, docId, honest), signChange(M().device, ws, docId, bad)]),
+    ])
   })
 
   it('still takes honest changes from members afterwards', async () => {
