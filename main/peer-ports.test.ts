@@ -112,8 +112,6 @@ test('a page that asks again (its port closed alone) gets fresh ports, at most o
   assert.equal(a.ports.length, 4, `5 s of asking every 100 ms: ${a.ports.length - 2} more`)
   // A peer restart hands ports at once and drops a hello waiting; a reloaded page (forget, hello) is not held back.
   broker.hello(a)
-  up.value = false
-  up.value = true
   broker.peerReady()
   assert.equal(a.ports.length, 5)
   advance(REHELLO_MS)

@@ -1,7 +1,8 @@
 /**
  * The preload: hands the page its MessagePorts to the peer (its own and its editor worker's), and main's notices, with
- * `window.postMessage` to the page's own origin, and asks main for fresh ports when the page says one closed. It exposes no API beyond the frozen platform name
- * (for shortcut labels); the page's only power is the client protocol, which the peer validates.
+ * `window.postMessage` to the page's own origin; asks main for fresh ports when the page says one closed.
+ * It exposes no API beyond the frozen platform name (for shortcut labels); the page's only power is the
+ * client protocol, which the peer validates.
  * Bundled into one CommonJS file: a sandboxed preload can require nothing but 'electron'.
  */
 import { contextBridge, ipcRenderer } from 'electron'
