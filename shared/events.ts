@@ -61,9 +61,3 @@ export function parseEvent(e: unknown): ClientEvent | null {
   const r = clientEventSchema.safeParse(e)
   return r.success ? r.data : null
 }
-
-/** The changes of a well-formed `doc.changes` event for `docId`, else null. */
-export function parseChangesEvent(e: unknown, docId: string): Uint8Array[] | null {
-  const ev = parseEvent(e)
-  return ev?.type === 'doc.changes' && ev.docId === docId && ev.changes.length > 0 ? ev.changes : null
-}

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode, encode } from 'cborg'
-import { clientEventSchema, parseChangesEvent, parseEvent, type ClientEvent } from './events.ts'
+import { clientEventSchema, parseEvent, type ClientEvent } from './events.ts'
 import {
   MAX_CARD_DESCRIPTION_CHARS,
   MAX_CHANGE_BYTES,
@@ -307,13 +307,6 @@ describe('event schemas', () => {
       { type: 'log', level: 'info', message: 'x'.repeat(10_001) },
     ]
     for (const e of bad) assert.equal(parseEvent(e), null, show(e))
-  })
-
-  it('pick out the changes of one document', () => {
-    assert.deepEqual(parseChangesEvent(events['doc.changes'], docId), [new Uint8Array([1, 2])])
-    assert.equal(parseChangesEvent(events['doc.changes'], 'someotherdoc'), null)
-    assert.equal(parseChangesEvent({ type: 'doc.changes', docId, changes: [] }, docId), null)
-    assert.equal(parseChangesEvent(events['doc.sync'], docId), null)
   })
 })
 

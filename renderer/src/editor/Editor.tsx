@@ -83,10 +83,8 @@ export function Editor({ replica, readOnly, teammates, onSelection, autoFocus, r
       }),
     })
     view.current = v
-    // Placed in this text by the replica (a worker message: never inside the editor's own update).
-    const off = replica.listen('teammates', (placed) => {
-      if (view.current === v) v.dispatch({ effects: setRemoteCursors.of(shown(placed, teammatesRef.current)) })
-    })
+    // Placed in this text by the replica, in a transaction of its own or with a teammate's edit.
+    const off = replica.showTeammates((placed) => [setRemoteCursors.of(shown(placed, teammatesRef.current))])
     replica.setTeammates(teammatesRef.current.map((t) => ({ deviceId: t.deviceId, cursor: t.cursor })))
     if (autoFocus) v.focus()
     const find = (): void => {

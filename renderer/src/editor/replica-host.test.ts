@@ -83,6 +83,12 @@ test('a selection in one window is shown on the same characters in the other, ac
     const placed = await waitFor('the teammate placed', () => b.w.placed?.[0], 5000)
     assert.equal(b.w.doc.sliceString(placed.anchor, placed.head), 'world')
     await waitFor('the edit to reach the other window', () => a.w.doc.toString() === '>> Hello world', 5000)
+    // A teammate's edit comes with the selections placed after it, in one message (one editor update).
+    a.type({ from: 0, insert: '#' })
+    const both = await waitFor('the edit with the selections after it', () => b.w.got.find((m) => m.t === 'remote' && m.edit), 5000)
+    assert.ok(both.t === 'remote' && both.teammates?.placed.length === 1, JSON.stringify(both))
+    await waitFor('the edit in the other window', () => b.w.doc.toString() === '#>> Hello world', 5000)
+    assert.equal(b.w.doc.sliceString(b.w.placed![0]!.anchor, b.w.placed![0]!.head), 'world')
     await a.close()
     await b.close()
   })

@@ -12,10 +12,10 @@ import type { Cursor } from '../../../shared/types.ts'
 import { errorCode } from '../lib/errors.ts'
 import { fromCursors, toCursors } from './cursors.ts'
 import { DocReplica, type Scheduler } from './replica.ts'
-import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
+import type { FromWorker, Placed, PlacedIn, ToWorker } from './replica-messages.ts'
 import { changedSince } from './since-marks.ts'
 import { textChanges } from './text-patches.ts'
-import { TextSync } from './text-sync.ts'
+import { type SyncEdit, TextSync } from './text-sync.ts'
 
 type Client = Pick<PeerClient, 'request' | 'onEvent'>
 
@@ -120,7 +120,7 @@ export class ReplicaHost {
     else if (m.t === 'select') this.select(o, m.anchor, m.head, m.seen)
     else {
       o.teammates = m.cursors
-      this.placeTeammates(o)
+      this.post({ t: 'teammates', rid: o.rid, ...this.placed(o) })
     }
   }
 
@@ -190,21 +190,29 @@ export class ReplicaHost {
     o.text = text
   }
 
-  /** Teammates' changes were applied: the window gets what they did to the text, and the title if it changed. */
+  /**
+   * Teammates' changes were applied: the window gets their title first if it changed, then, in one message,
+   * what they did to the text and where the teammates' selections are now.
+   */
   private remote(o: Open, patches: A.Patch[]): void {
     const after = o.replica.text()
+    let edit: SyncEdit | undefined
     if (after !== o.text) {
       const cs = textChanges(patches, o.text, after)
       o.text = after
-      if (!cs.empty) this.post({ t: 'edit', rid: o.rid, edit: o.sync.local(cs) })
+      if (!cs.empty) edit = o.sync.local(cs)
     }
     const head = headOf(o.replica)
     if (head !== o.head) {
       o.head = head
       this.post({ t: 'head', rid: o.rid, title: o.replica.title(), deleted: o.replica.doc().deleted === true })
     }
-    this.post({ t: 'remote', rid: o.rid })
-    if (o.teammates.length) this.placeTeammates(o)
+    this.post({
+      t: 'remote',
+      rid: o.rid,
+      ...(edit ? { edit } : {}),
+      ...(o.teammates.length ? { teammates: this.placed(o) } : {}),
+    })
   }
 
   private acknowledged(o: Open, seen: number): void {
@@ -228,14 +236,15 @@ export class ReplicaHost {
     this.post({ t: 'cursor', rid: o.rid, cursor })
   }
 
-  private placeTeammates(o: Open): void {
+  /** The teammates' selections the window asked for, in the text here now. */
+  private placed(o: Open): PlacedIn {
     const placed: Placed[] = []
     const doc = o.replica.doc()
     for (const t of o.teammates) {
       const at = fromCursors(doc, t.cursor)
       if (at) placed.push({ deviceId: t.deviceId, ...at })
     }
-    this.post({ t: 'teammates', rid: o.rid, seen: o.sync.seen(), placed })
+    return { seen: o.sync.seen(), placed }
   }
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ChangeSet, EditorState, Text } from '@codemirror/state'
 import type { EditorView } from '@codemirror/view'
-import { EditorReplica } from './replica-link.ts'
+import { EditorReplica, placedHere } from './replica-link.ts'
 import type { ToWorker } from './replica-messages.ts'
 import { TextSync } from './text-sync.ts'
 
@@ -20,7 +20,7 @@ test("a window that only reads tells the worker now and then which of its edits 
   for (let i = 0; i < 100; i++) {
     const cs = ChangeSet.of({ from: text.length, insert: String(i % 10) }, text.length, '\n')
     text = cs.apply(text)
-    r.receive({ t: 'edit', rid: 1, edit: worker.local(cs) })
+    r.receive({ t: 'remote', rid: 1, edit: worker.local(cs) })
     for (const m of posted.splice(0)) if (m.t === 'ack') worker.ack(m.seen)
   }
   assert.equal(r.text().toString(), text.toString())
@@ -28,26 +28,35 @@ test("a window that only reads tells the worker now and then which of its edits 
 })
 
 test('what changed since last read, and teammates’ selections, land where the text is now', () => {
-  const { r } = opened('abc def', { inserted: [[4, 7]], deletedAt: [3] })
+  const { r, posted } = opened('abc def', { inserted: [[4, 7]], deletedAt: [3] })
   const worker = new TextSync('worker')
   const cs = ChangeSet.of({ from: 0, insert: '>> ' }, 7, '\n')
-  r.receive({ t: 'edit', rid: 1, edit: worker.local(cs) })
+  let remote = 0
+  r.listen('remote', () => remote++)
+  r.receive({ t: 'remote', rid: 1, edit: worker.local(cs) })
+  assert.equal(remote, 1)
   assert.deepEqual(r.since(), { inserted: [[7, 10]], deletedAt: [6] })
-  let placed: unknown = null
-  r.listen('teammates', (p) => {
-    placed = p
-  })
-  r.receive({
-    t: 'teammates',
-    rid: 1,
-    seen: 0,
-    placed: [
-      { deviceId: 'b', anchor: 7, head: 10 },
-      { deviceId: 'c', anchor: 99, head: 99 },
-    ],
-  })
-  assert.deepEqual(placed, [{ deviceId: 'b', anchor: 7, head: 10 }], 'a selection past the end is not shown')
   assert.equal(r.text().sliceString(7, 10), 'def')
+  const placed = (sync: TextSync, seen: number, at: [number, number][], length: number) =>
+    placedHere(sync, { seen, placed: at.map(([anchor, head], i) => ({ deviceId: String(i), anchor, head })) }, length)
+  assert.deepEqual(
+    placed(
+      new TextSync('window'),
+      0,
+      [
+        [7, 10],
+        [99, 99],
+      ],
+      10,
+    ),
+    [{ deviceId: '0', anchor: 7, head: 10 }],
+    'a selection past the end is not shown',
+  )
+  // Placed by the worker before it had this window's "!" at 0: moved over it here.
+  const window = new TextSync('window')
+  window.local(ChangeSet.of({ from: 0, insert: '!' }, 3, '\n'))
+  assert.deepEqual(placed(window, 0, [[1, 2]], 4), [{ deviceId: '0', anchor: 2, head: 3 }])
+  assert.equal(posted.length, 0)
 })
 
 test('an edit that does not fit the text is refused: the view reopens the document', () => {
@@ -56,7 +65,7 @@ test('an edit that does not fit the text is refused: the view reopens the docume
   r.listen('rejected', (e) => {
     rejected = e
   })
-  r.receive({ t: 'edit', rid: 1, edit: { changes: ChangeSet.of({ from: 0, insert: 'x' }, 10).toJSON(), seen: 0 } })
+  r.receive({ t: 'remote', rid: 1, edit: { changes: ChangeSet.of({ from: 0, insert: 'x' }, 10).toJSON(), seen: 0 } })
   assert.match(String(rejected), /lost track/)
   assert.equal(r.text().toString(), 'abc')
 })

@@ -5,7 +5,7 @@
  * for; teammates' changes come from the worker as edits on the text (text-sync.ts keeps the two
  * equal while edits cross). Nothing here runs Automerge: the window's thread only paints.
  */
-import { Annotation, type ChangeSet, EditorState, type Extension, Text, Transaction } from '@codemirror/state'
+import { Annotation, type ChangeSet, EditorState, type Extension, type StateEffect, Text, Transaction } from '@codemirror/state'
 import { EditorView, ViewPlugin } from '@codemirror/view'
 import { GrapevineError } from '../../../shared/protocol.ts'
 import type { Cursor } from '../../../shared/types.ts'
@@ -13,7 +13,7 @@ import { Emitter } from '../lib/emitter.ts'
 import { errorCode } from '../lib/errors.ts'
 import type { Selection } from './cursors.ts'
 import { askForPorts, type EditorVia } from '../transport.ts'
-import type { FromWorker, Placed, ToWorker } from './replica-messages.ts'
+import type { FromWorker, Placed, PlacedIn, ToWorker } from './replica-messages.ts'
 import type { SinceMarks } from './since-marks.ts'
 import { LINE } from './text-patches.ts'
 import { TextSync } from './text-sync.ts'
@@ -33,9 +33,10 @@ interface ReplicaEvents {
   sync: []
   /** This window's selection as Automerge cursors. */
   cursor: [Cursor | null]
-  /** Teammates' selections, in this text. */
-  teammates: [Placed[]]
 }
+
+/** What shows teammates' selections, placed in the view's text, in a transaction of the view (Editor.tsx). */
+export type TeammatesEffects = (placed: Placed[]) => readonly StateEffect<unknown>[]
 
 /** Marks transactions that carry the worker's edits (they are not sent back). */
 const fromWorker = Annotation.define<boolean>()
@@ -65,6 +66,7 @@ export class EditorReplica {
   private readonly sent = new WeakSet<Transaction>()
   private closing: Promise<void> | null = null
   private onClosed: () => void = () => {}
+  private teammatesEffects: TeammatesEffects | null = null
 
   constructor(rid: number, docId: string, opened: Opened, post: (m: ToWorker) => void) {
     this.rid = rid
@@ -169,6 +171,18 @@ export class EditorReplica {
     this.post({ t: 'teammates', rid: this.rid, cursors })
   }
 
+  /**
+   * Teammates' selections, as the worker places them (after every change, and when `setTeammates` asks),
+   * go into the view by `effects` until the returned function is called. A teammate's edit and their
+   * selections after it go in one transaction: one editor update for a teammate's keystroke, not two.
+   */
+  showTeammates(effects: TeammatesEffects): () => void {
+    this.teammatesEffects = effects
+    return () => {
+      if (this.teammatesEffects === effects) this.teammatesEffects = null
+    }
+  }
+
   /** Stops, once the worker has sent every local change to the peer and closed the document there. */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
@@ -180,13 +194,15 @@ export class EditorReplica {
 
   /** A message from the worker for this replica. */
   receive(m: FromWorker): void {
-    if (m.t === 'edit') this.remoteEdit(m.edit)
-    else if (m.t === 'head') {
+    if (m.t === 'remote') {
+      if (m.edit) this.remoteEdit(m.edit, m.teammates)
+      else if (m.teammates) this.placeTeammates(m.teammates)
+      this.events.emit('remote')
+    } else if (m.t === 'head') {
       this.titleText = m.title
       this.isDeleted = m.deleted
       this.events.emit('head')
-    } else if (m.t === 'remote') this.events.emit('remote')
-    else if (m.t === 'unsent') {
+    } else if (m.t === 'unsent') {
       this.sync.ack(m.seen)
       this.pending = m.n
       this.events.emit('unsent', m.n)
@@ -194,23 +210,22 @@ export class EditorReplica {
     else if (m.t === 'reopen') this.events.emit('reopen')
     else if (m.t === 'sync') this.events.emit('sync')
     else if (m.t === 'cursor') this.events.emit('cursor', m.cursor)
-    else if (m.t === 'teammates') this.events.emit('teammates', this.placedHere(m.placed, m.seen))
+    else if (m.t === 'teammates') this.placeTeammates(m)
     else if (m.t === 'closed') this.onClosed()
   }
 
-  /** Teammates' selections the worker placed (when it had applied `seen` of this side's edits), in this text now. */
-  private placedHere(placed: readonly Placed[], seen: number): Placed[] {
-    const length = this.doc.length
-    const out: Placed[] = []
-    for (const p of placed) {
-      const anchor = this.sync.mapPos(p.anchor, seen)
-      const head = this.sync.mapPos(p.head, seen)
-      if (anchor <= length && head <= length) out.push({ deviceId: p.deviceId, anchor, head })
-    }
-    return out
+  /** The teammates' selections the worker placed, as effects on a text of `length` here now (none without a view that shows them). */
+  private teammatesIn(p: PlacedIn, length: number): readonly StateEffect<unknown>[] {
+    return this.view && this.teammatesEffects ? this.teammatesEffects(placedHere(this.sync, p, length)) : []
   }
 
-  private remoteEdit(edit: { changes: unknown; seen: number }): void {
+  private placeTeammates(p: PlacedIn): void {
+    const effects = this.teammatesIn(p, this.doc.length)
+    if (effects.length) this.view!.dispatch({ effects })
+  }
+
+  /** A teammate's edit from the worker, and their selections after it (placed in the text the edit leaves). */
+  private remoteEdit(edit: { changes: unknown; seen: number }, teammates: PlacedIn | undefined): void {
     let cs: ChangeSet
     try {
       cs = this.sync.receive(edit, this.doc.length)
@@ -221,6 +236,7 @@ export class EditorReplica {
     if (this.view) {
       this.view.dispatch({
         changes: cs,
+        effects: teammates ? this.teammatesIn(teammates, cs.newLength) : [],
         annotations: [fromWorker.of(true), Transaction.remote.of(true), Transaction.addToHistory.of(false)],
         filter: false,
       })
@@ -242,6 +258,20 @@ export class EditorReplica {
       deletedAt: m.deletedAt.map((at) => cs.mapPos(at)),
     }
   }
+}
+
+/**
+ * Teammates' selections the worker placed (when it had applied `p.seen` of this window's edits), in this
+ * window's text now, of `length`: moved over the edits the worker had not seen yet; one past the end is left out.
+ */
+export function placedHere(sync: TextSync, p: PlacedIn, length: number): Placed[] {
+  const out: Placed[] = []
+  for (const { deviceId, anchor, head } of p.placed) {
+    const a = sync.mapPos(anchor, p.seen)
+    const h = sync.mapPos(head, p.seen)
+    if (a <= length && h <= length) out.push({ deviceId, anchor: a, head: h })
+  }
+  return out
 }
 
 /** The window's editor worker: started with the editor's code, and kept for the window's life. */

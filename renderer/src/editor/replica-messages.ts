@@ -15,6 +15,12 @@ export interface Placed {
   head: number
 }
 
+/** Teammates' selections in the worker's text, when it had applied `seen` of the window's edits. */
+export interface PlacedIn {
+  seen: number
+  placed: Placed[]
+}
+
 export type ToWorker =
   /** A new connection (the window's generation): the worker's session follows it. */
   | { t: 'connect'; via: EditorVia }
@@ -38,19 +44,21 @@ export type FromWorker =
   | { t: 'loading'; rid: number; bytes: number }
   | { t: 'opened'; rid: number; text: string; title: string; deleted: boolean; since: SinceMarks | null }
   | { t: 'failed'; rid: number; code: string | null; message: string }
-  /** Teammates' changes to the text. */
-  | { t: 'edit'; rid: number; edit: SyncEdit }
   | { t: 'head'; rid: number; title: string; deleted: boolean }
-  /** Teammates' changes were applied (the text's, if any, came just before). */
-  | { t: 'remote'; rid: number }
+  /**
+   * Teammates' changes were applied (their title's, if it changed, came just before): what they did to the
+   * text, if anything, and the teammates' selections placed again after them. One message, so that the
+   * window shows both in one editor update (a teammate's keystroke moves their caret too).
+   */
+  | { t: 'remote'; rid: number; edit?: SyncEdit; teammates?: PlacedIn }
   /** Local changes not yet durable at the peer; `seen`: the window's edits the worker has applied (an acknowledgement). */
   | { t: 'unsent'; rid: number; n: number; seen: number }
   /** The peer refused a local change, or a teammate's did not apply: the window reopens the document. */
   | { t: 'rejected'; rid: number; message: string }
   /** The window's selection as Automerge cursors (for presence). */
   | { t: 'cursor'; rid: number; cursor: Cursor | null }
-  /** Teammates' selections in the worker's text (when it had applied `seen` of the window's edits). */
-  | { t: 'teammates'; rid: number; seen: number; placed: Placed[] }
+  /** Teammates' selections in the worker's text. */
+  | ({ t: 'teammates'; rid: number } & PlacedIn)
   /** The worker's session at the peer dropped and was dialled again: the window opens the document again on it. */
   | { t: 'reopen'; rid: number }
   /** The document's sync status changed at the peer (`doc.sync`). */

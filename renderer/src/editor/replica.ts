@@ -19,7 +19,6 @@ import type { DocContent } from '../../../shared/doc-content.ts'
 import type { PeerClient } from '../../../shared/protocol.ts'
 import { MAX_CHANGES_PER_MESSAGE, MAX_CLIENT_MESSAGE_BYTES } from '../../../shared/limits.ts'
 import { errorCode } from '../lib/errors.ts'
-import { parseChangesEvent } from '../../../shared/events.ts'
 import { Emitter } from '../lib/emitter.ts'
 /**
  * Runs `fn` soon, once: in the editor's worker at its next turn, a few milliseconds later
@@ -38,6 +37,7 @@ interface ReplicaEvents {
   rejected: [Error]
 }
 
+/** A session whose events and results were checked at the boundary (`checkedClient`), or this process's own peer's. */
 type Client = Pick<PeerClient, 'request' | 'onEvent'>
 
 /** Local changes not yet acknowledged when a replica lost its peer, to resend from the next one. */
@@ -134,10 +134,10 @@ export class DocReplica {
     const early: Uint8Array[] = []
     let replica: DocReplica | null = null
     const off = client.onEvent((e) => {
-      const changes = parseChangesEvent(e, docId)
-      if (!changes) return
-      if (replica) replica.receive(changes)
-      else early.push(...changes)
+      // Checked once already, as the session's every event is (the worker's `checkedClient`).
+      if (e.type !== 'doc.changes' || e.docId !== docId || e.changes.length === 0) return
+      if (replica) replica.receive(e.changes)
+      else early.push(...e.changes)
     })
     try {
       const opened = await client.request('doc.open', { docId })

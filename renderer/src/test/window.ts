@@ -7,6 +7,7 @@
 import { ChangeSet, Text } from '@codemirror/state'
 import type { Cursor } from '../../../shared/types.ts'
 import { ReplicaHost } from '../editor/replica-host.ts'
+import { placedHere } from '../editor/replica-link.ts'
 import type { FromWorker, Placed, ToWorker } from '../editor/replica-messages.ts'
 import { TextSync } from '../editor/text-sync.ts'
 
@@ -64,12 +65,13 @@ export function testWindow() {
           w.doc = Text.of(m.text.split('\n'))
           w.opened = true
         } else if (m.t === 'failed') w.failed = m
-        else if (m.t === 'edit') w.doc = sync.receive(m.edit, w.doc.length).apply(w.doc)
-        else if (m.t === 'head') w.title = m.title
+        else if (m.t === 'remote') {
+          if (m.edit) w.doc = sync.receive(m.edit, w.doc.length).apply(w.doc)
+          if (m.teammates) w.placed = placedHere(sync, m.teammates, w.doc.length)
+        } else if (m.t === 'head') w.title = m.title
         else if (m.t === 'unsent') sync.ack(m.seen)
         else if (m.t === 'cursor') w.cursor = m.cursor
-        else if (m.t === 'teammates')
-          w.placed = m.placed.map((p) => ({ ...p, anchor: sync.mapPos(p.anchor, m.seen), head: sync.mapPos(p.head, m.seen) }))
+        else if (m.t === 'teammates') w.placed = placedHere(sync, m, w.doc.length)
         else if (m.t === 'reopen') {
           send({ t: 'close', rid: w.rid })
           openNow(w.docId)

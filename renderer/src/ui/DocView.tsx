@@ -166,6 +166,10 @@ export function DocView(p: DocViewProps) {
   // event, above). A cursor is anchored to the text, so a teammate's edit (which the editor maps the
   // selection through) leaves it as it was: only a cursor that really moved is sent.
   const onSelection = useCallback((sel: Selection) => replica?.select(sel), [replica])
+  // The title field keeps its props while teammates type (a memo component): it is not updated with every status.
+  const renameRun = rename.run
+  const onRenameTitle = useCallback((t: string) => renameRun(t).then(() => {}), [renameRun])
+  const focusText = useCallback(() => (document.querySelector('.cm-content') as HTMLElement | null)?.focus(), [])
 
   if (openError) {
     return (
@@ -197,13 +201,7 @@ export function DocView(p: DocViewProps) {
   return (
     <main className="doc-view" data-testid="doc-view" data-doc-id={docId}>
       <header className="doc-head">
-        <TitleField
-          title={replica.title()}
-          readOnly={readOnly}
-          focusNow={p.focusTitle}
-          onRename={(t) => rename.run(t).then(() => {})}
-          onEnter={() => (document.querySelector('.cm-content') as HTMLElement | null)?.focus()}
-        />
+        <TitleField title={replica.title()} readOnly={readOnly} focusNow={p.focusTitle} onRename={onRenameTitle} onEnter={focusText} />
         <div className="doc-head-right">
           <ul className="here" aria-label="Teammates in this document">
             {here.map((t) => (

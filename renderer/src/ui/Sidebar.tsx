@@ -1,5 +1,5 @@
 /** "My tasks", then the workspace's documents and boards: filter by title, open, new, rename, delete; unread ones marked. */
-import { useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
+import { memo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react'
 import { MAX_TITLE_CHARS } from '../../../shared/limits.ts'
 import type { DocumentSummary } from '../../../shared/types.ts'
 import { useNow } from '../data/hooks.ts'
@@ -24,6 +24,22 @@ export interface SidebarProps {
   onDelete: (doc: DocumentSummary) => void
   creating: boolean
 }
+
+/** The filter box, a memo component: the listing changes while teammates type, the box does not. */
+const FilterField = memo(function FilterField({ value, onChange }: { value: string; onChange: (value: string) => void }) {
+  return (
+    <label className="filter">
+      <span className="visually-hidden">Filter documents by title</span>
+      <input
+        type="search"
+        placeholder="Filter by title"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid="doc-filter"
+      />
+    </label>
+  )
+})
 
 export function Sidebar(p: SidebarProps) {
   const now = useNow(30_000)
@@ -75,16 +91,7 @@ export function Sidebar(p: SidebarProps) {
           </span>
         )}
       </div>
-      <label className="filter">
-        <span className="visually-hidden">Filter documents by title</span>
-        <input
-          type="search"
-          placeholder="Filter by title"
-          value={filter}
-          onChange={(e) => setFilter(e.target.value)}
-          data-testid="doc-filter"
-        />
-      </label>
+      <FilterField value={filter} onChange={setFilter} />
       {p.loading && !p.docs && <Progress label="Loading documents…" />}
       {p.docs && p.docs.length === 0 && <p className="empty muted">No documents yet.</p>}
       {p.docs && p.docs.length > 0 && shown.length === 0 && <p className="empty muted">No title matches “{filter}”.</p>}

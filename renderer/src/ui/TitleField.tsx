@@ -1,5 +1,5 @@
 /** The document's title, editable in place; saved with `doc.rename` on Enter or when focus leaves. */
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react'
+import { memo, useEffect, useRef, useState, type KeyboardEvent } from 'react'
 import { MAX_TITLE_CHARS } from '../../../shared/limits.ts'
 
 export interface TitleFieldProps {
@@ -11,7 +11,11 @@ export interface TitleFieldProps {
   onEnter?: () => void
 }
 
-export function TitleField({ title, readOnly, onRename, focusNow, onEnter }: TitleFieldProps) {
+/**
+ * A memo component: the document view re-renders with sync status and presence while teammates type,
+ * and React updates an input's attributes each time it renders it.
+ */
+export const TitleField = memo(function TitleField({ title, readOnly, onRename, focusNow, onEnter }: TitleFieldProps) {
   const [value, setValue] = useState(title)
   const editing = useRef(false)
   const input = useRef<HTMLInputElement>(null)
@@ -64,4 +68,4 @@ export function TitleField({ title, readOnly, onRename, focusNow, onEnter }: Tit
       data-testid="doc-title-input"
     />
   )
-}
+})
