@@ -30,7 +30,7 @@ export const PROBE_PAGE_SCRIPT = `(() => {
   const W = Worker
   window.Worker = function (...args) {
     const w = new W(...args)
-    w.addEventListener('message', (e) => { if (watching() && e.data && e.data.t === 'edit') p.gots.push(clock()) })
+    w.addEventListener('message', (e) => { if (watching() && e.data && e.data.t === 'remote' && e.data.edit) p.gots.push(clock()) })
     return w
   }
   window.Worker.prototype = W.prototype
@@ -64,7 +64,7 @@ export async function probeWorkers(typist: Page, others: readonly Page[]): Promi
           },
         })
         const post = self.postMessage
-        self.postMessage = function (m, ...rest) { if (m && m.t === 'edit') self.__posts.push(performance.timeOrigin + performance.now()); return post.call(this, m, ...rest) }
+        self.postMessage = function (m, ...rest) { if (m && m.t === 'remote' && m.edit) self.__posts.push(performance.timeOrigin + performance.now()); return post.call(this, m, ...rest) }
       })()`)
   for (const w of typist.workers())
     await w.evaluate(`(() => {
