@@ -112,6 +112,26 @@ async function scenario(): Promise<void> {
   await people.pb.keyboard.press('Control+End')
   await people.pb.keyboard.type('\nBen was here.', { delay: 15 })
   await waitText(people.pa, (t) => t.includes('Ben was here.'), "Ben's text on Ana's screen")
+  // Ben's caret on Ana's screen stands right after what he typed (drawn over the text, not inside it).
+  const caretGap = (): Promise<number | null> =>
+    editor(people.pa).evaluate((el) => {
+      const caret = el.closest('.cm-editor')?.querySelector('[data-testid="remote-cursor"]')
+      const line = [...el.querySelectorAll('.cm-line')].find((l) => l.textContent?.includes('Ben was here.'))
+      if (!caret || !line) return null
+      const range = el.ownerDocument.createRange()
+      range.selectNodeContents(line)
+      const end = [...range.getClientRects()].at(-1)
+      const at = caret.getBoundingClientRect()
+      if (!end) return null
+      const sameLine = at.top < end.bottom && at.bottom > end.top
+      return sameLine ? Math.abs(at.left - end.right) : null
+    })
+  let gap: number | null = null
+  for (let i = 0; i < 100 && !(gap !== null && gap <= 3); i++) {
+    gap = await caretGap()
+    if (!(gap !== null && gap <= 3)) await people.pa.waitForTimeout(100)
+  }
+  assert.ok(gap !== null && gap <= 3, `Ben's caret is ${gap} px from the end of his line on Ana's screen`)
   await people.pa.getByTestId('sync-status').waitFor()
   await people.pa.screenshot({ path: people.shots.path('06-document') })
 

@@ -1,10 +1,17 @@
 /**
- * Teammates' carets and selections as CodeMirror decorations: a coloured caret with their name
- * above it, and a translucent highlight over what they have selected. Positions are given already
- * resolved (see cursors.ts); between updates they move with local edits.
+ * Teammates' carets and selections: a coloured caret with their name above it, and a translucent
+ * highlight over what they have selected. Positions are given already resolved (see cursors.ts);
+ * between updates they move with local edits.
+ *
+ * They are drawn in layers of their own over and under the text (CodeMirror's `layer`, as its own
+ * cursor and selection are), not as widgets and marks inside it: the editable content holds only the
+ * text, so a teammate's caret moving redraws one positioned element instead of the line's DOM, and
+ * typing, selecting or composing beside it meets no uneditable element (CodeMirror wrapped each caret
+ * widget in hidden buffer elements for the browsers' sake). In W1b's pages it made no difference to
+ * the CPU a keystroke costs (bench/results/latest.md, session 37).
  */
-import { StateEffect, StateField, type Range } from '@codemirror/state'
-import { Decoration, EditorView, WidgetType, type DecorationSet } from '@codemirror/view'
+import { EditorSelection, type EditorState, StateEffect, StateField } from '@codemirror/state'
+import { EditorView, type LayerMarker, layer, RectangleMarker, type ViewUpdate } from '@codemirror/view'
 
 export interface RemoteCursor {
   deviceId: string
@@ -17,24 +24,78 @@ export interface RemoteCursor {
 
 export const setRemoteCursors = StateEffect.define<RemoteCursor[]>()
 
-class CaretWidget extends WidgetType {
+/** The cursors shown, in the text now: set by `setRemoteCursors`, moved by every edit since. */
+const remoteCursorField = StateField.define<readonly RemoteCursor[]>({
+  create: () => [],
+  update(cursors, tr) {
+    for (const e of tr.effects) if (e.is(setRemoteCursors)) cursors = clamp(e.value, tr.state.doc.length)
+    if (!tr.docChanged || cursors.length === 0 || tr.effects.some((e) => e.is(setRemoteCursors))) return cursors
+    return cursors.map((c) => {
+      // A caret stays after what is typed where it stands; a selection does not grow at its edges.
+      if (c.anchor === c.head) {
+        const at = tr.changes.mapPos(c.head, 1)
+        return { ...c, anchor: at, head: at }
+      }
+      const forward = c.anchor < c.head
+      return {
+        ...c,
+        anchor: tr.changes.mapPos(c.anchor, forward ? 1 : -1),
+        head: tr.changes.mapPos(c.head, forward ? -1 : 1),
+      }
+    })
+  },
+})
+
+/** The teammates' cursors shown in `state`, in its text. */
+export function shownCursors(state: EditorState): readonly RemoteCursor[] {
+  return state.field(remoteCursorField, false) ?? []
+}
+
+function clamp(cursors: readonly RemoteCursor[], length: number): RemoteCursor[] {
+  const within = (x: number): number => Math.min(Math.max(x, 0), length)
+  return cursors.map((c) => ({ ...c, anchor: within(c.anchor), head: within(c.head) }))
+}
+
+/** A selection's rectangle in the teammate's colour. */
+class SelectionMarker implements LayerMarker {
+  readonly rect: RectangleMarker
+  readonly colour: string
+  constructor(rect: RectangleMarker, colour: string) {
+    this.rect = rect
+    this.colour = colour
+  }
+
+  draw(): HTMLElement {
+    const el = this.rect.draw()
+    el.style.backgroundColor = this.colour
+    return el
+  }
+
+  update(el: HTMLElement, prev: LayerMarker): boolean {
+    if (!(prev instanceof SelectionMarker) || !this.rect.update(el, prev.rect)) return false
+    el.style.backgroundColor = this.colour
+    return true
+  }
+
+  eq(other: LayerMarker): boolean {
+    return other instanceof SelectionMarker && other.colour === this.colour && this.rect.eq(other.rect)
+  }
+}
+
+/** A teammate's caret with their name above it. */
+class CaretMarker implements LayerMarker {
+  readonly rect: RectangleMarker
   readonly cursor: RemoteCursor
-  constructor(cursor: RemoteCursor) {
-    super()
+  constructor(rect: RectangleMarker, cursor: RemoteCursor) {
+    this.rect = rect
     this.cursor = cursor
   }
 
-  override eq(other: CaretWidget): boolean {
-    return other.cursor.name === this.cursor.name && other.cursor.colour === this.cursor.colour
-  }
-
-  toDOM(): HTMLElement {
-    const caret = document.createElement('span')
-    caret.className = 'cm-remote-caret'
+  draw(): HTMLElement {
+    const caret = this.rect.draw()
     caret.dataset['testid'] = 'remote-cursor'
     caret.dataset['device'] = this.cursor.deviceId
     caret.style.borderLeftColor = this.cursor.colour
-    caret.setAttribute('aria-hidden', 'true')
     const label = document.createElement('span')
     label.className = 'cm-remote-label'
     label.textContent = this.cursor.name
@@ -43,45 +104,62 @@ class CaretWidget extends WidgetType {
     return caret
   }
 
-  override ignoreEvent(): boolean {
-    return true
+  /** Moved in place when only its position changed. */
+  update(el: HTMLElement, prev: LayerMarker): boolean {
+    return prev instanceof CaretMarker && this.sameLook(prev) && this.rect.update(el, prev.rect)
+  }
+
+  eq(other: LayerMarker): boolean {
+    return other instanceof CaretMarker && this.sameLook(other) && this.rect.eq(other.rect)
+  }
+
+  private sameLook(other: CaretMarker): boolean {
+    const a = this.cursor
+    const b = other.cursor
+    return a.deviceId === b.deviceId && a.name === b.name && a.colour === b.colour
   }
 }
 
-function build(cursors: readonly RemoteCursor[], length: number): DecorationSet {
-  const ranges: Range<Decoration>[] = []
-  for (const c of cursors) {
-    const anchor = Math.min(Math.max(c.anchor, 0), length)
-    const head = Math.min(Math.max(c.head, 0), length)
-    if (anchor !== head) {
-      ranges.push(
-        Decoration.mark({
-          class: 'cm-remote-selection',
-          attributes: { style: `background-color: ${c.selectionColour}` },
-        }).range(Math.min(anchor, head), Math.max(anchor, head)),
-      )
+/** Whether the layers must be measured again: the text, the viewport or the cursors changed. */
+const moved = (u: ViewUpdate): boolean =>
+  u.docChanged || u.viewportChanged || u.startState.field(remoteCursorField) !== u.state.field(remoteCursorField)
+
+/** Selections under the text, as the editor's own selection is drawn. */
+const remoteSelectionLayer = layer({
+  above: false,
+  class: 'cm-remote-selections',
+  update: moved,
+  markers(view) {
+    const out: LayerMarker[] = []
+    for (const c of view.state.field(remoteCursorField)) {
+      if (c.anchor === c.head) continue
+      for (const r of RectangleMarker.forRange(view, 'cm-remote-selection', EditorSelection.range(c.anchor, c.head)))
+        out.push(new SelectionMarker(r, c.selectionColour))
     }
-    ranges.push(Decoration.widget({ widget: new CaretWidget(c), side: 1 }).range(head))
-  }
-  return Decoration.set(ranges, true)
-}
-
-const remoteCursorField = StateField.define<DecorationSet>({
-  create: () => Decoration.none,
-  update(deco, tr) {
-    let next = deco.map(tr.changes)
-    for (const e of tr.effects) if (e.is(setRemoteCursors)) next = build(e.value, tr.state.doc.length)
-    return next
+    return out
   },
-  provide: (f) => EditorView.decorations.from(f),
+})
+
+/** Carets over the text. */
+const remoteCaretLayer = layer({
+  above: true,
+  class: 'cm-remote-carets',
+  update: moved,
+  markers(view) {
+    const out: LayerMarker[] = []
+    for (const c of view.state.field(remoteCursorField))
+      for (const r of RectangleMarker.forRange(view, 'cm-remote-caret', EditorSelection.cursor(c.head, 1))) out.push(new CaretMarker(r, c))
+    return out
+  },
 })
 
 const remoteCursorTheme = EditorView.baseTheme({
   '.cm-remote-caret': {
-    position: 'relative',
     borderLeft: '2px solid',
     marginLeft: '-1px',
-    marginRight: '-1px',
+    pointerEvents: 'none',
+  },
+  '.cm-remote-selection': {
     pointerEvents: 'none',
   },
   '.cm-remote-label': {
@@ -96,10 +174,9 @@ const remoteCursorTheme = EditorView.baseTheme({
     fontFamily: 'system-ui, sans-serif',
     whiteSpace: 'nowrap',
     userSelect: 'none',
-    zIndex: '5',
   },
 })
 
 export function remoteCursors() {
-  return [remoteCursorField, remoteCursorTheme]
+  return [remoteCursorField, remoteSelectionLayer, remoteCaretLayer, remoteCursorTheme]
 }
