@@ -56,67 +56,53 @@ function clamp(cursors: readonly RemoteCursor[], length: number): RemoteCursor[]
   return cursors.map((c) => ({ ...c, anchor: within(c.anchor), head: within(c.head) }))
 }
 
-/** A selection's rectangle in the teammate's colour. */
-class SelectionMarker implements LayerMarker {
+/** One of a teammate's rectangles: their caret, with their name above it, or a piece of their selection. */
+class TeammateMarker implements LayerMarker {
   readonly rect: RectangleMarker
-  readonly colour: string
-  constructor(rect: RectangleMarker, colour: string) {
+  readonly cursor: RemoteCursor
+  readonly caret: boolean
+  constructor(rect: RectangleMarker, cursor: RemoteCursor, caret: boolean) {
     this.rect = rect
-    this.colour = colour
+    this.cursor = cursor
+    this.caret = caret
   }
 
   draw(): HTMLElement {
     const el = this.rect.draw()
-    el.style.backgroundColor = this.colour
-    return el
-  }
-
-  update(el: HTMLElement, prev: LayerMarker): boolean {
-    if (!(prev instanceof SelectionMarker) || !this.rect.update(el, prev.rect)) return false
-    el.style.backgroundColor = this.colour
-    return true
-  }
-
-  eq(other: LayerMarker): boolean {
-    return other instanceof SelectionMarker && other.colour === this.colour && this.rect.eq(other.rect)
-  }
-}
-
-/** A teammate's caret with their name above it. */
-class CaretMarker implements LayerMarker {
-  readonly rect: RectangleMarker
-  readonly cursor: RemoteCursor
-  constructor(rect: RectangleMarker, cursor: RemoteCursor) {
-    this.rect = rect
-    this.cursor = cursor
-  }
-
-  draw(): HTMLElement {
-    const caret = this.rect.draw()
-    caret.dataset['testid'] = 'remote-cursor'
-    caret.dataset['device'] = this.cursor.deviceId
-    caret.style.borderLeftColor = this.cursor.colour
+    if (!this.caret) {
+      el.style.backgroundColor = this.cursor.selectionColour
+      return el
+    }
+    el.dataset['testid'] = 'remote-cursor'
+    el.dataset['device'] = this.cursor.deviceId
+    el.style.borderLeftColor = this.cursor.colour
     const label = document.createElement('span')
     label.className = 'cm-remote-label'
     label.textContent = this.cursor.name
     label.style.backgroundColor = this.cursor.colour
-    caret.append(label)
-    return caret
+    el.append(label)
+    return el
   }
 
   /** Moved in place when only its position changed. */
   update(el: HTMLElement, prev: LayerMarker): boolean {
-    return prev instanceof CaretMarker && this.sameLook(prev) && this.rect.update(el, prev.rect)
+    return prev instanceof TeammateMarker && this.sameLook(prev) && this.rect.update(el, prev.rect)
   }
 
   eq(other: LayerMarker): boolean {
-    return other instanceof CaretMarker && this.sameLook(other) && this.rect.eq(other.rect)
+    return other instanceof TeammateMarker && this.sameLook(other) && this.rect.eq(other.rect)
   }
 
-  private sameLook(other: CaretMarker): boolean {
+  private sameLook(other: TeammateMarker): boolean {
     const a = this.cursor
     const b = other.cursor
-    return a.deviceId === b.deviceId && a.name === b.name && a.colour === b.colour
+    return (
+      this.caret === other.caret &&
+      a.deviceId === b.deviceId &&
+      a.name === b.name &&
+      a.colour === b.colour &&
+      a.selectionColour === b.selectionColour
+    )
   }
 }
 
@@ -124,34 +110,24 @@ class CaretMarker implements LayerMarker {
 const moved = (u: ViewUpdate): boolean =>
   u.docChanged || u.viewportChanged || u.startState.field(remoteCursorField) !== u.state.field(remoteCursorField)
 
-/** Selections under the text, as the editor's own selection is drawn. */
-const remoteSelectionLayer = layer({
-  above: false,
-  class: 'cm-remote-selections',
-  update: moved,
-  markers(view) {
-    const out: LayerMarker[] = []
-    for (const c of view.state.field(remoteCursorField)) {
-      if (c.anchor === c.head) continue
-      for (const r of RectangleMarker.forRange(view, 'cm-remote-selection', EditorSelection.range(c.anchor, c.head)))
-        out.push(new SelectionMarker(r, c.selectionColour))
-    }
-    return out
-  },
-})
-
-/** Carets over the text. */
-const remoteCaretLayer = layer({
-  above: true,
-  class: 'cm-remote-carets',
-  update: moved,
-  markers(view) {
-    const out: LayerMarker[] = []
-    for (const c of view.state.field(remoteCursorField))
-      for (const r of RectangleMarker.forRange(view, 'cm-remote-caret', EditorSelection.cursor(c.head, 1))) out.push(new CaretMarker(r, c))
-    return out
-  },
-})
+/** Teammates' carets over the text (`carets`), or their selections under it, as the editor draws its own. */
+function teammatesLayer(carets: boolean) {
+  return layer({
+    above: carets,
+    class: carets ? 'cm-remote-carets' : 'cm-remote-selections',
+    update: moved,
+    markers(view) {
+      const out: LayerMarker[] = []
+      for (const c of view.state.field(remoteCursorField)) {
+        const range = carets ? EditorSelection.cursor(c.head, 1) : c.anchor === c.head ? null : EditorSelection.range(c.anchor, c.head)
+        if (!range) continue
+        for (const r of RectangleMarker.forRange(view, carets ? 'cm-remote-caret' : 'cm-remote-selection', range))
+          out.push(new TeammateMarker(r, c, carets))
+      }
+      return out
+    },
+  })
+}
 
 const remoteCursorTheme = EditorView.baseTheme({
   '.cm-remote-caret': {
@@ -178,5 +154,5 @@ const remoteCursorTheme = EditorView.baseTheme({
 })
 
 export function remoteCursors() {
-  return [remoteCursorField, remoteSelectionLayer, remoteCaretLayer, remoteCursorTheme]
+  return [remoteCursorField, teammatesLayer(false), teammatesLayer(true), remoteCursorTheme]
 }

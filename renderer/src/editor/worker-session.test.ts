@@ -40,8 +40,12 @@ after(async () => {
 
 const peerText = async (): Promise<string> => (await main.request('doc.read', { docId })).text
 
-/** A worker's session whose WebSockets (kept in `sockets`, to be dropped) go to the UI server as a page's would. */
-function browserWorker() {
+/**
+ * A worker's session whose WebSockets (kept in `sockets`, to be dropped) go to the UI server as a page's would;
+ * the first `failFirst` dials fail before they reach it.
+ */
+function browserWorker(failFirst = 0) {
+  let failures = failFirst
   const win = testWindow()
   const sockets: WebSocket[] = []
   const waits: number[] = []
@@ -50,6 +54,7 @@ function browserWorker() {
   const session = new WorkerSession(win.host, {
     openWebSocket: (url) =>
       new Promise<FrameChannel>((resolve, reject) => {
+        if (failures-- > 0) return reject(new Error('The peer did not accept the connection.'))
         const ws = new WebSocket(url, { origin })
         ws.once('error', reject)
         ws.once('open', () => {
@@ -100,6 +105,21 @@ test("a worker whose own WebSocket drops dials again: what was typed meanwhile r
   await waitFor("a teammate's edit in the window, on the new session", () => win.w.doc.toString() === 'Hello world there! Hi', 5000)
   win.type({ from: 0, insert: '> ' })
   await waitFor('a new edit at the peer', async () => (await peerText()) === '> Hello world there! Hi', 5000)
+  await win.close()
+  session.stop()
+  await main.request('doc.setText', { docId, text: 'Hello world' })
+})
+
+test('a worker whose first WebSocket fails dials again, and the document opens on the session that follows', async () => {
+  const { win, session, sockets, waits, warnings, url } = browserWorker(2)
+  await session.connect({ url })
+  await win.open(docId, 10_000)
+  assert.equal(win.w.doc.toString(), 'Hello world')
+  assert.equal(sockets.length, 1, 'the third dial opened')
+  assert.deepEqual(waits, [500, 1000], 'after half a second, then a second')
+  assert.deepEqual(warnings, ['the editor worker could not reach the peer: dialling it again'])
+  win.type({ from: 11, insert: '?' })
+  await waitFor('the edit at the peer', async () => (await peerText()) === 'Hello world?', 5000)
   await win.close()
   session.stop()
   await main.request('doc.setText', { docId, text: 'Hello world' })

@@ -3,7 +3,7 @@
  * (`connect`, once per window connection) replaces the one before. A session can also drop on its
  * own, while the window's is fine: then the window would never hand a new way, so the worker acts.
  * - A WebSocket (browser mode) is dialled again, with the window's backoff (`redialDelayMs`), until it
- *   opens or the window hands a newer connection; opens wait meanwhile.
+ *   opens or the window hands a newer connection; opens wait meanwhile. So is one whose first dial failed.
  * - A MessagePort (Electron) cannot be dialled again: opens fail until the window hands a new port.
  *   The worker says so (`portLost`), and the window asks the preload for fresh ports (its own and the
  *   worker's), which main hands it as it does after a peer restart.
@@ -82,8 +82,13 @@ export class WorkerSession {
       if (gen !== this.generation) return
       this.session = null
       channel?.close()
-      if (again) this.redial(gen, via)
-      else this.host.connectFailed(err instanceof Error ? err : new GrapevineError('unreachable', String(err)))
+      // A WebSocket is dialled again, the first time too: the window's own connection is up, so this one
+      // failed by chance (a peer slow to answer under load), and the editor must not stay without a session
+      // until the window's connection changes. A MessagePort cannot be: opens fail until the window hands one.
+      if (again || !('port' in via)) {
+        if (!again) this.deps.warn('the editor worker could not reach the peer: dialling it again', err)
+        this.redial(gen, via)
+      } else this.host.connectFailed(err instanceof Error ? err : new GrapevineError('unreachable', String(err)))
     }
   }
 
