@@ -28,8 +28,10 @@ export const setRemoteCursors = StateEffect.define<RemoteCursor[]>()
 const remoteCursorField = StateField.define<readonly RemoteCursor[]>({
   create: () => [],
   update(cursors, tr) {
-    for (const e of tr.effects) if (e.is(setRemoteCursors)) cursors = clamp(e.value, tr.state.doc.length)
-    if (!tr.docChanged || cursors.length === 0 || tr.effects.some((e) => e.is(setRemoteCursors))) return cursors
+    let placed: readonly RemoteCursor[] | null = null
+    for (const e of tr.effects) if (e.is(setRemoteCursors)) placed = e.value
+    if (placed) return clamp(placed, tr.state.doc.length)
+    if (!tr.docChanged || cursors.length === 0) return cursors
     return cursors.map((c) => {
       // A caret stays after what is typed where it stands; a selection does not grow at its edges.
       if (c.anchor === c.head) {

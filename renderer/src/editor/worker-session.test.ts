@@ -73,11 +73,17 @@ function browserWorker(failFirst = 0) {
     warn: (message) => warnings.push(message),
   })
   const url = `ws://127.0.0.1:${ui.port}/rpc?token=${ui.token}`
-  return { win, session, sockets, waits, warnings, url }
+  /** Closes the document, stops the session and puts the text back for the next test. */
+  const done = async (): Promise<void> => {
+    await win.close()
+    session.stop()
+    await main.request('doc.setText', { docId, text: 'Hello world' })
+  }
+  return { win, session, sockets, waits, warnings, url, done }
 }
 
 test("a worker whose own WebSocket drops dials again: what was typed meanwhile reaches the peer, and teammates' edits the window", async () => {
-  const { win, session, sockets, waits, warnings, url } = browserWorker()
+  const { win, session, sockets, waits, warnings, url, done } = browserWorker()
   await session.connect({ url })
   await win.open(docId)
   win.type({ from: 11, insert: ' there' })
@@ -105,13 +111,11 @@ test("a worker whose own WebSocket drops dials again: what was typed meanwhile r
   await waitFor("a teammate's edit in the window, on the new session", () => win.w.doc.toString() === 'Hello world there! Hi', 5000)
   win.type({ from: 0, insert: '> ' })
   await waitFor('a new edit at the peer', async () => (await peerText()) === '> Hello world there! Hi', 5000)
-  await win.close()
-  session.stop()
-  await main.request('doc.setText', { docId, text: 'Hello world' })
+  await done()
 })
 
 test('a worker whose first WebSocket fails dials again, and the document opens on the session that follows', async () => {
-  const { win, session, sockets, waits, warnings, url } = browserWorker(2)
+  const { win, session, sockets, waits, warnings, url, done } = browserWorker(2)
   await session.connect({ url })
   await win.open(docId, 10_000)
   assert.equal(win.w.doc.toString(), 'Hello world')
@@ -120,9 +124,7 @@ test('a worker whose first WebSocket fails dials again, and the document opens o
   assert.deepEqual(warnings, ['the editor worker could not reach the peer: dialling it again'])
   win.type({ from: 11, insert: '?' })
   await waitFor('the edit at the peer', async () => (await peerText()) === 'Hello world?', 5000)
-  await win.close()
-  session.stop()
-  await main.request('doc.setText', { docId, text: 'Hello world' })
+  await done()
 })
 
 test('a worker whose MessagePort closes keeps what is typed, says so to the window, fails opens at once until the window hands it a new port, then sends it', async () => {
