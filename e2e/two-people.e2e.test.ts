@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { strFromU8, unzipSync } from 'fflate'
 import type { Page } from 'playwright-core'
+import { waitFor } from '../main/peer/test/helpers.ts'
 import { browserProblem, onboard, twoPeople, startUiPeer } from './harness.ts'
 
 const problem = browserProblem()
@@ -121,17 +122,21 @@ async function scenario(): Promise<void> {
       const range = el.ownerDocument.createRange()
       range.selectNodeContents(line)
       const end = [...range.getClientRects()].at(-1)
-      const at = caret.getBoundingClientRect()
       if (!end) return null
+      const at = caret.getBoundingClientRect()
       const sameLine = at.top < end.bottom && at.bottom > end.top
       return sameLine ? Math.abs(at.left - end.right) : null
     })
-  let gap: number | null = null
-  for (let i = 0; i < 100 && !(gap !== null && gap <= 3); i++) {
-    gap = await caretGap()
-    if (!(gap !== null && gap <= 3)) await people.pa.waitForTimeout(100)
-  }
-  assert.ok(gap !== null && gap <= 3, `Ben's caret is ${gap} px from the end of his line on Ana's screen`)
+  await waitFor(
+    "Ben's caret at the end of his line on Ana's screen",
+    async () => {
+      const gap = await caretGap()
+      if (gap === null || gap > 3) throw new Error(`Ben's caret is ${gap} px from the end of his line on Ana's screen`)
+      return true
+    },
+    10_000,
+    100,
+  )
   await people.pa.getByTestId('sync-status').waitFor()
   await people.pa.screenshot({ path: people.shots.path('06-document') })
 
