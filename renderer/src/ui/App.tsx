@@ -36,10 +36,18 @@ export interface AppProps {
 
 type GlobalDialog = 'join' | 'new-workspace' | 'name' | null
 
-function useHashRoute(): [Route, (r: Route, replace?: boolean) => void] {
+/**
+ * The route, where to go, and where the user is now (for callbacks that run after awaits: the route
+ * they closed over may be stale by then).
+ */
+function useHashRoute(): [Route, (r: Route, replace?: boolean) => void, () => Route] {
   const [route, setRoute] = useState(() => parseRoute(location.hash))
+  const latest = useRef(route)
   useEffect(() => {
-    const on = (): void => setRoute(parseRoute(location.hash))
+    const on = (): void => {
+      latest.current = parseRoute(location.hash)
+      setRoute(latest.current)
+    }
     window.addEventListener('hashchange', on)
     return () => window.removeEventListener('hashchange', on)
   }, [])
@@ -49,16 +57,18 @@ function useHashRoute(): [Route, (r: Route, replace?: boolean) => void] {
       if (replace) history.replaceState(null, '', hash)
       else history.pushState(null, '', hash)
     }
+    latest.current = r
     setRoute(r)
   }, [])
-  return [route, navigate]
+  const now = useCallback(() => latest.current, [])
+  return [route, navigate, now]
 }
 
 export function App({ client, editor, command, invite, onInviteTaken, openDoc, onOpenDocTaken }: AppProps) {
   const [self, setSelf] = useState<DeviceInfo | null>(null)
   const [workspaces, setWorkspaces] = useState<WorkspaceInfo[] | null>(null)
   const [bootError, setBootError] = useState<unknown>(null)
-  const [route, navigate] = useHashRoute()
+  const [route, navigate, routeNow] = useHashRoute()
   const [dialog, setDialog] = useState<GlobalDialog>(null)
   const [inviteLink, setInviteLink] = useState<string | null>(null)
   const [requests, setRequests] = useState<JoinRequestInfo[]>([])
@@ -125,10 +135,12 @@ export function App({ client, editor, command, invite, onInviteTaken, openDoc, o
       setInviteLink(null)
       setNotice(null)
       setWorkspaces((all) => (all?.some((w) => w.id === ws.id) ? all : [...(all ?? []), ws]))
-      navigate({ workspaceId: ws.id, docId: null })
+      // The peer announces a new workspace before it answers (it still names it in sealed ops), so the
+      // user may be in it already, even in a document made there: stay (e2e/workspace-start).
+      if (routeNow().workspaceId !== ws.id) navigate({ workspaceId: ws.id, docId: null })
       void loadWorkspaces()
     },
-    [navigate, loadWorkspaces],
+    [navigate, routeNow, loadWorkspaces],
   )
 
   const leave = useCallback(
