@@ -15,6 +15,12 @@ export interface W2Config {
   layouts: number[]
   /** Extra cells: one document that already has `shared` keystrokes both sides hold, then K more while B is away. */
   shared: { k: number; shared: number }[]
+  /**
+   * Extra Grapevine cells: one document, K keystrokes typed by A while a third member C is online (they leave
+   * one by one, as typed together), then B back to both. The anchors' server holds A's changes either way:
+   * their 1-document cell at the same K is the same scenario for them.
+   */
+  together: number[]
   reps: number
   systems: SystemId[]
   timeoutMs: number
@@ -23,11 +29,20 @@ export const W2_FULL: W2Config = {
   ks: [1_000, 10_000, 100_000],
   layouts: [1, 100],
   shared: [{ k: 100, shared: 10_000 }],
+  together: [1_000, 10_000],
   reps: 1,
   systems: ['grapevine', 'am-ws', 'yjs'],
   timeoutMs: 240_000,
 }
-export const W2_SMOKE: W2Config = { ks: [100], layouts: [10], shared: [], reps: 1, systems: ['grapevine', 'yjs'], timeoutMs: 30_000 }
+export const W2_SMOKE: W2Config = {
+  ks: [100],
+  layouts: [10],
+  shared: [],
+  together: [100],
+  reps: 1,
+  systems: ['grapevine', 'yjs'],
+  timeoutMs: 30_000,
+}
 
 export async function runW2(report: Report, cfg: W2Config): Promise<void> {
   const s = report.section('w2', 'W2 — catch-up after being offline')
@@ -59,6 +74,21 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       }
     }
   }
+  const together = new Map<number, OfflineResult[]>()
+  if (cfg.systems.includes('grapevine'))
+    for (const k of cfg.together) {
+      for (let rep = 0; rep < cfg.reps; rep++) {
+        const tag = `Grapevine, K=${k}, 1 doc typed with a teammate online`
+        console.log(`W2: ${tag}…`)
+        try {
+          const r = await offlineRun('grapevine', { docs: 1, changed: 1, keysPerDoc: k, witness: true, timeoutMs: cfg.timeoutMs })
+          together.set(k, [...(together.get(k) ?? []), r])
+        } catch (err) {
+          report.check(false, `W2 ${tag} failed: ${(err as Error).message.split('\n')[0]}`)
+          if (process.env['BENCH_VERBOSE']) console.error(err)
+        }
+      }
+    }
   const rows: string[][] = []
   for (const { k, docs, shared } of cells) {
     const gv = res.get(key('grapevine', k, docs, shared))
@@ -93,6 +123,45 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       `${cfg.reps} repetition(s) per cell; time cells: median (min–max).`,
     ],
   })
+  if (together.size > 0) {
+    const anchors = cfg.systems.filter((sys) => sys !== 'grapevine')
+    s.tables.push({
+      title: 'W2 — B comes back after K keystrokes A typed with a teammate online (one document)',
+      headers: [
+        'K',
+        'back → converged, ms',
+        'of which syncing, ms',
+        'bytes',
+        'messages',
+        'round trips',
+        "GV÷ Grapevine's offline-typed cell",
+        ...anchors.map((sys) => `GV÷ ${SYSTEM_NAMES[sys]}`),
+      ],
+      rows: cfg.together.map((k) => {
+        const r = together.get(k)
+        if (!r) return [k.toLocaleString('en-US'), 'failed', '', '', '', '', '', ...anchors.map(() => '')]
+        const t = median(r.map((x) => x.totalMs))
+        const vs = (sys: SystemId): string => {
+          const o = res.get(key(sys, k, 1, 0))
+          return o ? ratio(t, median(o.map((x) => x.totalMs))) : '–'
+        }
+        return [
+          k.toLocaleString('en-US'),
+          fmtRep(repeated(r.map((x) => x.totalMs))),
+          fmtRep(repeated(r.map((x) => x.convergeMs))),
+          bytes(median(r.map((x) => x.bytes))),
+          fmt(median(r.map((x) => x.messages))),
+          fmt(median(r.map((x) => x.roundTrips))),
+          vs('grapevine'),
+          ...anchors.map(vs),
+        ]
+      }),
+      notes: [
+        "Grapevine with three members: B leaves, A types K keystrokes while C stays online, each one change sent and acknowledged before the next (a person's pace), so each leaves on its own as when typed together (runs are made only of changes typed with no connection, or sent together); C holds them all before B starts again and connects to A and C both. Bytes, messages and round trips: every peer's catch-up frames.",
+        "GV÷: this cell's time against the 1-document cell at the same K in the table above: Grapevine's own (the same keystrokes typed with no connection, which leave as runs) and the anchors' (their server holds A's changes however they were typed, so theirs is the same scenario).",
+      ],
+    })
+  }
   const big = Math.max(...cfg.ks)
   const t = (sys: SystemId): string => {
     const r = res.get(key(sys, big, 1))

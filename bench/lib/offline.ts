@@ -3,7 +3,7 @@
  * it holds the same documents, and what crossed the network. Shared by W2 (catch-up after many
  * keystrokes) and W5 (many documents, few changed). Two collaborators per system:
  *  - Grapevine: peers A and B in one workspace; B stops (profile kept) and starts again; catch-up
- *    traffic from both peers' `stats().catchup`.
+ *    traffic from every peer's `stats().catchup` (with `witness`, a third peer C online throughout).
  *  - automerge-repo: clients A and B of one sync server; B's Repo shuts down (NodeFS kept) and a new
  *    one opens on the same storage; traffic counted on B's WebSocket.
  *  - Yjs: clients A and B of y-websocket, one room per document; B keeps each document's state
@@ -24,6 +24,12 @@ export interface Scenario {
   thenEqual?: boolean
   /** Grapevine: B starts the catch-up session itself as soon as it is connected (otherwise the lower peer id does). */
   bInitiates?: boolean
+  /**
+   * Grapevine: a third member C stays online while A types, each keystroke sent and acknowledged before the
+   * next (a person's pace), so they leave one by one as when typed together (not as runs), and B comes back
+   * to A and C both.
+   */
+  witness?: boolean
   timeoutMs: number
 }
 export interface OfflineResult {
@@ -45,8 +51,8 @@ type Heads = Record<string, string>
 const same = (a: Heads, b: Heads, ids: string[]): boolean => ids.every((id) => a[id] !== undefined && a[id] === b[id])
 
 async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
-  const g = await grapevinePeers(2, { doc: false })
-  const [a, b] = g.workers as [Worker, Worker]
+  const g = await grapevinePeers(sc.witness ? 3 : 2, { doc: false })
+  const [a, b, c] = g.workers as [Worker, Worker, Worker | undefined]
   try {
     const ids = await a.call<string[]>('createDocs', { workspaceId: g.ids.workspaceId, count: sc.docs, inFlight: 32 }, sc.timeoutMs)
     const aHeads = async (): Promise<Heads> => ({
@@ -65,22 +71,27 @@ async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
       await until('B holds the shared history', async () => same(await b.call<Heads>('heads'), h, ids), sc.timeoutMs, 200)
     }
     await b.call('goOffline')
-    await a.call('typeKeys', { ids: ids.slice(0, sc.changed), keysPerDoc: sc.keysPerDoc, from: sc.sharedKeys ?? 0 }, sc.timeoutMs)
+    // With a witness, typed at a person's pace: each keystroke leaves alone (a burst would leave as runs).
+    const typing = { ids: ids.slice(0, sc.changed), keysPerDoc: sc.keysPerDoc, from: sc.sharedKeys ?? 0, oneByOne: sc.witness === true }
+    await a.call('typeKeys', typing, sc.timeoutMs)
     // A's listing rows reach its database a moment after the acknowledgement: take the changed documents' heads from A itself.
     const all = await aHeads()
     const expected = Object.fromEntries(ids.map((id) => [id, all[id]!]))
+    if (c) await until('C holds what A typed', async () => same(await c.call<Heads>('heads'), expected, ids), sc.timeoutMs, 200)
     const setupS = (performance.now() - t0) / 1000
+    const served = async (): Promise<Record<string, number>[]> =>
+      (await Promise.all([a, ...(c ? [c] : [])].map((w) => w.call<{ catchup: Record<string, number> }>('stats')))).map((x) => x.catchup)
     const back = async (): Promise<Omit<OfflineResult, 'setupS'>> => {
-      const before = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
+      const before = await served()
       const r = await b.call<{ startMs: number; convergeMs: number; totalMs: number; stats: { catchup: Record<string, number> } }>(
         'comeBack',
         { expected, timeoutMs: sc.timeoutMs, initiate: sc.bInitiates ?? false },
         sc.timeoutMs + 30_000,
       )
       await sleep(1500) // let both sides' sessions finish (the second side starts 1.5 s after connecting)
-      const after = (await a.call<{ catchup: Record<string, number> }>('stats')).catchup
+      const after = await served()
       const bs = (await b.call<{ catchup: Record<string, number> }>('stats')).catchup
-      const d = (k: string): number => (after[k] ?? 0) - (before[k] ?? 0) + (bs[k] ?? 0)
+      const d = (k: string): number => after.reduce((sum, x, i) => sum + (x[k] ?? 0) - (before[i]![k] ?? 0), bs[k] ?? 0)
       const sessions = d('sessions')
       return {
         startMs: r.startMs,

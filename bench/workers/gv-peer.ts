@@ -176,7 +176,8 @@ serve(
       return ids
     },
     /** Types the first `keysPerDoc` keystrokes of the trace into each document: one change per keystroke, sent in batches. */
-    async typeKeys({ ids, keysPerDoc, from }: { ids: string[]; keysPerDoc: number; from?: number }) {
+    /** `oneByOne`: each keystroke is sent and acknowledged before the next, as typing at a person's pace leaves. */
+    async typeKeys({ ids, keysPerDoc, from, oneByOne }: { ids: string[]; keysPerDoc: number; from?: number; oneByOne?: boolean }) {
       const keys = loadTrace().keys.slice(from ?? 0, (from ?? 0) + keysPerDoc)
       for (const id of ids) {
         const r = await GvReplica.open(c(), id, 0)
@@ -186,7 +187,7 @@ serve(
           // W2 and W5 count one change per keystroke, as their anchors make them: keys typed in one turn
           // would otherwise share a change (as a burst does in the editor).
           r.commitNow()
-          if (r.unsent() >= 2048) await r.drain()
+          if (oneByOne || r.unsent() >= 2048) await r.drain()
         }
         await r.drain()
         r.close()

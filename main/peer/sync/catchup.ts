@@ -14,8 +14,10 @@
  *      (ancestry.ts); R sends what D asked for, and asks for what it still lacks; D answers that.
  *      So the side that knows less never sends history the other already has.
  *
- * One session at a time per peer and workspace, whoever dialled (`sync`, `respond`). Each change
- * travels with its author's signature and passes the same validation as gossip.
+ * One session at a time per peer and workspace, whoever dialled (`sync`, `respond`), and the sessions
+ * of a workspace with different peers take turns (workspace-turns.ts): a device back to several
+ * teammates takes what it missed from one, then finds the others equal. Each change travels with its
+ * author's signature and passes the same validation as gossip.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
@@ -46,6 +48,7 @@ import { envelopeOf, isRejection, validateChange, type ValidChange } from './cha
 import { changesIn } from './runs.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Documents } from './documents.ts'
+import { WorkspaceTurns, type WorkspaceTurn } from './workspace-turns.ts'
 import { heldChangesOf, type HeldChanges } from './held-changes.ts'
 import { headsKey } from './doc-content.ts'
 import { packId, rangesFromWire, rangesToWire, ReconcileError, Reconciler, unpackId, type Range, type WireRange } from './reconcile.ts'
@@ -64,6 +67,8 @@ const MAX_MESSAGE_PARTS = 256
 const MAX_HAVE_BYTES_PER_TURN = 64 * 1024 * 1024
 /** After a `busy` refusal: how long the other side's session may take to reach this peer. */
 const BUSY_WAIT_MS = 5_000
+/** A session that moves no frame for this long lets the next session of its workspace go (workspace-turns.ts). */
+const TURN_STALL_MS = 2_000
 const DIGEST_TAG = 'grapevine catch-up 2: workspace digest'
 const OLD_VERSION_REASON = `this peer speaks catch-up 2 (${CATCHUP_PROTOCOL}) only: update Grapevine to sync with it`
 
@@ -80,6 +85,8 @@ export interface CatchupStats {
   changesSent: number
   changesReceived: number
   rejected: number
+  /** Sessions that waited for another of their workspace to end first (workspace-turns.ts). */
+  waitedTurns: number
 }
 
 type Frame<T extends CatchupFrame['t']> = Extract<CatchupFrame, { t: T }>
@@ -111,6 +118,8 @@ class FrameStream {
   private readonly stats: CatchupStats
   private readonly dialer: boolean
   private sent = false
+  /** Told of every frame sent or read (the session's turn in its workspace: workspace-turns.ts). */
+  turn: WorkspaceTurn | undefined
   constructor(stream: Stream, stats: CatchupStats, dialer: boolean) {
     this.lp = lpStream(stream, { maxDataLength: MAX_STREAM_FRAME_BYTES })
     this.stats = stats
@@ -121,12 +130,14 @@ class FrameStream {
     this.stats.framesSent++
     this.stats.bytesSent += data.byteLength
     this.sent = true
+    this.turn?.touch()
     await this.lp.write(data, { signal })
   }
   async read(signal: AbortSignal): Promise<CatchupFrame> {
     if (this.dialer && this.sent) this.stats.roundTrips++
     this.sent = false
     const data = await this.lp.read({ signal })
+    this.turn?.touch()
     const f = decodeMessage(catchupFrame, data.subarray(), MAX_STREAM_FRAME_BYTES, 'catch-up frame')
     if (f.t === 'refuse') throw new Refused(f.reason, f.code)
     return f
@@ -234,7 +245,10 @@ export class Catchup {
     changesSent: 0,
     changesReceived: 0,
     rejected: 0,
+    waitedTurns: 0,
   }
+  /** Sessions of one workspace, with whichever peers, take turns here. */
+  private readonly turns = new WorkspaceTurns(TURN_STALL_MS)
   /** Sessions this peer dialled, by peer and workspace: a second `sync` joins the first. */
   private readonly dials = new Map<string, Promise<void>>()
   /** The session running with a peer for a workspace, dialled or answered: one at a time. */
@@ -291,9 +305,12 @@ export class Catchup {
     if (since !== undefined && (this.lastSynced.get(key) ?? -1) >= since) return
     const release = this.lock(key, true)
     let outcome: 'done' | 'busy'
+    const inTurn = await this.turns.take(ws)
+    if (inTurn.waited) this.stats.waitedTurns++
     try {
-      outcome = await this.dial(peer, ws)
+      outcome = await this.dial(peer, ws, inTurn)
     } finally {
+      inTurn.end()
       release()
     }
     if (outcome === 'busy') await this.answered(key)
@@ -338,7 +355,7 @@ export class Catchup {
   }
 
   /** Rejects with a CatchupError that says at which step the session failed and why; 'busy' if refused as such. */
-  private async dial(peer: PeerId, ws: string): Promise<'done' | 'busy'> {
+  private async dial(peer: PeerId, ws: string, inTurn: WorkspaceTurn): Promise<'done' | 'busy'> {
     const signal = AbortSignal.timeout(SESSION_TIMEOUT_MS)
     const remote = peer.toString()
     let step = 'opening a stream'
@@ -347,6 +364,7 @@ export class Catchup {
     try {
       stream = await this.node.dialProtocol(peer, CATCHUP_PROTOCOL, { signal })
       io = new FrameStream(stream, this.stats, true)
+      io.turn = inTurn
       step = 'sending the summary'
       const s = this.snapshot(ws, true)
       const sentAt = performance.now()
@@ -439,6 +457,7 @@ export class Catchup {
     if (this.workspaces.shared(remote).length === 0)
       return this.refuse(io, stream, remote, 'not a member of any workspace here', 'not-member')
     let release: (() => void) | null = null
+    let inTurn: WorkspaceTurn | undefined
     try {
       const hi = await io.expect('hi', signal)
       if (hi.v !== PEER_PROTOCOL_VERSION)
@@ -454,6 +473,10 @@ export class Catchup {
       release = await this.answerLock(key, remote, signal)
       if (!release)
         return this.refuse(io, stream, remote, 'a catch-up session of this workspace with this peer is running already (busy)', 'busy')
+      step = 'waiting for a session of this workspace with another peer'
+      inTurn = await this.turns.take(ws)
+      if (inTurn.waited) this.stats.waitedTurns++
+      io.turn = inTurn
       // The dialer may have given up while we waited.
       if (stream.status !== 'open') return
       this.stats.sessions++
@@ -507,6 +530,7 @@ export class Catchup {
       if (isProtocolError(err)) await this.tellBadFrame(io, stream, cause)
       stream.abort(asError(err, cause))
     } finally {
+      inTurn?.end()
       release?.()
     }
   }
