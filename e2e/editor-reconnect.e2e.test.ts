@@ -5,30 +5,17 @@
  * the drop is made inside the worker (its next WebSocket send closes the socket instead), since
  * Playwright cannot intercept a worker's WebSocket.
  */
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Browser, Page } from 'playwright-core'
-import { tempDir, waitFor } from '../main/peer/test/helpers.ts'
-import { browserProblem, launchChromium, onboard, startUiPeer, type UiPeer } from './harness.ts'
+import type { Page } from 'playwright-core'
+import { waitFor } from '../main/peer/test/helpers.ts'
+import { browserProblem, onboard, onePeer } from './harness.ts'
 
 const problem = browserProblem()
 if (problem && process.env['CI']) throw new Error(`end-to-end tests cannot run: ${problem}`)
 if (problem) console.log(`end-to-end tests skipped: ${problem}`)
 
-const dir = tempDir()
-let peer: UiPeer | undefined
-let browser: Browser | undefined
-
-before(async () => {
-  if (problem) return
-  peer = await startUiPeer(dir.path, 'ana-laptop')
-  browser = await launchChromium()
-})
-after(async () => {
-  await browser?.close()
-  await peer?.stop()
-  dir.remove()
-})
+const ui = onePeer(problem)
 
 const editor = (p: Page) => p.getByTestId('editor').locator('.cm-content')
 /** Waits until the page's editor shows exactly `text`. */
@@ -38,9 +25,9 @@ test("the editor worker's own connection drops: the document is opened again on 
   skip: problem ?? false,
   timeout: 120_000,
 }, async () => {
-  const page = await (await browser!.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
+  const page = await (await ui.browser().newContext({ viewport: { width: 1280, height: 800 } })).newPage()
   page.on('pageerror', (err) => console.log(`page error: ${err.message}`))
-  await onboard(page, peer!.url, 'Ana')
+  await onboard(page, ui.peer().url, 'Ana')
   await page.getByTestId('workspace-name-input').fill('Studio')
   await page.getByTestId('workspace-name-input').press('Enter')
   await page.getByTestId('new-document').click()
@@ -67,8 +54,8 @@ test("the editor worker's own connection drops: the document is opened again on 
   await shows(page, 'Hello world', 'the typing page to show the text once')
 
   // The peer has it: a new page on the same peer opens the document with the text typed during the drop.
-  const check = await (await browser!.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
-  await check.goto(peer!.url)
+  const check = await (await ui.browser().newContext({ viewport: { width: 1280, height: 800 } })).newPage()
+  await check.goto(ui.peer().url)
   await check.getByTestId('doc-item').first().click()
   await shows(check, 'Hello world', "a new page to open the peer's text with what was typed during the drop")
   assert.equal(await editor(page).innerText(), 'Hello world')

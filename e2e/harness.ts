@@ -17,6 +17,27 @@ const BIN = fileURLToPath(new URL('../main/peer/cli/bin.ts', import.meta.url))
 export const README_SCREENSHOTS = fileURLToPath(new URL('../docs/screenshots/', import.meta.url))
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium'
 
+/**
+ * One browser-mode peer (its profile in a temp folder) and Chromium for a test file: started before its
+ * tests, stopped after them; nothing is started when `problem` says the browser tests cannot run.
+ */
+export function onePeer(problem: string | null, name = 'ana-laptop'): { peer(): UiPeer; browser(): Browser } {
+  const dir = tempDir()
+  let peer: UiPeer | undefined
+  let browser: Browser | undefined
+  before(async () => {
+    if (problem) return
+    peer = await startUiPeer(dir.path, name)
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+    await peer?.stop()
+    dir.remove()
+  })
+  return { peer: () => peer!, browser: () => browser! }
+}
+
 /** Why the browser tests cannot run here, or null. In CI a missing browser is a failure, not a skip. */
 export function browserProblem(): string | null {
   if (!existsSync(CHROMIUM)) return `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`

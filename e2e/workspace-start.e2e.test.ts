@@ -8,31 +8,18 @@
  * A peer process in browser mode and Chromium; the page's WebSocket goes through Playwright's
  * `routeWebSocket`, which holds the one reply back until the document's reply has passed.
  */
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { decode } from 'cborg'
-import type { Browser, WebSocketRoute } from 'playwright-core'
-import { tempDir, waitFor } from '../main/peer/test/helpers.ts'
-import { browserProblem, launchChromium, onboard, startUiPeer, type UiPeer } from './harness.ts'
+import type { WebSocketRoute } from 'playwright-core'
+import { waitFor } from '../main/peer/test/helpers.ts'
+import { browserProblem, onboard, onePeer } from './harness.ts'
 
 const problem = browserProblem()
 if (problem && process.env['CI']) throw new Error(`end-to-end tests cannot run: ${problem}`)
 if (problem) console.log(`end-to-end tests skipped: ${problem}`)
 
-const dir = tempDir()
-let peer: UiPeer | undefined
-let browser: Browser | undefined
-
-before(async () => {
-  if (problem) return
-  peer = await startUiPeer(dir.path, 'ana-laptop')
-  browser = await launchChromium()
-})
-after(async () => {
-  await browser?.close()
-  await peer?.stop()
-  dir.remove()
-})
+const ui = onePeer(problem)
 
 type Frame = { id?: number; method?: string }
 const frameOf = (message: string | Buffer): Frame => {
@@ -84,7 +71,7 @@ test('a new workspace\'s first document stays open when the answer to "create wo
   skip: problem ?? false,
   timeout: 120_000,
 }, async () => {
-  const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } })
+  const context = await ui.browser().newContext({ viewport: { width: 1280, height: 800 } })
   const page = await context.newPage()
   page.on('pageerror', (err) => console.log(`page error: ${err.message}`))
   let wire: { order: string[] } | undefined
@@ -92,7 +79,7 @@ test('a new workspace\'s first document stays open when the answer to "create wo
   await page.routeWebSocket(/\/rpc/, (route) => {
     wire ??= holdCreateReply(route, 15_000)
   })
-  await onboard(page, peer!.url, 'Ana')
+  await onboard(page, ui.peer().url, 'Ana')
   await page.getByTestId('workspace-name-input').fill('Studio')
   await page.getByTestId('workspace-name-input').press('Enter')
   // The workspace is shown from the peer's announcement, the answer to "create" still held.
