@@ -67,8 +67,10 @@ const MAX_MESSAGE_PARTS = 256
 const MAX_HAVE_BYTES_PER_TURN = 64 * 1024 * 1024
 /** After a `busy` refusal: how long the other side's session may take to reach this peer. */
 const BUSY_WAIT_MS = 5_000
-/** A session that moves no frame for this long lets the next session of its workspace go (workspace-turns.ts). */
+/** A session that moves no frame for this long lets the next session of its workspace go (workspace-turns.ts)... */
 const TURN_STALL_MS = 2_000
+/** ...and the next waits this long at most, moving frames or not. */
+const TURN_MAX_WAIT_MS = 10_000
 const DIGEST_TAG = 'grapevine catch-up 2: workspace digest'
 const OLD_VERSION_REASON = `this peer speaks catch-up 2 (${CATCHUP_PROTOCOL}) only: update Grapevine to sync with it`
 
@@ -248,7 +250,7 @@ export class Catchup {
     waitedTurns: 0,
   }
   /** Sessions of one workspace, with whichever peers, take turns here. */
-  private readonly turns = new WorkspaceTurns(TURN_STALL_MS)
+  private readonly turns = new WorkspaceTurns(TURN_STALL_MS, TURN_MAX_WAIT_MS)
   /** Sessions this peer dialled, by peer and workspace: a second `sync` joins the first. */
   private readonly dials = new Map<string, Promise<void>>()
   /** The session running with a peer for a workspace, dialled or answered: one at a time. */

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { WorkspaceTurns } from './workspace-turns.ts'
 
 it('sessions of a workspace go one after another, in the order they came; another workspace does not wait', async () => {
-  const turns = new WorkspaceTurns(10_000)
+  const turns = new WorkspaceTurns(10_000, 60_000)
   const order: string[] = []
   const first = await turns.take('w1')
   assert.equal(first.waited, false)
@@ -40,7 +40,7 @@ it('sessions of a workspace go one after another, in the order they came; anothe
 })
 
 it('a session that moves no frame for the stall time passes its turn on; one that moves frames keeps it', async () => {
-  const turns = new WorkspaceTurns(60)
+  const turns = new WorkspaceTurns(60, 60_000)
   const busy = await turns.take('w')
   let next = false
   const waiting = turns.take('w').then((t) => {
@@ -68,4 +68,20 @@ it('a session that moves no frame for the stall time passes its turn on; one tha
   assert.equal(third, false)
   t.end()
   ;(await after).end()
+})
+
+it('a session waits at most the longest wait, even behind one that keeps moving frames', { timeout: 5_000 }, async () => {
+  const turns = new WorkspaceTurns(60, 150)
+  const slow = await turns.take('w')
+  const frames = setInterval(() => slow.touch(), 20)
+  try {
+    const started = performance.now()
+    const next = await turns.take('w')
+    const waitedMs = performance.now() - started
+    assert.ok(next.waited && waitedMs >= 140 && waitedMs < 1_000, `it went after ${waitedMs.toFixed(0)} ms`)
+    next.end()
+  } finally {
+    clearInterval(frames)
+    slow.end()
+  }
 })

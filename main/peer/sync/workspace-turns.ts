@@ -9,7 +9,9 @@
  * A turn passes to the next session when its own ends, or once it has moved no frame for `stallMs`: a
  * session that waits for the other side, which may wait for a turn there (sessions on three devices can
  * wait on each other in a ring), or that has stalled holds the others up no longer than that, and they
- * then run side by side as they did before turns. A session that moves frames keeps its turn.
+ * then run side by side as they did before turns. A session that moves frames keeps its turn, but the
+ * next one waits at most `maxWaitMs` in all: a slow session (a teammate reached through a relay) holds
+ * up one with a teammate on the LAN no longer than that.
  */
 
 export interface WorkspaceTurn {
@@ -29,14 +31,16 @@ interface Held {
 
 export class WorkspaceTurns {
   private readonly stallMs: number
+  private readonly maxWaitMs: number
   /** Per workspace, the last turn taken (running or waiting for its own). */
   private readonly last = new Map<string, Held>()
 
-  constructor(stallMs: number) {
+  constructor(stallMs: number, maxWaitMs: number) {
     this.stallMs = stallMs
+    this.maxWaitMs = maxWaitMs
   }
 
-  /** Waits for the sessions of `ws` that took a turn before this one, then gives this one its turn. */
+  /** Waits for the sessions of `ws` that took a turn before this one (at most `maxWaitMs`), then gives this one its turn. */
   async take(ws: string): Promise<WorkspaceTurn> {
     const before = this.last.get(ws)
     let resolve!: () => void
@@ -61,7 +65,15 @@ export class WorkspaceTurns {
       timer.unref()
     }
     const waited = before?.open === true
-    if (waited) await before.passed
+    if (waited) {
+      let cap: NodeJS.Timeout | undefined
+      const capped = new Promise<void>((resolve) => {
+        cap = setTimeout(resolve, this.maxWaitMs)
+        cap.unref()
+      })
+      await Promise.race([before.passed, capped])
+      clearTimeout(cap)
+    }
     arm()
     return {
       waited,
