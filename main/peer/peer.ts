@@ -262,6 +262,9 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
   // clean can leave one behind the change log. The check reads every document's change count.
   const repaired = store.closedCleanly ? 0 : documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
+  // Edits made with no connection wait unsigned in the log until they are sealed into runs: a crash leaves them so.
+  const unsigned = documents.sealUnsigned(!store.closedCleanly)
+  if (unsigned) log('info', `sealed ${unsigned} changes made with no connection that the last stop left unsigned`)
   // A keeper reads nothing it stores, so it indexes nothing.
   const readableWorkspaces = (): string[] => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper')
   const search = new SearchIndex({ store, documents, readable: readableWorkspaces, log })

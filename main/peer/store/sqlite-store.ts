@@ -521,6 +521,11 @@ export class SqliteStore implements PeerStore {
     )
   }
 
+  unsignedChanges(): ChangeRow[] {
+    // No index: one would cost every edit made with no connection its upkeep twice (stored, then sealed).
+    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE length(c.signature) = 0 ORDER BY c.seq`).all() as Row[]).map(changeFromRow)
+  }
+
   countChangesAfter(docId: string, seq: number): number {
     return (this.sql('SELECT coalesce(sum(n), 0) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
   }

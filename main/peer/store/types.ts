@@ -27,7 +27,11 @@ export interface SignedRecord {
 export interface ChangeRecord extends SignedRecord {
   /** Hex op hashes; null or absent: signed by an older version (no heads). */
   m?: string[] | null
-  /** The epoch `bytes` is sealed under (hex); null or absent: an older version's change, in clear. */
+  /**
+   * The epoch `bytes` is sealed under (hex); null or absent: an older version's change, in clear. An unsigned
+   * change (an empty `signature`: this device's, made with no connection, sync/runs.ts) is in clear, to be
+   * sealed under it.
+   */
   epoch?: string | null
   /** Its Automerge deps (hex), kept with a sealed change; of a run, the deps of its first change. */
   deps?: string[] | null
@@ -196,6 +200,8 @@ export interface ChangeLog {
   /** Each row's hash and deps (null: an older version's change, none kept), in log order; undefined if the document has more than `max` rows. */
   changeLinks(docId: string, max: number): { hash: string; deps: string[] | null }[] | undefined
   changesAfter(docId: string, seq: number): ChangeRow[]
+  /** This device's changes stored unsigned, to be sealed into runs (sync/runs.ts), of every document, in log order. Reads the whole log. */
+  unsignedChanges(): ChangeRow[]
   /** Changes logged after `seq` (a run counts its changes). */
   countChangesAfter(docId: string, seq: number): number
   /** Number of logged changes of every document (a run counts its changes). */

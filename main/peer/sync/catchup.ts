@@ -44,7 +44,7 @@ import {
   type WireHeadsRequest,
 } from '../wire/peer-protocol.ts'
 import { sha256 } from '../identity/keys.ts'
-import { envelopeOf, isRejection, validateChange, type ValidChange } from './change-validation.ts'
+import { envelopeOf, isRejection, isUnsigned, validateChange, type ValidChange } from './change-validation.ts'
 import { changesIn } from './runs.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Documents } from './documents.ts'
@@ -730,14 +730,17 @@ export class Catchup {
     signal: AbortSignal,
   ): Promise<void> {
     if (!this.has(ws, docId)) return
-    // Teammates' changes applied here and not committed yet (they may wait 250 ms) are sent too.
-    await this.documents.commitWaiting()
+    // Runs first, then the commit of what waits: teammates' changes applied here and not committed yet (they
+    // may wait 250 ms) are sent too, and runs just sealed take their changes' place (never sent unsigned).
     this.documents.sealRuns(docId)
+    await this.documents.commitWaiting()
     const rows = this.documents.missingFor(docId, theirHeads, theyHave)
     const doc = packId(docId)
     let items: SignedChange[] = []
     let size = 0
     for (const r of rows) {
+      // Sealed just above; one that could not be (runs.ts `sealAlone`) is never sent unsigned.
+      if (isUnsigned(r)) continue
       // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
       const cost = r.bytes.byteLength + 200 + (r.m?.length ?? 0) * 34
       if (items.length >= FRAME_ITEMS || size + cost > FRAME_BYTES) {

@@ -237,12 +237,28 @@ export function sealChange(
     m: m.map(bytesOf),
     c,
   })
-  const change: ValidChange = {
+  return { item, change: { ...unsignedChange(device, epoch, plain, m, read), signature: item.s, bytes: c } }
+}
+
+/**
+ * One of this device's changes made with no connection, as it is stored until it is sealed into a run
+ * (sync/runs.ts): in clear, with no signature (an empty one), and the epoch and membership heads it will
+ * be sealed and signed under. Nobody can receive it meanwhile, and sealing it once in a run, not once
+ * alone and again in the run, is what a keystroke made offline costs.
+ */
+export function unsignedChange(
+  device: Device,
+  epoch: EpochKey,
+  plain: Uint8Array,
+  m: readonly string[],
+  read: ChangeRead = readChange(plain),
+): ValidChange {
+  return {
     hash: read.hash,
     actor: read.actor,
     author: device.deviceId,
-    signature: item.s,
-    bytes: c,
+    signature: NO_SIGNATURE,
+    bytes: plain,
     plain,
     epoch: epoch.epochId,
     deps: read.deps,
@@ -252,7 +268,13 @@ export function sealChange(
     n: 1,
     ...readFacts(read),
   }
-  return { item, change }
+}
+
+const NO_SIGNATURE = new Uint8Array(0)
+
+/** Whether a stored change is one of this device's, unsigned and in clear until it is sealed (`unsignedChange`). */
+export function isUnsigned(c: { signature: Uint8Array }): boolean {
+  return c.signature.byteLength === 0
 }
 
 /** The envelope of a change as stored, to send on: sealed (epoch set) or an older version's. */

@@ -17,6 +17,7 @@ import type { Workspaces } from '../workspace/workspaces.ts'
 import { headsKey, readContent, readHeader, type GDoc } from './doc-content.ts'
 import type { Listing } from './listing.ts'
 import { applyRows, applyWhatApplies, Quarantine } from './quarantine.ts'
+import { isUnsigned } from './change-validation.ts'
 
 /** A change that may wait to be applied (`Loaded.defer`). */
 export interface Deferrable {
@@ -484,9 +485,12 @@ export class DocCache {
     return { doc, rest, snap, row }
   }
 
-  /** The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was signed). */
+  /**
+   * The Automerge change of a stored row: opened with its epoch's key if sealed (the store keeps what was
+   * signed); in clear if an older version's, or unsigned (this device's, not sealed yet: runs.ts).
+   */
   private plainOf(ws: string, r: ChangeRow): Uint8Array {
-    if (r.epoch === null) return r.bytes
+    if (r.epoch === null || isUnsigned(r)) return r.bytes
     const key = this.components.keys.key(ws, r.epoch)
     if (!key)
       throw new GrapevineError('internal', `No key here for epoch ${r.epoch} of workspace ${ws}, which change ${r.hash} is sealed under.`)

@@ -437,6 +437,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.runs.seal(docId)
   }
 
+  /** Seals this device's changes a crash left unsigned in the log (runs.ts `Runs.recover`); returns how many there were. */
+  sealUnsigned(afterCrash: boolean): number {
+    return this.runs.recover(afterCrash)
+  }
+
   /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts). */
   refuses(docId: string, hash: string): boolean {
     return this.cache.refuses(docId, hash)
@@ -496,8 +501,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
       batch.add(read.hash)
     }
     this.listing.follow(docId)
-    const applied = !this.runs.offline() && this.applyNow(l, checked)
-    const { items, valid } = this.runs.sealLive(key, { ws: row.workspaceId, docId, m }, checked, applied ? l.applied() : null)
+    const at = { ws: row.workspaceId, docId, m }
+    // With no connection at all: stored unsigned, sealed and signed once in runs (runs.ts).
+    const held = this.runs.hold(key, at, checked)
+    if (held) {
+      await this.persist(row.workspaceId, docId, held, false, origin, 'now')
+      return this.heads(docId)
+    }
+    const applied = this.applyNow(l, checked)
+    const { items, valid } = this.runs.sealLive(key, at, checked, applied ? l.applied() : null)
     // Published before the commit (see commitOwn).
     this.publish(row.workspaceId, docId, items, valid)
     await this.persist(row.workspaceId, docId, valid, applied, origin, 'now')

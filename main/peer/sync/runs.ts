@@ -17,9 +17,15 @@
  * They are sealed (`Runs.seal`) once typing pauses (`SEAL_IDLE_MS`) or a document has
  * `SEAL_EVERY` of them, so that a returning teammate does not wait for it; and whatever is left when
  * the first connection opens, before any catch-up serves the document, before the next change of
- * the document is published, and when the peer stops. Until then they are stored as changes of
- * their own, as any edit is, and a run takes their place in the log in one commit. After a crash
- * they stay changes of their own.
+ * the document is published, and when the peer stops. Until then a client's changes are stored
+ * unsigned (`Runs.hold`, change-validation.ts `unsignedChange`: in clear, an empty signature, the
+ * epoch and membership heads they will be sealed under), so that each is sealed and signed once, in its
+ * run, not once alone and again in the run; the peer's own edits (a new document's first text, a title)
+ * are stored sealed and signed, as any edit is. A run takes their place in the log in one commit; an
+ * unsigned change that forms no run is sealed and signed alone and takes its own place. Nothing unsigned
+ * is ever sent (catch-up.ts `sendMissing` skips it). After a crash, or a stop whose sealing failed
+ * (`UNSIGNED_LEFT` set), the unsigned changes left in the log are sealed when the peer starts
+ * (`Runs.recover`), before its network does.
  *
  * Live runs: a client's request that carries several changes made one after another (keys typed within
  * one frame: a burst, a fast typist) leaves at once with each chain of them as a run (`sealForSending`).
@@ -35,14 +41,17 @@ import { MAX_CHANGE_BYTES, MAX_RUN_CHANGES } from '../../../shared/limits.ts'
 import { SEAL_OVERHEAD } from '../crypto/seal.ts'
 import type { Device } from '../identity/device.ts'
 import type { Log } from '../log.ts'
-import type { ChangeLog, Durable } from '../store/types.ts'
+import type { ChangeLog, Durable, ListingStore, MetaStore } from '../store/types.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
-import type { ChangeRead } from './change-read.ts'
-import { sealChange, sealRun, type ValidChange } from './change-validation.ts'
+import { readChange, type ChangeRead } from './change-read.ts'
+import { isUnsigned, sealChange, sealRun, unsignedChange, type ValidChange } from './change-validation.ts'
 import type { DocCache, Loaded } from './doc-cache.ts'
 import type { GDoc } from './doc-content.ts'
+
+/** Meta key: '1' while a sealing failed and may have left unsigned changes in the log for the next start. */
+const UNSIGNED_LEFT = 'unsigned_left'
 
 /** Unsent changes are sealed this long after the last one was made... */
 const SEAL_IDLE_MS = 300
@@ -75,6 +84,15 @@ export interface UnsentChange {
   /** Its Automerge actor and time (s): a run's are its last change's. */
   actor: string
   time: number
+  /** The change, while it is stored unsigned (`Runs.hold`): sealed and signed alone if it forms no run. */
+  plain?: Uint8Array
+}
+
+/** A run or a change sealed and signed to take the place of `hashes` in the log. */
+interface Sealed {
+  item: SignedChange
+  change: ValidChange
+  hashes: string[]
 }
 
 /** This device's changes not sent to anyone yet, by document, in the order they were made. */
@@ -245,7 +263,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 }
 
 export interface RunsComponents {
-  store: Durable & ChangeLog
+  store: Durable & ChangeLog & MetaStore & Pick<ListingStore, 'documentWorkspace'>
   device: Device
   keys: EpochKeys
   cache: DocCache
@@ -260,10 +278,15 @@ export interface RunsComponents {
 
 /** This device's unsent changes and the runs they leave as (see the top of this file). */
 export class Runs {
-  /** Runs sealed here of changes made with no connection, and the changes they hold; runs sealed at once of a client's keys (`sealLive`). */
-  readonly stats = { sealed: 0, changes: 0, live: 0 }
+  /**
+   * Runs sealed here of changes made with no connection, and the changes they hold; unsigned changes sealed
+   * alone (they formed no run); runs sealed at once of a client's keys (`sealLive`).
+   */
+  readonly stats = { sealed: 0, changes: 0, alone: 0, live: 0 }
   private readonly components: RunsComponents
   private readonly unsent = new Unsent()
+  /** A sealing of unsigned changes failed since the peer started (`failedSealing`). */
+  private failed = false
   private timer: NodeJS.Timeout | null = null
 
   constructor(components: RunsComponents) {
@@ -282,6 +305,18 @@ export class Runs {
     return sealed
   }
 
+  /**
+   * A client's new changes, if nothing published now could reach anyone: kept (`keep`) unsigned
+   * (change-validation.ts `unsignedChange`), to be sealed and signed once, in runs. Null if anyone could
+   * hear: seal them to send (`sealLive`).
+   */
+  hold(key: EpochKey, at: { ws: string; docId: string; m: readonly string[] }, changes: readonly OwnChange[]): ValidChange[] | null {
+    if (!this.offline()) return null
+    const held = changes.map((c) => unsignedChange(this.components.device, key, c.plain, at.m, c.read))
+    this.keep(at.ws, at.docId, held)
+    return held
+  }
+
   /** Nothing published now could reach anyone: new own changes are kept (`keep`) to leave as runs later. */
   offline(): boolean {
     const { online } = this.components
@@ -292,7 +327,15 @@ export class Runs {
   keep(ws: string, docId: string, changes: ValidChange[]): boolean {
     if (!this.offline()) return false
     const { sealIdleMs } = this.components
-    const unsent = changes.map((c) => ({ hash: c.hash, deps: c.deps, epoch: c.epoch!, m: c.m!, actor: c.actor, time: c.time }))
+    const unsent = changes.map((c) => ({
+      hash: c.hash,
+      deps: c.deps,
+      epoch: c.epoch!,
+      m: c.m!,
+      actor: c.actor,
+      time: c.time,
+      ...(isUnsigned(c) ? { plain: c.bytes } : {}),
+    }))
     if (this.unsent.add(ws, docId, unsent) >= SEAL_EVERY) this.seal(docId)
     // Sealed when typing pauses, not when a teammate appears: it would wait for it.
     if (this.timer) clearTimeout(this.timer)
@@ -308,7 +351,8 @@ export class Runs {
    * Seals the unsent changes of a document (or of every document) into runs and puts each in place of
    * its changes in the log at once (a commit started now, so that what is read next sees it). Catch-up
    * carries them to whoever connects; `publish`: they are published too (a change that builds on them
-   * is about to be). A change that forms no run stays as it is.
+   * is about to be). A signed change that forms no run stays as it is; an unsigned one is sealed and
+   * signed alone.
    */
   seal(docId?: string, publish = false): void {
     const { cache, log } = this.components
@@ -328,15 +372,61 @@ export class Runs {
       this.unsent.add(entry.ws, id, entry.changes.slice(ready))
       const items: SignedChange[] = []
       for (const chain of chainsOf(entry.changes.slice(0, ready), MAX_RUN_CHANGES)) {
+        let sealed: Sealed[]
         try {
-          items.push(...this.sealChain(entry.ws, id, doc, chain))
+          sealed = this.sealChain(entry.ws, id, doc, chain)
         } catch (err) {
-          // The changes stay in the log one by one, and leave so: nothing is lost, only compactness.
+          // Signed changes stay in the log one by one, and leave so: nothing is lost, only compactness.
+          // Unsigned ones cannot stay so: each is sealed alone.
           log('warn', `sealing a run of ${chain.length} changes of ${id}: ${(err as Error).message}`)
+          sealed = chain.flatMap((c) => this.sealAlone(entry.ws, id, c))
         }
+        for (const one of sealed) this.put(id, one)
+        items.push(...sealed.map((one) => one.item))
       }
       if (items.length && publish) this.components.publish(entry.ws, id, items)
     }
+  }
+
+  /**
+   * Seals the unsigned changes a stop left in the log: each document's, in log order, into runs, at
+   * once. A stop seals them, but a crash does not (`afterCrash`), nor a sealing that failed
+   * (`UNSIGNED_LEFT`); otherwise there are none, and the log is not read. Returns how many there were.
+   */
+  recover(afterCrash: boolean): number {
+    const { store, log } = this.components
+    const failedBefore = store.getMeta(UNSIGNED_LEFT)?.toString() === '1'
+    if (!afterCrash && !failedBefore) return 0
+    const rows = store.unsignedChanges()
+    for (const r of rows) {
+      const ws = store.documentWorkspace(r.docId)
+      if (ws === undefined || r.epoch === null) continue
+      let read: ChangeRead
+      try {
+        read = readChange(r.bytes)
+      } catch (err) {
+        log('warn', `an unsigned change ${r.hash} of ${r.docId} does not read: ${(err as Error).message}`)
+        continue
+      }
+      this.unsent.add(ws, r.docId, [
+        { hash: r.hash, deps: read.deps, epoch: r.epoch, m: r.m ?? [], actor: read.actor, time: read.time, plain: r.bytes },
+      ])
+    }
+    this.seal()
+    if (failedBefore && !this.failed)
+      void store
+        .writeNow(() => store.setMeta(UNSIGNED_LEFT, '0'))
+        .catch((err: Error) => log('warn', `clearing ${UNSIGNED_LEFT}: ${err.message}`))
+    return rows.length
+  }
+
+  /** A sealing failed: what it would have sealed may stay unsigned in the log, for the next start to seal (`recover`). */
+  private failedSealing(): void {
+    const { store, log } = this.components
+    this.failed = true
+    void store
+      .writeNow(() => store.setMeta(UNSIGNED_LEFT, '1'))
+      .catch((err: Error) => log('warn', `marking ${UNSIGNED_LEFT}: ${err.message}`))
   }
 
   /** Seals what is left (the peer is stopping). */
@@ -346,14 +436,14 @@ export class Runs {
     this.seal()
   }
 
-  /** One run: bundled from the document, sealed, signed, and put in the log in place of its changes. */
-  private sealChain(ws: string, docId: string, doc: GDoc, chain: UnsentChange[]): SignedChange[] {
-    const { store, device, keys, log } = this.components
-    if (chain.length < 2) return []
+  /** One run, bundled from the document, sealed and signed (two if it would be over the wire's cap); a chain of one sealed alone if it is unsigned. */
+  private sealChain(ws: string, docId: string, doc: GDoc, chain: UnsentChange[]): Sealed[] {
+    const { device, keys } = this.components
+    if (chain.length < 2) return chain.flatMap((c) => this.sealAlone(ws, docId, c))
     const first = chain[0]!
     const last = chain.at(-1)!
     const key = keys.key(ws, first.epoch)
-    if (!key) return []
+    if (!key) throw new Error(`no key here for epoch ${first.epoch}`)
     const hashes = chain.map((c) => c.hash)
     const bundle = A.saveBundle(doc, hashes)
     if (bundle.byteLength + SEAL_OVERHEAD > MAX_CHANGE_BYTES) {
@@ -371,10 +461,35 @@ export class Runs {
     )
     this.stats.sealed++
     this.stats.changes += hashes.length
+    return [{ item, change, hashes }]
+  }
+
+  /** An unsigned change sealed and signed alone (none if it is signed already, or cannot be: it stays unsigned, and unsent). */
+  private sealAlone(ws: string, docId: string, c: UnsentChange): Sealed[] {
+    if (!c.plain) return []
+    const { device, keys, log } = this.components
+    const key = keys.key(ws, c.epoch)
+    try {
+      if (!key) throw new Error(`no key here for epoch ${c.epoch}`)
+      const { item, change } = sealChange(device, key, ws, docId, c.plain, c.m)
+      this.stats.alone++
+      return [{ item, change, hashes: [c.hash] }]
+    } catch (err) {
+      log('warn', `sealing change ${c.hash} of ${docId}: ${(err as Error).message}; it stays unsigned until the next start`)
+      this.failedSealing()
+      return []
+    }
+  }
+
+  /** Puts a sealed run or change in the log in place of the changes it holds, in one commit started now. */
+  private put(docId: string, { change, hashes }: Sealed): void {
+    const { store, log } = this.components
     const { hash, author, signature, bytes, m, epoch, deps, n } = change
     void store
       .writeNow(() => store.replaceWithRun(docId, hashes, { hash, author, signature, bytes, m, epoch, deps, n }, Date.now()))
-      .catch((err: Error) => log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`))
-    return [item]
+      .catch((err: Error) => {
+        log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`)
+        this.failedSealing()
+      })
   }
 }

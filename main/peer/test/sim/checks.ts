@@ -130,6 +130,9 @@ export async function checkConverged(
   let reference = ''
   for (const s of peers) {
     const stored = storedChanges(s.peer!.dbPath, runOpener(s.peer!, ws))
+    // What a peer typed with no connection waits unsigned only until a connection opens (sync/runs.ts).
+    const unsigned = stored.filter((c) => c.item.s.byteLength === 0)
+    if (unsigned.length) throw new Error(`${s.name} still stores ${unsigned.length} unsigned changes, of ${unsigned[0]!.docId} first`)
     const byDoc = new Map<string, Map<string, string[]>>()
     /** Every change held, in a run too: a run is one row, named by its last change. */
     const held = new Map<string, Set<string>>()
