@@ -263,7 +263,7 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
   const repaired = store.closedCleanly ? 0 : documents.repairListings()
   if (repaired) log('info', `repaired the listing of ${repaired} documents after an unclean stop`)
   // Edits made with no connection wait unsigned in the log until they are sealed into runs: a crash leaves them so.
-  const unsigned = documents.sealUnsigned(!store.closedCleanly)
+  const unsigned = documents.sealUnsigned()
   if (unsigned) log('info', `sealed ${unsigned} changes made with no connection that the last stop left unsigned`)
   // A keeper reads nothing it stores, so it indexes nothing.
   const readableWorkspaces = (): string[] => workspaces.ids().filter((ws) => workspaces.roleOf(ws, device.deviceId) !== 'keeper')

@@ -437,9 +437,9 @@ export class Documents extends EventEmitter<DocumentEvents> {
     this.runs.seal(docId)
   }
 
-  /** Seals this device's changes a crash left unsigned in the log (runs.ts `Runs.recover`); returns how many there were. */
-  sealUnsigned(afterCrash: boolean): number {
-    return this.runs.recover(afterCrash)
+  /** Seals this device's changes a crash (or a sealing that failed) left unsigned in the log (runs.ts `Runs.recover`); returns how many there were. */
+  sealUnsigned(): number {
+    return this.runs.recover()
   }
 
   /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts). */

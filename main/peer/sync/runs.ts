@@ -23,9 +23,10 @@
  * run, not once alone and again in the run; the peer's own edits (a new document's first text, a title)
  * are stored sealed and signed, as any edit is. A run takes their place in the log in one commit; an
  * unsigned change that forms no run is sealed and signed alone and takes its own place. Nothing unsigned
- * is ever sent (catch-up.ts `sendMissing` skips it). After a crash, or a stop whose sealing failed
- * (`UNSIGNED_LEFT` set), the unsigned changes left in the log are sealed when the peer starts
- * (`Runs.recover`), before its network does.
+ * is ever sent (catch-up.ts `sendMissing` skips it). A marker in the profile (`UNSIGNED_MARK`), committed
+ * with the first unsigned change and cleared with the commit that seals the last, says whether the log
+ * may hold any: after a crash, or a stop whose sealing failed, the next start finds them and seals them
+ * (`Runs.recover`) before its network starts; otherwise it does not read the log for them.
  *
  * Live runs: a client's request that carries several changes made one after another (keys typed within
  * one frame: a burst, a fast typist) leaves at once with each chain of them as a run (`sealForSending`).
@@ -50,8 +51,11 @@ import { isUnsigned, sealChange, sealRun, unsignedChange, type ValidChange } fro
 import type { DocCache, Loaded } from './doc-cache.ts'
 import type { GDoc } from './doc-content.ts'
 
-/** Meta key: '1' while a sealing failed and may have left unsigned changes in the log for the next start. */
-const UNSIGNED_LEFT = 'unsigned_left'
+/**
+ * Meta key: '1' while the log may hold unsigned changes, set in (or before) the commit that stores the first
+ * of them, cleared in the commit that seals the last one held (see the top of this file).
+ */
+const UNSIGNED_MARK = 'unsigned_changes'
 
 /** Unsent changes are sealed this long after the last one was made... */
 const SEAL_IDLE_MS = 300
@@ -93,6 +97,8 @@ interface Sealed {
   item: SignedChange
   change: ValidChange
   hashes: string[]
+  /** How many of them were stored unsigned. */
+  unsigned: number
 }
 
 /** This device's changes not sent to anyone yet, by document, in the order they were made. */
@@ -285,8 +291,10 @@ export class Runs {
   readonly stats = { sealed: 0, changes: 0, alone: 0, live: 0 }
   private readonly components: RunsComponents
   private readonly unsent = new Unsent()
-  /** A sealing of unsigned changes failed since the peer started (`failedSealing`). */
-  private failed = false
+  /** Unsigned changes held (stored, or about to be) that no committed sealing has replaced yet. */
+  private outstanding = 0
+  /** Whether `UNSIGNED_MARK` is '1' in the profile, or about to be (its write is queued). */
+  private marked = false
   private timer: NodeJS.Timeout | null = null
 
   constructor(components: RunsComponents) {
@@ -312,7 +320,16 @@ export class Runs {
    */
   hold(key: EpochKey, at: { ws: string; docId: string; m: readonly string[] }, changes: readonly OwnChange[]): ValidChange[] | null {
     if (!this.offline()) return null
-    const held = changes.map((c) => unsignedChange(this.components.device, key, c.plain, at.m, c.read))
+    const { store, device, log } = this.components
+    const held = changes.map((c) => unsignedChange(device, key, c.plain, at.m, c.read))
+    if (!this.marked) {
+      this.marked = true
+      // Queued now: it commits with the changes (their write comes after it), or before them.
+      void store
+        .write(() => store.setMeta(UNSIGNED_MARK, '1'))
+        .catch((err: Error) => log('warn', `marking ${UNSIGNED_MARK}: ${err.message}`))
+    }
+    this.outstanding += held.length
     this.keep(at.ws, at.docId, held)
     return held
   }
@@ -389,14 +406,14 @@ export class Runs {
   }
 
   /**
-   * Seals the unsigned changes a stop left in the log: each document's, in log order, into runs, at
-   * once. A stop seals them, but a crash does not (`afterCrash`), nor a sealing that failed
-   * (`UNSIGNED_LEFT`); otherwise there are none, and the log is not read. Returns how many there were.
+   * Seals the unsigned changes a stop left in the log (a crash, or a sealing that failed: `UNSIGNED_MARK`
+   * is still set): each document's, in log order, into runs, at once. Without the mark there are none,
+   * and the log is not read. Returns how many there were.
    */
-  recover(afterCrash: boolean): number {
+  recover(): number {
     const { store, log } = this.components
-    const failedBefore = store.getMeta(UNSIGNED_LEFT)?.toString() === '1'
-    if (!afterCrash && !failedBefore) return 0
+    if (store.getMeta(UNSIGNED_MARK)?.toString() !== '1') return 0
+    this.marked = true
     const rows = store.unsignedChanges()
     for (const r of rows) {
       const ws = store.documentWorkspace(r.docId)
@@ -411,22 +428,20 @@ export class Runs {
       this.unsent.add(ws, r.docId, [
         { hash: r.hash, deps: read.deps, epoch: r.epoch, m: r.m ?? [], actor: read.actor, time: read.time, plain: r.bytes },
       ])
+      this.outstanding++
     }
+    // None to seal (a mark from a sealing that failed, whose changes a later one took): cleared now.
+    if (this.outstanding === 0)
+      void store.writeNow(() => this.unmark()).catch((err: Error) => log('warn', `clearing ${UNSIGNED_MARK}: ${err.message}`))
     this.seal()
-    if (failedBefore && !this.failed)
-      void store
-        .writeNow(() => store.setMeta(UNSIGNED_LEFT, '0'))
-        .catch((err: Error) => log('warn', `clearing ${UNSIGNED_LEFT}: ${err.message}`))
     return rows.length
   }
 
-  /** A sealing failed: what it would have sealed may stay unsigned in the log, for the next start to seal (`recover`). */
-  private failedSealing(): void {
-    const { store, log } = this.components
-    this.failed = true
-    void store
-      .writeNow(() => store.setMeta(UNSIGNED_LEFT, '1'))
-      .catch((err: Error) => log('warn', `marking ${UNSIGNED_LEFT}: ${err.message}`))
+  /** Inside a write: clears `UNSIGNED_MARK` if no unsigned change is held any more. */
+  private unmark(): void {
+    if (this.outstanding > 0 || !this.marked) return
+    this.components.store.setMeta(UNSIGNED_MARK, '0')
+    this.marked = false
   }
 
   /** Seals what is left (the peer is stopping). */
@@ -461,7 +476,7 @@ export class Runs {
     )
     this.stats.sealed++
     this.stats.changes += hashes.length
-    return [{ item, change, hashes }]
+    return [{ item, change, hashes, unsigned: chain.filter((c) => c.plain).length }]
   }
 
   /** An unsigned change sealed and signed alone (none if it is signed already, or cannot be: it stays unsigned, and unsent). */
@@ -473,23 +488,28 @@ export class Runs {
       if (!key) throw new Error(`no key here for epoch ${c.epoch}`)
       const { item, change } = sealChange(device, key, ws, docId, c.plain, c.m)
       this.stats.alone++
-      return [{ item, change, hashes: [c.hash] }]
+      return [{ item, change, hashes: [c.hash], unsigned: 1 }]
     } catch (err) {
       log('warn', `sealing change ${c.hash} of ${docId}: ${(err as Error).message}; it stays unsigned until the next start`)
-      this.failedSealing()
       return []
     }
   }
 
-  /** Puts a sealed run or change in the log in place of the changes it holds, in one commit started now. */
-  private put(docId: string, { change, hashes }: Sealed): void {
+  /**
+   * Puts a sealed run or change in the log in place of the changes it holds, in one commit started now,
+   * and clears `UNSIGNED_MARK` in it if it seals the last unsigned change held. If it fails, the mark
+   * stays: the next start seals them.
+   */
+  private put(docId: string, { change, hashes, unsigned }: Sealed): void {
     const { store, log } = this.components
     const { hash, author, signature, bytes, m, epoch, deps, n } = change
     void store
-      .writeNow(() => store.replaceWithRun(docId, hashes, { hash, author, signature, bytes, m, epoch, deps, n }, Date.now()))
-      .catch((err: Error) => {
-        log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`)
-        this.failedSealing()
+      .writeNow(() => {
+        const row = store.replaceWithRun(docId, hashes, { hash, author, signature, bytes, m, epoch, deps, n }, Date.now())
+        this.outstanding -= unsigned
+        this.unmark()
+        return row
       })
+      .catch((err: Error) => log('warn', `storing a run of ${hashes.length} changes of ${docId}: ${err.message}`))
   }
 }

@@ -2,15 +2,17 @@
  * What a device types with no connection is stored unsigned, in clear, and sealed and signed once, in
  * runs (sync/runs.ts `Runs.hold`), not once per key and again in its run: when the first connection
  * opens, a teammate takes one signed run. A single key is sealed and signed alone. A kill -9 before the
- * sealing leaves keys unsigned in the log; the next start seals them before its network starts, and a
- * teammate then takes every acknowledged key.
+ * sealing, or a sealing the store refuses, leaves keys unsigned in the log, and the profile marked; the
+ * next start seals them before its network starts, and a teammate then takes every acknowledged key.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
 import * as A from '@automerge/automerge'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { DB_FILE, type Peer } from '../peer.ts'
+import { SqliteStore } from '../store/sqlite-store.ts'
 import { formWorkspace, killAfterAcks, startPeer, tempDir, waitFor } from './helpers.ts'
 import { stopAll, type Dir } from './attacker.ts'
 import { openReplica } from './replica.ts'
@@ -28,6 +30,15 @@ describe('changes typed with no connection are stored unsigned until they are se
 
   const rows = (p: Peer | string): StoredChange[] => storedChanges(typeof p === 'string' ? p : p.dbPath).filter((c) => c.docId === docId)
   const unsigned = (rs: StoredChange[]): StoredChange[] => rs.filter((c) => c.item.s.byteLength === 0)
+  /** The profile's mark that its log may hold unsigned changes (runs.ts `UNSIGNED_MARK`). */
+  const mark = (path: string): string | undefined => {
+    const db = new Database(path, { readonly: true, fileMustExist: true })
+    try {
+      return (db.prepare("SELECT value FROM meta WHERE key = 'unsigned_changes'").get() as { value: Buffer } | undefined)?.value.toString()
+    } finally {
+      db.close()
+    }
+  }
   const textAt = async (p: Peer): Promise<string> => (await p.connect().request('doc.read', { docId })).text
 
   /** Bob back: started, dialled to Alice, until his text is hers. */
@@ -104,6 +115,37 @@ describe('changes typed with no connection are stored unsigned until they are se
     assert.equal(sealed!.item.n ?? 1, 1, 'alone')
     assert.throws(() => A.decodeChange(sealed!.item.c), 'sealed: its bytes are no longer the change in clear')
     alice = await startPeer(dirs[0]!.path, { name: 'Alice', ...NO_IDLE_SEAL })
+    await bobCatchesUp(text)
+  })
+
+  it('a sealing that fails leaves its mark: the next start seals the keys, though the stop was clean', async () => {
+    const a = alice!
+    const path = a.dbPath
+    const before = rows(a).length
+    const replica = await openReplica(a.connect(), docId)
+    for (const ch of 'kept') await replica.edit((d) => A.splice(d, ['text'], d.text.length, 0, ch))
+    const text = replica.text()
+    replica.close()
+    assert.equal(mark(path), '1', 'marked with the first unsigned key')
+    // The run that would take their place is refused by the store (a fake for this one call), so the stop leaves them unsigned.
+    const proto = SqliteStore.prototype
+    const real = proto.replaceWithRun
+    proto.replaceWithRun = () => {
+      throw new Error('the disk is full (a test)')
+    }
+    try {
+      await a.stop()
+    } finally {
+      proto.replaceWithRun = real
+    }
+    alice = undefined
+    assert.equal(unsigned(rows(path).slice(before)).length, 4, 'left unsigned by a clean stop')
+    assert.equal(mark(path), '1', 'still marked')
+
+    alice = await startPeer(dirs[0]!.path, { name: 'Alice', ...NO_IDLE_SEAL })
+    const again = alice
+    await waitFor('nothing unsigned at Alice', () => unsigned(rows(again)).length === 0, 5_000)
+    await waitFor('the mark cleared', () => mark(path) === '0', 5_000)
     await bobCatchesUp(text)
   })
 
