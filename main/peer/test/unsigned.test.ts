@@ -13,6 +13,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { DB_FILE, type Peer } from '../peer.ts'
 import { SqliteStore } from '../store/sqlite-store.ts'
+import type { Log } from '../log.ts'
 import { formWorkspace, killAfterAcks, startPeer, tempDir, waitFor } from './helpers.ts'
 import { stopAll, type Dir } from './attacker.ts'
 import { openReplica } from './replica.ts'
@@ -147,6 +148,42 @@ describe('changes typed with no connection are stored unsigned until they are se
     await waitFor('nothing unsigned at Alice', () => unsigned(rows(again)).length === 0, 5_000)
     await waitFor('the mark cleared', () => mark(path) === '0', 5_000)
     await bobCatchesUp(text)
+  })
+
+  it('a change that could not be sealed is never sent: a teammate who connects gets the rest, and rejects nothing', async () => {
+    const a = alice!
+    const before = rows(a).length
+    const replica = await openReplica(a.connect(), docId)
+    const start = replica.text()
+    for (const ch of 'not yet') await replica.edit((d) => A.splice(d, ['text'], d.text.length, 0, ch))
+    replica.close()
+    // The store refuses the run that would take their place (a fake for this one call) when Bob connects.
+    const proto = SqliteStore.prototype
+    const real = proto.replaceWithRun
+    proto.replaceWithRun = () => {
+      throw new Error('the disk is full (a test)')
+    }
+    try {
+      // Whatever Bob's catch-up with Alice says went wrong (an unsigned change sent is a malformed frame, and ends the session).
+      const failures: string[] = []
+      const log: Log = (level, message) => {
+        if (level === 'warn' && message.includes('catch-up') && !message.includes('not a member')) failures.push(message)
+      }
+      bob = await startPeer(dirs[1]!.path, { name: 'Bob', log })
+      const b = bob
+      await b.node.dial(a.node.getMultiaddrs())
+      await b.syncNow()
+      await a.syncNow()
+      assert.equal(unsigned(rows(a).slice(before)).length, 7, 'still unsigned at Alice')
+      assert.equal(await textAt(b), start, 'Bob has what Alice could sign, and none of the unsigned keys')
+      assert.deepEqual(failures, [], 'no catch-up with Alice failed')
+      assert.equal(b.stats().catchup.rejected, 0, 'Bob was sent nothing he had to reject')
+      assert.equal(unsigned(rows(b)).length, 0)
+      await b.stop()
+      bob = undefined
+    } finally {
+      proto.replaceWithRun = real
+    }
   })
 
   it('kill -9 before the sealing: the next start seals the keys before its network starts, and a teammate takes all of them', async () => {
