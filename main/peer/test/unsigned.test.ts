@@ -4,6 +4,7 @@
  * opens, a teammate takes one signed run. A single key is sealed and signed alone. A kill -9 before the
  * sealing, or a sealing the store refuses, leaves keys unsigned in the log, and the profile marked; the
  * next start seals them before its network starts, and a teammate then takes every acknowledged key.
+ * A change that could not be sealed is never sent.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
