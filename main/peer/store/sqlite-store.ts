@@ -10,6 +10,7 @@ import type { Role } from '../../../shared/types.ts'
 import { StoreError } from './errors.ts'
 import { DurableWrites, type DurableWritesOptions } from './durable-writes.ts'
 import { MIGRATIONS, VACUUM_AFTER_MIGRATION } from './migrations.ts'
+import { Interned } from './interned.ts'
 import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
   ChangeRecord,
@@ -175,7 +176,7 @@ export class SqliteStore implements PeerStore {
     }
     // Pages freed (a run replacing the changes it holds, a snapshot or an index row rewritten) are given
     // back to the file system when the store closes (incremental_vacuum in close). A new file is made so
-    // here; an older one when the one VACUUM after migration 13 rebuilds it.
+    // here; an older one when the one VACUUM after the migrations rebuilds it.
     if (version === 0) this.db.pragma('auto_vacuum = INCREMENTAL')
     this.db.pragma('journal_mode = WAL')
     this.db.pragma('synchronous = FULL')
@@ -198,7 +199,22 @@ export class SqliteStore implements PeerStore {
     // cuts the file back to what it wrote, so that the WAL's size says again how much is not checkpointed.
     this.db.pragma('journal_size_limit = 0')
     this.writes = new DurableWrites(this.db, path, options)
+    const afterCommit = (fn: () => void): void => this.writes.afterCommit(fn)
+    const hex = (v: string | Buffer): string => hexOf(v as Buffer)
+    const text = (v: string | Buffer): string => v as string
+    const bytes = (key: string): Buffer => Buffer.from(key, 'hex')
+    this.authors = new Interned(this.db, { table: 'authors', column: 'device', toColumn: (k) => k, fromColumn: text }, afterCommit)
+    this.docKeys = new Interned(this.db, { table: 'doc_keys', column: 'doc', toColumn: (k) => k, fromColumn: text }, afterCommit)
+    this.epochs = new Interned(this.db, { table: 'epochs', column: 'epoch', toColumn: bytes, fromColumn: hex }, afterCommit)
+    // Membership heads by their hashes' hex, concatenated.
+    this.mstates = new Interned(this.db, { table: 'mstates', column: 'heads', toColumn: bytes, fromColumn: hex }, afterCommit)
   }
+
+  /** The change log's numbered values (migrations 13 and 14, interned.ts). */
+  private readonly authors: Interned
+  private readonly docKeys: Interned
+  private readonly epochs: Interned
+  private readonly mstates: Interned
 
   write<T>(fn: () => T): Promise<T> {
     return this.writes.write(fn)
@@ -391,49 +407,52 @@ export class SqliteStore implements PeerStore {
     )
   }
 
-  /** Authors' numbers as committed (`authorId`); a row of `authors` is never removed or renumbered. */
-  private readonly authorIds = new Map<string, number>()
+  /** A row's columns (`seq` first) as stored: its document, author, membership heads and epoch as their numbers. */
+  private changeValues(docId: string, c: ChangeRecord, row: Omit<ChangeRow, 'seq'>, arrivedAt: number): unknown[] {
+    return [
+      this.docKeys.numberOf(docId),
+      hashBlob(c.hash),
+      this.authors.numberOf(c.author),
+      c.signature,
+      c.bytes,
+      arrivedAt,
+      row.m === null ? null : this.mstates.numberOf(row.m.join('')),
+      row.epoch === null ? null : this.epochs.numberOf(row.epoch),
+      blobOf(row.deps),
+      row.n,
+    ]
+  }
 
-  /** The number an author's device id is stored as in the change log (added if new; in the caller's transaction). */
-  private authorId(device: string): number {
-    const known = this.authorIds.get(device)
-    if (known !== undefined) return known
-    this.sql('INSERT INTO authors (device) VALUES (?) ON CONFLICT (device) DO NOTHING').run(device)
-    const id = (this.sql('SELECT id FROM authors WHERE device = ?').get(device) as { id: number }).id
-    // Kept once the write commits: a rolled-back insert's number may be given to another device.
-    this.writes.afterCommit(() => this.authorIds.set(device, id))
-    return id
+  /** A change row as read (`CHANGE_COLUMNS`). */
+  private changeFromRow(r: Row): ChangeRow {
+    return {
+      seq: r['seq'],
+      docId: this.docKeys.keyOf(r['doc']),
+      hash: hexOf(r['hash']),
+      author: this.authors.keyOf(r['author']),
+      signature: r['signature'],
+      bytes: r['bytes'],
+      m: r['m'] === null ? null : headsFromHex(this.mstates.keyOf(r['m'])),
+      epoch: r['epoch'] === null ? null : this.epochs.keyOf(r['epoch']),
+      deps: headsFromBlob(r['deps']),
+      n: r['n'],
+      arrivedAt: r['arrived_at'],
+    }
   }
 
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[] {
-    const insert =
-      this.sql(`INSERT OR IGNORE INTO changes (doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps, n)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    const insert = this.sql(`INSERT OR IGNORE INTO changes (${CHANGE_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
-    const authors = new Map<string, number>()
     for (const c of changes) {
       const row = recordRow(docId, c, arrivedAt)
-      const author = authors.get(c.author) ?? this.authorId(c.author)
-      authors.set(c.author, author)
-      const res = insert.run(
-        docId,
-        hashBlob(c.hash),
-        author,
-        c.signature,
-        c.bytes,
-        arrivedAt,
-        blobOf(row.m),
-        hexBlob(row.epoch),
-        blobOf(row.deps),
-        row.n,
-      )
+      const res = insert.run(...this.changeValues(docId, c, row, arrivedAt))
       if (res.changes === 1) added.push({ ...row, seq: Number(res.lastInsertRowid) })
     }
     return added
   }
 
   replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow {
-    const seqOf = this.sql('SELECT seq FROM changes WHERE doc_id = ? AND hash = ?')
+    const seqOf = this.sql(`SELECT seq FROM changes WHERE doc = ${DOC_KEY} AND hash = ?`)
     const drop = this.sql('DELETE FROM changes WHERE seq = ?')
     let at: number | null = null
     for (const h of hashes) {
@@ -443,32 +462,22 @@ export class SqliteStore implements PeerStore {
       at = Math.max(at ?? 0, r.seq)
     }
     const row = recordRow(docId, run, arrivedAt)
-    const res = this.sql(`INSERT INTO changes (seq, doc_id, hash, author, signature, bytes, arrived_at, membership_heads, epoch, deps, n)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    const res = this.sql(`INSERT INTO changes (seq, ${CHANGE_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       at,
-      docId,
-      hashBlob(run.hash),
-      this.authorId(run.author),
-      run.signature,
-      run.bytes,
-      arrivedAt,
-      blobOf(row.m),
-      hexBlob(row.epoch),
-      blobOf(row.deps),
-      row.n,
+      ...this.changeValues(docId, run, row, arrivedAt),
     )
     return { ...row, seq: Number(res.lastInsertRowid) }
   }
 
   removeChanges(docId: string, hashes: readonly string[]): number {
-    const drop = this.sql('DELETE FROM changes WHERE doc_id = ? AND hash = ?')
+    const drop = this.sql(`DELETE FROM changes WHERE doc = ${DOC_KEY} AND hash = ?`)
     let removed = 0
     for (const h of hashes) removed += drop.run(docId, hashBlob(h)).changes
     return removed
   }
 
   hasChange(docId: string, hash: string): boolean {
-    return this.sql('SELECT 1 FROM changes WHERE doc_id = ? AND hash = ?').get(docId, hashBlob(hash)) !== undefined
+    return this.sql(`SELECT 1 FROM changes WHERE doc = ${DOC_KEY} AND hash = ?`).get(docId, hashBlob(hash)) !== undefined
   }
 
   /**
@@ -481,11 +490,11 @@ export class SqliteStore implements PeerStore {
   getChanges(docId: string, hashes: string[]): ChangeRow[] {
     const out: ChangeRow[] = []
     if (hashes.length >= SCAN_AT_HASHES) {
-      const rows = (this.sql('SELECT count(*) AS n FROM changes WHERE doc_id = ?').get(docId) as { n: number }).n
+      const rows = (this.sql(`SELECT count(*) AS n FROM changes WHERE doc = ${DOC_KEY}`).get(docId) as { n: number }).n
       if (rows < hashes.length * SCAN_ROWS_PER_HASH) {
         const wanted = new Set(hashes)
         const seqOf = new Map<string, number>()
-        const pass = this.sql('SELECT seq, hash FROM changes WHERE doc_id = ?')
+        const pass = this.sql(`SELECT seq, hash FROM changes WHERE doc = ${DOC_KEY}`)
         for (const r of pass.all(docId) as { seq: number; hash: Uint8Array }[]) {
           const h = hexOf(r.hash)
           if (wanted.has(h)) seqOf.set(h, r.seq)
@@ -493,21 +502,21 @@ export class SqliteStore implements PeerStore {
         const bySeq = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.seq = ?`)
         for (const h of hashes) {
           const seq = seqOf.get(h)
-          if (seq !== undefined) out.push(changeFromRow(bySeq.get(seq) as Row))
+          if (seq !== undefined) out.push(this.changeFromRow(bySeq.get(seq) as Row))
         }
         return out
       }
     }
-    const get = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.hash = ?`)
+    const get = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc = ${DOC_KEY} AND c.hash = ?`)
     for (const h of hashes) {
       const r = get.get(docId, hashBlob(h)) as Row | undefined
-      if (r) out.push(changeFromRow(r))
+      if (r) out.push(this.changeFromRow(r))
     }
     return out
   }
 
   changeLinks(docId: string, max: number): { hash: string; deps: string[] | null }[] | undefined {
-    const rows = this.sql('SELECT hash, deps FROM changes WHERE doc_id = ? ORDER BY seq LIMIT ?').all(docId, max + 1) as {
+    const rows = this.sql(`SELECT hash, deps FROM changes WHERE doc = ${DOC_KEY} ORDER BY seq LIMIT ?`).all(docId, max + 1) as {
       hash: Uint8Array
       deps: Uint8Array | null
     }[]
@@ -516,33 +525,34 @@ export class SqliteStore implements PeerStore {
   }
 
   changesAfter(docId: string, seq: number): ChangeRow[] {
-    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc_id = ? AND c.seq > ? ORDER BY c.seq`).all(docId, seq) as Row[]).map(
-      changeFromRow,
+    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc = ${DOC_KEY} AND c.seq > ? ORDER BY c.seq`).all(docId, seq) as Row[]).map((r) =>
+      this.changeFromRow(r),
     )
   }
 
   unsignedChanges(): ChangeRow[] {
     // No index: one would cost every edit made with no connection its upkeep twice (stored, then sealed).
-    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE length(c.signature) = 0 ORDER BY c.seq`).all() as Row[]).map(changeFromRow)
+    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE length(c.signature) = 0 ORDER BY c.seq`).all() as Row[]).map((r) =>
+      this.changeFromRow(r),
+    )
   }
 
   countChangesAfter(docId: string, seq: number): number {
-    return (this.sql('SELECT coalesce(sum(n), 0) AS n FROM changes WHERE doc_id = ? AND seq > ?').get(docId, seq) as { n: number }).n
+    return (this.sql(`SELECT coalesce(sum(n), 0) AS n FROM changes WHERE doc = ${DOC_KEY} AND seq > ?`).get(docId, seq) as { n: number }).n
   }
 
   changeCounts(): Map<string, number> {
-    const rows = this.sql('SELECT doc_id, sum(n) AS n FROM changes GROUP BY doc_id').all() as { doc_id: string; n: number }[]
-    return new Map(rows.map((r) => [r.doc_id, r.n]))
+    const rows = this.sql('SELECT doc, sum(n) AS n FROM changes GROUP BY doc').all() as { doc: number; n: number }[]
+    return new Map(rows.map((r) => [this.docKeys.keyOf(r.doc), r.n]))
   }
 
   docsWrittenBy(workspaceId: string, authors: string[]): string[] {
     if (authors.length === 0) return []
-    const rows =
-      this.sql(`SELECT DISTINCT c.doc_id AS id FROM changes c JOIN documents d ON d.id = c.doc_id JOIN authors a ON a.id = c.author
-        WHERE d.workspace_id = ? AND a.device IN (${authors.map(() => '?').join(', ')}) ORDER BY c.doc_id`).all(
-        workspaceId,
-        ...authors,
-      ) as { id: string }[]
+    const rows = this.sql(`SELECT DISTINCT k.doc AS id FROM changes c JOIN doc_keys k ON k.id = c.doc JOIN documents d ON d.id = k.doc
+        JOIN authors a ON a.id = c.author
+        WHERE d.workspace_id = ? AND a.device IN (${authors.map(() => '?').join(', ')}) ORDER BY k.doc`).all(workspaceId, ...authors) as {
+      id: string
+    }[]
     return rows.map((r) => r.id)
   }
 
@@ -699,20 +709,20 @@ export class SqliteStore implements PeerStore {
 
   newestArrivalBy(docId: string, author: string, beforeSeq?: number): number | null {
     const r = this.sql(
-      `SELECT arrived_at FROM changes WHERE doc_id = ? AND author = ${AUTHOR_ID} AND seq < ? ORDER BY seq DESC LIMIT 1`,
+      `SELECT arrived_at FROM changes WHERE doc = ${DOC_KEY} AND author = ${AUTHOR_ID} AND seq < ? ORDER BY seq DESC LIMIT 1`,
     ).get(docId, author, beforeSeq ?? Number.MAX_SAFE_INTEGER) as { arrived_at: number } | undefined
     return r?.arrived_at ?? null
   }
 
   countBy(docId: string, author: string): { changes: number; firstSeq: number | null } {
     const r = this.sql(
-      `SELECT coalesce(sum(n), 0) AS changes, min(seq) AS first FROM changes WHERE doc_id = ? AND author = ${AUTHOR_ID}`,
+      `SELECT coalesce(sum(n), 0) AS changes, min(seq) AS first FROM changes WHERE doc = ${DOC_KEY} AND author = ${AUTHOR_ID}`,
     ).get(docId, author) as { changes: number; first: number | null }
     return { changes: r.changes, firstSeq: r.first }
   }
 
   firstSeqOf(docId: string, author: string, hashes: readonly string[]): number | null {
-    const get = this.sql(`SELECT seq FROM changes WHERE doc_id = ? AND hash = ? AND author = ${AUTHOR_ID}`)
+    const get = this.sql(`SELECT seq FROM changes WHERE doc = ${DOC_KEY} AND hash = ? AND author = ${AUTHOR_ID}`)
     for (const h of hashes) {
       const r = get.get(docId, hashBlob(h), author) as { seq: number } | undefined
       if (r) return r.seq
@@ -816,8 +826,8 @@ export class SqliteStore implements PeerStore {
 
   changeHashesStartingWith(docId: string, prefix: string, limit: number): string[] {
     if (!/^[0-9a-f]{0,64}$/.test(prefix)) return []
-    // A range of the (doc_id, hash) index: the hashes the prefix begins, from its 0…0 to its f…f.
-    const rows = this.sql('SELECT hash FROM changes WHERE doc_id = ? AND hash >= ? AND hash <= ? ORDER BY hash LIMIT ?').all(
+    // A range of the (doc, hash) index: the hashes the prefix begins, from its 0…0 to its f…f.
+    const rows = this.sql(`SELECT hash FROM changes WHERE doc = ${DOC_KEY} AND hash >= ? AND hash <= ? ORDER BY hash LIMIT ?`).all(
       docId,
       Buffer.from(prefix.padEnd(64, '0'), 'hex'),
       Buffer.from(prefix.padEnd(64, 'f'), 'hex'),
@@ -828,7 +838,9 @@ export class SqliteStore implements PeerStore {
 
   changeAuthors(docId: string): string[] {
     return (
-      this.sql('SELECT a.device FROM authors a WHERE a.id IN (SELECT DISTINCT author FROM changes WHERE doc_id = ?)').all(docId) as Row[]
+      this.sql(`SELECT a.device FROM authors a WHERE a.id IN (SELECT DISTINCT author FROM changes WHERE doc = ${DOC_KEY})`).all(
+        docId,
+      ) as Row[]
     ).map((r) => r['device'] as string)
   }
 
@@ -921,14 +933,18 @@ function documentFromRow(r: Row): DocumentRow {
 const SCAN_AT_HASHES = 256
 const SCAN_ROWS_PER_HASH = 8
 /**
- * A change row's columns, its author's device id in place of its number (`WHERE` and the rest follow). A
- * subquery, not a join: with a join, each lookup of a hash not stored cost 9 µs instead of 1 (catch-up looks
- * up every change a teammate lacks: 100,000 of them took 2 s more in W2).
+ * A change row's columns as stored (`WHERE` and the rest follow): its document, author, membership heads and
+ * epoch as their numbers, which the store names from memory (interned.ts), not by a join: with a join, each
+ * lookup of a hash not stored cost 9 µs instead of 1 (catch-up looks up every change a teammate lacks: 100,000
+ * of them took 2 s more in W2).
  */
-const CHANGE_COLUMNS = `c.seq, c.doc_id, c.hash, (SELECT device FROM authors WHERE id = c.author) AS author, c.signature, c.bytes,
-  c.arrived_at, c.membership_heads, c.epoch, c.deps, c.n FROM changes c`
+const CHANGE_COLUMNS = 'c.seq, c.doc, c.hash, c.author, c.signature, c.bytes, c.arrived_at, c.m, c.epoch, c.deps, c.n FROM changes c'
+/** The columns an insert gives, after `seq` (`changeValues`). */
+const CHANGE_INSERT = 'doc, hash, author, signature, bytes, arrived_at, m, epoch, deps, n'
 /** An author's number from their device id (a parameter); NULL, matching nothing, for a device never stored. */
 const AUTHOR_ID = '(SELECT id FROM authors WHERE device = ?)'
+/** A document's number in the change log from its id (a parameter); NULL, matching nothing, for one with no change stored. */
+const DOC_KEY = '(SELECT id FROM doc_keys WHERE doc = ?)'
 
 /**
  * A change hash as stored: its 32 bytes. Hashes come from Automerge or the wire as lowercase hex; anything
@@ -938,29 +954,8 @@ function hashBlob(hex: string): Buffer {
   return /^[0-9a-f]{64}$/.test(hex) ? Buffer.from(hex, 'hex') : Buffer.alloc(0)
 }
 
-/** An epoch id (hex) as stored: its bytes; null (a clear change) stays NULL. */
-function hexBlob(hex: string | null): Buffer | null {
-  return hex === null ? null : Buffer.from(hex, 'hex')
-}
-
 function hexOf(blob: Uint8Array): string {
   return Buffer.from(blob).toString('hex')
-}
-
-function changeFromRow(r: Row): ChangeRow {
-  return {
-    seq: r['seq'],
-    docId: r['doc_id'],
-    hash: hexOf(r['hash']),
-    author: r['author'],
-    signature: r['signature'],
-    bytes: r['bytes'],
-    m: headsFromBlob(r['membership_heads']),
-    epoch: r['epoch'] === null ? null : hexOf(r['epoch']),
-    deps: headsFromBlob(r['deps']),
-    n: r['n'],
-    arrivedAt: r['arrived_at'],
-  }
 }
 
 /** A record as its row will read back (without its seq): an older version's clear change keeps no deps. */
@@ -987,8 +982,11 @@ function blobOf(hashes: string[] | null): Buffer | null {
 
 /** 32-byte hashes (membership ops, change deps), concatenated, back to hex; NULL (an older version's change) to null. */
 function headsFromBlob(blob: Uint8Array | null): string[] | null {
-  if (blob === null) return null
-  const hex = Buffer.from(blob).toString('hex')
+  return blob === null ? null : headsFromHex(Buffer.from(blob).toString('hex'))
+}
+
+/** 32-byte hashes in hex, concatenated, apart. */
+function headsFromHex(hex: string): string[] {
   const out: string[] = []
   for (let i = 0; i < hex.length; i += 64) out.push(hex.slice(i, i + 64))
   return out

@@ -9,6 +9,8 @@ import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
 import { MIGRATIONS } from '../store/migrations.ts'
+import type { SqliteStore } from '../store/sqlite-store.ts'
+import type { ChangeRow } from '../store/types.ts'
 import { tempDir, waitFor } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
 import { REMOTE_COMMIT_WITHIN_MS } from './documents.ts'
@@ -41,6 +43,21 @@ const UNDO: Record<number, string[]> = {
     'CREATE INDEX changes_by_doc ON changes (doc_id, seq)',
     'CREATE INDEX changes_by_author ON changes (doc_id, author, seq)',
     'DROP TABLE authors',
+  ],
+  // The change log back to documents' ids in full and epochs and membership heads on every row, as schema 13 wrote it.
+  14: [
+    `CREATE TABLE changes_13 (seq INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, hash BLOB NOT NULL, author INTEGER NOT NULL REFERENCES authors(id),
+      signature BLOB NOT NULL, bytes BLOB NOT NULL, arrived_at INTEGER NOT NULL, membership_heads BLOB, epoch BLOB, deps BLOB,
+      n INTEGER NOT NULL DEFAULT 1, UNIQUE (doc_id, hash))`,
+    `INSERT INTO changes_13 SELECT c.seq, k.doc, c.hash, c.author, c.signature, c.bytes, c.arrived_at, s.heads, e.epoch, c.deps, c.n
+      FROM changes c JOIN doc_keys k ON k.id = c.doc LEFT JOIN mstates s ON s.id = c.m LEFT JOIN epochs e ON e.id = c.epoch`,
+    'DROP TABLE changes',
+    'ALTER TABLE changes_13 RENAME TO changes',
+    'CREATE INDEX changes_by_doc ON changes (doc_id, seq)',
+    'CREATE INDEX changes_by_author ON changes (doc_id, author, seq)',
+    'DROP TABLE doc_keys',
+    'DROP TABLE epochs',
+    'DROP TABLE mstates',
   ],
 }
 
@@ -212,7 +229,17 @@ test('a profile written before runs (schema 6) upgrades in place: every change i
   }
 })
 
-test('a profile written with a change log in hex and full ids (schema 12) upgrades in place: every row reads back the same, and the file shrinks', async () => {
+/**
+ * 40 notes of 6 changes each, brought back to schema `version` (`asSchema`) and vacuumed, then opened by this
+ * version: `old` looks at the old file, `upgraded` at the store once migrated. Every row must read back as it
+ * was written, the file must shrink, and the notes must read and take an edit as before. Returns the rows of
+ * the first note after that edit.
+ */
+async function upgradesInPlace(
+  version: number,
+  old: (raw: Database.Database, c: { ids: string[]; author: string }) => void,
+  upgraded: (store: SqliteStore, c: { ids: string[]; author: string; ws: string; logged: ChangeRow[][] }) => void,
+): Promise<{ rows: ChangeRow[]; logged: ChangeRow[][] }> {
   const dir = tempDir()
   try {
     const { store, workspaces, docs } = await setup(dir.path, 1000)
@@ -228,16 +255,12 @@ test('a profile written with a change log in hex and full ids (schema 12) upgrad
     await first.close()
     const logged = ids.map((id) => store.changesAfter(id, 0))
     const author = logged[0]![0]!.author
-    const found = store.changeHashesStartingWith(ids[0]!, logged[0]![2]!.hash.slice(0, 7), 5)
+    const before = captureStore(store, ids, author)
     store.close()
-    // The same profile as the previous version left it: hex hashes and epochs, authors in full (schema 12).
-    asSchema(dir.path, 12)
+    asSchema(dir.path, version)
     const raw = new Database(join(dir.path, 'g.db'))
     raw.exec('VACUUM')
-    const old = raw.prepare('SELECT hash, author, epoch FROM changes LIMIT 1').get() as { hash: string; author: string; epoch: string }
-    assert.match(old.hash, /^[0-9a-f]{64}$/, 'schema 12 kept hashes in hex')
-    assert.equal(old.author, author)
-    assert.match(old.epoch, /^[0-9a-f]{32}$/)
+    old(raw, { ids, author })
     raw.close()
     const sizeBefore = statSync(join(dir.path, 'g.db')).size
     const again = await setup(dir.path)
@@ -245,13 +268,10 @@ test('a profile written with a change log in hex and full ids (schema 12) upgrad
     assert.deepEqual(
       ids.map((id) => again.store.changesAfter(id, 0)),
       logged,
-      'every row as it was: seq, hash, author, signature, bytes, epoch, deps, membership heads, arrival',
+      'every row as it was: seq, document, hash, author, signature, bytes, epoch, deps, membership heads, arrival',
     )
-    assert.deepEqual(again.store.changeHashesStartingWith(ids[0]!, logged[0]![2]!.hash.slice(0, 7), 5), found)
-    assert.deepEqual(again.store.changeAuthors(ids[0]!), [author])
-    assert.equal(again.store.countBy(ids[0]!, author).changes, 6)
-    assert.equal(again.store.hasChange(ids[0]!, logged[0]![1]!.hash), true)
-    assert.equal(again.store.hasChange(ids[0]!, 'not a hash'), false)
+    assert.deepEqual(captureStore(again.store, ids, author), before, 'what the store answers of the log, as before')
+    upgraded(again.store, { ids, author, ws, logged })
     again.store.close()
     const sizeAfter = statSync(join(dir.path, 'g.db')).size
     assert.ok(sizeAfter < sizeBefore, `the file shrank: ${sizeBefore} -> ${sizeAfter} bytes`)
@@ -262,12 +282,64 @@ test('a profile written with a change log in hex and full ids (schema 12) upgrad
       texts,
     )
     await d.edit(ids[0]!, (c) => setText(c, 'edited after the upgrade'))
-    assert.equal(reopened.store.changesAfter(ids[0]!, 0).length, 7)
+    const rows = reopened.store.changesAfter(ids[0]!, 0)
+    assert.equal(rows.length, 7)
     await d.close()
     reopened.store.close()
+    return { rows, logged }
   } finally {
     dir.remove()
   }
+}
+
+/** What the store answers of a log besides its rows: hashes by prefix, authors, counts, who wrote what. */
+function captureStore(store: SqliteStore, ids: string[], author: string): unknown {
+  const first = store.changesAfter(ids[0]!, 0)
+  return {
+    found: store.changeHashesStartingWith(ids[0]!, first[2]!.hash.slice(0, 7), 5),
+    authors: store.changeAuthors(ids[0]!),
+    countBy: store.countBy(ids[0]!, author),
+    counts: [...store.changeCounts()].sort(),
+    written: store.docsWrittenBy(store.getDocument(ids[0]!)!.workspaceId, [author]),
+    has: [
+      store.hasChange(ids[0]!, first[1]!.hash),
+      store.hasChange(ids[0]!, 'not a hash'),
+      store.hasChange('no such document', first[1]!.hash),
+    ],
+  }
+}
+
+test('a profile written with a change log in hex and full ids (schema 12) upgrades in place: every row reads back the same, and the file shrinks', async () => {
+  await upgradesInPlace(
+    12,
+    (raw, { author }) => {
+      const old = raw.prepare('SELECT hash, author, epoch FROM changes LIMIT 1').get() as { hash: string; author: string; epoch: string }
+      assert.match(old.hash, /^[0-9a-f]{64}$/, 'schema 12 kept hashes in hex')
+      assert.equal(old.author, author)
+      assert.match(old.epoch, /^[0-9a-f]{32}$/)
+    },
+    (store, { ids, author }) => {
+      assert.deepEqual(store.changeAuthors(ids[0]!), [author])
+      assert.equal(store.countBy(ids[0]!, author).changes, 6)
+    },
+  )
+})
+
+test('a profile written with documents, epochs and membership heads on every change row (schema 13) upgrades in place: every row reads back the same, and the file shrinks', async () => {
+  const { rows, logged } = await upgradesInPlace(
+    13,
+    (raw, { ids }) => {
+      const old = raw.prepare('SELECT doc_id, epoch, membership_heads FROM changes LIMIT 1').get() as Record<string, unknown>
+      assert.equal(old['doc_id'], ids[0], 'schema 13 kept the document id on the row')
+      assert.ok(old['epoch'] instanceof Uint8Array && old['membership_heads'] instanceof Uint8Array)
+    },
+    (store, { ids, author, ws }) => {
+      assert.deepEqual(store.docsWrittenBy(ws, [author]), [...ids].sort())
+      assert.equal(store.hasChange('no such document', store.changesAfter(ids[0]!, 0)[0]!.hash), false)
+    },
+  )
+  assert.deepEqual(rows.at(-1)!.m, logged[0]![0]!.m, 'a row written after the upgrade names the same membership heads')
+  assert.equal(rows.at(-1)!.epoch, logged[0]![0]!.epoch)
 })
 
 test('a change stored after the snapshot means the document is loaded to be read', async () => {

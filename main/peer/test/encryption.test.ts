@@ -83,7 +83,7 @@ describe('end-to-end encryption', () => {
       for (const p of [ana, ben]) {
         const db = new Database(p.dbPath, { readonly: true })
         try {
-          const rows = db.prepare('SELECT bytes, epoch FROM changes').all() as { bytes: Uint8Array; epoch: Uint8Array | null }[]
+          const rows = db.prepare('SELECT bytes, epoch FROM changes').all() as { bytes: Uint8Array; epoch: number | null }[]
           assert.ok(rows.length > 0)
           for (const r of rows) {
             assert.ok(r.epoch !== null, 'every change is sealed')
@@ -148,8 +148,9 @@ describe('end-to-end encryption', () => {
       const db = new Database(ana.dbPath, { readonly: true })
       const after = db
         .prepare(
-          `SELECT c.doc_id, a.device AS author, c.bytes, lower(hex(c.epoch)) AS epoch FROM changes c JOIN authors a ON a.id = c.author
-          WHERE c.epoch = unhex(?)`,
+          `SELECT k.doc AS doc_id, a.device AS author, c.bytes, lower(hex(e.epoch)) AS epoch FROM changes c
+          JOIN authors a ON a.id = c.author JOIN doc_keys k ON k.id = c.doc JOIN epochs e ON e.id = c.epoch
+          WHERE e.epoch = unhex(?)`,
         )
         .all(newEpoch) as {
         doc_id: string

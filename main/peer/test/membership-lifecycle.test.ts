@@ -231,7 +231,9 @@ describe('membership lifecycle between three peers', () => {
       const lastBefore = await listed()
       assert.equal(lastBefore.lastChangeBy, benId)
       const db = new Database(ana.dbPath, { readonly: true })
-      const count = (): number => (db.prepare('SELECT count(*) AS n FROM changes WHERE doc_id = ?').get(t.docId) as { n: number }).n
+      const count = (): number =>
+        (db.prepare('SELECT count(*) AS n FROM changes WHERE doc = (SELECT id FROM doc_keys WHERE doc = ?)').get(t.docId) as { n: number })
+          .n
       const changesBefore = count()
       const changed = await a.request('member.setRole', { workspaceId: t.ws, deviceId: benId, role: 'viewer' })
       assert.deepEqual([changed.deviceId, changed.name, changed.role, changed.self], [benId, 'Ben', 'viewer', false])
@@ -284,7 +286,9 @@ describe('membership lifecycle between three peers', () => {
       // Kept, not served: the rows are still in Ben's database.
       const db = new Database(ben.dbPath, { readonly: true })
       try {
-        const row = db.prepare('SELECT count(*) AS n FROM changes WHERE doc_id = ?').get(t.docId) as { n: number }
+        const row = db.prepare('SELECT count(*) AS n FROM changes WHERE doc = (SELECT id FROM doc_keys WHERE doc = ?)').get(t.docId) as {
+          n: number
+        }
         assert.ok(row.n > 0, "the document's changes are still in Ben's database")
       } finally {
         db.close()

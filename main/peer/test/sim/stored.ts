@@ -58,11 +58,12 @@ export function storedChanges(dbPath: string, open?: RunOpener): StoredChange[] 
   const db = new Database(dbPath, { readonly: true, fileMustExist: true })
   try {
     const rows = db
-      // As the store reads its rows (schema 13): hashes and epochs are stored as bytes, authors as a number.
+      // As the store reads its rows (schema 14): hashes as bytes; documents, authors, membership heads and epochs as numbers.
       .prepare(
-        `SELECT c.doc_id, lower(hex(c.hash)) AS hash, a.device AS author, c.signature, c.bytes, c.membership_heads,
-          CASE WHEN c.epoch IS NULL THEN NULL ELSE lower(hex(c.epoch)) END AS epoch, c.deps, c.n
-        FROM changes c JOIN authors a ON a.id = c.author ORDER BY c.seq`,
+        `SELECT k.doc AS doc_id, lower(hex(c.hash)) AS hash, a.device AS author, c.signature, c.bytes, s.heads AS membership_heads,
+          CASE WHEN e.epoch IS NULL THEN NULL ELSE lower(hex(e.epoch)) END AS epoch, c.deps, c.n
+        FROM changes c JOIN authors a ON a.id = c.author JOIN doc_keys k ON k.id = c.doc
+          LEFT JOIN mstates s ON s.id = c.m LEFT JOIN epochs e ON e.id = c.epoch ORDER BY c.seq`,
       )
       .all() as Row[]
     return rows.map((r) => {
