@@ -236,7 +236,7 @@ export const MIGRATIONS: readonly string[] = [
   // 14: the change log's other repeated columns as numbers (13 did hashes and authors): its document (a row held
   // its 32-character id, again in each of its three indexes) into \`doc_keys\`, its epoch and its membership heads
   // (the same few values on every row of a workspace) into \`epochs\` and \`mstates\`. A change typed with a teammate
-  // online took 627 bytes here with its indexes, 424 after. The log is copied over in place; the store vacuums the
+  // online took 643 bytes here with its indexes, 424 after. The log is copied over in place; the store vacuums the
   // file once after this migration.
   `
   CREATE TABLE doc_keys (id INTEGER PRIMARY KEY, doc TEXT NOT NULL UNIQUE);
