@@ -114,7 +114,7 @@ export async function runW3(report: Report, cfg: W3Config): Promise<void> {
       `**Where Grapevine is behind.** Opening is faster than automerge-repo (the listing is one SQL query over cached rows; the ` +
         `trace text comes from the content stored with its snapshot, with no Automerge load when nothing came after the snapshot), but the ` +
         `profile takes ${fmt(results[0][2] / am[2])}× the disk. Each of the 1,000 small documents keeps its first change sealed with ` +
-        'its signature, author (a number), hash, epoch and deps (a short note gets no snapshot: it loads from its change log; the ' +
+        'its signature, hash and deps, and its author, document, epoch and membership state as numbers (a short note gets no snapshot: it loads from its change log; the ' +
         'trace document has a snapshot that also holds its content in clear for opening without a load); ' +
         "a reader's profile also keeps a full-text search index and the history index (editing sessions per document), which " +
         'automerge-repo has no counterpart of. The trace document, typed with no connection, is kept as runs (one sealed Automerge ' +

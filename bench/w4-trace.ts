@@ -171,7 +171,7 @@ export async function runW4(report: Report, cfg: W4Config): Promise<void> {
         'per peer, and the history and search indexes (history counts each change from that decode, without decoding it again: ' +
         'main/peer/sync/change-effect.ts `opsEffect`). The floor row applies the same frames one by one to two copies in one process, ' +
         'which is why it is slower than both systems.',
-      'Storage: Grapevine keeps every change sealed, with its signature (64 B), author (a number), hash (32 B), epoch, deps ' +
+      'Storage: Grapevine keeps every change sealed, with its signature (64 B), hash (32 B), deps, its author, document, epoch and membership state as numbers ' +
         'and arrival time, plus a snapshot, the search index and the history index (the WAL is checkpointed and truncated, and free ' +
         'pages are given back, on close); ' +
         'automerge-repo compacts into one Automerge save. What A typed while B and C were connected left one change at a time and stays ' +
