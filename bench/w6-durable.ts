@@ -133,7 +133,7 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
     rows,
     notes: [
       `${cfg.reps} repetitions per mode; p50 cell: median over repetitions (min–max); p99 and max pool every edit. Each system in its own fresh process, warmed up with ${cfg.warmUp} edits at full speed; the systems take turns, mode by mode within each repetition (in the order of the table, then reversed), so that each repetition of Grapevine and of the floor meet the machine in the same state.`,
-      "Grapevine: the edit is an Automerge change (one keystroke, made on Automerge's backend as the editor's worker makes it) sent by an in-process client; the ack means sealed, signed, committed and on disk (WAL frames synced to disk before the ack) and applied. The desktop app adds one MessagePort hop and up to one frame of batching. With several edits in flight, those that arrive while an fsync runs are committed together when it returns, in one transaction, and share the next fsync (group commit, main/peer/store/durable-writes.ts).",
+      "Grapevine: the edit is an Automerge change (one keystroke, made on Automerge's backend as the editor's worker makes it) sent by an in-process client; the ack means committed and on disk (WAL frames synced to disk before the ack) and applied. The peer here has no teammate connected, as a person working alone: its edits are stored unsigned and sealed and signed once, in their run, when typing pauses, every 1,024 of them, or when a connection opens (main/peer/sync/runs.ts); with a teammate connected each is sealed, signed and sent before its commit. The desktop app adds one MessagePort hop and up to one frame of batching. With several edits in flight, those that arrive while an fsync runs are committed together when it returns, in one transaction, and share the next fsync (group commit, main/peer/store/durable-writes.ts).",
       "Each client types at the end of the text at a position it counts itself, as an editor knows its cursor's (reading the text's length in every change would build the whole text each time).",
       'automerge-repo\'s NodeFS adapter writes files with fs.writeFile and never fsyncs: its "saved" survives a process crash but not a power cut, so it is not a durability anchor of equal strength. synchronous=NORMAL in WAL mode does not fsync on commit either.',
     ],
@@ -169,12 +169,13 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
         'synchronous=FULL floor. automerge-repo\'s NodeFS "durable" is a `writeFile` without fsync (not durable against power loss), so ' +
         'the fair comparison is the FULL floor. The commit itself is now off the event loop (synchronous=OFF, then fdatasync of the WAL on ' +
         "libuv's pool; writes resolve after it), so what remains on top of the floor's one fsync is:",
-      '1. *Request CPU before the commit*: the client frame (CBOR, zod), `A.decodeChange`, sealing (XChaCha20-Poly1305) and signing (Ed25519), ' +
-        "the listing row and events. The peer's own copy takes the change without applying it, and applies such changes together " +
+      '1. *Request CPU before the commit*: the client frame (CBOR, zod), `A.decodeChange`, ' +
+        "the listing row and events; sealing (XChaCha20-Poly1305) and signing (Ed25519) once per run of 1,024 edits. The peer's own copy takes the change without applying it, and applies such changes together " +
         'at most every 500 ms (main/peer/sync/doc-cache.ts `Loaded.defer`): Automerge 3.5 applies one change in a time that grows with the ' +
         'length of the text, which made every acknowledgement follow the length of the document.',
-      "2. *A bigger transaction than the floor's one-row insert*: the change row with its three indexes (`UNIQUE(doc_id, hash)` on a " +
-        'random 32-byte hash, `changes_by_doc` and `changes_by_author`; hashes and authors are compact since migration 13) and the listing row.',
+      "2. *A bigger transaction than the floor's one-row insert*: the change row with its three indexes (`UNIQUE(doc, hash)` on a " +
+        'random 32-byte hash, `changes_by_doc` and `changes_by_author`; hashes, authors, documents and epochs are compact since migrations 13 ' +
+        'and 14), the listing row, and the run that later takes the place of 1,024 rows.',
       "3. *Two hops of the thread pool*: the fdatasync is queued on libuv's pool and its completion comes back through the event loop, " +
         'behind whatever else is queued there. The snapshot every 1,000 changes (`A.save` + a large blob) gives the p99/max spikes.',
     )
