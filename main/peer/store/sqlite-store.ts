@@ -568,8 +568,11 @@ export class SqliteStore implements PeerStore {
   }
 
   changeCounts(): Map<string, number> {
-    const rows = this.sql('SELECT doc, sum(n) AS n FROM changes GROUP BY doc').all() as { doc: number; n: number }[]
-    return new Map(rows.map((r) => [this.docKeys.keyOf(r.doc), r.n]))
+    const rows = this.sql('SELECT k.doc AS doc, sum(c.n) AS n FROM changes c JOIN doc_keys k ON k.id = c.doc GROUP BY c.doc').all() as {
+      doc: string
+      n: number
+    }[]
+    return new Map(rows.map((r) => [r.doc, r.n]))
   }
 
   docsWrittenBy(workspaceId: string, authors: string[]): string[] {
