@@ -548,3 +548,30 @@ test('eraseSecretly leaves no byte of the secret in the database file, its WAL o
     assert.equal(again.getMeta('after')?.toString(), 'works')
     again.close()
   }))
+
+test('a number the change log gave a value in a write that rolled back is not kept: the value gets its own number later (interned.ts)', () =>
+  inTemp(async (dir) => {
+    const store = new SqliteStore(join(dir, 'g.db'))
+    const hex = (n: number): string => n.toString(16).padStart(64, '0')
+    const change = (n: number) => ({ hash: hex(n), author: 'device-a', signature: Buffer.alloc(64, n), bytes: Buffer.from([n]) })
+    // A's first row is written, then the write throws: its savepoint, A's number with it, rolls back.
+    await assert.rejects(
+      store.write(() => {
+        store.appendChanges('doc-a', [change(1)], 1)
+        throw new Error('refused (a test)')
+      }),
+      /refused/,
+    )
+    // B takes the number A had for a moment.
+    await store.write(() => store.appendChanges('doc-b', [change(2)], 2))
+    await store.write(() => store.appendChanges('doc-a', [change(3)], 3))
+    assert.deepEqual(
+      store.changesAfter('doc-a', 0).map((r) => [r.docId, r.hash]),
+      [['doc-a', hex(3)]],
+    )
+    assert.deepEqual(
+      store.changesAfter('doc-b', 0).map((r) => [r.docId, r.hash]),
+      [['doc-b', hex(2)]],
+    )
+    store.close()
+  }))
