@@ -4,6 +4,13 @@
 export const MAX_CHANGE_BYTES = 256 * 1024
 /** Changes in one run (sync/runs.ts): a run is also at most MAX_CHANGE_BYTES, sealed. */
 export const MAX_RUN_CHANGES = 65_536
+/**
+ * Changes in one cover (sync/covers.ts): its covered hashes travel in clear, 32 bytes each, so a cover is
+ * at most 128 KiB of them besides its sealed bundle.
+ */
+export const MAX_COVER_CHANGES = 4096
+/** A cover's deps references (`kd`): a few bytes a change; beyond this it is refused unread. */
+export const MAX_COVER_DEPS_BYTES = MAX_COVER_CHANGES * 16
 /** Changes in one request or one gossip bundle. */
 export const MAX_CHANGES_PER_MESSAGE = 512
 /** One gossip message (envelope bundle). Gossipsub itself drops frames over 4 MiB silently. */

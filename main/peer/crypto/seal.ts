@@ -11,7 +11,7 @@ import { type EpochKey, subkey } from './epoch.ts'
 export { SEAL_OVERHEAD } from './aead.ts'
 
 /** What a sealed value is: kinds are never interchangeable, even for one subject. */
-export type ContentKind = 'change' | 'run' | 'snapshot' | 'title' | 'presence' | 'member'
+export type ContentKind = 'change' | 'run' | 'cover' | 'snapshot' | 'title' | 'presence' | 'member'
 
 /** Where a sealed value belongs, besides its workspace and epoch (those come with the key). */
 export interface ContentContext {

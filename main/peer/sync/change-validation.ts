@@ -39,6 +39,11 @@
  * sealed together as one Automerge bundle and signed once. The envelope says the last change's hash
  * and the first one's deps; once opened, the bundle must hold exactly `n` changes, chained so, ending
  * at that hash, every one by an actor of the signer. A run is judged and stored as one unit.
+ *
+ * Covers (v5, sync/covers.ts): `n` changes of one author that were sent alone before, sealed together
+ * and signed once like a run, with every covered change's hash and deps in clear beside them (`k`, `kd`),
+ * signed with the rest. A keeper checks their shape; a reader also opens the bundle and finds exactly
+ * those changes there, each by an actor of the signer.
  */
 import * as A from '@automerge/automerge'
 import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
@@ -48,6 +53,7 @@ import type { EpochKey } from '../crypto/epoch.ts'
 import { CryptoError } from '../crypto/errors.ts'
 import { openContent, sealContent } from '../crypto/seal.ts'
 import { effectsOf, type OpsEffect } from './change-effect.ts'
+import { coverDigest, CoverFormatError, coveredChanges, encodeCoverDeps, openedCover, type CoveredChange } from './covers.ts'
 import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
@@ -89,6 +95,11 @@ export interface ValidChange {
   effects?: (readonly [hash: string, effect: OpsEffect])[]
   /** A run this device sealed from changes it had one by one (a client's): them, in order, for clients, which take changes, not bundles. */
   parts?: Uint8Array[]
+  /**
+   * A cover (covers.ts): every change it holds, in the bundle's order, with its deps; `hash` is the last
+   * one's and `deps` the deps outside the cover.
+   */
+  covered?: CoveredChange[]
 }
 export type Rejection = {
   reason:
@@ -125,19 +136,22 @@ function payload(ws: string, doc: string, bytes: Uint8Array, m: Uint8Array[] | u
 /**
  * v3: the sealed bytes and every field in clear beside them. Counts are prefixed, hashes fixed-size.
  * v4, a run (`n` given): the same fields under its own prefix, the number of changes before the deps.
+ * v5, a cover (`cover` given too): a run's fields under its own prefix, and the digest of `k` and `kd`.
  */
-function sealedPayload(ws: string, doc: string, item: SealedFields, n?: number): Buffer {
+function sealedPayload(ws: string, doc: string, item: SealedFields, n?: number, cover?: { k: Uint8Array; kd: Uint8Array }): Buffer {
   const counts = Buffer.alloc(n === undefined ? 2 : 6)
   if (n !== undefined) counts.writeUInt32BE(n, 0)
   counts.writeUInt16BE(item.d.length, n === undefined ? 0 : 4)
+  const prefix = cover ? 'grapevine/cover/5' : n === undefined ? 'grapevine/change/3' : 'grapevine/run/4'
   return Buffer.concat([
-    Buffer.from(`${n === undefined ? 'grapevine/change/3' : 'grapevine/run/4'}\n${ws}\n${doc}\n`),
+    Buffer.from(`${prefix}\n${ws}\n${doc}\n`),
     item.e,
     item.h,
     counts,
     ...item.d,
     Buffer.from([item.m.length]),
     ...item.m,
+    ...(cover ? [coverDigest(cover.k, cover.kd)] : []),
     sha256(item.c),
   ])
 }
@@ -207,6 +221,66 @@ export function sealRun(
     empty: run.empty,
     m: [...m],
     n: run.hashes.length,
+  }
+  return { item, change }
+}
+
+type CoverFields = RunFields & { k: Uint8Array; kd: Uint8Array }
+
+/** Signs a cover's fields as they are (tests use it to make covers that lie). */
+export function signCover(device: Device, ws: string, doc: string, fields: CoverFields): SignedChange {
+  return { a: device.deviceId, s: signPayload(device.signingKey, sealedPayload(ws, doc, fields, fields.n, fields)), ...fields }
+}
+
+/** What the author knows of the changes it covers: they come from its own document. */
+export interface CoverChanges {
+  /** The Automerge bundle of the changes (`A.saveBundle`), in the order of `changes`. */
+  bundle: Uint8Array
+  /** Each change's hash and deps, in an order in which each comes after those of its deps it covers. */
+  changes: CoveredChange[]
+  /** The last change's Automerge actor and time (s). */
+  actor: string
+  time: number
+  /** No operations in any of them. */
+  empty: boolean
+}
+
+/** Seals and signs a cover of this device's changes under `epoch`, with the membership heads `m` it is judged by. */
+export function sealCover(
+  device: Device,
+  epoch: EpochKey,
+  ws: string,
+  doc: string,
+  cover: CoverChanges,
+  m: readonly string[],
+): { item: SignedChange; change: ValidChange } {
+  const { kd, external } = encodeCoverDeps(cover.changes)
+  const c = sealContent(epoch, cover.bundle, { kind: 'cover', subject: doc, author: device.deviceId })
+  const hash = cover.changes.at(-1)!.hash
+  const item = signCover(device, ws, doc, {
+    e: bytesOf(epoch.epochId),
+    h: bytesOf(hash),
+    d: external.map(bytesOf),
+    m: m.map(bytesOf),
+    c,
+    n: cover.changes.length,
+    k: Buffer.concat(cover.changes.map((x) => bytesOf(x.hash))),
+    kd,
+  })
+  const change: ValidChange = {
+    hash,
+    actor: cover.actor,
+    author: device.deviceId,
+    signature: item.s,
+    bytes: c,
+    plain: cover.bundle,
+    epoch: epoch.epochId,
+    deps: external,
+    time: cover.time,
+    empty: cover.empty,
+    m: [...m],
+    n: cover.changes.length,
+    covered: cover.changes,
   }
   return { item, change }
 }
@@ -311,8 +385,20 @@ export function validateChange(
   const n = item.n ?? 1
   if (n > 1 && !sealed) return { reason: 'bad-change', detail: 'a run that is not sealed' }
   const fields = sealed ? { e: item.e!, h: item.h!, d: item.d!, m: item.m!, c: item.c } : null
+  const cover = item.k !== undefined && item.kd !== undefined ? { k: item.k, kd: item.kd } : undefined
+  let covered: CoveredChange[] | undefined
+  if (cover) {
+    // Its shape first: nothing in it is looked at before this holds (sizes, references, no hash twice).
+    if (!fields || n < 2) return { reason: 'bad-change', detail: 'a cover that is not a sealed run' }
+    try {
+      covered = coveredChanges({ ...cover, d: item.d!, h: item.h!, n })
+    } catch (err) {
+      if (!(err instanceof CoverFormatError)) throw err
+      return { reason: 'bad-change', detail: `not a cover: ${err.message}` }
+    }
+  }
   const signed = fields
-    ? verifyPayload(item.a, sealedPayload(ws, doc, fields, n > 1 ? n : undefined), item.s)
+    ? verifyPayload(item.a, sealedPayload(ws, doc, fields, n > 1 ? n : undefined, cover), item.s)
     : verifyPayload(item.a, payload(ws, doc, item.c, item.m), item.s)
   if (!signed) {
     // A non-member's junk is refused as such, as it always was; either way nothing of it is kept.
@@ -334,6 +420,7 @@ export function validateChange(
       empty: false,
       m,
       n,
+      ...(covered ? { covered } : {}),
     }
     if (keyOf === null) change = unopened
     else {
@@ -396,11 +483,13 @@ export function openChange(ws: string, doc: string, change: ValidChange, key: Ep
   if (key.workspaceId !== ws || key.epochId !== change.epoch) return { reason: 'no-key', detail: `not the key of epoch ${change.epoch}` }
   let plain: Uint8Array
   try {
-    plain = openContent(key, change.bytes, { kind: change.n > 1 ? 'run' : 'change', subject: doc, author: change.author })
+    const kind = change.covered ? 'cover' : change.n > 1 ? 'run' : 'change'
+    plain = openContent(key, change.bytes, { kind, subject: doc, author: change.author })
   } catch (err) {
     if (err instanceof CryptoError) return { reason: 'bad-change', detail: `does not open under its epoch's key (${err.message})` }
     throw err
   }
+  if (change.covered) return openedCover({ ...change, covered: change.covered }, plain)
   if (change.n > 1) return openedRun(change, plain)
   const read = readOrRefuse(plain)
   if (isRejection(read)) return read

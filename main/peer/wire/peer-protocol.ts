@@ -9,6 +9,8 @@ import {
   MAX_CHANGE_BYTES,
   MAX_OP_BYTES,
   MAX_RUN_CHANGES,
+  MAX_COVER_CHANGES,
+  MAX_COVER_DEPS_BYTES,
   MAX_CHANGES_PER_MESSAGE,
   MAX_HEADS,
   MAX_HEADS_ANNOUNCED_DOCS,
@@ -102,6 +104,12 @@ const bin = (max: number) =>
  *
  * With `n` (v4): a run, `n` consecutive changes of its author sealed together as one Automerge bundle
  * in `c`, signed once (sync/runs.ts); `h` is its last change's hash, `d` its first change's deps.
+ *
+ * With `n`, `k` and `kd` (v5): a cover, `n` changes of its author that were sent alone before, sealed
+ * together as one Automerge bundle and signed once (sync/covers.ts). `k` is every covered change's hash
+ * (32 bytes each, in the bundle's order), `kd` every covered change's deps as references (covers.ts
+ * `encodeCoverDeps`), `d` the deps outside the cover, `h` the last covered hash: a keeper knows each
+ * covered change as it knows an envelope's, without opening it.
  */
 const signedChange = z
   .object({
@@ -113,6 +121,11 @@ const signedChange = z
     h: binExact(32).optional(),
     d: z.array(binExact(32)).max(MAX_HEADS).optional(),
     n: z.number().int().min(2).max(MAX_RUN_CHANGES).optional(),
+    k: z
+      .custom<Uint8Array>((v) => v instanceof Uint8Array, 'bytes expected')
+      .refine((b) => b.byteLength % 32 === 0 && b.byteLength <= 32 * MAX_COVER_CHANGES, `32-byte hashes, at most ${MAX_COVER_CHANGES}`)
+      .optional(),
+    kd: bin(MAX_COVER_DEPS_BYTES).optional(),
   })
   .refine(
     (c) => (c.e === undefined ? c.h === undefined && c.d === undefined : c.h !== undefined && c.d !== undefined && c.m !== undefined),
@@ -121,6 +134,9 @@ const signedChange = z
     },
   )
   .refine((c) => c.n === undefined || c.e !== undefined, { message: 'a run is sealed' })
+  .refine((c) => (c.k === undefined) === (c.kd === undefined) && (c.k === undefined || c.k.byteLength === 32 * (c.n ?? 0)), {
+    message: 'a cover carries n, k (32 bytes a change) and kd together',
+  })
 export type SignedChange = z.infer<typeof signedChange>
 /** One membership operation with its author's signature. */
 const signedOp = z.object({ a: deviceId, s: binExact(64), b: bin(MAX_OP_BYTES) })
