@@ -84,6 +84,11 @@ export interface PeerConfig {
   snapshotEvery?: number
   /** How long after the last change made with no connection it is sealed into a run (sync/runs.ts). */
   runSealIdleMs?: number
+  /**
+   * When own changes that left alone go under covers (sync/own-covers.ts): this long after the last one
+   * (`idleMs`), once a document has at least `min` of them; tests shorten both.
+   */
+  covers?: { idleMs?: number; min?: number }
   /** Limits for strangers' connections and streams (net/limits.ts); tests shorten them. */
   limits?: Partial<PeerLimitsOptions>
   /**
@@ -126,6 +131,8 @@ export interface Peer {
     mapped: Mapped[]
     /** Runs this device sealed of the changes it made with no connection (sync/runs.ts), and the changes in them. */
     runs: Documents['runStats']
+    /** Covers this device made of its changes that left alone (sync/own-covers.ts), and the changes under them. */
+    covers: Documents['coverStats']
   }
   stop(): Promise<void>
 }
@@ -253,6 +260,7 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
       // With no connection at all, nothing published could reach anyone: edits then leave as runs (sync/runs.ts).
       online: () => node!.getConnections().length > 0,
       sealIdleMs: config.runSealIdleMs,
+      covers: config.covers,
       log,
     },
   )
@@ -594,6 +602,7 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
       gate: net.gate.stats,
       held: heldChangesOf({ workspaces, keys, documents, store, log }).size,
       runs: { ...documents.runStats },
+      covers: { ...documents.coverStats },
       addresses: { ...addresses.stats },
       mapped: portMapper.mappings(),
     }),

@@ -269,6 +269,26 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX changes_by_doc ON changes (doc, seq);
   CREATE INDEX changes_by_author ON changes (doc, author, seq);
   `,
+  // 15: covers (sync/covers.ts): one sealed bundle and one signature for several of an author's changes that
+  // were sent alone, with every covered change's hash (\`k\`) and deps (\`kd\`, \`d\`) in clear. Each covered change
+  // keeps its row in the log (its hash, deps, author, epoch and membership heads, so the history's graph stays
+  // per change); a row that names its cover has no bytes or signature of its own (both empty).
+  `
+  CREATE TABLE covers (
+    id INTEGER PRIMARY KEY,
+    doc INTEGER NOT NULL REFERENCES doc_keys(id),
+    author INTEGER NOT NULL REFERENCES authors(id),
+    signature BLOB NOT NULL,
+    bytes BLOB NOT NULL,
+    m INTEGER REFERENCES mstates(id),
+    epoch INTEGER NOT NULL REFERENCES epochs(id),
+    d BLOB NOT NULL,
+    k BLOB NOT NULL,
+    kd BLOB NOT NULL,
+    UNIQUE (doc, signature)
+  );
+  ALTER TABLE changes ADD COLUMN cover INTEGER REFERENCES covers(id);
+  `,
 ]
 
 /** The last migration that copies a table: the store vacuums the file once after it (the old pages are free). */

@@ -15,6 +15,7 @@ import { PRIVATE_FILE_MODE, tighten } from './profile-lock.ts'
 import type {
   ChangeRecord,
   ChangeRow,
+  CoverRecord,
   DocumentRow,
   HistorySessionRow,
   InviteRow,
@@ -461,6 +462,7 @@ export class SqliteStore implements PeerStore {
       epoch: r['epoch'] === null ? null : this.epochs.keyOf(r['epoch']),
       deps: headsFromBlob(r['deps']),
       n: r['n'],
+      cover: r['cover'],
       arrivedAt: r['arrived_at'],
     }
   }
@@ -493,6 +495,89 @@ export class SqliteStore implements PeerStore {
       ...this.changeValues(this.numbering(), docId, run, row, arrivedAt),
     )
     return { ...row, seq: Number(res.lastInsertRowid) }
+  }
+
+  putCover(
+    docId: string,
+    cover: CoverRecord,
+    covered: readonly { hash: string; deps: string[] }[],
+    arrivedAt: number,
+    replace: boolean,
+  ): { id: number; added: ChangeRow[]; replaced: number } {
+    const number = this.numbering()
+    const doc = number(this.docKeys, docId)
+    const author = number(this.authors, cover.author)
+    let id = (this.sql('SELECT id FROM covers WHERE doc = ? AND signature = ?').get(doc, cover.signature) as { id: number } | undefined)?.id
+    if (id === undefined) {
+      const res = this.sql('INSERT INTO covers (doc, author, signature, bytes, m, epoch, d, k, kd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        doc,
+        author,
+        cover.signature,
+        cover.bytes,
+        cover.m === null ? null : number(this.mstates, cover.m.join('')),
+        number(this.epochs, cover.epoch),
+        blobOf(cover.deps),
+        cover.k,
+        cover.kd,
+      )
+      id = Number(res.lastInsertRowid)
+    }
+    const held = this.sql('SELECT seq, author, n, cover, length(signature) AS signed FROM changes WHERE doc = ? AND hash = ?')
+    const take = this.sql("UPDATE changes SET signature = x'', bytes = x'', cover = ? WHERE seq = ?")
+    const insert = this.sql(`INSERT INTO changes (${CHANGE_INSERT}, cover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    const added: ChangeRow[] = []
+    let replaced = 0
+    const none = new Uint8Array(0)
+    for (const c of covered) {
+      const r = held.get(doc, hashBlob(c.hash)) as
+        | { seq: number; author: number; n: number; cover: number | null; signed: number }
+        | undefined
+      if (r) {
+        // Only an envelope of the cover's author, carrying itself: never a run, an unsigned change or another cover's row.
+        if (replace && r.author === author && r.n === 1 && r.cover === null && r.signed > 0) {
+          take.run(id, r.seq)
+          replaced++
+        }
+        continue
+      }
+      const record: ChangeRecord = {
+        hash: c.hash,
+        author: cover.author,
+        signature: none,
+        bytes: none,
+        m: cover.m,
+        epoch: cover.epoch,
+        deps: c.deps,
+      }
+      const row = { ...recordRow(docId, record, arrivedAt), cover: id }
+      const res = insert.run(...this.changeValues(number, docId, record, row, arrivedAt), id)
+      added.push({ ...row, seq: Number(res.lastInsertRowid) })
+    }
+    return { id, added, replaced }
+  }
+
+  getCover(id: number): CoverRecord | undefined {
+    const r = this.sql('SELECT author, signature, bytes, m, epoch, d, k, kd FROM covers WHERE id = ?').get(id) as Row | undefined
+    if (!r) return undefined
+    return {
+      author: this.authors.keyOf(r['author']),
+      signature: r['signature'],
+      bytes: r['bytes'],
+      epoch: this.epochs.keyOf(r['epoch']),
+      m: r['m'] === null ? null : headsFromHex(this.mstates.keyOf(r['m'])),
+      deps: headsFromBlob(r['d']) ?? [],
+      k: r['k'],
+      kd: r['kd'],
+    }
+  }
+
+  coverable(docId: string, author: string): ChangeRow[] {
+    return (
+      this.sql(
+        `SELECT ${CHANGE_COLUMNS} WHERE c.doc = ${DOC_KEY} AND c.author = (SELECT id FROM authors WHERE device = ?) AND c.n = 1 AND c.cover IS NULL AND length(c.signature) > 0
+          AND c.epoch IS NOT NULL AND c.m IS NOT NULL ORDER BY c.seq`,
+      ).all(docId, author) as Row[]
+    ).map((r) => this.changeFromRow(r))
   }
 
   removeChanges(docId: string, hashes: readonly string[]): number {
@@ -558,7 +643,7 @@ export class SqliteStore implements PeerStore {
 
   unsignedChanges(): ChangeRow[] {
     // No index: one would cost every edit made with no connection its upkeep twice (stored, then sealed).
-    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE length(c.signature) = 0 ORDER BY c.seq`).all() as Row[]).map((r) =>
+    return (this.sql(`SELECT ${CHANGE_COLUMNS} WHERE length(c.signature) = 0 AND c.cover IS NULL ORDER BY c.seq`).all() as Row[]).map((r) =>
       this.changeFromRow(r),
     )
   }
@@ -967,7 +1052,8 @@ const SCAN_ROWS_PER_HASH = 8
  * lookup of a hash not stored cost 9 µs instead of 1 (catch-up looks up every change a teammate lacks: 100,000
  * of them took 2 s more in W2).
  */
-const CHANGE_COLUMNS = 'c.seq, c.doc, c.hash, c.author, c.signature, c.bytes, c.arrived_at, c.m, c.epoch, c.deps, c.n FROM changes c'
+const CHANGE_COLUMNS =
+  'c.seq, c.doc, c.hash, c.author, c.signature, c.bytes, c.arrived_at, c.m, c.epoch, c.deps, c.n, c.cover FROM changes c'
 /** The columns an insert gives, after `seq` (`changeValues`). */
 const CHANGE_INSERT = 'doc, hash, author, signature, bytes, arrived_at, m, epoch, deps, n'
 /** An author's number from their device id (a parameter); NULL, matching nothing, for a device never stored. */
@@ -999,6 +1085,7 @@ function recordRow(docId: string, c: ChangeRecord, arrivedAt: number): Omit<Chan
     epoch,
     deps: epoch === null ? null : (c.deps ?? []),
     n: c.n ?? 1,
+    cover: null,
     docId,
     arrivedAt,
   }

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { tempDir } from '../test/helpers.ts'
-import type { DocumentRow, InviteRow, MemberRow, PeerStore, ChangeRecord, SignedRecord, WorkspaceRow } from './types.ts'
+import type { ChangeRecord, CoverRecord, DocumentRow, InviteRow, MemberRow, PeerStore, SignedRecord, WorkspaceRow } from './types.ts'
 
 const hex = (n: number): string => n.toString(16).padStart(64, '0')
 const rec = (n: number, author = 'devA'): SignedRecord => ({
@@ -417,6 +417,72 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         // None of its changes stored (their commit was lost): the run goes at the end.
         const late = await s.write(() => s.replaceWithRun('d1', [hex(7), hex(8)], { ...sealed(8), deps: [hex(6)], n: 2 }, 8))
         assert.ok(late.seq > rows[4]!.seq)
+      }))
+
+    test('covers: a row for each covered change the log lacks; envelopes of its author give their bytes up to it at a reader only', () =>
+      withStore(async (s, reopen) => {
+        const sealed = (n: number, author = 'devA'): ChangeRecord => ({
+          ...rec(n, author),
+          epoch: 'e'.repeat(32),
+          deps: [hex(n - 1)],
+          m: [hex(100)],
+        })
+        // Held alone: 2 and 3 of devA's (envelopes), 4 of devB's; 5 of devA's as a run of 2.
+        const held = await s.write(() => s.appendChanges('d1', [sealed(2), sealed(3), sealed(4, 'devB'), { ...sealed(5), n: 2 }], 5))
+        const cover: CoverRecord = {
+          author: 'devA',
+          signature: new Uint8Array(64).fill(7),
+          bytes: Uint8Array.from([1, 2, 3]),
+          epoch: 'e'.repeat(32),
+          m: [hex(100)],
+          deps: [hex(1)],
+          k: Uint8Array.from([9]),
+          kd: Uint8Array.from([8]),
+        }
+        const covered = [1, 2, 3, 4, 5, 6].map((n) => ({ hash: hex(n + 1), deps: [hex(n)] }))
+        // A keeper's: only the rows it lacks.
+        const kept = await s.write(() => s.putCover('d1', cover, covered, 9, false))
+        assert.deepEqual(
+          kept.added.map((r) => [r.hash, r.cover, r.n, r.signature.byteLength, r.bytes.byteLength, r.deps]),
+          [
+            [hex(6), kept.id, 1, 0, 0, [hex(5)]],
+            [hex(7), kept.id, 1, 0, 0, [hex(6)]],
+          ],
+        )
+        assert.equal(kept.replaced, 0)
+        assert.deepEqual(bytes(s.getChanges('d1', [hex(2)])[0]!.bytes), bytes(held[0]!.bytes), 'an envelope held stays as it is')
+        // The same cover again (a reader now): nothing new, the envelopes of devA alone give their bytes up.
+        const again = await s.write(() => s.putCover('d1', cover, covered, 10, true))
+        assert.equal(again.id, kept.id, 'stored once')
+        assert.deepEqual(again.added, [])
+        assert.equal(again.replaced, 2)
+        const rows = reopen().changesAfter('d1', 0)
+        assert.deepEqual(
+          rows.map((r) => [r.hash, r.cover === kept.id, r.signature.byteLength]),
+          [
+            [hex(2), true, 0],
+            [hex(3), true, 0],
+            [hex(4), false, 64],
+            [hex(5), false, 64],
+            [hex(6), true, 0],
+            [hex(7), true, 0],
+          ],
+          "devB's envelope and the run keep theirs",
+        )
+        const got = reopen().getCover(kept.id)!
+        assert.deepEqual(
+          { ...got, signature: bytes(got.signature), bytes: bytes(got.bytes), k: bytes(got.k), kd: bytes(got.kd) },
+          { ...cover, signature: bytes(cover.signature), bytes: bytes(cover.bytes), k: [9], kd: [8] },
+        )
+        const s2 = reopen()
+        assert.equal(s2.getCover(kept.id + 1), undefined)
+        assert.ok(
+          [2, 3, 6, 7].every((n) => s2.hasChange('d1', hex(n))),
+          'every covered change has its row',
+        )
+        assert.deepEqual(s2.unsignedChanges(), [], 'rows a cover carries are not unsigned changes')
+        assert.equal(s2.countChangesAfter('d1', 0), 7)
+        assert.deepEqual(s2.countBy('d1', 'devA'), { changes: 6, firstSeq: held[0]!.seq })
       }))
 
     test('snapshots: put, get, replace', () =>

@@ -47,6 +47,11 @@ export interface ChangeRow extends SignedRecord {
   deps: string[] | null
   /** Changes it holds: 1, or more for a run of its author's (sync/runs.ts), whose `hash` is its last change's. */
   n: number
+  /**
+   * The cover that carries it (sync/covers.ts, `ChangeLog.getCover`), whose bytes and signature are its own:
+   * its `bytes` and `signature` are then empty. Null: it carries itself.
+   */
+  cover: number | null
   seq: number
   docId: string
   arrivedAt: number
@@ -179,7 +184,43 @@ export interface ListingStore {
 }
 
 /** The change log, as signed, and the snapshots that spare replaying it. */
+/** A cover as stored (sync/covers.ts): its envelope's fields besides the covered changes' rows. */
+export interface CoverRecord {
+  author: string
+  signature: Uint8Array
+  /** The sealed bundle. */
+  bytes: Uint8Array
+  epoch: string
+  m: string[] | null
+  /** The deps outside the cover (hex), in the order `kd` names them. */
+  deps: string[]
+  /** Every covered change's hash, 32 bytes each, in the bundle's order. */
+  k: Uint8Array
+  /** The covered changes' deps as references (covers.ts `encodeCoverDeps`). */
+  kd: Uint8Array
+}
+
 export interface ChangeLog {
+  /**
+   * Stores a cover and a row for each of its changes (`covered`, in its order) that the log lacks, naming it.
+   * With `replace`, a covered change stored alone as an envelope of the cover's author gives up its bytes and
+   * signature and names the cover instead (a reader's, once it has checked the cover against its bundle);
+   * without, rows held are left as they are (a keeper's, which cannot check it). A cover stored before is
+   * not stored again (its id is given). Returns its id and the rows that were new.
+   */
+  putCover(
+    docId: string,
+    cover: CoverRecord,
+    covered: readonly { hash: string; deps: string[] }[],
+    arrivedAt: number,
+    replace: boolean,
+  ): { id: number; added: ChangeRow[]; replaced: number }
+  getCover(id: number): CoverRecord | undefined
+  /**
+   * The rows `author` could cover (sync/own-covers.ts): its sealed changes of the document stored alone (one
+   * change each, with their own signature and membership heads, no cover), in log order.
+   */
+  coverable(docId: string, author: string): ChangeRow[]
   /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[]
   /**

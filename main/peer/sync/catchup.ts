@@ -738,18 +738,24 @@ export class Catchup {
     const doc = packId(docId)
     let items: SignedChange[] = []
     let size = 0
+    /** Covers sent in this answer: one is sent once, for the first of its rows (covers.ts). */
+    const covers = new Set<number>()
     for (const r of rows) {
       // Sealed just above; one that could not be (runs.ts `sealAlone`) is never sent unsigned.
       if (isUnsigned(r)) continue
+      if (r.cover !== null && covers.has(r.cover)) continue
+      // Served as signed: sealed, or an older version's clear change with or without its membership heads; a
+      // row a cover carries, as that cover.
+      const item = r.cover === null ? envelopeOf({ ...r, deps: r.deps ?? [] }) : this.documents.coverEnvelope(r.cover)
+      if (r.cover !== null) covers.add(r.cover)
       // About 200 bytes of envelope, and 34 per membership head (usually one; at most 64).
-      const cost = r.bytes.byteLength + 200 + (r.m?.length ?? 0) * 34
+      const cost = item.c.byteLength + (item.k?.byteLength ?? 0) + (item.kd?.byteLength ?? 0) + 200 + (item.m?.length ?? 0) * 34
       if (items.length >= FRAME_ITEMS || size + cost > FRAME_BYTES) {
         await io.send({ t: 'changes', doc, items }, signal)
         items = []
         size = 0
       }
-      // Served as signed: sealed, or an older version's clear change with or without its membership heads.
-      items.push(envelopeOf({ ...r, deps: r.deps ?? [] }))
+      items.push(item)
       size += cost
     }
     if (items.length) await io.send({ t: 'changes', doc, items }, signal)

@@ -100,6 +100,8 @@ export interface ValidChange {
    * one's and `deps` the deps outside the cover.
    */
   covered?: CoveredChange[]
+  /** A cover's `k` and `kd` as signed, kept as they came: what is stored and sent on (`covered` is read from them). */
+  coverWire?: { k: Uint8Array; kd: Uint8Array }
 }
 export type Rejection = {
   reason:
@@ -281,6 +283,7 @@ export function sealCover(
     m: [...m],
     n: cover.changes.length,
     covered: cover.changes,
+    coverWire: { k: item.k!, kd: item.kd! },
   }
   return { item, change }
 }
@@ -346,9 +349,12 @@ export function unsignedChange(
 
 const NO_SIGNATURE = new Uint8Array(0)
 
-/** Whether a stored change is one of this device's, unsigned and in clear until it is sealed (`unsignedChange`). */
-export function isUnsigned(c: { signature: Uint8Array }): boolean {
-  return c.signature.byteLength === 0
+/**
+ * Whether a stored change is one of this device's, unsigned and in clear until it is sealed (`unsignedChange`);
+ * a row a cover carries (`cover` set: covers.ts) has no signature of its own either, and is not one.
+ */
+export function isUnsigned(c: { signature: Uint8Array; cover?: number | null }): boolean {
+  return c.signature.byteLength === 0 && (c.cover ?? null) === null
 }
 
 /** The envelope of a change as stored, to send on: sealed (epoch set) or an older version's. */
@@ -420,7 +426,7 @@ export function validateChange(
       empty: false,
       m,
       n,
-      ...(covered ? { covered } : {}),
+      ...(covered && cover ? { covered, coverWire: cover } : {}),
     }
     if (keyOf === null) change = unopened
     else {

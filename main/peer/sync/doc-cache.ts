@@ -214,6 +214,8 @@ const DEFER_COST_FACTOR = 20
 const MAX_DEFER_MS = 10_000
 /** ...or as soon as a document has this many. */
 const MAX_DEFERRED = 512
+/** What a cover's rows after its first give to a load (`fromLog`): its bundle comes with the first. */
+const NOTHING = new Uint8Array(0)
 
 export class DocCache {
   private readonly components: DocCacheComponents
@@ -473,7 +475,14 @@ export class DocCache {
     let doc = start()
     let rest = store.changesAfter(docId, snap?.upToSeq ?? 0)
     if (rest.length === 0) return { doc, rest, snap, row }
-    const plain = rest.map((r) => this.plainOf(row.workspaceId, r))
+    // A cover's bundle is opened once, for the first of its rows; the others then add nothing to the load.
+    const opened = new Set<number>()
+    const plain = rest.map((r) => {
+      if (r.cover === null) return this.plainOf(row.workspaceId, r)
+      if (opened.has(r.cover)) return NOTHING
+      opened.add(r.cover)
+      return this.coverOf(row.workspaceId, docId, r.cover)
+    })
     try {
       doc = applyRows(doc, rest, plain)
     } catch (err) {
@@ -499,6 +508,21 @@ export class DocCache {
     } catch (err) {
       if (err instanceof CryptoError)
         throw new GrapevineError('internal', `Stored change ${r.hash} of ${r.docId} does not open: ${err.message}`)
+      throw err
+    }
+  }
+
+  /** A stored cover's bundle (covers.ts), opened with its epoch's key. */
+  private coverOf(ws: string, docId: string, id: number): Uint8Array {
+    const cover = this.components.store.getCover(id)
+    if (!cover) throw new GrapevineError('internal', `Cover ${id} of ${docId}, which its rows name, is not stored.`)
+    const key = this.components.keys.key(ws, cover.epoch)
+    if (!key)
+      throw new GrapevineError('internal', `No key here for epoch ${cover.epoch} of workspace ${ws}, which cover ${id} is sealed under.`)
+    try {
+      return openContent(key, cover.bytes, { kind: 'cover', subject: docId, author: cover.author })
+    } catch (err) {
+      if (err instanceof CryptoError) throw new GrapevineError('internal', `Stored cover ${id} of ${docId} does not open: ${err.message}`)
       throw err
     }
   }

@@ -59,6 +59,7 @@ const UNDO: Record<number, string[]> = {
     'DROP TABLE epochs',
     'DROP TABLE mstates',
   ],
+  15: ['ALTER TABLE changes DROP COLUMN cover', 'DROP TABLE covers'],
 }
 
 /** Brings a closed profile back to schema `version`, as that version of the app left it. */

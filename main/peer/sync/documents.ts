@@ -20,7 +20,7 @@ import { WRITER_ROLES } from '../../../shared/types.ts'
 import { MAX_CHANGE_BYTES } from '../../../shared/limits.ts'
 import { newActorId, type Device } from '../identity/device.ts'
 import { sha256 } from '../identity/keys.ts'
-import type { ChangeLog, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
+import type { ChangeLog, ChangeRecord, ChangeRow, DocumentRow, Durable, ListingStore, MetaStore } from '../store/types.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
@@ -28,6 +28,7 @@ import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
 import { sealChange, type ValidChange } from './change-validation.ts'
 import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
+import { OwnCovers } from './own-covers.ts'
 import { applyForRuns, changesIn, Runs, type OwnChange } from './runs.ts'
 import { linksBeyond, SealedLog } from './sealed-log.ts'
 import type { DocContent } from '../../../shared/doc-content.ts'
@@ -68,6 +69,8 @@ export interface DocumentsOptions {
   online?: () => boolean
   /** Unsent changes are sealed into runs this long after the last one (default runs.ts `SEAL_IDLE_MS`). */
   sealIdleMs?: number
+  /** When own changes left alone go under covers (defaults: own-covers.ts `COVER_IDLE_MS`, `COVER_MIN`). */
+  covers?: { idleMs?: number; min?: number }
   /** The clock (ms) that times applying changes (`DocCache`'s deferred passes; CPU time for runs.ts `applyForRuns`); a test may pass its own. */
   now?: () => number
   log: Log
@@ -130,6 +133,8 @@ export class Documents extends EventEmitter<DocumentEvents> {
   private readonly sealed: SealedLog
   /** Own changes made while nothing could reach anyone, and the runs they leave as. */
   private readonly runs: Runs
+  /** Own changes that left alone, put under covers once typing pauses. */
+  private readonly covers: OwnCovers
   /** Which documents are boards. */
   private readonly kinds: DocKinds
   /** What lately stored changes do, by hash, from the decode they got on arrival: history counts them from it. */
@@ -182,6 +187,10 @@ export class Documents extends EventEmitter<DocumentEvents> {
       publish: (ws, docId, items) => this.emit('local', ws, docId, items),
       log: opts.log,
     })
+    this.covers = new OwnCovers(
+      { store, device, keys, cache: this.cache, publish: (ws, docId, items) => this.emit('local', ws, docId, items), log: opts.log },
+      opts.covers,
+    )
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).
     workspaces.on('members', (ws) => void this.endorse(ws))
     for (const ws of workspaces.ids()) void this.endorse(ws)
@@ -430,6 +439,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // What was made before goes first, as runs: the new change builds on it.
     this.runs.seal(docId, true)
     this.emit('local', ws, docId, items)
+    this.covers.sent(ws, docId)
   }
 
   /** Seals what this device made with no connection into runs, now (runs.ts `Runs.seal`). */
@@ -455,6 +465,17 @@ export class Documents extends EventEmitter<DocumentEvents> {
   /** Runs sealed here, and the changes they hold. */
   get runStats(): Runs['stats'] {
     return this.runs.stats
+  }
+
+  /** Covers made here of own changes that left alone, and the changes they hold. */
+  get coverStats(): OwnCovers['stats'] {
+    return this.covers.stats
+  }
+
+  /** Puts the document's own changes that left alone under covers now, typing paused or not (own-covers.ts). */
+  coverOwn(docId: string): Promise<number> {
+    const ws = this.store.documentWorkspace(docId)
+    return ws === undefined ? Promise.resolve(0) : this.covers.cover(ws, docId)
   }
 
   /**
@@ -577,10 +598,19 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // that arrives alone though this device holds it inside a run (only its author could send both)
     // would otherwise be stored twice.
     const seen = new Set<string>()
-    // Nor a change left out of the document because it does not apply (sync/quarantine.ts).
-    const stored = l
-      ? changes.filter((c) => !seen.has(c.hash) && seen.add(c.hash) && !l.has(c.hash) && !this.cache.refuses(docId, c.hash))
+    // Nor a change left out of the document because it does not apply (sync/quarantine.ts). A cover (covers.ts)
+    // is written even when the document holds all its changes: a reader then keeps its one bundle in place of
+    // their envelopes. It is applied only if it brings a change the document lacks.
+    const written = l
+      ? changes.filter(
+          (c) => !seen.has(c.hash) && seen.add(c.hash) && (c.covered !== undefined || !l.has(c.hash)) && !this.cache.refuses(docId, c.hash),
+        )
       : changes
+    const stored = l ? written.filter((c) => !(c.covered ?? [c]).every((x) => l.has(x.hash))) : changes
+    /** The changes the document gains: a cover's that it held already are not counted again. */
+    const gained = l
+      ? stored.reduce((sum, c) => sum + (c.covered ? c.covered.filter((x) => !l.has(x.hash)).length : c.n), 0)
+      : changesIn(stored)
     /** Whether the listing row already shows these changes (it does once they are applied, if the document has a row). */
     let listed = false
     let rowsWritten: DocumentRow[] = []
@@ -602,20 +632,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
           lastRemoteAt: 0,
         })
       }
-      return this.store.appendChanges(
-        docId,
-        stored.map((c) => ({
-          hash: c.hash,
-          author: c.author,
-          signature: c.signature,
-          bytes: c.bytes,
-          m: c.m,
-          epoch: c.epoch,
-          deps: c.deps,
-          n: c.n,
-        })),
-        now,
-      )
+      return this.writeChanges(docId, written, now)
     }
     // A client's own edit is waited on (its acknowledgement): committed first, so that its fsync runs on the
     // thread pool while the edit is applied here. Its listing row then rides in the next commit.
@@ -630,7 +647,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         try {
           const shown = this.applyTo(docId, l, stored)
           if (shown.length) this.emit('changes', docId, shown, origin)
-          listed = this.listing.refreshRow(docId, l, last, changesIn(stored))
+          listed = this.listing.refreshRow(docId, l, last, gained)
         } catch (err) {
           // One of them decodes but does not apply (sync/quarantine.ts). They are committed all the same,
           // and the document loads again from its log, which leaves out what does not apply.
@@ -683,6 +700,51 @@ export class Documents extends EventEmitter<DocumentEvents> {
     }
     this.emit('heads', workspaceId, docId)
     if (newest && newest.author !== this.device.deviceId) this.emit('activity', workspaceId, docId, newest.author)
+    return rows
+  }
+
+  /** A stored cover (covers.ts) as it is sent: its envelope as its author signed it. */
+  coverEnvelope(id: number): SignedChange {
+    const c = this.store.getCover(id)
+    if (!c) throw new GrapevineError('internal', `Cover ${id}, which rows of the log name, is not stored.`)
+    const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex')
+    const n = c.k.byteLength / 32
+    return {
+      a: c.author,
+      s: c.signature,
+      c: c.bytes,
+      e: bytes(c.epoch),
+      h: c.k.subarray(32 * (n - 1)),
+      d: c.deps.map(bytes),
+      m: (c.m ?? []).map(bytes),
+      n,
+      k: c.k,
+      kd: c.kd,
+    }
+  }
+
+  /**
+   * Stores changes in their order: envelopes and runs as rows, a cover (covers.ts) with a row for each of its
+   * changes the log lacks. A reader, which opened and checked the cover, also gives the envelopes of its
+   * author that it holds up to it; a keeper, which cannot check it, keeps them. Returns the new rows.
+   */
+  private writeChanges(docId: string, changes: ValidChange[], now: number): ChangeRow[] {
+    const rows: ChangeRow[] = []
+    let alone: ValidChange[] = []
+    const flush = (): void => {
+      if (alone.length) rows.push(...this.store.appendChanges(docId, alone.map(recordOf), now))
+      alone = []
+    }
+    for (const c of changes) {
+      if (!c.covered || !c.coverWire || c.epoch === null) {
+        alone.push(c)
+        continue
+      }
+      flush()
+      const cover = { author: c.author, signature: c.signature, bytes: c.bytes, epoch: c.epoch, m: c.m, deps: c.deps, ...c.coverWire }
+      rows.push(...this.store.putCover(docId, cover, c.covered, now, c.plain !== null).added)
+    }
+    flush()
     return rows
   }
 
@@ -848,6 +910,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   async close(): Promise<void> {
     await this.settle()
     this.runs.stop()
+    this.covers.stop()
     this.cache.snapshotAll()
     await this.listing.flushRows()
     await this.store.write(() => undefined)
@@ -872,4 +935,9 @@ function sendableChange(doc: GDoc): Uint8Array | null {
       `This edit makes a change of ${Math.ceil(bytes.byteLength / 1024)} KiB; teammates take changes of up to ${MAX_CHANGE_BYTES / 1024} KiB. Make it in smaller parts.`,
     )
   return bytes
+}
+
+/** A change as its row stores it. */
+function recordOf(c: ValidChange): ChangeRecord {
+  return { hash: c.hash, author: c.author, signature: c.signature, bytes: c.bytes, m: c.m, epoch: c.epoch, deps: c.deps, n: c.n }
 }

@@ -15,9 +15,12 @@ import type { Log } from '../log.ts'
 import type { ChangeLog, Durable, MetaStore } from '../store/types.ts'
 import type { GDoc } from './doc-content.ts'
 
-/** Applies stored changes in one call (a run is a bundle: `loadIncremental` takes bundles and changes alike). */
-export function applyRows(doc: GDoc, rows: readonly { n: number }[], plain: Uint8Array[]): GDoc {
-  if (rows.some((r) => r.n > 1)) return A.loadIncremental(doc, Buffer.concat(plain))
+/**
+ * Applies stored changes in one call (a run or a cover is a bundle: `loadIncremental` takes bundles and
+ * changes alike; a cover's rows after its first are given as nothing, doc-cache.ts `fromLog`).
+ */
+export function applyRows(doc: GDoc, rows: readonly { n: number; cover?: number | null }[], plain: Uint8Array[]): GDoc {
+  if (rows.some((r) => r.n > 1 || (r.cover ?? null) !== null)) return A.loadIncremental(doc, Buffer.concat(plain))
   return A.applyChanges(doc, plain)[0]
 }
 
@@ -25,7 +28,11 @@ export function applyRows(doc: GDoc, rows: readonly { n: number }[], plain: Uint
  * Applies what applies of `rows` (in their order) to copies of `doc`, by halves; returns the document
  * with them and the rows left out. `doc` itself is never applied to.
  */
-export function applyWhatApplies<R extends { n: number }>(doc: GDoc, rows: R[], plain: Uint8Array[]): { doc: GDoc; refused: R[] } {
+export function applyWhatApplies<R extends { n: number; cover?: number | null }>(
+  doc: GDoc,
+  rows: R[],
+  plain: Uint8Array[],
+): { doc: GDoc; refused: R[] } {
   try {
     return { doc: applyRows(A.clone(doc, { actor: A.getActorId(doc) }), rows, plain), refused: [] }
   } catch {

@@ -33,12 +33,14 @@ import { cursorSchema, deviceIdSchema, headSchema, idSchema, utcOffsetMinutesSch
  * and refuses an earlier version's. 2: a change carries the membership heads it
  * was signed under (`m`), in a v2 signature. 3: content is sealed with the workspace's epoch key
  * (changes carry `e`, `h`, `d`; presence is one sealed value). 4: runs (`n`: several changes of one
- * author sealed and signed together; sync/runs.ts). The catch-up frames themselves are
+ * author sealed and signed together; sync/runs.ts). 5: covers (`k`, `kd`: several changes of one author
+ * that were sent alone, sealed and signed together, each one's hash and deps in clear; sync/covers.ts), which
+ * a version-4 peer would take for runs whose signature fails. The catch-up frames themselves are
  * versioned by their protocol id (`CATCHUP_PROTOCOL`): gossip did not change with them. Heads and
  * presence later gained their sender's signature (`o`, `s`) within 4: an older parser drops keys it does
  * not know, and a message without them is still taken where its sender is known (the live path).
  */
-export const PEER_PROTOCOL_VERSION = 4
+export const PEER_PROTOCOL_VERSION = 5
 /** The `v` of join requests and invite codes, whose shape did not change: codes handed out stay valid. */
 const JOIN_VERSION = 1
 /**

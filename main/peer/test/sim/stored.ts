@@ -51,6 +51,40 @@ interface Row {
   epoch: string | null
   deps: Uint8Array | null
   n: number
+  cover: number | null
+}
+
+/** A cover's envelope (sync/covers.ts) as its rows' author signed it, read from the `covers` table (schema 15). */
+function coverItem(db: Database.Database, id: number): SignedChange {
+  const c = db
+    .prepare(
+      `SELECT a.device AS author, v.signature, v.bytes, s.heads AS m, lower(hex(e.epoch)) AS epoch, v.d, v.k, v.kd
+        FROM covers v JOIN authors a ON a.id = v.author JOIN epochs e ON e.id = v.epoch LEFT JOIN mstates s ON s.id = v.m WHERE v.id = ?`,
+    )
+    .get(id) as {
+    author: string
+    signature: Uint8Array
+    bytes: Uint8Array
+    m: Uint8Array | null
+    epoch: string
+    d: Uint8Array
+    k: Uint8Array
+    kd: Uint8Array
+  }
+  const n = c.k.byteLength / 32
+  const split = (b: Uint8Array | null): Uint8Array[] => (hashes(b) ?? []).map((h) => Buffer.from(h, 'hex'))
+  return {
+    a: c.author,
+    s: c.signature,
+    c: c.bytes,
+    e: Buffer.from(c.epoch, 'hex'),
+    h: c.k.subarray(32 * (n - 1)),
+    d: split(c.d),
+    m: split(c.m),
+    n,
+    k: c.k,
+    kd: c.kd,
+  }
 }
 
 /** Every change stored in the database at `dbPath`, in arrival order; runs are opened with `open`, if given. */
@@ -58,10 +92,10 @@ export function storedChanges(dbPath: string, open?: RunOpener): StoredChange[] 
   const db = new Database(dbPath, { readonly: true, fileMustExist: true })
   try {
     const rows = db
-      // As the store reads its rows (schema 14): hashes as bytes; documents, authors, membership heads and epochs as numbers.
+      // As the store reads its rows (schema 15): hashes as bytes; documents, authors, membership heads and epochs as numbers.
       .prepare(
         `SELECT k.doc AS doc_id, lower(hex(c.hash)) AS hash, a.device AS author, c.signature, c.bytes, s.heads AS membership_heads,
-          CASE WHEN e.epoch IS NULL THEN NULL ELSE lower(hex(e.epoch)) END AS epoch, c.deps, c.n
+          CASE WHEN e.epoch IS NULL THEN NULL ELSE lower(hex(e.epoch)) END AS epoch, c.deps, c.n, c.cover
         FROM changes c JOIN authors a ON a.id = c.author JOIN doc_keys k ON k.id = c.doc
           LEFT JOIN mstates s ON s.id = c.m LEFT JOIN epochs e ON e.id = c.epoch ORDER BY c.seq`,
       )
@@ -70,6 +104,8 @@ export function storedChanges(dbPath: string, open?: RunOpener): StoredChange[] 
       // Every change of this version is sealed, with its deps in clear: the simulation knows no older ones.
       if (r.epoch === null || r.deps === null) throw new Error(`change ${r.hash} of ${r.doc_id} in ${dbPath} is not sealed`)
       const deps = hashes(r.deps)!
+      // A row a cover carries (sync/covers.ts) is sent as that cover, and holds its own change only.
+      if (r.cover !== null) return { docId: r.doc_id, hash: r.hash, deps, holds: [r.hash], item: coverItem(db, r.cover) }
       const item = envelopeOf({
         author: r.author,
         signature: r.signature,

@@ -276,6 +276,9 @@ class Trial {
       // And runs sent at once of keys sent in one request (sync/runs.ts `sealLive`).
       const live = this.running().reduce((n, s) => n + s.peer!.stats().runs.live, 0)
       if (live) this.counts['live runs'] = (this.counts['live runs'] ?? 0) + live
+      // And covers made of own changes that left alone (sync/own-covers.ts), by the peers as they run now.
+      const covers = this.running().reduce((n, s) => n + s.peer!.stats().covers.covers, 0)
+      if (covers) this.counts['covers made'] = (this.counts['covers made'] ?? 0) + covers
       const stale = checkStatus ? await staleSyncStatus(this.running(), this.template.ws, this.opts.syncStatus.waitMs) : []
       if (stale.length) {
         const what = `sync status still stale ${this.opts.syncStatus.waitMs} ms after convergence:\n${stale.join('\n')}`
@@ -311,7 +314,13 @@ class Trial {
   private async start(s: SimPeer): Promise<void> {
     const run: PeerRun = { stopping: false, stopped: false }
     s.run = run
-    s.peer = await startPeer(s.profile, { log: this.logFor(s.name, run), limits: { deny: this.net.denyFor(s.member.deviceId) } })
+    // Own changes that left alone go under covers soon and in small numbers (sync/own-covers.ts), so that
+    // trials have covers racing partitions, restarts and duplicated delivery.
+    s.peer = await startPeer(s.profile, {
+      log: this.logFor(s.name, run),
+      limits: { deny: this.net.denyFor(s.member.deviceId) },
+      covers: { idleMs: 150, min: 2 },
+    })
     s.client = s.peer.connect()
   }
 
