@@ -17,7 +17,7 @@ export interface W2Config {
   shared: { k: number; shared: number }[]
   /**
    * Extra Grapevine cells: one document, K keystrokes typed by A while a third member C is online (they leave
-   * one by one, as typed together), then B back to both. The anchors' server holds A's changes either way:
+   * one by one, as typed together, and go under covers once A's typing pauses), then B back to both. The anchors' server holds A's changes either way:
    * their 1-document cell at the same K is the same scenario for them.
    */
   together: number[]
@@ -157,7 +157,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         ]
       }),
       notes: [
-        "Grapevine with three members: B leaves, A types K keystrokes while C stays online, each one change sent and acknowledged before the next (a person's pace), so each leaves on its own as when typed together (runs are made only of changes typed with no connection, or sent together); C holds them all before B starts again and connects to A and C both. Bytes, messages and round trips: every peer's catch-up frames.",
+        "Grapevine with three members: B leaves, A types K keystrokes while C stays online, each one change sent and acknowledged before the next (a person's pace), so each leaves on its own as when typed together (runs are made only of changes typed with no connection, or sent together). Once A's typing pauses (5 s) it puts them under covers (one sealed bundle and one signature for up to 4,096 of them, each one's hash and deps in clear: main/peer/sync/covers.ts, own-covers.ts), which take their place in A's log and in C's; B starts again after that, as a teammate away for a while does, and connects to A and C both. Bytes, messages and round trips: every peer's catch-up frames.",
         "GV÷: this cell's time against the 1-document cell at the same K in the table above: Grapevine's own (the same keystrokes typed with no connection, which leave as runs) and the anchors' (their server holds A's changes however they were typed, so theirs is the same scenario).",
       ],
     })

@@ -12,6 +12,7 @@
 import { tempDir, grapevinePeers, spawnAll, type SystemId } from './systems.ts'
 import { spawnWorker, stopAll, type Worker } from './workers.ts'
 import { sleep, until } from './serve.ts'
+import { COVER_MIN } from '../../main/peer/sync/own-covers.ts'
 
 export interface Scenario {
   docs: number
@@ -77,7 +78,20 @@ async function grapevine(sc: Scenario, t0: number): Promise<OfflineResult> {
     // A's listing rows reach its database a moment after the acknowledgement: take the changed documents' heads from A itself.
     const all = await aHeads()
     const expected = Object.fromEntries(ids.map((id) => [id, all[id]!]))
-    if (c) await until('C holds what A typed', async () => same(await c.call<Heads>('heads'), expected, ids), sc.timeoutMs, 200)
+    if (c) {
+      await until('C holds what A typed', async () => same(await c.call<Heads>('heads'), expected, ids), sc.timeoutMs, 200)
+      // B is back later, as a teammate away for a while is: A has put the keys it typed under covers once its
+      // typing paused (sync/own-covers.ts, 5 s), and C has taken them in place of the envelopes.
+      const typed = sc.keysPerDoc * sc.changed
+      if (typed >= COVER_MIN)
+        await until(
+          'A covered what it typed',
+          async () => (await a.call<{ covers: { changes: number } }>('stats')).covers.changes >= typed,
+          sc.timeoutMs + 10_000,
+          200,
+        )
+      await sleep(500)
+    }
     const setupS = (performance.now() - t0) / 1000
     const served = async (): Promise<Record<string, number>[]> =>
       (await Promise.all([a, ...(c ? [c] : [])].map((w) => w.call<{ catchup: Record<string, number> }>('stats')))).map((x) => x.catchup)

@@ -188,7 +188,15 @@ export class Documents extends EventEmitter<DocumentEvents> {
       log: opts.log,
     })
     this.covers = new OwnCovers(
-      { store, device, keys, cache: this.cache, publish: (ws, docId, items) => this.emit('local', ws, docId, items), log: opts.log },
+      {
+        store,
+        device,
+        keys,
+        cache: this.cache,
+        canWrite: (ws) => WRITER_ROLES.includes(workspaces.roleOf(ws, device.deviceId) ?? 'viewer'),
+        publish: (ws, docId, items) => this.emit('local', ws, docId, items),
+        log: opts.log,
+      },
       opts.covers,
     )
     // What this device holds of a member whose write right was revoked stays valid for everyone (see endorse).

@@ -19,6 +19,7 @@ import type { ChangeLog, ChangeRow, Durable } from '../store/types.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { sealCover } from './change-validation.ts'
+import { coveredChanges } from './covers.ts'
 import type { DocCache } from './doc-cache.ts'
 
 /** A document's own changes left alone are covered once none has been made there for this long. */
@@ -31,6 +32,8 @@ export interface OwnCoversComponents {
   device: Device
   keys: Pick<EpochKeys, 'key'>
   cache: Pick<DocCache, 'load'>
+  /** Whether this device may still write in the workspace: a device whose write right was revoked makes no cover. */
+  canWrite: (ws: string) => boolean
   /** Sends covers made here to the teammates (as own changes go: the live path and gossip). */
   publish: (ws: string, docId: string, items: SignedChange[]) => void
   log: Log
@@ -71,6 +74,7 @@ export class OwnCovers {
   /** Puts the document's own changes left alone under covers now; returns how many it covered. */
   async cover(ws: string, docId: string): Promise<number> {
     const { store, device } = this.c
+    if (!this.c.canWrite(ws)) return 0
     const rows = store.coverable(docId, device.deviceId)
     if (rows.length < this.min) return 0
     let covered = 0
@@ -120,6 +124,8 @@ export class OwnCovers {
       },
       m,
     )
+    // Its shape as a keeper will check it, before anything is stored or sent.
+    coveredChanges({ k: item.k!, kd: item.kd!, d: item.d!, h: item.h!, n: item.n! })
     const cover = { author: device.deviceId, signature: item.s, bytes: item.c, epoch, m, deps: change.deps, k: item.k!, kd: item.kd! }
     const { replaced } = await store.write(() => store.putCover(docId, cover, change.covered!, Date.now(), true))
     this.stats.covers++

@@ -13,7 +13,8 @@ import type { GrapevineNode } from '../net/node.ts'
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
 import { sealContent } from '../crypto/seal.ts'
-import { signChange, signRun } from '../sync/change-validation.ts'
+import { signChange, signCover, signRun } from '../sync/change-validation.ts'
+import { encodeCoverDeps } from '../sync/covers.ts'
 import { originPayload } from '../sync/gossip.ts'
 import { signPayload } from '../identity/keys.ts'
 import { makeOp, OpGraph } from '../workspace/membership.ts'
@@ -339,6 +340,78 @@ describe('gossip and catch-up from bad peers', () => {
           undefined,
           `change ${h.slice(0, 8)} is not stored`,
         )
+    } finally {
+      stored.close()
+    }
+  })
+
+  it("rejects a member's covers that lie about what they hold, storing and applying none of it", async () => {
+    const key = M().keys.current(ws)!
+    const mine = `${M().device.actorPrefix}00112233445566ff`
+    const base = A.load<{ text: string }>(docBytes, { actor: mine })
+    const base0 = A.getHeads(base)
+    const one = A.change(base, (d) => A.splice(d, ['text'], 0, 0, 'V'))
+    const oneBytes = A.save(one)
+    const two = A.change(one, (d) => A.splice(d, ['text'], 1, 0, 'W'))
+    const three = A.change(two, (d) => A.splice(d, ['text'], 2, 0, 'X'))
+    const [h1, h2, h3] = [A.getHeads(one)[0]!, A.getHeads(two)[0]!, A.getHeads(three)[0]!]
+    // Another's actor's change on the first.
+    const foreign = A.change(A.load<{ text: string }>(oneBytes, { actor: 'cd'.repeat(24) }), (d) => A.splice(d, ['text'], 0, 0, 'Y'))
+    const hf = A.getHeads(foreign)[0]!
+    const hex = (h: string): Uint8Array => Buffer.from(h, 'hex')
+    const cover = (bundle: Uint8Array, changes: { hash: string; deps: string[] }[]): SignedChange => {
+      const { kd, external } = encodeCoverDeps(changes)
+      return signCover(M().device, ws, docId, {
+        e: hex(key.epochId),
+        h: hex(changes.at(-1)!.hash),
+        d: external.map(hex),
+        m: membershipHeads(M().dbPath, ws).map(hex),
+        c: sealContent(key, bundle, { kind: 'cover', subject: docId, author: M().device.deviceId }),
+        n: changes.length,
+        k: Buffer.concat(changes.map((c) => hex(c.hash))),
+        kd,
+      })
+    }
+    const honest = [
+      { hash: h1, deps: base0 },
+      { hash: h2, deps: [h1] },
+      { hash: h3, deps: [h2] },
+    ]
+    const bundle = A.saveBundle(three, [h1, h2, h3])
+    const lies = [
+      cover(
+        bundle,
+        [honest[0]!, honest[2]!, honest[1]!].map((c, i) => (i === 1 ? { ...c, deps: [h1] } : i === 2 ? { ...c, deps: [h1] } : c)),
+      ), // another order
+      cover(bundle, [honest[0]!, honest[1]!, { hash: h3, deps: [h1] }]), // a change with other deps than its own
+      cover(A.saveBundle(two, [h1, h2]), honest), // says 3 changes, holds 2
+      cover(new TextEncoder().encode('not an Automerge bundle'), honest),
+    ]
+    await gossipRejected(
+      M().node,
+      'bad-change',
+      lies.map((l) => changesMessage([l])),
+    )
+    await gossipRejected(M().node, 'foreign-actor', [
+      changesMessage([
+        cover(A.saveBundle(A.merge(A.clone(one), foreign), [h1, hf]), [
+          { hash: h1, deps: base0 },
+          { hash: hf, deps: [h1] },
+        ]),
+      ]),
+    ])
+    // An honest cover's signature does not cover the same fields sent as a run (k and kd dropped).
+    const { k: _k, kd: _kd, ...asRun } = cover(bundle, honest)
+    await gossipRejected(M().node, 'bad-signature', [changesMessage([asRun])])
+    const stored = new Database(V().dbPath, { readonly: true })
+    try {
+      for (const h of [h1, h2, h3, hf])
+        assert.equal(
+          stored.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(h),
+          undefined,
+          `change ${h.slice(0, 8)} is not stored`,
+        )
+      assert.equal((stored.prepare('SELECT count(*) AS n FROM covers').get() as { n: number }).n, 0, 'no cover is stored')
     } finally {
       stored.close()
     }
