@@ -5,13 +5,11 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import * as A from '@automerge/automerge'
-import { SqliteStore } from '../store/sqlite-store.ts'
-import { loadOrCreateDevice, newActorId, type Device } from '../identity/device.ts'
+import { newActorId, type Device } from '../identity/device.ts'
 import { newEpochKey } from '../crypto/epoch.ts'
 import { sealContent } from '../crypto/seal.ts'
-import { tempDir } from '../test/helpers.ts'
+import { twoDevices } from '../test/helpers.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 import { isRejection, sealChange, signSealed, validateChange, type Rejection } from './change-validation.ts'
@@ -21,19 +19,7 @@ const doc = 'b'.repeat(32)
 const m = ['c'.repeat(64)]
 const member: ChangeJudge = () => ({ ok: true })
 
-async function devices(): Promise<{ ana: Device; ben: Device; close(): void }> {
-  const dir = tempDir()
-  const stores = [new SqliteStore(join(dir.path, 'a.db')), new SqliteStore(join(dir.path, 'b.db'))]
-  const [ana, ben] = (await Promise.all(stores.map((s) => loadOrCreateDevice(s)))) as [Device, Device]
-  return {
-    ana,
-    ben,
-    close: () => {
-      for (const s of stores) s.close()
-      dir.remove()
-    },
-  }
-}
+const devices = twoDevices
 
 /** The second change of a new document by `device`: one with a dep. */
 function change(device: Device, text: string): Uint8Array {

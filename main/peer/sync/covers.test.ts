@@ -6,14 +6,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import { PEER_PROTOCOL_VERSION, decodeGossip, encodeMessage, type SignedChange } from '../wire/peer-protocol.ts'
-import { SqliteStore } from '../store/sqlite-store.ts'
-import { loadOrCreateDevice, newActorId, type Device } from '../identity/device.ts'
+import { newActorId, type Device } from '../identity/device.ts'
 import { newEpochKey } from '../crypto/epoch.ts'
 import { sealContent } from '../crypto/seal.ts'
-import { tempDir } from '../test/helpers.ts'
+import { twoDevices } from '../test/helpers.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 import { isRejection, sealCover, signCover, validateChange, type CoverChanges, type Rejection } from './change-validation.ts'
 import { coveredChanges, CoverFormatError, encodeCoverDeps, type CoveredChange } from './covers.ts'
@@ -25,19 +23,7 @@ const member: ChangeJudge = () => ({ ok: true })
 const reasonOf = (v: object): string => (isRejection(v) ? (v as Rejection).reason : 'accepted')
 const bytesOf = (hex: string): Buffer => Buffer.from(hex, 'hex')
 
-async function devices(): Promise<{ ana: Device; ben: Device; close(): void }> {
-  const dir = tempDir()
-  const stores = [new SqliteStore(join(dir.path, 'a.db')), new SqliteStore(join(dir.path, 'b.db'))]
-  const [ana, ben] = (await Promise.all(stores.map((s) => loadOrCreateDevice(s)))) as [Device, Device]
-  return {
-    ana,
-    ben,
-    close: () => {
-      for (const s of stores) s.close()
-      dir.remove()
-    },
-  }
-}
+const devices = twoDevices
 
 type Text = { text: string }
 

@@ -26,6 +26,18 @@ import { storedChanges } from './sim/stored.ts'
 import { catchupInject, changeOnTop, meshWith, startAttackerNode, throwawayDevice, rejectsWith, stopAll, type Dir } from './attacker.ts'
 
 /** The heads of a workspace's membership ops as a peer's database holds them (read-only, while it runs). */
+/** That none of `hashes` is in the peer's change log, and that it stores no cover (read from its file). */
+function assertNotStored(peer: Peer, hashes: string[]): void {
+  const stored = new Database(peer.dbPath, { readonly: true })
+  try {
+    for (const h of hashes)
+      assert.equal(stored.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(h), undefined, `change ${h.slice(0, 8)} is not stored`)
+    assert.equal((stored.prepare('SELECT count(*) AS n FROM covers').get() as { n: number }).n, 0, 'no cover is stored')
+  } finally {
+    stored.close()
+  }
+}
+
 function membershipHeads(dbPath: string, ws: string): string[] {
   const db = new Database(dbPath, { readonly: true })
   try {
@@ -332,17 +344,7 @@ describe('gossip and catch-up from bad peers', () => {
     // An honest run's signature does not cover the same fields sent as one change (n dropped).
     const { n: _n, ...asOne } = run(honest, { h: h2, d: base0, n: 2 })
     await gossipRejected(M().node, 'bad-signature', [changesMessage([asOne])])
-    const stored = new Database(V().dbPath, { readonly: true })
-    try {
-      for (const h of [h1, h2, h3, hf])
-        assert.equal(
-          stored.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(h),
-          undefined,
-          `change ${h.slice(0, 8)} is not stored`,
-        )
-    } finally {
-      stored.close()
-    }
+    assertNotStored(V(), [h1, h2, h3, hf])
   })
 
   it("rejects a member's covers that lie about what they hold, storing and applying none of it", async () => {
@@ -403,18 +405,7 @@ describe('gossip and catch-up from bad peers', () => {
     // An honest cover's signature does not cover the same fields sent as a run (k and kd dropped).
     const { k: _k, kd: _kd, ...asRun } = cover(bundle, honest)
     await gossipRejected(M().node, 'bad-signature', [changesMessage([asRun])])
-    const stored = new Database(V().dbPath, { readonly: true })
-    try {
-      for (const h of [h1, h2, h3, hf])
-        assert.equal(
-          stored.prepare('SELECT 1 FROM changes WHERE hash = unhex(?)').get(h),
-          undefined,
-          `change ${h.slice(0, 8)} is not stored`,
-        )
-      assert.equal((stored.prepare('SELECT count(*) AS n FROM covers').get() as { n: number }).n, 0, 'no cover is stored')
-    } finally {
-      stored.close()
-    }
+    assertNotStored(V(), [h1, h2, h3, hf])
   })
 
   it('rejects the same bad changes over catch-up', async () => {

@@ -6,11 +6,10 @@
  */
 import { after, it } from 'node:test'
 import assert from 'node:assert/strict'
-import * as A from '@automerge/automerge'
 import type { Peer } from '../peer.ts'
-import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
+import { tempDir, waitFor } from './helpers.ts'
 import { stopAll, type Dir } from './attacker.ts'
-import { openReplica } from './replica.ts'
+import { awayWhileTyped } from './away-while-typed.ts'
 
 const KEYS = 400
 const dirs: Dir[] = [tempDir(), tempDir(), tempDir()]
@@ -18,28 +17,14 @@ const running: Peer[] = []
 after(() => stopAll(running, dirs))
 
 it(`a device back to two teammates online takes the ${KEYS} keystrokes it missed once, not from each`, { timeout: 120_000 }, async () => {
-  // The profile's own port each time, so that Bob restarted is found where he was; no periodic catch-up meanwhile.
-  const start = (i: number, name: string): Promise<Peer> => startPeer(dirs[i]!.path, { name, port: undefined, catchupIntervalMs: 600_000 })
-  const alice = await start(0, 'Alice')
-  let bob = await start(1, 'Bob')
-  const carol = await start(2, 'Carol')
-  running.push(alice, carol)
-  const ws = await formWorkspace(alice, [bob, carol])
-  const ac = alice.connect()
-  const docId = (await ac.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'start\n' })).id
-  const text = async (p: Peer): Promise<string> => (await p.connect().request('doc.read', { docId })).text
-  const b0 = bob
-  await waitFor('the document at Bob', async () => (await text(b0)) === 'start\n')
-  await bob.stop()
+  const { alice, carol, typed, start, text } = await awayWhileTyped(
+    dirs.map((d) => d.path),
+    KEYS,
+    {},
+    running,
+  )
 
-  // Typed with Carol connected: each keystroke leaves on its own (no run), as in a session typed together.
-  const replica = await openReplica(ac, docId)
-  for (let i = 0; i < KEYS; i++) await replica.edit((d) => A.splice(d, ['text'], d.text.length, 0, 'abcdefghij'[i % 10]!))
-  const typed = replica.text()
-  replica.close()
-  await waitFor('Carol holds it all', async () => (await text(carol)) === typed, 30_000)
-
-  bob = await start(1, 'Bob')
+  const bob = await start(1, 'Bob')
   running.push(bob)
   const b = bob
   await waitFor(

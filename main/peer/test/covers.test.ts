@@ -14,6 +14,7 @@ import type { Peer } from '../peer.ts'
 import { formWorkspace, startPeer, tempDir, waitFor } from './helpers.ts'
 import { stopAll, type Dir } from './attacker.ts'
 import { openReplica } from './replica.ts'
+import { awayWhileTyped } from './away-while-typed.ts'
 
 const KEYS = 300
 const dirs: Dir[] = [tempDir(), tempDir(), tempDir(), tempDir(), tempDir(), tempDir(), tempDir()]
@@ -52,25 +53,12 @@ function rowsOf(p: Peer, docId: string, author: string): { covered: number; alon
 it(`${KEYS} keys typed with a teammate online go under a cover, at the author and the teammate, and a device back later takes the cover`, {
   timeout: 120_000,
 }, async () => {
-  const start = (i: number, name: string): Promise<Peer> =>
-    startPeer(dirs[i]!.path, { name, port: undefined, catchupIntervalMs: 600_000, covers: { idleMs: 300 } })
-  const alice = await start(0, 'Alice')
-  let bob = await start(1, 'Bob')
-  const carol = await start(2, 'Carol')
-  running.push(alice, carol)
-  const ws = await formWorkspace(alice, [bob, carol])
-  const ac = alice.connect()
-  const docId = (await ac.request('doc.create', { workspaceId: ws, title: 'Notes', text: 'start\n' })).id
-  const text = async (p: Peer): Promise<string> => (await p.connect().request('doc.read', { docId })).text
-  const b0 = bob
-  await waitFor('the document at Bob', async () => (await text(b0)) === 'start\n')
-  await bob.stop()
-
-  const replica = await openReplica(ac, docId)
-  for (let i = 0; i < KEYS; i++) await replica.edit((d) => A.splice(d, ['text'], d.text.length, 0, 'abcdefghij'[i % 10]!))
-  const typed = replica.text()
-  replica.close()
-  await waitFor('Carol holds it all', async () => (await text(carol)) === typed, 30_000)
+  const { alice, carol, docId, typed, start, text } = await awayWhileTyped(
+    dirs.slice(0, 3).map((d) => d.path),
+    KEYS,
+    { covers: { idleMs: 300 } },
+    running,
+  )
 
   const me = alice.device.deviceId
   await waitFor('Alice covered her keys', () => alice.stats().covers.changes >= KEYS, 30_000)
@@ -82,7 +70,7 @@ it(`${KEYS} keys typed with a teammate online go under a cover, at the author an
   assert.equal(await text(carol), typed, "Carol's text is as it was")
 
   const sentBefore = alice.stats().catchup.bytesSent + carol.stats().catchup.bytesSent
-  bob = await start(1, 'Bob')
+  const bob = await start(1, 'Bob')
   running.push(bob)
   const b = bob
   await waitFor('Bob caught up', async () => (await text(b)) === typed, 30_000)

@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { after } from 'node:test'
 import { createPeer, type Peer, type PeerConfig } from '../peer.ts'
 import { consoleLog, silentLog } from '../log.ts'
+import { SqliteStore } from '../store/sqlite-store.ts'
+import { loadOrCreateDevice, type Device } from '../identity/device.ts'
 
 export function tempDir(prefix = 'grapevine-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix))
@@ -138,4 +140,19 @@ export async function killAfterAcks(
   clearTimeout(timer)
   assert.ok(killed, 'the writer was killed, it did not stop by itself')
   return acked
+}
+
+/** Two devices (Ana and Ben), each with its own store in one temp folder, for tests without a network; `close` removes them. */
+export async function twoDevices(): Promise<{ ana: Device; ben: Device; close(): void }> {
+  const dir = tempDir()
+  const stores = [new SqliteStore(join(dir.path, 'a.db')), new SqliteStore(join(dir.path, 'b.db'))]
+  const [ana, ben] = (await Promise.all(stores.map((s) => loadOrCreateDevice(s)))) as [Device, Device]
+  return {
+    ana,
+    ben,
+    close: () => {
+      for (const s of stores) s.close()
+      dir.remove()
+    },
+  }
 }
