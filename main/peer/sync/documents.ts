@@ -480,12 +480,6 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.covers.stats
   }
 
-  /** Puts the document's own changes that left alone under covers now, typing paused or not (own-covers.ts). */
-  coverOwn(docId: string): Promise<number> {
-    const ws = this.store.documentWorkspace(docId)
-    return ws === undefined ? Promise.resolve(0) : this.covers.cover(ws, docId)
-  }
-
   /**
    * Changes made by a client's replica of the document. Resolves with the heads once durable. Several
    * made one after another (a burst) leave as runs when the document is cheap to apply to (runs.ts).
@@ -744,10 +738,12 @@ export class Documents extends EventEmitter<DocumentEvents> {
       alone = []
     }
     for (const c of changes) {
-      if (!c.covered || !c.coverWire || c.epoch === null) {
+      if (!c.covered) {
         alone.push(c)
         continue
       }
+      // Checked covers carry what they were signed with (change-validation.ts); stored without it, one would not verify again.
+      if (!c.coverWire || c.epoch === null) throw new GrapevineError('internal', `cover ${c.hash} of ${docId} without its fields as signed`)
       flush()
       const cover = { author: c.author, signature: c.signature, bytes: c.bytes, epoch: c.epoch, m: c.m, deps: c.deps, ...c.coverWire }
       rows.push(...this.store.putCover(docId, cover, c.covered, now, c.plain !== null).added)
