@@ -372,6 +372,32 @@ export function envelopeOf(
   return item
 }
 
+/** A stored cover (covers.ts) as it is sent: its envelope as its author signed it; `h` is its last covered hash. */
+export function coverEnvelopeOf(c: {
+  author: string
+  signature: Uint8Array
+  bytes: Uint8Array
+  epoch: string
+  m: string[] | null
+  deps: string[]
+  k: Uint8Array
+  kd: Uint8Array
+}): SignedChange {
+  const n = c.k.byteLength / 32
+  return {
+    a: c.author,
+    s: c.signature,
+    c: c.bytes,
+    e: bytesOf(c.epoch),
+    h: c.k.subarray(32 * (n - 1)),
+    d: c.deps.map(bytesOf),
+    m: (c.m ?? []).map(bytesOf),
+    n,
+    k: c.k,
+    kd: c.kd,
+  }
+}
+
 /**
  * Cheap checks first (size, membership), then the signature, then (sealed) opening with the epoch's
  * key, then the Automerge decode (actor, hash, deps). `keyOf` null: this device never reads content

@@ -26,7 +26,7 @@ import type { SignedChange } from '../wire/peer-protocol.ts'
 import type { EpochKey } from '../crypto/epoch.ts'
 import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import { maxOf, type Log } from '../log.ts'
-import { sealChange, type ValidChange } from './change-validation.ts'
+import { coverEnvelopeOf, sealChange, type ValidChange } from './change-validation.ts'
 import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
 import { OwnCovers } from './own-covers.ts'
 import { applyForRuns, changesIn, Runs, type OwnChange } from './runs.ts'
@@ -709,20 +709,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   coverEnvelope(id: number): SignedChange {
     const c = this.store.getCover(id)
     if (!c) throw new GrapevineError('internal', `Cover ${id}, which rows of the log name, is not stored.`)
-    const bytes = (hex: string): Buffer => Buffer.from(hex, 'hex')
-    const n = c.k.byteLength / 32
-    return {
-      a: c.author,
-      s: c.signature,
-      c: c.bytes,
-      e: bytes(c.epoch),
-      h: c.k.subarray(32 * (n - 1)),
-      d: c.deps.map(bytes),
-      m: (c.m ?? []).map(bytes),
-      n,
-      k: c.k,
-      kd: c.kd,
-    }
+    return coverEnvelopeOf(c)
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import * as A from '@automerge/automerge'
 import Database from 'better-sqlite3'
-import { envelopeOf } from '../../sync/change-validation.ts'
+import { coverEnvelopeOf, envelopeOf } from '../../sync/change-validation.ts'
 import { openContent } from '../../crypto/seal.ts'
 import type { Peer } from '../../peer.ts'
 import type { SignedChange } from '../../wire/peer-protocol.ts'
@@ -71,20 +71,7 @@ function coverItem(db: Database.Database, id: number): SignedChange {
     k: Uint8Array
     kd: Uint8Array
   }
-  const n = c.k.byteLength / 32
-  const split = (b: Uint8Array | null): Uint8Array[] => (hashes(b) ?? []).map((h) => Buffer.from(h, 'hex'))
-  return {
-    a: c.author,
-    s: c.signature,
-    c: c.bytes,
-    e: Buffer.from(c.epoch, 'hex'),
-    h: c.k.subarray(32 * (n - 1)),
-    d: split(c.d),
-    m: split(c.m),
-    n,
-    k: c.k,
-    kd: c.kd,
-  }
+  return coverEnvelopeOf({ ...c, m: hashes(c.m), deps: hashes(c.d) ?? [] })
 }
 
 /** Every change stored in the database at `dbPath`, in arrival order; runs are opened with `open`, if given. */
