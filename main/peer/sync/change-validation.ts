@@ -56,6 +56,7 @@ import { effectsOf, type OpsEffect } from './change-effect.ts'
 import { coverDigest, CoverFormatError, coveredChanges, encodeCoverDeps, openedCover, type CoveredChange } from './covers.ts'
 import { ChangeFormatError, readChange, type ChangeRead } from './change-read.ts'
 import type { SignedChange } from '../wire/peer-protocol.ts'
+import type { CoverRecord } from '../store/types.ts'
 import type { ChangeJudge } from '../workspace/workspaces.ts'
 
 export interface ValidChange {
@@ -373,16 +374,7 @@ export function envelopeOf(
 }
 
 /** A stored cover (covers.ts) as it is sent: its envelope as its author signed it; `h` is its last covered hash. */
-export function coverEnvelopeOf(c: {
-  author: string
-  signature: Uint8Array
-  bytes: Uint8Array
-  epoch: string
-  m: string[] | null
-  deps: string[]
-  k: Uint8Array
-  kd: Uint8Array
-}): SignedChange {
+export function coverEnvelopeOf(c: CoverRecord): SignedChange {
   const n = c.k.byteLength / 32
   return {
     a: c.author,
