@@ -1,13 +1,15 @@
 /**
  * Invites through the client protocol, between real peers on 127.0.0.1: approval by default, the
  * list of invites and their states, revocation, declined joins using an invite up, the 7-day cap,
- * and admin invites only from the owner. Each test can run alone.
+ * admin invites only from the owner, and a workspace invited to as soon as it is listed. Each test can
+ * run alone.
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ClientEvent, PeerClient } from '../../../shared/protocol.ts'
 import { MAX_INVITE_TTL_MS } from '../../../shared/limits.ts'
 import type { Peer } from '../peer.ts'
+import { decodeInvite } from '../workspace/invites.ts'
 import { startPeer, tempDir, waitFor } from './helpers.ts'
 import { rejectsWith, stopAll, type Dir } from './attacker.ts'
 
@@ -179,5 +181,30 @@ describe('invite lifecycle', () => {
     const admin = await a.request('workspace.invite', { workspaceId: ws, role: 'admin', approve: false })
     const { c } = await newcomer('Ivy')
     assert.equal((await c.request('workspace.join', { code: admin.code })).role, 'admin')
+  })
+
+  it('a workspace is listed with its name while it is being made, and an invite made at once carries that name', async () => {
+    // The app shows a workspace once it is listed, before its sealed title is in (the first epoch's key
+    // comes first), and a person can press Invite at once: the e2e test's invite once read "workspace 0433c442".
+    const c = ana!.connect()
+    const listed = new Promise<void>((resolve) => c.onEvent((e) => e.type === 'workspace.list' && resolve()))
+    const creating = a.request('workspace.create', { name: 'Atelier' })
+    await listed
+    const made = (await c.request('workspace.list', {})).find((w) => w.id !== ws)
+    assert.ok(made, 'listed before workspace.create answered')
+    assert.equal(made.name, 'Atelier', 'listed with the name it was given')
+    const members = await c.request('workspace.members', { workspaceId: made.id })
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ['Ana'],
+    )
+    const invite = await c.request('workspace.invite', { workspaceId: made.id, approve: false })
+    assert.equal((await creating).id, made.id)
+    assert.equal(decodeInvite(invite.code).name, 'Atelier', 'the invite carries the name')
+    const { c: ivo } = await newcomer('Ivo')
+    await ivo.request('workspace.join', { code: invite.code })
+    await waitFor('the joiner to read the sealed name', async () =>
+      (await ivo.request('workspace.list', {})).some((w) => w.id === made.id && w.name === 'Atelier'),
+    )
   })
 })

@@ -66,6 +66,11 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
   private readonly store: Durable & MembershipStore
   private readonly device: Device
   private namer: Namer | null = null
+  /**
+   * Workspaces `create` is making here, with the names it was given: shown until their sealed title and
+   * member name are in (the first epoch's key comes first).
+   */
+  private readonly creating = new Map<string, { name: string; memberName: string }>()
 
   constructor(components: WorkspacesComponents) {
     super()
@@ -175,15 +180,22 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
     const graph = new OpGraph(workspaceId)
     graph.add([op])
     this.graphs.set(workspaceId, graph)
-    await this.store.write(() => {
-      this.store.putWorkspace({ id: workspaceId, name, ownerId: this.device.deviceId, createdAt: op.body.at, joinedAt: op.body.at })
-      this.persist(workspaceId, [op])
-    })
-    this.recompute(workspaceId)
-    if (this.namer) {
-      await this.namer.ready(workspaceId)
-      await this.act(workspaceId, { type: 'title', name })
-      await this.act(workspaceId, { type: 'name', name: memberName })
+    // Listed (and so open to a client's requests, an invite among them) from its first op on, before
+    // the first epoch's key that seals its names: until those are in, it shows the names given here.
+    this.creating.set(workspaceId, { name, memberName })
+    try {
+      await this.store.write(() => {
+        this.store.putWorkspace({ id: workspaceId, name, ownerId: this.device.deviceId, createdAt: op.body.at, joinedAt: op.body.at })
+        this.persist(workspaceId, [op])
+      })
+      this.recompute(workspaceId)
+      if (this.namer) {
+        await this.namer.ready(workspaceId)
+        await this.act(workspaceId, { type: 'title', name })
+        await this.act(workspaceId, { type: 'name', name: memberName })
+      }
+    } finally {
+      this.creating.delete(workspaceId)
     }
     return workspaceId
   }
@@ -262,14 +274,16 @@ export class Workspaces extends EventEmitter<WorkspaceEvents> {
 
   /** The state as shown: sealed names opened where this device can, a stand-in where it cannot. */
   private present(workspaceId: string, state: MembershipState): MembershipState {
+    const creating = this.creating.get(workspaceId)
+    const unnamed = (id: string): string => (creating && id === this.device.deviceId ? creating.memberName : unnamedMember(id))
     const members = new Map(
       [...state.members].map(([id, m]) => {
-        if (!m.sealedName) return [id, m.name ? m : { ...m, name: unnamedMember(id) }]
-        return [id, { ...m, name: this.open(workspaceId, m.sealedName, 'member', id) ?? unnamedMember(id) }]
+        if (!m.sealedName) return [id, m.name ? m : { ...m, name: unnamed(id) }]
+        return [id, { ...m, name: this.open(workspaceId, m.sealedName, 'member', id) ?? unnamed(id) }]
       }),
     )
     const name = state.sealedName ? this.open(workspaceId, state.sealedName, 'title', workspaceId) : state.name
-    return { ...state, members, name: name || unnamedWorkspace(workspaceId) }
+    return { ...state, members, name: name || creating?.name || unnamedWorkspace(workspaceId) }
   }
 
   /** The workspace's op graph, loaded from the store (and verified) once. */
