@@ -16,7 +16,7 @@ import type { EpochKeys } from '../workspace/epoch-keys.ts'
 import type { Workspaces } from '../workspace/workspaces.ts'
 import { headsKey, readContent, readHeader, type GDoc } from './doc-content.ts'
 import type { Listing } from './listing.ts'
-import { applyRows, applyWhatApplies, Quarantine } from './quarantine.ts'
+import { applyRows, applyWhatApplies, Quarantine, splitCovers } from './quarantine.ts'
 import { isUnsigned } from './change-validation.ts'
 
 /** A change that may wait to be applied (`Loaded.defer`). */
@@ -477,17 +477,20 @@ export class DocCache {
     if (rest.length === 0) return { doc, rest, snap, row }
     // A cover's bundle is opened once, for the first of its rows; the others then add nothing to the load.
     const opened = new Set<number>()
-    const plain = rest.map((r) => {
+    let plain = rest.map((r) => {
       if (r.cover === null) return this.plainOf(row.workspaceId, r)
       if (opened.has(r.cover)) return NOTHING
       opened.add(r.cover)
       return this.coverOf(row.workspaceId, docId, r.cover)
     })
+    // A cover one of whose changes was left out (quarantine.ts) holds it still: its changes are taken one by one.
+    const split = opened.size > 0 && this.quarantine.refusesAny(docId)
+    if (split) plain = splitCovers(rest, plain)
     try {
       doc = applyRows(doc, rest, plain)
     } catch (err) {
-      const found = applyWhatApplies(start(), rest, plain)
-      this.quarantine.refuse(docId, found.refused, (err as Error).message)
+      const found = applyWhatApplies(start(), rest, split || opened.size === 0 ? plain : splitCovers(rest, plain))
+      if (found.refused.length) this.quarantine.refuse(docId, found.refused, (err as Error).message)
       doc = found.doc
       rest = rest.filter((r) => !found.refused.includes(r))
     }

@@ -600,12 +600,17 @@ export class Documents extends EventEmitter<DocumentEvents> {
     // that arrives alone though this device holds it inside a run (only its author could send both)
     // would otherwise be stored twice.
     const seen = new Set<string>()
-    // Nor a change left out of the document because it does not apply (sync/quarantine.ts). A cover (covers.ts)
-    // is written even when the document holds all its changes: a reader then keeps its one bundle in place of
-    // their envelopes. It is applied only if it brings a change the document lacks.
+    // Nor a change left out of the document because it does not apply (sync/quarantine.ts), nor a cover that
+    // holds one: what else it held was taken from it then. A cover (covers.ts) is written even when the document
+    // holds all its changes: a reader then keeps its one bundle in place of their envelopes. It is applied only
+    // if it brings a change the document lacks.
     const written = l
       ? changes.filter(
-          (c) => !seen.has(c.hash) && seen.add(c.hash) && (c.covered !== undefined || !l.has(c.hash)) && !this.cache.refuses(docId, c.hash),
+          (c) =>
+            !seen.has(c.hash) &&
+            seen.add(c.hash) &&
+            (c.covered !== undefined || !l.has(c.hash)) &&
+            !(c.covered ?? [c]).some((x) => this.cache.refuses(docId, x.hash)),
         )
       : changes
     const stored = l ? written.filter((c) => !(c.covered ?? [c]).every((x) => l.has(x.hash))) : changes

@@ -1,21 +1,23 @@
 /**
  * Changes that decode but that Automerge cannot apply (sync/quarantine.ts), taken from a teammate over
  * a real SQLite file: the document stays readable, the changes that came with one are kept, it is
- * removed from the log and dropped if it comes again, and the document loads the same after a restart.
+ * removed from the log and dropped if it comes again, and the document loads the same after a restart;
+ * also when it comes inside a cover (covers.ts), one bundle with changes that do apply.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as A from '@automerge/automerge'
 import { tempDir } from '../test/helpers.ts'
 import { documentsFixture } from './documents-fixture.ts'
-import { isRejection, sealChange, validateChange, type ValidChange } from './change-validation.ts'
+import { isRejection, sealChange, sealCover, validateChange, type ValidChange } from './change-validation.ts'
 import { DECODE_BELOW_BYTES, readChange } from './change-read.ts'
 import { sha256 } from '../identity/keys.ts'
+import type { Log } from '../log.ts'
 
 type Content = { title: string; text: string }
 
-async function setup(dir: string) {
-  const fx = await documentsFixture(dir)
+async function setup(dir: string, log?: Log) {
+  const fx = await documentsFixture(dir, log ? { log } : {})
   const ws = await fx.workspaces.create('W', 'me')
   const d = fx.docs()
   const docId = (await d.create(ws, 'T', 'hello')).id
@@ -58,7 +60,48 @@ async function setup(dir: string) {
     const { item } = sealChange(fx.device, fx.keys.current(ws)!, ws, docId, cut, fx.workspaces.heads(ws), readChange(whole))
     return validateChange(ws, docId, item, fx.workspaces.judge(ws), fx.keys.lookup(ws))
   }
-  return { ...fx, ws, d, docId, teammate, poison, garbled, truncated }
+  /**
+   * A cover by this device (other sessions of it, as a teammate's device seals one) of `g` (a key), `p` (the
+   * next key of the same session, its insert pointed after a character of a change `e` nobody here holds: it
+   * applies where `e` is, so it could be bundled, and nowhere else) and `h` (a key of a third session on `g`
+   * alone), checked as a reader checks a cover.
+   */
+  const poisonedCover = (): { valid: ValidChange; g: string; p: string; h: string } => {
+    const session = () => `${fx.device.actorPrefix}${(++n).toString(16).padStart(16, '0')}`
+    const e = A.getLastLocalChange(A.change(A.clone(base, { actor: 'ee'.repeat(16) }), (x) => A.splice(x, ['text'], 2, 0, 'E')))!
+    const eOp = A.decodeChange(e)
+    const y1 = A.change(A.clone(base, { actor: session() }), (x) => A.splice(x, ['text'], 3, 0, 'g'))
+    const g = A.getLastLocalChange(y1)!
+    const p = A.decodeChange(A.getLastLocalChange(A.change(y1, (x) => A.splice(x, ['text'], 4, 0, 'P')))!)
+    ;(p.ops[0] as Record<string, unknown>).elemId = `${eOp.startOp}@${eOp.actor}`
+    const pBytes = A.encodeChange(p)
+    const h = A.getLastLocalChange(A.change(A.clone(y1, { actor: session() }), (x) => A.splice(x, ['text'], 0, 0, 'h')))!
+    const [where] = A.applyChanges(A.clone(base), [e, g, pBytes, h])
+    const covered = [g, pBytes, h].map((c) => A.decodeChange(c))
+    const { item } = sealCover(
+      fx.device,
+      fx.keys.current(ws)!,
+      ws,
+      docId,
+      {
+        bundle: A.saveBundle(
+          where,
+          covered.map((c) => c.hash!),
+        ),
+        changes: covered.map((c) => ({ hash: c.hash!, deps: c.deps })),
+        actor: covered[2]!.actor,
+        time: covered[2]!.time,
+        empty: false,
+      },
+      fx.workspaces.heads(ws),
+    )
+    const v = validateChange(ws, docId, item, fx.workspaces.judge(ws), fx.keys.lookup(ws))
+    assert.ok(!isRejection(v), isRejection(v) ? v.detail : '')
+    assert.equal(v.covered?.length, 3, 'checked as a cover')
+    const [gh, ph, hh] = covered.map((c) => c.hash!)
+    return { valid: v, g: gh!, p: ph!, h: hh! }
+  }
+  return { ...fx, ws, d, docId, teammate, poison, garbled, truncated, poisonedCover }
 }
 
 test("a teammate's keystroke that does not apply is left out and removed from the log; the keystroke beside it stays, the same change coming again is dropped (after a restart too), and a restart loads the same", async () => {
@@ -152,6 +195,46 @@ test("a member's large change that is not a whole chunk is refused as bad-change
     assert.equal(verdict.reason, 'bad-change')
     assert.match(verdict.detail, /not an Automerge change \(the chunk says \d+ bytes and \d+ follow its header\)/)
     await d.close()
+    store.close()
+  } finally {
+    dir.remove()
+  }
+})
+
+test('a cover holding a change that does not apply: its other changes are kept and shown, that one is left out and removed from the log, the cover coming again changes nothing, and a restart loads the same', async () => {
+  const dir = tempDir()
+  try {
+    /** What was found not to apply, as the peer's log says it each time. */
+    const refusals: string[] = []
+    const { store, ws, d, docId, poisonedCover, docs } = await setup(dir.path, (_, m) => /do not apply/.test(m) && refusals.push(m))
+    const cover = poisonedCover()
+    const shown = new Set<string>()
+    d.on('changes', (id, changes) => id === docId && changes.forEach((c) => shown.add(A.decodeChange(c).hash!)))
+    d.hold(docId) // a window has it open
+    await d.ingest(ws, docId, [cover.valid])
+    await d.settle()
+    assert.equal(d.content(docId).text, 'hhelglo', "the cover's other keys are in")
+    assert.ok(shown.has(cover.g) && shown.has(cover.h), 'and shown to the window')
+    assert.ok(!shown.has(cover.p), 'not the one that does not apply')
+    await store.write(() => undefined)
+    assert.equal(store.hasChange(docId, cover.p), false, 'the one that does not apply is removed from the log')
+    assert.ok(store.hasChange(docId, cover.g) && store.hasChange(docId, cover.h), 'the others keep their rows')
+    await d.ingest(ws, docId, [cover.valid])
+    await d.settle()
+    assert.equal(store.hasChange(docId, cover.p), false, 'the same cover again is dropped')
+    assert.equal(d.content(docId).text, 'hhelglo')
+    d.release(docId)
+    await d.close()
+    const again = docs()
+    assert.equal(again.content(docId).text, 'hhelglo', 'loads the same after a restart')
+    await again.ingest(ws, docId, [cover.valid])
+    await again.settle()
+    assert.equal(store.hasChange(docId, cover.p), false, 'dropped after a restart too')
+    assert.equal(again.content(docId).text, 'hhelglo')
+    // Found once: the cover coming again is not tried again, and a load takes the cover's changes one by one.
+    assert.equal(refusals.length, 1, refusals.join('; '))
+    assert.match(refusals[0]!, /: 1 stored changes do not apply/)
+    await again.close()
     store.close()
   } finally {
     dir.remove()

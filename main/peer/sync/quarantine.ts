@@ -25,6 +25,38 @@ export function applyRows(doc: GDoc, rows: readonly { n: number; cover?: number 
 }
 
 /**
+ * `plain` with each cover's bundle (given with the first of its rows, doc-cache.ts `fromLog`) split into its
+ * changes, each given to its own row by hash: what does not apply is then found change by change, as among
+ * envelopes, and the cover's other changes stay. A cover whose bundle does not read, or whose changes do not
+ * encode back to their hashes (no change Automerge makes is such), is given whole to each of its rows: if it
+ * does not apply, it is left out whole.
+ */
+export function splitCovers(rows: readonly { hash: string; cover?: number | null }[], plain: readonly Uint8Array[]): Uint8Array[] {
+  const bundles = new Map<number, Uint8Array>()
+  rows.forEach((r, i) => {
+    if ((r.cover ?? null) !== null && plain[i]!.byteLength > 0) bundles.set(r.cover!, plain[i]!)
+  })
+  const each = new Map<number, Map<string, Uint8Array> | null>()
+  for (const [id, bundle] of bundles) {
+    try {
+      const changes = new Map(A.readBundle(bundle).changes.map((c) => [c.hash, A.encodeChange(c)]))
+      each.set(id, [...changes].every(([h, bytes]) => A.decodeChange(bytes).hash === h) ? changes : null)
+    } catch {
+      each.set(id, null)
+    }
+  }
+  return rows.map((r, i) => {
+    const id = r.cover ?? null
+    if (id === null) return plain[i]!
+    const changes = each.get(id)
+    if (changes === undefined) return plain[i]!
+    return changes === null ? bundles.get(id)! : (changes.get(r.hash) ?? NOTHING)
+  })
+}
+
+const NOTHING = new Uint8Array(0)
+
+/**
  * Applies what applies of `rows` (in their order) to copies of `doc`, by halves; returns the document
  * with them and the rows left out. `doc` itself is never applied to.
  */
@@ -63,6 +95,14 @@ export class Quarantine {
 
   constructor(components: QuarantineComponents) {
     this.components = components
+  }
+
+  /** Whether any change was left out of the document here. */
+  refusesAny(docId: string): boolean {
+    this.readStored(docId)
+    const prefix = `${docId} `
+    for (const k of this.refused) if (k.startsWith(prefix)) return true
+    return false
   }
 
   /** Whether the change was left out of the document here: it is dropped if it comes again. */
