@@ -611,6 +611,8 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
       stopped = true
       // A start under way ends first (or fails): then everything it started is stopped below.
       await online.catch(() => {})
+      // Own keys typed with a teammate online go under covers while the teammates can still be sent them.
+      await documents.coverWaiting()
       rounds.stop()
       clearInterval(directTicker)
       presence.stop()
@@ -622,7 +624,7 @@ async function assemble(components: AssembleComponents): Promise<Peer> {
       await portMapper.stop()
       net.limits.stop()
       gossip.stop()
-      live.stop()
+      await live.stop()
       keys.stop()
       await Promise.all(workspaces.ids().map((ws) => keys.settled(ws)))
       // The network first, so that nothing arrives for a store being closed; what did arrive is

@@ -475,6 +475,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.runs.stats
   }
 
+  /** Puts own changes that wait for typing to pause under covers now, and sends them (the peer is stopping). */
+  coverWaiting(): Promise<void> {
+    return this.covers.now()
+  }
+
   /** Covers made here of own changes that left alone, and the changes they hold. */
   get coverStats(): OwnCovers['stats'] {
     return this.covers.stats
@@ -906,7 +911,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
   async close(): Promise<void> {
     await this.settle()
     this.runs.stop()
-    this.covers.stop()
+    await this.covers.stop()
     this.cache.snapshotAll()
     await this.listing.flushRows()
     await this.store.write(() => undefined)

@@ -28,6 +28,8 @@ import { sha256 } from '../identity/keys.ts'
 
 /** Frames held while a stream opens; beyond this they are dropped (gossip carries them). */
 const MAX_QUEUED_FRAMES = 256
+/** How long a stopping peer's streams may take to write out what they were handed (`Live.stop`). */
+const STOP_FLUSH_MS = 1_000
 /** A teammate's inbound frames waiting to be handled; beyond this the stream is paused. */
 const MAX_UNHANDLED_FRAMES = 64
 
@@ -132,10 +134,16 @@ export class Live {
     if (!o.opening && o.unsupportedOn !== conn.id) void this.open(id, o, conn)
   }
 
-  stop(): void {
+  /**
+   * Sends nothing more; what was handed to the streams is written out first (a peer that stops sends the
+   * covers it made as it stopped, own-covers.ts), for at most `STOP_FLUSH_MS`, then the streams are closed.
+   */
+  async stop(): Promise<void> {
     this.stopped = true
-    for (const o of this.out.values()) o.stream?.abort(new Error('stopping'))
+    const streams = [...this.out.values()].flatMap((o) => (o.stream ? [o.stream] : []))
     this.out.clear()
+    const signal = AbortSignal.timeout(STOP_FLUSH_MS)
+    await Promise.all(streams.map((s) => s.close({ signal }).catch((err: Error) => s.abort(err))))
   }
 
   private outbound(peer: string): Outbound {

@@ -6,6 +6,8 @@
  * (documents.ts `writeChanges`); from then on catch-up sends a teammate who was away the cover, not an
  * envelope per keystroke.
  *
+ * A peer that stops covers what waits for the pause at once (`now`), while its network is still up.
+ *
  * Only changes of one epoch and one membership state go under one cover (it is sealed and judged as one);
  * fewer than `COVER_MIN` such changes are left alone. A cover holds its changes in the order Automerge's
  * bundle has them, each after the covered changes it builds on.
@@ -43,7 +45,10 @@ export class OwnCovers {
   private readonly c: OwnCoversComponents
   private readonly idleMs: number
   private readonly min: number
-  private readonly timers = new Map<string, NodeJS.Timeout>()
+  /** Per document, the pause awaited before its own changes go under covers, and its workspace. */
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; ws: string }>()
+  /** Coverings under way. */
+  private readonly running = new Set<Promise<void>>()
   private stopped = false
   /** Covers made and changes put under them (tests and the bench look). */
   readonly stats = { covers: 0, changes: 0 }
@@ -58,17 +63,33 @@ export class OwnCovers {
   sent(ws: string, docId: string): void {
     if (this.stopped) return
     const t = this.timers.get(docId)
-    if (t) t.refresh()
+    if (t) t.timer.refresh()
     else {
       const timer = setTimeout(() => {
         this.timers.delete(docId)
-        this.cover(ws, docId).catch((err: unknown) =>
-          this.c.log('warn', `${docId}: covering own changes failed: ${(err as Error).message}`),
-        )
+        void this.run(ws, docId)
       }, this.idleMs)
       timer.unref()
-      this.timers.set(docId, timer)
+      this.timers.set(docId, { timer, ws })
     }
+  }
+
+  /** Covers at once what waits for typing to pause, and what is being covered (the peer is stopping). */
+  async now(): Promise<void> {
+    const waiting = [...this.timers]
+    this.timers.clear()
+    for (const [, { timer }] of waiting) clearTimeout(timer)
+    await Promise.all(this.running)
+    for (const [docId, { ws }] of waiting) await this.run(ws, docId)
+  }
+
+  private run(ws: string, docId: string): Promise<void> {
+    const covering = this.cover(ws, docId)
+      .then(() => {})
+      .catch((err: unknown) => this.c.log('warn', `${docId}: covering own changes failed: ${(err as Error).message}`))
+      .finally(() => this.running.delete(covering))
+    this.running.add(covering)
+    return covering
   }
 
   /** Puts the document's own changes left alone under covers now; returns how many it covered. */
@@ -134,10 +155,10 @@ export class OwnCovers {
     return replaced
   }
 
-  stop(): void {
+  /** Covers what waits (`now`), then covers no more. */
+  async stop(): Promise<void> {
     this.stopped = true
-    for (const t of this.timers.values()) clearTimeout(t)
-    this.timers.clear()
+    await this.now()
   }
 }
 

@@ -4,7 +4,8 @@
  * her log and in Carol's (Carol checks it first), and Bob, back later, takes the cover in catch-up instead of
  * an envelope per key. A keeper, which cannot open a cover, keeps a row for each covered change from its
  * hashes and deps in clear, and with them serves the cover and knows the history's heads when a teammate
- * builds on a change inside it.
+ * builds on a change inside it. A peer that stops before the pause covers its keys as it stops, and sends
+ * the cover to the teammates still connected.
  */
 import { after, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -17,7 +18,7 @@ import { openReplica } from './replica.ts'
 import { awayWhileTyped } from './away-while-typed.ts'
 
 const KEYS = 300
-const dirs: Dir[] = [tempDir(), tempDir(), tempDir(), tempDir(), tempDir(), tempDir(), tempDir()]
+const dirs: Dir[] = Array.from({ length: 10 }, () => tempDir())
 const running: Peer[] = []
 after(() => stopAll(running, dirs))
 
@@ -161,4 +162,24 @@ it('a keeper takes a cover as a row per covered change, serves it, and knows the
     )
     return JSON.stringify([...heads].sort()) === JSON.stringify([...bensHeads].sort())
   })
+})
+
+it('a peer that stops before its typing has paused covers its keys as it stops, and the teammate online takes the cover', {
+  timeout: 120_000,
+}, async () => {
+  // The pause never comes here: only the stop covers.
+  const { alice, carol, docId, typed, text } = await awayWhileTyped(
+    dirs.slice(7, 10).map((d) => d.path),
+    KEYS,
+    { covers: { idleMs: 600_000 } },
+    running,
+  )
+  const me = alice.device.deviceId
+  assert.equal(alice.stats().covers.changes, 0, 'nothing covered before the stop')
+  assert.deepEqual(rowsOf(alice, docId, me), { covered: 0, alone: KEYS + 1 })
+  running.splice(running.indexOf(alice), 1)
+  await alice.stop()
+  assert.ok(rowsOf(alice, docId, me).covered >= KEYS, "Alice's own log: her keys under a cover after the stop")
+  await waitFor('Carol took the cover in place of the envelopes', () => rowsOf(carol, docId, me).covered >= KEYS, 30_000)
+  assert.equal(await text(carol), typed, "Carol's text is as it was")
 })
