@@ -41,6 +41,7 @@ test('npm run bench -- --smoke completes and its results are consistent', { time
       assert.match(md, new RegExp(`## ${w} —`), `${w} is in the results`)
     assert.doesNotMatch(md, /Consistency failures/)
     assert.match(md, /keystrokes of the paper-prefix trace typed by A/, 'the W4 table names the trace it replayed')
+    assert.match(md, /\| 100 \| 1 doc \| floor: bare Automerge, applied as changes/, 'W2 has its floor')
     assert.doesNotMatch(md, /automerge-paper/, 'no table names a trace that was not replayed')
     // W1b needs Chromium: where there is none it says why and draws nothing.
     const svgs = ['w1-latency.svg', 'w6-durable.svg', 'w7-long-day.svg', ...(/W1b did not run/.test(md) ? [] : ['w1b-ui.svg'])]

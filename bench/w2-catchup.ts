@@ -6,6 +6,7 @@
 import type { Report } from './lib/report.ts'
 import { SYSTEM_NAMES, type SystemId } from './lib/systems.ts'
 import { offlineRun, type OfflineResult } from './lib/offline.ts'
+import { spawnWorker, stopAll } from './lib/workers.ts'
 import { bytes, fmt, fmtRep, median, ratio, repeated } from './lib/stats.ts'
 import { axisBytes, lineChart } from './lib/svg.ts'
 import { TRACE_NAME } from './lib/trace.ts'
@@ -36,12 +37,21 @@ export const W2_FULL: W2Config = {
 }
 export const W2_SMOKE: W2Config = {
   ks: [100],
-  layouts: [10],
+  layouts: [1, 10],
   shared: [],
   together: [100],
   reps: 1,
   systems: ['grapevine', 'yjs'],
   timeoutMs: 30_000,
+}
+
+/** Times each floor is taken (`Floor`). */
+const FLOOR_REPS = 3
+/** What Automerge alone spends for B to take K changes, three ways (bench/workers/floors.ts `catchupFloor`), ms. */
+interface Floor {
+  applyMs: number[]
+  loadMs: number[]
+  checkMs: number[]
 }
 
 export async function runW2(report: Report, cfg: W2Config): Promise<void> {
@@ -89,6 +99,20 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         }
       }
     }
+  // The floor under the 1-document cells: what Automerge alone spends for B to take the same K changes.
+  const floors = new Map<number, Floor>()
+  if (cfg.systems.includes('grapevine') && cfg.layouts.includes(1))
+    for (const k of cfg.ks) {
+      console.log(`W2: floor, K=${k}…`)
+      const w = await spawnWorker('floors.ts', 'w2-floor')
+      try {
+        floors.set(k, await w.call<Floor>('catchupFloor', { k, reps: FLOOR_REPS }, cfg.timeoutMs))
+      } catch (err) {
+        report.check(false, `W2 floor at K=${k} failed: ${(err as Error).message.split('\n')[0]}`)
+      } finally {
+        await stopAll([w])
+      }
+    }
   const rows: string[][] = []
   for (const { k, docs, shared } of cells) {
     const gv = res.get(key('grapevine', k, docs, shared))
@@ -110,6 +134,24 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         sys === 'grapevine' || !gv ? '' : ratio(median(gv.map((x) => x.totalMs)), median(r.map((x) => x.totalMs))),
       ])
     }
+    const floor = docs === 1 && !shared ? floors.get(k) : undefined
+    if (floor)
+      for (const [what, ms] of [
+        ['applied as changes', floor.applyMs],
+        ['loaded as runs', floor.loadMs],
+        ["runs read, then loaded (Grapevine's check and apply)", floor.checkMs],
+      ] as const)
+        rows.push([
+          k.toLocaleString('en-US'),
+          '1 doc',
+          `floor: bare Automerge, ${what}`,
+          '',
+          fmtRep(repeated(ms)),
+          '',
+          '',
+          '',
+          gv ? ratio(median(gv.map((x) => x.convergeMs)), median(ms)) : '',
+        ])
   }
   s.tables.push({
     title: 'W2 — B comes back after K keystrokes made by A while B was offline',
@@ -121,6 +163,7 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       "Bytes and messages: Grapevine: catch-up frames sent by both peers (stats().catchup); anchors: every WebSocket message B sent or received (B's link to the server, which already holds A's changes).",
       "Round trips: Grapevine: times the dialling peer waited for an answer (stats().catchup.roundTrips: summary → reconciliation, changes → changes; one session per reconnect); anchors: times B's traffic turned from sending to receiving.",
       `${cfg.reps} repetition(s) per cell; time cells: median (min–max).`,
+      `Floor rows: the same K keystrokes, each one change, taken by a fresh copy of the document in one process with no network, no disk and no check of authorship (bench/workers/floors.ts \`catchupFloor\`): applied as changes (\`A.applyChanges\`, what a sync message carries), loaded as runs (bundles of 1,024 changes, \`A.loadIncremental\`), and each run read (\`A.readBundle\`, which Grapevine's receiver checks a run with) before the load; ${FLOOR_REPS} times each (median, min–max), in a process of their own. Their GV÷ is Grapevine's "of which syncing" ÷ the floor.`,
     ],
   })
   if (together.size > 0) {
@@ -188,10 +231,12 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
         'one before, each by an actor of the signer (about 30 µs per keystroke); then applies it with `A.loadIncremental` (about 25 µs). ' +
         "automerge-repo's receiver applies once and checks nothing of the kind. Not done: a check that reads change headers without " +
         'decoding operations (Automerge has no such call for bundles), or applying first and checking the changes that came in.',
-      '2. *History that left one change at a time stays so.* A run is formed only of changes nobody can hold yet (made with no ' +
-        'connection), so nobody can have built on a change inside one. Keys typed while a teammate was connected cross one change at a ' +
-        'time, and a third teammate catching up later gets them so (about 400 bytes and 250 µs per keystroke). Not done: compacting ' +
-        'such history.',
+      ...floorFinding(floors, res.get(key('grapevine', 10_000, 1, 0))),
+      '2. *History that left one change at a time goes under covers once the typing pauses.* A run is formed only of changes nobody ' +
+        'can hold yet (made with no connection), so nobody can have built on a change inside one. Keys typed while a teammate was ' +
+        'connected leave one change at a time; once the typing pauses (5 s, or at stop) their author seals them as covers (one bundle ' +
+        'and one signature for up to 4,096 changes, with each one’s hash and deps in clear: main/peer/sync/covers.ts, own-covers.ts), ' +
+        'and a teammate catching up later gets the covers (the second table).',
       '3. *Fixed (catch-up 2):* both peers used to run a session for the same workspace on connect, and the side that was behind sent ' +
         'its whole history of each differing document. Now one session runs per peer and workspace (a lock that covers answered sessions; ' +
         "the lower id starts on connect), and the side that does not know the other's heads sends only its heads and a have-set, so it " +
@@ -237,4 +282,17 @@ export async function runW2(report: Report, cfg: W2Config): Promise<void> {
       }),
     })
   }
+}
+
+/** What the floor rows say of the 10,000-keystroke cell, if both were measured. */
+function floorFinding(floors: Map<number, Floor>, gv: OfflineResult[] | undefined): string[] {
+  const f = floors.get(10_000)
+  if (!f || !gv) return []
+  return [
+    `   At K = 10,000 Automerge alone (the floor rows, one process, no network or disk) takes ${fmt(median(f.applyMs))} ms to apply ` +
+      `the changes, ${fmt(median(f.loadMs))} ms to load them as runs and ${fmt(median(f.checkMs))} ms to read and then load them, ` +
+      `against Grapevine's ${fmt(median(gv.map((x) => x.convergeMs)))} ms of syncing: the goal of 100 ms is ` +
+      `${median(f.applyMs) > 100 && median(f.loadMs) > 100 ? 'below what Automerge spends on this machine however the changes come' : 'within what Automerge alone allows here'}; ` +
+      'the rest of the time is the store (the rows and their commit), catch-up and the start.',
+  ]
 }

@@ -1,6 +1,7 @@
 /**
  * Floors: a loopback TCP round trip between two processes (one runs `listen`, the other `ping`),
- * bare Automerge in one process (make a one-keystroke change, apply it to a second copy), and one
+ * bare Automerge in one process (make a one-keystroke change, apply it to a second copy; W4's trace in
+ * frames; W2's catch-up of K keystrokes), and one
  * libp2p hop between two processes on the stack Grapevine uses (TCP, Noise, Yamux), with no
  * application code: through gossipsub with its default signing, or on a stream of its own (one runs
  * `gossipListen`, the other `gossipDial` and `gossipSend`; arrival minus send on the machine-wide clock).
@@ -181,6 +182,47 @@ serve(
       const ms = now() - t0
       if (b.text !== a.text || c.text !== a.text || k !== sizes.reduce((x, y) => x + y, 0)) throw new Error('the floor copies differ')
       return { ms, chars: a.text.length }
+    },
+    /**
+     * W2's floor: B taking the first `k` keystrokes of the trace, each one change, in this one process (no
+     * network, no disk): applied as changes (`A.applyChanges`, what a sync message carries), loaded as
+     * bundles of 1,024 (`A.loadIncremental`, Grapevine's runs: runs.ts seals every 1,024), and loaded after
+     * each bundle is read (`A.readBundle`, the check Grapevine's receiver makes of a run). Each `reps` times
+     * on a fresh copy, the three in turn; ms each.
+     */
+    catchupFloor({ k, reps }: { k: number; reps: number }) {
+      const keys = loadTrace().keys
+      let a = A.from<{ text: string }>({ text: '' })
+      const base = A.save(a)
+      const changes: Uint8Array[] = []
+      const hashes: string[] = []
+      for (let i = 0; i < k; i++) {
+        const [pos, del, ins] = keys[i]!
+        a = A.change(a, (d) => A.splice(d, ['text'], pos, del, ins))
+        const c = A.getLastLocalChange(a)!
+        changes.push(c)
+        hashes.push(A.decodeChange(c).hash!)
+      }
+      const bundles: Uint8Array[] = []
+      for (let i = 0; i < k; i += 1024) bundles.push(A.saveBundle(a, hashes.slice(i, i + 1024)))
+      const all = Buffer.concat(bundles)
+      const out = { applyMs: [] as number[], loadMs: [] as number[], checkMs: [] as number[] }
+      const timed = (into: number[], take: (b: A.Doc<{ text: string }>) => A.Doc<{ text: string }>): void => {
+        const b = A.load<{ text: string }>(base)
+        const t0 = now()
+        const taken = take(b)
+        into.push(now() - t0)
+        if (taken.text !== a.text) throw new Error('the floor copy differs')
+      }
+      for (let r = 0; r < reps; r++) {
+        timed(out.applyMs, (b) => A.applyChanges(b, changes)[0])
+        timed(out.loadMs, (b) => A.loadIncremental(b, all))
+        timed(out.checkMs, (b) => {
+          for (const x of bundles) if (A.readBundle(x).changes.length === 0) throw new Error('an empty bundle')
+          return A.loadIncremental(b, all)
+        })
+      }
+      return out
     },
     /** Per keystroke: change on one copy, take its bytes, apply them to another copy. */
     automerge({ keys }: { keys: number }) {
