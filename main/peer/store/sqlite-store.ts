@@ -522,16 +522,15 @@ export class SqliteStore implements PeerStore {
       )
       id = Number(res.lastInsertRowid)
     }
-    const held = this.sql('SELECT seq, author, n, cover, length(signature) AS signed FROM changes WHERE doc = ? AND hash = ?')
+    type Held = { seq: number; author: number; n: number; cover: number | null; signed: number }
+    const heldOf = this.heldRows(doc, covered.length)
     const take = this.sql("UPDATE changes SET signature = x'', bytes = x'', cover = ? WHERE seq = ?")
     const insert = this.sql(`INSERT INTO changes (${CHANGE_INSERT}, cover) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     const added: ChangeRow[] = []
     let replaced = 0
     const none = new Uint8Array(0)
     for (const c of covered) {
-      const r = held.get(doc, hashBlob(c.hash)) as
-        | { seq: number; author: number; n: number; cover: number | null; signed: number }
-        | undefined
+      const r = heldOf(c.hash) as Held | undefined
       if (r) {
         // Only an envelope of the cover's author, carrying itself: never a run, an unsigned change or another cover's row.
         if (replace && r.author === author && r.n === 1 && r.cover === null && r.signed > 0) {
@@ -554,6 +553,22 @@ export class SqliteStore implements PeerStore {
       added.push({ ...row, seq: Number(res.lastInsertRowid) })
     }
     return { id, added, replaced }
+  }
+
+  /**
+   * Looks up rows of document `doc` (its number) by hash, for `many` lookups: one pass over the document's
+   * rows when they are few beside those (a cover of a teammate's keys, mostly new here), else a lookup each.
+   */
+  private heldRows(doc: number, many: number): (hash: string) => Row | undefined {
+    const columns = 'seq, hash, author, n, cover, length(signature) AS signed'
+    const rows = (this.sql('SELECT count(*) AS n FROM changes WHERE doc = ?').get(doc) as { n: number }).n
+    if (many >= SCAN_AT_HASHES && rows < many * SCAN_ROWS_PER_HASH) {
+      const byHash = new Map<string, Row>()
+      for (const r of this.sql(`SELECT ${columns} FROM changes WHERE doc = ?`).all(doc) as Row[]) byHash.set(hexOf(r['hash']), r)
+      return (hash) => byHash.get(hash)
+    }
+    const one = this.sql(`SELECT ${columns} FROM changes WHERE doc = ? AND hash = ?`)
+    return (hash) => one.get(doc, hashBlob(hash)) as Row | undefined
   }
 
   getCover(id: number): CoverRecord | undefined {
@@ -609,6 +624,20 @@ export class SqliteStore implements PeerStore {
         for (const r of pass.all(docId) as { seq: number; hash: Uint8Array }[]) {
           const h = hexOf(r.hash)
           if (wanted.has(h)) seqOf.set(h, r.seq)
+        }
+        // Most of the document wanted (a teammate back after what was typed here): one more pass reads them,
+        // rather than a statement per row.
+        if (seqOf.size * 2 >= rows) {
+          const byHash = new Map<string, ChangeRow>()
+          for (const r of this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.doc = ${DOC_KEY}`).all(docId) as Row[]) {
+            const h = hexOf(r['hash'])
+            if (seqOf.has(h)) byHash.set(h, this.changeFromRow(r))
+          }
+          for (const h of hashes) {
+            const row = byHash.get(h)
+            if (row) out.push(row)
+          }
+          return out
         }
         const bySeq = this.sql(`SELECT ${CHANGE_COLUMNS} WHERE c.seq = ?`)
         for (const h of hashes) {

@@ -307,7 +307,7 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.deepEqual(authors(reopen()), expected, 'as stored')
       }))
 
-    test('getChanges of many hashes, few of them stored (a catch-up of runs), gives what one-by-one lookups give, in the order asked', () =>
+    test('getChanges of many hashes, few or most of them stored (a catch-up of runs, of covers), gives what one-by-one lookups give, in the order asked', () =>
       withStore(async (s) => {
         // 40 rows in d1, 5 in d2 (with hashes d1 also asks for); 600 hashes asked, 30 of them stored in d1.
         await s.write(() =>
@@ -335,6 +335,20 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
           one.map((c) => [c.hash, 'd1']),
         )
         assert.deepEqual(s.getChanges('d3', asked), [])
+        // Most of a document asked (read in one pass), and a part of one (read row by row).
+        await s.write(() =>
+          s.appendChanges(
+            'd4',
+            Array.from({ length: 300 }, (_, i) => rec(7000 + i)),
+            7,
+          ),
+        )
+        for (const stored of [280, 100]) {
+          const part = Array.from({ length: 300 }, (_, i) => hex(i < stored ? 7000 + ((i * 7) % 300) : 9000 + i)).reverse()
+          const got = s.getChanges('d4', part)
+          assert.equal(got.length, stored)
+          assert.deepEqual(got.map(plain), part.flatMap((h) => s.getChanges('d4', [h])).map(plain), `${stored} of 300 asked`)
+        }
       }))
 
     test("removeChanges removes the document's rows of those hashes only, and says how many", () =>
