@@ -489,6 +489,7 @@ export class DocCache {
     try {
       doc = applyRows(doc, rest, plain)
     } catch (err) {
+      this.components.log('warn', `${docId}: its log does not apply at once (${(err as Error).message}); taking what applies`)
       const found = applyWhatApplies(start(), rest, split || opened.size === 0 ? plain : splitCovers(rest, plain))
       if (found.refused.length) this.quarantine.refuse(docId, found.refused, (err as Error).message)
       doc = found.doc
