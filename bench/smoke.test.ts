@@ -42,6 +42,14 @@ test('npm run bench -- --smoke completes and its results are consistent', { time
     assert.doesNotMatch(md, /Consistency failures/)
     assert.match(md, /keystrokes of the paper-prefix trace typed by A/, 'the W4 table names the trace it replayed')
     assert.match(md, /\| 100 \| 1 doc \| floor: bare Automerge, applied as changes/, 'W2 has its floor')
+    assert.match(md, /\| floor \| the live path's hops at 10 a second \(4 processes, no app code\) \| \d/, "W1 has the live path's floor")
+    assert.match(md, /\*\*The floor of this path\.\*\*/, "W1 sets the path's floor against Yjs's")
+    assert.match(
+      md,
+      /\| typing \(10 keys\/s\) \| floor: FULL, a row of Grapevine's change log \(3 indexes\) \| \d/,
+      'W6 has the change-log floor',
+    )
+    assert.match(md, /\*\*What the typing goal leaves for the peer\.\*\*/, 'W6 says what its typing goal leaves for the peer')
     assert.doesNotMatch(md, /automerge-paper/, 'no table names a trace that was not replayed')
     // W1b needs Chromium: where there is none it says why and draws nothing.
     const svgs = ['w1-latency.svg', 'w6-durable.svg', 'w7-long-day.svg', ...(/W1b did not run/.test(md) ? [] : ['w1b-ui.svg'])]

@@ -25,6 +25,7 @@ const SYSTEMS = [
   ['am-nodefs', 'automerge-repo + NodeFS (change + flush)'],
   ['sqlite-full', 'floor: better-sqlite3 WAL, synchronous=FULL'],
   ['sqlite-normal', 'floor: better-sqlite3 WAL, synchronous=NORMAL'],
+  ['sqlite-full-log', "floor: FULL, a row of Grapevine's change log (3 indexes)"],
 ] as const
 
 interface Mode {
@@ -44,6 +45,8 @@ const MODES: Mode[] = [
 interface Run {
   lat: number[]
   seconds: number
+  /** Grapevine: what the client spent making each Automerge change, before its request (part of `lat`). */
+  own: number[]
 }
 
 export async function runW6(report: Report, cfg: W6Config): Promise<void> {
@@ -178,6 +181,24 @@ export async function runW6(report: Report, cfg: W6Config): Promise<void> {
         'and 14), the listing row, and the run that later takes the place of 1,024 rows.',
       "3. *Two hops of the thread pool*: the fdatasync is queued on libuv's pool and its completion comes back through the event loop, " +
         'behind whatever else is queued there. The snapshot every 1,000 changes (`A.save` + a large blob) gives the p99/max spikes.',
+    )
+  }
+  // What the goal leaves for the peer at the typing rate, from floors measured in the same repetitions.
+  const typingP50 = (sys: string): number => median((res.get(`${sys}/typing`) ?? []).map((r) => median(r.lat)))
+  const own = median((res.get('grapevine/typing') ?? []).map((r) => median(r.own)))
+  const [gvT, fullT, logT] = [typingP50('grapevine'), typingP50('sqlite-full'), typingP50('sqlite-full-log')]
+  if ([gvT, fullT, logT, own].every(Number.isFinite)) {
+    const goal = 1.5 * fullT
+    const left = goal - own - logT
+    s.findings.push(
+      `**What the typing goal leaves for the peer.** The goal is a p50 ≤ 1.5× the FULL floor's, here ${fmt(goal)} ms. Of Grapevine's ` +
+        `${fmt(gvT)} ms, the client's own Automerge change (made before the request, as an editor makes it) takes ${fmt(own)} ms at the ` +
+        `median. One keystroke's row in a table shaped as Grapevine's change log, with its three indexes, committed with FULL at the same rate ` +
+        `(the floor row "a row of Grapevine's change log") takes ${fmt(logT)} ms, against ${fmt(fullT)} for the floor's one-row table: ` +
+        `the log's extra index pages cost ${fmt(logT - fullT)} ms. ` +
+        (left > 0
+          ? `So the goal leaves ${fmt(left)} ms for everything the peer does per edit (the request, its checks, the listing and events, the hop to the thread pool and back), which at 10 keys/s it spends ${fmt(gvT - own - logT)} ms on.`
+          : `So the change and the storage of its row alone take ${fmt(own + logT)} ms, over the goal before the peer does anything with the request.`),
     )
   }
   s.charts.push({

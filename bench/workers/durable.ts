@@ -6,11 +6,15 @@
  *  - grapevine: a peer and an in-process client; an Automerge change per keystroke sent with
  *    `doc.applyChanges`, which resolves once the change is committed (WAL, synchronous=FULL, group commit).
  *  - sqlite-full / sqlite-normal: raw better-sqlite3, WAL, one 120-byte row per transaction.
+ *  - sqlite-full-log: raw better-sqlite3, WAL, synchronous=FULL, one row per transaction in a table shaped as
+ *    Grapevine's change log (main/peer/store/migrations.ts, migration 14): a random 32-byte hash unique per
+ *    document, and its two other indexes; the row as W6's peer stores a keystroke (no signature: unsigned).
  *  - am-nodefs: automerge-repo with NodeFS storage, `handle.change` then `await repo.flush()`.
  */
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
+import { randomBytes } from 'node:crypto'
 import Database from 'better-sqlite3'
 import { Repo, type DocHandle } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
@@ -29,6 +33,8 @@ let dir = ''
 let op: Op | null = null
 let count: () => Promise<number> = async () => 0
 let close: () => Promise<void> = async () => {}
+/** Grapevine: per edit, what the client spent making its Automerge change, before the request (part of each latency). */
+const ownMs: number[] = []
 
 async function startGrapevine(): Promise<void> {
   const peer: Peer = await createPeer({ profileDir: join(dir, 'gv'), name: 'w6', host: '127.0.0.1', port: 0, mdns: false })
@@ -43,9 +49,12 @@ async function startGrapevine(): Promise<void> {
   const text = A.getObjectId(doc, 'text')!
   let length = 0
   op = async () => {
+    const t0 = now()
     backend.splice(text, length++, 0, 'x')
     backend.commit(undefined, Math.floor(Date.now() / 1000))
-    await client.request('doc.applyChanges', { docId, changes: [backend.getLastLocalChange()!] })
+    const change = backend.getLastLocalChange()!
+    ownMs.push(now() - t0)
+    await client.request('doc.applyChanges', { docId, changes: [change] })
   }
   count = async () => (await client.request('doc.read', { docId })).text.length
   close = async () => {
@@ -64,6 +73,35 @@ function startSqlite(sync: 'FULL' | 'NORMAL'): void {
   let n = 0
   op = async () => {
     insert.run('doc', String(n++), payload)
+  }
+  count = async () => (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n
+  close = async () => {
+    db.close()
+  }
+}
+
+/** One keystroke's row in a table shaped as Grapevine's change log, with its three indexes (see the top of this file). */
+function startSqliteLog(): void {
+  const db = new Database(join(dir, 'log.db'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(`CREATE TABLE changes (
+    seq INTEGER PRIMARY KEY, doc INTEGER NOT NULL, hash BLOB NOT NULL, author INTEGER NOT NULL, signature BLOB NOT NULL,
+    bytes BLOB NOT NULL, arrived_at INTEGER NOT NULL, m INTEGER, epoch INTEGER, deps BLOB, n INTEGER NOT NULL DEFAULT 1,
+    cover INTEGER, UNIQUE (doc, hash));
+    CREATE INDEX changes_by_doc ON changes (doc, seq);
+    CREATE INDEX changes_by_author ON changes (doc, author, seq);`)
+  const insert = db.prepare(
+    'INSERT INTO changes (doc, hash, author, signature, bytes, arrived_at, m, epoch, deps) VALUES (1, ?, 1, ?, ?, ?, 1, 1, ?)',
+  )
+  // A one-keystroke Automerge change is about 120 bytes; each row's deps is the hash of the change before.
+  const bytes = Buffer.alloc(120, 7)
+  const none = Buffer.alloc(0)
+  let deps = randomBytes(32)
+  op = async () => {
+    const hash = randomBytes(32)
+    insert.run(hash, none, bytes, Date.now(), deps)
+    deps = hash
   }
   count = async () => (db.prepare('SELECT count(*) AS n FROM changes').get() as { n: number }).n
   close = async () => {
@@ -92,6 +130,7 @@ serve(
       if (system === 'grapevine') await startGrapevine()
       else if (system === 'sqlite-full') startSqlite('FULL')
       else if (system === 'sqlite-normal') startSqlite('NORMAL')
+      else if (system === 'sqlite-full-log') startSqliteLog()
       else if (system === 'am-nodefs') startAutomergeRepo()
       else throw new Error(`unknown system ${system}`)
       for (let i = 0; i < warmUp; i++) await op!()
@@ -100,6 +139,7 @@ serve(
     /** `count` edits, `intervalMs` apart (0: each as soon as the previous is saved), `inFlight` at once; stops at `maxMs`. */
     async run({ count: n, intervalMs, inFlight, maxMs }: { count: number; intervalMs: number; inFlight: number; maxMs: number }) {
       const lat: number[] = []
+      ownMs.length = 0
       const start = now()
       const running = new Set<Promise<void>>()
       for (let i = 0; i < n && now() - start < maxMs; i++) {
@@ -114,7 +154,7 @@ serve(
         if (running.size >= inFlight) await Promise.race(running)
       }
       await Promise.all(running)
-      return { lat, seconds: (now() - start) / 1000 }
+      return { lat, seconds: (now() - start) / 1000, own: [...ownMs] }
     },
     count: () => count(),
   },

@@ -5,8 +5,14 @@
  * libp2p hop between two processes on the stack Grapevine uses (TCP, Noise, Yamux), with no
  * application code: through gossipsub with its default signing, or on a stream of its own (one runs
  * `gossipListen`, the other `gossipDial` and `gossipSend`; arrival minus send on the machine-wide clock).
+ * And the hops of Grapevine's live path with no application code (mode `path`, four processes): an editor
+ * writes to its peer on a Unix socket, the peer passes the bytes on a libp2p stream to the other peer, and
+ * that one passes them on a Unix socket to its editor (`socketListen`, `socketConnect`, `socketSend`).
  */
-import { createServer, connect, type Server } from 'node:net'
+import { createServer, connect, type Server, type Socket } from 'node:net'
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -35,12 +41,34 @@ let out: Stream | null = null
  * `signed`: gossipsub as configured by default (every message signed and verified by libp2p).
  * `unsigned`: StrictNoSign with a SHA-256 content id (not used by Grapevine; kept to compare: about a third faster than `signed` here).
  * `stream`: no gossipsub; one libp2p stream of its own from sender to receiver.
+ * `path`: as `stream`, and what arrives on the stream is passed on to this process's Unix socket client (`socketListen`).
  */
-type FloorMode = 'signed' | 'unsigned' | 'stream'
+type FloorMode = 'signed' | 'unsigned' | 'stream' | 'path'
 
 function record(d: Uint8Array): void {
   arrivals[new DataView(d.buffer, d.byteOffset).getUint32(0)] = now()
 }
+
+/**
+ * Calls `take` with each fixed-size frame (`frameBytes`) of a byte stream whose chunks may split or join
+ * them; the frames are the floor's messages, each carrying its index in its first 4 bytes.
+ */
+function framer(take: (frame: Uint8Array) => void): (chunk: Uint8Array) => void {
+  let pending = new Uint8Array(0)
+  return (chunk) => {
+    const all = pending.length ? Buffer.concat([pending, chunk]) : chunk
+    let at = 0
+    while (all.length - at >= frameBytes) {
+      take(all.subarray(at, at + frameBytes))
+      at += frameBytes
+    }
+    pending = all.slice(at)
+  }
+}
+
+/** Mode `path`: the Unix socket this process listens on, and its one client (the editor of this peer). */
+let socketPath: string | null = null
+let socketClient: Socket | null = null
 
 async function gossipNode(mode: FloorMode): Promise<Libp2p<{ pubsub: GossipSub }>> {
   const n = await createLibp2p({
@@ -63,17 +91,8 @@ async function gossipNode(mode: FloorMode): Promise<Libp2p<{ pubsub: GossipSub }
   n.services.pubsub.addEventListener('message', (e) => record(e.detail.data))
   await n.handle(STREAM_PROTOCOL, (stream) => {
     // Frames are the fixed-size messages the sender writes; a partial read is stitched by its index.
-    let pending = new Uint8Array(0)
-    stream.addEventListener('message', (e) => {
-      const chunk = e.data instanceof Uint8Array ? e.data : e.data.subarray()
-      const all = pending.length ? new Uint8Array([...pending, ...chunk]) : chunk
-      let at = 0
-      while (all.length - at >= frameBytes) {
-        record(all.subarray(at, at + frameBytes))
-        at += frameBytes
-      }
-      pending = all.slice(at)
-    })
+    const take = framer(mode === 'path' ? (f) => socketClient?.write(f) : record)
+    stream.addEventListener('message', (e) => take(e.data instanceof Uint8Array ? e.data : e.data.subarray()))
   })
   return n
 }
@@ -128,7 +147,7 @@ serve(
     async gossipDial({ addr, mode = 'signed' }: { addr: string; mode?: FloorMode }) {
       node = await gossipNode(mode)
       const conn = await node.dial(multiaddr(addr))
-      if (mode === 'stream') {
+      if (mode === 'stream' || mode === 'path') {
         out = await conn.newStream(STREAM_PROTOCOL)
         return true
       }
@@ -155,6 +174,46 @@ serve(
     },
     gossipArrivals() {
       return arrivals
+    },
+    /**
+     * Mode `path`, a peer: listens on a Unix socket (as a peer's control socket) for its editor; frames from it
+     * go out on the libp2p stream (`gossipDial`), frames from the stream go to it (`gossipListen`). Returns the path.
+     */
+    async socketListen({ bytes = 533 }: { bytes?: number } = {}) {
+      frameBytes = bytes
+      socketPath = join(tmpdir(), `gv-floor-${process.pid}.sock`)
+      rmSync(socketPath, { force: true })
+      server = createServer((sock) => {
+        socketClient = sock
+        const take = framer((f) => out?.send(f))
+        sock.on('data', (d) => take(d))
+      })
+      await new Promise<void>((r) => server!.listen(socketPath!, () => r()))
+      return socketPath
+    },
+    /** Mode `path`, an editor: connects to its peer's socket and records when each frame arrives on it. */
+    async socketConnect({ path, bytes = 533 }: { path: string; bytes?: number }) {
+      frameBytes = bytes
+      arrivals.length = 0
+      socketClient = connect(path)
+      await new Promise<void>((r, reject) => {
+        socketClient!.once('connect', () => r())
+        socketClient!.once('error', reject)
+      })
+      socketClient.on('data', framer(record))
+      return true
+    },
+    /** Mode `path`, the typing editor: writes `count` frames of `bytes` bytes `intervalMs` apart; returns the send times. */
+    async socketSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
+      const sent: number[] = []
+      for (let i = 0; i < count; i++) {
+        const data = new Uint8Array(bytes)
+        new DataView(data.buffer).setUint32(0, i)
+        sent.push(now())
+        socketClient!.write(data)
+        await new Promise((r) => setTimeout(r, intervalMs))
+      }
+      return sent
     },
     /**
      * W4's floor: the trace typed in exactly the frames `sizes` gives (keystrokes per frame), each frame one
@@ -242,7 +301,9 @@ serve(
     },
   },
   async () => {
+    socketClient?.destroy()
     server?.close()
+    if (socketPath) rmSync(socketPath, { force: true })
     await out?.close().catch(() => {})
     await node?.stop()
   },
