@@ -559,7 +559,8 @@ export class SqliteStore implements PeerStore {
    * merges a b-tree's pages when rows are deleted, not when they shrink (a reader's 2,000 covered keys kept
    * 168 pages of the log with 500 KB of them unused). So they are deleted, and the emptied pages go to the
    * free list (given back to the file system when the store closes: `incremental_vacuum`), then written back
-   * with the same seq, packed.
+   * with the same seq, packed. Every column is carried but the two that go: a column a migration adds to the
+   * log must be added here (sqlite-store.test.ts compares every stored column before and after).
    */
   private shrinkToCover(id: number, seqs: readonly number[]): void {
     if (seqs.length === 0) return
