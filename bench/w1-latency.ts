@@ -7,7 +7,7 @@
  */
 import type { Report } from './lib/report.ts'
 import { deploy, SYSTEM_NAMES, type Deployment, type SystemId } from './lib/systems.ts'
-import { spawnWorker, stopAll, type Worker } from './lib/workers.ts'
+import { measureW1Floors } from './lib/w1-floors.ts'
 import { fmt, fmtRep, median, percentile, ratio, repeated, summarize } from './lib/stats.ts'
 import { cdfChart } from './lib/svg.ts'
 import { sleep } from './lib/serve.ts'
@@ -140,68 +140,11 @@ export async function runW1(report: Report, cfg: W1Config): Promise<void> {
       }
     }
   }
-  // Floors: a loopback TCP round trip between two processes, and bare Automerge in one process.
-  const floors = [await spawnWorker('floors.ts', 'tcp-server'), await spawnWorker('floors.ts', 'tcp-client')]
-  let rtt: number[] = []
-  let bare: number[] = []
-  const pings = cfg.rounds * cfg.steadyKeys * 2
-  try {
-    const port = await floors[0]!.call<number>('listen')
-    rtt = await floors[1]!.call<number[]>('ping', { port, count: pings, intervalMs: 10 })
-    bare = await floors[1]!.call<number[]>('automerge', { keys: cfg.rounds * (cfg.steadyKeys + cfg.burstKeys) })
-  } finally {
-    await stopAll(floors)
-  }
-  // One hop of libp2p between two processes: through gossipsub (signed, as Grapevine's gossip is), and
-  // on a stream of its own (as Grapevine's live path is). Each in fresh processes.
-  const hops = new Map<'signed' | 'stream', number[]>()
-  for (const mode of ['signed', 'stream'] as const) {
-    const pair = [await spawnWorker('floors.ts', `${mode}-receiver`), await spawnWorker('floors.ts', `${mode}-sender`)]
-    const hop: number[] = []
-    try {
-      const addr = await pair[0]!.call<string>('gossipListen', { mode })
-      await pair[1]!.call('gossipDial', { addr, mode }, 20_000)
-      // The size of one keystroke's gossip message (bench/probe.ts prints it: 533 bytes).
-      const sent = await pair[1]!.call<number[]>('gossipSend', { count: pings, intervalMs: 20, bytes: 533 }, 60_000)
-      await sleep(200)
-      const arrived = await pair[0]!.call<(number | null)[]>('gossipArrivals')
-      sent.forEach((t, i) => {
-        const a = arrived[i]
-        if (typeof a === 'number') hop.push(a - t)
-      })
-      report.check(hop.length === sent.length, `W1 floor (${mode}): ${hop.length} of ${sent.length} messages arrived`)
-    } finally {
-      await stopAll(pair)
-    }
-    hops.set(mode, hop)
-  }
-  // The hops of the live path with no application code, at the typing rate: editor → peer (Unix socket) →
-  // peer (libp2p stream) → editor (Unix socket), four processes.
-  const path: number[] = []
-  {
-    const [peerB, peerA, editorB, editorA] = [
-      await spawnWorker('floors.ts', 'path-peer-b'),
-      await spawnWorker('floors.ts', 'path-peer-a'),
-      await spawnWorker('floors.ts', 'path-editor-b'),
-      await spawnWorker('floors.ts', 'path-editor-a'),
-    ] as [Worker, Worker, Worker, Worker]
-    try {
-      const addr = await peerB.call<string>('gossipListen', { mode: 'path' })
-      await editorB.call('socketConnect', { path: await peerB.call<string>('socketListen') })
-      await peerA.call('gossipDial', { addr, mode: 'path' }, 20_000)
-      await editorA.call('socketConnect', { path: await peerA.call<string>('socketListen') })
-      const sent = await editorA.call<number[]>('socketSend', { count: pings, intervalMs: 100, bytes: 533 }, 120_000)
-      await sleep(200)
-      const arrived = await editorB.call<(number | null)[]>('gossipArrivals')
-      sent.forEach((t, i) => {
-        const a = arrived[i]
-        if (typeof a === 'number') path.push(a - t)
-      })
-      report.check(path.length === sent.length, `W1 floor (path): ${path.length} of ${sent.length} messages arrived`)
-    } finally {
-      await stopAll([editorA, editorB, peerA, peerB])
-    }
-  }
+  const { rtt, bare, hops, path } = await measureW1Floors(
+    report,
+    cfg.rounds * cfg.steadyKeys * 2,
+    cfg.rounds * (cfg.steadyKeys + cfg.burstKeys),
+  )
 
   const rows: string[][] = []
   for (const n of cfg.ns) {

@@ -66,6 +66,22 @@ function framer(take: (frame: Uint8Array) => void): (chunk: Uint8Array) => void 
   }
 }
 
+/**
+ * Sends `count` floor messages of `bytes` bytes, each carrying its index in its first 4 bytes, `intervalMs`
+ * apart, with `send`; returns the time each was handed to it.
+ */
+async function sendFrames(count: number, intervalMs: number, bytes: number, send: (data: Uint8Array) => unknown): Promise<number[]> {
+  const sent: number[] = []
+  for (let i = 0; i < count; i++) {
+    const data = new Uint8Array(bytes)
+    new DataView(data.buffer).setUint32(0, i)
+    sent.push(now())
+    await send(data)
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+  return sent
+}
+
 /** Mode `path`: the Unix socket this process listens on, and its one client (the editor of this peer). */
 let socketPath: string | null = null
 let socketClient: Socket | null = null
@@ -160,17 +176,11 @@ serve(
       return true
     },
     /** Publishes `count` messages of `bytes` bytes (the size of one keystroke's message), `intervalMs` apart; returns the send times. */
-    async gossipSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
-      const sent: number[] = []
-      for (let i = 0; i < count; i++) {
-        const data = new Uint8Array(bytes)
-        new DataView(data.buffer).setUint32(0, i)
-        sent.push(now())
+    gossipSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
+      return sendFrames(count, intervalMs, bytes, async (data) => {
         if (out) out.send(data)
         else await node!.services.pubsub.publish(TOPIC, data)
-        await new Promise((r) => setTimeout(r, intervalMs))
-      }
-      return sent
+      })
     },
     gossipArrivals() {
       return arrivals
@@ -204,16 +214,10 @@ serve(
       return true
     },
     /** Mode `path`, the typing editor: writes `count` frames of `bytes` bytes `intervalMs` apart; returns the send times. */
-    async socketSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
-      const sent: number[] = []
-      for (let i = 0; i < count; i++) {
-        const data = new Uint8Array(bytes)
-        new DataView(data.buffer).setUint32(0, i)
-        sent.push(now())
+    socketSend({ count, intervalMs, bytes }: { count: number; intervalMs: number; bytes: number }) {
+      return sendFrames(count, intervalMs, bytes, (data) => {
         socketClient!.write(data)
-        await new Promise((r) => setTimeout(r, intervalMs))
-      }
-      return sent
+      })
     },
     /**
      * W4's floor: the trace typed in exactly the frames `sizes` gives (keystrokes per frame), each frame one
