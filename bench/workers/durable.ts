@@ -6,9 +6,9 @@
  *  - grapevine: a peer and an in-process client; an Automerge change per keystroke sent with
  *    `doc.applyChanges`, which resolves once the change is committed (WAL, synchronous=FULL, group commit).
  *  - sqlite-full / sqlite-normal: raw better-sqlite3, WAL, one 120-byte row per transaction.
- *  - sqlite-full-log: raw better-sqlite3, WAL, synchronous=FULL, one row per transaction in a table shaped as
- *    Grapevine's change log (main/peer/store/migrations.ts, migration 14): a random 32-byte hash unique per
- *    document, and its two other indexes; the row as W6's peer stores a keystroke (no signature: unsigned).
+ *  - sqlite-full-log: raw better-sqlite3, WAL, synchronous=FULL, one row per transaction in Grapevine's change
+ *    log as the store's migrations make it (a random 32-byte hash unique per document, and its other indexes);
+ *    the row as W6's peer stores a keystroke (no signature: unsigned).
  *  - am-nodefs: automerge-repo with NodeFS storage, `handle.change` then `await repo.flush()`.
  */
 import { rmSync } from 'node:fs'
@@ -19,6 +19,7 @@ import Database from 'better-sqlite3'
 import { Repo, type DocHandle } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { createPeer, type Peer } from '../../main/peer/peer.ts'
+import { SqliteStore } from '../../main/peer/store/sqlite-store.ts'
 import type { PeerClient } from '../../shared/protocol.ts'
 import { serve, sleep } from '../lib/serve.ts'
 import { now } from '../lib/stats.ts'
@@ -80,17 +81,20 @@ function startSqlite(sync: 'FULL' | 'NORMAL'): void {
   }
 }
 
-/** One keystroke's row in a table shaped as Grapevine's change log, with its three indexes (see the top of this file). */
+/**
+ * One keystroke's row in Grapevine's change log, with its indexes: a profile made by the store (its migrations,
+ * so the floor follows the schema), then written by a raw connection, one insert per transaction with FULL.
+ */
 function startSqliteLog(): void {
-  const db = new Database(join(dir, 'log.db'))
-  db.pragma('journal_mode = WAL')
+  const path = join(dir, 'log.db')
+  new SqliteStore(path).close()
+  const db = new Database(path)
   db.pragma('synchronous = FULL')
-  db.exec(`CREATE TABLE changes (
-    seq INTEGER PRIMARY KEY, doc INTEGER NOT NULL, hash BLOB NOT NULL, author INTEGER NOT NULL, signature BLOB NOT NULL,
-    bytes BLOB NOT NULL, arrived_at INTEGER NOT NULL, m INTEGER, epoch INTEGER, deps BLOB, n INTEGER NOT NULL DEFAULT 1,
-    cover INTEGER, UNIQUE (doc, hash));
-    CREATE INDEX changes_by_doc ON changes (doc, seq);
-    CREATE INDEX changes_by_author ON changes (doc, author, seq);`)
+  db.pragma('foreign_keys = ON')
+  db.exec(`INSERT INTO doc_keys (id, doc) VALUES (1, 'w6');
+    INSERT INTO authors (id, device) VALUES (1, 'w6-device');
+    INSERT INTO epochs (id, epoch) VALUES (1, x'${'ee'.repeat(16)}');
+    INSERT INTO mstates (id, heads) VALUES (1, x'${'aa'.repeat(32)}');`)
   const insert = db.prepare(
     'INSERT INTO changes (doc, hash, author, signature, bytes, arrived_at, m, epoch, deps) VALUES (1, ?, 1, ?, ?, ?, 1, 1, ?)',
   )
