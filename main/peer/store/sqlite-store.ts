@@ -473,10 +473,33 @@ export class SqliteStore implements PeerStore {
     const number = this.numbering()
     for (const c of changes) {
       const row = recordRow(docId, c, arrivedAt)
-      const res = insert.run(...this.changeValues(number, docId, c, row, arrivedAt))
+      const values = this.changeValues(number, docId, c, row, arrivedAt)
+      let res = insert.run(...values)
+      if (res.changes === 0 && row.n > 1) res = this.runOverAlone(docId, c.hash, values)
       if (res.changes === 1) added.push({ ...row, seq: Number(res.lastInsertRowid) })
     }
     return added
+  }
+
+  /**
+   * A run (sync/runs.ts) whose last change the log holds as a row of that change alone (sent alone, or a
+   * cover's row): the run takes the row's place, at the end of the log (a new seq, so that nothing read up
+   * to the old one, a snapshot included, counts it as read). Kept as it was, the rest of the run would be
+   * applied and never stored, and lost at the next load. An honest author never sends both (a change that
+   * left alone stays so), but one of an older version could (it covered changes it then sealed into a run:
+   * convergence seed 1928512763), and a device may lie. A run over a run, or a change over a run, stays out.
+   */
+  private runOverAlone(docId: string, hash: string, values: unknown[]): { changes: number; lastInsertRowid: number | bigint } {
+    const dropped = this.sql(`DELETE FROM changes WHERE doc = ${DOC_KEY} AND hash = ? AND n = 1 RETURNING seq`).get(
+      docId,
+      hashBlob(hash),
+    ) as { seq: number } | undefined
+    if (!dropped) return { changes: 0, lastInsertRowid: 0 }
+    const last = (this.sql('SELECT max(seq) AS seq FROM changes').get() as { seq: number | null }).seq ?? 0
+    return this.sql(`INSERT INTO changes (seq, ${CHANGE_INSERT}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      Math.max(last, dropped.seq) + 1,
+      ...values,
+    )
   }
 
   replaceWithRun(docId: string, hashes: string[], run: ChangeRecord, arrivedAt: number): ChangeRow {

@@ -499,6 +499,61 @@ export function runPeerStoreContract(name: string, open: (path: string) => PeerS
         assert.deepEqual(s2.countBy('d1', 'devA'), { changes: 6, firstSeq: held[0]!.seq })
       }))
 
+    test("appendChanges: a run over a row of its last change alone (an envelope, a cover's row) takes its place at the end of the log; never over a run", () =>
+      withStore(async (s, reopen) => {
+        const sealed = (n: number): ChangeRecord => ({ ...rec(n), epoch: 'e'.repeat(32), deps: [hex(n - 1)], m: [hex(100)] })
+        const run = (n: number, of: number): ChangeRecord => ({ ...sealed(n), deps: [hex(n - of)], bytes: Uint8Array.from([of]), n: of })
+        // 3 alone, 5 a cover's row (the cover brings 4 too), then 9, the last row of the log, alone.
+        await s.write(() => s.appendChanges('d1', [sealed(3)], 5))
+        const cover: CoverRecord = {
+          author: 'devA',
+          signature: new Uint8Array(64).fill(7),
+          bytes: Uint8Array.from([1]),
+          epoch: 'e'.repeat(32),
+          m: [hex(100)],
+          deps: [hex(3)],
+          k: Uint8Array.from([9]),
+          kd: Uint8Array.from([8]),
+        }
+        await s.write(() =>
+          s.putCover(
+            'd1',
+            cover,
+            [4, 5].map((n) => ({ hash: hex(n), deps: [hex(n - 1)] })),
+            6,
+            true,
+          ),
+        )
+        const nine = await s.write(() => s.appendChanges('d1', [sealed(9)], 7))
+        // Runs ending in 3, 5 and 9 come: each takes its row's place, after every row there was.
+        const added = await s.write(() => s.appendChanges('d1', [run(3, 3), run(5, 2), run(9, 4)], 8))
+        assert.deepEqual(
+          added.map((r) => [r.hash, r.n, r.cover]),
+          [
+            [hex(3), 3, null],
+            [hex(5), 2, null],
+            [hex(9), 4, null],
+          ],
+        )
+        for (let i = 0; i < added.length; i++) assert.ok(added[i]!.seq > (i ? added[i - 1]!.seq : nine[0]!.seq), 'at the end, in order')
+        const s2 = reopen()
+        const rows = s2.changesAfter('d1', 0)
+        assert.deepEqual(
+          rows.map((r) => [r.hash, r.n, r.seq, bytes(r.bytes), r.deps]),
+          [[hex(4), 1, rows[0]!.seq, [], [hex(3)]], ...added.map((r, i) => [r.hash, r.n, r.seq, [r.n], [hex([0, 3, 5][i]!)]])],
+          "the cover's other row stays; each run with its own bytes and first deps",
+        )
+        // A run, or a change, over a run: nothing moves.
+        const seqs = rows.map((r) => r.seq)
+        assert.deepEqual(await s2.write(() => s2.appendChanges('d1', [run(9, 2), sealed(5), run(3, 3)], 9)), [])
+        const s3 = reopen()
+        assert.deepEqual(
+          s3.changesAfter('d1', 0).map((r) => r.seq),
+          seqs,
+        )
+        assert.equal(s3.countChangesAfter('d1', 0), 10)
+      }))
+
     test('snapshots: put, get, replace', () =>
       withStore(async (s) => {
         assert.equal(s.getSnapshot('d1'), undefined)

@@ -221,7 +221,10 @@ export interface ChangeLog {
    * change each, with their own signature and membership heads, no cover), in log order.
    */
   coverable(docId: string, author: string): ChangeRow[]
-  /** Appends changes not yet known (by doc and hash); returns the rows that were new. */
+  /**
+   * Appends changes not yet known (by doc and hash); a run whose last change is held as a row of that change
+   * alone takes that row's place, at the end of the log. Returns the rows that were new.
+   */
   appendChanges(docId: string, changes: ChangeRecord[], arrivedAt: number): ChangeRow[]
   /**
    * Puts one run in place of the rows of the changes it holds (`hashes`, this device's own): at the

@@ -194,6 +194,7 @@ export class Documents extends EventEmitter<DocumentEvents> {
         keys,
         cache: this.cache,
         canWrite: (ws) => WRITER_ROLES.includes(workspaces.roleOf(ws, device.deviceId) ?? 'viewer'),
+        kept: (docId) => this.runs.kept(docId),
         publish: (ws, docId, items) => this.emit('local', ws, docId, items),
         log: opts.log,
       },

@@ -36,6 +36,13 @@ export interface OwnCoversComponents {
   cache: Pick<DocCache, 'load'>
   /** Whether this device may still write in the workspace: a device whose write right was revoked makes no cover. */
   canWrite: (ws: string) => boolean
+  /**
+   * The document's own changes kept to leave in a run (runs.ts `Runs.kept`): stored alone and signed as any,
+   * but nobody has them yet, and a run may take their place when a connection opens. Covered, they would
+   * leave alone first, and a teammate would then hold the run's last change as the cover's row, without the
+   * rest of the run (convergence seed 1928512763).
+   */
+  kept: (docId: string) => ReadonlySet<string>
   /** Sends covers made here to the teammates (as own changes go: the live path and gossip). */
   publish: (ws: string, docId: string, items: SignedChange[]) => void
   log: Log
@@ -96,7 +103,8 @@ export class OwnCovers {
   async cover(ws: string, docId: string): Promise<number> {
     const { store, device } = this.c
     if (!this.c.canWrite(ws)) return 0
-    const rows = store.coverable(docId, device.deviceId)
+    const kept = this.c.kept(docId)
+    const rows = store.coverable(docId, device.deviceId).filter((r) => !kept.has(r.hash))
     if (rows.length < this.min) return 0
     let covered = 0
     for (const group of sameState(rows)) {
@@ -148,7 +156,19 @@ export class OwnCovers {
     // Its shape as a keeper will check it, before anything is stored or sent.
     coveredChanges({ k: item.k!, kd: item.kd!, d: item.d!, h: item.h!, n: item.n! })
     const cover = { author: device.deviceId, signature: item.s, bytes: item.c, epoch, m, deps: change.deps, k: item.k!, kd: item.kd! }
-    const { replaced } = await store.write(() => store.putCover(docId, cover, change.covered!, Date.now(), true))
+    const stored = await store.write(() => {
+      // Still each alone: a run whose sealing had begun when they were read (runs.ts `Runs.seal` takes the
+      // changes at once, its commit comes later, before this one) may have taken the place of some. Then this
+      // cover is neither stored nor sent.
+      const now = store.getChanges(docId, hashes)
+      if (now.length !== hashes.length || now.some((r) => r.n !== 1 || r.cover !== null || r.signature.byteLength === 0)) return null
+      return store.putCover(docId, cover, change.covered!, Date.now(), true)
+    })
+    if (!stored) {
+      this.c.log('warn', `${docId}: ${hashes.length} own changes are no longer each alone in the log; not covered`)
+      return 0
+    }
+    const { replaced } = stored
     this.stats.covers++
     this.stats.changes += replaced
     this.c.publish(ws, docId, [item])

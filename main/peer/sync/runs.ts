@@ -117,6 +117,10 @@ class Unsent {
     return this.byDoc.has(docId)
   }
 
+  hashes(docId: string): Set<string> {
+    return new Set(this.byDoc.get(docId)?.changes.map((c) => c.hash))
+  }
+
   docs(): string[] {
     return [...this.byDoc.keys()]
   }
@@ -332,6 +336,15 @@ export class Runs {
     this.outstanding += held.length
     this.keep(at.ws, at.docId, held)
     return held
+  }
+
+  /**
+   * The document's changes kept to leave in runs (`keep`), not sealed yet: nobody has them, and they may be
+   * sealed into a run whenever a connection opens, so they must not go under a cover (own-covers.ts), which
+   * would make them leave alone first.
+   */
+  kept(docId: string): ReadonlySet<string> {
+    return this.unsent.hashes(docId)
   }
 
   /** Nothing published now could reach anyone: new own changes are kept (`keep`) to leave as runs later. */
