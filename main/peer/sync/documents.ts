@@ -461,6 +461,11 @@ export class Documents extends EventEmitter<DocumentEvents> {
     return this.runs.recover()
   }
 
+  /** Whether this device holds the change: stored, or taken by the document in memory. Loads nothing. */
+  holds(docId: string, hash: string): boolean {
+    return this.cache.peek(docId)?.has(hash) === true || this.store.hasChange(docId, hash)
+  }
+
   /** Whether the change was left out of the document here because it does not apply (sync/quarantine.ts). */
   refuses(docId: string, hash: string): boolean {
     return this.cache.refuses(docId, hash)

@@ -109,3 +109,49 @@ test('a catch-up session records that the teammate holds the documents it found 
     await waitFor(`${who} knowing the teammate holds the untouched document`, () => upToDate(p, untouched), 5_000)
   assert.equal(a.stats().catchup.sessions + b.stats().catchup.sessions, sessions, 'from that session, not a later one')
 })
+
+test('a session does not take back what the record says a teammate holds beyond this side (its announcement of a change not taken here yet)', async () => {
+  const [aDir, bDir] = [tempDir(), tempDir()]
+  dirs.push(aDir, bDir)
+  const slow = { catchupIntervalMs: 600_000 }
+  let a = await startPeer(aDir.path, { name: 'ana', ...slow })
+  let b = await startPeer(bDir.path, { name: 'ben', ...slow })
+  running.push(a, b)
+  const ws = await formWorkspace(a, [b])
+  const docId = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Plan', text: 'one' })).id
+  const status = async (p: Peer) => p.connect().request('doc.syncStatus', { docId })
+  for (const p of [a, b]) await waitFor('known held', async () => (await status(p)).upToDate.length === 1)
+  const heads = (await status(b)).heads
+  const ana = a.node.peerId.toString()
+  await Promise.all([a.stop(), b.stop()])
+  // Ben's record of Ana, as her announcement of a change that has not reached him yet leaves it: his heads,
+  // and that change. (In the simulation it came while a session ran that had found the document equal.)
+  const ahead = 'ab'.repeat(32)
+  const written = Date.now() - 1_000
+  const db = new Database(join(bDir.path, DB_FILE))
+  db.prepare('UPDATE peer_doc_heads SET heads = ?, updated_at = ? WHERE peer_id = ? AND doc_id = ?').run(
+    JSON.stringify([...heads, ahead]),
+    written,
+    ana,
+    docId,
+  )
+  db.close()
+  a = await startPeer(aDir.path, slow)
+  b = await startPeer(bDir.path, slow)
+  running.push(a, b)
+  await b.node.dial(a.node.getMultiaddrs()[0]!)
+  // Their workspaces are equal: the session records that Ana holds Ben's heads, as his record says otherwise.
+  const record = await waitFor('the session wrote its record', () => {
+    const read = new Database(join(bDir.path, DB_FILE), { readonly: true })
+    try {
+      const r = read.prepare('SELECT heads, updated_at FROM peer_doc_heads WHERE peer_id = ? AND doc_id = ?').get(ana, docId) as
+        | { heads: string; updated_at: number }
+        | undefined
+      return r && r.updated_at > written ? (JSON.parse(r.heads) as string[]) : null
+    } finally {
+      read.close()
+    }
+  })
+  assert.deepEqual([...record].sort(), [...heads, ahead].sort(), "Ben's heads, and the change Ana said she holds beyond them")
+  assert.deepEqual((await status(b)).upToDate, [ana], 'and she is known to hold his heads')
+})
