@@ -68,16 +68,23 @@ test('receipts: who has which of my edits; a teammate that went away keeps the l
   }
 })
 
-test('a catch-up session records that the teammate holds the documents it found equal, not only those that travelled', async () => {
+// No periodic catch-up within a test: only the sessions it starts run.
+const slow = { catchupIntervalMs: 600_000 }
+
+/** Ana and Ben in one workspace, without periodic catch-up. */
+async function anaAndBen() {
   const [aDir, bDir] = [tempDir(), tempDir()]
   dirs.push(aDir, bDir)
-  // No periodic catch-up within the test: an equal workspace's session would record everything anyway.
-  const slow = { catchupIntervalMs: 600_000 }
-  let a = await startPeer(aDir.path, { name: 'ana', ...slow })
-  let b = await startPeer(bDir.path, { name: 'ben', ...slow })
+  const a = await startPeer(aDir.path, { name: 'ana', ...slow })
+  const b = await startPeer(bDir.path, { name: 'ben', ...slow })
   // Stopped by `after` whatever happens (a peer left running keeps the file from ever ending).
   running.push(a, b)
-  const ws = await formWorkspace(a, [b])
+  return { aDir, bDir, a, b, ws: await formWorkspace(a, [b]) }
+}
+
+test('a catch-up session records that the teammate holds the documents it found equal, not only those that travelled', async () => {
+  // An equal workspace's session would record everything anyway: the test starts the one that matters.
+  let { aDir, bDir, a, b, ws } = await anaAndBen()
   const untouched = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Untouched', text: 'one' })).id
   const edited = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Edited', text: 'two' })).id
   const upToDate = async (p: Peer, docId: string) => (await p.connect().request('doc.syncStatus', { docId })).upToDate.length === 1
@@ -111,13 +118,7 @@ test('a catch-up session records that the teammate holds the documents it found 
 })
 
 test('a session does not take back what the record says a teammate holds beyond this side (its announcement of a change not taken here yet)', async () => {
-  const [aDir, bDir] = [tempDir(), tempDir()]
-  dirs.push(aDir, bDir)
-  const slow = { catchupIntervalMs: 600_000 }
-  let a = await startPeer(aDir.path, { name: 'ana', ...slow })
-  let b = await startPeer(bDir.path, { name: 'ben', ...slow })
-  running.push(a, b)
-  const ws = await formWorkspace(a, [b])
+  let { aDir, bDir, a, b, ws } = await anaAndBen()
   const docId = (await a.connect().request('doc.create', { workspaceId: ws, title: 'Plan', text: 'one' })).id
   const status = async (p: Peer) => p.connect().request('doc.syncStatus', { docId })
   for (const p of [a, b]) await waitFor('known held', async () => (await status(p)).upToDate.length === 1)
